@@ -1,0 +1,31 @@
+// Big-endian loads and stores on raw bytes. Wire formats are read through these so that no
+// code ever casts a packet pointer to a struct (alignment and aliasing stay well defined).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace pollux::net {
+
+using Bytes = std::span<const uint8_t>;
+using MutBytes = std::span<uint8_t>;
+
+constexpr uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
+}
+constexpr uint32_t load_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+constexpr void store_be16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+constexpr void store_be32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+}  // namespace pollux::net

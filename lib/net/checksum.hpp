@@ -1,0 +1,73 @@
+// The Internet checksum (RFC 1071), its incremental update (RFC 1624) and the IPv4
+// pseudo-header sums used by TCP: complete for software, partial for NIC offload.
+#pragma once
+
+#include <cstdint>
+
+#include "net/bytes.hpp"
+#include "net/ipv4_addr.hpp"
+
+namespace pollux::net {
+
+// One's-complement accumulation of 16-bit big-endian words into a 32-bit carry-save sum.
+// An odd trailing byte is padded with zero (RFC 1071 4.1). `sum` chains partial sums; chained
+// buffers other than the last must have even length.
+[[nodiscard]] uint32_t checksum_accumulate(Bytes data, uint32_t sum = 0);
+
+// Folds the carries back in, giving a 16-bit one's-complement sum (not yet inverted).
+[[nodiscard]] constexpr uint16_t checksum_fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// The value to put in a checksum field: the complement of the folded sum, in host order.
+// Store it with store_be16. Verifying a received header: internet_checksum(header) == 0.
+[[nodiscard]] inline uint16_t internet_checksum(Bytes data, uint32_t sum = 0) {
+  return static_cast<uint16_t>(~checksum_fold(checksum_accumulate(data, sum)));
+}
+
+// Sum of the IPv4 pseudo-header (RFC 9293 3.1: src, dst, zero, protocol, TCP length).
+[[nodiscard]] constexpr uint32_t ipv4_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst,
+                                                        uint8_t protocol, uint16_t l4_length) {
+  return (src.value >> 16) + (src.value & 0xffff) + (dst.value >> 16) + (dst.value & 0xffff) +
+         protocol + l4_length;
+}
+
+// Full TCP (or UDP) checksum over an IPv4 pseudo-header and the L4 bytes (header + payload),
+// with the segment's checksum field taken as whatever it holds: zero it first when building,
+// leave it when verifying (then a correct segment yields 0).
+[[nodiscard]] inline uint16_t ipv4_l4_checksum(Ipv4Addr src, Ipv4Addr dst, uint8_t protocol,
+                                               Bytes l4) {
+  return internet_checksum(
+      l4, ipv4_pseudo_header_sum(src, dst, protocol, static_cast<uint16_t>(l4.size())));
+}
+
+// What a NIC doing TCP checksum offload expects in the checksum field: the folded,
+// NOT inverted pseudo-header sum (the NIC adds the L4 bytes and inverts). With TSO the
+// length is left out because the NIC inserts it per segment (DPDK's rte_ipv4_phdr_cksum).
+[[nodiscard]] constexpr uint16_t ipv4_offload_pseudo_checksum(Ipv4Addr src, Ipv4Addr dst,
+                                                              uint8_t protocol,
+                                                              uint16_t l4_length, bool tso) {
+  return checksum_fold(ipv4_pseudo_header_sum(src, dst, protocol, tso ? 0 : l4_length));
+}
+
+// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 16-bit field changing from old_word to
+// new_word. Takes and returns the checksum field value in host order. Avoids the -0 result
+// of eqn. 2 that RFC 1624 section 3 warns about.
+[[nodiscard]] constexpr uint16_t checksum_update16(uint16_t checksum, uint16_t old_word,
+                                                   uint16_t new_word) {
+  uint32_t sum = static_cast<uint16_t>(~checksum);
+  sum += static_cast<uint16_t>(~old_word);
+  sum += new_word;
+  return static_cast<uint16_t>(~checksum_fold(sum));
+}
+
+[[nodiscard]] constexpr uint16_t checksum_update32(uint16_t checksum, uint32_t old_value,
+                                                   uint32_t new_value) {
+  checksum = checksum_update16(checksum, static_cast<uint16_t>(old_value >> 16),
+                               static_cast<uint16_t>(new_value >> 16));
+  return checksum_update16(checksum, static_cast<uint16_t>(old_value),
+                           static_cast<uint16_t>(new_value));
+}
+
+}  // namespace pollux::net
