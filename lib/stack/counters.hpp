@@ -1,0 +1,153 @@
+// Per-lcore counters. Every drop the engine makes has a name here, so that "where did my
+// packet go" is always answered by a counter dump. Counters are written only by the owning
+// lcore; other threads (the stats printer) read them with relaxed atomic loads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace pollux::stack {
+
+// The list is the single source of truth for names: keep the enum and kCounterNames in the
+// same order (a static_assert checks the count, the unit test checks every name is unique).
+enum class Counter : uint16_t {
+  rx_packets,
+  rx_bytes,
+  tx_packets,
+  tx_bytes,
+  // Link layer.
+  drop_short_frame,       // shorter than an Ethernet header
+  drop_unlinearizable,    // a multi-segment frame that could not be made contiguous
+  drop_not_our_mac,       // unicast to another station (promiscuous device)
+  drop_vlan_tagged,       // 802.1Q: ports are untagged
+  drop_ipv6,              // IPv6 is not spoken yet; counted apart because kernels chatter it
+  drop_bad_ether_type,    // anything else, including 802.3 length frames
+  // ARP.
+  drop_arp_malformed,
+  drop_arp_not_for_us,    // request for an address we do not own
+  drop_arp_bad_sender,    // sender address broadcast/multicast/ours (conflict)
+  arp_requests_received,
+  arp_replies_received,
+  arp_replies_sent,
+  arp_requests_sent,      // resolutions and refreshes
+  arp_gratuitous_sent,
+  arp_cache_full,         // no entry could be made or evicted for a new neighbour
+  arp_resolve_failed,     // retries exhausted; pending packets dropped
+  drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
+  drop_arp_unresolved,    // packets dropped because their neighbour never answered
+  // IPv4.
+  drop_ip_truncated,
+  drop_ip_bad_version,
+  drop_ip_bad_header_length,
+  drop_ip_bad_total_length,
+  drop_ip_bad_checksum,
+  drop_ip_bad_source,     // broadcast, multicast, zero or one of ours
+  drop_ip_not_for_us,     // destination is not one of our addresses
+  drop_ip_fragment,       // no reassembly: pollux sends with DF and expects the same
+  drop_ip_unknown_protocol,
+  drop_no_route,          // off-link destination and no gateway
+  // ICMP.
+  drop_icmp_malformed,
+  drop_icmp_bad_checksum,
+  icmp_echo_requests,
+  icmp_echo_replies_sent,
+  icmp_frag_needed_received,
+  icmp_other_received,
+  // TCP (this layer only validates; the protocol lives in lib/tcp).
+  drop_tcp_malformed,     // truncated or bad data offset
+  drop_tcp_bad_checksum,
+  drop_tcp_bad_options,
+  drop_tcp_bad_ports,     // source or destination port 0
+  drop_tcp_rst_to_closed, // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
+  tcp_rst_sent,
+  // Resources.
+  drop_no_mbuf,           // mempool empty: the reply or request was not sent
+  drop_tx_full,           // the TX batch overflowed before the flush
+  count_  // not a counter
+};
+
+inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);
+
+inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
+    "rx_packets",
+    "rx_bytes",
+    "tx_packets",
+    "tx_bytes",
+    "drop_short_frame",
+    "drop_unlinearizable",
+    "drop_not_our_mac",
+    "drop_vlan_tagged",
+    "drop_ipv6",
+    "drop_bad_ether_type",
+    "drop_arp_malformed",
+    "drop_arp_not_for_us",
+    "drop_arp_bad_sender",
+    "arp_requests_received",
+    "arp_replies_received",
+    "arp_replies_sent",
+    "arp_requests_sent",
+    "arp_gratuitous_sent",
+    "arp_cache_full",
+    "arp_resolve_failed",
+    "drop_arp_pending_overflow",
+    "drop_arp_unresolved",
+    "drop_ip_truncated",
+    "drop_ip_bad_version",
+    "drop_ip_bad_header_length",
+    "drop_ip_bad_total_length",
+    "drop_ip_bad_checksum",
+    "drop_ip_bad_source",
+    "drop_ip_not_for_us",
+    "drop_ip_fragment",
+    "drop_ip_unknown_protocol",
+    "drop_no_route",
+    "drop_icmp_malformed",
+    "drop_icmp_bad_checksum",
+    "icmp_echo_requests",
+    "icmp_echo_replies_sent",
+    "icmp_frag_needed_received",
+    "icmp_other_received",
+    "drop_tcp_malformed",
+    "drop_tcp_bad_checksum",
+    "drop_tcp_bad_options",
+    "drop_tcp_bad_ports",
+    "drop_tcp_rst_to_closed",
+    "tcp_rst_sent",
+    "drop_no_mbuf",
+    "drop_tx_full",
+};
+
+[[nodiscard]] constexpr std::string_view counter_name(Counter c) {
+  return kCounterNames[static_cast<size_t>(c)];
+}
+
+// True for counters whose name starts with "drop_": summed into the "dropped" total.
+[[nodiscard]] constexpr bool is_drop_counter(Counter c) {
+  return counter_name(c).starts_with("drop_");
+}
+
+class Counters {
+ public:
+  void inc(Counter c, uint64_t n = 1) {
+    // Single writer: a relaxed load+store is enough and compiles to a plain add, no lock.
+    std::atomic_ref<uint64_t> v(values_[static_cast<size_t>(c)]);
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  [[nodiscard]] uint64_t get(Counter c) const {
+    return std::atomic_ref<uint64_t>(values_[static_cast<size_t>(c)])
+        .load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] uint64_t total_drops() const {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < kCounterCount; ++i)
+      if (is_drop_counter(static_cast<Counter>(i))) sum += get(static_cast<Counter>(i));
+    return sum;
+  }
+
+ private:
+  alignas(64) mutable std::array<uint64_t, kCounterCount> values_{};
+};
+
+}  // namespace pollux::stack

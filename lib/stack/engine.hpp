@@ -1,0 +1,89 @@
+// The per-lcore engine: everything one lcore does with the packets of its queue. It owns its
+// state outright (no locks, no sharing) and is I/O-agnostic: a driver feeds it RX bursts and
+// drains its TX batch, so the same engine runs on a DPDK port, a ring pair or a simulator in
+// virtual time (time is always passed in, never read here).
+//
+// Where things happen:
+//   engine.cpp      classification of a received frame, the loop hooks (start, input, poll)
+//   arp_input.cpp   ARP receive, replies and requests (RFC 826)
+//   icmp_input.cpp  ICMP receive and echo replies (RFC 792)
+//   ip_output.cpp   routing, neighbour resolution, checksum preparation, the TX batch
+//   tcp_closed.cpp  TCP segments that reach no connection: validated, answered with RST
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <cstdint>
+
+#include "net/arp.hpp"
+#include "net/ipv4.hpp"
+#include "net/tcp_header.hpp"
+#include "stack/arp_cache.hpp"
+#include "stack/counters.hpp"
+#include "stack/interface.hpp"
+#include "stack/tx_batch.hpp"
+
+namespace pollux::stack {
+
+struct EngineConfig {
+  InterfaceConfig iface;
+  ArpConfig arp;
+  uint16_t lcore_index = 0;  // which worker this engine is (0-based)
+};
+
+class Engine {
+ public:
+  Engine(const EngineConfig& config, rte_mempool* pool);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // Announces our addresses with gratuitous ARP (RFC 5227 2.3). Called once by the driver.
+  void start(uint64_t now_ns);
+
+  // Processes a received burst. Every mbuf is consumed: freed, reused for a reply, or held.
+  void input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns);
+
+  // Time-driven work (ARP retries and expiry). Cheap when nothing is due.
+  void poll(uint64_t now_ns);
+
+  // Hands an IPv4 datagram to the link. `m` holds an Ethernet header slot followed by a
+  // complete IPv4 header (checksum field zero) and payload; for TCP the checksum field is
+  // filled here (software or offload). Takes ownership of `m`.
+  void ip_output(rte_mbuf* m, uint64_t now_ns);
+
+  [[nodiscard]] TxBatch& tx() { return tx_; }
+  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] Counters& counters() { return counters_; }
+  [[nodiscard]] const InterfaceConfig& iface() const { return config_.iface; }
+  [[nodiscard]] const ArpCache& arp_cache() const { return arp_; }
+  [[nodiscard]] rte_mempool* pool() const { return pool_; }
+
+ private:
+  void drop(rte_mbuf* m, Counter why);
+  void input_one(rte_mbuf* m, uint64_t now);
+  void ipv4_input(rte_mbuf* m, uint64_t now);
+  void arp_input(rte_mbuf* m, uint64_t now);
+  void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                     uint64_t now);
+
+  void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body,
+                rte_mbuf* reuse);
+  void send_arp_request(net::Ipv4Addr target);
+  [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
+  void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
+  void tx_push(rte_mbuf* m);
+
+  EngineConfig config_;
+  rte_mempool* pool_;
+  Counters counters_;
+  ArpCache arp_;
+  TxBatch tx_;
+  uint16_t ip_id_ = 0;
+  uint64_t next_arp_poll_ = 0;
+};
+
+}  // namespace pollux::stack
