@@ -1,0 +1,43 @@
+// Small, strict command-line helpers shared by the apps: every bad value says what is wrong
+// and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pollux::apps {
+
+// Walks `args` as --name value / --name=value / --flag. Errors accumulate in `error`.
+class ArgReader {
+ public:
+  explicit ArgReader(const std::vector<std::string>& args) : args_(args) {}
+
+  [[nodiscard]] bool done() const { return i_ >= args_.size(); }
+  // The next option name (e.g. "--ip"), or an error if the next word is not an option.
+  [[nodiscard]] std::optional<std::string> next_option();
+  // The value of the current option (from "=value" or the next word).
+  [[nodiscard]] std::optional<std::string> value();
+  [[nodiscard]] bool has_inline_value() const { return inline_value_.has_value(); }
+
+  void fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+  }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] bool ok() const { return error_.empty(); }
+
+ private:
+  const std::vector<std::string>& args_;
+  size_t i_ = 0;
+  std::string current_;
+  std::optional<std::string> inline_value_;
+  std::string error_;
+};
+
+// Parses a whole decimal number in [min, max]; nullopt otherwise.
+[[nodiscard]] std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min,
+                                                 uint64_t max);
+
+}  // namespace pollux::apps

@@ -1,0 +1,95 @@
+// pollux-server: answers ARP and ping on its addresses and serves TCP on one port.
+//   pollux-server [--preset ...] [EAL args] -- --ip 10.0.0.2/24 --port 8080 --mode echo
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../common/stats.hpp"
+#include "eal.hpp"
+#include "runtime.hpp"
+#include "server_options.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace pollux;
+  // Application arguments are checked before the EAL starts: a typo should not cost a
+  // device bring-up, and --help should work without hugepages or root.
+  std::vector<std::string> app_args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      for (int k = i + 1; k < argc; ++k) app_args.emplace_back(argv[k]);
+      break;
+    }
+  }
+  std::string error;
+  auto opts = apps::parse_server_options(app_args, error);
+  if (!opts) {
+    std::fprintf(stderr, "pollux-server: %s\n%s", error.c_str(), apps::kServerUsage);
+    return 2;
+  }
+  if (opts->help) {
+    std::printf("%s", apps::kServerUsage);
+    return 0;
+  }
+  if (dpdk::init_eal(argc, argv, app_args) < 0) return 2;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  int rc = 0;
+  {
+    dpdk::RuntimeConfig rc_config;
+    rc_config.port_id = opts->port_id;
+    rc_config.iface.addrs = opts->addrs;
+    rc_config.iface.gateway = opts->gateway;
+    rc_config.iface.mtu = opts->mtu;
+    rc_config.checksum_offload = opts->checksum_offload;
+    dpdk::Runtime rt;
+    if (!rt.init(rc_config, error)) {
+      std::fprintf(stderr, "pollux-server: %s\n", error.c_str());
+      rte_eal_cleanup();
+      return 1;
+    }
+    std::printf("%s\n", dpdk::describe_port(rt.port()).c_str());
+    for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
+    if (opts->gateway) std::printf("gateway %s\n", opts->gateway->to_string().c_str());
+    if (opts->lcores_info) {
+      auto lcores = rt.worker_lcores();
+      for (size_t q = 0; q < lcores.size(); ++q)
+        std::printf("lcore %u (socket %u) polls port %u queue %zu\n", lcores[q],
+                    rte_lcore_to_socket_id(lcores[q]), rt.port().port_id, q);
+    }
+    // Honest about what exists: the TCP connection engine is the next milestone. Until it
+    // lands every segment to us is validated and answered per RFC 9293 3.10.7.1 (CLOSED).
+    std::printf("tcp: mode %s on port %u requested; connection engine not built yet, "
+                "segments are answered with RST\n",
+                apps::mode_name(opts->mode), opts->tcp_port);
+    std::printf("ready\n");
+    std::fflush(stdout);
+
+    apps::CounterSnapshot last{};
+    auto get = [&](stack::Counter c) { return rt.counter(c); };
+    rt.run(g_stop, [&](unsigned seconds) {
+      auto now = apps::snapshot(get);
+      if (!opts->quiet) {
+        std::printf("%s\n", apps::progress_line(seconds, now, last).c_str());
+        std::fflush(stdout);
+      }
+      last = now;
+      if (opts->duration_s != 0 && seconds >= opts->duration_s) g_stop.store(true);
+    });
+    std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
+    std::fflush(stdout);
+  }
+  rte_eal_cleanup();
+  return rc;
+}

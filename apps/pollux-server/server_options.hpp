@@ -1,0 +1,42 @@
+// pollux-server's application arguments (everything after `--`).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/ipv4_addr.hpp"
+
+namespace pollux::apps {
+
+enum class ServerMode : uint8_t { echo, discard, source, http };
+
+struct ServerOptions {
+  std::vector<net::Ipv4Prefix> addrs;
+  std::optional<net::Ipv4Addr> gateway;
+  uint16_t tcp_port = 8080;
+  ServerMode mode = ServerMode::echo;
+  uint32_t http_body = 128;
+  uint16_t mtu = 1500;
+  uint16_t port_id = 0;        // DPDK port
+  unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
+  bool checksum_offload = true;
+  bool lcores_info = false;
+  bool quiet = false;          // no per-second progress lines
+  bool help = false;
+};
+
+inline constexpr const char* kServerUsage =
+    "usage: pollux-server [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
+    "         --ip A.B.C.D/N [--ip ...] [--gw A.B.C.D] [--port P] [--mode echo|discard|source|http]\n"
+    "         [--http-body BYTES] [--mtu N] [--dpdk-port N] [--duration SECONDS]\n"
+    "         [--no-offload] [--lcores-info] [--quiet]\n";
+
+// Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
+[[nodiscard]] std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
+                                                                std::string& error);
+
+[[nodiscard]] const char* mode_name(ServerMode m);
+
+}  // namespace pollux::apps

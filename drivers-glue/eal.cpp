@@ -1,0 +1,102 @@
+#include "eal.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace pollux::dpdk {
+
+bool hugepages_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  long value = 0;
+  while (in >> key >> value) {
+    if (key == "HugePages_Free:") return value > 0;
+    in.ignore(256, '\n');
+  }
+  return false;
+}
+
+PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
+  PresetResult r;
+  auto colon = preset.find(':');
+  std::string_view kind = preset.substr(0, colon);
+  std::string_view arg = colon == std::string_view::npos ? std::string_view{} : preset.substr(colon + 1);
+  if (kind == "tap") {
+    if (arg.empty()) r.error = "preset tap needs an interface name: --preset tap:IFNAME";
+    else r.eal_args.push_back("--vdev=net_tap0,iface=" + std::string(arg));
+  } else if (kind == "afpacket") {
+    if (arg.empty()) r.error = "preset afpacket needs an interface name: --preset afpacket:IFNAME";
+    else r.eal_args.push_back("--vdev=net_af_packet0,iface=" + std::string(arg) + ",qpairs=1");
+  } else if (kind == "ring") {
+    if (!arg.empty()) r.error = "preset ring takes no argument";
+    else r.eal_args.push_back("--vdev=net_ring0");
+  } else if (kind == "memif") {
+    auto c2 = arg.find(':');
+    std::string_view path = arg.substr(0, c2);
+    std::string_view role = c2 == std::string_view::npos ? "client" : arg.substr(c2 + 1);
+    if (path.empty()) r.error = "preset memif needs a socket path: --preset memif:PATH[:server|client]";
+    else if (role != "server" && role != "client") r.error = "memif role must be server or client, not '" + std::string(role) + "'";
+    else r.eal_args.push_back("--vdev=net_memif0,role=" + std::string(role) + ",socket=" + std::string(path));
+  } else {
+    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH)";
+  }
+  if (!r.error.empty()) {
+    r.eal_args.clear();
+    return r;
+  }
+  r.eal_args.push_back("--no-pci");
+  if (!hugepages_free) {
+    r.eal_args.push_back("--no-huge");
+    r.eal_args.push_back("-m");
+    r.eal_args.push_back("1024");
+  }
+  return r;
+}
+
+int init_eal(int argc, char** argv, std::vector<std::string>& app_args) {
+  // Static: the EAL may keep pointers into its argv for the life of the process.
+  static std::vector<std::string> args;
+  args.assign(1, argv[0]);
+  int i = 1;
+  bool user_memory = false;
+  for (int k = 1; k < argc && std::strcmp(argv[k], "--") != 0; ++k) {
+    if (!std::strcmp(argv[k], "-m") || !std::strncmp(argv[k], "--socket-mem", 12) ||
+        !std::strcmp(argv[k], "--no-huge"))
+      user_memory = true;
+  }
+  if (argc > 2 && std::strcmp(argv[1], "--preset") == 0) {
+    PresetResult p = expand_preset(argv[2], user_memory || hugepages_available());
+    if (!p.error.empty()) {
+      std::fprintf(stderr, "error: %s\n", p.error.c_str());
+      return -1;
+    }
+    args.insert(args.end(), p.eal_args.begin(), p.eal_args.end());
+    i = 3;
+  } else if (argc == 2 && std::strcmp(argv[1], "--preset") == 0) {
+    std::fprintf(stderr, "error: --preset needs a value (tap:IF, afpacket:IF, ring, memif:PATH)\n");
+    return -1;
+  }
+  int sep = i;
+  while (sep < argc && std::strcmp(argv[sep], "--") != 0) ++sep;
+  for (int k = i; k < sep; ++k) args.emplace_back(argv[k]);
+  app_args.clear();
+  for (int k = sep + 1; k < argc; ++k) app_args.emplace_back(argv[k]);
+
+  static std::vector<char*> cargs;
+  cargs.clear();
+  for (auto& a : args) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  // rte_eal_init may permute its argv; it gets a private copy.
+  int ret = rte_eal_init(static_cast<int>(args.size()), cargs.data());
+  if (ret < 0) {
+    std::fprintf(stderr, "error: DPDK EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return -1;
+  }
+  return sep < argc ? sep + 1 : argc;
+}
+
+}  // namespace pollux::dpdk

@@ -1,0 +1,33 @@
+// EAL start-up the DPDK way: `app [EAL args] -- [app args]`, plus presets that expand into
+// EAL arguments for the virtual devices pollux runs on without a NIC.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pollux::dpdk {
+
+// Expands a preset into EAL arguments, or returns an error message.
+//   tap:IFNAME        net_tap: the kernel sees interface IFNAME
+//   afpacket:IFNAME   net_af_packet bound to an existing kernel interface (e.g. a veth end)
+//   ring              net_ring: an in-memory port (tests, loopback benchmarks)
+//   memif:PATH[:server|client]  net_memif over a unix socket (memif role, default client)
+// Every preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024` so the
+// preset works on a fresh machine (pass your own -m/--socket-mem to override).
+struct PresetResult {
+  std::vector<std::string> eal_args;
+  std::string error;  // empty on success
+};
+[[nodiscard]] PresetResult expand_preset(std::string_view preset, bool hugepages_free);
+
+// Free 2 MB (or default size) hugepages according to /proc/meminfo.
+[[nodiscard]] bool hugepages_available();
+
+// Initialises the EAL from argv. A leading `--preset NAME` (before any EAL argument) is
+// expanded first. On success returns the index of the first application argument (the one
+// after `--`, or argc if there is none) and fills `app_args`; on failure returns -1 after
+// printing why.
+int init_eal(int argc, char** argv, std::vector<std::string>& app_args);
+
+}  // namespace pollux::dpdk

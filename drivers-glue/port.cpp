@@ -1,0 +1,130 @@
+#include "port.hpp"
+
+#include <rte_ethdev.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace pollux::dpdk {
+
+namespace {
+std::string errstr(const char* what, int rc) {
+  return std::string(what) + ": " + std::strerror(rc < 0 ? -rc : rc);
+}
+}  // namespace
+
+bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
+                   std::string& error) {
+  const uint16_t port = config.port_id;
+  if (!rte_eth_dev_is_valid_port(port)) {
+    error = "port " + std::to_string(port) + " does not exist (is a --vdev or NIC given?)";
+    return false;
+  }
+  rte_eth_dev_info dev{};
+  if (int rc = rte_eth_dev_info_get(port, &dev); rc != 0) {
+    error = errstr("rte_eth_dev_info_get", rc);
+    return false;
+  }
+  info = PortInfo{};
+  info.port_id = port;
+  info.driver = dev.driver_name ? dev.driver_name : "?";
+  const uint16_t queues = std::min<uint16_t>(
+      config.queues, std::min<uint16_t>(dev.max_rx_queues, dev.max_tx_queues));
+  if (queues < config.queues) {
+    error = "port " + std::to_string(port) + " (" + info.driver + ") has at most " +
+            std::to_string(queues) + " queue pairs, " + std::to_string(config.queues) +
+            " needed (one per worker lcore)";
+    return false;
+  }
+
+  rte_eth_conf conf{};
+  // Ask only for what the device has, and only for what the engine uses today.
+  const uint64_t tx_wanted = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  const uint64_t rx_wanted = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  if (config.checksum_offload) {
+    conf.txmode.offloads = dev.tx_offload_capa & tx_wanted;
+    conf.rxmode.offloads = dev.rx_offload_capa & rx_wanted;
+  }
+  if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  const uint64_t rss_hf = dev.flow_type_rss_offloads &
+                          (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+  if (queues > 1 && rss_hf != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+    info.rss = true;
+  }
+  if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc != 0) {
+    error = errstr("rte_eth_dev_configure", rc);
+    return false;
+  }
+  uint16_t rx_desc = config.rx_desc, tx_desc = config.tx_desc;
+  if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc); rc != 0) {
+    error = errstr("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
+    return false;
+  }
+  const int socket = rte_eth_dev_socket_id(port);
+  const unsigned sock = socket < 0 ? SOCKET_ID_ANY : static_cast<unsigned>(socket);
+  for (uint16_t q = 0; q < queues; ++q) {
+    rte_eth_rxconf rxc = dev.default_rxconf;
+    rxc.offloads = conf.rxmode.offloads;
+    if (int rc = rte_eth_rx_queue_setup(port, q, rx_desc, sock, &rxc, pool); rc != 0) {
+      error = errstr("rte_eth_rx_queue_setup", rc);
+      return false;
+    }
+    rte_eth_txconf txc = dev.default_txconf;
+    txc.offloads = conf.txmode.offloads;
+    if (int rc = rte_eth_tx_queue_setup(port, q, tx_desc, sock, &txc); rc != 0) {
+      error = errstr("rte_eth_tx_queue_setup", rc);
+      return false;
+    }
+  }
+  uint16_t mtu = 0;
+  if (rte_eth_dev_get_mtu(port, &mtu) != 0 || mtu != config.mtu) {
+    if (int rc = rte_eth_dev_set_mtu(port, config.mtu); rc != 0) {
+      // Devices without MTU control (ring) carry any size: keep the requested IP MTU.
+      if (rc != -ENOTSUP) {
+        error = errstr("rte_eth_dev_set_mtu", rc);
+        return false;
+      }
+    }
+  }
+  if (int rc = rte_eth_dev_start(port); rc != 0) {
+    error = errstr("rte_eth_dev_start", rc);
+    return false;
+  }
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(port, &mac);
+  std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
+  info.queues = queues;
+  info.mtu = config.mtu;
+  info.offloads.tx_ipv4_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  info.offloads.rx_ipv4_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  info.offloads.rx_tcp_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  info.tso_capable = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO;
+  info.lro_capable = dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO;
+  return true;
+}
+
+std::string describe_port(const PortInfo& i) {
+  auto onoff = [](bool on) { return on ? "on" : "off"; };
+  std::string s = "port " + std::to_string(i.port_id) + " (" + i.driver + ") " +
+                  i.mac.to_string() + ": " + std::to_string(i.queues) +
+                  (i.queues == 1 ? " queue" : " queues") + ", mtu " + std::to_string(i.mtu) +
+                  ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
+                  onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " +
+                  onoff(i.offloads.tx_tcp_checksum) + ", tso off" +
+                  (i.tso_capable ? " (capable)" : "") + "; rx offloads: ipv4-cksum " +
+                  onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
+                  onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
+                  (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+  return s;
+}
+
+void stop_port(uint16_t port_id) {
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
+}
+
+}  // namespace pollux::dpdk

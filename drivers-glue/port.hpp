@@ -1,0 +1,45 @@
+// Port bring-up on any ethdev: queues, offload negotiation, MTU, start. What the device
+// granted is recorded so the engine uses the NIC where it can and software where it cannot.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <string>
+
+#include "net/ethernet.hpp"
+#include "stack/interface.hpp"
+
+namespace pollux::dpdk {
+
+struct PortConfig {
+  uint16_t port_id = 0;
+  uint16_t queues = 1;  // one RX and one TX queue per worker lcore
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint16_t mtu = 1500;
+  bool checksum_offload = true;  // false forces the software paths (tests compare both)
+};
+
+struct PortInfo {
+  uint16_t port_id = 0;
+  std::string driver;
+  net::MacAddr mac;
+  uint16_t queues = 0;
+  uint16_t mtu = 0;
+  bool rss = false;
+  stack::Offloads offloads;
+  bool tso_capable = false;
+  bool lro_capable = false;
+};
+
+// Configures and starts the port; on failure returns false and sets `error`.
+[[nodiscard]] bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
+                                 std::string& error);
+
+// "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ipv4-cksum on, tcp-cksum on, tso off (capable); rx: ..."
+[[nodiscard]] std::string describe_port(const PortInfo& info);
+
+void stop_port(uint16_t port_id);
+
+}  // namespace pollux::dpdk

@@ -1,0 +1,90 @@
+#include "runtime.hpp"
+
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <chrono>
+#include <thread>
+
+#include "mempool.hpp"
+
+namespace pollux::dpdk {
+
+Runtime::~Runtime() {
+  engines_.clear();  // frees held mbufs back to the pool before the port goes
+  if (port_started_) stop_port(port_.port_id);
+  if (pool_) rte_mempool_free(pool_);
+}
+
+bool Runtime::init(const RuntimeConfig& config, std::string& error) {
+  // Workers are the EAL's worker lcores; with none (-l N), the main lcore polls itself.
+  unsigned id;
+  RTE_LCORE_FOREACH_WORKER(id) lcores_.push_back(id);
+  if (lcores_.empty()) lcores_.push_back(rte_get_main_lcore());
+
+  PortConfig pc;
+  pc.port_id = config.port_id;
+  pc.queues = static_cast<uint16_t>(lcores_.size());
+  pc.mtu = config.iface.mtu;
+  pc.checksum_offload = config.checksum_offload;
+  const int socket = rte_eth_dev_is_valid_port(config.port_id)
+                         ? rte_eth_dev_socket_id(config.port_id)
+                         : static_cast<int>(rte_socket_id());
+  pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pc.queues,
+                           pc.rx_desc, config.extra_mbufs, socket < 0 ? SOCKET_ID_ANY : socket,
+                           error);
+  if (!pool_) return false;
+  if (!bring_up_port(pc, pool_, port_, error)) return false;
+  port_started_ = true;
+
+  for (size_t i = 0; i < lcores_.size(); ++i) {
+    stack::EngineConfig ec;
+    ec.iface = config.iface;
+    ec.iface.mac = port_.mac;
+    ec.iface.offloads = port_.offloads;
+    ec.arp = config.arp;
+    ec.lcore_index = static_cast<uint16_t>(i);
+    engines_.push_back(std::make_unique<stack::Engine>(ec, pool_));
+  }
+  return true;
+}
+
+void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick) {
+  workers_.assign(engines_.size(), Worker{});
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    workers_[i].engine = engines_[i].get();
+    workers_[i].port = port_.port_id;
+    workers_[i].queue = static_cast<uint16_t>(i);
+    workers_[i].stop = &stop;
+  }
+  std::atomic<bool> observer_stop{false};
+  std::thread observer([&] {
+    auto start = std::chrono::steady_clock::now();
+    unsigned seconds = 0;
+    while (!observer_stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto elapsed = std::chrono::steady_clock::now() - start;
+      if (elapsed >= std::chrono::seconds(seconds + 1)) {
+        ++seconds;
+        if (tick) tick(seconds);
+      }
+    }
+  });
+  const unsigned main = rte_get_main_lcore();
+  for (size_t i = 0; i < lcores_.size(); ++i)
+    if (lcores_[i] != main) rte_eal_remote_launch(run_worker, &workers_[i], lcores_[i]);
+  for (size_t i = 0; i < lcores_.size(); ++i)
+    if (lcores_[i] == main) run_worker(&workers_[i]);
+  rte_eal_mp_wait_lcore();
+  observer_stop = true;
+  observer.join();
+}
+
+uint64_t Runtime::counter(stack::Counter c) const {
+  uint64_t sum = 0;
+  for (const auto& e : engines_) sum += e->counters().get(c);
+  return sum;
+}
+
+}  // namespace pollux::dpdk

@@ -1,0 +1,56 @@
+// One port served by every worker lcore: pool, port bring-up, one engine per lcore, the
+// pollers, and a once-a-second observer. Apps describe what they want; this does the DPDK.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "port.hpp"
+#include "poller.hpp"
+#include "stack/engine.hpp"
+
+namespace pollux::dpdk {
+
+struct RuntimeConfig {
+  uint16_t port_id = 0;
+  stack::InterfaceConfig iface;  // mac and offloads are filled in from the port
+  stack::ArpConfig arp;
+  bool checksum_offload = true;
+  unsigned extra_mbufs = 8192;
+};
+
+class Runtime {
+ public:
+  Runtime() = default;
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Creates the pool, brings the port up (one queue per worker lcore) and builds the engines.
+  [[nodiscard]] bool init(const RuntimeConfig& config, std::string& error);
+
+  // Runs the pollers until `stop` turns true. `tick(seconds)` is called about once per second
+  // from a non-polling thread; it may read counters (relaxed loads) but not touch engines.
+  void run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick);
+
+  [[nodiscard]] const PortInfo& port() const { return port_; }
+  [[nodiscard]] size_t engine_count() const { return engines_.size(); }
+  [[nodiscard]] const stack::Engine& engine(size_t i) const { return *engines_[i]; }
+  [[nodiscard]] std::vector<unsigned> worker_lcores() const { return lcores_; }
+
+  // Sum over all engines.
+  [[nodiscard]] uint64_t counter(stack::Counter c) const;
+
+ private:
+  PortInfo port_;
+  bool port_started_ = false;
+  rte_mempool* pool_ = nullptr;
+  std::vector<unsigned> lcores_;  // lcore id of each worker, in queue order
+  std::vector<std::unique_ptr<stack::Engine>> engines_;
+  std::vector<Worker> workers_;
+};
+
+}  // namespace pollux::dpdk
