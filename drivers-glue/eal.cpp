@@ -50,9 +50,12 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
   }
   r.eal_args.push_back("--no-pci");
   if (!hugepages_free) {
+    // Heap memory instead of hugepages, and no shared config files: several instances (a
+    // test's server and client) can run side by side and nothing is left behind.
     r.eal_args.push_back("--no-huge");
     r.eal_args.push_back("-m");
     r.eal_args.push_back("1024");
+    r.eal_args.push_back("--no-shconf");
   }
   return r;
 }

@@ -13,7 +13,7 @@ namespace pollux::dpdk {
 //   afpacket:IFNAME   net_af_packet bound to an existing kernel interface (e.g. a veth end)
 //   ring              net_ring: an in-memory port (tests, loopback benchmarks)
 //   memif:PATH[:server|client]  net_memif over a unix socket (memif role, default client)
-// Every preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024` so the
+// Every preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024 --no-shconf` so the
 // preset works on a fresh machine (pass your own -m/--socket-mem to override).
 struct PresetResult {
   std::vector<std::string> eal_args;

@@ -50,12 +50,12 @@ class ArpCache {
   };
 
   enum class Resolve : uint8_t {
-    resolved,          // `mac` is valid: send now
-    resolved_probe,    // as resolved, and also send a refresh request for `ip`
-    queued_request,    // the packet is held; send a request for `ip` now (first miss)
-    queued,            // the packet is held; a request is already out
-    drop_cache_full,   // no entry could be made: the caller frees the packet
-    drop_pending_full, // too many packets already held for this neighbour: caller frees
+    resolved,           // `mac` is valid: send now
+    resolved_probe,     // as resolved, and also send a refresh request for `ip`
+    queued_request,     // the packet is held; send a request for `ip` now (first miss)
+    queued,             // the packet is held; a request is already out
+    drop_cache_full,    // no entry could be made: the caller frees the packet
+    drop_pending_full,  // too many packets already held for this neighbour: caller frees
   };
 
   explicit ArpCache(const ArpConfig& config);
@@ -99,11 +99,11 @@ class ArpCache {
       boost::intrusive::key_of_value<IpKey>, boost::intrusive::hash<IpHash>,
       boost::intrusive::power_2_buckets<true>, boost::intrusive::constant_time_size<true>>;
   using Lru = boost::intrusive::list<
-      Entry, boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>,
-                                           &Entry::lru>>;
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::lru>>;
   using ProbeList = boost::intrusive::list<
-      Entry, boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>,
-                                           &Entry::probe>>;
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::probe>>;
 
   Entry* find_mut(net::Ipv4Addr ip);
   Entry* make_entry(net::Ipv4Addr ip);  // nullptr when full and nothing can be evicted

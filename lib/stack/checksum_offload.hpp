@@ -14,8 +14,8 @@ namespace pollux::stack {
 // One's-complement sum of `len` bytes starting `offset` bytes into the (possibly chained)
 // mbuf, added to `sum`. Segments may have any length: a segment that starts at an odd
 // position of the logical byte stream is summed byte-swapped (RFC 1071 2(B)).
-[[nodiscard]] uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset,
-                                                uint32_t len, uint32_t sum = 0);
+[[nodiscard]] uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset, uint32_t len,
+                                                uint32_t sum = 0);
 
 enum class RxChecksum : uint8_t { good, bad, unknown };
 

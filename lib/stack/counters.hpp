@@ -18,36 +18,36 @@ enum class Counter : uint16_t {
   tx_packets,
   tx_bytes,
   // Link layer.
-  drop_short_frame,       // shorter than an Ethernet header
-  drop_unlinearizable,    // a multi-segment frame that could not be made contiguous
-  drop_not_our_mac,       // unicast to another station (promiscuous device)
-  drop_vlan_tagged,       // 802.1Q: ports are untagged
-  drop_ipv6,              // IPv6 is not spoken yet; counted apart because kernels chatter it
-  drop_bad_ether_type,    // anything else, including 802.3 length frames
+  drop_short_frame,     // shorter than an Ethernet header
+  drop_unlinearizable,  // a multi-segment frame that could not be made contiguous
+  drop_not_our_mac,     // unicast to another station (promiscuous device)
+  drop_vlan_tagged,     // 802.1Q: ports are untagged
+  drop_ipv6,            // IPv6 is not spoken yet; counted apart because kernels chatter it
+  drop_bad_ether_type,  // anything else, including 802.3 length frames
   // ARP.
   drop_arp_malformed,
-  drop_arp_not_for_us,    // request for an address we do not own
-  drop_arp_bad_sender,    // sender address broadcast/multicast/ours (conflict)
+  drop_arp_not_for_us,  // request for an address we do not own
+  drop_arp_bad_sender,  // sender address broadcast/multicast/ours (conflict)
   arp_requests_received,
   arp_replies_received,
   arp_replies_sent,
-  arp_requests_sent,      // resolutions and refreshes
+  arp_requests_sent,  // resolutions and refreshes
   arp_gratuitous_sent,
-  arp_cache_full,         // no entry could be made or evicted for a new neighbour
-  arp_resolve_failed,     // retries exhausted; pending packets dropped
+  arp_cache_full,             // no entry could be made or evicted for a new neighbour
+  arp_resolve_failed,         // retries exhausted; pending packets dropped
   drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
-  drop_arp_unresolved,    // packets dropped because their neighbour never answered
+  drop_arp_unresolved,        // packets dropped because their neighbour never answered
   // IPv4.
   drop_ip_truncated,
   drop_ip_bad_version,
   drop_ip_bad_header_length,
   drop_ip_bad_total_length,
   drop_ip_bad_checksum,
-  drop_ip_bad_source,     // broadcast, multicast, zero or one of ours
-  drop_ip_not_for_us,     // destination is not one of our addresses
-  drop_ip_fragment,       // no reassembly: pollux sends with DF and expects the same
+  drop_ip_bad_source,  // broadcast, multicast, zero or one of ours
+  drop_ip_not_for_us,  // destination is not one of our addresses
+  drop_ip_fragment,    // no reassembly: pollux sends with DF and expects the same
   drop_ip_unknown_protocol,
-  drop_no_route,          // off-link destination and no gateway
+  drop_no_route,  // off-link destination and no gateway
   // ICMP.
   drop_icmp_malformed,
   drop_icmp_bad_checksum,
@@ -56,16 +56,16 @@ enum class Counter : uint16_t {
   icmp_frag_needed_received,
   icmp_other_received,
   // TCP (this layer only validates; the protocol lives in lib/tcp).
-  drop_tcp_malformed,     // truncated or bad data offset
+  drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
   drop_tcp_bad_options,
-  drop_tcp_bad_ports,     // source or destination port 0
-  drop_tcp_rst_to_closed, // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
+  drop_tcp_bad_ports,      // source or destination port 0
+  drop_tcp_rst_to_closed,  // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
   tcp_rst_sent,
   // Resources.
-  drop_no_mbuf,           // mempool empty: the reply or request was not sent
-  drop_tx_full,           // the TX batch overflowed before the flush
-  count_  // not a counter
+  drop_no_mbuf,  // mempool empty: the reply or request was not sent
+  drop_tx_full,  // the TX batch overflowed before the flush
+  count_         // not a counter
 };
 
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);

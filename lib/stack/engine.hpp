@@ -70,8 +70,7 @@ class Engine {
   void tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                      uint64_t now);
 
-  void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body,
-                rte_mbuf* reuse);
+  void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body, rte_mbuf* reuse);
   void send_arp_request(net::Ipv4Addr target);
   [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
   void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
