@@ -10,8 +10,7 @@ constexpr uint16_t kPtypeIpv4 = 0x0800;
 ArpError parse_arp(Bytes payload, ArpPacket& out) {
   if (payload.size() < kArpLen) return ArpError::truncated;
   const uint8_t* p = payload.data();
-  if (load_be16(p) != kHtypeEthernet || load_be16(p + 2) != kPtypeIpv4 || p[4] != 6 ||
-      p[5] != 4)
+  if (load_be16(p) != kHtypeEthernet || load_be16(p + 2) != kPtypeIpv4 || p[4] != 6 || p[5] != 4)
     return ArpError::bad_format;
   uint16_t op = load_be16(p + 6);
   if (op != static_cast<uint16_t>(ArpOp::request) && op != static_cast<uint16_t>(ArpOp::reply))

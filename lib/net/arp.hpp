@@ -17,9 +17,9 @@ enum class ArpOp : uint16_t { request = 1, reply = 2 };
 
 enum class ArpError : uint8_t {
   ok,
-  truncated,        // fewer than 28 bytes
-  bad_format,       // hardware type != Ethernet, protocol != IPv4, or wrong address lengths
-  bad_operation,    // neither request nor reply
+  truncated,      // fewer than 28 bytes
+  bad_format,     // hardware type != Ethernet, protocol != IPv4, or wrong address lengths
+  bad_operation,  // neither request nor reply
 };
 
 struct ArpPacket {

@@ -46,8 +46,8 @@ namespace pollux::net {
 // NOT inverted pseudo-header sum (the NIC adds the L4 bytes and inverts). With TSO the
 // length is left out because the NIC inserts it per segment (DPDK's rte_ipv4_phdr_cksum).
 [[nodiscard]] constexpr uint16_t ipv4_offload_pseudo_checksum(Ipv4Addr src, Ipv4Addr dst,
-                                                              uint8_t protocol,
-                                                              uint16_t l4_length, bool tso) {
+                                                              uint8_t protocol, uint16_t l4_length,
+                                                              bool tso) {
   return checksum_fold(ipv4_pseudo_header_sum(src, dst, protocol, tso ? 0 : l4_length));
 }
 

@@ -16,7 +16,9 @@ struct MacAddr {
   std::array<uint8_t, 6> bytes{};
 
   constexpr auto operator<=>(const MacAddr&) const = default;
-  [[nodiscard]] static constexpr MacAddr broadcast() { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
+  [[nodiscard]] static constexpr MacAddr broadcast() {
+    return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  }
   [[nodiscard]] constexpr bool is_broadcast() const { return *this == broadcast(); }
   [[nodiscard]] constexpr bool is_multicast() const { return (bytes[0] & 1) != 0; }
   [[nodiscard]] constexpr bool is_zero() const { return *this == MacAddr{}; }

@@ -15,8 +15,7 @@ IcmpError parse_icmp(Bytes message, IcmpMessage& out, bool verify_checksum) {
   return IcmpError::ok;
 }
 
-size_t write_icmp_header(uint8_t* out, uint8_t type, uint8_t code, uint32_t rest,
-                         size_t body_len) {
+size_t write_icmp_header(uint8_t* out, uint8_t type, uint8_t code, uint32_t rest, size_t body_len) {
   out[0] = type;
   out[1] = code;
   store_be16(out + 2, 0);

@@ -24,8 +24,9 @@ enum class IcmpError : uint8_t { ok, truncated, bad_checksum };
 struct IcmpMessage {
   uint8_t type = 0;
   uint8_t code = 0;
-  uint32_t rest = 0;  // the 4 bytes after the checksum: id+seq for echo, next-hop MTU for frag-needed
-  Bytes body;         // after the 8-byte header
+  uint32_t rest =
+      0;       // the 4 bytes after the checksum: id+seq for echo, next-hop MTU for frag-needed
+  Bytes body;  // after the 8-byte header
 };
 
 [[nodiscard]] IcmpError parse_icmp(Bytes message, IcmpMessage& out, bool verify_checksum = true);
@@ -38,7 +39,6 @@ struct IcmpMessage {
 
 // Writes an ICMP header at `out` followed by nothing (the caller already placed `body_len`
 // bytes of body right after the 8-byte header) and fills the checksum over header + body.
-size_t write_icmp_header(uint8_t* out, uint8_t type, uint8_t code, uint32_t rest,
-                         size_t body_len);
+size_t write_icmp_header(uint8_t* out, uint8_t type, uint8_t code, uint32_t rest, size_t body_len);
 
 }  // namespace pollux::net

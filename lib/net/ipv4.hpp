@@ -48,7 +48,7 @@ struct Ipv4Build {
   Ipv4Addr src;
   Ipv4Addr dst;
   uint8_t protocol = 0;
-  uint16_t payload_len = 0;
+  uint16_t payload_len = 0;  // at most 65515 (Total Length is 16 bits, RFC 791 3.1)
   uint16_t id = 0;
   uint8_t ttl = 64;
   uint8_t tos = 0;

@@ -6,9 +6,12 @@ namespace pollux::net {
 
 namespace {
 
-// Parses a decimal number in [0, max] that spans the whole of `text`, no sign, no spaces.
+// Parses a decimal number in [0, max] that spans the whole of `text`, no sign, no spaces,
+// no leading zeros: "010" is octal 8 to inet_aton(3) and decimal 10 to others, so it is
+// refused rather than guessed (glibc's inet_pton(3) refuses it too).
 std::optional<unsigned> parse_decimal(std::string_view text, unsigned max) {
   if (text.empty() || text.size() > 3) return std::nullopt;
+  if (text.size() > 1 && text[0] == '0') return std::nullopt;
   unsigned v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || v > max) return std::nullopt;

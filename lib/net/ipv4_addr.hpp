@@ -18,7 +18,8 @@ struct Ipv4Addr {
   [[nodiscard]] constexpr bool is_multicast() const { return (value >> 28) == 0xe; }
   [[nodiscard]] constexpr bool is_loopback() const { return (value >> 24) == 127; }
 
-  // Dotted quad, exactly four decimal octets 0..255; nothing else is accepted.
+  // Dotted quad, exactly four decimal octets 0..255 without leading zeros ("01.2.3.4" is
+  // ambiguous: octal to inet_aton); no spaces, signs, hex or shorthand forms.
   [[nodiscard]] static std::optional<Ipv4Addr> parse(std::string_view text);
   [[nodiscard]] std::string to_string() const;
 };
@@ -38,11 +39,9 @@ struct Ipv4Prefix {
     return (a.value & mask()) == (addr.value & mask());
   }
   [[nodiscard]] constexpr Ipv4Addr network() const { return {addr.value & mask()}; }
-  [[nodiscard]] constexpr Ipv4Addr directed_broadcast() const {
-    return {addr.value | ~mask()};
-  }
+  [[nodiscard]] constexpr Ipv4Addr directed_broadcast() const { return {addr.value | ~mask()}; }
 
-  // "A.B.C.D/N"; the "/N" part is required.
+  // "A.B.C.D/N" with N in 0..32 (decimal, no leading zeros); the "/N" part is required.
   [[nodiscard]] static std::optional<Ipv4Prefix> parse(std::string_view text);
   [[nodiscard]] std::string to_string() const;
 };

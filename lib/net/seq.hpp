@@ -17,7 +17,10 @@ struct Seq {
   friend constexpr int32_t operator-(Seq a, Seq b) { return static_cast<int32_t>(a.v - b.v); }
   friend constexpr Seq operator+(Seq a, uint32_t n) { return Seq(a.v + n); }
   friend constexpr Seq operator-(Seq a, uint32_t n) { return Seq(a.v - n); }
-  constexpr Seq& operator+=(uint32_t n) { v += n; return *this; }
+  constexpr Seq& operator+=(uint32_t n) {
+    v += n;
+    return *this;
+  }
 
   friend constexpr bool operator==(Seq a, Seq b) = default;
   friend constexpr bool operator<(Seq a, Seq b) { return (a - b) < 0; }
@@ -27,9 +30,15 @@ struct Seq {
 };
 
 // a <= x < b, the "in window" test of RFC 9293 3.4 and 3.10.7.4 (empty when a == b).
-[[nodiscard]] constexpr bool seq_in_range(Seq a, Seq x, Seq b) { return a <= x && x < b; }
+[[nodiscard]] constexpr bool seq_in_range(Seq a, Seq x, Seq b) {
+  return a <= x && x < b;
+}
 
-[[nodiscard]] constexpr Seq seq_max(Seq a, Seq b) { return a < b ? b : a; }
-[[nodiscard]] constexpr Seq seq_min(Seq a, Seq b) { return a < b ? a : b; }
+[[nodiscard]] constexpr Seq seq_max(Seq a, Seq b) {
+  return a < b ? b : a;
+}
+[[nodiscard]] constexpr Seq seq_min(Seq a, Seq b) {
+  return a < b ? a : b;
+}
 
 }  // namespace pollux::net

@@ -25,8 +25,8 @@ inline constexpr uint8_t cwr = 0x80;
 
 enum class TcpError : uint8_t {
   ok,
-  truncated,         // fewer than 20 bytes
-  bad_data_offset,   // data offset < 5 or beyond the segment
+  truncated,        // fewer than 20 bytes
+  bad_data_offset,  // data offset < 5 or beyond the segment
 };
 
 struct TcpHeader {

@@ -59,17 +59,31 @@ TcpOptError parse_tcp_options(Bytes options, TcpOptions& out) {
 }
 
 namespace {
+// Option space taken by everything except the SACK blocks.
+size_t fixed_options_length(const TcpOptions& o) {
+  size_t len = 0;
+  if (o.has_mss) len += 4;
+  if (o.has_timestamps) {
+    len += 12;  // [SACKOK|NOP NOP] TS
+  } else if (o.sack_permitted) {
+    len += 4;  // NOP NOP SACKOK
+  }
+  if (o.has_wscale) len += 4;  // NOP WS
+  return len;
+}
+
+// SACK blocks that fit in what the other options leave of the 40 bytes, after the 4-byte
+// NOP NOP kind length prefix: 4 alone, 3 with timestamps, fewer when MSS and window scale
+// are present too (RFC 2018 section 3).
 size_t sack_blocks_that_fit(const TcpOptions& o) {
-  return std::min<size_t>(o.sack_count, o.has_timestamps ? 3 : kMaxSackBlocks);
+  size_t used = fixed_options_length(o) + 4;
+  size_t room = used < kTcpMaxOptionsLen ? (kTcpMaxOptionsLen - used) / 8 : 0;
+  return std::min<size_t>({o.sack_count, room, kMaxSackBlocks});
 }
 }  // namespace
 
 size_t tcp_options_length(const TcpOptions& o) {
-  size_t len = 0;
-  if (o.has_mss) len += 4;
-  if (o.has_timestamps) len += 12;             // [SACKOK|NOP NOP] TS
-  else if (o.sack_permitted) len += 4;         // NOP NOP SACKOK
-  if (o.has_wscale) len += 4;                  // NOP WS
+  size_t len = fixed_options_length(o);
   if (size_t b = sack_blocks_that_fit(o)) len += 4 + 8 * b;  // NOP NOP SACK
   return len;
 }

@@ -20,8 +20,9 @@ inline constexpr uint8_t sack = 5;
 inline constexpr uint8_t timestamps = 8;
 }  // namespace tcp_opt
 
-inline constexpr uint8_t kMaxWindowScale = 14;  // RFC 7323 2.3
-inline constexpr size_t kMaxSackBlocks = 4;     // 4 * 8 + 2 = 34 of the 40 option bytes
+inline constexpr uint8_t kMaxWindowScale = 14;   // RFC 7323 2.3
+inline constexpr size_t kMaxSackBlocks = 4;      // 4 * 8 + 2 = 34 of the 40 option bytes
+inline constexpr size_t kTcpMaxOptionsLen = 40;  // 60-byte header limit minus 20 fixed
 
 struct SackBlock {
   Seq left;   // first sequence number of the block
@@ -31,8 +32,8 @@ struct SackBlock {
 
 enum class TcpOptError : uint8_t {
   ok,
-  bad_length,      // length byte < 2 or running past the option space
-  bad_known_length // a known kind with the wrong fixed length (e.g. MSS with length 3)
+  bad_length,       // length byte < 2 or running past the option space
+  bad_known_length  // a known kind with the wrong fixed length (e.g. MSS with length 3)
 };
 
 struct TcpOptions {
@@ -60,8 +61,9 @@ struct TcpOptions {
 
 // Writes `o` at `out` in the layout Linux uses, so captures look familiar and every option
 // stays 4-byte aligned: MSS; SACK-permitted folded into the timestamp word when both are
-// present; NOP+wscale; NOP NOP + SACK blocks. SACK blocks beyond what fits are dropped
-// (at most 3 with timestamps). Returns the bytes written.
+// present; NOP+wscale; NOP NOP + SACK blocks. SACK blocks beyond what fits in the 40
+// bytes left by the other options are dropped, the last ones first (at most 3 with
+// timestamps, 2 with MSS + timestamps + window scale). Returns the bytes written.
 size_t write_tcp_options(uint8_t* out, const TcpOptions& o);
 
 }  // namespace pollux::net
