@@ -26,7 +26,8 @@ inline Frame eth_frame(const net::MacAddr& dst, const net::MacAddr& src, uint16_
   dst.store(f.data());
   src.store(f.data() + 6);
   net::store_be16(f.data() + 12, type);
-  std::memcpy(f.data() + net::kEthernetHeaderLen, payload.data(), payload.size());
+  if (!payload.empty())
+    std::memcpy(f.data() + net::kEthernetHeaderLen, payload.data(), payload.size());
   return f;
 }
 
@@ -48,13 +49,13 @@ inline Frame ipv4_datagram(net::Ipv4Addr src, net::Ipv4Addr dst, uint8_t proto, 
   b.ttl = ttl;
   b.dont_fragment = true;
   net::write_ipv4_header(f.data(), b);
-  std::memcpy(f.data() + net::kIpv4MinHeaderLen, l4.data(), l4.size());
+  if (!l4.empty()) std::memcpy(f.data() + net::kIpv4MinHeaderLen, l4.data(), l4.size());
   return f;
 }
 
 inline Frame icmp_echo(uint8_t type, uint16_t id, uint16_t seq, const Frame& data) {
   Frame f(net::kIcmpHeaderLen + data.size());
-  std::memcpy(f.data() + net::kIcmpHeaderLen, data.data(), data.size());
+  if (!data.empty()) std::memcpy(f.data() + net::kIcmpHeaderLen, data.data(), data.size());
   net::write_icmp_header(f.data(), type, 0, (uint32_t{id} << 16) | seq, data.size());
   return f;
 }
@@ -68,7 +69,8 @@ inline Frame tcp_segment(net::Ipv4Addr src, net::Ipv4Addr dst, const net::TcpBui
   b.options_len = static_cast<uint8_t>(opt_len);
   net::write_tcp_header(f.data(), b);
   if (opts) net::write_tcp_options(f.data() + net::kTcpMinHeaderLen, *opts);
-  std::memcpy(f.data() + net::kTcpMinHeaderLen + opt_len, payload.data(), payload.size());
+  if (!payload.empty())
+    std::memcpy(f.data() + net::kTcpMinHeaderLen + opt_len, payload.data(), payload.size());
   net::store_be16(f.data() + 16, net::ipv4_l4_checksum(src, dst, net::kIpProtoTcp, f));
   return f;
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# README command 2: sets up a fresh machine, builds, runs every test, and ends with the line
+# "N passed, N failed" (counting every GoogleTest case and every interop script).
+#   1. unit tests + interop tests on the normal build
+#   2. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+scripts/build.sh --asan || { echo "0 passed, 1 failed"; exit 1; }
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+rc=0
+rm -f build/*.xml build-asan/*.xml  # GoogleTest reports from an earlier run must not count
+meson test -C build --print-errorlogs --num-processes 2 || rc=1
+meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || rc=1
+python3 scripts/test_summary.py build build-asan || rc=1
+exit $rc
