@@ -1,0 +1,95 @@
+// pollux-server's arguments: good ones parse to what they say; bad ones are refused with one
+// line that names the option and what was expected.
+#include "../../../apps/pollux-server/server_options.hpp"
+
+#include <gtest/gtest.h>
+
+#include "eal.hpp"
+
+namespace pollux::apps {
+namespace {
+
+std::optional<ServerOptions> parse(std::vector<std::string> args, std::string* err = nullptr) {
+  std::string e;
+  auto o = parse_server_options(args, e);
+  if (err) *err = e;
+  return o;
+}
+
+TEST(ServerOptions, FullCommandLineParses) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--ip=192.168.7.9/16", "--gw", "10.0.0.1", "--port",
+                  "80", "--mode", "http", "--http-body", "1024", "--mtu", "9000", "--duration",
+                  "3", "--no-offload", "--lcores-info", "--quiet"});
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->addrs.size(), 2u);
+  EXPECT_EQ(o->addrs[1].to_string(), "192.168.7.9/16");
+  EXPECT_EQ(o->gateway->to_string(), "10.0.0.1");
+  EXPECT_EQ(o->tcp_port, 80);
+  EXPECT_EQ(o->mode, ServerMode::http);
+  EXPECT_EQ(o->http_body, 1024u);
+  EXPECT_EQ(o->mtu, 9000);
+  EXPECT_EQ(o->duration_s, 3u);
+  EXPECT_FALSE(o->checksum_offload);
+  EXPECT_TRUE(o->lcores_info);
+  EXPECT_TRUE(o->quiet);
+}
+
+struct BadCase {
+  std::vector<std::string> args;
+  const char* must_mention;
+};
+
+class BadServerOptions : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadServerOptions, AreRefusedWithAReason) {
+  std::string err;
+  EXPECT_FALSE(parse(GetParam().args, &err));
+  EXPECT_NE(err.find(GetParam().must_mention), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << "one line: " << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ServerOptions, BadServerOptions,
+    ::testing::Values(BadCase{{}, "--ip is required"},
+                      BadCase{{"--ip", "10.0.0.2"}, "--ip: '10.0.0.2'"},
+                      BadCase{{"--ip", "10.0.0.0/24"}, "cannot be a host address"},
+                      BadCase{{"--ip", "10.0.0.255/24"}, "cannot be a host address"},
+                      BadCase{{"--ip", "224.0.0.1/4"}, "cannot be a host address"},
+                      BadCase{{"--ip", "10.0.0.2/33"}, "--ip"},
+                      BadCase{{"--ip"}, "--ip needs a value"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--gw", "10.9.0.1"}, "not on any --ip subnet"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--gw", "x"}, "--gw: 'x'"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--port", "0"}, "--port: '0'"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--port", "65536"}, "--port"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--port", "80x"}, "--port: '80x'"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--mode", "ftp"}, "--mode: 'ftp'"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--mtu", "100"}, "--mtu"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--quiet=yes"}, "--quiet takes no value"},
+                      BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
+                      BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
+
+TEST(Presets, ExpandToTheVirtualDeviceTheyName) {
+  auto tap = dpdk::expand_preset("tap:px0", true);
+  ASSERT_TRUE(tap.error.empty());
+  EXPECT_EQ(tap.eal_args, (std::vector<std::string>{"--vdev=net_tap0,iface=px0", "--no-pci"}));
+  auto ring = dpdk::expand_preset("ring", false);
+  EXPECT_EQ(ring.eal_args, (std::vector<std::string>{"--vdev=net_ring0", "--no-pci", "--no-huge",
+                                                     "-m", "1024", "--no-shconf"}));
+  auto memif = dpdk::expand_preset("memif:/tmp/m.sock:server", true);
+  EXPECT_EQ(memif.eal_args[0], "--vdev=net_memif0,role=server,socket=/tmp/m.sock");
+  auto afp = dpdk::expand_preset("afpacket:veth0", true);
+  EXPECT_EQ(afp.eal_args[0], "--vdev=net_af_packet0,iface=veth0,qpairs=1");
+}
+
+TEST(Presets, BadPresetsSayWhatIsExpected) {
+  EXPECT_NE(dpdk::expand_preset("tap", true).error.find("tap:IFNAME"), std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("afpacket:", true).error.find("interface"), std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("ring:x", true).error.find("no argument"), std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("memif:/s:boss", true).error.find("server or client"),
+            std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("pcap:x", true).error.find("unknown preset"), std::string::npos);
+  EXPECT_TRUE(dpdk::expand_preset("pcap:x", true).eal_args.empty());
+}
+
+}  // namespace
+}  // namespace pollux::apps
