@@ -95,6 +95,12 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   }
   rte_ether_addr mac{};
   rte_eth_macaddr_get(port, &mac);
+  if (rte_is_zero_ether_addr(&mac)) {
+    // Some virtual devices (net_ring) have no address; two stacks on one in-memory link
+    // must still be told apart. A random locally administered unicast address will do.
+    rte_eth_random_addr(mac.addr_bytes);
+    rte_eth_dev_default_mac_addr_set(port, &mac);  // best effort: ring filters nothing
+  }
   std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
   info.queues = queues;
   info.mtu = config.mtu;

@@ -24,7 +24,7 @@ fi
 packages=(
   g++ meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 iproute2 iputils-ping iputils-arping procps
+  python3 iproute2 iputils-ping iputils-arping procps ethtool
 )
 
 missing=()

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# pollux-server as a user meets it: bad arguments are refused with a reason and exit code 2
+# before any device is touched; --help works anywhere; on the in-memory net_ring preset it
+# starts without root or hugepages, announces itself, stops after --duration and prints its
+# summary.
+#
+# usage: server_cli_test.sh PATH/TO/pollux-server
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+server=${1:?usage: $0 PATH/TO/pollux-server}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+refused() {  # refused "what it must say" args...
+  local must=$1; shift
+  timeout 10 "$server" "$@" >"$out" 2>&1
+  local rc=$?
+  check "refuses '$*' with exit 2 (got $rc)" test "$rc" -eq 2
+  check "... and says: $must" grep -qF -- "$must" "$out"
+}
+
+refused "--ip is required" -- --port 80
+refused "--mode: 'gopher' is not one of echo, discard, source, http" -- --ip 10.0.0.2/24 --mode gopher
+refused "--port: '99999'" -- --ip 10.0.0.2/24 --port 99999
+refused "unknown preset 'nic'" --preset nic:x -- --ip 10.0.0.2/24
+
+timeout 10 "$server" -- --help >"$out" 2>&1
+check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"
+
+timeout 30 "$server" --preset ring -l 0 --log-level=4 -- --ip 10.9.0.2/24 --duration 1 --quiet >"$out" 2>&1
+rc=$?
+check "runs on the ring preset and stops after --duration (rc=$rc)" test "$rc" -eq 0
+check "prints the port line with its offloads" grep -q '^port 0 (net_ring) [0-9a-f:]*: 1 queue' "$out"
+check "a zero MAC (net_ring) is replaced by a locally administered one" \
+  bash -c "! grep -q '^port 0 (net_ring) 00:00:00:00:00:00' '$out'"
+check "announces its address (gratuitous ARP)" test "$(counter "$out" arp_gratuitous_sent)" -eq 1
+# net_ring loops TX back to RX: the stack hears its own announcement and must refuse it.
+check "its own looped-back announcement is dropped as a bad sender" \
+  test "$(counter "$out" drop_arp_bad_sender)" -eq 1
+finish
