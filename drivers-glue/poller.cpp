@@ -2,6 +2,9 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <sched.h>
 
 namespace pollux::dpdk {
 
@@ -18,6 +21,27 @@ void flush(Worker& w) {
   uint16_t sent = rte_eth_tx_burst(w.port, w.queue, tx.data(), tx.size());
   tx.consume(sent);
 }
+// Publishes what this engine learnt about neighbours to its siblings and applies what they
+// learnt. ARP is rare: this costs one ring check per iteration when there is nothing.
+void sync_neighbours(Worker& w, uint64_t now) {
+  if (w.inboxes.size() < 2) return;
+  auto updates = w.engine->neighbour_updates();
+  if (!updates.empty()) {
+    for (size_t q = 0; q < w.inboxes.size(); ++q) {
+      if (q == w.queue) continue;
+      unsigned n = rte_ring_mp_enqueue_burst_elem(w.inboxes[q], updates.data(),
+                                                  sizeof(stack::NeighbourUpdate),
+                                                  static_cast<unsigned>(updates.size()), nullptr);
+      w.engine->counters().inc(stack::Counter::neighbour_sync_sent, n);
+      if (n < updates.size())
+        w.engine->counters().inc(stack::Counter::neighbour_sync_overflow, updates.size() - n);
+    }
+    w.engine->clear_neighbour_updates();
+  }
+  stack::NeighbourUpdate in[16];
+  unsigned n = rte_ring_sc_dequeue_burst_elem(w.inboxes[w.queue], in, sizeof in[0], 16, nullptr);
+  for (unsigned i = 0; i < n; ++i) w.engine->neighbour_update(in[i], now);
+}
 }  // namespace
 
 int run_worker(void* arg) {
@@ -25,13 +49,19 @@ int run_worker(void* arg) {
   const uint64_t hz = rte_get_tsc_hz();
   rte_mbuf* pkts[kRxBurst];
   w.engine->start(tsc_to_ns(rte_rdtsc(), hz));
+  w.engine->clear_neighbour_updates();
+  uint32_t idle = 0;
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t now = tsc_to_ns(rte_rdtsc(), hz);
     const uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kRxBurst);
     if (n != 0) {
       w.engine->input(pkts, n, now);
       ++w.busy_iterations;
+      idle = 0;
+    } else if (++idle > kIdleBeforeYield) {
+      sched_yield();
     }
+    sync_neighbours(w, now);
     w.engine->poll(now);
     flush(w);
     ++w.iterations;

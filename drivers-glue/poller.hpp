@@ -3,8 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 
 #include "stack/engine.hpp"
+
+struct rte_ring;  // <rte_ring.h> is only needed where rings are used
 
 namespace pollux::dpdk {
 
@@ -15,9 +18,17 @@ struct Worker {
   uint16_t port = 0;
   uint16_t queue = 0;
   const std::atomic<bool>* stop = nullptr;
+  // Neighbour sync between the engines of one port: every worker's inbox, indexed by queue
+  // (empty with a single worker). Written by many, read by its owner only.
+  std::span<rte_ring* const> inboxes;
   uint64_t iterations = 0;  // loop turns, for the idle/busy ratio
   uint64_t busy_iterations = 0;
 };
+
+// After this many empty polls in a row the poller yields the CPU on every empty poll, so
+// that more lcores than cores (--lcores '(0-3)@(0-1)') still share fairly. A busy queue
+// never yields.
+inline constexpr uint32_t kIdleBeforeYield = 256;
 
 // Runs until *stop becomes true, then flushes what it can and frees the rest. Signature fits
 // rte_eal_remote_launch.

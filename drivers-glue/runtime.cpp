@@ -3,6 +3,8 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include <chrono>
 #include <thread>
@@ -13,6 +15,7 @@ namespace pollux::dpdk {
 
 Runtime::~Runtime() {
   engines_.clear();  // frees held mbufs back to the pool before the port goes
+  for (rte_ring* r : inboxes_) rte_ring_free(r);
   if (port_started_) stop_port(port_.port_id);
   if (pool_) rte_mempool_free(pool_);
 }
@@ -47,6 +50,18 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.lcore_index = static_cast<uint16_t>(i);
     engines_.push_back(std::make_unique<stack::Engine>(ec, pool_));
   }
+  if (lcores_.size() > 1) {
+    for (size_t i = 0; i < lcores_.size(); ++i) {
+      std::string name = "pollux_nb" + std::to_string(config.port_id) + "_" + std::to_string(i);
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(stack::NeighbourUpdate), 1024,
+                                         socket < 0 ? SOCKET_ID_ANY : socket, RING_F_SC_DEQ);
+      if (!r) {
+        error = "cannot create neighbour-sync ring " + name;
+        return false;
+      }
+      inboxes_.push_back(r);
+    }
+  }
   return true;
 }
 
@@ -57,6 +72,7 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
     workers_[i].port = port_.port_id;
     workers_[i].queue = static_cast<uint16_t>(i);
     workers_[i].stop = &stop;
+    workers_[i].inboxes = inboxes_;
   }
   std::atomic<bool> observer_stop{false};
   std::thread observer([&] {
@@ -74,8 +90,15 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
   const unsigned main = rte_get_main_lcore();
   for (size_t i = 0; i < lcores_.size(); ++i)
     if (lcores_[i] != main) rte_eal_remote_launch(run_worker, &workers_[i], lcores_[i]);
+  bool main_polls = false;
   for (size_t i = 0; i < lcores_.size(); ++i)
-    if (lcores_[i] == main) run_worker(&workers_[i]);
+    if (lcores_[i] == main) {
+      main_polls = true;
+      run_worker(&workers_[i]);
+    }
+  // An idle main lcore sleeps rather than spin in rte_eal_mp_wait_lcore: on a machine with
+  // more lcores than cores its spinning would steal time from the pollers.
+  while (!main_polls && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   rte_eal_mp_wait_lcore();
   observer_stop = true;
   observer.join();

@@ -51,6 +51,7 @@ class Runtime {
   std::vector<unsigned> lcores_;  // lcore id of each worker, in queue order
   std::vector<std::unique_ptr<stack::Engine>> engines_;
   std::vector<Worker> workers_;
+  std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
 };
 
 }  // namespace pollux::dpdk

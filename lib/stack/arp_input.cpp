@@ -25,6 +25,7 @@ void Engine::arp_input(rte_mbuf* m, uint64_t now) {
   if (!probe) {
     arp_.learn(a.sender_ip, a.sender_mac, for_us, now,
                [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); });
+    if (arp_.find(a.sender_ip)) publish_neighbour(a.sender_ip, a.sender_mac);
   }
   if (!for_us) return drop(m, Counter::drop_arp_not_for_us);
   if (a.op != net::ArpOp::request) {
@@ -37,6 +38,22 @@ void Engine::arp_input(rte_mbuf* m, uint64_t now) {
                        a.sender_ip};
   send_arp(a.sender_mac, reply, m);
   counters_.inc(Counter::arp_replies_sent);
+}
+
+void Engine::publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac) {
+  if (neighbour_out_count_ == kNeighbourOutbox) {
+    counters_.inc(Counter::neighbour_sync_overflow);
+    return;
+  }
+  neighbour_out_[neighbour_out_count_++] = NeighbourUpdate{ip, mac};
+}
+
+void Engine::neighbour_update(const NeighbourUpdate& u, uint64_t now) {
+  counters_.inc(Counter::neighbour_sync_received);
+  // A sibling heard it from the wire: as good as hearing it ourselves, and packets we hold
+  // for this neighbour can leave now.
+  arp_.learn(u.ip, u.mac, true, now,
+             [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); });
 }
 
 void Engine::send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body,

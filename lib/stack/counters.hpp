@@ -37,6 +37,9 @@ enum class Counter : uint16_t {
   arp_resolve_failed,         // retries exhausted; pending packets dropped
   drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
   drop_arp_unresolved,        // packets dropped because their neighbour never answered
+  neighbour_sync_sent,        // neighbour facts published to sibling lcores
+  neighbour_sync_received,
+  neighbour_sync_overflow,    // facts not published: outbox or sibling ring full
   // IPv4.
   drop_ip_truncated,
   drop_ip_bad_version,
@@ -93,6 +96,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "arp_resolve_failed",
     "drop_arp_pending_overflow",
     "drop_arp_unresolved",
+    "neighbour_sync_sent",
+    "neighbour_sync_received",
+    "neighbour_sync_overflow",
     "drop_ip_truncated",
     "drop_ip_bad_version",
     "drop_ip_bad_header_length",

@@ -16,6 +16,8 @@ void Engine::drop(rte_mbuf* m, Counter why) {
 }
 
 void Engine::start(uint64_t /*now_ns*/) {
+  // One announcement per address and port, not per lcore.
+  if (config_.lcore_index != 0) return;
   for (const auto& p : config_.iface.addrs) {
     // RFC 5227 2.3 announcement: a request with sender and target both our address, so
     // neighbours with a stale entry for it update, and nobody answers.

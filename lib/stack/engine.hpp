@@ -14,7 +14,9 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <array>
 #include <cstdint>
+#include <span>
 
 #include "net/arp.hpp"
 #include "net/ipv4.hpp"
@@ -25,6 +27,16 @@
 #include "stack/tx_batch.hpp"
 
 namespace pollux::stack {
+
+// A neighbour fact (RFC 826 <protocol address, hardware address>) passed between the engines
+// of one port: ARP replies arrive on whichever queue the device picks (RSS does not hash
+// ARP), so what one lcore learns the others must hear about. 12 bytes, a ring element.
+struct NeighbourUpdate {
+  net::Ipv4Addr ip;
+  net::MacAddr mac;
+  uint8_t pad[2] = {0, 0};
+};
+static_assert(sizeof(NeighbourUpdate) == 12);
 
 struct EngineConfig {
   InterfaceConfig iface;
@@ -52,6 +64,14 @@ class Engine {
   // complete IPv4 header (checksum field zero) and payload; for TCP the checksum field is
   // filled here (software or offload). Takes ownership of `m`.
   void ip_output(rte_mbuf* m, uint64_t now_ns);
+
+  // Neighbour facts learnt from the wire since the last clear; the driver hands them to the
+  // sibling engines of the same port, which apply them with neighbour_update().
+  [[nodiscard]] std::span<const NeighbourUpdate> neighbour_updates() const {
+    return {neighbour_out_.data(), neighbour_out_count_};
+  }
+  void clear_neighbour_updates() { neighbour_out_count_ = 0; }
+  void neighbour_update(const NeighbourUpdate& u, uint64_t now_ns);
 
   [[nodiscard]] TxBatch& tx() { return tx_; }
   [[nodiscard]] const Counters& counters() const { return counters_; }
@@ -81,6 +101,11 @@ class Engine {
   Counters counters_;
   ArpCache arp_;
   TxBatch tx_;
+  void publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac);
+
+  static constexpr size_t kNeighbourOutbox = 32;
+  std::array<NeighbourUpdate, kNeighbourOutbox> neighbour_out_{};
+  size_t neighbour_out_count_ = 0;
   uint16_t ip_id_ = 0;
   uint64_t next_arp_poll_ = 0;
 };

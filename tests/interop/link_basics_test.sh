@@ -7,7 +7,8 @@
 # Checked with real tools: ping gets echo replies, arping and the kernel's neighbour table
 # resolve pollux's MAC, a TCP connect to a closed port is refused (our RST), and hostile
 # frames from a raw socket are each counted and dropped while ping keeps working.
-# Runs twice: with the device's checksum offloads, and with --no-offload (software paths).
+# Runs with the device's checksum offloads, with --no-offload (software paths), and for tap
+# with two worker lcores on two queues.
 #
 # usage: link_basics_test.sh tap|afpacket PATH/TO/pollux-server
 set -uo pipefail
@@ -48,9 +49,9 @@ if [ "$device" = afpacket ]; then
 fi
 
 run_once() {
-  local label=$1; shift
+  local label=$1 lcores=$2; shift 2
   local log=$workdir/server-$label.log
-  ip netns exec "$pns" timeout 120 "$server" --preset "$preset" -l 0 --log-level=4 -- \
+  ip netns exec "$pns" timeout 120 "$server" --preset "$preset" --lcores "$lcores" --log-level=4 -- \
     --ip $ours/24 --quiet "$@" >"$log" 2>&1 &
   pid=$!
   if ! wait_for "$log" '^ready' 30; then
@@ -70,15 +71,21 @@ run_once() {
   ip netns exec "$ns" ip neigh flush dev "$ifname"
   check "[$label] arping resolves pollux's MAC" \
     bash -c "ip netns exec $ns arping -c 2 -w 5 -I $ifname $ours | grep -qi '$mac'"
-  check "[$label] TCP connect to a closed port is refused (RST)" \
+  # 16 connects from 16 source ports: with several queues they spread over all of them.
+  check "[$label] 16 TCP connects to a closed port are all refused (RST)" \
     ip netns exec "$ns" python3 -c "
 import socket, sys
-s = socket.socket(); s.settimeout(5)
-try:
-    s.connect(('$ours', 8080))
-except ConnectionRefusedError:
-    sys.exit(0)
-sys.exit(1)"
+refused = 0
+for _ in range(16):
+    s = socket.socket(); s.settimeout(5)
+    try:
+        s.connect(('$ours', 8080))
+    except ConnectionRefusedError:
+        refused += 1
+    except OSError as e:
+        print('connect:', e)
+    s.close()
+sys.exit(0 if refused == 16 else 1)"
 
   local sent=$workdir/sent-$label.txt
   ip netns exec "$ns" python3 "$here/send_malformed.py" "$ifname" "$mac" $kernel $ours 20 >"$sent"
@@ -105,11 +112,20 @@ sys.exit(1)"
     check "[$label] $n hostile frames counted as $kind (got $got)" test "$got" -ge "$n"
   done <"$sent"
   check "[$label] echo replies counted" test "$(counter "$log" icmp_echo_replies_sent)" -ge 8
-  check "[$label] RST counted" test "$(counter "$log" tcp_rst_sent)" -ge 1
+  check "[$label] RST counted" test "$(counter "$log" tcp_rst_sent)" -ge 16
+  if [ "$lcores" != 0 ]; then
+    check "[$label] engines shared what they learnt about neighbours" \
+      test "$(counter "$log" neighbour_sync_received)" -ge 1
+  fi
   if [ "$fails" -ne "$fails_before" ]; then echo "# server log:"; sed 's/^/#   /' "$log"; fi
   # A tap disappears with the process (a fresh one is made next round); a veth stays.
 }
 
-run_once "$device-offload"
-run_once "$device-software" --no-offload
+run_once "$device-offload" 0
+run_once "$device-software" 0 --no-offload
+if [ "$device" = tap ]; then
+  # Two worker lcores on two queues (three lcores on the machine's two cores): replies must
+  # work whichever queue a packet lands on, which needs the neighbour sync between engines.
+  run_once "$device-2queues" '(0-2)@(0-1)'
+fi
 finish

@@ -264,6 +264,40 @@ TEST_F(EngineTest, FullNeighbourCacheEvictsOldestResolvedEntry) {
   EXPECT_EQ(count(Counter::arp_cache_full), 1u);
 }
 
+TEST_F(EngineTest, NeighbourLearntFromTheWireIsPublishedForSiblingEngines) {
+  peer_arps_us();
+  auto updates = engine_->neighbour_updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].ip, kPeerIp);
+  EXPECT_EQ(updates[0].mac, kPeerMac);
+  engine_->clear_neighbour_updates();
+  EXPECT_TRUE(engine_->neighbour_updates().empty());
+}
+
+TEST_F(EngineTest, SiblingsNeighbourUpdateReleasesPacketsHeldForResolution) {
+  // The ARP reply to our request landed on another lcore's queue; its engine passes it on.
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   syn_from(kPeerIp))));
+  EXPECT_EQ(sent().size(), 1u);  // the ARP request
+  engine_->neighbour_update(NeighbourUpdate{kPeerIp, kPeerMac}, 10);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), kPeerMac);
+  EXPECT_EQ(count(Counter::tcp_rst_sent), 1u);
+  EXPECT_EQ(count(Counter::neighbour_sync_received), 1u);
+  EXPECT_TRUE(engine_->neighbour_updates().empty()) << "not echoed back to the siblings";
+}
+
+TEST_F(EngineTest, OnlyTheFirstEngineOfAPortAnnouncesItsAddresses) {
+  EngineConfig c;
+  c.iface.mac = kOurMac;
+  c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  c.lcore_index = 1;
+  Engine second(c, pool_.get());
+  second.start(0);
+  EXPECT_TRUE(second.tx().empty());
+}
+
 // --- ICMP echo (RFC 792, RFC 1122 3.2.2.6) ------------------------------------------------
 
 Frame echo_request_payload() {
