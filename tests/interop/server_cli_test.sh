@@ -2,7 +2,7 @@
 # pollux-server as a user meets it: bad arguments are refused with a reason and exit code 2
 # before any device is touched; --help works anywhere; on the in-memory net_ring preset it
 # starts without root or hugepages, announces itself, stops after --duration and prints its
-# summary.
+# summary; two instances talk over net_memif.
 #
 # usage: server_cli_test.sh PATH/TO/pollux-server
 set -uo pipefail
@@ -10,7 +10,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 server=${1:?usage: $0 PATH/TO/pollux-server}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+sock=$(mktemp -u /tmp/pollux-memif-XXXXXX.sock)
+out2=$(mktemp)
+trap 'rm -f "$out" "$out2" "$sock"' EXIT
 
 refused() {  # refused "what it must say" args...
   local must=$1; shift
@@ -38,4 +40,20 @@ check "announces its address (gratuitous ARP)" test "$(counter "$out" arp_gratui
 # net_ring loops TX back to RX: the stack hears its own announcement and must refuse it.
 check "its own looped-back announcement is dropped as a bad sender" \
   test "$(counter "$out" drop_arp_bad_sender)" -eq 1
+
+# Two pollux processes joined by net_memif (server and client roles on one unix socket):
+# each hears the other's gratuitous ARP, which proves frames cross the shared-memory link.
+timeout 30 "$server" --preset "memif:$sock:server" -l 0 --log-level=4 -- \
+  --ip 10.5.0.1/24 --duration 4 --quiet >"$out2" 2>&1 &
+mpid=$!
+wait_for "$out2" '^ready' 20
+timeout 30 "$server" --preset "memif:$sock:client" -l 1 --log-level=4 -- \
+  --ip 10.5.0.2/24 --duration 2 --quiet >"$out" 2>&1
+rc=$?
+wait "$mpid"
+rc2=$?
+check "memif server and client both run and stop cleanly (rc $rc2 and $rc)" \
+  test "$rc" -eq 0 -a "$rc2" -eq 0
+check "memif client heard the server's announcement" test "$(counter "$out" arp_requests_received)" -ge 1
+check "memif server heard the client's announcement" test "$(counter "$out2" arp_requests_received)" -ge 1
 finish
