@@ -128,6 +128,15 @@ std::string describe_port(const PortInfo& i) {
   return s;
 }
 
+std::string describe_port_stats(uint16_t port_id) {
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(port_id, &st) != 0) return "port " + std::to_string(port_id) + ": no stats";
+  return "port " + std::to_string(port_id) + ": ipackets " + std::to_string(st.ipackets) +
+         " opackets " + std::to_string(st.opackets) + " imissed " + std::to_string(st.imissed) +
+         " ierrors " + std::to_string(st.ierrors) + " rx_nombuf " + std::to_string(st.rx_nombuf) +
+         " oerrors " + std::to_string(st.oerrors);
+}
+
 void stop_port(uint16_t port_id) {
   rte_eth_dev_stop(port_id);
   rte_eth_dev_close(port_id);

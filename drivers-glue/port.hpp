@@ -40,6 +40,10 @@ struct PortInfo {
 // "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ipv4-cksum on, tcp-cksum on, tso off (capable); rx: ..."
 [[nodiscard]] std::string describe_port(const PortInfo& info);
 
+// The device's own counters (rte_eth_stats): what the NIC dropped before pollux saw it
+// (imissed: RX ring full; rx_nombuf: mempool empty) and transmit errors, one line.
+[[nodiscard]] std::string describe_port_stats(uint16_t port_id);
+
 void stop_port(uint16_t port_id);
 
 }  // namespace pollux::dpdk

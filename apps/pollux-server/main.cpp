@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
       if (opts->duration_s != 0 && seconds >= opts->duration_s) g_stop.store(true);
     });
     std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
+    std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
     std::fflush(stdout);
   }
   rte_eal_cleanup();
