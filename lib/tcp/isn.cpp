@@ -1,0 +1,57 @@
+#include "tcp/isn.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <random>
+
+namespace pollux::tcp {
+
+std::array<uint8_t, 12> IsnGenerator::tuple_message(const stack::FourTuple& tuple) {
+  std::array<uint8_t, 12> m{};
+  auto put32 = [&m](std::size_t at, uint32_t v) {
+    m[at] = static_cast<uint8_t>(v >> 24);
+    m[at + 1] = static_cast<uint8_t>(v >> 16);
+    m[at + 2] = static_cast<uint8_t>(v >> 8);
+    m[at + 3] = static_cast<uint8_t>(v);
+  };
+  auto put16 = [&m](std::size_t at, uint16_t v) {
+    m[at] = static_cast<uint8_t>(v >> 8);
+    m[at + 1] = static_cast<uint8_t>(v);
+  };
+  put32(0, tuple.local_ip.value);
+  put16(4, tuple.local_port);
+  put32(6, tuple.remote_ip.value);
+  put16(10, tuple.remote_port);
+  return m;
+}
+
+uint32_t IsnGenerator::hash_component(const stack::FourTuple& tuple) const {
+  const std::array<uint8_t, 12> m = tuple_message(tuple);
+  return static_cast<uint32_t>(siphash24(key_, m));
+}
+
+SipKey IsnGenerator::random_key() {
+  std::array<uint8_t, 16> bytes{};
+  std::size_t got = 0;
+  // getrandom(2) without flags blocks only until the kernel's pool is first initialised and
+  // never returns short for requests this small, but retry on EINTR and short reads anyway.
+  while (got < bytes.size()) {
+    const ssize_t n = getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // ENOSYS (old kernel, seccomp): fall back below
+    }
+  }
+  if (got < bytes.size()) {
+    std::random_device rd;
+    for (std::size_t i = got; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(rd());
+  }
+  return SipKey::from_bytes(bytes);
+}
+
+}  // namespace pollux::tcp

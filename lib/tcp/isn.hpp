@@ -1,0 +1,63 @@
+// Initial sequence numbers per RFC 6528 section 3:
+//
+//     ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+//
+// M is a timer ticking every 4 microseconds, so that successive incarnations of one connection
+// (same 4-tuple, hence the same F) get ISNs that keep moving forward, as RFC 9293 3.4.1 asks
+// of the ISN clock to keep old duplicates out of new connections. F is SipHash-2-4 keyed with a
+// 128-bit secret, which RFC 6528 section 3 asks to be a PRF an off-path attacker cannot
+// compute: different 4-tuples get unrelated offsets, so seeing our ISN on one connection says
+// nothing about the next one to a different peer (the blind-spoofing attacks of RFC 6528 1).
+//
+// The time comes in as `now_ns` (the engine's clock, virtual in the simulator); nothing here
+// reads a clock. The key is fixed for the life of the generator; random_key() draws one from
+// the OS at start ("random per start"), tests pass a fixed one.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "net/seq.hpp"
+#include "stack/flow_table.hpp"
+#include "tcp/siphash.hpp"
+
+namespace pollux::tcp {
+
+class IsnGenerator {
+ public:
+  explicit IsnGenerator(const SipKey& key) : key_(key) {}
+
+  // A fresh secret key from the OS: getrandom(2), with std::random_device as the fallback
+  // where the system call is unavailable. Called once at start, never per packet. RFC 6528
+  // section 3 wants the key kept secret and not predictable; RFC 6528 section 4 discusses
+  // changing it, which here means a new generator (and so a new start).
+  [[nodiscard]] static SipKey random_key();
+
+  // M: now_ns in units of 4 microseconds, truncated to 32 bits (RFC 6528 section 3: "M is the
+  // 4 microsecond timer"). It wraps every 2^32 * 4 us, about 4.77 hours, as RFC 9293 3.4.1's
+  // ISN clock does.
+  [[nodiscard]] static constexpr uint32_t clock_component(uint64_t now_ns) {
+    return static_cast<uint32_t>(now_ns / kNsPerTick);
+  }
+
+  // F: SipHash-2-4 of the 4-tuple under the secret key, the low 32 bits of its output. The
+  // message is the RFC's argument order in network byte order, 12 bytes:
+  // local ip (4), local port (2), remote ip (4), remote port (2).
+  [[nodiscard]] uint32_t hash_component(const stack::FourTuple& tuple) const;
+
+  // The ISN for a connection on `tuple` (from this host's point of view) opened at now_ns.
+  // The sum is modulo 2^32, like all sequence arithmetic (RFC 9293 3.4).
+  [[nodiscard]] net::Seq isn(const stack::FourTuple& tuple, uint64_t now_ns) const {
+    return net::Seq(clock_component(now_ns) + hash_component(tuple));
+  }
+
+  // The 12-byte message F hashes; exposed so that tests can pin the layout.
+  [[nodiscard]] static std::array<uint8_t, 12> tuple_message(const stack::FourTuple& tuple);
+
+  static constexpr uint64_t kNsPerTick = 4000;  // 4 us
+
+ private:
+  SipKey key_;
+};
+
+}  // namespace pollux::tcp
