@@ -1,5 +1,6 @@
 #include "runtime.hpp"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -47,8 +48,10 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.iface.mac = port_.mac;
     ec.iface.offloads = port_.offloads;
     ec.arp = config.arp;
+    ec.tcp = config.tcp;
     ec.lcore_index = static_cast<uint16_t>(i);
-    engines_.push_back(std::make_unique<stack::Engine>(ec, pool_));
+    engines_.push_back(std::make_unique<stack::Engine>(
+        ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
   }
   if (lcores_.size() > 1) {
     for (size_t i = 0; i < lcores_.size(); ++i) {

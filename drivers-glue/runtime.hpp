@@ -18,6 +18,7 @@ struct RuntimeConfig {
   uint16_t port_id = 0;
   stack::InterfaceConfig iface;  // mac and offloads are filled in from the port
   stack::ArpConfig arp;
+  tcp::TcpConfig tcp;
   bool checksum_offload = true;
   unsigned extra_mbufs = 8192;
 };
@@ -39,6 +40,8 @@ class Runtime {
   [[nodiscard]] const PortInfo& port() const { return port_; }
   [[nodiscard]] size_t engine_count() const { return engines_.size(); }
   [[nodiscard]] const stack::Engine& engine(size_t i) const { return *engines_[i]; }
+  // For setting up applications before run(); afterwards only the owning lcore may touch it.
+  [[nodiscard]] stack::Engine& engine(size_t i) { return *engines_[i]; }
   [[nodiscard]] std::vector<unsigned> worker_lcores() const { return lcores_; }
 
   // Sum over all engines.

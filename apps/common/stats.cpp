@@ -25,18 +25,21 @@ uint64_t drops(const CounterSnapshot& s) {
 std::string progress_line(unsigned seconds, const CounterSnapshot& now,
                           const CounterSnapshot& before) {
   auto d = [&](Counter c) { return at(now, c) - at(before, c); };
-  char buf[256];
+  char buf[320];
   std::snprintf(buf, sizeof buf,
                 "[%5us] rx %llu pkt/s %.1f kB/s | tx %llu pkt/s %.1f kB/s | drops %llu/s "
-                "(%llu total) | arp-replies %llu echo-replies %llu rst %llu",
+                "(%llu total) | tcp opens %llu/s segs in %llu out %llu retrans %llu rst %llu",
                 seconds, static_cast<unsigned long long>(d(Counter::rx_packets)),
                 static_cast<double>(d(Counter::rx_bytes)) / 1000.0,
                 static_cast<unsigned long long>(d(Counter::tx_packets)),
                 static_cast<double>(d(Counter::tx_bytes)) / 1000.0,
                 static_cast<unsigned long long>(drops(now) - drops(before)),
                 static_cast<unsigned long long>(drops(now)),
-                static_cast<unsigned long long>(d(Counter::arp_replies_sent)),
-                static_cast<unsigned long long>(d(Counter::icmp_echo_replies_sent)),
+                static_cast<unsigned long long>(d(Counter::tcp_passive_opens) +
+                                                d(Counter::tcp_active_opens)),
+                static_cast<unsigned long long>(d(Counter::tcp_segs_in)),
+                static_cast<unsigned long long>(d(Counter::tcp_segs_out)),
+                static_cast<unsigned long long>(d(Counter::tcp_retrans_segs)),
                 static_cast<unsigned long long>(d(Counter::tcp_rst_sent)));
   return buf;
 }

@@ -65,6 +65,30 @@ enum class Counter : uint16_t {
   drop_tcp_bad_ports,      // source or destination port 0
   drop_tcp_rst_to_closed,  // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
   tcp_rst_sent,
+  tcp_active_opens,           // connect() sent a SYN
+  tcp_passive_opens,          // a listener answered a SYN
+  tcp_attempt_fails,          // active opens refused or timed out
+  tcp_established_resets,     // RST received in a synchronized state
+  tcp_segs_in,
+  tcp_segs_out,
+  tcp_retrans_segs,
+  tcp_timeouts,               // retransmission timer expiries
+  tcp_fast_retransmits,
+  tcp_ofo_queued,             // segments queued out of order
+  tcp_challenge_acks,         // RFC 5961
+  tcp_zero_window_probes,
+  tcp_keepalive_probes,
+  tcp_delayed_acks,
+  tcp_pmtu_updates,
+  drop_tcp_paws,              // RFC 7323 5.3: old timestamp
+  drop_tcp_out_of_window,     // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
+  drop_tcp_ack_unsent,        // acknowledges data never sent, answered with an ACK
+  drop_tcp_backlog_full,      // SYN dropped: listener's SYN-RECEIVED limit reached
+  drop_tcp_table_full,        // SYN dropped: connection table full
+  drop_tcp_ofo_no_queue,      // out-of-order segment dropped: no reassembly queue free
+  drop_tcp_ofo_limit,         // out-of-order segment dropped: reassembly limits
+  drop_tcp_no_mbuf,           // a segment could not be built (pool empty); timers retry
+  drop_tcp_icmp_invalid,      // ICMP quoting a sequence number we never sent (RFC 5927)
   // Resources.
   drop_no_mbuf,  // mempool empty: the reply or request was not sent
   drop_tx_full,  // the TX batch overflowed before the flush
@@ -121,6 +145,30 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_bad_ports",
     "drop_tcp_rst_to_closed",
     "tcp_rst_sent",
+    "tcp_active_opens",
+    "tcp_passive_opens",
+    "tcp_attempt_fails",
+    "tcp_established_resets",
+    "tcp_segs_in",
+    "tcp_segs_out",
+    "tcp_retrans_segs",
+    "tcp_timeouts",
+    "tcp_fast_retransmits",
+    "tcp_ofo_queued",
+    "tcp_challenge_acks",
+    "tcp_zero_window_probes",
+    "tcp_keepalive_probes",
+    "tcp_delayed_acks",
+    "tcp_pmtu_updates",
+    "drop_tcp_paws",
+    "drop_tcp_out_of_window",
+    "drop_tcp_ack_unsent",
+    "drop_tcp_backlog_full",
+    "drop_tcp_table_full",
+    "drop_tcp_ofo_no_queue",
+    "drop_tcp_ofo_limit",
+    "drop_tcp_no_mbuf",
+    "drop_tcp_icmp_invalid",
     "drop_no_mbuf",
     "drop_tx_full",
 };

@@ -5,8 +5,16 @@
 
 namespace pollux::stack {
 
-Engine::Engine(const EngineConfig& config, rte_mempool* pool)
-    : config_(config), pool_(pool), arp_(config.arp) {}
+Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
+    : config_(config),
+      pool_(pool),
+      arp_(config.arp),
+      tcp_(config.tcp, pool, config.iface.mtu, counters_, now_ns) {}
+
+void Engine::drain_tcp(uint64_t now) {
+  for (rte_mbuf* m : tcp_.out()) ip_output(m, now);
+  tcp_.clear_out();
+}
 
 Engine::~Engine() { tx_.free_all(); }
 
@@ -33,9 +41,14 @@ void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     input_one(pkts[i], now_ns);
   }
+  // Batched: application events, then at most one round of output (one ACK) per connection.
+  tcp_.flush(now_ns);
+  drain_tcp(now_ns);
 }
 
 void Engine::poll(uint64_t now_ns) {
+  tcp_.poll(now_ns);
+  drain_tcp(now_ns);
   // Neighbour retries are on a one-second scale: looking every millisecond is plenty.
   if (now_ns < next_arp_poll_) return;
   next_arp_poll_ = now_ns + 1'000'000;

@@ -25,6 +25,7 @@
 #include "stack/counters.hpp"
 #include "stack/interface.hpp"
 #include "stack/tx_batch.hpp"
+#include "tcp/tcp_layer.hpp"
 
 namespace pollux::stack {
 
@@ -41,12 +42,13 @@ static_assert(sizeof(NeighbourUpdate) == 12);
 struct EngineConfig {
   InterfaceConfig iface;
   ArpConfig arp;
+  tcp::TcpConfig tcp;
   uint16_t lcore_index = 0;  // which worker this engine is (0-based)
 };
 
 class Engine {
  public:
-  Engine(const EngineConfig& config, rte_mempool* pool);
+  Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns = 0);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
   ~Engine();
@@ -74,6 +76,12 @@ class Engine {
   void neighbour_update(const NeighbourUpdate& u, uint64_t now_ns);
 
   [[nodiscard]] TxBatch& tx() { return tx_; }
+  // This lcore's TCP (pollux/tcp.hpp). After calling into it from outside an event callback,
+  // the next input() or poll() sends what the call queued.
+  [[nodiscard]] tcp::TcpLayer& tcp() { return tcp_; }
+  // Routes an active open: the source address for `dst` (RFC 1122 3.3.4.3 style: the
+  // address on dst's subnet, else the primary one).
+  [[nodiscard]] net::Ipv4Addr source_address(net::Ipv4Addr dst) const { return source_for(dst); }
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] Counters& counters() { return counters_; }
   [[nodiscard]] const InterfaceConfig& iface() const { return config_.iface; }
@@ -95,12 +103,14 @@ class Engine {
   [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
   void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
   void tx_push(rte_mbuf* m);
+  void drain_tcp(uint64_t now);
 
   EngineConfig config_;
   rte_mempool* pool_;
   Counters counters_;
   ArpCache arp_;
   TxBatch tx_;
+  tcp::TcpLayer tcp_;
   void publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac);
 
   static constexpr size_t kNeighbourOutbox = 32;

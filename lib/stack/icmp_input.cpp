@@ -17,9 +17,23 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   }
   if (msg.type == static_cast<uint8_t>(net::IcmpType::dest_unreachable) &&
       msg.code == net::kIcmpCodeFragNeeded) {
-    // The TCP engine validates the quoted segment against its connection before it lowers
-    // the path MTU (RFC 5927); until a connection exists there is nothing to adjust.
+    // The quoted datagram: its header and at least 8 bytes of TCP (RFC 792). The TCP layer
+    // checks it against the connection before lowering the path MTU (RFC 5927).
     counters_.inc(Counter::icmp_frag_needed_received);
+    net::Ipv4Header quoted;
+    if (net::parse_ipv4(msg.body, quoted, false) == net::Ipv4Error::ok ||
+        (msg.body.size() >= net::kIpv4MinHeaderLen && (msg.body[0] >> 4) == 4)) {
+      // A quote is usually truncated (total length beyond what is quoted): read the header
+      // fields directly when the full parse refuses it.
+      const size_t ihl = static_cast<size_t>(msg.body[0] & 0x0f) * 4;
+      if (ihl >= net::kIpv4MinHeaderLen && msg.body.size() >= ihl + 8) {
+        quoted.protocol = msg.body[9];
+        quoted.src = net::Ipv4Addr{net::load_be32(msg.body.data() + 12)};
+        quoted.dst = net::Ipv4Addr{net::load_be32(msg.body.data() + 16)};
+        tcp_.icmp_frag_needed(quoted, msg.body.subspan(ihl), net::icmp_next_hop_mtu(msg), now);
+        drain_tcp(now);
+      }
+    }
     rte_pktmbuf_free(m);
     return;
   }

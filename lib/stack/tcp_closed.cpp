@@ -1,5 +1,6 @@
-// TCP segments that reach no connection. Validation (checksum, header, options) happens here
-// for every segment; the answer for a segment with no TCB is RFC 9293 3.10.7.1 (CLOSED).
+// TCP receive at the engine: validation (checksum, header, options) for every segment, then
+// the TCP layer; a segment no connection or listener wants gets the CLOSED answer of
+// RFC 9293 3.10.7.1.
 #include "net/checksum.hpp"
 #include "net/tcp_options.hpp"
 #include "stack/checksum_offload.hpp"
@@ -21,7 +22,8 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
     return drop(m, Counter::drop_tcp_bad_options);
 
-  // No connection table yet at this layer: every segment finds the CLOSED state.
+  if (tcp_.input(m, ip, seg, opts, now)) return;
+  // No connection and no listener: the CLOSED state.
   if (seg.has(net::tcp_flags::rst)) return drop(m, Counter::drop_tcp_rst_to_closed);
   tcp_reply_rst(m, ip, seg, now);
 }

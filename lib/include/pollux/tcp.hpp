@@ -1,0 +1,100 @@
+// pollux TCP API: what an application uses on the lcore that owns its connections.
+//
+// Model. Every lcore runs its own stack instance (`pollux::tcp::TcpLayer`, reached through
+// the engine). An application registers event callbacks when it listens or connects; they
+// run on that lcore, from inside the poll loop, never concurrently. Events are batched: after
+// each received burst, each connection gets at most one `readable` and one `writable` call,
+// then the stack sends at most one ACK per connection (carrying whatever the application
+// wrote in its callbacks).
+//
+// Calls (all on the owning lcore; see tcp/tcp_layer.hpp for the exact signatures):
+//   listen(port, events, ctx, backlog)        passive open on every local address
+//   connect(ip, port, events, ctx, lport)     active open; lport 0 picks an ephemeral port
+//   send(conn, bytes)                         copies into mbufs; returns how much fit
+//   readable(conn) / consume(conn, n)         zero-copy view of received data, then release
+//   shutdown_write(conn)                      send FIN after queued data (half-close)
+//   close(conn)                               shutdown_write + discard further input; the
+//                                             connection is gone after the `closed` event
+//   abort(conn)                               RST now; `closed` follows with kAborted
+//   set_nodelay / set_keepalive / info        per-connection options and a TCP_INFO snapshot
+// A Conn pointer is valid from `accepted`/`connected` (or from connect() returning it) until
+// the `closed` event returns; using it afterwards is a bug.
+#pragma once
+
+#include <cstdint>
+
+namespace pollux::tcp {
+struct Tcb;
+}
+
+namespace pollux {
+
+using Conn = tcp::Tcb;
+
+enum class CloseReason : uint8_t {
+  kNormal,      // both directions closed in order (FIN exchange)
+  kReset,       // the peer sent RST
+  kRefused,     // active open answered with RST (connection refused)
+  kTimeout,     // retransmissions, SYN retries or keepalive probes exhausted
+  kAborted,     // this side called abort()
+  kNoResources, // the stack could not continue (table full on accept; never silently)
+};
+
+[[nodiscard]] constexpr const char* close_reason_name(CloseReason r) {
+  switch (r) {
+    case CloseReason::kNormal: return "normal";
+    case CloseReason::kReset: return "reset";
+    case CloseReason::kRefused: return "refused";
+    case CloseReason::kTimeout: return "timeout";
+    case CloseReason::kAborted: return "aborted";
+    case CloseReason::kNoResources: return "no-resources";
+  }
+  return "?";
+}
+
+// Event callbacks. Any may be null. `ctx` is the pointer given to listen()/connect().
+// Plain function pointers: one indirect call per connection per burst, never per packet.
+struct AppEvents {
+  void (*accepted)(void* ctx, Conn* c) = nullptr;     // passive open reached ESTABLISHED
+  void (*connected)(void* ctx, Conn* c) = nullptr;    // active open reached ESTABLISHED
+  void (*readable)(void* ctx, Conn* c) = nullptr;     // new in-order data (see readable())
+  void (*writable)(void* ctx, Conn* c) = nullptr;     // send space opened after send() was short
+  void (*peer_closed)(void* ctx, Conn* c) = nullptr;  // FIN received: no more data will come
+  void (*closed)(void* ctx, Conn* c, CloseReason why) = nullptr;  // last event for `c`
+};
+
+struct ConnOptions {
+  bool nodelay = false;             // disable Nagle (RFC 9293 3.7.4)
+  bool keepalive = false;           // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
+  uint64_t keepalive_idle_ns = 7200ull * 1'000'000'000;
+  uint64_t keepalive_interval_ns = 75ull * 1'000'000'000;
+  uint8_t keepalive_probes = 9;
+  uint32_t sndbuf = 256 * 1024;     // bytes queued (unsent + unacknowledged)
+  uint32_t rcvbuf = 256 * 1024;     // receive window ceiling (in-order + out-of-order)
+};
+
+// A TCP_INFO-like snapshot.
+struct ConnInfo {
+  const char* state = "";
+  uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;
+  uint32_t snd_mss = 0, rcv_mss = 0;
+  uint32_t cwnd = 0, ssthresh = 0;  // bytes
+  uint32_t bytes_in_flight = 0;
+  uint32_t snd_wnd = 0, rcv_wnd = 0;
+  uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
+  uint32_t retransmits = 0;         // segments retransmitted over the connection's life
+  uint32_t sndq_bytes = 0, rcvq_bytes = 0, ooo_bytes = 0;
+  bool wscale = false, sack = false, timestamps = false;
+};
+
+enum class TcpError : uint8_t {
+  kOk,
+  kTableFull,       // connection table at its configured size
+  kPortInUse,       // listen: already listening; connect: explicit local port busy
+  kNoEphemeralPort, // every ephemeral port toward that destination is taken
+  kNoRoute,         // destination not on a local subnet and no gateway
+  kInvalid,         // bad argument (port 0, own address, ...)
+  kBacklogFull,     // listener table full
+};
+
+}  // namespace pollux

@@ -1,0 +1,501 @@
+// SEGMENT ARRIVES (RFC 9293 3.10.7), with the RFC 5961 defences, RFC 7323 PAWS and
+// timestamps, and RFC 5681/6582 congestion control on the ACK path.
+#include <algorithm>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using net::tcp_flags::ack;
+using net::tcp_flags::fin;
+using net::tcp_flags::rst;
+using net::tcp_flags::syn;
+using stack::Counter;
+
+bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                     const net::TcpOptions& opts, uint64_t now) {
+  now_ = now;
+  const stack::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  if (Tcb* t = table_.find(key)) {
+    counters_.inc(Counter::tcp_segs_in);
+    if (t->state == State::syn_sent) input_syn_sent(*t, m, seg, opts, now);
+    else input_synchronized(*t, m, ip, seg, opts, now);
+    return true;
+  }
+  for (Listener& l : listeners_) {
+    if (!l.active || l.port != seg.dst_port) continue;
+    // RFC 9293 3.10.7.2 (LISTEN): a RST is ignored; an ACK gets <SEQ=SEG.ACK><CTL=RST>,
+    // which is what the engine's CLOSED answer does; only a SYN is for us.
+    if (seg.has(rst)) {
+      rte_pktmbuf_free(m);
+      return true;
+    }
+    if (seg.has(ack)) return false;
+    counters_.inc(Counter::tcp_segs_in);
+    if (seg.has(syn)) input_listen(l, m, ip, seg, opts, now);
+    else rte_pktmbuf_free(m);
+    return true;
+  }
+  return false;
+}
+
+// RFC 9293 3.7.1 (MSS), RFC 7323 1.3/2.2 (window scale, timestamps), RFC 2018 (SACK): an
+// option is in use only if both sides sent it in their SYNs. We offer every option the
+// configuration enables, so what the peer's SYN carries decides.
+void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
+  const uint16_t peer_mss = opts.has_mss ? opts.mss : 536;
+  t.snd_mss = std::clamp<uint16_t>(std::min(peer_mss, mss_for_mtu()), 88, mss_for_mtu());
+  t.ws_ok = config_.window_scaling && opts.has_wscale;
+  if (t.ws_ok) {
+    t.snd_wscale = std::min(opts.wscale, net::kMaxWindowScale);
+  } else {
+    t.snd_wscale = 0;
+    t.rcv_wscale = 0;
+  }
+  t.sack_ok = config_.sack && opts.sack_permitted;
+  t.ts_ok = config_.timestamps && opts.has_timestamps;
+  if (t.ts_ok) t.ts_recent = opts.ts_val;
+}
+
+void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
+                            const net::TcpHeader& seg, const net::TcpOptions& opts,
+                            uint64_t now) {
+  rte_pktmbuf_free(m);  // a SYN's data (rare) is not kept: the peer sends it again
+  if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
+  Tcb* t = alloc_tcb();
+  if (!t) return counters_.inc(Counter::drop_tcp_table_full);
+  const stack::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  init_tcb(*t, key, l.opts, now);
+  t->passive = true;
+  t->listener = &l;
+  t->events = l.events;
+  t->ctx = l.ctx;
+  ++l.pending;
+  t->irs = seg.seq;
+  t->rcv_nxt = seg.seq + 1;
+  negotiate(*t, opts);
+  // RFC 7323 2.2: the window field of a SYN is never scaled.
+  t->snd_wnd = seg.window;
+  t->max_snd_wnd = seg.window;
+  t->snd_wl1 = seg.seq;
+  t->snd_wl2 = t->iss;
+  t->state = State::syn_received;
+  if (table_.insert(*t) != stack::InsertResult::kInserted) {
+    --l.pending;
+    release_tcb(*t);
+    return counters_.inc(Counter::drop_tcp_table_full);
+  }
+  counters_.inc(Counter::tcp_passive_opens);
+  send_segment(*t, t->iss, syn | ack, 0, 0, now);
+  arm_rexmt(*t, now);
+}
+
+void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+                              const net::TcpOptions& opts, uint64_t now) {
+  rte_pktmbuf_free(m);
+  // RFC 9293 3.10.7.3. First the ACK: it must acknowledge our SYN and nothing else.
+  if (seg.has(ack) && (seg.ack <= t.iss || seg.ack > t.snd_max)) {
+    if (!seg.has(rst)) {
+      net::Ipv4Header ip{};
+      ip.src = t.tuple.remote_ip;
+      ip.dst = t.tuple.local_ip;
+      send_rst_for(ip, seg);
+    }
+    return;
+  }
+  if (seg.has(rst)) {
+    // RFC 5961 3.2 does not apply here: an acceptable ACK makes the RST believable.
+    if (seg.has(ack)) {
+      counters_.inc(Counter::tcp_attempt_fails);
+      finish(t, CloseReason::kRefused, now);
+    }
+    return;
+  }
+  if (!seg.has(syn)) return;
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  negotiate(t, opts);
+  if (!seg.has(ack)) {
+    // Simultaneous open (3.10.7.3 fourth): answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+    t.state = State::syn_received;
+    t.snd_wnd = seg.window;
+    t.snd_wl1 = seg.seq;
+    send_segment(t, t.iss, syn | ack, 0, 0, now);
+    return;
+  }
+  t.snd_una = seg.ack;
+  t.snd_wnd = seg.window;  // unscaled in a SYN (RFC 7323 2.2)
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_wl1 = seg.seq;
+  t.snd_wl2 = seg.ack;
+  // RFC 6298 2.2 / Karn: time the handshake only if the SYN was not retransmitted.
+  if (t.ts_ok && opts.ts_ecr != 0) {
+    t.rtt.on_rtt_sample(static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000);
+  } else if (t.rexmt_count == 0 && t.rtt_timing) {
+    t.rtt.on_rtt_sample(now - t.rtt_sent_ns);
+  }
+  t.rtt_timing = false;
+  t.rtt.on_handshake_complete(t.rexmt_count > 0);  // RFC 6298 5.7
+  t.rexmt_count = 0;
+  stack::TimerWheel::cancel(t.rexmt_timer);
+  t.state = State::established;
+  t.cwnd = std::min(config_.initial_window_segments * t.snd_mss,
+                    std::max(2u * t.snd_mss, 14600u));
+  t.ev_established = true;
+  t.ack_now = true;
+  arm_keepalive(t, now);
+  mark_dirty(t);
+}
+
+void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
+                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                  uint64_t now) {
+  const uint32_t seg_len = seg.seg_len();
+  // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
+  if (t.state == State::syn_received && seg.has(syn) && !seg.has(ack) && seg.seq == t.irs) {
+    rte_pktmbuf_free(m);
+    send_segment(t, t.iss, syn | ack, 0, 0, now);
+    return;
+  }
+  // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
+  // an earlier incarnation of the sequence space.
+  if (t.ts_ok && opts.has_timestamps && !seg.has(rst) &&
+      static_cast<int32_t>(opts.ts_val - t.ts_recent) < 0) {
+    rte_pktmbuf_free(m);
+    counters_.inc(Counter::drop_tcp_paws);
+    t.ack_now = true;
+    mark_dirty(t);
+    return;
+  }
+
+  // RFC 9293 3.10.7.4 first: the acceptability test against the window we advertised.
+  const uint32_t wnd = t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
+  bool acceptable;
+  if (seg_len == 0)
+    acceptable = wnd == 0 ? seg.seq == t.rcv_nxt : net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd);
+  else
+    acceptable = wnd != 0 && (net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd) ||
+                              net::seq_in_range(t.rcv_nxt, seg.seq + (seg_len - 1), t.rcv_nxt + wnd));
+  // A zero-length ACK at rcv_nxt is always fine (a zero window must not block ACKs).
+  if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
+  if (!acceptable) {
+    rte_pktmbuf_free(m);
+    if (!seg.has(rst)) {
+      // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
+      // have lands here too; the ACK tells the peer where we are.
+      counters_.inc(Counter::drop_tcp_out_of_window);
+      t.ack_now = true;
+      mark_dirty(t);
+    }
+    return;
+  }
+
+  // Second: RST (RFC 5961 3.2): only an exact match resets; in-window gets a challenge ACK.
+  if (seg.has(rst)) {
+    rte_pktmbuf_free(m);
+    if (seg.seq != t.rcv_nxt) {
+      counters_.inc(Counter::tcp_challenge_acks);
+      send_ack(t, now);
+      return;
+    }
+    if (t.state == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
+    if (t.state == State::syn_received && t.passive) {
+      // 3.10.7.4 second: back to LISTEN, which for us means forgetting the TCB quietly.
+      if (t.listener) --t.listener->pending;
+      t.listener = nullptr;
+      t.events = nullptr;
+      finish(t, CloseReason::kReset, now);
+      return;
+    }
+    counters_.inc(Counter::tcp_established_resets);
+    finish(t, t.state == State::syn_received ? CloseReason::kRefused : CloseReason::kReset, now);
+    return;
+  }
+  // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
+  if (seg.has(syn)) {
+    rte_pktmbuf_free(m);
+    counters_.inc(Counter::tcp_challenge_acks);
+    send_ack(t, now);
+    return;
+  }
+  // Fifth: no ACK, no processing.
+  if (!seg.has(ack)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (t.state == State::syn_received) {
+    if (seg.ack <= t.snd_una || seg.ack > t.snd_max) {
+      rte_pktmbuf_free(m);
+      send_rst_for(ip, seg);
+      return;
+    }
+    if (t.listener) --t.listener->pending;
+    t.listener = nullptr;
+    t.state = State::established;
+    t.snd_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    t.cwnd = std::min(config_.initial_window_segments * t.snd_mss,
+                      std::max(2u * t.snd_mss, 14600u));
+    t.rtt.on_handshake_complete(t.rexmt_count > 0);
+    t.ev_established = true;
+    arm_keepalive(t, now);
+  }
+  // RFC 7323 4.3: remember the newest timestamp of a segment that covers our last ACK.
+  if (t.ts_ok && opts.has_timestamps && seg.seq <= t.last_ack_sent &&
+      static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
+    t.ts_recent = opts.ts_val;
+
+  if (!process_ack(t, seg, opts, now)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // Our FIN is acknowledged once SND.UNA has passed it.
+  const bool fin_acked = t.fin_sent && t.snd_una > t.snd_fin;
+  switch (t.state) {
+    case State::fin_wait_1:
+      if (fin_acked) {
+        t.state = State::fin_wait_2;
+        if (t.app_closed) {
+          // Orphaned: the application is gone; do not wait forever for the peer's FIN.
+          t.linger_timer.bind(TimerKind::linger, &t);
+          wheel_.arm(t.linger_timer, now + config_.fin_wait_2_ns);
+        }
+      }
+      break;
+    case State::closing:
+      if (fin_acked) enter_time_wait(t, now);
+      break;
+    case State::last_ack:
+      if (fin_acked) {
+        rte_pktmbuf_free(m);
+        finish(t, CloseReason::kNormal, now);
+        return;
+      }
+      break;
+    case State::time_wait:
+      // Only a retransmitted FIN can arrive: acknowledge it and restart 2 MSL.
+      rte_pktmbuf_free(m);
+      if (seg.has(fin)) {
+        t.ack_now = true;
+        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+        mark_dirty(t);
+      }
+      return;
+    default:
+      break;
+  }
+
+  // Seventh: segment text. Eighth: FIN.
+  const bool has_fin = seg.has(fin);
+  const Seq fin_at = seg.seq + static_cast<uint32_t>(seg.payload.size());
+  if (!seg.payload.empty() && (t.state == State::established || t.state == State::fin_wait_1 ||
+                               t.state == State::fin_wait_2)) {
+    process_data(t, m, ip, seg, now);
+  } else {
+    rte_pktmbuf_free(m);
+  }
+  if (has_fin && t.state != State::close_wait && t.state != State::closing &&
+      t.state != State::last_ack && t.state != State::time_wait) {
+    if (fin_at == t.rcv_nxt) {
+      process_fin(t, now);
+    } else if (t.rcv_nxt < fin_at && fin_at <= t.rcv_adv) {
+      t.fin_in_ooo = true;  // the FIN waits for the hole before it to fill
+      t.fin_seq = fin_at;
+    }
+  }
+  if (t.fin_in_ooo && t.rcv_nxt == t.fin_seq) process_fin(t, now);
+  if (t.opts.keepalive) {
+    t.keepalive_probes = 0;
+    arm_keepalive(t, now);
+  }
+  mark_dirty(t);
+}
+
+bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts,
+                           uint64_t now) {
+  const Seq a = seg.ack;
+  if (a > t.snd_max) {
+    // RFC 9293 3.10.7.4 fifth: an ACK for something not yet sent: send an ACK, drop.
+    counters_.inc(Counter::drop_tcp_ack_unsent);
+    t.ack_now = true;
+    mark_dirty(t);
+    return false;
+  }
+  // RFC 5961 5.2: an ACK far older than anything in flight is suspicious: challenge.
+  if (a < t.snd_una - t.max_snd_wnd) {
+    counters_.inc(Counter::tcp_challenge_acks);
+    t.ack_now = true;
+    mark_dirty(t);
+    return false;
+  }
+  const uint32_t new_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
+  const bool window_changed = new_wnd != t.snd_wnd;
+  // Send window update (3.10.7.4 fifth): only from a segment not older than the last one
+  // that updated it, so a reordered old ACK cannot shrink the window.
+  if (t.snd_una <= a && (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= a))) {
+    t.snd_wnd = new_wnd;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, new_wnd);
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = a;
+    if (new_wnd > 0 && t.persist_timer.is_armed()) {
+      stack::TimerWheel::cancel(t.persist_timer);
+      t.persist_shift = 0;
+    }
+  }
+  if (a <= t.snd_una) {
+    // RFC 5681 2: a duplicate ACK carries no data, does not move the window, and arrives
+    // while data is outstanding.
+    if (a == t.snd_una && seg.payload.empty() && !seg.has(fin) && !window_changed &&
+        t.flight_size() > 0) {
+      ++t.dupacks;
+      if (t.in_recovery) {
+        t.cwnd += t.snd_mss;  // RFC 6582 3.2 step 4: inflate for each segment that left
+      } else if (t.dupacks == 3 && t.snd_una > t.recover - 1) {
+        // RFC 6582 3.2 step 2: fast retransmit, enter recovery.
+        counters_.inc(Counter::tcp_fast_retransmits);
+        t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);
+        t.recover = t.snd_max;
+        t.in_recovery = true;
+        retransmit_first(t, now);
+        t.cwnd = t.ssthresh + 3 * t.snd_mss;
+      }
+    }
+    return true;
+  }
+
+  // New data acknowledged.
+  uint32_t acked = static_cast<uint32_t>(a - t.snd_una);
+  if (t.ts_ok && opts.has_timestamps && opts.ts_ecr != 0) {
+    // RFC 7323 4: timestamps time every ACK, retransmissions included (no Karn ambiguity).
+    t.rtt.on_rtt_sample(static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000);
+  } else if (t.rtt_timing && a > t.rtt_seq) {
+    t.rtt.on_rtt_sample(now - t.rtt_sent_ns);
+    t.rtt_timing = false;
+  }
+  t.rexmt_count = 0;
+  // The SYN and FIN occupy sequence space but not the send queue.
+  uint32_t data_acked = std::min(acked, t.sndq.bytes());
+  t.sndq.drop_front(data_acked);
+  t.bytes_acked += data_acked;
+  t.snd_una = a;
+  if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+
+  if (t.in_recovery) {
+    if (a >= t.recover) {
+      // RFC 6582 3.2 step 6, full acknowledgment: deflate.
+      t.cwnd = std::min(t.ssthresh, std::max(t.flight_size(), static_cast<uint32_t>(t.snd_mss)) + t.snd_mss);
+      t.in_recovery = false;
+    } else {
+      // Partial acknowledgment: the next hole is lost too; retransmit it at once.
+      retransmit_first(t, now);
+      t.cwnd = t.cwnd > acked ? t.cwnd - acked : 0;
+      if (acked >= t.snd_mss) t.cwnd += t.snd_mss;
+      t.cwnd = std::max<uint32_t>(t.cwnd, t.snd_mss);
+    }
+  } else if (t.cwnd < t.ssthresh) {
+    t.cwnd += std::min<uint32_t>(acked, 2u * t.snd_mss);  // RFC 3465 ABC with L = 2
+  } else {
+    t.bytes_acked_ca += acked;  // RFC 5681 3.1: about one MSS per RTT
+    if (t.bytes_acked_ca >= t.cwnd) {
+      t.bytes_acked_ca -= t.cwnd;
+      t.cwnd += t.snd_mss;
+    }
+  }
+  t.dupacks = 0;
+  // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
+  if (t.snd_una == t.snd_max) {
+    stack::TimerWheel::cancel(t.rexmt_timer);
+  } else {
+    arm_rexmt(t, now);
+  }
+  if (t.want_writable && send_space(&t) > 0) {
+    t.want_writable = false;
+    t.ev_writable = true;
+  }
+  return true;
+}
+
+void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
+                            const net::TcpHeader& seg, uint64_t now) {
+  const auto header_bytes =
+      static_cast<uint32_t>(seg.payload.data() - rte_pktmbuf_mtod(m, const uint8_t*));
+  uint32_t len = static_cast<uint32_t>(seg.payload.size());
+  Seq seq = seg.seq;
+  uint32_t skip = header_bytes;
+  if (seq < t.rcv_nxt) {  // the front was received before
+    const uint32_t old = static_cast<uint32_t>(t.rcv_nxt - seq);
+    skip += old;
+    len -= old;
+    seq = t.rcv_nxt;
+  }
+  rte_pktmbuf_adj(m, static_cast<uint16_t>(skip));
+  const Seq right = net::seq_max(t.rcv_adv, t.rcv_nxt);
+  if (seq + len > right) len = static_cast<uint32_t>(right - seq);  // beyond the window
+  if (rte_pktmbuf_pkt_len(m) > len)
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - len));
+  if (len == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (seq == t.rcv_nxt) {
+    t.rcv_nxt += len;
+    if (t.app_closed) rte_pktmbuf_free(m);
+    else t.rcvq.append(m);
+    bool filled_hole = false;
+    if (t.ooo) {
+      while (rte_mbuf* c = t.ooo->pop_in_order(t.rcv_nxt)) {
+        filled_hole = true;
+        if (t.app_closed) rte_pktmbuf_free(c);
+        else t.rcvq.append(c);
+      }
+      if (t.ooo->empty()) release_ooo(t);
+    }
+    t.bytes_received = static_cast<uint32_t>(t.rcv_nxt - t.irs - 1);
+    if (!t.app_closed) t.ev_readable = true;
+    // RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full segment, at once
+    // when a hole was filled; otherwise delay.
+    if (filled_hole || ++t.segs_since_ack >= 2) {
+      t.ack_now = true;
+    } else if (!t.delack_timer.is_armed()) {
+      wheel_.arm(t.delack_timer, now + config_.delayed_ack_ns);
+    }
+    return;
+  }
+  // Out of order: keep it (bounded) and ACK at once so the sender sees the hole (RFC 5681 4.2).
+  t.ack_now = true;
+  if (!t.ooo && !acquire_ooo(t)) {
+    rte_pktmbuf_free(m);
+    counters_.inc(Counter::drop_tcp_ofo_no_queue);
+    return;
+  }
+  auto r = t.ooo->insert(seq, m, t.rcv_nxt);
+  if (r.status == InsertStatus::kDropped) counters_.inc(Counter::drop_tcp_ofo_limit);
+  else counters_.inc(Counter::tcp_ofo_queued);
+}
+
+void TcpLayer::process_fin(Tcb& t, uint64_t now) {
+  // RFC 9293 3.10.7.4 eighth.
+  t.fin_in_ooo = false;
+  t.rcv_nxt += 1;
+  t.ack_now = true;
+  if (!t.app_closed) t.ev_peer_closed = true;
+  switch (t.state) {
+    case State::syn_received:
+    case State::established:
+      t.state = State::close_wait;
+      break;
+    case State::fin_wait_1:
+      // Our FIN not yet acknowledged: simultaneous close.
+      t.state = State::closing;
+      break;
+    case State::fin_wait_2:
+      enter_time_wait(t, now);
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace pollux::tcp

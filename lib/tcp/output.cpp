@@ -1,0 +1,238 @@
+// What to send and when (RFC 9293 3.8.6: windows, silly window syndrome, Nagle; 3.8.6.3 and
+// RFC 5681 4.2 delayed ACK; RFC 5681 congestion window), and building segments.
+#include <algorithm>
+#include <cstring>
+
+#include "net/checksum.hpp"
+#include "net/ethernet.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using net::tcp_flags::ack;
+using net::tcp_flags::fin;
+using net::tcp_flags::psh;
+using net::tcp_flags::rst;
+using net::tcp_flags::syn;
+using stack::Counter;
+
+uint32_t TcpLayer::tsval(const Tcb& t, uint64_t now) const {
+  // A 1 kHz timestamp clock (RFC 7323 5.4 allows 1 ms to 1 s per tick) with a
+  // per-connection offset so the clock does not reveal uptime.
+  return static_cast<uint32_t>(now / 1'000'000) + t.ts_offset;
+}
+
+uint32_t TcpLayer::rcv_window(const Tcb& t) const {
+  const uint32_t held = t.rcvq.bytes() + (t.ooo ? t.ooo->bytes() : 0);
+  return t.opts.rcvbuf > held ? t.opts.rcvbuf - held : 0;
+}
+
+rte_mbuf* TcpLayer::alloc_datagram(uint16_t total) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return nullptr;
+  if (!rte_pktmbuf_append(m, total)) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  return m;
+}
+
+bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
+                            uint64_t now) {
+  if (!out_has_room()) return false;
+  net::TcpOptions o;
+  if (flags & syn) {
+    // Our SYN offers everything enabled; a SYN-ACK only what the peer's SYN offered.
+    const bool answer = (flags & ack) != 0;
+    o.has_mss = true;
+    o.mss = t.rcv_mss;
+    o.has_wscale = answer ? t.ws_ok : config_.window_scaling;
+    o.wscale = t.rcv_wscale;
+    o.sack_permitted = answer ? t.sack_ok : config_.sack;
+    o.has_timestamps = answer ? t.ts_ok : config_.timestamps;
+  } else {
+    o.has_timestamps = t.ts_ok;
+    if (t.sack_ok && t.ooo && !t.ooo->empty())
+      o.sack_count = static_cast<uint8_t>(t.ooo->sack_blocks(o.sack));
+  }
+  if (o.has_timestamps) {
+    o.ts_val = tsval(t, now);
+    o.ts_ecr = (flags & ack) ? t.ts_recent : 0;
+  }
+  const size_t opt_len = net::tcp_options_length(o);
+  constexpr size_t kHeaders = net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + len));
+  if (!m) {
+    counters_.inc(Counter::drop_tcp_no_mbuf);
+    return false;
+  }
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* tcp = p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen;
+
+  // The window we advertise (3.8.6.2.2 receiver SWS avoidance: an opening smaller than
+  // min(rcvbuf/2, MSS) is not offered; the right edge never moves left).
+  uint32_t wnd = rcv_window(t);
+  const Seq old_right = net::seq_max(t.rcv_adv, t.rcv_nxt);
+  const uint32_t promised = static_cast<uint32_t>(old_right - t.rcv_nxt);
+  if (wnd < promised) wnd = promised;
+  else if (wnd - promised < std::min<uint32_t>(t.opts.rcvbuf / 2, t.rcv_mss)) wnd = promised;
+  const uint8_t shift = (flags & syn) ? 0 : t.rcv_wscale;
+  const uint32_t field = std::min<uint32_t>(wnd >> shift, 0xffff);
+  if (flags & ack) {
+    t.rcv_adv = net::seq_max(t.rcv_adv, t.rcv_nxt + (field << shift));
+    t.last_ack_sent = t.rcv_nxt;
+  }
+
+  net::TcpBuild b;
+  b.src_port = t.tuple.local_port;
+  b.dst_port = t.tuple.remote_port;
+  b.seq = seq;
+  b.ack = (flags & ack) ? t.rcv_nxt : Seq(0);
+  b.flags = flags;
+  b.window = static_cast<uint16_t>(field);
+  b.options_len = static_cast<uint8_t>(opt_len);
+  net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
+  net::write_tcp_header(tcp, b);
+  if (len) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
+
+  net::Ipv4Build ipb;
+  ipb.src = t.tuple.local_ip;
+  ipb.dst = t.tuple.remote_ip;
+  ipb.protocol = net::kIpProtoTcp;
+  ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
+  ipb.id = ip_id_++;
+  ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
+  net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  out_[out_count_++] = m;
+  counters_.inc(Counter::tcp_segs_out);
+
+  const uint32_t space = len + ((flags & syn) ? 1 : 0) + ((flags & fin) ? 1 : 0);
+  if (space > 0 && seq < t.snd_max) {
+    counters_.inc(Counter::tcp_retrans_segs);
+    ++t.retransmits;
+  }
+  if (seq == t.snd_nxt) {
+    if (space > 0 && seq == t.snd_max && !t.ts_ok && !t.rtt_timing) {
+      // RFC 6298 3 / Karn: time only segments sent for the first time.
+      t.rtt_timing = true;
+      t.rtt_seq = seq;
+      t.rtt_sent_ns = now;
+    }
+    t.snd_nxt += space;
+    if (t.snd_nxt > t.snd_max) {
+      t.bytes_sent += len;
+      t.snd_max = t.snd_nxt;
+    }
+  }
+  if (flags & fin) {
+    t.fin_sent = true;
+    t.snd_fin = seq + len;
+  }
+  if (space > 0 && !t.rexmt_timer.is_armed()) arm_rexmt(t, now);
+  if (flags & ack) {
+    // Every segment carries the ACK: nothing left to acknowledge separately.
+    t.ack_now = false;
+    t.segs_since_ack = 0;
+    stack::TimerWheel::cancel(t.delack_timer);
+  }
+  return true;
+}
+
+void TcpLayer::retransmit_first(Tcb& t, uint64_t now) {
+  // Resend the segment at SND.UNA (fast retransmit, NewReno partial ACK, RTO).
+  const uint32_t eff = t.snd_mss - (t.ts_ok ? 12u : 0u);
+  const uint32_t len = std::min(eff, t.sndq.bytes());
+  const bool with_fin = t.fin_sent && len == t.sndq.bytes() && t.snd_fin == t.snd_una + len;
+  if (len == 0 && !with_fin) return;
+  send_segment(t, t.snd_una, static_cast<uint8_t>(ack | (with_fin ? fin : 0)), 0, len, now);
+}
+
+void TcpLayer::output(Tcb& t, uint64_t now) {
+  switch (t.state) {
+    case State::closed:
+    case State::listen:
+    case State::syn_sent:
+    case State::syn_received:
+    case State::time_wait:
+      if (t.ack_now && t.state == State::time_wait) send_ack(t, now);
+      return;
+    default:
+      break;
+  }
+  bool sent = false;
+  const uint32_t eff = t.snd_mss - (t.ts_ok ? 12u : 0u);
+  const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
+                             t.state == State::fin_wait_1 || t.state == State::closing ||
+                             t.state == State::last_ack;
+  while (may_send_data) {
+    const uint32_t off = t.unsent_offset();
+    const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
+    const uint32_t in_flight = static_cast<uint32_t>(t.snd_nxt - t.snd_una);
+    const uint32_t win = std::min(t.snd_wnd, t.cwnd);
+    const uint32_t usable = win > in_flight ? win - in_flight : 0;
+    const uint32_t len = std::min({avail, usable, eff});
+    const bool fin_now = t.fin_queued && !t.fin_sent && len == avail;
+    if (len == 0 && !fin_now) break;
+    if (len > 0 && len < eff && !fin_now) {
+      // RFC 9293 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the
+      // queue (then Nagle decides) or is at least half the largest window ever offered.
+      if (len < avail && usable < t.max_snd_wnd / 2) break;
+      // RFC 9293 3.7.4 Nagle: one small segment in flight at a time, unless NODELAY.
+      if (len == avail && in_flight > 0 && !t.opts.nodelay) break;
+    }
+    uint8_t flags = ack;
+    if (len > 0 && len == avail) flags |= psh;
+    if (fin_now) flags |= fin;
+    if (!send_segment(t, t.snd_nxt, flags, off, len, now)) {
+      mark_dirty(t);  // out of room or buffers: continue at the next flush
+      return;
+    }
+    sent = true;
+    if (fin_now) break;
+  }
+  // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer.
+  if (may_send_data && t.snd_wnd == 0 && t.sndq.bytes() > t.unsent_offset() &&
+      t.snd_una == t.snd_max && !t.persist_timer.is_armed()) {
+    wheel_.arm(t.persist_timer, now + t.rtt.rto());
+  }
+  if (t.ack_now && !sent) send_ack(t, now);
+}
+
+void TcpLayer::send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg) {
+  // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.3 and 3.10.7.4 for unacceptable ACKs).
+  if (!out_has_room()) return;
+  constexpr uint16_t kLen = net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  rte_mbuf* m = alloc_datagram(kLen);
+  if (!m) return counters_.inc(Counter::drop_tcp_no_mbuf);
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  net::TcpBuild b;
+  b.src_port = seg.dst_port;
+  b.dst_port = seg.src_port;
+  b.seq = seg.ack;
+  b.flags = rst;
+  net::write_tcp_header(p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen, b);
+  net::Ipv4Build ipb;
+  ipb.src = ip.dst;
+  ipb.dst = ip.src;
+  ipb.protocol = net::kIpProtoTcp;
+  ipb.payload_len = net::kTcpMinHeaderLen;
+  ipb.id = ip_id_++;
+  ipb.fill_checksum = false;
+  net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  out_[out_count_++] = m;
+  counters_.inc(Counter::tcp_rst_sent);
+}
+
+void TcpLayer::send_rst(Tcb& t) {
+  // ABORT (RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>.
+  net::Ipv4Header ip{};
+  ip.src = t.tuple.remote_ip;
+  ip.dst = t.tuple.local_ip;
+  net::TcpHeader seg{};
+  seg.src_port = t.tuple.remote_port;
+  seg.dst_port = t.tuple.local_port;
+  seg.ack = t.snd_nxt;
+  send_rst_for(ip, seg);
+}
+
+}  // namespace pollux::tcp

@@ -1,0 +1,44 @@
+// In-order received data waiting for the application: the payload mbufs of arrived segments,
+// headers trimmed off, linked in sequence order. The application reads them in place and
+// says how much it consumed; nothing is copied on the way in.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+namespace pollux::tcp {
+
+struct ByteSpan {
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;
+};
+
+class RecvQueue {
+ public:
+  RecvQueue() = default;
+  RecvQueue(const RecvQueue&) = delete;
+  RecvQueue& operator=(const RecvQueue&) = delete;
+  ~RecvQueue() { clear(); }
+
+  // Takes a chain of payload mbufs (every segment's data_len counts).
+  void append(rte_mbuf* chain);
+
+  // Fills up to `max` spans with the data in order; returns how many were filled.
+  size_t peek(ByteSpan* out, size_t max) const;
+  // Copies up to `len` bytes out without consuming.
+  size_t copy(uint8_t* out, size_t len) const;
+  void consume(uint32_t n);
+  void clear();
+
+  [[nodiscard]] uint32_t bytes() const { return bytes_; }
+  [[nodiscard]] uint32_t mbufs() const { return mbufs_; }
+
+ private:
+  rte_mbuf* head_ = nullptr;
+  rte_mbuf* tail_ = nullptr;
+  uint32_t bytes_ = 0;
+  uint32_t mbufs_ = 0;
+};
+
+}  // namespace pollux::tcp

@@ -1,0 +1,99 @@
+#include "tcp/send_queue.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pollux::tcp {
+
+size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool) {
+  size_t taken = 0;
+  while (taken < data.size() && bytes_ < limit) {
+    uint32_t want = static_cast<uint32_t>(std::min<size_t>(data.size() - taken, limit - bytes_));
+    if (!tail_ || rte_pktmbuf_tailroom(tail_) == 0) {
+      rte_mbuf* m = rte_pktmbuf_alloc(pool);
+      if (!m) break;
+      // No headroom needed: headers are built in separate mbufs at transmit time.
+      m->data_off = 0;
+      m->next = nullptr;
+      if (tail_) tail_->next = m;
+      else head_ = m;
+      tail_ = m;
+    }
+    uint32_t room = std::min<uint32_t>(rte_pktmbuf_tailroom(tail_), want);
+    uint8_t* dst = rte_pktmbuf_mtod_offset(tail_, uint8_t*, rte_pktmbuf_data_len(tail_));
+    std::memcpy(dst, data.data() + taken, room);
+    tail_->data_len = static_cast<uint16_t>(tail_->data_len + room);
+    tail_->pkt_len = tail_->data_len;
+    bytes_ += room;
+    taken += room;
+  }
+  return taken;
+}
+
+void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
+  uint32_t pos = offset + head_off_;  // offset counted from head_'s first byte
+  if (!cursor_ || pos < cursor_base_) {
+    cursor_ = head_;
+    cursor_base_ = 0;
+  }
+  while (cursor_ && pos >= cursor_base_ + rte_pktmbuf_data_len(cursor_)) {
+    cursor_base_ += rte_pktmbuf_data_len(cursor_);
+    cursor_ = cursor_->next;
+  }
+  rte_mbuf* m = cursor_;
+  uint32_t in = pos - cursor_base_;
+  while (len > 0 && m) {
+    uint32_t n = std::min<uint32_t>(len, rte_pktmbuf_data_len(m) - in);
+    std::memcpy(out, rte_pktmbuf_mtod_offset(m, const uint8_t*, in), n);
+    out += n;
+    len -= n;
+    in = 0;
+    if (len > 0) {
+      // Keep the cursor on the mbuf where the next sequential read starts.
+      cursor_base_ += rte_pktmbuf_data_len(m);
+      m = m->next;
+      cursor_ = m;
+    }
+  }
+}
+
+void SendQueue::drop_front(uint32_t n) {
+  n = std::min(n, bytes_);
+  bytes_ -= n;
+  uint32_t pos = head_off_ + n;
+  while (head_ && pos >= rte_pktmbuf_data_len(head_) &&
+         (head_ != tail_ || pos == rte_pktmbuf_data_len(head_))) {
+    const uint32_t len = rte_pktmbuf_data_len(head_);
+    rte_mbuf* next = head_->next;
+    if (cursor_ == head_) cursor_ = nullptr;
+    else if (cursor_) cursor_base_ -= len;
+    head_->next = nullptr;
+    rte_pktmbuf_free_seg(head_);
+    head_ = next;
+    pos -= len;
+    if (!head_) {
+      tail_ = nullptr;
+      pos = 0;
+      break;
+    }
+  }
+  head_off_ = pos;
+  if (bytes_ == 0 && head_) {
+    // Everything acknowledged but the tail still has room: keep it, reading from its end.
+    cursor_ = nullptr;
+    cursor_base_ = 0;
+  }
+}
+
+void SendQueue::clear() {
+  while (head_) {
+    rte_mbuf* next = head_->next;
+    head_->next = nullptr;
+    rte_pktmbuf_free_seg(head_);
+    head_ = next;
+  }
+  tail_ = cursor_ = nullptr;
+  head_off_ = bytes_ = cursor_base_ = 0;
+}
+
+}  // namespace pollux::tcp

@@ -1,0 +1,47 @@
+// The send queue: bytes the application handed over that the peer has not acknowledged yet,
+// held as a list of mbufs (RFC 9293 3.3.1: the bytes from SND.UNA on). send() copies into
+// the tail's free room; an ACK frees whole mbufs from the head. Segments are cut from it at
+// transmit time at whatever MSS is in force, so PMTUD never needs to re-split anything.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <span>
+
+namespace pollux::tcp {
+
+class SendQueue {
+ public:
+  SendQueue() = default;
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+  ~SendQueue() { clear(); }
+
+  // Copies up to `data.size()` bytes (bounded by `limit` bytes in the queue in all); returns
+  // how many were taken. Stops early, without error, if the pool runs dry.
+  size_t append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool);
+
+  // Copies `len` bytes starting `offset` bytes after the head (offset 0 = SND.UNA) to `out`.
+  // Sequential reads are O(1) thanks to a cursor; the caller guarantees the range exists.
+  void copy_out(uint32_t offset, uint32_t len, uint8_t* out);
+
+  // Forgets the first `n` bytes (they were acknowledged).
+  void drop_front(uint32_t n);
+
+  void clear();
+  [[nodiscard]] uint32_t bytes() const { return bytes_; }
+  [[nodiscard]] bool empty() const { return bytes_ == 0; }
+
+ private:
+  rte_mbuf* head_ = nullptr;
+  rte_mbuf* tail_ = nullptr;
+  uint32_t head_off_ = 0;  // bytes of head_ already acknowledged
+  uint32_t bytes_ = 0;
+  // Read cursor: the mbuf holding queue offset cursor_base_ (offset of its first byte,
+  // counted from the head's first byte including head_off_).
+  rte_mbuf* cursor_ = nullptr;
+  uint32_t cursor_base_ = 0;
+};
+
+}  // namespace pollux::tcp

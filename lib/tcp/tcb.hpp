@@ -1,0 +1,146 @@
+// The transmission control block (RFC 9293 3.3.1): everything pollux knows about one
+// connection. Variable names are the RFC's.
+#pragma once
+
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/slist.hpp>
+#include <cstdint>
+
+#include "net/seq.hpp"
+#include "pollux/tcp.hpp"
+#include "stack/flow_table.hpp"
+#include "stack/timer_wheel.hpp"
+#include "tcp/reassembly.hpp"
+#include "tcp/recv_queue.hpp"
+#include "tcp/rtt_estimator.hpp"
+#include "tcp/send_queue.hpp"
+
+namespace pollux::tcp {
+
+using net::Seq;
+
+// RFC 9293 3.3.2.
+enum class State : uint8_t {
+  closed,
+  listen,  // listeners are not TCBs in pollux; kept for names and traces
+  syn_sent,
+  syn_received,
+  established,
+  fin_wait_1,
+  fin_wait_2,
+  close_wait,
+  closing,
+  last_ack,
+  time_wait,
+};
+
+[[nodiscard]] constexpr const char* state_name(State s) {
+  constexpr const char* names[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
+                                   "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+                                   "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+  return names[static_cast<int>(s)];
+}
+
+// RFC 9293 3.3.2: the states in which both ISNs are known.
+[[nodiscard]] constexpr bool is_synchronized(State s) {
+  return s != State::closed && s != State::listen && s != State::syn_sent &&
+         s != State::syn_received;
+}
+
+enum class TimerKind : uint8_t { retransmit, delayed_ack, persist, keepalive, linger };
+
+struct Listener {
+  uint16_t port = 0;
+  bool active = false;
+  const AppEvents* events = nullptr;
+  void* ctx = nullptr;
+  uint32_t backlog = 0;  // connections allowed in SYN-RECEIVED at once
+  uint32_t pending = 0;  // connections in SYN-RECEIVED now
+  ConnOptions opts;
+};
+
+struct Tcb : stack::FlowLink {
+  State state = State::closed;
+
+  // Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence number sent plus
+  // one: after a retransmission timeout snd_nxt goes back to snd_una while snd_max stays.
+  Seq iss, snd_una, snd_nxt, snd_max;
+  uint32_t snd_wnd = 0;      // peer's window in bytes (already scaled)
+  uint32_t max_snd_wnd = 0;  // largest window the peer ever offered (3.8.6.2.1)
+  Seq snd_wl1, snd_wl2;
+
+  // Receive sequence space.
+  Seq irs, rcv_nxt;
+  Seq rcv_adv;  // right edge of the window last advertised: never moved left (3.8.6)
+
+  // Negotiated at the handshake (3.7.1, RFC 7323, RFC 2018).
+  uint16_t snd_mss = 536;  // largest payload we send (peer's MSS option, path MTU)
+  uint16_t rcv_mss = 536;  // what we advertised
+  uint8_t snd_wscale = 0;  // shift applied to windows the peer sends
+  uint8_t rcv_wscale = 0;  // shift applied to windows we send
+  bool ws_ok = false, sack_ok = false, ts_ok = false;
+  uint32_t ts_recent = 0;  // RFC 7323 4.3: latest TSval to echo
+  Seq last_ack_sent;       // RFC 7323 4.3: ts_recent updates only for segments covering it
+  uint32_t ts_offset = 0;  // per-connection random offset of our TSval (RFC 7323 5.4)
+
+  // Congestion control (RFC 5681, NewReno recovery RFC 6582).
+  uint32_t cwnd = 0, ssthresh = 0xffffffff;
+  uint32_t bytes_acked_ca = 0;  // RFC 5681 3.1 byte counting in congestion avoidance
+  uint8_t dupacks = 0;
+  bool in_recovery = false;
+  Seq recover;
+
+  // Round-trip time (RFC 6298); timed segment when timestamps are off (Karn applies).
+  RttEstimator rtt;
+  bool rtt_timing = false;
+  Seq rtt_seq;
+  uint64_t rtt_sent_ns = 0;
+  uint8_t rexmt_count = 0;  // consecutive timeouts (RTO backoff, SYN retries)
+
+  // Data.
+  SendQueue sndq;  // bytes from snd_una on
+  RecvQueue rcvq;  // in-order bytes not yet consumed by the application
+  ReassemblyQueue* ooo = nullptr;  // out-of-order segments, borrowed from the layer's pool
+  bool fin_queued = false;         // the application shut down its side: FIN after sndq
+  bool fin_sent = false;           // our FIN is in flight (or acknowledged) at snd_fin
+  Seq snd_fin;
+  bool fin_in_ooo = false;         // a FIN arrived beyond rcv_nxt: at fin_seq
+  Seq fin_seq;
+
+  // Output and ACK state (RFC 9293 3.8.6.3, RFC 5681 4.2).
+  bool ack_now = false;
+  uint8_t segs_since_ack = 0;
+  uint8_t keepalive_probes = 0;
+  uint8_t persist_shift = 0;
+
+  // Application.
+  const AppEvents* events = nullptr;
+  void* ctx = nullptr;
+  void* user = nullptr;  // the application's per-connection pointer
+  ConnOptions opts;
+  Listener* listener = nullptr;  // while SYN-RECEIVED from a passive open
+  bool passive = false;
+  bool app_closed = false;  // close() called: input is discarded, the app gets no more events
+  bool ev_established = false, ev_readable = false, ev_writable = false,
+       ev_peer_closed = false, want_writable = false, closed_pending = false;
+  CloseReason close_reason = CloseReason::kNormal;
+  bool in_use = false;
+
+  // Timers (RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves
+  // TIME-WAIT's 2 MSL and the orphaned FIN-WAIT-2 limit).
+  stack::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
+
+  // Stats for ConnInfo.
+  uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
+  uint32_t retransmits = 0;
+
+  // The layer's lists: dirty (events or output pending) and free.
+  boost::intrusive::list_member_hook<> dirty_hook;
+  boost::intrusive::slist_member_hook<> free_hook;
+  bool dirty = false;
+
+  [[nodiscard]] uint32_t flight_size() const { return static_cast<uint32_t>(snd_max - snd_una); }
+  [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
+};
+
+}  // namespace pollux::tcp

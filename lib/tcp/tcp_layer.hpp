@@ -1,0 +1,179 @@
+// One lcore's TCP: its shard of the connection table, its listeners, timers and TCB pool.
+// The engine hands it validated segments and drains the datagrams it produces; applications
+// call the API below on the same lcore (see pollux/tcp.hpp for the model).
+//
+// Where things happen:
+//   input.cpp    SEGMENT ARRIVES (RFC 9293 3.10.7), state changes, ACK processing
+//   output.cpp   what to send and when (3.8.6: windows, Nagle, SWS; delayed ACK), segment
+//                building, RST generation
+//   timers.cpp   retransmission (RFC 6298), persist, keepalive, delayed ACK, TIME-WAIT
+//   api.cpp      listen/connect/send/read/close, events, TCB life cycle
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <array>
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/slist.hpp>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "net/ipv4.hpp"
+#include "net/tcp_header.hpp"
+#include "net/tcp_options.hpp"
+#include "pollux/tcp.hpp"
+#include "stack/counters.hpp"
+#include "stack/flow_table.hpp"
+#include "stack/timer_wheel.hpp"
+#include "tcp/isn.hpp"
+#include "tcp/tcb.hpp"
+
+namespace pollux::tcp {
+
+struct TcpConfig {
+  uint32_t max_connections = 16384;  // TCB pool = table capacity (incl. TIME-WAIT)
+  uint32_t ooo_queues = 1024;        // connections that may hold out-of-order data at once
+  uint16_t max_listeners = 64;
+  RttConfig rtt;                     // RTO min/max/initial
+  uint64_t delayed_ack_ns = 40'000'000;        // RFC 9293 3.8.6.3: < 0.5 s
+  uint64_t msl_ns = 30ull * 1'000'000'000;     // TIME-WAIT lasts 2 MSL
+  uint64_t fin_wait_2_ns = 60ull * 1'000'000'000;  // orphaned FIN-WAIT-2 limit
+  uint8_t syn_retries = 6;           // active open: SYN retransmissions
+  uint8_t synack_retries = 5;
+  uint8_t max_retransmits = 15;      // data: consecutive RTOs before giving up (RFC 1122 R2)
+  uint32_t initial_window_segments = 10;  // RFC 6928
+  uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
+  bool timestamps = true, window_scaling = true, sack = true;
+};
+
+class TcpLayer {
+ public:
+  // `local_mtu`: the IP MTU of the port (MSS = MTU - 40). `pool`: mbufs for everything sent.
+  TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu,
+           stack::Counters& counters, uint64_t now_ns);
+  ~TcpLayer();
+  TcpLayer(const TcpLayer&) = delete;
+  TcpLayer& operator=(const TcpLayer&) = delete;
+
+  // --- Engine side ---
+  // A validated segment addressed to one of our addresses. Takes the mbuf (data starting at
+  // the Ethernet header). Returns false when no connection or listener wants it (the engine
+  // then answers as CLOSED and keeps the mbuf).
+  [[nodiscard]] bool input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                           const net::TcpOptions& opts, uint64_t now_ns);
+  // ICMP fragmentation-needed quoting one of our segments (RFC 1191, RFC 5927 checks).
+  void icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quoted_l4, uint16_t mtu,
+                        uint64_t now_ns);
+  // After an RX burst: application events, then one round of output per dirty connection.
+  void flush(uint64_t now_ns);
+  // Timers.
+  void poll(uint64_t now_ns);
+  // Datagrams ready for ip_output, in order. The engine takes them all and calls clear_out().
+  [[nodiscard]] std::span<rte_mbuf* const> out() const { return {out_.data(), out_count_}; }
+  void clear_out() { out_count_ = 0; }
+
+  // --- Application side (pollux/tcp.hpp) ---
+  TcpError listen(uint16_t port, const AppEvents* events, void* ctx, uint32_t backlog = 128,
+                  const ConnOptions& opts = {});
+  void unlisten(uint16_t port);
+  // `local` is one of the engine's addresses (the route's source). `local_port` 0 picks one.
+  Conn* connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remote_port,
+                const AppEvents* events, void* ctx, uint16_t local_port, const ConnOptions& opts,
+                TcpError& error, uint64_t now_ns);
+  size_t send(Conn* c, std::span<const uint8_t> data);
+  [[nodiscard]] uint32_t send_space(const Conn* c) const;
+  [[nodiscard]] uint32_t readable_bytes(const Conn* c) const;
+  size_t peek(const Conn* c, ByteSpan* spans, size_t max) const;
+  size_t read(Conn* c, uint8_t* out, size_t len);  // copy + consume
+  void consume(Conn* c, uint32_t n);
+  void shutdown_write(Conn* c);
+  void close(Conn* c);
+  void abort(Conn* c);
+  void set_nodelay(Conn* c, bool on);
+  void set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
+  [[nodiscard]] ConnInfo info(const Conn* c) const;
+  [[nodiscard]] static const stack::FourTuple& tuple(const Conn* c) { return c->tuple; }
+  [[nodiscard]] static State state(const Conn* c) { return c->state; }
+  static void set_user(Conn* c, void* p) { c->user = p; }
+  [[nodiscard]] static void* user(const Conn* c) { return c->user; }
+
+  [[nodiscard]] size_t connections() const { return table_.size(); }
+  [[nodiscard]] const TcpConfig& config() const { return config_; }
+  [[nodiscard]] Conn* find(const stack::FourTuple& t) { return table_.find(t); }
+
+ private:
+  friend struct TcpInput;
+  friend struct TcpOutput;
+
+  // input.cpp
+  void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
+                    const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
+  void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+                      const net::TcpOptions& opts, uint64_t now);
+  void input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
+                          const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
+  bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts,
+                   uint64_t now);
+  void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
+                    const net::TcpHeader& seg, uint64_t now);
+  void process_fin(Tcb& t, uint64_t now);
+  void negotiate(Tcb& t, const net::TcpOptions& opts);
+
+  // output.cpp
+  void output(Tcb& t, uint64_t now);
+  bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
+                    uint64_t now);
+  void send_ack(Tcb& t, uint64_t now) { send_segment(t, t.snd_nxt, net::tcp_flags::ack, 0, 0, now); }
+  void send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg);
+  void send_rst(Tcb& t);
+  void retransmit_first(Tcb& t, uint64_t now);
+  [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
+  [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
+  rte_mbuf* alloc_datagram(uint16_t payload_room);
+  bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }
+
+  // timers.cpp
+  void on_timer(stack::Timer& timer, uint64_t now);
+  void on_rexmt(Tcb& t, uint64_t now);
+  void on_persist(Tcb& t, uint64_t now);
+  void on_keepalive(Tcb& t, uint64_t now);
+  void arm_rexmt(Tcb& t, uint64_t now);
+  void arm_keepalive(Tcb& t, uint64_t now);
+  void enter_time_wait(Tcb& t, uint64_t now);
+
+  // api.cpp
+  Tcb* alloc_tcb();
+  void release_tcb(Tcb& t);
+  void mark_dirty(Tcb& t);
+  void deliver_events(Tcb& t);
+  // The connection is over for the application: `closed` is delivered at the next flush and
+  // the TCB freed (or kept in TIME-WAIT without an application).
+  void finish(Tcb& t, CloseReason why, uint64_t now);
+  bool acquire_ooo(Tcb& t);
+  void release_ooo(Tcb& t);
+  void init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
+  uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
+
+  TcpConfig config_;
+  rte_mempool* pool_;
+  uint16_t mtu_;
+  stack::Counters& counters_;
+  IsnGenerator isn_;
+  stack::TimerWheel wheel_;
+  stack::FlowTable<Tcb> table_;
+  std::unique_ptr<Tcb[]> tcbs_;
+  boost::intrusive::slist<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::slist_member_hook<>, &Tcb::free_hook>> free_;
+  boost::intrusive::list<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>> dirty_;
+  std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
+  std::vector<ReassemblyQueue*> ooo_free_;
+  std::vector<Listener> listeners_;
+  std::array<rte_mbuf*, 4096> out_{};
+  size_t out_count_ = 0;
+  uint16_t next_ephemeral_;
+  uint16_t ip_id_ = 0;
+  uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
+};
+
+}  // namespace pollux::tcp

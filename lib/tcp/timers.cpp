@@ -1,0 +1,131 @@
+// Timers: retransmission (RFC 6298), persist (RFC 9293 3.8.6.1), keepalive (RFC 9293 3.8.4,
+// RFC 1122 4.2.3.6), delayed ACK (3.8.6.3), TIME-WAIT (3.6) and the orphan FIN-WAIT-2 limit.
+#include <algorithm>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using net::tcp_flags::ack;
+using net::tcp_flags::syn;
+using stack::Counter;
+
+void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) { wheel_.arm(t.rexmt_timer, now + t.rtt.rto()); }
+
+void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
+  if (t.opts.keepalive) wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_idle_ns);
+}
+
+void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
+  t.state = State::time_wait;
+  stack::TimerWheel::cancel(t.rexmt_timer);
+  stack::TimerWheel::cancel(t.persist_timer);
+  stack::TimerWheel::cancel(t.keepalive_timer);
+  stack::TimerWheel::cancel(t.delack_timer);
+  wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+  // The application's part is over; the TCB stays to absorb old duplicates for 2 MSL.
+  finish(t, CloseReason::kNormal, now);
+}
+
+void TcpLayer::on_timer(stack::Timer& timer, uint64_t now) {
+  Tcb& t = *timer.owner_as<Tcb>();
+  switch (timer.kind_as<TimerKind>()) {
+    case TimerKind::retransmit:
+      return on_rexmt(t, now);
+    case TimerKind::delayed_ack:
+      counters_.inc(Counter::tcp_delayed_acks);
+      t.ack_now = true;
+      return mark_dirty(t);
+    case TimerKind::persist:
+      return on_persist(t, now);
+    case TimerKind::keepalive:
+      return on_keepalive(t, now);
+    case TimerKind::linger:
+      // TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer's FIN.
+      t.state = State::closed;
+      return finish(t, CloseReason::kNormal, now);
+  }
+}
+
+void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
+  counters_.inc(Counter::tcp_timeouts);
+  switch (t.state) {
+    case State::syn_sent:
+      if (t.rexmt_count >= config_.syn_retries) {
+        counters_.inc(Counter::tcp_attempt_fails);
+        return finish(t, CloseReason::kTimeout, now);
+      }
+      ++t.rexmt_count;
+      t.rtt.backoff();
+      t.rtt_timing = false;
+      send_segment(t, t.iss, syn, 0, 0, now);
+      return arm_rexmt(t, now);
+    case State::syn_received:
+      if (t.rexmt_count >= config_.synack_retries) {
+        if (t.listener) --t.listener->pending;
+        t.listener = nullptr;
+        t.events = nullptr;  // never accepted: the application never knew it
+        return finish(t, CloseReason::kTimeout, now);
+      }
+      ++t.rexmt_count;
+      t.rtt.backoff();
+      send_segment(t, t.iss, syn | ack, 0, 0, now);
+      return arm_rexmt(t, now);
+    case State::closed:
+    case State::listen:
+    case State::time_wait:
+      return;
+    default:
+      break;
+  }
+  if (t.snd_una == t.snd_max) return;  // nothing outstanding (raced with an ACK)
+  if (t.rexmt_count >= config_.max_retransmits) {
+    send_rst(t);
+    return finish(t, CloseReason::kTimeout, now);
+  }
+  ++t.rexmt_count;
+  t.rtt.backoff();  // RFC 6298 5.5
+  t.rtt_timing = false;
+  // RFC 5681 3.1 eq. 4: after a timeout, ssthresh from the flight, cwnd one segment.
+  t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);
+  t.cwnd = t.snd_mss;
+  t.bytes_acked_ca = 0;
+  t.in_recovery = false;
+  t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
+  t.dupacks = 0;
+  // Go back to SND.UNA and send again (a FIN that was lost goes again with the data).
+  t.snd_nxt = t.snd_una;
+  if (t.fin_sent && t.snd_fin >= t.snd_una) t.fin_sent = false;
+  arm_rexmt(t, now);
+  output(t, now);
+}
+
+void TcpLayer::on_persist(Tcb& t, uint64_t now) {
+  if (t.snd_wnd != 0 || t.sndq.bytes() <= t.unsent_offset()) {
+    t.persist_shift = 0;
+    return mark_dirty(t);
+  }
+  // A zero-window probe: a segment the receiver must answer with its window (it is below
+  // RCV.NXT, so unacceptable, so it draws an ACK) without committing any data.
+  counters_.inc(Counter::tcp_zero_window_probes);
+  send_segment(t, t.snd_una - 1, ack, 0, 0, now);
+  t.persist_shift = static_cast<uint8_t>(std::min(t.persist_shift + 1, 10));
+  const uint64_t delay = std::min<uint64_t>(t.rtt.rto() << t.persist_shift, 60ull * 1'000'000'000);
+  wheel_.arm(t.persist_timer, now + delay);
+}
+
+void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {
+  if (!t.opts.keepalive || !is_synchronized(t.state) || t.state == State::time_wait) return;
+  if (t.snd_una != t.snd_max) return arm_keepalive(t, now);  // retransmissions watch the peer
+  if (t.keepalive_probes >= t.opts.keepalive_probes) {
+    send_rst(t);
+    return finish(t, CloseReason::kTimeout, now);
+  }
+  // RFC 1122 4.2.3.6: <SEQ=SND.NXT-1> with no data; the peer answers with an ACK.
+  ++t.keepalive_probes;
+  counters_.inc(Counter::tcp_keepalive_probes);
+  send_segment(t, t.snd_nxt - 1, ack, 0, 0, now);
+  wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_interval_ns);
+}
+
+}  // namespace pollux::tcp
