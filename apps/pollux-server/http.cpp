@@ -1,0 +1,519 @@
+// HTTP/1.1 request parsing (RFC 9112 2-6, RFC 9110 5 and 8.6) and response heads. See
+// http.hpp for the error statuses and why each was chosen.
+#include "http.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+namespace pollux::apps::http {
+namespace {
+
+// tchar (RFC 9110 5.6.2): the bytes of methods, field names and Connection options.
+constexpr std::array<bool, 256> kTchar = [] {
+  std::array<bool, 256> t{};
+  for (size_t c = '0'; c <= '9'; ++c) t[c] = true;
+  for (size_t c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (size_t c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<uint8_t>(c)] = true;
+  return t;
+}();
+
+constexpr bool is_tchar(uint8_t c) {
+  return kTchar[c];
+}
+constexpr bool is_ows(uint8_t c) {
+  return c == ' ' || c == '\t';
+}
+constexpr bool is_digit(int c) {
+  return c >= '0' && c <= '9';
+}
+constexpr char lower(uint8_t c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+// field-value bytes (RFC 9110 5.5): VCHAR, obs-text, and SP/HTAB inside the value. Other
+// CTLs (NUL, bare CR, DEL, ...) make the field invalid; we reject rather than replace.
+constexpr bool is_field_byte(uint8_t c) {
+  return c >= 0x20 ? c != 0x7f : c == '\t';
+}
+// request-target bytes: the URI forms of RFC 9112 3.2 are all visible ASCII.
+constexpr bool is_target_byte(uint8_t c) {
+  return c > 0x20 && c < 0x7f;
+}
+
+// Counts a byte into a length that only has to tell "fits in N" from "longer than N".
+template <size_t N>
+void saturating_push(std::array<char, N>& buf, uint8_t& len, char c) {
+  if (len < N) buf[len] = c;
+  if (len <= N) ++len;
+}
+
+}  // namespace
+
+Result RequestParser::fail(int status) {
+  state_ = State::failed;
+  error_status_ = status;
+  return Result::error;
+}
+
+void RequestParser::start_request() {
+  const Request done = request_;
+  const int status = error_status_;
+  *this = RequestParser{};
+  request_ = done;
+  error_status_ = status;
+}
+
+Result RequestParser::feed(std::span<const uint8_t> data, size_t& consumed) {
+  consumed = 0;
+  if (state_ == State::failed) return Result::error;
+  size_t i = 0;
+  while (i < data.size()) {
+    if (state_ == State::body) {
+      // The body of a GET means nothing to us (RFC 9110 9.3.1) but must be read past to
+      // find the next request (RFC 9112 6.3 item 6).
+      const uint64_t take = std::min<uint64_t>(body_left_, data.size() - i);
+      i += take;
+      body_left_ -= take;
+      if (body_left_ == 0) {
+        start_request();
+        consumed = i;
+        return Result::request_complete;
+      }
+      continue;
+    }
+    const uint8_t c = data[i++];
+    if (state_ != State::start && state_ != State::start_lf && ++head_len_ > kMaxHead) {
+      consumed = i;
+      return fail(431);
+    }
+    Result r = Result::need_more;
+    switch (state_) {
+      case State::start:
+        // RFC 9112 2.2: a server SHOULD ignore empty lines received before the request line
+        // (some clients send a CRLF after a POST body). They carry no state, so any number
+        // of them is harmless.
+        if (c == '\r') {
+          state_ = State::start_lf;
+          break;
+        }
+        if (c == '\n') break;
+        state_ = State::method;
+        head_len_ = 1;
+        [[fallthrough]];
+      case State::method:
+        if (is_tchar(c)) {
+          if (++line_len_ > kMaxLine) {
+            r = fail(501);  // RFC 9112 3: longer than any method we implement
+            break;
+          }
+          saturating_push(method_, method_len_, static_cast<char>(c));
+        } else if (c == ' ' && method_len_ > 0) {
+          ++line_len_;
+          state_ = State::target;
+        } else {
+          r = fail(400);  // not a token, or the line starts with whitespace
+        }
+        break;
+      case State::start_lf:
+        if (c == '\n') {
+          state_ = State::start;
+        } else {
+          r = fail(400);  // a bare CR is invalid (RFC 9112 2.2)
+        }
+        break;
+      case State::target:
+        if (is_target_byte(c)) {
+          ++token_len_;
+          if (++line_len_ > kMaxLine) r = fail(414);
+        } else if (c == ' ' && token_len_ > 0) {
+          ++line_len_;
+          token_len_ = 0;
+          state_ = State::version;
+        } else {
+          // Two spaces, a CTL, a non-ASCII byte, or the line ended without a version (an
+          // HTTP/0.9 simple request, which we do not speak).
+          r = fail(400);
+        }
+        break;
+      case State::version:
+        if (c == '\r') {
+          state_ = State::request_line_lf;
+        } else if (c == '\n') {
+          r = end_of_request_line();
+        } else if (++line_len_ > kMaxLine) {
+          r = fail(414);
+        } else if (token_len_ >= version_.size()) {
+          r = fail(400);  // longer than "HTTP/x.y": trailing whitespace or garbage
+        } else {
+          version_[token_len_++] = static_cast<char>(c);
+        }
+        break;
+      case State::request_line_lf:
+        r = c == '\n' ? end_of_request_line() : fail(400);
+        break;
+      case State::field_start:
+        if (c == '\r') {
+          state_ = State::head_end_lf;
+        } else if (c == '\n') {
+          r = end_of_head();
+        } else if (is_tchar(c)) {
+          line_len_ = 1;
+          name_len_ = 0;
+          saturating_push(name_, name_len_, lower(c));
+          state_ = State::field_name;
+        } else {
+          // SP/HTAB here is obs-fold (RFC 9112 5.2: reject with 400) or, before the first
+          // field, whitespace after the start line (RFC 9112 2.2: reject or ignore); ':' is
+          // an empty field name.
+          r = fail(400);
+        }
+        break;
+      case State::field_name:
+        if (is_tchar(c)) {
+          if (++line_len_ > kMaxLine) {
+            r = fail(431);
+            break;
+          }
+          saturating_push(name_, name_len_, lower(c));
+        } else if (c == ':') {
+          ++line_len_;
+          start_field_value();
+          state_ = State::field_ows;
+        } else {
+          // Whitespace between name and colon MUST get a 400 (RFC 9112 5.1): it is how
+          // requests are smuggled past proxies that read the name differently.
+          r = fail(400);
+        }
+        break;
+      case State::field_ows:
+        if (is_ows(c)) {
+          if (++line_len_ > kMaxLine) r = fail(431);
+          break;
+        }
+        state_ = State::field_value;
+        [[fallthrough]];
+      case State::field_value:
+        if (c == '\r') {
+          state_ = State::field_lf;
+        } else if (c == '\n') {
+          r = end_of_field_line();
+        } else if (!is_field_byte(c)) {
+          r = fail(400);
+        } else if (++line_len_ > kMaxLine) {
+          r = fail(431);
+        } else {
+          r = value_byte(c);
+        }
+        break;
+      case State::field_lf:
+        r = c == '\n' ? end_of_field_line() : fail(400);
+        break;
+      case State::head_end_lf:
+        r = c == '\n' ? end_of_head() : fail(400);
+        break;
+      case State::body:
+      case State::failed:
+        break;  // handled above
+    }
+    if (r != Result::need_more) {
+      consumed = i;
+      return r;
+    }
+  }
+  consumed = i;
+  return Result::need_more;
+}
+
+Result RequestParser::end_of_request_line() {
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3).
+  const std::string_view v(version_.data(), token_len_);
+  if (v.size() != 8 || !v.starts_with("HTTP/") || !is_digit(v[5]) || v[6] != '.' ||
+      !is_digit(v[7])) {
+    return fail(400);
+  }
+  // Another major version is a different message syntax: we cannot even frame it.
+  if (v[5] != '1') return fail(505);
+  version_parsed_ = v[7] == '0' ? Version::http_1_0 : Version::http_1_1;
+  line_len_ = 0;
+  state_ = State::field_start;
+  return Result::need_more;
+}
+
+void RequestParser::start_field_value() {
+  const std::string_view name(name_.data(), std::min<size_t>(name_len_, name_.size()));
+  field_ = Field::other;
+  if (name_len_ <= name_.size()) {
+    if (name == "host") field_ = Field::host;
+    if (name == "connection") field_ = Field::connection;
+    if (name == "content-length") field_ = Field::content_length;
+    if (name == "transfer-encoding") field_ = Field::transfer_encoding;
+  }
+  elem_len_ = 0;
+  elem_ows_ = false;
+  elem_bad_ = false;
+  elem_number_ = 0;
+}
+
+Result RequestParser::value_byte(uint8_t c) {
+  switch (field_) {
+    case Field::other:
+    case Field::host:  // its value is not used: one fixed body for every authority
+    case Field::transfer_encoding:
+      return Result::need_more;
+    case Field::connection:
+    case Field::content_length:
+      break;
+  }
+  // Both are comma-separated lists (RFC 9110 5.6.1): elements separated by "," with OWS
+  // around them; a recipient accepts empty elements.
+  if (c == ',') return end_of_element();
+  if (is_ows(c)) {
+    if (elem_len_ > 0) elem_ows_ = true;  // leading OWS is skipped, anything after ends it
+    return Result::need_more;
+  }
+  if (field_ == Field::content_length) {
+    // Content-Length = 1*DIGIT (RFC 9110 8.6). A value we cannot represent is as invalid
+    // as one with letters in it: either way the body's end is unknown.
+    if (elem_ows_ || !is_digit(c)) return fail(400);
+    const uint64_t d = c - '0';
+    if (elem_number_ > (std::numeric_limits<uint64_t>::max() - d) / 10) return fail(400);
+    elem_number_ = elem_number_ * 10 + d;
+    saturating_push(elem_, elem_len_, static_cast<char>(c));
+    return Result::need_more;
+  }
+  // Connection options are tokens (RFC 9110 7.6.1), compared case-insensitively. Anything
+  // else is an option we would not act on anyway: ignore it instead of refusing the request.
+  if (elem_ows_ || !is_tchar(c)) elem_bad_ = true;
+  saturating_push(elem_, elem_len_, lower(c));
+  return Result::need_more;
+}
+
+Result RequestParser::end_of_element() {
+  if (field_ == Field::content_length) {
+    // RFC 9110 8.6 lets a recipient take "42, 42" (a list of one repeated value, from
+    // combined duplicate fields) as 42. An empty element or two different values leave the
+    // framing ambiguous: RFC 9112 6.3 item 5 makes that an unrecoverable 400.
+    if (elem_len_ == 0) return fail(400);
+    if (seen_content_length_ && elem_number_ != content_length_) return fail(400);
+    seen_content_length_ = true;
+    content_length_ = elem_number_;
+  } else if (!elem_bad_ && elem_len_ <= elem_.size()) {
+    const std::string_view option(elem_.data(), elem_len_);
+    // RFC 9112 9.6 ("close") and 9.3 / C.2.2 ("keep-alive", the HTTP/1.0 opt-in).
+    if (option == "close") seen_close_ = true;
+    if (option == "keep-alive") seen_keep_alive_ = true;
+  }
+  elem_len_ = 0;
+  elem_ows_ = false;
+  elem_bad_ = false;
+  elem_number_ = 0;
+  return Result::need_more;
+}
+
+Result RequestParser::end_of_field_line() {
+  switch (field_) {
+    case Field::connection:
+      end_of_element();
+      break;
+    case Field::content_length:
+      if (end_of_element() == Result::error) return Result::error;
+      break;
+    case Field::host:
+      if (host_count_ < 2) ++host_count_;
+      break;
+    case Field::transfer_encoding:
+      seen_transfer_encoding_ = true;
+      break;
+    case Field::other:
+      break;
+  }
+  line_len_ = 0;
+  state_ = State::field_start;
+  return Result::need_more;
+}
+
+Result RequestParser::end_of_head() {
+  const bool http_1_0 = version_parsed_ == Version::http_1_0;
+  // Framing first: with a transfer coding we cannot find where this request ends, so the
+  // connection cannot go on whatever else is wrong. HTTP/1.0 has no transfer codings at all
+  // (RFC 9112 6.1: faulty framing, 400); on 1.1 it is a coding we do not implement (501).
+  if (seen_transfer_encoding_) return fail(http_1_0 ? 400 : 501);
+  // RFC 9112 3.2: 400 for an HTTP/1.1 request without Host and for any request with more
+  // than one Host field line.
+  if (host_count_ > 1 || (!http_1_0 && host_count_ == 0)) return fail(400);
+  // Methods are case-sensitive (RFC 9110 9.1): "get" is some other method.
+  const std::string_view method(method_.data(), std::min<size_t>(method_len_, method_.size()));
+  const bool get = method_len_ == 3 && method == "GET";
+  const bool head = method_len_ == 4 && method == "HEAD";
+  if (!get && !head) return fail(405);
+
+  request_.method = get ? Method::get : Method::head;
+  request_.version = version_parsed_;
+  request_.keep_alive = !seen_close_ && (!http_1_0 || seen_keep_alive_);
+  request_.head_only = head;
+  request_.content_length = content_length_;
+  if (content_length_ > 0) {
+    body_left_ = content_length_;
+    state_ = State::body;
+    return Result::need_more;
+  }
+  start_request();
+  return Result::request_complete;
+}
+
+// ---- responses ----
+
+namespace {
+
+// Appends into a caller buffer; remembers running out so that callers check once at the end.
+class Writer {
+ public:
+  explicit Writer(std::span<uint8_t> out) : out_(out) {}
+
+  void put(std::string_view s) {
+    if (s.size() > out_.size() - len_) {
+      ok_ = false;
+      return;
+    }
+    if (s.empty()) return;  // an empty view may have a null data(): not for memcpy
+    std::memcpy(out_.data() + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+  void put_number(uint64_t v) {
+    char digits[std::numeric_limits<uint64_t>::digits10 + 1];
+    const auto res = std::to_chars(std::begin(digits), std::end(digits), v);
+    put(std::string_view(digits, static_cast<size_t>(res.ptr - digits)));
+  }
+  [[nodiscard]] size_t written() const { return ok_ ? len_ : 0; }
+
+ private:
+  std::span<uint8_t> out_;
+  size_t len_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return {};
+  }
+}
+
+size_t write_response(std::span<uint8_t> out, int status, uint64_t body_len, bool keep_alive,
+                      Version version, std::string_view date) {
+  if (status < 100 || status > 599) return 0;
+  Writer w(out);
+  w.put("HTTP/1.1 ");
+  w.put_number(static_cast<uint64_t>(status));
+  w.put(" ");
+  w.put(reason_phrase(status));
+  w.put("\r\n");
+  if (!date.empty()) {
+    w.put("Date: ");
+    w.put(date);
+    w.put("\r\n");
+  }
+  w.put("Server: pollux\r\nContent-Type: text/plain\r\nContent-Length: ");
+  w.put_number(body_len);
+  w.put("\r\n");
+  if (status == 405) w.put("Allow: GET, HEAD\r\n");
+  if (!keep_alive) {
+    w.put("Connection: close\r\n");
+  } else if (version == Version::http_1_0) {
+    w.put("Connection: keep-alive\r\n");
+  }
+  w.put("\r\n");
+  return w.written();
+}
+
+std::string_view error_body(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request\n";
+    case 405:
+      return "Method Not Allowed\n";
+    case 414:
+      return "URI Too Long\n";
+    case 431:
+      return "Request Header Fields Too Large\n";
+    case 501:
+      return "Not Implemented\n";
+    case 505:
+      return "HTTP Version Not Supported\n";
+    default:
+      return {};
+  }
+}
+
+size_t write_error_response(std::span<uint8_t> out, int status, std::string_view date) {
+  const std::string_view body = error_body(status);
+  const size_t head = write_response(out, status, body.size(), false, Version::http_1_1, date);
+  if (head == 0 || body.size() > out.size() - head) return 0;
+  if (!body.empty()) std::memcpy(out.data() + head, body.data(), body.size());
+  return head + body.size();
+}
+
+void fill_body(std::span<uint8_t> out) {
+  for (size_t i = 0; i < out.size(); ++i) out[i] = body_byte(i);
+}
+
+void imf_fixdate(std::chrono::sys_seconds t, std::span<char, kImfFixdateLen> out) {
+  using namespace std::chrono;
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const sys_days day = floor<days>(t);
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(t - day);
+  char* p = out.data();
+  const auto text = [&p](std::string_view s) { p = std::copy(s.begin(), s.end(), p); };
+  const auto number = [&p](unsigned v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+    p += width;
+  };
+  // day-name "," SP day SP month SP year SP hour ":" minute ":" second SP "GMT"
+  text(kDays[weekday(day).c_encoding()]);
+  text(", ");
+  number(static_cast<unsigned>(ymd.day()), 2);
+  text(" ");
+  text(kMonths[static_cast<unsigned>(ymd.month()) - 1]);
+  text(" ");
+  number(static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+  text(" ");
+  number(static_cast<unsigned>(hms.hours().count()), 2);
+  text(":");
+  number(static_cast<unsigned>(hms.minutes().count()), 2);
+  text(":");
+  number(static_cast<unsigned>(hms.seconds().count()), 2);
+  text(" GMT");
+}
+
+}  // namespace pollux::apps::http
