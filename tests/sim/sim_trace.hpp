@@ -1,0 +1,109 @@
+// Readable one-line decodes of frames, for packet traces in the style of tcpdump:
+//
+//   0.000010 a>b ARP request who-has 10.0.0.2 tell 10.0.0.1
+//   0.000020 b>a TCP 10.0.0.2:9 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0
+//   0.000030 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:9 [S] seq=0 win=64240 len=0 <mss 1460>
+//
+// A frame is summarized (decoded with the lib/net parsers into plain fields) when it is
+// recorded, and formatted later, so that sequence numbers can be shown relative to each
+// side's initial sequence number (as tcpdump does) or absolute.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "net/arp.hpp"
+#include "net/bytes.hpp"
+#include "net/ipv4_addr.hpp"
+#include "net/tcp_options.hpp"
+#include "sim_link.hpp"
+
+namespace pollux::sim {
+
+enum class FrameKind : uint8_t {
+  malformed,    // could not be decoded; `problem` says where it failed
+  other_ether,  // an EtherType we do not decode
+  arp,
+  ipv4,  // a protocol we do not decode
+  icmp,
+  tcp,
+};
+
+struct FrameSummary {
+  FrameKind kind = FrameKind::malformed;
+  uint32_t frame_len = 0;
+  uint16_t ether_type = 0;
+  const char* problem = "";
+  net::ArpPacket arp;
+  // IPv4
+  net::Ipv4Addr src;
+  net::Ipv4Addr dst;
+  uint8_t protocol = 0;
+  uint16_t ip_len = 0;
+  bool ip_checksum_ok = true;
+  bool fragment = false;
+  // ICMP
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+  // TCP
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  uint16_t window = 0;
+  uint32_t payload_len = 0;
+  bool tcp_checksum_ok = true;
+  bool options_ok = true;
+  net::TcpOptions options;
+};
+
+[[nodiscard]] FrameSummary summarize_frame(net::Bytes frame);
+// Summary of a (possibly chained) mbuf.
+[[nodiscard]] FrameSummary summarize_frame(const rte_mbuf* m);
+
+// "S", "SA", "RA", "PA", "FA", ... (SYN FIN RST PSH ACK URG ECE CWR order).
+[[nodiscard]] std::string tcp_flags_string(uint8_t flags);
+
+// Formats summaries, remembering the initial sequence number each TCP sender used (taken
+// from its SYN) so that later segments can be shown relative to it.
+class FrameFormatter {
+ public:
+  explicit FrameFormatter(bool relative_seq) : relative_(relative_seq) {}
+  [[nodiscard]] std::string format(const FrameSummary& s);
+
+ private:
+  using Flow = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // src, sport, dst, dport
+  bool relative_;
+  std::map<Flow, uint32_t> isn_;
+};
+
+// One line, absolute sequence numbers.
+[[nodiscard]] std::string describe_frame(net::Bytes frame);
+
+enum class Direction : uint8_t { a_to_b, b_to_a };
+[[nodiscard]] inline const char* direction_name(Direction d) {
+  return d == Direction::a_to_b ? "a>b" : "b>a";
+}
+
+struct TraceEntry {
+  uint64_t time_ns;  // virtual time: of delivery, or of the send for a drop
+  Direction dir;
+  LinkEvent event;
+  uint8_t marks;  // link_mark bits
+  FrameSummary frame;
+};
+
+struct TraceOptions {
+  bool time = true;          // leading seconds since the world's t0, microsecond resolution
+  bool relative_seq = true;  // TCP seq/ack/SACK relative to the sender's/receiver's ISN
+};
+
+// The lines for `entries`; times are shown relative to `t0`.
+[[nodiscard]] std::vector<std::string> format_trace_lines(const std::vector<TraceEntry>& entries,
+                                                          uint64_t t0, const TraceOptions& o);
+
+}  // namespace pollux::sim
