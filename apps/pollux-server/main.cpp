@@ -12,6 +12,7 @@
 #include "../common/stats.hpp"
 #include "eal.hpp"
 #include "runtime.hpp"
+#include "server_app.hpp"
 #include "server_options.hpp"
 
 namespace {
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     rc_config.iface.gateway = opts->gateway;
     rc_config.iface.mtu = opts->mtu;
     rc_config.checksum_offload = opts->checksum_offload;
+    rc_config.tcp.max_connections = opts->max_connections;
     dpdk::Runtime rt;
     if (!rt.init(rc_config, error)) {
       std::fprintf(stderr, "pollux-server: %s\n", error.c_str());
@@ -68,11 +70,16 @@ int main(int argc, char** argv) {
         std::printf("lcore %u (socket %u) polls port %u queue %zu\n", lcores[q],
                     rte_lcore_to_socket_id(lcores[q]), rt.port().port_id, q);
     }
-    // Honest about what exists: the TCP connection engine is the next milestone. Until it
-    // lands every segment to us is validated and answered per RFC 9293 3.10.7.1 (CLOSED).
-    std::printf("tcp: mode %s on port %u requested; connection engine not built yet, "
-                "segments are answered with RST\n",
-                apps::mode_name(opts->mode), opts->tcp_port);
+    std::vector<std::unique_ptr<apps::ServerApp>> servers;
+    for (size_t i = 0; i < rt.engine_count(); ++i) {
+      servers.push_back(std::make_unique<apps::ServerApp>(rt.engine(i).tcp(), *opts));
+      if (!servers.back()->start()) {
+        std::fprintf(stderr, "pollux-server: cannot listen on port %u\n", opts->tcp_port);
+        return 1;
+      }
+    }
+    std::printf("tcp: %s server on port %u, %u connections per lcore\n",
+                apps::mode_name(opts->mode), opts->tcp_port, opts->max_connections);
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -88,6 +95,25 @@ int main(int argc, char** argv) {
       if (opts->duration_s != 0 && seconds >= opts->duration_s) g_stop.store(true);
     });
     std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
+    apps::ServerStats total;
+    for (const auto& sv : servers) {
+      total.accepted += sv->stats().accepted;
+      total.closed += sv->stats().closed;
+      total.resets += sv->stats().resets;
+      total.bytes_in += sv->stats().bytes_in;
+      total.bytes_out += sv->stats().bytes_out;
+      total.requests += sv->stats().requests;
+      total.bad_requests += sv->stats().bad_requests;
+    }
+    std::printf("  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
+                "  %-28s %llu\n  %-28s %llu\n",
+                "app_accepted", (unsigned long long)total.accepted, "app_closed",
+                (unsigned long long)total.closed, "app_resets_or_timeouts",
+                (unsigned long long)total.resets, "app_bytes_in",
+                (unsigned long long)total.bytes_in, "app_bytes_out",
+                (unsigned long long)total.bytes_out, "app_requests",
+                (unsigned long long)total.requests, "app_bad_requests",
+                (unsigned long long)total.bad_requests);
     std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
     std::fflush(stdout);
   }

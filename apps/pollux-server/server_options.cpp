@@ -58,6 +58,10 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       else r.fail("--mode: '" + *v + "' is not one of echo, discard, source, http");
     } else if (n == "--http-body") {
       if (auto x = number(0, 64u << 20)) o.http_body = static_cast<uint32_t>(*x);
+    } else if (n == "--backlog") {
+      if (auto x = number(1, 1u << 20)) o.backlog = static_cast<uint32_t>(*x);
+    } else if (n == "--max-conns") {
+      if (auto x = number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
     } else if (n == "--mtu") {
       if (auto x = number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
     } else if (n == "--dpdk-port") {

@@ -18,6 +18,8 @@ struct ServerOptions {
   uint16_t tcp_port = 8080;
   ServerMode mode = ServerMode::echo;
   uint32_t http_body = 128;
+  uint32_t backlog = 1024;      // connections in SYN-RECEIVED per lcore
+  uint32_t max_connections = 16384;  // per lcore, TIME-WAIT included
   uint16_t mtu = 1500;
   uint16_t port_id = 0;        // DPDK port
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
@@ -30,8 +32,9 @@ struct ServerOptions {
 inline constexpr const char* kServerUsage =
     "usage: pollux-server [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
     "         --ip A.B.C.D/N [--ip ...] [--gw A.B.C.D] [--port P] [--mode echo|discard|source|http]\n"
-    "         [--http-body BYTES] [--mtu N] [--dpdk-port N] [--duration SECONDS]\n"
-    "         [--no-offload] [--lcores-info] [--quiet]\n";
+    "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
+    "         [--duration SECONDS]"
+    " [--no-offload] [--lcores-info] [--quiet]\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,

@@ -1,0 +1,58 @@
+// The server's application logic on one lcore: echo, discard, source and HTTP over the
+// pollux TCP API. One instance per engine; connections carry a pointer to their state.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "server_options.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::apps {
+
+struct ServerStats {
+  uint64_t accepted = 0;
+  uint64_t closed = 0;
+  uint64_t resets = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t requests = 0;
+  uint64_t bad_requests = 0;
+};
+
+class ServerApp {
+ public:
+  ServerApp(tcp::TcpLayer& tcp, const ServerOptions& opts);
+  ~ServerApp();
+  // Listens on the configured port; false if the port is taken.
+  [[nodiscard]] bool start();
+  [[nodiscard]] const ServerStats& stats() const { return stats_; }
+  [[nodiscard]] uint64_t stat(uint64_t ServerStats::*field) const;
+
+  struct ConnState;  // per-connection (http parser, pending response bytes)
+
+ private:
+  static void on_accepted(void* ctx, Conn* c);
+  static void on_readable(void* ctx, Conn* c);
+  static void on_writable(void* ctx, Conn* c);
+  static void on_peer_closed(void* ctx, Conn* c);
+  static void on_closed(void* ctx, Conn* c, CloseReason why);
+
+  void pump(Conn* c);          // move data as far as the mode and the windows allow
+  void pump_echo(Conn* c, ConnState& s);
+  void pump_source(Conn* c);
+  void pump_http(Conn* c, ConnState& s);
+  bool write_pending(Conn* c, ConnState& s);
+
+  tcp::TcpLayer& tcp_;
+  ServerOptions opts_;
+  AppEvents events_;
+  ServerStats stats_;
+  std::vector<uint8_t> source_pattern_;
+  std::vector<uint8_t> http_body_;
+  std::vector<std::unique_ptr<ConnState>> pool_;
+  std::vector<ConnState*> free_;
+};
+
+}  // namespace pollux::apps
