@@ -15,7 +15,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       pool_(pool),
       mtu_(local_mtu),
       counters_(counters),
-      isn_(IsnGenerator::random_key()),
+      isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
       wheel_(stack::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),

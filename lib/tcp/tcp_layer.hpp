@@ -17,6 +17,7 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/slist.hpp>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct TcpConfig {
   uint32_t initial_window_segments = 10;  // RFC 6928
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
   bool timestamps = true, window_scaling = true, sack = true;
+  // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
+  // from their seed so that a failing seed replays exactly.
+  std::optional<SipKey> isn_key;
 };
 
 class TcpLayer {

@@ -51,6 +51,11 @@ SimWorld::SimWorld(const WorldConfig& config) : config_(config), now_(config.t0_
   in_use_at_start_ = mbufs_in_use();
   if (config_.burst == 0) config_.burst = 1;
   if (config_.tick_ns == 0) config_.tick_ns = 1;
+  // Each host's ISN secret comes from the seed: a failing seed replays byte for byte.
+  if (!config_.a.tcp.isn_key)
+    config_.a.tcp.isn_key = tcp::SipKey{derive_seed(config_.seed, 11), derive_seed(config_.seed, 12)};
+  if (!config_.b.tcp.isn_key)
+    config_.b.tcp.isn_key = tcp::SipKey{derive_seed(config_.seed, 21), derive_seed(config_.seed, 22)};
   engine_[0] = make_engine(config_.a, pool_, now_);
   engine_[1] = make_engine(config_.b, pool_, now_);
   link_[0] = std::make_unique<SimLink>(config_.a_to_b, derive_seed(config_.seed, 1), pool_);
