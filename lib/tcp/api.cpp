@@ -441,8 +441,7 @@ void TcpLayer::icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quo
   t->snd_mss = mss;
   counters_.inc(Counter::tcp_pmtu_updates);
   // Resend what is in flight in smaller segments (RFC 1191 6.5: retransmit at once).
-  t->snd_nxt = t->snd_una;
-  if (t->fin_sent && t->snd_fin >= t->snd_una) t->fin_sent = false;
+  t->snd_nxt = t->snd_una;  // a FIN in flight goes again after the data (see output)
   output(*t, now);
 }
 

@@ -171,7 +171,10 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     const uint32_t win = std::min(t.snd_wnd, t.cwnd);
     const uint32_t usable = win > in_flight ? win - in_flight : 0;
     const uint32_t len = std::min({avail, usable, eff});
-    const bool fin_now = t.fin_queued && !t.fin_sent && len == avail;
+    // The FIN follows the last byte: the first time, or again when go-back-N (an RTO, a
+    // smaller MSS) has brought SND.NXT back to it; its sequence number never changes.
+    const bool fin_now =
+        t.fin_queued && len == avail && (!t.fin_sent || t.snd_nxt + len == t.snd_fin);
     if (len == 0 && !fin_now) break;
     if (len > 0 && len < eff && !fin_now) {
       // RFC 9293 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the

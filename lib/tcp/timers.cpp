@@ -93,9 +93,10 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.in_recovery = false;
   t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
   t.dupacks = 0;
-  // Go back to SND.UNA and send again (a FIN that was lost goes again with the data).
+  // Go back to SND.UNA and send again (a FIN that was lost goes again with the data: output
+  // resends it when the data before it has gone). fin_sent stays set: the FIN keeps its
+  // sequence number, and an ACK beyond it still acknowledges it (RFC 9293 3.10.7.4).
   t.snd_nxt = t.snd_una;
-  if (t.fin_sent && t.snd_fin >= t.snd_una) t.fin_sent = false;
   arm_rexmt(t, now);
   output(t, now);
 }
