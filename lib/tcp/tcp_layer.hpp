@@ -129,7 +129,11 @@ class TcpLayer {
   void output(Tcb& t, uint64_t now);
   bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
                     uint64_t now);
-  void send_ack(Tcb& t, uint64_t now) { send_segment(t, t.snd_nxt, net::tcp_flags::ack, 0, 0, now); }
+  // A pure ACK carries <SEQ=SND.NXT> of RFC 9293 3.10.7.4, which is our snd_max: after an
+  // RTO rewinds snd_nxt (go-back-N), an ACK with the rewound number would lie below the
+  // peer's RCV.NXT, be unacceptable there and its acknowledgment lost (BSD tcp_output does
+  // the same for segments without data, SYN or FIN).
+  void send_ack(Tcb& t, uint64_t now) { send_segment(t, t.snd_max, net::tcp_flags::ack, 0, 0, now); }
   void send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg);
   void send_rst(Tcb& t);
   void retransmit_first(Tcb& t, uint64_t now);
