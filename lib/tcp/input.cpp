@@ -153,6 +153,10 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
   const uint32_t seg_len = seg.seg_len();
   // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
   if (t.state == State::syn_received && seg.has(syn) && !seg.has(ack) && seg.seq == t.irs) {
+    // RFC 7323 4.3: the SYN covers Last.ACK.sent, so its TSval becomes TS.Recent; echoing the
+    // first SYN's instead would make the peer measure an RTT that includes its SYN timeout.
+    if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
+      t.ts_recent = opts.ts_val;
     rte_pktmbuf_free(m);
     send_segment(t, t.iss, syn | ack, 0, 0, now);
     return;
