@@ -73,6 +73,10 @@ void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
   ++l.pending;
   t->irs = seg.seq;
   t->rcv_nxt = seg.seq + 1;
+  // Nothing advertised yet: the right edge starts at RCV.NXT (3.8.6). Left at 0 it would
+  // compare as before or after RCV.NXT depending on the peer's ISN, and the window we offer
+  // could exceed the buffer by up to 2^31.
+  t->rcv_adv = t->last_ack_sent = t->rcv_nxt;
   negotiate(*t, opts);
   // RFC 7323 2.2: the window field of a SYN is never scaled.
   t->snd_wnd = seg.window;
@@ -114,6 +118,7 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
   if (!seg.has(syn)) return;
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.last_ack_sent = t.rcv_nxt;  // as in input_listen
   negotiate(t, opts);
   if (!seg.has(ack)) {
     // Simultaneous open (3.10.7.3 fourth): answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
@@ -160,6 +165,17 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
     rte_pktmbuf_free(m);
     send_segment(t, t.iss, syn | ack, 0, 0, now);
     return;
+  }
+  // Simultaneous open (RFC 9293 3.5 figure 7, lines 6-7): in SYN-RECEIVED the peer's SYN,ACK
+  // repeats its SYN at IRS, which we already acknowledge, and acknowledges ours. The SYN is
+  // the part of the segment below RCV.NXT: trim it (3.10.7.4 first: "trimmed to the window";
+  // FreeBSD does the same) and let the ACK complete the handshake. Left whole, the segment
+  // fails the acceptability test and the handshake never completes.
+  if (t.state == State::syn_received && seg.has(syn) && seg.has(ack) && seg.seq == t.irs) {
+    net::TcpHeader trimmed = seg;
+    trimmed.flags = static_cast<uint8_t>(seg.flags & ~syn);
+    trimmed.seq = seg.seq + 1;
+    return input_synchronized(t, m, ip, trimmed, opts, now);
   }
   // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
   // an earlier incarnation of the sequence space.
