@@ -115,6 +115,19 @@ int main(int argc, char** argv) {
                 (unsigned long long)total.requests, "app_bad_requests",
                 (unsigned long long)total.bad_requests);
     std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
+    // Connections still open at exit, like `ss -ti`: what a stuck transfer looks like.
+    for (size_t i = 0; i < rt.engine_count(); ++i) {
+      rt.engine(i).tcp().for_each_connection([&](const Conn* c) {
+        const ConnInfo ci = rt.engine(i).tcp().info(c);
+        const auto& t = tcp::TcpLayer::tuple(c);
+        std::printf("conn %s:%u %s rtt %u/%u us rto %u us cwnd %u ssthresh %u flight %u "
+                    "snd_wnd %u rcv_wnd %u sndq %u rcvq %u ooo %u retrans %u\n",
+                    t.remote_ip.to_string().c_str(), t.remote_port, ci.state, ci.srtt_us,
+                    ci.rttvar_us, ci.rto_us, ci.cwnd, ci.ssthresh, ci.bytes_in_flight,
+                    ci.snd_wnd, ci.rcv_wnd, ci.sndq_bytes, ci.rcvq_bytes, ci.ooo_bytes,
+                    ci.retransmits);
+      });
+    }
     std::fflush(stdout);
   }
   rte_eal_cleanup();

@@ -104,6 +104,11 @@ class TcpLayer {
   [[nodiscard]] static void* user(const Conn* c) { return c->user; }
 
   [[nodiscard]] size_t connections() const { return table_.size(); }
+  // Visits every connection in the table (TIME-WAIT included), e.g. for an `ss`-like dump.
+  template <class F>
+  void for_each_connection(F&& f) {
+    table_.for_each([&](Tcb& t) { f(static_cast<const Conn*>(&t)); });
+  }
   [[nodiscard]] const TcpConfig& config() const { return config_; }
   [[nodiscard]] Conn* find(const stack::FourTuple& t) { return table_.find(t); }
 
