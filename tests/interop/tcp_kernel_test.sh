@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Interop, TCP: Linux kernel clients against pollux-server over net_tap, in a namespace the
+# test creates. The kernel is the reference peer:
+#   echo    socat sends 100 MB of random bytes, half-closes, and must get the same 100 MB back
+#           (sha256), with no loss and again with 1% loss each way (iptables statistic)
+#   http    curl (keep-alive, Connection: close, HEAD), pipelined requests over nc, a
+#           malformed request answered 400, and wrk for a few seconds with zero errors
+#   refuse  a port nobody listens on is refused
+# usage: tcp_kernel_test.sh PATH/TO/pollux-server [MB]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+server=${1:?usage: $0 PATH/TO/pollux-server [MB]}
+mb=${2:-100}
+require_root_netns
+for tool in socat curl wrk nc iptables sha256sum; do
+  command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
+done
+
+ns=pxtcp$$
+workdir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+in_ns() { ip netns exec "$ns" "$@"; }
+
+# start_server NAME IFACE IP MODE [args]: a pollux-server on its own tap, kernel side .1
+start_server() {
+  local name=$1 ifname=$2 ip=$3 mode=$4; shift 4
+  local log=$workdir/$name.log
+  in_ns timeout 600 "$server" --preset "tap:$ifname" -l 0 --log-level=4 -- \
+    --ip "$ip/24" --mode "$mode" --quiet "$@" >"$log" 2>&1 &
+  pids+=($!)
+  wait_for "$log" '^ready' 30 || { cat "$log"; return 1; }
+  in_ns ip addr add "${ip%.*}.1/24" dev "$ifname"
+  in_ns ip link set "$ifname" up
+  # The first ARP exchange and IPv6 chatter settle within a few hundred milliseconds.
+  for _ in $(seq 50); do in_ns ping -c1 -W1 "$ip" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+echo_transfer() {  # echo_transfer LABEL IP
+  local label=$1 ip=$2
+  head -c $((mb * 1000 * 1000)) /dev/urandom >"$workdir/in"
+  local t0=$SECONDS
+  in_ns timeout 300 socat -b 65536 -t 30 -T 60 - "TCP:$ip:7" <"$workdir/in" >"$workdir/out"
+  local rc=$? secs=$((SECONDS - t0))
+  local a b
+  a=$(sha256sum <"$workdir/in" | cut -c1-64)
+  b=$(sha256sum <"$workdir/out" | cut -c1-64)
+  check "[$label] socat: $mb MB echoed back intact (sha256, rc=$rc, ${secs}s, got $(stat -c %s "$workdir/out") bytes)" \
+    test "$a" = "$b" -a "$rc" -eq 0
+}
+
+if start_server echo pxe$$ 10.203.0.2 echo --port 7; then ok "echo server up"; else bad "echo server up"; fi
+echo_transfer "no loss" 10.203.0.2
+
+# 1% loss in both directions on the kernel side (pollux must retransmit and recover).
+in_ns iptables -A INPUT -i pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
+in_ns iptables -A OUTPUT -o pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
+echo_transfer "1% loss each way" 10.203.0.2
+in_ns iptables -F
+
+if start_server http pxh$$ 10.204.0.2 http --port 80 --http-body 5000; then ok "http server up"; else bad "http server up"; fi
+in_ns curl -s --max-time 5 -o "$workdir/body" http://10.204.0.2/
+check "curl GET: a 5000-byte body starting with the pollux pattern" \
+  bash -c "[ \$(stat -c %s '$workdir/body') -eq 5000 ] && head -c 14 '$workdir/body' | cmp -s - <(printf 'pollux\\npollux\\n')"
+check "curl with Connection: close gets 'Connection: close'" \
+  bash -c "ip netns exec $ns curl -s -i --max-time 5 -H 'Connection: close' http://10.204.0.2/ | grep -qi '^connection: close'"
+check "curl HEAD: Content-Length 5000, no body" \
+  bash -c "ip netns exec $ns curl -s -I --max-time 5 http://10.204.0.2/ | grep -qi '^content-length: 5000'"
+pipelined=$(printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+  in_ns timeout 10 nc -q 5 10.204.0.2 80 | grep -ao 'HTTP/1.1 200 OK' | wc -l)
+check "three pipelined requests answered in order (got $pipelined)" test "$pipelined" -eq 3
+bad400=$(printf 'NONSENSE\r\n\r\n' | in_ns timeout 10 nc -q 5 10.204.0.2 80 | head -1 | tr -d '\r')
+check "malformed request answered '400' (got '$bad400')" test "$bad400" = "HTTP/1.1 400 Bad Request"
+in_ns wrk -t1 -c20 -d3s http://10.204.0.2/ >"$workdir/wrk.txt" 2>&1
+reqs=$(awk '/requests in/ {print $1}' "$workdir/wrk.txt")
+check "wrk 3s x 20 connections: requests done (${reqs:-0}), no socket errors or non-2xx" \
+  bash -c "[ '${reqs:-0}' -gt 1000 ] && ! grep -qE 'Socket errors|Non-2xx' '$workdir/wrk.txt'"
+grep -E 'Requests/sec|Latency' "$workdir/wrk.txt" | sed 's/^/# /'
+check "a port with no listener is refused" \
+  bash -c "! ip netns exec $ns curl -s --max-time 5 http://10.204.0.2:81/ && ip netns exec $ns curl -s --max-time 5 http://10.204.0.2:81/ 2>&1; ip netns exec $ns bash -c 'exec 3<>/dev/tcp/10.204.0.2/81' 2>&1 | grep -q refused"
+
+for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do wait "$p"; done
+pids=()
+check "echo server counted retransmissions under loss" test "$(counter "$workdir/echo.log" tcp_retrans_segs)" -gt 0
+check "http server answered requests" test "$(counter "$workdir/http.log" app_requests)" -gt 1000
+check "http server counted the malformed request" test "$(counter "$workdir/http.log" app_bad_requests)" -ge 1
+grep -E 'tcp_retrans|tcp_timeouts|tcp_fast_retransmits|tcp_ofo_queued' "$workdir/echo.log" | sed 's/^/# echo server: /'
+finish
