@@ -106,15 +106,19 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.in_use = true;
 }
 
-void TcpLayer::release_tcb(Tcb& t) {
-  if (t.dirty_hook.is_linked()) dirty_.erase(dirty_.iterator_to(t));
-  t.dirty = false;
-  if (t.in_flow_table()) table_.erase(t);
+void TcpLayer::cancel_timers(Tcb& t) {
   stack::TimerWheel::cancel(t.rexmt_timer);
   stack::TimerWheel::cancel(t.delack_timer);
   stack::TimerWheel::cancel(t.persist_timer);
   stack::TimerWheel::cancel(t.keepalive_timer);
   stack::TimerWheel::cancel(t.linger_timer);
+}
+
+void TcpLayer::release_tcb(Tcb& t) {
+  if (t.dirty_hook.is_linked()) dirty_.erase(dirty_.iterator_to(t));
+  t.dirty = false;
+  if (t.in_flow_table()) table_.erase(t);
+  cancel_timers(t);
   t.sndq.clear();
   t.rcvq.clear();
   release_ooo(t);
@@ -153,11 +157,7 @@ void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
     // CLOSED: the tuple is free again at once; the TCB itself goes after the `closed` event.
     t.state = State::closed;
     if (t.in_flow_table()) table_.erase(t);
-    stack::TimerWheel::cancel(t.rexmt_timer);
-    stack::TimerWheel::cancel(t.delack_timer);
-    stack::TimerWheel::cancel(t.persist_timer);
-    stack::TimerWheel::cancel(t.keepalive_timer);
-    stack::TimerWheel::cancel(t.linger_timer);
+    cancel_timers(t);
     if (t.listener) --t.listener->pending;
     t.listener = nullptr;
   }

@@ -159,6 +159,7 @@ class TcpLayer {
   // api.cpp
   Tcb* alloc_tcb();
   void release_tcb(Tcb& t);
+  static void cancel_timers(Tcb& t);
   void mark_dirty(Tcb& t);
   void deliver_events(Tcb& t);
   // The connection is over for the application: `closed` is delivered at the next flush and
