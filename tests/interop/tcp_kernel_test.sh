@@ -36,7 +36,9 @@ in_ns() { ip netns exec "$ns" "$@"; }
 start_server() {
   local name=$1 ifname=$2 ip=$3 mode=$4; shift 4
   local log=$workdir/$name.log
-  in_ns timeout 600 "$server" --preset "tap:$ifname" -l 0 --log-level=4 -- \
+  # Started directly (not through a shell function) so that $! is the server's own chain
+  # (ip netns exec -> timeout -> server) and SIGINT reaches it.
+  ip netns exec "$ns" timeout 600 "$server" --preset "tap:$ifname" -l 0 --log-level=4 -- \
     --ip "$ip/24" --mode "$mode" --quiet "$@" >"$log" 2>&1 &
   pids+=($!)
   wait_for "$log" '^ready' 30 || { cat "$log"; return 1; }
