@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # README command 1: sets up a fresh machine, builds, and runs the main job.
 #
-# At this milestone the main job is pollux-server on a net_tap whose kernel side sits in a
-# network namespace made for the run: the kernel pings it, resolves it with ARP, is refused
-# on a closed TCP port, and pollux prints its counters. When the load generator lands this
-# script runs pollux-gen against pollux-server over the in-memory link instead.
+# At this milestone the main job is pollux-server (HTTP mode) on a net_tap whose kernel side
+# sits in a network namespace made for the run: the kernel pings it, fetches a page with
+# curl, and loads it with wrk; pollux prints its counters. When the load generator's
+# in-memory link lands, this script runs pollux-gen against pollux-server in one process.
 #
 #   scripts/run.sh [--seconds N]     (needs root for the namespace and the tap)
 set -euo pipefail
@@ -36,7 +36,8 @@ trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" build/apps/pollux-server/pollux-server --preset "tap:$ifname" -l 0 \
-  --log-level=4 -- --ip 10.200.0.2/24 --gw 10.200.0.1 >"$log" 2>&1 &
+  --log-level=4 -- --ip 10.200.0.2/24 --gw 10.200.0.1 --mode http --port 80 \
+  --http-body 1024 --quiet >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
 grep -q '^ready' "$log" || { cat "$log"; echo "run.sh: pollux-server did not start" >&2; exit 1; }
@@ -49,15 +50,13 @@ echo "== kernel (10.200.0.1) -> pollux (10.200.0.2), for ${seconds}s"
 ip netns exec "$ns" ping -c $((seconds * 5)) -i 0.2 -W 1 10.200.0.2 | tail -n 2
 ip netns exec "$ns" ping -c 200 -i 0 -q -W 1 10.200.0.2 | tail -n 2 | sed 's/^/flood: /'
 ip netns exec "$ns" arping -c 1 -w 2 -I "$ifname" 10.200.0.2 | grep -i reply || true
-ip netns exec "$ns" python3 -c "
-import socket
-s = socket.socket(); s.settimeout(3)
-try:
-    s.connect(('10.200.0.2', 8080)); print('tcp 8080: connected')
-except ConnectionRefusedError:
-    print('tcp 8080: connection refused (pollux sent RST: no TCP engine yet)')
-except OSError as e:
-    print('tcp 8080:', e)"
+echo
+echo "== curl http://10.200.0.2/"
+ip netns exec "$ns" curl -s -i --max-time 5 http://10.200.0.2/ | head -n 6
+echo
+echo "== wrk (Linux client, 1 thread, 32 connections, ${seconds}s) -> pollux-server"
+ip netns exec "$ns" wrk -t1 -c32 -d"${seconds}s" http://10.200.0.2/ |
+  grep -E 'Latency|Req/Sec|requests in|Requests/sec|errors'
 
 kill -INT "$pid"
 wait "$pid" || true
