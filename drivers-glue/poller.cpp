@@ -53,6 +53,8 @@ int run_worker(void* arg) {
   uint32_t idle = 0;
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t now = tsc_to_ns(rte_rdtsc(), hz);
+    // Before the burst, so that the callbacks of this turn see the time the hook saw.
+    if (w.on_iteration) w.on_iteration(w.on_iteration_ctx, now);
     const uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kRxBurst);
     if (n != 0) {
       w.engine->input(pkts, n, now);

@@ -21,6 +21,14 @@ struct Worker {
   // Neighbour sync between the engines of one port: every worker's inbox, indexed by queue
   // (empty with a single worker). Written by many, read by its owner only.
   std::span<rte_ring* const> inboxes;
+  // Application hook, called once per loop turn on this lcore with the turn's time, before
+  // the RX burst (so the event callbacks of the same turn run at the time the hook was
+  // given: an application that keeps that time measures latency to the turn) and thus
+  // before timers and the TX flush, which send what it queued. The place for work that must
+  // run on the owning lcore without a packet to trigger it (active opens, pacing). One
+  // indirect call per turn, never per packet; null when unused.
+  void (*on_iteration)(void* ctx, uint64_t now_ns) = nullptr;
+  void* on_iteration_ctx = nullptr;
   uint64_t iterations = 0;  // loop turns, for the idle/busy ratio
   uint64_t busy_iterations = 0;
 };

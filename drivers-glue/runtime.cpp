@@ -76,6 +76,10 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
     workers_[i].queue = static_cast<uint16_t>(i);
     workers_[i].stop = &stop;
     workers_[i].inboxes = inboxes_;
+    if (i < hooks_.size()) {
+      workers_[i].on_iteration = hooks_[i].fn;
+      workers_[i].on_iteration_ctx = hooks_[i].ctx;
+    }
   }
   std::atomic<bool> observer_stop{false};
   std::thread observer([&] {
@@ -105,6 +109,11 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
   rte_eal_mp_wait_lcore();
   observer_stop = true;
   observer.join();
+}
+
+void Runtime::set_iteration_hook(size_t engine, void (*fn)(void*, uint64_t), void* ctx) {
+  if (hooks_.size() < engines_.size()) hooks_.resize(engines_.size());
+  if (engine < hooks_.size()) hooks_[engine] = Hook{fn, ctx};
 }
 
 uint64_t Runtime::counter(stack::Counter c) const {

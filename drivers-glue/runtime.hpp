@@ -44,6 +44,10 @@ class Runtime {
   [[nodiscard]] stack::Engine& engine(size_t i) { return *engines_[i]; }
   [[nodiscard]] std::vector<unsigned> worker_lcores() const { return lcores_; }
 
+  // Application work per loop turn on engine i's lcore (see Worker::on_iteration). Set
+  // before run(); `fn` runs on that lcore only, so it may use the engine freely.
+  void set_iteration_hook(size_t engine, void (*fn)(void* ctx, uint64_t now_ns), void* ctx);
+
   // Sum over all engines.
   [[nodiscard]] uint64_t counter(stack::Counter c) const;
 
@@ -54,6 +58,11 @@ class Runtime {
   std::vector<unsigned> lcores_;  // lcore id of each worker, in queue order
   std::vector<std::unique_ptr<stack::Engine>> engines_;
   std::vector<Worker> workers_;
+  struct Hook {
+    void (*fn)(void*, uint64_t) = nullptr;
+    void* ctx = nullptr;
+  };
+  std::vector<Hook> hooks_;         // per engine
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
 };
 

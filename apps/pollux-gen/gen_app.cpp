@@ -1,0 +1,297 @@
+#include "gen_app.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace pollux::apps {
+
+struct GenApp::ConnState {
+  Conn* conn = nullptr;
+  uint64_t t_open = 0;     // connect() called
+  uint64_t t_request = 0;  // first byte of the current request handed to send()
+  uint64_t req_left = 0;   // request bytes still to send
+  uint64_t req_off = 0;    // position in request_ (raw payloads cycle through it)
+  uint64_t resp_left = 0;  // raw: response bytes still expected
+  bool established = false;
+  bool in_request = false;  // a request is outstanding
+  http::ResponseParser parser;
+};
+
+namespace {
+constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay small
+constexpr size_t kPatternBytes = 64 * 1024;
+}  // namespace
+
+GenApp::GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts, uint32_t share,
+               double rate)
+    : tcp_(tcp), source_(source), opts_(opts), share_(share), rate_(rate) {
+  events_.connected = on_connected;
+  events_.readable = on_readable;
+  events_.writable = on_writable;
+  events_.peer_closed = on_peer_closed;
+  events_.closed = on_closed;
+  conn_opts_.nodelay = true;  // requests go out whole and at once
+  if (opts_.http) {
+    const std::string get =
+        "GET " + opts_.http_path + " HTTP/1.1\r\nHost: " + opts_.dst.to_string() + ":" +
+        std::to_string(opts_.dst_port) + "\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\n\r\n";
+    request_.assign(get.begin(), get.end());
+  } else {
+    request_.resize(std::min<size_t>(opts_.mode == GenMode::bulk ? kPatternBytes : opts_.req_size,
+                                     kPatternBytes));
+    for (size_t i = 0; i < request_.size(); ++i) request_[i] = static_cast<uint8_t>('a' + i % 26);
+  }
+  // One state per connection this lcore may have open at once: no allocation afterwards.
+  pool_.reserve(share_);
+  free_.reserve(share_);
+  for (uint32_t i = 0; i < share_; ++i) {
+    pool_.push_back(std::make_unique<ConnState>());
+    free_.push_back(pool_.back().get());
+  }
+}
+
+GenApp::~GenApp() = default;
+
+void GenApp::on_iteration(void* ctx, uint64_t now_ns) {
+  static_cast<GenApp*>(ctx)->tick(now_ns);
+}
+
+void GenApp::tick(uint64_t now) {
+  if (last_ns_ == 0) start_ns_ = now + uint64_t{opts_.delay_s} * 1'000'000'000;
+  const uint64_t dt = last_ns_ ? now - last_ns_ : 0;
+  last_ns_ = now;
+  now_ = now;
+  if (now < start_ns_) return;
+  if (live_ >= share_ || (!probed_ && live_ > 0)) return;
+  uint32_t budget = probed_ ? std::min(kMaxOpensPerTurn, share_ - live_) : 1;
+  if (rate_ > 0) {
+    // Token bucket: at most 10 ms worth (and at least one) saved up.
+    tokens_ =
+        std::min(tokens_ + rate_ * static_cast<double>(dt) * 1e-9, std::max(1.0, rate_ / 100.0));
+    budget = std::min<uint32_t>(budget, static_cast<uint32_t>(tokens_));
+  }
+  for (uint32_t i = 0; i < budget; ++i) {
+    if (!open_one()) break;
+    if (rate_ > 0) tokens_ -= 1.0;
+  }
+}
+
+bool GenApp::open_one() {
+  ConnState* s = free_.back();
+  free_.pop_back();
+  *s = ConnState{};
+  TcpError err = TcpError::kOk;
+  s->t_open = now_;
+  s->conn =
+      tcp_.connect(source_, opts_.dst, opts_.dst_port, &events_, this, 0, conn_opts_, err, now_);
+  if (!s->conn) {
+    // Table full or no free port (TIME-WAIT holds them): counted, tried again next turn.
+    stats_.local.add();
+    free_.push_back(s);
+    return false;
+  }
+  tcp::TcpLayer::set_user(s->conn, s);
+  ++live_;
+  stats_.opens.add();
+  return true;
+}
+
+void GenApp::release(ConnState& s) {
+  if (s.established) stats_.active.sub();
+  if (s.conn) tcp::TcpLayer::set_user(s.conn, nullptr);
+  s.conn = nullptr;
+  --live_;
+  free_.push_back(&s);
+}
+
+void GenApp::finish(ConnState& s, bool abort) {
+  Conn* c = s.conn;
+  stats_.closes.add();
+  release(s);
+  if (abort)
+    tcp_.abort(c);
+  else
+    tcp_.close(c);
+}
+
+void GenApp::on_connected(void* ctx, Conn* c) {
+  auto* self = static_cast<GenApp*>(ctx);
+  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  if (!s) return;
+  s->established = true;
+  self->probed_ = true;
+  self->stats_.established.add();
+  self->stats_.active.add();
+  self->connect_ns_.record(self->now_ - s->t_open);
+  switch (self->opts_.mode) {
+    case GenMode::cps:
+    case GenMode::rps:
+      return self->start_request(*s);
+    case GenMode::bulk:
+      return self->pump_bulk(*s);
+    case GenMode::hold:
+      return;
+  }
+}
+
+void GenApp::on_readable(void* ctx, Conn* c) {
+  auto* self = static_cast<GenApp*>(ctx);
+  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  if (!s) return;
+  switch (self->opts_.mode) {
+    case GenMode::cps:
+    case GenMode::rps:
+      return self->read_response(*s);
+    case GenMode::bulk:
+      self->drain(*s);
+      return self->pump_bulk(*s);
+    case GenMode::hold:
+      return self->drain(*s);
+  }
+}
+
+void GenApp::on_writable(void* ctx, Conn* c) {
+  auto* self = static_cast<GenApp*>(ctx);
+  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  if (!s) return;
+  if (self->opts_.mode == GenMode::bulk) return self->pump_bulk(*s);
+  if (s->in_request) self->write_request(*s);
+}
+
+void GenApp::on_peer_closed(void* ctx, Conn* c) {
+  auto* self = static_cast<GenApp*>(ctx);
+  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  if (!s) return;
+  const bool http_until_close = self->opts_.http && s->in_request && s->parser.started();
+  if (http_until_close && s->parser.eof() == http::RespResult::complete) {
+    // A body delimited by the end of the connection (RFC 9112 6.3 rule 8).
+    return self->response_done(*s, s->parser.status() >= 200 && s->parser.status() < 300);
+  }
+  if (s->in_request &&
+      (self->opts_.http ? s->parser.started() : s->resp_left < self->opts_.response_size()))
+    self->stats_.bad_response.add();  // truncated response
+  else
+    self->stats_.closed_early.add();
+  self->finish(*s, false);
+}
+
+void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
+  auto* self = static_cast<GenApp*>(ctx);
+  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  if (!s) return;  // we had finished with it already
+  switch (why) {
+    case CloseReason::kRefused:
+      self->stats_.refused.add();
+      break;
+    case CloseReason::kReset:
+      self->stats_.reset.add();
+      break;
+    case CloseReason::kTimeout:
+      self->stats_.timeout.add();
+      break;
+    case CloseReason::kNoResources:
+      self->stats_.local.add();
+      break;
+    case CloseReason::kNormal:
+    case CloseReason::kAborted:
+      self->stats_.closed_early.add();
+      break;
+  }
+  s->conn = nullptr;  // gone: nothing to detach
+  self->release(*s);
+}
+
+void GenApp::start_request(ConnState& s) {
+  s.in_request = true;
+  s.t_request = now_;
+  s.req_off = 0;
+  s.req_left = opts_.http ? request_.size() : opts_.req_size;
+  s.resp_left = opts_.response_size();
+  s.parser.reset();
+  write_request(s);
+}
+
+void GenApp::write_request(ConnState& s) {
+  while (s.req_left > 0) {
+    const size_t chunk =
+        static_cast<size_t>(std::min<uint64_t>(s.req_left, request_.size() - s.req_off));
+    const size_t sent = tcp_.send(s.conn, {request_.data() + s.req_off, chunk});
+    stats_.bytes_tx.add(sent);
+    s.req_left -= sent;
+    s.req_off = (s.req_off + sent) % request_.size();
+    if (sent < chunk) return;  // `writable` resumes
+  }
+}
+
+void GenApp::read_response(ConnState& s) {
+  tcp::ByteSpan spans[16];
+  for (;;) {
+    const size_t n = tcp_.peek(s.conn, spans, 16);
+    if (n == 0) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (!s.in_request) {
+        // Bytes nobody asked for (raw mode: more than --resp-size).
+        stats_.bad_response.add();
+        return finish(s, true);
+      }
+      size_t used = 0;
+      bool done = false, good = true;
+      if (opts_.http) {
+        const http::RespResult r = s.parser.feed({spans[i].data, spans[i].len}, used);
+        if (r == http::RespResult::bad) {
+          stats_.bad_response.add();
+          return finish(s, true);
+        }
+        done = r == http::RespResult::complete;
+        good = s.parser.status() >= 200 && s.parser.status() < 300;
+      } else {
+        used = static_cast<size_t>(std::min<uint64_t>(s.resp_left, spans[i].len));
+        s.resp_left -= used;
+        done = s.resp_left == 0;
+      }
+      stats_.bytes_rx.add(used);
+      tcp_.consume(s.conn, static_cast<uint32_t>(used));
+      if (done) {
+        response_done(s, good);
+        if (!s.conn) return;  // finished
+        break;                // the queue changed: peek again
+      }
+    }
+  }
+}
+
+void GenApp::response_done(ConnState& s, bool good) {
+  s.in_request = false;
+  if (!good) {
+    stats_.bad_response.add();
+    stats_.non_2xx.add();
+    return finish(s, false);
+  }
+  stats_.requests.add();
+  response_ns_.record(now_ - s.t_request);
+  if (opts_.mode == GenMode::cps) return finish(s, false);
+  // rps: the next request at once (closed loop), unless the server is closing the connection;
+  // then reconnect (the slot reopens on the next loop turn).
+  if (opts_.http && !s.parser.keep_alive()) {
+    stats_.reconnects.add();
+    return finish(s, false);
+  }
+  start_request(s);
+}
+
+void GenApp::drain(ConnState& s) {
+  const uint32_t n = tcp_.readable_bytes(s.conn);
+  stats_.bytes_rx.add(n);
+  tcp_.consume(s.conn, n);
+}
+
+void GenApp::pump_bulk(ConnState& s) {
+  if (opts_.direction == Direction::down) return;
+  for (;;) {
+    const size_t sent = tcp_.send(s.conn, request_);
+    stats_.bytes_tx.add(sent);
+    if (sent < request_.size()) return;
+  }
+}
+
+}  // namespace pollux::apps

@@ -1,0 +1,122 @@
+// The load generator's work on one lcore: opens connections toward --dst from the poll
+// loop's per-iteration hook, drives requests and responses from the TCP events, classifies
+// every failure, and records latencies. One instance per engine; all of it runs on that
+// engine's lcore. The counters are read once a second by another thread (relaxed atomics:
+// a single writer, so a load and a store, never a locked add).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gen_options.hpp"
+#include "histogram.hpp"
+#include "http_response.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::apps {
+
+// Written by the owning lcore only, readable from anywhere.
+class StatCounter {
+ public:
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+  [[nodiscard]] uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+struct GenStats {
+  StatCounter opens;        // connect() calls that sent a SYN
+  StatCounter established;  // connected events
+  StatCounter closes;       // connections we finished (close or abort)
+  StatCounter requests;     // complete, good responses
+  StatCounter bytes_tx;     // application bytes accepted by send()
+  StatCounter bytes_rx;     // application bytes read
+  StatCounter active;       // established and not yet finished (a gauge)
+  StatCounter reconnects;   // rps: the server closed a keep-alive connection after a response
+  // Errors, by cause.
+  StatCounter refused;       // RST answering our SYN
+  StatCounter reset;         // RST on an established connection
+  StatCounter timeout;       // SYN or data retransmissions exhausted
+  StatCounter bad_response;  // malformed, non-2xx, or more bytes than expected
+  StatCounter non_2xx;       // the part of bad_response that was a well-formed non-2xx
+  StatCounter closed_early;  // FIN before the response (or, in bulk/hold, at all)
+  StatCounter local;         // connect() failed here (table full, no port) or no resources
+  [[nodiscard]] uint64_t errors() const {
+    return refused.get() + reset.get() + timeout.get() + bad_response.get() + closed_early.get() +
+           local.get();
+  }
+};
+
+class GenApp {
+ public:
+  // `share` is this lcore's part of --connections (or --concurrency for cps), `rate` its part
+  // of --rate (0: unlimited).
+  GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts, uint32_t share,
+         double rate);
+  ~GenApp();
+  GenApp(const GenApp&) = delete;
+  GenApp& operator=(const GenApp&) = delete;
+
+  // Worker::on_iteration: opens connections as the mode, the rate and the pool allow.
+  static void on_iteration(void* ctx, uint64_t now_ns);
+
+  [[nodiscard]] const GenStats& stats() const { return stats_; }
+  // Read these after the pollers stopped.
+  [[nodiscard]] const LatencyHistogram& connect_latency() const { return connect_ns_; }
+  [[nodiscard]] const LatencyHistogram& response_latency() const { return response_ns_; }
+
+  struct ConnState;
+
+ private:
+  static void on_connected(void* ctx, Conn* c);
+  static void on_readable(void* ctx, Conn* c);
+  static void on_writable(void* ctx, Conn* c);
+  static void on_peer_closed(void* ctx, Conn* c);
+  static void on_closed(void* ctx, Conn* c, CloseReason why);
+
+  void tick(uint64_t now);
+  bool open_one();
+  void start_request(ConnState& s);
+  void write_request(ConnState& s);
+  void read_response(ConnState& s);
+  void response_done(ConnState& s, bool good);
+  void pump_bulk(ConnState& s);
+  void drain(ConnState& s);
+  // Ends our use of the connection: close (FIN) or abort (RST); the state goes back to the
+  // pool at once (the `closed` event that follows finds no state and is ignored).
+  void finish(ConnState& s, bool abort);
+  void release(ConnState& s);
+
+  tcp::TcpLayer& tcp_;
+  net::Ipv4Addr source_;
+  GenOptions opts_;
+  uint32_t share_;
+  double rate_;
+  AppEvents events_;
+  ConnOptions conn_opts_;
+  GenStats stats_;
+  LatencyHistogram connect_ns_;
+  LatencyHistogram response_ns_;
+  std::vector<uint8_t> request_;  // the request bytes (raw: a pattern chunk; http: the GET)
+  std::vector<std::unique_ptr<ConnState>> pool_;
+  std::vector<ConnState*> free_;
+  uint32_t live_ = 0;  // states in use (opening, established)
+  uint64_t now_ = 0;   // time of the current loop turn
+  uint64_t last_ns_ = 0;
+  uint64_t start_ns_ = 0;  // no opens before (--delay)
+  double tokens_ = 0;      // rate limiter
+  // Until one connection is established, one attempt at a time: the first SYN resolves the
+  // next hop (a burst would overflow the neighbour's pending queue and wait out an RTO),
+  // and a dead or refusing server is not flooded.
+  bool probed_ = false;
+};
+
+}  // namespace pollux::apps

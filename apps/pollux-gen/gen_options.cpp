@@ -1,0 +1,197 @@
+#include "gen_options.hpp"
+
+#include "../common/options.hpp"
+
+namespace pollux::apps {
+
+const char* gen_mode_name(GenMode m) {
+  switch (m) {
+    case GenMode::cps:
+      return "cps";
+    case GenMode::rps:
+      return "rps";
+    case GenMode::bulk:
+      return "bulk";
+    case GenMode::hold:
+      return "hold";
+  }
+  return "?";
+}
+
+const char* direction_name(Direction d) {
+  switch (d) {
+    case Direction::up:
+      return "up";
+    case Direction::down:
+      return "down";
+    case Direction::both:
+      return "both";
+  }
+  return "?";
+}
+
+std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,
+                                            std::string& error) {
+  GenOptions o;
+  bool have_dst = false, have_mode = false;
+  ArgReader r(args);
+  while (r.ok() && !r.done()) {
+    auto name = r.next_option();
+    if (!name) break;
+    const std::string& n = *name;
+    auto number = [&](uint64_t min, uint64_t max) -> std::optional<uint64_t> {
+      auto v = r.value();
+      if (!v) return std::nullopt;
+      auto x = parse_uint(*v, min, max);
+      if (!x)
+        r.fail(n + ": '" + *v + "' is not a whole number in [" + std::to_string(min) + ", " +
+               std::to_string(max) + "]");
+      return x;
+    };
+    if (n == "--ip") {
+      auto v = r.value();
+      if (!v) break;
+      auto p = net::Ipv4Prefix::parse(*v);
+      if (!p)
+        r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
+      else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
+               (p->length < 31 && (p->addr == p->network() || p->addr == p->directed_broadcast())))
+        r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
+      else
+        o.addrs.push_back(*p);
+    } else if (n == "--gw") {
+      auto v = r.value();
+      if (!v) break;
+      auto a = net::Ipv4Addr::parse(*v);
+      if (!a)
+        r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
+      else
+        o.gateway = a;
+    } else if (n == "--dst") {
+      auto v = r.value();
+      if (!v) break;
+      const auto colon = v->rfind(':');
+      const auto a =
+          colon == std::string::npos ? std::nullopt : net::Ipv4Addr::parse(v->substr(0, colon));
+      const auto p =
+          colon == std::string::npos ? std::nullopt : parse_uint(v->substr(colon + 1), 1, 65535);
+      if (!a || !p) {
+        r.fail("--dst: '" + *v + "' is not ADDRESS:PORT like 10.0.0.1:8080");
+      } else if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
+        r.fail("--dst: " + a->to_string() + " is not a unicast address");
+      } else {
+        o.dst = *a;
+        o.dst_port = static_cast<uint16_t>(*p);
+        have_dst = true;
+      }
+    } else if (n == "--mode") {
+      auto v = r.value();
+      if (!v) break;
+      have_mode = true;
+      if (*v == "cps")
+        o.mode = GenMode::cps;
+      else if (*v == "rps")
+        o.mode = GenMode::rps;
+      else if (*v == "bulk")
+        o.mode = GenMode::bulk;
+      else if (*v == "hold")
+        o.mode = GenMode::hold;
+      else
+        r.fail("--mode: '" + *v + "' is not one of cps, rps, bulk, hold");
+    } else if (n == "--direction") {
+      auto v = r.value();
+      if (!v) break;
+      if (*v == "up")
+        o.direction = Direction::up;
+      else if (*v == "down")
+        o.direction = Direction::down;
+      else if (*v == "both")
+        o.direction = Direction::both;
+      else
+        r.fail("--direction: '" + *v + "' is not one of up, down, both");
+    } else if (n == "--duration") {
+      if (auto x = number(1, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
+    } else if (n == "--delay") {
+      if (auto x = number(0, 3600)) o.delay_s = static_cast<unsigned>(*x);
+    } else if (n == "--connections") {
+      if (auto x = number(1, 1u << 24)) o.connections = static_cast<uint32_t>(*x);
+    } else if (n == "--concurrency") {
+      if (auto x = number(1, 1u << 24)) o.concurrency = static_cast<uint32_t>(*x);
+    } else if (n == "--rate") {
+      if (auto x = number(0, 100'000'000)) o.rate = static_cast<uint32_t>(*x);
+    } else if (n == "--req-size") {
+      if (auto x = number(1, 1u << 30)) o.req_size = static_cast<uint32_t>(*x);
+    } else if (n == "--resp-size") {
+      if (auto x = number(1, 1u << 30)) o.resp_size = static_cast<uint32_t>(*x);
+    } else if (n == "--path") {
+      auto v = r.value();
+      if (!v) break;
+      bool clean = !v->empty() && (*v)[0] == '/';
+      for (char ch : *v) clean &= ch > ' ' && ch < 0x7f;
+      if (!clean)
+        r.fail("--path: '" + *v + "' is not an absolute path without spaces");
+      else
+        o.http_path = *v;
+    } else if (n == "--max-conns") {
+      if (auto x = number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
+    } else if (n == "--time-wait") {
+      if (auto x = number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
+    } else if (n == "--mtu") {
+      if (auto x = number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
+    } else if (n == "--dpdk-port") {
+      if (auto x = number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
+    } else if (n == "--json") {
+      auto v = r.value();
+      if (!v) break;
+      if (v->empty())
+        r.fail("--json needs a file name");
+      else
+        o.json_path = *v;
+    } else if (n == "--http" || n == "--no-offload" || n == "--quiet" || n == "--help") {
+      if (r.has_inline_value()) r.fail(n + " takes no value");
+      if (n == "--http") o.http = true;
+      if (n == "--no-offload") o.checksum_offload = false;
+      if (n == "--quiet") o.quiet = true;
+      if (n == "--help") o.help = true;
+    } else {
+      r.fail("unknown option " + n);
+    }
+  }
+  if (r.ok() && !o.help) {
+    if (o.addrs.empty())
+      r.fail("--ip is required (e.g. --ip 10.0.0.2/24)");
+    else if (!have_dst)
+      r.fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
+    else if (!have_mode)
+      r.fail("--mode is required (cps, rps, bulk or hold)");
+  }
+  if (r.ok() && o.gateway) {
+    bool reachable = false;
+    for (const auto& p : o.addrs) reachable |= p.contains(*o.gateway);
+    if (!reachable) r.fail("--gw: " + o.gateway->to_string() + " is not on any --ip subnet");
+  }
+  if (r.ok() && !o.help) {
+    bool on_link = false;
+    for (const auto& p : o.addrs) {
+      on_link |= p.contains(o.dst);
+      if (p.addr == o.dst) r.fail("--dst: " + o.dst.to_string() + " is one of our own addresses");
+    }
+    if (r.ok() && !on_link && !o.gateway)
+      r.fail("--dst: " + o.dst.to_string() + " is not on any --ip subnet and there is no --gw");
+  }
+  if (r.ok() && o.http && o.mode == GenMode::bulk)
+    r.fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");
+  if (r.ok() && o.mode == GenMode::cps && o.concurrency > o.max_connections)
+    r.fail("--concurrency " + std::to_string(o.concurrency) + " exceeds --max-conns " +
+           std::to_string(o.max_connections));
+  if (r.ok() && o.mode != GenMode::cps && o.connections > o.max_connections)
+    r.fail("--connections " + std::to_string(o.connections) + " exceeds --max-conns " +
+           std::to_string(o.max_connections));
+  if (!r.ok()) {
+    error = r.error();
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace pollux::apps

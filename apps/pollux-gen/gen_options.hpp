@@ -1,0 +1,70 @@
+// pollux-gen's application arguments (everything after `--`).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/ipv4_addr.hpp"
+
+namespace pollux::apps {
+
+enum class GenMode : uint8_t {
+  cps,   // open, one request, full response, close; `concurrency` in flight
+  rps,   // `connections` persistent connections, closed-loop request/response
+  bulk,  // `connections` streams, goodput
+  hold,  // open `connections` and keep them
+};
+enum class Direction : uint8_t { up, down, both };
+
+struct GenOptions {
+  std::vector<net::Ipv4Prefix> addrs;
+  std::optional<net::Ipv4Addr> gateway;
+  net::Ipv4Addr dst{};
+  uint16_t dst_port = 0;
+  GenMode mode = GenMode::rps;
+  Direction direction = Direction::down;  // bulk only
+  unsigned duration_s = 10;
+  unsigned delay_s = 0;       // seconds before the first open (a fresh link coming up)
+  uint32_t connections = 16;  // rps, bulk, hold
+  uint32_t concurrency = 16;  // cps
+  uint32_t rate = 0;          // connection opens per second (0: as fast as possible)
+  uint32_t req_size = 64;     // raw payloads
+  uint32_t resp_size = 0;     // 0: same as req_size (what an echo server answers)
+  bool http = false;          // HTTP/1.1 GET instead of raw payloads
+  std::string http_path = "/";
+  uint32_t max_connections = 65536;  // per lcore TCB table, TIME-WAIT included
+  uint32_t time_wait_ms = 2000;      // our TIME-WAIT (2 MSL); short so ports recycle
+  uint16_t mtu = 1500;
+  uint16_t port_id = 0;
+  bool checksum_offload = true;
+  std::string json_path;  // empty: no JSON report
+  bool quiet = false;
+  bool help = false;
+
+  [[nodiscard]] uint32_t response_size() const { return resp_size ? resp_size : req_size; }
+};
+
+inline constexpr const char* kGenUsage =
+    "usage: pollux-gen [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
+    "         --ip A.B.C.D/N [--gw A.B.C.D] --dst A.B.C.D:PORT --mode cps|rps|bulk|hold\n"
+    "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
+    "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
+    "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
+    "         [--json FILE] [--quiet]\n"
+    "  cps   open, send one request, read the whole response, close; C in flight\n"
+    "  rps   N persistent connections, one request outstanding on each\n"
+    "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"
+    "  hold  open N connections and keep them (--rate: opens per second)\n"
+    "  raw payloads: a request is req-size bytes, the response is complete after resp-size\n"
+    "  bytes (default req-size: an echo server); --http sends GET and reads a full response\n";
+
+// Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
+[[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,
+                                                          std::string& error);
+
+[[nodiscard]] const char* gen_mode_name(GenMode m);
+[[nodiscard]] const char* direction_name(Direction d);
+
+}  // namespace pollux::apps

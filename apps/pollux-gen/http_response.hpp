@@ -1,0 +1,62 @@
+// Incremental HTTP/1.1 response reader for the load generator (RFC 9112): status line,
+// header fields, and the body framed by Content-Length, chunked transfer coding, or the end
+// of the connection. Fed the receive queue's spans as they come; stops at the end of one
+// response so that the next one (or nothing) stays in the queue.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace pollux::apps::http {
+
+enum class RespResult : uint8_t { need_more, complete, bad };
+
+class ResponseParser {
+ public:
+  ResponseParser() { line_.reserve(256); }
+
+  // Reads from `in` up to the end of the current response; `consumed` says how much.
+  RespResult feed(std::span<const uint8_t> in, size_t& consumed);
+  // The peer closed: completes a body that runs to the end of the connection; anything else
+  // unfinished is a bad (truncated) response.
+  RespResult eof();
+  void reset();
+
+  [[nodiscard]] int status() const { return status_; }
+  [[nodiscard]] bool keep_alive() const { return keep_alive_; }
+  [[nodiscard]] uint64_t body_bytes() const { return body_bytes_; }
+  [[nodiscard]] bool started() const { return state_ != State::status_line || !line_.empty(); }
+
+  static constexpr size_t kMaxLine = 16 * 1024;
+
+ private:
+  enum class State : uint8_t {
+    status_line,
+    header,
+    body_length,
+    body_until_close,
+    chunk_size,
+    chunk_data,
+    chunk_data_crlf,
+    trailer,
+    done,
+    failed
+  };
+  RespResult line_done();  // a complete line (without CRLF) is in line_
+  bool header_field();
+  void end_of_head();
+
+  State state_ = State::status_line;
+  std::string line_;
+  int status_ = 0;
+  bool http10_ = false;
+  bool keep_alive_ = true;
+  bool chunked_ = false;
+  bool have_length_ = false;
+  uint64_t length_ = 0;
+  uint64_t left_ = 0;  // body or chunk bytes still to come
+  uint64_t body_bytes_ = 0;
+};
+
+}  // namespace pollux::apps::http

@@ -1,0 +1,161 @@
+// pollux-gen: a load generator on the pollux stack. Opens connections toward one server and
+// measures connections, requests and goodput per second, errors by cause, and latency.
+//   pollux-gen [--preset ...] [EAL args] -- --ip 10.0.0.2/24 --dst 10.0.0.1:80 --mode rps --http
+#include <rte_eal.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eal.hpp"
+#include "gen_app.hpp"
+#include "gen_options.hpp"
+#include "report.hpp"
+#include "runtime.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop.store(true);
+}
+
+pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::GenApp>>& apps,
+                               const pollux::dpdk::Runtime& rt) {
+  pollux::apps::GenTotals t;
+  for (const auto& a : apps) {
+    const auto& s = a->stats();
+    t.opens += s.opens.get();
+    t.established += s.established.get();
+    t.closes += s.closes.get();
+    t.requests += s.requests.get();
+    t.bytes_tx += s.bytes_tx.get();
+    t.bytes_rx += s.bytes_rx.get();
+    t.active += s.active.get();
+    t.reconnects += s.reconnects.get();
+    t.refused += s.refused.get();
+    t.reset += s.reset.get();
+    t.timeout += s.timeout.get();
+    t.bad_response += s.bad_response.get();
+    t.non_2xx += s.non_2xx.get();
+    t.closed_early += s.closed_early.get();
+    t.local += s.local.get();
+  }
+  t.retrans = rt.counter(pollux::stack::Counter::tcp_retrans_segs);
+  return t;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace pollux;
+  // Application arguments are checked before the EAL starts (see pollux-server).
+  std::vector<std::string> app_args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--") {
+      for (int k = i + 1; k < argc; ++k) app_args.emplace_back(argv[k]);
+      break;
+    }
+  }
+  std::string error;
+  auto opts = apps::parse_gen_options(app_args, error);
+  if (!opts) {
+    std::fprintf(stderr, "pollux-gen: %s\n%s", error.c_str(), apps::kGenUsage);
+    return 2;
+  }
+  if (opts->help) {
+    std::printf("%s", apps::kGenUsage);
+    return 0;
+  }
+  // Fail on an unwritable report now, not after the run.
+  std::FILE* json = nullptr;
+  if (!opts->json_path.empty() && !(json = std::fopen(opts->json_path.c_str(), "w"))) {
+    std::fprintf(stderr, "pollux-gen: --json: cannot write %s\n", opts->json_path.c_str());
+    return 2;
+  }
+  if (dpdk::init_eal(argc, argv, app_args) < 0) return 2;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  {
+    dpdk::RuntimeConfig rc;
+    rc.port_id = opts->port_id;
+    rc.iface.addrs = opts->addrs;
+    rc.iface.gateway = opts->gateway;
+    rc.iface.mtu = opts->mtu;
+    rc.checksum_offload = opts->checksum_offload;
+    rc.tcp.max_connections = opts->max_connections;
+    // A generator closes first and so holds TIME-WAIT: keep it short so that ports and TCBs
+    // recycle (the peer's tuple is safe as long as our ISNs keep rising, RFC 6528).
+    rc.tcp.msl_ns = uint64_t{opts->time_wait_ms} * 1'000'000 / 2;
+    rc.tcp.ephemeral_first = 10000;
+    rc.tcp.ephemeral_last = 65535;
+    rc.extra_mbufs = 32768;
+    dpdk::Runtime rt;
+    if (!rt.init(rc, error)) {
+      std::fprintf(stderr, "pollux-gen: %s\n", error.c_str());
+      rte_eal_cleanup();
+      return 1;
+    }
+    std::printf("%s\n", dpdk::describe_port(rt.port()).c_str());
+    for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
+    // Version 1 opens every connection from the first lcore: the others run their stacks
+    // but have no way yet to receive the replies to another lcore's SYNs.
+    if (rt.engine_count() > 1)
+      std::printf("note: %zu lcores; connections are opened from the first only\n",
+                  rt.engine_count());
+    const uint32_t share = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
+    std::vector<std::unique_ptr<apps::GenApp>> gens;
+    const net::Ipv4Addr src = rt.engine(0).source_address(opts->dst);
+    gens.push_back(std::make_unique<apps::GenApp>(rt.engine(0).tcp(), src, *opts, share,
+                                                  static_cast<double>(opts->rate)));
+    rt.set_iteration_hook(0, apps::GenApp::on_iteration, gens[0].get());
+    std::printf("gen: %s %s from %s to %s:%u, %u %s, %u s\n", apps::gen_mode_name(opts->mode),
+                opts->http ? "http" : "raw", src.to_string().c_str(), opts->dst.to_string().c_str(),
+                opts->dst_port, share,
+                opts->mode == apps::GenMode::cps ? "in flight" : "connections", opts->duration_s);
+    std::printf("ready\n");
+    std::fflush(stdout);
+
+    std::vector<apps::GenSample> series;
+    apps::GenTotals last{};
+    const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(opts->delay_s);
+    // Seconds are counted from the end of --delay; the samples before are not reported.
+    const unsigned delay_s = opts->delay_s;
+    rt.run(g_stop, [&](unsigned seconds) {
+      if (seconds <= delay_s) return;
+      seconds -= delay_s;
+      const apps::GenTotals now = totals(gens, rt);
+      series.push_back(apps::sample_between(seconds, now, last));
+      last = now;
+      if (!opts->quiet) {
+        std::printf("%s\n", apps::gen_progress_line(series.back()).c_str());
+        std::fflush(stdout);
+      }
+      if (seconds >= opts->duration_s) g_stop.store(true);  // (after --delay)
+    });
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const apps::GenTotals t = totals(gens, rt);
+    apps::LatencyHistogram connect, response;
+    for (const auto& g : gens) {
+      connect.merge(g->connect_latency());
+      response.merge(g->response_latency());
+    }
+    std::printf("%s", apps::gen_summary(*opts, secs, t, connect, response).c_str());
+    std::vector<uint64_t> counters(stack::kCounterCount);
+    for (size_t i = 0; i < stack::kCounterCount; ++i)
+      counters[i] = rt.counter(static_cast<stack::Counter>(i));
+    if (json) {
+      const std::string doc = apps::gen_json(*opts, secs, t, series, connect, response, counters);
+      std::fwrite(doc.data(), 1, doc.size(), json);
+      std::fclose(json);
+    }
+    std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
+    std::fflush(stdout);
+  }
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,190 @@
+#include "report.hpp"
+
+#include <cstdio>
+
+#include "json.hpp"
+
+namespace pollux::apps {
+
+GenSample sample_between(unsigned second, const GenTotals& now, const GenTotals& before) {
+  GenSample s;
+  s.second = second;
+  s.opens = now.opens - before.opens;
+  s.established = now.established - before.established;
+  s.requests = now.requests - before.requests;
+  s.bytes_tx = now.bytes_tx - before.bytes_tx;
+  s.bytes_rx = now.bytes_rx - before.bytes_rx;
+  s.active = now.active;
+  s.errors = now.errors() - before.errors();
+  s.retrans = now.retrans - before.retrans;
+  return s;
+}
+
+namespace {
+double gbps(uint64_t bytes, double seconds) {
+  return seconds > 0 ? static_cast<double>(bytes) * 8.0 / seconds / 1e9 : 0.0;
+}
+double per_s(uint64_t n, double seconds) {
+  return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
+}
+std::string latency_line(const char* name, const LatencyHistogram& h) {
+  char buf[256];
+  if (h.count() == 0) {
+    std::snprintf(buf, sizeof buf, "  %-9s latency: no samples\n", name);
+    return buf;
+  }
+  auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  std::snprintf(buf, sizeof buf,
+                "  %-9s latency (us, %llu samples): min %.1f mean %.1f p50 %.1f p90 %.1f "
+                "p99 %.1f p99.9 %.1f max %.1f\n",
+                name, static_cast<unsigned long long>(h.count()), us(h.min()), h.mean() / 1000.0,
+                us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
+                us(h.percentile(99.9)), us(h.max()));
+  return buf;
+}
+void histogram_json(JsonWriter& j, const LatencyHistogram& h) {
+  j.begin_object()
+      .field("unit", "ns")
+      .field("count", h.count())
+      .field("min", h.min())
+      .field("mean", h.mean())
+      .field("p50", h.percentile(50))
+      .field("p90", h.percentile(90))
+      .field("p99", h.percentile(99))
+      .field("p99_9", h.percentile(99.9))
+      .field("max", h.max());
+  // Non-empty buckets as [low, high, count].
+  j.key("buckets").begin_array();
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (h.bucket_count(i) == 0) continue;
+    j.begin_array()
+        .value(LatencyHistogram::bucket_low(i))
+        .value(LatencyHistogram::bucket_high(i))
+        .value(h.bucket_count(i))
+        .end_array();
+  }
+  j.end_array().end_object();
+}
+}  // namespace
+
+std::string gen_progress_line(const GenSample& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "[%5us] conn/s %llu | req/s %llu | rx %.3f Gb/s tx %.3f Gb/s | active %llu | "
+                "errors %llu | retrans %llu",
+                s.second, static_cast<unsigned long long>(s.established),
+                static_cast<unsigned long long>(s.requests), gbps(s.bytes_rx, 1.0),
+                gbps(s.bytes_tx, 1.0), static_cast<unsigned long long>(s.active),
+                static_cast<unsigned long long>(s.errors),
+                static_cast<unsigned long long>(s.retrans));
+  return buf;
+}
+
+std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
+                        const LatencyHistogram& connect, const LatencyHistogram& response) {
+  std::string out;
+  char buf[512];
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::snprintf(buf, sizeof buf, "summary: %s %s to %s:%u for %.2f s\n", gen_mode_name(o.mode),
+                o.http ? "http" : "raw", o.dst.to_string().c_str(), o.dst_port, seconds);
+  out += buf;
+  std::snprintf(buf, sizeof buf,
+                "  connections: %llu opened, %llu established (%.1f/s), %llu closed, %llu "
+                "active at the end\n",
+                u(t.opens), u(t.established), per_s(t.established, seconds), u(t.closes),
+                u(t.active));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  requests:    %llu (%.1f/s), %llu reconnects\n", u(t.requests),
+                per_s(t.requests, seconds), u(t.reconnects));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  bytes:       rx %llu (%.3f Gb/s), tx %llu (%.3f Gb/s)\n",
+                u(t.bytes_rx), gbps(t.bytes_rx, seconds), u(t.bytes_tx), gbps(t.bytes_tx, seconds));
+  out += buf;
+  std::snprintf(buf, sizeof buf,
+                "  errors:      %llu (refused %llu, reset %llu, timeout %llu, bad response %llu "
+                "(non-2xx %llu), closed early %llu, local %llu)\n",
+                u(t.errors()), u(t.refused), u(t.reset), u(t.timeout), u(t.bad_response),
+                u(t.non_2xx), u(t.closed_early), u(t.local));
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  retrans:     %llu segments\n", u(t.retrans));
+  out += buf;
+  out += latency_line("connect", connect);
+  out += latency_line("response", response);
+  return out;
+}
+
+std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
+                     const std::vector<GenSample>& series, const LatencyHistogram& connect,
+                     const LatencyHistogram& response, const std::vector<uint64_t>& counters) {
+  JsonWriter j;
+  j.begin_object();
+  j.key("config").begin_object();
+  j.field("mode", gen_mode_name(o.mode))
+      .field("payload", o.http ? "http" : "raw")
+      .field("dst", o.dst.to_string())
+      .field("dst_port", static_cast<unsigned>(o.dst_port))
+      .field("duration_s", o.duration_s)
+      .field("connections", o.connections)
+      .field("concurrency", o.concurrency)
+      .field("rate", o.rate)
+      .field("req_size", o.req_size)
+      .field("resp_size", o.response_size())
+      .field("direction", direction_name(o.direction));
+  if (o.http) j.field("path", o.http_path);
+  j.end_object();
+  j.field("seconds", seconds);
+  j.key("series").begin_array();
+  for (const auto& s : series) {
+    j.begin_object()
+        .field("t", s.second)
+        .field("opens", s.opens)
+        .field("established", s.established)
+        .field("requests", s.requests)
+        .field("bytes_rx", s.bytes_rx)
+        .field("bytes_tx", s.bytes_tx)
+        .field("active", s.active)
+        .field("errors", s.errors)
+        .field("retrans", s.retrans)
+        .end_object();
+  }
+  j.end_array();
+  j.key("totals").begin_object();
+  j.field("opens", t.opens)
+      .field("established", t.established)
+      .field("closes", t.closes)
+      .field("requests", t.requests)
+      .field("reconnects", t.reconnects)
+      .field("bytes_rx", t.bytes_rx)
+      .field("bytes_tx", t.bytes_tx)
+      .field("active", t.active)
+      .field("conn_per_s", per_s(t.established, seconds))
+      .field("req_per_s", per_s(t.requests, seconds))
+      .field("rx_gbps", gbps(t.bytes_rx, seconds))
+      .field("tx_gbps", gbps(t.bytes_tx, seconds))
+      .field("retrans", t.retrans);
+  j.key("errors").begin_object();
+  j.field("total", t.errors())
+      .field("refused", t.refused)
+      .field("reset", t.reset)
+      .field("timeout", t.timeout)
+      .field("bad_response", t.bad_response)
+      .field("non_2xx", t.non_2xx)
+      .field("closed_early", t.closed_early)
+      .field("local", t.local);
+  j.end_object();
+  j.end_object();
+  j.key("latency").begin_object();
+  j.key("connect");
+  histogram_json(j, connect);
+  j.key("response");
+  histogram_json(j, response);
+  j.end_object();
+  j.key("stack_counters").begin_object();
+  for (size_t i = 0; i < counters.size() && i < stack::kCounterCount; ++i)
+    if (counters[i] != 0) j.field(stack::kCounterNames[i], counters[i]);
+  j.end_object();
+  j.end_object();
+  return j.str() + "\n";
+}
+
+}  // namespace pollux::apps

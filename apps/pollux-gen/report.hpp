@@ -1,0 +1,52 @@
+// pollux-gen's reporting: the per-second sample, the progress line, the summary and the JSON
+// document. Pure formatting over numbers collected elsewhere (unit-testable, no DPDK).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gen_options.hpp"
+#include "histogram.hpp"
+#include "stack/counters.hpp"
+
+namespace pollux::apps {
+
+// Cumulative totals at one moment (all lcores).
+struct GenTotals {
+  uint64_t opens = 0, established = 0, closes = 0, requests = 0;
+  uint64_t bytes_tx = 0, bytes_rx = 0, active = 0, reconnects = 0;
+  uint64_t refused = 0, reset = 0, timeout = 0, bad_response = 0, non_2xx = 0;
+  uint64_t closed_early = 0, local = 0;
+  uint64_t retrans = 0;  // stack counter tcp_retrans_segs
+  [[nodiscard]] uint64_t errors() const {
+    return refused + reset + timeout + bad_response + closed_early + local;
+  }
+};
+
+// One second of the run: the difference between two totals, plus the gauge.
+struct GenSample {
+  unsigned second = 0;
+  uint64_t opens = 0, established = 0, requests = 0, bytes_tx = 0, bytes_rx = 0;
+  uint64_t active = 0, errors = 0, retrans = 0;
+};
+[[nodiscard]] GenSample sample_between(unsigned second, const GenTotals& now,
+                                       const GenTotals& before);
+
+// "[   3s] conn/s 1200 | req/s 1200 | rx 0.010 Gb/s tx 0.001 Gb/s | active 16 | errors 0 | retrans
+// 0"
+[[nodiscard]] std::string gen_progress_line(const GenSample& s);
+
+// Human summary: totals, averages over `seconds`, errors by cause, latency percentiles.
+[[nodiscard]] std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
+                                      const LatencyHistogram& connect,
+                                      const LatencyHistogram& response);
+
+// The JSON report: config, per-second series, totals, histograms, non-zero stack counters.
+[[nodiscard]] std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
+                                   const std::vector<GenSample>& series,
+                                   const LatencyHistogram& connect,
+                                   const LatencyHistogram& response,
+                                   const std::vector<uint64_t>& counters);
+
+}  // namespace pollux::apps

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Interop, active opens: pollux-gen against Linux kernel servers over net_tap, in a namespace
+# the test creates (pollux-gen .2, .3, ..., the kernel .1). Each mode runs for a few seconds and must
+# show non-zero rates, zero errors and zero bad responses, and write valid JSON:
+#   raw    socat echo (rps, cps, bulk both, hold), socat /dev/zero source (bulk down) and a
+#          discarding socat (bulk up)
+#   http   nginx (rps keep-alive, cps) when installed, python3 -m http.server (HTTP/1.0:
+#          the server closes after each response, so rps reconnects)
+#   errors a port nobody listens on: every attempt is counted as refused, none is fatal
+# usage: gen_kernel_test.sh PATH/TO/pollux-gen [SECONDS]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
+secs=${2:-3}
+require_root_netns
+for tool in socat python3; do
+  command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
+done
+
+ns=pxgen$$
+tap=pxg$$
+kip=10.211.0.1
+workdir=$(mktemp -d)
+chmod 755 "$workdir"  # nginx's workers run as nobody
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  [ -f "$workdir/nginx.pid" ] && kill -TERM "$(cat "$workdir/nginx.pid")" 2>/dev/null
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  ip netns del "$ns" 2>/dev/null
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns ip link set lo up
+# The servers bind the kernel-side address before the tap (created by each pollux-gen run)
+# exists.
+in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
+
+in_ns socat TCP-LISTEN:7,bind=$kip,fork,reuseaddr,backlog=1024 EXEC:cat >/dev/null 2>&1 &
+pids+=($!)
+in_ns socat TCP-LISTEN:19,bind=$kip,fork,reuseaddr,backlog=1024 OPEN:/dev/zero >/dev/null 2>&1 &
+pids+=($!)
+in_ns socat TCP-LISTEN:9,bind=$kip,fork,reuseaddr,backlog=1024 SYSTEM:'cat >/dev/null' >/dev/null 2>&1 &
+pids+=($!)
+mkdir -p "$workdir/www"
+head -c 1000 /dev/zero | tr '\0' 'p' >"$workdir/www/index.html"
+(cd "$workdir/www" && exec ip netns exec "$ns" python3 -m http.server 8000 --bind $kip) >/dev/null 2>&1 &
+pids+=($!)
+have_nginx=0
+if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+  cat >"$workdir/nginx.conf" <<CONF
+worker_processes 1;
+pid $workdir/nginx.pid;
+error_log $workdir/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $workdir/tmp;
+  proxy_temp_path $workdir/tmp;
+  fastcgi_temp_path $workdir/tmp;
+  uwsgi_temp_path $workdir/tmp;
+  scgi_temp_path $workdir/tmp;
+  keepalive_requests 1000000;
+  server {
+    listen $kip:80 backlog=1024;
+    root $workdir/www;
+  }
+}
+CONF
+  mkdir -p "$workdir/tmp"
+  if in_ns "$nginx_bin" -c "$workdir/nginx.conf" -e "$workdir/nginx-error.log" 2>"$workdir/nginx.out"; then
+    have_nginx=1
+  else
+    echo "# nginx did not start: $(cat "$workdir/nginx.out")"
+  fi
+fi
+
+# run_gen NAME ARGS...: one pollux-gen run on a fresh tap; its JSON report is NAME.json.
+# Every run has an address of its own: a new process starts its ephemeral ports where the
+# last one did, and the kernel still holds those tuples in TIME-WAIT where it closed first.
+runs=0
+run_gen() {
+  local name=$1; shift
+  local log=$workdir/$name.log
+  runs=$((runs + 1))
+  local ip=10.211.0.$((runs + 1))
+  in_ns timeout $((secs + 30)) "$gen" --preset "tap:$tap" -l 0 --log-level=4 -- \
+    --ip $ip/24 --delay 1 --duration "$secs" --quiet --json "$workdir/$name.json" "$@" \
+    >"$log" 2>&1 &
+  local p=$!
+  if wait_for "$log" '^ready' 30; then
+    in_ns ip addr add $kip/24 dev "$tap"
+    in_ns ip link set "$tap" up
+  fi
+  wait $p
+  local rc=$?
+  grep -E '^  (connections|requests|bytes|errors|retrans|connect|response)' "$log" | sed "s/^/# $name: /"
+  check "[$name] exits 0 (rc=$rc)" test $rc -eq 0
+  check "[$name] JSON report is valid (python3 -m json.tool)" \
+    python3 -m json.tool "$workdir/$name.json" /dev/null
+}
+
+# jcheck NAME DESCRIPTION PYTHON-EXPR: the expression over the report `d` is true.
+jcheck() {
+  local name=$1 what=$2 expr=$3
+  check "[$name] $what" python3 -c "
+import json, sys
+d = json.load(open('$workdir/$name.json'))
+t = d['totals']; e = t['errors']
+sys.exit(0 if ($expr) else 1)"
+}
+clean() {  # clean NAME: no errors of any kind
+  jcheck "$1" "zero errors, zero bad responses" "e['total'] == 0 and e['bad_response'] == 0"
+}
+
+run_gen rps-echo --dst $kip:7 --mode rps --connections 8 --req-size 100
+jcheck rps-echo "requests flow (req/s > 100) with latency samples" \
+  "t['req_per_s'] > 100 and d['latency']['response']['count'] == t['requests']"
+clean rps-echo
+
+run_gen cps-echo --dst $kip:7 --mode cps --concurrency 4 --req-size 32
+jcheck cps-echo "connections per second > 20, every one answered" \
+  "t['conn_per_s'] > 20 and t['requests'] >= t['established'] - 4"
+clean cps-echo
+
+run_gen bulk-both --dst $kip:7 --mode bulk --connections 4 --direction both
+jcheck bulk-both "goodput both ways" "t['rx_gbps'] > 0.001 and t['tx_gbps'] > 0.001"
+clean bulk-both
+
+run_gen bulk-down --dst $kip:19 --mode bulk --connections 4 --direction down
+jcheck bulk-down "download goodput" "t['rx_gbps'] > 0.01"
+clean bulk-down
+
+run_gen bulk-up --dst $kip:9 --mode bulk --connections 4 --direction up
+jcheck bulk-up "upload goodput" "t['tx_gbps'] > 0.01"
+clean bulk-up
+
+run_gen hold --dst $kip:7 --mode hold --connections 200 --rate 400
+jcheck hold "200 connections held at the end" "t['active'] == 200 and t['established'] == 200"
+clean hold
+
+if [ $have_nginx = 1 ]; then
+  run_gen rps-nginx --dst $kip:80 --mode rps --http --connections 8
+  jcheck rps-nginx "keep-alive requests (req/s > 100), no reconnects" \
+    "t['req_per_s'] > 100 and t['reconnects'] == 0"
+  clean rps-nginx
+  run_gen cps-nginx --dst $kip:80 --mode cps --http --concurrency 8
+  jcheck cps-nginx "connections per second > 100" "t['conn_per_s'] > 100"
+  clean cps-nginx
+else
+  echo "# nginx not installed: skipping the nginx runs"
+fi
+
+run_gen cps-python --dst $kip:8000 --mode cps --http --concurrency 4
+jcheck cps-python "connections per second > 10" "t['conn_per_s'] > 10"
+clean cps-python
+run_gen rps-python --dst $kip:8000 --mode rps --http --connections 2
+jcheck rps-python "HTTP/1.0 server: requests answered, each followed by a reconnect" \
+  "t['requests'] > 10 and t['reconnects'] >= t['requests'] - 2"
+clean rps-python
+
+run_gen refused --dst $kip:1 --mode cps --concurrency 2 --rate 100
+jcheck refused "a closed port: attempts counted as refused, nothing else" \
+  "e['refused'] > 10 and e['total'] == e['refused'] and t['requests'] == 0"
+
+finish

@@ -1,0 +1,427 @@
+// pollux-gen's pure logic: the option parser (good lines parse, bad ones are refused with one
+// line naming the option), the log-bucketed latency histogram, the HTTP/1.1 response reader
+// and the JSON report.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../../apps/pollux-gen/gen_options.hpp"
+#include "../../../apps/pollux-gen/histogram.hpp"
+#include "../../../apps/pollux-gen/http_response.hpp"
+#include "../../../apps/pollux-gen/json.hpp"
+#include "../../../apps/pollux-gen/report.hpp"
+
+namespace pollux::apps {
+namespace {
+
+// --- options ---------------------------------------------------------------------------------
+
+std::optional<GenOptions> parse(std::vector<std::string> args, std::string* err = nullptr) {
+  std::string e;
+  auto o = parse_gen_options(args, e);
+  if (err) *err = e;
+  return o;
+}
+
+TEST(GenOptions, FullCommandLineParses) {
+  auto o = parse({"--ip",
+                  "10.0.0.2/24",
+                  "--gw=10.0.0.254",
+                  "--dst",
+                  "192.168.1.1:8080",
+                  "--mode",
+                  "cps",
+                  "--duration",
+                  "7",
+                  "--delay",
+                  "1",
+                  "--connections",
+                  "100",
+                  "--concurrency",
+                  "32",
+                  "--rate",
+                  "5000",
+                  "--req-size",
+                  "200",
+                  "--resp-size",
+                  "4000",
+                  "--http",
+                  "--path",
+                  "/x?y=1",
+                  "--max-conns",
+                  "1000",
+                  "--time-wait",
+                  "0",
+                  "--json",
+                  "/tmp/r.json",
+                  "--quiet",
+                  "--no-offload",
+                  "--mtu",
+                  "9000"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->dst.to_string(), "192.168.1.1");
+  EXPECT_EQ(o->dst_port, 8080);
+  EXPECT_EQ(o->mode, GenMode::cps);
+  EXPECT_EQ(o->duration_s, 7u);
+  EXPECT_EQ(o->delay_s, 1u);
+  EXPECT_EQ(o->connections, 100u);
+  EXPECT_EQ(o->concurrency, 32u);
+  EXPECT_EQ(o->rate, 5000u);
+  EXPECT_EQ(o->req_size, 200u);
+  EXPECT_EQ(o->response_size(), 4000u);
+  EXPECT_TRUE(o->http);
+  EXPECT_EQ(o->http_path, "/x?y=1");
+  EXPECT_EQ(o->max_connections, 1000u);
+  EXPECT_EQ(o->time_wait_ms, 0u);
+  EXPECT_EQ(o->json_path, "/tmp/r.json");
+  EXPECT_TRUE(o->quiet);
+  EXPECT_FALSE(o->checksum_offload);
+  EXPECT_EQ(o->mtu, 9000);
+}
+
+TEST(GenOptions, EchoDefaultsResponseSizeToRequestSize) {
+  auto o =
+      parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "1000"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->response_size(), 1000u);
+  EXPECT_FALSE(o->http);
+}
+
+TEST(GenOptions, ModesAndDirections) {
+  for (const char* m : {"cps", "rps", "bulk", "hold"}) {
+    auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", m});
+    ASSERT_TRUE(o) << m;
+    EXPECT_STREQ(gen_mode_name(o->mode), m);
+  }
+  for (const char* d : {"up", "down", "both"}) {
+    auto o =
+        parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "bulk", "--direction", d});
+    ASSERT_TRUE(o) << d;
+    EXPECT_STREQ(direction_name(o->direction), d);
+  }
+}
+
+TEST(GenOptions, HelpNeedsNothingElse) {
+  auto o = parse({"--help"});
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->help);
+}
+
+struct BadCase {
+  std::vector<std::string> args;
+  const char* must_mention;
+};
+
+class BadGenOptions : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadGenOptions, AreRefusedWithAReason) {
+  std::string err;
+  EXPECT_FALSE(parse(GetParam().args, &err));
+  EXPECT_NE(err.find(GetParam().must_mention), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << "one line: " << err;
+}
+
+#define GOOD "--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80"
+INSTANTIATE_TEST_SUITE_P(
+    GenOptions, BadGenOptions,
+    ::testing::Values(
+        BadCase{{}, "--ip is required"},
+        BadCase{{"--ip", "10.0.0.2/24", "--mode", "rps"}, "--dst is required"},
+        BadCase{{GOOD}, "--mode is required"},
+        BadCase{{GOOD, "--mode", "flood"}, "--mode: 'flood'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1", "--mode", "rps"}, "ADDRESS:PORT"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:0", "--mode", "rps"}, "--dst"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:70000", "--mode", "rps"}, "--dst"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "255.255.255.255:80", "--mode", "rps"},
+                "not a unicast address"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.2:80", "--mode", "rps"},
+                "one of our own addresses"},
+        BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.9.0.1:80", "--mode", "rps"}, "no --gw"},
+        BadCase{{GOOD, "--mode", "rps", "--connections", "0"}, "--connections: '0'"},
+        BadCase{{GOOD, "--mode", "rps", "--connections", "many"}, "--connections: 'many'"},
+        BadCase{{GOOD, "--mode", "cps", "--concurrency", "-1"}, "--concurrency"},
+        BadCase{{GOOD, "--mode", "rps", "--duration", "0"}, "--duration: '0'"},
+        BadCase{{GOOD, "--mode", "rps", "--req-size", "0"}, "--req-size"},
+        BadCase{{GOOD, "--mode", "rps", "--rate", "1e6"}, "--rate"},
+        BadCase{{GOOD, "--mode", "bulk", "--direction", "sideways"}, "--direction: 'sideways'"},
+        BadCase{{GOOD, "--mode", "bulk", "--http"}, "bulk mode moves raw bytes"},
+        BadCase{{GOOD, "--mode", "rps", "--http=yes"}, "--http takes no value"},
+        BadCase{{GOOD, "--mode", "rps", "--path", "no-slash"}, "--path"},
+        BadCase{{GOOD, "--mode", "rps", "--connections", "100", "--max-conns", "50"},
+                "exceeds --max-conns"},
+        BadCase{{GOOD, "--mode", "rps", "--json"}, "--json needs a value"},
+        BadCase{{GOOD, "--mode", "rps", "--frobnicate"}, "unknown option --frobnicate"},
+        BadCase{{GOOD, "--mode", "rps", "stray"}, "unexpected argument 'stray'"},
+        BadCase{{GOOD, "--mode", "rps", "--gw", "10.1.0.1"}, "not on any --ip subnet"}));
+#undef GOOD
+
+// --- histogram -------------------------------------------------------------------------------
+
+using H = LatencyHistogram;
+
+TEST(LatencyHistogram, BucketsTileTheRangeWithoutGapsOrOverlap) {
+  EXPECT_EQ(H::bucket_low(0), 0u);
+  for (size_t i = 0; i + 1 < H::kBuckets; ++i) {
+    ASSERT_LE(H::bucket_low(i), H::bucket_high(i)) << i;
+    ASSERT_EQ(H::bucket_high(i) + 1, H::bucket_low(i + 1)) << i;
+  }
+  EXPECT_EQ(H::bucket_high(H::kBuckets - 1), UINT64_MAX);
+  EXPECT_EQ(H::bucket_of(UINT64_MAX), H::kBuckets - 1);
+}
+
+TEST(LatencyHistogram, EveryValueLandsInTheBucketThatCoversIt) {
+  std::mt19937_64 rng(42);
+  std::vector<uint64_t> values = {0,
+                                  1,
+                                  15,
+                                  16,
+                                  17,
+                                  31,
+                                  32,
+                                  33,
+                                  1000,
+                                  1023,
+                                  1024,
+                                  1025,
+                                  (1ull << 40) - 1,
+                                  1ull << 40,
+                                  UINT64_MAX - 1,
+                                  UINT64_MAX};
+  for (int i = 0; i < 100000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (uint64_t v : values) {
+    const size_t b = H::bucket_of(v);
+    ASSERT_LT(b, H::kBuckets);
+    ASSERT_LE(H::bucket_low(b), v) << v;
+    ASSERT_GE(H::bucket_high(b), v) << v;
+    // Relative width at most 1/16: the upper edge overstates by no more than 6.25%.
+    ASSERT_LE(H::bucket_high(b) - H::bucket_low(b), H::bucket_low(b) / 16) << v;
+  }
+}
+
+TEST(LatencyHistogram, SmallValuesAreExact) {
+  H h;
+  for (uint64_t v = 0; v < 16; ++v) h.record(v);
+  EXPECT_EQ(h.count(), 16u);
+  EXPECT_EQ(h.min(), 0u);
+  EXPECT_EQ(h.max(), 15u);
+  EXPECT_EQ(h.percentile(50), 7u);  // the 8th of 16
+  EXPECT_EQ(h.percentile(100), 15u);
+  EXPECT_EQ(h.percentile(0), 0u);
+  EXPECT_DOUBLE_EQ(h.mean(), 7.5);
+}
+
+TEST(LatencyHistogram, PercentilesOfAUniformRunAreWithinTheBucketError) {
+  H h;
+  for (uint64_t v = 1; v <= 1'000'000; ++v) h.record(v * 1000);  // 1 us .. 1 s
+  const double expect[][2] = {{50, 500e6}, {90, 900e6}, {99, 990e6}, {99.9, 999e6}};
+  for (const auto& e : expect) {
+    const double got = static_cast<double>(h.percentile(e[0]));
+    EXPECT_GE(got, e[1]) << "p" << e[0];
+    EXPECT_LE(got, e[1] * 1.0625) << "p" << e[0];
+  }
+  EXPECT_EQ(h.percentile(100), 1'000'000'000u);
+  EXPECT_EQ(h.max(), 1'000'000'000u);
+  EXPECT_EQ(h.min(), 1000u);
+}
+
+TEST(LatencyHistogram, PercentileNeverExceedsTheMaximum) {
+  H h;
+  h.record(1000);
+  h.record(1001);
+  EXPECT_EQ(h.percentile(99.9), 1001u);
+  // Both share the bucket [992, 1023]: its upper edge, clamped to the largest value seen.
+  EXPECT_EQ(h.percentile(50), 1001u);
+  h.record(2000);
+  EXPECT_EQ(h.percentile(50), 1023u);  // no longer the maximum: the bucket's upper edge
+  EXPECT_EQ(h.percentile(100), 2000u);
+}
+
+TEST(LatencyHistogram, MergeAddsCountsAndKeepsExtremes) {
+  H a, b;
+  a.record(10);
+  a.record(5000);
+  b.record(3);
+  b.record(70000);
+  b.record(70000);
+  a.merge(b);
+  EXPECT_EQ(a.count(), 5u);
+  EXPECT_EQ(a.min(), 3u);
+  EXPECT_EQ(a.max(), 70000u);
+  EXPECT_EQ(a.bucket_count(H::bucket_of(70000)), 2u);
+  H empty;
+  EXPECT_EQ(empty.percentile(99), 0u);
+  EXPECT_EQ(empty.min(), 0u);
+  a.merge(empty);
+  EXPECT_EQ(a.min(), 3u);
+}
+
+// --- HTTP response reader --------------------------------------------------------------------
+
+using http::ResponseParser;
+using http::RespResult;
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Feeds `text` in pieces of `step` bytes; returns the final result and the bytes used.
+RespResult feed_all(ResponseParser& p, const std::string& text, size_t step, size_t& used) {
+  used = 0;
+  RespResult r = RespResult::need_more;
+  while (used < text.size()) {
+    const size_t n = std::min(step, text.size() - used);
+    size_t c = 0;
+    r = p.feed(bytes(text).subspan(used, n), c);
+    used += c;
+    if (r != RespResult::need_more) break;
+  }
+  return r;
+}
+
+TEST(HttpResponse, ContentLengthBodyInAnySplit) {
+  const std::string resp =
+      "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200";
+  for (size_t step = 1; step <= resp.size(); ++step) {
+    ResponseParser p;
+    size_t used = 0;
+    ASSERT_EQ(feed_all(p, resp, step, used), RespResult::complete) << step;
+    EXPECT_EQ(used, resp.find("hello") + 5) << "stops at the end of the response";
+    EXPECT_EQ(p.status(), 200);
+    EXPECT_TRUE(p.keep_alive());
+    EXPECT_EQ(p.body_bytes(), 5u);
+  }
+}
+
+TEST(HttpResponse, ChunkedBodyWithExtensionsAndTrailers) {
+  const std::string resp =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{3}, size_t{1000}}) {
+    ResponseParser p;
+    size_t used = 0;
+    ASSERT_EQ(feed_all(p, resp, step, used), RespResult::complete) << step;
+    EXPECT_EQ(used, resp.size());
+    EXPECT_EQ(p.body_bytes(), 15u);
+  }
+}
+
+TEST(HttpResponse, Http10AndConnectionClose) {
+  ResponseParser p;
+  size_t used = 0;
+  ASSERT_EQ(feed_all(p, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 100, used),
+            RespResult::complete);
+  EXPECT_FALSE(p.keep_alive());
+  p.reset();
+  ASSERT_EQ(feed_all(p, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+                     100, used),
+            RespResult::complete);
+  EXPECT_TRUE(p.keep_alive());
+  p.reset();
+  ASSERT_EQ(
+      feed_all(p, "HTTP/1.1 200 OK\r\nconnection: Close\r\ncontent-length: 0\r\n\r\n", 100, used),
+      RespResult::complete);
+  EXPECT_FALSE(p.keep_alive());
+}
+
+TEST(HttpResponse, BodyUntilCloseCompletesAtEof) {
+  ResponseParser p;
+  size_t used = 0;
+  EXPECT_EQ(feed_all(p, "HTTP/1.1 200 OK\r\n\r\nsome body", 4, used), RespResult::need_more);
+  EXPECT_EQ(p.body_bytes(), 9u);
+  EXPECT_EQ(p.eof(), RespResult::complete);
+  EXPECT_FALSE(p.keep_alive());
+}
+
+TEST(HttpResponse, NoBodyStatusesAndInterimResponses) {
+  ResponseParser p;
+  size_t used = 0;
+  EXPECT_EQ(feed_all(p, "HTTP/1.1 204 No Content\r\n\r\n", 100, used), RespResult::complete);
+  EXPECT_EQ(p.status(), 204);
+  p.reset();
+  const std::string two =
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno";
+  EXPECT_EQ(feed_all(p, two, 7, used), RespResult::complete);
+  EXPECT_EQ(p.status(), 404);
+  EXPECT_EQ(used, two.size());
+}
+
+TEST(HttpResponse, TruncatedResponseIsBadAtEof) {
+  ResponseParser p;
+  size_t used = 0;
+  EXPECT_EQ(feed_all(p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 100, used),
+            RespResult::need_more);
+  EXPECT_EQ(p.eof(), RespResult::bad);
+}
+
+class BadResponses : public ::testing::TestWithParam<const char*> {};
+TEST_P(BadResponses, AreRefused) {
+  ResponseParser p;
+  size_t used = 0;
+  EXPECT_EQ(feed_all(p, GetParam(), 5, used), RespResult::bad) << GetParam();
+}
+INSTANTIATE_TEST_SUITE_P(
+    HttpResponse, BadResponses,
+    ::testing::Values("HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+                      "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+                      "HTTP/1.1 099 Low\r\n\r\n", "SSH-2.0-OpenSSH\r\n",
+                      "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nBad name: x\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n"));
+
+TEST(HttpResponse, OverlongLineIsBad) {
+  ResponseParser p;
+  size_t used = 0;
+  const std::string big = "HTTP/1.1 200 OK\r\nX: " + std::string(ResponseParser::kMaxLine, 'a');
+  EXPECT_EQ(feed_all(p, big, 4096, used), RespResult::bad);
+}
+
+// --- JSON ------------------------------------------------------------------------------------
+
+TEST(JsonWriter, NestingCommasAndEscapes) {
+  JsonWriter j;
+  j.begin_object()
+      .field("a", uint64_t{1})
+      .field("s", "q\"\\\n\t\x01")
+      .key("arr")
+      .begin_array()
+      .value(1.5)
+      .value(true)
+      .null()
+      .begin_object()
+      .end_object()
+      .end_array()
+      .field("neg", -3)
+      .field("inf", 1.0 / 0.0)
+      .end_object();
+  EXPECT_EQ(j.str(),
+            "{\"a\":1,\"s\":\"q\\\"\\\\\\n\\t\\u0001\",\"arr\":[1.5,true,null,{}],\"neg\":-3,"
+            "\"inf\":null}");
+}
+
+TEST(GenReport, JsonHasEverySection) {
+  GenOptions o;
+  o.dst = *net::Ipv4Addr::parse("10.0.0.1");
+  o.dst_port = 80;
+  GenTotals t;
+  t.requests = 10;
+  t.established = 2;
+  std::vector<GenSample> series = {sample_between(1, t, GenTotals{})};
+  H h;
+  h.record(1500);
+  std::vector<uint64_t> counters(stack::kCounterCount, 0);
+  counters[0] = 7;
+  const std::string doc = gen_json(o, 1.0, t, series, h, h, counters);
+  for (const char* k : {"\"config\"", "\"series\"", "\"totals\"", "\"errors\"", "\"latency\"",
+                        "\"buckets\"", "\"stack_counters\"", "\"req_per_s\":10"})
+    EXPECT_NE(doc.find(k), std::string::npos) << k;
+  EXPECT_NE(gen_progress_line(series[0]).find("req/s 10"), std::string::npos);
+  EXPECT_NE(gen_summary(o, 1.0, t, h, h).find("p99.9"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pollux::apps
