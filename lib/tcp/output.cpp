@@ -193,9 +193,12 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     sent = true;
     if (fin_now) break;
   }
-  // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer.
-  if (may_send_data && t.snd_wnd == 0 && t.sndq.bytes() > t.unsent_offset() &&
-      t.snd_una == t.snd_max && !t.persist_timer.is_armed()) {
+  // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer. So does
+  // data held back by sender SWS avoidance with nothing in flight (a window smaller than
+  // an MSS and half the largest one): no ACK will come to change that, so the timer is the
+  // override timeout of 3.8.6.2.1 / RFC 1122 4.2.3.4 (on_persist then sends what fits).
+  if (may_send_data && t.sndq.bytes() > t.unsent_offset() && t.snd_una == t.snd_max &&
+      !t.persist_timer.is_armed()) {
     wheel_.arm(t.persist_timer, now + t.rtt.rto());
   }
   if (t.ack_now && !sent) send_ack(t, now);

@@ -7,6 +7,7 @@
 namespace pollux::tcp {
 
 using net::tcp_flags::ack;
+using net::tcp_flags::psh;
 using net::tcp_flags::syn;
 using stack::Counter;
 
@@ -102,8 +103,19 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
 }
 
 void TcpLayer::on_persist(Tcb& t, uint64_t now) {
-  if (t.snd_wnd != 0 || t.sndq.bytes() <= t.unsent_offset()) {
+  const uint32_t off = t.unsent_offset();
+  const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
+  if (t.snd_wnd != 0 || avail == 0) {
     t.persist_shift = 0;
+    if (avail > 0 && t.snd_una == t.snd_max) {
+      // The SWS override timeout (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): the window is open
+      // but too small for output() to use, and nothing in flight will bring an ACK. Send
+      // what the window takes.
+      const uint32_t eff = payload_mss(t);
+      const uint32_t len = std::min({t.snd_wnd, t.cwnd, avail, eff});
+      send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off, len,
+                   now);
+    }
     return mark_dirty(t);
   }
   // A zero-window probe: a segment the receiver must answer with its window (it is below
