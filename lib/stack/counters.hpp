@@ -92,6 +92,7 @@ enum class Counter : uint16_t {
   // Resources.
   drop_no_mbuf,  // mempool empty: the reply or request was not sent
   drop_tx_full,  // the TX batch overflowed before the flush
+  drop_tx_oversize,           // a frame above the MTU reached the TX batch (a bug, never sent)
   count_         // not a counter
 };
 
@@ -171,6 +172,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_icmp_invalid",
     "drop_no_mbuf",
     "drop_tx_full",
+    "drop_tx_oversize",
 };
 
 [[nodiscard]] constexpr std::string_view counter_name(Counter c) {

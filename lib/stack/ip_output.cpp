@@ -53,6 +53,9 @@ void Engine::enqueue_frame(rte_mbuf* m, const net::MacAddr& dst) {
 
 void Engine::tx_push(rte_mbuf* m) {
   const uint32_t len = rte_pktmbuf_pkt_len(m);
+  // Never hand the device a frame above the MTU: some drivers (net_tap) refuse it without
+  // consuming it, and it would block the queue behind it forever. Counted: it is a bug.
+  if (len > config_.iface.mtu + net::kEthernetHeaderLen) return drop(m, Counter::drop_tx_oversize);
   if (!tx_.push(m)) return drop(m, Counter::drop_tx_full);
   counters_.inc(Counter::tx_packets);
   counters_.inc(Counter::tx_bytes, len);

@@ -37,6 +37,22 @@ rte_mbuf* TcpLayer::alloc_datagram(uint16_t total) {
   return m;
 }
 
+net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
+  // Timestamps when negotiated (RFC 7323), SACK blocks while out-of-order data is held
+  // (RFC 2018 4). The values of the timestamps are filled in when the segment is built.
+  net::TcpOptions o;
+  o.has_timestamps = t.ts_ok;
+  if (t.sack_ok && t.ooo && !t.ooo->empty())
+    o.sack_count = static_cast<uint8_t>(t.ooo->sack_blocks(o.sack));
+  return o;
+}
+
+uint32_t TcpLayer::payload_mss(const Tcb& t) const {
+  // RFC 6691: the MSS bounds the payload of a segment without options, so the options a
+  // segment carries come out of it. SACK blocks vary per segment: ask each time.
+  return t.snd_mss - static_cast<uint32_t>(net::tcp_options_length(data_options(t)));
+}
+
 bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
                             uint64_t now) {
   if (!out_has_room()) return false;
@@ -51,9 +67,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     o.sack_permitted = answer ? t.sack_ok : config_.sack;
     o.has_timestamps = answer ? t.ts_ok : config_.timestamps;
   } else {
-    o.has_timestamps = t.ts_ok;
-    if (t.sack_ok && t.ooo && !t.ooo->empty())
-      o.sack_count = static_cast<uint8_t>(t.ooo->sack_blocks(o.sack));
+    o = data_options(t);
   }
   if (o.has_timestamps) {
     o.ts_val = tsval(t, now);
@@ -140,7 +154,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
 
 void TcpLayer::retransmit_first(Tcb& t, uint64_t now) {
   // Resend the segment at SND.UNA (fast retransmit, NewReno partial ACK, RTO).
-  const uint32_t eff = t.snd_mss - (t.ts_ok ? 12u : 0u);
+  const uint32_t eff = payload_mss(t);
   const uint32_t len = std::min(eff, t.sndq.bytes());
   const bool with_fin = t.fin_sent && len == t.sndq.bytes() && t.snd_fin == t.snd_una + len;
   if (len == 0 && !with_fin) return;
@@ -160,7 +174,7 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
       break;
   }
   bool sent = false;
-  const uint32_t eff = t.snd_mss - (t.ts_ok ? 12u : 0u);
+  const uint32_t eff = payload_mss(t);
   const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
                              t.state == State::fin_wait_1 || t.state == State::closing ||
                              t.state == State::last_ack;

@@ -143,6 +143,8 @@ class TcpLayer {
   void send_rst(Tcb& t);
   void retransmit_first(Tcb& t, uint64_t now);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
+  [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
+  [[nodiscard]] uint32_t payload_mss(const Tcb& t) const;
   [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
   rte_mbuf* alloc_datagram(uint16_t payload_room);
   bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }

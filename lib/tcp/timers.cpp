@@ -111,7 +111,7 @@ void TcpLayer::on_persist(Tcb& t, uint64_t now) {
       // The SWS override timeout (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): the window is open
       // but too small for output() to use, and nothing in flight will bring an ACK. Send
       // what the window takes.
-      const uint32_t eff = t.snd_mss - (t.ts_ok ? 12u : 0u);
+      const uint32_t eff = payload_mss(t);
       const uint32_t len = std::min({t.snd_wnd, t.cwnd, avail, eff});
       send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off, len,
                    now);
