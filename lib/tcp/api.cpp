@@ -20,7 +20,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
       listeners_(config.max_listeners),
-      next_ephemeral_(config.ephemeral_first),
+      next_ephemeral_(0),
       now_(now_ns) {
   for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
     Tcb& t = tcbs_[i];
@@ -256,14 +256,16 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
       return nullptr;
     }
   } else {
-    // Ephemeral port: the next free one in the range toward this destination.
+    // Ephemeral port, RFC 6056 3.3.3 (Algorithm 3): a keyed hash of the destination picks
+    // where the search starts, a shared counter moves it on. Ports are hard to guess, and a
+    // new process does not retry the tuples its predecessor left in the peer's TIME-WAIT.
     const uint32_t span = config_.ephemeral_last - config_.ephemeral_first + 1u;
+    const uint32_t offset = isn_.hash_component(stack::FourTuple{local, remote, 0, remote_port});
     bool found = false;
     for (uint32_t i = 0; i < span && !found; ++i) {
-      tuple.local_port = next_ephemeral_;
-      next_ephemeral_ = next_ephemeral_ >= config_.ephemeral_last
-                            ? config_.ephemeral_first
-                            : static_cast<uint16_t>(next_ephemeral_ + 1);
+      tuple.local_port =
+          static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
+      ++next_ephemeral_;
       found = table_.find(tuple) == nullptr;
     }
     if (!found) {

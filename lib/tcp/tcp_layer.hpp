@@ -187,7 +187,7 @@ class TcpLayer {
   std::vector<Listener> listeners_;
   std::array<rte_mbuf*, 4096> out_{};
   size_t out_count_ = 0;
-  uint16_t next_ephemeral_;
+  uint32_t next_ephemeral_;  // RFC 6056 Algorithm 3 counter
   uint16_t ip_id_ = 0;
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
 };
