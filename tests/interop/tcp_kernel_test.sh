@@ -2,7 +2,8 @@
 # Interop, TCP: Linux kernel clients against pollux-server over net_tap, in a namespace the
 # test creates. The kernel is the reference peer:
 #   echo    socat sends 100 MB of random bytes, half-closes, and must get the same 100 MB back
-#           (sha256), with no loss and again with 1% loss each way (iptables statistic)
+#           (sha256): with no loss, with 1% loss each way (iptables statistic), and with 2%
+#           of the kernel's segments reordered (iptables statistic + CLASSIFY to a slow class)
 #   http    curl (keep-alive, Connection: close, HEAD), pipelined requests over nc, a
 #           malformed request answered 400, and wrk for a few seconds with zero errors
 #   refuse  a port nobody listens on is refused
@@ -71,6 +72,18 @@ in_ns iptables -A OUTPUT -o pxe$$ -p tcp -m statistic --mode random --probabilit
 echo_transfer "1% loss each way" 10.203.0.2
 in_ns iptables -F
 
+# Reordering toward pollux: iptables statistic picks 2% of the kernel's segments and
+# CLASSIFY sends them to a slow HTB class (10 Mbit/s), so they arrive after segments sent
+# later (no netem here). pollux must reassemble and answer with SACK/duplicate ACKs.
+in_ns tc qdisc add dev pxe$$ root handle 1: htb default 10 r2q 100000
+in_ns tc class add dev pxe$$ parent 1: classid 1:10 htb rate 10gbit
+in_ns tc class add dev pxe$$ parent 1: classid 1:20 htb rate 10mbit ceil 10mbit 2>/dev/null
+in_ns iptables -t mangle -A POSTROUTING -o pxe$$ -p tcp -m statistic --mode random \
+  --probability 0.02 -j CLASSIFY --set-class 1:20
+echo_transfer "2% reordered toward pollux" 10.203.0.2
+in_ns iptables -t mangle -F
+in_ns tc qdisc del dev pxe$$ root
+
 if start_server http pxh$$ 10.204.0.2 http --port 80 --http-body 5000; then ok "http server up"; else bad "http server up"; fi
 in_ns curl -s --max-time 5 -o "$workdir/body" http://10.204.0.2/
 check "curl GET: a 5000-byte body starting with the pollux pattern" \
@@ -96,7 +109,8 @@ for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do wait "$p"; done
 pids=()
 check "echo server counted retransmissions under loss" test "$(counter "$workdir/echo.log" tcp_retrans_segs)" -gt 0
+check "echo server queued out-of-order segments under reordering" test "$(counter "$workdir/echo.log" tcp_ofo_queued)" -gt 0
 check "http server answered requests" test "$(counter "$workdir/http.log" app_requests)" -gt 1000
 check "http server counted the malformed request" test "$(counter "$workdir/http.log" app_bad_requests)" -ge 1
-grep -E 'tcp_retrans|tcp_timeouts|tcp_fast_retransmits|tcp_ofo_queued' "$workdir/echo.log" | sed 's/^/# echo server: /'
+grep -E 'tcp_retrans|tcp_timeouts|tcp_fast_retransmits|tcp_ofo_queued|drop_tcp' "$workdir/echo.log" | sed 's/^/# echo server: /'
 finish
