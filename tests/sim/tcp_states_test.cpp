@@ -134,6 +134,9 @@ struct Harness {
     TcpError e;
     if (!app) app = &a;
     if (!from) from = a.tcp;
+    // Explicit local ports so the traces do not depend on ephemeral port selection
+    // (RFC 6056 hashes the destination with a secret).
+    if (lport == 0) lport = next_lport++;
     Conn* c = from->connect(src, dst, port, &kEvents, app, lport, o, e, w.now());
     last_error = e;
     if (c) app->conns.push_back(c);
@@ -197,6 +200,7 @@ struct Harness {
   App a, b;
   uint64_t start = 0;
   size_t first_entry = 0;
+  uint16_t next_lport = 40000;
   stack::Counters base_counters_a, base_counters_b;
   TcpError last_error = TcpError::kOk;
 };
@@ -268,11 +272,11 @@ TEST(TcpOpen, ThreeWayHandshakeNegotiatesEveryOption) {
   EXPECT_EQ(TcpLayer::state(c), State::syn_sent);
   ASSERT_TRUE(h.run_until([&] { return h.a.connected == 1 && h.b.accepted == 1; }));
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [S] seq=0 win=65535 len=0 "
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [S] seq=0 win=65535 len=0 "
       "<mss 1460,ws 3,sackOK,ts 0 0>",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [SA] seq=0 ack=1 win=65535 len=0 "
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [SA] seq=0 ack=1 win=65535 len=0 "
       "<mss 1460,ws 3,sackOK,ts 0 0>",
-      "0.015000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0 "
+      "0.015000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0 "
       "<ts 10 0>",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
@@ -409,13 +413,13 @@ TEST(TcpClose, HalfCloseBothWaysThroughTimeWait) {
   EXPECT_GE(tw, 2 * c.a.tcp.msl_ns);
   EXPECT_LE(tw, 2 * c.a.tcp.msl_ns + 20 * kMillisecond);
   const Lines expected = {
-      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=1 ack=1 win=32768 len=5",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=5",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [FA] seq=6 ack=6 win=32767 len=0",
-      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=6 ack=7 win=32767 len=0",
-      "0.020000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=6 ack=7 win=32767 len=11",
-      "0.025000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [FA] seq=17 ack=7 win=32767 len=0",
-      "0.030000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=7 ack=18 win=32765 len=0",
+      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=1 ack=1 win=32768 len=5",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=5",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [FA] seq=6 ack=6 win=32767 len=0",
+      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=6 ack=7 win=32767 len=0",
+      "0.020000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=6 ack=7 win=32767 len=11",
+      "0.025000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [FA] seq=17 ack=7 win=32767 len=0",
+      "0.030000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=7 ack=18 win=32765 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
@@ -443,10 +447,10 @@ TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
   ASSERT_TRUE(h.run_until(
       [&] { return h.a.tcp->connections() == 0 && h.b.tcp->connections() == 0; }, 5 * kSecond));
   const Lines expected = {
-      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [FA] seq=1 ack=1 win=32768 len=0",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [FA] seq=1 ack=1 win=32768 len=0",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=2 ack=2 win=32767 len=0",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=2 ack=2 win=32767 len=0",
+      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [FA] seq=1 ack=1 win=32768 len=0",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [FA] seq=1 ack=1 win=32768 len=0",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=2 ack=2 win=32767 len=0",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=2 ack=2 win=32767 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
@@ -498,9 +502,9 @@ TEST(TcpOpen, ConnectToClosedPortIsRefused) {
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kRefused});
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
       "3,sackOK,ts 0 0>",
-      "0.010000 b>a TCP 10.0.0.2:4444 > 10.0.0.1:32769 [RA] seq=0 ack=1 win=0 len=0",
+      "0.010000 b>a TCP 10.0.0.2:4444 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_attempt_fails), 1u);
@@ -524,18 +528,18 @@ TEST(TcpOpen, SilentPeerSynRetriesBackOffThenTimeOut) {
   // 1 + 2 + 4 + 8 s (initial RTO 1 s, three retries, then one more RTO to give up).
   EXPECT_EQ(h.elapsed(), 15 * kSecond);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
       "3,sackOK,ts 0 0>",
-      "0.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:32769 [RA] seq=0 ack=1 win=0 len=0",
-      "1.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
+      "0.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0",
+      "1.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
       "3,sackOK,ts 1000 0>",
-      "1.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:32769 [RA] seq=0 ack=1 win=0 len=0",
-      "3.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
+      "1.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0",
+      "3.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
       "3,sackOK,ts 3000 0>",
-      "3.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:32769 [RA] seq=0 ack=1 win=0 len=0",
-      "7.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
+      "3.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0",
+      "7.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
       "3,sackOK,ts 7000 0>",
-      "7.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:32769 [RA] seq=0 ack=1 win=0 len=0",
+      "7.005000 b>a LOST TCP 10.0.0.2:4444 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_attempt_fails), 1u);
@@ -579,16 +583,16 @@ TEST(TcpRules, InWindowRstSynAndBadAcksDrawChallengeAcksOnlyTheExactRstResets) {
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kReset});
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   const Lines expected = {
-      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [R] seq=101 win=1000 len=0",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
-      "0.025000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=1 ack=5001 win=1000 len=5",
-      "0.030000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
-      "0.045000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=1000001 ack=1 win=1000 len=3",
-      "0.050000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
-      "0.065000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=1 ack=1 win=32768 len=10",
-      "0.070000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [S] seq=0 win=1000 len=0",
-      "0.075000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=0 win=32766 len=0",
-      "0.090000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [R] seq=0 win=1000 len=0",
+      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [R] seq=101 win=1000 len=0",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
+      "0.025000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=1 ack=5001 win=1000 len=5",
+      "0.030000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
+      "0.045000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=1000001 ack=1 win=1000 len=3",
+      "0.050000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0",
+      "0.065000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=1 ack=1 win=32768 len=10",
+      "0.070000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [S] seq=0 win=1000 len=0",
+      "0.075000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=0 win=32766 len=0",
+      "0.090000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [R] seq=0 win=1000 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_challenge_acks), 2u);
@@ -615,8 +619,8 @@ TEST(TcpRules, OldDuplicateWithOldTimestampIsDroppedByPaws) {
   EXPECT_EQ(h.ca(Counter::drop_tcp_paws), 1u);
   EXPECT_EQ(TcpLayer::state(ca), State::established);
   const Lines expected = {
-      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [PA] seq=1 ack=1 win=1000 len=13 <ts -1000 0>",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0 <ts 20 0>",
+      "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [PA] seq=1 ack=1 win=1000 len=13 <ts -1000 0>",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=0 <ts 20 0>",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   // The same bytes with a current timestamp are taken.
@@ -641,7 +645,7 @@ TEST(TcpRules, AbortSendsRstAndThePeerIsReset) {
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   EXPECT_EQ(h.b.tcp->connections(), 0u);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [R] seq=1 win=0 len=0",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [R] seq=1 win=0 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_rst_sent), 1u);
@@ -720,38 +724,38 @@ TEST(TcpFlow, ZeroWindowIsProbedWithBackoffAndReopens) {
   ASSERT_TRUE(h.run_until([&] { return h.b.rx.size() == data.size(); }, 10 * kSecond));
   EXPECT_EQ(h.b.rx, data);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=2921 win=1176 len=0",
-      "0.215000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=2921 ack=1 win=32768 len=1176",
-      "0.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "0.465000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
-      "0.470000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "0.865000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
-      "0.870000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "1.665000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
-      "1.670000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "3.265000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
-      "3.270000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "6.465000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
-      "6.470000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=0 len=0",
-      "8.220000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4097 win=4096 len=0",
-      "8.225000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4097 ack=1 win=32768 len=1460",
-      "8.225000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=5557 ack=1 win=32768 len=1460",
-      "8.230000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=7017 win=4096 len=0",
-      "8.235000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=7017 ack=1 win=32768 len=1460",
-      "8.235000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=8477 ack=1 win=32768 len=1460",
-      "8.240000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=9937 win=4096 len=0",
-      "8.245000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=9937 ack=1 win=32768 len=1460",
-      "8.245000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=11397 ack=1 win=32768 len=1460",
-      "8.250000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=12857 win=4096 len=0",
-      "8.255000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=12857 ack=1 win=32768 len=1460",
-      "8.255000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=14317 ack=1 win=32768 len=1460",
-      "8.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=15777 win=4096 len=0",
-      "8.265000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=15777 ack=1 win=32768 len=1460",
-      "8.265000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=17237 ack=1 win=32768 len=1460",
-      "8.270000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=18697 win=4096 len=0",
-      "8.275000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=18697 ack=1 win=32768 len=1304",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=2921 win=1176 len=0",
+      "0.215000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=2921 ack=1 win=32768 len=1176",
+      "0.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "0.465000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
+      "0.470000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "0.865000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
+      "0.870000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "1.665000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
+      "1.670000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "3.265000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
+      "3.270000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "6.465000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4096 ack=1 win=32768 len=0",
+      "6.470000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=0 len=0",
+      "8.220000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4097 win=4096 len=0",
+      "8.225000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4097 ack=1 win=32768 len=1460",
+      "8.225000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=5557 ack=1 win=32768 len=1460",
+      "8.230000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=7017 win=4096 len=0",
+      "8.235000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=7017 ack=1 win=32768 len=1460",
+      "8.235000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=8477 ack=1 win=32768 len=1460",
+      "8.240000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=9937 win=4096 len=0",
+      "8.245000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=9937 ack=1 win=32768 len=1460",
+      "8.245000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=11397 ack=1 win=32768 len=1460",
+      "8.250000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=12857 win=4096 len=0",
+      "8.255000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=12857 ack=1 win=32768 len=1460",
+      "8.255000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=14317 ack=1 win=32768 len=1460",
+      "8.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=15777 win=4096 len=0",
+      "8.265000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=15777 ack=1 win=32768 len=1460",
+      "8.265000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=17237 ack=1 win=32768 len=1460",
+      "8.270000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=18697 win=4096 len=0",
+      "8.275000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=18697 ack=1 win=32768 len=1304",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
@@ -776,14 +780,14 @@ TEST(TcpTimers, KeepaliveProbesADeadPeerThenTimesOut) {
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }, 10 * kSecond));
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kTimeout});
   const Lines expected = {
-      "1.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
-      "1.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=1 win=32768 len=0",
-      "2.015000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
-      "2.020000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=1 win=32768 len=0",
-      "3.020000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
-      "3.220000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
-      "3.420000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
-      "3.620000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [R] seq=1 win=0 len=0",
+      "1.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
+      "1.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32768 len=0",
+      "2.015000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
+      "2.020000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32768 len=0",
+      "3.020000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
+      "3.220000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
+      "3.420000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
+      "3.620000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [R] seq=1 win=0 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_keepalive_probes), 2u + 3u);
@@ -810,17 +814,17 @@ TEST(TcpTimers, RetransmissionsBackOffThenTheTransferCompletes) {
   ASSERT_TRUE(h.run_until([&] { return h.b.rx.size() == data.size(); }, 10 * kSecond));
   EXPECT_EQ(h.b.rx, data);
   const Lines expected = {
-      "0.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "0.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
-      "0.200000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "0.600000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "1.400000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "3.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "6.205000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "6.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=1461 win=32768 len=0",
-      "6.215000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
-      "6.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=2921 win=32768 len=0",
-      "6.265000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=2921 ack=1 win=32768 len=80",
+      "0.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "0.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
+      "0.200000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "0.600000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "1.400000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "3.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "6.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "6.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1461 win=32768 len=0",
+      "6.215000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
+      "6.260000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=2921 win=32768 len=0",
+      "6.265000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=2921 ack=1 win=32768 len=80",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
@@ -841,12 +845,12 @@ TEST(TcpTimers, RetransmissionsExhaustedTimesOut) {
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }, 30 * kSecond));
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kTimeout});
   const Lines expected = {
-      "0.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
-      "0.200000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
-      "0.600000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
-      "1.400000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
-      "3.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
-      "6.200000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [R] seq=7 win=0 len=0",
+      "0.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
+      "0.200000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
+      "0.600000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
+      "1.400000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
+      "3.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
+      "6.200000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [R] seq=7 win=0 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_timeouts), 5u);
@@ -877,13 +881,13 @@ TEST(TcpAcks, DelayedForOneSmallSegmentImmediateForTwoFullOnes) {
   h.w.run_for(200 * kMillisecond);
   EXPECT_EQ(h.cb(Counter::tcp_delayed_acks), 1u);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=5",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=6 win=32768 len=0",
-      "0.205000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=6 ack=1 win=32768 len=17",
-      "0.250000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=23 win=32765 len=0",
-      "0.405000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=23 ack=1 win=32768 len=1460",
-      "0.405000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1483 ack=1 win=32768 len=1460",
-      "0.410000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=2943 win=32768 len=0",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=5",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=6 win=32768 len=0",
+      "0.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=6 ack=1 win=32768 len=17",
+      "0.250000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=23 win=32765 len=0",
+      "0.405000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=23 ack=1 win=32768 len=1460",
+      "0.405000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1483 ack=1 win=32768 len=1460",
+      "0.410000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=2943 win=32768 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
@@ -910,15 +914,15 @@ TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
   h.w.run_for(100 * kMillisecond);
   EXPECT_EQ(h.b.rx, pattern(1000) + pattern(1000, 1) + pattern(1000, 2));
   const Lines expected = {
-      "0.000000 a>b LOST TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1000",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1001 ack=1 win=32768 len=1000",
-      "0.006000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=2001 ack=1 win=32768 len=1000",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=1 win=32643 len=0 <sack "
+      "0.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1000",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1001 ack=1 win=32768 len=1000",
+      "0.006000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=2001 ack=1 win=32768 len=1000",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32643 len=0 <sack "
       "1001-2001>",
-      "0.011000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=1 win=32643 len=0 <sack "
+      "0.011000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32643 len=0 <sack "
       "1001-3001>",
-      "0.205000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "0.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=3001 win=32768 len=0",
+      "0.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "0.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=3001 win=32768 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.cb(Counter::tcp_ofo_queued), 2u);
@@ -943,20 +947,20 @@ TEST(TcpFlow, NagleCoalescesSmallWritesWhileOneIsUnacked) {
     h.w.run_for(100 * kMillisecond);
     // Nagle: "a" goes, "b" "c" "d" wait for its ACK and leave together.
     const Lines nagle = {
-        "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1",
-        "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=2 win=32768 len=0",
-        "0.015000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=2 ack=1 win=32768 len=3",
-        "0.060000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=5 win=32767 len=0",
+        "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1",
+        "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=2 win=32768 len=0",
+        "0.015000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=2 ack=1 win=32768 len=3",
+        "0.060000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=5 win=32767 len=0",
     };
     // NODELAY: every write is a segment (b ACKs every second one, the last after 40 ms).
     const Lines no_delay = {
-        "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1",
-        "0.006000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=2 ack=1 win=32768 len=1",
-        "0.007000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=3 ack=1 win=32768 len=1",
-        "0.008000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=4 ack=1 win=32768 len=1",
-        "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=2 win=32768 len=0",
-        "0.012000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=4 win=32767 len=0",
-        "0.053000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=5 win=32767 len=0",
+        "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=1",
+        "0.006000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=2 ack=1 win=32768 len=1",
+        "0.007000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=3 ack=1 win=32768 len=1",
+        "0.008000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=4 ack=1 win=32768 len=1",
+        "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=2 win=32768 len=0",
+        "0.012000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=4 win=32767 len=0",
+        "0.053000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=5 win=32767 len=0",
     };
     const Lines& expected = nodelay ? no_delay : nagle;
     EXPECT_EQ(h.trace(), expected) << h.dump();
@@ -983,22 +987,22 @@ TEST(TcpPmtu, FragNeededQuotingAnInFlightSegmentLowersTheMss) {
   EXPECT_EQ(h.ca(Counter::drop_tcp_icmp_invalid), 1u);
   EXPECT_EQ(h.ca(Counter::tcp_pmtu_updates), 1u);
   const Lines expected = {
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=2921 ack=1 win=32768 len=1460",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4381 ack=1 win=32768 len=1460",
-      "0.005000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=5841 ack=1 win=32768 len=1460",
-      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=7301 win=32768 len=0",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=961 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=1921 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=2881 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=3841 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=4801 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=5761 ack=1 win=32768 len=960",
-      "0.010000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [A] seq=6721 ack=1 win=32768 len=960",
-      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:32769 [A] seq=1 ack=7681 win=32720 len=0",
-      "0.020000 a>b TCP 10.0.0.1:32769 > 10.0.0.2:80 [PA] seq=7681 ack=1 win=32768 len=320",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1461 ack=1 win=32768 len=1460",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=2921 ack=1 win=32768 len=1460",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4381 ack=1 win=32768 len=1460",
+      "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=5841 ack=1 win=32768 len=1460",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=7301 win=32768 len=0",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=961 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1921 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=2881 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=3841 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4801 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=5761 ack=1 win=32768 len=960",
+      "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=6721 ack=1 win=32768 len=960",
+      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=7681 win=32720 len=0",
+      "0.020000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=7681 ack=1 win=32768 len=320",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
