@@ -80,6 +80,7 @@ enum class Counter : uint16_t {
   tcp_keepalive_probes,
   tcp_delayed_acks,
   tcp_pmtu_updates,
+  tcp_time_wait_recycled,     // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
   drop_tcp_paws,              // RFC 7323 5.3: old timestamp
   drop_tcp_out_of_window,     // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
   drop_tcp_ack_unsent,        // acknowledges data never sent, answered with an ACK
@@ -161,6 +162,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_keepalive_probes",
     "tcp_delayed_acks",
     "tcp_pmtu_updates",
+    "tcp_time_wait_recycled",
     "drop_tcp_paws",
     "drop_tcp_out_of_window",
     "drop_tcp_ack_unsent",

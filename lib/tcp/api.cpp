@@ -251,9 +251,12 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   }
   stack::FourTuple tuple{local, remote, local_port, remote_port};
   if (local_port != 0) {
-    if (table_.find(tuple)) {
-      error = TcpError::kPortInUse;
-      return nullptr;
+    if (Tcb* old = table_.find(tuple)) {
+      if (!time_wait_reusable(*old, now)) {
+        error = TcpError::kPortInUse;
+        return nullptr;
+      }
+      recycle_time_wait(*old, now);
     }
   } else {
     // Ephemeral port, RFC 6056 3.3.3 (Algorithm 3): a keyed hash of the destination picks
@@ -267,6 +270,15 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
           static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
       ++next_ephemeral_;
       found = table_.find(tuple) == nullptr;
+    }
+    // Every port busy: take one whose tuple only our TIME-WAIT holds, if that is safe.
+    for (uint32_t i = 0; i < span && !found; ++i) {
+      tuple.local_port = static_cast<uint16_t>(config_.ephemeral_first + (offset + i) % span);
+      Tcb* old = table_.find(tuple);
+      if (old && time_wait_reusable(*old, now)) {
+        recycle_time_wait(*old, now);
+        found = true;
+      }
     }
     if (!found) {
       error = TcpError::kNoEphemeralPort;
@@ -292,6 +304,19 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   if (!t->rexmt_timer.is_armed()) arm_rexmt(*t, now);
   error = TcpError::kOk;
   return t;
+}
+
+bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
+  // Timestamps on the old connection, and at least a second since it ended: our TSval (1 ms
+  // clock) is then certainly newer than anything the peer recorded, so its PAWS (RFC 7323
+  // 5) throws away stray segments of the old incarnation and accepts the new SYN (RFC 6191).
+  return t.state == State::time_wait && t.ts_ok && now - t.time_wait_since_ns >= 1'000'000'000;
+}
+
+void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
+  counters_.inc(Counter::tcp_time_wait_recycled);
+  t.state = State::closed;
+  finish(t, CloseReason::kNormal, now);  // leaves the table now; the TCB is freed at flush
 }
 
 size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {

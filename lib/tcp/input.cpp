@@ -16,7 +16,17 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
                      const net::TcpOptions& opts, uint64_t now) {
   now_ = now;
   const stack::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
-  if (Tcb* t = table_.find(key)) {
+  Tcb* t = table_.find(key);
+  if (t && t->state == State::time_wait && seg.has(syn) && !seg.has(ack) && !seg.has(rst) &&
+      time_wait_accepts_syn(*t, seg, opts)) {
+    // RFC 6191 (and RFC 9293 3.6.1): a new incarnation of the pair, provably newer than the
+    // old one, ends TIME-WAIT early; the SYN then meets the listener like any other.
+    counters_.inc(Counter::tcp_time_wait_recycled);
+    t->state = State::closed;
+    finish(*t, CloseReason::kNormal, now);
+    t = nullptr;
+  }
+  if (t) {
     counters_.inc(Counter::tcp_segs_in);
     if (t->state == State::syn_sent) input_syn_sent(*t, m, seg, opts, now);
     else input_synchronized(*t, m, ip, seg, opts, now);
@@ -37,6 +47,14 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     return true;
   }
   return false;
+}
+
+bool TcpLayer::time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
+                                     const net::TcpOptions& opts) const {
+  // RFC 6191 2: with timestamps, the SYN's TSval must be newer than the last one seen from
+  // the old connection; without, its sequence number must lie beyond the old RCV.NXT.
+  if (t.ts_ok) return opts.has_timestamps && static_cast<int32_t>(opts.ts_val - t.ts_recent) > 0;
+  return seg.seq > t.rcv_nxt;
 }
 
 // RFC 9293 3.7.1 (MSS), RFC 7323 1.3/2.2 (window scale, timestamps), RFC 2018 (SACK): an

@@ -96,6 +96,7 @@ struct Tcb : stack::FlowLink {
   Seq rtt_seq;
   uint64_t rtt_sent_ns = 0;
   uint8_t rexmt_count = 0;  // consecutive timeouts (RTO backoff, SYN retries)
+  uint64_t time_wait_since_ns = 0;
 
   // Data.
   SendQueue sndq;  // bytes from snd_una on

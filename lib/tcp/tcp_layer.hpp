@@ -129,6 +129,12 @@ class TcpLayer {
                     const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
+  [[nodiscard]] bool time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
+                                           const net::TcpOptions& opts) const;
+  // connect(): a tuple our own TIME-WAIT holds may be reused when timestamps protect the
+  // new connection (the peer's PAWS rejects the old one's segments), as Linux's tw_reuse.
+  [[nodiscard]] bool time_wait_reusable(const Tcb& t, uint64_t now) const;
+  void recycle_time_wait(Tcb& t, uint64_t now);
 
   // output.cpp
   void output(Tcb& t, uint64_t now);

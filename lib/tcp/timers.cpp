@@ -19,6 +19,7 @@ void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
 
 void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
   t.state = State::time_wait;
+  t.time_wait_since_ns = now;
   stack::TimerWheel::cancel(t.rexmt_timer);
   stack::TimerWheel::cancel(t.persist_timer);
   stack::TimerWheel::cancel(t.keepalive_timer);

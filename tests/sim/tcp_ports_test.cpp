@@ -56,3 +56,98 @@ TEST(EphemeralPorts, TheSearchStartsWhereTheDestinationHashes) {
 
 }  // namespace
 }  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// A server that counts accepts and closes when told to (at accept) or when the peer does.
+struct Server {
+  tcp::TcpLayer* tcp = nullptr;
+  bool close_first = false;
+  int accepted = 0;
+  static void on_accepted(void* ctx, Conn* c) {
+    auto* s = static_cast<Server*>(ctx);
+    ++s->accepted;
+    if (s->close_first) s->tcp->close(c);
+  }
+  static void on_peer_closed(void* ctx, Conn* c) { static_cast<Server*>(ctx)->tcp->close(c); }
+};
+
+struct Client {
+  tcp::TcpLayer* tcp = nullptr;
+  int connected = 0;
+  int closed = 0;
+  static void on_connected(void* ctx, Conn*) { ++static_cast<Client*>(ctx)->connected; }
+  static void on_peer_closed(void* ctx, Conn* c) { static_cast<Client*>(ctx)->tcp->close(c); }
+  static void on_closed(void* ctx, Conn*, CloseReason) { ++static_cast<Client*>(ctx)->closed; }
+};
+
+struct Pair {
+  explicit Pair(bool server_closes_first) : w(make_config()) {
+    server.tcp = &w.b().tcp();
+    server.close_first = server_closes_first;
+    sev.accepted = Server::on_accepted;
+    sev.peer_closed = Server::on_peer_closed;
+    EXPECT_EQ(w.b().tcp().listen(7, &sev, &server), TcpError::kOk);
+    client.tcp = &w.a().tcp();
+    cev.connected = Client::on_connected;
+    cev.peer_closed = Client::on_peer_closed;
+    cev.closed = Client::on_closed;
+  }
+  static WorldConfig make_config() {
+    WorldConfig wc;
+    wc.a = sim_engine_config(Host::a);
+    wc.b = sim_engine_config(Host::b);
+    wc.a.tcp.msl_ns = wc.b.tcp.msl_ns = 30 * kSecond;  // TIME-WAIT far longer than the test
+    return wc;
+  }
+  Conn* connect(TcpError& err) {
+    return w.a().tcp().connect(kIpA, kIpB, 7, &cev, &client, 40001, {}, err, w.now());
+  }
+  SimWorld w;
+  Server server;
+  Client client;
+  AppEvents sev, cev;
+};
+
+TEST(TimeWaitReuse, ActiveOpenerReusesItsTimeWaitTupleOnceTimestampsMakeItSafe) {
+  Pair p(false);
+  TcpError err;
+  Conn* c = p.connect(err);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 1; }, 5 * kSecond));
+  p.w.a().tcp().close(c);  // the client closes first: its side ends in TIME-WAIT
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 1; }, 5 * kSecond));
+  ASSERT_EQ(p.w.a().tcp().connections(), 1u) << "the TIME-WAIT entry";
+  // Within a second of TIME-WAIT the tuple is still taken.
+  EXPECT_EQ(p.connect(err), nullptr);
+  EXPECT_EQ(err, TcpError::kPortInUse);
+  p.w.run_for(1100 * kMillisecond);
+  c = p.connect(err);
+  ASSERT_NE(c, nullptr) << "timestamps make the old incarnation's segments recognisable";
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 2 && p.server.accepted == 2; },
+                            5 * kSecond));
+  EXPECT_EQ(p.server.accepted, 2);
+  EXPECT_EQ(p.w.a().counters().get(stack::Counter::tcp_time_wait_recycled), 1u);
+}
+
+TEST(TimeWaitReuse, PassiveSideInTimeWaitAcceptsANewerSyn) {
+  Pair p(true);  // the server closes first: its side ends in TIME-WAIT
+  TcpError err;
+  Conn* c = p.connect(err);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 1; }, 5 * kSecond));
+  p.w.run_for(100 * kMillisecond);
+  ASSERT_EQ(p.w.b().tcp().connections(), 1u) << "the server's TIME-WAIT entry";
+  ASSERT_EQ(p.w.a().tcp().connections(), 0u);
+  // RFC 6191: the new SYN's timestamp is newer than the old connection's: accepted.
+  c = p.connect(err);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 2 && p.server.accepted == 2; },
+                            5 * kSecond));
+  EXPECT_EQ(p.server.accepted, 2);
+  EXPECT_EQ(p.w.b().counters().get(stack::Counter::tcp_time_wait_recycled), 1u);
+}
+
+}  // namespace
+}  // namespace pollux::sim
