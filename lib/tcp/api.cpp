@@ -81,6 +81,7 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.ws_ok = t.sack_ok = t.ts_ok = false;
   t.ts_recent = 0;
   t.ts_offset = isn_.hash_component(tuple);
+  t.ts_rto_mark = t.ts_offset + static_cast<uint32_t>(now / 1'000'000);
   t.cwnd = t.snd_mss;
   t.ssthresh = 0xffffffff;
   t.bytes_acked_ca = 0;

@@ -406,8 +406,13 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   // New data acknowledged.
   uint32_t acked = static_cast<uint32_t>(a - t.snd_una);
   if (t.ts_ok && opts.has_timestamps && opts.ts_ecr != 0) {
-    // RFC 7323 4: timestamps time every ACK, retransmissions included (no Karn ambiguity).
-    t.rtt.on_rtt_sample(static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000);
+    // RFC 7323 4: timestamps time every ACK, retransmissions included (no Karn ambiguity)
+    // -- except an echo of a segment sent before the last timeout. That happens when our
+    // retransmission was a duplicate at the receiver (its ACK was lost): the echo is then
+    // TS.Recent from the original, and the sample would include the whole RTO wait. Fed
+    // back, such samples push the RTO to its ceiling under heavy loss.
+    if (static_cast<int32_t>(opts.ts_ecr - t.ts_rto_mark) >= 0)
+      t.rtt.on_rtt_sample(static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000);
   } else if (t.rtt_timing && a > t.rtt_seq) {
     t.rtt.on_rtt_sample(now - t.rtt_sent_ns);
     t.rtt_timing = false;

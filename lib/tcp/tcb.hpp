@@ -82,6 +82,7 @@ struct Tcb : stack::FlowLink {
   uint32_t ts_recent = 0;  // RFC 7323 4.3: latest TSval to echo
   Seq last_ack_sent;       // RFC 7323 4.3: ts_recent updates only for segments covering it
   uint32_t ts_offset = 0;  // per-connection random offset of our TSval (RFC 7323 5.4)
+  uint32_t ts_rto_mark = 0;  // our TSval when the last retransmission timeout fired
 
   // Congestion control (RFC 5681, NewReno recovery RFC 6582).
   uint32_t cwnd = 0, ssthresh = 0xffffffff;

@@ -87,6 +87,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   }
   ++t.rexmt_count;
   t.rtt.backoff();  // RFC 6298 5.5
+  t.ts_rto_mark = tsval(t, now);  // echoes older than this time pre-timeout transmissions
   t.rtt_timing = false;
   // RFC 5681 3.1 eq. 4: after a timeout, ssthresh from the flight, cwnd one segment.
   t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);
