@@ -2,7 +2,8 @@
 # README command 2: sets up a fresh machine, builds, runs every test, and ends with the line
 # "N passed, N failed" (counting every GoogleTest case and every interop script).
 #   1. unit tests + interop tests on the normal build
-#   2. unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   2. unit and simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (the simulator runs a quarter of its seeds there: tests/sim/meson.build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -15,6 +16,6 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rc=0
 rm -f build/*.xml build-asan/*.xml  # GoogleTest reports from an earlier run must not count
 meson test -C build --print-errorlogs --num-processes 2 || rc=1
-meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || rc=1
+meson test -C build-asan --suite unit --suite sim --print-errorlogs --num-processes 2 || rc=1
 python3 scripts/test_summary.py build build-asan || rc=1
 exit $rc
