@@ -34,6 +34,9 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
   } else if (kind == "ring") {
     if (!arg.empty()) r.error = "preset ring takes no argument";
     else r.eal_args.push_back("--vdev=net_ring0");
+  } else if (kind == "local") {
+    // No device: the application makes its own ports (an in-memory link).
+    if (!arg.empty()) r.error = "preset local takes no argument";
   } else if (kind == "memif") {
     auto c2 = arg.find(':');
     std::string_view path = arg.substr(0, c2);
@@ -42,7 +45,7 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
     else if (role != "server" && role != "client") r.error = "memif role must be server or client, not '" + std::string(role) + "'";
     else r.eal_args.push_back("--vdev=net_memif0,role=" + std::string(role) + ",socket=" + std::string(path));
   } else {
-    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH)";
+    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH, local)";
   }
   if (!r.error.empty()) {
     r.eal_args.clear();
@@ -60,7 +63,8 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
   return r;
 }
 
-int init_eal(int argc, char** argv, std::vector<std::string>& app_args) {
+int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
+             std::string_view default_preset) {
   // Static: the EAL may keep pointers into its argv for the life of the process.
   static std::vector<std::string> args;
   args.assign(1, argv[0]);
@@ -82,6 +86,13 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args) {
   } else if (argc == 2 && std::strcmp(argv[1], "--preset") == 0) {
     std::fprintf(stderr, "error: --preset needs a value (tap:IF, afpacket:IF, ring, memif:PATH)\n");
     return -1;
+  } else if (!default_preset.empty()) {
+    PresetResult p = expand_preset(default_preset, user_memory || hugepages_available());
+    if (!p.error.empty()) {
+      std::fprintf(stderr, "error: %s\n", p.error.c_str());
+      return -1;
+    }
+    args.insert(args.end(), p.eal_args.begin(), p.eal_args.end());
   }
   int sep = i;
   while (sep < argc && std::strcmp(argv[sep], "--") != 0) ++sep;

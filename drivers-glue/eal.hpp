@@ -13,6 +13,7 @@ namespace pollux::dpdk {
 //   afpacket:IFNAME   net_af_packet bound to an existing kernel interface (e.g. a veth end)
 //   ring              net_ring: an in-memory port (tests, loopback benchmarks)
 //   memif:PATH[:server|client]  net_memif over a unix socket (memif role, default client)
+//   local             no device at all (the application builds its own in-memory ports)
 // Every preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024 --no-shconf` so the
 // preset works on a fresh machine (pass your own -m/--socket-mem to override).
 struct PresetResult {
@@ -27,7 +28,8 @@ struct PresetResult {
 // Initialises the EAL from argv. A leading `--preset NAME` (before any EAL argument) is
 // expanded first. On success returns the index of the first application argument (the one
 // after `--`, or argc if there is none) and fills `app_args`; on failure returns -1 after
-// printing why.
-int init_eal(int argc, char** argv, std::vector<std::string>& app_args);
+// printing why. Without a --preset, `default_preset` (if any) is applied.
+int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
+             std::string_view default_preset = {});
 
 }  // namespace pollux::dpdk

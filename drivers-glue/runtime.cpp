@@ -23,9 +23,12 @@ Runtime::~Runtime() {
 
 bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   // Workers are the EAL's worker lcores; with none (-l N), the main lcore polls itself.
-  unsigned id;
-  RTE_LCORE_FOREACH_WORKER(id) lcores_.push_back(id);
-  if (lcores_.empty()) lcores_.push_back(rte_get_main_lcore());
+  lcores_ = config.lcores;
+  if (lcores_.empty()) {
+    unsigned id;
+    RTE_LCORE_FOREACH_WORKER(id) lcores_.push_back(id);
+    if (lcores_.empty()) lcores_.push_back(rte_get_main_lcore());
+  }
 
   PortConfig pc;
   pc.port_id = config.port_id;
@@ -35,9 +38,8 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   const int socket = rte_eth_dev_is_valid_port(config.port_id)
                          ? rte_eth_dev_socket_id(config.port_id)
                          : static_cast<int>(rte_socket_id());
-  pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pc.queues,
-                           pc.rx_desc, config.extra_mbufs, socket < 0 ? SOCKET_ID_ANY : socket,
-                           error);
+  pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pc.queues, pc.rx_desc,
+                           config.extra_mbufs, socket < 0 ? SOCKET_ID_ANY : socket, error);
   if (!pool_) return false;
   if (!bring_up_port(pc, pool_, port_, error)) return false;
   port_started_ = true;
@@ -50,8 +52,8 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.arp = config.arp;
     ec.tcp = config.tcp;
     ec.lcore_index = static_cast<uint16_t>(i);
-    engines_.push_back(std::make_unique<stack::Engine>(
-        ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
+    engines_.push_back(
+        std::make_unique<stack::Engine>(ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
   }
   if (lcores_.size() > 1) {
     for (size_t i = 0; i < lcores_.size(); ++i) {
@@ -68,7 +70,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   return true;
 }
 
-void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick) {
+void Runtime::prepare_workers(std::atomic<bool>& stop) {
   workers_.assign(engines_.size(), Worker{});
   for (size_t i = 0; i < engines_.size(); ++i) {
     workers_[i].engine = engines_[i].get();
@@ -81,6 +83,16 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
       workers_[i].on_iteration_ctx = hooks_[i].ctx;
     }
   }
+}
+
+void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick) {
+  Runtime* self = this;
+  run_all({&self, 1}, stop, tick);
+}
+
+void Runtime::run_all(std::span<Runtime* const> runtimes, std::atomic<bool>& stop,
+                      const std::function<void(unsigned)>& tick) {
+  for (Runtime* rt : runtimes) rt->prepare_workers(stop);
   std::atomic<bool> observer_stop{false};
   std::thread observer([&] {
     auto start = std::chrono::steady_clock::now();
@@ -95,17 +107,18 @@ void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& 
     }
   });
   const unsigned main = rte_get_main_lcore();
-  for (size_t i = 0; i < lcores_.size(); ++i)
-    if (lcores_[i] != main) rte_eal_remote_launch(run_worker, &workers_[i], lcores_[i]);
-  bool main_polls = false;
-  for (size_t i = 0; i < lcores_.size(); ++i)
-    if (lcores_[i] == main) {
-      main_polls = true;
-      run_worker(&workers_[i]);
+  Worker* main_worker = nullptr;
+  for (Runtime* rt : runtimes)
+    for (size_t i = 0; i < rt->lcores_.size(); ++i) {
+      if (rt->lcores_[i] == main)
+        main_worker = &rt->workers_[i];
+      else
+        rte_eal_remote_launch(run_worker, &rt->workers_[i], rt->lcores_[i]);
     }
+  if (main_worker) run_worker(main_worker);
   // An idle main lcore sleeps rather than spin in rte_eal_mp_wait_lcore: on a machine with
   // more lcores than cores its spinning would steal time from the pollers.
-  while (!main_polls && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!main_worker && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   rte_eal_mp_wait_lcore();
   observer_stop = true;
   observer.join();

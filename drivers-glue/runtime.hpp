@@ -5,11 +5,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
-#include "port.hpp"
 #include "poller.hpp"
+#include "port.hpp"
 #include "stack/engine.hpp"
 
 namespace pollux::dpdk {
@@ -21,6 +22,10 @@ struct RuntimeConfig {
   tcp::TcpConfig tcp;
   bool checksum_offload = true;
   unsigned extra_mbufs = 8192;
+  // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
+  // lcore when there is no worker). Several runtimes in one process (two ports joined by an
+  // in-memory link) each take their own lcores.
+  std::vector<unsigned> lcores;
 };
 
 class Runtime {
@@ -36,6 +41,10 @@ class Runtime {
   // Runs the pollers until `stop` turns true. `tick(seconds)` is called about once per second
   // from a non-polling thread; it may read counters (relaxed loads) but not touch engines.
   void run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick);
+  // The same for several runtimes at once (disjoint lcores), e.g. a load generator and its
+  // local server in one process.
+  static void run_all(std::span<Runtime* const> runtimes, std::atomic<bool>& stop,
+                      const std::function<void(unsigned)>& tick);
 
   [[nodiscard]] const PortInfo& port() const { return port_; }
   [[nodiscard]] size_t engine_count() const { return engines_.size(); }
@@ -62,6 +71,8 @@ class Runtime {
     void (*fn)(void*, uint64_t) = nullptr;
     void* ctx = nullptr;
   };
+  void prepare_workers(std::atomic<bool>& stop);
+
   std::vector<Hook> hooks_;         // per engine
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
 };

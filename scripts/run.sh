@@ -1,66 +1,72 @@
 #!/usr/bin/env bash
-# README command 1: sets up a fresh machine, builds, and runs the main job.
+# README command 1: sets up a fresh machine, builds, and runs the main job: pollux-gen
+# against a pollux-server in the same process, joined by an in-memory link (no NIC, tap or
+# hugepages needed), one lcore each. Three short runs (connections per second, keep-alive
+# requests per second, bulk goodput) and a result table from their JSON reports.
 #
-# At this milestone the main job is pollux-server (HTTP mode) on a net_tap whose kernel side
-# sits in a network namespace made for the run: the kernel pings it, fetches a page with
-# curl, and loads it with wrk; pollux prints its counters. When the load generator's
-# in-memory link lands, this script runs pollux-gen against pollux-server in one process.
-#
-#   scripts/run.sh [--seconds N]     (needs root for the namespace and the tap)
+#   scripts/run.sh [--seconds N] [--tap]
+#     --seconds N   length of each run (default 5)
+#     --tap         afterwards, the Linux kernel against pollux-server over a tap
+#                   (ping, curl, wrk; scripts/run_tap.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=5
+tap=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --tap) tap=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --seconds takes a positive whole number" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespace and tap)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (package installation)" >&2; exit 1; }
 
 scripts/setup.sh
 scripts/build.sh
 
-ns=pollux-run$$
-ifname=pxrun$$
-log=$(mktemp)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null || true
-  rm -f "$log"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+gen=build/apps/pollux-gen/pollux-gen
+
+# run NAME GEN-ARGS...: one run of $seconds, its report in $out/NAME.json.
+run() {
+  local name=$1; shift
+  echo "== $name: pollux-gen $*"
+  if ! "$gen" -l 0-1 --log-level=4 -- --duration "$seconds" --json "$out/$name.json" "$@" \
+      >"$out/$name.log" 2>&1; then
+    cat "$out/$name.log"
+    echo "run.sh: the $name run failed" >&2
+    exit 1
+  fi
+  grep -E '^(local server:|gen:|\[)' "$out/$name.log" | head -n $((seconds + 3))
 }
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" build/apps/pollux-server/pollux-server --preset "tap:$ifname" -l 0 \
-  --log-level=4 -- --ip 10.200.0.2/24 --gw 10.200.0.1 --mode http --port 80 \
-  --http-body 1024 --quiet >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
-grep -q '^ready' "$log" || { cat "$log"; echo "run.sh: pollux-server did not start" >&2; exit 1; }
-ip netns exec "$ns" ip addr add 10.200.0.1/24 dev "$ifname"
-ip netns exec "$ns" ip link set "$ifname" up
-grep -E '^(port|address|gateway|tcp:)' "$log"
+run cps-http --mode cps --http --concurrency 32 --local-server http
+run rps-http --mode rps --http --connections 32 --local-server http
+run bulk-down --mode bulk --direction down --connections 4 --local-server source
 
 echo
-echo "== kernel (10.200.0.1) -> pollux (10.200.0.2), for ${seconds}s"
-ip netns exec "$ns" ping -c $((seconds * 5)) -i 0.2 -W 1 10.200.0.2 | tail -n 2
-ip netns exec "$ns" ping -c 200 -i 0 -q -W 1 10.200.0.2 | tail -n 2 | sed 's/^/flood: /'
-ip netns exec "$ns" arping -c 1 -w 2 -I "$ifname" 10.200.0.2 | grep -i reply || true
-echo
-echo "== curl http://10.200.0.2/"
-ip netns exec "$ns" curl -s -i --max-time 5 http://10.200.0.2/ | head -n 6
-echo
-echo "== wrk (Linux client, 1 thread, 32 connections, ${seconds}s) -> pollux-server"
-ip netns exec "$ns" wrk -t1 -c32 -d"${seconds}s" http://10.200.0.2/ |
-  grep -E 'Latency|Req/Sec|requests in|Requests/sec|errors'
-
-kill -INT "$pid"
-wait "$pid" || true
-pid=""
-echo
-echo "== pollux-server counters"
-sed -n '/^summary:/,$p' "$log"
+echo "== results (pollux-gen -> pollux-server over the in-memory link, 1 lcore each, $(nproc) cores)"
+python3 - "$out" <<'PY'
+import json, sys, os
+rows = []
+for name in ("cps-http", "rps-http", "bulk-down"):
+    d = json.load(open(os.path.join(sys.argv[1], name + ".json")))
+    t, lat = d["totals"], d["latency"]["response"]
+    us = lambda v: f"{v / 1000:.1f}" if lat["count"] else "-"
+    rows.append((name, f"{t['conn_per_s']:.0f}", f"{t['req_per_s']:.0f}",
+                 f"{t['rx_gbps'] + t['tx_gbps']:.2f}", us(lat["p50"]), us(lat["p99"]),
+                 str(t["errors"]["total"]), str(t["retrans"])))
+head = ("run", "conn/s", "req/s", "Gb/s", "p50 us", "p99 us", "errors", "retrans")
+w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+line = lambda r: "| " + " | ".join(c.rjust(w[i]) for i, c in enumerate(r)) + " |"
+print(line(head))
+print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+for r in rows:
+    print(line(r))
+PY
+if [ $tap = 1 ]; then
+  echo
+  scripts/run_tap.sh --seconds "$seconds"
+fi

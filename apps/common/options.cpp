@@ -34,6 +34,53 @@ std::optional<std::string> ArgReader::value() {
   return args_[i_++];
 }
 
+std::optional<uint64_t> ArgReader::number(uint64_t min, uint64_t max) {
+  auto v = value();
+  if (!v) return std::nullopt;
+  auto x = parse_uint(*v, min, max);
+  if (!x)
+    fail(current_ + ": '" + *v + "' is not a whole number in [" + std::to_string(min) + ", " +
+         std::to_string(max) + "]");
+  return x;
+}
+
+bool read_interface_option(ArgReader& r, const std::string& name,
+                           std::vector<net::Ipv4Prefix>& addrs,
+                           std::optional<net::Ipv4Addr>& gateway) {
+  if (name == "--ip") {
+    auto v = r.value();
+    if (!v) return true;
+    auto p = net::Ipv4Prefix::parse(*v);
+    if (!p)
+      r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
+    else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
+             (p->length < 31 && (p->addr == p->network() || p->addr == p->directed_broadcast())))
+      r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
+    else
+      addrs.push_back(*p);
+    return true;
+  }
+  if (name == "--gw") {
+    auto v = r.value();
+    if (!v) return true;
+    auto a = net::Ipv4Addr::parse(*v);
+    if (!a)
+      r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
+    else
+      gateway = a;
+    return true;
+  }
+  return false;
+}
+
+void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
+                   const std::optional<net::Ipv4Addr>& gateway) {
+  if (!r.ok() || !gateway) return;
+  bool reachable = false;
+  for (const auto& p : addrs) reachable |= p.contains(*gateway);
+  if (!reachable) r.fail("--gw: " + gateway->to_string() + " is not on any --ip subnet");
+}
+
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
   uint64_t v = 0;
   if (text.empty()) return std::nullopt;

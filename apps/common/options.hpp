@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/ipv4_addr.hpp"
+
 namespace pollux::apps {
 
 // Walks `args` as --name value / --name=value / --flag. Errors accumulate in `error`.
@@ -21,6 +23,9 @@ class ArgReader {
   // The value of the current option (from "=value" or the next word).
   [[nodiscard]] std::optional<std::string> value();
   [[nodiscard]] bool has_inline_value() const { return inline_value_.has_value(); }
+  // The value of the current option as a whole number in [min, max]; a value that is not
+  // fails with a message naming the option and the range.
+  [[nodiscard]] std::optional<uint64_t> number(uint64_t min, uint64_t max);
 
   void fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
@@ -37,7 +42,15 @@ class ArgReader {
 };
 
 // Parses a whole decimal number in [min, max]; nullopt otherwise.
-[[nodiscard]] std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min,
-                                                 uint64_t max);
+[[nodiscard]] std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max);
+
+// The interface options both apps share: `--ip A/N` (repeatable; a host address, not the
+// network, broadcast or a multicast one) and `--gw A`. Returns false when `name` is neither.
+bool read_interface_option(ArgReader& r, const std::string& name,
+                           std::vector<net::Ipv4Prefix>& addrs,
+                           std::optional<net::Ipv4Addr>& gateway);
+// After parsing: the gateway must be on one of the --ip subnets.
+void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
+                   const std::optional<net::Ipv4Addr>& gateway);
 
 }  // namespace pollux::apps

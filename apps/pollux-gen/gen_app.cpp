@@ -12,8 +12,10 @@ struct GenApp::ConnState {
   uint64_t req_left = 0;   // request bytes still to send
   uint64_t req_off = 0;    // position in request_ (raw payloads cycle through it)
   uint64_t resp_left = 0;  // raw: response bytes still expected
+  uint64_t t_due = 0;      // open-loop rps: when the next request is due
   bool established = false;
   bool in_request = false;  // a request is outstanding
+  bool waiting = false;     // open-loop rps: in due_ until t_due
   http::ResponseParser parser;
 };
 
@@ -24,7 +26,12 @@ constexpr size_t kPatternBytes = 64 * 1024;
 
 GenApp::GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts, uint32_t share,
                double rate)
-    : tcp_(tcp), source_(source), opts_(opts), share_(share), rate_(rate) {
+    : tcp_(tcp),
+      source_(source),
+      opts_(opts),
+      share_(share),
+      rate_(rate),
+      open_loop_(opts.mode == GenMode::rps && rate > 0) {
   events_.connected = on_connected;
   events_.readable = on_readable;
   events_.writable = on_writable;
@@ -48,6 +55,11 @@ GenApp::GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts,
     pool_.push_back(std::make_unique<ConnState>());
     free_.push_back(pool_.back().get());
   }
+  if (open_loop_) {
+    // Each connection sends every share/rate seconds, like wrk2: the aggregate is `rate`.
+    interval_ns_ = static_cast<uint64_t>(1e9 * static_cast<double>(share_) / rate_);
+    due_.reserve(share_);
+  }
 }
 
 GenApp::~GenApp() = default;
@@ -62,9 +74,10 @@ void GenApp::tick(uint64_t now) {
   last_ns_ = now;
   now_ = now;
   if (now < start_ns_) return;
+  if (open_loop_) send_due();
   if (live_ >= share_ || (!probed_ && live_ > 0)) return;
   uint32_t budget = probed_ ? std::min(kMaxOpensPerTurn, share_ - live_) : 1;
-  if (rate_ > 0) {
+  if (rate_ > 0 && !open_loop_) {
     // Token bucket: at most 10 ms worth (and at least one) saved up.
     tokens_ =
         std::min(tokens_ + rate_ * static_cast<double>(dt) * 1e-9, std::max(1.0, rate_ / 100.0));
@@ -72,7 +85,30 @@ void GenApp::tick(uint64_t now) {
   }
   for (uint32_t i = 0; i < budget; ++i) {
     if (!open_one()) break;
-    if (rate_ > 0) tokens_ -= 1.0;
+    if (rate_ > 0 && !open_loop_) tokens_ -= 1.0;
+  }
+}
+
+namespace {
+// due_ is a min-heap on t_due.
+bool later(const GenApp::ConnState* a, const GenApp::ConnState* b) {
+  return a->t_due > b->t_due;
+}
+}  // namespace
+
+void GenApp::wait_until_due(ConnState& s) {
+  s.waiting = true;
+  due_.push_back(&s);
+  std::push_heap(due_.begin(), due_.end(), later);
+}
+
+void GenApp::send_due() {
+  while (!due_.empty() && due_.front()->t_due <= now_) {
+    std::pop_heap(due_.begin(), due_.end(), later);
+    ConnState* s = due_.back();
+    due_.pop_back();
+    s->waiting = false;
+    start_request(*s, s->t_due);
   }
 }
 
@@ -98,6 +134,12 @@ bool GenApp::open_one() {
 
 void GenApp::release(ConnState& s) {
   if (s.established) stats_.active.sub();
+  if (s.waiting) {
+    // Rare (a reset or a close while idle): a linear removal keeps the heap exact.
+    due_.erase(std::find(due_.begin(), due_.end(), &s));
+    std::make_heap(due_.begin(), due_.end(), later);
+    s.waiting = false;
+  }
   if (s.conn) tcp::TcpLayer::set_user(s.conn, nullptr);
   s.conn = nullptr;
   --live_;
@@ -125,8 +167,12 @@ void GenApp::on_connected(void* ctx, Conn* c) {
   self->connect_ns_.record(self->now_ - s->t_open);
   switch (self->opts_.mode) {
     case GenMode::cps:
+      return self->start_request(*s, self->now_);
     case GenMode::rps:
-      return self->start_request(*s);
+      if (!self->open_loop_) return self->start_request(*s, self->now_);
+      // Spread the connections' schedules over one interval instead of firing together.
+      s->t_due = self->now_ + self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
+      return self->wait_until_due(*s);
     case GenMode::bulk:
       return self->pump_bulk(*s);
     case GenMode::hold:
@@ -201,9 +247,9 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   self->release(*s);
 }
 
-void GenApp::start_request(ConnState& s) {
+void GenApp::start_request(ConnState& s, uint64_t t_request) {
   s.in_request = true;
-  s.t_request = now_;
+  s.t_request = t_request;
   s.req_off = 0;
   s.req_left = opts_.http ? request_.size() : opts_.req_size;
   s.resp_left = opts_.response_size();
@@ -276,7 +322,13 @@ void GenApp::response_done(ConnState& s, bool good) {
     stats_.reconnects.add();
     return finish(s, false);
   }
-  start_request(s);
+  if (!open_loop_) return start_request(s, now_);
+  // Open loop: the next request is due one interval after the previous one was, whether or
+  // not the response came in time. A late one goes out at once and its latency counts from
+  // when it was due, so a stall shows up in every request it delayed (coordinated omission).
+  s.t_due += interval_ns_;
+  if (s.t_due <= now_) return start_request(s, s.t_due);
+  wait_until_due(s);
 }
 
 void GenApp::drain(ConnState& s) {

@@ -84,7 +84,11 @@ class GenApp {
 
   void tick(uint64_t now);
   bool open_one();
-  void start_request(ConnState& s);
+  // `t_request` is when the request counts as sent for latency: now, or in open loop when
+  // it was due.
+  void start_request(ConnState& s, uint64_t t_request);
+  void wait_until_due(ConnState& s);
+  void send_due();
   void write_request(ConnState& s);
   void read_response(ConnState& s);
   void response_done(ConnState& s, bool good);
@@ -100,6 +104,10 @@ class GenApp {
   GenOptions opts_;
   uint32_t share_;
   double rate_;
+  bool open_loop_;            // rps with --rate: requests on a schedule
+  uint64_t interval_ns_ = 0;  // open loop: per connection, between requests
+  uint64_t stagger_ = 0;
+  std::vector<ConnState*> due_;  // open loop: idle connections, a min-heap on t_due
   AppEvents events_;
   ConnOptions conn_opts_;
   GenStats stats_;

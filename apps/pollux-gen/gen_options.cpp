@@ -39,34 +39,8 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
     auto name = r.next_option();
     if (!name) break;
     const std::string& n = *name;
-    auto number = [&](uint64_t min, uint64_t max) -> std::optional<uint64_t> {
-      auto v = r.value();
-      if (!v) return std::nullopt;
-      auto x = parse_uint(*v, min, max);
-      if (!x)
-        r.fail(n + ": '" + *v + "' is not a whole number in [" + std::to_string(min) + ", " +
-               std::to_string(max) + "]");
-      return x;
-    };
-    if (n == "--ip") {
-      auto v = r.value();
-      if (!v) break;
-      auto p = net::Ipv4Prefix::parse(*v);
-      if (!p)
-        r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
-      else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
-               (p->length < 31 && (p->addr == p->network() || p->addr == p->directed_broadcast())))
-        r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
-      else
-        o.addrs.push_back(*p);
-    } else if (n == "--gw") {
-      auto v = r.value();
-      if (!v) break;
-      auto a = net::Ipv4Addr::parse(*v);
-      if (!a)
-        r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
-      else
-        o.gateway = a;
+    if (read_interface_option(r, n, o.addrs, o.gateway)) {
+      continue;
     } else if (n == "--dst") {
       auto v = r.value();
       if (!v) break;
@@ -110,19 +84,19 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       else
         r.fail("--direction: '" + *v + "' is not one of up, down, both");
     } else if (n == "--duration") {
-      if (auto x = number(1, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
+      if (auto x = r.number(1, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
     } else if (n == "--delay") {
-      if (auto x = number(0, 3600)) o.delay_s = static_cast<unsigned>(*x);
+      if (auto x = r.number(0, 3600)) o.delay_s = static_cast<unsigned>(*x);
     } else if (n == "--connections") {
-      if (auto x = number(1, 1u << 24)) o.connections = static_cast<uint32_t>(*x);
+      if (auto x = r.number(1, 1u << 24)) o.connections = static_cast<uint32_t>(*x);
     } else if (n == "--concurrency") {
-      if (auto x = number(1, 1u << 24)) o.concurrency = static_cast<uint32_t>(*x);
+      if (auto x = r.number(1, 1u << 24)) o.concurrency = static_cast<uint32_t>(*x);
     } else if (n == "--rate") {
-      if (auto x = number(0, 100'000'000)) o.rate = static_cast<uint32_t>(*x);
+      if (auto x = r.number(0, 100'000'000)) o.rate = static_cast<uint32_t>(*x);
     } else if (n == "--req-size") {
-      if (auto x = number(1, 1u << 30)) o.req_size = static_cast<uint32_t>(*x);
+      if (auto x = r.number(1, 1u << 30)) o.req_size = static_cast<uint32_t>(*x);
     } else if (n == "--resp-size") {
-      if (auto x = number(1, 1u << 30)) o.resp_size = static_cast<uint32_t>(*x);
+      if (auto x = r.number(1, 1u << 30)) o.resp_size = static_cast<uint32_t>(*x);
     } else if (n == "--path") {
       auto v = r.value();
       if (!v) break;
@@ -133,13 +107,20 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       else
         o.http_path = *v;
     } else if (n == "--max-conns") {
-      if (auto x = number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
+      if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
     } else if (n == "--time-wait") {
-      if (auto x = number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
+      if (auto x = r.number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
     } else if (n == "--mtu") {
-      if (auto x = number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
+      if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
     } else if (n == "--dpdk-port") {
-      if (auto x = number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
+      if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
+    } else if (n == "--local-server") {
+      auto v = r.value();
+      if (!v) break;
+      if (auto m = parse_server_mode(*v))
+        o.local_server = *m;
+      else
+        r.fail("--local-server: '" + *v + "' is not one of echo, discard, source, http");
     } else if (n == "--json") {
       auto v = r.value();
       if (!v) break;
@@ -157,6 +138,15 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       r.fail("unknown option " + n);
     }
   }
+  if (r.ok() && o.local_server) {
+    // The in-memory link is ours alone: default to the benchmarking range (RFC 2544).
+    if (o.addrs.empty()) o.addrs.push_back(*net::Ipv4Prefix::parse("198.18.0.2/24"));
+    if (!have_dst) {
+      o.dst = *net::Ipv4Addr::parse("198.18.0.1");
+      o.dst_port = 8080;
+      have_dst = true;
+    }
+  }
   if (r.ok() && !o.help) {
     if (o.addrs.empty())
       r.fail("--ip is required (e.g. --ip 10.0.0.2/24)");
@@ -165,10 +155,13 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
     else if (!have_mode)
       r.fail("--mode is required (cps, rps, bulk or hold)");
   }
-  if (r.ok() && o.gateway) {
-    bool reachable = false;
-    for (const auto& p : o.addrs) reachable |= p.contains(*o.gateway);
-    if (!reachable) r.fail("--gw: " + o.gateway->to_string() + " is not on any --ip subnet");
+  check_gateway(r, o.addrs, o.gateway);
+  if (r.ok() && o.local_server) {
+    bool on_link = false;
+    for (const auto& p : o.addrs) on_link |= p.contains(o.dst);
+    if (!on_link)
+      r.fail("--local-server: --dst " + o.dst.to_string() +
+             " must be on an --ip subnet (the server sits on the in-memory link)");
   }
   if (r.ok() && !o.help) {
     bool on_link = false;
@@ -178,6 +171,18 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
     }
     if (r.ok() && !on_link && !o.gateway)
       r.fail("--dst: " + o.dst.to_string() + " is not on any --ip subnet and there is no --gw");
+  }
+  if (r.ok() && o.local_server) {
+    // The server must speak what the generator asks for.
+    const ServerMode want = o.http ? ServerMode::http
+                            : o.mode != GenMode::bulk || o.direction == Direction::both
+                                ? ServerMode::echo
+                            : o.direction == Direction::down ? ServerMode::source
+                                                             : ServerMode::discard;
+    if (*o.local_server != want && !(o.mode == GenMode::hold))
+      r.fail(std::string("--local-server ") + mode_name(*o.local_server) + " does not answer " +
+             gen_mode_name(o.mode) + (o.http ? " --http" : "") + " traffic; use --local-server " +
+             mode_name(want));
   }
   if (r.ok() && o.http && o.mode == GenMode::bulk)
     r.fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../pollux-server/server_options.hpp"
 #include "net/ipv4_addr.hpp"
 
 namespace pollux::apps {
@@ -39,6 +40,10 @@ struct GenOptions {
   uint16_t mtu = 1500;
   uint16_t port_id = 0;
   bool checksum_offload = true;
+  // Runs a pollux-server in this process on its own lcores, joined to the generator by an
+  // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
+  // server --dst 198.18.0.1:8080.
+  std::optional<ServerMode> local_server;
   std::string json_path;  // empty: no JSON report
   bool quiet = false;
   bool help = false;
@@ -52,13 +57,18 @@ inline constexpr const char* kGenUsage =
     "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
-    "         [--json FILE] [--quiet]\n"
+    "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"
     "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"
     "  hold  open N connections and keep them (--rate: opens per second)\n"
     "  raw payloads: a request is req-size bytes, the response is complete after resp-size\n"
-    "  bytes (default req-size: an echo server); --http sends GET and reads a full response\n";
+    "  bytes (default req-size: an echo server); --http sends GET and reads a full response\n"
+    "  --rate: cps/hold: opens per second; rps: requests per second, open loop, latency\n"
+    "  measured from when each request was due (no coordinated omission)\n"
+    "  --local-server: the server runs in this process over an in-memory link (EAL args\n"
+    "  optional; --ip defaults to 198.18.0.2/24 and --dst to 198.18.0.1:8080); lcores are\n"
+    "  split evenly between generator and server (at least 2)\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,

@@ -11,10 +11,14 @@
 #include <string>
 #include <vector>
 
+#include <rte_lcore.h>
+
+#include "../pollux-server/server_app.hpp"
 #include "eal.hpp"
 #include "gen_app.hpp"
 #include "gen_options.hpp"
 #include "report.hpp"
+#include "ring_link.hpp"
 #include "runtime.hpp"
 
 namespace {
@@ -75,7 +79,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pollux-gen: --json: cannot write %s\n", opts->json_path.c_str());
     return 2;
   }
-  if (dpdk::init_eal(argc, argv, app_args) < 0) return 2;
+  if (dpdk::init_eal(argc, argv, app_args, opts->local_server ? "local" : "") < 0) return 2;
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -93,6 +97,63 @@ int main(int argc, char** argv) {
     rc.tcp.ephemeral_first = 10000;
     rc.tcp.ephemeral_last = 65535;
     rc.extra_mbufs = 32768;
+
+    // --local-server: split the lcores between us and the server and join the two ports
+    // with an in-memory link. Queue i talks to queue i, so every connection opened by
+    // generator lcore i is served by server lcore i and answered back on lcore i.
+    dpdk::Runtime server_rt;
+    std::vector<std::unique_ptr<apps::ServerApp>> servers;
+    apps::ServerOptions so;
+    if (opts->local_server) {
+      std::vector<unsigned> lcores;
+      unsigned id;
+      RTE_LCORE_FOREACH_WORKER(id) lcores.push_back(id);
+      // Two equal halves: the main lcore polls too when the workers alone are odd.
+      if (lcores.size() % 2 == 1) lcores.insert(lcores.begin(), rte_get_main_lcore());
+      if (lcores.size() < 2) {
+        std::fprintf(stderr, "pollux-gen: --local-server needs at least 2 lcores (e.g. -l 0-1)\n");
+        rte_eal_cleanup();
+        return 2;
+      }
+      const size_t half = lcores.size() / 2;
+      rc.lcores.assign(lcores.begin(), lcores.begin() + half);
+      dpdk::RingLink link;
+      if (!dpdk::create_ring_link("pollux_link", static_cast<unsigned>(half), 4096, link, error)) {
+        std::fprintf(stderr, "pollux-gen: %s\n", error.c_str());
+        rte_eal_cleanup();
+        return 1;
+      }
+      rc.port_id = link.port_a;
+      dpdk::RuntimeConfig sc;
+      sc.port_id = link.port_b;
+      sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
+      for (const auto& p : opts->addrs)
+        if (p.contains(opts->dst)) sc.iface.addrs.push_back(net::Ipv4Prefix{opts->dst, p.length});
+      sc.iface.mtu = opts->mtu;
+      sc.checksum_offload = opts->checksum_offload;
+      sc.tcp.max_connections = std::max<uint32_t>(opts->max_connections, 16384);
+      sc.extra_mbufs = 32768;
+      if (!server_rt.init(sc, error)) {
+        std::fprintf(stderr, "pollux-gen: local server: %s\n", error.c_str());
+        rte_eal_cleanup();
+        return 1;
+      }
+      so.addrs = sc.iface.addrs;
+      so.tcp_port = opts->dst_port;
+      so.mode = *opts->local_server;
+      so.http_body = opts->resp_size ? opts->resp_size : 128;
+      so.max_connections = sc.tcp.max_connections;
+      for (size_t i = 0; i < server_rt.engine_count(); ++i) {
+        servers.push_back(std::make_unique<apps::ServerApp>(server_rt.engine(i).tcp(), so));
+        if (!servers.back()->start()) {
+          std::fprintf(stderr, "pollux-gen: local server cannot listen on port %u\n",
+                       opts->dst_port);
+          rte_eal_cleanup();
+          return 1;
+        }
+      }
+    }
+
     dpdk::Runtime rt;
     if (!rt.init(rc, error)) {
       std::fprintf(stderr, "pollux-gen: %s\n", error.c_str());
@@ -101,21 +162,34 @@ int main(int argc, char** argv) {
     }
     std::printf("%s\n", dpdk::describe_port(rt.port()).c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
-    // Version 1 opens every connection from the first lcore: the others run their stacks
-    // but have no way yet to receive the replies to another lcore's SYNs.
-    if (rt.engine_count() > 1)
+    if (opts->local_server)
+      std::printf("local server: %s on %s:%u over an in-memory link, %zu lcore(s) each side\n",
+                  apps::mode_name(so.mode), opts->dst.to_string().c_str(), opts->dst_port,
+                  server_rt.engine_count());
+    // Every lcore runs its own share of the connections when replies come back to the lcore
+    // that opened them (the in-memory link pairs queues). Elsewhere, until the port steers
+    // replies by 4-tuple, the first lcore opens them all.
+    const bool per_lcore = opts->local_server.has_value();
+    const size_t gen_lcores = per_lcore ? rt.engine_count() : 1;
+    if (rt.engine_count() > gen_lcores)
       std::printf("note: %zu lcores; connections are opened from the first only\n",
                   rt.engine_count());
-    const uint32_t share = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
+    const uint32_t total = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
     std::vector<std::unique_ptr<apps::GenApp>> gens;
-    const net::Ipv4Addr src = rt.engine(0).source_address(opts->dst);
-    gens.push_back(std::make_unique<apps::GenApp>(rt.engine(0).tcp(), src, *opts, share,
-                                                  static_cast<double>(opts->rate)));
-    rt.set_iteration_hook(0, apps::GenApp::on_iteration, gens[0].get());
-    std::printf("gen: %s %s from %s to %s:%u, %u %s, %u s\n", apps::gen_mode_name(opts->mode),
-                opts->http ? "http" : "raw", src.to_string().c_str(), opts->dst.to_string().c_str(),
-                opts->dst_port, share,
-                opts->mode == apps::GenMode::cps ? "in flight" : "connections", opts->duration_s);
+    for (size_t i = 0; i < gen_lcores; ++i) {
+      const uint32_t share = static_cast<uint32_t>(total / gen_lcores + (i < total % gen_lcores));
+      if (share == 0) continue;
+      const double rate = static_cast<double>(opts->rate) * share / total;
+      const net::Ipv4Addr src = rt.engine(i).source_address(opts->dst);
+      gens.push_back(std::make_unique<apps::GenApp>(rt.engine(i).tcp(), src, *opts, share, rate));
+      rt.set_iteration_hook(i, apps::GenApp::on_iteration, gens.back().get());
+    }
+    std::printf("gen: %s %s from %s to %s:%u, %u %s on %zu lcore(s), %u s\n",
+                apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw",
+                rt.engine(0).source_address(opts->dst).to_string().c_str(),
+                opts->dst.to_string().c_str(), opts->dst_port, total,
+                opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
+                opts->duration_s);
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -124,7 +198,9 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(opts->delay_s);
     // Seconds are counted from the end of --delay; the samples before are not reported.
     const unsigned delay_s = opts->delay_s;
-    rt.run(g_stop, [&](unsigned seconds) {
+    dpdk::Runtime* runtimes[] = {&rt, &server_rt};
+    const size_t n_runtimes = opts->local_server ? 2 : 1;
+    dpdk::Runtime::run_all({runtimes, n_runtimes}, g_stop, [&](unsigned seconds) {
       if (seconds <= delay_s) return;
       seconds -= delay_s;
       const apps::GenTotals now = totals(gens, rt);
@@ -154,6 +230,23 @@ int main(int argc, char** argv) {
       std::fclose(json);
     }
     std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
+    if (opts->local_server) {
+      apps::ServerStats st;
+      for (const auto& sv : servers) {
+        st.accepted += sv->stats().accepted;
+        st.requests += sv->stats().requests;
+        st.bad_requests += sv->stats().bad_requests;
+        st.bytes_in += sv->stats().bytes_in;
+        st.bytes_out += sv->stats().bytes_out;
+      }
+      std::printf(
+          "local server: accepted %llu, requests %llu, bad requests %llu, bytes in %llu, "
+          "out %llu, retransmitted segments %llu\n",
+          (unsigned long long)st.accepted, (unsigned long long)st.requests,
+          (unsigned long long)st.bad_requests, (unsigned long long)st.bytes_in,
+          (unsigned long long)st.bytes_out,
+          (unsigned long long)server_rt.counter(stack::Counter::tcp_retrans_segs));
+    }
     std::fflush(stdout);
   }
   rte_eal_cleanup();

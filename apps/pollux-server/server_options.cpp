@@ -14,6 +14,12 @@ const char* mode_name(ServerMode m) {
   return "?";
 }
 
+std::optional<ServerMode> parse_server_mode(const std::string& name) {
+  for (ServerMode m : {ServerMode::echo, ServerMode::discard, ServerMode::source, ServerMode::http})
+    if (name == mode_name(m)) return m;
+  return std::nullopt;
+}
+
 std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
                                                   std::string& error) {
   ServerOptions o;
@@ -22,52 +28,29 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     auto name = r.next_option();
     if (!name) break;
     const std::string& n = *name;
-    auto number = [&](uint64_t min, uint64_t max) -> std::optional<uint64_t> {
-      auto v = r.value();
-      if (!v) return std::nullopt;
-      auto x = parse_uint(*v, min, max);
-      if (!x)
-        r.fail(n + ": '" + *v + "' is not a whole number in [" + std::to_string(min) + ", " +
-               std::to_string(max) + "]");
-      return x;
-    };
-    if (n == "--ip") {
-      auto v = r.value();
-      if (!v) break;
-      auto p = net::Ipv4Prefix::parse(*v);
-      if (!p) r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
-      else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
-               (p->length < 31 && (p->addr == p->network() || p->addr == p->directed_broadcast())))
-        r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
-      else o.addrs.push_back(*p);
-    } else if (n == "--gw") {
-      auto v = r.value();
-      if (!v) break;
-      auto a = net::Ipv4Addr::parse(*v);
-      if (!a) r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
-      else o.gateway = a;
+    if (read_interface_option(r, n, o.addrs, o.gateway)) {
+      continue;
     } else if (n == "--port") {
-      if (auto x = number(1, 65535)) o.tcp_port = static_cast<uint16_t>(*x);
+      if (auto x = r.number(1, 65535)) o.tcp_port = static_cast<uint16_t>(*x);
     } else if (n == "--mode") {
       auto v = r.value();
       if (!v) break;
-      if (*v == "echo") o.mode = ServerMode::echo;
-      else if (*v == "discard") o.mode = ServerMode::discard;
-      else if (*v == "source") o.mode = ServerMode::source;
-      else if (*v == "http") o.mode = ServerMode::http;
-      else r.fail("--mode: '" + *v + "' is not one of echo, discard, source, http");
+      if (auto m = parse_server_mode(*v))
+        o.mode = *m;
+      else
+        r.fail("--mode: '" + *v + "' is not one of echo, discard, source, http");
     } else if (n == "--http-body") {
-      if (auto x = number(0, 64u << 20)) o.http_body = static_cast<uint32_t>(*x);
+      if (auto x = r.number(0, 64u << 20)) o.http_body = static_cast<uint32_t>(*x);
     } else if (n == "--backlog") {
-      if (auto x = number(1, 1u << 20)) o.backlog = static_cast<uint32_t>(*x);
+      if (auto x = r.number(1, 1u << 20)) o.backlog = static_cast<uint32_t>(*x);
     } else if (n == "--max-conns") {
-      if (auto x = number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
+      if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
     } else if (n == "--mtu") {
-      if (auto x = number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
+      if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
     } else if (n == "--dpdk-port") {
-      if (auto x = number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
+      if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
     } else if (n == "--duration") {
-      if (auto x = number(0, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
+      if (auto x = r.number(0, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
     } else if (n == "--no-offload" || n == "--lcores-info" || n == "--quiet" || n == "--help") {
       if (r.has_inline_value()) r.fail(n + " takes no value");
       if (n == "--no-offload") o.checksum_offload = false;
@@ -79,11 +62,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     }
   }
   if (r.ok() && !o.help && o.addrs.empty()) r.fail("--ip is required (e.g. --ip 10.0.0.2/24)");
-  if (r.ok() && o.gateway) {
-    bool reachable = false;
-    for (const auto& p : o.addrs) reachable |= p.contains(*o.gateway);
-    if (!reachable) r.fail("--gw: " + o.gateway->to_string() + " is not on any --ip subnet");
-  }
+  check_gateway(r, o.addrs, o.gateway);
   if (!r.ok()) {
     error = r.error();
     return std::nullopt;

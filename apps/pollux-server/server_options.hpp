@@ -41,5 +41,7 @@ inline constexpr const char* kServerUsage =
                                                                 std::string& error);
 
 [[nodiscard]] const char* mode_name(ServerMode m);
+// "echo" -> ServerMode::echo, ...; nullopt for anything else.
+[[nodiscard]] std::optional<ServerMode> parse_server_mode(const std::string& name);
 
 }  // namespace pollux::apps

@@ -265,18 +265,19 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     // new process does not retry the tuples its predecessor left in the peer's TIME-WAIT.
     const uint32_t span = config_.ephemeral_last - config_.ephemeral_first + 1u;
     const uint32_t offset = isn_.hash_component(stack::FourTuple{local, remote, 0, remote_port});
+    // A port whose tuple only our own TIME-WAIT holds is as good as a free one once reuse
+    // is safe (RFC 6191, see time_wait_reusable): the counter walks ports in the order they
+    // were handed out, so at high connection rates the next candidate is the oldest
+    // TIME-WAIT, and a busy port space costs one lookup per connect, not a scan of it.
     bool found = false;
     for (uint32_t i = 0; i < span && !found; ++i) {
       tuple.local_port =
           static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
       ++next_ephemeral_;
-      found = table_.find(tuple) == nullptr;
-    }
-    // Every port busy: take one whose tuple only our TIME-WAIT holds, if that is safe.
-    for (uint32_t i = 0; i < span && !found; ++i) {
-      tuple.local_port = static_cast<uint16_t>(config_.ephemeral_first + (offset + i) % span);
       Tcb* old = table_.find(tuple);
-      if (old && time_wait_reusable(*old, now)) {
+      if (!old) {
+        found = true;
+      } else if (time_wait_reusable(*old, now)) {
         recycle_time_wait(*old, now);
         found = true;
       }

@@ -83,7 +83,7 @@ struct Client {
 };
 
 struct Pair {
-  explicit Pair(bool server_closes_first) : w(make_config()) {
+  explicit Pair(bool server_closes_first, const WorldConfig& wc = make_config()) : w(wc) {
     server.tcp = &w.b().tcp();
     server.close_first = server_closes_first;
     sev.accepted = Server::on_accepted;
@@ -147,6 +147,44 @@ TEST(TimeWaitReuse, PassiveSideInTimeWaitAcceptsANewerSyn) {
                             5 * kSecond));
   EXPECT_EQ(p.server.accepted, 2);
   EXPECT_EQ(p.w.b().counters().get(stack::Counter::tcp_time_wait_recycled), 1u);
+}
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// A generator cycling connections faster than TIME-WAIT ends: once every ephemeral port is
+// held by our own TIME-WAIT, connect() takes the next one as soon as reuse is safe, without
+// a failure and without waiting out 2 MSL.
+TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
+  WorldConfig wc = Pair::make_config();
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50007;  // eight ports
+  Pair p(false, wc);
+  auto cycle = [&](int round) {
+    for (int i = 0; i < 8; ++i) {
+      TcpError err;
+      Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+      ASSERT_NE(c, nullptr) << "round " << round << " connection " << i << " error "
+                            << static_cast<int>(err);
+      ASSERT_TRUE(
+          p.w.run_until([&] { return p.client.connected == round * 8 + i + 1; }, 5 * kSecond));
+      p.w.a().tcp().close(c);
+      ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == round * 8 + i + 1; }, 5 * kSecond));
+    }
+  };
+  cycle(0);
+  EXPECT_EQ(p.w.a().tcp().connections(), 8u) << "eight tuples in TIME-WAIT";
+  TcpError err;
+  EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
+            nullptr);
+  EXPECT_EQ(err, TcpError::kNoEphemeralPort) << "within a second nothing is safe to reuse";
+  p.w.run_for(1100 * kMillisecond);
+  cycle(1);
+  EXPECT_EQ(p.w.a().counters().get(stack::Counter::tcp_time_wait_recycled), 8u);
+  EXPECT_EQ(p.server.accepted, 16);
 }
 
 }  // namespace

@@ -103,6 +103,38 @@ TEST(GenOptions, ModesAndDirections) {
   }
 }
 
+TEST(GenOptions, LocalServerDefaultsToTheBenchmarkingRange) {
+  auto o = parse({"--mode", "rps", "--local-server", "echo"});
+  ASSERT_TRUE(o);
+  ASSERT_TRUE(o->local_server);
+  EXPECT_EQ(*o->local_server, ServerMode::echo);
+  ASSERT_EQ(o->addrs.size(), 1u);
+  EXPECT_EQ(o->addrs[0].to_string(), "198.18.0.2/24");
+  EXPECT_EQ(o->dst.to_string(), "198.18.0.1");
+  EXPECT_EQ(o->dst_port, 8080);
+}
+
+TEST(GenOptions, LocalServerMustAnswerTheTrafficAsked) {
+  // Which server each kind of traffic needs: http for --http, source for a download, discard
+  // for an upload, echo for the rest.
+  EXPECT_TRUE(parse({"--mode", "cps", "--http", "--local-server", "http"}));
+  EXPECT_TRUE(parse({"--mode", "bulk", "--direction", "down", "--local-server", "source"}));
+  EXPECT_TRUE(parse({"--mode", "bulk", "--direction", "up", "--local-server", "discard"}));
+  EXPECT_TRUE(parse({"--mode", "bulk", "--direction", "both", "--local-server", "echo"}));
+  EXPECT_TRUE(parse({"--mode", "hold", "--local-server", "discard"}));
+  std::string err;
+  EXPECT_FALSE(parse({"--mode", "rps", "--http", "--local-server", "echo"}, &err));
+  EXPECT_NE(err.find("use --local-server http"), std::string::npos) << err;
+  EXPECT_FALSE(parse({"--mode", "bulk", "--direction", "down", "--local-server", "echo"}, &err));
+  EXPECT_NE(err.find("use --local-server source"), std::string::npos) << err;
+  EXPECT_FALSE(parse({"--mode", "rps", "--local-server", "nope"}, &err));
+  EXPECT_NE(err.find("--local-server: 'nope'"), std::string::npos) << err;
+  EXPECT_FALSE(parse({"--mode", "rps", "--local-server", "echo", "--ip", "10.0.0.2/24", "--dst",
+                      "10.1.0.1:80", "--gw", "10.0.0.1"},
+                     &err));
+  EXPECT_NE(err.find("must be on an --ip subnet"), std::string::npos) << err;
+}
+
 TEST(GenOptions, HelpNeedsNothingElse) {
   auto o = parse({"--help"});
   ASSERT_TRUE(o);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# pollux-gen with --local-server: generator and pollux-server in one process, joined by the
+# in-memory link (no NIC, tap or namespace). Every mode runs a few seconds and must show
+# non-zero rates, zero errors and a report that passes the JSON schema; the open-loop rate
+# must be held; four lcores on two cores must work; bad combinations must say what is wrong.
+# usage: gen_local_test.sh PATH/TO/pollux-gen [SECONDS]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
+secs=${2:-2}
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+
+# run_local NAME [EAL ARGS] -- GEN ARGS...: one run; its report is NAME.json.
+run_local() {
+  local name=$1; shift
+  local eal=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do eal+=("$1"); shift; done
+  shift
+  local log=$workdir/$name.log
+  timeout $((secs + 30)) "$gen" "${eal[@]}" --log-level=4 -- --duration "$secs" --quiet \
+    --json "$workdir/$name.json" "$@" >"$log" 2>&1
+  local rc=$?
+  grep -E '^  (connections|requests|bytes|errors|response)|^local server' "$log" | sed "s/^/# $name: /"
+  check "[$name] exits 0 (rc=$rc)" test $rc -eq 0
+  check "[$name] report matches the schema" python3 "$here/gen_report_schema.py" "$workdir/$name.json"
+}
+jcheck() {  # jcheck NAME DESCRIPTION PYTHON-EXPR over the report d (t: totals, e: errors)
+  local name=$1 what=$2 expr=$3
+  check "[$name] $what" python3 -c "
+import json, sys
+d = json.load(open('$workdir/$name.json'))
+t = d['totals']; e = t['errors']
+sys.exit(0 if ($expr) else 1)"
+}
+clean() { jcheck "$1" "zero errors" "e['total'] == 0"; }
+
+run_local cps-raw -l 0-1 -- --mode cps --concurrency 8 --local-server echo
+jcheck cps-raw "connections per second > 500, every one answered" \
+  "t['conn_per_s'] > 500 and t['requests'] >= t['established'] - 8"
+clean cps-raw
+
+run_local cps-http -l 0-1 -- --mode cps --http --concurrency 8 --local-server http
+jcheck cps-http "HTTP connections per second > 500" "t['conn_per_s'] > 500"
+clean cps-http
+
+run_local rps-raw -l 0-1 -- --mode rps --connections 8 --req-size 100 --local-server echo
+jcheck rps-raw "requests per second > 1000, each with a latency sample" \
+  "t['req_per_s'] > 1000 and d['latency']['response']['count'] == t['requests']"
+clean rps-raw
+
+run_local rps-http -l 0-1 -- --mode rps --http --connections 8 --resp-size 1000 --local-server http
+jcheck rps-http "keep-alive requests > 1000/s, no reconnects" \
+  "t['req_per_s'] > 1000 and t['reconnects'] == 0"
+clean rps-http
+
+# Open loop: 2000 requests/s over 10 connections, whatever the server's speed.
+run_local rps-rate -l 0-1 -- --mode rps --connections 10 --rate 2000 --local-server echo
+jcheck rps-rate "the open-loop rate is held (2000/s within 15%)" \
+  "abs(t['req_per_s'] - 2000) < 300"
+clean rps-rate
+
+run_local bulk-down -l 0-1 -- --mode bulk --connections 4 --direction down --local-server source
+jcheck bulk-down "download goodput > 0.1 Gb/s" "t['rx_gbps'] > 0.1"
+clean bulk-down
+run_local bulk-up -l 0-1 -- --mode bulk --connections 4 --direction up --local-server discard
+jcheck bulk-up "upload goodput > 0.1 Gb/s" "t['tx_gbps'] > 0.1"
+clean bulk-up
+run_local bulk-both -l 0-1 -- --mode bulk --connections 4 --direction both --local-server echo
+jcheck bulk-both "goodput both ways" "t['rx_gbps'] > 0.05 and t['tx_gbps'] > 0.05"
+clean bulk-both
+
+run_local hold -l 0-1 -- --mode hold --connections 2000 --rate 4000 --local-server echo
+jcheck hold "2000 connections held at the end" "t['active'] == 2000 and t['established'] == 2000"
+clean hold
+
+# Four lcores on two cores: two generator lcores, each with its own connections, and two
+# server lcores; queue i of the link pairs generator lcore i with server lcore i.
+run_local cps-4lcores --lcores '(0-3)@(0-1)' -- --mode cps --concurrency 16 --local-server echo \
+  --time-wait 200
+grep -q 'on 2 lcore(s)' "$workdir/cps-4lcores.log"
+check "[cps-4lcores] connections are opened from 2 generator lcores" test $? -eq 0
+jcheck cps-4lcores "connections per second > 500" "t['conn_per_s'] > 500"
+clean cps-4lcores
+
+# Bad combinations are refused before the EAL starts, with a reason.
+expect_error() {  # expect_error DESCRIPTION PATTERN ARGS...
+  local what=$1 pattern=$2; shift 2
+  local out rc
+  out=$(timeout 30 "$gen" "$@" 2>&1); rc=$?
+  if [ $rc -eq 2 ] && grep -q -- "$pattern" <<<"$out"; then ok "$what"; else
+    bad "$what (rc=$rc): $(head -n 2 <<<"$out")"; fi
+}
+expect_error "a server that cannot answer the mode is refused" "does not answer" \
+  -- --mode bulk --direction down --local-server echo
+expect_error "an unknown server mode is refused" "is not one of echo" \
+  -- --mode cps --local-server ftp
+expect_error "a destination off the link is refused" "must be on an --ip subnet" \
+  -- --mode cps --local-server echo --ip 10.0.0.2/24 --dst 10.9.0.1:80 --gw 10.0.0.1
+expect_error "one lcore is not enough" "at least 2 lcores" -l 0 -- --mode cps --local-server echo
+
+finish

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Checks a pollux-gen --json report against its schema: every field present with its type,
+the series one entry per second, and the totals consistent with the histograms.
+usage: gen_report_schema.py REPORT.json   (exit 0 when valid; otherwise says what is wrong)"""
+import json
+import sys
+
+NUM = (int, float)
+SCHEMA = {
+    "config": {
+        "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
+        "connections": int, "concurrency": int, "rate": int, "req_size": int,
+        "resp_size": int, "direction": str,
+    },
+    "seconds": NUM,
+    "series": [{
+        "t": int, "opens": int, "established": int, "requests": int, "bytes_rx": int,
+        "bytes_tx": int, "active": int, "errors": int, "retrans": int,
+    }],
+    "totals": {
+        "opens": int, "established": int, "closes": int, "requests": int, "reconnects": int,
+        "bytes_rx": int, "bytes_tx": int, "active": int, "conn_per_s": NUM, "req_per_s": NUM,
+        "rx_gbps": NUM, "tx_gbps": NUM, "retrans": int,
+        "errors": {k: int for k in ("total", "refused", "reset", "timeout", "bad_response",
+                                    "non_2xx", "closed_early", "local")},
+    },
+    "latency": {
+        name: {"unit": str, "count": int, "min": int, "mean": NUM, "p50": int, "p90": int,
+               "p99": int, "p99_9": int, "max": int, "buckets": list}
+        for name in ("connect", "response")
+    },
+    "stack_counters": dict,
+}
+
+
+def check(value, schema, path, errors):
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected an object")
+            return
+        for key, sub in schema.items():
+            if key not in value:
+                errors.append(f"{path}.{key}: missing")
+            else:
+                check(value[key], sub, f"{path}.{key}", errors)
+    elif isinstance(schema, list):
+        if not isinstance(value, list):
+            errors.append(f"{path}: expected an array")
+            return
+        for i, item in enumerate(value):
+            check(item, schema[0], f"{path}[{i}]", errors)
+    elif not isinstance(value, schema) or isinstance(value, bool):
+        errors.append(f"{path}: {value!r} is not {schema}")
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        doc = json.load(f)
+    errors = []
+    check(doc, SCHEMA, "$", errors)
+    if not errors:
+        ts = [s["t"] for s in doc["series"]]
+        if ts != list(range(1, len(ts) + 1)):
+            errors.append(f"$.series: seconds {ts} are not 1, 2, ...")
+        t = doc["totals"]
+        e = t["errors"]
+        parts = sum(e[k] for k in ("refused", "reset", "timeout", "bad_response",
+                                   "closed_early", "local"))
+        if parts != e["total"]:
+            errors.append(f"$.totals.errors.total {e['total']} != sum of causes {parts}")
+        if doc["latency"]["response"]["count"] != t["requests"]:
+            errors.append("response latency samples != requests")
+        for name in ("connect", "response"):
+            h = doc["latency"][name]
+            if h["count"] and not (h["min"] <= h["p50"] <= h["p90"] <= h["p99"] <= h["p99_9"]
+                                   <= h["max"] * 1.07 + 1):
+                errors.append(f"$.latency.{name}: percentiles out of order")
+    for e in errors:
+        print(e)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
