@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Turns the raw reports of bench/run.sh into a markdown table (absolute values and ratios to
+the Linux kernel) and PNG plots.   usage: report.py DIR SECONDS MACHINE-DESCRIPTION"""
+import json
+import os
+import sys
+
+out, seconds, machine = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+
+
+def load(name):
+    path = os.path.join(out, name + ".json")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_hz():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1]) * 1e6
+    return 0.0
+
+
+def pollux(setup, scenario):
+    """(value, unit-free) metrics of a pollux-gen report, or None."""
+    d = load(f"{setup}-{scenario}")
+    if not d:
+        return None
+    t, lat = d["totals"], d["latency"]["response"]
+    c = d["stack_counters"]
+    segs = c.get("tcp_segs_in", 0) + c.get("tcp_segs_out", 0)
+    return {
+        "conn_per_s": t["conn_per_s"],
+        "req_per_s": t["req_per_s"],
+        "gbps": t["rx_gbps"] + t["tx_gbps"],
+        "p50_us": lat["p50"] / 1000 if lat["count"] else None,
+        "p99_us": lat["p99"] / 1000 if lat["count"] else None,
+        "errors": t["errors"]["total"],
+        "retrans": t["retrans"],
+        # The generator's lcore spins: its cycles over the run divided by its segments is an
+        # upper bound of the cost of one segment (send or receive, including the app).
+        "cycles_per_seg": cpu_hz() * d["seconds"] / segs if segs else None,
+    }
+
+
+def linux(scenario):
+    if scenario == "bulk":
+        d = load("linux-bulk")
+        if not d or "end" not in d:
+            return None
+        e = d["end"]
+        return {"gbps": e["sum_received"]["bits_per_second"] / 1e9,
+                "retrans": e["sum_sent"].get("retransmits", 0), "errors": 0}
+    d = load(f"linux-{scenario}")
+    if not d:
+        return None
+    return {"conn_per_s": d["req_per_s"] if scenario == "cps" else None,
+            "req_per_s": d["req_per_s"], "p50_us": d["p50_us"], "p99_us": d["p99_us"],
+            "errors": d["errors"]}
+
+
+rows = [  # scenario, metric, label, higher is better
+    ("cps", "conn_per_s", "CPS, HTTP Connection: close, 32 in flight (conn/s)", True),
+    ("cps", "p99_us", "CPS p99 response latency (us)", False),
+    ("rps", "req_per_s", "RPS, HTTP keep-alive, 32 connections (req/s)", True),
+    ("rps", "p99_us", "RPS p99 latency (us)", False),
+    ("pingpong", "req_per_s", "Ping-pong, 1 connection (req/s)", True),
+    ("pingpong", "p50_us", "Ping-pong p50 latency (us)", False),
+    ("pingpong", "p99_us", "Ping-pong p99 latency (us)", False),
+    ("bulk", "gbps", "Bulk goodput, 1 stream, MTU 1500 (Gb/s)", True),
+]
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}"
+
+
+def ratio(v, base, higher_better):
+    if v is None or not base:
+        return "-"
+    return f"{v / base:.2f}x" if higher_better else f"{base / v:.2f}x" if v else "-"
+
+
+lines = [f"Machine: {machine}. Each run {seconds:g} s; client side on CPU 0, server side on "
+         "CPU 1 in every setup.", "",
+         "| scenario | pollux in-memory | pollux veth (af_packet) | Linux (veth) | "
+         "in-memory vs Linux | veth vs Linux |", "|---|---:|---:|---:|---:|---:|"]
+plot = []
+for scenario, metric, label, higher in rows:
+    m, v, l = pollux("memory", scenario), pollux("veth", scenario), linux(scenario)
+    mv = m.get(metric) if m else None
+    vv = v.get(metric) if v else None
+    lv = l.get(metric) if l else None
+    lines.append(f"| {label} | {fmt(mv)} | {fmt(vv)} | {fmt(lv)} | {ratio(mv, lv, higher)} | "
+                 f"{ratio(vv, lv, higher)} |")
+    plot.append((label, mv, vv, lv))
+lines.append("")
+lines.append("Ratios are \"times better than Linux\" (for latency: Linux's value over ours).")
+
+# Errors and retransmissions: a fast wrong answer is no answer.
+lines.append("")
+lines.append("| run | errors | retransmitted segments | cycles per segment (pollux-gen lcore, upper bound) |")
+lines.append("|---|---:|---:|---:|")
+for scenario in ("cps", "rps", "pingpong", "bulk"):
+    for setup in ("memory", "veth"):
+        p = pollux(setup, scenario)
+        if p:
+            lines.append(f"| pollux {setup} {scenario} | {p['errors']} | {p['retrans']} | "
+                         f"{fmt(p['cycles_per_seg'])} |")
+    l = linux(scenario)
+    if l:
+        lines.append(f"| linux {scenario} | {l['errors']} | {l.get('retrans', '-')} | - |")
+
+mem_p, mem_l = load("memory-idle"), load("linux-idle")
+lines.append("")
+if mem_p and mem_l and mem_p["rss_kb_held"] and mem_l["kernel_kb_held"]:
+    n = mem_p["conns"]
+    # Both ends of every connection live in the measured memory in both setups.
+    per_p = (mem_p["rss_kb_held"] - mem_p["rss_kb_16"]) * 1024 / (2 * n)
+    per_l = (mem_l["kernel_kb_held"] - mem_l["kernel_kb_before"]) * 1024 / (2 * n)
+    lines.append(f"Memory per idle connection endpoint, {n:,} connections held: pollux "
+                 f"{per_p:,.0f} B (process RSS, tables sized for them, minus a run holding 16), "
+                 f"Linux {per_l:,.0f} B (kernel slab and TCP pages, minus before); "
+                 f"ratio {per_l / per_p:.2f}x." if per_p > 0 else
+                 f"Memory per idle connection: pollux {per_p:.0f} B, Linux {per_l:.0f} B.")
+else:
+    lines.append("Memory per idle connection: not measured in this run.")
+print("\n".join(lines))
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    for ax, (label, mv, vv, lv) in zip(axes.flat, plot):
+        names = ["pollux\nin-memory", "pollux\nveth", "Linux\nveth"]
+        vals = [x or 0 for x in (mv, vv, lv)]
+        ax.bar(names, vals, color=["#2a6f97", "#61a5c2", "#999999"])
+        ax.set_title(label, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"pollux vs Linux: {machine}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "bench.png"), dpi=90)
+except ImportError:
+    print("\n(matplotlib missing: no plot)", file=sys.stderr)

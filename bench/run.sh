@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: pollux against the Linux kernel on the same machine, in one run.
+#
+#   bench/run.sh [--seconds N] [--conns N] [--out DIR] [--no-results]
+#
+# Three setups, the same scenarios, two CPUs each (one for the client side, one for the
+# server side; pollux lcores and kernel processes are pinned alike):
+#   memory   pollux-gen -> pollux-server in one process over the in-memory link
+#   veth     pollux-gen -> pollux-server, two processes, net_af_packet on the two ends of a
+#            veth pair (every frame crosses the kernel's veth)
+#   linux    wrk / iperf3 / a python holder -> nginx / iperf3 across two namespaces joined
+#            by a veth pair (the kernel's TCP on both sides)
+# Scenarios: cps (HTTP, Connection: close), rps (HTTP keep-alive, 32 connections), pingpong
+# (one connection, one request at a time: latency), bulk (one stream, MSS 1460 on a 1500
+# MTU) and memory per idle connection (--conns held connections).
+# Output: DIR/results.md (absolute values and ratios to linux), DIR/*.json (raw reports),
+# DIR/*.png (plots), and unless --no-results bench/RESULTS.md. Needs root (namespaces).
+# This is a benchmark, not a test: nothing here passes or fails on a number.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+seconds=5
+conns=50000
+out=$root/bench/results
+write_results=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=${2:?}; shift 2 ;;
+    --conns) conns=${2:?}; shift 2 ;;
+    --out) out=${2:?}; shift 2 ;;
+    --no-results) write_results=0; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --seconds takes a whole number" >&2; exit 2; }
+[[ "$conns" =~ ^[1-9][0-9]*$ ]] && [ "$conns" -le 55000 ] ||
+  { echo "bench/run.sh: --conns takes 1..55000 (one source address's ephemeral ports)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (network namespaces)" >&2; exit 1; }
+
+for tool in wrk iperf3 nginx ethtool; do
+  command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || need_apt=1
+done
+/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || need_apt=1
+if [ "${need_apt:-0}" = 1 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk iperf3 nginx-light ethtool \
+    python3-matplotlib >/dev/null
+fi
+[ -x build/apps/pollux-gen/pollux-gen ] || scripts/build.sh
+gen=$root/build/apps/pollux-gen/pollux-gen
+server=$root/build/apps/pollux-server/pollux-server
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+py=/usr/bin/python3
+
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.txt "$out"/*.png
+work=$(mktemp -d)
+chmod 755 "$work"
+nsl=pxbl$$      # linux: client namespace
+nss=pxbs$$      # linux: server namespace
+nsp=pxbp$$      # pollux over veth: both ends
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill -TERM "$(cat "$work/nginx.pid")" 2>/dev/null
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for n in $nsl $nss $nsp; do ip netns del $n 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+say() { echo "== $*" >&2; }
+
+# --- linux setup: nsl (10.240.0.2, CPU 0) <-> nss (10.240.0.1, CPU 1) -------------------------
+ip netns add $nsl
+ip netns add $nss
+ip link add pxbl$$ netns $nsl type veth peer name pxbs$$ netns $nss
+for n in $nsl $nss; do
+  ip netns exec $n ip link set lo up
+  ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+ip netns exec $nsl ip addr add 10.240.0.2/24 dev pxbl$$
+ip netns exec $nss ip addr add 10.240.0.1/24 dev pxbs$$
+ip netns exec $nsl ip link set pxbl$$ up
+ip netns exec $nss ip link set pxbs$$ up
+ip netns exec $nsl sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
+ip netns exec $nsl sysctl -qw net.ipv4.tcp_tw_reuse=1
+ip netns exec $nss sysctl -qw net.core.somaxconn=4096
+mkdir -p "$work/www" "$work/tmp"
+head -c 128 /dev/zero | tr '\0' 'p' >"$work/www/b128"
+cat >"$work/nginx.conf" <<CONF
+worker_processes 1;
+worker_cpu_affinity 10;
+worker_rlimit_nofile 200000;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 120000; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp;
+  proxy_temp_path $work/tmp;
+  fastcgi_temp_path $work/tmp;
+  uwsgi_temp_path $work/tmp;
+  scgi_temp_path $work/tmp;
+  keepalive_requests 100000000;
+  client_header_timeout 600s;
+  server {
+    listen 10.240.0.1:80 backlog=4096;
+    root $work/www;
+  }
+}
+CONF
+ip netns exec $nss "$nginx_bin" -c "$work/nginx.conf" -e "$work/nginx-error.log"
+ip netns exec $nss taskset -c 1 iperf3 -s -B 10.240.0.1 -D --pidfile "$work/iperf3.pid"
+sleep 0.5
+pids+=("$(cat "$work/iperf3.pid")")
+
+# wrk_json NAME ARGS...: a wrk run (pinned to CPU 0) summarised as JSON.
+wrk_json() {
+  local name=$1; shift
+  ip netns exec $nsl taskset -c 0 wrk -t1 --latency -d"${seconds}s" "$@" \
+    "http://10.240.0.1/b128" >"$out/linux-$name.txt" 2>&1
+  $py - "$out/linux-$name.txt" "$seconds" >"$out/linux-$name.json" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+secs = float(sys.argv[2])
+def us(v, unit):
+    return float(v) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
+reqs = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+lat = {p: us(*re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", text).groups()) for p in ("50", "99")}
+errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(json.dumps({"req_per_s": reqs, "p50_us": lat["50"], "p99_us": lat["99"],
+                  "errors": (sum(map(int, errs.groups())) if errs else 0) +
+                            (int(non2xx.group(1)) if non2xx else 0)}))
+PY
+}
+
+# pollux_memory NAME GEN-ARGS...: pollux-gen and its local server, lcores 0 and 1.
+pollux_memory() {
+  local name=$1; shift
+  "$gen" -l 0-1 --log-level=4 -- --duration "$seconds" --quiet --json "$out/memory-$name.json" \
+    "$@" >"$out/memory-$name.txt" 2>&1
+}
+
+# pollux_veth NAME SERVER-MODE GEN-ARGS...: pollux-server on CPU 1, pollux-gen on CPU 0,
+# each on one end of a veth pair through net_af_packet.
+veth_up=0
+pollux_veth() {
+  local name=$1 mode=$2; shift 2
+  if [ $veth_up = 0 ]; then
+    ip netns add $nsp
+    ip netns exec $nsp ip link set lo up
+    ip netns exec $nsp sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+    ip link add pxpa$$ netns $nsp type veth peer name pxpb$$ netns $nsp
+    for i in pxpa$$ pxpb$$; do
+      ip netns exec $nsp ip link set $i up
+      # Frames between two pollux ends carry complete checksums; keep the kernel from
+      # marking them as still to be filled in.
+      ip netns exec $nsp ethtool -K $i tx off >/dev/null
+    done
+    veth_up=1
+  fi
+  ip netns exec $nsp "$server" --preset afpacket:pxpb$$ -l 1 --log-level=4 -- \
+    --ip 10.241.0.1/24 --port 8080 --mode "$mode" --max-conns 65536 --quiet \
+    >"$work/server-$name.log" 2>&1 &
+  local sp=$!
+  pids+=($sp)
+  for _ in $(seq 100); do grep -q '^ready' "$work/server-$name.log" && break; sleep 0.1; done
+  ip netns exec $nsp "$gen" --preset afpacket:pxpa$$ -l 0 --log-level=4 -- \
+    --ip 10.241.0.2/24 --dst 10.241.0.1:8080 --duration "$seconds" --quiet \
+    --json "$out/veth-$name.json" "$@" >"$out/veth-$name.txt" 2>&1 || true
+  kill -INT $sp 2>/dev/null || true
+  wait $sp 2>/dev/null || true
+}
+
+# --- the scenarios ------------------------------------------------------------------------------
+say "cps (HTTP, Connection: close, 32 in flight)"
+pollux_memory cps --mode cps --http --concurrency 32 --local-server http
+pollux_veth cps http --mode cps --http --concurrency 32
+wrk_json cps -c32 -H "Connection: close"
+
+say "rps (HTTP keep-alive, 32 connections)"
+pollux_memory rps --mode rps --http --connections 32 --local-server http
+pollux_veth rps http --mode rps --http --connections 32
+wrk_json rps -c32
+
+say "pingpong (one connection, one request at a time)"
+pollux_memory pingpong --mode rps --http --connections 1 --local-server http
+pollux_veth pingpong http --mode rps --http --connections 1
+wrk_json pingpong -c1
+
+say "bulk (one stream, upload)"
+pollux_memory bulk --mode bulk --direction up --connections 1 --local-server discard
+pollux_veth bulk discard --mode bulk --direction up --connections 1
+ip netns exec $nsl taskset -c 0 iperf3 -c 10.240.0.1 -t "$seconds" -J >"$out/linux-bulk.json"
+
+say "memory per idle connection ($conns held)"
+# pollux: the process's resident memory holding $conns connections (both ends live in the
+# process) minus the same process holding 16; the tables are sized to fit $conns.
+rss_of_hold() {  # rss_of_hold N: VmRSS in kB once N connections are established
+  local n=$1 log=$work/hold-$1.txt
+  "$gen" -l 0-1 --log-level=4 -- --mode hold --connections "$n" --rate 20000 \
+    --max-conns $((conns + 1024)) --local-server discard --duration $((conns / 20000 + 4)) \
+    >"$log" 2>&1 &
+  local p=$!
+  local rss=0
+  for _ in $(seq $((conns / 2000 + 60))); do
+    sleep 0.5
+    grep -q "active $n " "$log" 2>/dev/null && { rss=$(awk '/VmRSS/ {print $2}' /proc/$p/status); break; }
+  done
+  wait $p || true
+  echo "$rss"
+}
+rss_small=$(rss_of_hold 16)
+rss_big=$(rss_of_hold "$conns")
+echo "{\"conns\": $conns, \"rss_kb_16\": $rss_small, \"rss_kb_held\": $rss_big}" >"$out/memory-idle.json"
+# linux: kernel memory (slab + TCP buffer pages) with $conns connections from a python
+# holder to nginx, minus before; both ends are kernel sockets.
+kmem() {  # slab kB + tcp pages*4
+  local slab tcp
+  slab=$(awk '/^Slab:/ {print $2}' /proc/meminfo)
+  tcp=$(ip netns exec $nss awk '/^TCP:/ {print $NF}' /proc/net/sockstat)
+  echo $((slab + tcp * 4))
+}
+sync; echo 2 >/proc/sys/vm/drop_caches
+k0=$(kmem)
+ip netns exec $nsl $py - "$conns" "$work/holder.ready" <<'PY' &
+import resource, socket, sys, time
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
+socks = []
+for i in range(n):
+    s = socket.create_connection(("10.240.0.1", 80))
+    socks.append(s)
+open(sys.argv[2], "w").write("ready")
+time.sleep(30)
+PY
+holder=$!
+pids+=($holder)
+for _ in $(seq 600); do [ -f "$work/holder.ready" ] && break; sleep 0.2; done
+sleep 1
+k1=$(kmem)
+kill $holder 2>/dev/null || true
+echo "{\"conns\": $conns, \"kernel_kb_before\": $k0, \"kernel_kb_held\": $k1}" >"$out/linux-idle.json"
+
+# --- report -------------------------------------------------------------------------------------
+machine="$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)"
+$py "$root/bench/report.py" "$out" "$seconds" "$machine" >"$out/results.md"
+cat "$out/results.md"
+if [ $write_results = 1 ]; then
+  {
+    echo "# Benchmark results"
+    echo
+    echo "Latest \`bench/run.sh\` run (\`--seconds $seconds --conns $conns\`). Plots and raw"
+    echo "JSON are written to \`bench/results/\`."
+    echo
+    cat "$out/results.md"
+    echo
+    echo "![pollux vs Linux](RESULTS.png)"
+  } >"$root/bench/RESULTS.md"
+  [ -f "$out/bench.png" ] && cp "$out/bench.png" "$root/bench/RESULTS.png"
+fi
