@@ -9,7 +9,19 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
     : config_(config),
       pool_(pool),
       arp_(config.arp),
-      tcp_(config.tcp, pool, config.iface.mtu, counters_, now_ns) {}
+      tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns) {}
+
+tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
+  tcp::TcpConfig c = config.tcp;
+  if (config.shards && config.shards->shards() > 1) {
+    c.ephemeral_port_ok = [](const void* ctx, const FourTuple& t) {
+      const auto* e = static_cast<const Engine*>(ctx);
+      return e->config_.shards->shard_of(t) == e->config_.lcore_index;
+    };
+    c.ephemeral_port_ctx = self;
+  }
+  return c;
+}
 
 void Engine::drain_tcp(uint64_t now) {
   for (rte_mbuf* m : tcp_.out()) ip_output(m, now);

@@ -24,6 +24,7 @@
 #include "stack/arp_cache.hpp"
 #include "stack/counters.hpp"
 #include "stack/interface.hpp"
+#include "stack/rss.hpp"
 #include "stack/tx_batch.hpp"
 #include "tcp/tcp_layer.hpp"
 
@@ -44,6 +45,9 @@ struct EngineConfig {
   ArpConfig arp;
   tcp::TcpConfig tcp;
   uint16_t lcore_index = 0;  // which worker this engine is (0-based)
+  // With several workers: the shard function (shared, read-only). This engine is shard
+  // `lcore_index` and picks ephemeral ports for active opens whose replies map to it.
+  const ShardMap* shards = nullptr;
 };
 
 class Engine {
@@ -87,6 +91,8 @@ class Engine {
   [[nodiscard]] const InterfaceConfig& iface() const { return config_.iface; }
   [[nodiscard]] const ArpCache& arp_cache() const { return arp_; }
   [[nodiscard]] rte_mempool* pool() const { return pool_; }
+  [[nodiscard]] uint16_t lcore_index() const { return config_.lcore_index; }
+  [[nodiscard]] const ShardMap* shards() const { return config_.shards; }
 
  private:
   void drop(rte_mbuf* m, Counter why);
@@ -104,6 +110,7 @@ class Engine {
   void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
   void tx_push(rte_mbuf* m);
   void drain_tcp(uint64_t now);
+  [[nodiscard]] static tcp::TcpConfig sharded(const EngineConfig& config, const Engine* self);
 
   EngineConfig config_;
   rte_mempool* pool_;

@@ -269,11 +269,14 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     // is safe (RFC 6191, see time_wait_reusable): the counter walks ports in the order they
     // were handed out, so at high connection rates the next candidate is the oldest
     // TIME-WAIT, and a busy port space costs one lookup per connect, not a scan of it.
+    // With sharding (issue 6) only ports whose replies come back to this lcore qualify.
+    const auto port_ok = config_.ephemeral_port_ok;
     bool found = false;
     for (uint32_t i = 0; i < span && !found; ++i) {
       tuple.local_port =
           static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
       ++next_ephemeral_;
+      if (port_ok && !port_ok(config_.ephemeral_port_ctx, tuple)) continue;
       Tcb* old = table_.find(tuple);
       if (!old) {
         found = true;

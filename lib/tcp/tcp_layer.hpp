@@ -46,6 +46,13 @@ struct TcpConfig {
   uint8_t max_retransmits = 15;      // data: consecutive RTOs before giving up (RFC 1122 R2)
   uint32_t initial_window_segments = 10;  // RFC 6928
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
+  // Multi-core (issue 6): each lcore owns the connections whose tuple the RSS hash maps to
+  // it (stack/rss.hpp). When set, connect() takes only ephemeral ports for which this returns
+  // true, i.e. ports whose replies arrive on this lcore; every lcore so owns a disjoint
+  // share of each port space without coordination, and running out of its share is
+  // kNoEphemeralPort. Called per candidate port in connect(), never per packet.
+  bool (*ephemeral_port_ok)(const void* ctx, const stack::FourTuple& t) = nullptr;
+  const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
   // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
   // from their seed so that a failing seed replays exactly.
