@@ -55,9 +55,21 @@ int run_worker(void* arg) {
     const uint64_t now = tsc_to_ns(rte_rdtsc(), hz);
     // Before the burst, so that the callbacks of this turn see the time the hook saw.
     if (w.on_iteration) w.on_iteration(w.on_iteration_ctx, now);
-    const uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kRxBurst);
-    if (n != 0) {
-      w.engine->input(pkts, n, now);
+    bool busy = false;
+    if (w.steer) {
+      // First what other lcores received for this one's connections: they arrived before
+      // anything this lcore reads from its queue now. A device that moves a flow between
+      // queues (net_tap's automq follows the queue we transmit on) thus reorders less.
+      if (uint16_t m = w.steer->collect(pkts, kRxBurst); m != 0) {
+        w.engine->input(pkts, m, now);
+        busy = true;
+      }
+    }
+    uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kRxBurst);
+    busy |= n != 0;
+    if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
+    if (n != 0) w.engine->input(pkts, n, now);
+    if (busy) {
       ++w.busy_iterations;
       idle = 0;
     } else if (++idle > kIdleBeforeYield) {

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "stack/engine.hpp"
+#include "stack/steering.hpp"
 
 struct rte_ring;  // <rte_ring.h> is only needed where rings are used
 
@@ -21,6 +22,10 @@ struct Worker {
   // Neighbour sync between the engines of one port: every worker's inbox, indexed by queue
   // (empty with a single worker). Written by many, read by its owner only.
   std::span<rte_ring* const> inboxes;
+  // Multi-core steering (stack/steering.hpp): TCP segments of connections another lcore owns
+  // are passed to it, and what others passed here is processed after the RX burst. Null with
+  // a single worker.
+  stack::Steerer* steer = nullptr;
   // Application hook, called once per loop turn on this lcore with the turn's time, before
   // the RX burst (so the event callbacks of the same turn run at the time the hook was
   // given: an application that keeps that time measures latency to the turn) and thus

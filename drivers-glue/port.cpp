@@ -11,6 +11,80 @@ namespace {
 std::string errstr(const char* what, int rc) {
   return std::string(what) + ": " + std::strerror(rc < 0 ? -rc : rc);
 }
+
+// Programs the shard function into the device (issue 6): the symmetric key, hash type
+// IPv4/TCP, and a RETA spreading the queues round-robin, then reads key and RETA back, since
+// a driver may accept a call and not apply it. Any step failing leaves `rss_programmed`
+// false and says why; the pollers then steer in software.
+void program_rss(uint16_t port, const rte_eth_dev_info& dev, uint16_t queues, PortInfo& info) {
+  // The 0x6d5a pattern is symmetric at any length; the IPv4/TCP hash reads only the key's
+  // first 16 bytes (12 input bytes + 4), so a longer device key hashes exactly as the
+  // 40-byte ShardMap key does.
+  if (dev.hash_key_size < 16) {
+    info.rss_note = "device hash key of " + std::to_string(dev.hash_key_size) + " bytes";
+    return;
+  }
+  if (!(dev.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP)) {
+    info.rss_note = "no IPv4/TCP hash type";
+    return;
+  }
+  if (dev.reta_size == 0 || (dev.reta_size & (dev.reta_size - 1)) != 0 ||
+      dev.reta_size % RTE_ETH_RETA_GROUP_SIZE != 0) {
+    info.rss_note = "RETA size " + std::to_string(dev.reta_size) + " not programmable";
+    return;
+  }
+  std::vector<uint8_t> key(dev.hash_key_size);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = (i % 2) ? 0x5a : 0x6d;
+  rte_eth_rss_conf rc{};
+  rc.rss_key = key.data();
+  rc.rss_key_len = static_cast<uint8_t>(key.size());
+  rc.rss_hf = dev.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+  if (int rc_ = rte_eth_dev_rss_hash_update(port, &rc); rc_ != 0) {
+    info.rss_note = errstr("rss_hash_update", rc_);
+    return;
+  }
+  std::vector<rte_eth_rss_reta_entry64> reta(dev.reta_size / RTE_ETH_RETA_GROUP_SIZE);
+  for (size_t i = 0; i < dev.reta_size; ++i) {
+    auto& g = reta[i / RTE_ETH_RETA_GROUP_SIZE];
+    g.mask = ~uint64_t{0};
+    g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = static_cast<uint16_t>(i % queues);
+  }
+  if (int rc_ = rte_eth_dev_rss_reta_update(port, reta.data(), dev.reta_size); rc_ != 0) {
+    info.rss_note = errstr("rss_reta_update", rc_);
+    return;
+  }
+  // Read back.
+  std::vector<uint8_t> got(key.size());
+  rte_eth_rss_conf back{};
+  back.rss_key = got.data();
+  back.rss_key_len = static_cast<uint8_t>(got.size());
+  if (int rc_ = rte_eth_dev_rss_hash_conf_get(port, &back); rc_ != 0) {
+    info.rss_note = errstr("rss_hash_conf_get", rc_);
+    return;
+  }
+  if (got != key || !(back.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP)) {
+    info.rss_note = "key or hash type not applied";
+    return;
+  }
+  for (auto& g : reta) {
+    g.mask = ~uint64_t{0};
+    std::fill(std::begin(g.reta), std::end(g.reta), uint16_t{0xffff});
+  }
+  if (int rc_ = rte_eth_dev_rss_reta_query(port, reta.data(), dev.reta_size); rc_ != 0) {
+    info.rss_note = errstr("rss_reta_query", rc_);
+    return;
+  }
+  info.reta.resize(dev.reta_size);
+  for (size_t i = 0; i < dev.reta_size; ++i) {
+    info.reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+    if (info.reta[i] >= queues) {
+      info.reta.clear();
+      info.rss_note = "RETA read back with a queue out of range";
+      return;
+    }
+  }
+  info.rss_programmed = true;
+}
 }  // namespace
 
 bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
@@ -93,6 +167,12 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
     error = errstr("rte_eth_dev_start", rc);
     return false;
   }
+  if (queues > 1) {
+    if (info.rss)
+      program_rss(port, dev, queues, info);
+    else
+      info.rss_note = "no RSS";
+  }
   rte_ether_addr mac{};
   rte_eth_macaddr_get(port, &mac);
   if (rte_is_zero_ether_addr(&mac)) {
@@ -125,6 +205,17 @@ std::string describe_port(const PortInfo& i) {
                   onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
                   onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
                   (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+  // The multi-core mode in use (issue 6), on its own line.
+  if (i.queues > 1) {
+    s += "\nport " + std::to_string(i.port_id) + " steering: ";
+    if (i.rss_programmed)
+      s += "nic-rss (symmetric Toeplitz key, IPv4/TCP, RETA of " + std::to_string(i.reta.size()) +
+           " entries read back)";
+    else
+      s += "software (" + i.rss_note +
+           "): segments reaching the wrong lcore go to their owner "
+           "over rings";
+  }
   return s;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "net/ethernet.hpp"
 #include "stack/interface.hpp"
@@ -28,6 +29,13 @@ struct PortInfo {
   uint16_t queues = 0;
   uint16_t mtu = 0;
   bool rss = false;
+  // Multi-core steering (issue 6). `rss_programmed`: the device took the symmetric key
+  // (read back equal) with the IPv4/TCP hash type, and `reta` is the indirection table read
+  // back from it: the NIC delivers every segment to the lcore of the shard function.
+  // Otherwise `rss_note` says why not and the lcores steer in software.
+  bool rss_programmed = false;
+  std::vector<uint16_t> reta;
+  std::string rss_note;
   stack::Offloads offloads;
   bool tso_capable = false;
   bool lro_capable = false;

@@ -15,6 +15,8 @@
 namespace pollux::dpdk {
 
 Runtime::~Runtime() {
+  steerers_.clear();
+  mesh_.reset();     // frees what is still in flight between lcores
   engines_.clear();  // frees held mbufs back to the pool before the port goes
   for (rte_ring* r : inboxes_) rte_ring_free(r);
   if (port_started_) stop_port(port_.port_id);
@@ -44,6 +46,15 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   if (!bring_up_port(pc, pool_, port_, error)) return false;
   port_started_ = true;
 
+  const auto n = static_cast<uint16_t>(lcores_.size());
+  if (n > 1) {
+    shards_ = std::make_unique<stack::ShardMap>(n, net::kSymmetricRssKey,
+                                                port_.rss_programmed ? port_.reta.size() : 128);
+    if (port_.rss_programmed && !shards_->set_reta(port_.reta)) {
+      error = "RETA read back from the port is unusable";
+      return false;
+    }
+  }
   for (size_t i = 0; i < lcores_.size(); ++i) {
     stack::EngineConfig ec;
     ec.iface = config.iface;
@@ -52,6 +63,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.arp = config.arp;
     ec.tcp = config.tcp;
     ec.lcore_index = static_cast<uint16_t>(i);
+    ec.shards = shards_.get();
     engines_.push_back(
         std::make_unique<stack::Engine>(ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
   }
@@ -66,6 +78,14 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
       }
       inboxes_.push_back(r);
     }
+    // Steering rings in both modes: with programmed RSS they stay empty (steered_out counts
+    // any segment that still arrives off its owner, which would be a bug).
+    mesh_ = stack::SteeringMesh::create("pollux_st" + std::to_string(config.port_id), n, 1024,
+                                        socket < 0 ? SOCKET_ID_ANY : socket, error);
+    if (!mesh_) return false;
+    for (uint16_t i = 0; i < n; ++i)
+      steerers_.push_back(
+          std::make_unique<stack::Steerer>(*mesh_, *shards_, i, engines_[i]->counters()));
   }
   return true;
 }
@@ -78,6 +98,7 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
     workers_[i].queue = static_cast<uint16_t>(i);
     workers_[i].stop = &stop;
     workers_[i].inboxes = inboxes_;
+    workers_[i].steer = i < steerers_.size() ? steerers_[i].get() : nullptr;
     if (i < hooks_.size()) {
       workers_[i].on_iteration = hooks_[i].fn;
       workers_[i].on_iteration_ctx = hooks_[i].ctx;

@@ -12,6 +12,8 @@
 #include "poller.hpp"
 #include "port.hpp"
 #include "stack/engine.hpp"
+#include "stack/rss.hpp"
+#include "stack/steering.hpp"
 
 namespace pollux::dpdk {
 
@@ -75,6 +77,11 @@ class Runtime {
 
   std::vector<Hook> hooks_;         // per engine
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
+  // Multi-core (issue 6), with more than one worker: the shard function (the NIC's RETA when
+  // it was programmed, else the default one) and the software steering rings.
+  std::unique_ptr<stack::ShardMap> shards_;
+  std::unique_ptr<stack::SteeringMesh> mesh_;
+  std::vector<std::unique_ptr<stack::Steerer>> steerers_;
 };
 
 }  // namespace pollux::dpdk

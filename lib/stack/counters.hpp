@@ -40,6 +40,11 @@ enum class Counter : uint16_t {
   neighbour_sync_sent,        // neighbour facts published to sibling lcores
   neighbour_sync_received,
   neighbour_sync_overflow,    // facts not published: outbox or sibling ring full
+  // Multi-core steering (stack/steering.hpp): TCP segments that arrived on a lcore other
+  // than their connection's owner (shard function, stack/rss.hpp) and were passed over.
+  steered_out,                // received here, handed to the owning lcore's ring
+  steered_in,                 // taken from other lcores' rings and processed here
+  drop_steer_ring_full,       // the owner's ring was full: freed (TCP retransmits)
   // IPv4.
   drop_ip_truncated,
   drop_ip_bad_version,
@@ -125,6 +130,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "neighbour_sync_sent",
     "neighbour_sync_received",
     "neighbour_sync_overflow",
+    "steered_out",
+    "steered_in",
+    "drop_steer_ring_full",
     "drop_ip_truncated",
     "drop_ip_bad_version",
     "drop_ip_bad_header_length",
