@@ -150,6 +150,23 @@ void Runtime::set_iteration_hook(size_t engine, void (*fn)(void*, uint64_t), voi
   if (engine < hooks_.size()) hooks_[engine] = Hook{fn, ctx};
 }
 
+std::string Runtime::describe_lcores() const {
+  std::string s;
+  if (engines_.size() < 2) return s;
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    const stack::Counters& c = engines_[i]->counters();
+    // The engine counts what it processes (rx_packets), steered-in frames included; what
+    // the queue delivered is that minus steered_in plus what was passed on (steered_out).
+    const uint64_t processed = c.get(stack::Counter::rx_packets);
+    const uint64_t out = c.get(stack::Counter::steered_out);
+    const uint64_t in = c.get(stack::Counter::steered_in);
+    s += "lcore " + std::to_string(lcores_[i]) + " queue " + std::to_string(i) + ": queue_rx " +
+         std::to_string(processed - in + out) + " steered_out " + std::to_string(out) +
+         " steered_in " + std::to_string(in) + " processed " + std::to_string(processed) + "\n";
+  }
+  return s;
+}
+
 uint64_t Runtime::counter(stack::Counter c) const {
   uint64_t sum = 0;
   for (const auto& e : engines_) sum += e->counters().get(c);

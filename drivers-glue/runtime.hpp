@@ -61,6 +61,9 @@ class Runtime {
 
   // Sum over all engines.
   [[nodiscard]] uint64_t counter(stack::Counter c) const;
+  // With several workers, one line per lcore: what it received and steered (issue 6),
+  // "lcore L queue Q: queue_rx R steered_out O steered_in I processed P"; empty with one.
+  [[nodiscard]] std::string describe_lcores() const;
 
  private:
   PortInfo port_;

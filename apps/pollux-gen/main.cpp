@@ -166,14 +166,10 @@ int main(int argc, char** argv) {
       std::printf("local server: %s on %s:%u over an in-memory link, %zu lcore(s) each side\n",
                   apps::mode_name(so.mode), opts->dst.to_string().c_str(), opts->dst_port,
                   server_rt.engine_count());
-    // Every lcore runs its own share of the connections when replies come back to the lcore
-    // that opened them (the in-memory link pairs queues). Elsewhere, until the port steers
-    // replies by 4-tuple, the first lcore opens them all.
-    const bool per_lcore = opts->local_server.has_value();
-    const size_t gen_lcores = per_lcore ? rt.engine_count() : 1;
-    if (rt.engine_count() > gen_lcores)
-      std::printf("note: %zu lcores; connections are opened from the first only\n",
-                  rt.engine_count());
+    // Every lcore runs its own share of the connections: each picks ephemeral ports whose
+    // replies the shard function maps back to it, and the port delivers them there (NIC RSS
+    // programmed with the same key and RETA, or software steering; issue 6).
+    const size_t gen_lcores = rt.engine_count();
     const uint32_t total = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
     std::vector<std::unique_ptr<apps::GenApp>> gens;
     for (size_t i = 0; i < gen_lcores; ++i) {
@@ -230,6 +226,7 @@ int main(int argc, char** argv) {
       std::fclose(json);
     }
     std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
+    std::printf("%s", rt.describe_lcores().c_str());
     if (opts->local_server) {
       apps::ServerStats st;
       for (const auto& sv : servers) {

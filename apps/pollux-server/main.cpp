@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
       if (opts->duration_s != 0 && seconds >= opts->duration_s) g_stop.store(true);
     });
     std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
+    std::printf("%s", rt.describe_lcores().c_str());
     apps::ServerStats total;
     for (const auto& sv : servers) {
       total.accepted += sv->stats().accepted;
