@@ -44,4 +44,28 @@ bool rx_tcp_tuple(net::Bytes frame, RxTuple& out) {
   return true;
 }
 
+bool rx_steer_tuple(net::Bytes frame, RxTuple& out) {
+  if (rx_tcp_tuple(frame, out)) return true;
+  constexpr size_t eth = net::kEthernetHeaderLen;
+  if (frame.size() < eth + 20 + 8 + 20 + 4) return false;
+  if (net::load_be16(frame.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4))
+    return false;
+  const uint8_t* ip = frame.data() + eth;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != net::kIpProtoIcmp) return false;
+  if ((net::load_be16(ip + 6) & 0x3fffu) != 0) return false;
+  constexpr uint8_t kDestUnreachable = 3;
+  if (frame.size() < eth + ihl + 8 + 20 + 4 || ip[ihl] != kDestUnreachable) return false;
+  const uint8_t* q = ip + ihl + 8;  // the quoted datagram: one we sent
+  const size_t qihl = size_t{q[0] & 0x0fu} * 4;
+  if ((q[0] >> 4) != 4 || qihl < 20 || q[9] != net::kIpProtoTcp) return false;
+  if (frame.size() < eth + ihl + 8 + qihl + 4) return false;
+  // Quoted: src = us, dst = the peer. The connection's own segments arrive peer -> us.
+  out.src = net::Ipv4Addr{net::load_be32(q + 16)};
+  out.dst = net::Ipv4Addr{net::load_be32(q + 12)};
+  out.sport = net::load_be16(q + qihl + 2);
+  out.dport = net::load_be16(q + qihl);
+  return true;
+}
+
 }  // namespace pollux::stack

@@ -62,4 +62,12 @@ struct RxTuple {
 };
 [[nodiscard]] bool rx_tcp_tuple(net::Bytes frame, RxTuple& out);
 
+// Where software steering sends a frame: TCP segments by their tuple (rx_tcp_tuple), and
+// ICMP destination-unreachable messages quoting one of our TCP segments (RFC 792: the
+// quoted IP header and at least 8 bytes of it) by the quoted connection's tuple turned
+// around, i.e. as that connection's own segments arrive, so that PMTUD (RFC 1191) reaches
+// the lcore that owns the connection. A NIC's RSS hashes such ICMP as plain IPv4, so even in
+// nic-rss mode they may take the steering ring. Returns false for everything else.
+[[nodiscard]] bool rx_steer_tuple(net::Bytes frame, RxTuple& out);
+
 }  // namespace pollux::stack

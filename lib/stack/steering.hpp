@@ -10,8 +10,9 @@
 //   distribute(): computes the owner of every TCP segment; keeps its own, and enqueues the
 //                 others with one burst enqueue per destination;
 //   collect():    dequeues what the others steered to it, one burst per source.
-// Frames that are not TCP/IPv4 (ARP, ICMP, fragments) stay where they arrived: ARP is synced
-// between lcores separately and ICMP needs no connection state.
+// TCP segments go by their tuple, ICMP errors about one of our TCP connections by the
+// quoted tuple (rx_steer_tuple). Everything else (ARP, pings, fragments) stays where it
+// arrived: ARP is synced between lcores separately and the rest needs no connection state.
 #pragma once
 
 #include <rte_mbuf.h>

@@ -110,5 +110,59 @@ TEST(RxTcpTuple, LeavesEverythingElseWhereItArrived) {
   EXPECT_FALSE(rx_tcp_tuple(std::span(f).first(20), t));  // runt
 }
 
+// An ICMP destination unreachable (type 3, code 4: fragmentation needed) from a router,
+// quoting `quoted_proto` datagram 10.0.0.2:40000 -> 10.0.0.1:80 that we sent.
+std::vector<uint8_t> icmp_error(uint8_t type, uint8_t quoted_proto, size_t quoted_l4_bytes) {
+  std::vector<uint8_t> f(14 + 20 + 8 + 20 + quoted_l4_bytes, 0);
+  net::store_be16(f.data() + 12, 0x0800);
+  uint8_t* ip = f.data() + 14;
+  ip[0] = 0x45;
+  ip[9] = 1;                             // ICMP
+  net::store_be32(ip + 12, 0x0a0000fe);  // the router
+  net::store_be32(ip + 16, 0x0a000002);  // us
+  uint8_t* icmp = ip + 20;
+  icmp[0] = type;
+  icmp[1] = 4;
+  uint8_t* q = icmp + 8;
+  q[0] = 0x45;
+  q[9] = quoted_proto;
+  net::store_be32(q + 12, 0x0a000002);  // quoted source: us
+  net::store_be32(q + 16, 0x0a000001);  // quoted destination: the peer
+  if (quoted_l4_bytes >= 4) {
+    net::store_be16(q + 20, 40000);
+    net::store_be16(q + 22, 80);
+  }
+  return f;
+}
+
+TEST(RxSteerTuple, IcmpErrorsGoWhereTheQuotedConnectionsSegmentsGo) {
+  RxTuple t;
+  ASSERT_TRUE(rx_steer_tuple(icmp_error(3, 6, 8), t));
+  // As the connection's own segments arrive: from the peer 10.0.0.1:80 to us 10.0.0.2:40000.
+  EXPECT_EQ(t.src.value, 0x0a000001u);
+  EXPECT_EQ(t.dst.value, 0x0a000002u);
+  EXPECT_EQ(t.sport, 80);
+  EXPECT_EQ(t.dport, 40000);
+  for (uint16_t n = 2; n <= 8; ++n) {
+    ShardMap map(n);
+    const FourTuple conn{net::Ipv4Addr{0x0a000002}, net::Ipv4Addr{0x0a000001}, 40000, 80};
+    EXPECT_EQ(map.shard_of_hash(map.hash_rx(t.src, t.dst, t.sport, t.dport)), map.shard_of(conn));
+  }
+  // TCP itself still goes by its own tuple.
+  ASSERT_TRUE(rx_steer_tuple(frame(5, 6, 0, 20), t));
+  EXPECT_EQ(t.sport, 40000);
+}
+
+TEST(RxSteerTuple, OtherIcmpStaysWhereItArrived) {
+  RxTuple t;
+  EXPECT_FALSE(rx_steer_tuple(icmp_error(8, 6, 8), t));   // echo request
+  EXPECT_FALSE(rx_steer_tuple(icmp_error(11, 6, 8), t));  // time exceeded: not for PMTUD
+  EXPECT_FALSE(rx_steer_tuple(icmp_error(3, 17, 8), t));  // quotes UDP
+  EXPECT_FALSE(rx_steer_tuple(icmp_error(3, 6, 2), t));   // quoted ports cut off
+  auto f = icmp_error(3, 6, 8);
+  f[14 + 20 + 8] = 0x65;  // quoted version 6
+  EXPECT_FALSE(rx_steer_tuple(f, t));
+}
+
 }  // namespace
 }  // namespace pollux::stack
