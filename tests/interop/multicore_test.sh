@@ -6,6 +6,8 @@
 #             later follows the queue pollux answers on)
 #   afpacket  net_af_packet with qpairs=4 over a veth pair (PACKET_FANOUT_HASH: the kernel's
 #             flow hash picks the socket)
+# (A last run over the in-memory link, whose queue pairing agrees with the shard function like
+# a NIC programmed for RSS, must steer nothing at all.)
 # Against each: Linux curl opens hundreds of short connections (Connection: close) and
 # socat echoes several streams in parallel (sha256); pollux-gen, with four lcores opening
 # connections, runs request/response against a kernel socat echo server. Every connection
@@ -222,5 +224,23 @@ in_ns ip link set prsst$$ up) &
 gen_rps tap-gen "$ns" 10.209.0.3 10.209.0.1 --preset "tap:prsst$$"
 gen_rps af-gen "$pns" 10.210.0.3 10.210.0.1 \
   --vdev="net_af_packet0,iface=prssa$$,qpairs=4" --no-pci --no-huge -m 1024 --no-shconf
+
+# --- queues that already match the shard function: no cross-lcore message at all ---------
+# pollux-gen --local-server joins generator queue i to server queue i in memory; with
+# ports chosen by the shard function, every reply comes back on the lcore that opened the
+# connection, as with a NIC programmed for RSS: steered_out must stay 0 on every lcore.
+llog=$workdir/gen-local.log
+timeout 60 "$gen" --lcores "$lcores" --log-level=4 -- --mode cps --http --concurrency 64 \
+  --duration 2 --quiet --local-server http --json "$workdir/gen-local.json" >"$llog" 2>&1
+rc=$?
+lsteer=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['stack_counters'].get('steered_out', 0))" \
+  "$workdir/gen-local.json" 2>/dev/null || echo x)
+lconns=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['established'])" \
+  "$workdir/gen-local.json" 2>/dev/null || echo 0)
+check "[local] in-memory link, two lcores a side: $lconns connections, steered_out $lsteer (rc $rc)" \
+  test "$rc" -eq 0 -a "$lsteer" = 0 -a "$lconns" -gt 100
+check "[local] both generator lcores opened connections and received without steering" \
+  test "$(grep -cE '^lcore [0-9]+ queue [01]: queue_rx [1-9][0-9]* steered_out 0 steered_in 0' "$llog")" -eq 2
+grep -E '^lcore [0-9]+ queue' "$llog" | sed 's/^/# /'
 
 finish
