@@ -100,7 +100,7 @@ def load(name, n):
 print(f"# pollux multi-core scaling ({cpus} CPUs online, load average {loadavg} at the end)\n")
 print("In-memory link, pollux-gen -> pollux-server in one process, N lcores per side.")
 print("Efficiency = rate(N) / (N x rate(1)).\n")
-print("| scenario | lcores/side | pollers/CPUs | rate | efficiency | errors | steered |")
+print("| scenario | lcores/side | pollers/CPUs | rate | efficiency | errors | steered (generator) |")
 print("|---|---|---|---|---|---|---|")
 for name, key, unit in metrics:
     base = None
