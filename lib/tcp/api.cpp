@@ -339,7 +339,9 @@ uint32_t TcpLayer::send_space(const Conn* c) const {
   return c->opts.sndbuf > c->sndq.bytes() ? c->opts.sndbuf - c->sndq.bytes() : 0;
 }
 
-uint32_t TcpLayer::readable_bytes(const Conn* c) const { return c->rcvq.bytes(); }
+uint32_t TcpLayer::readable_bytes(const Conn* c) const {
+  return c->rcvq.bytes();
+}
 
 size_t TcpLayer::peek(const Conn* c, ByteSpan* spans, size_t max) const {
   return c->rcvq.peek(spans, max);
@@ -358,9 +360,11 @@ void TcpLayer::consume(Conn* c, uint32_t n) {
   // A window update when the opening is worth it (3.8.6.2.2): at least an MSS or half the
   // buffer, or when the window had been closed.
   const uint32_t after = rcv_window(t);
-  const uint32_t advertised = t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
+  const uint32_t advertised =
+      t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
   if (after > advertised &&
-      (advertised == 0 || after - advertised >= std::min<uint32_t>(t.opts.rcvbuf / 2, 2u * t.rcv_mss)) &&
+      (advertised == 0 ||
+       after - advertised >= std::min<uint32_t>(t.opts.rcvbuf / 2, 2u * t.rcv_mss)) &&
       after > before) {
     t.ack_now = true;
     mark_dirty(t);
@@ -421,8 +425,26 @@ void TcpLayer::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interv
   c->opts.keepalive_interval_ns = interval_ns;
   c->opts.keepalive_probes = probes;
   c->keepalive_probes = 0;
-  if (on && is_synchronized(c->state)) arm_keepalive(*c, now_);
-  else stack::TimerWheel::cancel(c->keepalive_timer);
+  if (on && is_synchronized(c->state))
+    arm_keepalive(*c, now_);
+  else
+    stack::TimerWheel::cancel(c->keepalive_timer);
+}
+
+void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
+  Tcb& t = *c;
+  const uint32_t window_before = rcv_window(t);
+  t.opts.sndbuf = std::max<uint32_t>(sndbuf, 4096);
+  t.opts.rcvbuf = std::clamp<uint32_t>(rcvbuf, 4096, 1u << 30);
+  if (t.want_writable && send_space(c) > 0) {
+    t.want_writable = false;
+    t.ev_writable = true;
+    mark_dirty(t);
+  }
+  if (is_synchronized(t.state) && rcv_window(t) > window_before) {
+    t.ack_now = true;  // a window update, as when the application reads
+    mark_dirty(t);
+  }
 }
 
 ConnInfo TcpLayer::info(const Conn* c) const {

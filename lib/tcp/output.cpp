@@ -74,7 +74,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     o.ts_ecr = (flags & ack) ? t.ts_recent : 0;
   }
   const size_t opt_len = net::tcp_options_length(o);
-  constexpr size_t kHeaders = net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  constexpr size_t kHeaders =
+      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
   rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + len));
   if (!m) {
     counters_.inc(Counter::drop_tcp_no_mbuf);
@@ -88,8 +89,10 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   uint32_t wnd = rcv_window(t);
   const Seq old_right = net::seq_max(t.rcv_adv, t.rcv_nxt);
   const uint32_t promised = static_cast<uint32_t>(old_right - t.rcv_nxt);
-  if (wnd < promised) wnd = promised;
-  else if (wnd - promised < std::min<uint32_t>(t.opts.rcvbuf / 2, t.rcv_mss)) wnd = promised;
+  if (wnd < promised)
+    wnd = promised;
+  else if (wnd - promised < std::min<uint32_t>(t.opts.rcvbuf / 2, t.rcv_mss))
+    wnd = promised;
   const uint8_t shift = (flags & syn) ? 0 : t.rcv_wscale;
   const uint32_t field = std::min<uint32_t>(wnd >> shift, 0xffff);
   if (flags & ack) {
@@ -133,10 +136,14 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
       t.rtt_sent_ns = now;
     }
     t.snd_nxt += space;
-    if (t.snd_nxt > t.snd_max) {
-      t.bytes_sent += len;
-      t.snd_max = t.snd_nxt;
-    }
+  }
+  // snd_max is the highest sequence number sent plus one, whichever path sent it: a
+  // retransmission from snd_una can reach past the original segment when it carries fewer
+  // option bytes (its SACK blocks gone), and the peer acknowledges what it received. Left
+  // behind, snd_max would make that ACK "unsent data" (3.10.7.4): an ACK war.
+  if (seq + space > t.snd_max) {
+    t.bytes_sent += static_cast<uint32_t>(seq + space - t.snd_max);
+    t.snd_max = seq + space;
   }
   if (flags & fin) {
     t.fin_sent = true;
@@ -221,7 +228,8 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
 void TcpLayer::send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg) {
   // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.3 and 3.10.7.4 for unacceptable ACKs).
   if (!out_has_room()) return;
-  constexpr uint16_t kLen = net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  constexpr uint16_t kLen =
+      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
   rte_mbuf* m = alloc_datagram(kLen);
   if (!m) return counters_.inc(Counter::drop_tcp_no_mbuf);
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);

@@ -104,6 +104,11 @@ class TcpLayer {
   void abort(Conn* c);
   void set_nodelay(Conn* c, bool on);
   void set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
+  // New ceilings for the send queue and the receive window of an open connection (same
+  // bounds as ConnOptions). A larger receive buffer is announced at once; a smaller one takes
+  // effect as data is read, since the window's right edge never moves left (RFC 9293
+  // 3.8.6.2.2), and the window scale fixed at the handshake caps what can be announced.
+  void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
   [[nodiscard]] ConnInfo info(const Conn* c) const;
   [[nodiscard]] static const stack::FourTuple& tuple(const Conn* c) { return c->tuple; }
   [[nodiscard]] static State state(const Conn* c) { return c->state; }

@@ -762,6 +762,35 @@ TEST(TcpFlow, ZeroWindowIsProbedWithBackoffAndReopens) {
 
 // --- 10. Keepalive (3.8.4, RFC 1122 4.2.3.6) ---------------------------------------------------
 
+TEST(TcpFlow, BufferSizesChangeOnAnOpenConnection) {
+  Harness h(no_ts_config());
+  ConnOptions small;
+  small.sndbuf = 4096;
+  small.rcvbuf = 4096;
+  h.open(small, small);
+  Conn* ca = h.a.conn();
+  Conn* cb = h.b.conn();
+  h.b.auto_read = false;
+  const std::string data = pattern(20000);
+  // The sender's queue holds its buffer's worth; a larger buffer takes the rest.
+  ASSERT_EQ(send_str(*h.a.tcp, ca, data), 4096u);
+  h.a.tcp->set_buffers(ca, 65536, 4096);
+  EXPECT_EQ(h.a.tcp->send_space(ca), 65536u - 4096u);
+  ASSERT_EQ(send_str(*h.a.tcp, ca, data.substr(4096)), data.size() - 4096);
+  h.kick();
+  ASSERT_TRUE(h.run_until([&] { return h.b.tcp->readable_bytes(cb) == 4096; })) << h.dump();
+  h.w.run_for(kSecond);
+  EXPECT_EQ(h.b.tcp->readable_bytes(cb), 4096u) << "the receive window holds the rest back";
+  // The receiver grows its buffer without reading: a window update lets the rest in.
+  h.b.tcp->set_buffers(cb, 4096, 65536);
+  h.kick();
+  ASSERT_TRUE(h.run_until([&] { return h.b.tcp->readable_bytes(cb) == data.size(); }))
+      << h.dump();
+  h.b.read_all(cb);
+  EXPECT_EQ(h.b.rx, data);
+  EXPECT_EQ(TcpLayer::state(ca), State::established);
+}
+
 TEST(TcpTimers, KeepaliveProbesADeadPeerThenTimesOut) {
   Harness h(no_ts_config());
   h.open();

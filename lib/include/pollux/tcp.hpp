@@ -16,7 +16,8 @@
 //   close(conn)                               shutdown_write + discard further input; the
 //                                             connection is gone after the `closed` event
 //   abort(conn)                               RST now; `closed` follows with kAborted
-//   set_nodelay / set_keepalive / info        per-connection options and a TCP_INFO snapshot
+//   set_nodelay / set_keepalive / set_buffers / info
+//                                             per-connection options and a TCP_INFO snapshot
 // A Conn pointer is valid from `accepted`/`connected` (or from connect() returning it) until
 // the `closed` event returns; using it afterwards is a bug.
 #pragma once
