@@ -41,18 +41,13 @@
 //     and S the retransmissions beyond L (spurious, from reordering: each costs a recovery).
 //     Loose by design (a TCP that stalls needlessly still fails the stall bound).
 //
-// Seeds and cost. Measured as user CPU on the 2-core CI-like box (release build; wall time
-// was 2-5x more because the box was shared), averaged over the ten fault mixes; loss10 is the
-// most expensive (long virtual times with RTOs backed off to tens of seconds, stepped at the
-// 100 us tick):
-//   Bulk256KiBEachWay   ~10 ms per seed  x 1000 seeds x 10 mixes  ~100 s
-//   Bulk10MiBEachWay   ~175 ms per seed  x   20 seeds x 10 mixes   ~35 s
-//   RequestResponse     ~65 ms per seed  x   50 seeds x 10 mixes   ~33 s (200 exchanges)
-//   ShortConnections   ~200 ms per seed  x    5 seeds x  4 mixes    ~4 s (500 connections)
-// about 3 minutes in all, inside the ~10 minutes the non-ASan sim suite may take; ASan runs a
-// quarter of the seeds (POLLUX_SIM_SCALE=0.25). POLLUX_SIM_SCALE=x multiplies every count:
-// x=50 gives the 1000 seeds x 10 MiB each way per mix (~30 min for that test, and
-// 50000 seeds of the small ones: use --gtest_filter=*10MiB* for just the long run).
+// Seeds and cost. Per fault mix: 1000 seeds of 256 KiB each way, 1000 of 10 MiB each way and
+// 1000 request/response loops of 200 exchanges with POLLUX_SIM_FULL=1 (scripts/test.sh, CI;
+// otherwise 20 and 50 of the latter two), and 5 x 500 short connections for four mixes. A
+// 10 MiB seed costs ~35 ms of CPU on a clean link and ~180 ms at 10% loss (virtual time
+// stepped through backed-off RTOs at the 100 us tick); one meson test per mix lets two cores
+// share them: loss10 is the longest (~5 min of CPU in all). Under ASan a twentieth
+// (POLLUX_SIM_SCALE=0.05). POLLUX_SIM_SCALE=x multiplies every count, POLLUX_SIM_SEEDS=N sets it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -708,8 +703,14 @@ bool run_one(Mode mode, uint64_t seed, const Mix& mix, uint64_t bytes, uint32_t 
 constexpr uint64_t kSmallBytes = 256 * 1024;
 constexpr uint64_t kBigBytes = 10 * 1024 * 1024;
 constexpr uint64_t kSmallSeeds = 1000;
-constexpr uint64_t kBigSeeds = 1000;
-constexpr uint64_t kReqRespSeeds = 1000;
+// The counts, 1000 seeds per mix, run with POLLUX_SIM_FULL=1 (scripts/test.sh, so
+// CI); a plain `meson test` runs 20 and 50 to stay quick while developing.
+bool full_run() {
+  const char* v = std::getenv("POLLUX_SIM_FULL");
+  return v && *v == '1';
+}
+const uint64_t kBigSeeds = full_run() ? 1000 : 20;
+const uint64_t kReqRespSeeds = full_run() ? 1000 : 50;
 constexpr uint32_t kExchanges = 200;
 
 class Transfer : public ::testing::TestWithParam<Mix> {};
