@@ -127,7 +127,8 @@ if mem_p and mem_l and mem_p["rss_kb_held"] and mem_l["kernel_kb_held"]:
     per_p = (mem_p["rss_kb_held"] - mem_p["rss_kb_16"]) * 1024 / (2 * n)
     per_l = (mem_l["kernel_kb_held"] - mem_l["kernel_kb_before"]) * 1024 / (2 * n)
     lines.append(f"Memory per idle connection endpoint, {n:,} connections held: pollux "
-                 f"{per_p:,.0f} B (process RSS, tables sized for them, minus a run holding 16), "
+                 f"{per_p:,.0f} B (process RSS with tables sized for them, minus a run holding 16 in "
+                 f"1024-entry tables), "
                  f"Linux {per_l:,.0f} B (kernel slab and TCP pages, minus before); "
                  f"ratio {per_l / per_p:.2f}x." if per_p > 0 else
                  f"Memory per idle connection: pollux {per_p:.0f} B, Linux {per_l:.0f} B.")

@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=5
-conns=50000
+conns=100000
 out=$root/bench/results
 write_results=1
 while [ $# -gt 0 ]; do
@@ -34,8 +34,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --seconds takes a whole number" >&2; exit 2; }
-[[ "$conns" =~ ^[1-9][0-9]*$ ]] && [ "$conns" -le 55000 ] ||
-  { echo "bench/run.sh: --conns takes 1..55000 (one source address's ephemeral ports)" >&2; exit 2; }
+[[ "$conns" =~ ^[1-9][0-9]*$ ]] && [ "$conns" -le 110000 ] ||
+  { echo "bench/run.sh: --conns takes 1..110000 (two source addresses' ephemeral ports)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (network namespaces)" >&2; exit 1; }
 
 for tool in wrk iperf3 nginx ethtool; do
@@ -80,6 +80,7 @@ for n in $nsl $nss; do
   ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 done
 ip netns exec $nsl ip addr add 10.240.0.2/24 dev pxbl$$
+ip netns exec $nsl ip addr add 10.240.0.3/24 dev pxbl$$  # a second port space for the holder
 ip netns exec $nss ip addr add 10.240.0.1/24 dev pxbs$$
 ip netns exec $nsl ip link set pxbl$$ up
 ip netns exec $nss ip link set pxbs$$ up
@@ -197,12 +198,14 @@ ip netns exec $nsl taskset -c 0 iperf3 -c 10.240.0.1 -t "$seconds" -J >"$out/lin
 
 say "memory per idle connection ($conns held)"
 # pollux: the process's resident memory holding $conns connections (both ends live in the
-# process) minus the same process holding 16; the tables are sized to fit $conns.
-rss_of_hold() {  # rss_of_hold N: VmRSS in kB once N connections are established
-  local n=$1 log=$work/hold-$1.txt
-  "$gen" -l 0-1 --log-level=4 -- --mode hold --connections "$n" --rate 20000 \
-    --max-conns $((conns + 1024)) --local-server discard --duration $((conns / 20000 + 4)) \
-    >"$log" 2>&1 &
+# process, tables sized for them) minus the same process holding 16 with 1024-entry tables:
+# what each connection costs, its share of the preallocated tables included. Two source
+# addresses give the generator two ephemeral port spaces.
+rss_of_hold() {  # rss_of_hold N TABLE: VmRSS in kB once N connections are established
+  local n=$1 table=$2 log=$work/hold-$1.txt
+  "$gen" -l 0-1 --log-level=4 -- --mode hold --connections "$n" --rate 50000 \
+    --ip 198.18.0.2/24 --ip 198.18.0.3/24 --max-conns "$table" --local-server discard \
+    --duration $((conns / 20000 + 6)) >"$log" 2>&1 &
   local p=$!
   local rss=0
   for _ in $(seq $((conns / 2000 + 60))); do
@@ -212,8 +215,8 @@ rss_of_hold() {  # rss_of_hold N: VmRSS in kB once N connections are established
   wait $p || true
   echo "$rss"
 }
-rss_small=$(rss_of_hold 16)
-rss_big=$(rss_of_hold "$conns")
+rss_small=$(rss_of_hold 16 1024)
+rss_big=$(rss_of_hold "$conns" $((conns + 1024)))
 echo "{\"conns\": $conns, \"rss_kb_16\": $rss_small, \"rss_kb_held\": $rss_big}" >"$out/memory-idle.json"
 # linux: kernel memory (slab + TCP buffer pages) with $conns connections from a python
 # holder to nginx, minus before; both ends are kernel sockets.
@@ -231,7 +234,7 @@ n = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
 socks = []
 for i in range(n):
-    s = socket.create_connection(("10.240.0.1", 80))
+    s = socket.create_connection(("10.240.0.1", 80), source_address=("10.240.0.%d" % (2 + i % 2), 0))
     socks.append(s)
 open(sys.argv[2], "w").write("ready")
 time.sleep(30)

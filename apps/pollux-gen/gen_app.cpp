@@ -24,10 +24,10 @@ constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay sm
 constexpr size_t kPatternBytes = 64 * 1024;
 }  // namespace
 
-GenApp::GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts, uint32_t share,
-               double rate)
+GenApp::GenApp(tcp::TcpLayer& tcp, std::vector<net::Ipv4Addr> sources, const GenOptions& opts,
+               uint32_t share, double rate)
     : tcp_(tcp),
-      source_(source),
+      sources_(std::move(sources)),
       opts_(opts),
       share_(share),
       rate_(rate),
@@ -118,8 +118,8 @@ bool GenApp::open_one() {
   *s = ConnState{};
   TcpError err = TcpError::kOk;
   s->t_open = now_;
-  s->conn =
-      tcp_.connect(source_, opts_.dst, opts_.dst_port, &events_, this, 0, conn_opts_, err, now_);
+  s->conn = tcp_.connect(sources_[next_source_++ % sources_.size()], opts_.dst, opts_.dst_port,
+                         &events_, this, 0, conn_opts_, err, now_);
   if (!s->conn) {
     // Table full or no free port (TIME-WAIT holds them): counted, tried again next turn.
     stats_.local.add();

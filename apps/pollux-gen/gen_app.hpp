@@ -59,8 +59,10 @@ class GenApp {
  public:
   // `share` is this lcore's part of --connections (or --concurrency for cps), `rate` its part
   // of --rate (0: unlimited).
-  GenApp(tcp::TcpLayer& tcp, net::Ipv4Addr source, const GenOptions& opts, uint32_t share,
-         double rate);
+  // `sources`: the local addresses connections are opened from, in turn (several multiply
+  // the ephemeral port space toward one server).
+  GenApp(tcp::TcpLayer& tcp, std::vector<net::Ipv4Addr> sources, const GenOptions& opts,
+         uint32_t share, double rate);
   ~GenApp();
   GenApp(const GenApp&) = delete;
   GenApp& operator=(const GenApp&) = delete;
@@ -100,7 +102,8 @@ class GenApp {
   void release(ConnState& s);
 
   tcp::TcpLayer& tcp_;
-  net::Ipv4Addr source_;
+  std::vector<net::Ipv4Addr> sources_;
+  size_t next_source_ = 0;
   GenOptions opts_;
   uint32_t share_;
   double rate_;

@@ -128,10 +128,11 @@ int main(int argc, char** argv) {
       sc.port_id = link.port_b;
       sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
       for (const auto& p : opts->addrs)
-        if (p.contains(opts->dst)) sc.iface.addrs.push_back(net::Ipv4Prefix{opts->dst, p.length});
+        if (p.contains(opts->dst) && sc.iface.addrs.empty())
+          sc.iface.addrs.push_back(net::Ipv4Prefix{opts->dst, p.length});
       sc.iface.mtu = opts->mtu;
       sc.checksum_offload = opts->checksum_offload;
-      sc.tcp.max_connections = std::max<uint32_t>(opts->max_connections, 16384);
+      sc.tcp.max_connections = opts->max_connections;
       sc.extra_mbufs = 32768;
       if (!server_rt.init(sc, error)) {
         std::fprintf(stderr, "pollux-gen: local server: %s\n", error.c_str());
@@ -171,21 +172,29 @@ int main(int argc, char** argv) {
     // programmed with the same key and RETA, or software steering; issue 6).
     const size_t gen_lcores = rt.engine_count();
     const uint32_t total = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
+    // Connections are opened from every --ip on the destination's subnet in turn (each adds
+    // an ephemeral port space), or from the address the route gives.
+    std::vector<net::Ipv4Addr> sources;
+    for (const auto& p : opts->addrs)
+      if (p.contains(opts->dst)) sources.push_back(p.addr);
+    if (sources.empty()) sources.push_back(rt.engine(0).source_address(opts->dst));
     std::vector<std::unique_ptr<apps::GenApp>> gens;
     for (size_t i = 0; i < gen_lcores; ++i) {
       const uint32_t share = static_cast<uint32_t>(total / gen_lcores + (i < total % gen_lcores));
       if (share == 0) continue;
       const double rate = static_cast<double>(opts->rate) * share / total;
-      const net::Ipv4Addr src = rt.engine(i).source_address(opts->dst);
-      gens.push_back(std::make_unique<apps::GenApp>(rt.engine(i).tcp(), src, *opts, share, rate));
+      gens.push_back(
+          std::make_unique<apps::GenApp>(rt.engine(i).tcp(), sources, *opts, share, rate));
       rt.set_iteration_hook(i, apps::GenApp::on_iteration, gens.back().get());
     }
-    std::printf("gen: %s %s from %s to %s:%u, %u %s on %zu lcore(s), %u s\n",
-                apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw",
-                rt.engine(0).source_address(opts->dst).to_string().c_str(),
-                opts->dst.to_string().c_str(), opts->dst_port, total,
-                opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
-                opts->duration_s);
+    std::printf(
+        "gen: %s %s from %s%s to %s:%u, %u %s on %zu lcore(s), %u s\n",
+        apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw",
+        sources[0].to_string().c_str(),
+        sources.size() > 1 ? (" (+" + std::to_string(sources.size() - 1) + ")").c_str() : "",
+        opts->dst.to_string().c_str(), opts->dst_port, total,
+        opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
+        opts->duration_s);
     std::printf("ready\n");
     std::fflush(stdout);
 
