@@ -34,7 +34,14 @@ d = json.load(open('$workdir/$name.json'))
 t = d['totals']; e = t['errors']
 sys.exit(0 if ($expr) else 1)"
 }
-clean() { jcheck "$1" "zero errors" "e['total'] == 0"; }
+# Zero errors of every kind caused by the server or the link. "local" (connect() found no
+# free port or TCB: the generator's own TIME-WAIT holds them) can happen in a run that
+# outpaces the port space for a moment at 50k+ connections/s on a busy machine; it is a
+# limit of the generator, allowed at one per ten thousand opens.
+clean() {
+  jcheck "$1" "zero errors (server and link), generator port exhaustion below 0.01%" \
+    "e['total'] == e['local'] and e['local'] * 10000 <= max(t['opens'], 1)"
+}
 
 run_local cps-raw -l 0-1 -- --mode cps --concurrency 8 --local-server echo
 jcheck cps-raw "connections per second > 500, every one answered" \
