@@ -79,6 +79,8 @@ enum class Counter : uint16_t {
   tcp_retrans_segs,
   tcp_timeouts,               // retransmission timer expiries
   tcp_fast_retransmits,
+  tcp_dsacks_received,        // RFC 2883 duplicate reports from peers
+  tcp_spurious_undos,         // congestion reductions undone (Eifel / D-SACK)
   tcp_ofo_queued,             // segments queued out of order
   tcp_challenge_acks,         // RFC 5961
   tcp_zero_window_probes,
@@ -164,6 +166,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_retrans_segs",
     "tcp_timeouts",
     "tcp_fast_retransmits",
+    "tcp_dsacks_received",
+    "tcp_spurious_undos",
     "tcp_ofo_queued",
     "tcp_challenge_acks",
     "tcp_zero_window_probes",

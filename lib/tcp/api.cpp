@@ -87,7 +87,15 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.bytes_acked_ca = 0;
   t.dupacks = 0;
   t.in_recovery = false;
+  t.rto_recovery = false;
   t.recover = t.iss;
+  t.scoreboard.clear();
+  t.scoreboard.set_dupthresh(kDupThresh);
+  t.high_rxt = t.rescue_rxt = t.iss;
+  t.dsack_pending = false;
+  t.dsacks_received = t.rto_count = t.fast_recoveries = t.spurious_undos = 0;
+  t.undo_valid = t.eifel_pending = false;
+  t.undo_retrans = 0;
   t.rtt = RttEstimator(config_.rtt);
   t.rtt_timing = false;
   t.rexmt_count = 0;

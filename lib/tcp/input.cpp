@@ -218,6 +218,10 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
   if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
   if (!acceptable) {
     rte_pktmbuf_free(m);
+    if (!seg.has(rst) && seg_len > 0 && seg.seq < t.rcv_nxt && !seg.payload.empty())
+      // RFC 2883 4: a duplicate wholly below RCV.NXT is reported in the ACK it draws.
+      note_dsack(t, seg.seq,
+                 net::seq_min(seg.seq + static_cast<uint32_t>(seg.payload.size()), t.rcv_nxt));
     if (!seg.has(rst)) {
       // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
       // have lands here too; the ACK tells the peer where we are.
@@ -383,22 +387,25 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     }
   }
   if (a <= t.snd_una) {
+    // SACK information arrives on duplicate ACKs (RFC 2018, RFC 6675 5).
+    const uint32_t newly_sacked = a == t.snd_una ? sack_update(t, opts) : 0;
     // RFC 5681 2: a duplicate ACK carries no data, does not move the window, and arrives
-    // while data is outstanding.
-    if (a == t.snd_una && seg.payload.empty() && !seg.has(fin) && !window_changed &&
-        t.flight_size() > 0) {
-      ++t.dupacks;
-      if (t.in_recovery) {
-        t.cwnd += t.snd_mss;  // RFC 6582 3.2 step 4: inflate for each segment that left
-      } else if (t.dupacks == 3 && t.snd_una > t.recover - 1) {
-        // RFC 6582 3.2 step 2: fast retransmit, enter recovery.
-        counters_.inc(Counter::tcp_fast_retransmits);
-        t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);
-        t.recover = t.snd_max;
-        t.in_recovery = true;
-        retransmit_first(t, now);
-        t.cwnd = t.ssthresh + 3 * t.snd_mss;
-      }
+    // while data is outstanding. RFC 6675 2 also counts one that SACKs new data.
+    const bool dup =
+        a == t.snd_una && t.flight_size() > 0 &&
+        ((seg.payload.empty() && !seg.has(fin) && !window_changed) || newly_sacked > 0);
+    if (!dup) return true;
+    if (t.dupacks < 255) ++t.dupacks;
+    if (t.in_recovery) {
+      // SACK: pipe (recomputed by output) accounts for what left the network. NewReno
+      // (RFC 6582 3.2 step 4): inflate by one segment per duplicate.
+      if (!t.sack_ok) t.cwnd += t.snd_mss;
+    } else if ((t.dupacks >= t.scoreboard.dupthresh() ||
+                (t.sack_ok && t.scoreboard.is_lost(t.snd_una, t.snd_mss))) &&
+               t.snd_una > t.recover - 1) {
+      // RFC 6582 3.2 step 2 / RFC 6675 5 step 4: fast retransmit, enter recovery -- unless
+      // the losses are from before the last recovery or timeout (snd_una <= recover - 1).
+      enter_recovery(t, now);
     }
     return true;
   }
@@ -424,19 +431,47 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   t.bytes_acked += data_acked;
   t.snd_una = a;
   if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+  if (t.sack_ok) {
+    t.scoreboard.advance(a);
+    if (t.high_rxt < a) t.high_rxt = a;
+    (void)sack_update(t, opts);
+  }
+  if (t.eifel_pending) {
+    // RFC 3522 Eifel detection: the first ACK for the retransmitted segment echoes the
+    // timestamp of the original when the original arrived (reordered or delayed, not lost).
+    t.eifel_pending = false;
+    if (t.undo_valid && opts.has_timestamps && opts.ts_ecr != 0 &&
+        static_cast<int32_t>(opts.ts_ecr - t.undo_tsval) < 0)
+      undo_reduction(t);
+  }
 
+  bool grow = true;  // the ACK opens cwnd by slow start / congestion avoidance
   if (t.in_recovery) {
     if (a >= t.recover) {
-      // RFC 6582 3.2 step 6, full acknowledgment: deflate.
-      t.cwnd = std::min(t.ssthresh, std::max(t.flight_size(), static_cast<uint32_t>(t.snd_mss)) + t.snd_mss);
+      // RFC 6582 3.2 step 6 / RFC 6675 5 (end of recovery), full acknowledgment: deflate.
+      // After a timeout cwnd is in slow start already: it keeps growing.
+      if (!t.rto_recovery) {
+        t.cwnd = std::min(t.ssthresh,
+                          std::max(t.flight_size(), static_cast<uint32_t>(t.snd_mss)) + t.snd_mss);
+        grow = false;
+      }
       t.in_recovery = false;
-    } else {
-      // Partial acknowledgment: the next hole is lost too; retransmit it at once.
-      retransmit_first(t, now);
-      t.cwnd = t.cwnd > acked ? t.cwnd - acked : 0;
-      if (acked >= t.snd_mss) t.cwnd += t.snd_mss;
-      t.cwnd = std::max<uint32_t>(t.cwnd, t.snd_mss);
+      t.rto_recovery = false;
+    } else if (!t.rto_recovery) {
+      // Fast recovery. SACK: cwnd stays at ssthresh, output() sends by pipe (RFC 6675 5 C).
+      grow = false;
+      if (!t.sack_ok) {
+        // NewReno partial acknowledgment (RFC 6582 3.2 step 5): the next hole is lost too;
+        // retransmit it at once and deflate by the amount acknowledged.
+        retransmit_first(t, now);
+        t.cwnd = t.cwnd > acked ? t.cwnd - acked : 0;
+        if (acked >= t.snd_mss) t.cwnd += t.snd_mss;
+        t.cwnd = std::max<uint32_t>(t.cwnd, t.snd_mss);
+      }
     }
+    // Recovery after a timeout (SACK): slow start from one segment while the holes refill.
+  }
+  if (!grow) {
   } else if (t.cwnd < t.ssthresh) {
     t.cwnd += std::min<uint32_t>(acked, 2u * t.snd_mss);  // RFC 3465 ABC with L = 2
   } else {
@@ -460,6 +495,86 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   return true;
 }
 
+uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts) {
+  if (!t.sack_ok || opts.sack_count == 0) return 0;
+  const auto r = t.scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
+  if (r.dsack) {
+    ++t.dsacks_received;
+    counters_.inc(Counter::tcp_dsacks_received);
+    // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
+    // When all were, the reduction was spurious (RFC 3708 3.3).
+    if (t.undo_valid && t.undo_retrans > 0 && r.dsack->start >= t.undo_marker &&
+        r.dsack->end <= t.recover && --t.undo_retrans == 0)
+      undo_reduction(t);
+  }
+  return r.newly_sacked;
+}
+
+void TcpLayer::begin_undo_episode(Tcb& t, uint64_t now) {
+  t.prior_cwnd = t.cwnd;
+  t.prior_ssthresh = t.ssthresh;
+  t.undo_tsval = tsval(t, now);
+  t.undo_marker = t.snd_una;
+  t.undo_retrans = 0;
+  t.undo_extent = 0;
+  t.undo_valid = true;
+  t.eifel_pending = t.ts_ok;
+}
+
+void TcpLayer::undo_reduction(Tcb& t) {
+  // RFC 4015 3.2: the retransmission was spurious. Restore the window as it was, leave
+  // recovery, and (go-back-N after a timeout) stop resending what the peer already has.
+  counters_.inc(Counter::tcp_spurious_undos);
+  ++t.spurious_undos;
+  t.undo_valid = false;
+  t.eifel_pending = false;
+  t.cwnd = std::max(t.cwnd, t.prior_cwnd);
+  t.ssthresh = std::max(t.ssthresh, t.prior_ssthresh);
+  t.in_recovery = false;
+  t.rto_recovery = false;
+  t.recover = t.snd_una;  // nothing was lost: a later loss may start a new recovery
+  // A fast retransmit that was spurious means the network reorders deeper than DupThresh:
+  // raise it past what was SACKed above the hole at the decision (Linux caps it at 300).
+  if (t.undo_extent > 0)
+    t.scoreboard.set_dupthresh(
+        std::min(300u, std::max(t.scoreboard.dupthresh(), t.undo_extent + 1)));
+  t.dupacks = 0;
+  t.snd_nxt = t.snd_max;
+}
+
+void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
+  counters_.inc(Counter::tcp_fast_retransmits);
+  ++t.fast_recoveries;
+  begin_undo_episode(t, now);
+  t.undo_extent =
+      std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
+  t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);  // RFC 5681 3.2 eq. 4
+  t.recover = t.snd_max;
+  t.in_recovery = true;
+  t.rto_recovery = false;
+  if (!t.sack_ok) {
+    // RFC 6582 3.2 step 3: retransmit, then inflate by the three segments that left.
+    retransmit_first(t, now);
+    t.cwnd = t.ssthresh + 3 * t.snd_mss;
+    return;
+  }
+  // RFC 6675 5 step 4: cwnd = ssthresh, retransmit the first segment presumed lost and set
+  // HighRxt and RescueRxt to its end (no premature rescue); output() continues by pipe.
+  t.cwnd = t.ssthresh;
+  t.high_rxt = t.snd_una;
+  const uint32_t end = retransmit_range(t, t.snd_una, payload_mss(t), now);
+  t.high_rxt = t.snd_una + end;
+  t.rescue_rxt = t.high_rxt;
+  mark_dirty(t);
+}
+
+void TcpLayer::note_dsack(Tcb& t, Seq left, Seq right) {
+  if (!t.sack_ok || !(left < right)) return;
+  t.dsack_pending = true;
+  t.dsack_block = net::SackBlock{left, right};
+  t.ack_now = true;
+}
+
 void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
                             const net::TcpHeader& seg, uint64_t now) {
   const auto header_bytes =
@@ -469,6 +584,7 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
   uint32_t skip = header_bytes;
   if (seq < t.rcv_nxt) {  // the front was received before
     const uint32_t old = static_cast<uint32_t>(t.rcv_nxt - seq);
+    note_dsack(t, seq, t.rcv_nxt);  // RFC 2883 4.1.1: report the duplicated part
     skip += old;
     len -= old;
     seq = t.rcv_nxt;
@@ -514,6 +630,9 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
     return;
   }
   auto r = t.ooo->insert(seq, m, t.rcv_nxt);
+  // The TCB reports D-SACKs (also for duplicates that never reach the queue): take it over.
+  t.ooo->clear_dsack();
+  if (r.dsack) note_dsack(t, r.dsack->left, r.dsack->right);
   if (r.status == InsertStatus::kDropped) counters_.inc(Counter::drop_tcp_ofo_limit);
   else counters_.inc(Counter::tcp_ofo_queued);
 }

@@ -42,8 +42,13 @@ net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
   // (RFC 2018 4). The values of the timestamps are filled in when the segment is built.
   net::TcpOptions o;
   o.has_timestamps = t.ts_ok;
-  if (t.sack_ok && t.ooo && !t.ooo->empty())
-    o.sack_count = static_cast<uint8_t>(t.ooo->sack_blocks(o.sack));
+  if (!t.sack_ok) return o;
+  size_t n = 0;
+  // RFC 2883 4: a D-SACK block goes first; the SACK blocks of held data follow.
+  if (t.dsack_pending) o.sack[n++] = t.dsack_block;
+  if (t.ooo && !t.ooo->empty())
+    n += t.ooo->sack_blocks(std::span<net::SackBlock>(o.sack).subspan(n));
+  o.sack_count = static_cast<uint8_t>(n);
   return o;
 }
 
@@ -127,6 +132,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   if (space > 0 && seq < t.snd_max) {
     counters_.inc(Counter::tcp_retrans_segs);
     ++t.retransmits;
+    if (t.undo_valid) ++t.undo_retrans;
   }
   if (seq == t.snd_nxt) {
     if (space > 0 && seq == t.snd_max && !t.ts_ok && !t.rtt_timing) {
@@ -154,6 +160,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     // Every segment carries the ACK: nothing left to acknowledge separately.
     t.ack_now = false;
     t.segs_since_ack = 0;
+    t.dsack_pending = false;  // reported once (RFC 2883 4)
     stack::TimerWheel::cancel(t.delack_timer);
   }
   return true;
@@ -166,6 +173,70 @@ void TcpLayer::retransmit_first(Tcb& t, uint64_t now) {
   const bool with_fin = t.fin_sent && len == t.sndq.bytes() && t.snd_fin == t.snd_una + len;
   if (len == 0 && !with_fin) return;
   send_segment(t, t.snd_una, static_cast<uint8_t>(ack | (with_fin ? fin : 0)), 0, len, now);
+}
+
+uint32_t TcpLayer::retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now) {
+  // Resend up to max_len octets from `start` (below SND.MAX), the FIN included when the
+  // range reaches it. Returns the sequence space sent, 0 when nothing could be.
+  const Seq data_end = t.snd_una + t.sndq.bytes();
+  const uint32_t data =
+      start < data_end ? std::min(max_len, static_cast<uint32_t>(data_end - start)) : 0;
+  const bool with_fin = t.fin_sent && start + data == t.snd_fin;
+  if (data == 0 && !with_fin) return 0;
+  // PSH as on the first transmission: the segment reaches the end of what was queued.
+  const bool push = data > 0 && start + data == data_end;
+  const uint8_t flags = static_cast<uint8_t>(ack | (with_fin ? fin : 0) | (push ? psh : 0));
+  if (!send_segment(t, start, flags, static_cast<uint32_t>(start - t.snd_una), data, now)) return 0;
+  return data + (with_fin ? 1 : 0);
+}
+
+bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
+  // RFC 6675 5 step C: while cwnd - pipe >= 1 SMSS, send what NextSeg() names.
+  const uint32_t eff = payload_mss(t);
+  uint32_t pipe = t.pipe();
+  bool sent = false;
+  while (t.cwnd > pipe && t.cwnd - pipe >= eff) {
+    uint32_t n = 0;
+    // Rule 1: the first lost hole above HighRxt.
+    if (auto r = t.scoreboard.next_lost(t.snd_una, t.snd_max, t.high_rxt, eff, t.rto_recovery)) {
+      n = retransmit_range(t, r->start, r->len(), now);
+      if (n == 0) break;
+      t.high_rxt = r->start + n;
+    } else if (const uint32_t off = t.unsent_offset(),
+               avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0,
+               room = t.snd_una + t.snd_wnd > t.snd_nxt
+                          ? static_cast<uint32_t>(t.snd_una + t.snd_wnd - t.snd_nxt)
+                          : 0;
+               avail > 0 && std::min(avail, eff) <= room &&
+               // Nagle (RFC 9293 3.7.4) holds a short tail back as outside recovery.
+               (avail >= eff || t.opts.nodelay || t.fin_queued)) {
+      // Rule 2: new data the receiver's window takes (a full segment or the queue's end).
+      const uint32_t len = std::min(avail, eff);
+      if (!send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off,
+                        len, now))
+        break;
+      n = len;
+    } else if (auto r3 = t.rto_recovery ? std::nullopt
+                                        : t.scoreboard.next_unsacked(t.snd_una, t.high_rxt, eff)) {
+      // Rule 3: a hole below HighSACK not yet deemed lost.
+      n = retransmit_range(t, r3->start, r3->len(), now);
+      if (n == 0) break;
+      t.high_rxt = r3->start + n;
+    } else if (t.snd_una > t.rescue_rxt) {
+      // Rule 4: one rescue retransmission per recovery, of the highest unSACKed octets, so
+      // that a lost tail does not wait for the RTO. HighRxt stays.
+      auto r4 = t.scoreboard.highest_unsacked(t.snd_una, t.snd_max, eff);
+      if (!r4) break;
+      n = retransmit_range(t, r4->start, r4->len(), now);
+      if (n == 0) break;
+      t.rescue_rxt = t.recover;
+    } else {
+      break;
+    }
+    sent = true;
+    pipe += n;
+  }
+  return sent;
 }
 
 void TcpLayer::output(Tcb& t, uint64_t now) {
@@ -185,11 +256,18 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
   const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
                              t.state == State::fin_wait_1 || t.state == State::closing ||
                              t.state == State::last_ack;
-  while (may_send_data) {
+  if (may_send_data && t.sack_recovery()) {
+    sent = output_sack_recovery(t, now);
+  }
+  // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment
+  // out beyond cwnd (cwnd itself does not change).
+  const uint32_t limited =
+      t.in_recovery ? 0 : std::min<uint32_t>(t.dupacks, kDupThresh - 1) * t.snd_mss;
+  while (may_send_data && !t.sack_recovery()) {
     const uint32_t off = t.unsent_offset();
     const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
     const uint32_t in_flight = static_cast<uint32_t>(t.snd_nxt - t.snd_una);
-    const uint32_t win = std::min(t.snd_wnd, t.cwnd);
+    const uint32_t win = std::min(t.snd_wnd, t.cwnd + limited);
     const uint32_t usable = win > in_flight ? win - in_flight : 0;
     const uint32_t len = std::min({avail, usable, eff});
     // The FIN follows the last byte: the first time, or again when go-back-N (an RTO, a

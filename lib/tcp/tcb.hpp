@@ -13,6 +13,7 @@
 #include "tcp/reassembly.hpp"
 #include "tcp/recv_queue.hpp"
 #include "tcp/rtt_estimator.hpp"
+#include "tcp/sack_scoreboard.hpp"
 #include "tcp/send_queue.hpp"
 
 namespace pollux::tcp {
@@ -88,8 +89,25 @@ struct Tcb : stack::FlowLink {
   uint32_t cwnd = 0, ssthresh = 0xffffffff;
   uint32_t bytes_acked_ca = 0;  // RFC 5681 3.1 byte counting in congestion avoidance
   uint8_t dupacks = 0;
-  bool in_recovery = false;
-  Seq recover;
+  bool in_recovery = false;  // fast recovery, or (with SACK) recovery after a timeout
+  Seq recover;               // RFC 6582 "recover", RFC 6675 RecoveryPoint
+
+  // SACK-based loss recovery (RFC 6675), used when the peer agreed to SACK.
+  SackScoreboard scoreboard;
+  Seq high_rxt;               // one past the highest octet retransmitted in this recovery (HighRxt)
+  Seq rescue_rxt;             // RFC 6675 RescueRxt: one rescue retransmission per recovery
+  bool rto_recovery = false;  // after a timeout: every octet not SACKed is lost (6675 5.1)
+
+  // Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
+  // retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
+  // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
+  // ssthresh (RFC 4015).
+  uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+  uint32_t undo_tsval = 0;    // our TSval when the episode's first retransmission left
+  Seq undo_marker;            // SND.UNA when the episode began
+  uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates
+  uint32_t undo_extent = 0;   // fast recovery: segments SACKed above SND.UNA at entry
+  bool undo_valid = false, eifel_pending = false;
 
   // Round-trip time (RFC 6298); timed segment when timestamps are off (Karn applies).
   RttEstimator rtt;
@@ -135,6 +153,14 @@ struct Tcb : stack::FlowLink {
   // Stats for ConnInfo.
   uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
   uint32_t retransmits = 0;
+  uint32_t dsacks_received = 0;  // RFC 2883 reports from the peer
+  uint32_t rto_count = 0;        // retransmission timeouts over the connection's life
+  uint32_t fast_recoveries = 0;
+  uint32_t spurious_undos = 0;
+
+  // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent.
+  bool dsack_pending = false;
+  net::SackBlock dsack_block{};
 
   // The layer's lists: dirty (events or output pending) and free.
   boost::intrusive::list_member_hook<> dirty_hook;
@@ -142,6 +168,11 @@ struct Tcb : stack::FlowLink {
   bool dirty = false;
 
   [[nodiscard]] uint32_t flight_size() const { return static_cast<uint32_t>(snd_max - snd_una); }
+  // RFC 6675: the scoreboard drives recovery (SACK agreed and a recovery under way).
+  [[nodiscard]] bool sack_recovery() const { return sack_ok && in_recovery; }
+  [[nodiscard]] uint32_t pipe() const {
+    return scoreboard.pipe(snd_una, snd_max, high_rxt, snd_mss, rto_recovery);
+  }
   [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
 };
 

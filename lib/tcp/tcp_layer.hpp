@@ -140,6 +140,11 @@ class TcpLayer {
   void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
                     const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
+  uint32_t sack_update(Tcb& t, const net::TcpOptions& opts);  // returns bytes newly SACKed
+  void enter_recovery(Tcb& t, uint64_t now);
+  void begin_undo_episode(Tcb& t, uint64_t now);
+  void undo_reduction(Tcb& t);
+  void note_dsack(Tcb& t, Seq left, Seq right);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
   [[nodiscard]] bool time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
                                            const net::TcpOptions& opts) const;
@@ -160,6 +165,8 @@ class TcpLayer {
   void send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg);
   void send_rst(Tcb& t);
   void retransmit_first(Tcb& t, uint64_t now);
+  uint32_t retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now);
+  bool output_sack_recovery(Tcb& t, uint64_t now);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
   [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
   [[nodiscard]] uint32_t payload_mss(const Tcb& t) const;

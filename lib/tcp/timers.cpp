@@ -86,6 +86,9 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
     return finish(t, CloseReason::kTimeout, now);
   }
   ++t.rexmt_count;
+  // The first timeout of a series may prove spurious (a delay spike): remember the window.
+  // Later ones in the same series keep that first episode.
+  if (t.rexmt_count == 1) begin_undo_episode(t, now);
   t.rtt.backoff();  // RFC 6298 5.5
   t.ts_rto_mark = tsval(t, now);  // echoes older than this time pre-timeout transmissions
   t.rtt_timing = false;
@@ -96,6 +99,20 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.in_recovery = false;
   t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
   t.dupacks = 0;
+  ++t.rto_count;
+  if (t.sack_ok) {
+    // RFC 6675 5.1: recovery ends; what was SACKed is not sent again. Every other octet up
+    // to SND.MAX is lost and goes again, in order, as slow start lets it (output() by pipe).
+    // A second timeout in a row forgets the scoreboard: the receiver may have reneged on
+    // what it SACKed (RFC 2018 8), and only resending everything gets past that.
+    if (t.rexmt_count > 1) t.scoreboard.clear();
+    t.in_recovery = true;
+    t.rto_recovery = true;
+    t.high_rxt = t.snd_una;
+    t.rescue_rxt = t.snd_max;
+    arm_rexmt(t, now);
+    return output(t, now);
+  }
   // Go back to SND.UNA and send again (a FIN that was lost goes again with the data: output
   // resends it when the data before it has gone). fin_sent stays set: the FIN keeps its
   // sequence number, and an ACK beyond it still acknowledges it (RFC 9293 3.10.7.4).

@@ -183,7 +183,7 @@ void SimLink::send(rte_mbuf* m, uint64_t now) {
   }
 
   // 2. Loss.
-  if (lose) {
+  if (lose || (drop_filter_ && drop_filter_(m, now))) {
     ++stats_.lost;
     return drop(LinkEvent::lost, now, m, 0);
   }

@@ -115,6 +115,10 @@ class SimLink {
   // Changes the fault model from now on (frames in flight keep their fate).
   void set_faults(const Faults& f) { faults_ = f; }
   void set_observer(Observer o) { observer_ = std::move(o); }
+  // Scripted loss: a frame for which the filter returns true is lost (counted in `lost`),
+  // after the random draws so that the seeded faults of other frames do not change.
+  using DropFilter = std::function<bool(const rte_mbuf*, uint64_t now)>;
+  void set_drop_filter(DropFilter f) { drop_filter_ = std::move(f); }
 
  private:
   struct InFlight {
@@ -139,6 +143,7 @@ class SimLink {
   rte_mempool* pool_;
   LinkStats stats_;
   Observer observer_;
+  DropFilter drop_filter_;
   std::vector<InFlight> heap_;  // min-heap on (at, seq)
   uint64_t next_seq_ = 0;
   bool bad_state_ = false;  // Gilbert-Elliott

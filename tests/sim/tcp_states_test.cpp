@@ -950,7 +950,9 @@ TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
       "1001-2001>",
       "0.011000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32643 len=0 <sack "
       "1001-3001>",
-      "0.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1460",
+      // The timeout resends only the hole: 1001-3001 is SACKed and never sent again
+      // (RFC 6675 5.1; before the SACK scoreboard this was go-back-N, len=1460).
+      "0.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1000",
       "0.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=3001 win=32768 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
@@ -1030,7 +1032,10 @@ TEST(TcpPmtu, FragNeededQuotingAnInFlightSegmentLowersTheMss) {
       "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=4801 ack=1 win=32768 len=960",
       "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=5761 ack=1 win=32768 len=960",
       "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=6721 ack=1 win=32768 len=960",
-      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=7681 win=32720 len=0",
+      // The last small segment repeats 6721-7301 of the big one before it: a D-SACK
+      // reports the duplicate (RFC 2883 4.1.1).
+      "0.015000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=7681 win=32720 len=0 <sack "
+      "6721-7301>",
       "0.020000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=7681 ack=1 win=32768 len=320",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();

@@ -1,0 +1,117 @@
+// The sender's SACK scoreboard (RFC 6675 2 and 3, RFC 2018): which ranges above SND.UNA the
+// receiver reported holding. From it come the three things loss recovery needs:
+//   IsLost(seq)  RFC 6675 4: DupThresh discontiguous SACKed ranges, or more than
+//                (DupThresh - 1) * SMSS SACKed bytes, above seq;
+//   pipe         RFC 6675 4 SetPipe(): the bytes the sender thinks are still in the network;
+//   NextSeg      RFC 6675 4 rules 1 and 3 (the holes to retransmit). Rules 2 (new data) and
+//                4 (rescue retransmission) need the send queue and are the caller's.
+//
+// Bounded and preallocated: a fixed array of disjoint, sorted ranges; no allocation ever. When
+// it is full, a new range that cannot merge replaces the highest one (forgetting a SACK is
+// always safe: the sender may retransmit something the receiver has, never the reverse).
+//
+// A hole is the gap between SND.UNA and the first range, between two ranges, or above the
+// last range up to SND.MAX (the tail). All octets of a hole have the same ranges above them,
+// so IsLost is decided per hole, and pipe and NextSeg are O(ranges).
+//
+// "All lost" mode: after a retransmission timeout every octet not SACKed is considered lost
+// (RFC 6675 5.1 keeps the scoreboard so SACKed data is not sent again; RFC 5681 3.1 goes back
+// to slow start from SND.UNA). The caller passes the flag to pipe()/next_lost().
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "net/seq.hpp"
+#include "net/tcp_options.hpp"
+
+namespace pollux::tcp {
+
+inline constexpr uint32_t kDupThresh = 3;  // RFC 5681 3.2, RFC 6675 2
+
+struct SeqRange {
+  net::Seq start;  // first octet
+  net::Seq end;    // one past the last octet
+  [[nodiscard]] uint32_t len() const { return static_cast<uint32_t>(end - start); }
+  friend constexpr bool operator==(const SeqRange&, const SeqRange&) = default;
+};
+
+class SackScoreboard {
+ public:
+  static constexpr size_t kMaxRanges = 32;
+
+  struct UpdateResult {
+    uint32_t newly_sacked = 0;  // bytes not SACKed before this ACK
+    // RFC 2883 4: the first block reports a duplicate when it lies below the cumulative ACK
+    // or inside the second block. Such a block is never added to the scoreboard.
+    std::optional<SeqRange> dsack;
+  };
+
+  // Applies the SACK blocks of one ACK whose cumulative acknowledgment is `snd_una` (already
+  // advanced by the caller). Blocks outside (snd_una, snd_max] are ignored (RFC 2018 does
+  // not let a receiver SACK what was never sent; such blocks are bogus).
+  UpdateResult update(net::Seq snd_una, net::Seq snd_max, std::span<const net::SackBlock> blocks);
+
+  // Forgets everything at or below a new SND.UNA (cumulatively acknowledged).
+  void advance(net::Seq snd_una);
+  void clear() {
+    count_ = 0;
+    sacked_ = 0;
+  }
+
+  // DupThresh, in segments (RFC 6675 2). 3 by default; raised when reordering proves deeper
+  // than that (RFC 6675 leaves room for it in its introduction; RFC 4653 and Linux's
+  // `reordering` do the same): retransmissions found spurious by D-SACK or Eifel.
+  void set_dupthresh(uint32_t n) { dupthresh_ = std::max(n, kDupThresh); }
+  [[nodiscard]] uint32_t dupthresh() const { return dupthresh_; }
+
+  [[nodiscard]] bool empty() const { return count_ == 0; }
+  [[nodiscard]] size_t size() const { return count_; }
+  [[nodiscard]] std::span<const SeqRange> ranges() const { return {ranges_.data(), count_}; }
+  [[nodiscard]] uint32_t sacked_bytes() const { return sacked_; }
+  // One past the highest SACKed octet (RFC 6675's HighSACK + 1); `otherwise` when empty.
+  [[nodiscard]] net::Seq high_sacked(net::Seq otherwise) const {
+    return count_ ? ranges_[count_ - 1].end : otherwise;
+  }
+  [[nodiscard]] bool is_sacked(net::Seq s) const;
+  // RFC 6675 4 IsLost(seq), with the scoreboard's DupThresh.
+  [[nodiscard]] bool is_lost(net::Seq s, uint32_t smss) const;
+
+  // RFC 6675 4 SetPipe(): every octet in [snd_una, snd_max) not SACKed counts once if it is
+  // not lost, and once more if it was retransmitted (below high_rxt, one past the highest
+  // octet retransmitted in this recovery; pass snd_una when nothing was).
+  [[nodiscard]] uint32_t pipe(net::Seq snd_una, net::Seq snd_max, net::Seq high_rxt, uint32_t smss,
+                              bool all_lost) const;
+  // Bytes in [snd_una, snd_max) not SACKed and considered lost by IsLost (for ConnInfo).
+  [[nodiscard]] uint32_t lost_bytes(net::Seq snd_una, net::Seq snd_max, uint32_t smss,
+                                    bool all_lost) const;
+
+  // NextSeg rule 1: the first lost, un-SACKed range at or above high_rxt and below HighSACK
+  // (below snd_max in all-lost mode), at most smss long.
+  [[nodiscard]] std::optional<SeqRange> next_lost(net::Seq snd_una, net::Seq snd_max,
+                                                  net::Seq high_rxt, uint32_t smss,
+                                                  bool all_lost) const;
+  // NextSeg rule 3: the first un-SACKed range at or above high_rxt and below HighSACK, lost
+  // or not, at most smss long.
+  [[nodiscard]] std::optional<SeqRange> next_unsacked(net::Seq snd_una, net::Seq high_rxt,
+                                                      uint32_t smss) const;
+  // NextSeg rule 4 (rescue): up to smss octets ending with the highest un-SACKed octet below
+  // snd_max; nullopt when everything outstanding is SACKed.
+  [[nodiscard]] std::optional<SeqRange> highest_unsacked(net::Seq snd_una, net::Seq snd_max,
+                                                         uint32_t smss) const;
+
+ private:
+  void insert(SeqRange r);
+  void erase(size_t i);
+
+  std::array<SeqRange, kMaxRanges> ranges_{};  // sorted, disjoint, not touching
+  size_t count_ = 0;
+  uint32_t sacked_ = 0;
+  uint32_t dupthresh_ = kDupThresh;
+};
+
+}  // namespace pollux::tcp
