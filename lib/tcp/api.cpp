@@ -84,7 +84,7 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.ts_rto_mark = t.ts_offset + static_cast<uint32_t>(now / 1'000'000);
   t.cwnd = t.snd_mss;
   t.ssthresh = 0xffffffff;
-  t.bytes_acked_ca = 0;
+  cc::init(t.cc, config_.congestion_control);
   t.dupacks = 0;
   t.in_recovery = false;
   t.rto_recovery = false;
@@ -473,6 +473,21 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.bytes_acked = t.bytes_acked;
   i.bytes_received = t.bytes_received;
   i.retransmits = t.retransmits;
+  i.cc = cc::algorithm_name(t.cc.algo);
+  i.ca_state = t.rto_recovery  ? "loss"
+               : t.in_recovery ? "recovery"
+               : t.dupacks > 0 ? "disorder"
+                               : "open";
+  i.pipe = t.sack_recovery() ? t.pipe() : t.flight_size();
+  i.sacked_bytes = t.scoreboard.sacked_bytes();
+  i.lost_bytes =
+      t.sack_ok ? t.scoreboard.lost_bytes(t.snd_una, t.snd_max, t.snd_mss, t.rto_recovery) : 0;
+  i.delivered = t.bytes_acked + t.scoreboard.sacked_bytes();
+  i.timeouts = t.rto_count;
+  i.fast_recoveries = t.fast_recoveries;
+  i.dsacks = t.dsacks_received;
+  i.spurious_undos = t.spurious_undos;
+  i.reordering = t.scoreboard.dupthresh();
   i.sndq_bytes = t.sndq.bytes();
   i.rcvq_bytes = t.rcvq.bytes();
   i.ooo_bytes = t.ooo ? t.ooo->bytes() : 0;

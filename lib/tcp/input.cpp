@@ -411,6 +411,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   }
 
   // New data acknowledged.
+  const uint32_t flight_before = t.flight_size();
   uint32_t acked = static_cast<uint32_t>(a - t.snd_una);
   if (t.ts_ok && opts.has_timestamps && opts.ts_ecr != 0) {
     // RFC 7323 4: timestamps time every ACK, retransmissions included (no Karn ambiguity)
@@ -471,16 +472,8 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     }
     // Recovery after a timeout (SACK): slow start from one segment while the holes refill.
   }
-  if (!grow) {
-  } else if (t.cwnd < t.ssthresh) {
-    t.cwnd += std::min<uint32_t>(acked, 2u * t.snd_mss);  // RFC 3465 ABC with L = 2
-  } else {
-    t.bytes_acked_ca += acked;  // RFC 5681 3.1: about one MSS per RTT
-    if (t.bytes_acked_ca >= t.cwnd) {
-      t.bytes_acked_ca -= t.cwnd;
-      t.cwnd += t.snd_mss;
-    }
-  }
+  if (grow)
+    cc::on_ack(t.cc, t.cwnd, t.ssthresh, acked, t.snd_mss, flight_before, now, t.rtt.srtt());
   t.dupacks = 0;
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (t.snd_una == t.snd_max) {
@@ -513,6 +506,7 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts) {
 void TcpLayer::begin_undo_episode(Tcb& t, uint64_t now) {
   t.prior_cwnd = t.cwnd;
   t.prior_ssthresh = t.ssthresh;
+  t.prior_cc = t.cc;
   t.undo_tsval = tsval(t, now);
   t.undo_marker = t.snd_una;
   t.undo_retrans = 0;
@@ -530,6 +524,7 @@ void TcpLayer::undo_reduction(Tcb& t) {
   t.eifel_pending = false;
   t.cwnd = std::max(t.cwnd, t.prior_cwnd);
   t.ssthresh = std::max(t.ssthresh, t.prior_ssthresh);
+  t.cc = t.prior_cc;
   t.in_recovery = false;
   t.rto_recovery = false;
   t.recover = t.snd_una;  // nothing was lost: a later loss may start a new recovery
@@ -548,7 +543,7 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   begin_undo_episode(t, now);
   t.undo_extent =
       std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
-  t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);  // RFC 5681 3.2 eq. 4
+  t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
   t.recover = t.snd_max;
   t.in_recovery = true;
   t.rto_recovery = false;

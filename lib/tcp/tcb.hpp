@@ -10,6 +10,7 @@
 #include "pollux/tcp.hpp"
 #include "stack/flow_table.hpp"
 #include "stack/timer_wheel.hpp"
+#include "tcp/cc/congestion.hpp"
 #include "tcp/reassembly.hpp"
 #include "tcp/recv_queue.hpp"
 #include "tcp/rtt_estimator.hpp"
@@ -87,7 +88,7 @@ struct Tcb : stack::FlowLink {
 
   // Congestion control (RFC 5681, NewReno recovery RFC 6582).
   uint32_t cwnd = 0, ssthresh = 0xffffffff;
-  uint32_t bytes_acked_ca = 0;  // RFC 5681 3.1 byte counting in congestion avoidance
+  cc::State cc;  // the algorithm and its state (cc/congestion.hpp)
   uint8_t dupacks = 0;
   bool in_recovery = false;  // fast recovery, or (with SACK) recovery after a timeout
   Seq recover;               // RFC 6582 "recover", RFC 6675 RecoveryPoint
@@ -103,6 +104,7 @@ struct Tcb : stack::FlowLink {
   // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
   // ssthresh (RFC 4015).
   uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+  cc::State prior_cc;
   uint32_t undo_tsval = 0;    // our TSval when the episode's first retransmission left
   Seq undo_marker;            // SND.UNA when the episode began
   uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates

@@ -93,9 +93,10 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.ts_rto_mark = tsval(t, now);  // echoes older than this time pre-timeout transmissions
   t.rtt_timing = false;
   // RFC 5681 3.1 eq. 4: after a timeout, ssthresh from the flight, cwnd one segment.
-  t.ssthresh = std::max(t.flight_size() / 2, 2u * t.snd_mss);
+  // Only the first timeout of a series reduces ssthresh: later ones find a window that is
+  // already one segment (RFC 5681 3.1 holds it constant then). CUBIC: RFC 9438 4.8.
+  if (t.rexmt_count == 1) t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
   t.cwnd = t.snd_mss;
-  t.bytes_acked_ca = 0;
   t.in_recovery = false;
   t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
   t.dupacks = 0;

@@ -84,6 +84,15 @@ struct ConnInfo {
   uint32_t snd_wnd = 0, rcv_wnd = 0;
   uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
   uint32_t retransmits = 0;         // segments retransmitted over the connection's life
+  // Loss recovery and congestion control (issue 4).
+  const char* cc = "";              // congestion control algorithm ("cubic", "newreno")
+  const char* ca_state = "";        // "open", "disorder" (dup ACKs), "recovery", "loss" (RTO)
+  uint32_t pipe = 0;                // RFC 6675 pipe (SACK) or bytes in flight
+  uint32_t sacked_bytes = 0;        // bytes above snd_una the peer reported holding
+  uint32_t lost_bytes = 0;          // bytes deemed lost by the scoreboard (SACK)
+  uint64_t delivered = 0;           // bytes the peer acknowledged cumulatively or SACKed
+  uint32_t timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
+  uint32_t reordering = 0;          // DupThresh in segments (3, raised by spurious recoveries)
   uint32_t sndq_bytes = 0, rcvq_bytes = 0, ooo_bytes = 0;
   bool wscale = false, sack = false, timestamps = false;
 };

@@ -1,0 +1,57 @@
+// Congestion control behind one small interface: NewReno (RFC 5681) and CUBIC (RFC 9438,
+// the default). Per-connection state is a plain struct in the TCB; the algorithm is an enum
+// and every call is a switch on it -- no virtual call per packet. cwnd and ssthresh stay in
+// the TCB (bytes); these functions decide how they move:
+//   on_ack         cumulative ACK of new data outside fast recovery: slow start with ABC
+//                  (RFC 3465, L = 2), then congestion avoidance of the algorithm. An
+//                  application-limited sender (flight below half of cwnd, RFC 7661's
+//                  non-validated phase) does not grow cwnd.
+//   on_congestion  loss detected (fast retransmit or RTO): returns the new ssthresh.
+// Loss recovery itself (RFC 6675 / RFC 6582) and the undo of spurious reductions are the
+// TCB's business; an undo restores a saved copy of this state.
+#pragma once
+
+#include <cstdint>
+
+namespace pollux::tcp::cc {
+
+enum class Algorithm : uint8_t { newreno, cubic };
+
+[[nodiscard]] constexpr const char* algorithm_name(Algorithm a) {
+  return a == Algorithm::cubic ? "cubic" : "newreno";
+}
+
+// RFC 9438 constants (4.1, 4.6) and the Reno-friendly slope (4.3).
+inline constexpr double kCubicC = 0.4;
+inline constexpr double kCubicBeta = 0.7;
+inline constexpr double kCubicAlpha = 3.0 * (1.0 - kCubicBeta) / (1.0 + kCubicBeta);
+
+// RFC 9438 4.2, in segments and seconds.
+//   eq. 1  W_cubic(t) = C (t - K)^3 + W_max
+//   eq. 2  K = cbrt((W_max - cwnd_epoch) / C)
+[[nodiscard]] double cubic_k(double w_max, double cwnd_epoch);
+[[nodiscard]] double cubic_w(double t, double k, double w_max);
+
+struct State {
+  Algorithm algo = Algorithm::cubic;
+  uint32_t bytes_acked_ca = 0;  // NewReno: RFC 5681 3.1 byte counting
+  // CUBIC (RFC 9438), in segments; the epoch is the current congestion avoidance stage.
+  double w_max = 0;             // window before the last reduction
+  double cwnd_prior = 0;        // cwnd at the last reduction (alpha switches to 1 there, 4.3)
+  double cwnd_epoch = 0;        // cwnd when the epoch began
+  double k = 0;                 // seconds from the epoch start to W_max
+  double w_est = 0;             // Reno-friendly estimate (4.3)
+  double frac_bytes = 0;        // growth below one byte carried to the next ACK
+  uint64_t epoch_start_ns = 0;  // 0: no epoch yet (the next ACK in avoidance starts one)
+};
+
+void init(State& s, Algorithm a);
+
+// `flight_before`: bytes in flight before this ACK (RFC 7661 validation).
+void on_ack(State& s, uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, uint32_t mss,
+            uint32_t flight_before, uint64_t now_ns, uint64_t srtt_ns);
+
+// A congestion event with `flight` bytes outstanding; returns ssthresh (at least 2 MSS).
+[[nodiscard]] uint32_t on_congestion(State& s, uint32_t cwnd, uint32_t flight, uint32_t mss);
+
+}  // namespace pollux::tcp::cc

@@ -1,0 +1,143 @@
+// Congestion control math (lib/tcp/cc). CUBIC values are worked by hand from RFC 9438 with
+// C = 0.4 and beta_cubic = 0.7, windows in segments:
+//   W_max = 100 reduced to cwnd_epoch = 70:  K = cbrt((100 - 70) / 0.4) = cbrt(75) = 4.2172 s
+//   W_cubic(0) = 0.4 (0 - K)^3 + 100 = -0.4 * 75 + 100 = 70
+//   W_cubic(K) = 100, W_cubic(K + 1) = 100.4, W_cubic(K + 2) = 103.2, W_cubic(K - 2) = 96.8
+//   W_max = 10, cwnd_epoch = 7:  K = cbrt(7.5) = 1.9574 s
+//   alpha_cubic = 3 (1 - 0.7) / (1 + 0.7) = 0.9 / 1.7 = 0.52941
+#include "tcp/cc/congestion.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace pollux::tcp::cc {
+namespace {
+
+constexpr uint32_t kMss = 1000;
+constexpr uint64_t kMs = 1'000'000;
+
+TEST(Cubic, CurvePointsByHand) {
+  const double k = cubic_k(100, 70);
+  EXPECT_NEAR(k, 4.2172, 1e-4);
+  EXPECT_NEAR(cubic_w(0, k, 100), 70.0, 1e-9);
+  EXPECT_NEAR(cubic_w(k, k, 100), 100.0, 1e-9);
+  EXPECT_NEAR(cubic_w(k + 1, k, 100), 100.4, 1e-9);
+  EXPECT_NEAR(cubic_w(k + 2, k, 100), 103.2, 1e-9);
+  EXPECT_NEAR(cubic_w(k - 2, k, 100), 96.8, 1e-9);
+  EXPECT_NEAR(cubic_k(10, 7), 1.9574, 1e-4);
+  EXPECT_NEAR(kCubicAlpha, 0.52941, 1e-5);
+  // Above W_max already: K is negative and the curve grows from the start.
+  EXPECT_LT(cubic_k(50, 60), 0.0);
+}
+
+TEST(Cubic, ReductionIsBetaAndFastConvergence) {
+  State s;
+  init(s, Algorithm::cubic);
+  // 100 segments in flight: ssthresh = 0.7 * 100 = 70 segments, W_max = 100.
+  EXPECT_EQ(on_congestion(s, 100 * kMss, 100 * kMss, kMss), 70 * kMss);
+  EXPECT_DOUBLE_EQ(s.w_max, 100.0);
+  // Next loss before regaining W_max (at 80): W_max = 80 (1 + 0.7) / 2 = 68.
+  EXPECT_EQ(on_congestion(s, 80 * kMss, 80 * kMss, kMss), 56 * kMss);
+  EXPECT_DOUBLE_EQ(s.w_max, 68.0);
+  // Never below two segments.
+  EXPECT_EQ(on_congestion(s, kMss, kMss, kMss), 2 * kMss);
+}
+
+TEST(NewReno, HalvesTheFlightAndAddsOneSegmentPerWindow) {
+  State s;
+  init(s, Algorithm::newreno);
+  EXPECT_EQ(on_congestion(s, 100 * kMss, 60 * kMss, kMss), 30 * kMss);
+  uint32_t cwnd = 30 * kMss;
+  // One window of ACKs (30 segments) in congestion avoidance: exactly one MSS more.
+  for (int i = 0; i < 30; ++i) on_ack(s, cwnd, 30 * kMss, kMss, kMss, cwnd, 0, 100 * kMs);
+  EXPECT_EQ(cwnd, 31 * kMss);
+}
+
+TEST(CongestionControl, SlowStartIsAbcWithLimitTwo) {
+  for (Algorithm a : {Algorithm::newreno, Algorithm::cubic}) {
+    State s;
+    init(s, a);
+    uint32_t cwnd = 10 * kMss;
+    on_ack(s, cwnd, 0xffffffff, 1 * kMss, kMss, cwnd, 0, 0);  // one segment: +1
+    EXPECT_EQ(cwnd, 11 * kMss);
+    on_ack(s, cwnd, 0xffffffff, 5 * kMss, kMss, cwnd, 0, 0);  // stretch ACK: at most +2 (RFC 3465)
+    EXPECT_EQ(cwnd, 13 * kMss);
+  }
+}
+
+TEST(CongestionControl, ApplicationLimitedSenderDoesNotGrow) {
+  // RFC 7661: less than half the window in flight -> no growth, slow start or not.
+  for (Algorithm a : {Algorithm::newreno, Algorithm::cubic}) {
+    State s;
+    init(s, a);
+    uint32_t cwnd = 40 * kMss;
+    on_ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 10 * kMss, 0, 0);
+    EXPECT_EQ(cwnd, 40 * kMss);
+    on_ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 20 * kMss, 0, 0);  // half: validated
+    EXPECT_EQ(cwnd, 42 * kMss);
+  }
+}
+
+// After a reduction from 100 to 70 segments with a 100 ms RTT, CUBIC regrows along the
+// curve: concave below W_max, about W_max at t = K (4.2 s), then convex -- until the
+// Reno-friendly estimate takes over. By hand: W_est = 70 + 0.529 per RTT reaches
+// cwnd_prior = 100 after 57 RTTs (5.7 s); alpha is 1 from then on (RFC 9438 4.3), so W_est
+// grows one segment per RTT and, from about 5.9 s, exceeds the curve (W_cubic(6.5) =
+// 104.7, W_est(6.5) = 106.7): cwnd follows W_est. Each round trip delivers one window of
+// ACKs, one segment each.
+TEST(Cubic, RegrowsAlongTheCurve) {
+  State s;
+  init(s, Algorithm::cubic);
+  const uint32_t ssthresh = on_congestion(s, 100 * kMss, 100 * kMss, kMss);
+  uint32_t cwnd = ssthresh;
+  const uint64_t rtt = 100 * kMs;
+  uint64_t now = 1'000'000'000;
+  const double k = cubic_k(100, 70);
+  double prev = cwnd;
+  double at_k = 0, at_60 = 0, at_70 = 0;
+  for (int round = 0; round < 70; ++round) {
+    const uint32_t segs = cwnd / kMss;
+    for (uint32_t i = 0; i < segs; ++i) on_ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
+    now += rtt;
+    const double t = (round + 1) * 0.1;  // time since the epoch began (first ACK at round 0)
+    EXPECT_GE(cwnd, prev);
+    prev = cwnd;
+    const double w = double(cwnd) / kMss;
+    if (t < k - 0.5) EXPECT_LT(w, 100.0) << "t=" << t;
+    if (std::fabs(t - k) < 0.05) at_k = w;
+    if (round + 1 == 60) at_60 = w;
+    if (round + 1 == 70) at_70 = w;
+    // On the curve while it leads: never beyond the target one RTT ahead, never below
+    // W_cubic(t) minus the lag of window-by-window updates.
+    if (t <= 5.5) {
+      EXPECT_LE(w, cubic_w(t + 0.1, k, 100) + 1.0) << "t=" << t;
+      EXPECT_GE(w, cubic_w(t - 0.2, k, 100) - 1.0) << "t=" << t;
+    }
+  }
+  EXPECT_NEAR(at_k, 100.0, 1.5);
+  // Reno-friendly with alpha = 1: one segment per RTT over the last ten RTTs.
+  EXPECT_NEAR(at_70 - at_60, 10.0, 1.0);
+}
+
+// Short RTT: the Reno-friendly estimate (RFC 9438 4.3) wins over the flat cubic plateau.
+TEST(Cubic, RenoFriendlyRegionWithShortRtt) {
+  State s;
+  init(s, Algorithm::cubic);
+  const uint32_t ssthresh = on_congestion(s, 100 * kMss, 100 * kMss, kMss);
+  uint32_t cwnd = ssthresh;
+  const uint64_t rtt = 1 * kMs;
+  uint64_t now = 1'000'000'000;
+  for (int round = 0; round < 40; ++round) {  // 40 ms: the cubic curve has barely moved
+    const uint32_t segs = cwnd / kMss;
+    for (uint32_t i = 0; i < segs; ++i) on_ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
+    now += rtt;
+  }
+  // W_est grew by about alpha = 0.53 segments per RTT: 70 + 40 * 0.53 = 91 (the cubic
+  // curve alone would give W_cubic(0.04) = 70.4).
+  EXPECT_NEAR(double(cwnd) / kMss, 70 + 40 * kCubicAlpha, 1.5);
+}
+
+}  // namespace
+}  // namespace pollux::tcp::cc
