@@ -125,11 +125,12 @@ if mem_p and mem_l and mem_p["rss_kb_held"] and mem_l["kernel_kb_held"]:
     n = mem_p["conns"]
     # Both ends of every connection live in the measured memory in both setups.
     per_p = (mem_p["rss_kb_held"] - mem_p["rss_kb_16"]) * 1024 / (2 * n)
-    per_l = (mem_l["kernel_kb_held"] - mem_l["kernel_kb_before"]) * 1024 / (2 * n)
+    per_l = (mem_l["kernel_kb_held"] - mem_l["kernel_kb_before"]) * 1024 / (2 * max(mem_l["conns"], 1))
     lines.append(f"Memory per idle connection endpoint, {n:,} connections held: pollux "
                  f"{per_p:,.0f} B (process RSS with tables sized for them, minus a run holding 16 in "
                  f"1024-entry tables), "
-                 f"Linux {per_l:,.0f} B (kernel slab and TCP pages, minus before); "
+                 f"Linux {per_l:,.0f} B (kernel slab and TCP pages with {mem_l['conns']:,} held, minus "
+                 f"before); "
                  f"ratio {per_l / per_p:.2f}x." if per_p > 0 else
                  f"Memory per idle connection: pollux {per_p:.0f} B, Linux {per_l:.0f} B.")
 else:
