@@ -22,23 +22,31 @@ uint32_t overlap(Seq a, Seq b, Seq c, Seq d) {  // |[a,b) ∩ [c,d)|
 
 }  // namespace
 
-// Calls f(start, end, lost, is_tail) for every hole in [snd_una, snd_max), lowest first.
+// Calls f(start, end, lost, is_tail) for every hole in [snd_una, snd_max), lowest first,
+// until f returns true. In all-lost mode the octets below `lost_end` are lost whatever is
+// above them; a hole that straddles lost_end is reported as two pieces.
 template <class F>
 static void for_each_hole(std::span<const SeqRange> ranges, uint32_t sacked, uint32_t dupthresh,
-                          Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost, F&& f) {
+                          Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost, Seq lost_end,
+                          F&& f) {
+  auto emit = [&](Seq a, Seq b, bool lost_by_sacks, bool tail) {
+    if (!all_lost || !(a < lost_end)) return f(a, b, lost_by_sacks, tail);
+    if (b <= lost_end) return f(a, b, true, tail);
+    return f(a, lost_end, true, false) || f(lost_end, b, lost_by_sacks, tail);
+  };
   Seq prev = snd_una;
   uint32_t below = 0;  // SACKed bytes of the ranges before the current one
   for (size_t i = 0; i < ranges.size(); ++i) {
     const Seq start = net::seq_max(prev, snd_una);
     if (start < ranges[i].start) {
-      const bool lost = all_lost || lost_given(ranges.size() - i, sacked - below, smss, dupthresh);
-      if (f(start, ranges[i].start, lost, false)) return;
+      const bool lost = lost_given(ranges.size() - i, sacked - below, smss, dupthresh);
+      if (emit(start, ranges[i].start, lost, false)) return;
     }
     below += ranges[i].len();
     prev = ranges[i].end;
   }
   const Seq start = net::seq_max(prev, snd_una);
-  if (start < snd_max) f(start, snd_max, all_lost, true);
+  if (start < snd_max) emit(start, snd_max, false, true);
 }
 
 SackScoreboard::UpdateResult SackScoreboard::update(Seq snd_una, Seq snd_max,
@@ -133,7 +141,7 @@ bool SackScoreboard::is_lost(Seq s, uint32_t smss) const {
 uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t smss,
                               bool all_lost) const {
   uint32_t pipe = 0;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost,
+  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
                 [&](Seq a, Seq b, bool lost, bool) {
                   if (!lost) pipe += static_cast<uint32_t>(b - a);  // SetPipe (a)
                   pipe += overlap(a, b, snd_una, high_rxt);         // SetPipe (b)
@@ -144,7 +152,7 @@ uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t s
 
 uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost) const {
   uint32_t lost = 0;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost,
+  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
                 [&](Seq a, Seq b, bool l, bool) {
                   if (l) lost += static_cast<uint32_t>(b - a);
                   return false;
@@ -155,7 +163,7 @@ uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, boo
 std::optional<SeqRange> SackScoreboard::next_lost(Seq snd_una, Seq snd_max, Seq high_rxt,
                                                   uint32_t smss, bool all_lost) const {
   std::optional<SeqRange> out;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost,
+  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
                 [&](Seq a, Seq b, bool lost, bool) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (!lost || !(s < b)) return false;
@@ -170,7 +178,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
   std::optional<SeqRange> out;
   // Holes below HighSACK only: pass HighSACK as the end so that there is no tail.
   const Seq high = high_sacked(snd_una);
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, high, smss, false,
+  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, high, smss, false, high,
                 [&](Seq a, Seq b, bool, bool tail) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (tail || !(s < b)) return false;
@@ -183,7 +191,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
 std::optional<SeqRange> SackScoreboard::highest_unsacked(Seq snd_una, Seq snd_max,
                                                          uint32_t smss) const {
   std::optional<SeqRange> last;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, false,
+  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, false, snd_max,
                 [&](Seq a, Seq b, bool, bool) {
                   last = SeqRange{b - std::min<uint32_t>(smss, static_cast<uint32_t>(b - a)), b};
                   return false;

@@ -69,6 +69,13 @@ class SackScoreboard {
   void set_dupthresh(uint32_t n) { dupthresh_ = std::max(n, kDupThresh); }
   [[nodiscard]] uint32_t dupthresh() const { return dupthresh_; }
 
+  // All-lost mode covers what was outstanding at the timeout only (RFC 6675 5.1): data sent
+  // after it, beyond this point, is in flight like any other. Unset: everything.
+  void set_rto_point(net::Seq p) {
+    rto_point_ = p;
+    rto_point_set_ = true;
+  }
+
   [[nodiscard]] bool empty() const { return count_ == 0; }
   [[nodiscard]] size_t size() const { return count_; }
   [[nodiscard]] std::span<const SeqRange> ranges() const { return {ranges_.data(), count_}; }
@@ -112,6 +119,12 @@ class SackScoreboard {
   size_t count_ = 0;
   uint32_t sacked_ = 0;
   uint32_t dupthresh_ = kDupThresh;
+  net::Seq rto_point_;
+  bool rto_point_set_ = false;
+
+  [[nodiscard]] net::Seq lost_end(net::Seq snd_max) const {
+    return rto_point_set_ ? net::seq_min(rto_point_, snd_max) : snd_max;
+  }
 };
 
 }  // namespace pollux::tcp

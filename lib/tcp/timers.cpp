@@ -107,6 +107,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
     // A second timeout in a row forgets the scoreboard: the receiver may have reneged on
     // what it SACKed (RFC 2018 8), and only resending everything gets past that.
     if (t.rexmt_count > 1) t.scoreboard.clear();
+    t.scoreboard.set_rto_point(t.snd_max);
     t.in_recovery = true;
     t.rto_recovery = true;
     t.high_rxt = t.snd_una;

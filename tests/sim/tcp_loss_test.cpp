@@ -124,10 +124,10 @@ struct RunSpec {
   uint64_t seed = 1;
   uint64_t bytes = 1 << 20;
   Faults ab, ba;
-  bool sack = true;             // host a offers SACK (b always does: a decides)
+  bool sack = true;  // host a offers SACK (b always does: a decides)
   tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;  // host a's congestion control
   uint32_t buf = 256 * 1024;                          // send and receive buffers of both sides
-  SimLink::DropFilter drop_ab;  // scripted loss a>b
+  SimLink::DropFilter drop_ab;                        // scripted loss a>b
   SimLink::DropFilter drop_ba;
   uint64_t max_ns = 300 * kSecond;
 };
@@ -360,6 +360,60 @@ TEST(SimTcpLoss, SackBeatsNewRenoUnderRandomLoss) {
                 (unsigned long)rto_reno);
     EXPECT_LT(t_sack, t_reno) << "loss " << loss;
     EXPECT_LE(rto_sack, rto_reno) << "loss " << loss;
+  }
+}
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// Not a test: the goodput table of bench/goodput/run.sh (disabled so that it never runs in
+// the suites; the bench runs it with --gtest_also_run_disabled_tests). Goodput vs random loss
+// on a 100 Mbit/s path with a 10 ms RTT and a 512 KiB drop-tail queue, loss in both
+// directions, 8 MiB, the mean over POLLUX_SIM_SEEDS seeds (default 3), for NewReno and
+// CUBIC with SACK on and off. Prints a markdown table.
+TEST(SimTcpLoss, DISABLED_GoodputTable) {
+  struct Variant {
+    const char* name;
+    tcp::cc::Algorithm cc;
+    bool sack;
+  };
+  const Variant variants[] = {{"cubic+sack", tcp::cc::Algorithm::cubic, true},
+                              {"newreno+sack", tcp::cc::Algorithm::newreno, true},
+                              {"cubic", tcp::cc::Algorithm::cubic, false},
+                              {"newreno", tcp::cc::Algorithm::newreno, false}};
+  std::printf("\n| loss | variant | goodput Mbit/s | RTOs | retransmits |\n");
+  std::printf("| --- | --- | ---: | ---: | ---: |\n");
+  for (double loss : {0.0, 0.001, 0.01, 0.03}) {
+    for (const Variant& v : variants) {
+      double mbps = 0;
+      uint64_t rtos = 0, rexmits = 0, n = 0;
+      for (uint64_t seed : sim_seeds(3)) {
+        RunSpec spec;
+        spec.seed = seed;
+        spec.ab = spec.ba = path(5 * kMillisecond);
+        for (Faults* f : {&spec.ab, &spec.ba}) {
+          f->bandwidth_bps = 100'000'000;
+          f->max_queue_bytes = 512 * 1024;
+          f->loss = loss;
+        }
+        spec.bytes = 8 << 20;
+        spec.buf = 1 << 20;
+        spec.cc = v.cc;
+        spec.sack = v.sack;
+        spec.max_ns = 3600 * kSecond;
+        const RunResult r = run_bulk(spec);
+        ASSERT_TRUE(r.complete) << r.where;
+        mbps += double(spec.bytes) * 8 / (double(r.elapsed_ns) / 1e9) / 1e6;
+        rtos += r.timeouts;
+        rexmits += r.retrans_segs;
+        ++n;
+      }
+      std::printf("| %.1f%% | %s | %.1f | %.1f | %.1f |\n", loss * 100, v.name, mbps / n,
+                  double(rtos) / n, double(rexmits) / n);
+    }
   }
 }
 

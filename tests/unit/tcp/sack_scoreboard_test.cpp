@@ -146,6 +146,15 @@ TEST(SackScoreboard, PipeHandWorked) {
   EXPECT_EQ(sc.pipe(una, max2, una, kMss, true), 0u);
   EXPECT_EQ(sc.pipe(una, max2, at(2000), kMss, true), 2000u);
   EXPECT_EQ(sc.lost_bytes(una, max2, kMss, true), 9000u);
+  // Data sent after the timeout (beyond the RTO point, here 10000) is not lost: two more
+  // segments 10-11 in flight count in pipe.
+  sc.set_rto_point(at(10 * kMss));
+  EXPECT_EQ(sc.pipe(una, max2, una, kMss, true), 2000u);
+  EXPECT_EQ(sc.lost_bytes(una, max2, kMss, true), 7000u);
+  auto r = sc.next_lost(una, max2, at(8 * kMss), kMss, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, (SeqRange{at(8000), at(9000)}));
+  EXPECT_FALSE(sc.next_lost(una, max2, at(10 * kMss), kMss, true));
 }
 
 // NextSeg rules 1, 3 and 4 on the layout: 0 lost, 1 SACKed, 2 not, 3-5 SACKed, tail 6-7.
