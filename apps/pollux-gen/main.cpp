@@ -239,11 +239,7 @@ int main(int argc, char** argv) {
     if (opts->local_server) {
       apps::ServerStats st;
       for (const auto& sv : servers) {
-        st.accepted += sv->stats().accepted;
-        st.requests += sv->stats().requests;
-        st.bad_requests += sv->stats().bad_requests;
-        st.bytes_in += sv->stats().bytes_in;
-        st.bytes_out += sv->stats().bytes_out;
+        st += sv->stats();
       }
       std::printf(
           "local server: accepted %llu, requests %llu, bad requests %llu, bytes in %llu, "

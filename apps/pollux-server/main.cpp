@@ -98,13 +98,7 @@ int main(int argc, char** argv) {
     std::printf("%s", rt.describe_lcores().c_str());
     apps::ServerStats total;
     for (const auto& sv : servers) {
-      total.accepted += sv->stats().accepted;
-      total.closed += sv->stats().closed;
-      total.resets += sv->stats().resets;
-      total.bytes_in += sv->stats().bytes_in;
-      total.bytes_out += sv->stats().bytes_out;
-      total.requests += sv->stats().requests;
-      total.bad_requests += sv->stats().bad_requests;
+      total += sv->stats();
     }
     std::printf("  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
                 "  %-28s %llu\n  %-28s %llu\n",

@@ -19,6 +19,18 @@ struct ServerStats {
   uint64_t bytes_out = 0;
   uint64_t requests = 0;
   uint64_t bad_requests = 0;
+
+  // Totals over the lcores' instances.
+  ServerStats& operator+=(const ServerStats& o) {
+    accepted += o.accepted;
+    closed += o.closed;
+    resets += o.resets;
+    bytes_in += o.bytes_in;
+    bytes_out += o.bytes_out;
+    requests += o.requests;
+    bad_requests += o.bad_requests;
+    return *this;
+  }
 };
 
 class ServerApp {
@@ -39,7 +51,7 @@ class ServerApp {
   static void on_peer_closed(void* ctx, Conn* c);
   static void on_closed(void* ctx, Conn* c, CloseReason why);
 
-  void pump(Conn* c);          // move data as far as the mode and the windows allow
+  void pump(Conn* c);  // move data as far as the mode and the windows allow
   void pump_echo(Conn* c, ConnState& s);
   void pump_source(Conn* c);
   void pump_http(Conn* c, ConnState& s);
