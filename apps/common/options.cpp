@@ -81,6 +81,32 @@ void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
   if (!reachable) r.fail("--gw: " + gateway->to_string() + " is not on any --ip subnet");
 }
 
+bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
+  if (name == "--cc") {
+    auto v = r.value();
+    if (!v) return true;
+    if (*v == tcp::cc::algorithm_name(tcp::cc::Algorithm::newreno))
+      tuning.cc = tcp::cc::Algorithm::newreno;
+    else if (*v == tcp::cc::algorithm_name(tcp::cc::Algorithm::cubic))
+      tuning.cc = tcp::cc::Algorithm::cubic;
+    else
+      r.fail("--cc: '" + *v + "' is not one of newreno, cubic");
+    return true;
+  }
+  if (name == "--no-sack" || name == "--no-timestamps") {
+    if (r.has_inline_value()) r.fail(name + " takes no value");
+    (name == "--no-sack" ? tuning.sack : tuning.timestamps) = false;
+    return true;
+  }
+  return false;
+}
+
+std::string describe(const TcpTuning& tuning) {
+  return std::string("cc ") + tcp::cc::algorithm_name(tuning.cc) +
+         (tuning.sack ? ", sack on" : ", sack off") +
+         (tuning.timestamps ? ", timestamps on" : ", timestamps off");
+}
+
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
   uint64_t v = 0;
   if (text.empty()) return std::nullopt;

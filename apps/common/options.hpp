@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/ipv4_addr.hpp"
+#include "tcp/cc/congestion.hpp"
 
 namespace pollux::apps {
 
@@ -52,5 +53,18 @@ bool read_interface_option(ArgReader& r, const std::string& name,
 // After parsing: the gateway must be on one of the --ip subnets.
 void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
                    const std::optional<net::Ipv4Addr>& gateway);
+
+// The TCP behaviour both apps let the user choose, for loss and congestion experiments
+// (issue 4). The defaults are the stack's: CUBIC (RFC 9438), SACK (RFC 2018) and timestamps
+// (RFC 7323) offered in the handshake.
+struct TcpTuning {
+  tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;
+  bool sack = true;        // --no-sack: neither offer SACK-permitted nor accept it
+  bool timestamps = true;  // --no-timestamps: no RTTM/PAWS, RTT sampled once per flight
+};
+// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`. Returns false when `name` is none.
+bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
+// "cc cubic, sack on, timestamps on": what the startup banners print.
+[[nodiscard]] std::string describe(const TcpTuning& tuning);
 
 }  // namespace pollux::apps

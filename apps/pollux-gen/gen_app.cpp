@@ -140,10 +140,20 @@ void GenApp::release(ConnState& s) {
     std::make_heap(due_.begin(), due_.end(), later);
     s.waiting = false;
   }
-  if (s.conn) tcp::TcpLayer::set_user(s.conn, nullptr);
+  if (s.conn) {
+    if (s.established) finished_conns_.add(tcp_.info(s.conn));
+    tcp::TcpLayer::set_user(s.conn, nullptr);
+  }
   s.conn = nullptr;
   --live_;
   free_.push_back(&s);
+}
+
+ConnTotals GenApp::conn_totals() const {
+  ConnTotals t = finished_conns_;
+  for (const auto& s : pool_)
+    if (s->conn && s->established) t.add(tcp_.info(s->conn));
+  return t;
 }
 
 void GenApp::finish(ConnState& s, bool abort) {
@@ -243,6 +253,8 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
       self->stats_.closed_early.add();
       break;
   }
+  // The TCB lives until this event returns: its last snapshot is the connection's record.
+  if (s->established) self->finished_conns_.add(self->tcp_.info(c));
   s->conn = nullptr;  // gone: nothing to detach
   self->release(*s);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "../common/conn_info.hpp"
 #include "gen_options.hpp"
 #include "histogram.hpp"
 #include "http_response.hpp"
@@ -74,6 +75,9 @@ class GenApp {
   // Read these after the pollers stopped.
   [[nodiscard]] const LatencyHistogram& connect_latency() const { return connect_ns_; }
   [[nodiscard]] const LatencyHistogram& response_latency() const { return response_ns_; }
+  // ConnInfo summed over every connection that reached ESTABLISHED: those we finished (as
+  // they were when we let go of them) and those still open now.
+  [[nodiscard]] ConnTotals conn_totals() const;
 
   struct ConnState;
 
@@ -114,6 +118,7 @@ class GenApp {
   AppEvents events_;
   ConnOptions conn_opts_;
   GenStats stats_;
+  ConnTotals finished_conns_;
   LatencyHistogram connect_ns_;
   LatencyHistogram response_ns_;
   std::vector<uint8_t> request_;  // the request bytes (raw: a pattern chunk; http: the GET)

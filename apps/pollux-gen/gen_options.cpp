@@ -39,7 +39,7 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
     auto name = r.next_option();
     if (!name) break;
     const std::string& n = *name;
-    if (read_interface_option(r, n, o.addrs, o.gateway)) {
+    if (read_interface_option(r, n, o.addrs, o.gateway) || read_tcp_option(r, n, o.tcp)) {
       continue;
     } else if (n == "--dst") {
       auto v = r.value();

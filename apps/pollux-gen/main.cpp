@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     rc.iface.mtu = opts->mtu;
     rc.checksum_offload = opts->checksum_offload;
     rc.tcp.max_connections = opts->max_connections;
+    rc.tcp.congestion_control = opts->tcp.cc;
+    rc.tcp.sack = opts->tcp.sack;
+    rc.tcp.timestamps = opts->tcp.timestamps;
     // A generator closes first and so holds TIME-WAIT: keep it short so that ports and TCBs
     // recycle (the peer's tuple is safe as long as our ISNs keep rising, RFC 6528).
     rc.tcp.msl_ns = uint64_t{opts->time_wait_ms} * 1'000'000 / 2;
@@ -133,6 +136,9 @@ int main(int argc, char** argv) {
       sc.iface.mtu = opts->mtu;
       sc.checksum_offload = opts->checksum_offload;
       sc.tcp.max_connections = opts->max_connections;
+      sc.tcp.congestion_control = opts->tcp.cc;
+      sc.tcp.sack = opts->tcp.sack;
+      sc.tcp.timestamps = opts->tcp.timestamps;
       sc.extra_mbufs = 32768;
       if (!server_rt.init(sc, error)) {
         std::fprintf(stderr, "pollux-gen: local server: %s\n", error.c_str());
@@ -195,6 +201,7 @@ int main(int argc, char** argv) {
         opts->dst.to_string().c_str(), opts->dst_port, total,
         opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
         opts->duration_s);
+    std::printf("tcp: %s\n", apps::describe(opts->tcp).c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -219,7 +226,8 @@ int main(int argc, char** argv) {
     });
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const apps::GenTotals t = totals(gens, rt);
+    apps::GenTotals t = totals(gens, rt);
+    for (const auto& g : gens) t.conns += g->conn_totals();  // the pollers have stopped
     apps::LatencyHistogram connect, response;
     for (const auto& g : gens) {
       connect.merge(g->connect_latency());

@@ -108,6 +108,7 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
   out += buf;
   std::snprintf(buf, sizeof buf, "  retrans:     %llu segments\n", u(t.retrans));
   out += buf;
+  out += "  tcp:         " + describe(o.tcp) + "; " + describe(t.conns) + "\n";
   out += latency_line("connect", connect);
   out += latency_line("response", response);
   return out;
@@ -129,7 +130,10 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("rate", o.rate)
       .field("req_size", o.req_size)
       .field("resp_size", o.response_size())
-      .field("direction", direction_name(o.direction));
+      .field("direction", direction_name(o.direction))
+      .field("cc", tcp::cc::algorithm_name(o.tcp.cc))
+      .field("sack", o.tcp.sack)
+      .field("timestamps", o.tcp.timestamps);
   if (o.http) j.field("path", o.http_path);
   j.end_object();
   j.field("seconds", seconds);
@@ -172,6 +176,18 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("closed_early", t.closed_early)
       .field("local", t.local);
   j.end_object();
+  j.end_object();
+  // TCP_INFO summed over the connections: retransmissions by cause, negotiated options.
+  j.key("tcp_info").begin_object();
+  j.field("connections", t.conns.connections)
+      .field("retransmits", t.conns.retransmits)
+      .field("timeouts", t.conns.timeouts)
+      .field("fast_recoveries", t.conns.fast_recoveries)
+      .field("dsacks", t.conns.dsacks)
+      .field("spurious_undos", t.conns.spurious_undos)
+      .field("sack", t.conns.sack)
+      .field("timestamps", t.conns.timestamps)
+      .field("wscale", t.conns.wscale);
   j.end_object();
   j.key("latency").begin_object();
   j.key("connect");

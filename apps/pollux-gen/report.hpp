@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/conn_info.hpp"
 #include "gen_options.hpp"
 #include "histogram.hpp"
 #include "stack/counters.hpp"
@@ -19,6 +20,7 @@ struct GenTotals {
   uint64_t refused = 0, reset = 0, timeout = 0, bad_response = 0, non_2xx = 0;
   uint64_t closed_early = 0, local = 0;
   uint64_t retrans = 0;  // stack counter tcp_retrans_segs
+  ConnTotals conns;      // TCP_INFO summed over the connections (filled after the run)
   [[nodiscard]] uint64_t errors() const {
     return refused + reset + timeout + bad_response + closed_early + local;
   }

@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
     rc_config.iface.mtu = opts->mtu;
     rc_config.checksum_offload = opts->checksum_offload;
     rc_config.tcp.max_connections = opts->max_connections;
+    rc_config.tcp.congestion_control = opts->tcp.cc;
+    rc_config.tcp.sack = opts->tcp.sack;
+    rc_config.tcp.timestamps = opts->tcp.timestamps;
     dpdk::Runtime rt;
     if (!rt.init(rc_config, error)) {
       std::fprintf(stderr, "pollux-server: %s\n", error.c_str());
@@ -78,8 +81,9 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    std::printf("tcp: %s server on port %u, %u connections per lcore\n",
-                apps::mode_name(opts->mode), opts->tcp_port, opts->max_connections);
+    std::printf("tcp: %s server on port %u, %u connections per lcore, %s\n",
+                apps::mode_name(opts->mode), opts->tcp_port, opts->max_connections,
+                apps::describe(opts->tcp).c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -97,8 +101,10 @@ int main(int argc, char** argv) {
     std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
     std::printf("%s", rt.describe_lcores().c_str());
     apps::ServerStats total;
+    apps::ConnTotals closed_conns;
     for (const auto& sv : servers) {
       total += sv->stats();
+      closed_conns += sv->closed_conn_totals();
     }
     std::printf("  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
                 "  %-28s %llu\n  %-28s %llu\n",
@@ -109,18 +115,16 @@ int main(int argc, char** argv) {
                 (unsigned long long)total.bytes_out, "app_requests",
                 (unsigned long long)total.requests, "app_bad_requests",
                 (unsigned long long)total.bad_requests);
+    std::printf("closed connections: %s\n", apps::describe(closed_conns).c_str());
     std::printf("%s\n", dpdk::describe_port_stats(rt.port().port_id).c_str());
     // Connections still open at exit, like `ss -ti`: what a stuck transfer looks like.
     for (size_t i = 0; i < rt.engine_count(); ++i) {
       rt.engine(i).tcp().for_each_connection([&](const Conn* c) {
         const ConnInfo ci = rt.engine(i).tcp().info(c);
         const auto& t = tcp::TcpLayer::tuple(c);
-        std::printf("conn %s:%u %s rtt %u/%u us rto %u us cwnd %u ssthresh %u flight %u "
-                    "snd_wnd %u rcv_wnd %u sndq %u rcvq %u ooo %u retrans %u\n",
-                    t.remote_ip.to_string().c_str(), t.remote_port, ci.state, ci.srtt_us,
-                    ci.rttvar_us, ci.rto_us, ci.cwnd, ci.ssthresh, ci.bytes_in_flight,
-                    ci.snd_wnd, ci.rcv_wnd, ci.sndq_bytes, ci.rcvq_bytes, ci.ooo_bytes,
-                    ci.retransmits);
+        std::printf("conn %s:%u %s sndq %u rcvq %u ooo %u\n", t.remote_ip.to_string().c_str(),
+                    t.remote_port, apps::conn_info_line(ci).c_str(), ci.sndq_bytes, ci.rcvq_bytes,
+                    ci.ooo_bytes);
       });
     }
     std::fflush(stdout);

@@ -1,6 +1,7 @@
 #include "server_app.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "http.hpp"
@@ -80,6 +81,15 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   auto* self = static_cast<ServerApp*>(ctx);
   ++self->stats_.closed;
   if (why == CloseReason::kReset || why == CloseReason::kTimeout) ++self->stats_.resets;
+  // The TCB lives until this event returns: its final snapshot is the connection's record.
+  const ConnInfo ci = self->tcp_.info(c);
+  self->conn_totals_.add(ci);
+  if (self->opts_.conn_info) {
+    const auto& t = tcp::TcpLayer::tuple(c);
+    std::printf("conn-closed %s:%u %s %s\n", t.remote_ip.to_string().c_str(), t.remote_port,
+                close_reason_name(why), conn_info_line(ci).c_str());
+    std::fflush(stdout);
+  }
   if (auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c))) {
     tcp::TcpLayer::set_user(c, nullptr);
     self->free_.push_back(s);

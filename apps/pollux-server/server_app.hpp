@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "../common/conn_info.hpp"
 #include "server_options.hpp"
 #include "tcp/tcp_layer.hpp"
 
@@ -40,6 +41,8 @@ class ServerApp {
   // Listens on the configured port; false if the port is taken.
   [[nodiscard]] bool start();
   [[nodiscard]] const ServerStats& stats() const { return stats_; }
+  // ConnInfo summed over the connections that closed (read after the pollers stopped).
+  [[nodiscard]] const ConnTotals& closed_conn_totals() const { return conn_totals_; }
   [[nodiscard]] uint64_t stat(uint64_t ServerStats::*field) const;
 
   struct ConnState;  // per-connection (http parser, pending response bytes)
@@ -61,6 +64,7 @@ class ServerApp {
   ServerOptions opts_;
   AppEvents events_;
   ServerStats stats_;
+  ConnTotals conn_totals_;
   std::vector<uint8_t> source_pattern_;
   std::vector<uint8_t> http_body_;
   std::vector<std::unique_ptr<ConnState>> pool_;

@@ -28,7 +28,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     auto name = r.next_option();
     if (!name) break;
     const std::string& n = *name;
-    if (read_interface_option(r, n, o.addrs, o.gateway)) {
+    if (read_interface_option(r, n, o.addrs, o.gateway) || read_tcp_option(r, n, o.tcp)) {
       continue;
     } else if (n == "--port") {
       if (auto x = r.number(1, 65535)) o.tcp_port = static_cast<uint16_t>(*x);
@@ -51,8 +51,10 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
     } else if (n == "--duration") {
       if (auto x = r.number(0, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
-    } else if (n == "--no-offload" || n == "--lcores-info" || n == "--quiet" || n == "--help") {
+    } else if (n == "--no-offload" || n == "--lcores-info" || n == "--quiet" || n == "--help" ||
+               n == "--conn-info") {
       if (r.has_inline_value()) r.fail(n + " takes no value");
+      if (n == "--conn-info") o.conn_info = true;
       if (n == "--no-offload") o.checksum_offload = false;
       if (n == "--lcores-info") o.lcores_info = true;
       if (n == "--quiet") o.quiet = true;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/options.hpp"
 #include "net/ipv4_addr.hpp"
 
 namespace pollux::apps {
@@ -24,6 +25,8 @@ struct ServerOptions {
   uint16_t port_id = 0;        // DPDK port
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
   bool checksum_offload = true;
+  TcpTuning tcp;               // --cc, --no-sack, --no-timestamps
+  bool conn_info = false;      // a TCP_INFO-like line per connection as it closes
   bool lcores_info = false;
   bool quiet = false;          // no per-second progress lines
   bool help = false;
@@ -33,8 +36,9 @@ inline constexpr const char* kServerUsage =
     "usage: pollux-server [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
     "         --ip A.B.C.D/N [--ip ...] [--gw A.B.C.D] [--port P] [--mode echo|discard|source|http]\n"
     "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
-    "         [--duration SECONDS]"
-    " [--no-offload] [--lcores-info] [--quiet]\n";
+    "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
+    "         [--conn-info] [--no-offload] [--lcores-info] [--quiet]\n"
+    "  --conn-info: one line per connection when it closes (cc, options, rtt, retransmissions)\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,

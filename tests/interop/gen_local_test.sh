@@ -74,9 +74,19 @@ clean rps-rate
 
 run_local bulk-down -l 0-1 -- --mode bulk --connections 4 --direction down --local-server source
 jcheck bulk-down "download goodput > 0.1 Gb/s" "t['rx_gbps'] > 0.1"
+jcheck bulk-down "TCP_INFO: 4 connections, all with SACK, timestamps and window scaling (defaults)" \
+  "d['config']['cc'] == 'cubic' and d['tcp_info']['connections'] == 4 and
+   d['tcp_info']['sack'] == d['tcp_info']['timestamps'] == d['tcp_info']['wscale'] == 4"
 clean bulk-down
-run_local bulk-up -l 0-1 -- --mode bulk --connections 4 --direction up --local-server discard
+# --cc/--no-sack/--no-timestamps reach both stacks: neither offers the option, none is agreed.
+run_local bulk-up -l 0-1 -- --mode bulk --connections 4 --direction up --local-server discard \
+  --cc newreno --no-sack --no-timestamps
 jcheck bulk-up "upload goodput > 0.1 Gb/s" "t['tx_gbps'] > 0.1"
+jcheck bulk-up "TCP_INFO: newreno, 4 connections, none with SACK or timestamps" \
+  "d['config']['cc'] == 'newreno' and d['tcp_info']['connections'] == 4 and
+   d['tcp_info']['sack'] == 0 and d['tcp_info']['timestamps'] == 0 and d['tcp_info']['wscale'] == 4"
+grep -q '^tcp: cc newreno, sack off, timestamps off$' "$workdir/bulk-up.log"
+check "[bulk-up] the banner names the choice" test $? -eq 0
 clean bulk-up
 run_local bulk-both -l 0-1 -- --mode bulk --connections 4 --direction both --local-server echo
 jcheck bulk-both "goodput both ways" "t['rx_gbps'] > 0.05 and t['tx_gbps'] > 0.05"

@@ -10,7 +10,7 @@ SCHEMA = {
     "config": {
         "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
         "connections": int, "concurrency": int, "rate": int, "req_size": int,
-        "resp_size": int, "direction": str,
+        "resp_size": int, "direction": str, "cc": str, "sack": bool, "timestamps": bool,
     },
     "seconds": NUM,
     "series": [{
@@ -24,6 +24,8 @@ SCHEMA = {
         "errors": {k: int for k in ("total", "refused", "reset", "timeout", "bad_response",
                                     "non_2xx", "closed_early", "local")},
     },
+    "tcp_info": {k: int for k in ("connections", "retransmits", "timeouts", "fast_recoveries",
+                                  "dsacks", "spurious_undos", "sack", "timestamps", "wscale")},
     "latency": {
         name: {"unit": str, "count": int, "min": int, "mean": NUM, "p50": int, "p90": int,
                "p99": int, "p99_9": int, "max": int, "buckets": list}
@@ -49,7 +51,7 @@ def check(value, schema, path, errors):
             return
         for i, item in enumerate(value):
             check(item, schema[0], f"{path}[{i}]", errors)
-    elif not isinstance(value, schema) or isinstance(value, bool):
+    elif not isinstance(value, schema) or (isinstance(value, bool) and schema is not bool):
         errors.append(f"{path}: {value!r} is not {schema}")
 
 
@@ -68,6 +70,16 @@ def main():
                                    "closed_early", "local"))
         if parts != e["total"]:
             errors.append(f"$.totals.errors.total {e['total']} != sum of causes {parts}")
+        if doc["config"]["cc"] not in ("newreno", "cubic"):
+            errors.append(f"$.config.cc: {doc['config']['cc']!r} is not newreno or cubic")
+        ti = doc["tcp_info"]
+        for k in ("sack", "timestamps", "wscale"):
+            if ti[k] > ti["connections"]:
+                errors.append(f"$.tcp_info.{k} {ti[k]} > connections {ti['connections']}")
+        if not doc["config"]["sack"] and ti["sack"]:
+            errors.append("$.tcp_info.sack: negotiated although the config turned SACK off")
+        if not doc["config"]["timestamps"] and ti["timestamps"]:
+            errors.append("$.tcp_info.timestamps: negotiated although the config turned them off")
         if doc["latency"]["response"]["count"] != t["requests"]:
             errors.append("response latency samples != requests")
         for name in ("connect", "response"):

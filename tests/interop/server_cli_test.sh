@@ -26,13 +26,18 @@ refused "--ip is required" -- --port 80
 refused "--mode: 'gopher' is not one of echo, discard, source, http" -- --ip 10.0.0.2/24 --mode gopher
 refused "--port: '99999'" -- --ip 10.0.0.2/24 --port 99999
 refused "unknown preset 'nic'" --preset nic:x -- --ip 10.0.0.2/24
+refused "--cc: 'bbr' is not one of newreno, cubic" -- --ip 10.0.0.2/24 --cc bbr
+refused "--no-sack takes no value" -- --ip 10.0.0.2/24 --no-sack=yes
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"
 
-timeout 30 "$server" --preset ring -l 0 --log-level=4 -- --ip 10.9.0.2/24 --duration 1 --quiet >"$out" 2>&1
+timeout 30 "$server" --preset ring -l 0 --log-level=4 -- --ip 10.9.0.2/24 --duration 1 --quiet \
+  --cc newreno --no-sack >"$out" 2>&1
 rc=$?
 check "runs on the ring preset and stops after --duration (rc=$rc)" test "$rc" -eq 0
+check "the banner names the chosen congestion control and options" \
+  grep -q '^tcp: echo server on port 8080, .*, cc newreno, sack off, timestamps on$' "$out"
 check "prints the port line with its offloads" grep -q '^port 0 (net_ring) [0-9a-f:]*: 1 queue' "$out"
 check "a zero MAC (net_ring) is replaced by a locally administered one" \
   bash -c "! grep -q '^port 0 (net_ring) 00:00:00:00:00:00' '$out'"

@@ -81,6 +81,20 @@ TEST(GenOptions, FullCommandLineParses) {
   EXPECT_EQ(o->mtu, 9000);
 }
 
+TEST(GenOptions, TcpChoicesAreSharedWithTheServer) {
+  auto d = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "bulk"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->tcp.cc, tcp::cc::Algorithm::cubic);
+  EXPECT_TRUE(d->tcp.sack);
+  EXPECT_TRUE(d->tcp.timestamps);
+  auto o = parse({"--mode", "bulk", "--direction", "down", "--local-server", "source", "--cc",
+                  "newreno", "--no-sack", "--no-timestamps"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.cc, tcp::cc::Algorithm::newreno);
+  EXPECT_FALSE(o->tcp.sack);
+  EXPECT_FALSE(o->tcp.timestamps);
+}
+
 TEST(GenOptions, EchoDefaultsResponseSizeToRequestSize) {
   auto o =
       parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "1000"});
@@ -180,6 +194,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{GOOD, "--mode", "bulk", "--direction", "sideways"}, "--direction: 'sideways'"},
         BadCase{{GOOD, "--mode", "bulk", "--http"}, "bulk mode moves raw bytes"},
         BadCase{{GOOD, "--mode", "rps", "--http=yes"}, "--http takes no value"},
+        BadCase{{GOOD, "--mode", "bulk", "--cc", "reno"},
+                "--cc: 'reno' is not one of newreno, cubic"},
+        BadCase{{GOOD, "--mode", "bulk", "--no-sack=yes"}, "--no-sack takes no value"},
         BadCase{{GOOD, "--mode", "rps", "--path", "no-slash"}, "--path"},
         BadCase{{GOOD, "--mode", "rps", "--connections", "100", "--max-conns", "50"},
                 "exceeds --max-conns"},
@@ -447,12 +464,33 @@ TEST(GenReport, JsonHasEverySection) {
   h.record(1500);
   std::vector<uint64_t> counters(stack::kCounterCount, 0);
   counters[0] = 7;
+  o.tcp.cc = tcp::cc::Algorithm::newreno;
+  o.tcp.sack = false;
+  ConnInfo a, b;
+  a.retransmits = 5;
+  a.timeouts = 1;
+  a.fast_recoveries = 2;
+  a.timestamps = true;
+  b.retransmits = 3;
+  b.fast_recoveries = 1;
+  b.dsacks = 4;
+  t.conns.add(a);
+  t.conns.add(b);
   const std::string doc = gen_json(o, 1.0, t, series, h, h, counters);
   for (const char* k : {"\"config\"", "\"series\"", "\"totals\"", "\"errors\"", "\"latency\"",
-                        "\"buckets\"", "\"stack_counters\"", "\"req_per_s\":10"})
-    EXPECT_NE(doc.find(k), std::string::npos) << k;
+                        "\"buckets\"", "\"stack_counters\"", "\"req_per_s\":10",
+                        "\"cc\":\"newreno\"", "\"sack\":false", "\"timestamps\":true",
+                        "\"tcp_info\":{\"connections\":2,\"retransmits\":8,\"timeouts\":1,"
+                        "\"fast_recoveries\":3,\"dsacks\":4,\"spurious_undos\":0,\"sack\":0,"
+                        "\"timestamps\":1,\"wscale\":0}"})
+    EXPECT_NE(doc.find(k), std::string::npos) << k << " in " << doc;
   EXPECT_NE(gen_progress_line(series[0]).find("req/s 10"), std::string::npos);
-  EXPECT_NE(gen_summary(o, 1.0, t, h, h).find("p99.9"), std::string::npos);
+  const std::string text = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(text.find("p99.9"), std::string::npos);
+  EXPECT_NE(text.find("tcp:         cc newreno, sack off, timestamps on; 2 connections: 8 "
+                      "segments retransmitted, 1 timeouts, 3 fast recoveries, 4 dsacks"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

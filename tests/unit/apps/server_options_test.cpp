@@ -34,6 +34,30 @@ TEST(ServerOptions, FullCommandLineParses) {
   EXPECT_TRUE(o->quiet);
 }
 
+TEST(ServerOptions, TcpDefaultsAreTheStacksCubicWithSackAndTimestamps) {
+  auto o = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.cc, tcp::cc::Algorithm::cubic);
+  EXPECT_TRUE(o->tcp.sack);
+  EXPECT_TRUE(o->tcp.timestamps);
+  EXPECT_FALSE(o->conn_info);
+  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on");
+}
+
+TEST(ServerOptions, TcpChoicesForLossExperiments) {
+  auto o = parse(
+      {"--ip", "10.0.0.2/24", "--cc", "newreno", "--no-sack", "--no-timestamps", "--conn-info"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.cc, tcp::cc::Algorithm::newreno);
+  EXPECT_FALSE(o->tcp.sack);
+  EXPECT_FALSE(o->tcp.timestamps);
+  EXPECT_TRUE(o->conn_info);
+  EXPECT_EQ(describe(o->tcp), "cc newreno, sack off, timestamps off");
+  auto c = parse({"--ip", "10.0.0.2/24", "--cc=newreno", "--cc", "cubic"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->tcp.cc, tcp::cc::Algorithm::cubic) << "the last --cc wins";
+}
+
 struct BadCase {
   std::vector<std::string> args;
   const char* must_mention;
@@ -50,23 +74,28 @@ TEST_P(BadServerOptions, AreRefusedWithAReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     ServerOptions, BadServerOptions,
-    ::testing::Values(BadCase{{}, "--ip is required"},
-                      BadCase{{"--ip", "10.0.0.2"}, "--ip: '10.0.0.2'"},
-                      BadCase{{"--ip", "10.0.0.0/24"}, "cannot be a host address"},
-                      BadCase{{"--ip", "10.0.0.255/24"}, "cannot be a host address"},
-                      BadCase{{"--ip", "224.0.0.1/4"}, "cannot be a host address"},
-                      BadCase{{"--ip", "10.0.0.2/33"}, "--ip"},
-                      BadCase{{"--ip"}, "--ip needs a value"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--gw", "10.9.0.1"}, "not on any --ip subnet"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--gw", "x"}, "--gw: 'x'"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--port", "0"}, "--port: '0'"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--port", "65536"}, "--port"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--port", "80x"}, "--port: '80x'"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--mode", "ftp"}, "--mode: 'ftp'"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--mtu", "100"}, "--mtu"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--quiet=yes"}, "--quiet takes no value"},
-                      BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
-                      BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
+    ::testing::Values(
+        BadCase{{}, "--ip is required"}, BadCase{{"--ip", "10.0.0.2"}, "--ip: '10.0.0.2'"},
+        BadCase{{"--ip", "10.0.0.0/24"}, "cannot be a host address"},
+        BadCase{{"--ip", "10.0.0.255/24"}, "cannot be a host address"},
+        BadCase{{"--ip", "224.0.0.1/4"}, "cannot be a host address"},
+        BadCase{{"--ip", "10.0.0.2/33"}, "--ip"}, BadCase{{"--ip"}, "--ip needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--gw", "10.9.0.1"}, "not on any --ip subnet"},
+        BadCase{{"--ip", "10.0.0.2/24", "--gw", "x"}, "--gw: 'x'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--port", "0"}, "--port: '0'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--port", "65536"}, "--port"},
+        BadCase{{"--ip", "10.0.0.2/24", "--port", "80x"}, "--port: '80x'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--mode", "ftp"}, "--mode: 'ftp'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--mtu", "100"}, "--mtu"},
+        BadCase{{"--ip", "10.0.0.2/24", "--quiet=yes"}, "--quiet takes no value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--cc", "bbr"}, "--cc: 'bbr' is not one of newreno, cubic"},
+        BadCase{{"--ip", "10.0.0.2/24", "--cc", "CUBIC"}, "--cc: 'CUBIC'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--cc"}, "--cc needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--no-sack=1"}, "--no-sack takes no value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--no-timestamps=0"}, "--no-timestamps takes no value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
+        BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
+        BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
 
 TEST(Presets, ExpandToTheVirtualDeviceTheyName) {
   auto tap = dpdk::expand_preset("tap:px0", true);

@@ -1,0 +1,59 @@
+#include "conn_info.hpp"
+
+#include <cstdio>
+
+namespace pollux::apps {
+
+void ConnTotals::add(const ConnInfo& i) {
+  ++connections;
+  retransmits += i.retransmits;
+  timeouts += i.timeouts;
+  fast_recoveries += i.fast_recoveries;
+  dsacks += i.dsacks;
+  spurious_undos += i.spurious_undos;
+  sack += i.sack;
+  timestamps += i.timestamps;
+  wscale += i.wscale;
+}
+
+ConnTotals& ConnTotals::operator+=(const ConnTotals& o) {
+  connections += o.connections;
+  retransmits += o.retransmits;
+  timeouts += o.timeouts;
+  fast_recoveries += o.fast_recoveries;
+  dsacks += o.dsacks;
+  spurious_undos += o.spurious_undos;
+  sack += o.sack;
+  timestamps += o.timestamps;
+  wscale += o.wscale;
+  return *this;
+}
+
+std::string conn_info_line(const ConnInfo& i) {
+  char buf[512];
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::snprintf(buf, sizeof buf,
+                "%s%s%s%s %s %s rtt %u/%u us rto %u us mss %u cwnd %u ssthresh %u flight %u "
+                "snd_wnd %u rcv_wnd %u retrans %u timeouts %u fast_recoveries %u dsacks %u "
+                "undos %u reordering %u bytes_sent %llu bytes_acked %llu bytes_received %llu",
+                i.cc, i.sack ? " sack" : "", i.timestamps ? " ts" : "", i.wscale ? " wscale" : "",
+                i.state, i.ca_state, i.srtt_us, i.rttvar_us, i.rto_us, i.snd_mss, i.cwnd,
+                i.ssthresh, i.bytes_in_flight, i.snd_wnd, i.rcv_wnd, i.retransmits, i.timeouts,
+                i.fast_recoveries, i.dsacks, i.spurious_undos, i.reordering, u(i.bytes_sent),
+                u(i.bytes_acked), u(i.bytes_received));
+  return buf;
+}
+
+std::string describe(const ConnTotals& t) {
+  char buf[320];
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::snprintf(buf, sizeof buf,
+                "%llu connections: %llu segments retransmitted, %llu timeouts, %llu fast "
+                "recoveries, %llu dsacks, %llu undos; negotiated sack %llu, timestamps %llu, "
+                "wscale %llu",
+                u(t.connections), u(t.retransmits), u(t.timeouts), u(t.fast_recoveries),
+                u(t.dsacks), u(t.spurious_undos), u(t.sack), u(t.timestamps), u(t.wscale));
+  return buf;
+}
+
+}  // namespace pollux::apps

@@ -1,0 +1,36 @@
+// Per-connection TCP_INFO-like reporting for the apps (issue 4): one line per connection, as
+// `ss -ti` prints, and totals over connections. Pure formatting over ConnInfo snapshots taken
+// on the owning lcore (TcpLayer::info), unit-tested without DPDK.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pollux/tcp.hpp"
+
+namespace pollux::apps {
+
+// Loss recovery summed over connections: how often they retransmitted and why, and which
+// options their handshakes agreed on (counts of connections, to check negotiation).
+struct ConnTotals {
+  uint64_t connections = 0;
+  uint64_t retransmits = 0;                       // segments (ConnInfo::retransmits)
+  uint64_t timeouts = 0;                          // RTO expiries (RFC 6298 5.4)
+  uint64_t fast_recoveries = 0;                   // RFC 6675 / RFC 6582 episodes
+  uint64_t dsacks = 0;                            // RFC 2883 reports received
+  uint64_t spurious_undos = 0;                    // reductions undone
+  uint64_t sack = 0, timestamps = 0, wscale = 0;  // connections that negotiated each
+
+  void add(const ConnInfo& i);
+  ConnTotals& operator+=(const ConnTotals& o);
+};
+
+// "cubic sack ts wscale open rtt 210/35 us rto 200000 us mss 1460 cwnd 14600 ssthresh ...
+//  retrans 3 timeouts 0 fast_recoveries 1 dsacks 0 undos 0 bytes_sent ... bytes_received ..."
+[[nodiscard]] std::string conn_info_line(const ConnInfo& i);
+
+// "12 connections: 40 segments retransmitted, 1 timeouts, 9 fast recoveries, 0 dsacks,
+//  0 undos; negotiated sack 12, timestamps 12, wscale 12"
+[[nodiscard]] std::string describe(const ConnTotals& t);
+
+}  // namespace pollux::apps
