@@ -81,6 +81,11 @@ enum class Counter : uint16_t {
   tcp_fast_retransmits,
   tcp_dsacks_received,        // RFC 2883 duplicate reports from peers
   tcp_spurious_undos,         // congestion reductions undone (Eifel / D-SACK)
+  tcp_rack_lost,              // RFC 8985: RACK loss verdicts (first transmissions)
+  tcp_rack_lost_retransmits,  // RFC 8985: retransmissions RACK found lost and resent
+  tcp_rack_reorder_timeouts,  // RFC 8985 6.2: reordering timer expiries
+  tcp_tlp_probes,             // RFC 8985 7: tail loss probes sent
+  tcp_tlp_recoveries,         // RFC 8985 7.4: losses a probe repaired (cwnd reduced)
   tcp_ofo_queued,             // segments queued out of order
   tcp_challenge_acks,         // RFC 5961
   tcp_zero_window_probes,
@@ -168,6 +173,11 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_fast_retransmits",
     "tcp_dsacks_received",
     "tcp_spurious_undos",
+    "tcp_rack_lost",
+    "tcp_rack_lost_retransmits",
+    "tcp_rack_reorder_timeouts",
+    "tcp_tlp_probes",
+    "tcp_tlp_recoveries",
     "tcp_ofo_queued",
     "tcp_challenge_acks",
     "tcp_zero_window_probes",

@@ -91,6 +91,19 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.recover = t.iss;
   t.scoreboard.clear();
   t.scoreboard.set_dupthresh(kDupThresh);
+  t.scoreboard.set_dupthresh_rule(true);
+  t.rxt_stamp = 0;
+  t.rxt_high = t.iss;
+  t.rxt_out = false;
+  t.rack_on = t.tlp_on = false;  // decided by negotiate()
+  t.sent_log.reset(t.iss);
+  t.rack.reset();
+  t.rxt_lost_end = t.rxt_resend_next = t.iss;
+  t.rexmt_kind = RexmtKind::rto;
+  t.tlp_out = t.tlp_retrans = false;
+  t.tlp_end = t.iss;
+  t.tlp_tsval = 0;
+  t.tlp_probes = t.rack_losses = 0;
   t.high_rxt = t.rescue_rxt = t.iss;
   t.dsack_pending = false;
   t.dsacks_received = t.rto_count = t.fast_recoveries = t.spurious_undos = 0;
@@ -488,6 +501,14 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.dsacks = t.dsacks_received;
   i.spurious_undos = t.spurious_undos;
   i.reordering = t.scoreboard.dupthresh();
+  i.rack = t.rack_on;
+  i.rack_min_rtt_us = t.rack.min_rtt_us;
+  i.rack_reo_wnd_us = t.rack_on ? t.rack.reo_wnd_us(t.in_recovery,
+                                                    t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss,
+                                                    static_cast<uint32_t>(t.rtt.srtt() / 1000))
+                                : 0;
+  i.rack_lost = t.rack_losses;
+  i.tlp_probes = t.tlp_probes;
   i.sndq_bytes = t.sndq.bytes();
   i.rcvq_bytes = t.rcvq.bytes();
   i.ooo_bytes = t.ooo ? t.ooo->bytes() : 0;

@@ -73,6 +73,11 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
   t.sack_ok = config_.sack && opts.sack_permitted;
   t.ts_ok = config_.timestamps && opts.has_timestamps;
   if (t.ts_ok) t.ts_recent = opts.ts_val;
+  // RFC 8985 needs to know which segments were delivered, so SACK: without it loss stays
+  // with RFC 6582 NewReno and the RTO.
+  t.rack_on = config_.rack && t.sack_ok;
+  t.tlp_on = config_.tlp && t.sack_ok;
+  t.scoreboard.set_dupthresh_rule(!t.rack_on);
 }
 
 void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
@@ -388,18 +393,25 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   }
   if (a <= t.snd_una) {
     // SACK information arrives on duplicate ACKs (RFC 2018, RFC 6675 5).
-    const uint32_t newly_sacked = a == t.snd_una ? sack_update(t, opts) : 0;
+    const uint32_t newly_sacked = a == t.snd_una ? sack_update(t, opts, now) : 0;
     // RFC 5681 2: a duplicate ACK carries no data, does not move the window, and arrives
     // while data is outstanding. RFC 6675 2 also counts one that SACKs new data.
     const bool dup =
         a == t.snd_una && t.flight_size() > 0 &&
         ((seg.payload.empty() && !seg.has(fin) && !window_changed) || newly_sacked > 0);
-    if (!dup) return true;
+    if (!dup) {
+      if (t.rack_on && newly_sacked > 0) rack_detect_loss(t, now);
+      return true;
+    }
     if (t.dupacks < 255) ++t.dupacks;
     if (t.in_recovery) {
       // SACK: pipe (recomputed by output) accounts for what left the network. NewReno
       // (RFC 6582 3.2 step 4): inflate by one segment per duplicate.
       if (!t.sack_ok) t.cwnd += t.snd_mss;
+      if (t.rack_on) rack_detect_loss(t, now);  // lost retransmissions (RFC 8985 6.2)
+    } else if (t.rack_on) {
+      // RFC 8985: time decides (the SACKs just received may prove the oldest hole lost).
+      rack_detect_loss(t, now);
     } else if ((t.dupacks >= t.scoreboard.dupthresh() ||
                 (t.sack_ok && t.scoreboard.is_lost(t.snd_una, t.snd_mss))) &&
                t.snd_una > t.recover - 1) {
@@ -426,23 +438,30 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     t.rtt_timing = false;
   }
   t.rexmt_count = 0;
+  // RFC 8985 6.2: the octets this ACK delivers (those not SACKed before) time RACK.
+  if (t.rack_on)
+    t.scoreboard.for_each_unsacked(t.snd_una, a, [&](Seq lo, Seq hi) { rack_deliver(t, lo, hi, opts, true, now); });
   // The SYN and FIN occupy sequence space but not the send queue.
   uint32_t data_acked = std::min(acked, t.sndq.bytes());
   t.sndq.drop_front(data_acked);
   t.bytes_acked += data_acked;
   t.snd_una = a;
   if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
+  t.sent_log.advance(a);
+  const bool had_rxt = t.rxt_out;
+  if (t.rxt_out && !(t.snd_una < t.rxt_high)) t.rxt_out = false;  // all retransmissions acked
   if (t.sack_ok) {
     t.scoreboard.advance(a);
     if (t.high_rxt < a) t.high_rxt = a;
-    (void)sack_update(t, opts);
+    (void)sack_update(t, opts, now);
   }
   if (t.eifel_pending) {
     // RFC 3522 Eifel detection: the first ACK for the retransmitted segment echoes the
     // timestamp of the original when the original arrived (reordered or delayed, not lost).
+    // "The retransmission" is the oldest one outstanding (Tcb::rxt_stamp).
     t.eifel_pending = false;
-    if (t.undo_valid && opts.has_timestamps && opts.ts_ecr != 0 &&
-        static_cast<int32_t>(opts.ts_ecr - t.undo_tsval) < 0)
+    if (t.undo_valid && had_rxt && opts.has_timestamps && opts.ts_ecr != 0 &&
+        static_cast<int32_t>(opts.ts_ecr - t.rxt_stamp) < 0)
       undo_reduction(t);
   }
 
@@ -458,6 +477,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
       }
       t.in_recovery = false;
       t.rto_recovery = false;
+      t.rack.on_recovery_end();
     } else if (!t.rto_recovery) {
       // Fast recovery. SACK: cwnd stays at ssthresh, output() sends by pipe (RFC 6675 5 C).
       grow = false;
@@ -475,11 +495,16 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   if (grow)
     cc::on_ack(t.cc, t.cwnd, t.ssthresh, acked, t.snd_mss, flight_before, now, t.rtt.srtt());
   t.dupacks = 0;
+  if (t.tlp_out) tlp_on_ack(t, opts, flight_before);
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (t.snd_una == t.snd_max) {
     stack::TimerWheel::cancel(t.rexmt_timer);
   } else {
     arm_rexmt(t, now);
+    // RFC 8985: what this ACK delivered may prove older segments lost (it may also arm the
+    // reordering timer); else a tail loss probe waits for silence (7.2).
+    if (t.rack_on) rack_detect_loss(t, now);
+    schedule_probe(t, now);
   }
   if (t.want_writable && send_space(&t) > 0) {
     t.want_writable = false;
@@ -488,12 +513,22 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   return true;
 }
 
-uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts) {
+uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   if (!t.sack_ok || opts.sack_count == 0) return 0;
   const auto r = t.scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
+  if (t.rack_on)
+    for (size_t i = 0; i < r.newly_count; ++i)
+      rack_deliver(t, r.newly[i].start, r.newly[i].end, opts, false, now);
   if (r.dsack) {
     ++t.dsacks_received;
     counters_.inc(Counter::tcp_dsacks_received);
+    // RFC 8985 6.2 step 4: a duplicate means the network reorders (or we resent too early):
+    // widen the reordering window.
+    if (t.rack_on) t.rack.on_dsack(t.snd_una, t.snd_max);
+    // RFC 8985 7.4.1: the probe itself was a duplicate: the original arrived, nothing lost.
+    if (t.tlp_out && t.tlp_retrans && r.dsack->end <= t.tlp_end &&
+        r.dsack->end + (payload_mss(t) + 1) > t.tlp_end)
+      t.tlp_out = false;
     // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
     // When all were, the reduction was spurious (RFC 3708 3.3).
     if (t.undo_valid && t.undo_retrans > 0 && r.dsack->start >= t.undo_marker &&
@@ -503,11 +538,10 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts) {
   return r.newly_sacked;
 }
 
-void TcpLayer::begin_undo_episode(Tcb& t, uint64_t now) {
+void TcpLayer::begin_undo_episode(Tcb& t, uint64_t) {
   t.prior_cwnd = t.cwnd;
   t.prior_ssthresh = t.ssthresh;
   t.prior_cc = t.cc;
-  t.undo_tsval = tsval(t, now);
   t.undo_marker = t.snd_una;
   t.undo_retrans = 0;
   t.undo_extent = 0;
@@ -540,6 +574,9 @@ void TcpLayer::undo_reduction(Tcb& t) {
 void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_fast_retransmits);
   ++t.fast_recoveries;
+  // A probe outstanding is overtaken: recovery makes the one reduction (RFC 8985 7.4).
+  t.tlp_out = false;
+  t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
   begin_undo_episode(t, now);
   t.undo_extent =
       std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
@@ -557,7 +594,12 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   // HighRxt and RescueRxt to its end (no premature rescue); output() continues by pipe.
   t.cwnd = t.ssthresh;
   t.high_rxt = t.snd_una;
-  const uint32_t end = retransmit_range(t, t.snd_una, payload_mss(t), now);
+  // Only the hole: octets above it may be SACKed already.
+  const uint32_t first = t.scoreboard.empty()
+                             ? payload_mss(t)
+                             : std::min(payload_mss(t), static_cast<uint32_t>(
+                                                            t.scoreboard.ranges()[0].start - t.snd_una));
+  const uint32_t end = retransmit_range(t, t.snd_una, first, now);
   t.high_rxt = t.snd_una + end;
   t.rescue_rxt = t.high_rxt;
   mark_dirty(t);

@@ -133,6 +133,18 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     counters_.inc(Counter::tcp_retrans_segs);
     ++t.retransmits;
     if (t.undo_valid) ++t.undo_retrans;
+    if (!t.rxt_out) {
+      t.rxt_out = true;
+      t.rxt_stamp = o.has_timestamps ? o.ts_val : 0;
+      t.rxt_high = seq + space;
+    } else if (seq + space > t.rxt_high) {
+      t.rxt_high = seq + space;
+    }
+  }
+  if (t.rack_on && space > 0 && !(flags & syn)) {
+    // RFC 8985 5.2: every transmission's time, for RACK.
+    if (t.sent_log.size() == 0) t.sent_log.reset(t.snd_una);
+    t.sent_log.on_send(seq, seq + space, static_cast<uint32_t>(now / 1000));
   }
   if (seq == t.snd_nxt) {
     if (space > 0 && seq == t.snd_max && !t.ts_ok && !t.rtt_timing) {
@@ -197,8 +209,18 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
   bool sent = false;
   while (t.cwnd > pipe && t.cwnd - pipe >= eff) {
     uint32_t n = 0;
-    // Rule 1: the first lost hole above HighRxt.
-    if (auto r = t.scoreboard.next_lost(t.snd_una, t.snd_max, t.high_rxt, eff, t.rto_recovery)) {
+    std::optional<SeqRange> again;
+    if (t.rxt_lost_end > t.snd_una)
+      again = t.scoreboard.next_unsacked(t.snd_una, net::seq_max(t.rxt_resend_next, t.snd_una), eff);
+    if (again && again->start < t.rxt_lost_end) {
+      // Before rule 1: a retransmission RACK found lost goes again (RFC 8985 6.2 applies
+      // to retransmissions too; RFC 6675 alone would wait for the RTO).
+      n = retransmit_range(t, again->start,
+                           std::min(again->len(), static_cast<uint32_t>(t.rxt_lost_end - again->start)), now);
+      if (n == 0) break;
+      t.rxt_resend_next = again->start + n;
+      counters_.inc(Counter::tcp_rack_lost_retransmits);
+    } else if (auto r = t.scoreboard.next_lost(t.snd_una, t.snd_max, t.high_rxt, eff, t.rto_recovery)) {
       n = retransmit_range(t, r->start, r->len(), now);
       if (n == 0) break;
       t.high_rxt = r->start + n;
@@ -300,6 +322,8 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
       !t.persist_timer.is_armed()) {
     wheel_.arm(t.persist_timer, now + t.rtt.rto());
   }
+  // RFC 8985 7.2: new data sent restarts the wait for a tail loss probe.
+  if (sent && t.rexmt_kind == RexmtKind::rto) schedule_probe(t, now);
   if (t.ack_now && !sent) send_ack(t, now);
 }
 

@@ -11,7 +11,9 @@ namespace {
 
 // RFC 6675 4 IsLost, given what lies above an octet: DupThresh discontiguous SACKed ranges,
 // or more than (DupThresh - 1) * SMSS SACKed bytes.
+// A DupThresh of 0 turns the rule off (RACK decides instead, RFC 8985).
 bool lost_given(size_t ranges_above, uint32_t bytes_above, uint32_t smss, uint32_t dupthresh) {
+  if (dupthresh == 0) return false;
   return ranges_above >= dupthresh || bytes_above > (dupthresh - 1) * smss;
 }
 
@@ -23,8 +25,9 @@ uint32_t overlap(Seq a, Seq b, Seq c, Seq d) {  // |[a,b) ∩ [c,d)|
 }  // namespace
 
 // Calls f(start, end, lost, is_tail) for every hole in [snd_una, snd_max), lowest first,
-// until f returns true. In all-lost mode the octets below `lost_end` are lost whatever is
-// above them; a hole that straddles lost_end is reported as two pieces.
+// until f returns true. With `all_lost` the octets below `lost_end` are lost whatever is
+// above them (after a timeout, or marked by RACK); a hole that straddles lost_end is
+// reported as two pieces.
 template <class F>
 static void for_each_hole(std::span<const SeqRange> ranges, uint32_t sacked, uint32_t dupthresh,
                           Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost, Seq lost_end,
@@ -65,7 +68,12 @@ SackScoreboard::UpdateResult SackScoreboard::update(Seq snd_una, Seq snd_max,
     // RFC 2018: only octets sent and not cumulatively acknowledged can be SACKed.
     const Seq start = net::seq_max(b.left, snd_una);
     const Seq end = net::seq_min(b.right, snd_max);
-    if (start < end) insert(SeqRange{start, end});
+    if (!(start < end)) continue;
+    // The pieces of the block not SACKed before (RACK times their delivery).
+    for_each_unsacked(start, end, [&](Seq a, Seq b) {
+      if (r.newly_count < r.newly.size()) r.newly[r.newly_count++] = SeqRange{a, b};
+    });
+    insert(SeqRange{start, end});
   }
   r.newly_sacked = sacked_ > before ? sacked_ - before : 0;
   return r;
@@ -135,13 +143,15 @@ bool SackScoreboard::is_lost(Seq s, uint32_t smss) const {
       bytes += ranges_[i].len();
     }
   }
-  return lost_given(n, bytes, smss, dupthresh_);
+  if (rack_lost_set_ && s < rack_lost_end_) return true;
+  return lost_given(n, bytes, smss, rule_dupthresh());
 }
 
 uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t smss,
                               bool all_lost) const {
   uint32_t pipe = 0;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
+                lost_end(snd_max, all_lost).value_or(snd_max),
                 [&](Seq a, Seq b, bool lost, bool) {
                   if (!lost) pipe += static_cast<uint32_t>(b - a);  // SetPipe (a)
                   pipe += overlap(a, b, snd_una, high_rxt);         // SetPipe (b)
@@ -152,7 +162,8 @@ uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t s
 
 uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost) const {
   uint32_t lost = 0;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
+                lost_end(snd_max, all_lost).value_or(snd_max),
                 [&](Seq a, Seq b, bool l, bool) {
                   if (l) lost += static_cast<uint32_t>(b - a);
                   return false;
@@ -163,7 +174,8 @@ uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, boo
 std::optional<SeqRange> SackScoreboard::next_lost(Seq snd_una, Seq snd_max, Seq high_rxt,
                                                   uint32_t smss, bool all_lost) const {
   std::optional<SeqRange> out;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, all_lost, lost_end(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
+                lost_end(snd_max, all_lost).value_or(snd_max),
                 [&](Seq a, Seq b, bool lost, bool) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (!lost || !(s < b)) return false;
@@ -178,7 +190,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
   std::optional<SeqRange> out;
   // Holes below HighSACK only: pass HighSACK as the end so that there is no tail.
   const Seq high = high_sacked(snd_una);
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, high, smss, false, high,
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, high, smss, false, high,
                 [&](Seq a, Seq b, bool, bool tail) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (tail || !(s < b)) return false;
@@ -191,7 +203,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
 std::optional<SeqRange> SackScoreboard::highest_unsacked(Seq snd_una, Seq snd_max,
                                                          uint32_t smss) const {
   std::optional<SeqRange> last;
-  for_each_hole(ranges(), sacked_, dupthresh_, snd_una, snd_max, smss, false, snd_max,
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, false, snd_max,
                 [&](Seq a, Seq b, bool, bool) {
                   last = SeqRange{b - std::min<uint32_t>(smss, static_cast<uint32_t>(b - a)), b};
                   return false;

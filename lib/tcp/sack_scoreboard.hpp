@@ -49,6 +49,9 @@ class SackScoreboard {
     // RFC 2883 4: the first block reports a duplicate when it lies below the cumulative ACK
     // or inside the second block. Such a block is never added to the scoreboard.
     std::optional<SeqRange> dsack;
+    // The octets this ACK SACKed for the first time (up to 8 pieces; RFC 8985 times them).
+    std::array<SeqRange, 8> newly{};
+    uint8_t newly_count = 0;
   };
 
   // Applies the SACK blocks of one ACK whose cumulative acknowledgment is `snd_una` (already
@@ -61,6 +64,7 @@ class SackScoreboard {
   void clear() {
     count_ = 0;
     sacked_ = 0;
+    rack_lost_set_ = false;
   }
 
   // DupThresh, in segments (RFC 6675 2). 3 by default; raised when reordering proves deeper
@@ -68,6 +72,15 @@ class SackScoreboard {
   // `reordering` do the same): retransmissions found spurious by D-SACK or Eifel.
   void set_dupthresh(uint32_t n) { dupthresh_ = std::max(n, kDupThresh); }
   [[nodiscard]] uint32_t dupthresh() const { return dupthresh_; }
+  // RFC 8985: with RACK, time decides what is lost and the DupThresh rule is off (a raised
+  // DupThresh no longer matters; RACK's reordering window adapts instead).
+  void set_dupthresh_rule(bool on) { count_rule_ = on; }
+  // RACK's verdict: every octet below `end` not SACKed is lost. Only ever moves up while
+  // those octets are outstanding (a retransmission in flight is counted by HighRxt).
+  void mark_lost_below(net::Seq end) {
+    if (!rack_lost_set_ || end > rack_lost_end_) rack_lost_end_ = end;
+    rack_lost_set_ = true;
+  }
 
   // All-lost mode covers what was outstanding at the timeout only (RFC 6675 5.1): data sent
   // after it, beyond this point, is in flight like any other. Unset: everything.
@@ -85,6 +98,23 @@ class SackScoreboard {
     return count_ ? ranges_[count_ - 1].end : otherwise;
   }
   [[nodiscard]] bool is_sacked(net::Seq s) const;
+  // Calls f(start, end) for each piece of [lo, hi) not SACKed, lowest first.
+  template <class F>
+  void for_each_unsacked(net::Seq lo, net::Seq hi, F&& f) const {
+    net::Seq at = lo;
+    for (size_t k = 0; k < count_ && at < hi; ++k) {
+      if (ranges_[k].end <= at) continue;
+      if (ranges_[k].start >= hi) break;
+      if (at < ranges_[k].start) f(at, ranges_[k].start);
+      at = ranges_[k].end;
+    }
+    if (at < hi) f(at, hi);
+  }
+  [[nodiscard]] bool covers(net::Seq lo, net::Seq hi) const {
+    bool gap = false;
+    for_each_unsacked(lo, hi, [&](net::Seq, net::Seq) { gap = true; });
+    return !gap;
+  }
   // RFC 6675 4 IsLost(seq), with the scoreboard's DupThresh.
   [[nodiscard]] bool is_lost(net::Seq s, uint32_t smss) const;
 
@@ -121,9 +151,21 @@ class SackScoreboard {
   uint32_t dupthresh_ = kDupThresh;
   net::Seq rto_point_;
   bool rto_point_set_ = false;
+  bool count_rule_ = true;
+  net::Seq rack_lost_end_;
+  bool rack_lost_set_ = false;
 
-  [[nodiscard]] net::Seq lost_end(net::Seq snd_max) const {
-    return rto_point_set_ ? net::seq_min(rto_point_, snd_max) : snd_max;
+  [[nodiscard]] uint32_t rule_dupthresh() const { return count_rule_ ? dupthresh_ : 0; }
+  // Octets below this are lost whatever is above them: everything outstanding at the
+  // timeout in all-lost mode, and what RACK marked; nullopt when neither applies.
+  [[nodiscard]] std::optional<net::Seq> lost_end(net::Seq snd_max, bool all_lost) const {
+    std::optional<net::Seq> e;
+    if (all_lost) e = rto_point_set_ ? net::seq_min(rto_point_, snd_max) : snd_max;
+    if (rack_lost_set_) {
+      const net::Seq r = net::seq_min(rack_lost_end_, snd_max);
+      if (!e || r > *e) e = r;
+    }
+    return e;
   }
 };
 

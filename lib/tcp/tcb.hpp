@@ -11,6 +11,7 @@
 #include "stack/flow_table.hpp"
 #include "stack/timer_wheel.hpp"
 #include "tcp/cc/congestion.hpp"
+#include "tcp/rack.hpp"
 #include "tcp/reassembly.hpp"
 #include "tcp/recv_queue.hpp"
 #include "tcp/rtt_estimator.hpp"
@@ -50,6 +51,11 @@ enum class State : uint8_t {
 }
 
 enum class TimerKind : uint8_t { retransmit, delayed_ack, persist, keepalive, linger };
+
+// What the retransmission timer is set for: the RTO (RFC 6298), RACK's reordering window
+// (RFC 8985 6.2) or a tail loss probe (RFC 8985 7.2). One timer serves all three, as only the
+// earliest matters and each re-arms the RTO when it fires.
+enum class RexmtKind : uint8_t { rto, reorder, probe };
 
 struct Listener {
   uint16_t port = 0;
@@ -105,11 +111,30 @@ struct Tcb : stack::FlowLink {
   // ssthresh (RFC 4015).
   uint32_t prior_cwnd = 0, prior_ssthresh = 0;
   cc::State prior_cc;
-  uint32_t undo_tsval = 0;    // our TSval when the episode's first retransmission left
   Seq undo_marker;            // SND.UNA when the episode began
   uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates
   uint32_t undo_extent = 0;   // fast recovery: segments SACKed above SND.UNA at entry
   bool undo_valid = false, eifel_pending = false;
+  // The TSval of the oldest retransmission still outstanding (Linux's retrans_stamp): Eifel
+  // compares the echo with it, not with the episode's start. A hole repaired by an earlier
+  // episode's retransmission (a rescue, say) echoes that one, which is older than the new
+  // episode yet proves nothing spurious.
+  uint32_t rxt_stamp = 0;
+  Seq rxt_high;               // one past the highest octet ever retransmitted
+  bool rxt_out = false;       // some retransmission is not yet cumulatively acknowledged
+
+  // RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp).
+  bool rack_on = false, tlp_on = false;
+  SendTimeLog sent_log;       // send time of every octet in flight
+  Rack rack;
+  Seq rxt_lost_end;           // RACK found retransmissions below this lost: they go again
+  Seq rxt_resend_next;        // from here (output_sack_recovery)
+  RexmtKind rexmt_kind = RexmtKind::rto;
+  bool tlp_out = false;       // a probe is outstanding (RFC 8985 7.4 TLP.end_seq is set)
+  bool tlp_retrans = false;   // ...and it was a retransmission of the last segment
+  Seq tlp_end;
+  uint32_t tlp_tsval = 0;
+  uint32_t tlp_probes = 0, rack_losses = 0;
 
   // Round-trip time (RFC 6298); timed segment when timestamps are off (Karn applies).
   RttEstimator rtt;

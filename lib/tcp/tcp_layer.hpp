@@ -7,6 +7,7 @@
 //   output.cpp   what to send and when (3.8.6: windows, Nagle, SWS; delayed ACK), segment
 //                building, RST generation
 //   timers.cpp   retransmission (RFC 6298), persist, keepalive, delayed ACK, TIME-WAIT
+//   rack_tlp.cpp RACK-TLP (RFC 8985): time-based loss detection, tail loss probes
 //   api.cpp      listen/connect/send/read/close, events, TCB life cycle
 #pragma once
 
@@ -55,6 +56,12 @@ struct TcpConfig {
   bool (*ephemeral_port_ok)(const void* ctx, const stack::FourTuple& t) = nullptr;
   const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
+  // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
+  // place of the DupThresh rule, and tail loss probes. `tlp_max_ack_delay_ns` is the
+  // receiver's worst delayed-ACK wait added to a probe's timeout when one segment is out
+  // (7.2 WCDelAckT; 40 ms is Linux's and pollux's delayed ACK).
+  bool rack = true, tlp = true;
+  uint64_t tlp_max_ack_delay_ns = 40'000'000;
   // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
   // from their seed so that a failing seed replays exactly.
   std::optional<SipKey> isn_key;
@@ -141,10 +148,23 @@ class TcpLayer {
   void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
                     const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
-  uint32_t sack_update(Tcb& t, const net::TcpOptions& opts);  // returns bytes newly SACKed
+  // Applies the ACK's SACK blocks (and RACK's view of them); returns bytes newly SACKed.
+  uint32_t sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now);
   void enter_recovery(Tcb& t, uint64_t now);
   void begin_undo_episode(Tcb& t, uint64_t now);
   void undo_reduction(Tcb& t);
+  // RFC 8985 (rack in input.cpp, the timers in timers.cpp).
+  // Feeds RACK the octets of [lo, hi) delivered by this ACK and not SACKed before.
+  // `cumulative`: delivered by the cumulative ACK (then the timestamp echo is this data's).
+  void rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts, bool cumulative,
+                    uint64_t now);
+  // RFC 8985 6.2 step 5: marks what is lost by time, arms the reordering timer for the
+  // rest, and starts recovery when the oldest hole is lost.
+  void rack_detect_loss(Tcb& t, uint64_t now);
+  void tlp_on_ack(Tcb& t, const net::TcpOptions& opts, uint32_t flight_before);
+  void schedule_probe(Tcb& t, uint64_t now);
+  void on_probe_timeout(Tcb& t, uint64_t now);
+  void on_reorder_timeout(Tcb& t, uint64_t now);
   void note_dsack(Tcb& t, Seq left, Seq right);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
   [[nodiscard]] bool time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,

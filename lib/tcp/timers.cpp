@@ -11,7 +11,10 @@ using net::tcp_flags::psh;
 using net::tcp_flags::syn;
 using stack::Counter;
 
-void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) { wheel_.arm(t.rexmt_timer, now + t.rtt.rto()); }
+void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
+  t.rexmt_kind = RexmtKind::rto;
+  wheel_.arm(t.rexmt_timer, now + t.rtt.rto());
+}
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
   if (t.opts.keepalive) wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_idle_ns);
@@ -50,6 +53,9 @@ void TcpLayer::on_timer(stack::Timer& timer, uint64_t now) {
 }
 
 void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
+  // The timer may be serving RACK (RFC 8985 6.2) or TLP (7.2) instead of the RTO.
+  if (t.rexmt_kind == RexmtKind::reorder) return on_reorder_timeout(t, now);
+  if (t.rexmt_kind == RexmtKind::probe) return on_probe_timeout(t, now);
   counters_.inc(Counter::tcp_timeouts);
   switch (t.state) {
     case State::syn_sent:
@@ -101,6 +107,8 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
   t.dupacks = 0;
   ++t.rto_count;
+  t.tlp_out = false;
+  t.rxt_lost_end = t.rxt_resend_next = t.snd_una;  // everything goes again anyway
   if (t.sack_ok) {
     // RFC 6675 5.1: recovery ends; what was SACKed is not sent again. Every other octet up
     // to SND.MAX is lost and goes again, in order, as slow start lets it (output() by pipe).

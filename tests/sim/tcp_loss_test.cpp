@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -112,6 +113,7 @@ struct RunResult {
   bool complete = false;    // every byte arrived, intact, and both sides closed
   uint64_t elapsed_ns = 0;  // connect() to the last byte read
   uint64_t timeouts = 0, fast_recoveries = 0, retrans_segs = 0, dsacks = 0;
+  uint64_t rack_lost_retransmits = 0, tlp_probes = 0, tlp_recoveries = 0, undos = 0;
   uint64_t lost_frames = 0;
   size_t leaked = 0;
   std::string where;
@@ -125,6 +127,7 @@ struct RunSpec {
   uint64_t bytes = 1 << 20;
   Faults ab, ba;
   bool sack = true;  // host a offers SACK (b always does: a decides)
+  bool rack = true, tlp = true;  // host a's RACK-TLP (RFC 8985)
   tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;  // host a's congestion control
   uint32_t buf = 256 * 1024;                          // send and receive buffers of both sides
   SimLink::DropFilter drop_ab;                        // scripted loss a>b
@@ -139,6 +142,8 @@ RunResult run_bulk(const RunSpec& spec) {
   wc.b_to_a = spec.ba;
   wc.a.tcp.sack = spec.sack;
   wc.a.tcp.congestion_control = spec.cc;
+  wc.a.tcp.rack = spec.rack;
+  wc.a.tcp.tlp = spec.tlp;
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
   SimWorld w(wc);
   if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
@@ -181,6 +186,10 @@ RunResult run_bulk(const RunSpec& spec) {
   res.fast_recoveries = ca.get(Counter::tcp_fast_retransmits);
   res.retrans_segs = ca.get(Counter::tcp_retrans_segs);
   res.dsacks = ca.get(Counter::tcp_dsacks_received);
+  res.rack_lost_retransmits = ca.get(Counter::tcp_rack_lost_retransmits);
+  res.tlp_probes = ca.get(Counter::tcp_tlp_probes);
+  res.tlp_recoveries = ca.get(Counter::tcp_tlp_recoveries);
+  res.undos = ca.get(Counter::tcp_spurious_undos);
   res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
   w.run_for(2 * w.a().tcp().config().msl_ns + kSecond);  // TIME-WAIT drains
   res.leaked = w.shutdown();
@@ -280,11 +289,14 @@ TEST(SimTcpLoss, SackRepairsThreeLossesInOneWindowWithoutRto) {
       << "sack " << sack.elapsed_ns << " ns, newreno " << reno.elapsed_ns << " ns";
 }
 
-// The tail of a window lost together with a hole before it: the rescue retransmission
-// (RFC 6675 NextSeg rule 4) or slow start after an RTO must still deliver everything, and
+// A retransmission lost again. RFC 6675 alone cannot see it: the RTO repairs it. RACK
+// (RFC 8985 6.2) can: segments sent after the retransmission are SACKed while it is not, so
+// a round trip and a reordering window later it goes again, without a timeout. Either way
 // SACKed segments are never sent again: retransmissions = segments dropped.
 TEST(SimTcpLoss, LostRetransmissionGoesAgainWithoutResendingSackedData) {
+  for (bool rack : {true, false}) {
   RunSpec spec;
+  spec.rack = spec.tlp = rack;
   spec.ab = spec.ba = path(5 * kMillisecond);
   spec.bytes = 400 * kSeg;
   // Segment 100 is lost twice (original and first retransmission: the RTO repairs it);
@@ -306,10 +318,73 @@ TEST(SimTcpLoss, LostRetransmissionGoesAgainWithoutResendingSackedData) {
   const RunResult res = run_bulk(spec);
   ASSERT_TRUE(res.complete) << res.where;
   EXPECT_EQ(res.fast_recoveries, 1u) << res.where;
-  EXPECT_EQ(res.timeouts, 1u) << res.where;
-  // 3 first retransmissions + 1 after the timeout; nothing SACKed is resent.
-  EXPECT_EQ(res.retrans_segs, 4u) << res.where;
+  EXPECT_EQ(res.timeouts, rack ? 0u : 1u) << res.where << " rack " << rack;
+  EXPECT_EQ(res.rack_lost_retransmits, rack ? 1u : 0u) << res.where;
+  // 3 first retransmissions + 1 more for segment 100; nothing SACKed is resent.
+  EXPECT_EQ(res.retrans_segs, 4u) << res.where << " rack " << rack;
   EXPECT_EQ(res.leaked, 0u);
+  }
+}
+
+// Tail loss (RFC 8985 7): the last two segments of a transfer are lost. Nothing after them
+// can be SACKed, so neither DupThresh nor RACK sees the loss; before TLP only the RTO could
+// repair it. A probe, two round trips after the last ACK, resends the last segment; its
+// SACK reveals the hole, which RACK then repairs: no timeout. The probe repaired a loss, so
+// the window is reduced once (7.4.2).
+TEST(SimTcpLoss, TailLossIsRepairedByAProbeWithoutATimeout) {
+  RunResult with_tlp, without;
+  for (bool tlp : {true, false}) {
+    RunSpec spec;
+    spec.ab = spec.ba = path(5 * kMillisecond);
+    spec.bytes = 400 * kSeg;
+    spec.tlp = tlp;
+    auto d = std::make_shared<ScriptedDrops>();
+    d->offsets = {398 * kSeg, 399 * kSeg};
+    spec.drop_ab = [d](const rte_mbuf* m, uint64_t now) { return (*d)(m, now); };
+    const RunResult res = run_bulk(spec);
+    ASSERT_TRUE(res.complete) << res.where;
+    EXPECT_EQ(res.leaked, 0u);
+    (tlp ? with_tlp : without) = res;
+  }
+  EXPECT_EQ(with_tlp.timeouts, 0u) << with_tlp.where;
+  EXPECT_EQ(with_tlp.tlp_probes, 1u) << with_tlp.where;
+  EXPECT_EQ(with_tlp.tlp_recoveries + with_tlp.fast_recoveries, 1u) << with_tlp.where;
+  EXPECT_EQ(with_tlp.retrans_segs, 2u) << with_tlp.where;
+  EXPECT_EQ(without.timeouts, 1u) << without.where;
+  EXPECT_EQ(without.tlp_probes, 0u);
+  // The RTO's floor is 200 ms; a probe waits two 10 ms round trips.
+  EXPECT_GE(without.elapsed_ns, with_tlp.elapsed_ns + 100 * kMillisecond)
+      << "tlp " << with_tlp.elapsed_ns << " ns, rto " << without.elapsed_ns << " ns";
+}
+
+// A probe whose original was not lost, only late: the receiver reports the probe as a
+// duplicate (D-SACK), and the window is not reduced (RFC 8985 7.4.1). Here the ACKs of the
+// transfer's tail are lost, so the sender hears nothing until the probe draws a fresh one.
+TEST(SimTcpLoss, AProbeOfDataThatArrivedCostsNoWindow) {
+  RunSpec spec;
+  spec.ab = spec.ba = path(5 * kMillisecond);
+  spec.bytes = 400 * kSeg;
+  auto a_isn = std::make_shared<std::optional<uint32_t>>();
+  spec.drop_ab = [a_isn](const rte_mbuf* m, uint64_t) {
+    const FrameSummary f = summarize_frame(m);
+    if (f.kind == FrameKind::tcp && (f.flags & net::tcp_flags::syn)) *a_isn = f.seq;
+    return false;
+  };
+  // Everything b sends acknowledging the last 10 segments is lost for 15 ms (its FIN too).
+  auto first = std::make_shared<uint64_t>(0);
+  spec.drop_ba = [a_isn, first](const rte_mbuf* m, uint64_t now) {
+    const FrameSummary f = summarize_frame(m);
+    if (f.kind != FrameKind::tcp || !*a_isn || !(f.flags & net::tcp_flags::ack)) return false;
+    if (f.ack - **a_isn - 1 < 390 * kSeg) return false;
+    if (*first == 0) *first = now;
+    return now - *first < 15 * kMillisecond;
+  };
+  const RunResult res = run_bulk(spec);
+  ASSERT_TRUE(res.complete) << res.where;
+  EXPECT_EQ(res.timeouts, 0u) << res.where;
+  EXPECT_GE(res.tlp_probes, 1u) << res.where;
+  EXPECT_EQ(res.tlp_recoveries, 0u) << res.where;
+  EXPECT_GE(res.dsacks, 1u) << res.where;
 }
 
 // D-SACK (RFC 2883): a segment duplicated by the network is reported back, and the sender

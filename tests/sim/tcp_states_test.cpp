@@ -826,8 +826,16 @@ TEST(TcpTimers, KeepaliveProbesADeadPeerThenTimesOut) {
 
 // --- 11. Retransmission timeout (RFC 6298 5) ---------------------------------------------------
 
+// RFC 6298's timer alone: tail loss probes (RFC 8985 7, tested in tcp_loss_test.cpp) would
+// send one probe before the first timeout.
+WorldConfig rto_only_config() {
+  WorldConfig c = no_ts_config();
+  c.a.tcp.tlp = false;
+  return c;
+}
+
 TEST(TcpTimers, RetransmissionsBackOffThenTheTransferCompletes) {
-  Harness h(no_ts_config());
+  Harness h(rto_only_config());
   h.open();
   Conn* ca = h.a.conn();
   h.mark();
@@ -859,7 +867,7 @@ TEST(TcpTimers, RetransmissionsBackOffThenTheTransferCompletes) {
 }
 
 TEST(TcpTimers, RetransmissionsExhaustedTimesOut) {
-  WorldConfig c = no_ts_config();
+  WorldConfig c = rto_only_config();
   c.a.tcp.max_retransmits = 4;
   Harness h(c);
   h.open();
@@ -950,10 +958,13 @@ TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
       "1001-2001>",
       "0.011000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32643 len=0 <sack "
       "1001-3001>",
-      // The timeout resends only the hole: 1001-3001 is SACKed and never sent again
-      // (RFC 6675 5.1; before the SACK scoreboard this was go-back-N, len=1460).
-      "0.205000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1000",
-      "0.210000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=3001 win=32768 len=0",
+      // RACK (RFC 8985 6.2): the second ACK delivers 2001-3001, sent 1 ms after the hole; the
+      // hole is lost once a round trip (10 ms) and the reordering window (min_RTT / 4 =
+      // 2.5 ms) have passed since it left, so the reordering timer fires at 12.5 ms (13 ms on
+      // the 1 ms wheel) -- long before the 200 ms RTO. Only the hole goes again: 1001-3001
+      // is SACKed (RFC 6675).
+      "0.018000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=1000",
+      "0.023000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=3001 win=32768 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.cb(Counter::tcp_ofo_queued), 2u);

@@ -93,6 +93,12 @@ struct ConnInfo {
   uint64_t delivered = 0;           // bytes the peer acknowledged cumulatively or SACKed
   uint32_t timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
   uint32_t reordering = 0;          // DupThresh in segments (3, raised by spurious recoveries)
+  // RACK-TLP (RFC 8985), when on (it needs SACK).
+  bool rack = false;
+  uint32_t rack_min_rtt_us = 0;     // RACK.min_RTT
+  uint32_t rack_reo_wnd_us = 0;     // the reordering window now
+  uint32_t rack_lost = 0;           // loss verdicts by time
+  uint32_t tlp_probes = 0;          // tail loss probes sent
   uint32_t sndq_bytes = 0, rcvq_bytes = 0, ooo_bytes = 0;
   bool wscale = false, sack = false, timestamps = false;
 };

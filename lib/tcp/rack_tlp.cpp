@@ -1,0 +1,156 @@
+// RACK-TLP in the TCB (RFC 8985): feeding RACK from ACKs, acting on its loss verdicts, the
+// reordering timer, and tail loss probes. The algorithm's state and arithmetic are in
+// rack.hpp; recovery itself stays RFC 6675's (input.cpp, output.cpp): RACK only says which
+// octets are lost, on the scoreboard, and which retransmissions must go again.
+#include <algorithm>
+#include <limits>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using net::tcp_flags::ack;
+using net::tcp_flags::psh;
+using stack::Counter;
+
+namespace {
+uint32_t to_us(uint64_t ns) { return static_cast<uint32_t>(ns / 1000); }
+}  // namespace
+
+void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts,
+                            bool cumulative, uint64_t now) {
+  const uint32_t now_us = to_us(now);
+  t.sent_log.for_each_in(lo, hi, [&](const SendTimeLog::Range& r) {
+    // RFC 8985 6.2 step 2: with timestamps, an echo older than the retransmission means
+    // the ACK is for the original. The echo is on the 1 ms TSval clock, the log on a 1 us
+    // one: compare ages, with a tick of slack. Only for what the cumulative ACK covers: a
+    // receiver echoes TS.Recent, which out-of-order (SACKed) data never updates (RFC 7323
+    // 4.3), so for a SACKed retransmission the echo is always older. The min_RTT test of
+    // Rack::on_delivered still guards those.
+    bool echo_older = false;
+    if (cumulative && r.retransmitted && t.ts_ok && opts.has_timestamps && opts.ts_ecr != 0) {
+      const uint64_t echo_age_us = static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1000;
+      const uint64_t send_age_us = static_cast<uint32_t>(now_us - r.sent_us);
+      echo_older = echo_age_us > send_age_us + 1000;
+    }
+    t.rack.on_delivered(r, now_us, echo_older);
+  });
+}
+
+void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
+  if (!t.rack_on || t.snd_una == t.snd_max || !t.rack.have_delivered) return;
+  const uint32_t now_us = to_us(now);
+  const bool dupthresh_sacked = t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
+  const uint32_t reo =
+      t.rack.reo_wnd_us(t.in_recovery, dupthresh_sacked, to_us(t.rtt.srtt()));
+  uint32_t wait_us = 0;
+  t.sent_log.for_each_in(t.snd_una, t.snd_max, [&](const SendTimeLog::Range& r) {
+    if (t.scoreboard.covers(r.start, r.end)) return;  // delivered
+    const uint32_t left = t.rack.time_to_loss(r, now_us, reo);
+    if (left == std::numeric_limits<uint32_t>::max()) return;  // sent after RACK.xmit_ts
+    if (left > 0) {
+      wait_us = std::max(wait_us, left);  // 6.2 step 5: one timer for the last of them
+      return;
+    }
+    if (r.retransmitted) {
+      // A retransmission lost too: it goes again (output_sack_recovery's first rule).
+      if (!(t.rxt_lost_end > t.snd_una) || t.rxt_lost_end < r.end) t.rxt_lost_end = r.end;
+      if (!(t.rxt_resend_next > t.snd_una) || r.start < t.rxt_resend_next)
+        t.rxt_resend_next = r.start;
+    } else if (!t.scoreboard.is_lost(r.end - 1, t.snd_mss)) {
+      t.scoreboard.mark_lost_below(r.end);
+      counters_.inc(Counter::tcp_rack_lost);
+      ++t.rack_losses;
+    }
+  });
+  if (wait_us > 0) {
+    // RFC 8985 6.2: the reordering timer. It shares the retransmission timer; when it fires
+    // it re-arms the RTO (on_reorder_timeout).
+    t.rexmt_kind = RexmtKind::reorder;
+    wheel_.arm(t.rexmt_timer, now + static_cast<uint64_t>(wait_us) * 1000);
+  }
+  // RFC 6675 5 step 4 with RACK's verdict as IsLost: the oldest hole lost starts recovery,
+  // unless it dates from before the last recovery or timeout.
+  if (!t.in_recovery && t.scoreboard.is_lost(t.snd_una, t.snd_mss) &&
+      t.snd_una > t.recover - 1)
+    enter_recovery(t, now);
+  if (t.in_recovery) mark_dirty(t);
+}
+
+void TcpLayer::on_reorder_timeout(Tcb& t, uint64_t now) {
+  counters_.inc(Counter::tcp_rack_reorder_timeouts);
+  t.rexmt_kind = RexmtKind::rto;
+  stack::TimerWheel::cancel(t.rexmt_timer);
+  rack_detect_loss(t, now);
+  if (!t.rexmt_timer.is_armed() && t.snd_una != t.snd_max) arm_rexmt(t, now);
+  mark_dirty(t);
+}
+
+void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
+  // RFC 8985 7.2: a probe is scheduled in the open state (not in recovery, not after a
+  // timeout until an ACK), with data in flight and no probe already out; it replaces the
+  // RTO when it comes first. A reordering timer has precedence.
+  if (!t.tlp_on || t.in_recovery || t.tlp_out || t.rexmt_count > 0 || t.snd_una == t.snd_max)
+    return;
+  if (t.rexmt_kind == RexmtKind::reorder && t.rexmt_timer.is_armed()) return;
+  if (t.state != State::established && t.state != State::close_wait &&
+      t.state != State::fin_wait_1 && t.state != State::closing && t.state != State::last_ack)
+    return;
+  uint64_t pto = t.rtt.has_sample() ? 2 * t.rtt.srtt() : 1'000'000'000;
+  // One segment out: the receiver may be waiting for a second before it ACKs.
+  if (t.flight_size() <= t.snd_mss) pto += config_.tlp_max_ack_delay_ns;
+  // Two timestamp ticks at least, so that the probe's ACK can be told from the original's.
+  pto = std::max<uint64_t>(pto, 2'000'000);
+  pto = std::min(pto, t.rtt.rto());
+  t.rexmt_kind = RexmtKind::probe;
+  wheel_.arm(t.rexmt_timer, now + pto);
+}
+
+void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
+  t.rexmt_kind = RexmtKind::rto;
+  if (t.snd_una == t.snd_max) return;
+  // RFC 8985 7.3: new data if the receiver's window takes a segment of it (it may reveal
+  // the loss through SACK as well as a retransmission would, and moves the transfer on),
+  // else the last segment sent again.
+  const uint32_t eff = payload_mss(t);
+  const uint32_t off = t.unsent_offset();
+  const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
+  const uint32_t len = std::min(avail, eff);
+  bool sent = false, retrans = false;
+  if (len > 0 && t.snd_nxt == t.snd_max && !t.fin_sent &&
+      t.snd_una + t.snd_wnd >= t.snd_nxt + len) {
+    sent = send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off,
+                        len, now);
+  } else {
+    const Seq data_end = t.snd_una + t.sndq.bytes();
+    const uint32_t last = std::min(eff, t.sndq.bytes());
+    sent = retransmit_range(t, data_end - last, last, now) > 0;
+    retrans = true;
+  }
+  if (sent) {
+    counters_.inc(Counter::tcp_tlp_probes);
+    ++t.tlp_probes;
+    t.tlp_out = true;
+    t.tlp_retrans = retrans;
+    t.tlp_end = t.snd_max;
+    t.tlp_tsval = tsval(t, now);
+  }
+  arm_rexmt(t, now);  // 7.3: the RTO after the probe
+}
+
+void TcpLayer::tlp_on_ack(Tcb& t, const net::TcpOptions& opts, uint32_t flight_before) {
+  // RFC 8985 7.4: the probe's episode ends when its end is acknowledged.
+  if (t.snd_una < t.tlp_end) return;
+  t.tlp_out = false;
+  if (!t.tlp_retrans) return;  // new data: RACK judges any loss like any other
+  // 7.4.2: acknowledged without a D-SACK for the probe (sack_update clears tlp_out on one).
+  // With timestamps, an echo older than the probe acknowledges the original, delayed; then
+  // nothing was lost. Otherwise the probe repaired a loss and the window reduces once, as
+  // fast recovery would have.
+  if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_ecr - t.tlp_tsval) < 0) return;
+  counters_.inc(Counter::tcp_tlp_recoveries);
+  t.ssthresh = cc::on_congestion(t.cc, t.cwnd, flight_before, t.snd_mss);
+  t.cwnd = std::min(t.cwnd, t.ssthresh);
+}
+
+}  // namespace pollux::tcp
