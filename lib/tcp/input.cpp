@@ -228,6 +228,12 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
       note_dsack(t, seg.seq,
                  net::seq_min(seg.seq + static_cast<uint32_t>(seg.payload.size()), t.rcv_nxt));
     if (!seg.has(rst)) {
+      // The peer's FIN again, in TIME-WAIT: our ACK of it was lost. "Acknowledge it, and
+      // restart the 2 MSL timeout" (RFC 9293 3.10.7.4, eighth, TIME-WAIT STATE); a FIN is
+      // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
+      // FIN retransmissions back off past 2 MSL would meet a RST.
+      if (t.state == State::time_wait && seg.has(fin) && seg.seq + seg_len == t.rcv_nxt)
+        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
       // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
       // have lands here too; the ACK tells the peer where we are.
       counters_.inc(Counter::drop_tcp_out_of_window);
@@ -465,7 +471,8 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
       undo_reduction(t);
   }
 
-  bool grow = true;  // the ACK opens cwnd by slow start / congestion avoidance
+  bool grow = true;     // the ACK opens cwnd by slow start / congestion avoidance
+  bool restart = true;  // the ACK restarts the retransmission timer (RFC 6298 5.3)
   if (t.in_recovery) {
     if (a >= t.recover) {
       // RFC 6582 3.2 step 6 / RFC 6675 5 (end of recovery), full acknowledgment: deflate.
@@ -488,6 +495,12 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
         t.cwnd = t.cwnd > acked ? t.cwnd - acked : 0;
         if (acked >= t.snd_mss) t.cwnd += t.snd_mss;
         t.cwnd = std::max<uint32_t>(t.cwnd, t.snd_mss);
+        // Only the first partial ACK restarts the timer: RFC 6582's "Impatient" variant (3.2
+        // step 5, 4). With many holes in the window, one repair per round trip would take
+        // as many round trips as there are holes; the timeout then ends it, and slow start
+        // resends the rest of the window (timers.cpp).
+        restart = !t.partial_acked;
+        t.partial_acked = true;
       }
     }
     // Recovery after a timeout (SACK): slow start from one segment while the holes refill.
@@ -500,7 +513,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   if (t.snd_una == t.snd_max) {
     stack::TimerWheel::cancel(t.rexmt_timer);
   } else {
-    arm_rexmt(t, now);
+    if (restart) arm_rexmt(t, now);
     // RFC 8985: what this ACK delivered may prove older segments lost (it may also arm the
     // reordering timer); else a tail loss probe waits for silence (7.2).
     if (t.rack_on) rack_detect_loss(t, now);
@@ -586,6 +599,7 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   t.rto_recovery = false;
   if (!t.sack_ok) {
     // RFC 6582 3.2 step 3: retransmit, then inflate by the three segments that left.
+    t.partial_acked = false;
     retransmit_first(t, now);
     t.cwnd = t.ssthresh + 3 * t.snd_mss;
     return;
@@ -639,10 +653,11 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
     t.rcv_nxt += len;
     if (t.app_closed) rte_pktmbuf_free(m);
     else t.rcvq.append(m);
-    bool filled_hole = false;
+    // Out-of-order data held means this segment went into a gap, whether or not it reached
+    // the data beyond it.
+    const bool filled_gap = t.ooo && !t.ooo->empty();
     if (t.ooo) {
       while (rte_mbuf* c = t.ooo->pop_in_order(t.rcv_nxt)) {
-        filled_hole = true;
         if (t.app_closed) rte_pktmbuf_free(c);
         else t.rcvq.append(c);
       }
@@ -650,9 +665,11 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
     }
     t.bytes_received = static_cast<uint32_t>(t.rcv_nxt - t.irs - 1);
     if (!t.app_closed) t.ev_readable = true;
-    // RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full segment, at once
-    // when a hole was filled; otherwise delay.
-    if (filled_hole || ++t.segs_since_ack >= 2) {
+    // RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full segment; at once when
+    // the segment "fills in all or part of a gap" (5681 4.2). The partial case matters: a
+    // NewReno sender repairs one hole per partial ACK (RFC 6582), and a delayed ACK there
+    // adds the delayed-ACK timeout to every round of the repair. Otherwise delay.
+    if (filled_gap || ++t.segs_since_ack >= 2) {
       t.ack_now = true;
     } else if (!t.delack_timer.is_armed()) {
       wheel_.arm(t.delack_timer, now + config_.delayed_ack_ns);

@@ -98,6 +98,7 @@ struct Tcb : stack::FlowLink {
   uint8_t dupacks = 0;
   bool in_recovery = false;  // fast recovery, or (with SACK) recovery after a timeout
   Seq recover;               // RFC 6582 "recover", RFC 6675 RecoveryPoint
+  bool partial_acked = false;  // NewReno: this recovery had a partial ACK (RFC 6582 3.2 step 5)
 
   // SACK-based loss recovery (RFC 6675), used when the peer agreed to SACK.
   SackScoreboard scoreboard;

@@ -424,6 +424,38 @@ TEST(TcpClose, HalfCloseBothWaysThroughTimeWait) {
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
 
+// TIME-WAIT (3.10.7.4 eighth): "The only thing that can arrive in this state is a
+// retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL timeout." Here
+// a's ACKs of b's FIN are lost for 1.1 s; b resends the FIN 0.2, 0.6 and 1.4 s after a
+// entered TIME-WAIT (RTO 200 ms, doubled each time). 2 MSL is 1 s: only because the FINs at
+// 0.2 and 0.6 restarted it is a still there at 1.4 to ACK; otherwise b would meet a RST.
+TEST(TcpClose, RetransmittedFinRestartsTimeWait) {
+  const WorldConfig c = no_ts_config();
+  Harness h(c);
+  h.open();
+  Conn* ca = h.a.conn();
+  Conn* cb = h.b.conn();
+  h.a.tcp->shutdown_write(ca);
+  h.kick();
+  ASSERT_TRUE(h.run_until([&] { return TcpLayer::state(ca) == State::fin_wait_2; }));
+  Faults cut;
+  cut.loss = 1.0;
+  cut.delay_ns = kDelay;
+  h.set_faults(cut, Faults{.delay_ns = kDelay});
+  h.b.tcp->close(cb);
+  h.kick();
+  ASSERT_TRUE(h.run_until([&] { return TcpLayer::state(ca) == State::time_wait; }));
+  const uint64_t tw_start = h.w.now();
+  h.w.run_for(1100 * kMillisecond);
+  EXPECT_EQ(h.b.closed.size(), 0u);  // LAST-ACK: no ACK of its FIN got through
+  EXPECT_GE(h.cb(Counter::tcp_timeouts), 2u);
+  h.set_faults(Faults{.delay_ns = kDelay}, Faults{.delay_ns = kDelay});
+  ASSERT_TRUE(h.run_until([&] { return !h.b.closed.empty(); }, 5 * kSecond));
+  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::kNormal});
+  EXPECT_GT(h.w.now() - tw_start, 2 * c.a.tcp.msl_ns);  // b's last FIN came after the first 2 MSL
+  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->connections() == 0; }, 5 * kSecond));
+}
+
 // 3.6 case 2: both CLOSE at once; the FINs cross: FIN-WAIT-1 -> CLOSING -> TIME-WAIT.
 TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
   WorldConfig c = base_config();
