@@ -1,0 +1,146 @@
+// See bulk_transfer.hpp.
+#include "bulk_transfer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+
+#include "sim_seeds.hpp"
+#include "sim_trace.hpp"
+#include "stack/engine.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::sim {
+namespace {
+
+constexpr uint16_t kPort = 6002;
+
+uint8_t pattern(uint64_t pos) {
+  uint64_t x = pos * 0x9e3779b97f4a7c15ull;
+  x ^= x >> 29;
+  return static_cast<uint8_t>(x >> 17);
+}
+
+struct Sender {
+  tcp::TcpLayer* tcp = nullptr;
+  Conn* c = nullptr;
+  uint64_t total = 0, sent = 0;
+  bool fin = false, closed = false;
+  void pump() {
+    if (!c) return;
+    std::array<uint8_t, 16384> buf;
+    while (sent < total) {
+      const size_t n = std::min<uint64_t>(buf.size(), total - sent);
+      for (size_t i = 0; i < n; ++i) buf[i] = pattern(sent + i);
+      const size_t took = tcp->send(c, {buf.data(), n});
+      sent += took;
+      if (took < n) return;
+    }
+    if (!fin) {
+      fin = true;
+      tcp->shutdown_write(c);
+    }
+  }
+};
+
+struct Receiver {
+  tcp::TcpLayer* tcp = nullptr;
+  const SimWorld* w = nullptr;
+  uint64_t total = 0, got = 0, done_at = 0;
+  bool bad = false, closed = false;
+};
+
+const AppEvents kSenderEvents{
+    .connected = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
+    .writable = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
+    .peer_closed = [](void* ctx, Conn* c) { static_cast<Sender*>(ctx)->tcp->close(c); },
+    .closed =
+        [](void* ctx, Conn*, CloseReason) {
+          static_cast<Sender*>(ctx)->closed = true;
+          static_cast<Sender*>(ctx)->c = nullptr;
+        },
+};
+
+const AppEvents kReceiverEvents{
+    .readable =
+        [](void* ctx, Conn* c) {
+          Receiver& r = *static_cast<Receiver*>(ctx);
+          uint8_t buf[8192];
+          while (size_t n = r.tcp->read(c, buf, sizeof buf)) {
+            for (size_t i = 0; i < n; ++i)
+              if (buf[i] != pattern(r.got + i)) r.bad = true;
+            r.got += n;
+          }
+          if (r.got >= r.total && r.done_at == 0) r.done_at = r.w->now();
+        },
+    .peer_closed = [](void* ctx, Conn* c) { static_cast<Receiver*>(ctx)->tcp->close(c); },
+    .closed = [](void* ctx, Conn*, CloseReason) { static_cast<Receiver*>(ctx)->closed = true; },
+};
+
+}  // namespace
+
+BulkResult run_bulk_transfer(const BulkSpec& spec) {
+  WorldConfig wc;
+  wc.seed = spec.seed;
+  wc.a_to_b = spec.ab;
+  wc.b_to_a = spec.ba;
+  wc.a.tcp.sack = spec.sack;
+  wc.a.tcp.congestion_control = spec.cc;
+  wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
+  SimWorld w(wc);
+  if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
+  BulkResult res;
+  res.where = repro(spec.seed) + " " + w.describe() + (spec.sack ? " sack " : " nosack ") +
+              tcp::cc::algorithm_name(spec.cc);
+  Sender s;
+  s.tcp = &w.a().tcp();
+  s.total = spec.bytes;
+  Receiver r;
+  r.tcp = &w.b().tcp();
+  r.w = &w;
+  r.total = spec.bytes;
+  ConnOptions opts;
+  opts.sndbuf = opts.rcvbuf = spec.buf;
+  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, 16, opts), TcpError::kOk);
+  uint64_t start = 0;
+  w.set_on_step([&](uint64_t now) {
+    if (start == 0) {
+      start = now;
+      TcpError e{};
+      s.c = w.a().tcp().connect(w.a().source_address(kIpB), kIpB, kPort, &kSenderEvents, &s, 0,
+                                opts, e, now);
+      EXPECT_NE(s.c, nullptr);
+    }
+    if (s.c && spec.watch) spec.watch(now - start, w.a().tcp().info(s.c));
+  });
+  const bool ok = w.run_until([&] { return s.closed && r.closed; }, spec.max_ns);
+  w.set_on_step(nullptr);
+  if (wc.trace) std::printf("%s", w.format_trace().c_str());
+  const auto& ca = w.a().counters();
+  res.complete = ok && !r.bad && r.got == spec.bytes;
+  res.elapsed_ns = r.done_at ? r.done_at - start : spec.max_ns;
+  res.timeouts = ca.get(stack::Counter::tcp_timeouts);
+  res.fast_recoveries = ca.get(stack::Counter::tcp_fast_retransmits);
+  res.retrans_segs = ca.get(stack::Counter::tcp_retrans_segs);
+  res.queue_drops = w.link_ab().stats().queue_drops;
+  w.run_for(2 * w.a().tcp().config().msl_ns + kSecond);  // TIME-WAIT drains
+  res.leaked = w.shutdown();
+  return res;
+}
+
+int64_t StreamOffsets::data_offset(const rte_mbuf* m) {
+  const FrameSummary f = summarize_frame(m);
+  if (f.kind != FrameKind::tcp) return -1;
+  if (f.flags & net::tcp_flags::syn) {
+    isn_ = f.seq;
+    have_isn_ = true;
+    return -1;
+  }
+  if (!have_isn_ || f.payload_len == 0) return -1;
+  return static_cast<uint32_t>(f.seq - isn_ - 1);
+}
+
+}  // namespace pollux::sim

@@ -1,0 +1,60 @@
+// One bulk transfer in a fresh SimWorld, for tests that compare senders (congestion control,
+// loss recovery): host a connects to host b and sends `bytes` of a known pattern, b verifies
+// every byte, then both close. The sender's TCP_INFO-like snapshot (ConnInfo) can be watched
+// at every step, which is how a test sees cwnd and ssthresh move.
+//
+// (tests/sim/tcp_loss_test.cpp has its own copy of this loop, older than this file.)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pollux/tcp.hpp"
+#include "sim_link.hpp"
+#include "sim_world.hpp"
+#include "tcp/cc/congestion.hpp"
+
+namespace pollux::sim {
+
+struct BulkSpec {
+  uint64_t seed = 1;
+  uint64_t bytes = 1 << 20;
+  Faults ab, ba;                                      // links a>b (data) and b>a (ACKs)
+  bool sack = true;                                   // host a offers SACK (a decides)
+  tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;  // host a's congestion control
+  uint32_t buf = 256 * 1024;                          // send and receive buffers, both sides
+  SimLink::DropFilter drop_ab;                        // scripted loss a>b
+  uint64_t max_ns = 300 * kSecond;
+  // Called at every step while the sender's connection is open: virtual time since
+  // connect() and the sender's snapshot.
+  std::function<void(uint64_t since_start_ns, const ConnInfo&)> watch;
+};
+
+struct BulkResult {
+  bool complete = false;    // every byte arrived intact and both sides closed
+  uint64_t elapsed_ns = 0;  // connect() to the last byte read by b (max_ns if never)
+  uint64_t timeouts = 0, fast_recoveries = 0, retrans_segs = 0;
+  uint64_t queue_drops = 0;  // drop-tail drops on a>b
+  size_t leaked = 0;         // mbufs not returned after shutdown
+  std::string where;         // seed, fault mix and the command that reruns it
+  [[nodiscard]] double goodput_mbps(uint64_t bytes) const {
+    return double(bytes) * 8 / (double(elapsed_ns) / 1e9) / 1e6;
+  }
+};
+
+[[nodiscard]] BulkResult run_bulk_transfer(const BulkSpec& spec);
+
+// Where the drop filter sees a TCP data segment: its offset from a's first data byte (the
+// ISN + 1), learned from the SYN. For scripted loss at a chosen point of the stream.
+class StreamOffsets {
+ public:
+  // The segment's offset, or -1 for anything else (SYN, pure ACK, other frames).
+  [[nodiscard]] int64_t data_offset(const rte_mbuf* m);
+
+ private:
+  uint32_t isn_ = 0;
+  bool have_isn_ = false;
+};
+
+}  // namespace pollux::sim
