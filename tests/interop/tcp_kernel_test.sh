@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Interop, TCP: Linux kernel clients against pollux-server over net_tap, in a namespace the
 # test creates. The kernel is the reference peer:
-#   echo    socat sends 100 MB of random bytes, half-closes, and must get the same 100 MB back
-#           (sha256), so 100 MB cross the tap each way: with no loss, with 1% loss each way
-#           (iptables statistic: data and ACKs of both directions), and with 2% of the
-#           kernel's segments reordered (iptables statistic + CLASSIFY to a slow class).
-#           SACK and timestamps are on in the namespace and must be negotiated (pollux's
+#   echo    socat, in a client namespace routed through the tap's namespace, sends 100 MB of
+#           random bytes, half-closes, and must get the same 100 MB back (sha256), so 100 MB
+#           cross the tap each way: with no loss, with 1% loss each way (iptables statistic
+#           in the router's FORWARD chain: data and ACKs of both directions), and with 2% of
+#           the kernel's segments reordered (iptables statistic + CLASSIFY to a slow class).
+#           Loss is injected where packets are forwarded because a drop in the sending
+#           kernel's own OUTPUT chain is not loss: the kernel sees the local failure and
+#           resends silently, without a retransmission.
+#           SACK and timestamps are on in the client namespace and must be negotiated (pollux's
 #           --conn-info line for the connection says so); under loss both sides must have
 #           retransmitted, and the retransmissions of both are reported: pollux's from its
 #           ConnInfo (retrans, timeouts, fast recoveries), the kernel's from the namespace's
@@ -25,13 +29,15 @@ for tool in socat curl wrk nc iptables sha256sum; do
   command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
 done
 
-ns=pxtcp$$
+ns=pxtcp$$      # pollux's taps (the kernel side of each) and the router for the client
+cns=pxtcpc$$    # the echo client: socat, behind a veth
 workdir=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
   sleep 0.5
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  ip netns del "$cns" 2>/dev/null
   ip netns del "$ns" 2>/dev/null
   rm -rf "$workdir"
 }
@@ -39,16 +45,32 @@ trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 in_ns() { ip netns exec "$ns" "$@"; }
-# The kernel offers SACK (RFC 2018) and timestamps (RFC 7323): the defaults, made explicit.
-in_ns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
-check "the namespace's kernel has SACK and timestamps on" \
-  test "$(in_ns sysctl -n net.ipv4.tcp_sack)$(in_ns sysctl -n net.ipv4.tcp_timestamps)" = 11
-echo "# kernel congestion control: $(in_ns sysctl -n net.ipv4.tcp_congestion_control)"
+in_cns() { ip netns exec "$cns" "$@"; }
+# The client namespace reaches pollux's echo subnet (10.203.0.0/24) through $ns, which
+# forwards; segments cross the wire one by one (no TSO/GSO from the client, no GRO at the
+# router), so a drop loses one segment.
+ip netns add "$cns"
+in_cns ip link set lo up
+in_ns ip link add vr$$ type veth peer name vc$$
+in_ns ip link set vc$$ netns "$cns"
+in_ns ip addr add 10.213.0.1/24 dev vr$$
+in_cns ip addr add 10.213.0.2/24 dev vc$$
+in_ns ethtool -K vr$$ gro off tso off gso off >/dev/null 2>&1
+in_cns ethtool -K vc$$ gro off tso off gso off >/dev/null 2>&1
+in_ns ip link set vr$$ up
+in_cns ip link set vc$$ up
+in_cns ip route add 10.203.0.0/24 via 10.213.0.1
+in_ns sysctl -qw net.ipv4.ip_forward=1
+# The client kernel offers SACK (RFC 2018) and timestamps (RFC 7323): the defaults, explicit.
+in_cns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
+check "the client namespace's kernel has SACK and timestamps on" \
+  test "$(in_cns sysctl -n net.ipv4.tcp_sack)$(in_cns sysctl -n net.ipv4.tcp_timestamps)" = 11
+echo "# client kernel congestion control: $(in_cns sysctl -n net.ipv4.tcp_congestion_control)"
 
-# linux_mib NAME...: the namespace's TCP MIB counters (/proc/net/snmp and /proc/net/netstat,
-# named as nstat names them: TcpRetransSegs, TcpExtTCPTimeouts, ...).
+# linux_mib NAME...: the client namespace's TCP MIB counters (/proc/net/snmp and
+# /proc/net/netstat, named as nstat names them: TcpRetransSegs, TcpExtTCPTimeouts, ...).
 linux_mib() {
-  in_ns cat /proc/net/snmp /proc/net/netstat | awk -v want="$*" '
+  in_cns cat /proc/net/snmp /proc/net/netstat | awk -v want="$*" '
     ($1 in hdr) { for (i = 2; i <= NF; i++) v[substr($1, 1, length($1) - 1) hdr[$1, i]] = $i; next }
     { for (i = 2; i <= NF; i++) hdr[$1, i] = $i; hdr[$1] = 1 }
     END { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), v[w[i]] + 0; print "" }'
@@ -83,7 +105,7 @@ echo_transfer() {
   before_lines=$(grep -c '^conn-closed ' "$workdir/echo.log")
   before_mib=$(linux_mib TcpRetransSegs TcpExtTCPTimeouts TcpExtTCPSackRecovery TcpExtTCPLossProbes)
   local t0=$SECONDS
-  in_ns timeout 300 socat -b 65536 -t 30 -T 60 - "TCP:$ip:7" <"$workdir/in" >"$workdir/out"
+  in_cns timeout 300 socat -b 65536 -t 30 -T 60 - "TCP:$ip:7" <"$workdir/in" >"$workdir/out"
   local rc=$? secs=$((SECONDS - t0))
   local a b
   a=$(sha256sum <"$workdir/in" | cut -c1-64)
@@ -109,13 +131,18 @@ echo_transfer() {
     grep -qE ' (cubic|newreno) sack ts wscale ' <<<"$conn"
 }
 
-if start_server echo pxe$$ 10.203.0.2 echo --port 7 --conn-info; then ok "echo server up"; else bad "echo server up"; fi
+if start_server echo pxe$$ 10.203.0.2 echo --port 7 --conn-info --gw 10.203.0.1 &&
+  in_cns ping -c1 -W2 10.203.0.2 >/dev/null; then
+  ok "echo server up, reachable from the client namespace"
+else
+  bad "echo server up, reachable from the client namespace"
+fi
 echo_transfer "no loss" 10.203.0.2
 
-# 1% loss in both directions on the kernel side: each side loses data segments and ACKs, so
-# both must retransmit and recover (with SACK: RFC 6675 on pollux, the kernel's own).
-in_ns iptables -A INPUT -i pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
-in_ns iptables -A OUTPUT -o pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
+# 1% loss in both directions at the router: each side loses data segments and ACKs, so both
+# must retransmit and recover (with SACK: RFC 6675 on pollux, the kernel's own).
+in_ns iptables -A FORWARD -i pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
+in_ns iptables -A FORWARD -o pxe$$ -p tcp -m statistic --mode random --probability 0.01 -j DROP
 loss_t0=$SECONDS
 echo_transfer "1% loss each way" 10.203.0.2
 loss_secs=$((SECONDS - loss_t0))
@@ -127,9 +154,9 @@ check "[1% loss each way] loss was applied both ways (dropped ${dropped_in:-0} i
 check "[1% loss each way] pollux retransmitted ($(conn_field "$conn" retrans) segments)" \
   test "$(conn_field "$conn" retrans)" -gt 0 2>/dev/null
 check "[1% loss each way] the kernel retransmitted ($lx_retrans segments)" test "$lx_retrans" -gt 0
-# Without loss this takes about 3 s here; with it about 105 s (2026-11-21, 2 shared cores),
-# nearly all of it in pollux's RTOs (about 480 of at least 200 ms each: retransmissions that
-# were lost again wait for the timer). The bound catches a transfer that stalls outright.
+# Without loss this takes about 2 s here; with it about 80 s (2026-11-21, 2 shared cores),
+# most of it in pollux's RTOs (about 350 of at least 200 ms each, against the kernel's 6).
+# The bound catches a transfer that stalls outright.
 check "[1% loss each way] done within 200 s (${loss_secs}s)" test "$loss_secs" -le 200
 in_ns iptables -F
 
