@@ -212,11 +212,13 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
     std::optional<SeqRange> again;
     if (t.rxt_lost_end > t.snd_una)
       again = t.scoreboard.next_unsacked(t.snd_una, net::seq_max(t.rxt_resend_next, t.snd_una), eff);
-    if (again && again->start < t.rxt_lost_end) {
+    // Only octets this recovery retransmitted (below HighRxt): the rest is rule 1's.
+    if (again && again->start < net::seq_min(t.rxt_lost_end, t.high_rxt)) {
       // Before rule 1: a retransmission RACK found lost goes again (RFC 8985 6.2 applies
       // to retransmissions too; RFC 6675 alone would wait for the RTO).
+      const Seq limit = net::seq_min(t.rxt_lost_end, t.high_rxt);
       n = retransmit_range(t, again->start,
-                           std::min(again->len(), static_cast<uint32_t>(t.rxt_lost_end - again->start)), now);
+                           std::min(again->len(), static_cast<uint32_t>(limit - again->start)), now);
       if (n == 0) break;
       t.rxt_resend_next = again->start + n;
       counters_.inc(Counter::tcp_rack_lost_retransmits);

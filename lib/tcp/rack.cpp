@@ -37,11 +37,16 @@ void SendTimeLog::erase_at(size_t i) {
 void SendTimeLog::merge_closest() {
   // Two neighbours closest in time become one range with the later time: a merged octet
   // can only look younger than it is, which delays a loss verdict and never hastens one.
+  // Neighbours of the same kind go first: a first transmission merged into a
+  // retransmission would be taken for one (no RTT sample, and a loss verdict on it means
+  // "resend what was resent").
   size_t best = 0;
-  uint32_t best_gap = std::numeric_limits<uint32_t>::max();
+  uint64_t best_gap = std::numeric_limits<uint64_t>::max();
   for (size_t i = 0; i + 1 < count_; ++i) {
     const int32_t d = static_cast<int32_t>(sent_us_[i + 1] - sent_us_[i]);
-    const uint32_t gap = static_cast<uint32_t>(d < 0 ? -d : d);
+    const bool mixed = ((rexmit_mask_ >> i) & 1u) != ((rexmit_mask_ >> (i + 1)) & 1u);
+    const uint64_t gap = static_cast<uint64_t>(d < 0 ? -static_cast<int64_t>(d) : d) +
+                         (mixed ? (1ull << 32) : 0);
     if (gap < best_gap) {
       best_gap = gap;
       best = i;
