@@ -84,7 +84,7 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
   t.ts_rto_mark = t.ts_offset + static_cast<uint32_t>(now / 1'000'000);
   t.cwnd = t.snd_mss;
   t.ssthresh = 0xffffffff;
-  cc::init(t.cc, config_.congestion_control);
+  cc::init(t.cc, config_.congestion_control, config_.hystart);
   t.dupacks = 0;
   t.in_recovery = false;
   t.rto_recovery = false;

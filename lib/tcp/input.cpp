@@ -431,16 +431,20 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   // New data acknowledged.
   const uint32_t flight_before = t.flight_size();
   uint32_t acked = static_cast<uint32_t>(a - t.snd_una);
+  uint64_t rtt_sample = 0;  // this ACK's measurement, for HyStart++
   if (t.ts_ok && opts.has_timestamps && opts.ts_ecr != 0) {
     // RFC 7323 4: timestamps time every ACK, retransmissions included (no Karn ambiguity)
     // -- except an echo of a segment sent before the last timeout. That happens when our
     // retransmission was a duplicate at the receiver (its ACK was lost): the echo is then
     // TS.Recent from the original, and the sample would include the whole RTO wait. Fed
     // back, such samples push the RTO to its ceiling under heavy loss.
-    if (static_cast<int32_t>(opts.ts_ecr - t.ts_rto_mark) >= 0)
-      t.rtt.on_rtt_sample(static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000);
+    if (static_cast<int32_t>(opts.ts_ecr - t.ts_rto_mark) >= 0) {
+      rtt_sample = static_cast<uint64_t>(tsval(t, now) - opts.ts_ecr) * 1'000'000;
+      t.rtt.on_rtt_sample(rtt_sample);
+    }
   } else if (t.rtt_timing && a > t.rtt_seq) {
-    t.rtt.on_rtt_sample(now - t.rtt_sent_ns);
+    rtt_sample = now - t.rtt_sent_ns;
+    t.rtt.on_rtt_sample(rtt_sample);
     t.rtt_timing = false;
   }
   t.rexmt_count = 0;
@@ -505,8 +509,18 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     }
     // Recovery after a timeout (SACK): slow start from one segment while the holes refill.
   }
-  if (grow)
-    cc::on_ack(t.cc, t.cwnd, t.ssthresh, acked, t.snd_mss, flight_before, now, t.rtt.srtt());
+  if (grow) {
+    cc::AckInfo ai;
+    ai.acked = acked;
+    ai.mss = t.snd_mss;
+    ai.flight_before = flight_before;
+    ai.now_ns = now;
+    ai.srtt_ns = t.rtt.srtt();
+    ai.rtt_sample_ns = rtt_sample;
+    ai.ack = a;
+    ai.snd_nxt = t.snd_max;
+    cc::on_ack(t.cc, t.cwnd, t.ssthresh, ai);
+  }
   t.dupacks = 0;
   if (t.tlp_out) tlp_on_ack(t, opts, flight_before);
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.

@@ -47,6 +47,7 @@ struct TcpConfig {
   uint8_t max_retransmits = 15;      // data: consecutive RTOs before giving up (RFC 1122 R2)
   uint32_t initial_window_segments = 10;  // RFC 6928: min(IW * MSS, max(2 MSS, 14600))
   cc::Algorithm congestion_control = cc::Algorithm::cubic;  // RFC 9438 (or RFC 5681 NewReno)
+  bool hystart = true;  // RFC 9406 HyStart++ in slow start (cc/congestion.hpp)
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
   // Multi-core (issue 6): each lcore owns the connections whose tuple the RSS hash maps to
   // it (stack/rss.hpp). When set, connect() takes only ephemeral ports for which this returns

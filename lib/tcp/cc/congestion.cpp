@@ -17,9 +17,10 @@ double cubic_w(double t, double k, double w_max) {
   return kCubicC * d * d * d + w_max;
 }
 
-void init(State& s, Algorithm a) {
+void init(State& s, Algorithm a, bool hystart) {
   s = State{};
   s.algo = a;
+  s.hystart.enabled = hystart;
 }
 
 namespace {
@@ -75,25 +76,70 @@ void cubic_avoidance(State& s, uint32_t& cwnd, uint32_t acked, uint32_t mss, uin
 
 }  // namespace
 
-void on_ack(State& s, uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, uint32_t mss,
-            uint32_t flight_before, uint64_t now_ns, uint64_t srtt_ns) {
+namespace {
+
+// RFC 9406 4.2: one ACK in slow start. Returns the growth divisor (1 in slow start, 4 in
+// conservative slow start) and ends slow start after CSS_ROUNDS rounds of CSS.
+uint32_t hystart_on_ack(Hystart& h, uint32_t cwnd, uint32_t& ssthresh, const AckInfo& a) {
+  if (!h.round_started || a.ack >= h.window_end) {
+    // A new round: remember the last one's minimum.
+    if (h.round_started && h.in_css && ++h.css_rounds >= kCssRounds) {
+      ssthresh = cwnd;  // 4.2: enough rounds of CSS: congestion avoidance
+      h.in_css = false;
+      return 1;
+    }
+    h.round_started = true;
+    h.window_end = a.snd_nxt;
+    h.last_round_min_rtt = h.current_round_min_rtt;
+    h.current_round_min_rtt = 0;
+    h.rtt_samples = 0;
+  }
+  if (a.rtt_sample_ns != 0) {
+    if (h.current_round_min_rtt == 0 || a.rtt_sample_ns < h.current_round_min_rtt)
+      h.current_round_min_rtt = a.rtt_sample_ns;
+    ++h.rtt_samples;
+  }
+  if (h.rtt_samples >= kHystartRttSamples && h.current_round_min_rtt != 0) {
+    if (!h.in_css && h.last_round_min_rtt != 0) {
+      const uint64_t thresh = std::clamp<uint64_t>(h.last_round_min_rtt / kHystartMinRttDivisor,
+                                                   kHystartMinRttThreshNs, kHystartMaxRttThreshNs);
+      if (h.current_round_min_rtt >= h.last_round_min_rtt + thresh) {
+        h.in_css = true;
+        h.css_baseline_min_rtt = h.current_round_min_rtt;
+        h.css_rounds = 0;
+      }
+    } else if (h.in_css && h.current_round_min_rtt < h.css_baseline_min_rtt) {
+      h.in_css = false;  // 4.2: the RTT came back down: the rise was spurious
+    }
+  }
+  return h.in_css ? kCssGrowthDivisor : 1;
+}
+
+}  // namespace
+
+void on_ack(State& s, uint32_t& cwnd, uint32_t& ssthresh, const AckInfo& a) {
   // RFC 7661 4.3 (simplified): while less than half the window is in use the sender is
   // application-limited and the ACKs say nothing about a bigger window.
-  if (flight_before < cwnd / 2) return;
+  if (a.flight_before < cwnd / 2) return;
   if (cwnd < ssthresh) {
-    cwnd += std::min<uint32_t>(acked, 2u * mss);  // RFC 3465 ABC with L = 2
+    const uint32_t divisor = s.hystart.enabled ? hystart_on_ack(s.hystart, cwnd, ssthresh, a) : 1;
+    if (cwnd < ssthresh)
+      cwnd += std::min<uint32_t>(a.acked, 2u * a.mss) / divisor;  // RFC 3465 ABC with L = 2
     return;
   }
   switch (s.algo) {
     case Algorithm::newreno:
-      return newreno_avoidance(s, cwnd, acked, mss);
+      return newreno_avoidance(s, cwnd, a.acked, a.mss);
     case Algorithm::cubic:
-      return cubic_avoidance(s, cwnd, acked, mss, now_ns, srtt_ns);
+      return cubic_avoidance(s, cwnd, a.acked, a.mss, a.now_ns, a.srtt_ns);
   }
 }
 
 uint32_t on_congestion(State& s, uint32_t cwnd, uint32_t flight, uint32_t mss) {
   s.bytes_acked_ca = 0;
+  // RFC 9406 4.2: a loss ends HyStart++ for good (slow start after an RTO is not re-checked).
+  s.hystart.enabled = false;
+  s.hystart.in_css = false;
   switch (s.algo) {
     case Algorithm::newreno:
       // RFC 5681 3.1 eq. 4.

@@ -7,11 +7,19 @@
 //                  application-limited sender (flight below half of cwnd, RFC 7661's
 //                  non-validated phase) does not grow cwnd.
 //   on_congestion  loss detected (fast retransmit or RTO): returns the new ssthresh.
+// Slow start uses HyStart++ (RFC 9406; RFC 9438 4.10 recommends it for CUBIC) with both
+// algorithms: when a round's smallest RTT rises clearly above the previous round's, a queue
+// is building, and slow start turns conservative (a quarter of the growth) and then ends
+// after five rounds, instead of doubling until the queue overflows. An overshoot costs a
+// window of losses, and a reduction by CUBIC's 0.7 from there leaves the queue still
+// overflowing through recovery.
 // Loss recovery itself (RFC 6675 / RFC 6582) and the undo of spurious reductions are the
 // TCB's business; an undo restores a saved copy of this state.
 #pragma once
 
 #include <cstdint>
+
+#include "net/seq.hpp"
 
 namespace pollux::tcp::cc {
 
@@ -32,8 +40,43 @@ inline constexpr double kCubicAlpha = 3.0 * (1.0 - kCubicBeta) / (1.0 + kCubicBe
 [[nodiscard]] double cubic_k(double w_max, double cwnd_epoch);
 [[nodiscard]] double cubic_w(double t, double k, double w_max);
 
+// RFC 9406 4.3 constants.
+inline constexpr uint64_t kHystartMinRttThreshNs = 4'000'000;
+inline constexpr uint64_t kHystartMaxRttThreshNs = 16'000'000;
+inline constexpr uint32_t kHystartMinRttDivisor = 8;
+inline constexpr uint32_t kHystartRttSamples = 8;  // N_RTT_SAMPLE
+inline constexpr uint32_t kCssGrowthDivisor = 4;
+inline constexpr uint32_t kCssRounds = 5;
+
+// RFC 9406 4.2, per connection. A round ends when the ACK passes window_end (SND.NXT when
+// the round began).
+struct Hystart {
+  bool enabled = true;
+  bool in_css = false;             // conservative slow start
+  bool round_started = false;
+  net::Seq window_end;
+  uint64_t last_round_min_rtt = 0;     // 0: none yet (RFC: infinity)
+  uint64_t current_round_min_rtt = 0;  // 0: none yet
+  uint32_t rtt_samples = 0;
+  uint64_t css_baseline_min_rtt = 0;
+  uint32_t css_rounds = 0;
+};
+
+// What one ACK tells congestion control.
+struct AckInfo {
+  uint32_t acked = 0;          // bytes newly acknowledged
+  uint32_t mss = 0;
+  uint32_t flight_before = 0;  // bytes in flight before this ACK (RFC 7661 validation)
+  uint64_t now_ns = 0;
+  uint64_t srtt_ns = 0;
+  uint64_t rtt_sample_ns = 0;  // this ACK's RTT measurement, 0 if none
+  net::Seq ack;                // SEG.ACK
+  net::Seq snd_nxt;            // for HyStart++ rounds
+};
+
 struct State {
   Algorithm algo = Algorithm::cubic;
+  Hystart hystart;
   uint32_t bytes_acked_ca = 0;  // NewReno: RFC 5681 3.1 byte counting
   // CUBIC (RFC 9438), in segments; the epoch is the current congestion avoidance stage.
   double w_max = 0;             // window before the last reduction
@@ -45,11 +88,11 @@ struct State {
   uint64_t epoch_start_ns = 0;  // 0: no epoch yet (the next ACK in avoidance starts one)
 };
 
-void init(State& s, Algorithm a);
+void init(State& s, Algorithm a, bool hystart = true);
 
-// `flight_before`: bytes in flight before this ACK (RFC 7661 validation).
-void on_ack(State& s, uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, uint32_t mss,
-            uint32_t flight_before, uint64_t now_ns, uint64_t srtt_ns);
+// A cumulative ACK of new data outside fast recovery. HyStart++ may end slow start (it then
+// sets ssthresh to cwnd).
+void on_ack(State& s, uint32_t& cwnd, uint32_t& ssthresh, const AckInfo& a);
 
 // A congestion event with `flight` bytes outstanding; returns ssthresh (at least 2 MSS).
 [[nodiscard]] uint32_t on_congestion(State& s, uint32_t cwnd, uint32_t flight, uint32_t mss);

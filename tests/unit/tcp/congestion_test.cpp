@@ -18,6 +18,18 @@ namespace {
 constexpr uint32_t kMss = 1000;
 constexpr uint64_t kMs = 1'000'000;
 
+// One cumulative ACK without an RTT sample (HyStart++ then never acts).
+void ack(State& s, uint32_t& cwnd, uint32_t ssthresh, uint32_t acked, uint32_t mss,
+         uint32_t flight_before, uint64_t now, uint64_t srtt) {
+  AckInfo a;
+  a.acked = acked;
+  a.mss = mss;
+  a.flight_before = flight_before;
+  a.now_ns = now;
+  a.srtt_ns = srtt;
+  on_ack(s, cwnd, ssthresh, a);
+}
+
 TEST(Cubic, CurvePointsByHand) {
   const double k = cubic_k(100, 70);
   EXPECT_NEAR(k, 4.2172, 1e-4);
@@ -51,7 +63,7 @@ TEST(NewReno, HalvesTheFlightAndAddsOneSegmentPerWindow) {
   EXPECT_EQ(on_congestion(s, 100 * kMss, 60 * kMss, kMss), 30 * kMss);
   uint32_t cwnd = 30 * kMss;
   // One window of ACKs (30 segments) in congestion avoidance: exactly one MSS more.
-  for (int i = 0; i < 30; ++i) on_ack(s, cwnd, 30 * kMss, kMss, kMss, cwnd, 0, 100 * kMs);
+  for (int i = 0; i < 30; ++i) ack(s, cwnd, 30 * kMss, kMss, kMss, cwnd, 0, 100 * kMs);
   EXPECT_EQ(cwnd, 31 * kMss);
 }
 
@@ -60,9 +72,9 @@ TEST(CongestionControl, SlowStartIsAbcWithLimitTwo) {
     State s;
     init(s, a);
     uint32_t cwnd = 10 * kMss;
-    on_ack(s, cwnd, 0xffffffff, 1 * kMss, kMss, cwnd, 0, 0);  // one segment: +1
+    ack(s, cwnd, 0xffffffff, 1 * kMss, kMss, cwnd, 0, 0);  // one segment: +1
     EXPECT_EQ(cwnd, 11 * kMss);
-    on_ack(s, cwnd, 0xffffffff, 5 * kMss, kMss, cwnd, 0, 0);  // stretch ACK: at most +2 (RFC 3465)
+    ack(s, cwnd, 0xffffffff, 5 * kMss, kMss, cwnd, 0, 0);  // stretch ACK: at most +2 (RFC 3465)
     EXPECT_EQ(cwnd, 13 * kMss);
   }
 }
@@ -73,9 +85,9 @@ TEST(CongestionControl, ApplicationLimitedSenderDoesNotGrow) {
     State s;
     init(s, a);
     uint32_t cwnd = 40 * kMss;
-    on_ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 10 * kMss, 0, 0);
+    ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 10 * kMss, 0, 0);
     EXPECT_EQ(cwnd, 40 * kMss);
-    on_ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 20 * kMss, 0, 0);  // half: validated
+    ack(s, cwnd, 0xffffffff, 2 * kMss, kMss, 20 * kMss, 0, 0);  // half: validated
     EXPECT_EQ(cwnd, 42 * kMss);
   }
 }
@@ -99,7 +111,7 @@ TEST(Cubic, RegrowsAlongTheCurve) {
   double at_k = 0, at_60 = 0, at_70 = 0;
   for (int round = 0; round < 70; ++round) {
     const uint32_t segs = cwnd / kMss;
-    for (uint32_t i = 0; i < segs; ++i) on_ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
+    for (uint32_t i = 0; i < segs; ++i) ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
     now += rtt;
     const double t = (round + 1) * 0.1;  // time since the epoch began (first ACK at round 0)
     EXPECT_GE(cwnd, prev);
@@ -131,12 +143,97 @@ TEST(Cubic, RenoFriendlyRegionWithShortRtt) {
   uint64_t now = 1'000'000'000;
   for (int round = 0; round < 40; ++round) {  // 40 ms: the cubic curve has barely moved
     const uint32_t segs = cwnd / kMss;
-    for (uint32_t i = 0; i < segs; ++i) on_ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
+    for (uint32_t i = 0; i < segs; ++i) ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
     now += rtt;
   }
   // W_est grew by about alpha = 0.53 segments per RTT: 70 + 40 * 0.53 = 91 (the cubic
   // curve alone would give W_cubic(0.04) = 70.4).
   EXPECT_NEAR(double(cwnd) / kMss, 70 + 40 * kCubicAlpha, 1.5);
+}
+
+}  // namespace
+}  // namespace pollux::tcp::cc
+
+namespace pollux::tcp::cc {
+namespace {
+
+// HyStart++ (RFC 9406): rounds of 10 ACKs, each ACK carrying an RTT sample. The first
+// rounds see 20 ms; then a queue builds and the minimum of a round rises to 25 ms, above
+// 20 + max(4, 20/8) ms: conservative slow start (growth / 4), and five rounds later
+// congestion avoidance with ssthresh = cwnd.
+struct Rounds {
+  State s;
+  uint32_t cwnd = 10 * kMss, ssthresh = 0xffffffff;
+  net::Seq nxt{1000};
+  uint64_t now = 0;
+  // One round: n ACKs of one segment each with the given RTT; returns cwnd's growth.
+  uint32_t round(uint64_t rtt, uint32_t n = 10) {
+    const uint32_t before = cwnd;
+    const net::Seq end = nxt + n * kMss;
+    for (uint32_t i = 0; i < n; ++i) {
+      AckInfo a;
+      a.acked = kMss;
+      a.mss = kMss;
+      a.flight_before = cwnd;
+      a.now_ns = now += kMs;
+      a.srtt_ns = rtt;
+      a.rtt_sample_ns = rtt;
+      a.ack = nxt + (i + 1) * kMss;
+      a.snd_nxt = end + (i + 1) * kMss;
+      on_ack(s, cwnd, ssthresh, a);
+    }
+    nxt = end;
+    return cwnd - before;
+  }
+};
+
+TEST(Hystart, ARisingRoundMinimumTurnsSlowStartConservativeThenEndsIt) {
+  Rounds r;
+  r.s = State{};
+  init(r.s, Algorithm::cubic);
+  EXPECT_EQ(r.round(20 * kMs), 10 * kMss);  // slow start: +1 MSS per MSS acked
+  EXPECT_EQ(r.round(20 * kMs), 10 * kMss);
+  EXPECT_FALSE(r.s.hystart.in_css);
+  // The delay rises by 5 ms (threshold: clamp(20/8, 4, 16) = 4 ms). CSS begins with the
+  // 8th sample of the round: from that ACK on, growth is a quarter.
+  const uint32_t g = r.round(25 * kMs);
+  EXPECT_TRUE(r.s.hystart.in_css);
+  EXPECT_EQ(g, 7 * kMss + 3 * kMss / 4);
+  // Five CSS rounds, then avoidance: ssthresh is the cwnd reached.
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(r.round(25 * kMs), 10 * kMss / 4) << i;
+  EXPECT_EQ(r.ssthresh, 0xffffffffu);
+  // The first ACK of the sixth round ends slow start at the cwnd reached; the rest of the
+  // round is congestion avoidance (well under one MSS of growth).
+  const uint32_t reached = r.cwnd;
+  r.round(25 * kMs);
+  EXPECT_EQ(r.ssthresh, reached);
+  EXPECT_LT(r.cwnd - reached, kMss);
+  EXPECT_FALSE(r.s.hystart.in_css);
+}
+
+TEST(Hystart, ARiseBelowTheThresholdOrAFallBackLeavesSlowStartAlone) {
+  Rounds r;
+  init(r.s, Algorithm::newreno);
+  r.round(20 * kMs);
+  EXPECT_EQ(r.round(23 * kMs), 10 * kMss);  // +3 ms < 4 ms
+  EXPECT_FALSE(r.s.hystart.in_css);
+  r.round(30 * kMs);  // +7 ms: CSS
+  EXPECT_TRUE(r.s.hystart.in_css);
+  r.round(20 * kMs);  // below the CSS baseline (30 ms): the rise was spurious
+  EXPECT_FALSE(r.s.hystart.in_css);
+  EXPECT_EQ(r.round(20 * kMs), 10 * kMss);
+  EXPECT_EQ(r.ssthresh, 0xffffffffu);
+}
+
+TEST(Hystart, ALossEndsIt) {
+  Rounds r;
+  init(r.s, Algorithm::cubic);
+  r.round(20 * kMs);
+  r.ssthresh = on_congestion(r.s, r.cwnd, r.cwnd, kMss);
+  r.cwnd = kMss;  // as after a timeout: slow start again, without HyStart++
+  r.round(20 * kMs);
+  EXPECT_EQ(r.round(40 * kMs, 3), 3 * kMss);
+  EXPECT_FALSE(r.s.hystart.in_css);
 }
 
 }  // namespace
