@@ -39,6 +39,10 @@ void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts,
 
 void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   if (!t.rack_on || t.snd_una == t.snd_max || !t.rack.have_delivered) return;
+  // Nothing SACKed and no recovery: everything delivered was acknowledged cumulatively,
+  // so every outstanding segment was sent after it and has no verdict. The common case
+  // of a clean transfer costs one test per ACK.
+  if (t.scoreboard.empty() && !t.in_recovery) return;
   const uint32_t now_us = to_us(now);
   const bool dupthresh_sacked = t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
   const uint32_t reo =
