@@ -27,6 +27,7 @@ uint8_t pattern(uint64_t pos) {
 struct Sender {
   tcp::TcpLayer* tcp = nullptr;
   Conn* c = nullptr;
+  ConnInfo at_peer_close;
   uint64_t total = 0, sent = 0;
   bool fin = false, closed = false;
   void pump() {
@@ -56,7 +57,12 @@ struct Receiver {
 const AppEvents kSenderEvents{
     .connected = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
     .writable = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
-    .peer_closed = [](void* ctx, Conn* c) { static_cast<Sender*>(ctx)->tcp->close(c); },
+    .peer_closed =
+        [](void* ctx, Conn* c) {
+          Sender& s = *static_cast<Sender*>(ctx);
+          s.at_peer_close = s.tcp->info(c);
+          s.tcp->close(c);
+        },
     .closed =
         [](void* ctx, Conn*, CloseReason) {
           static_cast<Sender*>(ctx)->closed = true;
@@ -89,9 +95,12 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   wc.b_to_a = spec.ba;
   wc.a.tcp.sack = spec.sack;
   wc.a.tcp.congestion_control = spec.cc;
+  wc.a.tcp.rack = spec.rack;
+  wc.a.tcp.tlp = spec.tlp;
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
   SimWorld w(wc);
   if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
+  if (spec.drop_ba) w.link_ba().set_drop_filter(spec.drop_ba);
   BulkResult res;
   res.where = repro(spec.seed) + " " + w.describe() + (spec.sack ? " sack " : " nosack ") +
               tcp::cc::algorithm_name(spec.cc);
@@ -125,7 +134,14 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   res.timeouts = ca.get(stack::Counter::tcp_timeouts);
   res.fast_recoveries = ca.get(stack::Counter::tcp_fast_retransmits);
   res.retrans_segs = ca.get(stack::Counter::tcp_retrans_segs);
+  res.dsacks = ca.get(stack::Counter::tcp_dsacks_received);
+  res.undos = ca.get(stack::Counter::tcp_spurious_undos);
+  res.rack_lost_retransmits = ca.get(stack::Counter::tcp_rack_lost_retransmits);
+  res.tlp_probes = ca.get(stack::Counter::tcp_tlp_probes);
+  res.tlp_recoveries = ca.get(stack::Counter::tcp_tlp_recoveries);
   res.queue_drops = w.link_ab().stats().queue_drops;
+  res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
+  res.at_peer_close = s.at_peer_close;
   w.run_for(2 * w.a().tcp().config().msl_ns + kSecond);  // TIME-WAIT drains
   res.leaked = w.shutdown();
   return res;

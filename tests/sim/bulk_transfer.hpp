@@ -2,8 +2,6 @@
 // loss recovery): host a connects to host b and sends `bytes` of a known pattern, b verifies
 // every byte, then both close. The sender's TCP_INFO-like snapshot (ConnInfo) can be watched
 // at every step, which is how a test sees cwnd and ssthresh move.
-//
-// (tests/sim/tcp_loss_test.cpp has its own copy of this loop, older than this file.)
 #pragma once
 
 #include <cstdint>
@@ -22,9 +20,11 @@ struct BulkSpec {
   uint64_t bytes = 1 << 20;
   Faults ab, ba;                                      // links a>b (data) and b>a (ACKs)
   bool sack = true;                                   // host a offers SACK (a decides)
+  bool rack = true, tlp = true;                       // host a's RACK-TLP (RFC 8985)
   tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;  // host a's congestion control
   uint32_t buf = 256 * 1024;                          // send and receive buffers, both sides
   SimLink::DropFilter drop_ab;                        // scripted loss a>b
+  SimLink::DropFilter drop_ba;                        // scripted loss b>a
   uint64_t max_ns = 300 * kSecond;
   // Called at every step while the sender's connection is open: virtual time since
   // connect() and the sender's snapshot.
@@ -35,7 +35,10 @@ struct BulkResult {
   bool complete = false;    // every byte arrived intact and both sides closed
   uint64_t elapsed_ns = 0;  // connect() to the last byte read by b (max_ns if never)
   uint64_t timeouts = 0, fast_recoveries = 0, retrans_segs = 0;
+  uint64_t dsacks = 0, undos = 0, rack_lost_retransmits = 0, tlp_probes = 0, tlp_recoveries = 0;
   uint64_t queue_drops = 0;  // drop-tail drops on a>b
+  uint64_t lost_frames = 0;  // random loss, both links
+  ConnInfo at_peer_close;    // the sender's snapshot when b's FIN arrived (all data acked)
   size_t leaked = 0;         // mbufs not returned after shutdown
   std::string where;         // seed, fault mix and the command that reruns it
   [[nodiscard]] double goodput_mbps(uint64_t bytes) const {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bulk_transfer.hpp"
 #include "sim_seeds.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
@@ -37,162 +38,27 @@ namespace {
 using stack::Counter;
 using tcp::TcpLayer;
 
-constexpr uint16_t kPort = 6001;
+// The transfer itself is tests/sim/bulk_transfer's; this adds what these tests look at.
+using RunSpec = BulkSpec;
 
-uint8_t pattern(uint64_t pos) {
-  uint64_t x = pos * 0x9e3779b97f4a7c15ull;
-  x ^= x >> 29;
-  return static_cast<uint8_t>(x >> 17);
-}
-
-struct Sender {
-  TcpLayer* tcp = nullptr;
-  Conn* c = nullptr;
-  ConnInfo at_peer_close;  // snapshot when the receiver's FIN arrived (all data acknowledged)
-  uint64_t total = 0, sent = 0;
-  bool fin = false, closed = false;
-  void pump() {
-    if (!c) return;
-    std::array<uint8_t, 16384> buf;
-    while (sent < total) {
-      const size_t n = std::min<uint64_t>(buf.size(), total - sent);
-      for (size_t i = 0; i < n; ++i) buf[i] = pattern(sent + i);
-      const size_t took = tcp->send(c, {buf.data(), n});
-      sent += took;
-      if (took < n) return;
-    }
-    if (!fin) {
-      fin = true;
-      tcp->shutdown_write(c);
-    }
-  }
-};
-
-struct Receiver {
-  TcpLayer* tcp = nullptr;
-  uint64_t got = 0;
-  bool bad = false, closed = false;
-  uint64_t done_at = 0;
-  uint64_t total = 0;
-  const SimWorld* w = nullptr;
-};
-
-const AppEvents kSenderEvents{
-    .connected = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
-    .writable = [](void* ctx, Conn*) { static_cast<Sender*>(ctx)->pump(); },
-    .peer_closed =
-        [](void* ctx, Conn* c) {
-          Sender& s = *static_cast<Sender*>(ctx);
-          s.at_peer_close = s.tcp->info(c);
-          s.tcp->close(c);
-        },
-    .closed =
-        [](void* ctx, Conn*, CloseReason) {
-          static_cast<Sender*>(ctx)->closed = true;
-          static_cast<Sender*>(ctx)->c = nullptr;
-        },
-};
-
-const AppEvents kReceiverEvents{
-    .readable =
-        [](void* ctx, Conn* c) {
-          Receiver& r = *static_cast<Receiver*>(ctx);
-          uint8_t buf[8192];
-          while (size_t n = r.tcp->read(c, buf, sizeof buf)) {
-            for (size_t i = 0; i < n; ++i)
-              if (buf[i] != pattern(r.got + i)) r.bad = true;
-            r.got += n;
-          }
-          if (r.got >= r.total && r.done_at == 0) r.done_at = r.w->now();
-        },
-    .peer_closed = [](void* ctx, Conn* c) { static_cast<Receiver*>(ctx)->tcp->close(c); },
-    .closed = [](void* ctx, Conn*, CloseReason) { static_cast<Receiver*>(ctx)->closed = true; },
-};
-
-struct RunResult {
-  bool complete = false;    // every byte arrived, intact, and both sides closed
-  uint64_t elapsed_ns = 0;  // connect() to the last byte read
-  uint64_t timeouts = 0, fast_recoveries = 0, retrans_segs = 0, dsacks = 0;
-  uint64_t rack_lost_retransmits = 0, tlp_probes = 0, tlp_recoveries = 0, undos = 0;
-  uint64_t lost_frames = 0;
-  size_t leaked = 0;
-  std::string where;
+struct RunResult : BulkResult {
   ConnInfo last;         // the sender's snapshot when the receiver's FIN arrived
   ConnInfo in_recovery;  // the first snapshot taken in fast recovery
   bool saw_recovery = false;
 };
 
-struct RunSpec {
-  uint64_t seed = 1;
-  uint64_t bytes = 1 << 20;
-  Faults ab, ba;
-  bool sack = true;  // host a offers SACK (b always does: a decides)
-  bool rack = true, tlp = true;  // host a's RACK-TLP (RFC 8985)
-  tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;  // host a's congestion control
-  uint32_t buf = 256 * 1024;                          // send and receive buffers of both sides
-  SimLink::DropFilter drop_ab;                        // scripted loss a>b
-  SimLink::DropFilter drop_ba;
-  uint64_t max_ns = 300 * kSecond;
-};
-
-RunResult run_bulk(const RunSpec& spec) {
-  WorldConfig wc;
-  wc.seed = spec.seed;
-  wc.a_to_b = spec.ab;
-  wc.b_to_a = spec.ba;
-  wc.a.tcp.sack = spec.sack;
-  wc.a.tcp.congestion_control = spec.cc;
-  wc.a.tcp.rack = spec.rack;
-  wc.a.tcp.tlp = spec.tlp;
-  wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
-  SimWorld w(wc);
-  if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
-  if (spec.drop_ba) w.link_ba().set_drop_filter(spec.drop_ba);
+RunResult run_bulk(RunSpec spec) {
   RunResult res;
-  res.where = repro(spec.seed) + " " + w.describe() + (spec.sack ? " sack" : " nosack");
-  Sender s;
-  s.tcp = &w.a().tcp();
-  s.total = spec.bytes;
-  Receiver r{&w.b().tcp()};
-  r.total = spec.bytes;
-  r.w = &w;
-  ConnOptions opts;
-  opts.sndbuf = opts.rcvbuf = spec.buf;
-  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, 128, opts), TcpError::kOk);
-  uint64_t start = 0;
-  w.set_on_step([&](uint64_t now) {
-    if (s.c) {
-      res.last = w.a().tcp().info(s.c);
-      if (!res.saw_recovery && std::string(res.last.ca_state) == "recovery") {
-        res.saw_recovery = true;
-        res.in_recovery = res.last;
-      }
+  auto outer = spec.watch;
+  spec.watch = [&](uint64_t since, const ConnInfo& i) {
+    if (!res.saw_recovery && std::string(i.ca_state) == "recovery") {
+      res.saw_recovery = true;
+      res.in_recovery = i;
     }
-    if (start != 0) return;
-    start = now;
-    TcpError e{};
-    s.c = w.a().tcp().connect(w.a().source_address(kIpB), kIpB, kPort, &kSenderEvents, &s, 0, opts,
-                              e, now);
-    EXPECT_NE(s.c, nullptr);
-  });
-  const bool ok = w.run_until([&] { return s.closed && r.closed; }, spec.max_ns);
-  w.set_on_step(nullptr);
-  if (wc.trace) std::printf("%s", w.format_trace().c_str());
-  const auto& ca = w.a().counters();
-  res.complete = ok && !r.bad && r.got == spec.bytes;
-  res.last = s.at_peer_close;
-  res.elapsed_ns = r.done_at ? r.done_at - start : spec.max_ns;
-  res.timeouts = ca.get(Counter::tcp_timeouts);
-  res.fast_recoveries = ca.get(Counter::tcp_fast_retransmits);
-  res.retrans_segs = ca.get(Counter::tcp_retrans_segs);
-  res.dsacks = ca.get(Counter::tcp_dsacks_received);
-  res.rack_lost_retransmits = ca.get(Counter::tcp_rack_lost_retransmits);
-  res.tlp_probes = ca.get(Counter::tcp_tlp_probes);
-  res.tlp_recoveries = ca.get(Counter::tcp_tlp_recoveries);
-  res.undos = ca.get(Counter::tcp_spurious_undos);
-  res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
-  w.run_for(2 * w.a().tcp().config().msl_ns + kSecond);  // TIME-WAIT drains
-  res.leaked = w.shutdown();
+    if (outer) outer(since, i);
+  };
+  static_cast<BulkResult&>(res) = run_bulk_transfer(spec);
+  res.last = res.at_peer_close;
   return res;
 }
 
