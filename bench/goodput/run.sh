@@ -7,6 +7,8 @@
 # SimTcpLoss.DISABLED_GoodputTable).
 #
 #   bench/goodput/run.sh [BUILD_DIR]      (default: build; needs the sim tests built)
+# pollux <-> Linux over net_tap: tap.sh; both, the plot and the run's details: all.sh;
+# the latest results and how to read them: GOODPUT.md.
 set -eu
 build=${1:-build}
 bin="$build/tests/sim/test_sim_tcp_loss"

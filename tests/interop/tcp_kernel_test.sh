@@ -154,9 +154,9 @@ check "[1% loss each way] loss was applied both ways (dropped ${dropped_in:-0} i
 check "[1% loss each way] pollux retransmitted ($(conn_field "$conn" retrans) segments)" \
   test "$(conn_field "$conn" retrans)" -gt 0 2>/dev/null
 check "[1% loss each way] the kernel retransmitted ($lx_retrans segments)" test "$lx_retrans" -gt 0
-# Without loss this takes about 2 s here; with it about 80 s (2026-11-21, 2 shared cores),
-# most of it in pollux's RTOs (about 350 of at least 200 ms each, against the kernel's 6).
-# The bound catches a transfer that stalls outright.
+# Without loss this takes about 2 s here; with it about 12 s (2026-11-21, 2 shared cores,
+# with RACK-TLP: 32 RTOs; before it about 80 s and 350 RTOs of at least 200 ms each). The
+# bound catches a transfer that stalls outright.
 check "[1% loss each way] done within 200 s (${loss_secs}s)" test "$loss_secs" -le 200
 in_ns iptables -F
 
