@@ -691,7 +691,12 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&,
     return;
   }
   // Out of order: keep it (bounded) and ACK at once so the sender sees the hole (RFC 5681 4.2).
-  t.ack_now = true;
+  // With SACK one ACK per burst says it all (its blocks describe the queue). Without, the
+  // sender counts duplicate ACKs (RFC 5681 3.2, DupThresh): a burst of out-of-order
+  // segments answered by one ACK would never make three, and every loss would wait for
+  // the RTO -- so each segment gets its own.
+  if (t.sack_ok) t.ack_now = true;
+  else send_ack(t, now);
   if (!t.ooo && !acquire_ooo(t)) {
     rte_pktmbuf_free(m);
     counters_.inc(Counter::drop_tcp_ofo_no_queue);

@@ -1002,6 +1002,36 @@ TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
   EXPECT_EQ(h.cb(Counter::tcp_ofo_queued), 2u);
 }
 
+// Without SACK the sender's only signal is the duplicate ACK count (RFC 5681 3.2): three
+// out-of-order segments that arrive together draw three duplicate ACKs, not one per burst.
+TEST(TcpAcks, WithoutSackEachOutOfOrderSegmentDrawsItsOwnDuplicateAck) {
+  WorldConfig c = no_ts_config();
+  c.a.tcp.sack = false;
+  Harness h(c);
+  h.open();
+  Conn* ca = h.a.conn();
+  h.a.tcp->set_nodelay(ca, true);
+  h.mark();
+  Faults cut;
+  cut.loss = 1.0;
+  cut.delay_ns = kDelay;
+  h.set_faults(cut, Faults{.delay_ns = kDelay});
+  send_str(*h.a.tcp, ca, pattern(1000));
+  h.kick();
+  h.set_faults(Faults{.delay_ns = kDelay}, Faults{.delay_ns = kDelay});
+  // Three segments in one burst: they reach b in the same step.
+  send_str(*h.a.tcp, ca, pattern(3000, 1));
+  h.kick();
+  h.w.run_for(12 * kMillisecond);  // one round trip: the ACKs are back, no timer has fired
+  size_t dupacks = 0;
+  for (const std::string& line : h.trace())
+    if (line.find("b>a") != std::string::npos && line.find(" ack=1 ") != std::string::npos &&
+        line.find("len=0") != std::string::npos)
+      ++dupacks;
+  EXPECT_EQ(dupacks, 3u) << h.dump();
+  EXPECT_EQ(h.cb(Counter::tcp_ofo_queued), 3u);
+}
+
 // --- 13. Nagle (3.7.4) -------------------------------------------------------------------------
 
 TEST(TcpFlow, NagleCoalescesSmallWritesWhileOneIsUnacked) {
