@@ -503,10 +503,7 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.reordering = t.scoreboard.dupthresh();
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;
-  i.rack_reo_wnd_us = t.rack_on ? t.rack.reo_wnd_us(t.in_recovery,
-                                                    t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss,
-                                                    static_cast<uint32_t>(t.rtt.srtt() / 1000))
-                                : 0;
+  i.rack_reo_wnd_us = t.rack_on ? rack_reo_wnd_us(t) : 0;
   i.rack_lost = t.rack_losses;
   i.tlp_probes = t.tlp_probes;
   i.sndq_bytes = t.sndq.bytes();

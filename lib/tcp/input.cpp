@@ -410,15 +410,15 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
       return true;
     }
     if (t.dupacks < 255) ++t.dupacks;
-    if (t.in_recovery) {
-      // SACK: pipe (recomputed by output) accounts for what left the network. NewReno
-      // (RFC 6582 3.2 step 4): inflate by one segment per duplicate.
-      if (!t.sack_ok) t.cwnd += t.snd_mss;
-      if (t.rack_on) rack_detect_loss(t, now);  // lost retransmissions (RFC 8985 6.2)
-    } else if (t.rack_on) {
-      // RFC 8985: time decides (the SACKs just received may prove the oldest hole lost).
+    // SACK: pipe (recomputed by output) accounts for what left the network. NewReno
+    // (RFC 6582 3.2 step 4): inflate by one segment per duplicate.
+    if (t.in_recovery && !t.sack_ok) t.cwnd += t.snd_mss;
+    if (t.rack_on) {
+      // RFC 8985: time decides, in recovery too (lost retransmissions); rack_detect_loss
+      // starts recovery itself when the oldest hole is lost.
       rack_detect_loss(t, now);
-    } else if ((t.dupacks >= t.scoreboard.dupthresh() ||
+    } else if (!t.in_recovery &&
+               (t.dupacks >= t.scoreboard.dupthresh() ||
                 (t.sack_ok && t.scoreboard.is_lost(t.snd_una, t.snd_mss))) &&
                t.snd_una > t.recover - 1) {
       // RFC 6582 3.2 step 2 / RFC 6675 5 step 4: fast retransmit, enter recovery -- unless
@@ -565,7 +565,7 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
   return r.newly_sacked;
 }
 
-void TcpLayer::begin_undo_episode(Tcb& t, uint64_t) {
+void TcpLayer::begin_undo_episode(Tcb& t) {
   t.prior_cwnd = t.cwnd;
   t.prior_ssthresh = t.ssthresh;
   t.prior_cc = t.cc;
@@ -604,7 +604,7 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   // A probe outstanding is overtaken: recovery makes the one reduction (RFC 8985 7.4).
   t.tlp_out = false;
   t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
-  begin_undo_episode(t, now);
+  begin_undo_episode(t);
   t.undo_extent =
       std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
   t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);

@@ -37,6 +37,11 @@ void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts,
   });
 }
 
+uint32_t TcpLayer::rack_reo_wnd_us(const Tcb& t) const {
+  const bool dupthresh_sacked = t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
+  return t.rack.reo_wnd_us(t.in_recovery, dupthresh_sacked, to_us(t.rtt.srtt()));
+}
+
 void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   if (!t.rack_on || t.snd_una == t.snd_max || !t.rack.have_delivered) return;
   // Nothing SACKed and no recovery: everything delivered was acknowledged cumulatively,
@@ -44,9 +49,7 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   // of a clean transfer costs one test per ACK.
   if (t.scoreboard.empty() && !t.in_recovery) return;
   const uint32_t now_us = to_us(now);
-  const bool dupthresh_sacked = t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
-  const uint32_t reo =
-      t.rack.reo_wnd_us(t.in_recovery, dupthresh_sacked, to_us(t.rtt.srtt()));
+  const uint32_t reo = rack_reo_wnd_us(t);
   uint32_t wait_us = 0;
   t.sent_log.for_each_in(t.snd_una, t.snd_max, [&](const SendTimeLog::Range& r) {
     if (t.scoreboard.covers(r.start, r.end)) return;  // delivered

@@ -25,17 +25,16 @@ uint32_t overlap(Seq a, Seq b, Seq c, Seq d) {  // |[a,b) ∩ [c,d)|
 }  // namespace
 
 // Calls f(start, end, lost, is_tail) for every hole in [snd_una, snd_max), lowest first,
-// until f returns true. With `all_lost` the octets below `lost_end` are lost whatever is
-// above them (after a timeout, or marked by RACK); a hole that straddles lost_end is
-// reported as two pieces.
+// until f returns true. With `lost_end` the octets below it are lost whatever is above them
+// (after a timeout, or marked by RACK); a hole that straddles it is reported as two pieces.
 template <class F>
 static void for_each_hole(std::span<const SeqRange> ranges, uint32_t sacked, uint32_t dupthresh,
-                          Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost, Seq lost_end,
+                          Seq snd_una, Seq snd_max, uint32_t smss, std::optional<Seq> lost_end,
                           F&& f) {
   auto emit = [&](Seq a, Seq b, bool lost_by_sacks, bool tail) {
-    if (!all_lost || !(a < lost_end)) return f(a, b, lost_by_sacks, tail);
-    if (b <= lost_end) return f(a, b, true, tail);
-    return f(a, lost_end, true, false) || f(lost_end, b, lost_by_sacks, tail);
+    if (!lost_end || !(a < *lost_end)) return f(a, b, lost_by_sacks, tail);
+    if (b <= *lost_end) return f(a, b, true, tail);
+    return f(a, *lost_end, true, false) || f(*lost_end, b, lost_by_sacks, tail);
   };
   Seq prev = snd_una;
   uint32_t below = 0;  // SACKed bytes of the ranges before the current one
@@ -150,8 +149,7 @@ bool SackScoreboard::is_lost(Seq s, uint32_t smss) const {
 uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t smss,
                               bool all_lost) const {
   uint32_t pipe = 0;
-  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
-                lost_end(snd_max, all_lost).value_or(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost),
                 [&](Seq a, Seq b, bool lost, bool) {
                   if (!lost) pipe += static_cast<uint32_t>(b - a);  // SetPipe (a)
                   pipe += overlap(a, b, snd_una, high_rxt);         // SetPipe (b)
@@ -162,8 +160,7 @@ uint32_t SackScoreboard::pipe(Seq snd_una, Seq snd_max, Seq high_rxt, uint32_t s
 
 uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, bool all_lost) const {
   uint32_t lost = 0;
-  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
-                lost_end(snd_max, all_lost).value_or(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost),
                 [&](Seq a, Seq b, bool l, bool) {
                   if (l) lost += static_cast<uint32_t>(b - a);
                   return false;
@@ -174,8 +171,7 @@ uint32_t SackScoreboard::lost_bytes(Seq snd_una, Seq snd_max, uint32_t smss, boo
 std::optional<SeqRange> SackScoreboard::next_lost(Seq snd_una, Seq snd_max, Seq high_rxt,
                                                   uint32_t smss, bool all_lost) const {
   std::optional<SeqRange> out;
-  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost).has_value(),
-                lost_end(snd_max, all_lost).value_or(snd_max),
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, lost_end(snd_max, all_lost),
                 [&](Seq a, Seq b, bool lost, bool) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (!lost || !(s < b)) return false;
@@ -190,7 +186,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
   std::optional<SeqRange> out;
   // Holes below HighSACK only: pass HighSACK as the end so that there is no tail.
   const Seq high = high_sacked(snd_una);
-  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, high, smss, false, high,
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, high, smss, std::nullopt,
                 [&](Seq a, Seq b, bool, bool tail) {
                   const Seq s = net::seq_max(a, high_rxt);
                   if (tail || !(s < b)) return false;
@@ -203,7 +199,7 @@ std::optional<SeqRange> SackScoreboard::next_unsacked(Seq snd_una, Seq high_rxt,
 std::optional<SeqRange> SackScoreboard::highest_unsacked(Seq snd_una, Seq snd_max,
                                                          uint32_t smss) const {
   std::optional<SeqRange> last;
-  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, false, snd_max,
+  for_each_hole(ranges(), sacked_, rule_dupthresh(), snd_una, snd_max, smss, std::nullopt,
                 [&](Seq a, Seq b, bool, bool) {
                   last = SeqRange{b - std::min<uint32_t>(smss, static_cast<uint32_t>(b - a)), b};
                   return false;

@@ -152,7 +152,7 @@ class TcpLayer {
   // Applies the ACK's SACK blocks (and RACK's view of them); returns bytes newly SACKed.
   uint32_t sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now);
   void enter_recovery(Tcb& t, uint64_t now);
-  void begin_undo_episode(Tcb& t, uint64_t now);
+  void begin_undo_episode(Tcb& t);
   void undo_reduction(Tcb& t);
   // RFC 8985 (rack in input.cpp, the timers in timers.cpp).
   // Feeds RACK the octets of [lo, hi) delivered by this ACK and not SACKed before.
@@ -162,6 +162,8 @@ class TcpLayer {
   // RFC 8985 6.2 step 5: marks what is lost by time, arms the reordering timer for the
   // rest, and starts recovery when the oldest hole is lost.
   void rack_detect_loss(Tcb& t, uint64_t now);
+  // RFC 8985 6.2 step 4: the reordering window for this connection now.
+  [[nodiscard]] uint32_t rack_reo_wnd_us(const Tcb& t) const;
   void tlp_on_ack(Tcb& t, const net::TcpOptions& opts, uint32_t flight_before);
   void schedule_probe(Tcb& t, uint64_t now);
   void on_probe_timeout(Tcb& t, uint64_t now);

@@ -94,7 +94,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   ++t.rexmt_count;
   // The first timeout of a series may prove spurious (a delay spike): remember the window.
   // Later ones in the same series keep that first episode.
-  if (t.rexmt_count == 1) begin_undo_episode(t, now);
+  if (t.rexmt_count == 1) begin_undo_episode(t);
   t.rtt.backoff();  // RFC 6298 5.5
   t.ts_rto_mark = tsval(t, now);  // echoes older than this time pre-timeout transmissions
   t.rtt_timing = false;
