@@ -961,8 +961,9 @@ TEST(TcpAcks, DelayedForOneSmallSegmentImmediateForTwoFullOnes) {
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
 
-TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
-  Harness h(no_ts_config());
+// Opens a connection (NODELAY on a's side) and sends 1000 bytes from a that the link loses;
+// the link is clean again afterwards. Returns a's connection.
+Conn* open_and_lose_first_segment(Harness& h) {
   h.open();
   Conn* ca = h.a.conn();
   h.a.tcp->set_nodelay(ca, true);
@@ -974,6 +975,12 @@ TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
   send_str(*h.a.tcp, ca, pattern(1000));
   h.kick();
   h.set_faults(Faults{.delay_ns = kDelay}, Faults{.delay_ns = kDelay});
+  return ca;
+}
+
+TEST(TcpAcks, OutOfOrderSegmentsAreAckedAtOnceWithSackBlocks) {
+  Harness h(no_ts_config());
+  Conn* ca = open_and_lose_first_segment(h);
   send_str(*h.a.tcp, ca, pattern(1000, 1));
   h.kick();
   h.w.run_for(kMillisecond);
@@ -1008,17 +1015,7 @@ TEST(TcpAcks, WithoutSackEachOutOfOrderSegmentDrawsItsOwnDuplicateAck) {
   WorldConfig c = no_ts_config();
   c.a.tcp.sack = false;
   Harness h(c);
-  h.open();
-  Conn* ca = h.a.conn();
-  h.a.tcp->set_nodelay(ca, true);
-  h.mark();
-  Faults cut;
-  cut.loss = 1.0;
-  cut.delay_ns = kDelay;
-  h.set_faults(cut, Faults{.delay_ns = kDelay});
-  send_str(*h.a.tcp, ca, pattern(1000));
-  h.kick();
-  h.set_faults(Faults{.delay_ns = kDelay}, Faults{.delay_ns = kDelay});
+  Conn* ca = open_and_lose_first_segment(h);
   // Three segments in one burst: they reach b in the same step.
   send_str(*h.a.tcp, ca, pattern(3000, 1));
   h.kick();
