@@ -14,7 +14,7 @@ uint64_t tsc_to_ns(uint64_t cycles, uint64_t hz) {
 
 namespace {
 void flush(Worker& w) {
-  stack::TxBatch& tx = w.engine->tx();
+  base::TxBatch& tx = w.engine->tx();
   if (tx.empty()) return;
   // What the TX ring cannot take now stays queued for the next turn; the engine counts a
   // drop only when its batch itself overflows.
@@ -30,15 +30,15 @@ void sync_neighbours(Worker& w, uint64_t now) {
     for (size_t q = 0; q < w.inboxes.size(); ++q) {
       if (q == w.queue) continue;
       unsigned n = rte_ring_mp_enqueue_burst_elem(w.inboxes[q], updates.data(),
-                                                  sizeof(stack::NeighbourUpdate),
+                                                  sizeof(engine::NeighbourUpdate),
                                                   static_cast<unsigned>(updates.size()), nullptr);
-      w.engine->counters().inc(stack::Counter::neighbour_sync_sent, n);
+      w.engine->counters().inc(base::Counter::neighbour_sync_sent, n);
       if (n < updates.size())
-        w.engine->counters().inc(stack::Counter::neighbour_sync_overflow, updates.size() - n);
+        w.engine->counters().inc(base::Counter::neighbour_sync_overflow, updates.size() - n);
     }
     w.engine->clear_neighbour_updates();
   }
-  stack::NeighbourUpdate in[16];
+  engine::NeighbourUpdate in[16];
   unsigned n = rte_ring_sc_dequeue_burst_elem(w.inboxes[w.queue], in, sizeof in[0], 16, nullptr);
   for (unsigned i = 0; i < n; ++i) w.engine->neighbour_update(in[i], now);
 }

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
-#include "stack/engine.hpp"
-#include "stack/steering.hpp"
+#include "engine/engine.hpp"
+#include "engine/steering.hpp"
 
 struct rte_ring;  // <rte_ring.h> is only needed where rings are used
 
@@ -15,7 +15,7 @@ namespace pollux::dpdk {
 inline constexpr uint16_t kRxBurst = 32;
 
 struct Worker {
-  stack::Engine* engine = nullptr;
+  engine::Engine* engine = nullptr;
   uint16_t port = 0;
   uint16_t queue = 0;
   const std::atomic<bool>* stop = nullptr;
@@ -25,7 +25,7 @@ struct Worker {
   // Multi-core steering (stack/steering.hpp): TCP segments of connections another lcore owns
   // are passed to it, and what others passed here is processed after the RX burst. Null with
   // a single worker.
-  stack::Steerer* steer = nullptr;
+  engine::Steerer* steer = nullptr;
   // Application hook, called once per loop turn on this lcore with the turn's time, before
   // the RX burst (so the event callbacks of the same turn run at the time the hook was
   // given: an application that keeps that time measures latency to the turn) and thus

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "net/ethernet.hpp"
-#include "stack/interface.hpp"
+#include "engine/interface.hpp"
 
 namespace pollux::dpdk {
 
@@ -36,7 +36,7 @@ struct PortInfo {
   bool rss_programmed = false;
   std::vector<uint16_t> reta;
   std::string rss_note;
-  stack::Offloads offloads;
+  engine::Offloads offloads;
   bool tso_capable = false;
   bool lro_capable = false;
 };

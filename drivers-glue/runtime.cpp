@@ -48,7 +48,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
 
   const auto n = static_cast<uint16_t>(lcores_.size());
   if (n > 1) {
-    shards_ = std::make_unique<stack::ShardMap>(n, net::kSymmetricRssKey,
+    shards_ = std::make_unique<engine::ShardMap>(n, net::kSymmetricRssKey,
                                                 port_.rss_programmed ? port_.reta.size() : 128);
     if (port_.rss_programmed && !shards_->set_reta(port_.reta)) {
       error = "RETA read back from the port is unusable";
@@ -56,7 +56,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     }
   }
   for (size_t i = 0; i < lcores_.size(); ++i) {
-    stack::EngineConfig ec;
+    engine::EngineConfig ec;
     ec.iface = config.iface;
     ec.iface.mac = port_.mac;
     ec.iface.offloads = port_.offloads;
@@ -65,12 +65,12 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(
-        std::make_unique<stack::Engine>(ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
+        std::make_unique<engine::Engine>(ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
   }
   if (lcores_.size() > 1) {
     for (size_t i = 0; i < lcores_.size(); ++i) {
       std::string name = "pollux_nb" + std::to_string(config.port_id) + "_" + std::to_string(i);
-      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(stack::NeighbourUpdate), 1024,
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(engine::NeighbourUpdate), 1024,
                                          socket < 0 ? SOCKET_ID_ANY : socket, RING_F_SC_DEQ);
       if (!r) {
         error = "cannot create neighbour-sync ring " + name;
@@ -80,12 +80,12 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     }
     // Steering rings in both modes: with programmed RSS they stay empty (steered_out counts
     // any segment that still arrives off its owner, which would be a bug).
-    mesh_ = stack::SteeringMesh::create("pollux_st" + std::to_string(config.port_id), n, 1024,
+    mesh_ = engine::SteeringMesh::create("pollux_st" + std::to_string(config.port_id), n, 1024,
                                         socket < 0 ? SOCKET_ID_ANY : socket, error);
     if (!mesh_) return false;
     for (uint16_t i = 0; i < n; ++i)
       steerers_.push_back(
-          std::make_unique<stack::Steerer>(*mesh_, *shards_, i, engines_[i]->counters()));
+          std::make_unique<engine::Steerer>(*mesh_, *shards_, i, engines_[i]->counters()));
   }
   return true;
 }
@@ -154,12 +154,12 @@ std::string Runtime::describe_lcores() const {
   std::string s;
   if (engines_.size() < 2) return s;
   for (size_t i = 0; i < engines_.size(); ++i) {
-    const stack::Counters& c = engines_[i]->counters();
+    const base::Counters& c = engines_[i]->counters();
     // The engine counts what it processes (rx_packets), steered-in frames included; what
     // the queue delivered is that minus steered_in plus what was passed on (steered_out).
-    const uint64_t processed = c.get(stack::Counter::rx_packets);
-    const uint64_t out = c.get(stack::Counter::steered_out);
-    const uint64_t in = c.get(stack::Counter::steered_in);
+    const uint64_t processed = c.get(base::Counter::rx_packets);
+    const uint64_t out = c.get(base::Counter::steered_out);
+    const uint64_t in = c.get(base::Counter::steered_in);
     s += "lcore " + std::to_string(lcores_[i]) + " queue " + std::to_string(i) + ": queue_rx " +
          std::to_string(processed - in + out) + " steered_out " + std::to_string(out) +
          " steered_in " + std::to_string(in) + " processed " + std::to_string(processed) + "\n";
@@ -167,7 +167,7 @@ std::string Runtime::describe_lcores() const {
   return s;
 }
 
-uint64_t Runtime::counter(stack::Counter c) const {
+uint64_t Runtime::counter(base::Counter c) const {
   uint64_t sum = 0;
   for (const auto& e : engines_) sum += e->counters().get(c);
   return sum;

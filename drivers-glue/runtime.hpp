@@ -11,16 +11,16 @@
 
 #include "poller.hpp"
 #include "port.hpp"
-#include "stack/engine.hpp"
-#include "stack/rss.hpp"
-#include "stack/steering.hpp"
+#include "engine/engine.hpp"
+#include "engine/rss.hpp"
+#include "engine/steering.hpp"
 
 namespace pollux::dpdk {
 
 struct RuntimeConfig {
   uint16_t port_id = 0;
-  stack::InterfaceConfig iface;  // mac and offloads are filled in from the port
-  stack::ArpConfig arp;
+  engine::InterfaceConfig iface;  // mac and offloads are filled in from the port
+  engine::ArpConfig arp;
   tcp::TcpConfig tcp;
   bool checksum_offload = true;
   unsigned extra_mbufs = 8192;
@@ -50,9 +50,9 @@ class Runtime {
 
   [[nodiscard]] const PortInfo& port() const { return port_; }
   [[nodiscard]] size_t engine_count() const { return engines_.size(); }
-  [[nodiscard]] const stack::Engine& engine(size_t i) const { return *engines_[i]; }
+  [[nodiscard]] const engine::Engine& engine(size_t i) const { return *engines_[i]; }
   // For setting up applications before run(); afterwards only the owning lcore may touch it.
-  [[nodiscard]] stack::Engine& engine(size_t i) { return *engines_[i]; }
+  [[nodiscard]] engine::Engine& engine(size_t i) { return *engines_[i]; }
   [[nodiscard]] std::vector<unsigned> worker_lcores() const { return lcores_; }
 
   // Application work per loop turn on engine i's lcore (see Worker::on_iteration). Set
@@ -60,7 +60,7 @@ class Runtime {
   void set_iteration_hook(size_t engine, void (*fn)(void* ctx, uint64_t now_ns), void* ctx);
 
   // Sum over all engines.
-  [[nodiscard]] uint64_t counter(stack::Counter c) const;
+  [[nodiscard]] uint64_t counter(base::Counter c) const;
   // With several workers, one line per lcore: what it received and steered (issue 6),
   // "lcore L queue Q: queue_rx R steered_out O steered_in I processed P"; empty with one.
   [[nodiscard]] std::string describe_lcores() const;
@@ -70,7 +70,7 @@ class Runtime {
   bool port_started_ = false;
   rte_mempool* pool_ = nullptr;
   std::vector<unsigned> lcores_;  // lcore id of each worker, in queue order
-  std::vector<std::unique_ptr<stack::Engine>> engines_;
+  std::vector<std::unique_ptr<engine::Engine>> engines_;
   std::vector<Worker> workers_;
   struct Hook {
     void (*fn)(void*, uint64_t) = nullptr;
@@ -82,9 +82,9 @@ class Runtime {
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
   // Multi-core (issue 6), with more than one worker: the shard function (the NIC's RETA when
   // it was programmed, else the default one) and the software steering rings.
-  std::unique_ptr<stack::ShardMap> shards_;
-  std::unique_ptr<stack::SteeringMesh> mesh_;
-  std::vector<std::unique_ptr<stack::Steerer>> steerers_;
+  std::unique_ptr<engine::ShardMap> shards_;
+  std::unique_ptr<engine::SteeringMesh> mesh_;
+  std::vector<std::unique_ptr<engine::Steerer>> steerers_;
 };
 
 }  // namespace pollux::dpdk

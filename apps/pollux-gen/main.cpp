@@ -48,7 +48,7 @@ pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::G
     t.closed_early += s.closed_early.get();
     t.local += s.local.get();
   }
-  t.retrans = rt.counter(pollux::stack::Counter::tcp_retrans_segs);
+  t.retrans = rt.counter(pollux::base::Counter::tcp_retrans_segs);
   return t;
 }
 }  // namespace
@@ -234,9 +234,9 @@ int main(int argc, char** argv) {
       response.merge(g->response_latency());
     }
     std::printf("%s", apps::gen_summary(*opts, secs, t, connect, response).c_str());
-    std::vector<uint64_t> counters(stack::kCounterCount);
-    for (size_t i = 0; i < stack::kCounterCount; ++i)
-      counters[i] = rt.counter(static_cast<stack::Counter>(i));
+    std::vector<uint64_t> counters(base::kCounterCount);
+    for (size_t i = 0; i < base::kCounterCount; ++i)
+      counters[i] = rt.counter(static_cast<base::Counter>(i));
     if (json) {
       const std::string doc = apps::gen_json(*opts, secs, t, series, connect, response, counters);
       std::fwrite(doc.data(), 1, doc.size(), json);
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
           (unsigned long long)st.accepted, (unsigned long long)st.requests,
           (unsigned long long)st.bad_requests, (unsigned long long)st.bytes_in,
           (unsigned long long)st.bytes_out,
-          (unsigned long long)server_rt.counter(stack::Counter::tcp_retrans_segs));
+          (unsigned long long)server_rt.counter(base::Counter::tcp_retrans_segs));
     }
     std::fflush(stdout);
   }

@@ -196,8 +196,8 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
   histogram_json(j, response);
   j.end_object();
   j.key("stack_counters").begin_object();
-  for (size_t i = 0; i < counters.size() && i < stack::kCounterCount; ++i)
-    if (counters[i] != 0) j.field(stack::kCounterNames[i], counters[i]);
+  for (size_t i = 0; i < counters.size() && i < base::kCounterCount; ++i)
+    if (counters[i] != 0) j.field(base::kCounterNames[i], counters[i]);
   j.end_object();
   j.end_object();
   return j.str() + "\n";

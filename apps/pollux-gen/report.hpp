@@ -9,7 +9,7 @@
 #include "../common/conn_info.hpp"
 #include "gen_options.hpp"
 #include "histogram.hpp"
-#include "stack/counters.hpp"
+#include "base/counters.hpp"
 
 namespace pollux::apps {
 

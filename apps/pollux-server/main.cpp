@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     apps::CounterSnapshot last{};
-    auto get = [&](stack::Counter c) { return rt.counter(c); };
+    auto get = [&](base::Counter c) { return rt.counter(c); };
     rt.run(g_stop, [&](unsigned seconds) {
       auto now = apps::snapshot(get);
       if (!opts->quiet) {

@@ -23,12 +23,12 @@
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
-#include "stack/checksum_offload.hpp"
+#include "engine/checksum_offload.hpp"
 
 namespace {
 
 using namespace pollux::net;
-using pollux::stack::Offloads;
+using pollux::engine::Offloads;
 
 constexpr uint32_t kTcpHeaderLen = 32;  // 20 + timestamps option (12, padded)
 
@@ -81,7 +81,7 @@ void BM_PolluxPrepare(benchmark::State& state) {
   o.tx_ipv4_checksum = kOffload;
   o.tx_tcp_checksum = kOffload;
   for (auto _ : state) {
-    pollux::stack::prepare_tx_checksums(m, o);
+    pollux::engine::prepare_tx_checksums(m, o);
     benchmark::DoNotOptimize(m->ol_flags);
     benchmark::ClobberMemory();
   }

@@ -41,7 +41,7 @@
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
-#include "stack/engine.hpp"
+#include "engine/engine.hpp"
 #include "tcp/reassembly.hpp"
 
 namespace {
@@ -128,14 +128,14 @@ rte_mbuf* to_mbuf(const Frame& f) {
 class Established {
  public:
   Established() {
-    stack::EngineConfig c;
+    engine::EngineConfig c;
     c.iface.mac = kOurMac;
     c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
     c.iface.offloads = {true, true, true, true, false, false};
     c.tcp.max_connections = 1024;
     c.tcp.ooo_queues = 16;
     c.tcp.isn_key = tcp::SipKey{};
-    engine_ = std::make_unique<stack::Engine>(c, pool(), now_);
+    engine_ = std::make_unique<engine::Engine>(c, pool(), now_);
     engine_->neighbour_update({kPeerIp, kPeerMac}, now_);
     events_.accepted = [](void* ctx, Conn* conn) { static_cast<Established*>(ctx)->conn_ = conn; };
     if (engine_->tcp().listen(kPort, &events_, this) != TcpError::kOk) return;
@@ -164,7 +164,7 @@ class Established {
   }
 
   [[nodiscard]] bool ok() const { return conn_ != nullptr; }
-  stack::Engine& engine() { return *engine_; }
+  engine::Engine& engine() { return *engine_; }
   Conn* conn() { return conn_; }
 
   // The peer's ACK for everything up to ack_, echoing the latest timestamp we sent.
@@ -185,7 +185,7 @@ class Established {
   // Returns the first TCP segment seen.
   std::optional<Sent> take_sent() {
     std::optional<Sent> first;
-    stack::TxBatch& tx = engine_->tx();
+    base::TxBatch& tx = engine_->tx();
     for (uint16_t i = 0; i < tx.size(); ++i) {
       if (auto s = decode(tx.data()[i])) {
         if (!first) first = s;
@@ -206,7 +206,7 @@ class Established {
   uint32_t ts_ecr_ = 0;
 
  private:
-  std::unique_ptr<stack::Engine> engine_;
+  std::unique_ptr<engine::Engine> engine_;
   AppEvents events_;
   Conn* conn_ = nullptr;
 };
@@ -215,7 +215,7 @@ void BM_AckInIdle(benchmark::State& state) {
   Established s;
   if (!s.ok()) return state.SkipWithError("handshake failed");
   const Frame ack = s.ack_frame();
-  const uint64_t before = s.engine().counters().get(stack::Counter::tx_packets);
+  const uint64_t before = s.engine().counters().get(base::Counter::tx_packets);
   for (auto _ : state) {
     rte_mbuf* m = to_mbuf(ack);
     s.engine().input(&m, 1, s.now_);
@@ -225,7 +225,7 @@ void BM_AckInIdle(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   // Sanity checks to read, not to assert on: every ACK was taken, none dropped or answered.
   state.counters["segs_out_per_ack"] = benchmark::Counter(
-      static_cast<double>(s.engine().counters().get(stack::Counter::tx_packets) - before) /
+      static_cast<double>(s.engine().counters().get(base::Counter::tx_packets) - before) /
       static_cast<double>(std::max<int64_t>(state.iterations(), 1)));
   state.counters["drops"] = static_cast<double>(s.engine().counters().total_drops());
 }
@@ -281,7 +281,7 @@ void BM_AckInBulk(benchmark::State& state) {
   };
   // Out of slow start's growth: in flight is bounded by the send buffer from here on.
   for (int i = 0; i < 4000; ++i) step();
-  const uint64_t before = s.engine().counters().get(stack::Counter::tx_packets);
+  const uint64_t before = s.engine().counters().get(base::Counter::tx_packets);
   const uint64_t acked_before = s.engine().tcp().info(s.conn()).bytes_acked;
   for (auto _ : state) step();
   state.counters["acked_per_ack"] = benchmark::Counter(
@@ -289,7 +289,7 @@ void BM_AckInBulk(benchmark::State& state) {
       static_cast<double>(std::max<int64_t>(state.iterations(), 1)));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.counters["segs_out_per_ack"] = benchmark::Counter(
-      static_cast<double>(s.engine().counters().get(stack::Counter::tx_packets) - before) /
+      static_cast<double>(s.engine().counters().get(base::Counter::tx_packets) - before) /
       static_cast<double>(std::max<int64_t>(state.iterations(), 1)));
   state.counters["drops"] = static_cast<double>(s.engine().counters().total_drops());
 }

@@ -20,7 +20,7 @@
 #include <random>
 #include <vector>
 
-#include "stack/timer_wheel.hpp"
+#include "base/timer_wheel.hpp"
 
 namespace {
 
@@ -45,13 +45,13 @@ std::vector<uint32_t> visit_order(size_t n) {
 }
 
 struct WheelImpl {
-  pollux::stack::TimerWheel wheel{{}, kStartNs};
-  std::unique_ptr<pollux::stack::Timer[]> timers;
-  pollux::stack::Timer extra;
-  explicit WheelImpl(size_t n) : timers(std::make_unique<pollux::stack::Timer[]>(n)) {}
+  pollux::base::TimerWheel wheel{{}, kStartNs};
+  std::unique_ptr<pollux::base::Timer[]> timers;
+  pollux::base::Timer extra;
+  explicit WheelImpl(size_t n) : timers(std::make_unique<pollux::base::Timer[]>(n)) {}
   void arm(size_t i, uint64_t delay_ns) { wheel.arm(timers[i], kStartNs + delay_ns); }
   void arm_extra(uint64_t delay_ns) { wheel.arm(extra, kStartNs + delay_ns); }
-  void cancel_extra() { pollux::stack::TimerWheel::cancel(extra); }
+  void cancel_extra() { pollux::base::TimerWheel::cancel(extra); }
 };
 
 void rte_timer_noop(rte_timer*, void*) {}

@@ -7,16 +7,16 @@
 namespace pollux::tcp {
 
 using net::tcp_flags::syn;
-using stack::Counter;
+using base::Counter;
 
 TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu,
-                   stack::Counters& counters, uint64_t now_ns)
+                   base::Counters& counters, uint64_t now_ns)
     : config_(config),
       pool_(pool),
       mtu_(local_mtu),
       counters_(counters),
       isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
-      wheel_(stack::TimerWheelConfig{}, now_ns),
+      wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
       listeners_(config.max_listeners),
@@ -58,7 +58,7 @@ Tcb* TcpLayer::alloc_tcb() {
   return &t;
 }
 
-void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions& opts,
+void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts,
                         uint64_t now) {
   t.tuple = tuple;
   t.state = State::closed;
@@ -129,11 +129,11 @@ void TcpLayer::init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
-  stack::TimerWheel::cancel(t.rexmt_timer);
-  stack::TimerWheel::cancel(t.delack_timer);
-  stack::TimerWheel::cancel(t.persist_timer);
-  stack::TimerWheel::cancel(t.keepalive_timer);
-  stack::TimerWheel::cancel(t.linger_timer);
+  base::TimerWheel::cancel(t.rexmt_timer);
+  base::TimerWheel::cancel(t.delack_timer);
+  base::TimerWheel::cancel(t.persist_timer);
+  base::TimerWheel::cancel(t.keepalive_timer);
+  base::TimerWheel::cancel(t.linger_timer);
 }
 
 void TcpLayer::release_tcb(Tcb& t) {
@@ -238,7 +238,7 @@ void TcpLayer::flush(uint64_t now) {
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
-  wheel_.advance(now, [this, now](stack::Timer& timer) { on_timer(timer, now); });
+  wheel_.advance(now, [this, now](base::Timer& timer) { on_timer(timer, now); });
   flush(now);
 }
 
@@ -271,7 +271,7 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     error = TcpError::kInvalid;
     return nullptr;
   }
-  stack::FourTuple tuple{local, remote, local_port, remote_port};
+  net::FourTuple tuple{local, remote, local_port, remote_port};
   if (local_port != 0) {
     if (Tcb* old = table_.find(tuple)) {
       if (!time_wait_reusable(*old, now)) {
@@ -285,7 +285,7 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     // where the search starts, a shared counter moves it on. Ports are hard to guess, and a
     // new process does not retry the tuples its predecessor left in the peer's TIME-WAIT.
     const uint32_t span = config_.ephemeral_last - config_.ephemeral_first + 1u;
-    const uint32_t offset = isn_.hash_component(stack::FourTuple{local, remote, 0, remote_port});
+    const uint32_t offset = isn_.hash_component(net::FourTuple{local, remote, 0, remote_port});
     // A port whose tuple only our own TIME-WAIT holds is as good as a free one once reuse
     // is safe (RFC 6191, see time_wait_reusable): the counter walks ports in the order they
     // were handed out, so at high connection rates the next candidate is the oldest
@@ -320,7 +320,7 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   t->events = events;
   t->ctx = ctx;
   t->state = State::syn_sent;
-  if (table_.insert(*t) != stack::InsertResult::kInserted) {
+  if (table_.insert(*t) != base::InsertResult::kInserted) {
     release_tcb(*t);
     error = TcpError::kTableFull;
     return nullptr;
@@ -449,7 +449,7 @@ void TcpLayer::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interv
   if (on && is_synchronized(c->state))
     arm_keepalive(*c, now_);
   else
-    stack::TimerWheel::cancel(c->keepalive_timer);
+    base::TimerWheel::cancel(c->keepalive_timer);
 }
 
 void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
@@ -523,7 +523,7 @@ void TcpLayer::icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quo
   const uint16_t sport = net::load_be16(quoted_l4.data());
   const uint16_t dport = net::load_be16(quoted_l4.data() + 2);
   const Seq seq(net::load_be32(quoted_l4.data() + 4));
-  Tcb* t = table_.find(stack::FourTuple{quoted_ip.src, quoted_ip.dst, sport, dport});
+  Tcb* t = table_.find(net::FourTuple{quoted_ip.src, quoted_ip.dst, sport, dport});
   if (!t || !is_synchronized(t->state) || !net::seq_in_range(t->snd_una, seq, t->snd_max)) {
     counters_.inc(Counter::drop_tcp_icmp_invalid);
     return;

@@ -10,12 +10,12 @@ using net::tcp_flags::ack;
 using net::tcp_flags::fin;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
-using stack::Counter;
+using base::Counter;
 
 bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                      const net::TcpOptions& opts, uint64_t now) {
   now_ = now;
-  const stack::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   Tcb* t = table_.find(key);
   if (t && t->state == State::time_wait && seg.has(syn) && !seg.has(ack) && !seg.has(rst) &&
       time_wait_accepts_syn(*t, seg, opts)) {
@@ -87,7 +87,7 @@ void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
   if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
-  const stack::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   init_tcb(*t, key, l.opts, now);
   t->passive = true;
   t->listener = &l;
@@ -107,7 +107,7 @@ void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = t->iss;
   t->state = State::syn_received;
-  if (table_.insert(*t) != stack::InsertResult::kInserted) {
+  if (table_.insert(*t) != base::InsertResult::kInserted) {
     --l.pending;
     release_tcb(*t);
     return counters_.inc(Counter::drop_tcp_table_full);
@@ -165,7 +165,7 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
   t.rtt_timing = false;
   t.rtt.on_handshake_complete(t.rexmt_count > 0);  // RFC 6298 5.7
   t.rexmt_count = 0;
-  stack::TimerWheel::cancel(t.rexmt_timer);
+  base::TimerWheel::cancel(t.rexmt_timer);
   t.state = State::established;
   t.cwnd = std::min(config_.initial_window_segments * t.snd_mss,
                     std::max(2u * t.snd_mss, 14600u));
@@ -393,7 +393,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     t.snd_wl1 = seg.seq;
     t.snd_wl2 = a;
     if (new_wnd > 0 && t.persist_timer.is_armed()) {
-      stack::TimerWheel::cancel(t.persist_timer);
+      base::TimerWheel::cancel(t.persist_timer);
       t.persist_shift = 0;
     }
   }
@@ -525,7 +525,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   if (t.tlp_out) tlp_on_ack(t, opts, flight_before);
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (t.snd_una == t.snd_max) {
-    stack::TimerWheel::cancel(t.rexmt_timer);
+    base::TimerWheel::cancel(t.rexmt_timer);
   } else {
     if (restart) arm_rexmt(t, now);
     // RFC 8985: what this ACK delivered may prove older segments lost (it may also arm the

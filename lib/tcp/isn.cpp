@@ -8,7 +8,7 @@
 
 namespace pollux::tcp {
 
-std::array<uint8_t, 12> IsnGenerator::tuple_message(const stack::FourTuple& tuple) {
+std::array<uint8_t, 12> IsnGenerator::tuple_message(const net::FourTuple& tuple) {
   std::array<uint8_t, 12> m{};
   auto put32 = [&m](std::size_t at, uint32_t v) {
     m[at] = static_cast<uint8_t>(v >> 24);
@@ -27,7 +27,7 @@ std::array<uint8_t, 12> IsnGenerator::tuple_message(const stack::FourTuple& tupl
   return m;
 }
 
-uint32_t IsnGenerator::hash_component(const stack::FourTuple& tuple) const {
+uint32_t IsnGenerator::hash_component(const net::FourTuple& tuple) const {
   const std::array<uint8_t, 12> m = tuple_message(tuple);
   return static_cast<uint32_t>(siphash24(key_, m));
 }

@@ -18,7 +18,7 @@
 #include <cstdint>
 
 #include "net/seq.hpp"
-#include "stack/flow_table.hpp"
+#include "base/flow_table.hpp"
 #include "tcp/siphash.hpp"
 
 namespace pollux::tcp {
@@ -43,16 +43,16 @@ class IsnGenerator {
   // F: SipHash-2-4 of the 4-tuple under the secret key, the low 32 bits of its output. The
   // message is the RFC's argument order in network byte order, 12 bytes:
   // local ip (4), local port (2), remote ip (4), remote port (2).
-  [[nodiscard]] uint32_t hash_component(const stack::FourTuple& tuple) const;
+  [[nodiscard]] uint32_t hash_component(const net::FourTuple& tuple) const;
 
   // The ISN for a connection on `tuple` (from this host's point of view) opened at now_ns.
   // The sum is modulo 2^32, like all sequence arithmetic (RFC 9293 3.4).
-  [[nodiscard]] net::Seq isn(const stack::FourTuple& tuple, uint64_t now_ns) const {
+  [[nodiscard]] net::Seq isn(const net::FourTuple& tuple, uint64_t now_ns) const {
     return net::Seq(clock_component(now_ns) + hash_component(tuple));
   }
 
   // The 12-byte message F hashes; exposed so that tests can pin the layout.
-  [[nodiscard]] static std::array<uint8_t, 12> tuple_message(const stack::FourTuple& tuple);
+  [[nodiscard]] static std::array<uint8_t, 12> tuple_message(const net::FourTuple& tuple);
 
   static constexpr uint64_t kNsPerTick = 4000;  // 4 us
 

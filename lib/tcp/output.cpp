@@ -14,7 +14,7 @@ using net::tcp_flags::fin;
 using net::tcp_flags::psh;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
-using stack::Counter;
+using base::Counter;
 
 uint32_t TcpLayer::tsval(const Tcb& t, uint64_t now) const {
   // A 1 kHz timestamp clock (RFC 7323 5.4 allows 1 ms to 1 s per tick) with a
@@ -173,7 +173,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     t.ack_now = false;
     t.segs_since_ack = 0;
     t.dsack_pending = false;  // reported once (RFC 2883 4)
-    stack::TimerWheel::cancel(t.delack_timer);
+    base::TimerWheel::cancel(t.delack_timer);
   }
   return true;
 }

@@ -11,7 +11,7 @@ namespace pollux::tcp {
 
 using net::tcp_flags::ack;
 using net::tcp_flags::psh;
-using stack::Counter;
+using base::Counter;
 
 namespace {
 uint32_t to_us(uint64_t ns) { return static_cast<uint32_t>(ns / 1000); }
@@ -87,7 +87,7 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
 void TcpLayer::on_reorder_timeout(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_rack_reorder_timeouts);
   t.rexmt_kind = RexmtKind::rto;
-  stack::TimerWheel::cancel(t.rexmt_timer);
+  base::TimerWheel::cancel(t.rexmt_timer);
   rack_detect_loss(t, now);
   if (!t.rexmt_timer.is_armed() && t.snd_una != t.snd_max) arm_rexmt(t, now);
   mark_dirty(t);

@@ -8,8 +8,8 @@
 
 #include "net/seq.hpp"
 #include "pollux/tcp.hpp"
-#include "stack/flow_table.hpp"
-#include "stack/timer_wheel.hpp"
+#include "base/flow_table.hpp"
+#include "base/timer_wheel.hpp"
 #include "tcp/cc/congestion.hpp"
 #include "tcp/rack.hpp"
 #include "tcp/reassembly.hpp"
@@ -67,7 +67,7 @@ struct Listener {
   ConnOptions opts;
 };
 
-struct Tcb : stack::FlowLink {
+struct Tcb : base::FlowLink {
   State state = State::closed;
 
   // Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence number sent plus
@@ -176,7 +176,7 @@ struct Tcb : stack::FlowLink {
 
   // Timers (RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves
   // TIME-WAIT's 2 MSL and the orphaned FIN-WAIT-2 limit).
-  stack::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
+  base::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
 
   // Stats for ConnInfo.
   uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;

@@ -26,9 +26,9 @@
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
-#include "stack/counters.hpp"
-#include "stack/flow_table.hpp"
-#include "stack/timer_wheel.hpp"
+#include "base/counters.hpp"
+#include "base/flow_table.hpp"
+#include "base/timer_wheel.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/tcb.hpp"
 
@@ -54,7 +54,7 @@ struct TcpConfig {
   // true, i.e. ports whose replies arrive on this lcore; every lcore so owns a disjoint
   // share of each port space without coordination, and running out of its share is
   // kNoEphemeralPort. Called per candidate port in connect(), never per packet.
-  bool (*ephemeral_port_ok)(const void* ctx, const stack::FourTuple& t) = nullptr;
+  bool (*ephemeral_port_ok)(const void* ctx, const net::FourTuple& t) = nullptr;
   const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
   // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
@@ -72,7 +72,7 @@ class TcpLayer {
  public:
   // `local_mtu`: the IP MTU of the port (MSS = MTU - 40). `pool`: mbufs for everything sent.
   TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu,
-           stack::Counters& counters, uint64_t now_ns);
+           base::Counters& counters, uint64_t now_ns);
   ~TcpLayer();
   TcpLayer(const TcpLayer&) = delete;
   TcpLayer& operator=(const TcpLayer&) = delete;
@@ -119,7 +119,7 @@ class TcpLayer {
   // 3.8.6.2.2), and the window scale fixed at the handshake caps what can be announced.
   void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
   [[nodiscard]] ConnInfo info(const Conn* c) const;
-  [[nodiscard]] static const stack::FourTuple& tuple(const Conn* c) { return c->tuple; }
+  [[nodiscard]] static const net::FourTuple& tuple(const Conn* c) { return c->tuple; }
   [[nodiscard]] static State state(const Conn* c) { return c->state; }
   static void set_user(Conn* c, void* p) { c->user = p; }
   [[nodiscard]] static void* user(const Conn* c) { return c->user; }
@@ -131,7 +131,7 @@ class TcpLayer {
     table_.for_each([&](Tcb& t) { f(static_cast<const Conn*>(&t)); });
   }
   [[nodiscard]] const TcpConfig& config() const { return config_; }
-  [[nodiscard]] Conn* find(const stack::FourTuple& t) { return table_.find(t); }
+  [[nodiscard]] Conn* find(const net::FourTuple& t) { return table_.find(t); }
 
  private:
   friend struct TcpInput;
@@ -199,7 +199,7 @@ class TcpLayer {
   bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }
 
   // timers.cpp
-  void on_timer(stack::Timer& timer, uint64_t now);
+  void on_timer(base::Timer& timer, uint64_t now);
   void on_rexmt(Tcb& t, uint64_t now);
   void on_persist(Tcb& t, uint64_t now);
   void on_keepalive(Tcb& t, uint64_t now);
@@ -218,16 +218,16 @@ class TcpLayer {
   void finish(Tcb& t, CloseReason why, uint64_t now);
   bool acquire_ooo(Tcb& t);
   void release_ooo(Tcb& t);
-  void init_tcb(Tcb& t, const stack::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
+  void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
 
   TcpConfig config_;
   rte_mempool* pool_;
   uint16_t mtu_;
-  stack::Counters& counters_;
+  base::Counters& counters_;
   IsnGenerator isn_;
-  stack::TimerWheel wheel_;
-  stack::FlowTable<Tcb> table_;
+  base::TimerWheel wheel_;
+  base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;
   boost::intrusive::slist<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::slist_member_hook<>, &Tcb::free_hook>> free_;
   boost::intrusive::list<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>> dirty_;

@@ -9,7 +9,7 @@ namespace pollux::tcp {
 using net::tcp_flags::ack;
 using net::tcp_flags::psh;
 using net::tcp_flags::syn;
-using stack::Counter;
+using base::Counter;
 
 void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
   t.rexmt_kind = RexmtKind::rto;
@@ -23,16 +23,16 @@ void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
 void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
   t.state = State::time_wait;
   t.time_wait_since_ns = now;
-  stack::TimerWheel::cancel(t.rexmt_timer);
-  stack::TimerWheel::cancel(t.persist_timer);
-  stack::TimerWheel::cancel(t.keepalive_timer);
-  stack::TimerWheel::cancel(t.delack_timer);
+  base::TimerWheel::cancel(t.rexmt_timer);
+  base::TimerWheel::cancel(t.persist_timer);
+  base::TimerWheel::cancel(t.keepalive_timer);
+  base::TimerWheel::cancel(t.delack_timer);
   wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
   // The application's part is over; the TCB stays to absorb old duplicates for 2 MSL.
   finish(t, CloseReason::kNormal, now);
 }
 
-void TcpLayer::on_timer(stack::Timer& timer, uint64_t now) {
+void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
   Tcb& t = *timer.owner_as<Tcb>();
   switch (timer.kind_as<TimerKind>()) {
     case TimerKind::retransmit:

@@ -10,7 +10,7 @@
 
 #include "sim_seeds.hpp"
 #include "sim_trace.hpp"
-#include "stack/engine.hpp"
+#include "engine/engine.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::sim {
@@ -131,14 +131,14 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   const auto& ca = w.a().counters();
   res.complete = ok && !r.bad && r.got == spec.bytes;
   res.elapsed_ns = r.done_at ? r.done_at - start : spec.max_ns;
-  res.timeouts = ca.get(stack::Counter::tcp_timeouts);
-  res.fast_recoveries = ca.get(stack::Counter::tcp_fast_retransmits);
-  res.retrans_segs = ca.get(stack::Counter::tcp_retrans_segs);
-  res.dsacks = ca.get(stack::Counter::tcp_dsacks_received);
-  res.undos = ca.get(stack::Counter::tcp_spurious_undos);
-  res.rack_lost_retransmits = ca.get(stack::Counter::tcp_rack_lost_retransmits);
-  res.tlp_probes = ca.get(stack::Counter::tcp_tlp_probes);
-  res.tlp_recoveries = ca.get(stack::Counter::tcp_tlp_recoveries);
+  res.timeouts = ca.get(base::Counter::tcp_timeouts);
+  res.fast_recoveries = ca.get(base::Counter::tcp_fast_retransmits);
+  res.retrans_segs = ca.get(base::Counter::tcp_retrans_segs);
+  res.dsacks = ca.get(base::Counter::tcp_dsacks_received);
+  res.undos = ca.get(base::Counter::tcp_spurious_undos);
+  res.rack_lost_retransmits = ca.get(base::Counter::tcp_rack_lost_retransmits);
+  res.tlp_probes = ca.get(base::Counter::tcp_tlp_probes);
+  res.tlp_recoveries = ca.get(base::Counter::tcp_tlp_recoveries);
   res.queue_drops = w.link_ab().stats().queue_drops;
   res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
   res.at_peer_close = s.at_peer_close;

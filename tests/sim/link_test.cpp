@@ -16,13 +16,13 @@
 #include "sim_seeds.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
-#include "stack/checksum_offload.hpp"
+#include "engine/checksum_offload.hpp"
 
 namespace pollux::sim {
 namespace {
 
 using pollux::testing::Frame;
-using stack::Counter;
+using base::Counter;
 
 struct PoolDeleter {
   void operator()(rte_mempool* p) const { rte_mempool_free(p); }
@@ -373,10 +373,10 @@ TEST(SimLink, OwnsWhatItCarriesAndFinishesOffloadedChecksums) {
                                      pollux::testing::tcp_segment(kIpA, kIpB, t)));
   const Frame correct = f;
   rte_mbuf* m = pollux::testing::to_mbuf(pool.get(), f);
-  stack::Offloads off;
+  engine::Offloads off;
   off.tx_ipv4_checksum = true;
   off.tx_tcp_checksum = true;
-  stack::prepare_tx_checksums(m, off);
+  engine::prepare_tx_checksums(m, off);
   ASSERT_NE(pollux::testing::bytes_of(m), correct) << "the checksums are left to the NIC";
   link.send(m, 0);
   ASSERT_EQ(link.receive(0, &got, 1), 1);
@@ -412,7 +412,7 @@ rte_mbuf* syn_datagram(rte_mempool* pool, uint16_t sport, uint32_t isn = 1000) {
   return pollux::testing::to_mbuf(pool, pollux::testing::eth_frame({}, {}, 0x0800, dg));
 }
 
-uint64_t count(stack::Engine& e, Counter c) {
+uint64_t count(engine::Engine& e, Counter c) {
   return e.counters().get(c);
 }
 
@@ -452,13 +452,13 @@ TEST(SimWorld, SynOverLossyLinksEndsInRstOrArpFailure) {
     c.pool = pool.get();
     c.tick_ns = kMillisecond;  // the engine looks at its ARP timers once a millisecond
     SimWorld w(c);
-    stack::Engine& a = w.a();
+    engine::Engine& a = w.a();
     a.ip_output(syn_datagram(w.pool(), 40000), w.now());
     uint64_t next_syn = w.now() + 200 * kMillisecond;
     uint64_t syns = 1;
     w.set_on_step([&](uint64_t now) {
       const auto* e = a.arp_cache().find(kIpB);
-      if (now < next_syn || !e || e->state != stack::ArpCache::State::reachable) return;
+      if (now < next_syn || !e || e->state != engine::ArpCache::State::reachable) return;
       if (count(a, Counter::drop_tcp_rst_to_closed) > 0) return;
       a.ip_output(syn_datagram(w.pool(), 40000), now);
       ++syns;
@@ -532,13 +532,13 @@ TEST(SimWorld, DamagedFramesNeverGetThroughOverManySeeds) {
     c.a_to_b = Faults{.loss = 0.1, .corrupt = 0.25, .delay_ns = 20 * kMicrosecond};
     c.b_to_a = c.a_to_b;
     SimWorld w(c);
-    stack::Engine& a = w.a();
+    engine::Engine& a = w.a();
     a.ip_output(syn_datagram(w.pool(), 40000), w.now());
     uint16_t port = 40000;
     uint64_t next_syn = w.now() + 100 * kMillisecond;
     w.set_on_step([&](uint64_t now) {
       const auto* e = a.arp_cache().find(kIpB);
-      if (now < next_syn || !e || e->state != stack::ArpCache::State::reachable) return;
+      if (now < next_syn || !e || e->state != engine::ArpCache::State::reachable) return;
       a.ip_output(syn_datagram(w.pool(), ++port), now);
       next_syn = now + 100 * kMillisecond;
     });
@@ -559,7 +559,7 @@ TEST(SimWorld, DamagedFramesNeverGetThroughOverManySeeds) {
       }
     }
     // Packets a host dropped while it could not resolve the other are not the link's doing.
-    auto drops = [](stack::Engine& e) {
+    auto drops = [](engine::Engine& e) {
       return e.counters().total_drops() - count(e, Counter::drop_arp_unresolved) -
              count(e, Counter::drop_arp_pending_overflow);
     };

@@ -25,11 +25,11 @@
 #include <string_view>
 #include <vector>
 
-#include "stack/engine.hpp"
-#include "stack/rss.hpp"
-#include "stack/steering.hpp"
+#include "engine/engine.hpp"
+#include "engine/rss.hpp"
+#include "engine/steering.hpp"
 
-namespace pollux::stack {
+namespace pollux::engine {
 namespace {
 
 using net::make_ipv4;
@@ -108,7 +108,7 @@ struct Host {
     for (auto& q : rxq)
       for (rte_mbuf* m : q) rte_pktmbuf_free(m);
   }
-  uint64_t sum(Counter c) const {
+  uint64_t sum(base::Counter c) const {
     uint64_t s = 0;
     for (const auto& e : engines) s += e->counters().get(c);
     return s;
@@ -298,7 +298,7 @@ class ShardedWorld {
     if (nic_ == Nic::kRss)
       return to.map.shard_of_hash(to.map.hash_rx(t.src, t.dst, t.sport, t.dport));
     // A per-flow hash unrelated to Toeplitz (like the kernel's skb flow hash).
-    return static_cast<uint16_t>(flow_bucket_hash(FourTuple{t.src, t.dst, t.sport, t.dport}) %
+    return static_cast<uint16_t>(flow_bucket_hash(net::FourTuple{t.src, t.dst, t.sport, t.dport}) %
                                  to.lcores);
   }
 
@@ -335,7 +335,7 @@ class ShardedWorld {
         e.clear_neighbour_updates();
         e.poll(now_);
         // TX: onto the wire, into the queue the other host's NIC picks.
-        TxBatch& tx = e.tx();
+        base::TxBatch& tx = e.tx();
         for (uint16_t k = 0; k < tx.size(); ++k) {
           rte_mbuf* m = tx.data()[k];
           other.rxq[rx_queue(other, m)].push_back(m);
@@ -410,14 +410,14 @@ TEST_P(Sharded, FourLcoresEachSideThousandsOfConnectionsFromEveryLcore) {
     }
     for (Host* h : {&w.client_host(), &w.server_host()}) {
       EXPECT_EQ(h->misrouted, 0u);
-      EXPECT_EQ(h->sum(Counter::drop_steer_ring_full), 0u);
-      EXPECT_EQ(h->sum(Counter::tcp_rst_sent), 0u);
-      EXPECT_EQ(h->sum(Counter::steered_in), h->sum(Counter::steered_out));
-      const uint64_t segs = h->sum(Counter::tcp_segs_in);
-      const uint64_t steered = h->sum(Counter::steered_out);
+      EXPECT_EQ(h->sum(base::Counter::drop_steer_ring_full), 0u);
+      EXPECT_EQ(h->sum(base::Counter::tcp_rst_sent), 0u);
+      EXPECT_EQ(h->sum(base::Counter::steered_in), h->sum(base::Counter::steered_out));
+      const uint64_t segs = h->sum(base::Counter::tcp_segs_in);
+      const uint64_t steered = h->sum(base::Counter::steered_out);
       if (nic == Nic::kRss) {
         // Programmed RSS: no cross-lcore message at all.
-        for (const auto& e : h->engines) EXPECT_EQ(e->counters().get(Counter::steered_out), 0u);
+        for (const auto& e : h->engines) EXPECT_EQ(e->counters().get(base::Counter::steered_out), 0u);
       } else {
         // An unrelated hash agrees with the owner for about 1 in 4 segments.
         EXPECT_GT(steered, segs / 2);
@@ -439,4 +439,4 @@ INSTANTIATE_TEST_SUITE_P(Nics, Sharded, ::testing::Values(Nic::kRss, Nic::kKerne
                          });
 
 }  // namespace
-}  // namespace pollux::stack
+}  // namespace pollux::engine

@@ -7,7 +7,7 @@
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
-#include "stack/checksum_offload.hpp"
+#include "engine/checksum_offload.hpp"
 
 namespace pollux::sim {
 
@@ -45,7 +45,7 @@ void complete_tx_checksums(rte_mbuf* m) {
     const uint32_t total = net::load_be16(ip + 2);
     const uint32_t l4 = net::kEthernetHeaderLen + ihl;
     if (total < ihl + 18 || rte_pktmbuf_data_len(m) < l4 + 18) return;
-    const uint32_t sum = stack::mbuf_checksum_accumulate(m, l4, total - ihl);
+    const uint32_t sum = engine::mbuf_checksum_accumulate(m, l4, total - ihl);
     net::store_be16(ip + ihl + 16, static_cast<uint16_t>(~net::checksum_fold(sum)));
   }
 }

@@ -19,9 +19,9 @@ void size_for_simulation(Config& c) {
 }
 
 // Engines that keep time-derived state take the construction time; older ones do not.
-template <class E = stack::Engine>
-std::unique_ptr<E> make_engine(const stack::EngineConfig& c, rte_mempool* pool, uint64_t now) {
-  if constexpr (std::is_constructible_v<E, const stack::EngineConfig&, rte_mempool*, uint64_t>)
+template <class E = engine::Engine>
+std::unique_ptr<E> make_engine(const engine::EngineConfig& c, rte_mempool* pool, uint64_t now) {
+  if constexpr (std::is_constructible_v<E, const engine::EngineConfig&, rte_mempool*, uint64_t>)
     return std::make_unique<E>(c, pool, now);
   else
     return std::make_unique<E>(c, pool);
@@ -29,8 +29,8 @@ std::unique_ptr<E> make_engine(const stack::EngineConfig& c, rte_mempool* pool, 
 
 }  // namespace
 
-stack::EngineConfig sim_engine_config(Host h) {
-  stack::EngineConfig c;
+engine::EngineConfig sim_engine_config(Host h) {
+  engine::EngineConfig c;
   c.iface.mac = h == Host::a ? kMacA : kMacB;
   c.iface.addrs = {net::Ipv4Prefix{h == Host::a ? kIpA : kIpB, 24}};
   size_for_simulation(c);
@@ -123,7 +123,7 @@ void SimWorld::deliver(int to) {
 }
 
 void SimWorld::drain(int from) {
-  stack::TxBatch& tx = engine_[from]->tx();
+  base::TxBatch& tx = engine_[from]->tx();
   const uint16_t n = tx.size();
   for (uint16_t i = 0; i < n; ++i) link_[from]->send(tx.data()[i], now_);
   tx.consume(n);

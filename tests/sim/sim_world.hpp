@@ -29,7 +29,7 @@
 #include "net/ipv4_addr.hpp"
 #include "sim_link.hpp"
 #include "sim_trace.hpp"
-#include "stack/engine.hpp"
+#include "engine/engine.hpp"
 
 namespace pollux::sim {
 
@@ -46,14 +46,14 @@ inline constexpr uint64_t kSecond = 1'000'000'000;
 // The engine configuration a world uses by default for host a or b: its address (/24, no
 // gateway), its MAC, software checksums, default ARP settings. Tests adjust the copy in
 // WorldConfig before building the world.
-[[nodiscard]] stack::EngineConfig sim_engine_config(Host h);
+[[nodiscard]] engine::EngineConfig sim_engine_config(Host h);
 
 struct WorldConfig {
   uint64_t seed = 1;
   Faults a_to_b;
   Faults b_to_a;
-  stack::EngineConfig a = sim_engine_config(Host::a);
-  stack::EngineConfig b = sim_engine_config(Host::b);
+  engine::EngineConfig a = sim_engine_config(Host::a);
+  engine::EngineConfig b = sim_engine_config(Host::b);
   unsigned pool_size = 16384;   // mbufs in the world's pool (shared by both engines and links)
   rte_mempool* pool = nullptr;  // use this pool instead of making one (not freed by the world)
   uint64_t t0_ns = kSecond;     // virtual time at construction; not 0 on purpose
@@ -70,9 +70,9 @@ class SimWorld {
   SimWorld& operator=(const SimWorld&) = delete;
   ~SimWorld();
 
-  [[nodiscard]] stack::Engine& a() { return *engine_[0]; }
-  [[nodiscard]] stack::Engine& b() { return *engine_[1]; }
-  [[nodiscard]] stack::Engine& engine(Host h) { return *engine_[static_cast<int>(h)]; }
+  [[nodiscard]] engine::Engine& a() { return *engine_[0]; }
+  [[nodiscard]] engine::Engine& b() { return *engine_[1]; }
+  [[nodiscard]] engine::Engine& engine(Host h) { return *engine_[static_cast<int>(h)]; }
   [[nodiscard]] SimLink& link_ab() { return *link_[0]; }
   [[nodiscard]] SimLink& link_ba() { return *link_[1]; }
   [[nodiscard]] SimLink& link_from(Host h) { return *link_[static_cast<int>(h)]; }
@@ -121,7 +121,7 @@ class SimWorld {
   rte_mempool* pool_ = nullptr;
   bool own_pool_ = false;
   size_t in_use_at_start_ = 0;
-  std::unique_ptr<stack::Engine> engine_[2];
+  std::unique_ptr<engine::Engine> engine_[2];
   std::unique_ptr<SimLink> link_[2];  // [0] a>b, [1] b>a
   std::function<void(uint64_t)> on_step_;
   std::vector<TraceEntry> trace_;

@@ -29,13 +29,13 @@
 #include "sim_seeds.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
-#include "stack/engine.hpp"
+#include "engine/engine.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::sim {
 namespace {
 
-using stack::Counter;
+using base::Counter;
 using tcp::TcpLayer;
 
 // The transfer itself is tests/sim/bulk_transfer's; this adds what these tests look at.

@@ -96,9 +96,9 @@ TEST(TcpMss, FramesStayWithinTheMtuWhenDataSegmentsCarrySackBlocks) {
         << repro(seed) << " received " << client.received << " sent " << client.sent
         << " a: " << describe(w.a().tcp()) << " b: " << describe(w.b().tcp());
     EXPECT_FALSE(client.corrupt) << repro(seed);
-    EXPECT_GT(w.b().counters().get(stack::Counter::tcp_ofo_queued), 0u) << repro(seed);
-    EXPECT_EQ(w.a().counters().get(stack::Counter::drop_tx_oversize), 0u) << repro(seed);
-    EXPECT_EQ(w.b().counters().get(stack::Counter::drop_tx_oversize), 0u) << repro(seed);
+    EXPECT_GT(w.b().counters().get(base::Counter::tcp_ofo_queued), 0u) << repro(seed);
+    EXPECT_EQ(w.a().counters().get(base::Counter::drop_tx_oversize), 0u) << repro(seed);
+    EXPECT_EQ(w.b().counters().get(base::Counter::drop_tx_oversize), 0u) << repro(seed);
     if (HasFailure()) break;
   }
 }

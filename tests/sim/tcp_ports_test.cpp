@@ -128,7 +128,7 @@ TEST(TimeWaitReuse, ActiveOpenerReusesItsTimeWaitTupleOnceTimestampsMakeItSafe) 
   ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 2 && p.server.accepted == 2; },
                             5 * kSecond));
   EXPECT_EQ(p.server.accepted, 2);
-  EXPECT_EQ(p.w.a().counters().get(stack::Counter::tcp_time_wait_recycled), 1u);
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 1u);
 }
 
 TEST(TimeWaitReuse, PassiveSideInTimeWaitAcceptsANewerSyn) {
@@ -146,7 +146,7 @@ TEST(TimeWaitReuse, PassiveSideInTimeWaitAcceptsANewerSyn) {
   ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 2 && p.server.accepted == 2; },
                             5 * kSecond));
   EXPECT_EQ(p.server.accepted, 2);
-  EXPECT_EQ(p.w.b().counters().get(stack::Counter::tcp_time_wait_recycled), 1u);
+  EXPECT_EQ(p.w.b().counters().get(base::Counter::tcp_time_wait_recycled), 1u);
 }
 
 }  // namespace
@@ -183,7 +183,7 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   EXPECT_EQ(err, TcpError::kNoEphemeralPort) << "within a second nothing is safe to reuse";
   p.w.run_for(1100 * kMillisecond);
   cycle(1);
-  EXPECT_EQ(p.w.a().counters().get(stack::Counter::tcp_time_wait_recycled), 8u);
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
   EXPECT_EQ(p.server.accepted, 16);
 }
 

@@ -22,13 +22,13 @@
 #include "net/icmp.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
-#include "stack/engine.hpp"
+#include "engine/engine.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::sim {
 namespace {
 
-using stack::Counter;
+using base::Counter;
 using tcp::State;
 using tcp::TcpLayer;
 using Lines = std::vector<std::string>;
@@ -201,7 +201,7 @@ struct Harness {
   uint64_t start = 0;
   size_t first_entry = 0;
   uint16_t next_lport = 40000;
-  stack::Counters base_counters_a, base_counters_b;
+  base::Counters base_counters_a, base_counters_b;
   TcpError last_error = TcpError::kOk;
 };
 

@@ -71,7 +71,7 @@
 namespace pollux::sim {
 namespace {
 
-using stack::Counter;
+using base::Counter;
 using tcp::State;
 using tcp::TcpLayer;
 
@@ -194,7 +194,7 @@ struct Peer {
   bool client = false;
   Conn* c = nullptr;
   Peer* other = nullptr;  // the peer's object (for the stall bound: its sender RTO)
-  const stack::Counters* counters = nullptr;  // this side's engine (RTO expiries)
+  const base::Counters* counters = nullptr;  // this side's engine (RTO expiries)
   uint64_t timeouts_at_window_start = 0;
 
   // Outgoing: bytes [0, out_allowed) may be sent; out_final: nothing more will be allowed.
@@ -217,7 +217,7 @@ struct Peer {
   CloseReason reason = CloseReason::kNormal;
   State state_at_close = State::closed;
   uint64_t fin_order = 0;  // when shutdown_write was called (global order), 0: never
-  stack::FourTuple tuple{};
+  net::FourTuple tuple{};
 
   // Stall measurement (receiver side) and the sender's RTO, sampled every step.
   uint64_t last_new_data_ns = 0, max_gap_ns = 0, gap_bound_ns = 0;
@@ -413,7 +413,7 @@ struct Server {
   TcpLayer* tcp = nullptr;
   std::vector<std::unique_ptr<Peer>> peers;
   Peer* client = nullptr;  // the client of the current connection (stall measurement)
-  const stack::Counters* counters = nullptr;
+  const base::Counters* counters = nullptr;
 };
 
 void init_peer(Peer& p, Session& s, TcpLayer& tcp, bool client) {

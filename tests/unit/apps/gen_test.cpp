@@ -462,7 +462,7 @@ TEST(GenReport, JsonHasEverySection) {
   std::vector<GenSample> series = {sample_between(1, t, GenTotals{})};
   H h;
   h.record(1500);
-  std::vector<uint64_t> counters(stack::kCounterCount, 0);
+  std::vector<uint64_t> counters(base::kCounterCount, 0);
   counters[0] = 7;
   o.tcp.cc = tcp::cc::Algorithm::newreno;
   o.tcp.sack = false;

@@ -14,7 +14,7 @@ namespace {
 
 using net::make_ipv4;
 using net::Seq;
-using stack::FourTuple;
+using net::FourTuple;
 
 constexpr uint64_t kUs = 1000;
 constexpr uint64_t kSec = 1'000'000'000;
@@ -23,8 +23,8 @@ constexpr std::array<uint8_t, 16> kKeyBytes = {0x00, 0x01, 0x02, 0x03, 0x04, 0x0
                                                0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
 const SipKey kKey = SipKey::from_bytes(kKeyBytes);
 
-FourTuple tuple(uint16_t remote_port = 40000) {
-  return FourTuple{make_ipv4(10, 0, 0, 1), make_ipv4(10, 0, 0, 2), 80, remote_port};
+net::FourTuple tuple(uint16_t remote_port = 40000) {
+  return net::FourTuple{make_ipv4(10, 0, 0, 1), make_ipv4(10, 0, 0, 2), 80, remote_port};
 }
 
 TEST(IsnClock, FourMicrosecondTicks) {
@@ -56,7 +56,7 @@ TEST(IsnGenerator, TupleMessageIsNetworkOrderInRfcArgumentOrder) {
 
 TEST(IsnGenerator, IsClockPlusKeyedHash) {
   const IsnGenerator gen(kKey);
-  const FourTuple t = tuple();
+  const net::FourTuple t = tuple();
   const auto m = IsnGenerator::tuple_message(t);
   const uint32_t f = static_cast<uint32_t>(siphash24(kKey, m));
   EXPECT_EQ(gen.hash_component(t), f);
@@ -77,7 +77,7 @@ TEST(IsnGenerator, DeterministicForSameKeyTupleAndTime) {
 TEST(IsnGenerator, AdvancesOnePerFourMicroseconds) {
   // Same 4-tuple: F is fixed, so successive incarnations move forward with M (RFC 9293 3.4.1).
   const IsnGenerator gen(kKey);
-  const FourTuple t = tuple();
+  const net::FourTuple t = tuple();
   const uint64_t t0 = 77 * kSec + 1234;
   const Seq base = gen.isn(t, t0);
   EXPECT_EQ(gen.isn(t, t0 + 4 * kUs) - base, 1);
@@ -89,7 +89,7 @@ TEST(IsnGenerator, AdvancesOnePerFourMicroseconds) {
 TEST(IsnGenerator, SumWrapsModulo2To32) {
   // Whatever F is, M wrapping from 2^32 - 1 to 0 moves the ISN on by exactly one.
   const IsnGenerator gen(kKey);
-  const FourTuple t = tuple();
+  const net::FourTuple t = tuple();
   const uint64_t last_tick = ((uint64_t{1} << 32) - 1) * 4 * kUs;
   const Seq before = gen.isn(t, last_tick);
   const Seq after = gen.isn(t, last_tick + 4 * kUs);
@@ -106,7 +106,7 @@ TEST(IsnGenerator, DifferentTuplesGetUnrelatedIsns) {
   for (uint16_t port = 40000; port < 41000; ++port) seen.insert(gen.isn(tuple(port), now).v);
   for (uint8_t host = 1; host <= 250; ++host) {
     for (uint8_t net = 0; net < 4; ++net) {
-      const FourTuple t{make_ipv4(10, 0, 0, 1), make_ipv4(192, 168, net, host), 80, 40000};
+      const net::FourTuple t{make_ipv4(10, 0, 0, 1), make_ipv4(192, 168, net, host), 80, 40000};
       seen.insert(gen.isn(t, now).v);
     }
   }
@@ -116,9 +116,9 @@ TEST(IsnGenerator, DifferentTuplesGetUnrelatedIsns) {
 TEST(IsnGenerator, EachFieldAndDirectionMatters) {
   const IsnGenerator gen(kKey);
   const uint64_t now = 1 * kSec;
-  const FourTuple t = tuple();
+  const net::FourTuple t = tuple();
   const Seq base = gen.isn(t, now);
-  FourTuple v = t;
+  net::FourTuple v = t;
   v.local_ip = make_ipv4(10, 0, 0, 3);
   EXPECT_NE(gen.isn(v, now), base);
   v = t;
@@ -131,7 +131,7 @@ TEST(IsnGenerator, EachFieldAndDirectionMatters) {
   v.remote_port = 40001;
   EXPECT_NE(gen.isn(v, now), base);
   // The peer's view of the same connection is another tuple: its ISN is unrelated to ours.
-  const FourTuple swapped{t.remote_ip, t.local_ip, t.remote_port, t.local_port};
+  const net::FourTuple swapped{t.remote_ip, t.local_ip, t.remote_port, t.local_port};
   EXPECT_NE(gen.isn(swapped, now), base);
 }
 

@@ -1,0 +1,161 @@
+// The neighbour cache (RFC 826 resolution with RFC 1122 2.3.2.1 cache validation). Bounded:
+// a fixed number of entries allocated at start, a bounded queue of packets per unresolved
+// neighbour, bounded retries. It never sends anything itself: it tells the engine what to
+// send, so that all packet building stays in one place.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <array>
+#include <boost/intrusive/list.hpp>
+#include <boost/intrusive/unordered_set.hpp>
+#include <cstdint>
+#include <memory>
+
+#include "net/ethernet.hpp"
+#include "net/ipv4_addr.hpp"
+
+namespace pollux::engine {
+
+struct ArpConfig {
+  uint32_t capacity = 1024;                       // neighbours
+  uint64_t reachable_ns = 60ull * 1'000'000'000;  // after this a used entry is re-probed
+  uint64_t retry_ns = 1'000'000'000;              // between requests (RFC 1122: at most 1/s)
+  uint8_t max_requests = 3;                       // before giving up on a neighbour
+  uint8_t max_pending = 4;                        // packets held while resolving (<= 8)
+};
+
+class ArpCache {
+ public:
+  static constexpr size_t kMaxPending = 8;
+
+  enum class State : uint8_t {
+    incomplete,  // request sent, no answer yet: packets queue
+    reachable,   // answer fresh
+    probing,     // answer older than reachable_ns: still used, a request is out to refresh it
+  };
+
+  struct Entry {
+    boost::intrusive::unordered_set_member_hook<> by_ip;
+    boost::intrusive::list_member_hook<> lru;    // least recently confirmed first
+    boost::intrusive::list_member_hook<> probe;  // member while incomplete or probing
+    net::Ipv4Addr ip;
+    net::MacAddr mac;
+    State state = State::incomplete;
+    uint8_t requests_sent = 0;
+    uint8_t pending_count = 0;
+    uint64_t confirmed_at = 0;     // last reply/request from the neighbour
+    uint64_t next_request_at = 0;  // when to retry while incomplete/probing
+    std::array<rte_mbuf*, kMaxPending> pending{};
+  };
+
+  enum class Resolve : uint8_t {
+    resolved,           // `mac` is valid: send now
+    resolved_probe,     // as resolved, and also send a refresh request for `ip`
+    queued_request,     // the packet is held; send a request for `ip` now (first miss)
+    queued,             // the packet is held; a request is already out
+    drop_cache_full,    // no entry could be made: the caller frees the packet
+    drop_pending_full,  // too many packets already held for this neighbour: caller frees
+  };
+
+  explicit ArpCache(const ArpConfig& config);
+  ~ArpCache();
+  ArpCache(const ArpCache&) = delete;
+  ArpCache& operator=(const ArpCache&) = delete;
+
+  // Looks up the next hop for an outgoing packet. On a miss the packet `m` is taken over and
+  // handed back later through learn()'s or poll()'s callbacks.
+  [[nodiscard]] Resolve resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now, net::MacAddr& mac);
+
+  // RFC 826 "merge": an ARP packet from `ip` at `mac`. Updates an existing entry; makes a new
+  // one only when `create` (the packet was a request for one of our addresses). Packets that
+  // waited for this neighbour are passed to `send(rte_mbuf*, const MacAddr&)` in order.
+  template <class Send>
+  void learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now, Send&& send);
+
+  // Due work: `request(ip)` for every neighbour whose retry time has come, and
+  // `fail(rte_mbuf*)` for every packet of a neighbour that never answered (the entry goes).
+  template <class Request, class Fail>
+  void poll(uint64_t now, Request&& request, Fail&& fail);
+
+  [[nodiscard]] const Entry* find(net::Ipv4Addr ip) const;
+  [[nodiscard]] size_t size() const { return lru_.size(); }
+  [[nodiscard]] size_t capacity() const { return config_.capacity; }
+
+ private:
+  struct IpKey {
+    using type = net::Ipv4Addr;
+    const type& operator()(const Entry& e) const { return e.ip; }
+  };
+  struct IpHash {
+    size_t operator()(net::Ipv4Addr a) const {
+      return static_cast<size_t>((a.value * 0x9e3779b97f4a7c15ull) >> 32);
+    }
+  };
+  using ByIp = boost::intrusive::unordered_set<
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::unordered_set_member_hook<>,
+                                    &Entry::by_ip>,
+      boost::intrusive::key_of_value<IpKey>, boost::intrusive::hash<IpHash>,
+      boost::intrusive::power_2_buckets<true>, boost::intrusive::constant_time_size<true>>;
+  using Lru = boost::intrusive::list<
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::lru>>;
+  using ProbeList = boost::intrusive::list<
+      Entry,
+      boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::probe>>;
+
+  Entry* find_mut(net::Ipv4Addr ip);
+  Entry* make_entry(net::Ipv4Addr ip);  // nullptr when full and nothing can be evicted
+  void release(Entry& e);               // unlink everywhere, back to the free pool
+
+  ArpConfig config_;
+  std::unique_ptr<Entry[]> storage_;
+  std::unique_ptr<ByIp::bucket_type[]> buckets_;
+  ByIp by_ip_;
+  Lru lru_;
+  ProbeList probing_;
+  Lru free_;  // unused entries, threaded through the lru hook
+};
+
+template <class Send>
+void ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now,
+                     Send&& send) {
+  Entry* e = find_mut(ip);
+  if (!e) {
+    if (!create) return;
+    e = make_entry(ip);
+    if (!e) return;
+  }
+  e->mac = mac;
+  e->confirmed_at = now;
+  e->requests_sent = 0;
+  e->state = State::reachable;
+  if (e->probe.is_linked()) probing_.erase(probing_.iterator_to(*e));
+  lru_.erase(lru_.iterator_to(*e));
+  lru_.push_back(*e);
+  // Packets leave in the order they were queued; the count is reset first so a callback that
+  // resolves the same neighbour again sees a consistent entry.
+  uint8_t n = e->pending_count;
+  e->pending_count = 0;
+  for (uint8_t i = 0; i < n; ++i) send(e->pending[i], static_cast<const net::MacAddr&>(e->mac));
+}
+
+template <class Request, class Fail>
+void ArpCache::poll(uint64_t now, Request&& request, Fail&& fail) {
+  for (auto it = probing_.begin(); it != probing_.end();) {
+    Entry& e = *it++;
+    if (now < e.next_request_at) continue;
+    if (e.requests_sent >= config_.max_requests) {
+      for (uint8_t i = 0; i < e.pending_count; ++i) fail(e.pending[i]);
+      e.pending_count = 0;
+      release(e);
+      continue;
+    }
+    ++e.requests_sent;
+    e.next_request_at = now + config_.retry_ns;
+    request(e.ip);
+  }
+}
+
+}  // namespace pollux::engine

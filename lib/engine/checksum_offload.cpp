@@ -1,0 +1,92 @@
+#include "engine/checksum_offload.hpp"
+
+#include <algorithm>
+
+#include "net/checksum.hpp"
+#include "net/ethernet.hpp"
+#include "net/ipv4.hpp"
+
+namespace pollux::engine {
+
+uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset, uint32_t len,
+                                  uint32_t sum) {
+  uint64_t acc = sum;
+  bool odd = false;  // the next byte sits at an odd position of the summed range
+  for (; m != nullptr && len > 0; m = m->next) {
+    uint32_t seg_len = rte_pktmbuf_data_len(m);
+    if (offset >= seg_len) {
+      offset -= seg_len;
+      continue;
+    }
+    uint32_t take = std::min(seg_len - offset, len);
+    const uint8_t* p = rte_pktmbuf_mtod_offset(m, const uint8_t*, offset);
+    uint16_t part = net::checksum_fold(net::checksum_accumulate({p, take}));
+    acc += odd ? static_cast<uint16_t>((part << 8) | (part >> 8)) : part;
+    odd ^= (take & 1) != 0;
+    len -= take;
+    offset = 0;
+  }
+  return net::checksum_fold(acc);
+}
+
+RxChecksum rx_ip_checksum(const rte_mbuf* m, const Offloads& o) {
+  if (!o.rx_ipv4_checksum) return RxChecksum::unknown;
+  switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
+    case RTE_MBUF_F_RX_IP_CKSUM_NONE:  // field not filled in but the header was verified
+      return RxChecksum::good;
+    case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+      return RxChecksum::bad;
+    default:
+      return RxChecksum::unknown;
+  }
+}
+
+RxChecksum rx_l4_checksum(const rte_mbuf* m, const Offloads& o) {
+  if (!o.rx_tcp_checksum) return RxChecksum::unknown;
+  switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+    case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+      return RxChecksum::good;
+    case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+      return RxChecksum::bad;
+    default:
+      return RxChecksum::unknown;
+  }
+}
+
+void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
+  uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
+  const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
+  const uint16_t total = net::load_be16(ip + 2);
+  const uint8_t proto = ip[9];
+  m->l2_len = net::kEthernetHeaderLen;
+  m->l3_len = ihl;
+  net::store_be16(ip + 10, 0);
+  if (o.tx_ipv4_checksum) {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  } else {
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+    net::store_be16(ip + 10, net::internet_checksum({ip, ihl}));
+  }
+  if (proto != net::kIpProtoTcp) return;
+
+  const net::Ipv4Addr src{net::load_be32(ip + 12)};
+  const net::Ipv4Addr dst{net::load_be32(ip + 16)};
+  const auto l4_len = static_cast<uint16_t>(total - ihl);
+  uint8_t* tcp = ip + ihl;  // the TCP header is always in the first segment
+  m->l4_len = static_cast<uint64_t>(tcp[12] >> 4) * 4;
+  if (o.tx_tcp_checksum) {
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    net::store_be16(tcp + 16, net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp,
+                                                                l4_len, false));
+  } else {
+    net::store_be16(tcp + 16, 0);
+    uint32_t sum = mbuf_checksum_accumulate(
+        m, static_cast<uint32_t>(net::kEthernetHeaderLen + ihl), l4_len,
+        net::ipv4_pseudo_header_sum(src, dst, net::kIpProtoTcp, l4_len));
+    net::store_be16(tcp + 16, static_cast<uint16_t>(~net::checksum_fold(sum)));
+  }
+}
+
+}  // namespace pollux::engine

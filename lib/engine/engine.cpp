@@ -1,0 +1,137 @@
+#include "engine/engine.hpp"
+
+#include "net/ethernet.hpp"
+#include "engine/checksum_offload.hpp"
+
+namespace pollux::engine {
+
+Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
+    : config_(config),
+      pool_(pool),
+      arp_(config.arp),
+      tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns) {}
+
+tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
+  tcp::TcpConfig c = config.tcp;
+  if (config.shards && config.shards->shards() > 1) {
+    c.ephemeral_port_ok = [](const void* ctx, const net::FourTuple& t) {
+      const auto* e = static_cast<const Engine*>(ctx);
+      return e->config_.shards->shard_of(t) == e->config_.lcore_index;
+    };
+    c.ephemeral_port_ctx = self;
+  }
+  return c;
+}
+
+void Engine::drain_tcp(uint64_t now) {
+  for (rte_mbuf* m : tcp_.out()) ip_output(m, now);
+  tcp_.clear_out();
+}
+
+Engine::~Engine() { tx_.free_all(); }
+
+void Engine::drop(rte_mbuf* m, base::Counter why) {
+  counters_.inc(why);
+  rte_pktmbuf_free(m);
+}
+
+void Engine::start(uint64_t /*now_ns*/) {
+  // One announcement per address and port, not per lcore.
+  if (config_.lcore_index != 0) return;
+  for (const auto& p : config_.iface.addrs) {
+    // RFC 5227 2.3 announcement: a request with sender and target both our address, so
+    // neighbours with a stale entry for it update, and nobody answers.
+    net::ArpPacket a{net::ArpOp::request, config_.iface.mac, p.addr, net::MacAddr{}, p.addr};
+    send_arp(net::MacAddr::broadcast(), a, nullptr);
+    counters_.inc(base::Counter::arp_gratuitous_sent);
+  }
+}
+
+void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
+  for (uint16_t i = 0; i < n; ++i) {
+    // Pull the next frame's header into cache while this one is processed.
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    input_one(pkts[i], now_ns);
+  }
+  // Batched: application events, then at most one round of output (one ACK) per connection.
+  tcp_.flush(now_ns);
+  drain_tcp(now_ns);
+}
+
+void Engine::poll(uint64_t now_ns) {
+  tcp_.poll(now_ns);
+  drain_tcp(now_ns);
+  // Neighbour retries are on a one-second scale: looking every millisecond is plenty.
+  if (now_ns < next_arp_poll_) return;
+  next_arp_poll_ = now_ns + 1'000'000;
+  arp_.poll(
+      now_ns, [this](net::Ipv4Addr ip) { send_arp_request(ip); },
+      [this](rte_mbuf* m) { drop(m, base::Counter::drop_arp_unresolved); });
+}
+
+void Engine::input_one(rte_mbuf* m, uint64_t now) {
+  counters_.inc(base::Counter::rx_packets);
+  counters_.inc(base::Counter::rx_bytes, rte_pktmbuf_pkt_len(m));
+  // Parsers work on contiguous bytes. Frames up to the MTU arrive in one segment on every
+  // device pollux configures; a chained frame (LRO, jumbo) is made contiguous if it fits.
+  if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, base::Counter::drop_unlinearizable);
+
+  auto eth = net::EthernetView::parse({rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)});
+  if (!eth) return drop(m, base::Counter::drop_short_frame);
+  const net::MacAddr dst = eth->dst();
+  if (!dst.is_multicast() && dst != config_.iface.mac) return drop(m, base::Counter::drop_not_our_mac);
+
+  switch (eth->ether_type()) {
+    case static_cast<uint16_t>(net::EtherType::ipv4):
+      return ipv4_input(m, now);
+    case static_cast<uint16_t>(net::EtherType::arp):
+      return arp_input(m, now);
+    case static_cast<uint16_t>(net::EtherType::vlan):
+      return drop(m, base::Counter::drop_vlan_tagged);
+    case static_cast<uint16_t>(net::EtherType::ipv6):
+      return drop(m, base::Counter::drop_ipv6);
+    default:
+      return drop(m, base::Counter::drop_bad_ether_type);
+  }
+}
+
+void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
+  const RxChecksum hw = rx_ip_checksum(m, config_.iface.offloads);
+  if (hw == RxChecksum::bad) return drop(m, base::Counter::drop_ip_bad_checksum);
+
+  net::Ipv4Header ip;
+  net::Bytes packet{rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen),
+                    rte_pktmbuf_data_len(m) - net::kEthernetHeaderLen};
+  switch (net::parse_ipv4(packet, ip, hw != RxChecksum::good)) {
+    case net::Ipv4Error::ok: break;
+    case net::Ipv4Error::truncated: return drop(m, base::Counter::drop_ip_truncated);
+    case net::Ipv4Error::bad_version: return drop(m, base::Counter::drop_ip_bad_version);
+    case net::Ipv4Error::bad_header_length: return drop(m, base::Counter::drop_ip_bad_header_length);
+    case net::Ipv4Error::bad_total_length: return drop(m, base::Counter::drop_ip_bad_total_length);
+    case net::Ipv4Error::bad_checksum: return drop(m, base::Counter::drop_ip_bad_checksum);
+  }
+  if (config_.iface.is_bad_source(ip.src) || config_.iface.owns(ip.src))
+    return drop(m, base::Counter::drop_ip_bad_source);
+  // Only unicast to one of our addresses is accepted: broadcast pings are ignored as Linux
+  // does by default (icmp_echo_ignore_broadcasts), and TCP never uses broadcast.
+  if (!config_.iface.owns(ip.dst)) return drop(m, base::Counter::drop_ip_not_for_us);
+  // No reassembly: pollux sets DF on everything it sends and advertises an MSS that fits.
+  if (ip.is_fragment()) return drop(m, base::Counter::drop_ip_fragment);
+  // TTL is deliberately not checked: RFC 1122 3.2.1.7 says a host MUST NOT discard a
+  // datagram just because it arrived with TTL < 2.
+
+  // Cut Ethernet padding so that the mbuf ends where the datagram ends.
+  const uint32_t frame_len = static_cast<uint32_t>(net::kEthernetHeaderLen + ip.total_len);
+  if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len));
+
+  switch (ip.protocol) {
+    case net::kIpProtoTcp:
+      return tcp_input(m, ip, now);
+    case net::kIpProtoIcmp:
+      return icmp_input(m, ip, now);
+    default:
+      return drop(m, base::Counter::drop_ip_unknown_protocol);
+  }
+}
+
+}  // namespace pollux::engine

@@ -1,0 +1,130 @@
+// The per-lcore engine: everything one lcore does with the packets of its queue. It owns its
+// state outright (no locks, no sharing) and is I/O-agnostic: a driver feeds it RX bursts and
+// drains its TX batch, so the same engine runs on a DPDK port, a ring pair or a simulator in
+// virtual time (time is always passed in, never read here).
+//
+// Where things happen:
+//   engine.cpp      classification of a received frame, the loop hooks (start, input, poll)
+//   arp_input.cpp   ARP receive, replies and requests (RFC 826)
+//   icmp_input.cpp  ICMP receive and echo replies (RFC 792)
+//   ip_output.cpp   routing, neighbour resolution, checksum preparation, the TX batch
+//   tcp_closed.cpp  TCP segments that reach no connection: validated, answered with RST
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "net/arp.hpp"
+#include "net/ipv4.hpp"
+#include "net/tcp_header.hpp"
+#include "engine/arp_cache.hpp"
+#include "base/counters.hpp"
+#include "engine/interface.hpp"
+#include "engine/rss.hpp"
+#include "base/tx_batch.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::engine {
+
+// A neighbour fact (RFC 826 <protocol address, hardware address>) passed between the engines
+// of one port: ARP replies arrive on whichever queue the device picks (RSS does not hash
+// ARP), so what one lcore learns the others must hear about. 12 bytes, a ring element.
+struct NeighbourUpdate {
+  net::Ipv4Addr ip;
+  net::MacAddr mac;
+  uint8_t pad[2] = {0, 0};
+};
+static_assert(sizeof(NeighbourUpdate) == 12);
+
+struct EngineConfig {
+  InterfaceConfig iface;
+  ArpConfig arp;
+  tcp::TcpConfig tcp;
+  uint16_t lcore_index = 0;  // which worker this engine is (0-based)
+  // With several workers: the shard function (shared, read-only). This engine is shard
+  // `lcore_index` and picks ephemeral ports for active opens whose replies map to it.
+  const ShardMap* shards = nullptr;
+};
+
+class Engine {
+ public:
+  Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns = 0);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // Announces our addresses with gratuitous ARP (RFC 5227 2.3). Called once by the driver.
+  void start(uint64_t now_ns);
+
+  // Processes a received burst. Every mbuf is consumed: freed, reused for a reply, or held.
+  void input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns);
+
+  // Time-driven work (ARP retries and expiry). Cheap when nothing is due.
+  void poll(uint64_t now_ns);
+
+  // Hands an IPv4 datagram to the link. `m` holds an Ethernet header slot followed by a
+  // complete IPv4 header (checksum field zero) and payload; for TCP the checksum field is
+  // filled here (software or offload). Takes ownership of `m`.
+  void ip_output(rte_mbuf* m, uint64_t now_ns);
+
+  // Neighbour facts learnt from the wire since the last clear; the driver hands them to the
+  // sibling engines of the same port, which apply them with neighbour_update().
+  [[nodiscard]] std::span<const NeighbourUpdate> neighbour_updates() const {
+    return {neighbour_out_.data(), neighbour_out_count_};
+  }
+  void clear_neighbour_updates() { neighbour_out_count_ = 0; }
+  void neighbour_update(const NeighbourUpdate& u, uint64_t now_ns);
+
+  [[nodiscard]] base::TxBatch& tx() { return tx_; }
+  // This lcore's TCP (pollux/tcp.hpp). After calling into it from outside an event callback,
+  // the next input() or poll() sends what the call queued.
+  [[nodiscard]] tcp::TcpLayer& tcp() { return tcp_; }
+  // Routes an active open: the source address for `dst` (RFC 1122 3.3.4.3 style: the
+  // address on dst's subnet, else the primary one).
+  [[nodiscard]] net::Ipv4Addr source_address(net::Ipv4Addr dst) const { return source_for(dst); }
+  [[nodiscard]] const base::Counters& counters() const { return counters_; }
+  [[nodiscard]] base::Counters& counters() { return counters_; }
+  [[nodiscard]] const InterfaceConfig& iface() const { return config_.iface; }
+  [[nodiscard]] const ArpCache& arp_cache() const { return arp_; }
+  [[nodiscard]] rte_mempool* pool() const { return pool_; }
+  [[nodiscard]] uint16_t lcore_index() const { return config_.lcore_index; }
+  [[nodiscard]] const ShardMap* shards() const { return config_.shards; }
+
+ private:
+  void drop(rte_mbuf* m, base::Counter why);
+  void input_one(rte_mbuf* m, uint64_t now);
+  void ipv4_input(rte_mbuf* m, uint64_t now);
+  void arp_input(rte_mbuf* m, uint64_t now);
+  void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                     uint64_t now);
+
+  void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body, rte_mbuf* reuse);
+  void send_arp_request(net::Ipv4Addr target);
+  [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
+  void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
+  void tx_push(rte_mbuf* m);
+  void drain_tcp(uint64_t now);
+  [[nodiscard]] static tcp::TcpConfig sharded(const EngineConfig& config, const Engine* self);
+
+  EngineConfig config_;
+  rte_mempool* pool_;
+  base::Counters counters_;
+  ArpCache arp_;
+  base::TxBatch tx_;
+  tcp::TcpLayer tcp_;
+  void publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac);
+
+  static constexpr size_t kNeighbourOutbox = 32;
+  std::array<NeighbourUpdate, kNeighbourOutbox> neighbour_out_{};
+  size_t neighbour_out_count_ = 0;
+  uint16_t ip_id_ = 0;
+  uint64_t next_arp_poll_ = 0;
+};
+
+}  // namespace pollux::engine

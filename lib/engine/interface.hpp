@@ -1,0 +1,52 @@
+// What an engine knows about the port it serves: addresses, route, MTU and which checksum
+// work the device took over.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "net/ethernet.hpp"
+#include "net/ipv4_addr.hpp"
+
+namespace pollux::engine {
+
+// Offloads the device granted at bring-up (drivers-glue fills this from rte_eth_dev_info).
+// Every false entry has an exact software path producing the same bytes on the wire.
+struct Offloads {
+  bool tx_ipv4_checksum = false;
+  bool tx_tcp_checksum = false;
+  bool rx_ipv4_checksum = false;
+  bool rx_tcp_checksum = false;
+  bool tx_tso = false;
+  bool rx_lro = false;
+};
+
+struct InterfaceConfig {
+  net::MacAddr mac;
+  std::vector<net::Ipv4Prefix> addrs;  // one or more; the first is the primary source address
+  std::optional<net::Ipv4Addr> gateway;
+  uint16_t mtu = 1500;  // IP MTU
+  Offloads offloads;
+
+  [[nodiscard]] bool owns(net::Ipv4Addr a) const {
+    for (const auto& p : addrs)
+      if (p.addr == a) return true;
+    return false;
+  }
+  [[nodiscard]] bool on_link(net::Ipv4Addr a) const {
+    for (const auto& p : addrs)
+      if (p.contains(a)) return true;
+    return false;
+  }
+  // RFC 1122 3.2.1.3: a source that is broadcast, multicast, zero or limited broadcast of one
+  // of our subnets is a martian and the datagram is discarded.
+  [[nodiscard]] bool is_bad_source(net::Ipv4Addr a) const {
+    if (a.is_unspecified() || a.is_broadcast() || a.is_multicast()) return true;
+    for (const auto& p : addrs)
+      if (p.length < 31 && a == p.directed_broadcast()) return true;
+    return false;
+  }
+};
+
+}  // namespace pollux::engine

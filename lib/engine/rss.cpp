@@ -1,0 +1,71 @@
+#include "engine/rss.hpp"
+
+#include <bit>
+
+#include "net/ethernet.hpp"
+#include "net/ipv4.hpp"
+
+namespace pollux::engine {
+
+ShardMap::ShardMap(uint16_t shards, const net::RssKey& key, size_t reta_size)
+    : hasher_(key),
+      reta_(std::bit_ceil(std::max<size_t>(reta_size, 1))),
+      mask_(static_cast<uint32_t>(reta_.size() - 1)),
+      shards_(std::max<uint16_t>(shards, 1)) {
+  for (size_t i = 0; i < reta_.size(); ++i) reta_[i] = static_cast<uint16_t>(i % shards_);
+}
+
+bool ShardMap::set_reta(std::span<const uint16_t> reta) {
+  if (reta.empty() || !std::has_single_bit(reta.size())) return false;
+  for (uint16_t q : reta)
+    if (q >= shards_) return false;
+  reta_.assign(reta.begin(), reta.end());
+  mask_ = static_cast<uint32_t>(reta_.size() - 1);
+  return true;
+}
+
+bool rx_tcp_tuple(net::Bytes frame, RxTuple& out) {
+  constexpr size_t eth = net::kEthernetHeaderLen;
+  if (frame.size() < eth + 20) return false;
+  if (net::load_be16(frame.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4))
+    return false;
+  const uint8_t* ip = frame.data() + eth;
+  if ((ip[0] >> 4) != 4) return false;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if (ihl < 20 || ip[9] != net::kIpProtoTcp) return false;
+  // A fragment carries no (or only part of the) TCP header; an RSS NIC hashes it as plain
+  // IPv4. The engine drops fragments anyway (it sends with DF), so it stays where it is.
+  if ((net::load_be16(ip + 6) & 0x3fffu) != 0) return false;
+  if (frame.size() < eth + ihl + 4) return false;
+  out.src = net::Ipv4Addr{net::load_be32(ip + 12)};
+  out.dst = net::Ipv4Addr{net::load_be32(ip + 16)};
+  out.sport = net::load_be16(ip + ihl);
+  out.dport = net::load_be16(ip + ihl + 2);
+  return true;
+}
+
+bool rx_steer_tuple(net::Bytes frame, RxTuple& out) {
+  if (rx_tcp_tuple(frame, out)) return true;
+  constexpr size_t eth = net::kEthernetHeaderLen;
+  if (frame.size() < eth + 20 + 8 + 20 + 4) return false;
+  if (net::load_be16(frame.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4))
+    return false;
+  const uint8_t* ip = frame.data() + eth;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != net::kIpProtoIcmp) return false;
+  if ((net::load_be16(ip + 6) & 0x3fffu) != 0) return false;
+  constexpr uint8_t kDestUnreachable = 3;
+  if (frame.size() < eth + ihl + 8 + 20 + 4 || ip[ihl] != kDestUnreachable) return false;
+  const uint8_t* q = ip + ihl + 8;  // the quoted datagram: one we sent
+  const size_t qihl = size_t{q[0] & 0x0fu} * 4;
+  if ((q[0] >> 4) != 4 || qihl < 20 || q[9] != net::kIpProtoTcp) return false;
+  if (frame.size() < eth + ihl + 8 + qihl + 4) return false;
+  // Quoted: src = us, dst = the peer. The connection's own segments arrive peer -> us.
+  out.src = net::Ipv4Addr{net::load_be32(q + 16)};
+  out.dst = net::Ipv4Addr{net::load_be32(q + 12)};
+  out.sport = net::load_be16(q + qihl + 2);
+  out.dport = net::load_be16(q + qihl);
+  return true;
+}
+
+}  // namespace pollux::engine

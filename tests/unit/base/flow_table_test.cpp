@@ -1,0 +1,277 @@
+#include "base/flow_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <set>
+#include <tuple>
+#include <vector>
+
+namespace pollux::base {
+namespace {
+
+using net::make_ipv4;
+
+// Stands in for the TCB: the table only needs FlowLink as a base.
+struct Flow : FlowLink {
+  Flow() = default;
+  Flow(const net::FourTuple& t, int id_) : id(id_) { tuple = t; }
+  int id = 0;
+};
+
+constexpr net::FourTuple tuple(uint16_t remote_port, uint8_t remote_last_octet = 2) {
+  return {make_ipv4(10, 0, 0, 1), make_ipv4(10, 0, 0, remote_last_octet), 80, remote_port};
+}
+
+TEST(FlowTable, InsertFindErase) {
+  Flow a(tuple(40000), 1), b(tuple(40001), 2);
+  FlowTable<Flow> table(8);
+  EXPECT_TRUE(table.empty());
+  EXPECT_EQ(table.find(a.tuple), nullptr);
+
+  EXPECT_EQ(table.insert(a), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(b), InsertResult::kInserted);
+  EXPECT_EQ(table.size(), 2u);
+  EXPECT_TRUE(a.in_flow_table());
+  EXPECT_EQ(table.find(tuple(40000)), &a);
+  EXPECT_EQ(table.find(tuple(40001)), &b);
+
+  table.erase(a);
+  EXPECT_FALSE(a.in_flow_table());
+  EXPECT_EQ(table.find(tuple(40000)), nullptr);
+  EXPECT_EQ(table.find(tuple(40001)), &b);
+  EXPECT_EQ(table.size(), 1u);
+
+  const auto& view = table;
+  EXPECT_EQ(view.find(tuple(40001)), &b);
+}
+
+TEST(FlowTable, EveryTupleFieldIsPartOfTheKey) {
+  const net::FourTuple base = tuple(40000);
+  Flow f(base, 1);
+  FlowTable<Flow> table(4);
+  ASSERT_EQ(table.insert(f), InsertResult::kInserted);
+
+  net::FourTuple t = base;
+  t.local_ip = make_ipv4(10, 0, 0, 9);
+  EXPECT_EQ(table.find(t), nullptr);
+  t = base;
+  t.remote_ip = make_ipv4(10, 0, 0, 9);
+  EXPECT_EQ(table.find(t), nullptr);
+  t = base;
+  t.local_port = 81;
+  EXPECT_EQ(table.find(t), nullptr);
+  t = base;
+  t.remote_port = 40001;
+  EXPECT_EQ(table.find(t), nullptr);
+  // The reverse direction is a different connection as seen from this host.
+  const net::FourTuple swapped{base.remote_ip, base.local_ip, base.remote_port, base.local_port};
+  EXPECT_EQ(table.find(swapped), nullptr);
+  EXPECT_EQ(table.find(base), &f);
+}
+
+TEST(FlowTable, DuplicateTupleIsRefusedAndLeavesTheOriginal) {
+  Flow first(tuple(40000), 1), second(tuple(40000), 2);
+  FlowTable<Flow> table(4);
+  ASSERT_EQ(table.insert(first), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(second), InsertResult::kDuplicate);
+  EXPECT_FALSE(second.in_flow_table());
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.find(tuple(40000))->id, 1);
+}
+
+TEST(FlowTable, FullTableRefusesUntilAnEntryLeaves) {
+  Flow f[4] = {{tuple(1), 1}, {tuple(2), 2}, {tuple(3), 3}, {tuple(4), 4}};
+  FlowTable<Flow> table(3);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(table.insert(f[i]), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(f[3]), InsertResult::kFull);
+  EXPECT_FALSE(f[3].in_flow_table());
+  EXPECT_EQ(table.find(tuple(4)), nullptr);
+  EXPECT_EQ(table.size(), 3u);
+
+  table.erase(f[1]);
+  EXPECT_EQ(table.insert(f[3]), InsertResult::kInserted);
+  EXPECT_EQ(table.find(tuple(4)), &f[3]);
+  EXPECT_EQ(table.insert(f[1]), InsertResult::kFull);
+}
+
+TEST(FlowTable, DuplicateIsReportedEvenWhenFull) {
+  // The more specific answer: the caller has hit an existing connection, not a resource limit.
+  Flow a(tuple(1), 1), again(tuple(1), 2);
+  FlowTable<Flow> table(1);
+  ASSERT_EQ(table.insert(a), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(again), InsertResult::kDuplicate);
+}
+
+TEST(FlowTable, BucketsArePowerOfTwoAtLeastCapacity) {
+  EXPECT_EQ(FlowTable<Flow>(1000).bucket_count(), 1024u);
+  EXPECT_EQ(FlowTable<Flow>(1024).bucket_count(), 1024u);
+  EXPECT_EQ(FlowTable<Flow>(1025).bucket_count(), 2048u);
+  EXPECT_EQ(FlowTable<Flow>(1000).capacity(), 1000u);
+
+  FlowTable<Flow> none(0);
+  EXPECT_EQ(none.bucket_count(), 1u);
+  Flow f(tuple(1), 1);
+  EXPECT_EQ(none.insert(f), InsertResult::kFull);
+}
+
+TEST(FlowTable, ClearAndDestructionUnlinkEntries) {
+  Flow a(tuple(1), 1), b(tuple(2), 2);
+  {
+    FlowTable<Flow> table(4);
+    ASSERT_EQ(table.insert(a), InsertResult::kInserted);
+    ASSERT_EQ(table.insert(b), InsertResult::kInserted);
+    table.clear();
+    EXPECT_TRUE(table.empty());
+    EXPECT_FALSE(a.in_flow_table());
+    ASSERT_EQ(table.insert(a), InsertResult::kInserted);
+  }
+  EXPECT_FALSE(a.in_flow_table()) << "entries go back to their pool after the table is gone";
+}
+
+TEST(FlowTable, ForEachVisitsEveryEntryOnce) {
+  std::vector<Flow> flows;
+  for (int i = 0; i < 50; ++i) flows.emplace_back(tuple(static_cast<uint16_t>(i)), i);
+  FlowTable<Flow> table(64);
+  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::kInserted);
+  std::vector<int> seen;
+  table.for_each([&](Flow& f) { seen.push_back(f.id); });
+  std::sort(seen.begin(), seen.end());
+  ASSERT_EQ(seen.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(seen[i], i);
+}
+
+// Random tuples against std::set as the model: inserts (with natural collisions from a small
+// address space), finds, erases, and refills, with the capacity limit in play.
+TEST(FlowTable, MatchesAReferenceSetWithRandomTuples) {
+  constexpr std::size_t kCapacity = 5000;
+  constexpr std::size_t kPool = 20'000;
+  std::mt19937 rng(12345);
+  auto random_tuple = [&] {
+    // Few addresses and ports so that duplicates actually occur.
+    return net::FourTuple{make_ipv4(10, 0, 0, static_cast<uint8_t>(1 + rng() % 2)),
+                     make_ipv4(192, 168, 1, static_cast<uint8_t>(rng() % 16)),
+                     static_cast<uint16_t>(80 + rng() % 2),
+                     static_cast<uint16_t>(32768 + rng() % 2048)};
+  };
+  auto key = [](const net::FourTuple& t) {
+    return std::tuple(t.local_ip.value, t.remote_ip.value, t.local_port, t.remote_port);
+  };
+
+  std::vector<Flow> pool(kPool);
+  FlowTable<Flow> table(kCapacity);
+  std::set<std::tuple<uint32_t, uint32_t, uint16_t, uint16_t>> model;
+  std::vector<Flow*> live;
+  std::size_t next = 0;
+  std::size_t full = 0, dup = 0;
+
+  for (int round = 0; round < 3; ++round) {
+    // Fill past capacity.
+    for (int i = 0; i < 8000 && next < kPool; ++i) {
+      Flow& f = pool[next++];
+      f.tuple = random_tuple();
+      f.id = static_cast<int>(next);
+      const InsertResult r = table.insert(f);
+      if (model.contains(key(f.tuple))) {
+        ASSERT_EQ(r, InsertResult::kDuplicate);
+        ++dup;
+      } else if (model.size() >= kCapacity) {
+        ASSERT_EQ(r, InsertResult::kFull);
+        ++full;
+      } else {
+        ASSERT_EQ(r, InsertResult::kInserted);
+        model.insert(key(f.tuple));
+        live.push_back(&f);
+      }
+      ASSERT_EQ(table.size(), model.size());
+    }
+    // Every live entry is found as itself; random probes agree with the model.
+    for (Flow* f : live) ASSERT_EQ(table.find(f->tuple), f);
+    for (int i = 0; i < 2000; ++i) {
+      const net::FourTuple t = random_tuple();
+      ASSERT_EQ(table.find(t) != nullptr, model.contains(key(t)));
+    }
+    // Erase a random half.
+    std::shuffle(live.begin(), live.end(), rng);
+    const std::size_t keep = live.size() / 2;
+    for (std::size_t i = keep; i < live.size(); ++i) {
+      table.erase(*live[i]);
+      model.erase(key(live[i]->tuple));
+      ASSERT_EQ(table.find(live[i]->tuple), nullptr);
+    }
+    live.resize(keep);
+    ASSERT_EQ(table.size(), model.size());
+  }
+  EXPECT_GT(full, 0u);
+  EXPECT_GT(dup, 0u);
+}
+
+// Bucket occupancy for n keys in n buckets should look like balls in bins: about 1/e of the
+// buckets empty and the fullest one in single digits. A weak mix fails this badly on
+// sequential ports or addresses (e.g. identity on the port puts everything in a few buckets
+// when the table is larger than the port range, or stripes when it is smaller).
+void expect_even_spread(const std::vector<net::FourTuple>& tuples, const char* what) {
+  std::vector<Flow> flows;
+  flows.reserve(tuples.size());
+  for (const auto& t : tuples) flows.emplace_back(t, 0);
+  FlowTable<Flow> table(tuples.size());
+  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::kInserted) << what;
+
+  std::size_t empty = 0, fullest = 0;
+  for (std::size_t b = 0; b < table.bucket_count(); ++b) {
+    const std::size_t n = table.bucket_size(b);
+    empty += n == 0;
+    fullest = std::max(fullest, n);
+  }
+  const double empty_share = static_cast<double>(empty) / static_cast<double>(table.bucket_count());
+  EXPECT_LE(fullest, 9u) << what;
+  EXPECT_GT(empty_share, 0.30) << what;
+  EXPECT_LT(empty_share, 0.45) << what;
+  table.clear();
+}
+
+TEST(FlowBucketHash, SpreadsSequentialKeys) {
+  constexpr int kN = 4096;
+  std::vector<net::FourTuple> t;
+
+  // Many connections from one client: sequential ephemeral ports.
+  for (int i = 0; i < kN; ++i) t.push_back(tuple(static_cast<uint16_t>(32768 + i)));
+  expect_even_spread(t, "sequential remote ports");
+
+  // Active opens from this host to one server: sequential local ports.
+  t.clear();
+  for (int i = 0; i < kN; ++i) {
+    t.push_back(
+        {make_ipv4(10, 0, 0, 1), make_ipv4(10, 0, 0, 2), static_cast<uint16_t>(10000 + i), 443});
+  }
+  expect_even_spread(t, "sequential local ports");
+
+  // Many clients in one subnet, same source port.
+  t.clear();
+  for (int i = 0; i < kN; ++i) {
+    t.push_back(
+        {make_ipv4(10, 0, 0, 1), net::Ipv4Addr{make_ipv4(172, 16, 0, 0).value + i}, 80, 50000});
+  }
+  expect_even_spread(t, "sequential remote addresses");
+
+  // A grid: 64 clients x 64 ports.
+  t.clear();
+  for (int c = 0; c < 64; ++c) {
+    for (int p = 0; p < 64; ++p) {
+      t.push_back(tuple(static_cast<uint16_t>(40000 + p), static_cast<uint8_t>(c + 1)));
+    }
+  }
+  expect_even_spread(t, "clients x ports");
+}
+
+TEST(FlowBucketHash, IsAConstantExpressionAndDirectional) {
+  constexpr net::FourTuple t = tuple(40000);
+  constexpr net::FourTuple r{t.remote_ip, t.local_ip, t.remote_port, t.local_port};
+  static_assert(flow_bucket_hash(t) == flow_bucket_hash(t));
+  EXPECT_NE(flow_bucket_hash(t), flow_bucket_hash(r));
+}
+
+}  // namespace
+}  // namespace pollux::base

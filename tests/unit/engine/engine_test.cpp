@@ -1,0 +1,664 @@
+// The per-lcore engine as a black box: frames in, frames out, counters. Each test is one
+// rule of RFC 826 / 791 / 792 / 1122 / 9293 3.10.7.1 or one named drop.
+#include "engine/engine.hpp"
+
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+
+#include <memory>
+
+#include "../support/frames.hpp"
+#include "engine/checksum_offload.hpp"
+
+namespace pollux::engine {
+namespace {
+
+using pollux::testing::Frame;
+using net::make_ipv4;
+
+const net::MacAddr kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+const net::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
+const net::MacAddr kGwMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe}};
+constexpr net::Ipv4Addr kOurIp = make_ipv4(10, 0, 0, 2);
+constexpr net::Ipv4Addr kPeerIp = make_ipv4(10, 0, 0, 1);
+constexpr net::Ipv4Addr kGwIp = make_ipv4(10, 0, 0, 254);
+constexpr uint64_t kSecond = 1'000'000'000;
+
+struct PoolDeleter {
+  void operator()(rte_mempool* p) const { rte_mempool_free(p); }
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void make_engine(Offloads offloads = {}, ArpConfig arp = {}, unsigned pool_size = 1023) {
+    engine_.reset();
+    pool_.reset(rte_pktmbuf_pool_create(("engine_test_" + std::to_string(serial_++)).c_str(),
+                                        pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        SOCKET_ID_ANY));
+    ASSERT_NE(pool_, nullptr);
+    EngineConfig c;
+    c.iface.mac = kOurMac;
+    c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+    c.iface.gateway = kGwIp;
+    c.iface.offloads = offloads;
+    c.arp = arp;
+    engine_ = std::make_unique<Engine>(c, pool_.get());
+  }
+  void SetUp() override { make_engine(); }
+  void TearDown() override { engine_.reset(); }
+
+  void feed(const Frame& f, uint64_t now = 0) {
+    rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
+    ASSERT_NE(m, nullptr);
+    engine_->input(&m, 1, now);
+  }
+  // Takes every frame the engine queued for transmission.
+  std::vector<Frame> sent() {
+    std::vector<Frame> out;
+    base::TxBatch& tx = engine_->tx();
+    for (uint16_t i = 0; i < tx.size(); ++i) {
+      out.push_back(pollux::testing::bytes_of(tx.data()[i]));
+      last_flags_ = tx.data()[i]->ol_flags;
+    }
+    tx.free_all();
+    return out;
+  }
+  uint64_t count(base::Counter c) const { return engine_->counters().get(c); }
+
+  Frame arp_from_peer(net::ArpOp op, net::Ipv4Addr target, const net::MacAddr& eth_dst) {
+    net::ArpPacket a{op, kPeerMac, kPeerIp, op == net::ArpOp::reply ? kOurMac : net::MacAddr{},
+                     target};
+    return pollux::testing::eth_frame(eth_dst, kPeerMac, 0x0806, pollux::testing::arp_body(a));
+  }
+  Frame ip_from_peer(const Frame& datagram) {
+    return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0800, datagram);
+  }
+  // Teaches the engine the peer's MAC the way a kernel does: it asks for ours first.
+  void peer_arps_us() {
+    feed(arp_from_peer(net::ArpOp::request, kOurIp, net::MacAddr::broadcast()));
+    sent();
+  }
+
+  static inline int serial_ = 0;
+  std::unique_ptr<rte_mempool, PoolDeleter> pool_;
+  std::unique_ptr<Engine> engine_;
+  uint64_t last_flags_ = 0;
+};
+
+// --- ARP (RFC 826) ---------------------------------------------------------------------
+
+TEST_F(EngineTest, AnswersArpRequestForOurAddressWithOurMac) {
+  feed(arp_from_peer(net::ArpOp::request, kOurIp, net::MacAddr::broadcast()));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto eth = net::EthernetView::parse(out[0]);
+  ASSERT_TRUE(eth);
+  EXPECT_EQ(eth->dst(), kPeerMac);
+  EXPECT_EQ(eth->src(), kOurMac);
+  EXPECT_EQ(eth->ether_type(), 0x0806);
+  EXPECT_EQ(out[0].size(), net::kEthernetMinFrame);  // padded to the Ethernet minimum
+  net::ArpPacket reply;
+  ASSERT_EQ(net::parse_arp(eth->payload(), reply), net::ArpError::ok);
+  EXPECT_EQ(reply.op, net::ArpOp::reply);
+  EXPECT_EQ(reply.sender_mac, kOurMac);
+  EXPECT_EQ(reply.sender_ip, kOurIp);
+  EXPECT_EQ(reply.target_mac, kPeerMac);
+  EXPECT_EQ(reply.target_ip, kPeerIp);
+  EXPECT_EQ(count(base::Counter::arp_replies_sent), 1u);
+  // RFC 826 merge: the asker is now known, without us having asked.
+  const auto* e = engine_->arp_cache().find(kPeerIp);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->mac, kPeerMac);
+}
+
+TEST_F(EngineTest, IgnoresArpRequestForAnotherAddressAndDoesNotLearnFromIt) {
+  feed(arp_from_peer(net::ArpOp::request, make_ipv4(10, 0, 0, 77), net::MacAddr::broadcast()));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_arp_not_for_us), 1u);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp), nullptr);
+}
+
+TEST_F(EngineTest, AnnouncesEachAddressWithGratuitousArpAtStart) {
+  engine_->start(0);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto eth = net::EthernetView::parse(out[0]);
+  EXPECT_TRUE(eth->dst().is_broadcast());
+  net::ArpPacket a;
+  ASSERT_EQ(net::parse_arp(eth->payload(), a), net::ArpError::ok);
+  EXPECT_EQ(a.op, net::ArpOp::request);
+  EXPECT_EQ(a.sender_ip, kOurIp);
+  EXPECT_EQ(a.target_ip, kOurIp);  // RFC 5227 2.3 announcement
+  EXPECT_EQ(count(base::Counter::arp_gratuitous_sent), 1u);
+}
+
+TEST_F(EngineTest, DropsArpWithBroadcastOrOwnSenderAddress) {
+  net::ArpPacket spoof{net::ArpOp::request, kPeerMac, kOurIp, {}, kOurIp};
+  feed(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                  pollux::testing::arp_body(spoof)));
+  net::ArpPacket bcast{net::ArpOp::request, kPeerMac, net::Ipv4Addr{0xffffffff}, {}, kOurIp};
+  feed(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                  pollux::testing::arp_body(bcast)));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_arp_bad_sender), 2u);
+}
+
+TEST_F(EngineTest, AnswersArpProbeFromHostWithoutAddress) {
+  // RFC 5227 2.1.1: a probe has sender IP 0; we defend our address by answering.
+  net::ArpPacket probe{net::ArpOp::request, kPeerMac, net::Ipv4Addr{}, {}, kOurIp};
+  feed(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                  pollux::testing::arp_body(probe)));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(engine_->arp_cache().find(net::Ipv4Addr{}), nullptr);  // nothing learnt from 0.0.0.0
+}
+
+// --- Neighbour resolution on output -----------------------------------------------------
+
+// A RST provoked by a SYN is the simplest packet the engine originates through ip_output.
+Frame syn_from(net::Ipv4Addr src, uint16_t sport = 40000) {
+  net::TcpBuild t;
+  t.src_port = sport;
+  t.dst_port = 9;
+  t.seq = net::Seq(1000);
+  t.flags = net::tcp_flags::syn;
+  t.window = 64240;
+  return pollux::testing::tcp_segment(src, kOurIp, t);
+}
+
+TEST_F(EngineTest, UnknownNeighbourIsResolvedThenQueuedPacketLeaves) {
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   syn_from(kPeerIp))));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u) << "only the ARP request leaves; the RST waits";
+  net::ArpPacket req;
+  ASSERT_EQ(net::parse_arp(net::EthernetView::parse(out[0])->payload(), req), net::ArpError::ok);
+  EXPECT_EQ(req.op, net::ArpOp::request);
+  EXPECT_EQ(req.target_ip, kPeerIp);
+  EXPECT_EQ(req.sender_ip, kOurIp);
+
+  feed(arp_from_peer(net::ArpOp::reply, kOurIp, kOurMac), 100);
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto eth = net::EthernetView::parse(out[0]);
+  EXPECT_EQ(eth->dst(), kPeerMac);
+  EXPECT_EQ(eth->ether_type(), 0x0800);
+  EXPECT_EQ(count(base::Counter::tcp_rst_sent), 1u);
+}
+
+TEST_F(EngineTest, UnansweredNeighbourIsRetriedThenItsPacketsDropped) {
+  ArpConfig arp;
+  arp.retry_ns = kSecond;
+  arp.max_requests = 3;
+  make_engine({}, arp);
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   syn_from(kPeerIp))));
+  EXPECT_EQ(sent().size(), 1u);
+  engine_->poll(kSecond / 2);
+  EXPECT_TRUE(sent().empty()) << "no retry before retry_ns";
+  engine_->poll(kSecond);
+  EXPECT_EQ(sent().size(), 1u);
+  engine_->poll(2 * kSecond);
+  EXPECT_EQ(sent().size(), 1u);
+  EXPECT_EQ(count(base::Counter::arp_requests_sent), 3u);
+  engine_->poll(3 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_arp_unresolved), 1u);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp), nullptr);
+}
+
+TEST_F(EngineTest, HoldsAtMostMaxPendingPacketsPerNeighbour) {
+  ArpConfig arp;
+  arp.max_pending = 2;
+  make_engine({}, arp);
+  for (uint16_t i = 0; i < 5; ++i)
+    feed(ip_from_peer(pollux::testing::ipv4_datagram(
+        kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp, static_cast<uint16_t>(40000 + i)))));
+  EXPECT_EQ(sent().size(), 1u);  // one request
+  EXPECT_EQ(count(base::Counter::drop_arp_pending_overflow), 3u);
+  feed(arp_from_peer(net::ArpOp::reply, kOurIp, kOurMac));
+  EXPECT_EQ(sent().size(), 2u);
+}
+
+TEST_F(EngineTest, OffLinkDestinationGoesThroughTheGateway) {
+  const net::Ipv4Addr far = make_ipv4(192, 0, 2, 9);
+  feed(pollux::testing::eth_frame(kOurMac, kGwMac, 0x0800,
+                                  pollux::testing::ipv4_datagram(far, kOurIp, net::kIpProtoTcp,
+                                                                 syn_from(far))));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  net::ArpPacket req;
+  ASSERT_EQ(net::parse_arp(net::EthernetView::parse(out[0])->payload(), req), net::ArpError::ok);
+  EXPECT_EQ(req.target_ip, kGwIp);
+}
+
+TEST_F(EngineTest, StaleNeighbourIsStillUsedWhileBeingReprobed) {
+  ArpConfig arp;
+  arp.reachable_ns = 10 * kSecond;
+  make_engine({}, arp);
+  peer_arps_us();
+  auto syn = ip_from_peer(
+      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp)));
+  feed(syn, kSecond);
+  EXPECT_EQ(sent().size(), 1u);  // the RST, straight away
+  feed(syn, 11 * kSecond);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 2u) << "RST sent with the old MAC plus a refresh request";
+  EXPECT_EQ(count(base::Counter::arp_requests_sent), 1u);
+}
+
+TEST_F(EngineTest, FullNeighbourCacheEvictsOldestResolvedEntry) {
+  ArpConfig arp;
+  arp.capacity = 1;
+  make_engine({}, arp);
+  peer_arps_us();  // fills the single entry with the peer
+  const net::Ipv4Addr other = make_ipv4(10, 0, 0, 3);
+  feed(ip_from_peer(
+      pollux::testing::ipv4_datagram(other, kOurIp, net::kIpProtoTcp, syn_from(other))));
+  EXPECT_EQ(sent().size(), 1u);  // request for `other`: the peer's entry was evicted
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp), nullptr);
+  // Now the only entry is incomplete and holds a packet: it cannot be evicted.
+  feed(ip_from_peer(
+      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp))));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
+}
+
+TEST_F(EngineTest, NeighbourLearntFromTheWireIsPublishedForSiblingEngines) {
+  peer_arps_us();
+  auto updates = engine_->neighbour_updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].ip, kPeerIp);
+  EXPECT_EQ(updates[0].mac, kPeerMac);
+  engine_->clear_neighbour_updates();
+  EXPECT_TRUE(engine_->neighbour_updates().empty());
+}
+
+TEST_F(EngineTest, SiblingsNeighbourUpdateReleasesPacketsHeldForResolution) {
+  // The ARP reply to our request landed on another lcore's queue; its engine passes it on.
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   syn_from(kPeerIp))));
+  EXPECT_EQ(sent().size(), 1u);  // the ARP request
+  engine_->neighbour_update(NeighbourUpdate{kPeerIp, kPeerMac}, 10);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), kPeerMac);
+  EXPECT_EQ(count(base::Counter::tcp_rst_sent), 1u);
+  EXPECT_EQ(count(base::Counter::neighbour_sync_received), 1u);
+  EXPECT_TRUE(engine_->neighbour_updates().empty()) << "not echoed back to the siblings";
+}
+
+TEST_F(EngineTest, OnlyTheFirstEngineOfAPortAnnouncesItsAddresses) {
+  EngineConfig c;
+  c.iface.mac = kOurMac;
+  c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  c.lcore_index = 1;
+  Engine second(c, pool_.get());
+  second.start(0);
+  EXPECT_TRUE(second.tx().empty());
+}
+
+// --- ICMP echo (RFC 792, RFC 1122 3.2.2.6) ------------------------------------------------
+
+Frame echo_request_payload() {
+  Frame data(56);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 3);
+  return data;
+}
+
+TEST_F(EngineTest, AnswersEchoRequestWithSameDataFromTheAskedAddress) {
+  peer_arps_us();
+  Frame icmp = pollux::testing::icmp_echo(8, 0x1234, 7, echo_request_payload());
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp)));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  auto eth = net::EthernetView::parse(out[0]);
+  EXPECT_EQ(eth->dst(), kPeerMac);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4(eth->payload(), ip), net::Ipv4Error::ok);  // checksum verified
+  EXPECT_EQ(ip.src, kOurIp);
+  EXPECT_EQ(ip.dst, kPeerIp);
+  EXPECT_EQ(ip.protocol, net::kIpProtoIcmp);
+  net::IcmpMessage msg;
+  ASSERT_EQ(net::parse_icmp(ip.payload, msg), net::IcmpError::ok);  // checksum verified
+  EXPECT_EQ(msg.type, 0);
+  EXPECT_EQ(msg.rest, (0x1234u << 16) | 7u);
+  EXPECT_EQ(Frame(msg.body.begin(), msg.body.end()), echo_request_payload());
+  EXPECT_EQ(count(base::Counter::icmp_echo_replies_sent), 1u);
+}
+
+TEST_F(EngineTest, EchoRequestWithIpOptionsIsAnsweredWithoutThem) {
+  peer_arps_us();
+  Frame icmp = pollux::testing::icmp_echo(8, 1, 1, echo_request_payload());
+  Frame d = pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp);
+  // Insert 4 bytes of options (NOP NOP NOP EOL) and fix IHL, length and checksum.
+  d.insert(d.begin() + 20, {1, 1, 1, 0});
+  d[0] = 0x46;
+  net::store_be16(d.data() + 2, static_cast<uint16_t>(d.size()));
+  net::store_be16(d.data() + 10, 0);
+  net::store_be16(d.data() + 10, net::internet_checksum({d.data(), 24}));
+  feed(ip_from_peer(d));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(out[0])->payload(), ip), net::Ipv4Error::ok);
+  EXPECT_EQ(ip.header_len, 20);
+  net::IcmpMessage msg;
+  ASSERT_EQ(net::parse_icmp(ip.payload, msg), net::IcmpError::ok);
+  EXPECT_EQ(Frame(msg.body.begin(), msg.body.end()), echo_request_payload());
+}
+
+TEST_F(EngineTest, EchoRequestToBroadcastIsIgnored) {
+  Frame icmp = pollux::testing::icmp_echo(8, 1, 1, echo_request_payload());
+  feed(pollux::testing::eth_frame(
+      net::MacAddr::broadcast(), kPeerMac, 0x0800,
+      pollux::testing::ipv4_datagram(kPeerIp, make_ipv4(10, 0, 0, 255), net::kIpProtoIcmp, icmp)));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_ip_not_for_us), 1u);
+}
+
+// --- TCP with no connection (RFC 9293 3.10.7.1) --------------------------------------------
+
+TEST_F(EngineTest, SynToClosedPortGetsRstAckAcknowledgingTheSyn) {
+  peer_arps_us();
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   syn_from(kPeerIp, 40001))));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(out[0])->payload(), ip), net::Ipv4Error::ok);
+  EXPECT_TRUE(ip.dont_fragment);
+  EXPECT_EQ(net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload), 0);
+  net::TcpHeader t;
+  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpError::ok);
+  EXPECT_EQ(t.src_port, 9);
+  EXPECT_EQ(t.dst_port, 40001);
+  EXPECT_EQ(t.flags, net::tcp_flags::rst | net::tcp_flags::ack);
+  EXPECT_EQ(t.seq, net::Seq(0));
+  EXPECT_EQ(t.ack, net::Seq(1001));  // SEG.SEQ + SEG.LEN, the SYN counting one
+  EXPECT_TRUE(t.payload.empty());
+}
+
+TEST_F(EngineTest, AckSegmentToClosedPortGetsRstWithSeqFromItsAck) {
+  peer_arps_us();
+  net::TcpBuild b;
+  b.src_port = 40002;
+  b.dst_port = 80;
+  b.seq = net::Seq(5);
+  b.ack = net::Seq(0xfffffff0);
+  b.flags = net::tcp_flags::ack | net::tcp_flags::psh;
+  Frame seg = pollux::testing::tcp_segment(kPeerIp, kOurIp, b, nullptr, Frame(100, 0xab));
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, seg)));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(out[0])->payload(), ip), net::Ipv4Error::ok);
+  net::TcpHeader t;
+  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpError::ok);
+  EXPECT_EQ(t.flags, net::tcp_flags::rst);
+  EXPECT_EQ(t.seq, net::Seq(0xfffffff0));
+}
+
+TEST_F(EngineTest, RstToClosedPortIsDroppedSilently) {
+  peer_arps_us();
+  net::TcpBuild b;
+  b.src_port = 40003;
+  b.dst_port = 80;
+  b.flags = net::tcp_flags::rst;
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                   pollux::testing::tcp_segment(kPeerIp, kOurIp, b))));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_tcp_rst_to_closed), 1u);
+}
+
+// --- Checksum offload: the NIC's result equals the software path -------------------------
+
+// What a NIC does with RTE_MBUF_F_TX_IP_CKSUM / RTE_MBUF_F_TX_TCP_CKSUM.
+Frame nic_finish(Frame f, uint64_t flags) {
+  uint8_t* ip = f.data() + net::kEthernetHeaderLen;
+  const size_t ihl = (ip[0] & 0xf) * 4u;
+  if (flags & RTE_MBUF_F_TX_IP_CKSUM) net::store_be16(ip + 10, net::internet_checksum({ip, ihl}));
+  if (flags & RTE_MBUF_F_TX_TCP_CKSUM) {
+    // The field holds the pseudo-header seed; the NIC sums the segment over it.
+    uint8_t* tcp = ip + ihl;
+    const size_t len = net::load_be16(ip + 2) - ihl;
+    net::store_be16(tcp + 16, net::internet_checksum({tcp, len}));
+  }
+  return f;
+}
+
+TEST_F(EngineTest, OffloadedChecksumsProduceTheSameBytesAsSoftware) {
+  auto run = [&](Offloads o) {
+    make_engine(o);
+    peer_arps_us();
+    feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                     syn_from(kPeerIp, 40004))));
+    auto out = sent();
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? Frame{} : nic_finish(out[0], last_flags_);
+  };
+  Frame software = run(Offloads{});
+  Offloads hw;
+  hw.tx_ipv4_checksum = hw.tx_tcp_checksum = true;
+  Frame offloaded = run(hw);
+  EXPECT_TRUE(last_flags_ & RTE_MBUF_F_TX_TCP_CKSUM);
+  EXPECT_TRUE(last_flags_ & RTE_MBUF_F_TX_IP_CKSUM);
+  EXPECT_EQ(software, offloaded);
+}
+
+TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
+  Offloads o;
+  o.rx_ipv4_checksum = o.rx_tcp_checksum = true;
+  make_engine(o);
+  peer_arps_us();
+  Frame f = ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                        syn_from(kPeerIp)));
+  rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
+  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
+  engine_->input(&m, 1, 0);
+  m = pollux::testing::to_mbuf(pool_.get(), f);
+  m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_BAD;
+  engine_->input(&m, 1, 0);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_ip_bad_checksum), 1u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 1u);
+}
+
+TEST(MbufChecksum, ChainedSegmentsOfOddLengthsSumLikeOneBuffer) {
+  std::unique_ptr<rte_mempool, PoolDeleter> pool(
+      rte_pktmbuf_pool_create("csum_chain", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY));
+  ASSERT_NE(pool, nullptr);
+  Frame data(1001);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 31 + 17);
+  const size_t cuts[] = {1, 7, 300, 301, 1001};  // segment ends, odd and even
+  rte_mbuf* head = nullptr;
+  size_t start = 0;
+  for (size_t end : cuts) {
+    Frame part(data.begin() + static_cast<long>(start), data.begin() + static_cast<long>(end));
+    rte_mbuf* seg = pollux::testing::to_mbuf(pool.get(), part);
+    ASSERT_NE(seg, nullptr);
+    if (!head) head = seg;
+    else ASSERT_EQ(rte_pktmbuf_chain(head, seg), 0);
+    start = end;
+  }
+  for (uint32_t off : {0u, 1u, 5u, 299u}) {
+    const uint32_t len = static_cast<uint32_t>(data.size()) - off;
+    EXPECT_EQ(net::checksum_fold(mbuf_checksum_accumulate(head, off, len)),
+              net::checksum_fold(net::checksum_accumulate({data.data() + off, len})))
+        << "offset " << off;
+  }
+  rte_pktmbuf_free(head);
+}
+
+// --- Resources ---------------------------------------------------------------------------
+
+TEST_F(EngineTest, EmptyMempoolIsCountedAndRecoveredFrom) {
+  make_engine({}, {}, 63);
+  // Drain the pool, then ask for a resolution: the ARP request cannot be allocated.
+  std::vector<rte_mbuf*> held;
+  rte_mbuf* keep = pollux::testing::to_mbuf(
+      pool_.get(), ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                                               syn_from(kPeerIp))));
+  ASSERT_NE(keep, nullptr);
+  while (rte_mbuf* m = rte_pktmbuf_alloc(pool_.get())) held.push_back(m);
+  engine_->input(&keep, 1, 0);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_no_mbuf), 1u);
+  for (rte_mbuf* m : held) rte_pktmbuf_free(m);
+  // The pending packet is still held; the retry goes out once buffers are back.
+  engine_->poll(2 * kSecond);
+  EXPECT_EQ(sent().size(), 1u);
+  feed(arp_from_peer(net::ArpOp::reply, kOurIp, kOurMac), 2 * kSecond);
+  EXPECT_EQ(sent().size(), 1u);
+  EXPECT_EQ(count(base::Counter::tcp_rst_sent), 1u);
+}
+
+// --- Hostile input: every malformed frame is dropped under its own name, nothing is sent ---
+
+struct HostileCase {
+  const char* name;
+  base::Counter expected;
+  Frame (*make)();
+};
+
+Frame good_syn_datagram() {
+  return pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp));
+}
+Frame with_ip(Frame d) { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0800, d); }
+void fix_ip_checksum(Frame& d) {
+  const size_t ihl = (d[0] & 0xf) * 4u;
+  net::store_be16(d.data() + 10, 0);
+  if (ihl >= 20 && ihl <= d.size()) net::store_be16(d.data() + 10, net::internet_checksum({d.data(), ihl}));
+}
+// A TCP segment whose header bytes are patched by `patch`, checksum recomputed after.
+template <class Patch>
+Frame patched_tcp(Patch patch) {
+  Frame seg = syn_from(kPeerIp);
+  patch(seg);
+  net::store_be16(seg.data() + 16, 0);
+  net::store_be16(seg.data() + 16, net::ipv4_l4_checksum(kPeerIp, kOurIp, net::kIpProtoTcp, seg));
+  return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, seg));
+}
+
+const HostileCase kHostile[] = {
+    {"runt_frame", base::Counter::drop_short_frame, [] { return Frame(13, 0xff); }},
+    {"other_station", base::Counter::drop_not_our_mac,
+     [] { return pollux::testing::eth_frame({{0x02, 9, 9, 9, 9, 9}}, kPeerMac, 0x0800, good_syn_datagram()); }},
+    {"vlan_tag", base::Counter::drop_vlan_tagged,
+     [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x8100, Frame(46)); }},
+    {"ipv6", base::Counter::drop_ipv6,
+     [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x86dd, Frame(46)); }},
+    {"llc_length_field", base::Counter::drop_bad_ether_type,
+     [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 46, Frame(46)); }},
+    {"arp_truncated", base::Counter::drop_arp_malformed,
+     [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0806, Frame(27)); }},
+    {"arp_opcode_3", base::Counter::drop_arp_malformed, [] {
+       Frame b = pollux::testing::arp_body({net::ArpOp::request, kPeerMac, kPeerIp, {}, kOurIp});
+       b[7] = 3;
+       return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0806, b);
+     }},
+    {"ip_truncated", base::Counter::drop_ip_truncated, [] { return with_ip(Frame(19, 0x45)); }},
+    {"ip_version_6", base::Counter::drop_ip_bad_version, [] {
+       Frame d = good_syn_datagram();
+       d[0] = 0x65;
+       return with_ip(d);
+     }},
+    {"ip_ihl_4", base::Counter::drop_ip_bad_header_length, [] {
+       Frame d = good_syn_datagram();
+       d[0] = 0x44;
+       return with_ip(d);
+     }},
+    {"ip_total_length_beyond_frame", base::Counter::drop_ip_bad_total_length, [] {
+       Frame d = good_syn_datagram();
+       net::store_be16(d.data() + 2, static_cast<uint16_t>(d.size() + 1));
+       fix_ip_checksum(d);
+       return with_ip(d);
+     }},
+    {"ip_total_length_below_header", base::Counter::drop_ip_bad_total_length, [] {
+       Frame d = good_syn_datagram();
+       net::store_be16(d.data() + 2, 19);
+       fix_ip_checksum(d);
+       return with_ip(d);
+     }},
+    {"ip_bad_checksum", base::Counter::drop_ip_bad_checksum, [] {
+       Frame d = good_syn_datagram();
+       d[10] ^= 0x5a;
+       return with_ip(d);
+     }},
+    {"ip_source_broadcast", base::Counter::drop_ip_bad_source, [] {
+       return with_ip(pollux::testing::ipv4_datagram(net::Ipv4Addr{0xffffffff}, kOurIp,
+                                                     net::kIpProtoTcp, syn_from(kPeerIp)));
+     }},
+    {"ip_source_is_ours", base::Counter::drop_ip_bad_source, [] {
+       return with_ip(pollux::testing::ipv4_datagram(kOurIp, kOurIp, net::kIpProtoTcp,
+                                                     syn_from(kOurIp)));
+     }},
+    {"ip_not_for_us", base::Counter::drop_ip_not_for_us, [] {
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, make_ipv4(10, 0, 0, 9),
+                                                     net::kIpProtoTcp, syn_from(kPeerIp)));
+     }},
+    {"ip_fragment", base::Counter::drop_ip_fragment, [] {
+       Frame d = good_syn_datagram();
+       net::store_be16(d.data() + 6, 0x2000);  // MF
+       fix_ip_checksum(d);
+       return with_ip(d);
+     }},
+    {"udp", base::Counter::drop_ip_unknown_protocol, [] {
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoUdp, Frame(8)));
+     }},
+    {"icmp_truncated", base::Counter::drop_icmp_malformed, [] {
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, Frame(7)));
+     }},
+    {"icmp_bad_checksum", base::Counter::drop_icmp_bad_checksum, [] {
+       Frame icmp = pollux::testing::icmp_echo(8, 1, 1, Frame(16, 1));
+       icmp[2] ^= 1;
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp));
+     }},
+    {"tcp_truncated", base::Counter::drop_tcp_malformed, [] {
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, Frame(19)));
+     }},
+    {"tcp_data_offset_4", base::Counter::drop_tcp_malformed,
+     [] { return patched_tcp([](Frame& s) { s[12] = 0x40; }); }},
+    {"tcp_data_offset_beyond_segment", base::Counter::drop_tcp_malformed,
+     [] { return patched_tcp([](Frame& s) { s[12] = 0xf0; }); }},
+    {"tcp_bad_checksum", base::Counter::drop_tcp_bad_checksum, [] {
+       Frame seg = syn_from(kPeerIp);
+       seg[16] ^= 0x11;
+       return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, seg));
+     }},
+    {"tcp_option_length_zero", base::Counter::drop_tcp_bad_options, [] {
+       return patched_tcp([](Frame& s) {
+         s.insert(s.begin() + 20, {2, 0, 0, 0});
+         s[12] = 0x60;
+       });
+     }},
+    {"tcp_mss_length_3", base::Counter::drop_tcp_bad_options, [] {
+       return patched_tcp([](Frame& s) {
+         s.insert(s.begin() + 20, {2, 3, 5, 1});
+         s[12] = 0x60;
+       });
+     }},
+    {"tcp_source_port_zero", base::Counter::drop_tcp_bad_ports,
+     [] { return patched_tcp([](Frame& s) { s[0] = s[1] = 0; }); }},
+};
+
+class HostileFrame : public EngineTest, public ::testing::WithParamInterface<HostileCase> {};
+
+TEST_P(HostileFrame, IsDroppedUnderItsNameAndNothingIsSent) {
+  peer_arps_us();
+  feed(GetParam().make());
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(GetParam().expected), 1u) << counter_name(GetParam().expected);
+  EXPECT_EQ(engine_->counters().total_drops(), 1u) << "exactly one drop, under one name";
+}
+
+INSTANTIATE_TEST_SUITE_P(Engine, HostileFrame, ::testing::ValuesIn(kHostile),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Counters, EveryCounterHasADistinctName) {
+  for (size_t i = 0; i < base::kCounterCount; ++i)
+    for (size_t j = i + 1; j < base::kCounterCount; ++j) EXPECT_NE(base::kCounterNames[i], base::kCounterNames[j]);
+}
+
+}  // namespace
+}  // namespace pollux::engine
