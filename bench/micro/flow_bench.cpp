@@ -2,7 +2,7 @@
 // lcore's shard of the connection table). pollux's FlowTable (intrusive, fixed buckets) against
 // two baselines holding the same keys, looked up in the same order in the same run:
 //   rte_hash       DPDK's cuckoo hash (CRC32 hash function, as DPDK's l3fwd uses it)
-//   unordered_map  std::unordered_map<net::FourTuple, Entry*> with pollux's bucket hash
+//   unordered_map  std::unordered_map<FourTuple, Entry*> with pollux's bucket hash
 // A hit reads one field of the entry found (a real lookup goes on to use the TCB), so every
 // implementation pays for touching the entry; a miss is a SYN or stray segment for no flow.
 // Entries are 256 bytes, a stand-in for a TCB, spread over a pool like the TCB pool.
@@ -38,12 +38,12 @@ constexpr size_t kLookupKeys = 4096;  // the lookup sequence, cycled
 
 // A server's view: one local address and port, remote peers spread over a /16 with ephemeral
 // ports. `salt` separates the key sets used for hits and for misses.
-std::vector<net::FourTuple> make_tuples(size_t n, uint32_t salt) {
+std::vector<FourTuple> make_tuples(size_t n, uint32_t salt) {
   std::mt19937_64 rng(0x9e3779b9u ^ salt);
-  std::vector<net::FourTuple> v;
+  std::vector<FourTuple> v;
   v.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    net::FourTuple t;
+    FourTuple t;
     t.local_ip = pollux::net::Ipv4Addr{0x0a000002};
     t.local_port = 8080;
     t.remote_ip = pollux::net::Ipv4Addr{0x0a010000u | static_cast<uint32_t>(rng() & 0xffff)};
@@ -57,8 +57,8 @@ std::vector<net::FourTuple> make_tuples(size_t n, uint32_t salt) {
 // Shared fixture data for one table size: the entries, and the lookup sequences.
 struct Keys {
   std::vector<Entry> entries;
-  std::vector<net::FourTuple> hits;    // keys of present entries, in random order
-  std::vector<net::FourTuple> misses;  // keys of absent flows
+  std::vector<FourTuple> hits;    // keys of present entries, in random order
+  std::vector<FourTuple> misses;  // keys of absent flows
 
   explicit Keys(size_t n) : entries(n) {
     // A repeated tuple (a few in the largest set) is refused by FlowTable and overwritten in
@@ -81,7 +81,7 @@ struct PolluxImpl {
     for (Entry& e : k.entries) (void)table.insert(e);
   }
   bool ok() const { return true; }
-  Entry* find(const net::FourTuple& t) { return table.find(t); }
+  Entry* find(const FourTuple& t) { return table.find(t); }
 };
 
 struct RteHashImpl {
@@ -92,7 +92,7 @@ struct RteHashImpl {
     rte_hash_parameters p{};
     p.name = name.c_str();
     p.entries = static_cast<uint32_t>(std::max<size_t>(k.entries.size(), 8));
-    p.key_len = sizeof(net::FourTuple);
+    p.key_len = sizeof(FourTuple);
     p.hash_func = rte_hash_crc;
     p.hash_func_init_val = 0;
     p.socket_id = SOCKET_ID_ANY;
@@ -102,32 +102,32 @@ struct RteHashImpl {
   }
   ~RteHashImpl() { rte_hash_free(h); }
   bool ok() const { return h != nullptr; }
-  Entry* find(const net::FourTuple& t) {
+  Entry* find(const FourTuple& t) {
     void* data = nullptr;
     return rte_hash_lookup_data(h, &t, &data) >= 0 ? static_cast<Entry*>(data) : nullptr;
   }
 };
 
 struct TupleHash {
-  size_t operator()(const net::FourTuple& t) const {
+  size_t operator()(const FourTuple& t) const {
     return static_cast<size_t>(pollux::base::flow_bucket_hash(t));
   }
 };
 
 struct UnorderedMapImpl {
-  std::unordered_map<net::FourTuple, Entry*, TupleHash> map;
+  std::unordered_map<FourTuple, Entry*, TupleHash> map;
   explicit UnorderedMapImpl(Keys& k) {
     map.reserve(k.entries.size());
     for (Entry& e : k.entries) map.emplace(e.tuple, &e);
   }
   bool ok() const { return true; }
-  Entry* find(const net::FourTuple& t) {
+  Entry* find(const FourTuple& t) {
     auto it = map.find(t);
     return it == map.end() ? nullptr : it->second;
   }
 };
 
-static_assert(sizeof(net::FourTuple) == 12, "rte_hash keys are the tuple's raw bytes");
+static_assert(sizeof(FourTuple) == 12, "rte_hash keys are the tuple's raw bytes");
 
 template <class Impl, bool kHit>
 void BM_FlowLookup(benchmark::State& state) {
@@ -137,7 +137,7 @@ void BM_FlowLookup(benchmark::State& state) {
     state.SkipWithError("table creation failed");
     return;
   }
-  const std::vector<net::FourTuple>& seq = kHit ? keys.hits : keys.misses;
+  const std::vector<FourTuple>& seq = kHit ? keys.hits : keys.misses;
   size_t i = 0;
   uint64_t found = 0;
   for (auto _ : state) {

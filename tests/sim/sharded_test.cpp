@@ -298,7 +298,7 @@ class ShardedWorld {
     if (nic_ == Nic::kRss)
       return to.map.shard_of_hash(to.map.hash_rx(t.src, t.dst, t.sport, t.dport));
     // A per-flow hash unrelated to Toeplitz (like the kernel's skb flow hash).
-    return static_cast<uint16_t>(flow_bucket_hash(net::FourTuple{t.src, t.dst, t.sport, t.dport}) %
+    return static_cast<uint16_t>(base::flow_bucket_hash(net::FourTuple{t.src, t.dst, t.sport, t.dport}) %
                                  to.lcores);
   }
 
