@@ -63,6 +63,7 @@ enum class Counter : uint16_t {
   icmp_echo_replies_sent,
   icmp_frag_needed_received,
   icmp_other_received,
+  drop_icmp_rate_limited,     // echo request not answered: over the per-lcore reply budget
   // TCP (this layer only validates; the protocol lives in lib/tcp).
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
@@ -156,6 +157,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "icmp_echo_replies_sent",
     "icmp_frag_needed_received",
     "icmp_other_received",
+    "drop_icmp_rate_limited",
     "drop_tcp_malformed",
     "drop_tcp_bad_checksum",
     "drop_tcp_bad_options",

@@ -9,7 +9,8 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
     : config_(config),
       pool_(pool),
       arp_(config.arp),
-      tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns) {}
+      tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns),
+      icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst) {}
 
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;

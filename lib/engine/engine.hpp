@@ -23,6 +23,7 @@
 #include "net/tcp_header.hpp"
 #include "engine/arp_cache.hpp"
 #include "base/counters.hpp"
+#include "base/token_bucket.hpp"
 #include "engine/interface.hpp"
 #include "engine/rss.hpp"
 #include "base/tx_batch.hpp"
@@ -48,6 +49,11 @@ struct EngineConfig {
   // With several workers: the shard function (shared, read-only). This engine is shard
   // `lcore_index` and picks ephemeral ports for active opens whose replies map to it.
   const ShardMap* shards = nullptr;
+  // ICMP echo replies per second and burst, per lcore (0: unlimited). Linux limits the ICMP
+  // it sends to 1000/s with a burst of 50 (net.ipv4.icmp_msgs_per_sec/_burst); a ping flood
+  // then costs a bounded share of the TX path and cannot be used as a reflector at line rate.
+  uint32_t icmp_echo_rate = 1000;
+  uint32_t icmp_echo_burst = 50;
 };
 
 class Engine {
@@ -125,6 +131,7 @@ class Engine {
   size_t neighbour_out_count_ = 0;
   uint16_t ip_id_ = 0;
   uint64_t next_arp_poll_ = 0;
+  base::TokenBucket icmp_echo_budget_;
 };
 
 }  // namespace pollux::engine

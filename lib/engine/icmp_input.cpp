@@ -43,6 +43,7 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
     return;
   }
   counters_.inc(base::Counter::icmp_echo_requests);
+  if (!icmp_echo_budget_.take(now)) return drop(m, base::Counter::drop_icmp_rate_limited);
 
   // RFC 1122 3.2.2.6: the reply carries the request's data unchanged, from the address the
   // request was sent to. Built in place; IP options of the request are not echoed (allowed:

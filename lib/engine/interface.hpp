@@ -40,8 +40,12 @@ struct InterfaceConfig {
     return false;
   }
   // RFC 1122 3.2.1.3: a source that is broadcast, multicast, zero or limited broadcast of one
-  // of our subnets is a martian and the datagram is discarded.
+  // of our subnets is a martian and the datagram is discarded; so are "this network" (0/8,
+  // RFC 1122 3.2.1.3 (a)), loopback (127/8, 3.2.1.3 (g): must not appear outside a host) and
+  // the reserved 240/4 (RFC 1112 4), as Linux's martian filter does. Spoofed floods use them.
   [[nodiscard]] bool is_bad_source(net::Ipv4Addr a) const {
+    const uint32_t top = a.value >> 24;
+    if (top == 0 || top == 127 || top >= 240) return true;
     if (a.is_unspecified() || a.is_broadcast() || a.is_multicast()) return true;
     for (const auto& p : addrs)
       if (p.length < 31 && a == p.directed_broadcast()) return true;

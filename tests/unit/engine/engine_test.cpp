@@ -327,6 +327,30 @@ TEST_F(EngineTest, AnswersEchoRequestWithSameDataFromTheAskedAddress) {
   EXPECT_EQ(count(base::Counter::icmp_echo_replies_sent), 1u);
 }
 
+TEST_F(EngineTest, EchoRepliesAreRateLimitedPerLcoreAndTheBudgetRefills) {
+  // Default budget: 1000 replies per second, bursts of 50 (EngineConfig). A flood of 200
+  // requests in one instant gets the burst answered and the rest counted as dropped.
+  peer_arps_us();
+  const uint64_t t0 = 10 * kSecond;
+  size_t replies = 0;
+  for (int i = 0; i < 200; ++i) {
+    Frame icmp = pollux::testing::icmp_echo(8, 1, static_cast<uint16_t>(i), echo_request_payload());
+    feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp)), t0);
+    replies += sent().size();
+  }
+  EXPECT_EQ(replies, 50u);
+  EXPECT_EQ(count(base::Counter::drop_icmp_rate_limited), 150u);
+  EXPECT_EQ(count(base::Counter::icmp_echo_requests), 200u);
+  // 20 ms later, 20 more tokens.
+  for (int i = 0; i < 30; ++i) {
+    Frame icmp = pollux::testing::icmp_echo(8, 2, static_cast<uint16_t>(i), echo_request_payload());
+    feed(ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp)),
+         t0 + 20'000'000);
+    replies += sent().size();
+  }
+  EXPECT_EQ(replies, 70u);
+}
+
 TEST_F(EngineTest, EchoRequestWithIpOptionsIsAnsweredWithoutThem) {
   peer_arps_us();
   Frame icmp = pollux::testing::icmp_echo(8, 1, 1, echo_request_payload());
@@ -588,6 +612,24 @@ const HostileCase kHostile[] = {
     {"ip_source_broadcast", base::Counter::drop_ip_bad_source, [] {
        return with_ip(pollux::testing::ipv4_datagram(net::Ipv4Addr{0xffffffff}, kOurIp,
                                                      net::kIpProtoTcp, syn_from(kPeerIp)));
+     }},
+    // Martian sources (RFC 1122 3.2.1.3): "this network", loopback, reserved; the source
+    // checksum is computed over the spoofed address, so only the filter can refuse them.
+    {"ip_source_this_network", base::Counter::drop_ip_bad_source, [] {
+       const net::Ipv4Addr src = make_ipv4(0, 1, 2, 3);
+       return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
+     }},
+    {"ip_source_loopback", base::Counter::drop_ip_bad_source, [] {
+       const net::Ipv4Addr src = make_ipv4(127, 0, 0, 1);
+       return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
+     }},
+    {"ip_source_reserved_240", base::Counter::drop_ip_bad_source, [] {
+       const net::Ipv4Addr src = make_ipv4(240, 0, 0, 7);
+       return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
+     }},
+    {"ip_source_multicast", base::Counter::drop_ip_bad_source, [] {
+       const net::Ipv4Addr src = make_ipv4(224, 0, 0, 9);
+       return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
     {"ip_source_is_ours", base::Counter::drop_ip_bad_source, [] {
        return with_ip(pollux::testing::ipv4_datagram(kOurIp, kOurIp, net::kIpProtoTcp,
