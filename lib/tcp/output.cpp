@@ -178,25 +178,41 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   return true;
 }
 
+uint32_t TcpLayer::window_room(const Tcb& t, Seq seq) const {
+  // RFC 9293 3.8.6: the peer takes octets up to SND.UNA + SND.WND and no further. Every
+  // path that sends data (first transmission, retransmission, recovery, probe) stays inside
+  // it; a window that shrank below data already sent leaves that data unsendable until it
+  // opens again (3.8.6.2.1: the sender must not fill in what the receiver withdrew).
+  const Seq right = t.snd_una + t.snd_wnd;
+  return right > seq ? static_cast<uint32_t>(right - seq) : 0;
+}
+
+Seq TcpLayer::sent_data_end(const Tcb& t) const {
+  // The end of the data sent so far: SND.MAX less the FIN's octet once it is out. The send
+  // queue may hold more (unsent); a retransmission never reaches into that.
+  const Seq queued_end = t.snd_una + t.sndq.bytes();
+  return net::seq_min(queued_end, t.snd_max);
+}
+
 void TcpLayer::retransmit_first(Tcb& t, uint64_t now) {
-  // Resend the segment at SND.UNA (fast retransmit, NewReno partial ACK, RTO).
-  const uint32_t eff = payload_mss(t);
-  const uint32_t len = std::min(eff, t.sndq.bytes());
-  const bool with_fin = t.fin_sent && len == t.sndq.bytes() && t.snd_fin == t.snd_una + len;
-  if (len == 0 && !with_fin) return;
-  send_segment(t, t.snd_una, static_cast<uint8_t>(ack | (with_fin ? fin : 0)), 0, len, now);
+  // Resend the segment at SND.UNA (fast retransmit, NewReno partial ACK): no more than one
+  // segment, no octet never sent before, nothing beyond the window (retransmit_range).
+  (void)retransmit_range(t, t.snd_una, payload_mss(t), now);
 }
 
 uint32_t TcpLayer::retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now) {
   // Resend up to max_len octets from `start` (below SND.MAX), the FIN included when the
-  // range reaches it. Returns the sequence space sent, 0 when nothing could be.
-  const Seq data_end = t.snd_una + t.sndq.bytes();
-  const uint32_t data =
-      start < data_end ? std::min(max_len, static_cast<uint32_t>(data_end - start)) : 0;
+  // range reaches it. Returns the sequence space sent, 0 when nothing could be. Limits: the
+  // data sent so far (a retransmission is not the place for new data: output() applies
+  // Nagle and SWS avoidance to that) and the peer's window (RFC 9293 3.8.6), so a segment
+  // first sent short because of a small window goes again just as short.
+  const Seq data_end = sent_data_end(t);
+  uint32_t data = start < data_end ? std::min(max_len, static_cast<uint32_t>(data_end - start)) : 0;
+  data = std::min(data, window_room(t, start));
   const bool with_fin = t.fin_sent && start + data == t.snd_fin;
   if (data == 0 && !with_fin) return 0;
   // PSH as on the first transmission: the segment reaches the end of what was queued.
-  const bool push = data > 0 && start + data == data_end;
+  const bool push = data > 0 && start + data == t.snd_una + t.sndq.bytes();
   const uint8_t flags = static_cast<uint8_t>(ack | (with_fin ? fin : 0) | (push ? psh : 0));
   if (!send_segment(t, start, flags, static_cast<uint32_t>(start - t.snd_una), data, now)) return 0;
   return data + (with_fin ? 1 : 0);

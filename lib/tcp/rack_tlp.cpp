@@ -104,8 +104,8 @@ void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
       t.state != State::fin_wait_1 && t.state != State::closing && t.state != State::last_ack)
     return;
   uint64_t pto = t.rtt.has_sample() ? 2 * t.rtt.srtt() : 1'000'000'000;
-  // One segment out: the receiver may be waiting for a second before it ACKs.
-  if (t.flight_size() <= t.snd_mss) pto += config_.tlp_max_ack_delay_ns;
+  // One segment out: the receiver may be waiting for a second before it ACKs (WCDelAckT).
+  if (t.flight_size() <= t.snd_mss) pto += config_.tlp_wc_delack_ns;
   // Two timestamp ticks at least, so that the probe's ACK can be told from the original's.
   pto = std::max<uint64_t>(pto, 2'000'000);
   pto = std::min(pto, t.rtt.rto());
@@ -118,19 +118,20 @@ void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
   if (t.snd_una == t.snd_max) return;
   // RFC 8985 7.3: new data if the receiver's window takes a segment of it (it may reveal
   // the loss through SACK as well as a retransmission would, and moves the transfer on),
-  // else the last segment sent again.
+  // else the most recently sent segment again: the one ending at SND.MAX, never octets
+  // beyond it (RFC 9293 3.8.6: nothing past SND.UNA + SND.WND; retransmit_range holds a
+  // segment to the window if it shrank since).
   const uint32_t eff = payload_mss(t);
   const uint32_t off = t.unsent_offset();
   const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
   const uint32_t len = std::min(avail, eff);
   bool sent = false, retrans = false;
-  if (len > 0 && t.snd_nxt == t.snd_max && !t.fin_sent &&
-      t.snd_una + t.snd_wnd >= t.snd_nxt + len) {
+  if (len > 0 && t.snd_nxt == t.snd_max && !t.fin_sent && window_room(t, t.snd_nxt) >= len) {
     sent = send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off,
                         len, now);
   } else {
-    const Seq data_end = t.snd_una + t.sndq.bytes();
-    const uint32_t last = std::min(eff, t.sndq.bytes());
+    const Seq data_end = sent_data_end(t);
+    const uint32_t last = std::min(eff, static_cast<uint32_t>(data_end - t.snd_una));
     sent = retransmit_range(t, data_end - last, last, now) > 0;
     retrans = true;
   }

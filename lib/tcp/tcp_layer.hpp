@@ -58,11 +58,13 @@ struct TcpConfig {
   const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
   // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
-  // place of the DupThresh rule, and tail loss probes. `tlp_max_ack_delay_ns` is the
-  // receiver's worst delayed-ACK wait added to a probe's timeout when one segment is out
-  // (7.2 WCDelAckT; 40 ms is Linux's and pollux's delayed ACK).
+  // place of the DupThresh rule, and tail loss probes. `tlp_wc_delack_ns` is WCDelAckT of
+  // RFC 8985 7.2, the receiver's worst-case delayed-ACK wait, added to a probe's timeout
+  // when one segment is out: 200 ms, the RFC's RECOMMENDED value and Linux's TCP_DELACK_MAX
+  // (Linux's 40 ms is only its minimum; an interactive Linux receiver waits longer, and a
+  // probe sent before its ACK can come is a spurious retransmission).
   bool rack = true, tlp = true;
-  uint64_t tlp_max_ack_delay_ns = 40'000'000;
+  uint64_t tlp_wc_delack_ns = 200'000'000;
   // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
   // from their seed so that a failing seed replays exactly.
   std::optional<SipKey> isn_key;
@@ -188,7 +190,11 @@ class TcpLayer {
   void send_ack(Tcb& t, uint64_t now) { send_segment(t, t.snd_max, net::tcp_flags::ack, 0, 0, now); }
   void send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg);
   void send_rst(Tcb& t);
+  [[nodiscard]] uint32_t window_room(const Tcb& t, Seq seq) const;
+  [[nodiscard]] Seq sent_data_end(const Tcb& t) const;
   void retransmit_first(Tcb& t, uint64_t now);
+  void probe_closed_window(Tcb& t, uint64_t now);
+  void send_window_probe(Tcb& t, uint64_t now);
   uint32_t retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now);
   bool output_sack_recovery(Tcb& t, uint64_t now);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;

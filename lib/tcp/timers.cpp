@@ -87,11 +87,13 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       break;
   }
   if (t.snd_una == t.snd_max) return;  // nothing outstanding (raced with an ACK)
-  if (t.rexmt_count >= config_.max_retransmits) {
+  // RFC 9293 3.8.6.1: a window the peer keeps at zero is probed for as long as it does so;
+  // only timeouts against an open window count towards giving up.
+  if (t.rexmt_count >= config_.max_retransmits && t.snd_wnd != 0) {
     send_rst(t);
     return finish(t, CloseReason::kTimeout, now);
   }
-  ++t.rexmt_count;
+  if (t.rexmt_count < config_.max_retransmits) ++t.rexmt_count;
   // The first timeout of a series may prove spurious (a delay spike): remember the window.
   // Later ones in the same series keep that first episode.
   if (t.rexmt_count == 1) begin_undo_episode(t);
@@ -121,7 +123,8 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
     t.high_rxt = t.snd_una;
     t.rescue_rxt = t.snd_max;
     arm_rexmt(t, now);
-    return output(t, now);
+    output(t, now);
+    return probe_closed_window(t, now);
   }
   // Go back to SND.UNA and send again (a FIN that was lost goes again with the data: output
   // resends it when the data before it has gone). fin_sent stays set: the FIN keeps its
@@ -129,6 +132,23 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.snd_nxt = t.snd_una;
   arm_rexmt(t, now);
   output(t, now);
+  probe_closed_window(t, now);
+}
+
+void TcpLayer::probe_closed_window(Tcb& t, uint64_t now) {
+  // The window shrank to zero behind outstanding data (RFC 9293 3.8.6.2.1 lets a receiver
+  // withdraw it): nothing may be resent past it (3.8.6), so the timeout could send nothing.
+  // It probes the window instead (3.8.6.1), with a segment of no data the peer must answer;
+  // the recovery state set above resends the data as soon as an ACK opens the window.
+  if (t.snd_una == t.snd_max || window_room(t, t.snd_una) > 0) return;
+  send_window_probe(t, now);
+}
+
+void TcpLayer::send_window_probe(Tcb& t, uint64_t now) {
+  // A segment the receiver must answer with its window (it is below RCV.NXT, so
+  // unacceptable, so it draws an ACK) without committing any data.
+  counters_.inc(Counter::tcp_zero_window_probes);
+  send_segment(t, t.snd_una - 1, ack, 0, 0, now);
 }
 
 void TcpLayer::on_persist(Tcb& t, uint64_t now) {
@@ -147,10 +167,7 @@ void TcpLayer::on_persist(Tcb& t, uint64_t now) {
     }
     return mark_dirty(t);
   }
-  // A zero-window probe: a segment the receiver must answer with its window (it is below
-  // RCV.NXT, so unacceptable, so it draws an ACK) without committing any data.
-  counters_.inc(Counter::tcp_zero_window_probes);
-  send_segment(t, t.snd_una - 1, ack, 0, 0, now);
+  send_window_probe(t, now);
   t.persist_shift = static_cast<uint8_t>(std::min(t.persist_shift + 1, 10));
   const uint64_t delay = std::min<uint64_t>(t.rtt.rto() << t.persist_shift, 60ull * 1'000'000'000);
   wheel_.arm(t.persist_timer, now + delay);

@@ -28,6 +28,7 @@
 #include "engine/engine.hpp"
 #include "engine/rss.hpp"
 #include "engine/steering.hpp"
+#include "window_rule.hpp"
 
 namespace pollux::engine {
 namespace {
@@ -338,6 +339,9 @@ class ShardedWorld {
         base::TxBatch& tx = e.tx();
         for (uint16_t k = 0; k < tx.size(); ++k) {
           rte_mbuf* m = tx.data()[k];
+          // The window rule (window_rule.hpp) holds here too.
+          const std::string breach = window_rule_.check(m);
+          if (!breach.empty() && window_rule_.violations() <= 3) ADD_FAILURE() << breach;
           other.rxq[rx_queue(other, m)].push_back(m);
           moved = true;
         }
@@ -353,6 +357,7 @@ class ShardedWorld {
   Host client_host_, server_host_;
   std::vector<Client> clients_;
   std::vector<Server> servers_;
+  sim::WindowRule window_rule_;
 };
 
 class Sharded : public ::testing::TestWithParam<Nic> {

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <gtest/gtest.h>
+
 namespace pollux::sim {
 
 namespace {
@@ -125,7 +127,15 @@ void SimWorld::deliver(int to) {
 void SimWorld::drain(int from) {
   base::TxBatch& tx = engine_[from]->tx();
   const uint16_t n = tx.size();
-  for (uint16_t i = 0; i < n; ++i) link_[from]->send(tx.data()[i], now_);
+  for (uint16_t i = 0; i < n; ++i) {
+    // Every data segment keeps to its receiver's window, in every test and fault mix; the
+    // first few breaches of a world fail the test with its seed.
+    const std::string breach = window_rule_.check(tx.data()[i]);
+    if (!breach.empty() && window_rule_.violations() <= 3)
+      ADD_FAILURE() << describe() << " at " << (now_ - config_.t0_ns)
+                    << " ns: " << (from == 0 ? "a" : "b") << " sent a " << breach;
+    link_[from]->send(tx.data()[i], now_);
+  }
   tx.consume(n);
 }
 

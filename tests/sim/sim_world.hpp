@@ -25,11 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4_addr.hpp"
 #include "sim_link.hpp"
 #include "sim_trace.hpp"
-#include "engine/engine.hpp"
+#include "window_rule.hpp"
 
 namespace pollux::sim {
 
@@ -106,6 +107,9 @@ class SimWorld {
   [[nodiscard]] std::string format_trace(const TraceOptions& o = {}) const;  // lines + '\n'
   void clear_trace() { trace_.clear(); }
 
+  // The window rule (window_rule.hpp), checked on every frame an engine sends.
+  [[nodiscard]] const WindowRule& window_rule() const { return window_rule_; }
+
   // mbufs of the pool not in it now (engines, links, the test's own).
   [[nodiscard]] size_t mbufs_in_use() const;
   // Destroys links and engines (freeing what they hold) and returns how many mbufs did not
@@ -125,6 +129,7 @@ class SimWorld {
   std::unique_ptr<SimLink> link_[2];  // [0] a>b, [1] b>a
   std::function<void(uint64_t)> on_step_;
   std::vector<TraceEntry> trace_;
+  WindowRule window_rule_;
   uint64_t now_;
   uint64_t steps_ = 0;
   bool stepped_at_now_ = false;
