@@ -98,13 +98,26 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
     (name == "--no-sack" ? tuning.sack : tuning.timestamps) = false;
     return true;
   }
+  if (name == "--tlp-wc-delack") {
+    auto v = r.value();
+    if (!v) return true;
+    // RFC 9293 3.8.6.3 bounds a receiver's delayed ACK by 500 ms: no point waiting longer.
+    if (auto ms = parse_uint(*v, 0, 500))
+      tuning.tlp_wc_delack_ms = static_cast<uint32_t>(*ms);
+    else
+      r.fail("--tlp-wc-delack: '" + *v + "' is not a number of milliseconds in [0, 500]");
+    return true;
+  }
   return false;
 }
 
 std::string describe(const TcpTuning& tuning) {
   return std::string("cc ") + tcp::cc::algorithm_name(tuning.cc) +
          (tuning.sack ? ", sack on" : ", sack off") +
-         (tuning.timestamps ? ", timestamps on" : ", timestamps off");
+         (tuning.timestamps ? ", timestamps on" : ", timestamps off") +
+         (tuning.tlp_wc_delack_ms == TcpTuning{}.tlp_wc_delack_ms
+              ? std::string()
+              : ", tlp wc-delack " + std::to_string(tuning.tlp_wc_delack_ms) + " ms");
 }
 
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {

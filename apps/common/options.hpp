@@ -61,10 +61,15 @@ struct TcpTuning {
   tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;
   bool sack = true;        // --no-sack: neither offer SACK-permitted nor accept it
   bool timestamps = true;  // --no-timestamps: no RTTM/PAWS, RTT sampled once per flight
+  // --tlp-wc-delack MS: RFC 8985 7.2 WCDelAckT, the wait added to a tail loss probe's
+  // timeout with one segment out (tcp::TcpConfig::tlp_wc_delack_ns).
+  uint32_t tlp_wc_delack_ms = 200;
 };
-// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`. Returns false when `name` is none.
+// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`. Returns false
+// when `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
-// "cc cubic, sack on, timestamps on": what the startup banners print.
+// "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what
+// the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);
 
 }  // namespace pollux::apps

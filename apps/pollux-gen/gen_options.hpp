@@ -41,7 +41,7 @@ struct GenOptions {
   uint16_t mtu = 1500;
   uint16_t port_id = 0;
   bool checksum_offload = true;
-  TcpTuning tcp;  // --cc, --no-sack, --no-timestamps (the --local-server's too)
+  TcpTuning tcp;  // --cc, --no-sack, --no-timestamps, --tlp-wc-delack (the --local-server's too)
   // Runs a pollux-server in this process on its own lcores, joined to the generator by an
   // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
   // server --dst 198.18.0.1:8080.
@@ -59,7 +59,7 @@ inline constexpr const char* kGenUsage =
     "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
-    "         [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
+    "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     rc.tcp.congestion_control = opts->tcp.cc;
     rc.tcp.sack = opts->tcp.sack;
     rc.tcp.timestamps = opts->tcp.timestamps;
+    rc.tcp.tlp_wc_delack_ns = uint64_t{opts->tcp.tlp_wc_delack_ms} * 1'000'000;
     // A generator closes first and so holds TIME-WAIT: keep it short so that ports and TCBs
     // recycle (the peer's tuple is safe as long as our ISNs keep rising, RFC 6528).
     rc.tcp.msl_ns = uint64_t{opts->time_wait_ms} * 1'000'000 / 2;
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
       sc.tcp.congestion_control = opts->tcp.cc;
       sc.tcp.sack = opts->tcp.sack;
       sc.tcp.timestamps = opts->tcp.timestamps;
+      sc.tcp.tlp_wc_delack_ns = uint64_t{opts->tcp.tlp_wc_delack_ms} * 1'000'000;
       sc.extra_mbufs = 32768;
       if (!server_rt.init(sc, error)) {
         std::fprintf(stderr, "pollux-gen: local server: %s\n", error.c_str());

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     rc_config.tcp.congestion_control = opts->tcp.cc;
     rc_config.tcp.sack = opts->tcp.sack;
     rc_config.tcp.timestamps = opts->tcp.timestamps;
+    rc_config.tcp.tlp_wc_delack_ns = uint64_t{opts->tcp.tlp_wc_delack_ms} * 1'000'000;
     dpdk::Runtime rt;
     if (!rt.init(rc_config, error)) {
       std::fprintf(stderr, "pollux-server: %s\n", error.c_str());

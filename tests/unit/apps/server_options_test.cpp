@@ -58,6 +58,17 @@ TEST(ServerOptions, TcpChoicesForLossExperiments) {
   EXPECT_EQ(c->tcp.cc, tcp::cc::Algorithm::cubic) << "the last --cc wins";
 }
 
+// RFC 8985 7.2 WCDelAckT: 200 ms unless chosen, and named in the banner only when chosen.
+TEST(ServerOptions, TlpWorstCaseDelayedAckIsTwoHundredMillisecondsUnlessChosen) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->tcp.tlp_wc_delack_ms, 200u);
+  auto o = parse({"--ip", "10.0.0.2/24", "--tlp-wc-delack", "40"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.tlp_wc_delack_ms, 40u);
+  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, tlp wc-delack 40 ms");
+}
+
 struct BadCase {
   std::vector<std::string> args;
   const char* must_mention;
@@ -93,6 +104,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--cc"}, "--cc needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--no-sack=1"}, "--no-sack takes no value"},
         BadCase{{"--ip", "10.0.0.2/24", "--no-timestamps=0"}, "--no-timestamps takes no value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--tlp-wc-delack", "501"},
+                "--tlp-wc-delack: '501' is not a number of milliseconds in [0, 500]"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
         BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
