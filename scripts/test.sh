@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: sets up a fresh machine, builds, runs every test, and ends with the line
 # "N passed, N failed" (counting every GoogleTest case and every interop script).
-#   1. unit tests + interop tests on the normal build
-#   2. unit and simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   1. every suite (unit, fixture, sim, interop) on the normal build
+#   2. unit, fixture and simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #      (the simulator runs a quarter of its seeds there: tests/sim/meson.build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,6 @@ rm -f build/*.xml build-asan/*.xml  # GoogleTest reports from an earlier run mus
 # The simulation's full seed counts (1000 per fault mix for 10 MiB and request/response).
 export POLLUX_SIM_FULL=1
 meson test -C build --print-errorlogs --num-processes 2 || rc=1
-meson test -C build-asan --suite unit --suite sim --print-errorlogs --num-processes 2 || rc=1
+meson test -C build-asan --suite unit --suite fixture --suite sim --print-errorlogs --num-processes 2 || rc=1
 python3 scripts/test_summary.py build build-asan || rc=1
 exit $rc

@@ -159,7 +159,8 @@ std::string FrameFormatter::format(const FrameSummary& s) {
 
   const Flow mine{s.src.value, s.src_port, s.dst.value, s.dst_port};
   const Flow theirs{s.dst.value, s.dst_port, s.src.value, s.src_port};
-  if (relative_ && (s.flags & net::tcp_flags::syn)) isn_[mine] = s.seq;
+  if (relative_ && (s.flags & net::tcp_flags::syn) && !(first_syn_only_ && isn_.count(mine)))
+    isn_[mine] = s.seq;
   uint32_t seq_base = 0;
   uint32_t ack_base = 0;
   if (relative_) {

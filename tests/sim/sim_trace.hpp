@@ -72,12 +72,16 @@ struct FrameSummary {
 // from its SYN) so that later segments can be shown relative to it.
 class FrameFormatter {
  public:
-  explicit FrameFormatter(bool relative_seq) : relative_(relative_seq) {}
+  // `first_syn_only`: a sender's ISN is taken from its first SYN and kept (a later SYN, e.g.
+  // one injected into a synchronized connection, does not renumber what follows).
+  explicit FrameFormatter(bool relative_seq, bool first_syn_only = false)
+      : relative_(relative_seq), first_syn_only_(first_syn_only) {}
   [[nodiscard]] std::string format(const FrameSummary& s);
 
  private:
   using Flow = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // src, sport, dst, dport
   bool relative_;
+  bool first_syn_only_;
   std::map<Flow, uint32_t> isn_;
 };
 
