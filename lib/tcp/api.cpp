@@ -376,11 +376,15 @@ size_t TcpLayer::read(Conn* c, uint8_t* out, size_t len) {
 
 void TcpLayer::consume(Conn* c, uint32_t n) {
   Tcb& t = *c;
-  const uint32_t before = rcv_window(t);
+  // The window field announces at most 65535 << Rcv.Wind.Shift (RFC 7323 2.3): buffer space
+  // beyond that opens nothing. Uncapped, a 256 KiB buffer without window scaling made every
+  // read a "window update", and so every segment an immediate ACK (no delayed ACK at all).
+  const uint32_t most = 0xffffu << t.rcv_wscale;
+  const uint32_t before = std::min(rcv_window(t), most);
   t.rcvq.consume(n);
   // A window update when the opening is worth it (3.8.6.2.2): at least an MSS or half the
   // buffer, or when the window had been closed.
-  const uint32_t after = rcv_window(t);
+  const uint32_t after = std::min(rcv_window(t), most);
   const uint32_t advertised =
       t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
   if (after > advertised &&
