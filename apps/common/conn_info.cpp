@@ -11,6 +11,8 @@ void ConnTotals::add(const ConnInfo& i) {
   fast_recoveries += i.fast_recoveries;
   dsacks += i.dsacks;
   spurious_undos += i.spurious_undos;
+  spurious_retransmits += i.spurious_retransmits;
+  tlp_probes += i.tlp_probes;
   sack += i.sack;
   timestamps += i.timestamps;
   wscale += i.wscale;
@@ -23,6 +25,8 @@ ConnTotals& ConnTotals::operator+=(const ConnTotals& o) {
   fast_recoveries += o.fast_recoveries;
   dsacks += o.dsacks;
   spurious_undos += o.spurious_undos;
+  spurious_retransmits += o.spurious_retransmits;
+  tlp_probes += o.tlp_probes;
   sack += o.sack;
   timestamps += o.timestamps;
   wscale += o.wscale;
@@ -35,24 +39,26 @@ std::string conn_info_line(const ConnInfo& i) {
   std::snprintf(buf, sizeof buf,
                 "%s%s%s%s %s %s rtt %u/%u us rto %u us mss %u cwnd %u ssthresh %u flight %u "
                 "snd_wnd %u rcv_wnd %u retrans %u timeouts %u fast_recoveries %u dsacks %u "
-                "undos %u reordering %u bytes_sent %llu bytes_acked %llu bytes_received %llu",
+                "undos %u spurious_retrans %u tlp_probes %u reordering %u bytes_sent %llu "
+                "bytes_acked %llu bytes_received %llu",
                 i.cc, i.sack ? " sack" : "", i.timestamps ? " ts" : "", i.wscale ? " wscale" : "",
                 i.state, i.ca_state, i.srtt_us, i.rttvar_us, i.rto_us, i.snd_mss, i.cwnd,
                 i.ssthresh, i.bytes_in_flight, i.snd_wnd, i.rcv_wnd, i.retransmits, i.timeouts,
-                i.fast_recoveries, i.dsacks, i.spurious_undos, i.reordering, u(i.bytes_sent),
-                u(i.bytes_acked), u(i.bytes_received));
+                i.fast_recoveries, i.dsacks, i.spurious_undos, i.spurious_retransmits, i.tlp_probes,
+                i.reordering, u(i.bytes_sent), u(i.bytes_acked), u(i.bytes_received));
   return buf;
 }
 
 std::string describe(const ConnTotals& t) {
-  char buf[320];
+  char buf[400];
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   std::snprintf(buf, sizeof buf,
                 "%llu connections: %llu segments retransmitted, %llu timeouts, %llu fast "
-                "recoveries, %llu dsacks, %llu undos; negotiated sack %llu, timestamps %llu, "
-                "wscale %llu",
+                "recoveries, %llu dsacks, %llu undos, %llu spurious retransmits (D-SACKed), "
+                "%llu tail loss probes; negotiated sack %llu, timestamps %llu, wscale %llu",
                 u(t.connections), u(t.retransmits), u(t.timeouts), u(t.fast_recoveries),
-                u(t.dsacks), u(t.spurious_undos), u(t.sack), u(t.timestamps), u(t.wscale));
+                u(t.dsacks), u(t.spurious_undos), u(t.spurious_retransmits), u(t.tlp_probes),
+                u(t.sack), u(t.timestamps), u(t.wscale));
   return buf;
 }
 

@@ -19,6 +19,8 @@ struct ConnTotals {
   uint64_t fast_recoveries = 0;                   // RFC 6675 / RFC 6582 episodes
   uint64_t dsacks = 0;                            // RFC 2883 reports received
   uint64_t spurious_undos = 0;                    // reductions undone
+  uint64_t spurious_retransmits = 0;              // retransmissions D-SACKed: not needed
+  uint64_t tlp_probes = 0;                        // RFC 8985 tail loss probes sent
   uint64_t sack = 0, timestamps = 0, wscale = 0;  // connections that negotiated each
 
   void add(const ConnInfo& i);
@@ -26,11 +28,13 @@ struct ConnTotals {
 };
 
 // "cubic sack ts wscale open rtt 210/35 us rto 200000 us mss 1460 cwnd 14600 ssthresh ...
-//  retrans 3 timeouts 0 fast_recoveries 1 dsacks 0 undos 0 bytes_sent ... bytes_received ..."
+//  retrans 3 timeouts 0 fast_recoveries 1 dsacks 0 undos 0 spurious_retrans 0 tlp_probes 0
+//  reordering 3 bytes_sent ... bytes_received ..."
 [[nodiscard]] std::string conn_info_line(const ConnInfo& i);
 
 // "12 connections: 40 segments retransmitted, 1 timeouts, 9 fast recoveries, 0 dsacks,
-//  0 undos; negotiated sack 12, timestamps 12, wscale 12"
+//  0 undos, 0 spurious retransmits (D-SACKed), 2 tail loss probes; negotiated sack 12,
+//  timestamps 12, wscale 12"
 [[nodiscard]] std::string describe(const ConnTotals& t);
 
 }  // namespace pollux::apps

@@ -133,7 +133,8 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("direction", direction_name(o.direction))
       .field("cc", tcp::cc::algorithm_name(o.tcp.cc))
       .field("sack", o.tcp.sack)
-      .field("timestamps", o.tcp.timestamps);
+      .field("timestamps", o.tcp.timestamps)
+      .field("tlp_wc_delack_ms", o.tcp.tlp_wc_delack_ms);
   if (o.http) j.field("path", o.http_path);
   j.end_object();
   j.field("seconds", seconds);
@@ -187,7 +188,9 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("spurious_undos", t.conns.spurious_undos)
       .field("sack", t.conns.sack)
       .field("timestamps", t.conns.timestamps)
-      .field("wscale", t.conns.wscale);
+      .field("wscale", t.conns.wscale)
+      .field("spurious_retransmits", t.conns.spurious_retransmits)
+      .field("tlp_probes", t.conns.tlp_probes);
   j.end_object();
   j.key("latency").begin_object();
   j.key("connect");

@@ -39,12 +39,12 @@ enum class Counter : uint16_t {
   drop_arp_unresolved,        // packets dropped because their neighbour never answered
   neighbour_sync_sent,        // neighbour facts published to sibling lcores
   neighbour_sync_received,
-  neighbour_sync_overflow,    // facts not published: outbox or sibling ring full
+  neighbour_sync_overflow,  // facts not published: outbox or sibling ring full
   // Multi-core steering (stack/steering.hpp): TCP segments that arrived on a lcore other
   // than their connection's owner (shard function, stack/rss.hpp) and were passed over.
-  steered_out,                // received here, handed to the owning lcore's ring
-  steered_in,                 // taken from other lcores' rings and processed here
-  drop_steer_ring_full,       // the owner's ring was full: freed (TCP retransmits)
+  steered_out,           // received here, handed to the owning lcore's ring
+  steered_in,            // taken from other lcores' rings and processed here
+  drop_steer_ring_full,  // the owner's ring was full: freed (TCP retransmits)
   // IPv4.
   drop_ip_truncated,
   drop_ip_bad_version,
@@ -63,7 +63,7 @@ enum class Counter : uint16_t {
   icmp_echo_replies_sent,
   icmp_frag_needed_received,
   icmp_other_received,
-  drop_icmp_rate_limited,     // echo request not answered: over the per-lcore reply budget
+  drop_icmp_rate_limited,  // echo request not answered: over the per-lcore reply budget
   // TCP (this layer only validates; the protocol lives in lib/tcp).
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
@@ -71,17 +71,18 @@ enum class Counter : uint16_t {
   drop_tcp_bad_ports,      // source or destination port 0
   drop_tcp_rst_to_closed,  // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
   tcp_rst_sent,
-  tcp_active_opens,           // connect() sent a SYN
-  tcp_passive_opens,          // a listener answered a SYN
-  tcp_attempt_fails,          // active opens refused or timed out
-  tcp_established_resets,     // RST received in a synchronized state
+  tcp_active_opens,        // connect() sent a SYN
+  tcp_passive_opens,       // a listener answered a SYN
+  tcp_attempt_fails,       // active opens refused or timed out
+  tcp_established_resets,  // RST received in a synchronized state
   tcp_segs_in,
   tcp_segs_out,
   tcp_retrans_segs,
-  tcp_timeouts,               // retransmission timer expiries
+  tcp_timeouts,  // retransmission timer expiries
   tcp_fast_retransmits,
   tcp_dsacks_received,        // RFC 2883 duplicate reports from peers
   tcp_spurious_undos,         // congestion reductions undone (Eifel / D-SACK)
+  tcp_spurious_retrans,       // retransmissions a D-SACK proved unnecessary (RFC 2883 4)
   tcp_rack_lost,              // RFC 8985: RACK loss verdicts (first transmissions)
   tcp_rack_lost_retransmits,  // RFC 8985: retransmissions RACK found lost and resent
   tcp_rack_reorder_timeouts,  // RFC 8985 6.2: reordering timer expiries
@@ -93,21 +94,21 @@ enum class Counter : uint16_t {
   tcp_keepalive_probes,
   tcp_delayed_acks,
   tcp_pmtu_updates,
-  tcp_time_wait_recycled,     // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
-  drop_tcp_paws,              // RFC 7323 5.3: old timestamp
-  drop_tcp_out_of_window,     // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
-  drop_tcp_ack_unsent,        // acknowledges data never sent, answered with an ACK
-  drop_tcp_backlog_full,      // SYN dropped: listener's SYN-RECEIVED limit reached
-  drop_tcp_table_full,        // SYN dropped: connection table full
-  drop_tcp_ofo_no_queue,      // out-of-order segment dropped: no reassembly queue free
-  drop_tcp_ofo_limit,         // out-of-order segment dropped: reassembly limits
-  drop_tcp_no_mbuf,           // a segment could not be built (pool empty); timers retry
-  drop_tcp_icmp_invalid,      // ICMP quoting a sequence number we never sent (RFC 5927)
+  tcp_time_wait_recycled,  // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
+  drop_tcp_paws,           // RFC 7323 5.3: old timestamp
+  drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
+  drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
+  drop_tcp_backlog_full,   // SYN dropped: listener's SYN-RECEIVED limit reached
+  drop_tcp_table_full,     // SYN dropped: connection table full
+  drop_tcp_ofo_no_queue,   // out-of-order segment dropped: no reassembly queue free
+  drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
+  drop_tcp_no_mbuf,        // a segment could not be built (pool empty); timers retry
+  drop_tcp_icmp_invalid,   // ICMP quoting a sequence number we never sent (RFC 5927)
   // Resources.
-  drop_no_mbuf,  // mempool empty: the reply or request was not sent
-  drop_tx_full,  // the TX batch overflowed before the flush
-  drop_tx_oversize,           // a frame above the MTU reached the TX batch (a bug, never sent)
-  count_         // not a counter
+  drop_no_mbuf,      // mempool empty: the reply or request was not sent
+  drop_tx_full,      // the TX batch overflowed before the flush
+  drop_tx_oversize,  // a frame above the MTU reached the TX batch (a bug, never sent)
+  count_             // not a counter
 };
 
 inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);
@@ -175,6 +176,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_fast_retransmits",
     "tcp_dsacks_received",
     "tcp_spurious_undos",
+    "tcp_spurious_retrans",
     "tcp_rack_lost",
     "tcp_rack_lost_retransmits",
     "tcp_rack_reorder_timeouts",

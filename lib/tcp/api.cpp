@@ -107,6 +107,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   t.high_rxt = t.rescue_rxt = t.iss;
   t.dsack_pending = false;
   t.dsacks_received = t.rto_count = t.fast_recoveries = t.spurious_undos = 0;
+  t.spurious_retrans = 0;
   t.undo_valid = t.eifel_pending = false;
   t.undo_retrans = 0;
   t.rtt = RttEstimator(config_.rtt);
@@ -504,6 +505,7 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.fast_recoveries = t.fast_recoveries;
   i.dsacks = t.dsacks_received;
   i.spurious_undos = t.spurious_undos;
+  i.spurious_retransmits = t.spurious_retrans;
   i.reordering = t.scoreboard.dupthresh();
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;

@@ -561,6 +561,14 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
     if (t.undo_valid && t.undo_retrans > 0 && r.dsack->start >= t.undo_marker &&
         r.dsack->end <= t.recover && --t.undo_retrans == 0)
       undo_reduction(t);
+    // A duplicate of octets we retransmitted (at or below the highest ever retransmitted):
+    // that retransmission was not needed, the original had arrived. Reported as such
+    // (ConnInfo, the apps' summaries), so that a user can tell delay from loss; whatever
+    // undid the reduction (Eifel may have, before this D-SACK came).
+    if (t.retransmits > 0 && !(r.dsack->end > t.rxt_high)) {
+      ++t.spurious_retrans;
+      counters_.inc(Counter::tcp_spurious_retrans);
+    }
   }
   return r.newly_sacked;
 }

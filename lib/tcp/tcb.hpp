@@ -185,6 +185,7 @@ struct Tcb : base::FlowLink {
   uint32_t rto_count = 0;        // retransmission timeouts over the connection's life
   uint32_t fast_recoveries = 0;
   uint32_t spurious_undos = 0;
+  uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
 
   // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent.
   bool dsack_pending = false;

@@ -11,6 +11,7 @@ SCHEMA = {
         "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
         "connections": int, "concurrency": int, "rate": int, "req_size": int,
         "resp_size": int, "direction": str, "cc": str, "sack": bool, "timestamps": bool,
+        "tlp_wc_delack_ms": int,
     },
     "seconds": NUM,
     "series": [{
@@ -25,7 +26,8 @@ SCHEMA = {
                                     "non_2xx", "closed_early", "local")},
     },
     "tcp_info": {k: int for k in ("connections", "retransmits", "timeouts", "fast_recoveries",
-                                  "dsacks", "spurious_undos", "sack", "timestamps", "wscale")},
+                                  "dsacks", "spurious_undos", "sack", "timestamps", "wscale",
+                                  "spurious_retransmits", "tlp_probes")},
     "latency": {
         name: {"unit": str, "count": int, "min": int, "mean": NUM, "p50": int, "p90": int,
                "p99": int, "p99_9": int, "max": int, "buckets": list}

@@ -115,6 +115,7 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   opts.sndbuf = opts.rcvbuf = spec.buf;
   EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, 16, opts), TcpError::kOk);
   uint64_t start = 0;
+  std::vector<bool> stalls_done(spec.stalls.size(), false);
   w.set_on_step([&](uint64_t now) {
     if (start == 0) {
       start = now;
@@ -123,6 +124,12 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
                                 opts, e, now);
       EXPECT_NE(s.c, nullptr);
     }
+    for (const Stall& st : spec.stalls)
+      if (now - start >= st.at_ns && now - start < st.at_ns + st.ns && !w.stalled(st.host) &&
+          !stalls_done[&st - spec.stalls.data()]) {
+        stalls_done[&st - spec.stalls.data()] = true;
+        w.stall(st.host, st.ns);
+      }
     if (s.c && spec.watch) spec.watch(now - start, w.a().tcp().info(s.c));
   });
   const bool ok = w.run_until([&] { return s.closed && r.closed; }, spec.max_ns);
@@ -138,6 +145,8 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   res.undos = ca.get(base::Counter::tcp_spurious_undos);
   res.rack_lost_retransmits = ca.get(base::Counter::tcp_rack_lost_retransmits);
   res.tlp_probes = ca.get(base::Counter::tcp_tlp_probes);
+  res.spurious_retrans = ca.get(base::Counter::tcp_spurious_retrans);
+  res.rack_reorder_timeouts = ca.get(base::Counter::tcp_rack_reorder_timeouts);
   res.tlp_recoveries = ca.get(base::Counter::tcp_tlp_recoveries);
   res.queue_drops = w.link_ab().stats().queue_drops;
   res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;

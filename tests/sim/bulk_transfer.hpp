@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "pollux/tcp.hpp"
 #include "sim_link.hpp"
@@ -14,6 +15,13 @@
 #include "tcp/cc/congestion.hpp"
 
 namespace pollux::sim {
+
+// A host's poller losing its CPU during the transfer (SimWorld::stall).
+struct Stall {
+  Host host = Host::a;
+  uint64_t at_ns = 0;  // since connect()
+  uint64_t ns = 0;     // how long
+};
 
 struct BulkSpec {
   uint64_t seed = 1;
@@ -26,6 +34,7 @@ struct BulkSpec {
   SimLink::DropFilter drop_ab;                        // scripted loss a>b
   SimLink::DropFilter drop_ba;                        // scripted loss b>a
   uint64_t max_ns = 300 * kSecond;
+  std::vector<Stall> stalls;
   // Called at every step while the sender's connection is open: virtual time since
   // connect() and the sender's snapshot.
   std::function<void(uint64_t since_start_ns, const ConnInfo&)> watch;
@@ -36,6 +45,7 @@ struct BulkResult {
   uint64_t elapsed_ns = 0;  // connect() to the last byte read by b (max_ns if never)
   uint64_t timeouts = 0, fast_recoveries = 0, retrans_segs = 0;
   uint64_t dsacks = 0, undos = 0, rack_lost_retransmits = 0, tlp_probes = 0, tlp_recoveries = 0;
+  uint64_t spurious_retrans = 0, rack_reorder_timeouts = 0;
   uint64_t queue_drops = 0;  // drop-tail drops on a>b
   uint64_t lost_frames = 0;  // random loss, both links
   ConnInfo at_peer_close;    // the sender's snapshot when b's FIN arrived (all data acked)

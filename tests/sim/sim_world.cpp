@@ -142,16 +142,18 @@ void SimWorld::drain(int from) {
 void SimWorld::step() {
   ++steps_;
   stepped_at_now_ = true;
-  deliver(0);
-  deliver(1);
+  const bool runs[2] = {now_ >= stalled_until_[0], now_ >= stalled_until_[1]};
+  for (int i = 0; i < 2; ++i)
+    if (runs[i]) deliver(i);
   if (on_step_) on_step_(now_);
-  engine_[0]->poll(now_);
-  engine_[1]->poll(now_);
-  // One engine per host: neighbour facts have no sibling to go to (the driver's job).
-  engine_[0]->clear_neighbour_updates();
-  engine_[1]->clear_neighbour_updates();
-  drain(0);
-  drain(1);
+  for (int i = 0; i < 2; ++i) {
+    if (!runs[i]) continue;
+    engine_[i]->poll(now_);
+    // One engine per host: neighbour facts have no sibling to go to (the driver's job).
+    engine_[i]->clear_neighbour_updates();
+  }
+  for (int i = 0; i < 2; ++i)
+    if (runs[i]) drain(i);
 }
 
 bool SimWorld::run_until(const std::function<bool()>& pred, uint64_t max_virtual_ns) {
@@ -163,8 +165,11 @@ bool SimWorld::run_until(const std::function<bool()>& pred, uint64_t max_virtual
       if (pred && pred()) return true;
     }
     if (now_ >= deadline) return false;
-    const uint64_t next =
-        std::min({link_[0]->next_delivery(), link_[1]->next_delivery(), now_ + config_.tick_ns});
+    // A stalled host's frames wait for it: what matters for it is when it runs again.
+    uint64_t next = now_ + config_.tick_ns;
+    for (int to = 0; to < 2; ++to)
+      next = std::min(
+          next, stalled_until_[to] > now_ ? stalled_until_[to] : link_[1 - to]->next_delivery());
     // Frames still due at `now` (more than a burst) are taken by another step at `now`.
     if (next <= now_) {
       stepped_at_now_ = false;

@@ -100,6 +100,14 @@ class SimWorld {
   // One step at now() (time does not move).
   void step();
 
+  // Host h's poller loses its CPU for `ns` from now, as on a shared machine: h takes no
+  // frames, runs no timers and sends nothing until now() + ns (its frames wait in the link,
+  // the other host runs on). Then its clock has jumped: its first step takes one burst and
+  // runs its timers, as the poller does (drivers-glue/poller.cpp), the rest of what waited
+  // in later steps at the same time.
+  void stall(Host h, uint64_t ns) { stalled_until_[static_cast<int>(h)] = now_ + ns; }
+  [[nodiscard]] bool stalled(Host h) const { return now_ < stalled_until_[static_cast<int>(h)]; }
+
   // Tracing (off unless WorldConfig::trace): every frame delivered or dropped by a link.
   void set_tracing(bool on);
   [[nodiscard]] const std::vector<TraceEntry>& trace_entries() const { return trace_; }
@@ -131,6 +139,7 @@ class SimWorld {
   std::vector<TraceEntry> trace_;
   WindowRule window_rule_;
   uint64_t now_;
+  uint64_t stalled_until_[2] = {0, 0};
   uint64_t steps_ = 0;
   bool stepped_at_now_ = false;
   bool shut_down_ = false;

@@ -92,6 +92,9 @@ struct ConnInfo {
   uint32_t lost_bytes = 0;          // bytes deemed lost by the scoreboard (SACK)
   uint64_t delivered = 0;           // bytes the peer acknowledged cumulatively or SACKed
   uint32_t timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
+  // Retransmissions the peer reported receiving twice (D-SACK, RFC 2883): they were not
+  // needed, the original had arrived (a delay, e.g. a poller that lost its CPU, not a loss).
+  uint32_t spurious_retransmits = 0;
   uint32_t reordering = 0;          // DupThresh in segments (3, raised by spurious recoveries)
   // RACK-TLP (RFC 8985), when on (it needs SACK).
   bool rack = false;

@@ -20,6 +20,8 @@ ConnInfo lossy_sack_connection() {
   i.fast_recoveries = 3;
   i.dsacks = 2;
   i.spurious_undos = 1;
+  i.spurious_retransmits = 2;
+  i.tlp_probes = 1;
   i.bytes_sent = 100'000'000;
   return i;
 }
@@ -27,8 +29,9 @@ ConnInfo lossy_sack_connection() {
 TEST(ConnInfoLine, NamesCcOptionsAndRetransmissionsByCause) {
   const std::string line = conn_info_line(lossy_sack_connection());
   EXPECT_EQ(line.rfind("cubic sack ts wscale ESTABLISHED recovery rtt 210/35 us", 0), 0u) << line;
-  for (const char* part : {" retrans 7 ", " timeouts 1 ", " fast_recoveries 3 ", " dsacks 2 ",
-                           " undos 1 ", " bytes_sent 100000000 "})
+  for (const char* part :
+       {" retrans 7 ", " timeouts 1 ", " fast_recoveries 3 ", " dsacks 2 ", " undos 1 ",
+        " spurious_retrans 2 ", " tlp_probes 1 ", " bytes_sent 100000000 "})
     EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
 }
 
@@ -61,7 +64,8 @@ TEST(ConnTotals, SumRetransmissionsAndCountNegotiations) {
   EXPECT_EQ(u.retransmits, 18u);
   EXPECT_EQ(describe(t),
             "2 connections: 9 segments retransmitted, 3 timeouts, 3 fast recoveries, 2 dsacks, "
-            "1 undos; negotiated sack 1, timestamps 1, wscale 1");
+            "1 undos, 2 spurious retransmits (D-SACKed), 1 tail loss probes; negotiated sack 1, "
+            "timestamps 1, wscale 1");
 }
 
 }  // namespace

@@ -482,7 +482,9 @@ TEST(GenReport, JsonHasEverySection) {
                         "\"cc\":\"newreno\"", "\"sack\":false", "\"timestamps\":true",
                         "\"tcp_info\":{\"connections\":2,\"retransmits\":8,\"timeouts\":1,"
                         "\"fast_recoveries\":3,\"dsacks\":4,\"spurious_undos\":0,\"sack\":0,"
-                        "\"timestamps\":1,\"wscale\":0}"})
+                        "\"timestamps\":1,\"wscale\":0,\"spurious_retransmits\":0,"
+                        "\"tlp_probes\":0}",
+                        "\"tlp_wc_delack_ms\":200"})
     EXPECT_NE(doc.find(k), std::string::npos) << k << " in " << doc;
   EXPECT_NE(gen_progress_line(series[0]).find("req/s 10"), std::string::npos);
   const std::string text = gen_summary(o, 1.0, t, h, h);
