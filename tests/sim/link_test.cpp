@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../unit/support/frames.hpp"
+#include "../support/frames.hpp"
 #include "net/checksum.hpp"
 #include "sim_link.hpp"
 #include "sim_seeds.hpp"

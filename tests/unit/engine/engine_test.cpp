@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "../support/frames.hpp"
+#include "../../support/frames.hpp"
 #include "engine/checksum_offload.hpp"
 
 namespace pollux::engine {
