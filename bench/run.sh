@@ -54,36 +54,23 @@ py=/usr/bin/python3
 
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.txt "$out"/*.png
-work=$(mktemp -d)
+. "$root/scripts/lib/netns.sh"
+netns_stop_signal=TERM  # iperf3, the holders, the kernel-side servers
+netns_init
+work=$workdir
 chmod 755 "$work"
+on_cleanup '[ -f "$work/nginx.pid" ] && kill -TERM "$(cat "$work/nginx.pid")"'
 nsl=pxbl$$      # linux: client namespace
 nss=pxbs$$      # linux: server namespace
 nsp=pxbp$$      # pollux over veth: both ends
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill -TERM "$(cat "$work/nginx.pid")" 2>/dev/null
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for n in $nsl $nss $nsp; do ip netns del $n 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 say() { echo "== $*" >&2; }
 
 # --- linux setup: nsl (10.240.0.2, CPU 0) <-> nss (10.240.0.1, CPU 1) -------------------------
-ip netns add $nsl
-ip netns add $nss
-ip link add pxbl$$ netns $nsl type veth peer name pxbs$$ netns $nss
-for n in $nsl $nss; do
-  ip netns exec $n ip link set lo up
-  ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-ip netns exec $nsl ip addr add 10.240.0.2/24 dev pxbl$$
+netns_add $nsl
+netns_add $nss
+for n in $nsl $nss; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+veth_add $nsl pxbl$$ $nss pxbs$$ 10.240.0.2/24 10.240.0.1/24
 ip netns exec $nsl ip addr add 10.240.0.3/24 dev pxbl$$  # a second port space for the holder
-ip netns exec $nss ip addr add 10.240.0.1/24 dev pxbs$$
-ip netns exec $nsl ip link set pxbl$$ up
-ip netns exec $nss ip link set pxbs$$ up
 ip netns exec $nsl sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
 ip netns exec $nsl sysctl -qw net.ipv4.tcp_tw_reuse=1
 ip netns exec $nss sysctl -qw net.core.somaxconn=4096
@@ -117,7 +104,7 @@ CONF
 ip netns exec $nss "$nginx_bin" -c "$work/nginx.conf" -e "$work/nginx-error.log"
 ip netns exec $nss taskset -c 1 iperf3 -s -B 10.240.0.1 -D --pidfile "$work/iperf3.pid"
 sleep 0.5
-pids+=("$(cat "$work/iperf3.pid")")
+netns_pids+=("$(cat "$work/iperf3.pid")")
 
 # wrk_json NAME ARGS...: a wrk run (pinned to CPU 0) summarised as JSON.
 wrk_json() {
@@ -153,29 +140,24 @@ veth_up=0
 pollux_veth() {
   local name=$1 mode=$2; shift 2
   if [ $veth_up = 0 ]; then
-    ip netns add $nsp
-    ip netns exec $nsp ip link set lo up
+    netns_add $nsp
     ip netns exec $nsp sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-    ip link add pxpa$$ netns $nsp type veth peer name pxpb$$ netns $nsp
+    veth_add $nsp pxpa$$ $nsp pxpb$$
     for i in pxpa$$ pxpb$$; do
-      ip netns exec $nsp ip link set $i up
       # Frames between two pollux ends carry complete checksums; keep the kernel from
       # marking them as still to be filled in.
       ip netns exec $nsp ethtool -K $i tx off >/dev/null
     done
     veth_up=1
   fi
-  ip netns exec $nsp "$server" --preset afpacket:pxpb$$ -l 1 --log-level=4 -- \
-    --ip 10.241.0.1/24 --port 8080 --mode "$mode" --max-conns 65536 --quiet \
-    >"$work/server-$name.log" 2>&1 &
-  local sp=$!
-  pids+=($sp)
-  for _ in $(seq 100); do grep -q '^ready' "$work/server-$name.log" && break; sleep 0.1; done
+  spawn "$work/server-$name.log" ip netns exec $nsp "$server" --preset afpacket:pxpb$$ -l 1 \
+    --log-level=4 -- --ip 10.241.0.1/24 --port 8080 --mode "$mode" --max-conns 65536 --quiet
+  local sp=$spawned
+  wait_for "$work/server-$name.log" '^ready' 10 || true
   ip netns exec $nsp "$gen" --preset afpacket:pxpa$$ -l 0 --log-level=4 -- \
     --ip 10.241.0.2/24 --dst 10.241.0.1:8080 --duration "$seconds" --quiet \
     --json "$out/veth-$name.json" "$@" >"$out/veth-$name.txt" 2>&1 || true
-  kill -INT $sp 2>/dev/null || true
-  wait $sp 2>/dev/null || true
+  stop_pid $sp
 }
 
 # --- the scenarios ------------------------------------------------------------------------------
@@ -249,7 +231,7 @@ open(sys.argv[2], "w").write("ready")
 time.sleep(60)
 PY
   holders+=($!)
-  pids+=($!)
+  netns_pids+=($!)
 done
 for _ in $(seq 900); do
   [ "$(ls "$work"/holder.* 2>/dev/null | wc -l)" -ge "$workers" ] && break

@@ -20,26 +20,18 @@ done
 
 [ -x build/apps/pollux-server/pollux-server ] || { scripts/setup.sh && scripts/build.sh; }
 
+. scripts/lib/netns.sh
 ns=pollux-run$$
 ifname=pxrun$$
-log=$(mktemp)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null || true
-  rm -f "$log"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" build/apps/pollux-server/pollux-server --preset "tap:$ifname" -l 0 \
-  --log-level=4 -- --ip 10.200.0.2/24 --gw 10.200.0.1 --mode http --port 80 \
-  --http-body 1024 --quiet >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
-grep -q '^ready' "$log" || { cat "$log"; echo "run_tap.sh: pollux-server did not start" >&2; exit 1; }
-ip netns exec "$ns" ip addr add 10.200.0.1/24 dev "$ifname"
-ip netns exec "$ns" ip link set "$ifname" up
+netns_init
+log=$workdir/server.log
+netns_add "$ns"
+spawn "$log" ip netns exec "$ns" build/apps/pollux-server/pollux-server --preset "tap:$ifname" \
+  -l 0 --log-level=4 -- --ip 10.200.0.2/24 --gw 10.200.0.1 --mode http --port 80 \
+  --http-body 1024 --quiet
+pid=$spawned
+wait_ready "$log" 10 || { echo "run_tap.sh: pollux-server did not start" >&2; exit 1; }
+tap_up "$ns" "$ifname" 10.200.0.1/24
 grep -E '^(port|address|gateway|tcp:)' "$log"
 
 echo
@@ -55,9 +47,7 @@ echo "== wrk (Linux client, 1 thread, 32 connections, ${seconds}s) -> pollux-ser
 ip netns exec "$ns" wrk -t1 -c32 -d"${seconds}s" http://10.200.0.2/ |
   grep -E 'Latency|Req/Sec|requests in|Requests/sec|errors'
 
-kill -INT "$pid"
-wait "$pid" || true
-pid=""
+stop_pid "$pid"
 echo
 echo "== pollux-server counters"
 sed -n '/^summary:/,$p' "$log"

@@ -32,15 +32,9 @@ lns=pxgoodl$$    # the Linux endpoint: the other end of the veth
 ifname=pxg$$
 ip_pollux=10.231.0.2
 ip_linux=10.231.1.2
-workdir=$(mktemp -d)
+. "$here/../../scripts/lib/netns.sh"
+netns_init
 spid=""
-cleanup() {
-  [ -n "$spid" ] && kill -INT "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-  ip netns del "$lns" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 in_ns() { ip netns exec "$ns" "$@"; }
 in_lns() { ip netns exec "$lns" "$@"; }
@@ -48,20 +42,13 @@ in_lns() { ip netns exec "$lns" "$@"; }
 # kernel sees the local failure and resends without counting a retransmission (measured:
 # 3% "loss" left Linux's goodput unchanged, with zero retransmissions). Dropped while
 # forwarded, a segment is lost as on a real path, in both directions alike.
-ip netns add "$ns"
-ip netns add "$lns"
-in_ns ip link set lo up
-in_lns ip link set lo up
-in_ns ip link add vr$$ type veth peer name vl$$
-in_ns ip link set vl$$ netns "$lns"
-in_ns ip addr add "${ip_linux%.*}.1/24" dev vr$$
-in_lns ip addr add "$ip_linux/24" dev vl$$
+netns_add "$ns"
+netns_add "$lns"
+veth_add "$ns" vr$$ "$lns" vl$$ "${ip_linux%.*}.1/24" "$ip_linux/24"
 # One segment per packet on the wire: no TSO/GSO on the sender's veth, no GRO where the
 # router receives, so a drop loses one segment, not a 64 KB aggregate.
-in_ns ethtool -K vr$$ gro off tso off gso off >/dev/null 2>&1
-in_lns ethtool -K vl$$ gro off tso off gso off >/dev/null 2>&1
-in_ns ip link set vr$$ up
-in_lns ip link set vl$$ up
+no_offloads "$ns" vr$$
+no_offloads "$lns" vl$$
 in_lns ip route add "${ip_pollux%.*}.0/24" via "${ip_linux%.*}.1"
 in_ns sysctl -qw net.ipv4.ip_forward=1
 # The Linux endpoint: SACK and timestamps on. Its congestion control is chosen per socket
@@ -73,23 +60,19 @@ in_lns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
 start_server() {
   local label=$1; shift
   slog=$workdir/server-$label.log
-  # Not through in_ns: $! must be the server's own chain so that SIGINT reaches it.
-  ip netns exec "$ns" timeout 900 "$server" --preset "tap:$ifname" -l 1 --log-level=4 -- \
-    --ip "$ip_pollux/24" --gw "${ip_pollux%.*}.1" --port 5001 --quiet --conn-info "$@" \
-    >"$slog" 2>&1 &
-  spid=$!
-  for _ in $(seq 300); do grep -q '^ready' "$slog" && break; sleep 0.1; done
-  grep -q '^ready' "$slog" || { cat "$slog" >&2; exit 1; }
-  in_ns ip addr add "${ip_pollux%.*}.1/24" dev "$ifname"
-  in_ns ethtool -K "$ifname" gso off tso off gro off >/dev/null 2>&1
-  in_ns ip link set "$ifname" up
-  for _ in $(seq 50); do in_lns ping -c1 -W1 "$ip_pollux" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  spawn "$slog" ip netns exec "$ns" timeout 900 "$server" --preset "tap:$ifname" -l 1 \
+    --log-level=4 -- --ip "$ip_pollux/24" --gw "${ip_pollux%.*}.1" --port 5001 --quiet \
+    --conn-info "$@"
+  spid=$spawned
+  wait_ready "$slog" || exit 1
+  no_offloads "$ns" "$ifname"
+  tap_up "$ns" "$ifname" "${ip_pollux%.*}.1/24"
+  wait_ping "$lns" "$ip_pollux" && return 0
   echo "tap.sh: pollux does not answer ping" >&2
   exit 1
 }
 stop_server() {
-  kill -INT "$spid" 2>/dev/null
-  wait "$spid" 2>/dev/null
+  stop_pid "$spid"
   spid=""
 }
 

@@ -14,42 +14,28 @@ here=$(cd "$(dirname "$0")" && pwd)
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
 secs=${2:-3}
 require_root_netns
-for tool in socat python3; do
-  command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
-done
+require_tools socat python3
 
 ns=pxgen$$
 tap=pxg$$
 kip=10.211.0.1
-workdir=$(mktemp -d)
+netns_stop_signal=TERM  # the kernel-side servers
+netns_init
 chmod 755 "$workdir"  # nginx's workers run as nobody
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  [ -f "$workdir/nginx.pid" ] && kill -TERM "$(cat "$workdir/nginx.pid")" 2>/dev/null
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-ip netns add "$ns"
+on_cleanup '[ -f "$workdir/nginx.pid" ] && kill -TERM "$(cat "$workdir/nginx.pid")"'
+netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip link set lo up
 # The servers bind the kernel-side address before the tap (created by each pollux-gen run)
 # exists.
 in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
 
-in_ns socat TCP-LISTEN:7,bind=$kip,fork,reuseaddr,backlog=1024 EXEC:cat >/dev/null 2>&1 &
-pids+=($!)
-in_ns socat TCP-LISTEN:19,bind=$kip,fork,reuseaddr,backlog=1024 OPEN:/dev/zero >/dev/null 2>&1 &
-pids+=($!)
-in_ns socat TCP-LISTEN:9,bind=$kip,fork,reuseaddr,backlog=1024 SYSTEM:'cat >/dev/null' >/dev/null 2>&1 &
-pids+=($!)
+spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:7,bind=$kip,fork,reuseaddr,backlog=1024 EXEC:cat
+spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:19,bind=$kip,fork,reuseaddr,backlog=1024 OPEN:/dev/zero
+spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:9,bind=$kip,fork,reuseaddr,backlog=1024 SYSTEM:'cat >/dev/null'
 mkdir -p "$workdir/www"
 head -c 1000 /dev/zero | tr '\0' 'p' >"$workdir/www/index.html"
 (cd "$workdir/www" && exec ip netns exec "$ns" python3 -m http.server 8000 --bind $kip) >/dev/null 2>&1 &
-pids+=($!)
+netns_pids+=($!)
 have_nginx=0
 if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then
   nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -93,10 +79,7 @@ run_gen() {
     --ip $ip/24 --delay 1 --duration "$secs" --quiet --json "$workdir/$name.json" "$@" \
     >"$log" 2>&1 &
   local p=$!
-  if wait_for "$log" '^ready' 30; then
-    in_ns ip addr add $kip/24 dev "$tap"
-    in_ns ip link set "$tap" up
-  fi
+  wait_for "$log" '^ready' 30 && tap_up "$ns" "$tap" $kip/24
   wait $p
   local rc=$?
   grep -E '^  (connections|requests|bytes|errors|retrans|connect|response)' "$log" | sed "s/^/# $name: /"
@@ -105,15 +88,6 @@ run_gen() {
     python3 -m json.tool "$workdir/$name.json" /dev/null
 }
 
-# jcheck NAME DESCRIPTION PYTHON-EXPR: the expression over the report `d` is true.
-jcheck() {
-  local name=$1 what=$2 expr=$3
-  check "[$name] $what" python3 -c "
-import json, sys
-d = json.load(open('$workdir/$name.json'))
-t = d['totals']; e = t['errors']
-sys.exit(0 if ($expr) else 1)"
-}
 clean() {  # clean NAME: no errors of any kind
   jcheck "$1" "zero errors, zero bad responses" "e['total'] == 0 and e['bad_response'] == 0"
 }

@@ -9,8 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
 secs=${2:-2}
-workdir=$(mktemp -d)
-trap 'rm -rf "$workdir"' EXIT
+netns_init  # only $workdir and its cleanup: the in-memory link needs no namespace
 
 # run_local NAME [EAL ARGS] -- GEN ARGS...: one run; its report is NAME.json.
 run_local() {
@@ -25,14 +24,6 @@ run_local() {
   grep -E '^  (connections|requests|bytes|errors|response)|^local server' "$log" | sed "s/^/# $name: /"
   check "[$name] exits 0 (rc=$rc)" test $rc -eq 0
   check "[$name] report matches the schema" python3 "$here/gen_report_schema.py" "$workdir/$name.json"
-}
-jcheck() {  # jcheck NAME DESCRIPTION PYTHON-EXPR over the report d (t: totals, e: errors)
-  local name=$1 what=$2 expr=$3
-  check "[$name] $what" python3 -c "
-import json, sys
-d = json.load(open('$workdir/$name.json'))
-t = d['totals']; e = t['errors']
-sys.exit(0 if ($expr) else 1)"
 }
 # Zero errors of every kind caused by the server or the link. "local" (connect() found no
 # free port or TCB: the generator's own TIME-WAIT holds them) can happen in a run that

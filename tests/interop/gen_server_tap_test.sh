@@ -14,17 +14,9 @@ secs=${3:-2}
 require_root_netns
 
 ns=pxgs$$
-workdir=$(mktemp -d)
-spid=""
-cleanup() {
-  [ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-ip netns add "$ns"
+netns_init
+netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip link set lo up
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 in_ns ip link add br0 type bridge
 in_ns ip link set br0 up
@@ -43,14 +35,13 @@ attach() {
 # start_server MODE: pollux-server on tap pxs$$ (CPU 1).
 start_server() {
   local log=$workdir/server-$1.log
-  in_ns timeout 120 "$server" --preset "tap:pxs$$" -l 1 --log-level=4 -- --ip 10.212.0.1/24 \
-    --port 8080 --mode "$1" --quiet >"$log" 2>&1 &
-  spid=$!
-  if wait_for "$log" '^ready' 30; then attach "pxs$$"; else cat "$log"; fi
+  spawn "$log" ip netns exec "$ns" timeout 120 "$server" --preset "tap:pxs$$" -l 1 \
+    --log-level=4 -- --ip 10.212.0.1/24 --port 8080 --mode "$1" --quiet
+  spid=$spawned
+  wait_ready "$log" && attach "pxs$$"
 }
 stop_server() {
-  kill -INT "$spid" 2>/dev/null
-  wait "$spid" 2>/dev/null
+  stop_pid "$spid"
   spid=""
 }
 
@@ -69,14 +60,6 @@ run_gen() {  # run_gen NAME ARGS...: pollux-gen on tap pxg$$ (CPU 0)
   grep -E '^  (connections|requests|bytes|errors)' "$log" | sed "s/^/# $name: /"
   check "[$name] exits 0 (rc=$rc)" test $rc -eq 0
   check "[$name] report matches the schema" python3 "$here/gen_report_schema.py" "$workdir/$name.json"
-}
-jcheck() {
-  local name=$1 what=$2 expr=$3
-  check "[$name] $what" python3 -c "
-import json, sys
-d = json.load(open('$workdir/$name.json'))
-t = d['totals']; e = t['errors']
-sys.exit(0 if ($expr) else 1)"
 }
 clean() { jcheck "$1" "zero errors, zero bad responses" "e['total'] == 0 and e['bad_response'] == 0"; }
 

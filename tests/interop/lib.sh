@@ -1,5 +1,7 @@
-# Shared helpers for interop tests: a namespace of our own, a pollux process inside it,
-# bounded waits, and cleanup that always runs. Sourced, not executed.
+# Shared helpers for interop tests: TAP-style checks and reading pollux's summaries.
+# Namespaces, veth pairs, taps, processes, waits and the cleanup that always runs come from
+# scripts/lib/netns.sh, shared with the benchmarks and run scripts. Sourced, not executed.
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib" && pwd)/netns.sh"
 
 # Exit code meson reads as "skipped". Used only when the machine cannot host the test at
 # all (not root, no netns); CI runs as root, where a skip is reported as such, never as a pass.
@@ -13,19 +15,17 @@ require_root_netns() {
   fi
 }
 
+# require_tools TOOL...: each is installed, else a failure that says so.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
+  done
+}
+
 ok()   { checks=$((checks + 1)); echo "ok - $*"; }
 bad()  { checks=$((checks + 1)); fails=$((fails + 1)); echo "not ok - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-
-# wait_for FILE PATTERN SECONDS: true once PATTERN appears in FILE.
-wait_for() {
-  local file=$1 pattern=$2 deadline=$((SECONDS + $3))
-  while [ $SECONDS -lt $deadline ]; do
-    grep -q -- "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # counter LOG NAME: the value of NAME in a pollux summary (0 when absent, as zero counters
 # are not printed).
@@ -33,6 +33,17 @@ counter() {
   local v
   v=$(awk -v n="$2" '$1 == n { print $2 }' "$1" | tail -n 1)
   echo "${v:-0}"
+}
+
+# jcheck NAME DESCRIPTION PYTHON-EXPR: the expression over pollux-gen's JSON report
+# $workdir/NAME.json (d: the report, t: its totals, e: the errors by cause) is true.
+jcheck() {
+  local name=$1 what=$2 expr=$3
+  check "[$name] $what" python3 -c "
+import json, sys
+d = json.load(open('$workdir/$name.json'))
+t = d['totals']; e = t['errors']
+sys.exit(0 if ($expr) else 1)"
 }
 
 finish() {

@@ -22,25 +22,15 @@ require_root_netns
 ns=pxk$$          # the kernel peer's namespace
 pns=$ns           # pollux's namespace (a second one for afpacket)
 ifname=pxt$$      # the interface the kernel peer uses
-workdir=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null && sleep 0.5 && kill -KILL "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  [ "$pns" != "$ns" ] && ip netns del "$pns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
+netns_init
 
 if [ "$device" = tap ]; then ours=10.201.0.2 kernel=10.201.0.1; else ours=10.202.0.2 kernel=10.202.0.1; fi
-ip netns add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
-ip netns exec "$ns" ip link set lo up
+netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
 preset="tap:$ifname"
 if [ "$device" = afpacket ]; then
   pns=pxp$$
-  ip netns add "$pns"
-  ip link add pxa$$ netns "$pns" type veth peer name "$ifname" netns "$ns"
-  ip netns exec "$pns" ip link set pxa$$ up
+  netns_add "$pns"
+  veth_add "$pns" pxa$$ "$ns" "$ifname"
   # The kernel hands veth frames to af_packet with the TCP checksum still to be filled in
   # (CHECKSUM_PARTIAL) and net_af_packet has no virtio-net header to say so: the sending
   # side must finish its checksums itself.
@@ -51,9 +41,9 @@ fi
 run_once() {
   local label=$1 lcores=$2; shift 2
   local log=$workdir/server-$label.log
-  ip netns exec "$pns" timeout 120 "$server" --preset "$preset" --lcores "$lcores" --log-level=4 -- \
-    --ip $ours/24 --quiet "$@" >"$log" 2>&1 &
-  pid=$!
+  spawn "$log" ip netns exec "$pns" timeout 120 "$server" --preset "$preset" --lcores "$lcores" \
+    --log-level=4 -- --ip $ours/24 --quiet "$@"
+  pid=$spawned
   if ! wait_for "$log" '^ready' 30; then
     bad "[$label] pollux-server starts on $device"; cat "$log"; return
   fi
@@ -65,7 +55,7 @@ run_once() {
   ip netns exec "$ns" ip neigh flush dev "$ifname"
   # The kernel side of a fresh link needs a moment (carrier, neighbour discovery); pollux is
   # judged once one ping has gone through.
-  for _ in $(seq 50); do ip netns exec "$ns" ping -c1 -W1 $ours >/dev/null 2>&1 && break; sleep 0.1; done
+  wait_ping "$ns" $ours
 
   check "[$label] kernel ping gets 5 echo replies" \
     bash -c "ip netns exec $ns ping -c 5 -i 0.2 -W 2 $ours | grep -q ' 5 received'"

@@ -22,35 +22,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 server=${1:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
 gen=${2:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
 require_root_netns
-for tool in socat curl sha256sum ethtool; do
-  command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
-done
+require_tools socat curl sha256sum ethtool
 
 lcores='(0-4)@(0-1)'
 ns=prssk$$    # the kernel peer
 pns=prssp$$   # pollux, for af_packet (its own end of the veth)
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$ns" 2>/dev/null
-  ip netns del "$pns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-ip netns add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
-ip netns add "$pns"
+netns_init
+netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
+netns_add "$pns"
 in_ns() { ip netns exec "$ns" "$@"; }
-in_ns ip link set lo up
-
-# stop PID: SIGINT (pollux prints its summary) and wait for the exit.
-stop() {
-  kill -INT "$1" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-}
 
 # start DEVICE LABEL MODE PORT: pollux-server with four lcores; sets $pid and $log.
 start() {
@@ -58,18 +38,16 @@ start() {
   log=$workdir/$label.log
   if [ "$device" = tap ]; then
     eal=(--preset "tap:prsst$$")
-    ip netns exec "$ns" timeout 120 "$server" "${eal[@]}" --lcores "$lcores" --log-level=4 -- \
-      --ip 10.209.0.2/24 --mode "$mode" --port "$port" --quiet >"$log" 2>&1 &
+    spawn "$log" ip netns exec "$ns" timeout 120 "$server" "${eal[@]}" --lcores "$lcores" \
+      --log-level=4 -- --ip 10.209.0.2/24 --mode "$mode" --port "$port" --quiet
   else
     # afpacket:IF with four queue pairs: raw EAL arguments instead of the one-queue preset.
     eal=(--vdev="net_af_packet0,iface=prssa$$,qpairs=4" --no-pci --no-huge -m 1024 --no-shconf)
-    ip netns exec "$pns" timeout 120 "$server" "${eal[@]}" --lcores "$lcores" --log-level=4 -- \
-      --ip 10.210.0.2/24 --mode "$mode" --port "$port" --quiet >"$log" 2>&1 &
+    spawn "$log" ip netns exec "$pns" timeout 120 "$server" "${eal[@]}" --lcores "$lcores" \
+      --log-level=4 -- --ip 10.210.0.2/24 --mode "$mode" --port "$port" --quiet
   fi
-  pid=$!
-  pids+=($pid)
-  wait_for "$log" '^ready' 30 || { cat "$log"; return 1; }
-  return 0
+  pid=$spawned
+  wait_ready "$log"
 }
 
 # link_up DEVICE: the kernel side's address, then one ping through.
@@ -82,8 +60,7 @@ link_up() {
   else
     ip=10.210.0.2
   fi
-  for _ in $(seq 50); do in_ns ping -c1 -W1 $ip >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
+  wait_ping "$ns" $ip
 }
 
 # check_steering LABEL LOG [SLACK]: the summary shows software steering at work and nothing
@@ -171,38 +148,36 @@ gen_rps() {
 if start tap tap-http http 8080 && link_up tap; then
   ok "[tap] pollux-server (http) up with four lcores"
   curl_many tap 10.209.0.2 400
-  stop "$pid"
+  stop_pid "$pid"
   check_steering "tap http" "$log"
 else
   bad "[tap] pollux-server (http) up with four lcores"
 fi
 if start tap tap-echo echo 7 && link_up tap; then
   echo_parallel tap 10.209.0.2 6 5
-  stop "$pid"
+  stop_pid "$pid"
   check_steering "tap echo" "$log"
 else
   bad "[tap] pollux-server (echo) up with four lcores"
 fi
 
 # --- net_af_packet, four queue pairs (kernel fanout) -----------------------------------------
-ip link add prssa$$ netns "$pns" type veth peer name prssk$$ netns "$ns"
-ip netns exec "$pns" ip link set prssa$$ up
+veth_add "$pns" prssa$$ "$ns" prssk$$
 # veth hands af_packet TCP segments whose checksum is still to be filled in (no virtio-net
 # header says so): the kernel side computes its checksums itself.
 in_ns ethtool -K prssk$$ tx off >/dev/null
 in_ns ip addr add 10.210.0.1/24 dev prssk$$
-in_ns ip link set prssk$$ up
 if start afpacket af-http http 8080 && link_up afpacket; then
   ok "[afpacket] pollux-server (http) up with four queue pairs"
   curl_many afpacket 10.210.0.2 400
-  stop "$pid"
+  stop_pid "$pid"
   check_steering "afpacket http" "$log"
 else
   bad "[afpacket] pollux-server (http) up with four queue pairs"
 fi
 if start afpacket af-echo echo 7 && link_up afpacket; then
   echo_parallel afpacket 10.210.0.2 6 5
-  stop "$pid"
+  stop_pid "$pid"
   check_steering "afpacket echo" "$log"
 else
   bad "[afpacket] pollux-server (echo) up with four queue pairs"
@@ -210,10 +185,8 @@ fi
 
 # --- pollux-gen active opens from four lcores against a kernel server ---------------------
 in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
-in_ns socat TCP-LISTEN:7,bind=10.209.0.1,fork,reuseaddr,backlog=1024 EXEC:cat >/dev/null 2>&1 &
-pids+=($!)
-in_ns socat TCP-LISTEN:7,bind=10.210.0.1,fork,reuseaddr,backlog=1024 EXEC:cat >/dev/null 2>&1 &
-pids+=($!)
+spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:7,bind=10.209.0.1,fork,reuseaddr,backlog=1024 EXEC:cat
+spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:7,bind=10.210.0.1,fork,reuseaddr,backlog=1024 EXEC:cat
 # The tap appears when pollux-gen starts; the kernel side gets its address during --delay.
 (for _ in $(seq 100); do
   in_ns ip link show prsst$$ >/dev/null 2>&1 && break

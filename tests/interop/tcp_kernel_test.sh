@@ -25,40 +25,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 server=${1:?usage: $0 PATH/TO/pollux-server [MB]}
 mb=${2:-100}
 require_root_netns
-for tool in socat curl wrk nc iptables sha256sum; do
-  command -v $tool >/dev/null || { echo "not ok - $tool missing (scripts/setup.sh installs it)"; exit 1; }
-done
+require_tools socat curl wrk nc iptables sha256sum
 
 ns=pxtcp$$      # pollux's taps (the kernel side of each) and the router for the client
 cns=pxtcpc$$    # the echo client: socat, behind a veth
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$cns" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+netns_init
+netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_cns() { ip netns exec "$cns" "$@"; }
 # The client namespace reaches pollux's echo subnet (10.203.0.0/24) through $ns, which
 # forwards; segments cross the wire one by one (no TSO/GSO from the client, no GRO at the
 # router), so a drop loses one segment.
-ip netns add "$cns"
-in_cns ip link set lo up
-in_ns ip link add vr$$ type veth peer name vc$$
-in_ns ip link set vc$$ netns "$cns"
-in_ns ip addr add 10.213.0.1/24 dev vr$$
-in_cns ip addr add 10.213.0.2/24 dev vc$$
-in_ns ethtool -K vr$$ gro off tso off gso off >/dev/null 2>&1
-in_cns ethtool -K vc$$ gro off tso off gso off >/dev/null 2>&1
-in_ns ip link set vr$$ up
-in_cns ip link set vc$$ up
+netns_add "$cns"
+veth_add "$ns" vr$$ "$cns" vc$$ 10.213.0.1/24 10.213.0.2/24
+no_offloads "$ns" vr$$
+no_offloads "$cns" vc$$
 in_cns ip route add 10.203.0.0/24 via 10.213.0.1
 in_ns sysctl -qw net.ipv4.ip_forward=1
 # The client kernel offers SACK (RFC 2018) and timestamps (RFC 7323): the defaults, explicit.
@@ -82,17 +63,12 @@ conn_field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) { print $(
 start_server() {
   local name=$1 ifname=$2 ip=$3 mode=$4; shift 4
   local log=$workdir/$name.log
-  # Started directly (not through a shell function) so that $! is the server's own chain
-  # (ip netns exec -> timeout -> server) and SIGINT reaches it.
-  ip netns exec "$ns" timeout 600 "$server" --preset "tap:$ifname" -l 0 --log-level=4 -- \
-    --ip "$ip/24" --mode "$mode" --quiet "$@" >"$log" 2>&1 &
-  pids+=($!)
-  wait_for "$log" '^ready' 30 || { cat "$log"; return 1; }
-  in_ns ip addr add "${ip%.*}.1/24" dev "$ifname"
-  in_ns ip link set "$ifname" up
+  spawn "$log" ip netns exec "$ns" timeout 600 "$server" --preset "tap:$ifname" -l 0 \
+    --log-level=4 -- --ip "$ip/24" --mode "$mode" --quiet "$@"
+  wait_ready "$log" || return 1
+  tap_up "$ns" "$ifname" "${ip%.*}.1/24"
   # The first ARP exchange and IPv6 chatter settle within a few hundred milliseconds.
-  for _ in $(seq 50); do in_ns ping -c1 -W1 "$ip" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
+  wait_ping "$ns" "$ip"
 }
 
 # echo_transfer LABEL IP: one connection; afterwards $conn is pollux's --conn-info line for
@@ -193,9 +169,9 @@ grep -E 'Requests/sec|Latency' "$workdir/wrk.txt" | sed 's/^/# /'
 check "a port with no listener is refused" \
   bash -c "! ip netns exec $ns curl -s --max-time 5 http://10.204.0.2:81/ && ip netns exec $ns curl -s --max-time 5 http://10.204.0.2:81/ 2>&1; ip netns exec $ns bash -c 'exec 3<>/dev/tcp/10.204.0.2/81' 2>&1 | grep -q refused"
 
-for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-for p in "${pids[@]}"; do wait "$p"; done
-pids=()
+for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${netns_pids[@]}"; do wait "$p"; done
+netns_pids=()
 check "echo server counted retransmissions under loss" test "$(counter "$workdir/echo.log" tcp_retrans_segs)" -gt 0
 check "echo server queued out-of-order segments under reordering" test "$(counter "$workdir/echo.log" tcp_ofo_queued)" -gt 0
 check "http server answered requests" test "$(counter "$workdir/http.log" app_requests)" -gt 1000
