@@ -20,20 +20,25 @@ LAYERS = [
     ("lib/tcp/", "tcp"),
     ("lib/engine/", "engine"),
     ("lib/include/pollux/", "api"),
+    ("drivers-glue/include/pollux/", "startup"),
     ("drivers-glue/", "glue"),
     ("apps/", "apps"),
 ]
 
-# What each layer may include. The public API's headers (api) hold plain types that the
-# protocol implements, so tcp and engine use them; they themselves include nothing internal.
+# What each layer may include. The public API's headers (api) hold plain types (addresses,
+# counters, events, options) that the layers implement, so every layer may use them; they
+# themselves include nothing internal. drivers-glue's include/pollux/runtime.hpp (startup)
+# is the public start-up over it. Applications see only these two: the API is the whole
+# interface an application needs.
 ALLOWED = {
-    "net": {"net"},
-    "base": {"net", "base"},
+    "net": {"net", "api"},
+    "base": {"net", "base", "api"},
     "tcp": {"net", "base", "tcp", "api"},
     "engine": {"net", "base", "tcp", "engine", "api"},
     "api": {"api"},
-    "glue": {"net", "base", "tcp", "engine", "api", "glue"},
-    "apps": {"net", "base", "tcp", "engine", "api", "glue", "apps"},
+    "glue": {"net", "base", "tcp", "engine", "api", "startup", "glue"},
+    "startup": {"api", "startup"},
+    "apps": {"api", "startup", "apps"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
@@ -47,7 +52,8 @@ def layer_of(rel: str):
 
 
 def resolve(root: pathlib.Path, includer: pathlib.Path, name: str):
-    for base in (includer.parent, root / "lib", root / "lib/include", root / "drivers-glue"):
+    for base in (includer.parent, root / "lib", root / "lib/include", root / "drivers-glue",
+                 root / "drivers-glue/include"):
         p = (base / name).resolve()
         if p.is_file():
             return p

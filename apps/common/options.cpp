@@ -45,12 +45,12 @@ std::optional<uint64_t> ArgReader::number(uint64_t min, uint64_t max) {
 }
 
 bool read_interface_option(ArgReader& r, const std::string& name,
-                           std::vector<net::Ipv4Prefix>& addrs,
-                           std::optional<net::Ipv4Addr>& gateway) {
+                           std::vector<Ipv4Prefix>& addrs,
+                           std::optional<Ipv4Addr>& gateway) {
   if (name == "--ip") {
     auto v = r.value();
     if (!v) return true;
-    auto p = net::Ipv4Prefix::parse(*v);
+    auto p = Ipv4Prefix::parse(*v);
     if (!p)
       r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
     else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
@@ -63,7 +63,7 @@ bool read_interface_option(ArgReader& r, const std::string& name,
   if (name == "--gw") {
     auto v = r.value();
     if (!v) return true;
-    auto a = net::Ipv4Addr::parse(*v);
+    auto a = Ipv4Addr::parse(*v);
     if (!a)
       r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
     else
@@ -73,8 +73,8 @@ bool read_interface_option(ArgReader& r, const std::string& name,
   return false;
 }
 
-void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
-                   const std::optional<net::Ipv4Addr>& gateway) {
+void check_gateway(ArgReader& r, const std::vector<Ipv4Prefix>& addrs,
+                   const std::optional<Ipv4Addr>& gateway) {
   if (!r.ok() || !gateway) return;
   bool reachable = false;
   for (const auto& p : addrs) reachable |= p.contains(*gateway);
@@ -85,10 +85,10 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
   if (name == "--cc") {
     auto v = r.value();
     if (!v) return true;
-    if (*v == tcp::cc::algorithm_name(tcp::cc::Algorithm::newreno))
-      tuning.cc = tcp::cc::Algorithm::newreno;
-    else if (*v == tcp::cc::algorithm_name(tcp::cc::Algorithm::cubic))
-      tuning.cc = tcp::cc::Algorithm::cubic;
+    if (*v == congestion_control_name(CongestionControl::newreno))
+      tuning.cc = CongestionControl::newreno;
+    else if (*v == congestion_control_name(CongestionControl::cubic))
+      tuning.cc = CongestionControl::cubic;
     else
       r.fail("--cc: '" + *v + "' is not one of newreno, cubic");
     return true;
@@ -112,7 +112,7 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
 }
 
 std::string describe(const TcpTuning& tuning) {
-  return std::string("cc ") + tcp::cc::algorithm_name(tuning.cc) +
+  return std::string("cc ") + congestion_control_name(tuning.cc) +
          (tuning.sack ? ", sack on" : ", sack off") +
          (tuning.timestamps ? ", timestamps on" : ", timestamps off") +
          (tuning.tlp_wc_delack_ms == TcpTuning{}.tlp_wc_delack_ms

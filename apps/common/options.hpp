@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "net/ipv4_addr.hpp"
-#include "tcp/cc/congestion.hpp"
+#include "pollux/addr.hpp"
+#include "pollux/cc.hpp"
 
 namespace pollux::apps {
 
@@ -47,22 +47,21 @@ class ArgReader {
 
 // The interface options both apps share: `--ip A/N` (repeatable; a host address, not the
 // network, broadcast or a multicast one) and `--gw A`. Returns false when `name` is neither.
-bool read_interface_option(ArgReader& r, const std::string& name,
-                           std::vector<net::Ipv4Prefix>& addrs,
-                           std::optional<net::Ipv4Addr>& gateway);
+bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
+                           std::optional<Ipv4Addr>& gateway);
 // After parsing: the gateway must be on one of the --ip subnets.
-void check_gateway(ArgReader& r, const std::vector<net::Ipv4Prefix>& addrs,
-                   const std::optional<net::Ipv4Addr>& gateway);
+void check_gateway(ArgReader& r, const std::vector<Ipv4Prefix>& addrs,
+                   const std::optional<Ipv4Addr>& gateway);
 
 // The TCP behaviour both apps let the user choose, for loss and congestion experiments
 // (issue 4). The defaults are the stack's: CUBIC (RFC 9438), SACK (RFC 2018) and timestamps
 // (RFC 7323) offered in the handshake.
 struct TcpTuning {
-  tcp::cc::Algorithm cc = tcp::cc::Algorithm::cubic;
+  CongestionControl cc = CongestionControl::cubic;
   bool sack = true;        // --no-sack: neither offer SACK-permitted nor accept it
   bool timestamps = true;  // --no-timestamps: no RTTM/PAWS, RTT sampled once per flight
   // --tlp-wc-delack MS: RFC 8985 7.2 WCDelAckT, the wait added to a tail loss probe's
-  // timeout with one segment out (tcp::TcpConfig::tlp_wc_delack_ns).
+  // timeout with one segment out (RuntimeOptions::tlp_wc_delack_ns).
   uint32_t tlp_wc_delack_ms = 200;
 };
 // `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`. Returns false
@@ -71,5 +70,41 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what
 // the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);
+
+// The options both apps share, read into any options struct that has their fields
+// (addrs, gateway, tcp, max_connections, mtu, port_id, checksum_offload; startup.hpp's
+// runtime_options() hands them to the runtime): --ip, --gw, --cc, --no-sack,
+// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload. Returns false when `name`
+// is none of them.
+template <class Options>
+bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
+  if (read_interface_option(r, name, o.addrs, o.gateway) || read_tcp_option(r, name, o.tcp))
+    return true;
+  if (name == "--max-conns") {
+    if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
+  } else if (name == "--mtu") {
+    if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
+  } else if (name == "--dpdk-port") {
+    if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
+  } else if (name == "--no-offload") {
+    if (r.has_inline_value()) r.fail(name + " takes no value");
+    o.checksum_offload = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Reads every option in `r`: the shared ones (read_shared_option) and then the app's own
+// through `own(name)`, which returns false for a name it does not know ("unknown option").
+// Stops at the first error.
+template <class Options, class Own>
+void read_options(ArgReader& r, Options& o, Own&& own) {
+  while (r.ok() && !r.done()) {
+    const auto name = r.next_option();
+    if (!name) break;
+    if (!read_shared_option(r, *name, o) && !own(*name)) r.fail("unknown option " + *name);
+  }
+}
 
 }  // namespace pollux::apps

@@ -4,11 +4,9 @@
 
 namespace pollux::apps {
 
-using base::Counter;
-
 CounterSnapshot snapshot(const std::function<uint64_t(Counter)>& get) {
   CounterSnapshot s{};
-  for (size_t i = 0; i < base::kCounterCount; ++i) s[i] = get(static_cast<Counter>(i));
+  for (size_t i = 0; i < kCounterCount; ++i) s[i] = get(static_cast<Counter>(i));
   return s;
 }
 
@@ -16,8 +14,8 @@ namespace {
 uint64_t at(const CounterSnapshot& s, Counter c) { return s[static_cast<size_t>(c)]; }
 uint64_t drops(const CounterSnapshot& s) {
   uint64_t sum = 0;
-  for (size_t i = 0; i < base::kCounterCount; ++i)
-    if (base::is_drop_counter(static_cast<Counter>(i))) sum += s[i];
+  for (size_t i = 0; i < kCounterCount; ++i)
+    if (is_drop_counter(static_cast<Counter>(i))) sum += s[i];
   return sum;
 }
 }  // namespace
@@ -47,10 +45,10 @@ std::string progress_line(unsigned seconds, const CounterSnapshot& now,
 std::string summary(const CounterSnapshot& s) {
   std::string out;
   char buf[128];
-  for (size_t i = 0; i < base::kCounterCount; ++i) {
+  for (size_t i = 0; i < kCounterCount; ++i) {
     if (s[i] == 0) continue;
     std::snprintf(buf, sizeof buf, "  %-28s %llu\n",
-                  std::string(base::kCounterNames[i]).c_str(),
+                  std::string(kCounterNames[i]).c_str(),
                   static_cast<unsigned long long>(s[i]));
     out += buf;
   }

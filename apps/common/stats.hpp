@@ -6,13 +6,13 @@
 #include <functional>
 #include <string>
 
-#include "base/counters.hpp"
+#include "pollux/counters.hpp"
 
 namespace pollux::apps {
 
-using CounterSnapshot = std::array<uint64_t, base::kCounterCount>;
+using CounterSnapshot = std::array<uint64_t, kCounterCount>;
 
-[[nodiscard]] CounterSnapshot snapshot(const std::function<uint64_t(base::Counter)>& get);
+[[nodiscard]] CounterSnapshot snapshot(const std::function<uint64_t(Counter)>& get);
 
 // "[   3s] rx 10 pkt/s 1.2 kB/s | tx 10 pkt/s 1.2 kB/s | drops 0/s (12 total) | arp 1 icmp 1 rst 0"
 [[nodiscard]] std::string progress_line(unsigned seconds, const CounterSnapshot& now,

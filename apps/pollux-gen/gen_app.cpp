@@ -24,7 +24,7 @@ constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay sm
 constexpr size_t kPatternBytes = 64 * 1024;
 }  // namespace
 
-GenApp::GenApp(tcp::TcpLayer& tcp, std::vector<net::Ipv4Addr> sources, const GenOptions& opts,
+GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts,
                uint32_t share, double rate)
     : tcp_(tcp),
       sources_(std::move(sources)),
@@ -126,7 +126,7 @@ bool GenApp::open_one() {
     free_.push_back(s);
     return false;
   }
-  tcp::TcpLayer::set_user(s->conn, s);
+  Stack::set_user(s->conn, s);
   ++live_;
   stats_.opens.add();
   return true;
@@ -142,7 +142,7 @@ void GenApp::release(ConnState& s) {
   }
   if (s.conn) {
     if (s.established) finished_conns_.add(tcp_.info(s.conn));
-    tcp::TcpLayer::set_user(s.conn, nullptr);
+    Stack::set_user(s.conn, nullptr);
   }
   s.conn = nullptr;
   --live_;
@@ -168,7 +168,7 @@ void GenApp::finish(ConnState& s, bool abort) {
 
 void GenApp::on_connected(void* ctx, Conn* c) {
   auto* self = static_cast<GenApp*>(ctx);
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
   s->established = true;
   self->probed_ = true;
@@ -192,7 +192,7 @@ void GenApp::on_connected(void* ctx, Conn* c) {
 
 void GenApp::on_readable(void* ctx, Conn* c) {
   auto* self = static_cast<GenApp*>(ctx);
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
   switch (self->opts_.mode) {
     case GenMode::cps:
@@ -208,7 +208,7 @@ void GenApp::on_readable(void* ctx, Conn* c) {
 
 void GenApp::on_writable(void* ctx, Conn* c) {
   auto* self = static_cast<GenApp*>(ctx);
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
   if (self->opts_.mode == GenMode::bulk) return self->pump_bulk(*s);
   if (s->in_request) self->write_request(*s);
@@ -216,7 +216,7 @@ void GenApp::on_writable(void* ctx, Conn* c) {
 
 void GenApp::on_peer_closed(void* ctx, Conn* c) {
   auto* self = static_cast<GenApp*>(ctx);
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
   const bool http_until_close = self->opts_.http && s->in_request && s->parser.started();
   if (http_until_close && s->parser.eof() == http::RespResult::complete) {
@@ -233,7 +233,7 @@ void GenApp::on_peer_closed(void* ctx, Conn* c) {
 
 void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   auto* self = static_cast<GenApp*>(ctx);
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;  // we had finished with it already
   switch (why) {
     case CloseReason::kRefused:
@@ -282,7 +282,7 @@ void GenApp::write_request(ConnState& s) {
 }
 
 void GenApp::read_response(ConnState& s) {
-  tcp::ByteSpan spans[16];
+  ByteSpan spans[16];
   for (;;) {
     const size_t n = tcp_.peek(s.conn, spans, 16);
     if (n == 0) return;

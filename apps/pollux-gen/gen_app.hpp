@@ -14,7 +14,7 @@
 #include "gen_options.hpp"
 #include "histogram.hpp"
 #include "http_response.hpp"
-#include "tcp/tcp_layer.hpp"
+#include "pollux/stack.hpp"
 
 namespace pollux::apps {
 
@@ -62,7 +62,7 @@ class GenApp {
   // of --rate (0: unlimited).
   // `sources`: the local addresses connections are opened from, in turn (several multiply
   // the ephemeral port space toward one server).
-  GenApp(tcp::TcpLayer& tcp, std::vector<net::Ipv4Addr> sources, const GenOptions& opts,
+  GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts,
          uint32_t share, double rate);
   ~GenApp();
   GenApp(const GenApp&) = delete;
@@ -105,8 +105,8 @@ class GenApp {
   void finish(ConnState& s, bool abort);
   void release(ConnState& s);
 
-  tcp::TcpLayer& tcp_;
-  std::vector<net::Ipv4Addr> sources_;
+  Stack& tcp_;
+  std::vector<Ipv4Addr> sources_;
   size_t next_source_ = 0;
   GenOptions opts_;
   uint32_t share_;

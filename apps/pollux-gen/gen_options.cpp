@@ -35,18 +35,13 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
   GenOptions o;
   bool have_dst = false, have_mode = false;
   ArgReader r(args);
-  while (r.ok() && !r.done()) {
-    auto name = r.next_option();
-    if (!name) break;
-    const std::string& n = *name;
-    if (read_interface_option(r, n, o.addrs, o.gateway) || read_tcp_option(r, n, o.tcp)) {
-      continue;
-    } else if (n == "--dst") {
+  read_options(r, o, [&](const std::string& n) {
+    if (n == "--dst") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       const auto colon = v->rfind(':');
       const auto a =
-          colon == std::string::npos ? std::nullopt : net::Ipv4Addr::parse(v->substr(0, colon));
+          colon == std::string::npos ? std::nullopt : Ipv4Addr::parse(v->substr(0, colon));
       const auto p =
           colon == std::string::npos ? std::nullopt : parse_uint(v->substr(colon + 1), 1, 65535);
       if (!a || !p) {
@@ -60,7 +55,7 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       }
     } else if (n == "--mode") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       have_mode = true;
       if (*v == "cps")
         o.mode = GenMode::cps;
@@ -74,7 +69,7 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
         r.fail("--mode: '" + *v + "' is not one of cps, rps, bulk, hold");
     } else if (n == "--direction") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       if (*v == "up")
         o.direction = Direction::up;
       else if (*v == "down")
@@ -99,50 +94,44 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       if (auto x = r.number(1, 1u << 30)) o.resp_size = static_cast<uint32_t>(*x);
     } else if (n == "--path") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       bool clean = !v->empty() && (*v)[0] == '/';
       for (char ch : *v) clean &= ch > ' ' && ch < 0x7f;
       if (!clean)
         r.fail("--path: '" + *v + "' is not an absolute path without spaces");
       else
         o.http_path = *v;
-    } else if (n == "--max-conns") {
-      if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
     } else if (n == "--time-wait") {
       if (auto x = r.number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
-    } else if (n == "--mtu") {
-      if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
-    } else if (n == "--dpdk-port") {
-      if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
     } else if (n == "--local-server") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       if (auto m = parse_server_mode(*v))
         o.local_server = *m;
       else
         r.fail("--local-server: '" + *v + "' is not one of echo, discard, source, http");
     } else if (n == "--json") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       if (v->empty())
         r.fail("--json needs a file name");
       else
         o.json_path = *v;
-    } else if (n == "--http" || n == "--no-offload" || n == "--quiet" || n == "--help") {
+    } else if (n == "--http" || n == "--quiet" || n == "--help") {
       if (r.has_inline_value()) r.fail(n + " takes no value");
       if (n == "--http") o.http = true;
-      if (n == "--no-offload") o.checksum_offload = false;
       if (n == "--quiet") o.quiet = true;
       if (n == "--help") o.help = true;
     } else {
-      r.fail("unknown option " + n);
+      return false;
     }
-  }
+    return true;
+  });
   if (r.ok() && o.local_server) {
     // The in-memory link is ours alone: default to the benchmarking range (RFC 2544).
-    if (o.addrs.empty()) o.addrs.push_back(*net::Ipv4Prefix::parse("198.18.0.2/24"));
+    if (o.addrs.empty()) o.addrs.push_back(*Ipv4Prefix::parse("198.18.0.2/24"));
     if (!have_dst) {
-      o.dst = *net::Ipv4Addr::parse("198.18.0.1");
+      o.dst = *Ipv4Addr::parse("198.18.0.1");
       o.dst_port = 8080;
       have_dst = true;
     }

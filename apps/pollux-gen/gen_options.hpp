@@ -8,7 +8,7 @@
 
 #include "../common/options.hpp"
 #include "../pollux-server/server_options.hpp"
-#include "net/ipv4_addr.hpp"
+#include "pollux/addr.hpp"
 
 namespace pollux::apps {
 
@@ -21,9 +21,9 @@ enum class GenMode : uint8_t {
 enum class Direction : uint8_t { up, down, both };
 
 struct GenOptions {
-  std::vector<net::Ipv4Prefix> addrs;
-  std::optional<net::Ipv4Addr> gateway;
-  net::Ipv4Addr dst{};
+  std::vector<Ipv4Prefix> addrs;
+  std::optional<Ipv4Addr> gateway;
+  Ipv4Addr dst{};
   uint16_t dst_port = 0;
   GenMode mode = GenMode::rps;
   Direction direction = Direction::down;  // bulk only

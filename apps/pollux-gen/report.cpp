@@ -131,7 +131,7 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("req_size", o.req_size)
       .field("resp_size", o.response_size())
       .field("direction", direction_name(o.direction))
-      .field("cc", tcp::cc::algorithm_name(o.tcp.cc))
+      .field("cc", congestion_control_name(o.tcp.cc))
       .field("sack", o.tcp.sack)
       .field("timestamps", o.tcp.timestamps)
       .field("tlp_wc_delack_ms", o.tcp.tlp_wc_delack_ms);
@@ -199,8 +199,8 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
   histogram_json(j, response);
   j.end_object();
   j.key("stack_counters").begin_object();
-  for (size_t i = 0; i < counters.size() && i < base::kCounterCount; ++i)
-    if (counters[i] != 0) j.field(base::kCounterNames[i], counters[i]);
+  for (size_t i = 0; i < counters.size() && i < kCounterCount; ++i)
+    if (counters[i] != 0) j.field(kCounterNames[i], counters[i]);
   j.end_object();
   j.end_object();
   return j.str() + "\n";

@@ -9,7 +9,7 @@
 #include "../common/conn_info.hpp"
 #include "gen_options.hpp"
 #include "histogram.hpp"
-#include "base/counters.hpp"
+#include "pollux/counters.hpp"
 
 namespace pollux::apps {
 

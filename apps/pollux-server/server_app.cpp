@@ -27,7 +27,7 @@ struct ServerApp::ConnState {
   }
 };
 
-ServerApp::ServerApp(tcp::TcpLayer& tcp, const ServerOptions& opts)
+ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
     : tcp_(tcp), opts_(opts), source_pattern_(64 * 1024), http_body_(opts.http_body) {
   events_.accepted = on_accepted;
   events_.readable = on_readable;
@@ -38,7 +38,7 @@ ServerApp::ServerApp(tcp::TcpLayer& tcp, const ServerOptions& opts)
     source_pattern_[i] = static_cast<uint8_t>('a' + i % 26);
   http::fill_body(http_body_);
   // Per-connection state for every TCB the layer can hold: no allocation per connection.
-  const uint32_t n = tcp.config().max_connections;
+  const uint32_t n = tcp.max_connections();
   pool_.reserve(n);
   free_.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -64,7 +64,7 @@ void ServerApp::on_accepted(void* ctx, Conn* c) {
   ConnState* s = self->free_.back();
   self->free_.pop_back();
   s->reset();
-  tcp::TcpLayer::set_user(c, s);
+  Stack::set_user(c, s);
   if (self->opts_.mode == ServerMode::source) self->pump(c);
 }
 
@@ -73,7 +73,7 @@ void ServerApp::on_writable(void* ctx, Conn* c) { static_cast<ServerApp*>(ctx)->
 
 void ServerApp::on_peer_closed(void* ctx, Conn* c) {
   auto* self = static_cast<ServerApp*>(ctx);
-  if (auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c))) s->peer_closed = true;
+  if (auto* s = static_cast<ConnState*>(Stack::user(c))) s->peer_closed = true;
   self->pump(c);
 }
 
@@ -85,19 +85,19 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   const ConnInfo ci = self->tcp_.info(c);
   self->conn_totals_.add(ci);
   if (self->opts_.conn_info) {
-    const auto& t = tcp::TcpLayer::tuple(c);
-    std::printf("conn-closed %s:%u %s %s\n", t.remote_ip.to_string().c_str(), t.remote_port,
+    const Endpoint peer = Stack::remote(c);
+    std::printf("conn-closed %s:%u %s %s\n", peer.ip.to_string().c_str(), peer.port,
                 close_reason_name(why), conn_info_line(ci).c_str());
     std::fflush(stdout);
   }
-  if (auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c))) {
-    tcp::TcpLayer::set_user(c, nullptr);
+  if (auto* s = static_cast<ConnState*>(Stack::user(c))) {
+    Stack::set_user(c, nullptr);
     self->free_.push_back(s);
   }
 }
 
 void ServerApp::pump(Conn* c) {
-  auto* s = static_cast<ConnState*>(tcp::TcpLayer::user(c));
+  auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
   switch (opts_.mode) {
     case ServerMode::echo:
@@ -119,7 +119,7 @@ void ServerApp::pump(Conn* c) {
 }
 
 void ServerApp::pump_echo(Conn* c, ConnState& s) {
-  tcp::ByteSpan spans[16];
+  ByteSpan spans[16];
   for (;;) {
     const size_t n = tcp_.peek(c, spans, 16);
     if (n == 0) break;
@@ -170,7 +170,7 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
     if (!write_pending(c, s)) return;  // resumed by `writable`
     if (s.close_after) return tcp_.close(c);
     // Next request: answered in order, one at a time (RFC 9112 9.3.2 pipelining).
-    tcp::ByteSpan spans[16];
+    ByteSpan spans[16];
     const size_t n = tcp_.peek(c, spans, 16);
     if (n == 0) {
       if (s.peer_closed) tcp_.close(c);

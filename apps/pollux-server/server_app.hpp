@@ -8,7 +8,7 @@
 
 #include "../common/conn_info.hpp"
 #include "server_options.hpp"
-#include "tcp/tcp_layer.hpp"
+#include "pollux/stack.hpp"
 
 namespace pollux::apps {
 
@@ -36,7 +36,7 @@ struct ServerStats {
 
 class ServerApp {
  public:
-  ServerApp(tcp::TcpLayer& tcp, const ServerOptions& opts);
+  ServerApp(Stack& tcp, const ServerOptions& opts);
   ~ServerApp();
   // Listens on the configured port; false if the port is taken.
   [[nodiscard]] bool start();
@@ -60,7 +60,7 @@ class ServerApp {
   void pump_http(Conn* c, ConnState& s);
   bool write_pending(Conn* c, ConnState& s);
 
-  tcp::TcpLayer& tcp_;
+  Stack& tcp_;
   ServerOptions opts_;
   AppEvents events_;
   ServerStats stats_;

@@ -6,10 +6,14 @@ namespace pollux::apps {
 
 const char* mode_name(ServerMode m) {
   switch (m) {
-    case ServerMode::echo: return "echo";
-    case ServerMode::discard: return "discard";
-    case ServerMode::source: return "source";
-    case ServerMode::http: return "http";
+    case ServerMode::echo:
+      return "echo";
+    case ServerMode::discard:
+      return "discard";
+    case ServerMode::source:
+      return "source";
+    case ServerMode::http:
+      return "http";
   }
   return "?";
 }
@@ -24,17 +28,12 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
                                                   std::string& error) {
   ServerOptions o;
   ArgReader r(args);
-  while (r.ok() && !r.done()) {
-    auto name = r.next_option();
-    if (!name) break;
-    const std::string& n = *name;
-    if (read_interface_option(r, n, o.addrs, o.gateway) || read_tcp_option(r, n, o.tcp)) {
-      continue;
-    } else if (n == "--port") {
+  read_options(r, o, [&](const std::string& n) {
+    if (n == "--port") {
       if (auto x = r.number(1, 65535)) o.tcp_port = static_cast<uint16_t>(*x);
     } else if (n == "--mode") {
       auto v = r.value();
-      if (!v) break;
+      if (!v) return true;
       if (auto m = parse_server_mode(*v))
         o.mode = *m;
       else
@@ -43,26 +42,19 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       if (auto x = r.number(0, 64u << 20)) o.http_body = static_cast<uint32_t>(*x);
     } else if (n == "--backlog") {
       if (auto x = r.number(1, 1u << 20)) o.backlog = static_cast<uint32_t>(*x);
-    } else if (n == "--max-conns") {
-      if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
-    } else if (n == "--mtu") {
-      if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
-    } else if (n == "--dpdk-port") {
-      if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
     } else if (n == "--duration") {
       if (auto x = r.number(0, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
-    } else if (n == "--no-offload" || n == "--lcores-info" || n == "--quiet" || n == "--help" ||
-               n == "--conn-info") {
+    } else if (n == "--lcores-info" || n == "--quiet" || n == "--help" || n == "--conn-info") {
       if (r.has_inline_value()) r.fail(n + " takes no value");
       if (n == "--conn-info") o.conn_info = true;
-      if (n == "--no-offload") o.checksum_offload = false;
       if (n == "--lcores-info") o.lcores_info = true;
       if (n == "--quiet") o.quiet = true;
       if (n == "--help") o.help = true;
     } else {
-      r.fail("unknown option " + n);
+      return false;
     }
-  }
+    return true;
+  });
   if (r.ok() && !o.help && o.addrs.empty()) r.fail("--ip is required (e.g. --ip 10.0.0.2/24)");
   check_gateway(r, o.addrs, o.gateway);
   if (!r.ok()) {

@@ -7,15 +7,15 @@
 #include <vector>
 
 #include "../common/options.hpp"
-#include "net/ipv4_addr.hpp"
+#include "pollux/addr.hpp"
 
 namespace pollux::apps {
 
 enum class ServerMode : uint8_t { echo, discard, source, http };
 
 struct ServerOptions {
-  std::vector<net::Ipv4Prefix> addrs;
-  std::optional<net::Ipv4Addr> gateway;
+  std::vector<Ipv4Prefix> addrs;
+  std::optional<Ipv4Addr> gateway;
   uint16_t tcp_port = 8080;
   ServerMode mode = ServerMode::echo;
   uint32_t http_body = 128;

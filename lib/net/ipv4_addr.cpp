@@ -1,8 +1,9 @@
+// The public address types (pollux/addr.hpp) are defined here, at the bottom of the ladder.
 #include "net/ipv4_addr.hpp"
 
 #include <charconv>
 
-namespace pollux::net {
+namespace pollux {
 
 namespace {
 
@@ -51,4 +52,4 @@ std::string Ipv4Prefix::to_string() const {
   return addr.to_string() + "/" + std::to_string(length);
 }
 
-}  // namespace pollux::net
+}  // namespace pollux

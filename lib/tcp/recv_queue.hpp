@@ -7,12 +7,11 @@
 
 #include <cstdint>
 
+#include "pollux/tcp.hpp"
+
 namespace pollux::tcp {
 
-struct ByteSpan {
-  const uint8_t* data = nullptr;
-  uint32_t len = 0;
-};
+using pollux::ByteSpan;  // pollux/tcp.hpp
 
 class RecvQueue {
  public:

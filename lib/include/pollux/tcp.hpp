@@ -7,11 +7,13 @@
 // then the stack sends at most one ACK per connection (carrying whatever the application
 // wrote in its callbacks).
 //
-// Calls (all on the owning lcore; see tcp/tcp_layer.hpp for the exact signatures):
+// Calls (all on the owning lcore, through that lcore's pollux::Stack, pollux/stack.hpp):
 //   listen(port, events, ctx, backlog)        passive open on every local address
-//   connect(ip, port, events, ctx, lport)     active open; lport 0 picks an ephemeral port
+//   connect(local, ip, port, events, ctx, lport, ...)
+//                                             active open; lport 0 picks an ephemeral port
 //   send(conn, bytes)                         copies into mbufs; returns how much fit
-//   readable(conn) / consume(conn, n)         zero-copy view of received data, then release
+//   readable_bytes(conn) / peek(conn, spans) / consume(conn, n)
+//                                             zero-copy views of received data, then release
 //   shutdown_write(conn)                      send FIN after queued data (half-close)
 //   close(conn)                               shutdown_write + discard further input; the
 //                                             connection is gone after the `closed` event
@@ -31,6 +33,13 @@ struct Tcb;
 namespace pollux {
 
 using Conn = tcp::Tcb;
+
+// A view of received bytes still owned by the stack (one mbuf's worth): valid until
+// consume() releases them or the event handler returns.
+struct ByteSpan {
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;
+};
 
 enum class CloseReason : uint8_t {
   kNormal,      // both directions closed in order (FIN exchange)
@@ -58,7 +67,7 @@ enum class CloseReason : uint8_t {
 struct AppEvents {
   void (*accepted)(void* ctx, Conn* c) = nullptr;     // passive open reached ESTABLISHED
   void (*connected)(void* ctx, Conn* c) = nullptr;    // active open reached ESTABLISHED
-  void (*readable)(void* ctx, Conn* c) = nullptr;     // new in-order data (see readable())
+  void (*readable)(void* ctx, Conn* c) = nullptr;     // new in-order data (see peek())
   void (*writable)(void* ctx, Conn* c) = nullptr;     // send space opened after send() was short
   void (*peer_closed)(void* ctx, Conn* c) = nullptr;  // FIN received: no more data will come
   void (*closed)(void* ctx, Conn* c, CloseReason why) = nullptr;  // last event for `c`

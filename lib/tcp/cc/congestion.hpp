@@ -20,13 +20,14 @@
 #include <cstdint>
 
 #include "net/seq.hpp"
+#include "pollux/cc.hpp"
 
 namespace pollux::tcp::cc {
 
-enum class Algorithm : uint8_t { newreno, cubic };
-
+// The public choice (pollux/cc.hpp) under the protocol's name.
+using Algorithm = pollux::CongestionControl;
 [[nodiscard]] constexpr const char* algorithm_name(Algorithm a) {
-  return a == Algorithm::cubic ? "cubic" : "newreno";
+  return congestion_control_name(a);
 }
 
 // RFC 9438 constants (4.1, 4.6) and the Reno-friendly slope (4.3).

@@ -12,6 +12,9 @@
 #include "../../../apps/pollux-gen/http_response.hpp"
 #include "../../../apps/pollux-gen/json.hpp"
 #include "../../../apps/pollux-gen/report.hpp"
+#include "base/counters.hpp"
+#include "net/ipv4_addr.hpp"
+#include "tcp/cc/congestion.hpp"
 
 namespace pollux::apps {
 namespace {

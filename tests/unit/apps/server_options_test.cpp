@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "eal.hpp"
+#include "tcp/cc/congestion.hpp"
 
 namespace pollux::apps {
 namespace {

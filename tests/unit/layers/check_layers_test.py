@@ -43,6 +43,21 @@ case("base including tcp fails", {**base, "lib/base/q.hpp": '#include "tcp/tcb.h
      "layer 'base'")
 case("the public API including tcp fails",
      {**base, "lib/include/pollux/tcp.hpp": '#include "tcp/tcb.hpp"\n'}, False, "layer 'api'")
+apps_tree = {**base, "lib/include/pollux/stack.hpp": "#pragma once\n",
+             "drivers-glue/runtime.hpp": '#include "engine/engine.hpp"\n',
+             "drivers-glue/include/pollux/runtime.hpp": '#include "pollux/stack.hpp"\n',
+             "apps/srv/app.hpp": "#pragma once\n",
+             "apps/srv/main.cpp": '#include "pollux/runtime.hpp"\n#include "pollux/stack.hpp"\n'
+                                  '#include "app.hpp"\n'}
+case("an app using the public API, the public start-up and its own files is accepted",
+     apps_tree, True)
+case("an app including tcp fails", {**apps_tree, "apps/srv/bad.cpp": '#include "tcp/tcb.hpp"\n'},
+     False, "apps/srv/bad.cpp:1: layer 'apps' may not include 'lib/tcp/tcb.hpp'")
+case("an app including drivers-glue's internals fails",
+     {**apps_tree, "apps/srv/glue.cpp": '#include "runtime.hpp"\n'}, False, "layer 'apps'")
+case("the public start-up including the engine fails",
+     {**apps_tree, "drivers-glue/include/pollux/bad.hpp": '#include "engine/engine.hpp"\n'},
+     False, "layer 'startup'")
 case("an include that names no file fails", {**base, "lib/tcp/y.cpp": '#include "tcp/nope.hpp"\n'},
      False, "cannot resolve")
 r = run(root)

@@ -1,0 +1,86 @@
+// The start-up both apps share: `app [--preset ...] [EAL args] -- [app args]`.
+// Application arguments are checked before the EAL starts: a typo should not cost a device
+// bring-up, and --help should work without hugepages or root. (Option parsing itself is
+// options.hpp's; a move to another parser changes only the AppSpec's `parse`.)
+#pragma once
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pollux/runtime.hpp"
+
+namespace pollux::apps {
+
+// What the start-up needs to know of an app.
+template <class Options>
+struct AppSpec {
+  const char* name;   // "pollux-server": prefixes every error line
+  const char* usage;  // printed after a bad argument (stderr) and for --help (stdout)
+  std::optional<Options> (*parse)(const std::vector<std::string>& args, std::string& error);
+  // Checks that need no EAL, e.g. that a report file is writable: false (after printing
+  // why) ends the process with exit code 2. May be null.
+  bool (*check)(const Options& o) = nullptr;
+  // The --preset to apply when argv gives none (e.g. "local"): null or empty for none.
+  const char* (*default_preset)(const Options& o) = nullptr;
+};
+
+// Parses the arguments after `--`, then starts the EAL. Bad arguments print "NAME: why" and
+// the usage on stderr (exit code 2), --help prints the usage (exit code 0), an EAL that does
+// not start prints why (exit code 2): each returns nullopt with `exit_code` set, and the
+// caller returns it. Otherwise the options, with the EAL running and SIGINT/SIGTERM setting
+// stop_flag().
+template <class Options>
+[[nodiscard]] std::optional<Options> start(int argc, char** argv, const AppSpec<Options>& app,
+                                           int& exit_code) {
+  std::string error;
+  std::optional<Options> opts = app.parse(app_arguments(argc, argv), error);
+  exit_code = 2;
+  if (!opts) {
+    std::fprintf(stderr, "%s: %s\n%s", app.name, error.c_str(), app.usage);
+    return std::nullopt;
+  }
+  if (opts->help) {
+    std::printf("%s", app.usage);
+    exit_code = 0;
+    return std::nullopt;
+  }
+  if (app.check && !app.check(*opts)) return std::nullopt;
+  const char* preset = app.default_preset ? app.default_preset(*opts) : nullptr;
+  if (!start_eal(argc, argv, preset ? preset : "")) return std::nullopt;
+  (void)stop_flag();
+  exit_code = 0;
+  return opts;
+}
+
+// Brings up `rt`; on failure prints "WHAT: why", releases the EAL and returns false (the
+// caller exits with 1).
+[[nodiscard]] inline bool init_runtime(Runtime& rt, const RuntimeOptions& o, const char* what) {
+  std::string error;
+  if (rt.init(o, error)) return true;
+  std::fprintf(stderr, "%s: %s\n", what, error.c_str());
+  stop_eal();
+  return false;
+}
+
+// The options both apps share (--ip, --gw, --mtu, --dpdk-port, --no-offload, --max-conns,
+// --cc, --no-sack, --no-timestamps, --tlp-wc-delack) as the runtime's: the one place they
+// are mapped.
+template <class Options>
+[[nodiscard]] RuntimeOptions runtime_options(const Options& o) {
+  RuntimeOptions r;
+  r.port_id = o.port_id;
+  r.addrs = o.addrs;
+  r.gateway = o.gateway;
+  r.mtu = o.mtu;
+  r.checksum_offload = o.checksum_offload;
+  r.max_connections = o.max_connections;
+  r.cc = o.tcp.cc;
+  r.sack = o.tcp.sack;
+  r.timestamps = o.tcp.timestamps;
+  r.tlp_wc_delack_ns = uint64_t{o.tcp.tlp_wc_delack_ms} * 1'000'000;
+  return r;
+}
+
+}  // namespace pollux::apps

@@ -1,0 +1,141 @@
+// The applications' start-up and run-time (pollux/runtime.hpp) over the DPDK runtime: the one
+// place where an app's options become a RuntimeConfig.
+#include "pollux/runtime.hpp"
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "eal.hpp"
+#include "ring_link.hpp"
+#include "runtime.hpp"
+
+namespace pollux {
+
+std::vector<std::string> app_arguments(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      for (int k = i + 1; k < argc; ++k) args.emplace_back(argv[k]);
+      break;
+    }
+  }
+  return args;
+}
+
+bool start_eal(int argc, char** argv, std::string_view default_preset) {
+  std::vector<std::string> ignored;  // app_arguments() has them
+  return dpdk::init_eal(argc, argv, ignored, default_preset) >= 0;
+}
+
+void stop_eal() {
+  rte_eal_cleanup();
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop.store(true);
+}
+}  // namespace
+
+std::atomic<bool>& stop_flag() {
+  static const bool installed = [] {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    return true;
+  }();
+  (void)installed;
+  return g_stop;
+}
+
+namespace {
+dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
+  dpdk::RuntimeConfig c;
+  c.port_id = o.port_id;
+  c.iface.addrs = o.addrs;
+  c.iface.gateway = o.gateway;
+  c.iface.mtu = o.mtu;
+  c.checksum_offload = o.checksum_offload;
+  c.tcp.max_connections = o.max_connections;
+  c.tcp.congestion_control = o.cc;
+  c.tcp.sack = o.sack;
+  c.tcp.timestamps = o.timestamps;
+  c.tcp.tlp_wc_delack_ns = o.tlp_wc_delack_ns;
+  if (o.msl_ns != 0) c.tcp.msl_ns = o.msl_ns;
+  if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
+  if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;
+  c.extra_mbufs = o.extra_mbufs;
+  c.lcores = o.lcores;
+  return c;
+}
+}  // namespace
+
+Runtime::Runtime() : impl_(std::make_unique<dpdk::Runtime>()) {}
+Runtime::~Runtime() = default;
+
+bool Runtime::init(const RuntimeOptions& options, std::string& error) {
+  if (!impl_->init(runtime_config(options), error)) return false;
+  stacks_.clear();
+  for (size_t i = 0; i < impl_->engine_count(); ++i) stacks_.emplace_back(impl_->engine(i));
+  return true;
+}
+
+void Runtime::set_iteration_hook(size_t stack, void (*fn)(void* ctx, uint64_t now_ns), void* ctx) {
+  impl_->set_iteration_hook(stack, fn, ctx);
+}
+
+void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick) {
+  impl_->run(stop, tick);
+}
+
+void Runtime::run_all(std::span<Runtime* const> runtimes, std::atomic<bool>& stop,
+                      const std::function<void(unsigned)>& tick) {
+  std::vector<dpdk::Runtime*> impls;
+  for (Runtime* r : runtimes) impls.push_back(r->impl_.get());
+  dpdk::Runtime::run_all(impls, stop, tick);
+}
+
+uint16_t Runtime::port_id() const {
+  return impl_->port().port_id;
+}
+std::vector<unsigned> Runtime::lcores() const {
+  return impl_->worker_lcores();
+}
+uint64_t Runtime::counter(Counter c) const {
+  return impl_->counter(c);
+}
+std::string Runtime::describe_port() const {
+  return dpdk::describe_port(impl_->port());
+}
+std::string Runtime::describe_port_stats() const {
+  return dpdk::describe_port_stats(impl_->port().port_id);
+}
+std::string Runtime::describe_lcores() const {
+  return impl_->describe_lcores();
+}
+
+unsigned lcore_socket(unsigned lcore) {
+  return rte_lcore_to_socket_id(lcore);
+}
+
+std::vector<unsigned> pollable_lcores() {
+  std::vector<unsigned> lcores;
+  unsigned id;
+  RTE_LCORE_FOREACH_WORKER(id) lcores.push_back(id);
+  if (lcores.size() % 2 == 1) lcores.insert(lcores.begin(), rte_get_main_lcore());
+  return lcores;
+}
+
+bool create_memory_link(const std::string& name, unsigned queues, unsigned ring_size,
+                        MemoryLink& link, std::string& error) {
+  dpdk::RingLink rl;
+  if (!dpdk::create_ring_link(name, queues, ring_size, rl, error)) return false;
+  link.port_a = rl.port_a;
+  link.port_b = rl.port_b;
+  return true;
+}
+
+}  // namespace pollux

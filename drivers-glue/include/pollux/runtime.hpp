@@ -1,0 +1,121 @@
+// Start-up and run-time for applications: the part of drivers-glue an app uses, and all of
+// it. An app includes this and lib/include/pollux/ only (scripts/check_layers.py enforces it).
+//
+//   pollux-app [--preset ...] [EAL args] -- [app args]
+//   auto args = pollux::app_arguments(argc, argv);      // parse these before the EAL starts
+//   if (!pollux::start_eal(argc, argv)) return 2;
+//   pollux::Runtime rt;  rt.init(options, error);         // pool, port, one stack per lcore
+//   for each i: rt.stack(i).listen(...) / connect(...)    // pollux/stack.hpp
+//   rt.run(pollux::stop_flag(), tick);                    // until SIGINT/SIGTERM or tick stops it
+//   (Runtime destroyed) pollux::stop_eal();
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pollux/addr.hpp"
+#include "pollux/cc.hpp"
+#include "pollux/counters.hpp"
+#include "pollux/stack.hpp"
+
+namespace pollux {
+
+namespace dpdk {
+class Runtime;
+}
+
+// The application's own arguments: everything after the first "--" (DPDK's convention).
+[[nodiscard]] std::vector<std::string> app_arguments(int argc, char** argv);
+
+// Starts DPDK's EAL from argv: a leading `--preset NAME` expands into EAL arguments (tap:IF,
+// afpacket:IF, ring, memif:PATH, local), else `default_preset` when not empty. False after
+// printing why. stop_eal() releases what the EAL holds, after every Runtime is gone.
+[[nodiscard]] bool start_eal(int argc, char** argv, std::string_view default_preset = {});
+void stop_eal();
+
+// Turns true on SIGINT or SIGTERM (the handlers are installed by the first call).
+[[nodiscard]] std::atomic<bool>& stop_flag();
+
+// What an application asks of one port and its stacks.
+struct RuntimeOptions {
+  uint16_t port_id = 0;  // DPDK port
+  std::vector<Ipv4Prefix> addrs;
+  std::optional<Ipv4Addr> gateway;
+  uint16_t mtu = 1500;
+  bool checksum_offload = true;      // false forces the software paths
+  uint32_t max_connections = 16384;  // per lcore, TIME-WAIT included
+  CongestionControl cc = CongestionControl::cubic;
+  bool sack = true;
+  bool timestamps = true;
+  uint64_t tlp_wc_delack_ns = 200'000'000;  // RFC 8985 7.2 WCDelAckT
+  uint64_t msl_ns = 0;                               // 0: the stack's (TIME-WAIT is 2 MSL)
+  uint16_t ephemeral_first = 0, ephemeral_last = 0;  // 0: the stack's range
+  unsigned extra_mbufs = 8192;                       // beyond what the RX rings hold
+  // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
+  // lcore when there is none). Several runtimes in one process take disjoint lcores.
+  std::vector<unsigned> lcores;
+};
+
+// One port served by its lcores: the pool, the port, one stack per lcore and the pollers.
+class Runtime {
+ public:
+  Runtime();
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  [[nodiscard]] bool init(const RuntimeOptions& options, std::string& error);
+
+  // One stack per polling lcore, in queue order. Set applications up before run(); from then
+  // on only stack i's lcore (its callbacks and iteration hook) may call it.
+  [[nodiscard]] size_t stack_count() const { return stacks_.size(); }
+  [[nodiscard]] Stack& stack(size_t i) { return stacks_[i]; }
+  // Application work on stack i's lcore once per loop turn (timers, new connections).
+  void set_iteration_hook(size_t stack, void (*fn)(void* ctx, uint64_t now_ns), void* ctx);
+
+  // Runs the pollers until `stop` turns true. `tick(seconds)` is called about once a second
+  // from a thread that does not poll; it may read counters, not touch stacks.
+  void run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick);
+  // Several runtimes at once (disjoint lcores), e.g. a generator and its local server.
+  static void run_all(std::span<Runtime* const> runtimes, std::atomic<bool>& stop,
+                      const std::function<void(unsigned)>& tick);
+
+  [[nodiscard]] uint16_t port_id() const;
+  [[nodiscard]] std::vector<unsigned> lcores() const;
+  // A counter summed over the stacks (relaxed reads: fine from the tick).
+  [[nodiscard]] uint64_t counter(Counter c) const;
+  // "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ..., steering ...".
+  [[nodiscard]] std::string describe_port() const;
+  // The device's own counters (missed, no mbuf, errors), one line.
+  [[nodiscard]] std::string describe_port_stats() const;
+  // With several lcores, one line each: "lcore L queue Q: queue_rx .. steered_out .. ".
+  [[nodiscard]] std::string describe_lcores() const;
+
+ private:
+  std::unique_ptr<dpdk::Runtime> impl_;
+  std::vector<Stack> stacks_;
+};
+
+// The NUMA socket of an lcore.
+[[nodiscard]] unsigned lcore_socket(unsigned lcore);
+// The lcores for two runtimes side by side: the workers, with the main lcore first when their
+// number is odd, so that they split into two equal halves.
+[[nodiscard]] std::vector<unsigned> pollable_lcores();
+
+// An in-memory Ethernet link: two ports whose queue i delivers to the other's queue i, so a
+// flow opened from queue i is answered on queue i. False with `error` set on failure.
+struct MemoryLink {
+  uint16_t port_a = 0;
+  uint16_t port_b = 0;
+};
+[[nodiscard]] bool create_memory_link(const std::string& name, unsigned queues, unsigned ring_size,
+                                      MemoryLink& link, std::string& error);
+
+}  // namespace pollux

@@ -1,0 +1,215 @@
+// The stack's named counters: what an application reads to report what happened (every drop
+// has a name). Values are per lcore, summed by the runtime (pollux/runtime.hpp); lib/base's
+// Counters holds them.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace pollux {
+
+// The list is the single source of truth for names: keep the enum and kCounterNames in the
+// same order (a static_assert checks the count, the unit test checks every name is unique).
+enum class Counter : uint16_t {
+  rx_packets,
+  rx_bytes,
+  tx_packets,
+  tx_bytes,
+  // Link layer.
+  drop_short_frame,     // shorter than an Ethernet header
+  drop_unlinearizable,  // a multi-segment frame that could not be made contiguous
+  drop_not_our_mac,     // unicast to another station (promiscuous device)
+  drop_vlan_tagged,     // 802.1Q: ports are untagged
+  drop_ipv6,            // IPv6 is not spoken yet; counted apart because kernels chatter it
+  drop_bad_ether_type,  // anything else, including 802.3 length frames
+  // ARP.
+  drop_arp_malformed,
+  drop_arp_not_for_us,  // request for an address we do not own
+  drop_arp_bad_sender,  // sender address broadcast/multicast/ours (conflict)
+  arp_requests_received,
+  arp_replies_received,
+  arp_replies_sent,
+  arp_requests_sent,  // resolutions and refreshes
+  arp_gratuitous_sent,
+  arp_cache_full,             // no entry could be made or evicted for a new neighbour
+  arp_resolve_failed,         // retries exhausted; pending packets dropped
+  drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
+  drop_arp_unresolved,        // packets dropped because their neighbour never answered
+  neighbour_sync_sent,        // neighbour facts published to sibling lcores
+  neighbour_sync_received,
+  neighbour_sync_overflow,  // facts not published: outbox or sibling ring full
+  // Multi-core steering (stack/steering.hpp): TCP segments that arrived on a lcore other
+  // than their connection's owner (shard function, stack/rss.hpp) and were passed over.
+  steered_out,           // received here, handed to the owning lcore's ring
+  steered_in,            // taken from other lcores' rings and processed here
+  drop_steer_ring_full,  // the owner's ring was full: freed (TCP retransmits)
+  // IPv4.
+  drop_ip_truncated,
+  drop_ip_bad_version,
+  drop_ip_bad_header_length,
+  drop_ip_bad_total_length,
+  drop_ip_bad_checksum,
+  drop_ip_bad_source,  // broadcast, multicast, zero or one of ours
+  drop_ip_not_for_us,  // destination is not one of our addresses
+  drop_ip_fragment,    // no reassembly: pollux sends with DF and expects the same
+  drop_ip_unknown_protocol,
+  drop_no_route,  // off-link destination and no gateway
+  // ICMP.
+  drop_icmp_malformed,
+  drop_icmp_bad_checksum,
+  icmp_echo_requests,
+  icmp_echo_replies_sent,
+  icmp_frag_needed_received,
+  icmp_other_received,
+  drop_icmp_rate_limited,  // echo request not answered: over the per-lcore reply budget
+  // TCP (this layer only validates; the protocol lives in lib/tcp).
+  drop_tcp_malformed,  // truncated or bad data offset
+  drop_tcp_bad_checksum,
+  drop_tcp_bad_options,
+  drop_tcp_bad_ports,      // source or destination port 0
+  drop_tcp_rst_to_closed,  // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
+  tcp_rst_sent,
+  tcp_active_opens,        // connect() sent a SYN
+  tcp_passive_opens,       // a listener answered a SYN
+  tcp_attempt_fails,       // active opens refused or timed out
+  tcp_established_resets,  // RST received in a synchronized state
+  tcp_segs_in,
+  tcp_segs_out,
+  tcp_retrans_segs,
+  tcp_timeouts,  // retransmission timer expiries
+  tcp_fast_retransmits,
+  tcp_dsacks_received,        // RFC 2883 duplicate reports from peers
+  tcp_spurious_undos,         // congestion reductions undone (Eifel / D-SACK)
+  tcp_spurious_retrans,       // retransmissions a D-SACK proved unnecessary (RFC 2883 4)
+  tcp_rack_lost,              // RFC 8985: RACK loss verdicts (first transmissions)
+  tcp_rack_lost_retransmits,  // RFC 8985: retransmissions RACK found lost and resent
+  tcp_rack_reorder_timeouts,  // RFC 8985 6.2: reordering timer expiries
+  tcp_tlp_probes,             // RFC 8985 7: tail loss probes sent
+  tcp_tlp_recoveries,         // RFC 8985 7.4: losses a probe repaired (cwnd reduced)
+  tcp_ofo_queued,             // segments queued out of order
+  tcp_challenge_acks,         // RFC 5961
+  tcp_zero_window_probes,
+  tcp_keepalive_probes,
+  tcp_delayed_acks,
+  tcp_pmtu_updates,
+  tcp_time_wait_recycled,  // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
+  drop_tcp_paws,           // RFC 7323 5.3: old timestamp
+  drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
+  drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
+  drop_tcp_backlog_full,   // SYN dropped: listener's SYN-RECEIVED limit reached
+  drop_tcp_table_full,     // SYN dropped: connection table full
+  drop_tcp_ofo_no_queue,   // out-of-order segment dropped: no reassembly queue free
+  drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
+  drop_tcp_no_mbuf,        // a segment could not be built (pool empty); timers retry
+  drop_tcp_icmp_invalid,   // ICMP quoting a sequence number we never sent (RFC 5927)
+  // Resources.
+  drop_no_mbuf,      // mempool empty: the reply or request was not sent
+  drop_tx_full,      // the TX batch overflowed before the flush
+  drop_tx_oversize,  // a frame above the MTU reached the TX batch (a bug, never sent)
+  count_             // not a counter
+};
+
+inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count_);
+
+inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
+    "rx_packets",
+    "rx_bytes",
+    "tx_packets",
+    "tx_bytes",
+    "drop_short_frame",
+    "drop_unlinearizable",
+    "drop_not_our_mac",
+    "drop_vlan_tagged",
+    "drop_ipv6",
+    "drop_bad_ether_type",
+    "drop_arp_malformed",
+    "drop_arp_not_for_us",
+    "drop_arp_bad_sender",
+    "arp_requests_received",
+    "arp_replies_received",
+    "arp_replies_sent",
+    "arp_requests_sent",
+    "arp_gratuitous_sent",
+    "arp_cache_full",
+    "arp_resolve_failed",
+    "drop_arp_pending_overflow",
+    "drop_arp_unresolved",
+    "neighbour_sync_sent",
+    "neighbour_sync_received",
+    "neighbour_sync_overflow",
+    "steered_out",
+    "steered_in",
+    "drop_steer_ring_full",
+    "drop_ip_truncated",
+    "drop_ip_bad_version",
+    "drop_ip_bad_header_length",
+    "drop_ip_bad_total_length",
+    "drop_ip_bad_checksum",
+    "drop_ip_bad_source",
+    "drop_ip_not_for_us",
+    "drop_ip_fragment",
+    "drop_ip_unknown_protocol",
+    "drop_no_route",
+    "drop_icmp_malformed",
+    "drop_icmp_bad_checksum",
+    "icmp_echo_requests",
+    "icmp_echo_replies_sent",
+    "icmp_frag_needed_received",
+    "icmp_other_received",
+    "drop_icmp_rate_limited",
+    "drop_tcp_malformed",
+    "drop_tcp_bad_checksum",
+    "drop_tcp_bad_options",
+    "drop_tcp_bad_ports",
+    "drop_tcp_rst_to_closed",
+    "tcp_rst_sent",
+    "tcp_active_opens",
+    "tcp_passive_opens",
+    "tcp_attempt_fails",
+    "tcp_established_resets",
+    "tcp_segs_in",
+    "tcp_segs_out",
+    "tcp_retrans_segs",
+    "tcp_timeouts",
+    "tcp_fast_retransmits",
+    "tcp_dsacks_received",
+    "tcp_spurious_undos",
+    "tcp_spurious_retrans",
+    "tcp_rack_lost",
+    "tcp_rack_lost_retransmits",
+    "tcp_rack_reorder_timeouts",
+    "tcp_tlp_probes",
+    "tcp_tlp_recoveries",
+    "tcp_ofo_queued",
+    "tcp_challenge_acks",
+    "tcp_zero_window_probes",
+    "tcp_keepalive_probes",
+    "tcp_delayed_acks",
+    "tcp_pmtu_updates",
+    "tcp_time_wait_recycled",
+    "drop_tcp_paws",
+    "drop_tcp_out_of_window",
+    "drop_tcp_ack_unsent",
+    "drop_tcp_backlog_full",
+    "drop_tcp_table_full",
+    "drop_tcp_ofo_no_queue",
+    "drop_tcp_ofo_limit",
+    "drop_tcp_no_mbuf",
+    "drop_tcp_icmp_invalid",
+    "drop_no_mbuf",
+    "drop_tx_full",
+    "drop_tx_oversize",
+};
+
+[[nodiscard]] constexpr std::string_view counter_name(Counter c) {
+  return kCounterNames[static_cast<size_t>(c)];
+}
+
+// True for counters whose name starts with "drop_": summed into the "dropped" total.
+[[nodiscard]] constexpr bool is_drop_counter(Counter c) {
+  return counter_name(c).starts_with("drop_");
+}
+
+}  // namespace pollux
