@@ -8,20 +8,16 @@
 #          the server closes after each response, so rps reconnects)
 #   errors a port nobody listens on: every attempt is counted as refused, none is fatal
 # usage: gen_kernel_test.sh PATH/TO/pollux-gen [SECONDS]
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
 secs=${2:-3}
-require_root_netns
-require_tools socat python3
+interop_init socat python3
+chmod 755 "$workdir"  # nginx's workers run as nobody
+netns_stop_signal=TERM  # the kernel-side servers
 
 ns=pxgen$$
 tap=pxg$$
 kip=10.211.0.1
-netns_stop_signal=TERM  # the kernel-side servers
-netns_init
-chmod 755 "$workdir"  # nginx's workers run as nobody
 on_cleanup '[ -f "$workdir/nginx.pid" ] && kill -TERM "$(cat "$workdir/nginx.pid")"'
 netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }

@@ -4,9 +4,7 @@
 # non-zero rates, zero errors and a report that passes the JSON schema; the open-loop rate
 # must be held; four lcores on two cores must work; bad combinations must say what is wrong.
 # usage: gen_local_test.sh PATH/TO/pollux-gen [SECONDS]
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
 secs=${2:-2}
 netns_init  # only $workdir and its cleanup: the in-memory link needs no namespace

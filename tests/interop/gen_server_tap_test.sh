@@ -5,16 +5,13 @@
 # rates, zero errors, zero bad responses, a report that passes the schema, and the server's
 # own count of requests agrees with the generator's.
 # usage: gen_server_tap_test.sh PATH/TO/pollux-gen PATH/TO/pollux-server [SECONDS]
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 gen=${1:?usage: $0 PATH/TO/pollux-gen PATH/TO/pollux-server [SECONDS]}
 server=${2:?usage: $0 PATH/TO/pollux-gen PATH/TO/pollux-server [SECONDS]}
 secs=${3:-2}
-require_root_netns
+interop_init
 
 ns=pxgs$$
-netns_init
 netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1

@@ -1,7 +1,11 @@
 # Shared helpers for interop tests: TAP-style checks and reading pollux's summaries.
 # Namespaces, veth pairs, taps, processes, waits and the cleanup that always runs come from
 # scripts/lib/netns.sh, shared with the benchmarks and run scripts. Sourced, not executed.
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib" && pwd)/netns.sh"
+# Sourcing it also sets -u and pipefail (every interop script runs so) and $here (this
+# folder: the Python helpers and the schema live beside the scripts).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../../scripts/lib/netns.sh"
 
 # Exit code meson reads as "skipped". Used only when the machine cannot host the test at
 # all (not root, no netns); CI runs as root, where a skip is reported as such, never as a pass.
@@ -13,6 +17,14 @@ require_root_netns() {
   if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
     echo "SKIP: needs root and iproute2 (ip netns)"; exit $SKIP
   fi
+}
+
+# interop_init TOOL...: root and ip netns (else skip), the tools (else fail), then
+# netns_init: $workdir and the cleanup.
+interop_init() {
+  require_root_netns
+  require_tools "$@"
+  netns_init
 }
 
 # require_tools TOOL...: each is installed, else a failure that says so.

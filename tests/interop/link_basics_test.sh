@@ -11,18 +11,15 @@
 # with two worker lcores on two queues.
 #
 # usage: link_basics_test.sh tap|afpacket PATH/TO/pollux-server
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 device=${1:?usage: $0 tap|afpacket PATH/TO/pollux-server}
 server=${2:?usage: $0 tap|afpacket PATH/TO/pollux-server}
 case "$device" in tap|afpacket) ;; *) echo "unknown device $device"; exit 2 ;; esac
-require_root_netns
+interop_init
 
 ns=pxk$$          # the kernel peer's namespace
 pns=$ns           # pollux's namespace (a second one for afpacket)
 ifname=pxt$$      # the interface the kernel peer uses
-netns_init
 
 if [ "$device" = tap ]; then ours=10.201.0.2 kernel=10.201.0.1; else ours=10.202.0.2 kernel=10.202.0.1; fi
 netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }

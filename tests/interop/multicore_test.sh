@@ -16,18 +16,14 @@
 # arrived (steered_in == steered_out, no drop_steer_ring_full), and the per-lcore lines
 # show how they spread.
 # usage: multicore_test.sh PATH/TO/pollux-server PATH/TO/pollux-gen
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
 gen=${2:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
-require_root_netns
-require_tools socat curl sha256sum ethtool
+interop_init socat curl sha256sum ethtool
 
 lcores='(0-4)@(0-1)'
 ns=prssk$$    # the kernel peer
 pns=prssp$$   # pollux, for af_packet (its own end of the veth)
-netns_init
 netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
 netns_add "$pns"
 in_ns() { ip netns exec "$ns" "$@"; }

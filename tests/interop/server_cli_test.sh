@@ -5,9 +5,7 @@
 # summary; two instances talk over net_memif.
 #
 # usage: server_cli_test.sh PATH/TO/pollux-server
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server}
 out=$(mktemp)
 sock=$(mktemp -u /tmp/pollux-memif-XXXXXX.sock)

@@ -19,17 +19,13 @@
 #           malformed request answered 400, and wrk for a few seconds with zero errors
 #   refuse  a port nobody listens on is refused
 # usage: tcp_kernel_test.sh PATH/TO/pollux-server [MB]
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server [MB]}
 mb=${2:-100}
-require_root_netns
-require_tools socat curl wrk nc iptables sha256sum
+interop_init socat curl wrk nc iptables sha256sum
 
 ns=pxtcp$$      # pollux's taps (the kernel side of each) and the router for the client
 cns=pxtcpc$$    # the echo client: socat, behind a veth
-netns_init
 netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_cns() { ip netns exec "$cns" "$@"; }
