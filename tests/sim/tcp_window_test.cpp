@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "../unit/support/frames.hpp"
+#include "../support/frames.hpp"
 #include "engine/engine.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
