@@ -17,27 +17,13 @@
 # For comparison (reported, not asserted: it depends on the kernel's timer) a second server
 # runs with --tlp-wc-delack 40, the old value.
 # usage: tlp_delack_test.sh PATH/TO/pollux-server [ROUNDS]
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server [ROUNDS]}
 rounds=${2:-10}
-require_root_netns
-command -v python3 >/dev/null || { echo "not ok - python3 missing"; exit 1; }
+interop_init python3
 
 ns=pxtlp$$
-workdir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$workdir"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
 
@@ -47,14 +33,11 @@ conn_field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) { print $(
 start_server() {
   local name=$1 ifname=$2 ip=$3; shift 3
   local log=$workdir/$name.log
-  ip netns exec "$ns" timeout 300 "$server" --preset "tap:$ifname" -l 0 --log-level=4 -- \
-    --ip "$ip/24" --mode echo --port 7 --quiet --conn-info "$@" >"$log" 2>&1 &
-  pids+=($!)
-  wait_for "$log" '^ready' 30 || { cat "$log"; return 1; }
-  in_ns ip addr add "${ip%.*}.1/24" dev "$ifname"
-  in_ns ip link set "$ifname" up
-  for _ in $(seq 50); do in_ns ping -c1 -W1 "$ip" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
+  spawn "$log" ip netns exec "$ns" timeout 300 "$server" --preset "tap:$ifname" -l 0 \
+    --log-level=4 -- --ip "$ip/24" --mode echo --port 7 --quiet --conn-info "$@"
+  wait_ready "$log" || return 1
+  tap_up "$ns" "$ifname" "${ip%.*}.1/24"
+  wait_ping "$ns" "$ip"
 }
 
 cat >"$workdir/client.py" <<'EOF'
@@ -115,7 +98,7 @@ check "[40 ms] the banner names the non-default WCDelAckT" \
   grep -q ', tlp wc-delack 40 ms$' "$workdir/d40.log"
 echo "# [40 ms, the old value] $(conn_field "$conn" retrans) of $rounds lone segments retransmitted before the kernel's delayed ACK"
 
-for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
-for p in "${pids[@]}"; do wait "$p"; done
-pids=()
+for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${netns_pids[@]}"; do wait "$p"; done
+netns_pids=()
 finish
