@@ -47,6 +47,9 @@ counter() {
   echo "${v:-0}"
 }
 
+# conn_field LINE NAME: a number from a pollux --conn-info line ("... retrans 12 ...").
+conn_field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) { print $(i + 1); exit } }' <<<"$1"; }
+
 # jcheck NAME DESCRIPTION PYTHON-EXPR: the expression over pollux-gen's JSON report
 # $workdir/NAME.json (d: the report, t: its totals, e: the errors by cause) is true.
 jcheck() {

@@ -52,8 +52,6 @@ linux_mib() {
     { for (i = 2; i <= NF; i++) hdr[$1, i] = $i; hdr[$1] = 1 }
     END { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), v[w[i]] + 0; print "" }'
 }
-# conn_field LINE NAME: a number from a pollux --conn-info line ("... retrans 12 ...").
-conn_field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) { print $(i + 1); exit } }' <<<"$1"; }
 
 # start_server NAME IFACE IP MODE [args]: a pollux-server on its own tap, kernel side .1
 start_server() {

@@ -27,7 +27,6 @@ netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns sysctl -qw net.ipv4.tcp_sack=1 net.ipv4.tcp_timestamps=1
 
-conn_field() { awk -v n="$2" '{ for (i = 1; i < NF; i++) if ($i == n) { print $(i + 1); exit } }' <<<"$1"; }
 
 # start_server NAME IFACE IP [args]: a pollux-server echo on its own tap, kernel side .1
 start_server() {
