@@ -4,11 +4,13 @@
 // virtual time (time is always passed in, never read here).
 //
 // Where things happen:
-//   engine.cpp      classification of a received frame, the loop hooks (start, input, poll)
-//   arp_input.cpp   ARP receive, replies and requests (RFC 826)
-//   icmp_input.cpp  ICMP receive and echo replies (RFC 792)
-//   ip_output.cpp   routing, neighbour resolution, checksum preparation, the TX batch
-//   tcp_closed.cpp  TCP segments that reach no connection: validated, answered with RST
+//   engine.cpp             classification of a received frame, the loop hooks (start, input,
+//                          poll)
+//   arp_input.cpp          ARP receive, replies and requests (RFC 826)
+//   icmp_input.cpp         ICMP receive and echo replies (RFC 792)
+//   tcp_segment_input.cpp  every TCP segment: parsed, validated, handed to lib/tcp
+//                          (segment_arrives.cpp); answered with RST when nothing wants it
+//   ip_output.cpp          routing, neighbour resolution, checksum preparation, the TX batch
 #pragma once
 
 #include <rte_mbuf.h>

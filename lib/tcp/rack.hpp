@@ -10,8 +10,9 @@
 //                RACK.min_RTT, RACK.reord, RACK.reo_wnd_mult ...) and the steps of 6.2:
 //                update on each delivered segment, detect reordering, adapt the reordering
 //                window with D-SACK, detect loss.
-// The TCB feeds them (input.cpp, output.cpp) and acts on the verdicts: lost octets become
-// lost on the SACK scoreboard, where RFC 6675's pipe and NextSeg take over.
+// The TCB feeds them (ack_processing.cpp, recovery.cpp, send_segment.cpp) and acts on the
+// verdicts (rack_tlp.cpp): lost octets become lost on the SACK scoreboard, where RFC 6675's
+// pipe and NextSeg take over.
 //
 // Times are microseconds on a 32-bit clock compared by signed difference: nothing stays in
 // flight for the 35 minutes it takes to wrap.

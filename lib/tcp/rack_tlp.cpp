@@ -1,6 +1,6 @@
 // RACK-TLP in the TCB (RFC 8985): feeding RACK from ACKs, acting on its loss verdicts, the
 // reordering timer, and tail loss probes. The algorithm's state and arithmetic are in
-// rack.hpp; recovery itself stays RFC 6675's (input.cpp, output.cpp): RACK only says which
+// rack.hpp; recovery itself stays RFC 6675's (recovery.cpp, output.cpp): RACK only says which
 // octets are lost, on the scoreboard, and which retransmissions must go again.
 #include <algorithm>
 #include <limits>

@@ -2,13 +2,25 @@
 // The engine hands it validated segments and drains the datagrams it produces; applications
 // call the API below on the same lcore (see pollux/tcp.hpp for the model).
 //
-// Where things happen:
-//   input.cpp    SEGMENT ARRIVES (RFC 9293 3.10.7), state changes, ACK processing
-//   output.cpp   what to send and when (3.8.6: windows, Nagle, SWS; delayed ACK), segment
-//                building, RST generation
-//   timers.cpp   retransmission (RFC 6298), persist, keepalive, delayed ACK, TIME-WAIT
-//   rack_tlp.cpp RACK-TLP (RFC 8985): time-based loss detection, tail loss probes
-//   api.cpp      listen/connect/send/read/close, events, TCB life cycle
+// Where things happen (RFC 9293 3.10.7 for the input files):
+//   segment_arrives.cpp     a segment from the engine, dispatched by state (input())
+//   input_listen.cpp        LISTEN: a SYN makes a TCB; option negotiation
+//   input_syn_sent.cpp      SYN-SENT: the answer to our SYN
+//   input_synchronized.cpp  SYN-RECEIVED and later: the RFC's checks in order, the handshake's
+//                           last ACK, state changes on our FIN's ACK
+//   ack_processing.cpp      the ACK: send window, duplicates, RTT, cwnd, the RTO
+//   recovery.cpp            SACK scoreboard updates, fast recovery, undo of spurious reductions
+//   rack_tlp.cpp            RACK-TLP (RFC 8985): time-based loss detection, tail loss probes
+//   receive_data.cpp        text into the receive or reassembly queue, ACK policy, D-SACK, FIN
+//   output.cpp              what to send and when (windows, Nagle, SWS, recovery by pipe)
+//   send_segment.cpp        building a segment: every data segment and ACK leaves here
+//   reset.cpp / reset.hpp   the one RST builder (also the engine's CLOSED answer)
+//   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK
+//   time_wait.cpp           TIME-WAIT: entering it, ending it early (RFC 6191)
+//   tcb_lifecycle.cpp       TCB pool, initialisation, finish, release
+//   tcp_layer.cpp           construction; flush (events, then output per dirty TCB); poll
+//   api.cpp                 listen/connect/send/read/shutdown/close/abort, options, ConnInfo
+//   path_mtu.cpp            ICMP fragmentation-needed (RFC 1191, RFC 5927)
 #pragma once
 
 #include <rte_mbuf.h>
@@ -22,14 +34,15 @@
 #include <span>
 #include <vector>
 
+#include "base/counters.hpp"
+#include "base/flow_table.hpp"
+#include "base/timer_wheel.hpp"
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
-#include "base/counters.hpp"
-#include "base/flow_table.hpp"
-#include "base/timer_wheel.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/reset.hpp"
 #include "tcp/tcb.hpp"
 
 namespace pollux::tcp {
@@ -38,13 +51,13 @@ struct TcpConfig {
   uint32_t max_connections = 16384;  // TCB pool = table capacity (incl. TIME-WAIT)
   uint32_t ooo_queues = 1024;        // connections that may hold out-of-order data at once
   uint16_t max_listeners = 64;
-  RttConfig rtt;                     // RTO min/max/initial
-  uint64_t delayed_ack_ns = 40'000'000;        // RFC 9293 3.8.6.3: < 0.5 s
-  uint64_t msl_ns = 30ull * 1'000'000'000;     // TIME-WAIT lasts 2 MSL
+  RttConfig rtt;                                   // RTO min/max/initial
+  uint64_t delayed_ack_ns = 40'000'000;            // RFC 9293 3.8.6.3: < 0.5 s
+  uint64_t msl_ns = 30ull * 1'000'000'000;         // TIME-WAIT lasts 2 MSL
   uint64_t fin_wait_2_ns = 60ull * 1'000'000'000;  // orphaned FIN-WAIT-2 limit
-  uint8_t syn_retries = 6;           // active open: SYN retransmissions
+  uint8_t syn_retries = 6;                         // active open: SYN retransmissions
   uint8_t synack_retries = 5;
-  uint8_t max_retransmits = 15;      // data: consecutive RTOs before giving up (RFC 1122 R2)
+  uint8_t max_retransmits = 15;           // data: consecutive RTOs before giving up (RFC 1122 R2)
   uint32_t initial_window_segments = 10;  // RFC 6928: min(IW * MSS, max(2 MSS, 14600))
   cc::Algorithm congestion_control = cc::Algorithm::cubic;  // RFC 9438 (or RFC 5681 NewReno)
   bool hystart = true;  // RFC 9406 HyStart++ in slow start (cc/congestion.hpp)
@@ -73,8 +86,8 @@ struct TcpConfig {
 class TcpLayer {
  public:
   // `local_mtu`: the IP MTU of the port (MSS = MTU - 40). `pool`: mbufs for everything sent.
-  TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu,
-           base::Counters& counters, uint64_t now_ns);
+  TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu, base::Counters& counters,
+           uint64_t now_ns);
   ~TcpLayer();
   TcpLayer(const TcpLayer&) = delete;
   TcpLayer& operator=(const TcpLayer&) = delete;
@@ -136,27 +149,32 @@ class TcpLayer {
   [[nodiscard]] Conn* find(const net::FourTuple& t) { return table_.find(t); }
 
  private:
-  friend struct TcpInput;
-  friend struct TcpOutput;
-
-  // input.cpp
-  void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
-                    const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
-  void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
-                      const net::TcpOptions& opts, uint64_t now);
-  void input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
-                          const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
-  bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts,
-                   uint64_t now);
-  void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
-                    const net::TcpHeader& seg, uint64_t now);
-  void process_fin(Tcb& t, uint64_t now);
+  // segment_arrives.cpp is input() above: dispatch by state.
+  // input_listen.cpp
+  void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                    const net::TcpOptions& opts, uint64_t now);
+  void negotiate(Tcb& t, const net::TcpOptions& opts);
+  // input_syn_sent.cpp
+  void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, const net::TcpOptions& opts,
+                      uint64_t now);
+  // input_synchronized.cpp
+  void input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                          const net::TcpOptions& opts, uint64_t now);
+  // ack_processing.cpp
+  bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
+  // recovery.cpp
   // Applies the ACK's SACK blocks (and RACK's view of them); returns bytes newly SACKed.
   uint32_t sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now);
   void enter_recovery(Tcb& t, uint64_t now);
   void begin_undo_episode(Tcb& t);
   void undo_reduction(Tcb& t);
-  // RFC 8985 (rack in input.cpp, the timers in timers.cpp).
+  // receive_data.cpp
+  void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                    uint64_t now);
+  void process_fin(Tcb& t, uint64_t now);
+  void note_dsack(Tcb& t, Seq left, Seq right);
+  // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share
+  // the retransmission timer (timers.cpp).
   // Feeds RACK the octets of [lo, hi) delivered by this ACK and not SACKed before.
   // `cumulative`: delivered by the cumulative ACK (then the timestamp echo is this data's).
   void rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts, bool cumulative,
@@ -170,8 +188,8 @@ class TcpLayer {
   void schedule_probe(Tcb& t, uint64_t now);
   void on_probe_timeout(Tcb& t, uint64_t now);
   void on_reorder_timeout(Tcb& t, uint64_t now);
-  void note_dsack(Tcb& t, Seq left, Seq right);
-  void negotiate(Tcb& t, const net::TcpOptions& opts);
+  // time_wait.cpp
+  void enter_time_wait(Tcb& t, uint64_t now);
   [[nodiscard]] bool time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
                                            const net::TcpOptions& opts) const;
   // connect(): a tuple our own TIME-WAIT holds may be reused when timestamps protect the
@@ -181,15 +199,6 @@ class TcpLayer {
 
   // output.cpp
   void output(Tcb& t, uint64_t now);
-  bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
-                    uint64_t now);
-  // A pure ACK carries <SEQ=SND.NXT> of RFC 9293 3.10.7.4, which is our snd_max: after an
-  // RTO rewinds snd_nxt (go-back-N), an ACK with the rewound number would lie below the
-  // peer's RCV.NXT, be unacceptable there and its acknowledgment lost (BSD tcp_output does
-  // the same for segments without data, SYN or FIN).
-  void send_ack(Tcb& t, uint64_t now) { send_segment(t, t.snd_max, net::tcp_flags::ack, 0, 0, now); }
-  void send_rst_for(const net::Ipv4Header& ip, const net::TcpHeader& seg);
-  void send_rst(Tcb& t);
   [[nodiscard]] uint32_t window_room(const Tcb& t, Seq seq) const;
   [[nodiscard]] Seq sent_data_end(const Tcb& t) const;
   void retransmit_first(Tcb& t, uint64_t now);
@@ -198,11 +207,26 @@ class TcpLayer {
   uint32_t retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now);
   bool output_sack_recovery(Tcb& t, uint64_t now);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
-  [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
   [[nodiscard]] uint32_t payload_mss(const Tcb& t) const;
+  // send_segment.cpp
+  bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len, uint64_t now);
+  // A pure ACK carries <SEQ=SND.NXT> of RFC 9293 3.10.7.4, which is our snd_max: after an
+  // RTO rewinds snd_nxt (go-back-N), an ACK with the rewound number would lie below the
+  // peer's RCV.NXT, be unacceptable there and its acknowledgment lost (BSD tcp_output does
+  // the same for segments without data, SYN or FIN).
+  void send_ack(Tcb& t, uint64_t now) {
+    send_segment(t, t.snd_max, net::tcp_flags::ack, 0, 0, now);
+  }
+  [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
   [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
   rte_mbuf* alloc_datagram(uint16_t payload_room);
   bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }
+  // reset.cpp (the builder is tcp/reset.hpp, shared with the engine's CLOSED answer)
+  void send_reset(const Reset& r);
+  // <SEQ=SND.NXT><CTL=RST>: ABORT (RFC 9293 3.10.5), and giving up on the peer.
+  void send_rst(const Tcb& t);
+  // The reset `seg`'s sender accepts (3.10.7.1 rule), e.g. for an unacceptable ACK.
+  void send_rst_answering(const Tcb& t, const net::TcpHeader& seg);
 
   // timers.cpp
   void on_timer(base::Timer& timer, uint64_t now);
@@ -211,21 +235,21 @@ class TcpLayer {
   void on_keepalive(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
   void arm_keepalive(Tcb& t, uint64_t now);
-  void enter_time_wait(Tcb& t, uint64_t now);
 
-  // api.cpp
+  // tcb_lifecycle.cpp
   Tcb* alloc_tcb();
+  void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   void release_tcb(Tcb& t);
   static void cancel_timers(Tcb& t);
-  void mark_dirty(Tcb& t);
-  void deliver_events(Tcb& t);
   // The connection is over for the application: `closed` is delivered at the next flush and
   // the TCB freed (or kept in TIME-WAIT without an application).
   void finish(Tcb& t, CloseReason why, uint64_t now);
   bool acquire_ooo(Tcb& t);
   void release_ooo(Tcb& t);
-  void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
+  // tcp_layer.cpp
+  void mark_dirty(Tcb& t);
+  void deliver_events(Tcb& t);
 
   TcpConfig config_;
   rte_mempool* pool_;
@@ -235,8 +259,12 @@ class TcpLayer {
   base::TimerWheel wheel_;
   base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;
-  boost::intrusive::slist<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::slist_member_hook<>, &Tcb::free_hook>> free_;
-  boost::intrusive::list<Tcb, boost::intrusive::member_hook<Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>> dirty_;
+  boost::intrusive::slist<Tcb, boost::intrusive::member_hook<
+                                   Tcb, boost::intrusive::slist_member_hook<>, &Tcb::free_hook>>
+      free_;
+  boost::intrusive::list<Tcb, boost::intrusive::member_hook<
+                                  Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
+      dirty_;
   std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
   std::vector<ReassemblyQueue*> ooo_free_;
   std::vector<Listener> listeners_;

@@ -1,15 +1,17 @@
 // Timers: retransmission (RFC 6298), persist (RFC 9293 3.8.6.1), keepalive (RFC 9293 3.8.4,
-// RFC 1122 4.2.3.6), delayed ACK (3.8.6.3), TIME-WAIT (3.6) and the orphan FIN-WAIT-2 limit.
+// RFC 1122 4.2.3.6), delayed ACK (3.8.6.3), the end of TIME-WAIT (time_wait.cpp) and the
+// orphan FIN-WAIT-2 limit. RACK's reordering timer and TLP share the retransmission timer
+// (rack_tlp.cpp).
 #include <algorithm>
 
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
 
+using base::Counter;
 using net::tcp_flags::ack;
 using net::tcp_flags::psh;
 using net::tcp_flags::syn;
-using base::Counter;
 
 void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
   t.rexmt_kind = RexmtKind::rto;
@@ -18,18 +20,6 @@ void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
   if (t.opts.keepalive) wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_idle_ns);
-}
-
-void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
-  t.state = State::time_wait;
-  t.time_wait_since_ns = now;
-  base::TimerWheel::cancel(t.rexmt_timer);
-  base::TimerWheel::cancel(t.persist_timer);
-  base::TimerWheel::cancel(t.keepalive_timer);
-  base::TimerWheel::cancel(t.delack_timer);
-  wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
-  // The application's part is over; the TCB stays to absorb old duplicates for 2 MSL.
-  finish(t, CloseReason::kNormal, now);
 }
 
 void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
@@ -97,7 +87,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   // The first timeout of a series may prove spurious (a delay spike): remember the window.
   // Later ones in the same series keep that first episode.
   if (t.rexmt_count == 1) begin_undo_episode(t);
-  t.rtt.backoff();  // RFC 6298 5.5
+  t.rtt.backoff();                // RFC 6298 5.5
   t.ts_rto_mark = tsval(t, now);  // echoes older than this time pre-timeout transmissions
   t.rtt_timing = false;
   // RFC 5681 3.1 eq. 4: after a timeout, ssthresh from the flight, cwnd one segment.

@@ -1,0 +1,45 @@
+// Every received TCP segment enters here: it is parsed and validated (header, checksum in
+// software or from the NIC, ports, options; each failure a named drop) and handed to the TCP
+// layer (lib/tcp/segment_arrives.cpp). A segment no connection or listener wants gets the
+// CLOSED state's answer, RFC 9293 3.10.7.1.
+#include "engine/checksum_offload.hpp"
+#include "engine/engine.hpp"
+#include "net/checksum.hpp"
+#include "net/tcp_options.hpp"
+#include "tcp/reset.hpp"
+
+namespace pollux::engine {
+
+void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
+  net::TcpHeader seg;
+  if (net::parse_tcp(ip.payload, seg) != net::TcpError::ok)
+    return drop(m, base::Counter::drop_tcp_malformed);
+  const RxChecksum hw = rx_l4_checksum(m, config_.iface.offloads);
+  if (hw == RxChecksum::bad ||
+      (hw == RxChecksum::unknown &&
+       net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) != 0))
+    return drop(m, base::Counter::drop_tcp_bad_checksum);
+  if (seg.src_port == 0 || seg.dst_port == 0) return drop(m, base::Counter::drop_tcp_bad_ports);
+  net::TcpOptions opts;
+  if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
+    return drop(m, base::Counter::drop_tcp_bad_options);
+
+  if (tcp_.input(m, ip, seg, opts, now)) return;
+  // No connection and no listener: the CLOSED state.
+  if (seg.has(net::tcp_flags::rst)) return drop(m, base::Counter::drop_tcp_rst_to_closed);
+  tcp_reply_rst(m, ip, seg, now);
+}
+
+void Engine::tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                           uint64_t now) {
+  // RFC 9293 3.10.7.1: a reset the sender accepts (tcp/reset.hpp). It reuses the offending
+  // segment's mbuf: a RST is never larger than what provoked it.
+  const tcp::Reset r =
+      tcp::reset_answering(net::FourTuple{ip.dst, ip.src, seg.dst_port, seg.src_port}, seg);
+  rte_pktmbuf_reset(m);
+  if (!tcp::write_reset(m, r, ip_id_++)) return drop(m, base::Counter::drop_no_mbuf);
+  counters_.inc(base::Counter::tcp_rst_sent);
+  ip_output(m, now);
+}
+
+}  // namespace pollux::engine

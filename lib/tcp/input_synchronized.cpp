@@ -1,0 +1,213 @@
+// SYN-RECEIVED and the synchronized states (RFC 9293 3.10.7.4), the steps in the RFC's order:
+// first the sequence number (acceptability; PAWS, RFC 7323 5.3), second RST (RFC 5961 3.2),
+// fourth SYN (RFC 5961 4.2), fifth ACK (the handshake's here, the rest in
+// ack_processing.cpp), seventh text and eighth FIN (receive_data.cpp). Skipped on purpose:
+// third, security -- pollux neither sends nor honours IP security options; sixth, URG --
+// urgent data is not implemented (RFC 6093 advises new applications against it), so the
+// urgent pointer is ignored and the octets are ordinary data.
+#include <algorithm>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using base::Counter;
+using net::tcp_flags::ack;
+using net::tcp_flags::fin;
+using net::tcp_flags::rst;
+using net::tcp_flags::syn;
+
+void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
+                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                  uint64_t now) {
+  const uint32_t seg_len = seg.seg_len();
+  // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
+  if (t.state == State::syn_received && seg.has(syn) && !seg.has(ack) && seg.seq == t.irs) {
+    // RFC 7323 4.3: the SYN covers Last.ACK.sent, so its TSval becomes TS.Recent; echoing the
+    // first SYN's instead would make the peer measure an RTT that includes its SYN timeout.
+    if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
+      t.ts_recent = opts.ts_val;
+    rte_pktmbuf_free(m);
+    send_segment(t, t.iss, syn | ack, 0, 0, now);
+    return;
+  }
+  // Simultaneous open (RFC 9293 3.5 figure 7, lines 6-7): in SYN-RECEIVED the peer's SYN,ACK
+  // repeats its SYN at IRS, which we already acknowledge, and acknowledges ours. The SYN is
+  // the part of the segment below RCV.NXT: trim it (3.10.7.4 first: "trimmed to the window";
+  // FreeBSD does the same) and let the ACK complete the handshake. Left whole, the segment
+  // fails the acceptability test and the handshake never completes.
+  if (t.state == State::syn_received && seg.has(syn) && seg.has(ack) && seg.seq == t.irs) {
+    net::TcpHeader trimmed = seg;
+    trimmed.flags = static_cast<uint8_t>(seg.flags & ~syn);
+    trimmed.seq = seg.seq + 1;
+    return input_synchronized(t, m, ip, trimmed, opts, now);
+  }
+  // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
+  // an earlier incarnation of the sequence space.
+  if (t.ts_ok && opts.has_timestamps && !seg.has(rst) &&
+      static_cast<int32_t>(opts.ts_val - t.ts_recent) < 0) {
+    rte_pktmbuf_free(m);
+    counters_.inc(Counter::drop_tcp_paws);
+    t.ack_now = true;
+    mark_dirty(t);
+    return;
+  }
+
+  // RFC 9293 3.10.7.4 first: the acceptability test against the window we advertised.
+  const uint32_t wnd = t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
+  bool acceptable;
+  if (seg_len == 0)
+    acceptable =
+        wnd == 0 ? seg.seq == t.rcv_nxt : net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd);
+  else
+    acceptable =
+        wnd != 0 && (net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd) ||
+                     net::seq_in_range(t.rcv_nxt, seg.seq + (seg_len - 1), t.rcv_nxt + wnd));
+  // A zero-length ACK at rcv_nxt is always fine (a zero window must not block ACKs).
+  if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
+  if (!acceptable) {
+    rte_pktmbuf_free(m);
+    if (!seg.has(rst) && seg_len > 0 && seg.seq < t.rcv_nxt && !seg.payload.empty())
+      // RFC 2883 4: a duplicate wholly below RCV.NXT is reported in the ACK it draws.
+      note_dsack(t, seg.seq,
+                 net::seq_min(seg.seq + static_cast<uint32_t>(seg.payload.size()), t.rcv_nxt));
+    if (!seg.has(rst)) {
+      // The peer's FIN again, in TIME-WAIT: our ACK of it was lost. "Acknowledge it, and
+      // restart the 2 MSL timeout" (RFC 9293 3.10.7.4, eighth, TIME-WAIT STATE); a FIN is
+      // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
+      // FIN retransmissions back off past 2 MSL would meet a RST.
+      if (t.state == State::time_wait && seg.has(fin) && seg.seq + seg_len == t.rcv_nxt)
+        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+      // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
+      // have lands here too; the ACK tells the peer where we are.
+      counters_.inc(Counter::drop_tcp_out_of_window);
+      t.ack_now = true;
+      mark_dirty(t);
+    }
+    return;
+  }
+
+  // Second: RST (RFC 5961 3.2): only an exact match resets; in-window gets a challenge ACK.
+  if (seg.has(rst)) {
+    rte_pktmbuf_free(m);
+    if (seg.seq != t.rcv_nxt) {
+      counters_.inc(Counter::tcp_challenge_acks);
+      send_ack(t, now);
+      return;
+    }
+    if (t.state == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
+    if (t.state == State::syn_received && t.passive) {
+      // 3.10.7.4 second: back to LISTEN, which for us means forgetting the TCB quietly.
+      if (t.listener) --t.listener->pending;
+      t.listener = nullptr;
+      t.events = nullptr;
+      finish(t, CloseReason::kReset, now);
+      return;
+    }
+    counters_.inc(Counter::tcp_established_resets);
+    finish(t, t.state == State::syn_received ? CloseReason::kRefused : CloseReason::kReset, now);
+    return;
+  }
+  // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
+  if (seg.has(syn)) {
+    rte_pktmbuf_free(m);
+    counters_.inc(Counter::tcp_challenge_acks);
+    send_ack(t, now);
+    return;
+  }
+  // Fifth: no ACK, no processing.
+  if (!seg.has(ack)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (t.state == State::syn_received) {
+    if (seg.ack <= t.snd_una || seg.ack > t.snd_max) {
+      rte_pktmbuf_free(m);
+      send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST> (3.10.7.4 fifth)
+      return;
+    }
+    if (t.listener) --t.listener->pending;
+    t.listener = nullptr;
+    t.state = State::established;
+    t.snd_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    t.cwnd =
+        std::min(config_.initial_window_segments * t.snd_mss, std::max(2u * t.snd_mss, 14600u));
+    t.rtt.on_handshake_complete(t.rexmt_count > 0);
+    t.ev_established = true;
+    arm_keepalive(t, now);
+  }
+  // RFC 7323 4.3: remember the newest timestamp of a segment that covers our last ACK.
+  if (t.ts_ok && opts.has_timestamps && seg.seq <= t.last_ack_sent &&
+      static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
+    t.ts_recent = opts.ts_val;
+
+  if (!process_ack(t, seg, opts, now)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // Our FIN is acknowledged once SND.UNA has passed it.
+  const bool fin_acked = t.fin_sent && t.snd_una > t.snd_fin;
+  switch (t.state) {
+    case State::fin_wait_1:
+      if (fin_acked) {
+        t.state = State::fin_wait_2;
+        if (t.app_closed) {
+          // Orphaned: the application is gone; do not wait forever for the peer's FIN.
+          t.linger_timer.bind(TimerKind::linger, &t);
+          wheel_.arm(t.linger_timer, now + config_.fin_wait_2_ns);
+        }
+      }
+      break;
+    case State::closing:
+      if (fin_acked) enter_time_wait(t, now);
+      break;
+    case State::last_ack:
+      if (fin_acked) {
+        rte_pktmbuf_free(m);
+        finish(t, CloseReason::kNormal, now);
+        return;
+      }
+      break;
+    case State::time_wait:
+      // Only a retransmitted FIN can arrive: acknowledge it and restart 2 MSL.
+      rte_pktmbuf_free(m);
+      if (seg.has(fin)) {
+        t.ack_now = true;
+        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+        mark_dirty(t);
+      }
+      return;
+    default:
+      break;
+  }
+
+  // Seventh: segment text. Eighth: FIN.
+  const bool has_fin = seg.has(fin);
+  const Seq fin_at = seg.seq + static_cast<uint32_t>(seg.payload.size());
+  if (!seg.payload.empty() && (t.state == State::established || t.state == State::fin_wait_1 ||
+                               t.state == State::fin_wait_2)) {
+    process_data(t, m, ip, seg, now);
+  } else {
+    rte_pktmbuf_free(m);
+  }
+  if (has_fin && t.state != State::close_wait && t.state != State::closing &&
+      t.state != State::last_ack && t.state != State::time_wait) {
+    if (fin_at == t.rcv_nxt) {
+      process_fin(t, now);
+    } else if (t.rcv_nxt < fin_at && fin_at <= t.rcv_adv) {
+      t.fin_in_ooo = true;  // the FIN waits for the hole before it to fill
+      t.fin_seq = fin_at;
+    }
+  }
+  if (t.fin_in_ooo && t.rcv_nxt == t.fin_seq) process_fin(t, now);
+  if (t.opts.keepalive) {
+    t.keepalive_probes = 0;
+    arm_keepalive(t, now);
+  }
+  mark_dirty(t);
+}
+
+}  // namespace pollux::tcp

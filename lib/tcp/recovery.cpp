@@ -1,0 +1,115 @@
+// Loss recovery on the sender: SACK blocks onto the scoreboard (RFC 2018, RFC 6675) with
+// D-SACK (RFC 2883, RFC 3708), entering fast recovery (RFC 6582 NewReno, RFC 6675 SACK), and
+// undoing a reduction that proved spurious (RFC 4015 with Eifel, RFC 3522, or D-SACK).
+// RACK-TLP's part (which segments are lost by time, probes) is in rack_tlp.cpp.
+#include <algorithm>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using base::Counter;
+
+uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
+  if (!t.sack_ok || opts.sack_count == 0) return 0;
+  const auto r = t.scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
+  if (t.rack_on)
+    for (size_t i = 0; i < r.newly_count; ++i)
+      rack_deliver(t, r.newly[i].start, r.newly[i].end, opts, false, now);
+  if (r.dsack) {
+    ++t.dsacks_received;
+    counters_.inc(Counter::tcp_dsacks_received);
+    // RFC 8985 6.2 step 4: a duplicate means the network reorders (or we resent too early):
+    // widen the reordering window.
+    if (t.rack_on) t.rack.on_dsack(t.snd_una, t.snd_max);
+    // RFC 8985 7.4.1: the probe itself was a duplicate: the original arrived, nothing lost.
+    if (t.tlp_out && t.tlp_retrans && r.dsack->end <= t.tlp_end &&
+        r.dsack->end + (payload_mss(t) + 1) > t.tlp_end)
+      t.tlp_out = false;
+    // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
+    // When all were, the reduction was spurious (RFC 3708 3.3).
+    if (t.undo_valid && t.undo_retrans > 0 && r.dsack->start >= t.undo_marker &&
+        r.dsack->end <= t.recover && --t.undo_retrans == 0)
+      undo_reduction(t);
+    // A duplicate of octets we retransmitted (at or below the highest ever retransmitted):
+    // that retransmission was not needed, the original had arrived. Reported as such
+    // (ConnInfo, the apps' summaries), so that a user can tell delay from loss; whatever
+    // undid the reduction (Eifel may have, before this D-SACK came).
+    if (t.retransmits > 0 && !(r.dsack->end > t.rxt_high)) {
+      ++t.spurious_retrans;
+      counters_.inc(Counter::tcp_spurious_retrans);
+    }
+  }
+  return r.newly_sacked;
+}
+
+void TcpLayer::begin_undo_episode(Tcb& t) {
+  t.prior_cwnd = t.cwnd;
+  t.prior_ssthresh = t.ssthresh;
+  t.prior_cc = t.cc;
+  t.undo_marker = t.snd_una;
+  t.undo_retrans = 0;
+  t.undo_extent = 0;
+  t.undo_valid = true;
+  t.eifel_pending = t.ts_ok;
+}
+
+void TcpLayer::undo_reduction(Tcb& t) {
+  // RFC 4015 3.2: the retransmission was spurious. Restore the window as it was, leave
+  // recovery, and (go-back-N after a timeout) stop resending what the peer already has.
+  counters_.inc(Counter::tcp_spurious_undos);
+  ++t.spurious_undos;
+  t.undo_valid = false;
+  t.eifel_pending = false;
+  t.cwnd = std::max(t.cwnd, t.prior_cwnd);
+  t.ssthresh = std::max(t.ssthresh, t.prior_ssthresh);
+  t.cc = t.prior_cc;
+  t.in_recovery = false;
+  t.rto_recovery = false;
+  t.recover = t.snd_una;  // nothing was lost: a later loss may start a new recovery
+  // A fast retransmit that was spurious means the network reorders deeper than DupThresh:
+  // raise it past what was SACKed above the hole at the decision (Linux caps it at 300).
+  if (t.undo_extent > 0)
+    t.scoreboard.set_dupthresh(
+        std::min(300u, std::max(t.scoreboard.dupthresh(), t.undo_extent + 1)));
+  t.dupacks = 0;
+  t.snd_nxt = t.snd_max;
+}
+
+void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
+  counters_.inc(Counter::tcp_fast_retransmits);
+  ++t.fast_recoveries;
+  // A probe outstanding is overtaken: recovery makes the one reduction (RFC 8985 7.4).
+  t.tlp_out = false;
+  t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
+  begin_undo_episode(t);
+  t.undo_extent =
+      std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
+  t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
+  t.recover = t.snd_max;
+  t.in_recovery = true;
+  t.rto_recovery = false;
+  if (!t.sack_ok) {
+    // RFC 6582 3.2 step 3: retransmit, then inflate by the three segments that left.
+    t.partial_acked = false;
+    retransmit_first(t, now);
+    t.cwnd = t.ssthresh + 3 * t.snd_mss;
+    return;
+  }
+  // RFC 6675 5 step 4: cwnd = ssthresh, retransmit the first segment presumed lost and set
+  // HighRxt and RescueRxt to its end (no premature rescue); output() continues by pipe.
+  t.cwnd = t.ssthresh;
+  t.high_rxt = t.snd_una;
+  // Only the hole: octets above it may be SACKed already.
+  const uint32_t first =
+      t.scoreboard.empty()
+          ? payload_mss(t)
+          : std::min(payload_mss(t),
+                     static_cast<uint32_t>(t.scoreboard.ranges()[0].start - t.snd_una));
+  const uint32_t end = retransmit_range(t, t.snd_una, first, now);
+  t.high_rxt = t.snd_una + end;
+  t.rescue_rxt = t.high_rxt;
+  mark_dirty(t);
+}
+
+}  // namespace pollux::tcp

@@ -1,0 +1,167 @@
+// Building a segment of a connection (header, options, the window we advertise, data from the
+// send queue) and what sending it records (SND.NXT/SND.MAX, retransmissions, RTT timing,
+// RACK's send times); every segment carries the ACK, so an ACK leaves here too.
+#include <algorithm>
+
+#include "net/ethernet.hpp"
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+using base::Counter;
+using net::tcp_flags::ack;
+using net::tcp_flags::fin;
+using net::tcp_flags::syn;
+
+uint32_t TcpLayer::tsval(const Tcb& t, uint64_t now) const {
+  // A 1 kHz timestamp clock (RFC 7323 5.4 allows 1 ms to 1 s per tick) with a
+  // per-connection offset so the clock does not reveal uptime.
+  return static_cast<uint32_t>(now / 1'000'000) + t.ts_offset;
+}
+
+rte_mbuf* TcpLayer::alloc_datagram(uint16_t total) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return nullptr;
+  if (!rte_pktmbuf_append(m, total)) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  return m;
+}
+
+net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
+  // Timestamps when negotiated (RFC 7323), SACK blocks while out-of-order data is held
+  // (RFC 2018 4). The values of the timestamps are filled in when the segment is built.
+  net::TcpOptions o;
+  o.has_timestamps = t.ts_ok;
+  if (!t.sack_ok) return o;
+  size_t n = 0;
+  // RFC 2883 4: a D-SACK block goes first; the SACK blocks of held data follow.
+  if (t.dsack_pending) o.sack[n++] = t.dsack_block;
+  if (t.ooo && !t.ooo->empty())
+    n += t.ooo->sack_blocks(std::span<net::SackBlock>(o.sack).subspan(n));
+  o.sack_count = static_cast<uint8_t>(n);
+  return o;
+}
+
+bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
+                            uint64_t now) {
+  if (!out_has_room()) return false;
+  net::TcpOptions o;
+  if (flags & syn) {
+    // Our SYN offers everything enabled; a SYN-ACK only what the peer's SYN offered.
+    const bool answer = (flags & ack) != 0;
+    o.has_mss = true;
+    o.mss = t.rcv_mss;
+    o.has_wscale = answer ? t.ws_ok : config_.window_scaling;
+    o.wscale = t.rcv_wscale;
+    o.sack_permitted = answer ? t.sack_ok : config_.sack;
+    o.has_timestamps = answer ? t.ts_ok : config_.timestamps;
+  } else {
+    o = data_options(t);
+  }
+  if (o.has_timestamps) {
+    o.ts_val = tsval(t, now);
+    o.ts_ecr = (flags & ack) ? t.ts_recent : 0;
+  }
+  const size_t opt_len = net::tcp_options_length(o);
+  constexpr size_t kHeaders =
+      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + len));
+  if (!m) {
+    counters_.inc(Counter::drop_tcp_no_mbuf);
+    return false;
+  }
+  uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* tcp = p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen;
+
+  // The window we advertise (3.8.6.2.2 receiver SWS avoidance: an opening smaller than
+  // min(rcvbuf/2, MSS) is not offered; the right edge never moves left).
+  uint32_t wnd = rcv_window(t);
+  const Seq old_right = net::seq_max(t.rcv_adv, t.rcv_nxt);
+  const uint32_t promised = static_cast<uint32_t>(old_right - t.rcv_nxt);
+  if (wnd < promised)
+    wnd = promised;
+  else if (wnd - promised < std::min<uint32_t>(t.opts.rcvbuf / 2, t.rcv_mss))
+    wnd = promised;
+  const uint8_t shift = (flags & syn) ? 0 : t.rcv_wscale;
+  const uint32_t field = std::min<uint32_t>(wnd >> shift, 0xffff);
+  if (flags & ack) {
+    t.rcv_adv = net::seq_max(t.rcv_adv, t.rcv_nxt + (field << shift));
+    t.last_ack_sent = t.rcv_nxt;
+  }
+
+  net::TcpBuild b;
+  b.src_port = t.tuple.local_port;
+  b.dst_port = t.tuple.remote_port;
+  b.seq = seq;
+  b.ack = (flags & ack) ? t.rcv_nxt : Seq(0);
+  b.flags = flags;
+  b.window = static_cast<uint16_t>(field);
+  b.options_len = static_cast<uint8_t>(opt_len);
+  net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
+  net::write_tcp_header(tcp, b);
+  if (len) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
+
+  net::Ipv4Build ipb;
+  ipb.src = t.tuple.local_ip;
+  ipb.dst = t.tuple.remote_ip;
+  ipb.protocol = net::kIpProtoTcp;
+  ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
+  ipb.id = ip_id_++;
+  ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
+  net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  out_[out_count_++] = m;
+  counters_.inc(Counter::tcp_segs_out);
+
+  const uint32_t space = len + ((flags & syn) ? 1 : 0) + ((flags & fin) ? 1 : 0);
+  if (space > 0 && seq < t.snd_max) {
+    counters_.inc(Counter::tcp_retrans_segs);
+    ++t.retransmits;
+    if (t.undo_valid) ++t.undo_retrans;
+    if (!t.rxt_out) {
+      t.rxt_out = true;
+      t.rxt_stamp = o.has_timestamps ? o.ts_val : 0;
+      t.rxt_high = seq + space;
+    } else if (seq + space > t.rxt_high) {
+      t.rxt_high = seq + space;
+    }
+  }
+  if (t.rack_on && space > 0 && !(flags & syn)) {
+    // RFC 8985 5.2: every transmission's time, for RACK.
+    if (t.sent_log.size() == 0) t.sent_log.reset(t.snd_una);
+    t.sent_log.on_send(seq, seq + space, static_cast<uint32_t>(now / 1000));
+  }
+  if (seq == t.snd_nxt) {
+    if (space > 0 && seq == t.snd_max && !t.ts_ok && !t.rtt_timing) {
+      // RFC 6298 3 / Karn: time only segments sent for the first time.
+      t.rtt_timing = true;
+      t.rtt_seq = seq;
+      t.rtt_sent_ns = now;
+    }
+    t.snd_nxt += space;
+  }
+  // snd_max is the highest sequence number sent plus one, whichever path sent it: a
+  // retransmission from snd_una can reach past the original segment when it carries fewer
+  // option bytes (its SACK blocks gone), and the peer acknowledges what it received. Left
+  // behind, snd_max would make that ACK "unsent data" (3.10.7.4): an ACK war.
+  if (seq + space > t.snd_max) {
+    t.bytes_sent += static_cast<uint32_t>(seq + space - t.snd_max);
+    t.snd_max = seq + space;
+  }
+  if (flags & fin) {
+    t.fin_sent = true;
+    t.snd_fin = seq + len;
+  }
+  if (space > 0 && !t.rexmt_timer.is_armed()) arm_rexmt(t, now);
+  if (flags & ack) {
+    // Every segment carries the ACK: nothing left to acknowledge separately.
+    t.ack_now = false;
+    t.segs_since_ack = 0;
+    t.dsack_pending = false;  // reported once (RFC 2883 4)
+    base::TimerWheel::cancel(t.delack_timer);
+  }
+  return true;
+}
+
+}  // namespace pollux::tcp

@@ -1,0 +1,113 @@
+// One lcore's TCP layer: construction, and the per-burst round -- every dirty connection
+// gets its application events and then one round of output (flush); timers (poll).
+#include <algorithm>
+
+#include "tcp/tcp_layer.hpp"
+
+namespace pollux::tcp {
+
+TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mtu,
+                   base::Counters& counters, uint64_t now_ns)
+    : config_(config),
+      pool_(pool),
+      mtu_(local_mtu),
+      counters_(counters),
+      isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
+      wheel_(base::TimerWheelConfig{}, now_ns),
+      table_(std::max<uint32_t>(config.max_connections, 1)),
+      tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
+      listeners_(config.max_listeners),
+      next_ephemeral_(0),
+      now_(now_ns) {
+  for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
+    Tcb& t = tcbs_[i];
+    t.rexmt_timer.bind(TimerKind::retransmit, &t);
+    t.delack_timer.bind(TimerKind::delayed_ack, &t);
+    t.persist_timer.bind(TimerKind::persist, &t);
+    t.keepalive_timer.bind(TimerKind::keepalive, &t);
+    t.linger_timer.bind(TimerKind::linger, &t);
+    free_.push_front(t);
+  }
+  ooo_pool_.reserve(config.ooo_queues);
+  for (uint32_t i = 0; i < config.ooo_queues; ++i) {
+    ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());
+    ooo_free_.push_back(ooo_pool_.back().get());
+  }
+}
+
+TcpLayer::~TcpLayer() {
+  for (size_t i = 0; i < out_count_; ++i) rte_pktmbuf_free(out_[i]);
+  dirty_.clear();
+  table_.clear();
+  free_.clear();
+  for (uint32_t i = 0; i < std::max<uint32_t>(config_.max_connections, 1); ++i) {
+    Tcb& t = tcbs_[i];
+    t.sndq.clear();
+    t.rcvq.clear();
+    if (t.ooo) t.ooo->clear();
+  }
+}
+
+void TcpLayer::mark_dirty(Tcb& t) {
+  if (t.dirty) return;
+  t.dirty = true;
+  dirty_.push_back(t);
+}
+
+void TcpLayer::deliver_events(Tcb& t) {
+  const AppEvents* ev = t.events;
+  if (!ev) return;
+  if (t.ev_established) {
+    t.ev_established = false;
+    if (t.passive) {
+      if (ev->accepted) ev->accepted(t.ctx, &t);
+    } else if (ev->connected) {
+      ev->connected(t.ctx, &t);
+    }
+  }
+  // Each callback may close or abort the connection: re-check before the next.
+  if (t.ev_readable && !t.app_closed && t.events) {
+    t.ev_readable = false;
+    if (ev->readable && t.rcvq.bytes() > 0) ev->readable(t.ctx, &t);
+  }
+  if (t.ev_writable && !t.app_closed && t.events) {
+    t.ev_writable = false;
+    if (ev->writable) ev->writable(t.ctx, &t);
+  }
+  if (t.ev_peer_closed && !t.app_closed && t.events) {
+    t.ev_peer_closed = false;
+    if (ev->peer_closed) ev->peer_closed(t.ctx, &t);
+  }
+  if (t.closed_pending && t.events) {
+    t.closed_pending = false;
+    t.events = nullptr;  // the last event: the application forgets this Conn now
+    if (ev->closed) ev->closed(t.ctx, &t, t.close_reason);
+  }
+}
+
+void TcpLayer::flush(uint64_t now) {
+  now_ = now;
+  // Work on a snapshot: connections dirtied by callbacks go to the next round, so a
+  // callback that keeps writing cannot keep this loop going.
+  decltype(dirty_) work;
+  work.swap(dirty_);
+  while (!work.empty()) {
+    Tcb& t = work.front();
+    work.pop_front();
+    t.dirty = false;
+    deliver_events(t);
+    if (t.state == State::closed) {
+      if (!t.closed_pending) release_tcb(t);
+      continue;
+    }
+    output(t, now);
+  }
+}
+
+void TcpLayer::poll(uint64_t now) {
+  now_ = now;
+  wheel_.advance(now, [this, now](base::Timer& timer) { on_timer(timer, now); });
+  flush(now);
+}
+
+}  // namespace pollux::tcp
