@@ -202,8 +202,6 @@ class TcpLayer {
   [[nodiscard]] uint32_t window_room(const Tcb& t, Seq seq) const;
   [[nodiscard]] Seq sent_data_end(const Tcb& t) const;
   void retransmit_first(Tcb& t, uint64_t now);
-  void probe_closed_window(Tcb& t, uint64_t now);
-  void send_window_probe(Tcb& t, uint64_t now);
   uint32_t retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now);
   bool output_sack_recovery(Tcb& t, uint64_t now);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
@@ -235,6 +233,8 @@ class TcpLayer {
   void on_keepalive(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
   void arm_keepalive(Tcb& t, uint64_t now);
+  void probe_closed_window(Tcb& t, uint64_t now);
+  void send_window_probe(Tcb& t, uint64_t now);
 
   // tcb_lifecycle.cpp
   Tcb* alloc_tcb();
