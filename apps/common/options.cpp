@@ -44,20 +44,57 @@ std::optional<uint64_t> ArgReader::number(uint64_t min, uint64_t max) {
   return x;
 }
 
-bool read_interface_option(ArgReader& r, const std::string& name,
-                           std::vector<Ipv4Prefix>& addrs,
+bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
                            std::optional<Ipv4Addr>& gateway) {
   if (name == "--ip") {
     auto v = r.value();
     if (!v) return true;
-    auto p = Ipv4Prefix::parse(*v);
-    if (!p)
+    // A range "A.B.C.D-E/N" or "A.B.C.D-W.X.Y.Z/N" gives every address from the first to
+    // the last, all on one subnet (a load generator's source addresses).
+    std::string first = *v;
+    std::optional<Ipv4Addr> last;
+    const auto dash = v->find('-'), slash = v->find('/');
+    if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
+      first = v->substr(0, dash) + v->substr(slash);
+      const std::string tail = v->substr(dash + 1, slash - dash - 1);
+      if (auto octet = parse_uint(tail, 0, 255)) {
+        if (auto a = Ipv4Addr::parse(v->substr(0, dash)))
+          last = Ipv4Addr{(a->value & 0xffffff00u) | static_cast<uint32_t>(*octet)};
+      } else {
+        last = Ipv4Addr::parse(tail);
+      }
+      if (!last) {
+        r.fail("--ip: '" + *v + "' is not a range like 10.0.0.2-9/24 or 10.0.0.2-10.0.0.9/24");
+        return true;
+      }
+    }
+    auto p = Ipv4Prefix::parse(first);
+    auto host = [](const Ipv4Prefix& q) {
+      return !(q.addr.is_unspecified() || q.addr.is_multicast() || q.addr.is_broadcast() ||
+               (q.length < 31 && (q.addr == q.network() || q.addr == q.directed_broadcast())));
+    };
+    if (!p) {
       r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
-    else if (p->addr.is_unspecified() || p->addr.is_multicast() || p->addr.is_broadcast() ||
-             (p->length < 31 && (p->addr == p->network() || p->addr == p->directed_broadcast())))
-      r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
-    else
-      addrs.push_back(*p);
+    } else if (!last) {
+      if (host(*p))
+        addrs.push_back(*p);
+      else
+        r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
+    } else if (last->value < p->addr.value || last->value - p->addr.value >= kMaxIpRange ||
+               !p->contains(*last)) {
+      r.fail("--ip: range " + *v + " must run upwards, within its subnet, over at most " +
+             std::to_string(kMaxIpRange) + " addresses");
+    } else {
+      for (uint32_t i = 0; i <= last->value - p->addr.value; ++i) {
+        const Ipv4Prefix q{Ipv4Addr{p->addr.value + i}, p->length};
+        if (!host(q)) {
+          r.fail("--ip: range " + *v + " includes " + q.addr.to_string() +
+                 ", which cannot be a host address");
+          return true;
+        }
+        addrs.push_back(q);
+      }
+    }
     return true;
   }
   if (name == "--gw") {

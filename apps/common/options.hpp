@@ -46,7 +46,9 @@ class ArgReader {
 [[nodiscard]] std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max);
 
 // The interface options both apps share: `--ip A/N` (repeatable; a host address, not the
-// network, broadcast or a multicast one) and `--gw A`. Returns false when `name` is neither.
+// network, broadcast or a multicast one; or a range A-E/N or A-B/N of at most kMaxIpRange
+// addresses on one subnet) and `--gw A`. Returns false when `name` is neither.
+inline constexpr uint32_t kMaxIpRange = 256;
 bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
                            std::optional<Ipv4Addr>& gateway);
 // After parsing: the gateway must be on one of the --ip subnets.

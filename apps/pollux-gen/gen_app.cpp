@@ -24,8 +24,8 @@ constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay sm
 constexpr size_t kPatternBytes = 64 * 1024;
 }  // namespace
 
-GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts,
-               uint32_t share, double rate)
+GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts, uint32_t share,
+               double rate)
     : tcp_(tcp),
       sources_(std::move(sources)),
       opts_(opts),
@@ -118,10 +118,14 @@ bool GenApp::open_one() {
   *s = ConnState{};
   TcpError err = TcpError::kOk;
   s->t_open = now_;
-  s->conn = tcp_.connect(sources_[next_source_++ % sources_.size()], opts_.dst, opts_.dst_port,
-                         &events_, this, 0, conn_opts_, err, now_);
+  s->conn = sources_.open(
+      [&](Ipv4Addr src, TcpError& e) {
+        return tcp_.connect(src, opts_.dst, opts_.dst_port, &events_, this, 0, conn_opts_, e, now_);
+      },
+      err);
   if (!s->conn) {
-    // Table full or no free port (TIME-WAIT holds them): counted, tried again next turn.
+    // Table full, or no free port on any source address (TIME-WAIT holds them): counted,
+    // tried again next turn.
     stats_.local.add();
     free_.push_back(s);
     return false;

@@ -15,6 +15,7 @@
 #include "histogram.hpp"
 #include "http_response.hpp"
 #include "pollux/stack.hpp"
+#include "sources.hpp"
 
 namespace pollux::apps {
 
@@ -60,10 +61,10 @@ class GenApp {
  public:
   // `share` is this lcore's part of --connections (or --concurrency for cps), `rate` its part
   // of --rate (0: unlimited).
-  // `sources`: the local addresses connections are opened from, in turn (several multiply
-  // the ephemeral port space toward one server).
-  GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts,
-         uint32_t share, double rate);
+  // `sources`: the local addresses connections are opened from (several multiply the
+  // ephemeral port space toward one server; see SourceAddresses).
+  GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts, uint32_t share,
+         double rate);
   ~GenApp();
   GenApp(const GenApp&) = delete;
   GenApp& operator=(const GenApp&) = delete;
@@ -106,8 +107,7 @@ class GenApp {
   void release(ConnState& s);
 
   Stack& tcp_;
-  std::vector<Ipv4Addr> sources_;
-  size_t next_source_ = 0;
+  SourceAddresses sources_;
   GenOptions opts_;
   uint32_t share_;
   double rate_;

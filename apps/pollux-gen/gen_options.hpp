@@ -53,9 +53,13 @@ struct GenOptions {
   [[nodiscard]] uint32_t response_size() const { return resp_size ? resp_size : req_size; }
 };
 
+// --local-server without --ip opens from 198.18.0.2 to 198.18.0.(1 + this).
+inline constexpr uint32_t kLocalSourceAddrs = 4;
+
 inline constexpr const char* kGenUsage =
     "usage: pollux-gen [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
-    "         --ip A.B.C.D/N [--gw A.B.C.D] --dst A.B.C.D:PORT --mode cps|rps|bulk|hold\n"
+    "         --ip A.B.C.D/N|A.B.C.D-E/N [--gw A.B.C.D] --dst A.B.C.D:PORT --mode "
+    "cps|rps|bulk|hold\n"
     "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
@@ -70,8 +74,10 @@ inline constexpr const char* kGenUsage =
     "  --rate: cps/hold: opens per second; rps: requests per second, open loop, latency\n"
     "  measured from when each request was due (no coordinated omission)\n"
     "  --local-server: the server runs in this process over an in-memory link (EAL args\n"
-    "  optional; --ip defaults to 198.18.0.2/24 and --dst to 198.18.0.1:8080); lcores are\n"
-    "  split evenly between generator and server (at least 2)\n";
+    "  optional; --ip defaults to 198.18.0.2-5/24 and --dst to 198.18.0.1:8080); lcores are\n"
+    "  split evenly between generator and server (at least 2)\n"
+    "  several --ip (or a range) on the --dst subnet: connections come from one address\n"
+    "  until its ephemeral ports run short (TIME-WAIT), then from the next\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,

@@ -56,7 +56,11 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     // were handed out, so at high connection rates the next candidate is the oldest
     // TIME-WAIT, and a busy port space costs one lookup per connect, not a scan of it.
     // With sharding (issue 6) only ports whose replies come back to this lcore qualify.
+    // With every TCB taken (most of them our TIME-WAIT, at high connection rates) a free
+    // port is no use: only a tuple whose TIME-WAIT may end (RFC 6191) will do, and its TCB
+    // is recycled in place for the new connection.
     const auto port_ok = config_.ephemeral_port_ok;
+    const bool table_full = free_.empty();
     bool found = false;
     for (uint32_t i = 0; i < span && !found; ++i) {
       tuple.local_port =
@@ -65,14 +69,14 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
       if (port_ok && !port_ok(config_.ephemeral_port_ctx, tuple)) continue;
       Tcb* old = table_.find(tuple);
       if (!old) {
-        found = true;
+        found = !table_full;
       } else if (time_wait_reusable(*old, now)) {
         recycle_time_wait(*old, now);
         found = true;
       }
     }
     if (!found) {
-      error = TcpError::kNoEphemeralPort;
+      error = table_full ? TcpError::kTableFull : TcpError::kNoEphemeralPort;
       return nullptr;
     }
   }

@@ -21,7 +21,7 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
       time_wait_accepts_syn(*t, seg, opts)) {
     // RFC 6191 (and RFC 9293 3.6.1): a new incarnation of the pair, provably newer than the
     // old one, ends TIME-WAIT early; the SYN then meets the listener like any other.
-    recycle_time_wait(*t, now);
+    recycle_time_wait(*t, now);  // its TCB serves the new SYN (a full table has room)
     t = nullptr;
   }
   if (t) {

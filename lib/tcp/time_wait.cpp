@@ -37,7 +37,12 @@ bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
 void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_time_wait_recycled);
   t.state = State::closed;
-  finish(t, CloseReason::kNormal, now);  // leaves the table now; the TCB is freed at flush
+  finish(t, CloseReason::kNormal, now);  // leaves the table, timers cancelled
+  // Recycled in place: the application heard `closed` when TIME-WAIT began (its Conn is
+  // gone), so nothing is left to deliver and the TCB goes back to the pool now, at the
+  // front, where the alloc_tcb() of the new incarnation takes it. Freed only at flush, a
+  // full table would refuse the very connection the recycling made room for.
+  if (!t.closed_pending) release_tcb(t);
 }
 
 }  // namespace pollux::tcp

@@ -23,18 +23,15 @@ run_local() {
   check "[$name] exits 0 (rc=$rc)" test $rc -eq 0
   check "[$name] report matches the schema" python3 "$here/gen_report_schema.py" "$workdir/$name.json"
 }
-# Zero errors of every kind caused by the server or the link. "local" (connect() found no
-# free port or TCB: the generator's own TIME-WAIT holds them) can happen in a run that
-# outpaces the port space for a moment at 50k+ connections/s on a busy machine; it is a
-# limit of the generator, allowed at one per ten thousand opens.
+# Zero errors of every kind, "local" (connect() found no free port or TCB) included: the
+# generator opens from several source addresses and recycles its TIME-WAIT TCBs in place.
 clean() {
-  jcheck "$1" "zero errors (server and link), generator port exhaustion below 0.01%" \
-    "e['total'] == e['local'] and e['local'] * 10000 <= max(t['opens'], 1)"
+  jcheck "$1" "zero errors" "e['total'] == 0"
 }
 
-# The generator closes first and holds TIME-WAIT; at 50k+ connections/s one source address's
-# 55k ports last about a second, so the cps runs keep TIME-WAIT short (--time-wait; a quiet
-# machine passes 130k connections/s).
+# The generator closes first and holds TIME-WAIT; the cps runs keep it short (--time-wait)
+# so that the TCB table holds it at 100k+ connections/s (a quiet machine passes 130k), and
+# --local-server's four source addresses give 4 x 55k ports.
 run_local cps-raw -l 0-1 -- --mode cps --concurrency 8 --local-server echo --time-wait 200
 jcheck cps-raw "connections per second > 500, every one answered" \
   "t['conn_per_s'] > 500 and t['requests'] >= t['established'] - 8"

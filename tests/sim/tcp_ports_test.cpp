@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "../../apps/pollux-gen/sources.hpp"
 #include "sim_world.hpp"
 
 namespace pollux::sim {
@@ -185,6 +186,96 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   cycle(1);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
   EXPECT_EQ(p.server.accepted, 16);
+}
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// Issue 12.1: a generator whose TCB table is full of its own TIME-WAIT (more ports than
+// TCBs) still opens connections once reuse is safe: connect() picks a tuple whose TIME-WAIT
+// may end and recycles that TCB in place. Freed only at the next flush, the recycled TCB
+// was not there for alloc_tcb(), and the connection failed as "table full".
+TEST(TimeWaitReuse, AFullTableRecyclesATimeWaitTcbInPlace) {
+  WorldConfig wc = Pair::make_config();
+  wc.a.tcp.max_connections = 8;
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50015;  // twice as many ports as TCBs: the table fills first
+  Pair p(false, wc);
+  auto cycle = [&](int round) {
+    for (int i = 0; i < 8; ++i) {
+      TcpError err;
+      Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+      ASSERT_NE(c, nullptr) << "round " << round << " connection " << i << " error "
+                            << static_cast<int>(err);
+      ASSERT_TRUE(
+          p.w.run_until([&] { return p.client.connected == round * 8 + i + 1; }, 5 * kSecond));
+      p.w.a().tcp().close(c);
+      ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == round * 8 + i + 1; }, 5 * kSecond));
+    }
+  };
+  cycle(0);
+  ASSERT_EQ(p.w.a().tcp().connections(), 8u) << "every TCB holds a tuple in TIME-WAIT";
+  TcpError err;
+  EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
+            nullptr);
+  EXPECT_EQ(err, TcpError::kTableFull) << "within a second no TIME-WAIT may end";
+  p.w.run_for(1100 * kMillisecond);
+  cycle(1);
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
+  EXPECT_EQ(p.server.accepted, 16);
+  EXPECT_EQ(p.w.a().tcp().connections(), 8u);
+}
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// Issue 12.1: pollux-gen opens from a second source address once the first one's ephemeral
+// ports are all held, and the connection from it completes (the address is ours: ARP and
+// the reply reach it).
+TEST(SourceAddresses, TheSecondAddressIsUsedWhenTheFirstsPortsAreExhausted) {
+  constexpr net::Ipv4Addr kIpA2 = net::make_ipv4(10, 0, 0, 3);
+  WorldConfig wc = Pair::make_config();
+  wc.a.iface.addrs.push_back(net::Ipv4Prefix{kIpA2, 24});
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50007;  // eight ports per source address
+  Pair p(false, wc);
+  apps::SourceAddresses sources({kIpA, kIpA2});
+  auto open = [&](TcpError& err) {
+    return sources.open(
+        [&](net::Ipv4Addr src, TcpError& e) {
+          return p.w.a().tcp().connect(src, kIpB, 7, &p.cev, &p.client, 0, {}, e, p.w.now());
+        },
+        err);
+  };
+  for (int i = 0; i < 8; ++i) {
+    TcpError err;
+    Conn* c = open(err);
+    ASSERT_NE(c, nullptr) << i << " error " << static_cast<int>(err);
+    EXPECT_EQ(tcp::TcpLayer::tuple(c).local_ip, kIpA) << "the first address until it runs short";
+  }
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 8; }, 5 * kSecond));
+  TcpError err;
+  Conn* c = open(err);
+  ASSERT_NE(c, nullptr) << "error " << static_cast<int>(err);
+  EXPECT_EQ(tcp::TcpLayer::tuple(c).local_ip, kIpA2);
+  EXPECT_EQ(sources.moves(), 1u);
+  EXPECT_TRUE(
+      p.w.run_until([&] { return p.client.connected == 9 && p.server.accepted == 9; }, 5 * kSecond))
+      << "connected " << p.client.connected << ", accepted " << p.server.accepted;
+  // The second address stays in use while it has ports.
+  c = open(err);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(tcp::TcpLayer::tuple(c).local_ip, kIpA2);
+  // With both exhausted, the error says so.
+  for (int i = 0; i < 6; ++i) ASSERT_NE(open(err), nullptr);
+  EXPECT_EQ(open(err), nullptr);
+  EXPECT_EQ(err, TcpError::kNoEphemeralPort);
 }
 
 }  // namespace

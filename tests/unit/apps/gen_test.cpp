@@ -125,10 +125,23 @@ TEST(GenOptions, LocalServerDefaultsToTheBenchmarkingRange) {
   ASSERT_TRUE(o);
   ASSERT_TRUE(o->local_server);
   EXPECT_EQ(*o->local_server, ServerMode::echo);
-  ASSERT_EQ(o->addrs.size(), 1u);
+  // Several source addresses by default (issue 12.1): each has its own ephemeral ports.
+  ASSERT_EQ(o->addrs.size(), kLocalSourceAddrs);
   EXPECT_EQ(o->addrs[0].to_string(), "198.18.0.2/24");
+  EXPECT_EQ(o->addrs.back().to_string(), "198.18.0.5/24");
   EXPECT_EQ(o->dst.to_string(), "198.18.0.1");
   EXPECT_EQ(o->dst_port, 8080);
+}
+
+TEST(GenOptions, AnIpRangeGivesEveryAddressFromFirstToLast) {
+  auto o = parse({"--ip", "10.0.0.2-4/24", "--ip", "10.0.1.250-10.0.1.251/23", "--dst",
+                  "10.0.0.1:80", "--mode", "cps"});
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->addrs.size(), 5u);
+  EXPECT_EQ(o->addrs[0].to_string(), "10.0.0.2/24");
+  EXPECT_EQ(o->addrs[2].to_string(), "10.0.0.4/24");
+  EXPECT_EQ(o->addrs[3].to_string(), "10.0.1.250/23");
+  EXPECT_EQ(o->addrs[4].to_string(), "10.0.1.251/23");
 }
 
 TEST(GenOptions, LocalServerMustAnswerTheTrafficAsked) {
@@ -206,7 +219,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{GOOD, "--mode", "rps", "--json"}, "--json needs a value"},
         BadCase{{GOOD, "--mode", "rps", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{GOOD, "--mode", "rps", "stray"}, "unexpected argument 'stray'"},
-        BadCase{{GOOD, "--mode", "rps", "--gw", "10.1.0.1"}, "not on any --ip subnet"}));
+        BadCase{{GOOD, "--mode", "rps", "--gw", "10.1.0.1"}, "not on any --ip subnet"},
+        BadCase{{"--ip", "10.0.0.9-2/24", "--dst", "10.0.0.1:80", "--mode", "rps"},
+                "must run upwards"},
+        BadCase{{"--ip", "10.0.0.2-10.0.1.2/24", "--dst", "10.0.0.1:80", "--mode", "rps"},
+                "within its subnet"},
+        BadCase{{"--ip", "10.0.0.250-255/24", "--dst", "10.0.0.1:80", "--mode", "rps"},
+                "includes 10.0.0.255"},
+        BadCase{{"--ip", "10.0.0.2-x/24", "--dst", "10.0.0.1:80", "--mode", "rps"},
+                "is not a range"}));
 #undef GOOD
 
 // --- histogram -------------------------------------------------------------------------------
