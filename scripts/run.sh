@@ -53,21 +53,37 @@ echo
 echo "== results (pollux-gen -> pollux-server over the in-memory link, 1 lcore each, $(nproc) cores)"
 python3 - "$out" <<'PY'
 import json, sys, os
-rows = []
-for name in ("cps-http", "rps-http", "bulk-down"):
-    d = json.load(open(os.path.join(sys.argv[1], name + ".json")))
-    t, lat = d["totals"], d["latency"]["response"]
-    us = lambda v: f"{v / 1000:.1f}" if lat["count"] else "-"
-    rows.append((name, f"{t['conn_per_s']:.0f}", f"{t['req_per_s']:.0f}",
-                 f"{t['rx_gbps'] + t['tx_gbps']:.2f}", us(lat["p50"]), us(lat["p99"]),
-                 str(t["errors"]["total"]), str(t["retrans"])))
+# Which columns mean something for each run: a keep-alive run opens its connections once (its
+# conn/s would be them divided by the run's length), a bulk run has no requests. '-' there.
+runs = {"cps-http": {"conn/s", "req/s", "Gb/s", "p50 us", "p99 us"},
+        "rps-http": {"req/s", "Gb/s", "p50 us", "p99 us"},
+        "bulk-down": {"Gb/s"}}
+causes = {"refused": "RST answering the SYN", "reset": "RST on an open connection",
+          "timeout": "retransmissions exhausted", "bad_response": "malformed or non-2xx",
+          "closed_early": "FIN before the response",
+          "local": "connect() found no free port or TCB here"}
 head = ("run", "conn/s", "req/s", "Gb/s", "p50 us", "p99 us", "errors", "retrans")
+rows, notes = [], []
+for name, meaningful in runs.items():
+    d = json.load(open(os.path.join(sys.argv[1], name + ".json")))
+    t, lat, e = d["totals"], d["latency"]["response"], d["totals"]["errors"]
+    us = lambda v: f"{v / 1000:.1f}" if lat["count"] else "-"
+    cells = {"conn/s": f"{t['conn_per_s']:.0f}", "req/s": f"{t['req_per_s']:.0f}",
+             "Gb/s": f"{t['rx_gbps'] + t['tx_gbps']:.2f}", "p50 us": us(lat["p50"]),
+             "p99 us": us(lat["p99"])}
+    rows.append((name,) + tuple(cells[h] if h in meaningful else "-" for h in head[1:6]) +
+                (str(e["total"]), str(t["retrans"])))
+    if e["total"]:
+        notes.append(f"{name}: {e['total']} errors: " + ", ".join(
+            f"{k.replace('_', ' ')} {e[k]} ({v})" for k, v in causes.items() if e.get(k)))
 w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
 line = lambda r: "| " + " | ".join(c.rjust(w[i]) for i, c in enumerate(r)) + " |"
 print(line(head))
 print("|" + "|".join("-" * (x + 2) for x in w) + "|")
 for r in rows:
     print(line(r))
+for n in notes:
+    print(n)
 PY
 if [ $tap = 1 ]; then
   echo
