@@ -69,6 +69,12 @@ int run_worker(void* arg) {
     busy |= n != 0;
     if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
     if (n != 0) w.engine->input(pkts, n, now);
+    for (const uint16_t q : w.extra_rx) {
+      n = rte_eth_rx_burst(w.port, q, pkts, kRxBurst);
+      busy |= n != 0;
+      if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
+      if (n != 0) w.engine->input(pkts, n, now);
+    }
     if (busy) {
       ++w.busy_iterations;
       idle = 0;

@@ -17,7 +17,11 @@ inline constexpr uint16_t kRxBurst = 32;
 struct Worker {
   engine::Engine* engine = nullptr;
   uint16_t port = 0;
-  uint16_t queue = 0;
+  uint16_t queue = 0;  // this worker's index: its TX queue, its RX queue and its inbox
+  // Further RX queues this worker polls after its own: a device with more queues than worker
+  // lcores (net_af_packet opens qpairs sockets at probe, and the kernel's fanout feeds every
+  // one) has each of them polled by one lcore; what arrives off its owner is steered.
+  std::span<const uint16_t> extra_rx;
   const std::atomic<bool>* stop = nullptr;
   // Neighbour sync between the engines of one port: every worker's inbox, indexed by queue
   // (empty with a single worker). Written by many, read by its owner only.

@@ -102,14 +102,20 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info = PortInfo{};
   info.port_id = port;
   info.driver = dev.driver_name ? dev.driver_name : "?";
-  const uint16_t queues = std::min<uint16_t>(
-      config.queues, std::min<uint16_t>(dev.max_rx_queues, dev.max_tx_queues));
-  if (queues < config.queues) {
+  const uint16_t max_queues = std::min<uint16_t>(dev.max_rx_queues, dev.max_tx_queues);
+  if (max_queues < config.queues) {
     error = "port " + std::to_string(port) + " (" + info.driver + ") has at most " +
-            std::to_string(queues) + " queue pairs, " + std::to_string(config.queues) +
+            std::to_string(max_queues) + " queue pairs, " + std::to_string(config.queues) +
             " needed (one per worker lcore)";
     return false;
   }
+  // Queues the driver set up at probe, before any configure (nb_rx_queues is 0 then for a
+  // NIC or net_tap, whose queues exist only once configured: the NIC spreads over the
+  // configured ones, the tap attaches one tun queue per configured queue). net_af_packet
+  // opens its qpairs sockets at probe and the kernel's fanout feeds each of them whether
+  // we configure it or not: configure and poll them all, or the flows hashed there vanish.
+  const uint16_t queues =
+      std::min<uint16_t>(std::max<uint16_t>(config.queues, dev.nb_rx_queues), max_queues);
 
   rte_eth_conf conf{};
   // Ask only for what the device has, and only for what the engine uses today.
@@ -169,7 +175,7 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   }
   if (queues > 1) {
     if (info.rss)
-      program_rss(port, dev, queues, info);
+      program_rss(port, dev, config.queues, info);  // RETA entries for the lcores' queues
     else
       info.rss_note = "no RSS";
   }
@@ -183,6 +189,7 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   }
   std::memcpy(info.mac.bytes.data(), mac.addr_bytes, 6);
   info.queues = queues;
+  info.lcore_queues = config.queues;
   info.mtu = config.mtu;
   info.offloads.tx_ipv4_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
@@ -205,8 +212,13 @@ std::string describe_port(const PortInfo& i) {
                   onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
                   onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
                   (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+  if (i.queues > i.lcore_queues)
+    s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
+         std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +
+         " worker lcore(s); every queue is polled (queue q by worker q mod " +
+         std::to_string(i.lcore_queues) + ")";
   // The multi-core mode in use (issue 6), on its own line.
-  if (i.queues > 1) {
+  if (i.lcore_queues > 1) {
     s += "\nport " + std::to_string(i.port_id) + " steering: ";
     if (i.rss_programmed)
       s += "nic-rss (symmetric Toeplitz key, IPv4/TCP, RETA of " + std::to_string(i.reta.size()) +

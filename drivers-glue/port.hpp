@@ -15,7 +15,9 @@ namespace pollux::dpdk {
 
 struct PortConfig {
   uint16_t port_id = 0;
-  uint16_t queues = 1;  // one RX and one TX queue per worker lcore
+  // One RX and one TX queue per worker lcore. A device that opened more at probe (see
+  // PortInfo::queues) gets them all configured.
+  uint16_t queues = 1;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint16_t mtu = 1500;
@@ -26,7 +28,12 @@ struct PortInfo {
   uint16_t port_id = 0;
   std::string driver;
   net::MacAddr mac;
+  // Queue pairs configured: PortConfig::queues, or more when the driver opened more at
+  // probe (net_af_packet's qpairs: one socket each in a kernel fanout group, fed whether we
+  // configure them or not). Queues past the lcores are polled too (Runtime) and get no RETA
+  // entries.
   uint16_t queues = 0;
+  uint16_t lcore_queues = 0;  // PortConfig::queues: one per worker lcore
   uint16_t mtu = 0;
   bool rss = false;
   // Multi-core steering (issue 6). `rss_programmed`: the device took the symmetric key
@@ -45,7 +52,8 @@ struct PortInfo {
 [[nodiscard]] bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
                                  std::string& error);
 
-// "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ipv4-cksum on, tcp-cksum on, tso off (capable); rx: ..."
+// "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ipv4-cksum on, tcp-cksum on, tso off
+// (capable); rx: ..."
 [[nodiscard]] std::string describe_port(const PortInfo& info);
 
 // The device's own counters (rte_eth_stats): what the NIC dropped before pollux saw it

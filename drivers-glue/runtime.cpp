@@ -7,7 +7,9 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "mempool.hpp"
@@ -40,13 +42,22 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   const int socket = rte_eth_dev_is_valid_port(config.port_id)
                          ? rte_eth_dev_socket_id(config.port_id)
                          : static_cast<int>(rte_socket_id());
-  pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pc.queues, pc.rx_desc,
+  // Sized for every queue the port will have, those its driver opened at probe included.
+  uint16_t pool_queues = pc.queues;
+  if (rte_eth_dev_info dev{};
+      rte_eth_dev_is_valid_port(config.port_id) && rte_eth_dev_info_get(config.port_id, &dev) == 0)
+    pool_queues = std::max(pool_queues, dev.nb_rx_queues);
+  pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pool_queues, pc.rx_desc,
                            config.extra_mbufs, socket < 0 ? SOCKET_ID_ANY : socket, error);
   if (!pool_) return false;
   if (!bring_up_port(pc, pool_, port_, error)) return false;
   port_started_ = true;
 
   const auto n = static_cast<uint16_t>(lcores_.size());
+  // A device with more queues than lcores (net_af_packet's qpairs): queue q is polled by
+  // worker q mod n, and software steering takes what lands there to its owner.
+  extra_rx_.assign(n, {});
+  for (uint16_t q = n; q < port_.queues; ++q) extra_rx_[q % n].push_back(q);
   if (n > 1) {
     shards_ = std::make_unique<engine::ShardMap>(n, net::kSymmetricRssKey,
                                                 port_.rss_programmed ? port_.reta.size() : 128);
@@ -96,6 +107,7 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
     workers_[i].engine = engines_[i].get();
     workers_[i].port = port_.port_id;
     workers_[i].queue = static_cast<uint16_t>(i);
+    workers_[i].extra_rx = extra_rx_[i];
     workers_[i].stop = &stop;
     workers_[i].inboxes = inboxes_;
     workers_[i].steer = i < steerers_.size() ? steerers_[i].get() : nullptr;
@@ -104,6 +116,32 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
       workers_[i].on_iteration_ctx = hooks_[i].ctx;
     }
   }
+}
+
+std::string checksum_partial_hint(uint16_t port_id, uint64_t bad) {
+  return "port " + std::to_string(port_id) + " (net_af_packet): all " + std::to_string(bad) +
+         " TCP segments received failed their checksum, none passed: the peer offloads TCP "
+         "checksums (a veth hands them to af_packet unfinished); run `ethtool -K PEER tx "
+         "off` on the interface at the other end";
+}
+
+void Runtime::watch_checksums() {
+  if (checksum_hint_printed_ || port_.driver != "net_af_packet") return;
+  const uint64_t bad = counter(base::Counter::drop_tcp_bad_checksum);
+  // Segments whose checksum passed: they reached a connection or a listener, or were
+  // answered or dropped as CLOSED, or failed a later check.
+  const uint64_t good = counter(base::Counter::tcp_segs_in) + counter(base::Counter::tcp_rst_sent) +
+                        counter(base::Counter::drop_tcp_rst_to_closed) +
+                        counter(base::Counter::drop_tcp_bad_ports) +
+                        counter(base::Counter::drop_tcp_bad_options);
+  if (good != 0) {
+    checksum_hint_printed_ = true;  // checksums work: nothing to watch any more
+    return;
+  }
+  if (bad < kChecksumPartialSegments) return;
+  checksum_hint_printed_ = true;
+  std::fprintf(stderr, "%s\n", checksum_partial_hint(port_.port_id, bad).c_str());
+  std::fflush(stderr);
 }
 
 void Runtime::run(std::atomic<bool>& stop, const std::function<void(unsigned)>& tick) {
@@ -123,6 +161,7 @@ void Runtime::run_all(std::span<Runtime* const> runtimes, std::atomic<bool>& sto
       auto elapsed = std::chrono::steady_clock::now() - start;
       if (elapsed >= std::chrono::seconds(seconds + 1)) {
         ++seconds;
+        for (Runtime* rt : runtimes) rt->watch_checksums();
         if (tick) tick(seconds);
       }
     }

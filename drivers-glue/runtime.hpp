@@ -30,6 +30,14 @@ struct RuntimeConfig {
   std::vector<unsigned> lcores;
 };
 
+// A veth peer that offloads TCP checksums hands af_packet segments with the checksum still
+// to be filled in (CHECKSUM_PARTIAL), and net_af_packet has no header to say so: every one
+// fails verification. This many bad and none good is that, not line noise.
+inline constexpr uint64_t kChecksumPartialSegments = 8;
+
+// The one line printed (to stderr) when that happens on port `port_id`.
+[[nodiscard]] std::string checksum_partial_hint(uint16_t port_id, uint64_t bad);
+
 class Runtime {
  public:
   Runtime() = default;
@@ -72,11 +80,18 @@ class Runtime {
   std::vector<unsigned> lcores_;  // lcore id of each worker, in queue order
   std::vector<std::unique_ptr<engine::Engine>> engines_;
   std::vector<Worker> workers_;
+  // Per worker, the RX queues past the lcores' own that it polls too (Worker::extra_rx).
+  std::vector<std::vector<uint16_t>> extra_rx_;
   struct Hook {
     void (*fn)(void*, uint64_t) = nullptr;
     void* ctx = nullptr;
   };
   void prepare_workers(std::atomic<bool>& stop);
+  // Called once a second by the observer: on net_af_packet, when every TCP segment so far
+  // failed its checksum (at least kChecksumPartialSegments, none good), prints once what to
+  // run on the peer (issue 12.3).
+  void watch_checksums();
+  bool checksum_hint_printed_ = false;
 
   std::vector<Hook> hooks_;         // per engine
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
