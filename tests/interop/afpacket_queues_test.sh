@@ -9,9 +9,7 @@
 #              prints one line naming the fix (ethtool -K PEER tx off). With offload off, no
 #              such line.
 # usage: afpacket_queues_test.sh PATH/TO/pollux-server
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server}
 require_root_netns
 
