@@ -18,7 +18,8 @@ TcpError TcpLayer::listen(uint16_t port, const AppEvents* events, void* ctx, uin
     if (!l.active && !slot) slot = &l;
   }
   if (!slot) return TcpError::kBacklogFull;
-  *slot = Listener{port, true, events, ctx, std::max<uint32_t>(backlog, 1), 0, opts};
+  // Backlog 0 keeps no half-open connection at all: with cookies on, every SYN gets one.
+  *slot = Listener{port, true, events, ctx, backlog, 0, opts};
   return TcpError::kOk;
 }
 

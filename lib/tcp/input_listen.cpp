@@ -36,10 +36,15 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
 void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
   rte_pktmbuf_free(m);  // a SYN's data (rare) is not kept: the peer sends it again
+  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  // RFC 4987 3.6: with the SYN-RECEIVED queue full (or cookies always on), answer without
+  // keeping state; the connection is made when the ACK returns the cookie.
+  if (config_.syn_cookies == SynCookieMode::always ||
+      (l.pending >= l.backlog && config_.syn_cookies == SynCookieMode::automatic))
+    return send_cookie_syn_ack(l, key, seg, opts, now);
   if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
-  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   init_tcb(*t, key, l.opts, now);
   t->passive = true;
   t->listener = &l;
@@ -67,6 +72,111 @@ void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
   counters_.inc(Counter::tcp_passive_opens);
   send_segment(*t, t->iss, syn | ack, 0, 0, now);
   arm_rexmt(*t, now);
+}
+
+// The cookie SYN-ACK is the SYN-ACK input_listen() would send, built from a scratch TCB that
+// is never filed: ISS = the cookie; MSS the table's (syn_cookie.hpp); window scale and
+// SACK-permitted offered only when timestamps can carry them back (RFC 4987 3.6: without
+// them the connection does without), the TSval's low bits holding them.
+void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
+                                   const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                   uint64_t now) {
+  Tcb& t = *cookie_scratch_;
+  init_tcb(t, key, l.opts, now);
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.last_ack_sent = t.rcv_nxt;
+  negotiate(t, opts);
+  CookieOptions carried;
+  carried.mss = opts.has_mss ? opts.mss : 536;
+  if (t.ts_ok) {
+    if (t.ws_ok) carried.wscale = t.snd_wscale;
+    carried.sack_permitted = t.sack_ok;
+    // tsval(t, now) = now in ms + ts_offset: move the offset so that it yields the encoding.
+    const uint32_t now_ms = static_cast<uint32_t>(now / 1'000'000);
+    t.ts_offset = SynCookies::encode_ts(now_ms + t.ts_offset, carried) - now_ms;
+  } else {
+    t.ws_ok = false;
+    t.sack_ok = false;
+    t.snd_wscale = t.rcv_wscale = 0;
+  }
+  t.iss = cookies_.make(key, seg.seq, carried.mss, now);
+  t.snd_una = t.snd_nxt = t.snd_max = t.iss;
+  t.snd_wnd = t.max_snd_wnd = seg.window;
+  l.last_cookie_ns = now;
+  if (send_segment(t, t.iss, syn | ack, 0, 0, now)) counters_.inc(Counter::syn_cookies_sent);
+  cancel_timers(t);  // send_segment arms the retransmission timer: a cookie is never resent
+  t.sent_log.reset(t.iss);
+}
+
+// RFC 4987 3.6: a bare ACK to a listener that has been sending cookies. A valid cookie rebuilds
+// the SYN-RECEIVED TCB the SYN would have made (the options as the cookie carried them), and
+// the ACK then completes the handshake through the normal path (input_synchronized.cpp).
+bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
+                             const net::TcpHeader& seg, const net::TcpOptions& opts,
+                             uint64_t now) {
+  if (config_.syn_cookies == SynCookieMode::never) return false;
+  if (config_.syn_cookies == SynCookieMode::automatic &&
+      (l.last_cookie_ns == 0 || now - l.last_cookie_ns > 2 * SynCookies::kPeriodNs))
+    return false;
+  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  const std::optional<uint16_t> mss = cookies_.check(key, seg.seq - 1, seg.ack - 1, now);
+  if (!mss) {
+    counters_.inc(Counter::syn_cookies_rejected);
+    return false;  // answered as LISTEN answers an ACK: <SEQ=SEG.ACK><CTL=RST>
+  }
+  Tcb* t = alloc_tcb();
+  if (!t) {
+    counters_.inc(Counter::drop_tcp_table_full);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  init_tcb(*t, key, l.opts, now);
+  t->passive = true;
+  t->listener = &l;
+  t->events = l.events;
+  t->ctx = l.ctx;
+  ++l.pending;
+  t->irs = seg.seq - 1;
+  t->rcv_nxt = seg.seq;
+  t->last_ack_sent = t->rcv_nxt;
+  // The window our SYN-ACK offered (RFC 7323 2.2: never scaled in a SYN), as send_segment()
+  // recorded it for the cookie's scratch TCB: the peer may already be sending into it.
+  t->rcv_adv = t->rcv_nxt + std::min<uint32_t>(rcv_window(*t), 0xffff);
+  net::TcpOptions syn_opts;  // what the SYN offered, as far as the cookie remembers
+  syn_opts.has_mss = true;
+  syn_opts.mss = *mss;
+  if (opts.has_timestamps) {
+    CookieOptions carried;
+    SynCookies::decode_ts(opts.ts_ecr, carried);
+    syn_opts.has_timestamps = true;
+    syn_opts.ts_val = opts.ts_val;
+    syn_opts.has_wscale = carried.wscale.has_value();
+    syn_opts.wscale = carried.wscale.value_or(0);
+    syn_opts.sack_permitted = carried.sack_permitted;
+  }
+  negotiate(*t, syn_opts);
+  t->iss = seg.ack - 1;
+  t->snd_una = t->iss;
+  t->snd_nxt = t->snd_max = seg.ack;  // our SYN was sent (by the cookie SYN-ACK)
+  t->recover = t->rxt_high = t->iss;
+  t->sent_log.reset(t->iss);  // as if the SYN-ACK had been sent by this TCB, just now
+  t->sent_log.on_send(t->iss, seg.ack, static_cast<uint32_t>(now / 1000));
+  t->snd_wl1 = seg.seq;
+  t->snd_wl2 = t->iss;
+  t->state = State::syn_received;
+  if (table_.insert(*t) != base::InsertResult::kInserted) {
+    --l.pending;
+    release_tcb(*t);
+    counters_.inc(Counter::drop_tcp_table_full);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  counters_.inc(Counter::syn_cookies_accepted);
+  counters_.inc(Counter::tcp_passive_opens);
+  counters_.inc(Counter::tcp_segs_in);
+  input_synchronized(*t, m, ip, seg, opts, now);
+  return true;
 }
 
 }  // namespace pollux::tcp

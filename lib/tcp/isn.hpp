@@ -51,6 +51,14 @@ class IsnGenerator {
     return net::Seq(clock_component(now_ns) + hash_component(tuple));
   }
 
+  // A key for another purpose (SYN cookies), derived from the secret so that one random
+  // draw at start serves both, and the two PRFs stay independent (domain separation).
+  [[nodiscard]] SipKey derived_key(uint64_t label) const {
+    std::array<uint8_t, 8> m{};
+    for (int i = 0; i < 8; ++i) m[static_cast<size_t>(i)] = static_cast<uint8_t>(label >> (8 * i));
+    return SipKey{siphash24(key_, m), siphash24(key_, m) ^ label};
+  }
+
   // The 12-byte message F hashes; exposed so that tests can pin the layout.
   [[nodiscard]] static std::array<uint8_t, 12> tuple_message(const net::FourTuple& tuple);
 

@@ -40,7 +40,7 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
       rte_pktmbuf_free(m);
       return true;
     }
-    if (seg.has(ack)) return false;
+    if (seg.has(ack)) return !seg.has(syn) && accept_cookie(l, m, ip, seg, opts, now);
     counters_.inc(Counter::tcp_segs_in);
     if (seg.has(syn))
       input_listen(l, m, ip, seg, opts, now);

@@ -30,14 +30,12 @@
 
 #include "net/four_tuple.hpp"
 #include "net/seq.hpp"
+#include "pollux/tcp.hpp"
 #include "tcp/siphash.hpp"
 
 namespace pollux::tcp {
 
-// When a listener answers with cookies: `auto` only when its SYN-RECEIVED queue is full,
-// `always` for every SYN (tests, and hosts that expect floods), `never` (the SYN is dropped
-// and counted when the queue is full).
-enum class SynCookieMode : uint8_t { automatic, always, never };
+using SynCookieMode = pollux::SynCookieMode;  // pollux/tcp.hpp: when a listener uses them
 
 // Options the peer's SYN offered, as the cookie can carry them back.
 struct CookieOptions {

@@ -65,6 +65,10 @@ struct Listener {
   uint32_t backlog = 0;  // connections allowed in SYN-RECEIVED at once
   uint32_t pending = 0;  // connections in SYN-RECEIVED now
   ConnOptions opts;
+  // When this listener last answered a SYN with a cookie (0: never). In `automatic` mode a
+  // bare ACK is checked as a cookie only within two cookie periods of that, so that nobody
+  // can open connections by guessing cookies while there is no flood (as Linux does).
+  uint64_t last_cookie_ns = 0;
 };
 
 struct Tcb : base::FlowLink {

@@ -13,6 +13,8 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       mtu_(local_mtu),
       counters_(counters),
       isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
+      cookies_(isn_.derived_key(0x636f6f6b69657321ull)),  // "cookies!": its own key
+      cookie_scratch_(std::make_unique<Tcb>()),
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
@@ -28,6 +30,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     t.linger_timer.bind(TimerKind::linger, &t);
     free_.push_front(t);
   }
+  cookie_scratch_->rexmt_timer.bind(TimerKind::retransmit, cookie_scratch_.get());
   ooo_pool_.reserve(config.ooo_queues);
   for (uint32_t i = 0; i < config.ooo_queues; ++i) {
     ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());

@@ -42,6 +42,7 @@
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/syn_cookie.hpp"
 #include "tcp/reset.hpp"
 #include "tcp/tcb.hpp"
 
@@ -81,6 +82,9 @@ struct TcpConfig {
   // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
   // from their seed so that a failing seed replays exactly.
   std::optional<SipKey> isn_key;
+  // RFC 4987 3.6 SYN cookies (tcp/syn_cookie.hpp): `automatic` answers with a cookie when a
+  // listener's SYN-RECEIVED queue (its backlog) is full, instead of dropping the SYN.
+  SynCookieMode syn_cookies = SynCookieMode::automatic;
 };
 
 class TcpLayer {
@@ -151,6 +155,13 @@ class TcpLayer {
  private:
   // segment_arrives.cpp is input() above: dispatch by state.
   // input_listen.cpp
+  // SYN cookies (input_listen.cpp): the stateless SYN-ACK, and a bare ACK to a listener
+  // checked as the return of one (true: it made a connection and took the mbuf).
+  void send_cookie_syn_ack(Listener& l, const net::FourTuple& key, const net::TcpHeader& seg,
+                           const net::TcpOptions& opts, uint64_t now);
+  [[nodiscard]] bool accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
+                                   const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                   uint64_t now);
   void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                     const net::TcpOptions& opts, uint64_t now);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
@@ -256,6 +267,10 @@ class TcpLayer {
   uint16_t mtu_;
   base::Counters& counters_;
   IsnGenerator isn_;
+  SynCookies cookies_;
+  // A TCB outside the table and the pool that a cookie SYN-ACK is built from, so that the
+  // stateless answer shares send_segment() with every other segment (input_listen.cpp).
+  std::unique_ptr<Tcb> cookie_scratch_;
   base::TimerWheel wheel_;
   base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;

@@ -58,8 +58,14 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       t.rtt_timing = false;
       send_segment(t, t.iss, syn, 0, 0, now);
       return arm_rexmt(t, now);
-    case State::syn_received:
-      if (t.rexmt_count >= config_.synack_retries) {
+    case State::syn_received: {
+      // Under pressure (the listener's queue more than half full) a half-open connection gets
+      // two SYN-ACK retransmissions, not synack_retries: spoofed SYNs then leave the queue in
+      // about 7 s instead of 63 s, and the cookies take the rest (RFC 4987 3.2, 3.6).
+      const bool pressed = t.listener && t.listener->pending * 2 > t.listener->backlog;
+      const uint8_t limit = pressed ? std::min<uint8_t>(config_.synack_retries, 2)
+                                    : config_.synack_retries;
+      if (t.rexmt_count >= limit) {
         if (t.listener) --t.listener->pending;
         t.listener = nullptr;
         t.events = nullptr;  // never accepted: the application never knew it
@@ -69,6 +75,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       t.rtt.backoff();
       send_segment(t, t.iss, syn | ack, 0, 0, now);
       return arm_rexmt(t, now);
+    }
     case State::closed:
     case State::listen:
     case State::time_wait:

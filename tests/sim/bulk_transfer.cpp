@@ -97,6 +97,8 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   wc.a.tcp.congestion_control = spec.cc;
   wc.a.tcp.rack = spec.rack;
   wc.a.tcp.tlp = spec.tlp;
+  wc.a.tcp.timestamps = spec.timestamps;
+  wc.b.tcp.syn_cookies = spec.b_syn_cookies;
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
   SimWorld w(wc);
   if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
@@ -113,7 +115,7 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   r.total = spec.bytes;
   ConnOptions opts;
   opts.sndbuf = opts.rcvbuf = spec.buf;
-  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, 16, opts), TcpError::kOk);
+  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, spec.b_backlog, opts), TcpError::kOk);
   uint64_t start = 0;
   std::vector<bool> stalls_done(spec.stalls.size(), false);
   w.set_on_step([&](uint64_t now) {
@@ -151,6 +153,10 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   res.queue_drops = w.link_ab().stats().queue_drops;
   res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
   res.at_peer_close = s.at_peer_close;
+  const auto& cb = w.b().counters();
+  res.b_cookies_sent = cb.get(base::Counter::syn_cookies_sent);
+  res.b_cookies_accepted = cb.get(base::Counter::syn_cookies_accepted);
+  res.b_cookies_rejected = cb.get(base::Counter::syn_cookies_rejected);
   w.run_for(2 * w.a().tcp().config().msl_ns + kSecond);  // TIME-WAIT drains
   res.leaked = w.shutdown();
   return res;

@@ -35,6 +35,11 @@ struct BulkSpec {
   SimLink::DropFilter drop_ba;                        // scripted loss b>a
   uint64_t max_ns = 300 * kSecond;
   std::vector<Stall> stalls;
+  bool timestamps = true;                             // host a offers timestamps
+  // Host b's SYN cookies (RFC 4987 3.6) and listen backlog (0: every SYN gets a cookie in
+  // `automatic` mode, since the SYN-RECEIVED queue is always full).
+  tcp::SynCookieMode b_syn_cookies = tcp::SynCookieMode::automatic;
+  uint32_t b_backlog = 16;
   // Called at every step while the sender's connection is open: virtual time since
   // connect() and the sender's snapshot.
   std::function<void(uint64_t since_start_ns, const ConnInfo&)> watch;
@@ -50,6 +55,7 @@ struct BulkResult {
   uint64_t lost_frames = 0;  // random loss, both links
   ConnInfo at_peer_close;    // the sender's snapshot when b's FIN arrived (all data acked)
   size_t leaked = 0;         // mbufs not returned after shutdown
+  uint64_t b_cookies_sent = 0, b_cookies_accepted = 0, b_cookies_rejected = 0;
   std::string where;         // seed, fault mix and the command that reruns it
   [[nodiscard]] double goodput_mbps(uint64_t bytes) const {
     return double(bytes) * 8 / (double(elapsed_ns) / 1e9) / 1e6;

@@ -98,7 +98,10 @@ enum class Counter : uint16_t {
   drop_tcp_paws,           // RFC 7323 5.3: old timestamp
   drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
   drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
-  drop_tcp_backlog_full,   // SYN dropped: listener's SYN-RECEIVED limit reached
+  drop_tcp_backlog_full,   // SYN dropped: SYN-RECEIVED limit reached and cookies off
+  syn_cookies_sent,        // SYN answered with a cookie SYN-ACK (RFC 4987 3.6)
+  syn_cookies_accepted,    // ACK whose cookie was valid: a connection made from it
+  syn_cookies_rejected,    // ACK to a listener sending cookies, with an invalid cookie
   drop_tcp_table_full,     // SYN dropped: connection table full
   drop_tcp_ofo_no_queue,   // out-of-order segment dropped: no reassembly queue free
   drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
@@ -193,6 +196,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_out_of_window",
     "drop_tcp_ack_unsent",
     "drop_tcp_backlog_full",
+    "syn_cookies_sent",
+    "syn_cookies_accepted",
+    "syn_cookies_rejected",
     "drop_tcp_table_full",
     "drop_tcp_ofo_no_queue",
     "drop_tcp_ofo_limit",

@@ -73,6 +73,11 @@ struct AppEvents {
   void (*closed)(void* ctx, Conn* c, CloseReason why) = nullptr;  // last event for `c`
 };
 
+// SYN cookies (RFC 4987 3.6): when a listener answers a SYN without keeping state.
+// `automatic`: when its SYN-RECEIVED queue (the backlog) is full, instead of dropping the SYN;
+// `always`: every SYN (hosts that expect floods, tests); `never`: a full queue drops the SYN.
+enum class SynCookieMode : uint8_t { automatic, always, never };
+
 struct ConnOptions {
   bool nodelay = false;             // disable Nagle (RFC 9293 3.7.4)
   bool keepalive = false;           // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
