@@ -64,6 +64,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.tcp.sack = o.sack;
   c.tcp.timestamps = o.timestamps;
   c.tcp.tlp_wc_delack_ns = o.tlp_wc_delack_ns;
+  c.tcp.syn_cookies = o.syn_cookies;
   if (o.msl_ns != 0) c.tcp.msl_ns = o.msl_ns;
   if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
   if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;

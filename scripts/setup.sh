@@ -25,7 +25,7 @@ packages=(
   g++ meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 iproute2 iputils-ping iputils-arping procps ethtool
-  socat curl wrk netcat-openbsd iptables nginx-light
+  socat curl wrk netcat-openbsd iptables nginx-light hping3
 )
 
 missing=()

@@ -135,6 +135,19 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
     (name == "--no-sack" ? tuning.sack : tuning.timestamps) = false;
     return true;
   }
+  if (name == "--syn-cookies") {
+    auto v = r.value();
+    if (!v) return true;
+    if (*v == "auto")
+      tuning.syn_cookies = SynCookieMode::automatic;
+    else if (*v == "always")
+      tuning.syn_cookies = SynCookieMode::always;
+    else if (*v == "never")
+      tuning.syn_cookies = SynCookieMode::never;
+    else
+      r.fail("--syn-cookies: '" + *v + "' is not one of auto, always, never");
+    return true;
+  }
   if (name == "--tlp-wc-delack") {
     auto v = r.value();
     if (!v) return true;
@@ -154,7 +167,10 @@ std::string describe(const TcpTuning& tuning) {
          (tuning.timestamps ? ", timestamps on" : ", timestamps off") +
          (tuning.tlp_wc_delack_ms == TcpTuning{}.tlp_wc_delack_ms
               ? std::string()
-              : ", tlp wc-delack " + std::to_string(tuning.tlp_wc_delack_ms) + " ms");
+              : ", tlp wc-delack " + std::to_string(tuning.tlp_wc_delack_ms) + " ms") +
+         (tuning.syn_cookies == SynCookieMode::always  ? ", syn cookies always"
+          : tuning.syn_cookies == SynCookieMode::never ? ", syn cookies never"
+                                                       : "");
 }
 
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {

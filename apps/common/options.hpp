@@ -10,6 +10,7 @@
 
 #include "pollux/addr.hpp"
 #include "pollux/cc.hpp"
+#include "pollux/tcp.hpp"
 
 namespace pollux::apps {
 
@@ -65,8 +66,12 @@ struct TcpTuning {
   // --tlp-wc-delack MS: RFC 8985 7.2 WCDelAckT, the wait added to a tail loss probe's
   // timeout with one segment out (RuntimeOptions::tlp_wc_delack_ns).
   uint32_t tlp_wc_delack_ms = 200;
+  // --syn-cookies auto|always|never: RFC 4987 3.6 cookies when a listener's queue is full
+  // (auto), for every SYN, or never (a full queue drops SYNs).
+  SynCookieMode syn_cookies = SynCookieMode::automatic;
 };
-// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`. Returns false
+// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`,
+// `--syn-cookies auto|always|never`. Returns false
 // when `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what

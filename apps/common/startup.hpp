@@ -80,6 +80,7 @@ template <class Options>
   r.sack = o.tcp.sack;
   r.timestamps = o.tcp.timestamps;
   r.tlp_wc_delack_ns = uint64_t{o.tcp.tlp_wc_delack_ms} * 1'000'000;
+  r.syn_cookies = o.tcp.syn_cookies;
   return r;
 }
 

@@ -64,6 +64,7 @@ inline constexpr const char* kGenUsage =
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
     "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
+    "         [--syn-cookies auto|always|never]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"

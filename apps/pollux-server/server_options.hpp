@@ -25,7 +25,7 @@ struct ServerOptions {
   uint16_t port_id = 0;        // DPDK port
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
   bool checksum_offload = true;
-  TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack
+  TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
   bool conn_info = false;      // a TCP_INFO-like line per connection as it closes
   bool lcores_info = false;
   bool quiet = false;          // no per-second progress lines
@@ -37,7 +37,10 @@ inline constexpr const char* kServerUsage =
     "         --ip A.B.C.D/N [--ip ...] [--gw A.B.C.D] [--port P] [--mode echo|discard|source|http]\n"
     "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
     "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
-    "         [--tlp-wc-delack MS] [--conn-info] [--no-offload] [--lcores-info] [--quiet]\n"
+    "         [--tlp-wc-delack MS] [--syn-cookies auto|always|never] [--conn-info]\n"
+    "         [--no-offload] [--lcores-info] [--quiet]\n"
+    "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
+    "                 the default), always, or never (a full backlog drops SYNs)\n"
     "  --conn-info: one line per connection when it closes (cc, options, rtt, retransmissions)\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.

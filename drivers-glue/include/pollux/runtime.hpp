@@ -55,6 +55,7 @@ struct RuntimeOptions {
   bool sack = true;
   bool timestamps = true;
   uint64_t tlp_wc_delack_ns = 200'000'000;  // RFC 8985 7.2 WCDelAckT
+  SynCookieMode syn_cookies = SynCookieMode::automatic;  // RFC 4987 3.6
   uint64_t msl_ns = 0;                               // 0: the stack's (TIME-WAIT is 2 MSL)
   uint16_t ephemeral_first = 0, ephemeral_last = 0;  // 0: the stack's range
   unsigned extra_mbufs = 8192;                       // beyond what the RX rings hold

@@ -70,6 +70,21 @@ TEST(ServerOptions, TlpWorstCaseDelayedAckIsTwoHundredMillisecondsUnlessChosen) 
   EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, tlp wc-delack 40 ms");
 }
 
+// RFC 4987 3.6: cookies when the backlog is full unless chosen otherwise.
+TEST(ServerOptions, SynCookiesAreAutomaticUnlessChosen) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->tcp.syn_cookies, SynCookieMode::automatic);
+  EXPECT_EQ(describe(d->tcp), "cc cubic, sack on, timestamps on");
+  auto a = parse({"--ip", "10.0.0.2/24", "--syn-cookies", "always"});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->tcp.syn_cookies, SynCookieMode::always);
+  EXPECT_EQ(describe(a->tcp), "cc cubic, sack on, timestamps on, syn cookies always");
+  auto n = parse({"--ip", "10.0.0.2/24", "--syn-cookies=never"});
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->tcp.syn_cookies, SynCookieMode::never);
+}
+
 struct BadCase {
   std::vector<std::string> args;
   const char* must_mention;
@@ -107,6 +122,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--no-timestamps=0"}, "--no-timestamps takes no value"},
         BadCase{{"--ip", "10.0.0.2/24", "--tlp-wc-delack", "501"},
                 "--tlp-wc-delack: '501' is not a number of milliseconds in [0, 500]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--syn-cookies", "on"},
+                "--syn-cookies: 'on' is not one of auto, always, never"},
+        BadCase{{"--ip", "10.0.0.2/24", "--syn-cookies"}, "--syn-cookies needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
         BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
