@@ -687,7 +687,9 @@ TEST(TcpRules, AbortSendsRstAndThePeerIsReset) {
 // --- 8. Resource limits ------------------------------------------------------------------------
 
 TEST(TcpLimits, FullBacklogDropsSynsUntilHandshakesComplete) {
-  Harness h(no_ts_config());
+  WorldConfig c = no_ts_config();
+  c.b.tcp.syn_cookies = SynCookieMode::never;  // the drop itself (cookies: the next test)
+  Harness h(c);
   h.listen(kPort, 1);
   for (int i = 0; i < 5; ++i) ASSERT_NE(h.connect(), nullptr);
   ASSERT_TRUE(h.run_until([&] { return h.b.accepted == 5 && h.a.connected == 5; }, 30 * kSecond));
@@ -696,6 +698,21 @@ TEST(TcpLimits, FullBacklogDropsSynsUntilHandshakesComplete) {
   EXPECT_EQ(h.cb(Counter::tcp_passive_opens), 5u);
   EXPECT_GE(h.elapsed(), 15 * kSecond);
   EXPECT_LT(h.elapsed(), 16 * kSecond);
+  for (Conn* c : h.b.conns) EXPECT_EQ(TcpLayer::state(c), State::established);
+}
+
+// RFC 4987 3.6: by default a full backlog answers with SYN cookies, so the SYNs that found
+// it full still make their connections at once instead of waiting for retransmissions.
+TEST(TcpLimits, FullBacklogAnswersWithSynCookiesByDefault) {
+  Harness h(no_ts_config());
+  h.listen(kPort, 1);
+  for (int i = 0; i < 5; ++i) ASSERT_NE(h.connect(), nullptr);
+  ASSERT_TRUE(h.run_until([&] { return h.b.accepted == 5 && h.a.connected == 5; }, 30 * kSecond));
+  EXPECT_EQ(h.cb(Counter::drop_tcp_backlog_full), 0u);
+  EXPECT_EQ(h.cb(Counter::syn_cookies_sent), 4u);
+  EXPECT_EQ(h.cb(Counter::syn_cookies_accepted), 4u);
+  EXPECT_EQ(h.cb(Counter::tcp_passive_opens), 5u);
+  EXPECT_LT(h.elapsed(), kSecond) << "no SYN had to be retransmitted";
   for (Conn* c : h.b.conns) EXPECT_EQ(TcpLayer::state(c), State::established);
 }
 
