@@ -609,7 +609,10 @@ bool run_one(Mode mode, uint64_t seed, const Mix& mix, uint64_t bytes, uint32_t 
   Peer cl;
   init_peer(cl, s, w.a().tcp(), true);
   cl.counters = &w.a().counters();
-  cl.gap_slack_ns = 2 * (rtt + 2 * extra) + delack + 2 * w.config().tick_ns;
+  // RFC 8985 7.3: a tail loss probe restarts the RTO timer when it is sent, so a lost probe
+  // puts its timeout, PTO = 2 SRTT + WCDelAckT (7.2), in front of the RTO chain.
+  const uint64_t pto = 2 * (rtt + 2 * extra) + w.a().tcp().config().tlp_wc_delack_ns;
+  cl.gap_slack_ns = 2 * (rtt + 2 * extra) + delack + pto + 2 * w.config().tick_ns;
   Server srv{&s, &w.b().tcp(), {}, &cl, &w.b().counters()};
   EXPECT_EQ(w.b().tcp().listen(kPort, &kServerEvents, &srv), TcpError::kOk);
 
