@@ -45,33 +45,44 @@ void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
   if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
-  init_tcb(*t, key, l.opts, now);
-  t->passive = true;
-  t->listener = &l;
-  t->events = l.events;
-  t->ctx = l.ctx;
-  ++l.pending;
-  t->irs = seg.seq;
-  t->rcv_nxt = seg.seq + 1;
-  // Nothing advertised yet: the right edge starts at RCV.NXT (3.8.6). Left at 0 it would
-  // compare as before or after RCV.NXT depending on the peer's ISN, and the window we offer
-  // could exceed the buffer by up to 2^31.
-  t->rcv_adv = t->last_ack_sent = t->rcv_nxt;
+  init_passive(*t, l, key, seg.seq, now);
   negotiate(*t, opts);
   // RFC 7323 2.2: the window field of a SYN is never scaled.
   t->snd_wnd = seg.window;
   t->max_snd_wnd = seg.window;
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = t->iss;
-  t->state = State::syn_received;
-  if (table_.insert(*t) != base::InsertResult::kInserted) {
-    --l.pending;
-    release_tcb(*t);
-    return counters_.inc(Counter::drop_tcp_table_full);
-  }
-  counters_.inc(Counter::tcp_passive_opens);
+  if (!file_syn_received(*t, l)) return;
   send_segment(*t, t->iss, syn | ack, 0, 0, now);
   arm_rexmt(*t, now);
+}
+
+void TcpLayer::init_passive(Tcb& t, const Listener& l, const net::FourTuple& key, Seq irs,
+                            uint64_t now) {
+  init_tcb(t, key, l.opts, now);
+  t.irs = irs;
+  t.rcv_nxt = irs + 1;
+  // Nothing advertised yet: the right edge starts at RCV.NXT (3.8.6). Left at 0 it would
+  // compare as before or after RCV.NXT depending on the peer's ISN, and the window we offer
+  // could exceed the buffer by up to 2^31.
+  t.rcv_adv = t.last_ack_sent = t.rcv_nxt;
+}
+
+bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
+  t.passive = true;
+  t.listener = &l;
+  t.events = l.events;
+  t.ctx = l.ctx;
+  ++l.pending;
+  t.state = State::syn_received;
+  if (table_.insert(t) != base::InsertResult::kInserted) {
+    --l.pending;
+    release_tcb(t);
+    counters_.inc(Counter::drop_tcp_table_full);
+    return false;
+  }
+  counters_.inc(Counter::tcp_passive_opens);
+  return true;
 }
 
 // The cookie SYN-ACK is the SYN-ACK input_listen() would send, built from a scratch TCB that
@@ -82,10 +93,7 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
                                    const net::TcpHeader& seg, const net::TcpOptions& opts,
                                    uint64_t now) {
   Tcb& t = *cookie_scratch_;
-  init_tcb(t, key, l.opts, now);
-  t.irs = seg.seq;
-  t.rcv_nxt = seg.seq + 1;
-  t.rcv_adv = t.last_ack_sent = t.rcv_nxt;
+  init_passive(t, l, key, seg.seq, now);
   negotiate(t, opts);
   CookieOptions carried;
   carried.mss = opts.has_mss ? opts.mss : 536;
@@ -106,7 +114,6 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
   l.last_cookie_ns = now;
   if (send_segment(t, t.iss, syn | ack, 0, 0, now)) counters_.inc(Counter::syn_cookies_sent);
   cancel_timers(t);  // send_segment arms the retransmission timer: a cookie is never resent
-  t.sent_log.reset(t.iss);
 }
 
 // RFC 4987 3.6: a bare ACK to a listener that has been sending cookies. A valid cookie rebuilds
@@ -131,15 +138,7 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
     rte_pktmbuf_free(m);
     return true;
   }
-  init_tcb(*t, key, l.opts, now);
-  t->passive = true;
-  t->listener = &l;
-  t->events = l.events;
-  t->ctx = l.ctx;
-  ++l.pending;
-  t->irs = seg.seq - 1;
-  t->rcv_nxt = seg.seq;
-  t->last_ack_sent = t->rcv_nxt;
+  init_passive(*t, l, key, seg.seq - 1, now);
   // The window our SYN-ACK offered (RFC 7323 2.2: never scaled in a SYN), as send_segment()
   // recorded it for the cookie's scratch TCB: the peer may already be sending into it.
   t->rcv_adv = t->rcv_nxt + std::min<uint32_t>(rcv_window(*t), 0xffff);
@@ -164,16 +163,11 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
   t->sent_log.on_send(t->iss, seg.ack, static_cast<uint32_t>(now / 1000));
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = t->iss;
-  t->state = State::syn_received;
-  if (table_.insert(*t) != base::InsertResult::kInserted) {
-    --l.pending;
-    release_tcb(*t);
-    counters_.inc(Counter::drop_tcp_table_full);
+  if (!file_syn_received(*t, l)) {
     rte_pktmbuf_free(m);
     return true;
   }
   counters_.inc(Counter::syn_cookies_accepted);
-  counters_.inc(Counter::tcp_passive_opens);
   counters_.inc(Counter::tcp_segs_in);
   input_synchronized(*t, m, ip, seg, opts, now);
   return true;

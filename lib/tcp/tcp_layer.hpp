@@ -155,8 +155,14 @@ class TcpLayer {
  private:
   // segment_arrives.cpp is input() above: dispatch by state.
   // input_listen.cpp
-  // SYN cookies (input_listen.cpp): the stateless SYN-ACK, and a bare ACK to a listener
-  // checked as the return of one (true: it made a connection and took the mbuf).
+  // A TCB for a SYN with sequence number `irs` from `key` to listener `l`: fresh, with the
+  // receive side started at IRS + 1 and nothing advertised yet.
+  void init_passive(Tcb& t, const Listener& l, const net::FourTuple& key, Seq irs, uint64_t now);
+  // Files `t` under `l` in SYN-RECEIVED. When the table refuses, `t` is released, the drop
+  // counted, and false returned.
+  [[nodiscard]] bool file_syn_received(Tcb& t, Listener& l);
+  // SYN cookies: the stateless SYN-ACK, and a bare ACK to a listener checked as the return
+  // of one (true: it made a connection and took the mbuf).
   void send_cookie_syn_ack(Listener& l, const net::FourTuple& key, const net::TcpHeader& seg,
                            const net::TcpOptions& opts, uint64_t now);
   [[nodiscard]] bool accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
