@@ -52,11 +52,14 @@ class IsnGenerator {
   }
 
   // A key for another purpose (SYN cookies), derived from the secret so that one random
-  // draw at start serves both, and the two PRFs stay independent (domain separation).
+  // draw at start serves both, and the two PRFs stay independent (domain separation). Each
+  // half is the PRF of the label with its own last byte, so neither half gives the other.
   [[nodiscard]] SipKey derived_key(uint64_t label) const {
-    std::array<uint8_t, 8> m{};
+    std::array<uint8_t, 9> m{};
     for (int i = 0; i < 8; ++i) m[static_cast<size_t>(i)] = static_cast<uint8_t>(label >> (8 * i));
-    return SipKey{siphash24(key_, m), siphash24(key_, m) ^ label};
+    const uint64_t k0 = siphash24(key_, m);
+    m[8] = 1;
+    return SipKey{k0, siphash24(key_, m)};
   }
 
   // The 12-byte message F hashes; exposed so that tests can pin the layout.
