@@ -111,6 +111,21 @@ struct Pair {
   AppEvents sev, cev;
 };
 
+// Round `round` of eight connections from an ephemeral port, each opened, then closed by the
+// client so that its tuple ends in the client's TIME-WAIT (the rounds before made 8 each).
+void open_and_close_eight(Pair& p, int round) {
+  for (int i = 0; i < 8; ++i) {
+    TcpError err;
+    Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+    ASSERT_NE(c, nullptr) << "round " << round << " connection " << i << " error "
+                          << static_cast<int>(err);
+    ASSERT_TRUE(
+        p.w.run_until([&] { return p.client.connected == round * 8 + i + 1; }, 5 * kSecond));
+    p.w.a().tcp().close(c);
+    ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == round * 8 + i + 1; }, 5 * kSecond));
+  }
+}
+
 TEST(TimeWaitReuse, ActiveOpenerReusesItsTimeWaitTupleOnceTimestampsMakeItSafe) {
   Pair p(false);
   TcpError err;
@@ -164,26 +179,14 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   wc.a.tcp.ephemeral_first = 50000;
   wc.a.tcp.ephemeral_last = 50007;  // eight ports
   Pair p(false, wc);
-  auto cycle = [&](int round) {
-    for (int i = 0; i < 8; ++i) {
-      TcpError err;
-      Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
-      ASSERT_NE(c, nullptr) << "round " << round << " connection " << i << " error "
-                            << static_cast<int>(err);
-      ASSERT_TRUE(
-          p.w.run_until([&] { return p.client.connected == round * 8 + i + 1; }, 5 * kSecond));
-      p.w.a().tcp().close(c);
-      ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == round * 8 + i + 1; }, 5 * kSecond));
-    }
-  };
-  cycle(0);
+  open_and_close_eight(p, 0);
   EXPECT_EQ(p.w.a().tcp().connections(), 8u) << "eight tuples in TIME-WAIT";
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
   EXPECT_EQ(err, TcpError::kNoEphemeralPort) << "within a second nothing is safe to reuse";
   p.w.run_for(1100 * kMillisecond);
-  cycle(1);
+  open_and_close_eight(p, 1);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
   EXPECT_EQ(p.server.accepted, 16);
 }
@@ -204,26 +207,14 @@ TEST(TimeWaitReuse, AFullTableRecyclesATimeWaitTcbInPlace) {
   wc.a.tcp.ephemeral_first = 50000;
   wc.a.tcp.ephemeral_last = 50015;  // twice as many ports as TCBs: the table fills first
   Pair p(false, wc);
-  auto cycle = [&](int round) {
-    for (int i = 0; i < 8; ++i) {
-      TcpError err;
-      Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
-      ASSERT_NE(c, nullptr) << "round " << round << " connection " << i << " error "
-                            << static_cast<int>(err);
-      ASSERT_TRUE(
-          p.w.run_until([&] { return p.client.connected == round * 8 + i + 1; }, 5 * kSecond));
-      p.w.a().tcp().close(c);
-      ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == round * 8 + i + 1; }, 5 * kSecond));
-    }
-  };
-  cycle(0);
+  open_and_close_eight(p, 0);
   ASSERT_EQ(p.w.a().tcp().connections(), 8u) << "every TCB holds a tuple in TIME-WAIT";
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
   EXPECT_EQ(err, TcpError::kTableFull) << "within a second no TIME-WAIT may end";
   p.w.run_for(1100 * kMillisecond);
-  cycle(1);
+  open_and_close_eight(p, 1);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
   EXPECT_EQ(p.server.accepted, 16);
   EXPECT_EQ(p.w.a().tcp().connections(), 8u);
