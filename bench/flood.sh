@@ -78,7 +78,7 @@ recovery() {
   for _ in $(seq 100); do
     in_c curl -s -m 0.5 "http://$1:8080/" >/dev/null && break
   done
-  echo "$(date +%s.%N) - $t0" | bc
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'
 }
 flood_args() {
   case "$1" in
