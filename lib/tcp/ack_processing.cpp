@@ -31,11 +31,19 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   const uint32_t new_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
   const bool window_changed = new_wnd != t.snd_wnd;
   // Send window update (3.10.7.4 fifth): only from a segment not older than the last one
-  // that updated it, so a reordered old ACK cannot shrink the window.
-  if (t.snd_una <= a && (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= a))) {
+  // that updated it, so a reordered old ACK cannot shrink the window. SND.WL1 alone cannot
+  // say which is older when the peer retransmits: its retransmission carries an old SEG.SEQ
+  // but its newest ACK and window. An ACK beyond SND.WL2 is newer whatever its SEG.SEQ, and
+  // must update the window: SND.UNA moves to it, and SND.UNA + an older SND.WND would reach
+  // past the right edge the peer advertised (sim seed 193 of the combined mix sent 236
+  // octets beyond it). Linux's tcp_may_update_window takes an advancing ACK the same way.
+  if (t.snd_una <= a &&
+      (t.snd_wl2 < a || t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= a))) {
     t.snd_wnd = new_wnd;
     t.max_snd_wnd = std::max(t.max_snd_wnd, new_wnd);
-    t.snd_wl1 = seg.seq;
+    // SND.WL1 never moves back, so that a reordered segment between the two cannot pass the
+    // test above with an older window.
+    t.snd_wl1 = net::seq_max(t.snd_wl1, seg.seq);
     t.snd_wl2 = a;
     if (new_wnd > 0 && t.persist_timer.is_armed()) {
       base::TimerWheel::cancel(t.persist_timer);
