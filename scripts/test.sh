@@ -3,7 +3,8 @@
 # "N passed, N failed" (counting every GoogleTest case and every interop script).
 #   1. every suite (unit, fixture, sim, interop) on the normal build
 #   2. unit, fixture and simulation tests again under AddressSanitizer + UndefinedBehaviorSanitizer
-#      (the simulator runs a quarter of its seeds there: tests/sim/meson.build)
+#      (the simulator runs fewer seeds there: a quarter, and a fiftieth of the transfer mixes;
+#      tests/sim/meson.build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
