@@ -3,6 +3,7 @@
 the Linux kernel) and PNG plots.   usage: report.py DIR SECONDS MACHINE-DESCRIPTION"""
 import json
 import os
+import re
 import sys
 
 out, seconds, machine = sys.argv[1], float(sys.argv[2]), sys.argv[3]
@@ -17,12 +18,18 @@ def load(name):
         return None
 
 
-def cpu_hz():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) * 1e6
-    return 0.0
+def server_cycles_per_seg(setup, scenario):
+    """Busy cycles per TCP segment of the pollux-server process (veth: its summary line)."""
+    try:
+        with open(os.path.join(out, f"{setup}-{scenario}.server-cpu.txt")) as f:
+            for line in f:
+                m = re.search(r"cpu server (?:total|lcore \d+): .*?([\d.]+) cycles per TCP segment",
+                              line)
+                if m:
+                    return float(m.group(1))
+    except OSError:
+        pass
+    return None
 
 
 def pollux(setup, scenario):
@@ -31,8 +38,11 @@ def pollux(setup, scenario):
     if not d:
         return None
     t, lat = d["totals"], d["latency"]["response"]
-    c = d["stack_counters"]
-    segs = c.get("tcp_segs_in", 0) + c.get("tcp_segs_out", 0)
+    cpu = d.get("cpu", {})
+    gen_cps = cpu.get("generator", {}).get("total", {}).get("cycles_per_segment")
+    srv_cps = cpu.get("local_server", {}).get("total", {}).get("cycles_per_segment")
+    if srv_cps is None:
+        srv_cps = server_cycles_per_seg(setup, scenario)
     return {
         "conn_per_s": t["conn_per_s"],
         "req_per_s": t["req_per_s"],
@@ -41,9 +51,11 @@ def pollux(setup, scenario):
         "p99_us": lat["p99"] / 1000 if lat["count"] else None,
         "errors": t["errors"]["total"],
         "retrans": t["retrans"],
-        # The generator's lcore spins: its cycles over the run divided by its segments is an
-        # upper bound of the cost of one segment (send or receive, including the app).
-        "cycles_per_seg": cpu_hz() * d["seconds"] / segs if segs else None,
+        # Busy cycles (drivers-glue/poller.cpp) per TCP segment received or sent, each side,
+        # and end to end: one segment sent by one stack and received by the other.
+        "gen_cps": gen_cps or None,
+        "srv_cps": srv_cps or None,
+        "e2e_cps": gen_cps + srv_cps if gen_cps and srv_cps else None,
     }
 
 
@@ -107,17 +119,18 @@ lines.append("Ratios are \"times better than Linux\" (for latency: Linux's value
 
 # Errors and retransmissions: a fast wrong answer is no answer.
 lines.append("")
-lines.append("| run | errors | retransmitted segments | cycles per segment (pollux-gen lcore, upper bound) |")
-lines.append("|---|---:|---:|---:|")
+lines.append("| run | errors | retransmitted segments | busy cycles per TCP segment: pollux-gen "
+             "| pollux-server | end to end |")
+lines.append("|---|---:|---:|---:|---:|---:|")
 for scenario in ("cps", "rps", "pingpong", "bulk"):
     for setup in ("memory", "veth"):
         p = pollux(setup, scenario)
         if p:
             lines.append(f"| pollux {setup} {scenario} | {p['errors']} | {p['retrans']} | "
-                         f"{fmt(p['cycles_per_seg'])} |")
+                         f"{fmt(p['gen_cps'])} | {fmt(p['srv_cps'])} | {fmt(p['e2e_cps'])} |")
     l = linux(scenario)
     if l:
-        lines.append(f"| linux {scenario} | {l['errors']} | {l.get('retrans', '-')} | - |")
+        lines.append(f"| linux {scenario} | {l['errors']} | {l.get('retrans', '-')} | - | - | - |")
 
 mem_p, mem_l = load("memory-idle"), load("linux-idle")
 lines.append("")

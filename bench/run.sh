@@ -158,6 +158,8 @@ pollux_veth() {
     --ip 10.241.0.2/24 --dst 10.241.0.1:8080 --duration "$seconds" --quiet \
     --json "$out/veth-$name.json" "$@" >"$out/veth-$name.txt" 2>&1 || true
   stop_pid $sp
+  # The server's busy cycles (its summary, printed at exit) for the report's cost table.
+  grep '^  cpu server' "$work/server-$name.log" >"$out/veth-$name.server-cpu.txt" || true
 }
 
 # --- the scenarios ------------------------------------------------------------------------------
@@ -270,8 +272,11 @@ How to read this:
   both ends of a veth pair), which costs a system call per burst and a copy per frame; it
   is not what a NIC costs. Linux uses the same veth pair with GSO/GRO, i.e. 64 KB
   segments: pollux has no TSO on these virtual devices, hence its bulk gap over veth.
-- Cycles per segment divide the generator lcore's whole run (it spins) by the segments it
-  sent and received: an upper bound, not a profile.
+- Busy cycles per TCP segment: each poller counts the TSC cycles of the loop turns that
+  received, steered or sent something, less the mean cost of an empty turn, and divides by
+  the TCP segments its lcore received and sent (drivers-glue/poller.cpp). The spinning
+  between bursts is not counted. End to end adds the two sides: the cost of one segment
+  sent by one stack and received by the other.
 - Memory per idle connection: pollux counts its process RSS, the preallocated connection
   tables included; Linux counts kernel memory only (the holders' and nginx's user-space
   memory is not included), with as many connections as its per-process file limit

@@ -114,6 +114,10 @@ std::string Runtime::describe_port() const {
 std::string Runtime::describe_port_stats() const {
   return dpdk::describe_port_stats(impl_->port().port_id);
 }
+std::vector<LcoreLoad> Runtime::load() const {
+  return impl_->load();
+}
+
 std::string Runtime::describe_lcores() const {
   return impl_->describe_lcores();
 }

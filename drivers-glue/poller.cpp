@@ -6,6 +6,8 @@
 #include <rte_ring_elem.h>
 #include <sched.h>
 
+#include <atomic>
+
 namespace pollux::dpdk {
 
 uint64_t tsc_to_ns(uint64_t cycles, uint64_t hz) {
@@ -51,8 +53,14 @@ int run_worker(void* arg) {
   w.engine->start(tsc_to_ns(rte_rdtsc(), hz));
   w.engine->clear_neighbour_updates();
   uint32_t idle = 0;
+  // A single writer: a relaxed load and store, no locked read-modify-write.
+  const auto add = [](uint64_t& field, uint64_t v) {
+    std::atomic_ref<uint64_t> a(field);
+    a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  };
   while (!w.stop->load(std::memory_order_relaxed)) {
-    const uint64_t now = tsc_to_ns(rte_rdtsc(), hz);
+    const uint64_t turn_start = rte_rdtsc();
+    const uint64_t now = tsc_to_ns(turn_start, hz);
     // Before the burst, so that the callbacks of this turn see the time the hook saw.
     if (w.on_iteration) w.on_iteration(w.on_iteration_ctx, now);
     bool busy = false;
@@ -75,16 +83,20 @@ int run_worker(void* arg) {
       if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
       if (n != 0) w.engine->input(pkts, n, now);
     }
-    if (busy) {
-      ++w.busy_iterations;
-      idle = 0;
-    } else if (++idle > kIdleBeforeYield) {
-      sched_yield();
-    }
     sync_neighbours(w, now);
     w.engine->poll(now);
+    busy |= !w.engine->tx().empty();  // the application, a timer or the input sent something
     flush(w);
-    ++w.iterations;
+    const uint64_t turn_cycles = rte_rdtsc() - turn_start;
+    if (busy) {
+      add(w.busy_turns, 1);
+      add(w.busy_cycles, turn_cycles);
+      idle = 0;
+    } else {
+      add(w.idle_turns, 1);
+      add(w.idle_cycles, turn_cycles);
+      if (++idle > kIdleBeforeYield) sched_yield();
+    }
   }
   // Give the device a few chances to take the last replies, then let go of them.
   for (int i = 0; i < 100 && !w.engine->tx().empty(); ++i) flush(w);

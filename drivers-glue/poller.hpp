@@ -38,8 +38,16 @@ struct Worker {
   // indirect call per turn, never per packet; null when unused.
   void (*on_iteration)(void* ctx, uint64_t now_ns) = nullptr;
   void* on_iteration_ctx = nullptr;
-  uint64_t iterations = 0;  // loop turns, for the idle/busy ratio
-  uint64_t busy_iterations = 0;
+  // Where this lcore's cycles go (issue 13). A turn is busy when it received, steered or
+  // sent something; its TSC cycles, from its start to the TX flush, go to busy_cycles, those
+  // of an empty turn to idle_cycles (a yield is not counted). Every turn pays the fixed
+  // polling cost; Runtime subtracts the mean empty turn from each busy one, so that what is
+  // left is the work. Written by the owning lcore only (relaxed atomic_ref stores), read by
+  // the tick and after the run.
+  uint64_t busy_turns = 0;
+  uint64_t busy_cycles = 0;
+  uint64_t idle_turns = 0;
+  uint64_t idle_cycles = 0;
 };
 
 // After this many empty polls in a row the poller yields the CPU on every empty poll, so

@@ -8,6 +8,7 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -60,7 +61,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   for (uint16_t q = n; q < port_.queues; ++q) extra_rx_[q % n].push_back(q);
   if (n > 1) {
     shards_ = std::make_unique<engine::ShardMap>(n, net::kSymmetricRssKey,
-                                                port_.rss_programmed ? port_.reta.size() : 128);
+                                                 port_.rss_programmed ? port_.reta.size() : 128);
     if (port_.rss_programmed && !shards_->set_reta(port_.reta)) {
       error = "RETA read back from the port is unusable";
       return false;
@@ -92,7 +93,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     // Steering rings in both modes: with programmed RSS they stay empty (steered_out counts
     // any segment that still arrives off its owner, which would be a bug).
     mesh_ = engine::SteeringMesh::create("pollux_st" + std::to_string(config.port_id), n, 1024,
-                                        socket < 0 ? SOCKET_ID_ANY : socket, error);
+                                         socket < 0 ? SOCKET_ID_ANY : socket, error);
     if (!mesh_) return false;
     for (uint16_t i = 0; i < n; ++i)
       steerers_.push_back(
@@ -204,6 +205,31 @@ std::string Runtime::describe_lcores() const {
          " steered_in " + std::to_string(in) + " processed " + std::to_string(processed) + "\n";
   }
   return s;
+}
+
+std::vector<LcoreLoad> Runtime::load() const {
+  std::vector<LcoreLoad> out;
+  const auto read = [](const uint64_t& v) {
+    return std::atomic_ref<const uint64_t>(v).load(std::memory_order_relaxed);
+  };
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const Worker& w = workers_[i];
+    const base::Counters& c = engines_[i]->counters();
+    LcoreLoad l;
+    l.lcore = lcores_[i];
+    l.tsc_hz = rte_get_tsc_hz();
+    l.busy_turns = read(w.busy_turns);
+    l.idle_turns = read(w.idle_turns);
+    const uint64_t busy = read(w.busy_cycles), idle = read(w.idle_cycles);
+    l.empty_turn_cycles = l.idle_turns ? idle / l.idle_turns : 0;
+    const uint64_t fixed = l.empty_turn_cycles * l.busy_turns;
+    l.busy_cycles = busy > fixed ? busy - fixed : 0;
+    l.segments = c.get(base::Counter::tcp_segs_in) + c.get(base::Counter::tcp_segs_out);
+    l.connections =
+        c.get(base::Counter::tcp_active_opens) + c.get(base::Counter::tcp_passive_opens);
+    out.push_back(l);
+  }
+  return out;
 }
 
 uint64_t Runtime::counter(base::Counter c) const {

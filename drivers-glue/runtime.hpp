@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "poller.hpp"
-#include "port.hpp"
 #include "engine/engine.hpp"
 #include "engine/rss.hpp"
 #include "engine/steering.hpp"
+#include "poller.hpp"
+#include "pollux/runtime.hpp"
+#include "port.hpp"
 
 namespace pollux::dpdk {
 
@@ -69,6 +70,9 @@ class Runtime {
 
   // Sum over all engines.
   [[nodiscard]] uint64_t counter(base::Counter c) const;
+  // Per worker, in queue order: its turns and cycles (Worker) with its engine's segments and
+  // opens. Empty before run().
+  [[nodiscard]] std::vector<LcoreLoad> load() const;
   // With several workers, one line per lcore: what it received and steered (issue 6),
   // "lcore L queue Q: queue_rx R steered_out O steered_in I processed P"; empty with one.
   [[nodiscard]] std::string describe_lcores() const;

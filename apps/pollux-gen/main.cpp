@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/cpu_report.hpp"
 #include "../common/startup.hpp"
 #include "../pollux-server/server_app.hpp"
 #include "gen_app.hpp"
@@ -191,10 +192,14 @@ int main(int argc, char** argv) {
       response.merge(g->response_latency());
     }
     std::printf("%s", apps::gen_summary(*opts, secs, t, connect, response).c_str());
+    std::printf("%s", apps::cpu_lines("gen", rt.load()).c_str());
+    if (opts->local_server)
+      std::printf("%s", apps::cpu_lines("local server", server_rt.load()).c_str());
     std::vector<uint64_t> counters(kCounterCount);
     for (size_t i = 0; i < kCounterCount; ++i) counters[i] = rt.counter(static_cast<Counter>(i));
     if (!opts->json_path.empty()) {
-      const std::string doc = apps::gen_json(*opts, secs, t, series, connect, response, counters);
+      const std::string doc = apps::gen_json(*opts, secs, t, series, connect, response, counters,
+                                             rt.load(), server_rt.load());
       std::FILE* json = std::fopen(opts->json_path.c_str(), "w");
       if (!json || std::fwrite(doc.data(), 1, doc.size(), json) != doc.size() ||
           std::fclose(json) != 0)

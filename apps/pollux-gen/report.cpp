@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "../common/cpu_report.hpp"
 #include "json.hpp"
 
 namespace pollux::apps {
@@ -42,6 +43,35 @@ std::string latency_line(const char* name, const LatencyHistogram& h) {
                 us(h.percentile(99.9)), us(h.max()));
   return buf;
 }
+void load_json(JsonWriter& j, const LcoreLoad& l) {
+  j.begin_object()
+      .field("busy_turns", l.busy_turns)
+      .field("idle_turns", l.idle_turns)
+      .field("empty_turn_cycles", l.empty_turn_cycles)
+      .field("busy_cycles", l.busy_cycles)
+      .field("busy_fraction", l.busy_fraction())
+      .field("segments", l.segments)
+      .field("connections", l.connections)
+      .field("cycles_per_segment", l.cycles_per_segment())
+      .field("cycles_per_connection", l.cycles_per_connection())
+      .end_object();
+}
+
+// "who": {"tsc_hz": .., "lcores": {"1": {..}, ..}, "total": {..}}
+void cpu_json(JsonWriter& j, const char* who, const std::vector<LcoreLoad>& lcores) {
+  j.key(who).begin_object();
+  j.field("tsc_hz", lcores.empty() ? uint64_t{0} : lcores.front().tsc_hz);
+  j.key("lcores").begin_object();
+  for (const auto& l : lcores) {
+    j.key(std::to_string(l.lcore));
+    load_json(j, l);
+  }
+  j.end_object();
+  j.key("total");
+  load_json(j, total_load(lcores));
+  j.end_object();
+}
+
 void histogram_json(JsonWriter& j, const LatencyHistogram& h) {
   j.begin_object()
       .field("unit", "ns")
@@ -116,7 +146,9 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
 
 std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
                      const std::vector<GenSample>& series, const LatencyHistogram& connect,
-                     const LatencyHistogram& response, const std::vector<uint64_t>& counters) {
+                     const LatencyHistogram& response, const std::vector<uint64_t>& counters,
+                     const std::vector<LcoreLoad>& gen_cpu,
+                     const std::vector<LcoreLoad>& server_cpu) {
   JsonWriter j;
   j.begin_object();
   j.key("config").begin_object();
@@ -197,6 +229,10 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
   histogram_json(j, connect);
   j.key("response");
   histogram_json(j, response);
+  j.end_object();
+  j.key("cpu").begin_object();
+  cpu_json(j, "generator", gen_cpu);
+  if (!server_cpu.empty()) cpu_json(j, "local_server", server_cpu);
   j.end_object();
   j.key("stack_counters").begin_object();
   for (size_t i = 0; i < counters.size() && i < kCounterCount; ++i)

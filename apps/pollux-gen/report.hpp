@@ -10,6 +10,7 @@
 #include "gen_options.hpp"
 #include "histogram.hpp"
 #include "pollux/counters.hpp"
+#include "pollux/lcore_load.hpp"
 
 namespace pollux::apps {
 
@@ -44,11 +45,14 @@ struct GenSample {
                                       const LatencyHistogram& connect,
                                       const LatencyHistogram& response);
 
-// The JSON report: config, per-second series, totals, histograms, non-zero stack counters.
+// The JSON report: config, per-second series, totals, histograms, non-zero stack counters,
+// and where the generator's (and the local server's) lcores spent their cycles.
 [[nodiscard]] std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
                                    const std::vector<GenSample>& series,
                                    const LatencyHistogram& connect,
                                    const LatencyHistogram& response,
-                                   const std::vector<uint64_t>& counters);
+                                   const std::vector<uint64_t>& counters,
+                                   const std::vector<LcoreLoad>& gen_cpu = {},
+                                   const std::vector<LcoreLoad>& server_cpu = {});
 
 }  // namespace pollux::apps

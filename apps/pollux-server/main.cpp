@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/cpu_report.hpp"
 #include "../common/startup.hpp"
 #include "../common/stats.hpp"
 #include "pollux/runtime.hpp"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     });
     std::printf("summary:\n%s", apps::summary(apps::snapshot(get)).c_str());
     std::printf("%s", rt.describe_lcores().c_str());
+    std::printf("%s", apps::cpu_lines("server", rt.load()).c_str());
     apps::ServerStats total;
     apps::ConnTotals closed_conns;
     for (const auto& sv : servers) {

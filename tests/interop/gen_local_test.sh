@@ -64,6 +64,11 @@ jcheck bulk-down "TCP_INFO: 4 connections, all with SACK, timestamps and window 
   "d['config']['cc'] == 'cubic' and d['tcp_info']['connections'] == 4 and
    d['tcp_info']['sack'] == d['tcp_info']['timestamps'] == d['tcp_info']['wscale'] == 4"
 clean bulk-down
+# Busy cycles (issue 13): both sides did work, counted per segment; the poller spun for the
+# rest (the empty turns), which is not counted.
+jcheck bulk-down "busy cycles per segment counted on both sides, the idle turns apart" \
+  "all(0 < d['cpu'][s]['total']['cycles_per_segment'] and d['cpu'][s]['total']['idle_turns'] > 0
+       for s in ('generator', 'local_server'))"
 # --cc/--no-sack/--no-timestamps reach both stacks: neither offers the option, none is agreed.
 run_local bulk-up -l 0-1 -- --mode bulk --connections 4 --direction up --local-server discard \
   --cc newreno --no-sack --no-timestamps

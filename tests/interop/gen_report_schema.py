@@ -6,6 +6,10 @@ import json
 import sys
 
 NUM = (int, float)
+# Busy cycles of one lcore or of all (drivers-glue/poller.cpp, pollux/lcore_load.hpp).
+LOAD = {"busy_turns": int, "idle_turns": int, "empty_turn_cycles": int, "busy_cycles": int,
+        "busy_fraction": NUM, "segments": int, "connections": int,
+        "cycles_per_segment": NUM, "cycles_per_connection": NUM}
 SCHEMA = {
     "config": {
         "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
@@ -33,6 +37,7 @@ SCHEMA = {
                "p99": int, "p99_9": int, "max": int, "buckets": list}
         for name in ("connect", "response")
     },
+    "cpu": {"generator": {"tsc_hz": int, "lcores": dict, "total": LOAD}},
     "stack_counters": dict,
 }
 
@@ -74,6 +79,17 @@ def main():
             errors.append(f"$.totals.errors.total {e['total']} != sum of causes {parts}")
         if doc["config"]["cc"] not in ("newreno", "cubic"):
             errors.append(f"$.config.cc: {doc['config']['cc']!r} is not newreno or cubic")
+        for side, cpu in doc["cpu"].items():
+            for lcore, load in cpu["lcores"].items():
+                check(load, LOAD, f"$.cpu.{side}.lcores.{lcore}", errors)
+        g = doc["cpu"]["generator"]
+        c = doc["stack_counters"]
+        segs = c.get("tcp_segs_in", 0) + c.get("tcp_segs_out", 0)
+        if g["total"]["segments"] != segs:
+            errors.append(f"$.cpu.generator.total.segments {g['total']['segments']} != "
+                          f"tcp_segs_in + tcp_segs_out {segs}")
+        if sum(v["busy_cycles"] for v in g["lcores"].values()) != g["total"]["busy_cycles"]:
+            errors.append("$.cpu.generator.total.busy_cycles is not the sum of its lcores'")
         ti = doc["tcp_info"]
         for k in ("sack", "timestamps", "wscale"):
             if ti[k] > ti["connections"]:

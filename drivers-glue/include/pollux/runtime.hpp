@@ -23,6 +23,7 @@
 #include "pollux/addr.hpp"
 #include "pollux/cc.hpp"
 #include "pollux/counters.hpp"
+#include "pollux/lcore_load.hpp"
 #include "pollux/stack.hpp"
 
 namespace pollux {
@@ -54,11 +55,11 @@ struct RuntimeOptions {
   CongestionControl cc = CongestionControl::cubic;
   bool sack = true;
   bool timestamps = true;
-  uint64_t tlp_wc_delack_ns = 200'000'000;  // RFC 8985 7.2 WCDelAckT
+  uint64_t tlp_wc_delack_ns = 200'000'000;               // RFC 8985 7.2 WCDelAckT
   SynCookieMode syn_cookies = SynCookieMode::automatic;  // RFC 4987 3.6
-  uint64_t msl_ns = 0;                               // 0: the stack's (TIME-WAIT is 2 MSL)
-  uint16_t ephemeral_first = 0, ephemeral_last = 0;  // 0: the stack's range
-  unsigned extra_mbufs = 8192;                       // beyond what the RX rings hold
+  uint64_t msl_ns = 0;                                   // 0: the stack's (TIME-WAIT is 2 MSL)
+  uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
+  unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
   // lcore when there is none). Several runtimes in one process take disjoint lcores.
   std::vector<unsigned> lcores;
@@ -96,6 +97,8 @@ class Runtime {
   [[nodiscard]] std::string describe_port() const;
   // The device's own counters (missed, no mbuf, errors), one line.
   [[nodiscard]] std::string describe_port_stats() const;
+  // Per polling lcore, in queue order, since run() started (empty before).
+  [[nodiscard]] std::vector<LcoreLoad> load() const;
   // With several lcores, one line each: "lcore L queue Q: queue_rx .. steered_out .. ".
   [[nodiscard]] std::string describe_lcores() const;
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../../../apps/common/cpu_report.hpp"
 #include "../../../apps/pollux-gen/gen_options.hpp"
 #include "../../../apps/pollux-gen/histogram.hpp"
 #include "../../../apps/pollux-gen/http_response.hpp"
@@ -517,6 +518,48 @@ TEST(GenReport, JsonHasEverySection) {
                       "segments retransmitted, 1 timeouts, 3 fast recoveries, 4 dsacks"),
             std::string::npos)
       << text;
+}
+
+// Busy cycles (issue 13): each busy turn pays the empty turn's fixed cost, which is taken out
+// before dividing by segments and connections; several lcores add up, their empty turns
+// weighted by how many there were.
+TEST(CpuReport, BusyCyclesPerSegmentLeaveOutTheEmptyTurnsCost) {
+  LcoreLoad a;
+  a.lcore = 1;
+  a.tsc_hz = 2'000'000'000;
+  a.busy_turns = 100;
+  a.idle_turns = 300;
+  a.empty_turn_cycles = 100;
+  a.busy_cycles = 90'000;  // (100 turns x 1000 cycles) less 100 x 100
+  a.segments = 60;
+  a.connections = 3;
+  EXPECT_DOUBLE_EQ(a.cycles_per_segment(), 1500.0);
+  EXPECT_DOUBLE_EQ(a.cycles_per_connection(), 30000.0);
+  EXPECT_DOUBLE_EQ(a.busy_fraction(), 100'000.0 / 130'000.0);
+  LcoreLoad b = a;
+  b.lcore = 2;
+  b.idle_turns = 100;
+  b.empty_turn_cycles = 200;
+  b.segments = 0;
+  const LcoreLoad t = total_load({a, b});
+  EXPECT_EQ(t.busy_cycles, 180'000u);
+  EXPECT_EQ(t.empty_turn_cycles, (300u * 100 + 100u * 200) / 400);
+  EXPECT_DOUBLE_EQ(t.cycles_per_segment(), 3000.0);
+  const std::string text = cpu_lines("gen", {a, b});
+  EXPECT_NE(text.find("cpu gen lcore 1: busy 76.9%, 1500 cycles per TCP segment, 30000 per "
+                      "connection (empty turn 100)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("cpu gen total: "), std::string::npos) << text;
+  EXPECT_EQ(cpu_lines("gen", {a}).find("total"), std::string::npos);
+  EXPECT_EQ(LcoreLoad{}.cycles_per_segment(), 0.0);  // nothing done: no division by zero
+  EXPECT_EQ(cpu_lines("gen", {}), "");
+
+  GenOptions o;
+  const std::string doc = gen_json(o, 1.0, GenTotals{}, {}, H{}, H{}, {}, {a}, {b});
+  for (const char* k : {"\"cpu\":{\"generator\":{\"tsc_hz\":2000000000,\"lcores\":{\"1\":{",
+                        "\"cycles_per_segment\":1500", "\"local_server\":{", "\"2\":{"})
+    EXPECT_NE(doc.find(k), std::string::npos) << k << " in " << doc;
 }
 
 }  // namespace
