@@ -4,10 +4,12 @@
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include <csignal>
 #include <cstring>
 
+#include "capture.hpp"
 #include "eal.hpp"
 #include "ring_link.hpp"
 #include "runtime.hpp"
@@ -25,13 +27,35 @@ std::vector<std::string> app_arguments(int argc, char** argv) {
   return args;
 }
 
+namespace {
+bool& pdump_ready() {
+  static bool ready = false;
+  return ready;
+}
+}  // namespace
+
 bool start_eal(int argc, char** argv, std::string_view default_preset) {
   std::vector<std::string> ignored;  // app_arguments() has them
-  return dpdk::init_eal(argc, argv, ignored, default_preset) >= 0;
+  if (dpdk::init_eal(argc, argv, ignored, default_preset) < 0) return false;
+  // dpdk-dumpcap (a secondary process) asks the primary over the EAL's IPC channel to copy
+  // the packets of a port into its ring. That needs a shared configuration (hugepages, no
+  // --no-shconf); without one the registration fails and there is nothing to serve: --pcap
+  // is the way to capture then.
+  pdump_ready() = rte_pdump_init() == 0;
+  return true;
 }
 
 void stop_eal() {
+  if (pdump_ready()) rte_pdump_uninit();
+  pdump_ready() = false;
   rte_eal_cleanup();
+}
+
+bool start_capture(const std::string& path, uint32_t snaplen, std::string& error) {
+  return dpdk::capture_start(path, snaplen, error);
+}
+std::string stop_capture() {
+  return dpdk::capture_stop();
 }
 
 namespace {

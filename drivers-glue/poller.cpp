@@ -8,6 +8,8 @@
 
 #include <atomic>
 
+#include "capture.hpp"
+
 namespace pollux::dpdk {
 
 uint64_t tsc_to_ns(uint64_t cycles, uint64_t hz) {
@@ -18,10 +20,26 @@ namespace {
 void flush(Worker& w) {
   base::TxBatch& tx = w.engine->tx();
   if (tx.empty()) return;
+  // Captured before tx_burst: afterwards the mbufs are the device's (net_ring hands them to
+  // the other port's lcore at once). Only what was not captured on an earlier turn.
+  if (w.capture) [[unlikely]] {
+    if (w.tx_captured < tx.size())
+      capture_burst(*w.capture, w.queue, tx.data() + w.tx_captured,
+                    static_cast<uint16_t>(tx.size() - w.tx_captured), CaptureDirection::out);
+    w.tx_captured = tx.size();
+  }
   // What the TX ring cannot take now stays queued for the next turn; the engine counts a
   // drop only when its batch itself overflows.
   uint16_t sent = rte_eth_tx_burst(w.port, w.queue, tx.data(), tx.size());
   tx.consume(sent);
+  if (w.capture) [[unlikely]]
+    w.tx_captured = static_cast<uint16_t>(w.tx_captured - sent);
+}
+// Received packets are captured right after rx_burst, before steering hands any to another
+// lcore (which therefore does not capture them again).
+inline void capture_rx(Worker& w, uint16_t queue, rte_mbuf* const* pkts, uint16_t n) {
+  if (w.capture && n != 0) [[unlikely]]
+    capture_burst(*w.capture, queue, pkts, n, CaptureDirection::in);
 }
 // Publishes what this engine learnt about neighbours to its siblings and applies what they
 // learnt. ARP is rare: this costs one ring check per iteration when there is nothing.
@@ -74,11 +92,13 @@ int run_worker(void* arg) {
       }
     }
     uint16_t n = rte_eth_rx_burst(w.port, w.queue, pkts, kRxBurst);
+    capture_rx(w, w.queue, pkts, n);
     busy |= n != 0;
     if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
     if (n != 0) w.engine->input(pkts, n, now);
     for (const uint16_t q : w.extra_rx) {
       n = rte_eth_rx_burst(w.port, q, pkts, kRxBurst);
+      capture_rx(w, q, pkts, n);
       busy |= n != 0;
       if (w.steer && n != 0) n = w.steer->distribute(pkts, n);
       if (n != 0) w.engine->input(pkts, n, now);

@@ -12,6 +12,8 @@ struct rte_ring;  // <rte_ring.h> is only needed where rings are used
 
 namespace pollux::dpdk {
 
+struct CaptureQueue;  // capture.hpp
+
 inline constexpr uint16_t kRxBurst = 32;
 
 struct Worker {
@@ -48,6 +50,11 @@ struct Worker {
   uint64_t busy_cycles = 0;
   uint64_t idle_turns = 0;
   uint64_t idle_cycles = 0;
+  // --pcap (capture.hpp): null without a capture, so the loop pays one predictable branch
+  // per burst. tx_captured: how many packets at the head of the engine's TX batch were
+  // already captured (a batch the device did not take whole is offered again next turn).
+  CaptureQueue* capture = nullptr;
+  uint16_t tx_captured = 0;
 };
 
 // After this many empty polls in a row the poller yields the CPU on every empty poll, so

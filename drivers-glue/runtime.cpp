@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "capture.hpp"
 #include "mempool.hpp"
 
 namespace pollux::dpdk {
@@ -112,6 +113,7 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
     workers_[i].stop = &stop;
     workers_[i].inboxes = inboxes_;
     workers_[i].steer = i < steerers_.size() ? steerers_[i].get() : nullptr;
+    workers_[i].capture = capture_queue(port_.port_id, static_cast<uint16_t>(i));
     if (i < hooks_.size()) {
       workers_[i].on_iteration = hooks_[i].fn;
       workers_[i].on_iteration_ctx = hooks_[i].ctx;

@@ -20,12 +20,13 @@ if [ -n "$hugepages" ] && ! [[ "$hugepages" =~ ^[0-9]+$ ]]; then
 fi
 
 # Build: compiler, meson, DPDK 22.11, Boost.Intrusive, GoogleTest, Google Benchmark.
-# Tests: the real peers the interop tests talk to, and the tools that set up namespaces.
+# Tests: the real peers the interop tests talk to, and the tools that set up namespaces;
+# tshark reads captures, dpdk-dev has dpdk-dumpcap and dpdk-telemetry.py.
 packages=(
   g++ meson ninja-build pkg-config
   libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 iproute2 iputils-ping iputils-arping procps ethtool
-  socat curl wrk netcat-openbsd iptables nginx-light hping3
+  socat curl wrk netcat-openbsd iptables nginx-light hping3 tshark dpdk-dev
 )
 
 missing=()

@@ -173,6 +173,29 @@ std::string describe(const TcpTuning& tuning) {
                                                        : "");
 }
 
+bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error) {
+  std::string_view path = value;
+  uint32_t snaplen = kPcapMaxSnaplen;
+  if (const auto colon = value.rfind(':'); colon != std::string_view::npos) {
+    path = value.substr(0, colon);
+    const std::string_view len = value.substr(colon + 1);
+    const auto n = parse_uint(len, 1, kPcapMaxSnaplen);
+    if (!n) {
+      error = "--pcap: snaplen '" + std::string(len) + "' is not a whole number in [1, " +
+              std::to_string(kPcapMaxSnaplen) + "] (FILE[:SNAPLEN])";
+      return false;
+    }
+    snaplen = static_cast<uint32_t>(*n);
+  }
+  if (path.empty()) {
+    error = "--pcap: needs a file name (FILE[:SNAPLEN])";
+    return false;
+  }
+  pcap.path = std::string(path);
+  pcap.snaplen = snaplen;
+  return true;
+}
+
 std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max) {
   uint64_t v = 0;
   if (text.empty()) return std::nullopt;

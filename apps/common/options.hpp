@@ -78,11 +78,23 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);
 
+// --pcap FILE[:SNAPLEN] (issue 15.2): capture every port's packets, both directions, into a
+// pcapng file, each cut to SNAPLEN bytes (default and maximum 262144, what tcpdump uses). A
+// FILE with a ':' in its name needs the :SNAPLEN after it.
+inline constexpr uint32_t kPcapMaxSnaplen = 262144;
+struct PcapOption {
+  std::string path;  // empty: no capture
+  uint32_t snaplen = kPcapMaxSnaplen;
+  [[nodiscard]] bool enabled() const { return !path.empty(); }
+};
+// Parses "FILE[:SNAPLEN]"; false with a one-line `error` naming --pcap.
+[[nodiscard]] bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error);
+
 // The options both apps share, read into any options struct that has their fields
 // (addrs, gateway, tcp, max_connections, mtu, port_id, checksum_offload; startup.hpp's
 // runtime_options() hands them to the runtime): --ip, --gw, --cc, --no-sack,
-// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload. Returns false when `name`
-// is none of them.
+// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --pcap. Returns false
+// when `name` is none of them.
 template <class Options>
 bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
   if (read_interface_option(r, name, o.addrs, o.gateway) || read_tcp_option(r, name, o.tcp))
@@ -96,6 +108,10 @@ bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
   } else if (name == "--no-offload") {
     if (r.has_inline_value()) r.fail(name + " takes no value");
     o.checksum_offload = false;
+  } else if (name == "--pcap") {
+    auto v = r.value();
+    std::string error;
+    if (v && !parse_pcap(*v, o.pcap, error)) r.fail(error);
   } else {
     return false;
   }

@@ -4,11 +4,14 @@
 // options.hpp's; a move to another parser changes only the AppSpec's `parse`.)
 #pragma once
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "options.hpp"
 #include "pollux/runtime.hpp"
 
 namespace pollux::apps {
@@ -61,6 +64,28 @@ template <class Options>
   if (rt.init(o, error)) return true;
   std::fprintf(stderr, "%s: %s\n", what, error.c_str());
   stop_eal();
+  return false;
+}
+
+// --pcap, before the EAL starts: a file that cannot be written is an argument error (exit
+// code 2), not a failure after the device came up. Creates the file empty. True without
+// --pcap.
+[[nodiscard]] inline bool pcap_writable(const char* app, const PcapOption& pcap) {
+  if (!pcap.enabled()) return true;
+  std::FILE* f = std::fopen(pcap.path.c_str(), "w");
+  if (f && std::fclose(f) == 0) return true;
+  std::fprintf(stderr, "%s: --pcap: cannot write %s: %s\n", app, pcap.path.c_str(),
+               std::strerror(errno));
+  return false;
+}
+
+// --pcap, once every port exists (interface blocks are written for the ports there are):
+// false after printing why (the caller exits with 1).
+[[nodiscard]] inline bool start_pcap(const char* app, const PcapOption& pcap) {
+  if (!pcap.enabled()) return true;
+  std::string error;
+  if (start_capture(pcap.path, pcap.snaplen, error)) return true;
+  std::fprintf(stderr, "%s: %s\n", app, error.c_str());
   return false;
 }
 

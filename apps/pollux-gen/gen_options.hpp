@@ -46,6 +46,7 @@ struct GenOptions {
   // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
   // server --dst 198.18.0.1:8080.
   std::optional<ServerMode> local_server;
+  PcapOption pcap;        // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   std::string json_path;  // empty: no JSON report
   bool quiet = false;
   bool help = false;
@@ -66,6 +67,7 @@ inline constexpr const char* kGenUsage =
     "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
     "         [--syn-cookies auto|always|never]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
+    "         [--pcap FILE[:SNAPLEN]]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"
     "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"
@@ -78,7 +80,9 @@ inline constexpr const char* kGenUsage =
     "  optional; --ip defaults to 198.18.0.2-5/24 and --dst to 198.18.0.1:8080); lcores are\n"
     "  split evenly between generator and server (at least 2)\n"
     "  several --ip (or a range) on the --dst subnet: connections come from one address\n"
-    "  until its ephemeral ports run short (TIME-WAIT), then from the next\n";
+    "  until its ephemeral ports run short (TIME-WAIT), then from the next\n"
+    "  --pcap: every packet received and sent, cut to SNAPLEN bytes, to a pcapng file; with\n"
+    "  --local-server interface 0 is the generator's port and interface 1 the server's\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,

@@ -42,8 +42,10 @@ pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::G
   return t;
 }
 
-// Fails on an unwritable report now, not after the run (the file is created empty).
+// Fails on an unwritable report or capture file now, not after the run (the files are
+// created empty).
 bool json_writable(const pollux::apps::GenOptions& o) {
+  if (!pollux::apps::pcap_writable("pollux-gen", o.pcap)) return false;
   if (o.json_path.empty()) return true;
   std::FILE* f = std::fopen(o.json_path.c_str(), "w");
   if (f && std::fclose(f) == 0) return true;
@@ -126,6 +128,8 @@ int main(int argc, char** argv) {
 
     Runtime rt;
     if (!apps::init_runtime(rt, rc, app.name)) return 1;
+    // After both runtimes: the capture has an interface block for each port of the link.
+    if (!apps::start_pcap(app.name, opts->pcap)) return 1;
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
     if (opts->local_server)
@@ -206,6 +210,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "pollux-gen: --json: cannot write %s\n", opts->json_path.c_str());
     }
     std::printf("%s\n", rt.describe_port_stats().c_str());
+    if (opts->local_server) std::printf("%s\n", server_rt.describe_port_stats().c_str());
+    if (const std::string cap = stop_capture(); !cap.empty()) std::printf("%s\n", cap.c_str());
     std::printf("%s", rt.describe_lcores().c_str());
     if (opts->local_server) {
       apps::ServerStats st;

@@ -16,8 +16,9 @@
 int main(int argc, char** argv) {
   using namespace pollux;
   int exit_code = 0;
-  const apps::AppSpec<apps::ServerOptions> app{"pollux-server", apps::kServerUsage,
-                                               apps::parse_server_options};
+  const apps::AppSpec<apps::ServerOptions> app{
+      "pollux-server", apps::kServerUsage, apps::parse_server_options,
+      [](const apps::ServerOptions& o) { return apps::pcap_writable("pollux-server", o.pcap); }};
   auto opts = apps::start(argc, argv, app, exit_code);
   if (!opts) return exit_code;
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    if (!apps::start_pcap(app.name, opts->pcap)) return 1;
     std::printf("tcp: %s server on port %u, %u connections per lcore, %s\n",
                 apps::mode_name(opts->mode), opts->tcp_port, opts->max_connections,
                 apps::describe(opts->tcp).c_str());
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
         (unsigned long long)total.bad_requests);
     std::printf("closed connections: %s\n", apps::describe(closed_conns).c_str());
     std::printf("%s\n", rt.describe_port_stats().c_str());
+    if (const std::string cap = stop_capture(); !cap.empty()) std::printf("%s\n", cap.c_str());
     // Connections still open at exit, like `ss -ti`: what a stuck transfer looks like.
     for (size_t i = 0; i < rt.stack_count(); ++i) {
       rt.stack(i).for_each_connection([&](const Conn* c) {

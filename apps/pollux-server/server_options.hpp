@@ -26,6 +26,7 @@ struct ServerOptions {
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
   bool checksum_offload = true;
   TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
+  PcapOption pcap;             // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   bool conn_info = false;      // a TCP_INFO-like line per connection as it closes
   bool lcores_info = false;
   bool quiet = false;          // no per-second progress lines
@@ -38,10 +39,13 @@ inline constexpr const char* kServerUsage =
     "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
     "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
     "         [--tlp-wc-delack MS] [--syn-cookies auto|always|never] [--conn-info]\n"
-    "         [--no-offload] [--lcores-info] [--quiet]\n"
+    "         [--no-offload] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
     "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
     "                 the default), always, or never (a full backlog drops SYNs)\n"
-    "  --conn-info: one line per connection when it closes (cc, options, rtt, retransmissions)\n";
+    "  --conn-info: one line per connection when it closes (cc, options, rtt, retransmissions)\n"
+    "  --pcap FILE[:SNAPLEN]: write every packet received and sent (each cut to SNAPLEN\n"
+    "                 bytes) to a pcapng file; copies the writer cannot keep up with are\n"
+    "                 dropped and counted. With hugepages, dpdk-dumpcap works too\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,

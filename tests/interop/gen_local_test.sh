@@ -111,5 +111,9 @@ expect_error "an unknown server mode is refused" "is not one of echo" \
 expect_error "a destination off the link is refused" "must be on an --ip subnet" \
   -- --mode cps --local-server echo --ip 10.0.0.2/24 --dst 10.9.0.1:80 --gw 10.0.0.1
 expect_error "one lcore is not enough" "at least 2 lcores" -l 0 -- --mode cps --local-server echo
+expect_error "an unwritable --pcap file is refused" "pollux-gen: --pcap: cannot write /nonexistent-dir/g" \
+  -- --mode cps --local-server echo --pcap /nonexistent-dir/g.pcapng
+expect_error "a --pcap snaplen of 0 is refused" "--pcap: snaplen '0'" \
+  -- --mode cps --local-server echo --pcap "$workdir/g.pcapng:0"
 
 finish

@@ -26,6 +26,13 @@ refused "--port: '99999'" -- --ip 10.0.0.2/24 --port 99999
 refused "unknown preset 'nic'" --preset nic:x -- --ip 10.0.0.2/24
 refused "--cc: 'bbr' is not one of newreno, cubic" -- --ip 10.0.0.2/24 --cc bbr
 refused "--no-sack takes no value" -- --ip 10.0.0.2/24 --no-sack=yes
+# --pcap FILE[:SNAPLEN] (issue 15.2): a bad snaplen or a file that cannot be written is an
+# argument error, found before the EAL starts.
+refused "--pcap: snaplen '0' is not a whole number in [1, 262144]" -- --ip 10.0.0.2/24 \
+  --pcap "$out.pcapng:0"
+refused "--pcap: snaplen 'all' is not a whole number" -- --ip 10.0.0.2/24 --pcap "$out.pcapng:all"
+refused "--pcap: cannot write /nonexistent-dir/x.pcapng: No such file or directory" \
+  --preset ring -- --ip 10.0.0.2/24 --pcap /nonexistent-dir/x.pcapng
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"

@@ -41,6 +41,16 @@ class Runtime;
 [[nodiscard]] bool start_eal(int argc, char** argv, std::string_view default_preset = {});
 void stop_eal();
 
+// In-process packet capture (--pcap FILE[:snaplen]) to a pcapng file: every port that exists
+// when it starts gets an interface block (so start it after every Runtime::init), and every
+// polling lcore of a later run() copies what it receives and sends (bounded: a capture that
+// cannot keep up drops copies and counts them, it never stalls the pollers). False with
+// `error` set ("--pcap: cannot write FILE: ...") when it cannot start.
+[[nodiscard]] bool start_capture(const std::string& path, uint32_t snaplen, std::string& error);
+// After run(): writes what is queued, closes the file and returns one line for the summary,
+// "capture FILE: N packets written, snaplen S, dropped D (...)"; empty without a capture.
+[[nodiscard]] std::string stop_capture();
+
 // Turns true on SIGINT or SIGTERM (the handlers are installed by the first call).
 [[nodiscard]] std::atomic<bool>& stop_flag();
 

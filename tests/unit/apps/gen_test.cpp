@@ -166,6 +166,28 @@ TEST(GenOptions, LocalServerMustAnswerTheTrafficAsked) {
   EXPECT_NE(err.find("must be on an --ip subnet"), std::string::npos) << err;
 }
 
+// A valid rps command line followed by `extra`.
+std::vector<std::string> rps_with(std::vector<std::string> extra) {
+  std::vector<std::string> a{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+TEST(GenOptions, PcapTakesAFileAndAnOptionalSnaplen) {
+  auto o = parse(rps_with({"--pcap", "/tmp/gen.pcapng"}));
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->pcap.enabled());
+  EXPECT_EQ(o->pcap.path, "/tmp/gen.pcapng");
+  EXPECT_EQ(o->pcap.snaplen, kPcapMaxSnaplen);
+  o = parse(rps_with({"--pcap=/tmp/gen.pcapng:96"}));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->pcap.path, "/tmp/gen.pcapng");
+  EXPECT_EQ(o->pcap.snaplen, 96u);
+  o = parse(rps_with({}));
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->pcap.enabled());
+}
+
 TEST(GenOptions, HelpNeedsNothingElse) {
   auto o = parse({"--help"});
   ASSERT_TRUE(o);
@@ -194,6 +216,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--mode", "rps"}, "--dst is required"},
         BadCase{{GOOD}, "--mode is required"},
         BadCase{{GOOD, "--mode", "flood"}, "--mode: 'flood'"},
+        BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:0"}, "--pcap: snaplen '0'"},
+        BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:big"}, "--pcap: snaplen 'big'"},
+        BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:262145"}, "[1, 262144]"},
+        BadCase{{GOOD, "--mode", "rps", "--pcap", ":64"}, "--pcap: needs a file name"},
+        BadCase{{GOOD, "--mode", "rps", "--pcap"}, "--pcap needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1", "--mode", "rps"}, "ADDRESS:PORT"},
         BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:0", "--mode", "rps"}, "--dst"},
         BadCase{{"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:70000", "--mode", "rps"}, "--dst"},
