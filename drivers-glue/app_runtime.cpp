@@ -8,11 +8,13 @@
 
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 
 #include "capture.hpp"
 #include "eal.hpp"
 #include "ring_link.hpp"
 #include "runtime.hpp"
+#include "telemetry.hpp"
 
 namespace pollux {
 
@@ -48,7 +50,27 @@ bool start_eal(int argc, char** argv, std::string_view default_preset) {
 void stop_eal() {
   if (pdump_ready()) rte_pdump_uninit();
   pdump_ready() = false;
+  // The runtime folder of a prefix we made up (/var/run/dpdk/pollux-PID: the telemetry
+  // socket, the config files) would be left behind by every run otherwise.
+  const std::string dir = dpdk::generated_prefix().empty() ? "" : rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+}
+
+std::string telemetry_socket() {
+  return std::string(rte_eal_get_runtime_dir()) + "/dpdk_telemetry.v2";
+}
+
+void add_telemetry_command(const std::string& cmd, const std::string& help,
+                           std::function<std::vector<std::pair<std::string, uint64_t>>()> fill) {
+  dpdk::telemetry_add_command(cmd, help, std::move(fill));
+}
+
+void remove_telemetry_command(const std::string& cmd) {
+  dpdk::telemetry_remove_command(cmd);
 }
 
 bool start_capture(const std::string& path, uint32_t snaplen, std::string& error) {
@@ -78,6 +100,7 @@ std::atomic<bool>& stop_flag() {
 namespace {
 dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   dpdk::RuntimeConfig c;
+  c.name = o.name;
   c.port_id = o.port_id;
   c.iface.addrs = o.addrs;
   c.iface.gateway = o.gateway;

@@ -3,11 +3,19 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 
 namespace pollux::dpdk {
+
+std::string& generated_prefix() {
+  static std::string prefix;
+  return prefix;
+}
 
 bool hugepages_available() {
   std::ifstream in("/proc/meminfo");
@@ -99,6 +107,17 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
   for (int k = i; k < sep; ++k) args.emplace_back(argv[k]);
   app_args.clear();
   for (int k = sep + 1; k < argc; ++k) app_args.emplace_back(argv[k]);
+  // Every process its own runtime folder and so its own telemetry socket (issue 15.1): two
+  // pollux processes on one host (a test's server and client) would otherwise share DPDK's
+  // default prefix "rte" and the second one's telemetry would not start.
+  const bool own_prefix = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a.rfind("--file-prefix", 0) == 0;
+  });
+  generated_prefix().clear();
+  if (!own_prefix) {
+    generated_prefix() = "pollux-" + std::to_string(::getpid());
+    args.push_back("--file-prefix=" + generated_prefix());
+  }
 
   static std::vector<char*> cargs;
   cargs.clear();

@@ -29,6 +29,9 @@ struct PresetResult {
 // expanded first. On success returns the index of the first application argument (the one
 // after `--`, or argc if there is none) and fills `app_args`; on failure returns -1 after
 // printing why. Without a --preset, `default_preset` (if any) is applied.
+// The --file-prefix init_eal gave the EAL because argv had none ("pollux-PID"), else empty.
+[[nodiscard]] std::string& generated_prefix();
+
 int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
              std::string_view default_preset = {});
 

@@ -15,10 +15,12 @@
 
 #include "capture.hpp"
 #include "mempool.hpp"
+#include "telemetry.hpp"
 
 namespace pollux::dpdk {
 
 Runtime::~Runtime() {
+  telemetry_remove(this);  // first: the telemetry thread reads what follows
   steerers_.clear();
   mesh_.reset();     // frees what is still in flight between lcores
   engines_.clear();  // frees held mbufs back to the pool before the port goes
@@ -28,6 +30,7 @@ Runtime::~Runtime() {
 }
 
 bool Runtime::init(const RuntimeConfig& config, std::string& error) {
+  name_ = config.name.empty() ? "port" + std::to_string(config.port_id) : config.name;
   // Workers are the EAL's worker lcores; with none (-l N), the main lcore polls itself.
   lcores_ = config.lcores;
   if (lcores_.empty()) {
@@ -104,6 +107,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
 }
 
 void Runtime::prepare_workers(std::atomic<bool>& stop) {
+  telemetry_remove(this);  // while workers_ is rebuilt
   workers_.assign(engines_.size(), Worker{});
   for (size_t i = 0; i < engines_.size(); ++i) {
     workers_[i].engine = engines_[i].get();
@@ -119,6 +123,7 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
       workers_[i].on_iteration_ctx = hooks_[i].ctx;
     }
   }
+  telemetry_add(name_, this);
 }
 
 std::string checksum_partial_hint(uint16_t port_id, uint64_t bad) {

@@ -19,6 +19,8 @@
 namespace pollux::dpdk {
 
 struct RuntimeConfig {
+  // What telemetry calls it (telemetry.hpp): "server", "gen", "local_server"; empty: portN.
+  std::string name;
   uint16_t port_id = 0;
   engine::InterfaceConfig iface;  // mac and offloads are filled in from the port
   engine::ArpConfig arp;
@@ -78,6 +80,7 @@ class Runtime {
   [[nodiscard]] std::string describe_lcores() const;
 
  private:
+  std::string name_;  // for telemetry
   PortInfo port_;
   bool port_started_ = false;
   rte_mempool* pool_ = nullptr;

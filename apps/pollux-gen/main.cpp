@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   {
     std::string error;
     RuntimeOptions rc = apps::runtime_options(*opts);
+    rc.name = "gen";
     // A generator closes first and so holds TIME-WAIT: keep it short so that ports and TCBs
     // recycle (the peer's tuple is safe as long as our ISNs keep rising, RFC 6528).
     rc.msl_ns = uint64_t{opts->time_wait_ms} * 1'000'000 / 2;
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
       rc.port_id = link.port_a;
       // The server shares the generator's stack options on its own subnet address.
       RuntimeOptions sc = apps::runtime_options(*opts);
+      sc.name = "local_server";
       sc.port_id = link.port_b;
       sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
       sc.addrs.clear();
@@ -164,6 +167,46 @@ int main(int argc, char** argv) {
         opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
         opts->duration_s);
     std::printf("tcp: %s\n", apps::describe(opts->tcp).c_str());
+    // /pollux/gen in DPDK telemetry: the totals so far (atomic counters) and the last
+    // second's sample (a copy the tick makes under a lock).
+    std::mutex last_second_mutex;
+    apps::GenSample last_second{};
+    add_telemetry_command("/pollux/gen", "pollux-gen: totals so far and the last second's sample",
+                          [&] {
+                            const apps::GenTotals t = totals(gens, rt);
+                            apps::GenSample s;
+                            {
+                              std::lock_guard lock(last_second_mutex);
+                              s = last_second;
+                            }
+                            return std::vector<std::pair<std::string, uint64_t>>{
+                                {"opens", t.opens},
+                                {"established", t.established},
+                                {"closes", t.closes},
+                                {"requests", t.requests},
+                                {"bytes_tx", t.bytes_tx},
+                                {"bytes_rx", t.bytes_rx},
+                                {"active", t.active},
+                                {"reconnects", t.reconnects},
+                                {"errors", t.errors()},
+                                {"errors/refused", t.refused},
+                                {"errors/reset", t.reset},
+                                {"errors/timeout", t.timeout},
+                                {"errors/bad_response", t.bad_response},
+                                {"errors/closed_early", t.closed_early},
+                                {"errors/local", t.local},
+                                {"retrans", t.retrans},
+                                {"last_second/second", s.second},
+                                {"last_second/opens", s.opens},
+                                {"last_second/established", s.established},
+                                {"last_second/requests", s.requests},
+                                {"last_second/bytes_tx", s.bytes_tx},
+                                {"last_second/bytes_rx", s.bytes_rx},
+                                {"last_second/errors", s.errors},
+                            };
+                          });
+    if (const std::string sock = telemetry_socket(); !sock.empty())
+      std::printf("telemetry %s\n", sock.c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -180,12 +223,17 @@ int main(int argc, char** argv) {
       const apps::GenTotals now = totals(gens, rt);
       series.push_back(apps::sample_between(seconds, now, last));
       last = now;
+      {
+        std::lock_guard lock(last_second_mutex);
+        last_second = series.back();
+      }
       if (!opts->quiet) {
         std::printf("%s\n", apps::gen_progress_line(series.back()).c_str());
         std::fflush(stdout);
       }
       if (seconds >= opts->duration_s) stop.store(true);  // (after --delay)
     });
+    remove_telemetry_command("/pollux/gen");  // before what it reads goes
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     apps::GenTotals t = totals(gens, rt);

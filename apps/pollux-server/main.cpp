@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     Runtime rt;
-    if (!apps::init_runtime(rt, apps::runtime_options(*opts), app.name)) return 1;
+    RuntimeOptions ro = apps::runtime_options(*opts);
+    ro.name = "server";
+    if (!apps::init_runtime(rt, ro, app.name)) return 1;
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
     if (opts->gateway) std::printf("gateway %s\n", opts->gateway->to_string().c_str());
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
     std::printf("tcp: %s server on port %u, %u connections per lcore, %s\n",
                 apps::mode_name(opts->mode), opts->tcp_port, opts->max_connections,
                 apps::describe(opts->tcp).c_str());
+    if (const std::string sock = telemetry_socket(); !sock.empty())
+      std::printf("telemetry %s\n", sock.c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 

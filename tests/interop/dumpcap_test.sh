@@ -29,6 +29,7 @@ fi
 echo "# HugePages_Free $free_pages"
 
 prefix=pxdump$$
+on_cleanup "rm -rf /var/run/dpdk/$prefix"  # the EAL leaves a named prefix's folder behind
 ns=pxd$$
 ifname=pxd$$
 ours=10.205.0.2

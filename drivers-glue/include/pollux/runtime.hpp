@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pollux/addr.hpp"
@@ -51,11 +52,27 @@ void stop_eal();
 // "capture FILE: N packets written, snaplen S, dropped D (...)"; empty without a capture.
 [[nodiscard]] std::string stop_capture();
 
+// DPDK telemetry (issue 15.1): /pollux/counters, /pollux/lcores, /pollux/ports and
+// /pollux/runtimes answer for every Runtime from its run() on (drivers-glue/telemetry.hpp).
+// The socket dpdk-telemetry.py connects to (each process has its own: start_eal gives a
+// unique --file-prefix when none is given); empty when telemetry is off.
+[[nodiscard]] std::string telemetry_socket();
+// An application's own command (e.g. "/pollux/gen"): `fill` runs on DPDK's telemetry thread,
+// so it may read only what is safe from another thread (relaxed atomics, a mutex-guarded
+// copy); it returns name/value pairs (names of letters, digits, '_' and '/').
+void add_telemetry_command(const std::string& cmd, const std::string& help,
+                           std::function<std::vector<std::pair<std::string, uint64_t>>()> fill);
+// Before what `fill` reads goes away: once this returns, `fill` is not running and will not
+// run again (the command answers with an error).
+void remove_telemetry_command(const std::string& cmd);
+
 // Turns true on SIGINT or SIGTERM (the handlers are installed by the first call).
 [[nodiscard]] std::atomic<bool>& stop_flag();
 
 // What an application asks of one port and its stacks.
 struct RuntimeOptions {
+  // The runtime's name in DPDK telemetry (/pollux/counters,NAME): "server", "gen", ...
+  std::string name;
   uint16_t port_id = 0;  // DPDK port
   std::vector<Ipv4Prefix> addrs;
   std::optional<Ipv4Addr> gateway;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# DPDK telemetry (issue 15.1): pollux-server on a tap in a namespace made here serves curl;
+# its telemetry socket is asked for /pollux/counters, /pollux/lcores and /pollux/ports while
+# it runs, and the answers must agree with the summary it prints when stopped. A pollux-gen
+# --local-server run at the same time has its own socket (no shared file prefix) and answers
+# /pollux/gen and /pollux/runtimes. dpdk-telemetry.py (dpdk-dev) reads the same socket.
+# usage: telemetry_test.sh PATH/TO/pollux-server PATH/TO/pollux-gen
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
+server=${1:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
+gen=${2:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
+interop_init curl python3
+query() { python3 "$here/telemetry_query.py" "$@"; }
+
+ns=pxt$$
+ifname=pxt$$
+ours=10.206.0.2
+netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
+log=$workdir/server.log
+spawn "$log" ip netns exec "$ns" timeout 60 "$server" --preset "tap:$ifname" -l 0 \
+  --log-level=4 -- --ip $ours/24 --mode http --quiet
+pid=$spawned
+wait_ready "$log" || { bad "pollux-server starts"; finish; exit 1; }
+sock=$(sed -n 's/^telemetry //p' "$log")
+check "the server names its telemetry socket ($sock)" test -S "$sock"
+tap_up "$ns" "$ifname" 10.206.0.1/24
+wait_ping "$ns" $ours
+
+glog=$workdir/gen.log
+spawn "$glog" timeout 60 "$gen" -l 0-1 --log-level=4 -- --mode rps --connections 2 --rate 200 \
+  --duration 5 --quiet --local-server echo
+gpid=$spawned
+wait_ready "$glog" || bad "pollux-gen starts beside the server"
+gsock=$(sed -n 's/^telemetry //p' "$glog")
+check "two processes, two sockets ($gsock)" test -S "$gsock" -a "$gsock" != "$sock"
+
+for _ in 1 2 3 4 5; do
+  ip netns exec "$ns" curl -s -m 5 -o /dev/null "http://$ours:8080/"
+done
+sleep 1  # the last FIN and ACK are in
+query "$sock" /pollux/runtimes /pollux/counters /pollux/lcores /pollux/ports >"$workdir/t.json"
+check "the server's telemetry answers every command" test -s "$workdir/t.json"
+sleep 1.5
+query "$gsock" /pollux/runtimes /pollux/gen /pollux/counters,local_server >"$workdir/g.json"
+if command -v dpdk-telemetry.py >/dev/null; then
+  prefix=$(basename "$(dirname "$sock")")
+  check "dpdk-telemetry.py reads /pollux/lcores from the server" bash -c \
+    "echo /pollux/lcores | dpdk-telemetry.py -f $prefix 2>&1 | grep -q '\"busy_turns\"'"
+fi
+stop_pid "$pid"
+wait "$gpid" 2>/dev/null
+
+# tcheck WHAT PYTHON-EXPR: over t (the server's answers), g (the generator's) and the
+# summary's counters (s: name -> value) and port line (p: ipackets, opackets).
+tcheck() {
+  check "$1" python3 -c "
+import json, re, sys
+t = json.load(open('$workdir/t.json')); g = json.load(open('$workdir/g.json'))
+s = {}
+for line in open('$log'):
+    m = re.match(r'^  ([a-z_0-9]+) +(\d+)$', line)
+    if m: s[m.group(1)] = int(m.group(2))
+    m = re.match(r'^port 0: ipackets (\d+) opackets (\d+)', line)
+    if m: p = {'ipackets': int(m.group(1)), 'opackets': int(m.group(2))}
+c = t['/pollux/counters']; l = t['/pollux/lcores']; P = t['/pollux/ports']
+ok = $2
+if not ok: print(t, s, file=sys.stderr)
+sys.exit(0 if ok else 1)"
+}
+tcheck "runtimes: the server's is called server" "t['/pollux/runtimes'] == ['server']"
+tcheck "counters: 5 passive opens, as in the summary" \
+  "c['tcp_passive_opens'] == 5 == s['tcp_passive_opens']"
+tcheck "counters: TCP segments in and out as in the summary" \
+  "c['tcp_segs_in'] == s['tcp_segs_in'] and c['tcp_segs_out'] == s['tcp_segs_out']"
+tcheck "counters: each is the sum of its per-lcore values" \
+  "all(c[k] == sum(c['per_lcore/' + k]) for k in c if not k.startswith(('per_lcore/', 'lcores')))"
+tcheck "lcores: lcore 0 polls queue 0, busy some turns, idle in most" \
+  "l['lcore'] == [0] and l['queue'] == [0] and 0 < l['busy_turns'][0] < l['idle_turns'][0]"
+tcheck "lcores: its segments are the counters' in + out" \
+  "l['segments'][0] == c['tcp_segs_in'] + c['tcp_segs_out']"
+tcheck "ports: net_tap, link up, packets no more than the summary's" \
+  "P['driver'] == 'net_tap' and P['link_up'] == 1 and 0 < P['ipackets'] <= p['ipackets'] and 0 < P['opackets'] <= p['opackets']"
+tcheck "gen: runtimes gen and local_server, requests and the last second counted" \
+  "g['/pollux/runtimes'] == ['gen', 'local_server'] and g['/pollux/gen']['requests'] > 100 and g['/pollux/gen']['last_second/requests'] > 50 and g['/pollux/gen']['errors'] == 0"
+tcheck "gen: the local server's counters by name (passive opens = 2 connections)" \
+  "g['/pollux/counters,local_server']['tcp_passive_opens'] == 2"
+finish
