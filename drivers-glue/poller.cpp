@@ -6,6 +6,7 @@
 #include <rte_ring_elem.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "capture.hpp"
@@ -62,6 +63,20 @@ void sync_neighbours(Worker& w, uint64_t now) {
   unsigned n = rte_ring_sc_dequeue_burst_elem(w.inboxes[w.queue], in, sizeof in[0], 16, nullptr);
   for (unsigned i = 0; i < n; ++i) w.engine->neighbour_update(in[i], now);
 }
+// A snapshot of this lcore's connections for the telemetry thread (it waits for `served`).
+void serve_conn_snapshot(Worker& w) {
+  ConnSnapshot& s = *w.conns;
+  const uint32_t gen = s.requested.load(std::memory_order_acquire);
+  s.rows.clear();
+  s.total = 0;
+  tcp::TcpLayer& tcp = w.engine->tcp();
+  const uint32_t limit = std::min(s.limit.load(std::memory_order_relaxed), ConnSnapshot::kMaxRows);
+  tcp.for_each_connection([&](const Conn* c) {
+    ++s.total;
+    if (s.rows.size() < limit) s.rows.push_back(ConnRow{tcp::TcpLayer::tuple(c), tcp.info(c)});
+  });
+  s.served.store(gen, std::memory_order_release);
+}
 }  // namespace
 
 int run_worker(void* arg) {
@@ -81,6 +96,9 @@ int run_worker(void* arg) {
     const uint64_t now = tsc_to_ns(turn_start, hz);
     // Before the burst, so that the callbacks of this turn see the time the hook saw.
     if (w.on_iteration) w.on_iteration(w.on_iteration_ctx, now);
+    if (w.conns && w.conns->requested.load(std::memory_order_relaxed) !=
+                       w.conns->served.load(std::memory_order_relaxed)) [[unlikely]]
+      serve_conn_snapshot(w);
     bool busy = false;
     if (w.steer) {
       // First what other lcores received for this one's connections: they arrived before

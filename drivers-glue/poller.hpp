@@ -4,15 +4,35 @@
 #include <atomic>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "engine/engine.hpp"
 #include "engine/steering.hpp"
+#include "net/four_tuple.hpp"
+#include "pollux/tcp.hpp"
 
 struct rte_ring;  // <rte_ring.h> is only needed where rings are used
 
 namespace pollux::dpdk {
 
 struct CaptureQueue;  // capture.hpp
+
+// The open connections of one lcore as its own loop saw them (telemetry's /pollux/conns): the
+// telemetry thread sets `limit`, bumps `requested` and waits; the lcore fills `rows` (capacity
+// reserved at start: no allocation) at the start of its next turn and publishes `served`.
+struct ConnRow {
+  net::FourTuple tuple;
+  ConnInfo info;
+};
+struct ConnSnapshot {
+  static constexpr uint32_t kMaxRows = 512;  // a telemetry array's limit
+  std::atomic<uint32_t> requested{0};
+  std::atomic<uint32_t> served{0};
+  std::atomic<uint32_t> limit{0};  // stored before `requested` moves
+  uint32_t total = 0;              // connections the lcore had, `rows` holds the first `limit`
+  std::vector<ConnRow> rows;
+  ConnSnapshot() { rows.reserve(kMaxRows); }
+};
 
 inline constexpr uint16_t kRxBurst = 32;
 
@@ -55,6 +75,7 @@ struct Worker {
   // already captured (a batch the device did not take whole is offered again next turn).
   CaptureQueue* capture = nullptr;
   uint16_t tx_captured = 0;
+  ConnSnapshot* conns = nullptr;  // null: no snapshots asked of this lcore
 };
 
 // After this many empty polls in a row the poller yields the CPU on every empty poll, so

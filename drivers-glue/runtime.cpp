@@ -118,6 +118,9 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
     workers_[i].inboxes = inboxes_;
     workers_[i].steer = i < steerers_.size() ? steerers_[i].get() : nullptr;
     workers_[i].capture = capture_queue(port_.port_id, static_cast<uint16_t>(i));
+    if (conn_snapshots_.size() < engines_.size())
+      conn_snapshots_.push_back(std::make_unique<ConnSnapshot>());
+    workers_[i].conns = conn_snapshots_[i].get();
     if (i < hooks_.size()) {
       workers_[i].on_iteration = hooks_[i].fn;
       workers_[i].on_iteration_ctx = hooks_[i].ctx;
@@ -235,6 +238,29 @@ std::vector<LcoreLoad> Runtime::load() const {
     l.connections =
         c.get(base::Counter::tcp_active_opens) + c.get(base::Counter::tcp_passive_opens);
     out.push_back(l);
+  }
+  return out;
+}
+
+std::vector<Runtime::ConnsOfLcore> Runtime::connections(uint32_t limit, unsigned timeout_ms) const {
+  std::vector<ConnsOfLcore> out;
+  const size_t n = std::min(conn_snapshots_.size(), lcores_.size());
+  for (size_t i = 0; i < n; ++i) {
+    ConnSnapshot& s = *conn_snapshots_[i];
+    // A snapshot the lcore has not served yet (it stopped polling) is still pending: asking
+    // again only moves the generation it will serve.
+    s.limit.store(limit, std::memory_order_relaxed);
+    const uint32_t gen = s.requested.load(std::memory_order_relaxed) + 1;
+    s.requested.store(gen, std::memory_order_release);
+    out.push_back(ConnsOfLcore{lcores_[i], false, 0, {}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (s.served.load(std::memory_order_acquire) != gen &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    if (s.served.load(std::memory_order_acquire) != gen) continue;
+    out.back().answered = true;
+    out.back().total = s.total;
+    out.back().rows = s.rows;
   }
   return out;
 }

@@ -75,6 +75,16 @@ class Runtime {
   // Per worker, in queue order: its turns and cycles (Worker) with its engine's segments and
   // opens. Empty before run().
   [[nodiscard]] std::vector<LcoreLoad> load() const;
+  // The open connections, at most `limit` of each lcore (ConnSnapshot::kMaxRows), as each
+  // lcore's loop sees them at its next turn; for another thread (telemetry). An lcore that
+  // does not answer within `timeout_ms` (not polling) is left out. Calls must not overlap.
+  struct ConnsOfLcore {
+    unsigned lcore = 0;
+    bool answered = false;
+    uint32_t total = 0;
+    std::vector<ConnRow> rows;
+  };
+  [[nodiscard]] std::vector<ConnsOfLcore> connections(uint32_t limit, unsigned timeout_ms) const;
   // With several workers, one line per lcore: what it received and steered (issue 6),
   // "lcore L queue Q: queue_rx R steered_out O steered_in I processed P"; empty with one.
   [[nodiscard]] std::string describe_lcores() const;
@@ -100,7 +110,8 @@ class Runtime {
   void watch_checksums();
   bool checksum_hint_printed_ = false;
 
-  std::vector<Hook> hooks_;         // per engine
+  std::vector<std::unique_ptr<ConnSnapshot>> conn_snapshots_;  // per engine
+  std::vector<Hook> hooks_;                                    // per engine
   std::vector<rte_ring*> inboxes_;  // neighbour sync, one per worker (none with one worker)
   // Multi-core (issue 6), with more than one worker: the shard function (the NIC's RETA when
   // it was programmed, else the default one) and the software steering rings.

@@ -171,6 +171,103 @@ int cmd_ports(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// "[NAME][,LIMIT]": a runtime name, a limit, or both.
+void conns_params(const char* params, std::string& name, uint32_t& limit) {
+  std::string p = params ? params : "";
+  const auto comma = p.find(',');
+  std::string tail = comma == std::string::npos ? p : p.substr(comma + 1);
+  name = comma == std::string::npos ? "" : p.substr(0, comma);
+  if (!tail.empty() && std::all_of(tail.begin(), tail.end(), ::isdigit) && tail.size() < 7) {
+    limit = static_cast<uint32_t>(std::stoul(tail));
+  } else if (comma == std::string::npos) {
+    name = tail;
+  }
+}
+
+void add_strings(rte_tel_data* d, const char* name, const std::vector<std::string>& values) {
+  rte_tel_data* a = rte_tel_data_alloc();
+  if (a == nullptr) return;
+  rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
+  for (const auto& v : values) rte_tel_data_add_array_string(a, v.c_str());
+  if (rte_tel_data_add_dict_container(d, name, a, 0) != 0) rte_tel_data_free(a);
+}
+
+// The open connections (ConnInfo), one column per field, at most LIMIT (default 64) in all;
+// each lcore fills its part in its own loop (Runtime::connections), so nothing is read under
+// its feet.
+int cmd_conns(const char*, const char* params, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::string name;
+  uint32_t limit = 64;
+  conns_params(params, name, limit);
+  limit = std::min(limit, ConnSnapshot::kMaxRows);
+  const Runtime* rt = pick(r, name.c_str());
+  if (rt == nullptr) return -EINVAL;
+  const auto lcores = rt->connections(limit, 200);
+  rte_tel_data_start_dict(d);
+  uint64_t total = 0, answered = 0;
+  std::vector<std::string> local, remote, state, cc, ca_state;
+  std::vector<uint64_t> lcore, srtt, rto, mss, cwnd, ssthresh, flight, snd_wnd, rcv_wnd, sent,
+      received, retrans, timeouts, recoveries, sndq, rcvq;
+  for (const auto& l : lcores) {
+    total += l.total;
+    answered += l.answered;
+    for (const ConnRow& row : l.rows) {
+      if (local.size() == limit) break;
+      const ConnInfo& i = row.info;
+      local.push_back(row.tuple.local_ip.to_string() + ":" + std::to_string(row.tuple.local_port));
+      remote.push_back(row.tuple.remote_ip.to_string() + ":" +
+                       std::to_string(row.tuple.remote_port));
+      state.push_back(i.state);
+      cc.push_back(i.cc);
+      ca_state.push_back(i.ca_state);
+      lcore.push_back(l.lcore);
+      srtt.push_back(i.srtt_us);
+      rto.push_back(i.rto_us);
+      mss.push_back(i.snd_mss);
+      cwnd.push_back(i.cwnd);
+      ssthresh.push_back(i.ssthresh);
+      flight.push_back(i.bytes_in_flight);
+      snd_wnd.push_back(i.snd_wnd);
+      rcv_wnd.push_back(i.rcv_wnd);
+      sent.push_back(i.bytes_sent);
+      received.push_back(i.bytes_received);
+      retrans.push_back(i.retransmits);
+      timeouts.push_back(i.timeouts);
+      recoveries.push_back(i.fast_recoveries);
+      sndq.push_back(i.sndq_bytes);
+      rcvq.push_back(i.rcvq_bytes);
+    }
+  }
+  rte_tel_data_add_dict_u64(d, "open", total);  // on the lcores that answered
+  rte_tel_data_add_dict_u64(d, "shown", local.size());
+  rte_tel_data_add_dict_u64(d, "lcores_answered", answered);
+  rte_tel_data_add_dict_u64(d, "lcores_asked", lcores.size());
+  add_strings(d, "local", local);
+  add_strings(d, "remote", remote);
+  add_strings(d, "state", state);
+  add_strings(d, "cc", cc);
+  add_strings(d, "ca_state", ca_state);
+  add_array(d, "lcore", lcore);
+  add_array(d, "srtt_us", srtt);
+  add_array(d, "rto_us", rto);
+  add_array(d, "snd_mss", mss);
+  add_array(d, "cwnd", cwnd);
+  add_array(d, "ssthresh", ssthresh);
+  add_array(d, "bytes_in_flight", flight);
+  add_array(d, "snd_wnd", snd_wnd);
+  add_array(d, "rcv_wnd", rcv_wnd);
+  add_array(d, "bytes_sent", sent);
+  add_array(d, "bytes_received", received);
+  add_array(d, "retransmits", retrans);
+  add_array(d, "timeouts", timeouts);
+  add_array(d, "fast_recoveries", recoveries);
+  add_array(d, "sndq_bytes", sndq);
+  add_array(d, "rcvq_bytes", rcvq);
+  return 0;
+}
+
 int cmd_app(const char* cmd, const char*, rte_tel_data* d) {
   Registry& r = registry();
   // Locked while `fill` runs: telemetry_remove_command waits for it, so the application may
@@ -194,6 +291,9 @@ void register_once() {
     rte_telemetry_register_cmd(
         "/pollux/lcores", cmd_lcores,
         "Per lcore: busy/idle turns and cycles, segments, steering. Parameter: runtime name");
+    rte_telemetry_register_cmd(
+        "/pollux/conns", cmd_conns,
+        "Open connections (TCP_INFO-like columns), at most LIMIT. Parameters: [NAME][,LIMIT]");
     rte_telemetry_register_cmd(
         "/pollux/ports", cmd_ports,
         "The runtime's port: offloads, link, stats and xstats. Parameter: runtime name");

@@ -4,7 +4,10 @@
 //                            ("per_lcore/NAME": one value per lcore, in "lcores" order)
 //   /pollux/lcores[,NAME]    per lcore: queue, busy and idle turns and cycles, busy share,
 //                            segments, connections, steering (Runtime::load())
-//   /pollux/ports            per runtime: the port line, link, rte_eth_stats and xstats
+//   /pollux/ports[,NAME]     the port line, link, rte_eth_stats and xstats
+//   /pollux/conns[,NAME][,LIMIT]  open connections (ConnInfo columns), at most LIMIT
+//                            (default 64, at most 512); each lcore copies its own in its
+//                            loop (Worker::conns), the telemetry thread waits up to 200 ms
 //   /pollux/runtimes         the names NAME may take (the app's runtimes: "server", "gen",
 //                            "local_server"); without NAME, the first
 // Commands run on the EAL's telemetry thread: they read counters with relaxed atomic loads

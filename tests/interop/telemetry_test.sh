@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # DPDK telemetry (issue 15.1): pollux-server on a tap in a namespace made here serves curl;
 # its telemetry socket is asked for /pollux/counters, /pollux/lcores and /pollux/ports while
-# it runs, and the answers must agree with the summary it prints when stopped. A pollux-gen
-# --local-server run at the same time has its own socket (no shared file prefix) and answers
-# /pollux/gen and /pollux/runtimes. dpdk-telemetry.py (dpdk-dev) reads the same socket.
+# it runs, and the answers must agree with the summary it prints when stopped; with three
+# connections held open by the kernel, /pollux/conns lists them (and LIMIT bounds it). A
+# pollux-gen --local-server run at the same time has its own socket (no shared file prefix)
+# and answers /pollux/gen and /pollux/runtimes. dpdk-telemetry.py (dpdk-dev) reads the same socket.
 # usage: telemetry_test.sh PATH/TO/pollux-server PATH/TO/pollux-gen
 . "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server PATH/TO/pollux-gen}
@@ -36,11 +37,21 @@ check "two processes, two sockets ($gsock)" test -S "$gsock" -a "$gsock" != "$so
 for _ in 1 2 3 4 5; do
   ip netns exec "$ns" curl -s -m 5 -o /dev/null "http://$ours:8080/"
 done
+sleep 1
+query "$gsock" /pollux/runtimes /pollux/gen /pollux/counters,local_server >"$workdir/g.json"
+# Three connections held open by the kernel side: /pollux/conns lists them, bounded by LIMIT.
+ip netns exec "$ns" python3 -c "
+import socket, time
+held = [socket.create_connection(('$ours', 8080), timeout=5) for _ in range(3)]
+for i, s in enumerate(held): s.send(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')
+time.sleep(3)" &
+holder=$!
+sleep 1
+query "$sock" /pollux/conns /pollux/conns,server,2 >"$workdir/c.json"
+wait $holder
 sleep 1  # the last FIN and ACK are in
 query "$sock" /pollux/runtimes /pollux/counters /pollux/lcores /pollux/ports >"$workdir/t.json"
 check "the server's telemetry answers every command" test -s "$workdir/t.json"
-sleep 1.5
-query "$gsock" /pollux/runtimes /pollux/gen /pollux/counters,local_server >"$workdir/g.json"
 if command -v dpdk-telemetry.py >/dev/null; then
   prefix=$(basename "$(dirname "$sock")")
   check "dpdk-telemetry.py reads /pollux/lcores from the server" bash -c \
@@ -55,6 +66,7 @@ tcheck() {
   check "$1" python3 -c "
 import json, re, sys
 t = json.load(open('$workdir/t.json')); g = json.load(open('$workdir/g.json'))
+C = json.load(open('$workdir/c.json'))
 s = {}
 for line in open('$log'):
     m = re.match(r'^  ([a-z_0-9]+) +(\d+)$', line)
@@ -67,8 +79,8 @@ if not ok: print(t, s, file=sys.stderr)
 sys.exit(0 if ok else 1)"
 }
 tcheck "runtimes: the server's is called server" "t['/pollux/runtimes'] == ['server']"
-tcheck "counters: 5 passive opens, as in the summary" \
-  "c['tcp_passive_opens'] == 5 == s['tcp_passive_opens']"
+tcheck "counters: 8 passive opens (5 curl, 3 held), as in the summary" \
+  "c['tcp_passive_opens'] == 8 == s['tcp_passive_opens']"
 tcheck "counters: TCP segments in and out as in the summary" \
   "c['tcp_segs_in'] == s['tcp_segs_in'] and c['tcp_segs_out'] == s['tcp_segs_out']"
 tcheck "counters: each is the sum of its per-lcore values" \
@@ -79,6 +91,10 @@ tcheck "lcores: its segments are the counters' in + out" \
   "l['segments'][0] == c['tcp_segs_in'] + c['tcp_segs_out']"
 tcheck "ports: net_tap, link up, packets no more than the summary's" \
   "P['driver'] == 'net_tap' and P['link_up'] == 1 and 0 < P['ipackets'] <= p['ipackets'] and 0 < P['opackets'] <= p['opackets']"
+tcheck "conns: 3 open connections from the kernel, established, with their peers" \
+  "C['/pollux/conns']['open'] == 3 == C['/pollux/conns']['shown'] and set(C['/pollux/conns']['state']) == {'ESTABLISHED'} and all(r.startswith('10.206.0.1:') for r in C['/pollux/conns']['remote']) and all(b > 0 for b in C['/pollux/conns']['bytes_received'])"
+tcheck "conns: the limit bounds the list (server,2: 2 of 3 shown)" \
+  "C['/pollux/conns,server,2']['open'] == 3 and C['/pollux/conns,server,2']['shown'] == 2 and len(C['/pollux/conns,server,2']['remote']) == 2"
 tcheck "gen: runtimes gen and local_server, requests and the last second counted" \
   "g['/pollux/runtimes'] == ['gen', 'local_server'] and g['/pollux/gen']['requests'] > 100 and g['/pollux/gen']['last_second/requests'] > 50 and g['/pollux/gen']['errors'] == 0"
 tcheck "gen: the local server's counters by name (passive opens = 2 connections)" \
