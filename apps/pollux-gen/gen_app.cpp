@@ -116,7 +116,7 @@ bool GenApp::open_one() {
   ConnState* s = free_.back();
   free_.pop_back();
   *s = ConnState{};
-  TcpError err = TcpError::kOk;
+  TcpError err = TcpError::ok;
   s->t_open = now_;
   s->conn = sources_.open(
       [&](Ipv4Addr src, TcpError& e) {
@@ -240,20 +240,20 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;  // we had finished with it already
   switch (why) {
-    case CloseReason::kRefused:
+    case CloseReason::refused:
       self->stats_.refused.add();
       break;
-    case CloseReason::kReset:
+    case CloseReason::reset:
       self->stats_.reset.add();
       break;
-    case CloseReason::kTimeout:
+    case CloseReason::timeout:
       self->stats_.timeout.add();
       break;
-    case CloseReason::kNoResources:
+    case CloseReason::no_resources:
       self->stats_.local.add();
       break;
-    case CloseReason::kNormal:
-    case CloseReason::kAborted:
+    case CloseReason::normal:
+    case CloseReason::aborted:
       self->stats_.closed_early.add();
       break;
   }

@@ -24,14 +24,14 @@ class SourceAddresses {
   explicit SourceAddresses(std::vector<Ipv4Addr> addrs) : addrs_(std::move(addrs)) {}
 
   // `connect(source, error)` opens one connection from `source` (a TcpLayer::connect with an
-  // ephemeral port). Returns the connection, or null with the last error: kNoEphemeralPort
+  // ephemeral port). Returns the connection, or null with the last error: no_ephemeral_port
   // only when every address is short; any other failure (a full table) is returned at once,
   // since another address would not help.
   template <class Connect>
   Conn* open(Connect&& connect, TcpError& error) {
     for (size_t tried = 0; tried < addrs_.size(); ++tried) {
       Conn* c = connect(addrs_[current_], error);
-      if (c || error != TcpError::kNoEphemeralPort) return c;
+      if (c || error != TcpError::no_ephemeral_port) return c;
       current_ = (current_ + 1) % addrs_.size();
       ++moves_;
     }

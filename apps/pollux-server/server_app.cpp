@@ -50,7 +50,7 @@ ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
 ServerApp::~ServerApp() = default;
 
 bool ServerApp::start() {
-  return tcp_.listen(opts_.tcp_port, &events_, this, opts_.backlog) == TcpError::kOk;
+  return tcp_.listen(opts_.tcp_port, &events_, this, opts_.backlog) == TcpError::ok;
 }
 
 void ServerApp::on_accepted(void* ctx, Conn* c) {
@@ -80,7 +80,7 @@ void ServerApp::on_peer_closed(void* ctx, Conn* c) {
 void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   auto* self = static_cast<ServerApp*>(ctx);
   ++self->stats_.closed;
-  if (why == CloseReason::kReset || why == CloseReason::kTimeout) ++self->stats_.resets;
+  if (why == CloseReason::reset || why == CloseReason::timeout) ++self->stats_.resets;
   // The TCB lives until this event returns: its final snapshot is the connection's record.
   const ConnInfo ci = self->tcp_.info(c);
   self->conn_totals_.add(ci);

@@ -77,7 +77,7 @@ void BM_ParseEthIpTcpOptions(benchmark::State& state) {
     TcpHeader tcp;
     TcpOptions opts;
     bool ok = eth && parse_ipv4(eth->payload(), ip, state.range(0) != 0) == Ipv4Error::ok &&
-              parse_tcp(ip.payload, tcp) == TcpError::ok &&
+              parse_tcp(ip.payload, tcp) == TcpHeaderError::ok &&
               parse_tcp_options(tcp.options, opts) == TcpOptError::ok;
     benchmark::DoNotOptimize(ok);
     benchmark::DoNotOptimize(opts);

@@ -110,7 +110,8 @@ std::optional<Sent> decode(const rte_mbuf* m) {
   net::TcpHeader tcp;
   net::TcpOptions o;
   if (net::parse_ipv4(eth->payload(), ip, false) != net::Ipv4Error::ok ||
-      ip.protocol != net::kIpProtoTcp || net::parse_tcp(ip.payload, tcp) != net::TcpError::ok ||
+      ip.protocol != net::kIpProtoTcp ||
+      net::parse_tcp(ip.payload, tcp) != net::TcpHeaderError::ok ||
       net::parse_tcp_options(tcp.options, o) != net::TcpOptError::ok)
     return std::nullopt;
   return Sent{tcp.seq, static_cast<uint32_t>(tcp.payload.size()), tcp.flags, o.ts_val};
@@ -138,7 +139,7 @@ class Established {
     engine_ = std::make_unique<engine::Engine>(c, pool(), now_);
     engine_->neighbour_update({kPeerIp, kPeerMac}, now_);
     events_.accepted = [](void* ctx, Conn* conn) { static_cast<Established*>(ctx)->conn_ = conn; };
-    if (engine_->tcp().listen(kPort, &events_, this) != TcpError::kOk) return;
+    if (engine_->tcp().listen(kPort, &events_, this) != TcpError::ok) return;
 
     net::TcpOptions syn;
     syn.has_mss = true;

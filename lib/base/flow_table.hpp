@@ -6,7 +6,7 @@
 //    fixed pool, so insert/find/erase never allocate. The bucket array is allocated once in
 //    the constructor and never rehashed.
 //  - A hard capacity: the shard refuses entries beyond the TCB pool it was sized for, and
-//    says so (InsertResult::kFull) instead of degrading; the caller answers with a RST or a
+//    says so (InsertResult::full) instead of degrading; the caller answers with a RST or a
 //    SYN cookie.
 //  - The shard choice (which lcore owns a flow) is the symmetric Toeplitz hash the NIC's RSS
 //    uses; that lives elsewhere. Inside a shard all flows share that Toeplitz value's low bits,
@@ -55,9 +55,9 @@ struct FlowLink : boost::intrusive::unordered_set_base_hook<boost::intrusive::ta
 };
 
 enum class InsertResult : uint8_t {
-  kInserted,
-  kDuplicate,  // an entry with the same tuple is already present; nothing changed
-  kFull,       // size() == capacity(); nothing changed
+  inserted,
+  duplicate,  // an entry with the same tuple is already present; nothing changed
+  full,       // size() == capacity(); nothing changed
 };
 
 template <class Entry>
@@ -80,10 +80,10 @@ class FlowTable {
   [[nodiscard]] InsertResult insert(Entry& e) {
     assert(!e.in_flow_table());
     typename Set::insert_commit_data commit;
-    if (!set_.insert_check(e.tuple, commit).second) return InsertResult::kDuplicate;
-    if (set_.size() >= capacity_) return InsertResult::kFull;
+    if (!set_.insert_check(e.tuple, commit).second) return InsertResult::duplicate;
+    if (set_.size() >= capacity_) return InsertResult::full;
     set_.insert_commit(e, commit);
-    return InsertResult::kInserted;
+    return InsertResult::inserted;
   }
 
   [[nodiscard]] Entry* find(const net::FourTuple& t) {

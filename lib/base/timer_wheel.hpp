@@ -13,8 +13,8 @@
 //        wheel.advance(now_ns, [&](Timer& t) {
 //          auto* tcb = t.owner_as<Tcb>();
 //          switch (t.kind_as<TimerKind>()) {
-//            case TimerKind::kRetransmit: tcp_on_rto(*tcb); break;
-//            case TimerKind::kDelayedAck: tcp_on_delack(*tcb); break;
+//            case TimerKind::retransmit: tcp_on_rto(*tcb); break;
+//            case TimerKind::delayed_ack: tcp_on_delack(*tcb); break;
 //            ...
 //          }
 //        });

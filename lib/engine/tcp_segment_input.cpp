@@ -12,7 +12,7 @@ namespace pollux::engine {
 
 void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   net::TcpHeader seg;
-  if (net::parse_tcp(ip.payload, seg) != net::TcpError::ok)
+  if (net::parse_tcp(ip.payload, seg) != net::TcpHeaderError::ok)
     return drop(m, base::Counter::drop_tcp_malformed);
   const RxChecksum hw = rx_l4_checksum(m, config_.iface.offloads);
   if (hw == RxChecksum::bad ||

@@ -2,11 +2,11 @@
 
 namespace pollux::net {
 
-TcpError parse_tcp(Bytes segment, TcpHeader& out) {
-  if (segment.size() < kTcpMinHeaderLen) return TcpError::truncated;
+TcpHeaderError parse_tcp(Bytes segment, TcpHeader& out) {
+  if (segment.size() < kTcpMinHeaderLen) return TcpHeaderError::truncated;
   const uint8_t* p = segment.data();
   size_t off = static_cast<size_t>(p[12] >> 4) * 4;
-  if (off < kTcpMinHeaderLen || off > segment.size()) return TcpError::bad_data_offset;
+  if (off < kTcpMinHeaderLen || off > segment.size()) return TcpHeaderError::bad_data_offset;
   out.src_port = load_be16(p);
   out.dst_port = load_be16(p + 2);
   out.seq = Seq(load_be32(p + 4));
@@ -18,7 +18,7 @@ TcpError parse_tcp(Bytes segment, TcpHeader& out) {
   out.urgent = load_be16(p + 18);
   out.options = segment.subspan(kTcpMinHeaderLen, off - kTcpMinHeaderLen);
   out.payload = segment.subspan(off);
-  return TcpError::ok;
+  return TcpHeaderError::ok;
 }
 
 size_t write_tcp_header(uint8_t* out, const TcpBuild& b) {

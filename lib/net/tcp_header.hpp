@@ -23,7 +23,7 @@ inline constexpr uint8_t ece = 0x40;
 inline constexpr uint8_t cwr = 0x80;
 }  // namespace tcp_flags
 
-enum class TcpError : uint8_t {
+enum class TcpHeaderError : uint8_t {
   ok,
   truncated,        // fewer than 20 bytes
   bad_data_offset,  // data offset < 5 or beyond the segment
@@ -51,7 +51,7 @@ struct TcpHeader {
 
 // Decodes `segment` (the IPv4 payload, exactly total length - IHL bytes). The checksum is
 // verified by the caller with ipv4_l4_checksum, which needs the pseudo-header.
-[[nodiscard]] TcpError parse_tcp(Bytes segment, TcpHeader& out);
+[[nodiscard]] TcpHeaderError parse_tcp(Bytes segment, TcpHeader& out);
 
 struct TcpBuild {
   uint16_t src_port = 0;

@@ -11,16 +11,16 @@ using net::tcp_flags::syn;
 
 TcpError TcpLayer::listen(uint16_t port, const AppEvents* events, void* ctx, uint32_t backlog,
                           const ConnOptions& opts) {
-  if (port == 0 || !events) return TcpError::kInvalid;
+  if (port == 0 || !events) return TcpError::invalid;
   Listener* slot = nullptr;
   for (Listener& l : listeners_) {
-    if (l.active && l.port == port) return TcpError::kPortInUse;
+    if (l.active && l.port == port) return TcpError::port_in_use;
     if (!l.active && !slot) slot = &l;
   }
-  if (!slot) return TcpError::kBacklogFull;
+  if (!slot) return TcpError::backlog_full;
   // Backlog 0 keeps no half-open connection at all: with cookies on, every SYN gets one.
   *slot = Listener{port, true, events, ctx, backlog, 0, opts};
-  return TcpError::kOk;
+  return TcpError::ok;
 }
 
 void TcpLayer::unlisten(uint16_t port) {
@@ -34,14 +34,14 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   now_ = now;
   if (remote_port == 0 || remote.is_unspecified() || remote.is_broadcast() ||
       remote.is_multicast() || remote == local) {
-    error = TcpError::kInvalid;
+    error = TcpError::invalid;
     return nullptr;
   }
   net::FourTuple tuple{local, remote, local_port, remote_port};
   if (local_port != 0) {
     if (Tcb* old = table_.find(tuple)) {
       if (!time_wait_reusable(*old, now)) {
-        error = TcpError::kPortInUse;
+        error = TcpError::port_in_use;
         return nullptr;
       }
       recycle_time_wait(*old, now);
@@ -77,28 +77,28 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
       }
     }
     if (!found) {
-      error = table_full ? TcpError::kTableFull : TcpError::kNoEphemeralPort;
+      error = table_full ? TcpError::table_full : TcpError::no_ephemeral_port;
       return nullptr;
     }
   }
   Tcb* t = alloc_tcb();
   if (!t) {
-    error = TcpError::kTableFull;
+    error = TcpError::table_full;
     return nullptr;
   }
   init_tcb(*t, tuple, opts, now);
   t->events = events;
   t->ctx = ctx;
   t->state = State::syn_sent;
-  if (table_.insert(*t) != base::InsertResult::kInserted) {
+  if (table_.insert(*t) != base::InsertResult::inserted) {
     release_tcb(*t);
-    error = TcpError::kTableFull;
+    error = TcpError::table_full;
     return nullptr;
   }
   counters_.inc(Counter::tcp_active_opens);
   send_segment(*t, t->iss, syn, 0, 0, now);
   if (!t->rexmt_timer.is_armed()) arm_rexmt(*t, now);
-  error = TcpError::kOk;
+  error = TcpError::ok;
   return t;
 }
 
@@ -159,7 +159,7 @@ void TcpLayer::shutdown_write(Conn* c) {
   switch (t.state) {
     case State::syn_sent:
       // RFC 9293 3.10.4: CLOSE in SYN-SENT deletes the TCB.
-      return finish(t, CloseReason::kNormal, now_);
+      return finish(t, CloseReason::normal, now_);
     case State::syn_received:
     case State::established:
       t.fin_queued = true;
@@ -192,7 +192,7 @@ void TcpLayer::abort(Conn* c) {
   if (t.state != State::syn_sent && t.state != State::closed && t.state != State::time_wait)
     send_rst(t);
   t.app_closed = true;
-  finish(t, CloseReason::kAborted, now_);
+  finish(t, CloseReason::aborted, now_);
 }
 
 void TcpLayer::set_nodelay(Conn* c, bool on) {

@@ -75,7 +75,7 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   t.ctx = l.ctx;
   ++l.pending;
   t.state = State::syn_received;
-  if (table_.insert(t) != base::InsertResult::kInserted) {
+  if (table_.insert(t) != base::InsertResult::inserted) {
     --l.pending;
     release_tcb(t);
     counters_.inc(Counter::drop_tcp_table_full);
@@ -169,7 +169,7 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
   }
   counters_.inc(Counter::syn_cookies_accepted);
   counters_.inc(Counter::tcp_segs_in);
-  input_synchronized(*t, m, ip, seg, opts, now);
+  input_synchronized(*t, m, seg, opts, now);
   return true;
 }
 

@@ -23,7 +23,7 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
     // RFC 5961 3.2 does not apply here: an acceptable ACK makes the RST believable.
     if (seg.has(ack)) {
       counters_.inc(Counter::tcp_attempt_fails);
-      finish(t, CloseReason::kRefused, now);
+      finish(t, CloseReason::refused, now);
     }
     return;
   }

@@ -17,9 +17,8 @@ using net::tcp_flags::fin;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
 
-void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip,
-                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
-                                  uint64_t now) {
+void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+                                  const net::TcpOptions& opts, uint64_t now) {
   const uint32_t seg_len = seg.seg_len();
   // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
   if (t.state == State::syn_received && seg.has(syn) && !seg.has(ack) && seg.seq == t.irs) {
@@ -40,7 +39,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
     net::TcpHeader trimmed = seg;
     trimmed.flags = static_cast<uint8_t>(seg.flags & ~syn);
     trimmed.seq = seg.seq + 1;
-    return input_synchronized(t, m, ip, trimmed, opts, now);
+    return input_synchronized(t, m, trimmed, opts, now);
   }
   // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
   // an earlier incarnation of the sequence space.
@@ -101,11 +100,11 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
       if (t.listener) --t.listener->pending;
       t.listener = nullptr;
       t.events = nullptr;
-      finish(t, CloseReason::kReset, now);
+      finish(t, CloseReason::reset, now);
       return;
     }
     counters_.inc(Counter::tcp_established_resets);
-    finish(t, t.state == State::syn_received ? CloseReason::kRefused : CloseReason::kReset, now);
+    finish(t, t.state == State::syn_received ? CloseReason::refused : CloseReason::reset, now);
     return;
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
@@ -167,7 +166,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
     case State::last_ack:
       if (fin_acked) {
         rte_pktmbuf_free(m);
-        finish(t, CloseReason::kNormal, now);
+        finish(t, CloseReason::normal, now);
         return;
       }
       break;
@@ -189,7 +188,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip
   const Seq fin_at = seg.seq + static_cast<uint32_t>(seg.payload.size());
   if (!seg.payload.empty() && (t.state == State::established || t.state == State::fin_wait_1 ||
                                t.state == State::fin_wait_2)) {
-    process_data(t, m, ip, seg, now);
+    process_data(t, m, seg, now);
   } else {
     rte_pktmbuf_free(m);
   }

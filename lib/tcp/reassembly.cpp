@@ -107,7 +107,6 @@ bool ReassemblyQueue::fits(uint32_t a_len, uint32_t a_segs, uint32_t b_len, uint
 
 void ReassemblyQueue::clear() {
   tree_.clear_and_dispose([this](Node* n) { release(*n); });
-  dsack_.reset();
 }
 
 Seq ReassemblyQueue::first_seq() const {
@@ -120,12 +119,12 @@ Seq ReassemblyQueue::last_seq() const {
   return tree_.rbegin()->end();
 }
 
-InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
+ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   assert(m != nullptr);
-  InsertResult r;
+  ReassemblyInsert r;
   if (m->pkt_len == 0) {
     rte_pktmbuf_free(m);
-    return r;  // kEmpty
+    return r;  // empty
   }
   assert(m->pkt_len < (uint32_t{1} << 31));
   Seq s = seq;
@@ -135,7 +134,6 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   auto duplicate = [&](InsertStatus status) {
     rte_pktmbuf_free(m);
     stats_.duplicate_bytes += dup.total();
-    if (dup.first()) dsack_ = dup.first();
     r.status = status;
     r.dsack = dup.first();
     return r;
@@ -146,7 +144,7 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   // case, whose D-SACK names the part below RCV.NXT).
   if (e <= rcv_nxt) {
     dup.add(s, e);
-    return duplicate(InsertStatus::kDuplicate);
+    return duplicate(InsertStatus::duplicate);
   }
   if (s < rcv_nxt) {
     dup.add(s, rcv_nxt);
@@ -163,7 +161,7 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
       if (p.end() >= e) {
         p.recency = ++recency_clock_;  // RFC 2883 4: the next block names p's run
         dup.add(s, e);
-        return duplicate(InsertStatus::kDuplicate);
+        return duplicate(InsertStatus::duplicate);
       }
       dup.add(s, p.end());
       m = mbuf_trim_front(m, static_cast<uint32_t>(p.end() - s));
@@ -200,7 +198,7 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
     for (auto i = first_inside; i != last_inside; ++i) i->recency = now;
     if (left != nullptr) left->recency = now;
     if (right != nullptr) right->recency = now;
-    return duplicate(InsertStatus::kDuplicate);
+    return duplicate(InsertStatus::duplicate);
   }
   rte_mbuf* tail =
       new_end == e ? rte_pktmbuf_lastseg(m) : mbuf_trim_back(m, static_cast<uint32_t>(e - new_end));
@@ -225,8 +223,7 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
     stats_.dropped_bytes += len - inside_bytes;
     rte_pktmbuf_free(m);
     stats_.duplicate_bytes += dup.total();
-    if (dup.first()) dsack_ = dup.first();
-    r.status = InsertStatus::kDropped;
+    r.status = InsertStatus::dropped;
     r.dsack = dup.first();
     return r;
   }
@@ -286,8 +283,7 @@ InsertResult ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   }
 
   stats_.duplicate_bytes += dup.total();
-  if (dup.first()) dsack_ = dup.first();
-  r.status = InsertStatus::kQueued;
+  r.status = InsertStatus::queued;
   r.new_bytes = len - inside_bytes;
   r.dsack = dup.first();
   return r;
@@ -324,11 +320,12 @@ rte_mbuf* ReassemblyQueue::pop_in_order(Seq& rcv_nxt) {
   return nullptr;
 }
 
-size_t ReassemblyQueue::sack_blocks(std::span<SackBlock> out) const {
+size_t ReassemblyQueue::sack_blocks(std::span<SackBlock> out,
+                                    const std::optional<SackBlock>& dsack) const {
   const size_t cap = std::min(out.size(), net::kMaxSackBlocks);
   size_t n = 0;
   if (cap == 0) return 0;
-  if (dsack_) out[n++] = *dsack_;
+  if (dsack) out[n++] = *dsack;
   const size_t want = cap - n;
 
   // The `want` most recent runs, most recent first; adjacent nodes form one run.

@@ -36,10 +36,10 @@
 // on to the mbuf after insert().
 //
 // D-SACK (RFC 2883): insert() reports the first contiguous duplicate range of the segment it
-// was given and remembers it as pending; sack_blocks() emits a pending D-SACK first. The
-// caller clears it (clear_dsack()) once an ACK carrying it has been built, so each duplicate
-// is reported once (RFC 2883 4). Duplicates the caller discarded itself (a segment wholly
-// below RCV.NXT never reaches insert()) are passed in with note_dsack().
+// was given; it keeps no D-SACK state. The caller holds the one pending D-SACK (Tcb, which
+// also has duplicates that never reach insert(), such as a segment wholly below RCV.NXT),
+// passes it to sack_blocks() to be written first, and forgets it once an ACK carried it, so
+// each duplicate is reported once (RFC 2883 4).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -67,15 +67,15 @@ struct ReassemblyLimits {
 };
 
 enum class InsertStatus : uint8_t {
-  kQueued,     // some bytes were new and are now held (duplicate parts were trimmed off)
-  kDuplicate,  // nothing new: every byte was below rcv_nxt or already held
-  kDropped,    // the new bytes would exceed a limit: the segment was freed (counted)
-  kEmpty,      // zero-length payload: freed, nothing to do
+  queued,     // some bytes were new and are now held (duplicate parts were trimmed off)
+  duplicate,  // nothing new: every byte was below rcv_nxt or already held
+  dropped,    // the new bytes would exceed a limit: the segment was freed (counted)
+  empty,      // zero-length payload: freed, nothing to do
 };
 
-struct InsertResult {
-  InsertStatus status = InsertStatus::kEmpty;
-  uint32_t new_bytes = 0;  // bytes added to the queue (0 unless kQueued)
+struct ReassemblyInsert {
+  InsertStatus status = InsertStatus::empty;
+  uint32_t new_bytes = 0;  // bytes added to the queue (0 unless queued)
   // The lowest contiguous range of the segment that was a duplicate (below rcv_nxt or already
   // held), whatever the status; RFC 2883 reports one such range per ACK.
   std::optional<net::SackBlock> dsack;
@@ -98,7 +98,7 @@ class ReassemblyQueue {
   // already held are trimmed off (the copy we hold wins, so what we SACKed never changes).
   // Takes ownership of `payload` in every case. Precondition: the segment was trimmed to the
   // receive window (seq + len - rcv_nxt < 2^31).
-  [[nodiscard]] InsertResult insert(net::Seq seq, rte_mbuf* payload, net::Seq rcv_nxt);
+  [[nodiscard]] ReassemblyInsert insert(net::Seq seq, rte_mbuf* payload, net::Seq rcv_nxt);
 
   // Removes the chain that starts at or below rcv_nxt, trimmed to start exactly at rcv_nxt,
   // advances rcv_nxt past it and returns it (the caller owns it); nullptr when the first held
@@ -117,18 +117,14 @@ class ReassemblyQueue {
   }
 
   // Fills `out` (at most kMaxSackBlocks entries are used) and returns how many were written:
-  // the pending D-SACK block first (RFC 2883 4), then the contiguous runs held, most recently
-  // changed first (RFC 2018 4: the first block contains the segment that triggered this ACK,
-  // the rest repeat the most recently reported blocks). Recency is per run, refreshed whenever
-  // an insert adds to or duplicates data in it, which is what "most recently reported" amounts
-  // to when every ACK carries the freshest blocks first. Call after pop_in_order(), so that no
-  // run starts at or below RCV.NXT.
-  [[nodiscard]] size_t sack_blocks(std::span<net::SackBlock> out) const;
-
-  // D-SACK bookkeeping (RFC 2883): the range the next ACK reports first, if any.
-  [[nodiscard]] std::optional<net::SackBlock> pending_dsack() const { return dsack_; }
-  void note_dsack(net::SackBlock b) { dsack_ = b; }
-  void clear_dsack() { dsack_.reset(); }
+  // the caller's pending D-SACK block `dsack` first (RFC 2883 4), then the contiguous runs held,
+  // most recently changed first (RFC 2018 4: the first block contains the segment that triggered
+  // this ACK, the rest repeat the most recently reported blocks). Recency is per run, refreshed
+  // whenever an insert adds to or duplicates data in it, which is what "most recently reported"
+  // amounts to when every ACK carries the freshest blocks first. Call after pop_in_order(), so that
+  // no run starts at or below RCV.NXT.
+  [[nodiscard]] size_t sack_blocks(std::span<net::SackBlock> out,
+                                   const std::optional<net::SackBlock>& dsack = {}) const;
 
   [[nodiscard]] uint32_t bytes() const { return bytes_; }
   [[nodiscard]] uint32_t nodes() const { return node_count_; }
@@ -140,7 +136,7 @@ class ReassemblyQueue {
   [[nodiscard]] const ReassemblyLimits& limits() const { return limits_; }
   [[nodiscard]] const ReassemblyStats& stats() const { return stats_; }
 
-  // Frees every held mbuf and forgets the pending D-SACK (connection reset or close).
+  // Frees every held mbuf (connection reset or close).
   void clear();
 
  private:
@@ -178,7 +174,6 @@ class ReassemblyQueue {
   uint32_t node_count_ = 0;
   uint32_t mbuf_count_ = 0;
   uint64_t recency_clock_ = 0;
-  std::optional<net::SackBlock> dsack_;
   ReassemblyStats stats_;
 };
 

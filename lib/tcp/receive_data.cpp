@@ -9,13 +9,11 @@ using base::Counter;
 
 void TcpLayer::note_dsack(Tcb& t, Seq left, Seq right) {
   if (!t.sack_ok || !(left < right)) return;
-  t.dsack_pending = true;
-  t.dsack_block = net::SackBlock{left, right};
+  t.pending_dsack = net::SackBlock{left, right};
   t.ack_now = true;
 }
 
-void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&, const net::TcpHeader& seg,
-                            uint64_t now) {
+void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now) {
   const auto header_bytes =
       static_cast<uint32_t>(seg.payload.data() - rte_pktmbuf_mtod(m, const uint8_t*));
   uint32_t len = static_cast<uint32_t>(seg.payload.size());
@@ -83,10 +81,8 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header&, const n
     return;
   }
   auto r = t.ooo->insert(seq, m, t.rcv_nxt);
-  // The TCB reports D-SACKs (also for duplicates that never reach the queue): take it over.
-  t.ooo->clear_dsack();
   if (r.dsack) note_dsack(t, r.dsack->left, r.dsack->right);
-  if (r.status == InsertStatus::kDropped)
+  if (r.status == InsertStatus::dropped)
     counters_.inc(Counter::drop_tcp_ofo_limit);
   else
     counters_.inc(Counter::tcp_ofo_queued);

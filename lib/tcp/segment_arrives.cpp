@@ -29,7 +29,7 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     if (t->state == State::syn_sent)
       input_syn_sent(*t, m, seg, opts, now);
     else
-      input_synchronized(*t, m, ip, seg, opts, now);
+      input_synchronized(*t, m, seg, opts, now);
     return true;
   }
   for (Listener& l : listeners_) {

@@ -35,11 +35,12 @@ net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
   net::TcpOptions o;
   o.has_timestamps = t.ts_ok;
   if (!t.sack_ok) return o;
-  size_t n = 0;
   // RFC 2883 4: a D-SACK block goes first; the SACK blocks of held data follow.
-  if (t.dsack_pending) o.sack[n++] = t.dsack_block;
-  if (t.ooo && !t.ooo->empty())
-    n += t.ooo->sack_blocks(std::span<net::SackBlock>(o.sack).subspan(n));
+  size_t n = 0;
+  if (t.ooo)
+    n = t.ooo->sack_blocks(o.sack, t.pending_dsack);
+  else if (t.pending_dsack)
+    o.sack[n++] = *t.pending_dsack;
   o.sack_count = static_cast<uint8_t>(n);
   return o;
 }
@@ -158,7 +159,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     // Every segment carries the ACK: nothing left to acknowledge separately.
     t.ack_now = false;
     t.segs_since_ack = 0;
-    t.dsack_pending = false;  // reported once (RFC 2883 4)
+    t.pending_dsack.reset();  // reported once (RFC 2883 4)
     base::TimerWheel::cancel(t.delack_timer);
   }
   return true;

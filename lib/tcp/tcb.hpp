@@ -5,6 +5,7 @@
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/slist.hpp>
 #include <cstdint>
+#include <optional>
 
 #include "net/seq.hpp"
 #include "pollux/tcp.hpp"
@@ -175,8 +176,7 @@ struct Tcb : base::FlowLink {
   bool app_closed = false;  // close() called: input is discarded, the app gets no more events
   bool ev_established = false, ev_readable = false, ev_writable = false,
        ev_peer_closed = false, want_writable = false, closed_pending = false;
-  CloseReason close_reason = CloseReason::kNormal;
-  bool in_use = false;
+  CloseReason close_reason = CloseReason::normal;
 
   // Timers (RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves
   // TIME-WAIT's 2 MSL and the orphaned FIN-WAIT-2 limit).
@@ -191,9 +191,9 @@ struct Tcb : base::FlowLink {
   uint32_t spurious_undos = 0;
   uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
 
-  // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent.
-  bool dsack_pending = false;
-  net::SackBlock dsack_block{};
+  // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent. The one
+  // place this is held: the reassembly queue only reports duplicates as insert() finds them.
+  std::optional<net::SackBlock> pending_dsack;
 
   // The layer's lists: dirty (events or output pending) and free.
   boost::intrusive::list_member_hook<> dirty_hook;

@@ -61,7 +61,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   t.tlp_tsval = 0;
   t.tlp_probes = t.rack_losses = 0;
   t.high_rxt = t.rescue_rxt = t.iss;
-  t.dsack_pending = false;
+  t.pending_dsack.reset();
   t.dsacks_received = t.rto_count = t.fast_recoveries = t.spurious_undos = 0;
   t.spurious_retrans = 0;
   t.undo_valid = t.eifel_pending = false;
@@ -79,10 +79,9 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   t.passive = t.app_closed = false;
   t.ev_established = t.ev_readable = t.ev_writable = t.ev_peer_closed = false;
   t.want_writable = t.closed_pending = false;
-  t.close_reason = CloseReason::kNormal;
+  t.close_reason = CloseReason::normal;
   t.bytes_sent = t.bytes_acked = t.bytes_received = 0;
   t.retransmits = 0;
-  t.in_use = true;
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
@@ -102,7 +101,6 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.rcvq.clear();
   release_ooo(t);
   t.state = State::closed;
-  t.in_use = false;
   t.events = nullptr;
   free_.push_front(t);
 }

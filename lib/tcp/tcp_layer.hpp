@@ -67,7 +67,7 @@ struct TcpConfig {
   // it (stack/rss.hpp). When set, connect() takes only ephemeral ports for which this returns
   // true, i.e. ports whose replies arrive on this lcore; every lcore so owns a disjoint
   // share of each port space without coordination, and running out of its share is
-  // kNoEphemeralPort. Called per candidate port in connect(), never per packet.
+  // no_ephemeral_port. Called per candidate port in connect(), never per packet.
   bool (*ephemeral_port_ok)(const void* ctx, const net::FourTuple& t) = nullptr;
   const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
@@ -175,7 +175,7 @@ class TcpLayer {
   void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, const net::TcpOptions& opts,
                       uint64_t now);
   // input_synchronized.cpp
-  void input_synchronized(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+  void input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
                           const net::TcpOptions& opts, uint64_t now);
   // ack_processing.cpp
   bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
@@ -186,8 +186,7 @@ class TcpLayer {
   void begin_undo_episode(Tcb& t);
   void undo_reduction(Tcb& t);
   // receive_data.cpp
-  void process_data(Tcb& t, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
-                    uint64_t now);
+  void process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
   void note_dsack(Tcb& t, Seq left, Seq right);
   // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share

@@ -16,7 +16,7 @@ void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
   base::TimerWheel::cancel(t.delack_timer);
   wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
   // The application's part is over; the TCB stays to absorb old duplicates for 2 MSL.
-  finish(t, CloseReason::kNormal, now);
+  finish(t, CloseReason::normal, now);
 }
 
 bool TcpLayer::time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
@@ -37,7 +37,7 @@ bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
 void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_time_wait_recycled);
   t.state = State::closed;
-  finish(t, CloseReason::kNormal, now);  // leaves the table, timers cancelled
+  finish(t, CloseReason::normal, now);  // leaves the table, timers cancelled
   // Recycled in place: the application heard `closed` when TIME-WAIT began (its Conn is
   // gone), so nothing is left to deliver and the TCB goes back to the pool now, at the
   // front, where the alloc_tcb() of the new incarnation takes it. Freed only at flush, a

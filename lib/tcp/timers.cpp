@@ -38,7 +38,7 @@ void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
     case TimerKind::linger:
       // TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer's FIN.
       t.state = State::closed;
-      return finish(t, CloseReason::kNormal, now);
+      return finish(t, CloseReason::normal, now);
   }
 }
 
@@ -51,7 +51,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
     case State::syn_sent:
       if (t.rexmt_count >= config_.syn_retries) {
         counters_.inc(Counter::tcp_attempt_fails);
-        return finish(t, CloseReason::kTimeout, now);
+        return finish(t, CloseReason::timeout, now);
       }
       ++t.rexmt_count;
       t.rtt.backoff();
@@ -69,7 +69,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
         if (t.listener) --t.listener->pending;
         t.listener = nullptr;
         t.events = nullptr;  // never accepted: the application never knew it
-        return finish(t, CloseReason::kTimeout, now);
+        return finish(t, CloseReason::timeout, now);
       }
       ++t.rexmt_count;
       t.rtt.backoff();
@@ -88,7 +88,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   // only timeouts against an open window count towards giving up.
   if (t.rexmt_count >= config_.max_retransmits && t.snd_wnd != 0) {
     send_rst(t);
-    return finish(t, CloseReason::kTimeout, now);
+    return finish(t, CloseReason::timeout, now);
   }
   if (t.rexmt_count < config_.max_retransmits) ++t.rexmt_count;
   // The first timeout of a series may prove spurious (a delay spike): remember the window.
@@ -175,7 +175,7 @@ void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {
   if (t.snd_una != t.snd_max) return arm_keepalive(t, now);  // retransmissions watch the peer
   if (t.keepalive_probes >= t.opts.keepalive_probes) {
     send_rst(t);
-    return finish(t, CloseReason::kTimeout, now);
+    return finish(t, CloseReason::timeout, now);
   }
   // RFC 1122 4.2.3.6: <SEQ=SND.NXT-1> with no data; the peer answers with an ACK.
   ++t.keepalive_probes;

@@ -115,7 +115,7 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   r.total = spec.bytes;
   ConnOptions opts;
   opts.sndbuf = opts.rcvbuf = spec.buf;
-  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, spec.b_backlog, opts), TcpError::kOk);
+  EXPECT_EQ(w.b().tcp().listen(kPort, &kReceiverEvents, &r, spec.b_backlog, opts), TcpError::ok);
   uint64_t start = 0;
   std::vector<bool> stalls_done(spec.stalls.size(), false);
   w.set_on_step([&](uint64_t now) {

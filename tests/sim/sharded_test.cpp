@@ -35,7 +35,7 @@ namespace {
 
 using net::make_ipv4;
 
-enum class Nic { kRss, kKernelHash };
+enum class Nic { rss, kernel_hash };
 
 constexpr uint16_t kEchoPort = 7;
 constexpr uint64_t kStepNs = 20'000;  // one wire hop per turn
@@ -174,7 +174,7 @@ const AppEvents kClientEvents{
           auto& cc = *static_cast<ClientConn*>(ctx);
           Client& cl = *cc.owner;
           --cl.active;
-          if (why == CloseReason::kNormal && cc.received == cc.size && !cc.bad)
+          if (why == CloseReason::normal && cc.received == cc.size && !cc.bad)
             ++cl.completed;
           else
             ++cl.failed;
@@ -231,7 +231,7 @@ class ShardedWorld {
       servers_[i].host = &server_host_;
       servers_[i].lcore = i;
       EXPECT_EQ(server_host_.engines[i]->tcp().listen(kEchoPort, &kEchoEvents, &servers_[i], 1024),
-                TcpError::kOk);
+                TcpError::ok);
       clients_[i].host = &client_host_;
       clients_[i].lcore = i;
     }
@@ -296,7 +296,7 @@ class ShardedWorld {
     RxTuple t;
     if (!rx_tcp_tuple({rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)}, t))
       return 0;  // what RSS does not hash goes to queue 0
-    if (nic_ == Nic::kRss)
+    if (nic_ == Nic::rss)
       return to.map.shard_of_hash(to.map.hash_rx(t.src, t.dst, t.sport, t.dport));
     // A per-flow hash unrelated to Toeplitz (like the kernel's skb flow hash).
     return static_cast<uint16_t>(base::flow_bucket_hash(net::FourTuple{t.src, t.dst, t.sport, t.dport}) %
@@ -377,7 +377,7 @@ TEST_P(Sharded, FourLcoresEachSideThousandsOfConnectionsFromEveryLcore) {
   constexpr uint32_t kPerLcore = 1500;
   const size_t free_before = rte_mempool_avail_count(pool_.get());
   {
-    ShardedWorld w(kLcores, nic, pool_.get(), nic == Nic::kRss ? "r" : "k");
+    ShardedWorld w(kLcores, nic, pool_.get(), nic == Nic::rss ? "r" : "k");
     // Each lcore: 1500 connections, 48 at a time, 3000 bytes each way (three segments), and
     // one that echoes 2 MiB, so that long streams cross the steering rings too.
     w.set_load(kPerLcore, 48, 3000, 2u << 20);
@@ -420,7 +420,7 @@ TEST_P(Sharded, FourLcoresEachSideThousandsOfConnectionsFromEveryLcore) {
       EXPECT_EQ(h->sum(base::Counter::steered_in), h->sum(base::Counter::steered_out));
       const uint64_t segs = h->sum(base::Counter::tcp_segs_in);
       const uint64_t steered = h->sum(base::Counter::steered_out);
-      if (nic == Nic::kRss) {
+      if (nic == Nic::rss) {
         // Programmed RSS: no cross-lcore message at all.
         for (const auto& e : h->engines) EXPECT_EQ(e->counters().get(base::Counter::steered_out), 0u);
       } else {
@@ -430,17 +430,17 @@ TEST_P(Sharded, FourLcoresEachSideThousandsOfConnectionsFromEveryLcore) {
       }
       std::printf("[ host %s ] tcp_segs_in %lu steered %lu (%s)\n",
                   h == &w.client_host() ? "client" : "server", static_cast<unsigned long>(segs),
-                  static_cast<unsigned long>(steered), nic == Nic::kRss ? "rss" : "kernel-hash");
+                  static_cast<unsigned long>(steered), nic == Nic::rss ? "rss" : "kernel-hash");
     }
   }
   // Every mbuf came back: nothing leaked in rings, queues or connections.
   EXPECT_EQ(rte_mempool_avail_count(pool_.get()), free_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Nics, Sharded, ::testing::Values(Nic::kRss, Nic::kKernelHash),
+INSTANTIATE_TEST_SUITE_P(Nics, Sharded, ::testing::Values(Nic::rss, Nic::kernel_hash),
                          [](const auto& info) {
-                           return info.param == Nic::kRss ? std::string("rss")
-                                                          : std::string("kernel_hash");
+                           return info.param == Nic::rss ? std::string("rss")
+                                                         : std::string("kernel_hash");
                          });
 
 }  // namespace

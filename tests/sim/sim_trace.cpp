@@ -32,7 +32,7 @@ const char* ipv4_problem(net::Ipv4Error e) {
 
 void summarize_tcp(const net::Ipv4Header& ip, FrameSummary& s) {
   net::TcpHeader t;
-  if (net::parse_tcp(ip.payload, t) != net::TcpError::ok) {
+  if (net::parse_tcp(ip.payload, t) != net::TcpHeaderError::ok) {
     s.kind = FrameKind::malformed;
     s.problem = "TCP header malformed";
     return;

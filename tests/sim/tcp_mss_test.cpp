@@ -79,7 +79,7 @@ TEST(TcpMss, FramesStayWithinTheMtuWhenDataSegmentsCarrySackBlocks) {
     AppEvents server_events;
     server_events.readable = Echo::readable;
     server_events.writable = Echo::readable;
-    ASSERT_EQ(w.b().tcp().listen(7, &server_events, &echo), TcpError::kOk);
+    ASSERT_EQ(w.b().tcp().listen(7, &server_events, &echo), TcpError::ok);
     Client client{&w.a().tcp()};
     client.data.resize(2 << 20);
     for (size_t i = 0; i < client.data.size(); ++i)

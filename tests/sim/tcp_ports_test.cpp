@@ -33,7 +33,7 @@ TEST(EphemeralPorts, StayInRangeAreDistinctAndRunOutWithAnError) {
   EXPECT_EQ(ports.size(), 8u);
   TcpError err;
   EXPECT_EQ(w.a().tcp().connect(kIpA, kIpB, 7, &ev, nullptr, 0, {}, err, w.now()), nullptr);
-  EXPECT_EQ(err, TcpError::kNoEphemeralPort);
+  EXPECT_EQ(err, TcpError::no_ephemeral_port);
   // Another destination port has its own tuples: the same local ports are free again.
   EXPECT_NE(w.a().tcp().connect(kIpA, kIpB, 8, &ev, nullptr, 0, {}, err, w.now()), nullptr);
 }
@@ -89,7 +89,7 @@ struct Pair {
     server.close_first = server_closes_first;
     sev.accepted = Server::on_accepted;
     sev.peer_closed = Server::on_peer_closed;
-    EXPECT_EQ(w.b().tcp().listen(7, &sev, &server), TcpError::kOk);
+    EXPECT_EQ(w.b().tcp().listen(7, &sev, &server), TcpError::ok);
     client.tcp = &w.a().tcp();
     cev.connected = Client::on_connected;
     cev.peer_closed = Client::on_peer_closed;
@@ -137,7 +137,7 @@ TEST(TimeWaitReuse, ActiveOpenerReusesItsTimeWaitTupleOnceTimestampsMakeItSafe) 
   ASSERT_EQ(p.w.a().tcp().connections(), 1u) << "the TIME-WAIT entry";
   // Within a second of TIME-WAIT the tuple is still taken.
   EXPECT_EQ(p.connect(err), nullptr);
-  EXPECT_EQ(err, TcpError::kPortInUse);
+  EXPECT_EQ(err, TcpError::port_in_use);
   p.w.run_for(1100 * kMillisecond);
   c = p.connect(err);
   ASSERT_NE(c, nullptr) << "timestamps make the old incarnation's segments recognisable";
@@ -184,7 +184,7 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
-  EXPECT_EQ(err, TcpError::kNoEphemeralPort) << "within a second nothing is safe to reuse";
+  EXPECT_EQ(err, TcpError::no_ephemeral_port) << "within a second nothing is safe to reuse";
   p.w.run_for(1100 * kMillisecond);
   open_and_close_eight(p, 1);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
@@ -212,7 +212,7 @@ TEST(TimeWaitReuse, AFullTableRecyclesATimeWaitTcbInPlace) {
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
-  EXPECT_EQ(err, TcpError::kTableFull) << "within a second no TIME-WAIT may end";
+  EXPECT_EQ(err, TcpError::table_full) << "within a second no TIME-WAIT may end";
   p.w.run_for(1100 * kMillisecond);
   open_and_close_eight(p, 1);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
@@ -266,7 +266,7 @@ TEST(SourceAddresses, TheSecondAddressIsUsedWhenTheFirstsPortsAreExhausted) {
   // With both exhausted, the error says so.
   for (int i = 0; i < 6; ++i) ASSERT_NE(open(err), nullptr);
   EXPECT_EQ(open(err), nullptr);
-  EXPECT_EQ(err, TcpError::kNoEphemeralPort);
+  EXPECT_EQ(err, TcpError::no_ephemeral_port);
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ struct Harness {
     return c;
   }
   void listen(uint16_t port = kPort, uint32_t backlog = 128, const ConnOptions& o = {}) {
-    ASSERT_EQ(b.tcp->listen(port, &kEvents, &b, backlog, o), TcpError::kOk);
+    ASSERT_EQ(b.tcp->listen(port, &kEvents, &b, backlog, o), TcpError::ok);
   }
   // a connects to b's listener; both ESTABLISHED.
   void open(const ConnOptions& ao = {}, const ConnOptions& bo = {}) {
@@ -202,7 +202,7 @@ struct Harness {
   size_t first_entry = 0;
   uint16_t next_lport = 40000;
   base::Counters base_counters_a, base_counters_b;
-  TcpError last_error = TcpError::kOk;
+  TcpError last_error = TcpError::ok;
 };
 
 std::string pattern(size_t n, uint8_t salt = 0) {
@@ -402,8 +402,8 @@ TEST(TcpClose, HalfCloseBothWaysThroughTimeWait) {
   const uint64_t tw_start = h.w.now();
   ASSERT_TRUE(h.run_until([&] { return !h.b.closed.empty(); }));
   EXPECT_EQ(TcpLayer::state(ca), State::time_wait);
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kNormal});
-  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::kNormal});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::normal});
+  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_EQ(h.a.peer_closed, 1);
   EXPECT_EQ(h.b.tcp->connections(), 0u);
   EXPECT_EQ(h.a.tcp->connections(), 1u);  // the TIME-WAIT TCB
@@ -451,7 +451,7 @@ TEST(TcpClose, RetransmittedFinRestartsTimeWait) {
   EXPECT_GE(h.cb(Counter::tcp_timeouts), 2u);
   h.set_faults(Faults{.delay_ns = kDelay}, Faults{.delay_ns = kDelay});
   ASSERT_TRUE(h.run_until([&] { return !h.b.closed.empty(); }, 5 * kSecond));
-  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::kNormal});
+  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_GT(h.w.now() - tw_start, 2 * c.a.tcp.msl_ns);  // b's last FIN came after the first 2 MSL
   ASSERT_TRUE(h.run_until([&] { return h.a.tcp->connections() == 0; }, 5 * kSecond));
 }
@@ -474,8 +474,8 @@ TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
   ASSERT_TRUE(h.run_until([&] { return h.a.closed.size() == 1 && h.b.closed.size() == 1; }));
   EXPECT_EQ(TcpLayer::state(ca), State::time_wait);
   EXPECT_EQ(TcpLayer::state(cb), State::time_wait);
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kNormal});
-  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::kNormal});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::normal});
+  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   ASSERT_TRUE(h.run_until(
       [&] { return h.a.tcp->connections() == 0 && h.b.tcp->connections() == 0; }, 5 * kSecond));
   const Lines expected = {
@@ -531,7 +531,7 @@ TEST(TcpOpen, ConnectToClosedPortIsRefused) {
   Conn* c = h.connect(4444);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kRefused});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::refused});
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   const Lines expected = {
       "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:4444 [S] seq=0 win=65535 len=0 <mss 1460,ws "
@@ -556,7 +556,7 @@ TEST(TcpOpen, SilentPeerSynRetriesBackOffThenTimeOut) {
   Conn* conn = h.connect(4444);
   ASSERT_NE(conn, nullptr);
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }, 60 * kSecond));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kTimeout});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::timeout});
   // 1 + 2 + 4 + 8 s (initial RTO 1 s, three retries, then one more RTO to give up).
   EXPECT_EQ(h.elapsed(), 15 * kSecond);
   const Lines expected = {
@@ -612,7 +612,7 @@ TEST(TcpRules, InWindowRstSynAndBadAcksDrawChallengeAcksOnlyTheExactRstResets) {
   // 3.10.7.4 second: a RST exactly at RCV.NXT resets.
   inject_from_b(h, cb, cb->snd_nxt, net::Seq(0), rst);
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kReset});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::reset});
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   const Lines expected = {
       "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [R] seq=101 win=1000 len=0",
@@ -672,8 +672,8 @@ TEST(TcpRules, AbortSendsRstAndThePeerIsReset) {
   h.a.tcp->abort(h.a.conn());
   h.kick();
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty() && !h.b.closed.empty(); }));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kAborted});
-  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::kReset});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::aborted});
+  EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::reset});
   EXPECT_EQ(h.a.tcp->connections(), 0u);
   EXPECT_EQ(h.b.tcp->connections(), 0u);
   const Lines expected = {
@@ -728,7 +728,7 @@ TEST(TcpLimits, FullTableDropsSynsAndRefusesConnectsUntilConnectionsClose) {
   Conn* c3 = h.connect();
   ASSERT_TRUE(c1 && c2 && c3);
   EXPECT_EQ(h.connect(), nullptr);
-  EXPECT_EQ(h.last_error, TcpError::kTableFull);
+  EXPECT_EQ(h.last_error, TcpError::table_full);
   ASSERT_TRUE(h.run_until([&] { return h.b.accepted == 2; }));
   h.w.run_for(100 * kMillisecond);
   EXPECT_EQ(h.cb(Counter::drop_tcp_table_full), 1u);
@@ -856,7 +856,7 @@ TEST(TcpTimers, KeepaliveProbesADeadPeerThenTimesOut) {
   dead.delay_ns = kDelay;
   h.set_faults(dead, dead);
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }, 10 * kSecond));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kTimeout});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::timeout});
   const Lines expected = {
       "1.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=0 ack=1 win=32768 len=0",
       "1.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [A] seq=1 ack=1 win=32768 len=0",
@@ -929,7 +929,7 @@ TEST(TcpTimers, RetransmissionsExhaustedTimesOut) {
   send_str(*h.a.tcp, ca, "hello?");
   h.kick();
   ASSERT_TRUE(h.run_until([&] { return !h.a.closed.empty(); }, 30 * kSecond));
-  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::kTimeout});
+  EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::timeout});
   const Lines expected = {
       "0.000000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",
       "0.200000 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:80 [PA] seq=1 ack=1 win=32768 len=6",

@@ -12,7 +12,7 @@
 // After its last message a side shuts down its write side (FIN after the data); when it has
 // seen the peer's FIN it closes. The test then checks where RFC 9293 says each side ends:
 // the first to send its FIN goes through TIME-WAIT (both, on a simultaneous close), the other
-// through LAST-ACK to CLOSED; both see CloseReason::kNormal, the tables drain after 2 MSL,
+// through LAST-ACK to CLOSED; both see CloseReason::normal, the tables drain after 2 MSL,
 // and no mbuf leaks.
 //
 // Fault mixes (each applied to both directions; base one-way delay 500 us, RTT 1 ms):
@@ -214,7 +214,7 @@ struct Peer {
   bool corrupt_seen = false;
 
   bool established = false, peer_closed = false, closed = false;
-  CloseReason reason = CloseReason::kNormal;
+  CloseReason reason = CloseReason::normal;
   State state_at_close = State::closed;
   uint64_t fin_order = 0;  // when shutdown_write was called (global order), 0: never
   net::FourTuple tuple{};
@@ -562,8 +562,8 @@ struct RunStats {
 // received (CLOSE-WAIT -> LAST-ACK) ends CLOSED. Both in TIME-WAIT on a simultaneous close.
 void check_close_states(const Peer& cl, const Peer& sv, const std::string& where) {
   EXPECT_TRUE(cl.closed && sv.closed) << where;
-  EXPECT_EQ(cl.reason, CloseReason::kNormal) << where << " client " << close_reason_name(cl.reason);
-  EXPECT_EQ(sv.reason, CloseReason::kNormal) << where << " server " << close_reason_name(sv.reason);
+  EXPECT_EQ(cl.reason, CloseReason::normal) << where << " client " << close_reason_name(cl.reason);
+  EXPECT_EQ(sv.reason, CloseReason::normal) << where << " server " << close_reason_name(sv.reason);
   for (const Peer* p : {&cl, &sv})
     EXPECT_TRUE(p->state_at_close == State::time_wait || p->state_at_close == State::closed)
         << where << " ended in " << tcp::state_name(p->state_at_close);
@@ -614,7 +614,7 @@ bool run_one(Mode mode, uint64_t seed, const Mix& mix, uint64_t bytes, uint32_t 
   const uint64_t pto = 2 * (rtt + 2 * extra) + w.a().tcp().config().tlp_wc_delack_ns;
   cl.gap_slack_ns = 2 * (rtt + 2 * extra) + delack + pto + 2 * w.config().tick_ns;
   Server srv{&s, &w.b().tcp(), {}, &cl, &w.b().counters()};
-  EXPECT_EQ(w.b().tcp().listen(kPort, &kServerEvents, &srv), TcpError::kOk);
+  EXPECT_EQ(w.b().tcp().listen(kPort, &kServerEvents, &srv), TcpError::ok);
 
   bool connected = false;
   w.set_on_step([&](uint64_t now) {
@@ -778,7 +778,7 @@ void run_short(uint64_t seed, const Mix& mix) {
   std::vector<std::unique_ptr<Session>> sessions;
   std::vector<std::unique_ptr<Peer>> clients;
   Server srv{nullptr, &w.b().tcp(), {}, nullptr, nullptr};
-  ASSERT_EQ(w.b().tcp().listen(kPort, &kServerEvents, &srv), TcpError::kOk);
+  ASSERT_EQ(w.b().tcp().listen(kPort, &kServerEvents, &srv), TcpError::ok);
   std::set<uint16_t> ports;
   uint64_t no_port = 0, reused = 0, next_try = 0;
   std::string failed;
@@ -801,7 +801,7 @@ void run_short(uint64_t seed, const Mix& mix) {
     cl->c = w.a().tcp().connect(w.a().source_address(kIpB), kIpB, kPort, &kClientEvents, nullptr, 0,
                                 ConnOptions{}, err, now);
     if (!cl->c) {
-      if (err == TcpError::kNoEphemeralPort) {
+      if (err == TcpError::no_ephemeral_port) {
         ++no_port;  // all 64 in TIME-WAIT: try again a little later
         next_try = now + 10 * kMillisecond;
       } else {

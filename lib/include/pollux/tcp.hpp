@@ -17,7 +17,7 @@
 //   shutdown_write(conn)                      send FIN after queued data (half-close)
 //   close(conn)                               shutdown_write + discard further input; the
 //                                             connection is gone after the `closed` event
-//   abort(conn)                               RST now; `closed` follows with kAborted
+//   abort(conn)                               RST now; `closed` follows with `aborted`
 //   set_nodelay / set_keepalive / set_buffers / info
 //                                             per-connection options and a TCP_INFO snapshot
 // A Conn pointer is valid from `accepted`/`connected` (or from connect() returning it) until
@@ -42,22 +42,28 @@ struct ByteSpan {
 };
 
 enum class CloseReason : uint8_t {
-  kNormal,      // both directions closed in order (FIN exchange)
-  kReset,       // the peer sent RST
-  kRefused,     // active open answered with RST (connection refused)
-  kTimeout,     // retransmissions, SYN retries or keepalive probes exhausted
-  kAborted,     // this side called abort()
-  kNoResources, // the stack could not continue (table full on accept; never silently)
+  normal,        // both directions closed in order (FIN exchange)
+  reset,         // the peer sent RST
+  refused,       // active open answered with RST (connection refused)
+  timeout,       // retransmissions, SYN retries or keepalive probes exhausted
+  aborted,       // this side called abort()
+  no_resources,  // the stack could not continue (table full on accept; never silently)
 };
 
 [[nodiscard]] constexpr const char* close_reason_name(CloseReason r) {
   switch (r) {
-    case CloseReason::kNormal: return "normal";
-    case CloseReason::kReset: return "reset";
-    case CloseReason::kRefused: return "refused";
-    case CloseReason::kTimeout: return "timeout";
-    case CloseReason::kAborted: return "aborted";
-    case CloseReason::kNoResources: return "no-resources";
+    case CloseReason::normal:
+      return "normal";
+    case CloseReason::reset:
+      return "reset";
+    case CloseReason::refused:
+      return "refused";
+    case CloseReason::timeout:
+      return "timeout";
+    case CloseReason::aborted:
+      return "aborted";
+    case CloseReason::no_resources:
+      return "no-resources";
   }
   return "?";
 }
@@ -121,13 +127,13 @@ struct ConnInfo {
 };
 
 enum class TcpError : uint8_t {
-  kOk,
-  kTableFull,       // connection table at its configured size
-  kPortInUse,       // listen: already listening; connect: explicit local port busy
-  kNoEphemeralPort, // every ephemeral port toward that destination is taken
-  kNoRoute,         // destination not on a local subnet and no gateway
-  kInvalid,         // bad argument (port 0, own address, ...)
-  kBacklogFull,     // listener table full
+  ok,
+  table_full,         // connection table at its configured size
+  port_in_use,        // listen: already listening; connect: explicit local port busy
+  no_ephemeral_port,  // every ephemeral port toward that destination is taken
+  no_route,           // destination not on a local subnet and no gateway
+  invalid,            // bad argument (port 0, own address, ...)
+  backlog_full,       // listener table full
 };
 
 }  // namespace pollux

@@ -31,8 +31,8 @@ TEST(FlowTable, InsertFindErase) {
   EXPECT_TRUE(table.empty());
   EXPECT_EQ(table.find(a.tuple), nullptr);
 
-  EXPECT_EQ(table.insert(a), InsertResult::kInserted);
-  EXPECT_EQ(table.insert(b), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(a), InsertResult::inserted);
+  EXPECT_EQ(table.insert(b), InsertResult::inserted);
   EXPECT_EQ(table.size(), 2u);
   EXPECT_TRUE(a.in_flow_table());
   EXPECT_EQ(table.find(tuple(40000)), &a);
@@ -52,7 +52,7 @@ TEST(FlowTable, EveryTupleFieldIsPartOfTheKey) {
   const net::FourTuple base = tuple(40000);
   Flow f(base, 1);
   FlowTable<Flow> table(4);
-  ASSERT_EQ(table.insert(f), InsertResult::kInserted);
+  ASSERT_EQ(table.insert(f), InsertResult::inserted);
 
   net::FourTuple t = base;
   t.local_ip = make_ipv4(10, 0, 0, 9);
@@ -75,8 +75,8 @@ TEST(FlowTable, EveryTupleFieldIsPartOfTheKey) {
 TEST(FlowTable, DuplicateTupleIsRefusedAndLeavesTheOriginal) {
   Flow first(tuple(40000), 1), second(tuple(40000), 2);
   FlowTable<Flow> table(4);
-  ASSERT_EQ(table.insert(first), InsertResult::kInserted);
-  EXPECT_EQ(table.insert(second), InsertResult::kDuplicate);
+  ASSERT_EQ(table.insert(first), InsertResult::inserted);
+  EXPECT_EQ(table.insert(second), InsertResult::duplicate);
   EXPECT_FALSE(second.in_flow_table());
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(table.find(tuple(40000))->id, 1);
@@ -85,24 +85,24 @@ TEST(FlowTable, DuplicateTupleIsRefusedAndLeavesTheOriginal) {
 TEST(FlowTable, FullTableRefusesUntilAnEntryLeaves) {
   Flow f[4] = {{tuple(1), 1}, {tuple(2), 2}, {tuple(3), 3}, {tuple(4), 4}};
   FlowTable<Flow> table(3);
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(table.insert(f[i]), InsertResult::kInserted);
-  EXPECT_EQ(table.insert(f[3]), InsertResult::kFull);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(table.insert(f[i]), InsertResult::inserted);
+  EXPECT_EQ(table.insert(f[3]), InsertResult::full);
   EXPECT_FALSE(f[3].in_flow_table());
   EXPECT_EQ(table.find(tuple(4)), nullptr);
   EXPECT_EQ(table.size(), 3u);
 
   table.erase(f[1]);
-  EXPECT_EQ(table.insert(f[3]), InsertResult::kInserted);
+  EXPECT_EQ(table.insert(f[3]), InsertResult::inserted);
   EXPECT_EQ(table.find(tuple(4)), &f[3]);
-  EXPECT_EQ(table.insert(f[1]), InsertResult::kFull);
+  EXPECT_EQ(table.insert(f[1]), InsertResult::full);
 }
 
 TEST(FlowTable, DuplicateIsReportedEvenWhenFull) {
   // The more specific answer: the caller has hit an existing connection, not a resource limit.
   Flow a(tuple(1), 1), again(tuple(1), 2);
   FlowTable<Flow> table(1);
-  ASSERT_EQ(table.insert(a), InsertResult::kInserted);
-  EXPECT_EQ(table.insert(again), InsertResult::kDuplicate);
+  ASSERT_EQ(table.insert(a), InsertResult::inserted);
+  EXPECT_EQ(table.insert(again), InsertResult::duplicate);
 }
 
 TEST(FlowTable, BucketsArePowerOfTwoAtLeastCapacity) {
@@ -114,19 +114,19 @@ TEST(FlowTable, BucketsArePowerOfTwoAtLeastCapacity) {
   FlowTable<Flow> none(0);
   EXPECT_EQ(none.bucket_count(), 1u);
   Flow f(tuple(1), 1);
-  EXPECT_EQ(none.insert(f), InsertResult::kFull);
+  EXPECT_EQ(none.insert(f), InsertResult::full);
 }
 
 TEST(FlowTable, ClearAndDestructionUnlinkEntries) {
   Flow a(tuple(1), 1), b(tuple(2), 2);
   {
     FlowTable<Flow> table(4);
-    ASSERT_EQ(table.insert(a), InsertResult::kInserted);
-    ASSERT_EQ(table.insert(b), InsertResult::kInserted);
+    ASSERT_EQ(table.insert(a), InsertResult::inserted);
+    ASSERT_EQ(table.insert(b), InsertResult::inserted);
     table.clear();
     EXPECT_TRUE(table.empty());
     EXPECT_FALSE(a.in_flow_table());
-    ASSERT_EQ(table.insert(a), InsertResult::kInserted);
+    ASSERT_EQ(table.insert(a), InsertResult::inserted);
   }
   EXPECT_FALSE(a.in_flow_table()) << "entries go back to their pool after the table is gone";
 }
@@ -135,7 +135,7 @@ TEST(FlowTable, ForEachVisitsEveryEntryOnce) {
   std::vector<Flow> flows;
   for (int i = 0; i < 50; ++i) flows.emplace_back(tuple(static_cast<uint16_t>(i)), i);
   FlowTable<Flow> table(64);
-  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::kInserted);
+  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::inserted);
   std::vector<int> seen;
   table.for_each([&](Flow& f) { seen.push_back(f.id); });
   std::sort(seen.begin(), seen.end());
@@ -175,13 +175,13 @@ TEST(FlowTable, MatchesAReferenceSetWithRandomTuples) {
       f.id = static_cast<int>(next);
       const InsertResult r = table.insert(f);
       if (model.contains(key(f.tuple))) {
-        ASSERT_EQ(r, InsertResult::kDuplicate);
+        ASSERT_EQ(r, InsertResult::duplicate);
         ++dup;
       } else if (model.size() >= kCapacity) {
-        ASSERT_EQ(r, InsertResult::kFull);
+        ASSERT_EQ(r, InsertResult::full);
         ++full;
       } else {
-        ASSERT_EQ(r, InsertResult::kInserted);
+        ASSERT_EQ(r, InsertResult::inserted);
         model.insert(key(f.tuple));
         live.push_back(&f);
       }
@@ -217,7 +217,7 @@ void expect_even_spread(const std::vector<net::FourTuple>& tuples, const char* w
   flows.reserve(tuples.size());
   for (const auto& t : tuples) flows.emplace_back(t, 0);
   FlowTable<Flow> table(tuples.size());
-  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::kInserted) << what;
+  for (auto& f : flows) ASSERT_EQ(table.insert(f), InsertResult::inserted) << what;
 
   std::size_t empty = 0, fullest = 0;
   for (std::size_t b = 0; b < table.bucket_count(); ++b) {

@@ -323,16 +323,16 @@ TEST(TimerWheel, StartTimeIsTheWheelsInitialNow) {
 }
 
 // The intended engine shape: several timers per owner, dispatch on kind, no virtual calls.
-enum class TimerKind : uint8_t { kRetransmit, kDelayedAck, kTimeWait };
+enum class TimerKind : uint8_t { retransmit, delayed_ack, time_wait };
 
 struct FakeTcb {
   uint64_t rto_ns = 200 * kMs;
   int retransmits = 0;
   int acks = 0;
   bool closed = false;
-  Timer rto{TimerKind::kRetransmit, this};
-  Timer delack{TimerKind::kDelayedAck, this};
-  Timer time_wait{TimerKind::kTimeWait, this};
+  Timer rto{TimerKind::retransmit, this};
+  Timer delack{TimerKind::delayed_ack, this};
+  Timer time_wait{TimerKind::time_wait, this};
 };
 
 TEST(TimerWheel, DispatchesOnKindAndOwner) {
@@ -341,15 +341,15 @@ TEST(TimerWheel, DispatchesOnKindAndOwner) {
   auto on_expire = [&](Timer& t) {
     auto& tcb = *t.owner_as<FakeTcb>();
     switch (t.kind_as<TimerKind>()) {
-      case TimerKind::kRetransmit:
+      case TimerKind::retransmit:
         ++tcb.retransmits;
         tcb.rto_ns *= 2;  // RFC 6298 5.5: back off the timer
         wheel.arm_after(tcb.rto, tcb.rto_ns);
         break;
-      case TimerKind::kDelayedAck:
+      case TimerKind::delayed_ack:
         ++tcb.acks;
         break;
-      case TimerKind::kTimeWait:
+      case TimerKind::time_wait:
         tcb.closed = true;
         TimerWheel::cancel(tcb.rto);
         TimerWheel::cancel(tcb.delack);

@@ -394,7 +394,7 @@ TEST_F(EngineTest, SynToClosedPortGetsRstAckAcknowledgingTheSyn) {
   EXPECT_TRUE(ip.dont_fragment);
   EXPECT_EQ(net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload), 0);
   net::TcpHeader t;
-  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpError::ok);
+  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpHeaderError::ok);
   EXPECT_EQ(t.src_port, 9);
   EXPECT_EQ(t.dst_port, 40001);
   EXPECT_EQ(t.flags, net::tcp_flags::rst | net::tcp_flags::ack);
@@ -418,7 +418,7 @@ TEST_F(EngineTest, AckSegmentToClosedPortGetsRstWithSeqFromItsAck) {
   net::Ipv4Header ip;
   ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(out[0])->payload(), ip), net::Ipv4Error::ok);
   net::TcpHeader t;
-  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpError::ok);
+  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpHeaderError::ok);
   EXPECT_EQ(t.flags, net::tcp_flags::rst);
   EXPECT_EQ(t.seq, net::Seq(0xfffffff0));
 }

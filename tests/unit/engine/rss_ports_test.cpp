@@ -85,13 +85,13 @@ TEST_F(ShardedConnect, ExhaustingTheShardsShareIsAnErrorNotAHang) {
     ASSERT_LT(owned.size(), 100u);
     auto e = engine(map, s, 512, 40000, 40255);
     std::set<uint16_t> got;
-    TcpError err = TcpError::kOk;
+    TcpError err = TcpError::ok;
     for (int i = 0; i < 300; ++i) {
       Conn* c = e->tcp().connect(kOurIp, remote, 80, &events_, nullptr, 0, {}, err, 0);
       if (!c) break;
       got.insert(tcp::TcpLayer::tuple(c).local_port);
     }
-    EXPECT_EQ(err, TcpError::kNoEphemeralPort);
+    EXPECT_EQ(err, TcpError::no_ephemeral_port);
     EXPECT_EQ(got, owned) << "shard " << s;  // every owned port used, nothing else
     // Another destination port is a separate space: it still works.
     Conn* c = e->tcp().connect(kOurIp, remote, 81, &events_, nullptr, 0, {}, err, 0);
@@ -105,10 +105,10 @@ TEST_F(ShardedConnect, OneShardOrNoMapUsesTheWholeRange) {
   const net::Ipv4Addr remote = make_ipv4(10, 0, 0, 1);
   auto e = engine(one, 0, 512, 40000, 40063);
   int opened = 0;
-  TcpError err = TcpError::kOk;
+  TcpError err = TcpError::ok;
   while (e->tcp().connect(kOurIp, remote, 80, &events_, nullptr, 0, {}, err, 0)) ++opened;
   EXPECT_EQ(opened, 64);
-  EXPECT_EQ(err, TcpError::kNoEphemeralPort);
+  EXPECT_EQ(err, TcpError::no_ephemeral_port);
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ TEST(TcpParse, KernelSegments) {
     SCOPED_TRACE(e.name);
     const Bytes seg = segment_of(e.frame);
     TcpHeader h;
-    ASSERT_EQ(parse_tcp(seg, h), TcpError::ok);
+    ASSERT_EQ(parse_tcp(seg, h), TcpHeaderError::ok);
     EXPECT_EQ(h.src_port, e.sport);
     EXPECT_EQ(h.dst_port, e.dport);
     EXPECT_EQ(h.seq, Seq(e.seq));
@@ -94,7 +94,7 @@ TEST(TcpParse, SegmentLength) {
   const uint32_t expect[] = {1, 1, 5, 1, 0, 0, 1};
   for (size_t i = 0; i < std::size(kSegments); ++i) {
     TcpHeader h;
-    ASSERT_EQ(parse_tcp(segment_of(kSegments[i].frame), h), TcpError::ok);
+    ASSERT_EQ(parse_tcp(segment_of(kSegments[i].frame), h), TcpHeaderError::ok);
     EXPECT_EQ(h.seg_len(), expect[i]) << kSegments[i].name;
   }
   TcpHeader h;
@@ -111,7 +111,7 @@ TEST(TcpBuild, ReproducesKernelSegments) {
     SCOPED_TRACE(e.name);
     const Bytes seg = segment_of(e.frame);
     TcpHeader parsed;
-    ASSERT_EQ(parse_tcp(seg, parsed), TcpError::ok);
+    ASSERT_EQ(parse_tcp(seg, parsed), TcpHeaderError::ok);
     TcpOptions opts;
     ASSERT_EQ(parse_tcp_options(parsed.options, opts), TcpOptError::ok);
 
@@ -177,7 +177,7 @@ TEST(TcpBuild, RoundTrip) {
     std::vector<uint8_t> seg(20 + b.options_len + payload, 0x01);
     ASSERT_EQ(write_tcp_header(seg.data(), b), 20u + b.options_len);
     TcpHeader h;
-    ASSERT_EQ(parse_tcp(seg, h), TcpError::ok);
+    ASSERT_EQ(parse_tcp(seg, h), TcpHeaderError::ok);
     EXPECT_EQ(h.src_port, b.src_port);
     EXPECT_EQ(h.dst_port, b.dst_port);
     EXPECT_EQ(h.seq, b.seq);
@@ -196,7 +196,7 @@ TEST(TcpParse, TruncatedAtEveryLengthBelow20) {
   const Bytes seg = segment_of(kTcpRst);
   for (size_t n = 0; n < kTcpMinHeaderLen; ++n) {
     TcpHeader h;
-    EXPECT_EQ(parse_tcp(seg.first(n), h), TcpError::truncated) << n;
+    EXPECT_EQ(parse_tcp(seg.first(n), h), TcpHeaderError::truncated) << n;
   }
 }
 
@@ -206,7 +206,7 @@ TEST(TcpParse, DataOffsetBelowFive) {
     std::vector<uint8_t> seg(segment_of(kTcpSyn).begin(), segment_of(kTcpSyn).end());
     seg[12] = static_cast<uint8_t>(off << 4);
     TcpHeader h;
-    EXPECT_EQ(parse_tcp(seg, h), TcpError::bad_data_offset) << int{off};
+    EXPECT_EQ(parse_tcp(seg, h), TcpHeaderError::bad_data_offset) << int{off};
   }
 }
 
@@ -216,15 +216,15 @@ TEST(TcpParse, DataOffsetBeyondSegment) {
   TcpHeader h;
   for (uint8_t off = 11; off <= 15; ++off) {
     seg[12] = static_cast<uint8_t>(off << 4);
-    EXPECT_EQ(parse_tcp(seg, h), TcpError::bad_data_offset) << int{off};
+    EXPECT_EQ(parse_tcp(seg, h), TcpHeaderError::bad_data_offset) << int{off};
   }
   seg[12] = 10 << 4;  // exactly the segment: all header, no payload
-  ASSERT_EQ(parse_tcp(seg, h), TcpError::ok);
+  ASSERT_EQ(parse_tcp(seg, h), TcpHeaderError::ok);
   EXPECT_TRUE(h.payload.empty());
   // The RST (20 bytes) with any offset above 5.
   std::vector<uint8_t> rst(segment_of(kTcpRst).begin(), segment_of(kTcpRst).end());
   rst[12] = 6 << 4;
-  EXPECT_EQ(parse_tcp(rst, h), TcpError::bad_data_offset);
+  EXPECT_EQ(parse_tcp(rst, h), TcpHeaderError::bad_data_offset);
 }
 
 // The largest header: Data Offset 15 = 60 bytes, 40 bytes of options.
@@ -232,7 +232,7 @@ TEST(TcpParse, MaximumDataOffset) {
   std::vector<uint8_t> seg(60 + 3, tcp_opt::nop);
   seg[12] = 0xf0;
   TcpHeader h;
-  ASSERT_EQ(parse_tcp(seg, h), TcpError::ok);
+  ASSERT_EQ(parse_tcp(seg, h), TcpHeaderError::ok);
   EXPECT_EQ(h.header_len, 60);
   EXPECT_EQ(h.options.size(), 40u);
   EXPECT_EQ(h.payload.size(), 3u);
@@ -244,7 +244,7 @@ TEST(TcpParse, ReservedBitsIgnored) {
   std::vector<uint8_t> seg(segment_of(kTcpData).begin(), segment_of(kTcpData).end());
   seg[12] |= 0x0f;
   TcpHeader h;
-  ASSERT_EQ(parse_tcp(seg, h), TcpError::ok);
+  ASSERT_EQ(parse_tcp(seg, h), TcpHeaderError::ok);
   EXPECT_EQ(h.header_len, 32);
   EXPECT_EQ(h.flags, f::psh | f::ack);
 }

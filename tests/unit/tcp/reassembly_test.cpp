@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -89,7 +90,7 @@ class ReassemblyTest : public ::testing::Test {
   // Sequence number of stream offset `off`.
   [[nodiscard]] Seq at(uint32_t off) const { return isn_ + off; }
 
-  InsertResult put(ReassemblyQueue& q, uint32_t from, uint32_t to, uint32_t per_mbuf = 1900) {
+  ReassemblyInsert put(ReassemblyQueue& q, uint32_t from, uint32_t to, uint32_t per_mbuf = 1900) {
     return q.insert(at(from), chain(from, to, per_mbuf), rcv_nxt_);
   }
 
@@ -130,9 +131,11 @@ class ReassemblyTest : public ::testing::Test {
     return p;
   }
 
-  std::vector<SackBlock> sacks(const ReassemblyQueue& q, size_t room = net::kMaxSackBlocks) {
+  // The blocks of an ACK: `dsack` is the D-SACK the caller (the TCB) has pending.
+  std::vector<SackBlock> sacks(const ReassemblyQueue& q, std::optional<SackBlock> dsack = {},
+                               size_t room = net::kMaxSackBlocks) {
     std::array<SackBlock, net::kMaxSackBlocks> out{};
-    const size_t n = q.sack_blocks(std::span(out.data(), room));
+    const size_t n = q.sack_blocks(std::span(out.data(), room), dsack);
     return {out.begin(), out.begin() + static_cast<ptrdiff_t>(n)};
   }
   [[nodiscard]] SackBlock blk(uint32_t from, uint32_t to) const { return {at(from), at(to)}; }
@@ -147,7 +150,7 @@ class ReassemblyTest : public ::testing::Test {
 TEST_F(ReassemblyTest, SegmentAtRcvNxtPopsAtOnce) {
   ReassemblyQueue q;
   const auto r = put(q, 0, 1000);
-  EXPECT_EQ(r.status, InsertStatus::kQueued);
+  EXPECT_EQ(r.status, InsertStatus::queued);
   EXPECT_EQ(r.new_bytes, 1000u);
   EXPECT_FALSE(r.dsack);
   const auto p = pop(q);
@@ -161,8 +164,8 @@ TEST_F(ReassemblyTest, SegmentAtRcvNxtPopsAtOnce) {
 
 TEST_F(ReassemblyTest, DataBeyondAHoleWaitsUntilTheHoleIsFilled) {
   ReassemblyQueue q;
-  EXPECT_EQ(put(q, 1000, 2000).status, InsertStatus::kQueued);
-  EXPECT_EQ(put(q, 3000, 4000).status, InsertStatus::kQueued);
+  EXPECT_EQ(put(q, 1000, 2000).status, InsertStatus::queued);
+  EXPECT_EQ(put(q, 3000, 4000).status, InsertStatus::queued);
   EXPECT_EQ(q.nodes(), 2u);
   EXPECT_EQ(q.bytes(), 2000u);
   EXPECT_EQ(q.first_seq(), at(1000));
@@ -201,7 +204,7 @@ TEST_F(ReassemblyTest, OverlapOnTheLeftOfAHeldRangeKeepsOnlyTheNewFront) {
   ReassemblyQueue q;
   (void)put(q, 100, 200);
   const auto r = put(q, 50, 150);
-  EXPECT_EQ(r.status, InsertStatus::kQueued);
+  EXPECT_EQ(r.status, InsertStatus::queued);
   EXPECT_EQ(r.new_bytes, 50u);
   EXPECT_EQ(r.dsack, blk(100, 150));
   EXPECT_EQ(q.bytes(), 150u);
@@ -243,7 +246,7 @@ TEST_F(ReassemblyTest, SegmentContainedInAHeldRangeIsADuplicate) {
   (void)put(q, 100, 300);
   const unsigned before = in_use();
   const auto r = put(q, 150, 250);
-  EXPECT_EQ(r.status, InsertStatus::kDuplicate);
+  EXPECT_EQ(r.status, InsertStatus::duplicate);
   EXPECT_EQ(r.new_bytes, 0u);
   EXPECT_EQ(r.dsack, blk(150, 250));
   EXPECT_EQ(in_use(), before) << "the duplicate's mbufs are freed";
@@ -258,7 +261,7 @@ TEST_F(ReassemblyTest, SegmentContainingHeldRangesReplacesThem) {
   (void)put(q, 130, 140);
   (void)put(q, 160, 170);
   const auto r = put(q, 100, 200);
-  EXPECT_EQ(r.status, InsertStatus::kQueued);
+  EXPECT_EQ(r.status, InsertStatus::queued);
   EXPECT_EQ(r.new_bytes, 70u);
   EXPECT_EQ(r.dsack, blk(110, 120));
   EXPECT_EQ(q.nodes(), 1u);
@@ -276,7 +279,7 @@ TEST_F(ReassemblyTest, SegmentCoveredByAdjacentRangesIsADuplicate) {
   (void)put(q, 200, 300);
   EXPECT_EQ(q.nodes(), 2u);
   const auto r = put(q, 150, 250);
-  EXPECT_EQ(r.status, InsertStatus::kDuplicate);
+  EXPECT_EQ(r.status, InsertStatus::duplicate);
   EXPECT_EQ(r.dsack, blk(150, 250));
   EXPECT_EQ(q.bytes(), 200u);
 }
@@ -302,12 +305,11 @@ TEST_F(ReassemblyTest, ExactDuplicateIsReportedAsDsackBeforeItsBlock) {
   (void)put(q, 100, 200);
   (void)put(q, 300, 400);
   const auto r = put(q, 100, 200);
-  EXPECT_EQ(r.status, InsertStatus::kDuplicate);
+  EXPECT_EQ(r.status, InsertStatus::duplicate);
   EXPECT_EQ(r.dsack, blk(100, 200));
-  EXPECT_EQ(q.pending_dsack(), blk(100, 200));
   // RFC 2883 4: D-SACK first, then the block containing it (it was just touched).
-  EXPECT_EQ(sacks(q), (std::vector{blk(100, 200), blk(100, 200), blk(300, 400)}));
-  q.clear_dsack();
+  EXPECT_EQ(sacks(q, r.dsack), (std::vector{blk(100, 200), blk(100, 200), blk(300, 400)}));
+  // The queue itself keeps no D-SACK: once the caller reported it, only the runs remain.
   EXPECT_EQ(sacks(q), (std::vector{blk(100, 200), blk(300, 400)}));
   EXPECT_EQ(q.bytes(), 200u);
 }
@@ -315,22 +317,22 @@ TEST_F(ReassemblyTest, ExactDuplicateIsReportedAsDsackBeforeItsBlock) {
 TEST_F(ReassemblyTest, DuplicateTheCallerDroppedItselfCanBeReported) {
   ReassemblyQueue q;
   (void)put(q, 300, 400);
-  q.note_dsack(SackBlock{at(0) - 100, at(0)});
-  EXPECT_EQ(sacks(q), (std::vector{SackBlock{at(0) - 100, at(0)}, blk(300, 400)}));
+  const SackBlock below{at(0) - 100, at(0)};
+  EXPECT_EQ(sacks(q, below), (std::vector{below, blk(300, 400)}));
 }
 
 TEST_F(ReassemblyTest, DataBelowRcvNxtIsTrimmedAndReported) {
   ReassemblyQueue q;
   rcv_nxt_ = at(500);
   auto r = put(q, 450, 550);
-  EXPECT_EQ(r.status, InsertStatus::kQueued);
+  EXPECT_EQ(r.status, InsertStatus::queued);
   EXPECT_EQ(r.new_bytes, 50u);
   EXPECT_EQ(r.dsack, blk(450, 500));  // RFC 2883 4.1.1-style report below the ACK
   EXPECT_EQ(pop(q).bytes, 50u);
   EXPECT_EQ(rcv_nxt_, at(550));
 
   r = put(q, 100, 550);  // wholly old
-  EXPECT_EQ(r.status, InsertStatus::kDuplicate);
+  EXPECT_EQ(r.status, InsertStatus::duplicate);
   EXPECT_EQ(r.dsack, blk(100, 550));
   EXPECT_TRUE(q.empty());
 }
@@ -353,7 +355,7 @@ TEST_F(ReassemblyTest, RangesTheCallerDeliveredItselfAreFreedOrTrimmedOnPop) {
 TEST_F(ReassemblyTest, ZeroLengthPayloadIsFreed) {
   ReassemblyQueue q;
   const auto r = put(q, 100, 100);
-  EXPECT_EQ(r.status, InsertStatus::kEmpty);
+  EXPECT_EQ(r.status, InsertStatus::empty);
   EXPECT_TRUE(q.empty());
 }
 
@@ -365,11 +367,11 @@ TEST_F(ReassemblyTest, RangesAcrossTheWrapOfSequenceSpaceOrderAndMerge) {
   ReassemblyQueue q;
   (void)put(q, 300, 400);  // after the wrap
   (void)put(q, 100, 200);  // straddles it (seq 2^32 - 51 .. 49)
-  (void)put(q, 50, 120);
+  const auto resent = put(q, 50, 120);
   EXPECT_EQ(q.nodes(), 2u);
   EXPECT_EQ(q.first_seq(), at(50));
   // [50,120) re-sent [100,120) across the wrap: D-SACK first, then the runs.
-  EXPECT_EQ(sacks(q), (std::vector{blk(100, 120), blk(50, 200), blk(300, 400)}));
+  EXPECT_EQ(sacks(q, resent.dsack), (std::vector{blk(100, 120), blk(50, 200), blk(300, 400)}));
   (void)put(q, 0, 60);
   EXPECT_EQ(pop(q).bytes, 200u);
   (void)put(q, 150, 350);
@@ -386,7 +388,7 @@ TEST_F(ReassemblyTest, ByteLimitDropsTheNewSegmentAndRecoversAfterPop) {
   (void)put(q, 1000, 2000);
   (void)put(q, 3000, 4000);
   const auto r = put(q, 5000, 5001);
-  EXPECT_EQ(r.status, InsertStatus::kDropped);
+  EXPECT_EQ(r.status, InsertStatus::dropped);
   EXPECT_EQ(q.stats().dropped_segments, 1u);
   EXPECT_EQ(q.stats().dropped_bytes, 1u);
   EXPECT_EQ(q.bytes(), 2000u);
@@ -394,10 +396,10 @@ TEST_F(ReassemblyTest, ByteLimitDropsTheNewSegmentAndRecoversAfterPop) {
 
   // The retransmission that fills the first hole is taken over the limit: it is the only
   // segment that can ever free the queue.
-  EXPECT_EQ(put(q, 0, 1000).status, InsertStatus::kQueued);
+  EXPECT_EQ(put(q, 0, 1000).status, InsertStatus::queued);
   EXPECT_EQ(q.bytes(), 3000u);
   EXPECT_EQ(pop(q).bytes, 2000u);
-  EXPECT_EQ(put(q, 5000, 5001).status, InsertStatus::kQueued);
+  EXPECT_EQ(put(q, 5000, 5001).status, InsertStatus::queued);
 }
 
 TEST_F(ReassemblyTest, NodeLimitDropsANewRangeButNotOneThatMerges) {
@@ -406,13 +408,13 @@ TEST_F(ReassemblyTest, NodeLimitDropsANewRangeButNotOneThatMerges) {
   ReassemblyQueue q(l);
   (void)put(q, 100, 200);
   (void)put(q, 300, 400);
-  EXPECT_EQ(put(q, 500, 600).status, InsertStatus::kDropped);
-  EXPECT_EQ(put(q, 400, 450).status, InsertStatus::kQueued);  // extends [300,400)
-  EXPECT_EQ(put(q, 50, 100).status, InsertStatus::kQueued);   // prepends to [100,200)
-  EXPECT_EQ(put(q, 200, 300).status, InsertStatus::kQueued);  // joins both
+  EXPECT_EQ(put(q, 500, 600).status, InsertStatus::dropped);
+  EXPECT_EQ(put(q, 400, 450).status, InsertStatus::queued);  // extends [300,400)
+  EXPECT_EQ(put(q, 50, 100).status, InsertStatus::queued);   // prepends to [100,200)
+  EXPECT_EQ(put(q, 200, 300).status, InsertStatus::queued);  // joins both
   EXPECT_EQ(q.nodes(), 1u);
-  EXPECT_EQ(put(q, 500, 600).status, InsertStatus::kQueued);
-  EXPECT_EQ(put(q, 0, 50).status, InsertStatus::kQueued);  // reserve node not needed: merges
+  EXPECT_EQ(put(q, 500, 600).status, InsertStatus::queued);
+  EXPECT_EQ(put(q, 0, 50).status, InsertStatus::queued);  // reserve node not needed: merges
   EXPECT_EQ(pop(q).bytes, 450u);
   EXPECT_EQ(q.nodes(), 1u);
 }
@@ -423,7 +425,7 @@ TEST_F(ReassemblyTest, NodeLimitLeavesRoomForTheSegmentAtRcvNxt) {
   ReassemblyQueue q(l);
   (void)put(q, 100, 200);
   (void)put(q, 300, 400);
-  EXPECT_EQ(put(q, 0, 50).status, InsertStatus::kQueued);  // uses the reserve node
+  EXPECT_EQ(put(q, 0, 50).status, InsertStatus::queued);  // uses the reserve node
   EXPECT_EQ(q.nodes(), 3u);
   EXPECT_EQ(pop(q).bytes, 50u);
   EXPECT_EQ(q.nodes(), 2u);
@@ -434,12 +436,12 @@ TEST_F(ReassemblyTest, MbufLimitBoundsTinySegments) {
   l.max_mbufs = 10;
   ReassemblyQueue q(l);
   for (uint32_t i = 0; i < 10; ++i)
-    EXPECT_EQ(put(q, 100 + i, 101 + i).status, InsertStatus::kQueued);
+    EXPECT_EQ(put(q, 100 + i, 101 + i).status, InsertStatus::queued);
   EXPECT_EQ(q.nodes(), 1u);
   EXPECT_EQ(q.mbufs(), 10u);
-  EXPECT_EQ(put(q, 110, 111).status, InsertStatus::kDropped);
+  EXPECT_EQ(put(q, 110, 111).status, InsertStatus::dropped);
   // A segment replacing held chains is judged by the net change: 10 mbufs out, 1 in.
-  EXPECT_EQ(put(q, 99, 111).status, InsertStatus::kQueued);
+  EXPECT_EQ(put(q, 99, 111).status, InsertStatus::queued);
   EXPECT_EQ(q.mbufs(), 1u);
   (void)put(q, 0, 99);
   EXPECT_EQ(pop(q).bytes, 111u);
@@ -476,12 +478,12 @@ TEST_F(ReassemblyTest, SackBlocksAreMostRecentFirst) {
   (void)put(q, 900, 1000);
   // Five runs, four slots: the least recently changed one is left out.
   EXPECT_EQ(sacks(q), (std::vector{blk(900, 1000), blk(700, 800), blk(100, 250), blk(500, 600)}));
-  (void)put(q, 500, 550);  // duplicate: D-SACK, then its block, then the most recent
-  EXPECT_EQ(sacks(q), (std::vector{blk(500, 550), blk(500, 600), blk(900, 1000), blk(700, 800)}));
-  EXPECT_EQ(sacks(q, 2), (std::vector{blk(500, 550), blk(500, 600)}));
-  EXPECT_EQ(sacks(q, 1), (std::vector{blk(500, 550)}));
-  EXPECT_EQ(sacks(q, 0), (std::vector<SackBlock>{}));
-  q.clear_dsack();
+  const auto dsack = put(q, 500, 550).dsack;  // duplicate: D-SACK, its block, the most recent
+  EXPECT_EQ(sacks(q, dsack),
+            (std::vector{blk(500, 550), blk(500, 600), blk(900, 1000), blk(700, 800)}));
+  EXPECT_EQ(sacks(q, dsack, 2), (std::vector{blk(500, 550), blk(500, 600)}));
+  EXPECT_EQ(sacks(q, dsack, 1), (std::vector{blk(500, 550)}));
+  EXPECT_EQ(sacks(q, dsack, 0), (std::vector<SackBlock>{}));
   EXPECT_EQ(sacks(q), (std::vector{blk(500, 600), blk(900, 1000), blk(700, 800), blk(100, 250)}));
 }
 
@@ -505,7 +507,6 @@ TEST_F(ReassemblyTest, ClearFreesEverything) {
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.bytes(), 0u);
   EXPECT_EQ(q.mbufs(), 0u);
-  EXPECT_FALSE(q.pending_dsack());
   EXPECT_EQ(in_use(), 0u);
   (void)put(q, 100, 200);  // usable again; the destructor frees this one
 }
@@ -601,7 +602,7 @@ void ReassemblyRandomTest::run(uint32_t seed, const ReassemblyLimits& limits) {
         to = first->second;
       }
       const auto r = put(q, from, to, uni(1, 100) <= 20 ? uni(64, 600) : 1900);
-      if (r.status == InsertStatus::kDropped) ++drops;
+      if (r.status == InsertStatus::dropped) ++drops;
       if (r.dsack) ++dups;
       ASSERT_LE(q.nodes(), limits.max_nodes + 1);
       // Held data stays within the window the sender was allowed to fill (a segment may
@@ -617,7 +618,6 @@ void ReassemblyRandomTest::run(uint32_t seed, const ReassemblyLimits& limits) {
     ASSERT_LE(q.bytes(), limits.max_bytes);
     ASSERT_LE(q.mbufs(), limits.max_mbufs);
     std::array<SackBlock, net::kMaxSackBlocks> blocks{};
-    q.clear_dsack();
     const size_t n = q.sack_blocks(blocks);
     for (size_t i = 0; i < n; ++i) {
       ASSERT_GT(blocks[i].left - rcv_nxt_, 0) << "SACK block at or below RCV.NXT";
