@@ -89,7 +89,7 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   init_tcb(*t, tuple, opts, now);
   t->events = events;
   t->ctx = ctx;
-  t->state = State::syn_sent;
+  set_state(*t, State::syn_sent, StateCause::active_open);
   if (table_.insert(*t) != base::InsertResult::inserted) {
     release_tcb(*t);
     error = TcpError::table_full;
@@ -163,11 +163,11 @@ void TcpLayer::shutdown_write(Conn* c) {
     case State::syn_received:
     case State::established:
       t.fin_queued = true;
-      t.state = State::fin_wait_1;
+      set_state(t, State::fin_wait_1, StateCause::app_close);
       break;
     case State::close_wait:
       t.fin_queued = true;
-      t.state = State::last_ack;
+      set_state(t, State::last_ack, StateCause::app_close);
       break;
     default:
       return;

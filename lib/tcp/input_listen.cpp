@@ -74,7 +74,7 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   t.events = l.events;
   t.ctx = l.ctx;
   ++l.pending;
-  t.state = State::syn_received;
+  set_state(t, State::syn_received, StateCause::passive_open);
   if (table_.insert(t) != base::InsertResult::inserted) {
     --l.pending;
     release_tcb(t);

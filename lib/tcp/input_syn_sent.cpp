@@ -34,7 +34,7 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
   negotiate(t, opts);
   if (!seg.has(ack)) {
     // Simultaneous open (3.10.7.3 fourth): answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-    t.state = State::syn_received;
+    set_state(t, State::syn_received, StateCause::simultaneous_open);
     t.snd_wnd = seg.window;
     t.snd_wl1 = seg.seq;
     send_segment(t, t.iss, syn | ack, 0, 0, now);
@@ -55,7 +55,7 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
   t.rtt.on_handshake_complete(t.rexmt_count > 0);  // RFC 6298 5.7
   t.rexmt_count = 0;
   base::TimerWheel::cancel(t.rexmt_timer);
-  t.state = State::established;
+  set_state(t, State::established, StateCause::syn_ack);
   t.cwnd = std::min(config_.initial_window_segments * t.snd_mss, std::max(2u * t.snd_mss, 14600u));
   t.ev_established = true;
   t.ack_now = true;

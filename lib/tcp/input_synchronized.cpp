@@ -127,7 +127,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
     }
     if (t.listener) --t.listener->pending;
     t.listener = nullptr;
-    t.state = State::established;
+    set_state(t, State::established, StateCause::handshake_ack);
     t.snd_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);
     t.snd_wl1 = seg.seq;
@@ -152,7 +152,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   switch (t.state) {
     case State::fin_wait_1:
       if (fin_acked) {
-        t.state = State::fin_wait_2;
+        set_state(t, State::fin_wait_2, StateCause::fin_acked);
         if (t.app_closed) {
           // Orphaned: the application is gone; do not wait forever for the peer's FIN.
           t.linger_timer.bind(TimerKind::linger, &t);
@@ -161,7 +161,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
       }
       break;
     case State::closing:
-      if (fin_acked) enter_time_wait(t, now);
+      if (fin_acked) enter_time_wait(t, StateCause::fin_acked, now);
       break;
     case State::last_ack:
       if (fin_acked) {

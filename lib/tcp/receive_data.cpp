@@ -97,14 +97,14 @@ void TcpLayer::process_fin(Tcb& t, uint64_t now) {
   switch (t.state) {
     case State::syn_received:
     case State::established:
-      t.state = State::close_wait;
+      set_state(t, State::close_wait, StateCause::fin_received);
       break;
     case State::fin_wait_1:
       // Our FIN not yet acknowledged: simultaneous close.
-      t.state = State::closing;
+      set_state(t, State::closing, StateCause::fin_received);
       break;
     case State::fin_wait_2:
-      enter_time_wait(t, now);
+      enter_time_wait(t, StateCause::fin_received, now);
       break;
     default:
       break;

@@ -4,6 +4,7 @@
 
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/slist.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -43,6 +44,40 @@ enum class State : uint8_t {
                                    "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
                                    "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
   return names[static_cast<int>(s)];
+}
+
+inline constexpr size_t kStateCount = static_cast<size_t>(State::time_wait) + 1;
+
+// Why a TCB changed state: the event on an arc of RFC 9293 3.3.2's state diagram (figure 5)
+// that moved it, as TcpLayer::set_state() counts and traces it.
+enum class StateCause : uint8_t {
+  active_open,         // connect(): CLOSED -> SYN-SENT (3.10.1)
+  passive_open,        // a SYN reached a listener (or the ACK of a SYN cookie, RFC 4987 3.6,
+                       // stands for one): CLOSED -> SYN-RECEIVED (3.10.7.2)
+  simultaneous_open,   // a SYN without ACK in SYN-SENT: -> SYN-RECEIVED (3.10.7.3 fourth)
+  syn_ack,             // a SYN acknowledging ours in SYN-SENT: -> ESTABLISHED (3.10.7.3 fourth)
+  handshake_ack,       // the ACK of our SYN in SYN-RECEIVED: -> ESTABLISHED (3.10.7.4 fifth)
+  app_close,           // close()/shutdown_write(): -> FIN-WAIT-1 or LAST-ACK, SYN-SENT -> CLOSED
+  fin_received,        // the peer's FIN: -> CLOSE-WAIT, CLOSING or TIME-WAIT (3.10.7.4 eighth)
+  fin_acked,           // the ACK of our FIN: -> FIN-WAIT-2, TIME-WAIT or CLOSED (3.10.7.4 fifth)
+  time_wait_expired,   // 2 MSL in TIME-WAIT: -> CLOSED (3.10.8)
+  fin_wait_2_timeout,  // an orphaned FIN-WAIT-2 gave up waiting for the peer's FIN: -> CLOSED
+  time_wait_recycled,  // a newer SYN (RFC 6191) or our connect() took the tuple: -> CLOSED
+  rst_received,        // an acceptable RST: -> CLOSED (3.10.7.3 second, 3.10.7.4 second)
+  timeout,             // retransmissions or keepalive probes exhausted: -> CLOSED (3.8.3)
+  app_abort,           // abort(): -> CLOSED (3.10.5)
+  no_resources,        // the stack could not go on: -> CLOSED
+  released,            // back to the pool before it was filed (table full): -> CLOSED
+};
+
+[[nodiscard]] constexpr const char* state_cause_name(StateCause c) {
+  constexpr const char* names[] = {
+      "active_open",       "passive_open",       "simultaneous_open",  "syn_ack",
+      "handshake_ack",     "app_close",          "fin_received",       "fin_acked",
+      "time_wait_expired", "fin_wait_2_timeout", "time_wait_recycled", "rst_received",
+      "timeout",           "app_abort",          "no_resources",       "released"};
+  static_assert(sizeof names / sizeof names[0] == static_cast<size_t>(StateCause::released) + 1);
+  return names[static_cast<int>(c)];
 }
 
 // RFC 9293 3.3.2: the states in which both ISNs are known.

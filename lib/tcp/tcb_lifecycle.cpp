@@ -1,7 +1,8 @@
-// TCB life cycle: taken from the pool and initialised, an out-of-order queue lent and taken
-// back, finished (the connection is over for the application; CLOSED unless in TIME-WAIT)
-// and released to the pool after the `closed` event.
+// TCB life cycle: taken from the pool and initialised, every change of its state (set_state),
+// an out-of-order queue lent and taken back, finished (the connection is over for the
+// application; CLOSED unless in TIME-WAIT) and released to the pool after the `closed` event.
 #include <algorithm>
+#include <cassert>
 
 #include "tcp/tcp_layer.hpp"
 
@@ -16,8 +17,9 @@ Tcb* TcpLayer::alloc_tcb() {
 
 void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts,
                         uint64_t now) {
+  // A TCB from the pool is CLOSED (release_tcb), as is the cookie's scratch TCB (never moved).
+  assert(t.state == State::closed);
   t.tuple = tuple;
-  t.state = State::closed;
   t.opts = opts;
   t.opts.rcvbuf = std::clamp<uint32_t>(opts.rcvbuf, 4096, 1u << 30);
   t.opts.sndbuf = std::max<uint32_t>(opts.sndbuf, 4096);
@@ -100,7 +102,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.sndq.clear();
   t.rcvq.clear();
   release_ooo(t);
-  t.state = State::closed;
+  set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   t.events = nullptr;
   free_.push_front(t);
 }
@@ -119,6 +121,34 @@ void TcpLayer::release_ooo(Tcb& t) {
   t.ooo = nullptr;
 }
 
+// The arc into CLOSED that finish() takes, named from what the application is told. A normal
+// close reaches finish() in CLOSED already (2 MSL, recycling), in TIME-WAIT (no arc), from
+// LAST-ACK (the ACK of our FIN) or from SYN-SENT (CLOSE deletes the TCB, RFC 9293 3.10.4).
+static StateCause closing_cause(CloseReason why, State from) {
+  switch (why) {
+    case CloseReason::normal:
+      return from == State::last_ack ? StateCause::fin_acked : StateCause::app_close;
+    case CloseReason::reset:
+    case CloseReason::refused:
+      return StateCause::rst_received;
+    case CloseReason::timeout:
+      return StateCause::timeout;
+    case CloseReason::aborted:
+      return StateCause::app_abort;
+    case CloseReason::no_resources:
+      return StateCause::no_resources;
+  }
+  return StateCause::no_resources;
+}
+
+void TcpLayer::set_state(Tcb& t, State to, StateCause why) {
+  const State from = t.state;
+  if (from == to) return;
+  t.state = to;
+  ++state_entries_[static_cast<size_t>(to)];
+  if (state_observer_) state_observer_(state_observer_ctx_, t, from, to, why);
+}
+
 void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
   if (t.events && !t.closed_pending) {
     t.closed_pending = true;
@@ -126,7 +156,7 @@ void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
   }
   if (t.state != State::time_wait) {
     // CLOSED: the tuple is free again at once; the TCB itself goes after the `closed` event.
-    t.state = State::closed;
+    set_state(t, State::closed, closing_cause(why, t.state));
     if (t.in_flow_table()) table_.erase(t);
     cancel_timers(t);
     if (t.listener) --t.listener->pending;

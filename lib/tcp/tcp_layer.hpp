@@ -17,7 +17,8 @@
 //   reset.cpp / reset.hpp   the one RST builder (also the engine's CLOSED answer)
 //   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK
 //   time_wait.cpp           TIME-WAIT: entering it, ending it early (RFC 6191)
-//   tcb_lifecycle.cpp       TCB pool, initialisation, finish, release
+//   tcb_lifecycle.cpp       TCB pool, initialisation, set_state (every state change), finish,
+//                           release
 //   tcp_layer.cpp           construction; flush (events, then output per dirty TCB); poll
 //   api.cpp                 listen/connect/send/read/shutdown/close/abort, options, ConnInfo
 //   path_mtu.cpp            ICMP fragmentation-needed (RFC 1191, RFC 5927)
@@ -152,6 +153,19 @@ class TcpLayer {
   [[nodiscard]] const TcpConfig& config() const { return config_; }
   [[nodiscard]] Conn* find(const net::FourTuple& t) { return table_.find(t); }
 
+  // --- State changes (set_state, tcb_lifecycle.cpp) ---
+  // How many times a TCB of this layer entered `s` (CLOSED: how many left the table).
+  [[nodiscard]] uint64_t state_entries(State s) const {
+    return state_entries_[static_cast<size_t>(s)];
+  }
+  // Called on every state change, after it, with the TCB already in `to` (tests, traces).
+  // Null by default: then a change costs one predictable branch.
+  using StateObserver = void (*)(void* ctx, const Tcb& t, State from, State to, StateCause why);
+  void observe_states(StateObserver fn, void* ctx) {
+    state_observer_ = fn;
+    state_observer_ctx_ = ctx;
+  }
+
  private:
   // segment_arrives.cpp is input() above: dispatch by state.
   // input_listen.cpp
@@ -205,7 +219,7 @@ class TcpLayer {
   void on_probe_timeout(Tcb& t, uint64_t now);
   void on_reorder_timeout(Tcb& t, uint64_t now);
   // time_wait.cpp
-  void enter_time_wait(Tcb& t, uint64_t now);
+  void enter_time_wait(Tcb& t, StateCause why, uint64_t now);
   [[nodiscard]] bool time_wait_accepts_syn(const Tcb& t, const net::TcpHeader& seg,
                                            const net::TcpOptions& opts) const;
   // connect(): a tuple our own TIME-WAIT holds may be reused when timestamps protect the
@@ -253,6 +267,8 @@ class TcpLayer {
   void send_window_probe(Tcb& t, uint64_t now);
 
   // tcb_lifecycle.cpp
+  // Every change of Tcb::state goes through here: counted, and reported to the observer.
+  void set_state(Tcb& t, State to, StateCause why);
   Tcb* alloc_tcb();
   void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   void release_tcb(Tcb& t);
@@ -293,6 +309,9 @@ class TcpLayer {
   uint32_t next_ephemeral_;  // RFC 6056 Algorithm 3 counter
   uint16_t ip_id_ = 0;
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
+  std::array<uint64_t, kStateCount> state_entries_{};
+  StateObserver state_observer_ = nullptr;
+  void* state_observer_ctx_ = nullptr;
 };
 
 }  // namespace pollux::tcp

@@ -7,8 +7,8 @@ namespace pollux::tcp {
 
 using base::Counter;
 
-void TcpLayer::enter_time_wait(Tcb& t, uint64_t now) {
-  t.state = State::time_wait;
+void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
+  set_state(t, State::time_wait, why);
   t.time_wait_since_ns = now;
   base::TimerWheel::cancel(t.rexmt_timer);
   base::TimerWheel::cancel(t.persist_timer);
@@ -36,7 +36,7 @@ bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
 
 void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_time_wait_recycled);
-  t.state = State::closed;
+  set_state(t, State::closed, StateCause::time_wait_recycled);
   finish(t, CloseReason::normal, now);  // leaves the table, timers cancelled
   // Recycled in place: the application heard `closed` when TIME-WAIT began (its Conn is
   // gone), so nothing is left to deliver and the TCB goes back to the pool now, at the

@@ -37,7 +37,9 @@ void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
       return on_keepalive(t, now);
     case TimerKind::linger:
       // TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer's FIN.
-      t.state = State::closed;
+      set_state(t, State::closed,
+                t.state == State::time_wait ? StateCause::time_wait_expired
+                                            : StateCause::fin_wait_2_timeout);
       return finish(t, CloseReason::normal, now);
   }
 }

@@ -100,6 +100,7 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   wc.a.tcp.timestamps = spec.timestamps;
   wc.b.tcp.syn_cookies = spec.b_syn_cookies;
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
+  wc.trace_states = wc.trace;
   SimWorld w(wc);
   if (spec.drop_ab) w.link_ab().set_drop_filter(spec.drop_ab);
   if (spec.drop_ba) w.link_ba().set_drop_filter(spec.drop_ba);

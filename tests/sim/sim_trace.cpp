@@ -212,12 +212,21 @@ std::vector<std::string> format_trace_lines(const std::vector<TraceEntry>& entri
   lines.reserve(entries.size());
   for (const auto& e : entries) {
     std::string line;
+    if (e.state) line += "state ";
     if (o.time) {
       const uint64_t us = (e.time_ns >= t0 ? e.time_ns - t0 : 0) / 1000;
       char buf[40];
       std::snprintf(buf, sizeof buf, "%llu.%06llu ", static_cast<unsigned long long>(us / 1000000),
                     static_cast<unsigned long long>(us % 1000000));
       line += buf;
+    }
+    if (e.state) {
+      const StateChange& s = *e.state;
+      line += s.host;
+      line += ' ' + addr(s.local) + ':' + std::to_string(s.local_port) + " < " + addr(s.remote) +
+              ':' + std::to_string(s.remote_port) + ' ' + s.from + " -> " + s.to + ' ' + s.why;
+      lines.push_back(std::move(line));
+      continue;
     }
     line += direction_name(e.dir);
     line += ' ';

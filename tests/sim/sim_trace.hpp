@@ -3,6 +3,11 @@
 //   0.000010 a>b ARP request who-has 10.0.0.2 tell 10.0.0.1
 //   0.000020 b>a TCP 10.0.0.2:9 > 10.0.0.1:40000 [RA] seq=0 ack=1 win=0 len=0
 //   0.000030 a>b LOST TCP 10.0.0.1:40000 > 10.0.0.2:9 [S] seq=0 win=64240 len=0 <mss 1460>
+//   state 0.000040 b 10.0.0.2:7 < 10.0.0.1:40000 CLOSED -> SYN-RECEIVED passive_open
+//
+// The "state" lines (TCP state changes, from TcpLayer::set_state) appear when the world was
+// asked for them (WorldConfig::trace_states); they start with "state " so that a comparison
+// with a trace of an older build can filter them out.
 //
 // A frame is summarized (decoded with the lib/net parsers into plain fields) when it is
 // recorded, and formatted later, so that sequence numbers can be shown relative to each
@@ -11,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -93,12 +99,24 @@ enum class Direction : uint8_t { a_to_b, b_to_a };
   return d == Direction::a_to_b ? "a>b" : "b>a";
 }
 
+// A TCB of host `host` ('a' or 'b') changed state. Names are the RFC's (state_name) and
+// the cause's (state_cause_name), static strings.
+struct StateChange {
+  char host = '?';
+  net::Ipv4Addr local, remote;
+  uint16_t local_port = 0, remote_port = 0;
+  const char* from = "";
+  const char* to = "";
+  const char* why = "";
+};
+
 struct TraceEntry {
   uint64_t time_ns;  // virtual time: of delivery, or of the send for a drop
   Direction dir;
   LinkEvent event;
   uint8_t marks;  // link_mark bits
   FrameSummary frame;
+  std::optional<StateChange> state{};  // set: this entry is a state change, not a frame
 };
 
 struct TraceOptions {

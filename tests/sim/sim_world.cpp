@@ -62,7 +62,7 @@ SimWorld::SimWorld(const WorldConfig& config) : config_(config), now_(config.t0_
   engine_[1] = make_engine(config_.b, pool_, now_);
   link_[0] = std::make_unique<SimLink>(config_.a_to_b, derive_seed(config_.seed, 1), pool_);
   link_[1] = std::make_unique<SimLink>(config_.b_to_a, derive_seed(config_.seed, 2), pool_);
-  set_tracing(config_.trace);
+  set_tracing(config_.trace, config_.trace_states);
   if (config_.start_engines) {
     engine_[0]->start(now_);
     engine_[1]->start(now_);
@@ -94,8 +94,10 @@ std::string SimWorld::describe() const {
          "} b>a{" + link_[1]->faults().describe() + "}";
 }
 
-void SimWorld::set_tracing(bool on) {
+void SimWorld::set_tracing(bool on, bool states) {
   for (int i = 0; i < 2; ++i) {
+    engine_[i]->tcp().observe_states(on && states ? &SimWorld::on_state_change : nullptr,
+                                     &state_ctx_[i]);
     if (!on) {
       link_[i]->set_observer(nullptr);
       continue;
@@ -105,6 +107,22 @@ void SimWorld::set_tracing(bool on) {
       trace_.push_back(TraceEntry{t, dir, ev, marks, summarize_frame(m)});
     });
   }
+}
+
+void SimWorld::on_state_change(void* ctx, const tcp::Tcb& t, tcp::State from, tcp::State to,
+                               tcp::StateCause why) {
+  auto& c = *static_cast<StateObserverCtx*>(ctx);
+  const net::FourTuple& tuple = tcp::TcpLayer::tuple(&t);
+  TraceEntry e{c.world->now_, Direction::a_to_b, LinkEvent::delivered, 0, FrameSummary{}};
+  e.state = StateChange{c.host,
+                        tuple.local_ip,
+                        tuple.remote_ip,
+                        tuple.local_port,
+                        tuple.remote_port,
+                        tcp::state_name(from),
+                        tcp::state_name(to),
+                        tcp::state_cause_name(why)};
+  c.world->trace_.push_back(std::move(e));
 }
 
 std::vector<std::string> SimWorld::trace(const TraceOptions& o) const {

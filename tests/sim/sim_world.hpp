@@ -62,6 +62,7 @@ struct WorldConfig {
   uint16_t burst = 32;
   bool start_engines = true;  // call start(t0) on both (gratuitous ARP, sent at the first step)
   bool trace = false;         // record every frame's fate (see trace())
+  bool trace_states = false;  // with trace: also every TCP state change ("state ..." lines)
 };
 
 class SimWorld {
@@ -108,8 +109,9 @@ class SimWorld {
   void stall(Host h, uint64_t ns) { stalled_until_[static_cast<int>(h)] = now_ + ns; }
   [[nodiscard]] bool stalled(Host h) const { return now_ < stalled_until_[static_cast<int>(h)]; }
 
-  // Tracing (off unless WorldConfig::trace): every frame delivered or dropped by a link.
-  void set_tracing(bool on);
+  // Tracing (off unless WorldConfig::trace): every frame delivered or dropped by a link, and
+  // with `states` every TCP state change of either engine.
+  void set_tracing(bool on, bool states = false);
   [[nodiscard]] const std::vector<TraceEntry>& trace_entries() const { return trace_; }
   [[nodiscard]] std::vector<std::string> trace(const TraceOptions& o = {}) const;
   [[nodiscard]] std::string format_trace(const TraceOptions& o = {}) const;  // lines + '\n'
@@ -128,6 +130,8 @@ class SimWorld {
  private:
   void deliver(int to);
   void drain(int from);
+  static void on_state_change(void* ctx, const tcp::Tcb& t, tcp::State from, tcp::State to,
+                              tcp::StateCause why);
 
   WorldConfig config_;
   rte_mempool* pool_ = nullptr;
@@ -137,6 +141,10 @@ class SimWorld {
   std::unique_ptr<SimLink> link_[2];  // [0] a>b, [1] b>a
   std::function<void(uint64_t)> on_step_;
   std::vector<TraceEntry> trace_;
+  struct StateObserverCtx {
+    SimWorld* world;
+    char host;
+  } state_ctx_[2] = {{this, 'a'}, {this, 'b'}};
   WindowRule window_rule_;
   uint64_t now_;
   uint64_t stalled_until_[2] = {0, 0};

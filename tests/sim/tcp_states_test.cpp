@@ -95,6 +95,7 @@ constexpr uint64_t kDelay = 5 * kMillisecond;  // one way: RTT 10 ms
 WorldConfig base_config() {
   WorldConfig c;
   c.trace = true;
+  c.trace_states = true;  // "state ..." lines: states() below; trace() keeps to segments
   c.a_to_b.delay_ns = kDelay;
   c.b_to_a.delay_ns = kDelay;
   for (auto* e : {&c.a, &c.b}) {
@@ -180,6 +181,14 @@ struct Harness {
       }
       if (k >= first_entry) out.push_back(line);
     }
+    return out;
+  }
+  // The state changes since the scenario started ("state" lines without the time).
+  Lines states() const {
+    Lines out;
+    const Lines all = format_trace_lines(w.trace_entries(), start, {.time = false});
+    for (size_t k = first_entry; k < all.size(); ++k)
+      if (all[k].starts_with("state ")) out.push_back(all[k]);
     return out;
   }
   std::string dump() const {
@@ -485,6 +494,32 @@ TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
       "0.010000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [A] seq=2 ack=2 win=32767 len=0",
   };
   EXPECT_EQ(h.trace(), expected) << h.dump();
+}
+
+// The same close as the trace's state lines: each side FIN-WAIT-1 (its close), CLOSING (the
+// other's FIN), TIME-WAIT (the ACK of its FIN), CLOSED after 2 MSL.
+TEST(TcpClose, SimultaneousCloseShowsTheSameArcsOnBothSidesInTheStateTrace) {
+  WorldConfig c = base_config();
+  c.a.tcp.timestamps = c.b.tcp.timestamps = false;
+  Harness h(c);
+  h.open();
+  h.mark();
+  h.a.tcp->close(h.a.conn());
+  h.b.tcp->close(h.b.conn());
+  h.kick();
+  ASSERT_TRUE(h.run_until(
+      [&] { return h.a.tcp->connections() == 0 && h.b.tcp->connections() == 0; }, 5 * kSecond));
+  const Lines expected = {
+      "state a 10.0.0.1:40000 < 10.0.0.2:80 ESTABLISHED -> FIN-WAIT-1 app_close",
+      "state b 10.0.0.2:80 < 10.0.0.1:40000 ESTABLISHED -> FIN-WAIT-1 app_close",
+      "state a 10.0.0.1:40000 < 10.0.0.2:80 FIN-WAIT-1 -> CLOSING fin_received",
+      "state b 10.0.0.2:80 < 10.0.0.1:40000 FIN-WAIT-1 -> CLOSING fin_received",
+      "state a 10.0.0.1:40000 < 10.0.0.2:80 CLOSING -> TIME-WAIT fin_acked",
+      "state b 10.0.0.2:80 < 10.0.0.1:40000 CLOSING -> TIME-WAIT fin_acked",
+      "state a 10.0.0.1:40000 < 10.0.0.2:80 TIME-WAIT -> CLOSED time_wait_expired",
+      "state b 10.0.0.2:80 < 10.0.0.1:40000 TIME-WAIT -> CLOSED time_wait_expired",
+  };
+  EXPECT_EQ(h.states(), expected);
 }
 
 // --- 4. Simultaneous open (3.5, figure 7) ------------------------------------------------------

@@ -594,6 +594,7 @@ bool run_one(Mode mode, uint64_t seed, const Mix& mix, uint64_t bytes, uint32_t 
              RunStats& st) {
   WorldConfig wc = world_config(seed, mix.f);
   wc.trace = trace_tail() > 0;
+  wc.trace_states = wc.trace;
   SimWorld w(wc);
   const std::string where = repro(seed) + " " + w.describe();
   Session s;
@@ -773,6 +774,7 @@ void run_short(uint64_t seed, const Mix& mix) {
   wc.a.tcp.ephemeral_first = 40000;
   wc.a.tcp.ephemeral_last = 40000 + kPorts - 1;
   wc.trace = trace_tail() > 0;
+  wc.trace_states = wc.trace;
   SimWorld w(wc);
   const std::string where = repro(seed) + " " + w.describe();
   std::vector<std::unique_ptr<Session>> sessions;
