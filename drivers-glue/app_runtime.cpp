@@ -48,6 +48,9 @@ bool start_eal(int argc, char** argv, std::string_view default_preset) {
 }
 
 void stop_eal() {
+  // A capture the app did not stop (an early exit) is drained and closed: its writer thread
+  // must not outlive the EAL.
+  (void)dpdk::capture_stop();
   if (pdump_ready()) rte_pdump_uninit();
   pdump_ready() = false;
   // The runtime folder of a prefix we made up (/var/run/dpdk/pollux-PID: the telemetry
