@@ -15,7 +15,7 @@ root=$(cd "$here/.." && pwd)
 # shellcheck source=../scripts/lib/netns.sh
 . "$root/scripts/lib/netns.sh"
 
-build=build
+build=build-release  # scripts/build.sh release
 secs=5
 rates="1000 10000 max"
 cookies=auto

@@ -46,9 +46,9 @@ if [ "${need_apt:-0}" = 1 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk iperf3 nginx-light ethtool \
     python3-matplotlib >/dev/null
 fi
-[ -x build/apps/pollux-gen/pollux-gen ] || scripts/build.sh
-gen=$root/build/apps/pollux-gen/pollux-gen
-server=$root/build/apps/pollux-server/pollux-server
+scripts/build.sh release  # benchmarks measure the release build (issue 13)
+gen=$root/build-release/apps/pollux-gen/pollux-gen
+server=$root/build-release/apps/pollux-server/pollux-server
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 py=/usr/bin/python3
 
@@ -247,7 +247,7 @@ echo "{\"conns\": $held, \"kernel_kb_before\": $k0, \"kernel_kb_held\": $k1}" >"
 
 # --- report -------------------------------------------------------------------------------------
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-machine="$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores, $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the report $load"
+machine="$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores, $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the report $load, release build (-O3, LTO, -march=native, no assertions)"
 $py "$root/bench/report.py" "$out" "$seconds" "$machine" >"$out/results.md"
 cat "$out/results.md"
 if [ $write_results = 1 ]; then

@@ -41,8 +41,8 @@ while [ $# -gt 0 ]; do
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "bench/scaling.sh: --seconds takes a whole number" >&2; exit 2; }
 [[ "$max" =~ ^[0-9]+$ ]] || { echo "bench/scaling.sh: --max-lcores takes a number" >&2; exit 2; }
-[ -x build/apps/pollux-gen/pollux-gen ] || scripts/build.sh
-gen=$root/build/apps/pollux-gen/pollux-gen
+scripts/build.sh release  # benchmarks measure the release build (issue 13)
+gen=$root/build-release/apps/pollux-gen/pollux-gen
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.txt
 cpus=$(nproc)

@@ -1,19 +1,40 @@
 #!/usr/bin/env bash
-# Configures (once) and builds the release-ish build in build/ and, with --asan, the
-# ASan+UBSan build in build-asan/.
+# Configures (once) and builds pollux. usage: scripts/build.sh [normal] [asan] [release]
+#   normal   build/          debugoptimized (-O2, assertions on): the tests run on it (default)
+#   asan     build-asan/     ASan + UBSan (tests only)
+#   release  build-release/  -O3, LTO, assertions off, -march=native: the main job and the
+#                            benchmarks (issue 13: measure what a user would run)
+# --asan is kept as a synonym for "normal asan".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-if [ ! -f build/build.ninja ]; then
-  meson setup build --buildtype=debugoptimized >/dev/null
-fi
-ninja -C build -j "$jobs"
-if [ "${1:-}" = "--asan" ]; then
-  if [ ! -f build-asan/build.ninja ]; then
-    # DPDK from Debian is not instrumented; b_lundef=false lets the sanitizer runtime
-    # resolve its symbols. -Dnative=false keeps the two builds independent of each other.
-    meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
-      -Dbench=false -Dinterop=false -Dcpp_args=-fno-sanitize-recover=undefined >/dev/null
-  fi
-  ninja -C build-asan -j "$jobs"
-fi
+flavours=()
+for a in "$@"; do
+  case "$a" in
+    normal|asan|release) flavours+=("$a") ;;
+    --asan) flavours+=(normal asan) ;;
+    *) echo "build.sh: unknown build '$a' (normal, asan, release)" >&2; exit 2 ;;
+  esac
+done
+[ ${#flavours[@]} -gt 0 ] || flavours=(normal)
+for f in "${flavours[@]}"; do
+  case "$f" in
+    normal)
+      [ -f build/build.ninja ] || meson setup build --buildtype=debugoptimized >/dev/null
+      ninja -C build -j "$jobs" ;;
+    asan)
+      # DPDK from Debian is not instrumented; b_lundef=false lets the sanitizer runtime
+      # resolve its symbols.
+      [ -f build-asan/build.ninja ] ||
+        meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined \
+          -Db_lundef=false -Dbench=false -Dinterop=false \
+          -Dcpp_args=-fno-sanitize-recover=undefined >/dev/null
+      ninja -C build-asan -j "$jobs" ;;
+    release)
+      # No tests here: they need assertions, and build/ has them.
+      [ -f build-release/build.ninja ] ||
+        meson setup build-release --buildtype=release -Db_lto=true -Db_ndebug=true \
+          -Dtests=false >/dev/null
+      ninja -C build-release -j "$jobs" ;;
+  esac
+done

@@ -24,11 +24,12 @@ done
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (package installation)" >&2; exit 1; }
 
 scripts/setup.sh
-scripts/build.sh
+# A release build (-O3, LTO, no assertions): what a user would run and benchmark.
+scripts/build.sh release
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-gen=build/apps/pollux-gen/pollux-gen
+gen=build-release/apps/pollux-gen/pollux-gen
 
 # run NAME GEN-ARGS...: one run of $seconds, its report in $out/NAME.json.
 run() {
@@ -62,7 +63,8 @@ causes = {"refused": "RST answering the SYN", "reset": "RST on an open connectio
           "timeout": "retransmissions exhausted", "bad_response": "malformed or non-2xx",
           "closed_early": "FIN before the response",
           "local": "connect() found no free port or TCB here"}
-head = ("run", "conn/s", "req/s", "Gb/s", "p50 us", "p99 us", "errors", "retrans")
+head = ("run", "conn/s", "req/s", "Gb/s", "p50 us", "p99 us", "errors", "retrans",
+        "cycles/seg")
 rows, notes = [], []
 for name, meaningful in runs.items():
     d = json.load(open(os.path.join(sys.argv[1], name + ".json")))
@@ -71,8 +73,12 @@ for name, meaningful in runs.items():
     cells = {"conn/s": f"{t['conn_per_s']:.0f}", "req/s": f"{t['req_per_s']:.0f}",
              "Gb/s": f"{t['rx_gbps'] + t['tx_gbps']:.2f}", "p50 us": us(lat["p50"]),
              "p99 us": us(lat["p99"])}
+    # Busy cycles per TCP segment (drivers-glue/poller.cpp), both ends added: what one
+    # segment costs sent by one stack and received by the other.
+    cpu = d["cpu"]
+    seg = sum(cpu[s]["total"]["cycles_per_segment"] for s in ("generator", "local_server"))
     rows.append((name,) + tuple(cells[h] if h in meaningful else "-" for h in head[1:6]) +
-                (str(e["total"]), str(t["retrans"])))
+                (str(e["total"]), str(t["retrans"]), f"{seg:.0f}"))
     if e["total"]:
         notes.append(f"{name}: {e['total']} errors: " + ", ".join(
             f"{k.replace('_', ' ')} {e[k]} ({v})" for k, v in causes.items() if e.get(k)))
@@ -82,6 +88,8 @@ print(line(head))
 print("|" + "|".join("-" * (x + 2) for x in w) + "|")
 for r in rows:
     print(line(r))
+print("cycles/seg: busy cycles per TCP segment, generator and server added (the pollers' "
+      "spinning between bursts is not counted)")
 for n in notes:
     print(n)
 PY
