@@ -20,6 +20,14 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
        net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) != 0))
     return drop(m, base::Counter::drop_tcp_bad_checksum);
   if (seg.src_port == 0 || seg.dst_port == 0) return drop(m, base::Counter::drop_tcp_bad_ports);
+  // SYN with FIN or with RST: no TCP sends either (a SYN opens, FIN and RST end what the SYN
+  // has not yet opened), but RFC 9293 3.10.7 would act on them -- LISTEN would answer SYN+FIN
+  // with a SYN-ACK, a synchronized state would take SYN+RST as a RST -- which is what scans
+  // (OS fingerprinting) and firewall evasion rely on. Dropped in every state, as FreeBSD's
+  // net.inet.tcp.drop_synfin does.
+  if (seg.has(net::tcp_flags::syn) &&
+      (seg.has(net::tcp_flags::fin) || seg.has(net::tcp_flags::rst)))
+    return drop(m, base::Counter::drop_tcp_bad_flags);
   net::TcpOptions opts;
   if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
     return drop(m, base::Counter::drop_tcp_bad_options);

@@ -16,15 +16,17 @@ void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
   rte_pktmbuf_free(m);
   // RFC 9293 3.10.7.3. First the ACK: it must acknowledge our SYN and nothing else.
   if (seg.has(ack) && (seg.ack <= t.iss || seg.ack > t.snd_max)) {
-    if (!seg.has(rst)) send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST>
+    // "If the RST bit is set, discard the segment and return" (a RST is never answered).
+    if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
+    send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST>
     return;
   }
   if (seg.has(rst)) {
-    // RFC 5961 3.2 does not apply here: an acceptable ACK makes the RST believable.
-    if (seg.has(ack)) {
-      counters_.inc(Counter::tcp_attempt_fails);
-      finish(t, CloseReason::refused, now);
-    }
+    // RFC 5961 3.2 does not apply here: an acceptable ACK makes the RST believable; without
+    // an ACK, "drop the segment and return" (3.10.7.3 second).
+    if (!seg.has(ack)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
+    counters_.inc(Counter::tcp_attempt_fails);
+    finish(t, CloseReason::refused, now);
     return;
   }
   if (!seg.has(syn)) return;

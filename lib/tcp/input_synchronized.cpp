@@ -66,23 +66,24 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
   if (!acceptable) {
     rte_pktmbuf_free(m);
-    if (!seg.has(rst) && seg_len > 0 && seg.seq < t.rcv_nxt && !seg.payload.empty())
+    // RFC 9293 3.10.7.4 first: an unacceptable RST is dropped without an answer (RFC 5961
+    // 3.2: it is what a blind reset attack mostly sends); counted so that an attack shows.
+    if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
+    if (seg_len > 0 && seg.seq < t.rcv_nxt && !seg.payload.empty())
       // RFC 2883 4: a duplicate wholly below RCV.NXT is reported in the ACK it draws.
       note_dsack(t, seg.seq,
                  net::seq_min(seg.seq + static_cast<uint32_t>(seg.payload.size()), t.rcv_nxt));
-    if (!seg.has(rst)) {
-      // The peer's FIN again, in TIME-WAIT: our ACK of it was lost. "Acknowledge it, and
-      // restart the 2 MSL timeout" (RFC 9293 3.10.7.4, eighth, TIME-WAIT STATE); a FIN is
-      // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
-      // FIN retransmissions back off past 2 MSL would meet a RST.
-      if (t.state == State::time_wait && seg.has(fin) && seg.seq + seg_len == t.rcv_nxt)
-        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
-      // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
-      // have lands here too; the ACK tells the peer where we are.
-      counters_.inc(Counter::drop_tcp_out_of_window);
-      t.ack_now = true;
-      mark_dirty(t);
-    }
+    // The peer's FIN again, in TIME-WAIT: our ACK of it was lost. "Acknowledge it, and
+    // restart the 2 MSL timeout" (RFC 9293 3.10.7.4, eighth, TIME-WAIT STATE); a FIN is
+    // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
+    // FIN retransmissions back off past 2 MSL would meet a RST.
+    if (t.state == State::time_wait && seg.has(fin) && seg.seq + seg_len == t.rcv_nxt)
+      wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+    // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
+    // have lands here too; the ACK tells the peer where we are.
+    counters_.inc(Counter::drop_tcp_out_of_window);
+    t.ack_now = true;
+    mark_dirty(t);
     return;
   }
 

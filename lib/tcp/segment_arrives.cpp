@@ -38,6 +38,7 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     // which is what the engine's CLOSED answer does; only a SYN is for us.
     if (seg.has(rst)) {
       rte_pktmbuf_free(m);
+      counters_.inc(Counter::drop_tcp_rst_to_closed);  // no connection for its tuple
       return true;
     }
     if (seg.has(ack)) return !seg.has(syn) && accept_cookie(l, m, ip, seg, opts, now);

@@ -51,7 +51,8 @@ enum class Counter : uint16_t {
   drop_ip_bad_header_length,
   drop_ip_bad_total_length,
   drop_ip_bad_checksum,
-  drop_ip_bad_source,  // broadcast, multicast, zero or one of ours
+  drop_ip_bad_source,  // martian: 0/8, 127/8, 240/4, broadcast (limited or directed), multicast
+  drop_ip_land,        // source is one of our addresses: LAND (source = destination) or spoofed
   drop_ip_not_for_us,  // destination is not one of our addresses
   drop_ip_fragment,    // no reassembly: pollux sends with DF and expects the same
   drop_ip_unknown_protocol,
@@ -68,8 +69,10 @@ enum class Counter : uint16_t {
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
   drop_tcp_bad_options,
-  drop_tcp_bad_ports,      // source or destination port 0
-  drop_tcp_rst_to_closed,  // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
+  drop_tcp_bad_ports,         // source or destination port 0
+  drop_tcp_bad_flags,         // SYN with FIN or RST: no stack sends them; scans and evasion do
+  drop_tcp_rst_to_closed,     // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
+  drop_tcp_rst_unacceptable,  // RST failing RFC 9293 3.10.7.3/3.10.7.4 (RFC 5961 3.2) checks
   tcp_rst_sent,
   tcp_active_opens,        // connect() sent a SYN
   tcp_passive_opens,       // a listener answered a SYN
@@ -151,6 +154,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_ip_bad_total_length",
     "drop_ip_bad_checksum",
     "drop_ip_bad_source",
+    "drop_ip_land",
     "drop_ip_not_for_us",
     "drop_ip_fragment",
     "drop_ip_unknown_protocol",
@@ -166,7 +170,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_bad_checksum",
     "drop_tcp_bad_options",
     "drop_tcp_bad_ports",
+    "drop_tcp_bad_flags",
     "drop_tcp_rst_to_closed",
+    "drop_tcp_rst_unacceptable",
     "tcp_rst_sent",
     "tcp_active_opens",
     "tcp_passive_opens",

@@ -564,6 +564,8 @@ Frame patched_tcp(Patch patch) {
   return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, seg));
 }
 
+constexpr uint8_t kSyn = net::tcp_flags::syn;
+
 const HostileCase kHostile[] = {
     {"runt_frame", base::Counter::drop_short_frame, [] { return Frame(13, 0xff); }},
     {"other_station", base::Counter::drop_not_our_mac,
@@ -631,7 +633,12 @@ const HostileCase kHostile[] = {
        const net::Ipv4Addr src = make_ipv4(224, 0, 0, 9);
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
-    {"ip_source_is_ours", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_directed_broadcast", base::Counter::drop_ip_bad_source, [] {
+       const net::Ipv4Addr src = make_ipv4(10, 0, 0, 255);  // our /24's broadcast
+       return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
+     }},
+    // LAND: source = destination; answering would send the SYN-ACK to ourselves.
+    {"ip_land_source_is_destination", base::Counter::drop_ip_land, [] {
        return with_ip(pollux::testing::ipv4_datagram(kOurIp, kOurIp, net::kIpProtoTcp,
                                                      syn_from(kOurIp)));
      }},
@@ -682,6 +689,16 @@ const HostileCase kHostile[] = {
      }},
     {"tcp_source_port_zero", base::Counter::drop_tcp_bad_ports,
      [] { return patched_tcp([](Frame& s) { s[0] = s[1] = 0; }); }},
+    // SYN+FIN and SYN+RST: no stack sends them (scans and firewall evasion do).
+    {"tcp_syn_fin", base::Counter::drop_tcp_bad_flags,
+     [] { return patched_tcp([](Frame& s) { s[13] = kSyn | net::tcp_flags::fin; }); }},
+    {"tcp_syn_rst", base::Counter::drop_tcp_bad_flags,
+     [] { return patched_tcp([](Frame& s) { s[13] = kSyn | net::tcp_flags::rst; }); }},
+    {"tcp_syn_fin_psh_urg", base::Counter::drop_tcp_bad_flags, [] {
+       return patched_tcp([](Frame& s) {
+         s[13] = kSyn | net::tcp_flags::fin | net::tcp_flags::psh | net::tcp_flags::urg;
+       });
+     }},
 };
 
 class HostileFrame : public EngineTest, public ::testing::WithParamInterface<HostileCase> {};
