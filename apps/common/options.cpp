@@ -148,6 +148,17 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
       r.fail("--syn-cookies: '" + *v + "' is not one of auto, always, never");
     return true;
   }
+  if (name == "--challenge-ack-limit" || name == "--rst-limit") {
+    auto v = r.value();
+    if (!v) return true;
+    if (auto x = parse_uint(*v, 0, kMaxRateLimit))
+      (name == "--rst-limit" ? tuning.rst_limit : tuning.challenge_ack_limit) =
+          static_cast<uint32_t>(*x);
+    else
+      r.fail(name + ": '" + *v + "' is not a number per second in [0, " +
+             std::to_string(kMaxRateLimit) + "] (0: no limit)");
+    return true;
+  }
   if (name == "--tlp-wc-delack") {
     auto v = r.value();
     if (!v) return true;
@@ -170,7 +181,12 @@ std::string describe(const TcpTuning& tuning) {
               : ", tlp wc-delack " + std::to_string(tuning.tlp_wc_delack_ms) + " ms") +
          (tuning.syn_cookies == SynCookieMode::always  ? ", syn cookies always"
           : tuning.syn_cookies == SynCookieMode::never ? ", syn cookies never"
-                                                       : "");
+                                                       : "") +
+         (tuning.challenge_ack_limit
+              ? ", challenge acks " + std::to_string(*tuning.challenge_ack_limit) + "/s"
+              : std::string()) +
+         (tuning.rst_limit ? ", closed-port rsts " + std::to_string(*tuning.rst_limit) + "/s"
+                           : std::string());
 }
 
 bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error) {

@@ -69,11 +69,19 @@ struct TcpTuning {
   // --syn-cookies auto|always|never: RFC 4987 3.6 cookies when a listener's queue is full
   // (auto), for every SYN, or never (a full queue drops SYNs).
   SynCookieMode syn_cookies = SynCookieMode::automatic;
+  // --challenge-ack-limit N: RFC 5961 7 challenge ACKs per second per lcore (0: no limit);
+  // --rst-limit N: RSTs for closed ports per second per lcore (0: no limit). Unset: the
+  // stack's defaults (1000/s each; TcpConfig).
+  std::optional<uint32_t> challenge_ack_limit;
+  std::optional<uint32_t> rst_limit;
 };
 // `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`,
-// `--syn-cookies auto|always|never`. Returns false
-// when `name` is none.
+// `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`. Returns
+// false when `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
+// The largest per-second limit the options take (a budget above line rate means none).
+inline constexpr uint64_t kMaxRateLimit = 100'000'000;
+
 // "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what
 // the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);

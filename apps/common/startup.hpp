@@ -90,8 +90,8 @@ template <class Options>
 }
 
 // The options both apps share (--ip, --gw, --mtu, --dpdk-port, --no-offload, --max-conns,
-// --cc, --no-sack, --no-timestamps, --tlp-wc-delack) as the runtime's: the one place they
-// are mapped.
+// --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies, --challenge-ack-limit,
+// --rst-limit) as the runtime's: the one place they are mapped.
 template <class Options>
 [[nodiscard]] RuntimeOptions runtime_options(const Options& o) {
   RuntimeOptions r;
@@ -106,6 +106,8 @@ template <class Options>
   r.timestamps = o.tcp.timestamps;
   r.tlp_wc_delack_ns = uint64_t{o.tcp.tlp_wc_delack_ms} * 1'000'000;
   r.syn_cookies = o.tcp.syn_cookies;
+  r.challenge_ack_rate = o.tcp.challenge_ack_limit;
+  r.closed_rst_rate = o.tcp.rst_limit;
   return r;
 }
 

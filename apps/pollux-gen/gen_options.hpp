@@ -65,7 +65,7 @@ inline constexpr const char* kGenUsage =
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
     "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
-    "         [--syn-cookies auto|always|never]\n"
+    "         [--syn-cookies auto|always|never] [--challenge-ack-limit N] [--rst-limit N]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "         [--pcap FILE[:SNAPLEN]]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"

@@ -10,7 +10,8 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
       pool_(pool),
       arp_(config.arp),
       tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns),
-      icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst) {}
+      icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst),
+      closed_rst_budget_(config.tcp.closed_rst_rate, config.tcp.closed_rst_burst) {}
 
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;

@@ -134,6 +134,7 @@ class Engine {
   uint16_t ip_id_ = 0;
   uint64_t next_arp_poll_ = 0;
   base::TokenBucket icmp_echo_budget_;
+  base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)
 };
 
 }  // namespace pollux::engine

@@ -40,6 +40,10 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
 
 void Engine::tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                            uint64_t now) {
+  // Rate-limited (TcpConfig::closed_rst_rate): a flood of segments to closed ports --
+  // spoofed, so the RSTs would go to victims -- draws a bounded rate of answers, as BSD's
+  // icmplim bounds its closed-port RSTs. The peer's retransmission asks again.
+  if (!closed_rst_budget_.take(now)) return drop(m, base::Counter::drop_tcp_rst_rate_limited);
   // RFC 9293 3.10.7.1: a reset the sender accepts (tcp/reset.hpp). It reuses the offending
   // segment's mbuf: a RST is never larger than what provoked it.
   const tcp::Reset r =

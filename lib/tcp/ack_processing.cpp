@@ -23,9 +23,10 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   }
   // RFC 5961 5.2: an ACK far older than anything in flight is suspicious: challenge.
   if (a < t.snd_una - t.max_snd_wnd) {
-    counters_.inc(Counter::tcp_challenge_acks);
-    t.ack_now = true;
-    mark_dirty(t);
+    if (take_challenge_ack(now)) {
+      t.ack_now = true;
+      mark_dirty(t);
+    }
     return false;
   }
   const uint32_t new_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;

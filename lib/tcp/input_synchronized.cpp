@@ -91,8 +91,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   if (seg.has(rst)) {
     rte_pktmbuf_free(m);
     if (seg.seq != t.rcv_nxt) {
-      counters_.inc(Counter::tcp_challenge_acks);
-      send_ack(t, now);
+      if (take_challenge_ack(now)) send_ack(t, now);
       return;
     }
     if (t.state == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
@@ -111,8 +110,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
   if (seg.has(syn)) {
     rte_pktmbuf_free(m);
-    counters_.inc(Counter::tcp_challenge_acks);
-    send_ack(t, now);
+    if (take_challenge_ack(now)) send_ack(t, now);
     return;
   }
   // Fifth: no ACK, no processing.
@@ -208,6 +206,19 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
     arm_keepalive(t, now);
   }
   mark_dirty(t);
+}
+
+// RFC 5961 section 7: "an ACK throttling mechanism" for the challenge ACKs of 3.2 (RST in
+// the window), 4.2 (SYN) and 5.2 (old ACK). Without it a blind attacker's spoofed segments
+// each draw an ACK from us: a reflector. One budget per lcore, like Linux's
+// tcp_challenge_ack_limit; a refused challenge is counted, never queued.
+bool TcpLayer::take_challenge_ack(uint64_t now) {
+  if (!challenge_budget_.take(now)) {
+    counters_.inc(Counter::drop_tcp_challenge_ack_rate_limited);
+    return false;
+  }
+  counters_.inc(Counter::tcp_challenge_acks);
+  return true;
 }
 
 }  // namespace pollux::tcp

@@ -38,13 +38,14 @@
 #include "base/counters.hpp"
 #include "base/flow_table.hpp"
 #include "base/timer_wheel.hpp"
+#include "base/token_bucket.hpp"
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
 #include "tcp/isn.hpp"
-#include "tcp/syn_cookie.hpp"
 #include "tcp/reset.hpp"
+#include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
 
 namespace pollux::tcp {
@@ -86,6 +87,17 @@ struct TcpConfig {
   // RFC 4987 3.6 SYN cookies (tcp/syn_cookie.hpp): `automatic` answers with a cookie when a
   // listener's SYN-RECEIVED queue (its backlog) is full, instead of dropping the SYN.
   SynCookieMode syn_cookies = SynCookieMode::automatic;
+  // RFC 5961 section 7: challenge ACKs per second (and burst) per lcore, 0 unlimited. The
+  // RFC asks for a limit so that a flood of spoofed RSTs/SYNs cannot turn us into an ACK
+  // amplifier; 1000/s is Linux's tcp_challenge_ack_limit (before 6.0 made it per socket).
+  uint32_t challenge_ack_rate = 1000;
+  uint32_t challenge_ack_burst = 1000;
+  // RSTs answering segments no connection or listener wants (RFC 9293 3.10.7.1, closed
+  // ports), per second and burst per lcore, 0 unlimited: Linux's global ICMP budget
+  // (icmp_msgs_per_sec 1000, icmp_msgs_burst 50), the one the engine's echo replies use, so
+  // that a SYN flood to a closed port (or pollux-gen) reflects a bounded rate.
+  uint32_t closed_rst_rate = 1000;
+  uint32_t closed_rst_burst = 50;
 };
 
 class TcpLayer {
@@ -245,6 +257,9 @@ class TcpLayer {
   void send_ack(Tcb& t, uint64_t now) {
     send_segment(t, t.snd_max, net::tcp_flags::ack, 0, 0, now);
   }
+  // RFC 5961 section 7: may a challenge ACK (3.2, 4.2, 5.2) be sent now? Takes one from the
+  // per-lcore budget and counts it (tcp_challenge_acks), or counts the refusal.
+  [[nodiscard]] bool take_challenge_ack(uint64_t now);
   [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
   [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
   rte_mbuf* alloc_datagram(uint16_t payload_room);
@@ -289,6 +304,7 @@ class TcpLayer {
   base::Counters& counters_;
   IsnGenerator isn_;
   SynCookies cookies_;
+  base::TokenBucket challenge_budget_;  // RFC 5961 7
   // A TCB outside the table and the pool that a cookie SYN-ACK is built from, so that the
   // stateless answer shares send_segment() with every other segment (input_listen.cpp).
   std::unique_ptr<Tcb> cookie_scratch_;

@@ -33,6 +33,8 @@ refused "--pcap: snaplen '0' is not a whole number in [1, 262144]" -- --ip 10.0.
 refused "--pcap: snaplen 'all' is not a whole number" -- --ip 10.0.0.2/24 --pcap "$out.pcapng:all"
 refused "--pcap: cannot write /nonexistent-dir/x.pcapng: No such file or directory" \
   --preset ring -- --ip 10.0.0.2/24 --pcap /nonexistent-dir/x.pcapng
+refused "--challenge-ack-limit: 'lots' is not a number per second" -- --ip 10.0.0.2/24 --challenge-ack-limit lots
+refused "--rst-limit: '-5' is not a number per second" -- --ip 10.0.0.2/24 --rst-limit -5
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"

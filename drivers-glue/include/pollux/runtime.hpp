@@ -84,6 +84,10 @@ struct RuntimeOptions {
   bool timestamps = true;
   uint64_t tlp_wc_delack_ns = 200'000'000;               // RFC 8985 7.2 WCDelAckT
   SynCookieMode syn_cookies = SynCookieMode::automatic;  // RFC 4987 3.6
+  // Rate limits per lcore (0: unlimited): RFC 5961 7 challenge ACKs, and RSTs answering
+  // segments for closed ports; the stack's defaults (TcpConfig) when left unset.
+  std::optional<uint32_t> challenge_ack_rate;
+  std::optional<uint32_t> closed_rst_rate;
   uint64_t msl_ns = 0;                                   // 0: the stack's (TIME-WAIT is 2 MSL)
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold

@@ -73,6 +73,7 @@ enum class Counter : uint16_t {
   drop_tcp_bad_flags,         // SYN with FIN or RST: no stack sends them; scans and evasion do
   drop_tcp_rst_to_closed,     // a RST for no connection is dropped silently (RFC 9293 3.10.7.1)
   drop_tcp_rst_unacceptable,  // RST failing RFC 9293 3.10.7.3/3.10.7.4 (RFC 5961 3.2) checks
+  drop_tcp_rst_rate_limited,  // a closed port's RST not sent: over the per-lcore budget
   tcp_rst_sent,
   tcp_active_opens,        // connect() sent a SYN
   tcp_passive_opens,       // a listener answered a SYN
@@ -83,16 +84,17 @@ enum class Counter : uint16_t {
   tcp_retrans_segs,
   tcp_timeouts,  // retransmission timer expiries
   tcp_fast_retransmits,
-  tcp_dsacks_received,        // RFC 2883 duplicate reports from peers
-  tcp_spurious_undos,         // congestion reductions undone (Eifel / D-SACK)
-  tcp_spurious_retrans,       // retransmissions a D-SACK proved unnecessary (RFC 2883 4)
-  tcp_rack_lost,              // RFC 8985: RACK loss verdicts (first transmissions)
-  tcp_rack_lost_retransmits,  // RFC 8985: retransmissions RACK found lost and resent
-  tcp_rack_reorder_timeouts,  // RFC 8985 6.2: reordering timer expiries
-  tcp_tlp_probes,             // RFC 8985 7: tail loss probes sent
-  tcp_tlp_recoveries,         // RFC 8985 7.4: losses a probe repaired (cwnd reduced)
-  tcp_ofo_queued,             // segments queued out of order
-  tcp_challenge_acks,         // RFC 5961
+  tcp_dsacks_received,                  // RFC 2883 duplicate reports from peers
+  tcp_spurious_undos,                   // congestion reductions undone (Eifel / D-SACK)
+  tcp_spurious_retrans,                 // retransmissions a D-SACK proved unnecessary (RFC 2883 4)
+  tcp_rack_lost,                        // RFC 8985: RACK loss verdicts (first transmissions)
+  tcp_rack_lost_retransmits,            // RFC 8985: retransmissions RACK found lost and resent
+  tcp_rack_reorder_timeouts,            // RFC 8985 6.2: reordering timer expiries
+  tcp_tlp_probes,                       // RFC 8985 7: tail loss probes sent
+  tcp_tlp_recoveries,                   // RFC 8985 7.4: losses a probe repaired (cwnd reduced)
+  tcp_ofo_queued,                       // segments queued out of order
+  tcp_challenge_acks,                   // RFC 5961
+  drop_tcp_challenge_ack_rate_limited,  // RFC 5961 7: over the per-lcore budget, not sent
   tcp_zero_window_probes,
   tcp_keepalive_probes,
   tcp_delayed_acks,
@@ -173,6 +175,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_bad_flags",
     "drop_tcp_rst_to_closed",
     "drop_tcp_rst_unacceptable",
+    "drop_tcp_rst_rate_limited",
     "tcp_rst_sent",
     "tcp_active_opens",
     "tcp_passive_opens",
@@ -193,6 +196,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_tlp_recoveries",
     "tcp_ofo_queued",
     "tcp_challenge_acks",
+    "drop_tcp_challenge_ack_rate_limited",
     "tcp_zero_window_probes",
     "tcp_keepalive_probes",
     "tcp_delayed_acks",

@@ -85,6 +85,20 @@ TEST(ServerOptions, SynCookiesAreAutomaticUnlessChosen) {
   EXPECT_EQ(n->tcp.syn_cookies, SynCookieMode::never);
 }
 
+// Issue 14 item 4: the rate limits are the stack's (1000/s each) unless chosen; 0 lifts them.
+TEST(ServerOptions, RateLimitsAreTheStacksUnlessChosenAndZeroMeansNone) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.challenge_ack_limit);
+  EXPECT_FALSE(d->tcp.rst_limit);
+  auto o = parse({"--ip", "10.0.0.2/24", "--challenge-ack-limit", "0", "--rst-limit=200"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.challenge_ack_limit, 0u);
+  EXPECT_EQ(o->tcp.rst_limit, 200u);
+  EXPECT_EQ(describe(o->tcp),
+            "cc cubic, sack on, timestamps on, challenge acks 0/s, closed-port rsts 200/s");
+}
+
 struct BadCase {
   std::vector<std::string> args;
   const char* must_mention;
@@ -125,6 +139,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--syn-cookies", "on"},
                 "--syn-cookies: 'on' is not one of auto, always, never"},
         BadCase{{"--ip", "10.0.0.2/24", "--syn-cookies"}, "--syn-cookies needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--challenge-ack-limit", "-1"},
+                "--challenge-ack-limit: '-1' is not a number per second in [0, 100000000]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--rst-limit", "1e3"}, "--rst-limit: '1e3'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--rst-limit"}, "--rst-limit needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
         BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
