@@ -120,6 +120,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
     c.tcp.challenge_ack_burst = *o.challenge_ack_rate;  // Linux's: the budget of one second
   }
   if (o.closed_rst_rate) c.tcp.closed_rst_rate = *o.closed_rst_rate;
+  c.tcp.syn_filter = o.syn_filter;
   if (o.msl_ns != 0) c.tcp.msl_ns = o.msl_ns;
   if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
   if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;

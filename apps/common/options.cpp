@@ -172,6 +172,51 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
   return false;
 }
 
+std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow, std::string& error) {
+  SynRule rule;
+  rule.allow = allow;
+  std::string_view addr = text;
+  if (const size_t colon = text.find(':'); colon != std::string_view::npos) {
+    addr = text.substr(0, colon);
+    const auto port = parse_uint(text.substr(colon + 1), 1, 65535);
+    if (!port) {
+      error = "port '" + std::string(text.substr(colon + 1)) + "' is not a number in [1, 65535]";
+      return std::nullopt;
+    }
+    rule.port = static_cast<uint16_t>(*port);
+  }
+  std::optional<Ipv4Prefix> prefix;
+  if (addr.find('/') == std::string_view::npos) {
+    if (auto a = Ipv4Addr::parse(addr)) prefix = Ipv4Prefix{*a, 32};
+  } else {
+    prefix = Ipv4Prefix::parse(addr);
+  }
+  if (!prefix) {
+    error = "'" + std::string(addr) + "' is not an address or prefix like 10.0.0.0/8";
+    return std::nullopt;
+  }
+  if (prefix->addr != prefix->network()) {
+    error = "'" + std::string(addr) + "' has host bits set (did you mean " +
+            Ipv4Prefix{prefix->network(), prefix->length}.to_string() + "?)";
+    return std::nullopt;
+  }
+  rule.source = *prefix;
+  return rule;
+}
+
+bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& filter) {
+  if (name != "--allow" && name != "--deny") return false;
+  auto v = r.value();
+  if (!v) return true;
+  std::string why;
+  const auto rule = parse_syn_rule(*v, name == "--allow", why);
+  if (!rule)
+    r.fail(name + ": " + why + " (expected PREFIX[:PORT], e.g. 10.0.0.0/8:80)");
+  else if (!filter.add(*rule))
+    r.fail(name + ": more than " + std::to_string(SynFilter::kMaxRules) + " --allow/--deny rules");
+  return true;
+}
+
 std::string describe(const TcpTuning& tuning) {
   return std::string("cc ") + congestion_control_name(tuning.cc) +
          (tuning.sack ? ", sack on" : ", sack off") +

@@ -10,6 +10,7 @@
 
 #include "pollux/addr.hpp"
 #include "pollux/cc.hpp"
+#include "pollux/syn_filter.hpp"
 #include "pollux/tcp.hpp"
 
 namespace pollux::apps {
@@ -81,6 +82,15 @@ struct TcpTuning {
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // The largest per-second limit the options take (a budget above line rate means none).
 inline constexpr uint64_t kMaxRateLimit = 100'000'000;
+
+// One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port):
+// nullopt with `error` saying why for anything else, including host bits set below the
+// prefix length (10.0.0.1/8 is a typo for 10.0.0.0/8 or 10.0.0.1/32; which, we cannot tell).
+[[nodiscard]] std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow,
+                                                    std::string& error);
+// `--allow RULE` / `--deny RULE` (repeatable, first match wins, at most SynFilter::kMaxRules)
+// into `filter`. Returns false when `name` is neither.
+bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& filter);
 
 // "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what
 // the startup banners print.

@@ -91,7 +91,8 @@ template <class Options>
 
 // The options both apps share (--ip, --gw, --mtu, --dpdk-port, --no-offload, --max-conns,
 // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies, --challenge-ack-limit,
-// --rst-limit) as the runtime's: the one place they are mapped.
+// --rst-limit; --allow/--deny when the app has them) as the runtime's: the one place they
+// are mapped.
 template <class Options>
 [[nodiscard]] RuntimeOptions runtime_options(const Options& o) {
   RuntimeOptions r;
@@ -108,6 +109,7 @@ template <class Options>
   r.syn_cookies = o.tcp.syn_cookies;
   r.challenge_ack_rate = o.tcp.challenge_ack_limit;
   r.closed_rst_rate = o.tcp.rst_limit;
+  if constexpr (requires { o.syn_filter; }) r.syn_filter = o.syn_filter;
   return r;
 }
 

@@ -82,7 +82,9 @@ inline constexpr const char* kGenUsage =
     "  several --ip (or a range) on the --dst subnet: connections come from one address\n"
     "  until its ephemeral ports run short (TIME-WAIT), then from the next\n"
     "  --pcap: every packet received and sent, cut to SNAPLEN bytes, to a pcapng file; with\n"
-    "  --local-server interface 0 is the generator's port and interface 1 the server's\n";
+    "  --local-server interface 0 is the generator's port and interface 1 the server's\n"
+    "  no passive opens: a SYN to the generator is answered as a closed port (RST, at most\n"
+    "  --rst-limit per second per lcore, default 1000) and counted drop_tcp_syn_filtered\n";
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,

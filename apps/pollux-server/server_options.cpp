@@ -29,6 +29,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
   ServerOptions o;
   ArgReader r(args);
   read_options(r, o, [&](const std::string& n) {
+    if (read_syn_filter_option(r, n, o.syn_filter)) return true;
     if (n == "--port") {
       if (auto x = r.number(1, 65535)) o.tcp_port = static_cast<uint16_t>(*x);
     } else if (n == "--mode") {

@@ -27,6 +27,7 @@ struct ServerOptions {
   bool checksum_offload = true;
   TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
   PcapOption pcap;             // --pcap FILE[:SNAPLEN]: capture to a pcapng file
+  SynFilter syn_filter;        // --allow / --deny PREFIX[:PORT], first match wins
   bool conn_info = false;      // a TCP_INFO-like line per connection as it closes
   bool lcores_info = false;
   bool quiet = false;          // no per-second progress lines
@@ -39,12 +40,14 @@ inline constexpr const char* kServerUsage =
     "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
     "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
     "         [--tlp-wc-delack MS] [--syn-cookies auto|always|never] [--conn-info]\n"
-    "         [--challenge-ack-limit N] [--rst-limit N]\n"
+    "         [--challenge-ack-limit N] [--rst-limit N] [--allow RULE] [--deny RULE]\n"
     "         [--no-offload] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
     "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
     "                 the default), always, or never (a full backlog drops SYNs)\n"
     "  --challenge-ack-limit N: RFC 5961 challenge ACKs per second per lcore (default 1000,\n"
     "                 0 no limit); --rst-limit N: RSTs for closed ports, the same\n"
+    "  --allow/--deny A.B.C.D[/N][:PORT]: accept or silently drop SYNs from that source\n"
+    "                 prefix (to that port); the first matching rule decides, none: accept\n"
     "  --conn-info: one line per connection when it closes (cc, options, rtt, retransmissions)\n"
     "  --pcap FILE[:SNAPLEN]: write every packet received and sent (each cut to SNAPLEN\n"
     "                 bytes) to a pcapng file; copies the writer cannot keep up with are\n"

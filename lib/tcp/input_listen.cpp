@@ -126,6 +126,12 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
   if (config_.syn_cookies == SynCookieMode::automatic &&
       (l.last_cookie_ns == 0 || now - l.last_cookie_ns > 2 * SynCookies::kPeriodNs))
     return false;
+  // A cookie's ACK is the passive open's second half: the SYN filter sees it too (a valid
+  // cookie from a refused source means the rules changed or the cookie was guessed).
+  if (!passive_open_allowed(ip, seg)) {
+    rte_pktmbuf_free(m);
+    return true;
+  }
   const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   const std::optional<uint16_t> mss = cookies_.check(key, seg.seq - 1, seg.ack - 1, now);
   if (!mss) {

@@ -32,6 +32,12 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
       input_synchronized(*t, m, seg, opts, now);
     return true;
   }
+  // A host that accepts no passive opens at all (pollux-gen: a one-way SYN host, issue 14
+  // item 5) answers a SYN as a closed port does (the engine's RST, rate-limited), counted.
+  if (seg.has(syn) && !seg.has(ack) && !config_.syn_filter.passive_opens()) {
+    counters_.inc(Counter::drop_tcp_syn_filtered);
+    return false;
+  }
   for (Listener& l : listeners_) {
     if (!l.active || l.port != seg.dst_port) continue;
     // RFC 9293 3.10.7.2 (LISTEN): a RST is ignored; an ACK gets <SEQ=SEG.ACK><CTL=RST>,
@@ -43,12 +49,20 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     }
     if (seg.has(ack)) return !seg.has(syn) && accept_cookie(l, m, ip, seg, opts, now);
     counters_.inc(Counter::tcp_segs_in);
-    if (seg.has(syn))
+    // The inbound-SYN filter: a refused SYN is dropped without an answer, as a firewall's
+    // one-way filter drops it (an answer would tell a scanner the port is there).
+    if (seg.has(syn) && passive_open_allowed(ip, seg))
       input_listen(l, m, ip, seg, opts, now);
     else
       rte_pktmbuf_free(m);
     return true;
   }
+  return false;
+}
+
+bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg) {
+  if (config_.syn_filter.allows(ip.src, seg.dst_port)) return true;
+  counters_.inc(Counter::drop_tcp_syn_filtered);
   return false;
 }
 

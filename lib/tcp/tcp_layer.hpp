@@ -42,6 +42,7 @@
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
+#include "pollux/syn_filter.hpp"
 #include "pollux/tcp.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/reset.hpp"
@@ -98,6 +99,8 @@ struct TcpConfig {
   // that a SYN flood to a closed port (or pollux-gen) reflects a bounded rate.
   uint32_t closed_rst_rate = 1000;
   uint32_t closed_rst_burst = 50;
+  // Inbound-SYN filter (pollux/syn_filter.hpp): which passive opens are accepted.
+  SynFilter syn_filter;
 };
 
 class TcpLayer {
@@ -197,6 +200,8 @@ class TcpLayer {
   void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                     const net::TcpOptions& opts, uint64_t now);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
+  // The SYN filter (config_.syn_filter) on a passive open; false: refused and counted.
+  [[nodiscard]] bool passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg);
   // input_syn_sent.cpp
   void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, const net::TcpOptions& opts,
                       uint64_t now);

@@ -35,6 +35,8 @@ refused "--pcap: cannot write /nonexistent-dir/x.pcapng: No such file or directo
   --preset ring -- --ip 10.0.0.2/24 --pcap /nonexistent-dir/x.pcapng
 refused "--challenge-ack-limit: 'lots' is not a number per second" -- --ip 10.0.0.2/24 --challenge-ack-limit lots
 refused "--rst-limit: '-5' is not a number per second" -- --ip 10.0.0.2/24 --rst-limit -5
+refused "--allow: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)" -- --ip 10.0.0.2/24 --allow 10.0.0.1/8
+refused "--deny: port '70000' is not a number in [1, 65535]" -- --ip 10.0.0.2/24 --deny 10.0.0.0/8:70000
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"

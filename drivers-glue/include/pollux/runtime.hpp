@@ -26,6 +26,7 @@
 #include "pollux/counters.hpp"
 #include "pollux/lcore_load.hpp"
 #include "pollux/stack.hpp"
+#include "pollux/syn_filter.hpp"
 
 namespace pollux {
 
@@ -88,6 +89,7 @@ struct RuntimeOptions {
   // segments for closed ports; the stack's defaults (TcpConfig) when left unset.
   std::optional<uint32_t> challenge_ack_rate;
   std::optional<uint32_t> closed_rst_rate;
+  SynFilter syn_filter;                                  // pollux/syn_filter.hpp
   uint64_t msl_ns = 0;                                   // 0: the stack's (TIME-WAIT is 2 MSL)
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold

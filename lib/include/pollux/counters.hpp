@@ -104,6 +104,7 @@ enum class Counter : uint16_t {
   drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
   drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
   drop_tcp_backlog_full,   // SYN dropped: SYN-RECEIVED limit reached and cookies off
+  drop_tcp_syn_filtered,   // passive open refused by the SYN filter (--allow/--deny, pollux-gen)
   syn_cookies_sent,        // SYN answered with a cookie SYN-ACK (RFC 4987 3.6)
   syn_cookies_accepted,    // ACK whose cookie was valid: a connection made from it
   syn_cookies_rejected,    // ACK to a listener sending cookies, with an invalid cookie
@@ -206,6 +207,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_out_of_window",
     "drop_tcp_ack_unsent",
     "drop_tcp_backlog_full",
+    "drop_tcp_syn_filtered",
     "syn_cookies_sent",
     "syn_cookies_accepted",
     "syn_cookies_rejected",

@@ -99,6 +99,42 @@ TEST(ServerOptions, RateLimitsAreTheStacksUnlessChosenAndZeroMeansNone) {
             "cc cubic, sack on, timestamps on, challenge acks 0/s, closed-port rsts 200/s");
 }
 
+// Issue 14 item 5: --allow/--deny PREFIX[:PORT] in order; the first matching rule decides.
+TEST(ServerOptions, AllowAndDenyRulesKeepTheirOrderAndTheFirstMatchDecides) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--allow", "10.1.2.0/24:80", "--deny=10.0.0.0/8", "--deny",
+                  "192.168.1.7", "--allow", "0.0.0.0/0:22", "--deny", "0.0.0.0/0"});
+  ASSERT_TRUE(o);
+  const SynFilter& f = o->syn_filter;
+  ASSERT_EQ(f.size(), 5u);
+  EXPECT_EQ(f.rule(0).source.to_string(), "10.1.2.0/24");
+  EXPECT_EQ(f.rule(0).port, 80);
+  EXPECT_TRUE(f.rule(0).allow);
+  EXPECT_EQ(f.rule(1).port, 0) << "no :PORT: every port";
+  EXPECT_FALSE(f.rule(1).allow);
+  EXPECT_EQ(f.rule(2).source.to_string(), "192.168.1.7/32") << "no /N: one host";
+  EXPECT_TRUE(f.allows(make_ipv4(10, 1, 2, 3), 80));
+  EXPECT_FALSE(f.allows(make_ipv4(10, 1, 2, 3), 81)) << "falls through to the /8 deny";
+  EXPECT_FALSE(f.allows(make_ipv4(192, 168, 1, 7), 22)) << "the host deny comes before :22";
+  EXPECT_TRUE(f.allows(make_ipv4(192, 168, 1, 8), 22));
+  EXPECT_FALSE(f.allows(make_ipv4(192, 168, 1, 8), 80)) << "the final deny-all";
+  EXPECT_TRUE(parse({"--ip", "10.0.0.2/24"})->syn_filter.allows(make_ipv4(1, 2, 3, 4), 80))
+      << "no rules: every passive open is accepted";
+}
+
+TEST(ServerOptions, AtMostThirtyTwoSynRulesAreTaken) {
+  std::vector<std::string> args{"--ip", "10.0.0.2/24"};
+  for (size_t i = 0; i < SynFilter::kMaxRules; ++i) {
+    args.push_back("--deny");
+    args.push_back("10." + std::to_string(i) + ".0.0/16");
+  }
+  ASSERT_TRUE(parse(args));
+  args.push_back("--allow");
+  args.push_back("10.200.0.0/16");
+  std::string err;
+  EXPECT_FALSE(parse(args, &err));
+  EXPECT_NE(err.find("--allow: more than 32 --allow/--deny rules"), std::string::npos) << err;
+}
+
 struct BadCase {
   std::vector<std::string> args;
   const char* must_mention;
@@ -143,6 +179,15 @@ INSTANTIATE_TEST_SUITE_P(
                 "--challenge-ack-limit: '-1' is not a number per second in [0, 100000000]"},
         BadCase{{"--ip", "10.0.0.2/24", "--rst-limit", "1e3"}, "--rst-limit: '1e3'"},
         BadCase{{"--ip", "10.0.0.2/24", "--rst-limit"}, "--rst-limit needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow", "10.0.0.1/8"},
+                "--allow: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "10.0.0.0/33"},
+                "--deny: '10.0.0.0/33' is not an address or prefix like 10.0.0.0/8"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "10.0.0.0/8:0"},
+                "--deny: port '0' is not a number in [1, 65535]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow", "10.0.0.0/8:http"}, "--allow: port 'http'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow", "example.com"}, "--allow: 'example.com'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow"}, "--allow needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
         BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
