@@ -80,8 +80,9 @@ struct TcpTuning {
 // `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`. Returns
 // false when `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
-// The largest per-second limit the options take (a budget above line rate means none).
-inline constexpr uint64_t kMaxRateLimit = 100'000'000;
+// The largest per-second limit the options take: 0 lifts a limit, and the token bucket
+// (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.
+inline constexpr uint64_t kMaxRateLimit = 100'000;
 
 // One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port):
 // nullopt with `error` saying why for anything else, including host bits set below the
