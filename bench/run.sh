@@ -182,6 +182,10 @@ wrk_json pingpong -c1
 
 say "bulk (one stream, upload)"
 pollux_memory bulk --mode bulk --direction up --connections 1 --local-server discard
+# The in-memory link grants checksum offload as a NIC would (drivers-glue/ring_link.hpp);
+# --no-offload makes both stacks checksum every segment in software.
+pollux_memory bulk-nooffload --mode bulk --direction up --connections 1 --local-server discard \
+  --no-offload
 pollux_veth bulk discard --mode bulk --direction up --connections 1
 ip netns exec $nsl taskset -c 0 iperf3 -c 10.240.0.1 -t "$seconds" -J >"$out/linux-bulk.json"
 

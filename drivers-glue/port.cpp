@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ring_link.hpp"
+
 namespace pollux::dpdk {
 
 namespace {
@@ -127,8 +129,8 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   }
   if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-  const uint64_t rss_hf = dev.flow_type_rss_offloads &
-                          (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+  const uint64_t rss_hf =
+      dev.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
   if (queues > 1 && rss_hf != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
@@ -195,6 +197,14 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   info.offloads.rx_ipv4_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
   info.offloads.rx_tcp_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  if (config.checksum_offload && is_ring_link_port(port)) {
+    // The in-memory link offers what a NIC would (ring_link.hpp): net_ring itself knows no
+    // offloads, so its receive side is a callback that turns the sender's requests into
+    // verdicts.
+    if (!enable_ring_link_offloads(port, queues, error)) return false;
+    info.offloads.tx_ipv4_checksum = info.offloads.tx_tcp_checksum = true;
+    info.offloads.rx_ipv4_checksum = info.offloads.rx_tcp_checksum = true;
+  }
   info.tso_capable = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO;
   info.lro_capable = dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO;
   return true;
@@ -202,16 +212,14 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
 
 std::string describe_port(const PortInfo& i) {
   auto onoff = [](bool on) { return on ? "on" : "off"; };
-  std::string s = "port " + std::to_string(i.port_id) + " (" + i.driver + ") " +
-                  i.mac.to_string() + ": " + std::to_string(i.queues) +
-                  (i.queues == 1 ? " queue" : " queues") + ", mtu " + std::to_string(i.mtu) +
-                  ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
-                  onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " +
-                  onoff(i.offloads.tx_tcp_checksum) + ", tso off" +
-                  (i.tso_capable ? " (capable)" : "") + "; rx offloads: ipv4-cksum " +
-                  onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
-                  onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
-                  (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+  std::string s =
+      "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() + ": " +
+      std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") + ", mtu " +
+      std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
+      onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
+      ", tso off" + (i.tso_capable ? " (capable)" : "") + "; rx offloads: ipv4-cksum " +
+      onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) +
+      ", lro off" + (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
          std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +

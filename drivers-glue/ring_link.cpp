@@ -2,12 +2,51 @@
 
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <vector>
 
 namespace pollux::dpdk {
+
+namespace {
+// Set at creation and when a port is initialised, before any lcore polls it.
+std::array<bool, RTE_MAX_ETHPORTS> link_port{};
+std::array<uint16_t, RTE_MAX_ETHPORTS> rx_callbacks{};  // queues with the callback, per port
+
+uint16_t receive_offloads(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t n, uint16_t, void*) {
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint64_t f = m->ol_flags;
+    uint64_t rx = 0;
+    if (f & RTE_MBUF_F_TX_IP_CKSUM) rx |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    if ((f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) rx |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    // The attach flags (indirect, external buffer) describe the mbuf itself: they stay.
+    m->ol_flags = (f & ~(RTE_MBUF_F_TX_OFFLOAD_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK |
+                         RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+                  rx;
+  }
+  return n;
+}
+}  // namespace
+
+bool is_ring_link_port(uint16_t port) {
+  return port < link_port.size() && link_port[port];
+}
+
+bool enable_ring_link_offloads(uint16_t port, uint16_t queues, std::string& error) {
+  for (uint16_t q = rx_callbacks[port]; q < queues; ++q, ++rx_callbacks[port]) {
+    if (!rte_eth_add_rx_callback(port, q, receive_offloads, nullptr)) {
+      error = "ring link: cannot add the RX callback to port " + std::to_string(port) + ": " +
+              rte_strerror(rte_errno);
+      return false;
+    }
+  }
+  return true;
+}
 
 bool create_ring_link(const std::string& name, unsigned queues, unsigned ring_size, RingLink& link,
                       std::string& error) {
@@ -39,6 +78,7 @@ bool create_ring_link(const std::string& name, unsigned queues, unsigned ring_si
   }
   link.port_a = static_cast<uint16_t>(a);
   link.port_b = static_cast<uint16_t>(b);
+  link_port[link.port_a] = link_port[link.port_b] = true;
   link.queues = queues;
   return true;
 }
