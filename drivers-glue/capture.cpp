@@ -19,6 +19,8 @@
 #include <memory>
 #include <thread>
 
+#include "ring_link.hpp"
+
 namespace pollux::dpdk {
 
 namespace {
@@ -60,10 +62,17 @@ void add(uint64_t& field, uint64_t v) {
 // A frame handed to tx_burst with IPv4/TCP checksum offload carries only the pseudo-header
 // sum (the device finishes it). The copy gets the checksums the wire will carry, so that a
 // reader validating checksums sees what the peer sees. rte_pktmbuf_copy keeps ol_flags.
+// On the in-memory link no device ever finishes them: a received frame the link vouched for
+// (ring_link.hpp) may still carry its sender's pseudo-header sum, and gets the same.
 void complete_offloaded_checksums(rte_mbuf* c) {
-  const uint64_t l4 = c->ol_flags & RTE_MBUF_F_TX_L4_MASK;
-  const bool ip_sum = c->ol_flags & RTE_MBUF_F_TX_IP_CKSUM;
-  if ((!ip_sum && l4 != RTE_MBUF_F_TX_TCP_CKSUM) || !rte_pktmbuf_is_contiguous(c)) return;
+  const uint64_t f = c->ol_flags;
+  bool ip_sum = f & RTE_MBUF_F_TX_IP_CKSUM;
+  bool tcp_sum = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM;
+  if (is_ring_link_port(c->port)) {
+    ip_sum |= (f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    tcp_sum |= (f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  }
+  if ((!ip_sum && !tcp_sum) || !rte_pktmbuf_is_contiguous(c)) return;
   auto* block = rte_pktmbuf_mtod(c, uint8_t*);
   // Enhanced packet block: type, length, interface, time (2), captured length, original.
   constexpr size_t kEpb = 28;
@@ -83,7 +92,7 @@ void complete_offloaded_checksums(rte_mbuf* c) {
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
   }
-  if (l4 == RTE_MBUF_F_TX_TCP_CKSUM && ip->next_proto_id == IPPROTO_TCP &&
+  if (tcp_sum && ip->next_proto_id == IPPROTO_TCP &&
       total >= ihl + sizeof(rte_tcp_hdr)) {
     auto* tcp = reinterpret_cast<rte_tcp_hdr*>(frame + RTE_ETHER_HDR_LEN + ihl);
     tcp->cksum = 0;
