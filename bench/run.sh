@@ -166,7 +166,7 @@ pollux_veth() {
 say "cps (HTTP, Connection: close, 32 in flight)"
 # pollux-gen closes first and holds TIME-WAIT: shortened so one address's ports suffice
 # (the Linux client reuses its TIME-WAIT ports: tcp_tw_reuse=1).
-pollux_memory cps --mode cps --http --concurrency 32 --local-server http --time-wait 400
+pollux_memory cps --mode cps --http --concurrency 32 --local-server http --time-wait 200
 pollux_veth cps http --mode cps --http --concurrency 32 --time-wait 400
 wrk_json cps -c32 -H "Connection: close"
 
