@@ -182,6 +182,14 @@ int main(int argc, char** argv) {
                               std::lock_guard lock(last_second_mutex);
                               s = last_second;
                             }
+                            // The whole run's percentiles: snapshots, safe beside the
+                            // recording lcores (histogram.hpp).
+                            auto connect = std::make_unique<apps::LatencyHistogram>();
+                            auto response = std::make_unique<apps::LatencyHistogram>();
+                            for (const auto& g : gens) {
+                              connect->merge(g->connect_latency().snapshot());
+                              response->merge(g->response_latency().snapshot());
+                            }
                             return std::vector<std::pair<std::string, uint64_t>>{
                                 {"opens", t.opens},
                                 {"established", t.established},
@@ -206,6 +214,19 @@ int main(int argc, char** argv) {
                                 {"last_second/bytes_tx", s.bytes_tx},
                                 {"last_second/bytes_rx", s.bytes_rx},
                                 {"last_second/errors", s.errors},
+                                {"last_second/connect_p50_ns", s.connect_p50},
+                                {"last_second/connect_p99_ns", s.connect_p99},
+                                {"last_second/response_p50_ns", s.response_p50},
+                                {"last_second/response_p99_ns", s.response_p99},
+                                {"last_second/response_p99_9_ns", s.response_p99_9},
+                                {"latency/connect_samples", connect->count()},
+                                {"latency/connect_p50_ns", connect->percentile(50)},
+                                {"latency/connect_p99_ns", connect->percentile(99)},
+                                {"latency/connect_p99_9_ns", connect->percentile(99.9)},
+                                {"latency/response_samples", response->count()},
+                                {"latency/response_p50_ns", response->percentile(50)},
+                                {"latency/response_p99_ns", response->percentile(99)},
+                                {"latency/response_p99_9_ns", response->percentile(99.9)},
                             };
                           });
     if (const std::string sock = telemetry_socket(); !sock.empty())
@@ -215,16 +236,33 @@ int main(int argc, char** argv) {
 
     std::vector<apps::GenSample> series;
     apps::GenTotals last{};
+    // The histograms as they were at the last tick: each second's percentiles are the
+    // difference (58 KB each, so not on the stack).
+    auto connect_before = std::make_unique<apps::LatencyHistogram>();
+    auto response_before = std::make_unique<apps::LatencyHistogram>();
+    auto connect_now = std::make_unique<apps::LatencyHistogram>();
+    auto response_now = std::make_unique<apps::LatencyHistogram>();
     const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(opts->delay_s);
     // Seconds are counted from the end of --delay; the samples before are not reported.
     const unsigned delay_s = opts->delay_s;
     Runtime* runtimes[] = {&rt, &server_rt};
     const size_t n_runtimes = opts->local_server ? 2 : 1;
     Runtime::run_all({runtimes, n_runtimes}, stop, [&](unsigned seconds) {
+      connect_now->clear();
+      response_now->clear();
+      for (const auto& g : gens) {
+        connect_now->merge(g->connect_latency().snapshot());
+        response_now->merge(g->response_latency().snapshot());
+      }
+      std::swap(connect_now, connect_before);
+      std::swap(response_now, response_before);
       if (seconds <= delay_s) return;
       seconds -= delay_s;
       const apps::GenTotals now = totals(gens, rt);
       series.push_back(apps::sample_between(seconds, now, last));
+      // (after the swap, *_before is this tick's snapshot and *_now the last one's)
+      series.back().set_latency(connect_before->since(*connect_now),
+                                response_before->since(*response_now));
       last = now;
       {
         std::lock_guard lock(last_second_mutex);

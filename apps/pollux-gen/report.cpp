@@ -21,6 +21,14 @@ GenSample sample_between(unsigned second, const GenTotals& now, const GenTotals&
   return s;
 }
 
+void GenSample::set_latency(const LatencyHistogram& connect, const LatencyHistogram& response) {
+  connect_p50 = connect.percentile(50);
+  connect_p99 = connect.percentile(99);
+  response_p50 = response.percentile(50);
+  response_p99 = response.percentile(99);
+  response_p99_9 = response.percentile(99.9);
+}
+
 namespace {
 double gbps(uint64_t bytes, double seconds) {
   return seconds > 0 ? static_cast<double>(bytes) * 8.0 / seconds / 1e9 : 0.0;
@@ -98,15 +106,24 @@ void histogram_json(JsonWriter& j, const LatencyHistogram& h) {
 }  // namespace
 
 std::string gen_progress_line(const GenSample& s) {
-  char buf[256];
+  char buf[320];
+  const bool responses = s.response_p50 != 0;
+  const uint64_t p50 = responses ? s.response_p50 : s.connect_p50;
+  const uint64_t p99 = responses ? s.response_p99 : s.connect_p99;
+  char lat[64];
+  if (p50 == 0)
+    std::snprintf(lat, sizeof lat, "p50 - p99 -");
+  else
+    std::snprintf(lat, sizeof lat, "%sp50 %.1f us p99 %.1f us", responses ? "" : "connect ",
+                  static_cast<double>(p50) / 1000.0, static_cast<double>(p99) / 1000.0);
   std::snprintf(buf, sizeof buf,
                 "[%5us] conn/s %llu | req/s %llu | rx %.3f Gb/s tx %.3f Gb/s | active %llu | "
-                "errors %llu | retrans %llu",
+                "errors %llu | retrans %llu | %s",
                 s.second, static_cast<unsigned long long>(s.established),
                 static_cast<unsigned long long>(s.requests), gbps(s.bytes_rx, 1.0),
                 gbps(s.bytes_tx, 1.0), static_cast<unsigned long long>(s.active),
                 static_cast<unsigned long long>(s.errors),
-                static_cast<unsigned long long>(s.retrans));
+                static_cast<unsigned long long>(s.retrans), lat);
   return buf;
 }
 
@@ -182,6 +199,11 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
         .field("active", s.active)
         .field("errors", s.errors)
         .field("retrans", s.retrans)
+        .field("connect_p50_ns", s.connect_p50)
+        .field("connect_p99_ns", s.connect_p99)
+        .field("response_p50_ns", s.response_p50)
+        .field("response_p99_ns", s.response_p99)
+        .field("response_p99_9_ns", s.response_p99_9)
         .end_object();
   }
   j.end_array();

@@ -32,12 +32,18 @@ struct GenSample {
   unsigned second = 0;
   uint64_t opens = 0, established = 0, requests = 0, bytes_tx = 0, bytes_rx = 0;
   uint64_t active = 0, errors = 0, retrans = 0;
+  // This second's latency percentiles in ns (0 when nothing was measured): the histograms'
+  // difference over the second (LatencyHistogram::since).
+  uint64_t connect_p50 = 0, connect_p99 = 0;
+  uint64_t response_p50 = 0, response_p99 = 0, response_p99_9 = 0;
+  void set_latency(const LatencyHistogram& connect, const LatencyHistogram& response);
 };
 [[nodiscard]] GenSample sample_between(unsigned second, const GenTotals& now,
                                        const GenTotals& before);
 
-// "[   3s] conn/s 1200 | req/s 1200 | rx 0.010 Gb/s tx 0.001 Gb/s | active 16 | errors 0 | retrans
-// 0"
+// "[   3s] conn/s 1200 | req/s 1200 | rx 0.010 Gb/s tx 0.001 Gb/s | active 16 | errors 0 |
+// retrans 0 | p50 12.3 us p99 40.1 us" (the second's response latency; connect latency when
+// no response came, '-' when neither did)
 [[nodiscard]] std::string gen_progress_line(const GenSample& s);
 
 // Human summary: totals, averages over `seconds`, errors by cause, latency percentiles.

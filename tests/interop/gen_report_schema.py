@@ -21,6 +21,8 @@ SCHEMA = {
     "series": [{
         "t": int, "opens": int, "established": int, "requests": int, "bytes_rx": int,
         "bytes_tx": int, "active": int, "errors": int, "retrans": int,
+        "connect_p50_ns": int, "connect_p99_ns": int, "response_p50_ns": int,
+        "response_p99_ns": int, "response_p99_9_ns": int,
     }],
     "totals": {
         "opens": int, "established": int, "closes": int, "requests": int, "reconnects": int,
@@ -105,6 +107,19 @@ def main():
             if h["count"] and not (h["min"] <= h["p50"] <= h["p90"] <= h["p99"] <= h["p99_9"]
                                    <= h["max"] * 1.07 + 1):
                 errors.append(f"$.latency.{name}: percentiles out of order")
+        # Each second's percentiles (the histograms' difference over the second) are ordered,
+        # and a run with responses has seconds that measured them.
+        for s in doc["series"]:
+            if not (s["response_p50_ns"] <= s["response_p99_ns"] <= s["response_p99_9_ns"]):
+                errors.append(f"$.series[t={s['t']}]: response percentiles out of order")
+            if not s["connect_p50_ns"] <= s["connect_p99_ns"]:
+                errors.append(f"$.series[t={s['t']}]: connect percentiles out of order")
+        if doc["series"] and t["requests"] and not any(s["response_p50_ns"] for s in doc["series"]):
+            errors.append("$.series: responses came but no second has a response p50")
+        if doc["series"] and doc["latency"]["response"]["count"]:
+            worst = max(s["response_p99_9_ns"] for s in doc["series"])
+            if worst > doc["latency"]["response"]["max"] * 1.01 + 1:
+                errors.append(f"$.series: a second's p99.9 {worst} exceeds the run's max")
     for e in errors:
         print(e)
     sys.exit(1 if errors else 0)

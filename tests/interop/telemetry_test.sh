@@ -97,6 +97,8 @@ tcheck "conns: the limit bounds the list (server,2: 2 of 3 shown)" \
   "C['/pollux/conns,server,2']['open'] == 3 and C['/pollux/conns,server,2']['shown'] == 2 and len(C['/pollux/conns,server,2']['remote']) == 2"
 tcheck "gen: runtimes gen and local_server, requests and the last second counted" \
   "g['/pollux/runtimes'] == ['gen', 'local_server'] and g['/pollux/gen']['requests'] > 100 and g['/pollux/gen']['last_second/requests'] > 50 and g['/pollux/gen']['errors'] == 0"
+tcheck "gen: latency percentiles for the run and the last second, in order" \
+  "0 < g['/pollux/gen']['latency/response_p50_ns'] <= g['/pollux/gen']['latency/response_p99_ns'] <= g['/pollux/gen']['latency/response_p99_9_ns'] and g['/pollux/gen']['latency/response_samples'] >= g['/pollux/gen']['requests'] - 2 and 0 < g['/pollux/gen']['last_second/response_p50_ns'] <= g['/pollux/gen']['last_second/response_p99_ns'] and g['/pollux/gen']['latency/connect_samples'] == 2"
 tcheck "gen: the local server's counters by name (passive opens = 2 connections)" \
   "g['/pollux/counters,local_server']['tcp_passive_opens'] == 2"
 finish
