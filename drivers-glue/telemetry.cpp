@@ -76,17 +76,30 @@ int cmd_counters(const char*, const char* params, rte_tel_data* d) {
   std::vector<uint64_t> lcores;
   for (unsigned l : rt->worker_lcores()) lcores.push_back(l);
   add_array(d, "lcores", lcores);
-  // Summed first, then per lcore: 2 x kCounterCount + 1 entries, within the dict's 256.
-  static_assert(2 * base::kCounterCount + 1 <= RTE_TEL_MAX_DICT_ENTRIES);
+  // One dict holds at most RTE_TEL_MAX_DICT_ENTRIES; the per-lcore values have their own
+  // command so that either holds every counter (and hardening can add many more).
+  static_assert(base::kCounterCount + 1 <= RTE_TEL_MAX_DICT_ENTRIES);
   for (size_t i = 0; i < base::kCounterCount; ++i) {
     const auto c = static_cast<base::Counter>(i);
     rte_tel_data_add_dict_u64(d, key(base::counter_name(c)).c_str(), rt->counter(c));
   }
+  return 0;
+}
+
+int cmd_lcore_counters(const char*, const char* params, rte_tel_data* d) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const Runtime* rt = pick(r, params);
+  if (rt == nullptr) return -EINVAL;
+  rte_tel_data_start_dict(d);
+  std::vector<uint64_t> lcores;
+  for (unsigned l : rt->worker_lcores()) lcores.push_back(l);
+  add_array(d, "lcores", lcores);
   for (size_t i = 0; i < base::kCounterCount; ++i) {
     const auto c = static_cast<base::Counter>(i);
     std::vector<uint64_t> per;
     for (size_t e = 0; e < rt->engine_count(); ++e) per.push_back(rt->engine(e).counters().get(c));
-    add_array(d, "per_lcore/" + std::string(base::counter_name(c)), per);
+    add_array(d, std::string(base::counter_name(c)), per);
   }
   return 0;
 }
@@ -287,7 +300,10 @@ void register_once() {
                                "The names of this process's pollux runtimes (for the others)");
     rte_telemetry_register_cmd(
         "/pollux/counters", cmd_counters,
-        "Every pollux counter, summed and per lcore. Parameter: runtime name (default first)");
+        "Every pollux counter, summed over the lcores. Parameter: runtime name (default first)");
+    rte_telemetry_register_cmd(
+        "/pollux/lcore_counters", cmd_lcore_counters,
+        "Every pollux counter per lcore, in 'lcores' order. Parameter: runtime name");
     rte_telemetry_register_cmd(
         "/pollux/lcores", cmd_lcores,
         "Per lcore: busy/idle turns and cycles, segments, steering. Parameter: runtime name");

@@ -1,7 +1,8 @@
 // DPDK telemetry commands (issue 15.1), readable with dpdk-telemetry.py or any client of the
 // EAL's telemetry socket (/var/run/dpdk/PREFIX/dpdk_telemetry.v2):
-//   /pollux/counters[,NAME]  every named counter summed over the lcores, and per lcore
-//                            ("per_lcore/NAME": one value per lcore, in "lcores" order)
+//   /pollux/counters[,NAME]  every named counter summed over the lcores
+//   /pollux/lcore_counters[,NAME]  every named counter as an array, one value per lcore in
+//                            "lcores" order (its own command: a telemetry dict holds 256)
 //   /pollux/lcores[,NAME]    per lcore: queue, busy and idle turns and cycles, busy share,
 //                            segments, connections, steering (Runtime::load())
 //   /pollux/ports[,NAME]     the port line, link, rte_eth_stats and xstats
