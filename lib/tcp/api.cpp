@@ -138,7 +138,9 @@ void TcpLayer::consume(Conn* c, uint32_t n) {
   // read a "window update", and so every segment an immediate ACK (no delayed ACK at all).
   const uint32_t most = 0xffffu << t.rcv_wscale;
   const uint32_t before = std::min(rcv_window(t), most);
+  const uint32_t mbufs_before = t.rcvq.mbufs();
   t.rcvq.consume(n);
+  rcv_mbufs_ -= mbufs_before - t.rcvq.mbufs();
   // A window update when the opening is worth it (3.8.6.2.2): at least an MSS or half the
   // buffer, or when the window had been closed.
   const uint32_t after = std::min(rcv_window(t), most);
@@ -178,6 +180,7 @@ void TcpLayer::shutdown_write(Conn* c) {
 void TcpLayer::close(Conn* c) {
   Tcb& t = *c;
   t.app_closed = true;
+  rcv_mbufs_ -= t.rcvq.mbufs();
   t.rcvq.clear();
   t.want_writable = false;
   if (t.state == State::fin_wait_2) {

@@ -13,8 +13,19 @@ using net::tcp_flags::fin;
 using net::tcp_flags::psh;
 
 uint32_t TcpLayer::rcv_window(const Tcb& t) const {
-  const uint32_t held = t.rcvq.bytes() + (t.ooo ? t.ooo->bytes() : 0);
-  return t.opts.rcvbuf > held ? t.opts.rcvbuf - held : 0;
+  // What is held is charged by the mbuf as well as by the byte (issue 14 item 2, "truesize"):
+  // each mbuf is a 2 KB buffer whatever it carries. Beyond a few mbufs (the pressure share)
+  // each counts as at least half an MSS, so a peer sending tiny segments closes its own
+  // window long before their bytes would; full segments are charged their bytes, as before,
+  // and so is the odd small segment of ordinary traffic. Under memory pressure a connection
+  // that holds its share is offered nothing more (receive_data.cpp).
+  const uint32_t mbufs = held_mbufs(t);
+  uint64_t held = t.rcvq.bytes() + (t.ooo ? t.ooo->bytes() : 0);
+  if (mbufs >= kRcvPressureShare) {
+    if (rcv_pressure()) return 0;
+    held = std::max<uint64_t>(held, uint64_t{mbufs} * (t.rcv_mss / 2));
+  }
+  return t.opts.rcvbuf > held ? static_cast<uint32_t>(t.opts.rcvbuf - held) : 0;
 }
 
 uint32_t TcpLayer::payload_mss(const Tcb& t) const {

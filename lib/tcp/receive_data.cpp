@@ -1,6 +1,8 @@
 // The receiver's side of a segment: its text (RFC 9293 3.10.7.4 seventh) into the receive
 // queue or, out of order, the reassembly queue; the ACK policy (RFC 5681 4.2, RFC 9293
 // 3.8.6.3); D-SACK reports (RFC 2883); and the FIN (eighth).
+#include <algorithm>
+
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -11,6 +13,69 @@ void TcpLayer::note_dsack(Tcb& t, Seq left, Seq right) {
   if (!t.sack_ok || !(left < right)) return;
   t.pending_dsack = net::SackBlock{left, right};
   t.ack_now = true;
+}
+
+// --- Receive memory (issue 14 item 2) ---------------------------------------------------------
+//
+// The window counts bytes, but what a peer pins is mbufs: a 2 KB buffer per segment, however
+// little it carries. Four measures keep one peer (or many) from emptying the pool:
+//  - the window charges every held mbuf at least half an MSS (rcv_window, output.cpp), so
+//    tiny segments close it long before their bytes would;
+//  - a connection holding more than its share of mbufs in order has small segments copied
+//    into its last mbuf (collapse, as Linux's tcp_collapse/tcp_try_coalesce);
+//  - the lcore's receive and reassembly queues hold at most rcv_mbuf_budget mbufs. Beyond
+//    three quarters of it (pressure) no new out-of-order data is queued, and a connection
+//    already holding kRcvPressureShare mbufs takes no more (its window is shown closed); at
+//    the budget, out-of-order data is pruned, this connection's first, then everyone's.
+//    RFC 9293 3.10.7.4 lets a receiver drop what it cannot hold; the sender retransmits.
+//    Pruning data we SACKed is a renege (RFC 2018 8): allowed, and the sender must keep
+//    SACKed data until it is cumulatively acknowledged. A pollux sender does (its scoreboard
+//    only skips SACKed data, SND.UNA still covers it) and, after a second timeout in a row,
+//    forgets the scoreboard and resends everything (timers.cpp on_rexmt), so a renege costs
+//    it at worst two RTOs; Linux detects it (tcp_check_sack_reneging) after one;
+//  - the budget itself is the RX reserve: the runtime sizes it from the mbufs beyond what the
+//    RX rings, TX batch and caches need, so RX refill never finds the pool empty because TCP
+//    holds every buffer.
+uint32_t TcpLayer::collapse_share(const Tcb& t) const {
+  // The buffer's worth of full segments; under pressure every small segment is collapsed.
+  if (rcv_pressure()) return 0;
+  return std::max<uint32_t>(t.opts.rcvbuf / t.rcv_mss, kRcvPressureShare);
+}
+
+void TcpLayer::prune_one_ooo(ReassemblyQueue& q) {
+  const uint32_t n = q.mbufs();
+  if (n == 0) return;
+  counters_.inc(Counter::drop_tcp_ofo_pruned, n);
+  rcv_mbufs_ -= n;
+  q.clear();  // an emptied queue stays lent: process_data returns it when data arrives
+}
+
+void TcpLayer::prune_ooo(Tcb& t, uint32_t target) {
+  if (t.ooo) prune_one_ooo(*t.ooo);
+  for (auto& q : ooo_pool_) {
+    if (rcv_mbufs_ <= target) return;
+    prune_one_ooo(*q);  // free queues are empty: nothing to do for them
+  }
+}
+
+bool TcpLayer::rcv_admit(Tcb& t, const rte_mbuf* m, bool in_order) {
+  const uint32_t segs = m->nb_segs;
+  if (rcv_mbufs_ + segs <= rcv_pressure_mark_) return true;
+  // Pressure: out-of-order data waits for a retransmission; in-order data is taken when it
+  // costs no mbuf (collapse copies it behind the last one), or from a connection below its
+  // share after its own out-of-order data has made way.
+  if (in_order && t.rcvq.fits_behind(m)) return true;
+  bool ok = false;
+  if (in_order) {
+    if (t.ooo && held_mbufs(t) >= kRcvPressureShare) prune_one_ooo(*t.ooo);
+    ok = held_mbufs(t) < kRcvPressureShare;
+    if (ok && rcv_mbufs_ + segs > rcv_budget_) {
+      prune_ooo(t, rcv_budget_ - segs);
+      ok = rcv_mbufs_ + segs <= rcv_budget_;
+    }
+  }
+  if (!ok) counters_.inc(Counter::drop_tcp_rcv_memory);
+  return ok;
 }
 
 void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now) {
@@ -36,20 +101,31 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     return;
   }
   if (seq == t.rcv_nxt) {
+    if (!t.app_closed && !rcv_admit(t, m, true)) {
+      // Not taken: RCV.NXT stays, the ACK shows the window (closed for a hog under
+      // pressure), and the sender retransmits.
+      rte_pktmbuf_free(m);
+      t.ack_now = true;
+      return;
+    }
     t.rcv_nxt += len;
     if (t.app_closed)
       rte_pktmbuf_free(m);
     else
-      t.rcvq.append(m);
+      append_in_order(t, m);
     // Out-of-order data held means this segment went into a gap, whether or not it reached
     // the data beyond it.
     const bool filled_gap = t.ooo && !t.ooo->empty();
     if (t.ooo) {
-      while (rte_mbuf* c = t.ooo->pop_in_order(t.rcv_nxt)) {
+      for (;;) {
+        const uint32_t before = t.ooo->mbufs();
+        rte_mbuf* c = t.ooo->pop_in_order(t.rcv_nxt);
+        rcv_mbufs_ -= before - t.ooo->mbufs();
+        if (!c) break;
         if (t.app_closed)
           rte_pktmbuf_free(c);
         else
-          t.rcvq.append(c);
+          append_in_order(t, c);
       }
       if (t.ooo->empty()) release_ooo(t);
     }
@@ -75,17 +151,30 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     t.ack_now = true;
   else
     send_ack(t, now);
+  if (!rcv_admit(t, m, false)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
   if (!t.ooo && !acquire_ooo(t)) {
     rte_pktmbuf_free(m);
     counters_.inc(Counter::drop_tcp_ofo_no_queue);
     return;
   }
+  const uint32_t before = t.ooo->mbufs();
   auto r = t.ooo->insert(seq, m, t.rcv_nxt);
+  rcv_mbufs_ += t.ooo->mbufs() - before;  // modular: an insert may also merge or replace
   if (r.dsack) note_dsack(t, r.dsack->left, r.dsack->right);
   if (r.status == InsertStatus::dropped)
     counters_.inc(Counter::drop_tcp_ofo_limit);
   else
     counters_.inc(Counter::tcp_ofo_queued);
+}
+
+void TcpLayer::append_in_order(Tcb& t, rte_mbuf* m) {
+  const uint32_t before = t.rcvq.mbufs();
+  if (const uint32_t n = t.rcvq.append(m, collapse_share(t)); n != 0)
+    counters_.inc(Counter::tcp_rcv_collapsed, n);
+  rcv_mbufs_ += t.rcvq.mbufs() - before;
 }
 
 void TcpLayer::process_fin(Tcb& t, uint64_t now) {

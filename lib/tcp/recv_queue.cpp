@@ -5,24 +5,54 @@
 
 namespace pollux::tcp {
 
-void RecvQueue::append(rte_mbuf* chain) {
+namespace {
+
+// May `len` more bytes be written behind `tail`'s data? Only into a buffer this queue alone
+// owns: a direct mbuf (no attached or external buffer) with one reference.
+bool room_behind(const rte_mbuf* tail, uint16_t len) {
+  return tail != nullptr && RTE_MBUF_DIRECT(tail) && rte_mbuf_refcnt_read(tail) == 1 &&
+         rte_pktmbuf_tailroom(tail) >= len;
+}
+
+}  // namespace
+
+bool RecvQueue::fits_behind(const rte_mbuf* m) const {
+  return m->next == nullptr && room_behind(tail_, rte_pktmbuf_data_len(m));
+}
+
+uint32_t RecvQueue::append(rte_mbuf* chain, uint32_t collapse_above) {
+  uint32_t collapsed = 0;
   for (rte_mbuf* m = chain; m;) {
     rte_mbuf* next = m->next;
     m->next = nullptr;
-    if (rte_pktmbuf_data_len(m) == 0) {
+    const uint16_t len = rte_pktmbuf_data_len(m);
+    if (len == 0) {
+      rte_pktmbuf_free_seg(m);
+    } else if (mbufs_ > collapse_above && room_behind(tail_, len)) {
+      // The application may hold spans into tail_ (peek): they stay valid, the bytes before
+      // the room are not moved.
+      std::memcpy(rte_pktmbuf_mtod_offset(tail_, uint8_t*, tail_->data_len),
+                  rte_pktmbuf_mtod(m, const uint8_t*), len);
+      tail_->data_len = static_cast<uint16_t>(tail_->data_len + len);
+      tail_->pkt_len += len;
+      bytes_ += len;
+      ++collapsed;
       rte_pktmbuf_free_seg(m);
     } else {
       // Each segment stands alone in this list: keep per-mbuf lengths self-consistent.
       m->nb_segs = 1;
       m->pkt_len = m->data_len;
-      if (tail_) tail_->next = m;
-      else head_ = m;
+      if (tail_)
+        tail_->next = m;
+      else
+        head_ = m;
       tail_ = m;
       bytes_ += m->data_len;
       ++mbufs_;
     }
     m = next;
   }
+  return collapsed;
 }
 
 size_t RecvQueue::peek(ByteSpan* out, size_t max) const {
@@ -61,6 +91,8 @@ void RecvQueue::consume(uint32_t n) {
   if (!head_) tail_ = nullptr;
 }
 
-void RecvQueue::clear() { consume(bytes_); }
+void RecvQueue::clear() {
+  consume(bytes_);
+}
 
 }  // namespace pollux::tcp

@@ -20,8 +20,15 @@ class RecvQueue {
   RecvQueue& operator=(const RecvQueue&) = delete;
   ~RecvQueue() { clear(); }
 
-  // Takes a chain of payload mbufs (every segment's data_len counts).
-  void append(rte_mbuf* chain);
+  // Takes a chain of payload mbufs (every segment's data_len counts). Once the queue holds
+  // more than `collapse_above` mbufs, a segment that fits in the free room behind the last
+  // one's data is copied there and its mbuf freed (Linux's collapse): a peer sending tiny
+  // segments then fills 2 KB buffers instead of pinning one per segment. Returns how many
+  // segments were copied so.
+  uint32_t append(rte_mbuf* chain, uint32_t collapse_above = UINT32_MAX);
+
+  // Would append() copy `m` (one segment) behind the last mbuf rather than queue it?
+  [[nodiscard]] bool fits_behind(const rte_mbuf* m) const;
 
   // Fills up to `max` spans with the data in order; returns how many were filled.
   size_t peek(ByteSpan* out, size_t max) const;

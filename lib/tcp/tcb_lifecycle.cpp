@@ -100,6 +100,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   if (t.in_flow_table()) table_.erase(t);
   cancel_timers(t);
   t.sndq.clear();
+  rcv_mbufs_ -= held_mbufs(t);
   t.rcvq.clear();
   release_ooo(t);
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed

@@ -37,6 +37,9 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());
     ooo_free_.push_back(ooo_pool_.back().get());
   }
+  rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
+                                            : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
+  rcv_pressure_mark_ = rcv_budget_ / 4 * 3;
 }
 
 TcpLayer::~TcpLayer() {

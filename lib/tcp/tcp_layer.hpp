@@ -101,6 +101,10 @@ struct TcpConfig {
   uint32_t closed_rst_burst = 50;
   // Inbound-SYN filter (pollux/syn_filter.hpp): which passive opens are accepted.
   SynFilter syn_filter;
+  // Receive memory (issue 14 item 2): mbufs this lcore's receive and reassembly queues may
+  // hold in all, so that peers cannot pin the pool and starve RX refill (receive_data.cpp).
+  // 0: half the pool (the runtime gives each lcore its share of the mbufs beyond its rings).
+  uint32_t rcv_mbuf_budget = 0;
 };
 
 class TcpLayer {
@@ -160,6 +164,9 @@ class TcpLayer {
   [[nodiscard]] static void* user(const Conn* c) { return c->user; }
 
   [[nodiscard]] size_t connections() const { return table_.size(); }
+  // Mbufs held by the receive and reassembly queues of every connection, and their budget.
+  [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
+  [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Visits every connection in the table (TIME-WAIT included), e.g. for an `ss`-like dump.
   template <class F>
   void for_each_connection(F&& f) {
@@ -220,6 +227,23 @@ class TcpLayer {
   void process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
   void note_dsack(Tcb& t, Seq left, Seq right);
+  // Receive memory: the mbufs `t` holds (in order and out of order), whether the lcore is
+  // under pressure, how many mbufs `t` holds before small segments are collapsed, and
+  // whether the segment `m` may be queued (false: drop it, counted).
+  [[nodiscard]] static uint32_t held_mbufs(const Tcb& t) {
+    return t.rcvq.mbufs() + (t.ooo ? t.ooo->mbufs() : 0);
+  }
+  // Mbufs a connection may hold under pressure: enough for an interactive connection (with
+  // collapse, small segments share mbufs) to make progress while the hogs wait.
+  static constexpr uint32_t kRcvPressureShare = 16;
+  [[nodiscard]] bool rcv_pressure() const { return rcv_mbufs_ >= rcv_pressure_mark_; }
+  [[nodiscard]] uint32_t collapse_share(const Tcb& t) const;
+  [[nodiscard]] bool rcv_admit(Tcb& t, const rte_mbuf* m, bool in_order);
+  // Frees out-of-order data under pressure: `t`'s first, then every connection's while the
+  // lcore is over `target` mbufs. Counted per mbuf (drop_tcp_ofo_pruned).
+  void prune_ooo(Tcb& t, uint32_t target);
+  void prune_one_ooo(ReassemblyQueue& q);
+  void append_in_order(Tcb& t, rte_mbuf* m);
   // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share
   // the retransmission timer (timers.cpp).
   // Feeds RACK the octets of [lo, hi) delivered by this ACK and not SACKed before.
@@ -324,6 +348,9 @@ class TcpLayer {
       dirty_;
   std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
   std::vector<ReassemblyQueue*> ooo_free_;
+  uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
+  uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved
+  uint32_t rcv_pressure_mark_ = 0;  // three quarters of it
   std::vector<Listener> listeners_;
   std::array<rte_mbuf*, 4096> out_{};
   size_t out_count_ = 0;

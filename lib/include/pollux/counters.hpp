@@ -111,8 +111,13 @@ enum class Counter : uint16_t {
   drop_tcp_table_full,     // SYN dropped: connection table full
   drop_tcp_ofo_no_queue,   // out-of-order segment dropped: no reassembly queue free
   drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
-  drop_tcp_no_mbuf,        // a segment could not be built (pool empty); timers retry
-  drop_tcp_icmp_invalid,   // ICMP quoting a sequence number we never sent (RFC 5927)
+  // Receive memory (issue 14 item 2): mbufs held by receive and reassembly queues are
+  // budgeted per lcore (TcpConfig::rcv_mbuf_budget), so that no peer pins the pool.
+  drop_tcp_ofo_pruned,    // out-of-order mbufs freed under memory pressure (the peer resends)
+  drop_tcp_rcv_memory,    // segment dropped: the lcore's budget, or the connection's share, spent
+  tcp_rcv_collapsed,      // small in-order segments copied into the receive queue's last mbuf
+  drop_tcp_no_mbuf,       // a segment could not be built (pool empty); timers retry
+  drop_tcp_icmp_invalid,  // ICMP quoting a sequence number we never sent (RFC 5927)
   // Resources.
   drop_no_mbuf,      // mempool empty: the reply or request was not sent
   drop_tx_full,      // the TX batch overflowed before the flush
@@ -214,6 +219,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_table_full",
     "drop_tcp_ofo_no_queue",
     "drop_tcp_ofo_limit",
+    "drop_tcp_ofo_pruned",
+    "drop_tcp_rcv_memory",
+    "tcp_rcv_collapsed",
     "drop_tcp_no_mbuf",
     "drop_tcp_icmp_invalid",
     "drop_no_mbuf",
