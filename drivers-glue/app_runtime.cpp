@@ -125,6 +125,9 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
   if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;
   c.extra_mbufs = o.extra_mbufs;
+  c.rx_desc = o.rx_desc;
+  c.tx_desc = o.tx_desc;
+  c.mbufs = o.mbufs;
   c.lcores = o.lcores;
   return c;
 }

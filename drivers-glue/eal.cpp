@@ -1,5 +1,7 @@
 #include "eal.hpp"
 
+#include "log.hpp"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -11,6 +13,14 @@
 #include <fstream>
 
 namespace pollux::dpdk {
+
+int log_type() {
+  static const int type = [] {
+    const int t = rte_log_register_type_and_pick_level("pollux", RTE_LOG_NOTICE);
+    return t < 0 ? static_cast<int>(RTE_LOGTYPE_USER1) : t;
+  }();
+  return type;
+}
 
 std::string& generated_prefix() {
   static std::string prefix;
@@ -28,7 +38,8 @@ bool hugepages_available() {
   return false;
 }
 
-PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
+PresetResult expand_preset(std::string_view preset, bool hugepages_free,
+                           const PciEnvironment* pci) {
   PresetResult r;
   auto colon = preset.find(':');
   std::string_view kind = preset.substr(0, colon);
@@ -52,8 +63,27 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free) {
     if (path.empty()) r.error = "preset memif needs a socket path: --preset memif:PATH[:server|client]";
     else if (role != "server" && role != "client") r.error = "memif role must be server or client, not '" + std::string(role) + "'";
     else r.eal_args.push_back("--vdev=net_memif0,role=" + std::string(role) + ",socket=" + std::string(path));
+  } else if (kind == "pci") {
+    // A real NIC: on the allow-list, PCI scanning on, hugepages (no --no-huge fallback: a
+    // NIC DMAs into the pool, which needs physically pinned memory).
+    const std::string bdf = normalize_pci_address(arg);
+    if (bdf.empty()) {
+      r.error = arg.empty() ? "preset pci needs a PCI address: --preset pci:DDDD:BB:DD.F "
+                              "(lspci -D lists them)"
+                            : "'" + std::string(arg) + "' is not a PCI address "
+                              "(DDDD:BB:DD.F or BB:DD.F, e.g. 0000:03:00.0)";
+      return r;
+    }
+    PciEnvironment real;
+    real.hugepages_free = hugepages_free;
+    if (std::string problem = pci_device_problem(bdf, pci ? *pci : real); !problem.empty()) {
+      r.error = problem;
+      return r;
+    }
+    r.eal_args = {"-a", bdf};
+    return r;
   } else {
-    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH, local)";
+    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH, pci:BDF, local)";
   }
   if (!r.error.empty()) {
     r.eal_args.clear();
@@ -92,7 +122,7 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
     args.insert(args.end(), p.eal_args.begin(), p.eal_args.end());
     i = 3;
   } else if (argc == 2 && std::strcmp(argv[1], "--preset") == 0) {
-    std::fprintf(stderr, "error: --preset needs a value (tap:IF, afpacket:IF, ring, memif:PATH)\n");
+    std::fprintf(stderr, "error: --preset needs a value (tap:IF, afpacket:IF, ring, memif:PATH, pci:BDF)\n");
     return -1;
   } else if (!default_preset.empty()) {
     PresetResult p = expand_preset(default_preset, user_memory || hugepages_available());
@@ -129,6 +159,9 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
     std::fprintf(stderr, "error: DPDK EAL initialisation failed: %s\n", rte_strerror(rte_errno));
     return -1;
   }
+  std::string line;
+  for (const auto& a : args) line += (line.empty() ? "" : " ") + a;
+  POLLUX_LOG(DEBUG, "EAL started: %s", line.c_str());
   return sep < argc ? sep + 1 : argc;
 }
 

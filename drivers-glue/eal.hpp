@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pci_check.hpp"
+
 namespace pollux::dpdk {
 
 // Expands a preset into EAL arguments, or returns an error message.
@@ -14,13 +16,18 @@ namespace pollux::dpdk {
 //   ring              net_ring: an in-memory port (tests, loopback benchmarks)
 //   memif:PATH[:server|client]  net_memif over a unix socket (memif role, default client)
 //   local             no device at all (the application builds its own in-memory ports)
-// Every preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024 --no-shconf` so the
+//   pci:BDF           a NIC ([DDDD:]BB:DD.F) on the allow-list (-a BDF), with hugepages; when
+//                     DPDK could not use it (kernel driver bound, no IOMMU, PMD package
+//                     missing, no free hugepages) the error says what to run (pci_check.hpp)
+// Every other preset adds --no-pci; when no hugepages are free it adds `--no-huge -m 1024 --no-shconf` so the
 // preset works on a fresh machine (pass your own -m/--socket-mem to override).
 struct PresetResult {
   std::vector<std::string> eal_args;
   std::string error;  // empty on success
 };
-[[nodiscard]] PresetResult expand_preset(std::string_view preset, bool hugepages_free);
+// `pci` describes the machine for pci:BDF (null: the real one, with `hugepages_free`).
+[[nodiscard]] PresetResult expand_preset(std::string_view preset, bool hugepages_free,
+                                         const PciEnvironment* pci = nullptr);
 
 // Free 2 MB (or default size) hugepages according to /proc/meminfo.
 [[nodiscard]] bool hugepages_available();

@@ -7,10 +7,17 @@
 
 namespace pollux::dpdk {
 
-rte_mempool* create_mbuf_pool(const std::string& name, unsigned queues, unsigned ring_desc,
-                              unsigned extra, int socket, std::string& error) {
-  constexpr unsigned kCache = 256;
-  const unsigned n = queues * (2 * ring_desc + base::TxBatch::kCapacity + kCache) + extra;
+namespace {
+constexpr unsigned kCache = 256;
+}
+
+unsigned mbuf_pool_ring_share(unsigned queues, unsigned rx_desc, unsigned tx_desc) {
+  return queues * (rx_desc + tx_desc + base::TxBatch::kCapacity + kCache);
+}
+
+rte_mempool* create_mbuf_pool(const std::string& name, unsigned queues, unsigned rx_desc,
+                              unsigned tx_desc, unsigned extra, int socket, std::string& error) {
+  const unsigned n = mbuf_pool_ring_share(queues, rx_desc, tx_desc) + extra;
   rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, kCache, 0,
                                             RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (!mp) error = "cannot create mbuf pool '" + name + "' of " + std::to_string(n) +

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "log.hpp"
 #include "ring_link.hpp"
 
 namespace pollux::dpdk {
@@ -145,6 +146,14 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
     error = errstr("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
     return false;
   }
+  POLLUX_LOG(DEBUG,
+             "port %u: driver %s, queues max rx %u tx %u, descriptors rx [%u, %u] tx [%u, %u], "
+             "asked rxd %u txd %u, got %u %u, offload capabilities rx 0x%llx tx 0x%llx",
+             port, dev.driver_name, dev.max_rx_queues, dev.max_tx_queues, dev.rx_desc_lim.nb_min,
+             dev.rx_desc_lim.nb_max, dev.tx_desc_lim.nb_min, dev.tx_desc_lim.nb_max,
+             config.rx_desc, config.tx_desc, rx_desc, tx_desc,
+             static_cast<unsigned long long>(dev.rx_offload_capa),
+             static_cast<unsigned long long>(dev.tx_offload_capa));
   const int socket = rte_eth_dev_socket_id(port);
   const unsigned sock = socket < 0 ? SOCKET_ID_ANY : static_cast<unsigned>(socket);
   for (uint16_t q = 0; q < queues; ++q) {
@@ -193,6 +202,8 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.queues = queues;
   info.lcore_queues = config.queues;
   info.mtu = config.mtu;
+  info.rx_desc = rx_desc;
+  info.tx_desc = tx_desc;
   info.offloads.tx_ipv4_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   info.offloads.rx_ipv4_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
@@ -214,7 +225,8 @@ std::string describe_port(const PortInfo& i) {
   auto onoff = [](bool on) { return on ? "on" : "off"; };
   std::string s =
       "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() + ": " +
-      std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") + ", mtu " +
+      std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") + " (rxd " +
+      std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) + "), mtu " +
       std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
       onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
       ", tso off" + (i.tso_capable ? " (capable)" : "") + "; rx offloads: ipv4-cksum " +

@@ -35,6 +35,7 @@ struct PortInfo {
   uint16_t queues = 0;
   uint16_t lcore_queues = 0;  // PortConfig::queues: one per worker lcore
   uint16_t mtu = 0;
+  uint16_t rx_desc = 0, tx_desc = 0;  // per queue, as the driver adjusted them
   bool rss = false;
   // Multi-core steering (issue 6). `rss_programmed`: the device took the symmetric key
   // (read back equal) with the IPv4/TCP hash type, and `reta` is the indirection table read

@@ -1,5 +1,6 @@
 #include "runtime.hpp"
 
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "capture.hpp"
+#include "log.hpp"
 #include "mempool.hpp"
 #include "telemetry.hpp"
 
@@ -44,6 +46,8 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   pc.queues = static_cast<uint16_t>(lcores_.size());
   pc.mtu = config.iface.mtu;
   pc.checksum_offload = config.checksum_offload;
+  pc.rx_desc = config.rx_desc;
+  pc.tx_desc = config.tx_desc;
   const int socket = rte_eth_dev_is_valid_port(config.port_id)
                          ? rte_eth_dev_socket_id(config.port_id)
                          : static_cast<int>(rte_socket_id());
@@ -52,9 +56,24 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   if (rte_eth_dev_info dev{};
       rte_eth_dev_is_valid_port(config.port_id) && rte_eth_dev_info_get(config.port_id, &dev) == 0)
     pool_queues = std::max(pool_queues, dev.nb_rx_queues);
+  unsigned extra = config.extra_mbufs;
+  if (config.mbufs != 0) {
+    // --mbufs N is the pool in all: what the rings and caches need comes out of it first.
+    const unsigned rings = mbuf_pool_ring_share(pool_queues, pc.rx_desc, pc.tx_desc);
+    if (config.mbufs < rings + kMinHeldMbufs) {
+      error = "--mbufs " + std::to_string(config.mbufs) + " is too few for " +
+              std::to_string(pool_queues) + " queue(s) of " + std::to_string(pc.rx_desc) + "+" +
+              std::to_string(pc.tx_desc) + " descriptors: at least " +
+              std::to_string(rings + kMinHeldMbufs) + " (or smaller --rxd/--txd)";
+      return false;
+    }
+    extra = config.mbufs - rings;
+  }
   pool_ = create_mbuf_pool("pollux_p" + std::to_string(config.port_id), pool_queues, pc.rx_desc,
-                           config.extra_mbufs, socket < 0 ? SOCKET_ID_ANY : socket, error);
+                           pc.tx_desc, extra, socket < 0 ? SOCKET_ID_ANY : socket, error);
   if (!pool_) return false;
+  POLLUX_LOG(DEBUG, "pool %s: %u mbufs (rings and caches %u, held data %u)", pool_->name,
+             pool_->size, mbuf_pool_ring_share(pool_queues, pc.rx_desc, pc.tx_desc), extra);
   if (!bring_up_port(pc, pool_, port_, error)) return false;
   port_started_ = true;
 

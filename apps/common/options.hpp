@@ -97,6 +97,17 @@ bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& fi
 // the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);
 
+// The device's rings and the pool (issue 15 item 5: real NICs want other sizes than the
+// virtual devices' 1024): --rxd N and --txd N descriptors per queue (the driver may round
+// them to what it supports: the port line says what is in effect), --mbufs N buffers in
+// the pool in all (0: the rings' share plus the app's room for held data).
+struct DeviceOptions {
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint32_t mbufs = 0;
+};
+inline constexpr uint32_t kMinDesc = 64, kMaxDesc = 16384, kMaxMbufs = 1u << 26;
+
 // --pcap FILE[:SNAPLEN] (issue 15.2): capture every port's packets, both directions, into a
 // pcapng file, each cut to SNAPLEN bytes (default and maximum 262144, what tcpdump uses). A
 // FILE with a ':' in its name needs the :SNAPLEN after it.
@@ -112,7 +123,8 @@ struct PcapOption {
 // The options both apps share, read into any options struct that has their fields
 // (addrs, gateway, tcp, max_connections, mtu, port_id, checksum_offload; startup.hpp's
 // runtime_options() hands them to the runtime): --ip, --gw, --cc, --no-sack,
-// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --pcap. Returns false
+// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --pcap, --rxd, --txd,
+// --mbufs (into `device`). Returns false
 // when `name` is none of them.
 template <class Options>
 bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
@@ -127,6 +139,12 @@ bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
   } else if (name == "--no-offload") {
     if (r.has_inline_value()) r.fail(name + " takes no value");
     o.checksum_offload = false;
+  } else if (name == "--rxd") {
+    if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.rx_desc = static_cast<uint16_t>(*x);
+  } else if (name == "--txd") {
+    if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.tx_desc = static_cast<uint16_t>(*x);
+  } else if (name == "--mbufs") {
+    if (auto x = r.number(1024, kMaxMbufs)) o.device.mbufs = static_cast<uint32_t>(*x);
   } else if (name == "--pcap") {
     auto v = r.value();
     std::string error;

@@ -90,6 +90,7 @@ template <class Options>
 }
 
 // The options both apps share (--ip, --gw, --mtu, --dpdk-port, --no-offload, --max-conns,
+// --rxd, --txd, --mbufs,
 // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies, --challenge-ack-limit,
 // --rst-limit; --allow/--deny when the app has them) as the runtime's: the one place they
 // are mapped.
@@ -101,6 +102,9 @@ template <class Options>
   r.gateway = o.gateway;
   r.mtu = o.mtu;
   r.checksum_offload = o.checksum_offload;
+  r.rx_desc = o.device.rx_desc;
+  r.tx_desc = o.device.tx_desc;
+  r.mbufs = o.device.mbufs;
   r.max_connections = o.max_connections;
   r.cc = o.tcp.cc;
   r.sack = o.tcp.sack;

@@ -41,6 +41,7 @@ struct GenOptions {
   uint16_t mtu = 1500;
   uint16_t port_id = 0;
   bool checksum_offload = true;
+  DeviceOptions device;  // --rxd, --txd, --mbufs
   TcpTuning tcp;  // --cc, --no-sack, --no-timestamps, --tlp-wc-delack (the --local-server's too)
   // Runs a pollux-server in this process on its own lcores, joined to the generator by an
   // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
@@ -58,7 +59,7 @@ struct GenOptions {
 inline constexpr uint32_t kLocalSourceAddrs = 4;
 
 inline constexpr const char* kGenUsage =
-    "usage: pollux-gen [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
+    "usage: pollux-gen [--preset tap:IF|afpacket:IF|ring|memif:PATH|pci:BDF] [EAL args] -- \\\n"
     "         --ip A.B.C.D/N|A.B.C.D-E/N [--gw A.B.C.D] --dst A.B.C.D:PORT --mode "
     "cps|rps|bulk|hold\n"
     "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
@@ -67,7 +68,7 @@ inline constexpr const char* kGenUsage =
     "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
     "         [--syn-cookies auto|always|never] [--challenge-ack-limit N] [--rst-limit N]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
-    "         [--pcap FILE[:SNAPLEN]]\n"
+    "         [--pcap FILE[:SNAPLEN]] [--rxd N] [--txd N] [--mbufs N]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"
     "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"
@@ -83,6 +84,8 @@ inline constexpr const char* kGenUsage =
     "  until its ephemeral ports run short (TIME-WAIT), then from the next\n"
     "  --pcap: every packet received and sent, cut to SNAPLEN bytes, to a pcapng file; with\n"
     "  --local-server interface 0 is the generator's port and interface 1 the server's\n"
+    "  --preset pci:BDF: a NIC bound to vfio-pci, with hugepages (drivers-glue/NICS.md);\n"
+    "  --rxd/--txd N: descriptors per queue (default 1024); --mbufs N: the pool's buffers\n"
     "  no passive opens: a SYN to the generator is answered as a closed port (RST, at most\n"
     "  --rst-limit per second per lcore, default 1000) and counted drop_tcp_syn_filtered\n";
 

@@ -25,6 +25,7 @@ struct ServerOptions {
   uint16_t port_id = 0;        // DPDK port
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
   bool checksum_offload = true;
+  DeviceOptions device;        // --rxd, --txd, --mbufs
   TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
   PcapOption pcap;             // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   SynFilter syn_filter;        // --allow / --deny PREFIX[:PORT], first match wins
@@ -35,13 +36,18 @@ struct ServerOptions {
 };
 
 inline constexpr const char* kServerUsage =
-    "usage: pollux-server [--preset tap:IF|afpacket:IF|ring|memif:PATH] [EAL args] -- \\\n"
+    "usage: pollux-server [--preset tap:IF|afpacket:IF|ring|memif:PATH|pci:BDF] [EAL args] -- \\\n"
     "         --ip A.B.C.D/N [--ip ...] [--gw A.B.C.D] [--port P] [--mode echo|discard|source|http]\n"
     "         [--http-body BYTES] [--backlog N] [--max-conns N] [--mtu N] [--dpdk-port N]\n"
     "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
     "         [--tlp-wc-delack MS] [--syn-cookies auto|always|never] [--conn-info]\n"
     "         [--challenge-ack-limit N] [--rst-limit N] [--allow RULE] [--deny RULE]\n"
     "         [--no-offload] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
+    "         [--rxd N] [--txd N] [--mbufs N]\n"
+    "  --preset pci:BDF: a NIC (e.g. 0000:03:00.0) bound to vfio-pci, with hugepages; the\n"
+    "                 start-up says what to fix when it cannot be used (drivers-glue/NICS.md)\n"
+    "  --rxd/--txd N: descriptors per RX/TX queue (default 1024); --mbufs N: buffers in\n"
+    "                 the pool in all (default: the rings' share plus room for held data)\n"
     "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
     "                 the default), always, or never (a full backlog drops SYNs)\n"
     "  --challenge-ack-limit N: RFC 5961 challenge ACKs per second per lcore (default 1000,\n"

@@ -37,6 +37,23 @@ refused "--challenge-ack-limit: 'lots' is not a number per second" -- --ip 10.0.
 refused "--rst-limit: '-5' is not a number per second" -- --ip 10.0.0.2/24 --rst-limit -5
 refused "--allow: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)" -- --ip 10.0.0.2/24 --allow 10.0.0.1/8
 refused "--deny: port '70000' is not a number in [1, 65535]" -- --ip 10.0.0.2/24 --deny 10.0.0.0/8:70000
+# Rings, pool and real NICs (issue 15 item 5): sizes in range; a PCI device DPDK cannot use
+# is refused before the EAL starts, with what to run.
+refused "--rxd: '10' is not a whole number in [64, 16384]" -- --ip 10.0.0.2/24 --rxd 10
+refused "--txd: '99999' is not a whole number in [64, 16384]" -- --ip 10.0.0.2/24 --txd 99999
+refused "--mbufs: 'many' is not a whole number" -- --ip 10.0.0.2/24 --mbufs many
+refused "'zz' is not a PCI address (DDDD:BB:DD.F or BB:DD.F" --preset pci:zz -- --ip 10.0.0.2/24
+refused "preset pci needs a PCI address" --preset pci: -- --ip 10.0.0.2/24
+refused "no PCI device ffff:ff:1f.7 on this machine (lspci -D" --preset pci:FFFF:ff:1f.7 -- --ip 10.0.0.2/24
+# A device the kernel drives (this VM's virtio NICs, disks, balloon): never touched, refused.
+kdev=""
+for d in /sys/bus/pci/devices/*; do
+  drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+  case "$drv" in ""|vfio-pci|uio_pci_generic|igb_uio|mlx5_core|mlx4_core) ;; *) kdev=$(basename "$d"); kdrv=$drv; break ;; esac
+done
+check "this machine has a PCI device bound to a kernel driver ($kdev)" test -n "$kdev"
+[ -n "$kdev" ] && refused "$kdev is bound to the kernel driver $kdrv" --preset "pci:$kdev" -- --ip 10.0.0.2/24
+[ -n "$kdev" ] && check "... and says how to rebind it" grep -qF "run dpdk-devbind.py -b vfio-pci $kdev" "$out"
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"
@@ -49,14 +66,30 @@ check "the banner names the chosen congestion control and options" \
   grep -q '^tcp: echo server on port 8080, .*, cc newreno, sack off, timestamps on$' "$out"
 # net_ring opens its queues at probe (16 by default) and every queue a device has is polled
 # (issue 12.2), so the count is the device's, not the number of lcores.
-check "prints the port line with its offloads" \
-  grep -Eq '^port 0 \(net_ring\) [0-9a-f:]*: [0-9]+ queues?, mtu 1500, .*tx offloads: .*rx offloads: ' "$out"
+check "prints the port line with its rings and offloads" \
+  grep -Eq '^port 0 \(net_ring\) [0-9a-f:]*: [0-9]+ queues? \(rxd 1024, txd 1024\), mtu 1500, .*tx offloads: .*rx offloads: ' "$out"
 check "a zero MAC (net_ring) is replaced by a locally administered one" \
   bash -c "! grep -q '^port 0 (net_ring) 00:00:00:00:00:00' '$out'"
 check "announces its address (gratuitous ARP)" test "$(counter "$out" arp_gratuitous_sent)" -eq 1
 # net_ring loops TX back to RX: the stack hears its own announcement and must refuse it.
 check "its own looped-back announcement is dropped as a bad sender" \
   test "$(counter "$out" drop_arp_bad_sender)" -eq 1
+
+# --log-level=pollux:debug: pollux's own log type shows the start-up diagnostics.
+# (not with --log-level=4 too: that sets the global level, which caps every type's)
+timeout 30 "$server" --preset ring -l 0 --log-level=pollux:debug -- \
+  --ip 10.9.0.2/24 --duration 1 --quiet --rxd 512 --txd 256 --mbufs 70000 >"$out" 2>&1
+rc=$?
+check "runs with --rxd 512 --txd 256 --mbufs 70000 (rc=$rc)" test "$rc" -eq 0
+check "the port line says the rings asked for" grep -Eq '^port 0 .*queues? \(rxd 512, txd 256\)' "$out"
+check "debug: the EAL arguments, the device's limits and the pool" bash -c \
+  "grep -q '^pollux: EAL started: ' '$out' && grep -q '^pollux: port 0: driver net_ring, .* asked rxd 512 txd 256' '$out' && grep -Eq '^pollux: pool pollux_p0: 70000 mbufs' '$out'"
+timeout 30 "$server" --preset ring -l 0 -- --ip 10.9.0.2/24 --duration 1 --quiet \
+  --mbufs 2000 >"$out" 2>&1
+rc=$?
+check "--mbufs below the rings' share fails at start (rc=$rc)" test "$rc" -ne 0
+check "... saying how many it needs" grep -q 'pollux-server: --mbufs 2000 is too few for .* at least [0-9]* (or smaller --rxd/--txd)' "$out"
+check "without --log-level=pollux:debug, no pollux diagnostics" bash -c "! grep -q '^pollux: ' '$out'"
 
 # Two pollux processes joined by net_memif (server and client roles on one unix socket):
 # each hears the other's gratuitous ARP, which proves frames cross the shared-memory link.

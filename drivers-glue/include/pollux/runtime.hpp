@@ -93,6 +93,8 @@ struct RuntimeOptions {
   uint64_t msl_ns = 0;                                   // 0: the stack's (TIME-WAIT is 2 MSL)
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
+  uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)
+  uint32_t mbufs = 0;  // the pool in all; 0: the rings' share + extra_mbufs
   // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
   // lcore when there is none). Several runtimes in one process take disjoint lcores.
   std::vector<unsigned> lcores;

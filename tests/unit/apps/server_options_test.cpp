@@ -1,6 +1,7 @@
 // pollux-server's arguments: good ones parse to what they say; bad ones are refused with one
 // line that names the option and what was expected.
 #include "../../../apps/pollux-server/server_options.hpp"
+#include "../../../apps/common/startup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,20 @@ TEST(ServerOptions, FullCommandLineParses) {
   EXPECT_FALSE(o->checksum_offload);
   EXPECT_TRUE(o->lcores_info);
   EXPECT_TRUE(o->quiet);
+}
+
+TEST(ServerOptions, RingsAndPoolAreSizedByRxdTxdAndMbufsAndReachTheRuntime) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->device.rx_desc, 1024);
+  EXPECT_EQ(d->device.tx_desc, 1024);
+  EXPECT_EQ(d->device.mbufs, 0u);  // the rings' share plus room for held data
+  auto o = parse({"--ip", "10.0.0.2/24", "--rxd", "4096", "--txd=512", "--mbufs", "262144"});
+  ASSERT_TRUE(o);
+  const RuntimeOptions r = runtime_options(*o);
+  EXPECT_EQ(r.rx_desc, 4096);
+  EXPECT_EQ(r.tx_desc, 512);
+  EXPECT_EQ(r.mbufs, 262144u);
 }
 
 TEST(ServerOptions, TcpDefaultsAreTheStacksCubicWithSackAndTimestamps) {

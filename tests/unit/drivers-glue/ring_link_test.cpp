@@ -24,7 +24,7 @@ struct Link {
 Link make_link(const std::string& name, bool offload) {
   Link l;
   std::string error;
-  l.pool = create_mbuf_pool(name + "_pool", 2, 256, 256, SOCKET_ID_ANY, error);
+  l.pool = create_mbuf_pool(name + "_pool", 2, 256, 256, 256, SOCKET_ID_ANY, error);
   EXPECT_NE(l.pool, nullptr) << error;
   EXPECT_TRUE(create_ring_link(name, 1, 256, l.link, error)) << error;
   EXPECT_TRUE(is_ring_link_port(l.link.port_a) && is_ring_link_port(l.link.port_b));
