@@ -79,7 +79,7 @@ inline rte_mbuf* to_mbuf(rte_mempool* pool, const Frame& f) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (!m) return nullptr;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())));
-  std::memcpy(p, f.data(), f.size());
+  if (!f.empty()) std::memcpy(p, f.data(), f.size());  // an empty vector's data() may be null
   return m;
 }
 

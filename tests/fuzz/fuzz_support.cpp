@@ -1,0 +1,220 @@
+#include "fuzz_support.hpp"
+
+#include <rte_eal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "../support/frames.hpp"
+#include "net/arp.hpp"
+#include "net/checksum.hpp"
+#include "net/icmp.hpp"
+#include "net/ipv4.hpp"
+#include "net/tcp_header.hpp"
+#include "net/tcp_options.hpp"
+
+namespace pollux::fuzz {
+
+namespace {
+rte_mempool* g_pool = nullptr;
+}
+
+void init_eal() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  std::vector<std::string> eal = {"fuzz",        "--no-huge",     "-m", "256", "--no-pci",
+                                  "--no-shconf", "--log-level=1", "-l", "0"};
+  std::vector<char*> args;
+  for (auto& s : eal) args.push_back(s.data());
+  if (rte_eal_init(static_cast<int>(args.size()), args.data()) < 0) fail("EAL init failed");
+  g_pool = rte_pktmbuf_pool_create("fuzz", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  if (!g_pool) fail("cannot create the mbuf pool");
+}
+
+rte_mempool* pool() {
+  return g_pool;
+}
+
+void fail(const char* what) {
+  std::fprintf(stderr, "fuzz invariant: %s\n", what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+tcp::TcpConfig fuzz_tcp_config() {
+  tcp::TcpConfig c;
+  c.max_connections = 16;
+  c.ooo_queues = 4;
+  c.isn_key = tcp::SipKey{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  return c;
+}
+
+// --- The output invariant ----------------------------------------------------------------
+
+namespace {
+
+// The checksum of `l4` with its checksum field (at `field`) taken as zero.
+uint16_t l4_checksum_without_field(net::Ipv4Addr src, net::Ipv4Addr dst, uint8_t proto,
+                                   net::Bytes l4, size_t field) {
+  std::vector<uint8_t> copy(l4.begin(), l4.end());
+  copy[field] = copy[field + 1] = 0;
+  if (proto == net::kIpProtoTcp) return net::ipv4_l4_checksum(src, dst, proto, copy);
+  return net::internet_checksum(copy);
+}
+
+}  // namespace
+
+void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
+  auto eth = net::EthernetView::parse(frame);
+  require(eth.has_value(), "sent frame shorter than an Ethernet header");
+  if (eth->ether_type() == static_cast<uint16_t>(net::EtherType::arp)) {
+    net::ArpPacket a;
+    require(net::parse_arp(eth->payload(), a) == net::ArpError::ok, "sent ARP does not parse");
+    return;
+  }
+  require(eth->ether_type() == static_cast<uint16_t>(net::EtherType::ipv4),
+          "sent frame is neither IPv4 nor ARP");
+  net::Ipv4Header ip;
+  require(net::parse_ipv4(eth->payload(), ip, true) == net::Ipv4Error::ok,
+          "sent IPv4 header does not parse or has a bad checksum");
+  require(ip.total_len <= mtu, "sent IPv4 datagram larger than the MTU");
+  require(ip.src == kOurIp, "sent IPv4 datagram not from our address");
+  if (ip.protocol == net::kIpProtoTcp) {
+    net::TcpHeader t;
+    require(net::parse_tcp(ip.payload, t) == net::TcpHeaderError::ok,
+            "sent TCP header does not parse");
+    net::TcpOptions o;
+    require(net::parse_tcp_options(t.options, o) == net::TcpOptError::ok,
+            "sent TCP options do not parse");
+    require(l4_checksum_without_field(ip.src, ip.dst, ip.protocol, ip.payload, 16) == t.checksum,
+            "sent TCP segment has a bad checksum");
+    return;
+  }
+  require(ip.protocol == net::kIpProtoIcmp, "sent IPv4 datagram is neither TCP nor ICMP");
+  net::IcmpMessage m;
+  require(net::parse_icmp(ip.payload, m, true) == net::IcmpError::ok,
+          "sent ICMP message does not parse or has a bad checksum");
+}
+
+void fix_frame(std::vector<uint8_t>& f) {
+  if (f.size() < net::kEthernetHeaderLen) return;
+  kOurMac.store(f.data());
+  if (net::load_be16(f.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4)) return;
+  uint8_t* ip = f.data() + net::kEthernetHeaderLen;
+  const size_t ip_room = f.size() - net::kEthernetHeaderLen;
+  if (ip_room < net::kIpv4MinHeaderLen) return;
+  ip[0] = static_cast<uint8_t>(0x40 | std::clamp<uint8_t>(ip[0] & 0x0f, 5, 15));
+  const size_t ihl = (ip[0] & 0x0f) * 4u;
+  if (ip_room < ihl) return;
+  net::store_be16(ip + 2, static_cast<uint16_t>(std::min<size_t>(ip_room, 65535)));
+  net::store_be32(ip + 16, kOurIp.value);
+  ip[10] = ip[11] = 0;
+  net::store_be16(ip + 10, net::internet_checksum(net::Bytes{ip, ihl}));
+  const net::Ipv4Addr src{net::load_be32(ip + 12)};
+  uint8_t* l4 = ip + ihl;
+  const size_t l4_len = std::min<size_t>(ip_room, 65535) - ihl;
+  if (ip[9] == net::kIpProtoTcp && l4_len >= net::kTcpMinHeaderLen) {
+    l4[16] = l4[17] = 0;
+    net::store_be16(l4 + 16,
+                    net::ipv4_l4_checksum(src, kOurIp, net::kIpProtoTcp, net::Bytes{l4, l4_len}));
+  } else if (ip[9] == net::kIpProtoIcmp && l4_len >= net::kIcmpHeaderLen) {
+    l4[2] = l4[3] = 0;
+    net::store_be16(l4 + 2, net::internet_checksum(net::Bytes{l4, l4_len}));
+  }
+}
+
+// --- The engine ---------------------------------------------------------------------------
+
+namespace {
+EngineHarness& harness_of(void* ctx) {
+  return *static_cast<EngineHarness*>(ctx);
+}
+void forget(EngineHarness& h, Conn* c) {
+  h.conns.erase(std::remove(h.conns.begin(), h.conns.end(), c), h.conns.end());
+}
+}  // namespace
+
+const AppEvents EngineHarness::kEvents{
+    .accepted = [](void* ctx, Conn* c) { harness_of(ctx).conns.push_back(c); },
+    .connected = [](void* ctx, Conn* c) { harness_of(ctx).conns.push_back(c); },
+    .readable =
+        [](void* ctx, Conn* c) {
+          EngineHarness& h = harness_of(ctx);
+          if (!h.auto_read) return;
+          uint8_t buf[2048];
+          while (h.engine().tcp().read(c, buf, sizeof buf) > 0) {
+          }
+        },
+    .writable = nullptr,
+    .peer_closed = nullptr,
+    .closed = [](void* ctx, Conn* c, CloseReason) { forget(harness_of(ctx), c); },
+};
+
+EngineHarness::EngineHarness(const tcp::TcpConfig& config) : now_(kSecond) {
+  engine::EngineConfig ec;
+  ec.iface.mac = kOurMac;
+  ec.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  ec.iface.mtu = kMtu;
+  ec.tcp = config;
+  engine_ = std::make_unique<engine::Engine>(ec, pool(), now_);
+  engine_->neighbour_update(engine::NeighbourUpdate{kPeerIp, kPeerMac}, now_);
+  require(engine_->tcp().listen(kOurPort, &kEvents, this, 8) == TcpError::ok, "listen failed");
+}
+
+EngineHarness::~EngineHarness() {
+  engine_.reset();
+}
+
+bool EngineHarness::inject(std::span<const uint8_t> frame) {
+  rte_mbuf* m = testing::to_mbuf(pool(), testing::Frame(frame.begin(), frame.end()));
+  if (!m) return false;
+  engine_->input(&m, 1, now_);
+  drain();
+  return true;
+}
+
+void EngineHarness::advance(uint64_t ns, uint64_t step) {
+  const uint64_t end = now_ + ns;
+  while (now_ < end) {
+    now_ = std::min(now_ + step, end);
+    engine_->poll(now_);
+    drain();
+  }
+}
+
+void EngineHarness::drain() {
+  base::TxBatch& tx = engine_->tx();
+  for (uint16_t i = 0; i < tx.size(); ++i) {
+    const rte_mbuf* m = tx.data()[i];
+    scratch_.clear();
+    for (; m; m = m->next) {
+      auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+      scratch_.insert(scratch_.end(), p, p + rte_pktmbuf_data_len(m));
+    }
+    require(scratch_.size() == rte_pktmbuf_pkt_len(tx.data()[i]), "mbuf chain length != pkt_len");
+    check_output_frame(scratch_);
+    if (on_output) on_output(on_output_ctx, scratch_);
+  }
+  tx.free_all();
+}
+
+void EngineHarness::finish() {
+  // Whatever the application still holds is aborted (an application that never closes
+  // holds its connection for ever, by design); then nothing may stay held by time alone.
+  // (The closed event comes with the next flush, so the list is copied first.)
+  const std::vector<Conn*> held = conns;
+  for (Conn* c : held) engine_->tcp().abort(c);
+  engine_->poll(now_);
+  drain();
+  // Steps longer than the timer wheel's revolution (4.096 s) let it skip empty stretches
+  // instead of visiting every 1 ms tick (timers fire up to a step late, which is fine here).
+  advance(10 * 60 * kSecond, 5 * kSecond);
+  engine_->tcp().unlisten(kOurPort);
+  require(engine_->tcp().connections() == 0, "a connection outlived 10 minutes after abort");
+  require(rte_mempool_in_use_count(pool()) == 0, "mbufs still held 10 minutes after the end");
+}
+
+}  // namespace pollux::fuzz
