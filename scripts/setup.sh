@@ -22,13 +22,14 @@ fi
 # Build: compilers (clang 14 and its libFuzzer runtime for tests/fuzz), meson, DPDK 22.11, Boost.Intrusive, GoogleTest, Google Benchmark.
 # Tests: the real peers the interop tests talk to, and the tools that set up namespaces;
 # tshark reads captures, dpdk-dev has dpdk-dumpcap and dpdk-telemetry.py;
-# python3-prometheus-client serves telemetry as Prometheus metrics (scripts/pollux_exporter.py).
+# python3-prometheus-client serves telemetry as Prometheus metrics (scripts/pollux_exporter.py),
+# python3-matplotlib draws pollux-gen reports (scripts/plot_report.py).
 packages=(
   g++ meson ninja-build pkg-config clang-14 libclang-rt-14-dev
   libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 iproute2 iputils-ping iputils-arping procps ethtool
   socat curl wrk netcat-openbsd iptables nginx-light hping3 tshark dpdk-dev
-  python3-prometheus-client
+  python3-prometheus-client python3-matplotlib
 )
 
 missing=()
