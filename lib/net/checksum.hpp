@@ -1,11 +1,12 @@
-// The Internet checksum (RFC 1071), its incremental update (RFC 1624) and the IPv4
-// pseudo-header sums used by TCP: complete for software, partial for NIC offload.
+// The Internet checksum (RFC 1071), its incremental update (RFC 1624) and the IPv4 and IPv6
+// pseudo-header sums used by TCP and ICMPv6: complete for software, partial for NIC offload.
 #pragma once
 
 #include <cstdint>
 
 #include "net/bytes.hpp"
 #include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
 
 namespace pollux::net {
 
@@ -40,6 +41,36 @@ namespace pollux::net {
                                                Bytes l4) {
   return internet_checksum(
       l4, ipv4_pseudo_header_sum(src, dst, protocol, static_cast<uint16_t>(l4.size())));
+}
+
+// Sum of the IPv6 pseudo-header (RFC 8200 8.1: source, destination, the upper-layer packet
+// length as 32 bits, three zero bytes and the next header). The destination is the final
+// one, which pollux, forwarding no source routes, always is.
+[[nodiscard]] constexpr uint32_t ipv6_pseudo_header_sum(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                                        uint8_t next_header, uint32_t l4_length) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < 16; i += 2) {
+    sum += static_cast<uint32_t>(src.bytes[i] << 8 | src.bytes[i + 1]);
+    sum += static_cast<uint32_t>(dst.bytes[i] << 8 | dst.bytes[i + 1]);
+  }
+  return sum + (l4_length >> 16) + (l4_length & 0xffff) + next_header;
+}
+
+// TCP, UDP or ICMPv6 checksum over the IPv6 pseudo-header and the upper-layer bytes (the
+// same convention as ipv4_l4_checksum: a correct received packet yields 0).
+[[nodiscard]] inline uint16_t ipv6_l4_checksum(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                               uint8_t next_header, Bytes l4) {
+  return internet_checksum(
+      l4, ipv6_pseudo_header_sum(src, dst, next_header, static_cast<uint32_t>(l4.size())));
+}
+
+// The offload form for IPv6 (DPDK's rte_ipv6_phdr_cksum): folded, not inverted; with TSO
+// the length is left out.
+[[nodiscard]] constexpr uint16_t ipv6_offload_pseudo_checksum(const Ipv6Addr& src,
+                                                              const Ipv6Addr& dst,
+                                                              uint8_t next_header,
+                                                              uint32_t l4_length, bool tso) {
+  return checksum_fold(ipv6_pseudo_header_sum(src, dst, next_header, tso ? 0 : l4_length));
 }
 
 // What a NIC doing TCP checksum offload expects in the checksum field: the folded,
