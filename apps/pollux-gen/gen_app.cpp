@@ -13,6 +13,8 @@ struct GenApp::ConnState {
   uint64_t req_off = 0;    // position in request_ (raw payloads cycle through it)
   uint64_t resp_left = 0;  // raw: response bytes still expected
   uint64_t t_due = 0;      // open-loop rps: when the next request is due
+  uint64_t work = 0;       // open-loop rps with --ramp: t_due in full-rate time
+  uint32_t req_index = 0;  // which of requests_ the current request is
   bool established = false;
   bool in_request = false;  // a request is outstanding
   bool waiting = false;     // open-loop rps: in due_ until t_due
@@ -38,15 +40,13 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts
   events_.peer_closed = on_peer_closed;
   events_.closed = on_closed;
   conn_opts_.nodelay = true;  // requests go out whole and at once
+  ramp_ns_ = uint64_t{opts_.ramp_s} * 1'000'000'000;
   if (opts_.http) {
-    const std::string get =
-        "GET " + opts_.http_path + " HTTP/1.1\r\nHost: " + opts_.dst.to_string() + ":" +
-        std::to_string(opts_.dst_port) + "\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\n\r\n";
-    request_.assign(get.begin(), get.end());
+    for (const auto& r : http_requests(opts_)) requests_.emplace_back(r.begin(), r.end());
   } else {
-    request_.resize(std::min<size_t>(opts_.mode == GenMode::bulk ? kPatternBytes : opts_.req_size,
-                                     kPatternBytes));
-    for (size_t i = 0; i < request_.size(); ++i) request_[i] = static_cast<uint8_t>('a' + i % 26);
+    auto& pattern = requests_.emplace_back(std::min<size_t>(
+        opts_.mode == GenMode::bulk ? kPatternBytes : opts_.req_size, kPatternBytes));
+    for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>('a' + i % 26);
   }
   // One state per connection this lcore may have open at once: no allocation afterwards.
   pool_.reserve(share_);
@@ -78,9 +78,13 @@ void GenApp::tick(uint64_t now) {
   if (live_ >= share_ || (!probed_ && live_ > 0)) return;
   uint32_t budget = probed_ ? std::min(kMaxOpensPerTurn, share_ - live_) : 1;
   if (rate_ > 0 && !open_loop_) {
-    // Token bucket: at most 10 ms worth (and at least one) saved up.
-    tokens_ =
-        std::min(tokens_ + rate_ * static_cast<double>(dt) * 1e-9, std::max(1.0, rate_ / 100.0));
+    // Token bucket: at most 10 ms worth (and at least one) saved up; during --ramp the rate
+    // is the elapsed share of it.
+    const double ramp = ramp_ns_ == 0 || now - start_ns_ >= ramp_ns_
+                            ? 1.0
+                            : static_cast<double>(now - start_ns_) / static_cast<double>(ramp_ns_);
+    tokens_ = std::min(tokens_ + rate_ * ramp * static_cast<double>(dt) * 1e-9,
+                       std::max(1.0, rate_ / 100.0));
     budget = std::min<uint32_t>(budget, static_cast<uint32_t>(tokens_));
   }
   for (uint32_t i = 0; i < budget; ++i) {
@@ -185,7 +189,15 @@ void GenApp::on_connected(void* ctx, Conn* c) {
     case GenMode::rps:
       if (!self->open_loop_) return self->start_request(*s, self->now_);
       // Spread the connections' schedules over one interval instead of firing together.
-      s->t_due = self->now_ + self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
+      if (self->ramp_ns_ == 0) {
+        s->t_due =
+            self->now_ + self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
+      } else {
+        // The same, in full-rate time from the start, mapped through the ramp.
+        s->work = ramp_work_at(self->now_ - self->start_ns_, self->ramp_ns_) +
+                  self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
+        s->t_due = self->start_ns_ + ramp_time_for_work(s->work, self->ramp_ns_);
+      }
       return self->wait_until_due(*s);
     case GenMode::bulk:
       return self->pump_bulk(*s);
@@ -267,20 +279,25 @@ void GenApp::start_request(ConnState& s, uint64_t t_request) {
   s.in_request = true;
   s.t_request = t_request;
   s.req_off = 0;
-  s.req_left = opts_.http ? request_.size() : opts_.req_size;
+  if (opts_.http) {
+    s.req_index = static_cast<uint32_t>(next_request_);
+    next_request_ = next_request_ + 1 == requests_.size() ? 0 : next_request_ + 1;
+  }
+  s.req_left = opts_.http ? requests_[s.req_index].size() : opts_.req_size;
   s.resp_left = opts_.response_size();
   s.parser.reset();
   write_request(s);
 }
 
 void GenApp::write_request(ConnState& s) {
+  const std::vector<uint8_t>& request = requests_[s.req_index];
   while (s.req_left > 0) {
     const size_t chunk =
-        static_cast<size_t>(std::min<uint64_t>(s.req_left, request_.size() - s.req_off));
-    const size_t sent = tcp_.send(s.conn, {request_.data() + s.req_off, chunk});
+        static_cast<size_t>(std::min<uint64_t>(s.req_left, request.size() - s.req_off));
+    const size_t sent = tcp_.send(s.conn, {request.data() + s.req_off, chunk});
     stats_.bytes_tx.add(sent);
     s.req_left -= sent;
-    s.req_off = (s.req_off + sent) % request_.size();
+    s.req_off = (s.req_off + sent) % request.size();
     if (sent < chunk) return;  // `writable` resumes
   }
 }
@@ -342,7 +359,12 @@ void GenApp::response_done(ConnState& s, bool good) {
   // Open loop: the next request is due one interval after the previous one was, whether or
   // not the response came in time. A late one goes out at once and its latency counts from
   // when it was due, so a stall shows up in every request it delayed (coordinated omission).
-  s.t_due += interval_ns_;
+  if (ramp_ns_ == 0) {
+    s.t_due += interval_ns_;
+  } else {
+    s.work += interval_ns_;
+    s.t_due = start_ns_ + ramp_time_for_work(s.work, ramp_ns_);
+  }
   if (s.t_due <= now_) return start_request(s, s.t_due);
   wait_until_due(s);
 }
@@ -356,9 +378,9 @@ void GenApp::drain(ConnState& s) {
 void GenApp::pump_bulk(ConnState& s) {
   if (opts_.direction == Direction::down) return;
   for (;;) {
-    const size_t sent = tcp_.send(s.conn, request_);
+    const size_t sent = tcp_.send(s.conn, requests_[0]);
     stats_.bytes_tx.add(sent);
-    if (sent < request_.size()) return;
+    if (sent < requests_[0].size()) return;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../common/conn_info.hpp"
@@ -15,6 +16,7 @@
 #include "histogram.hpp"
 #include "http_response.hpp"
 #include "pollux/stack.hpp"
+#include "profile.hpp"
 #include "sources.hpp"
 
 namespace pollux::apps {
@@ -121,7 +123,10 @@ class GenApp {
   ConnTotals finished_conns_;
   LatencyHistogram connect_ns_;
   LatencyHistogram response_ns_;
-  std::vector<uint8_t> request_;  // the request bytes (raw: a pattern chunk; http: the GET)
+  // The request bytes: raw, one pattern chunk; http, one request per --path.
+  std::vector<std::vector<uint8_t>> requests_;
+  size_t next_request_ = 0;  // http: the path the next request takes
+  uint64_t ramp_ns_ = 0;     // --ramp (0: none)
   std::vector<std::unique_ptr<ConnState>> pool_;
   std::vector<ConnState*> free_;
   uint32_t live_ = 0;  // states in use (opening, established)

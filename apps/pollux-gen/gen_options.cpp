@@ -1,5 +1,8 @@
 #include "gen_options.hpp"
 
+#include <cctype>
+#include <string_view>
+
 #include "../common/options.hpp"
 
 namespace pollux::apps {
@@ -30,10 +33,47 @@ const char* direction_name(Direction d) {
   return "?";
 }
 
+bool valid_header_line(std::string_view line, std::string& why) {
+  // field-name ":" OWS field-value (RFC 9110 5.1, 5.5): a token, then visible characters,
+  // spaces and tabs; no CR or LF, which would end the header section early.
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    why = "is not 'Name: value'";
+    return false;
+  }
+  const std::string_view name = line.substr(0, colon);
+  for (char c : name) {
+    const bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) {
+      why = "has a name that is not an HTTP token";
+      return false;
+    }
+  }
+  for (char c : line.substr(colon + 1)) {
+    if (c == '\r' || c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t') ||
+        c == 0x7f) {
+      why = "has a control character in its value";
+      return false;
+    }
+  }
+  auto is = [&](std::string_view want) {
+    if (name.size() != want.size()) return false;
+    for (size_t i = 0; i < name.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(name[i])) != want[i]) return false;
+    return true;
+  };
+  if (is("host") || is("content-length") || is("transfer-encoding")) {
+    why = "is set by pollux-gen itself";
+    return false;
+  }
+  return true;
+}
+
 std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,
                                             std::string& error) {
   GenOptions o;
-  bool have_dst = false, have_mode = false;
+  bool have_dst = false, have_mode = false, paths_given = false;
   ArgReader r(args);
   read_options(r, o, [&](const std::string& n) {
     if (n == "--dst") {
@@ -97,10 +137,28 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       if (!v) return true;
       bool clean = !v->empty() && (*v)[0] == '/';
       for (char ch : *v) clean &= ch > ' ' && ch < 0x7f;
-      if (!clean)
+      if (!clean) {
         r.fail("--path: '" + *v + "' is not an absolute path without spaces");
+      } else {
+        if (!paths_given) o.http_paths.clear();
+        paths_given = true;
+        if (o.http_paths.size() == kMaxPaths)
+          r.fail("--path: at most " + std::to_string(kMaxPaths) + " paths");
+        else
+          o.http_paths.push_back(*v);
+      }
+    } else if (n == "--header") {
+      auto v = r.value();
+      if (!v) return true;
+      std::string why;
+      if (!valid_header_line(*v, why))
+        r.fail("--header: '" + *v + "' " + why);
+      else if (o.http_headers.size() == kMaxHeaders)
+        r.fail("--header: at most " + std::to_string(kMaxHeaders) + " headers");
       else
-        o.http_path = *v;
+        o.http_headers.push_back(*v);
+    } else if (n == "--ramp") {
+      if (auto x = r.number(1, 3600)) o.ramp_s = static_cast<unsigned>(*x);
     } else if (n == "--time-wait") {
       if (auto x = r.number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
     } else if (n == "--local-server") {
@@ -177,6 +235,10 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
              gen_mode_name(o.mode) + (o.http ? " --http" : "") + " traffic; use --local-server " +
              mode_name(want));
   }
+  if (r.ok() && o.ramp_s != 0 && (o.rate == 0 || o.mode == GenMode::bulk))
+    r.fail("--ramp raises --rate: it needs --rate N and mode cps, rps or hold");
+  if (r.ok() && !o.http_headers.empty() && !o.http)
+    r.fail("--header: headers are for --http requests");
   if (r.ok() && o.http && o.mode == GenMode::bulk)
     r.fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");
   if (r.ok() && o.mode == GenMode::cps && o.concurrency > o.max_connections)

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../common/options.hpp"
@@ -35,7 +36,12 @@ struct GenOptions {
   uint32_t req_size = 64;     // raw payloads
   uint32_t resp_size = 0;     // 0: same as req_size (what an echo server answers)
   bool http = false;          // HTTP/1.1 GET instead of raw payloads
-  std::string http_path = "/";
+  // --path (repeatable): the requests cycle through these paths, one after the other.
+  std::vector<std::string> http_paths = {"/"};
+  // --header "Name: value" (repeatable): sent with every HTTP request.
+  std::vector<std::string> http_headers;
+  // --ramp S: the --rate rises linearly from 0 over the first S seconds (after --delay).
+  unsigned ramp_s = 0;
   uint32_t max_connections = 65536;  // per lcore TCB table, TIME-WAIT included
   uint32_t time_wait_ms = 2000;      // our TIME-WAIT (2 MSL); short so ports recycle
   uint16_t mtu = 1500;
@@ -68,7 +74,8 @@ inline constexpr const char* kGenUsage =
     "         [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
     "         [--syn-cookies auto|always|never] [--challenge-ack-limit N] [--rst-limit N]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
-    "         [--pcap FILE[:SNAPLEN]] [--rxd N] [--txd N] [--mbufs N]\n"
+    "         [--pcap FILE[:SNAPLEN]] [--rxd N] [--txd N] [--mbufs N] [--ramp S]\n"
+    "         [--path /P ...] [--header 'Name: value' ...]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"
     "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"
@@ -77,6 +84,8 @@ inline constexpr const char* kGenUsage =
     "  bytes (default req-size: an echo server); --http sends GET and reads a full response\n"
     "  --rate: cps/hold: opens per second; rps: requests per second, open loop, latency\n"
     "  measured from when each request was due (no coordinated omission)\n"
+    "  --ramp S: the rate rises linearly from 0 to --rate over the first S seconds\n"
+    "  --path (repeatable): requests cycle through the paths; --header adds a request header\n"
     "  --local-server: the server runs in this process over an in-memory link (EAL args\n"
     "  optional; --ip defaults to 198.18.0.2-5/24 and --dst to 198.18.0.1:8080); lcores are\n"
     "  split evenly between generator and server (at least 2)\n"
@@ -88,6 +97,11 @@ inline constexpr const char* kGenUsage =
     "  --rxd/--txd N: descriptors per queue (default 1024); --mbufs N: the pool's buffers\n"
     "  no passive opens: a SYN to the generator is answered as a closed port (RST, at most\n"
     "  --rst-limit per second per lcore, default 1000) and counted drop_tcp_syn_filtered\n";
+
+inline constexpr size_t kMaxPaths = 64, kMaxHeaders = 32;
+// A --header value: "Name: value" with a token name and no control characters; Host,
+// Content-Length and Transfer-Encoding are pollux-gen's own. False with `why` otherwise.
+[[nodiscard]] bool valid_header_line(std::string_view line, std::string& why);
 
 // Parses; on error returns nullopt and sets `error` to one line saying what is wrong.
 [[nodiscard]] std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,

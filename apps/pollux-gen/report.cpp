@@ -184,7 +184,14 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("sack", o.tcp.sack)
       .field("timestamps", o.tcp.timestamps)
       .field("tlp_wc_delack_ms", o.tcp.tlp_wc_delack_ms);
-  if (o.http) j.field("path", o.http_path);
+  if (o.http) {
+    j.field("path", o.http_paths.front());
+    j.key("paths").begin_array();
+    for (const auto& p : o.http_paths) j.value(p);
+    j.end_array();
+    j.field("headers", static_cast<uint64_t>(o.http_headers.size()));
+  }
+  j.field("ramp_s", o.ramp_s);
   j.end_object();
   j.field("seconds", seconds);
   j.key("series").begin_array();

@@ -58,6 +58,20 @@ jcheck rps-rate "the open-loop rate is held (2000/s within 15%)" \
   "abs(t['req_per_s'] - 2000) < 300"
 clean rps-rate
 
+# Traffic profiles (issue 15 item 4): --ramp 3 raises 2000/s from zero (a sixth, a half and
+# five sixths of it in the first three seconds), then holds it.
+run_local rps-ramp -l 0-1 -- --mode rps --connections 10 --rate 2000 --ramp 3 --duration 4 \
+  --local-server echo
+jcheck rps-ramp "the rate rises over the ramp, then holds 2000/s" \
+  "[x['t'] for x in d['series']][:4] == [1, 2, 3, 4] and d['config']['ramp_s'] == 3 and d['series'][0]['requests'] < 0.5 * d['series'][2]['requests'] and d['series'][1]['requests'] < d['series'][2]['requests'] < d['series'][3]['requests'] and abs(d['series'][3]['requests'] - 2000) < 300 and abs(d['series'][0]['requests'] - 333) < 200"
+clean rps-ramp
+# --path (twice) and --header: requests alternate between the paths, each with the header.
+run_local rps-paths -l 0-1 -- --mode rps --http --connections 4 --local-server http \
+  --path /a --path /bbbbbbbbbb --header 'X-Test: 1'
+jcheck rps-paths "requests alternate between both paths and carry the header" \
+  "(lambda a, b: d['config']['paths'] == ['/a', '/bbbbbbbbbb'] and t['requests'] > 1000 and abs(t['bytes_tx'] / t['requests'] - (a + b) / 2) < 1)(*[len('GET ' + p + ' HTTP/1.1\\r\\nHost: 198.18.0.1:8080\\r\\nUser-Agent: pollux-gen\\r\\nAccept: */*\\r\\nX-Test: 1\\r\\n\\r\\n') for p in ('/a', '/bbbbbbbbbb')])"
+clean rps-paths
+
 run_local bulk-down -l 0-1 -- --mode bulk --connections 4 --direction down --local-server source
 jcheck bulk-down "download goodput > 0.1 Gb/s" "t['rx_gbps'] > 0.1"
 jcheck bulk-down "TCP_INFO: 4 connections, all with SACK, timestamps and window scaling (defaults)" \

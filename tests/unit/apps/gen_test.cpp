@@ -17,6 +17,7 @@
 #include "../../../apps/pollux-gen/histogram.hpp"
 #include "../../../apps/pollux-gen/http_response.hpp"
 #include "../../../apps/pollux-gen/json.hpp"
+#include "../../../apps/pollux-gen/profile.hpp"
 #include "../../../apps/pollux-gen/report.hpp"
 #include "base/counters.hpp"
 #include "net/ipv4_addr.hpp"
@@ -81,7 +82,7 @@ TEST(GenOptions, FullCommandLineParses) {
   EXPECT_EQ(o->req_size, 200u);
   EXPECT_EQ(o->response_size(), 4000u);
   EXPECT_TRUE(o->http);
-  EXPECT_EQ(o->http_path, "/x?y=1");
+  EXPECT_EQ(o->http_paths, std::vector<std::string>{"/x?y=1"});
   EXPECT_EQ(o->max_connections, 1000u);
   EXPECT_EQ(o->time_wait_ms, 0u);
   EXPECT_EQ(o->json_path, "/tmp/r.json");
@@ -262,6 +263,90 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2-x/24", "--dst", "10.0.0.1:80", "--mode", "rps"},
                 "is not a range"}));
 #undef GOOD
+
+// --- traffic profiles (issue 15 item 4) ------------------------------------------------------
+
+TEST(GenProfiles, PathsAndHeadersMakeOneRequestPerPathWithEveryHeader) {
+  std::string e;
+  auto o = parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
+                              "--http", "--path", "/a", "--path", "/b?x=1", "--header",
+                              "X-Test: 1", "--header", "Accept-Language:en"},
+                             e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->http_paths, (std::vector<std::string>{"/a", "/b?x=1"}));
+  const auto reqs = http_requests(*o);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0],
+            "GET /a HTTP/1.1\r\nHost: 10.0.0.1:80\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\n"
+            "X-Test: 1\r\nAccept-Language:en\r\n\r\n");
+  EXPECT_EQ(reqs[1].substr(0, 23), "GET /b?x=1 HTTP/1.1\r\nHo");
+  // Without --path, the one request is for "/".
+  auto d = parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
+                              "--http"},
+                             e);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(http_requests(*d).size(), 1u);
+  EXPECT_EQ(http_requests(*d)[0].substr(0, 16), "GET / HTTP/1.1\r\n");
+}
+
+TEST(GenProfiles, BadHeadersAndRampsSayWhatIsWrong) {
+  const std::vector<std::string> base = {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80",
+                                         "--mode", "rps", "--http"};
+  struct Bad {
+    std::vector<std::string> extra;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{{"--header", "NoColon"}, "--header: 'NoColon' is not 'Name: value'"},
+                       Bad{{"--header", "Bad Name: x"}, "has a name that is not an HTTP token"},
+                       Bad{{"--header", "X: a\r\nInjected: 1"}, "has a control character"},
+                       Bad{{"--header", "host: other"}, "is set by pollux-gen itself"},
+                       Bad{{"--header", "Content-Length: 5"}, "is set by pollux-gen itself"},
+                       Bad{{"--ramp", "5"}, "--ramp raises --rate: it needs --rate N"},
+                       Bad{{"--ramp", "0", "--rate", "10"}, "--ramp: '0' is not a whole number"}}) {
+    auto args = base;
+    args.insert(args.end(), b.extra.begin(), b.extra.end());
+    std::string e;
+    EXPECT_FALSE(parse_gen_options(args, e)) << b.says;
+    EXPECT_NE(e.find(b.says), std::string::npos) << e;
+  }
+  std::string e;
+  EXPECT_FALSE(parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
+                                  "--header", "X: 1"},
+                                 e));
+  EXPECT_NE(e.find("headers are for --http requests"), std::string::npos) << e;
+  EXPECT_FALSE(parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode",
+                                  "bulk", "--rate", "10", "--ramp", "3"},
+                                 e));
+}
+
+TEST(GenProfiles, ARampSendsTheIntegralOfALinearRiseThenTheFullRate) {
+  constexpr uint64_t s = 1'000'000'000, ramp = 10 * s;
+  EXPECT_EQ(ramp_work_at(0, ramp), 0u);
+  EXPECT_EQ(ramp_work_at(5 * s, ramp), 5 * s / 4);   // half way: a quarter of the full work
+  EXPECT_EQ(ramp_work_at(10 * s, ramp), 5 * s);      // the ramp's end: half
+  EXPECT_EQ(ramp_work_at(12 * s, ramp), 7 * s);      // then one for one
+  // The inverse maps each back.
+  for (uint64_t t : std::vector<uint64_t>{0, 1, 3 * s, 5 * s, 9 * s + 7, 10 * s, 11 * s, 100 * s}) {
+    const uint64_t back = ramp_time_for_work(ramp_work_at(t, ramp), ramp);
+    EXPECT_LE(back > t ? back - t : t - back, 2000u) << t;  // within 2 us of rounding
+  }
+  // At 1000 requests/s over a 10 s ramp, the first second carries 50 of them (1/20 of the
+  // full rate's work), the tenth 950, the eleventh 1000: requests k = 0, 1, ... go out at ramp_time_for_work(k ms).
+  auto sent_in = [&](uint64_t from, uint64_t to) {
+    unsigned n = 0;
+    for (uint64_t k = 0; k < 20'000; ++k) {
+      const uint64_t t = ramp_time_for_work(k * 1'000'000, ramp);
+      n += t >= from && t < to;
+    }
+    return n;
+  };
+  EXPECT_NEAR(sent_in(0, s), 50, 1);
+  EXPECT_NEAR(sent_in(9 * s, 10 * s), 950, 1);
+  EXPECT_NEAR(sent_in(10 * s, 11 * s), 1000, 1);
+  // No ramp: the schedule is the full rate's.
+  EXPECT_EQ(ramp_time_for_work(123, 0), 123u);
+  EXPECT_EQ(ramp_work_at(123, 0), 123u);
+}
 
 // --- histogram -------------------------------------------------------------------------------
 
