@@ -2,16 +2,17 @@
 // connection. Variable names are the RFC's.
 #pragma once
 
+#include <algorithm>
 #include <boost/intrusive/list.hpp>
 #include <boost/intrusive/slist.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
-#include "net/seq.hpp"
-#include "pollux/tcp.hpp"
 #include "base/flow_table.hpp"
 #include "base/timer_wheel.hpp"
+#include "net/seq.hpp"
+#include "pollux/tcp.hpp"
 #include "tcp/cc/congestion.hpp"
 #include "tcp/rack.hpp"
 #include "tcp/reassembly.hpp"
@@ -40,9 +41,9 @@ enum class State : uint8_t {
 };
 
 [[nodiscard]] constexpr const char* state_name(State s) {
-  constexpr const char* names[] = {"CLOSED",     "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
+  constexpr const char* names[] = {"CLOSED",      "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
                                    "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
-                                   "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
+                                   "CLOSING",     "LAST-ACK",   "TIME-WAIT"};
   return names[static_cast<int>(s)];
 }
 
@@ -107,21 +108,70 @@ struct Listener {
   uint64_t last_cookie_ns = 0;
 };
 
-struct Tcb : base::FlowLink {
-  State state = State::closed;
+// The TCB in named parts (issue 11 item 5), each with its own reset(); TcpLayer::init_tcb is
+// one reset per part. The parts are base structs rather than members so that fields keep their
+// RFC 9293 names (`t.snd_una`, not `t.snd.una`) and a part can move between the hot, resident
+// and cold blocks without touching a line that uses it: only this file knows the grouping.
+// A reset is called on its part by name, `t.SendSpace::reset(iss)`.
+//
+// Layout, planned for the hot/cold split (issue 13 item 5):
+//   hot, the fields every segment reads or writes, in the first 128 B (two cache lines):
+//     FlowLink (tuple, hash hook), Status, SendSpace, RecvSpace, Negotiated, Congestion's
+//     window fields (up to, not including, the algorithm's state `cc`);
+//   resident, every connection needs them but not every segment's lines: Congestion::cc,
+//     Timing (RTT estimator, timers), Data (queues), AppState, the layer's links;
+//   cold, attached when a connection first needs them (first SACK, loss, a few segments in
+//     flight): Recovery (the SACK scoreboard), Undo, RackTlp (the send-time log), Stats.
+// tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound.
 
-  // Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence number sent plus
-  // one: after a retransmission timeout snd_nxt goes back to snd_una while snd_max stays.
+// Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
+struct Status {
+  // Changed only through TcpLayer::set_state(); a pooled TCB is CLOSED, so reset leaves it.
+  State state = State::closed;
+  // Output and ACK state (RFC 9293 3.8.6.3, RFC 5681 4.2).
+  bool ack_now = false;
+  uint8_t segs_since_ack = 0;
+
+  void reset() {
+    ack_now = false;
+    segs_since_ack = 0;
+  }
+};
+
+// Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence number sent plus
+// one: after a retransmission timeout snd_nxt goes back to snd_una while snd_max stays.
+struct SendSpace {
   Seq iss, snd_una, snd_nxt, snd_max;
   uint32_t snd_wnd = 0;      // peer's window in bytes (already scaled)
   uint32_t max_snd_wnd = 0;  // largest window the peer ever offered (3.8.6.2.1)
   Seq snd_wl1, snd_wl2;
+  Seq snd_fin;
+  bool fin_queued = false;  // the application shut down its side: FIN after sndq
+  bool fin_sent = false;    // our FIN is in flight (or acknowledged) at snd_fin
 
-  // Receive sequence space.
+  void reset(Seq isn) {
+    iss = snd_una = snd_nxt = snd_max = isn;
+    snd_wnd = max_snd_wnd = 0;
+    snd_wl1 = snd_wl2 = snd_fin = Seq(0);
+    fin_queued = fin_sent = false;
+  }
+};
+
+// Receive sequence space (RFC 9293 3.3.1).
+struct RecvSpace {
   Seq irs, rcv_nxt;
   Seq rcv_adv;  // right edge of the window last advertised: never moved left (3.8.6)
+  Seq fin_seq;
+  bool fin_in_ooo = false;  // a FIN arrived beyond rcv_nxt: at fin_seq
 
-  // Negotiated at the handshake (3.7.1, RFC 7323, RFC 2018).
+  void reset() {
+    irs = rcv_nxt = rcv_adv = fin_seq = Seq(0);
+    fin_in_ooo = false;
+  }
+};
+
+// Negotiated at the handshake (3.7.1, RFC 7323, RFC 2018).
+struct Negotiated {
   uint16_t snd_mss = 536;  // largest payload we send (peer's MSS option, path MTU)
   uint16_t rcv_mss = 536;  // what we advertised
   uint8_t snd_wscale = 0;  // shift applied to windows the peer sends
@@ -130,78 +180,89 @@ struct Tcb : base::FlowLink {
   uint32_t ts_recent = 0;  // RFC 7323 4.3: latest TSval to echo
   Seq last_ack_sent;       // RFC 7323 4.3: ts_recent updates only for segments covering it
   uint32_t ts_offset = 0;  // per-connection random offset of our TSval (RFC 7323 5.4)
-  uint32_t ts_rto_mark = 0;  // our TSval when the last retransmission timeout fired
 
-  // Congestion control (RFC 5681, NewReno recovery RFC 6582).
+  // Nothing is agreed before the handshake: the peer's MSS is the RFC 9293 3.7.1 default
+  // until its option arrives; ours and our window shift are what the SYN will offer.
+  void reset(uint16_t our_mss, uint8_t our_wscale, uint32_t our_ts_offset) {
+    snd_mss = 536;
+    rcv_mss = our_mss;
+    snd_wscale = 0;
+    rcv_wscale = our_wscale;
+    ws_ok = sack_ok = ts_ok = false;
+    ts_recent = 0;
+    last_ack_sent = Seq(0);
+    ts_offset = our_ts_offset;
+  }
+};
+
+// Congestion control (RFC 5681, NewReno recovery RFC 6582). The window fields are hot; the
+// algorithm's state `cc` comes last, so that it starts the resident block.
+struct Congestion {
   uint32_t cwnd = 0, ssthresh = 0xffffffff;
-  cc::State cc;  // the algorithm and its state (cc/congestion.hpp)
+  Seq recover;  // RFC 6582 "recover", RFC 6675 RecoveryPoint
   uint8_t dupacks = 0;
-  bool in_recovery = false;  // fast recovery, or (with SACK) recovery after a timeout
-  Seq recover;               // RFC 6582 "recover", RFC 6675 RecoveryPoint
+  bool in_recovery = false;    // fast recovery, or (with SACK) recovery after a timeout
+  bool rto_recovery = false;   // after a timeout: every octet not SACKed is lost (6675 5.1)
   bool partial_acked = false;  // NewReno: this recovery had a partial ACK (RFC 6582 3.2 step 5)
+  cc::State cc;                // the algorithm and its state (cc/congestion.hpp)
 
-  // SACK-based loss recovery (RFC 6675), used when the peer agreed to SACK.
-  SackScoreboard scoreboard;
-  Seq high_rxt;               // one past the highest octet retransmitted in this recovery (HighRxt)
-  Seq rescue_rxt;             // RFC 6675 RescueRxt: one rescue retransmission per recovery
-  bool rto_recovery = false;  // after a timeout: every octet not SACKed is lost (6675 5.1)
+  void reset(uint32_t initial_cwnd, Seq isn, cc::Algorithm algo, bool hystart) {
+    cwnd = initial_cwnd;
+    ssthresh = 0xffffffff;
+    recover = isn;
+    dupacks = 0;
+    in_recovery = rto_recovery = partial_acked = false;
+    cc::init(cc, algo, hystart);
+  }
+};
 
-  // Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
-  // retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
-  // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
-  // ssthresh (RFC 4015).
-  uint32_t prior_cwnd = 0, prior_ssthresh = 0;
-  cc::State prior_cc;
-  Seq undo_marker;            // SND.UNA when the episode began
-  uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates
-  uint32_t undo_extent = 0;   // fast recovery: segments SACKed above SND.UNA at entry
-  bool undo_valid = false, eifel_pending = false;
-  // The TSval of the oldest retransmission still outstanding (Linux's retrans_stamp): Eifel
-  // compares the echo with it, not with the episode's start. A hole repaired by an earlier
-  // episode's retransmission (a rescue, say) echoes that one, which is older than the new
-  // episode yet proves nothing spurious.
-  uint32_t rxt_stamp = 0;
-  Seq rxt_high;               // one past the highest octet ever retransmitted
-  bool rxt_out = false;       // some retransmission is not yet cumulatively acknowledged
-
-  // RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp).
-  bool rack_on = false, tlp_on = false;
-  SendTimeLog sent_log;       // send time of every octet in flight
-  Rack rack;
-  Seq rxt_lost_end;           // RACK found retransmissions below this lost: they go again
-  Seq rxt_resend_next;        // from here (output_sack_recovery)
-  RexmtKind rexmt_kind = RexmtKind::rto;
-  bool tlp_out = false;       // a probe is outstanding (RFC 8985 7.4 TLP.end_seq is set)
-  bool tlp_retrans = false;   // ...and it was a retransmission of the last segment
-  Seq tlp_end;
-  uint32_t tlp_tsval = 0;
-  uint32_t tlp_probes = 0, rack_losses = 0;
-
-  // Round-trip time (RFC 6298); timed segment when timestamps are off (Karn applies).
+// Round-trip time (RFC 6298) and the connection's timers. The timers are bound to the TCB
+// once (TcpLayer's constructor) and cancelled when it is released, so reset leaves them.
+struct Timing {
   RttEstimator rtt;
+  // Timed segment when timestamps are off (Karn applies).
   bool rtt_timing = false;
   Seq rtt_seq;
   uint64_t rtt_sent_ns = 0;
-  uint8_t rexmt_count = 0;  // consecutive timeouts (RTO backoff, SYN retries)
-  uint64_t time_wait_since_ns = 0;
-
-  // Data.
-  SendQueue sndq;  // bytes from snd_una on
-  RecvQueue rcvq;  // in-order bytes not yet consumed by the application
-  ReassemblyQueue* ooo = nullptr;  // out-of-order segments, borrowed from the layer's pool
-  bool fin_queued = false;         // the application shut down its side: FIN after sndq
-  bool fin_sent = false;           // our FIN is in flight (or acknowledged) at snd_fin
-  Seq snd_fin;
-  bool fin_in_ooo = false;         // a FIN arrived beyond rcv_nxt: at fin_seq
-  Seq fin_seq;
-
-  // Output and ACK state (RFC 9293 3.8.6.3, RFC 5681 4.2).
-  bool ack_now = false;
-  uint8_t segs_since_ack = 0;
+  uint32_t ts_rto_mark = 0;  // our TSval when the last retransmission timeout fired
+  uint8_t rexmt_count = 0;   // consecutive timeouts (RTO backoff, SYN retries)
+  RexmtKind rexmt_kind = RexmtKind::rto;
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
+  uint64_t time_wait_since_ns = 0;
+  // RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves TIME-WAIT's
+  // 2 MSL and the orphaned FIN-WAIT-2 limit.
+  base::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
 
-  // Application.
+  // `ts_now` is our TSval at the start: echoes older than that time nothing of ours.
+  void reset(const RttConfig& config, uint32_t ts_now) {
+    rtt = RttEstimator(config);
+    rtt_timing = false;
+    rtt_seq = Seq(0);
+    rtt_sent_ns = 0;
+    ts_rto_mark = ts_now;
+    rexmt_count = 0;
+    rexmt_kind = RexmtKind::rto;
+    keepalive_probes = persist_shift = 0;
+    time_wait_since_ns = 0;
+  }
+};
+
+// Data: the queues and what the reassembly found. The queues are emptied, and the
+// out-of-order queue given back, when the TCB is released (TcpLayer::release_tcb).
+struct Data {
+  SendQueue sndq;                  // bytes from snd_una on
+  RecvQueue rcvq;                  // in-order bytes not yet consumed by the application
+  ReassemblyQueue* ooo = nullptr;  // out-of-order segments, borrowed from the layer's pool
+  // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent. The one
+  // place this is held: the reassembly queue only reports duplicates as insert() finds them.
+  std::optional<net::SackBlock> pending_dsack;
+
+  void reset() { pending_dsack.reset(); }
+};
+
+// Application.
+struct AppState {
   const AppEvents* events = nullptr;
   void* ctx = nullptr;
   void* user = nullptr;  // the application's per-connection pointer
@@ -209,15 +270,89 @@ struct Tcb : base::FlowLink {
   Listener* listener = nullptr;  // while SYN-RECEIVED from a passive open
   bool passive = false;
   bool app_closed = false;  // close() called: input is discarded, the app gets no more events
-  bool ev_established = false, ev_readable = false, ev_writable = false,
-       ev_peer_closed = false, want_writable = false, closed_pending = false;
+  bool ev_established = false, ev_readable = false, ev_writable = false, ev_peer_closed = false,
+       want_writable = false, closed_pending = false;
   CloseReason close_reason = CloseReason::normal;
 
-  // Timers (RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves
-  // TIME-WAIT's 2 MSL and the orphaned FIN-WAIT-2 limit).
-  base::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
+  // The buffers are bounded: at least 4 KB each, the receive window at most 1 GB (RFC 7323
+  // 2.3: a shift of 14).
+  void reset(const ConnOptions& o) {
+    events = nullptr;
+    ctx = user = nullptr;
+    opts = o;
+    opts.rcvbuf = std::clamp<uint32_t>(o.rcvbuf, 4096, 1u << 30);
+    opts.sndbuf = std::max<uint32_t>(o.sndbuf, 4096);
+    listener = nullptr;
+    passive = app_closed = false;
+    ev_established = ev_readable = ev_writable = ev_peer_closed = false;
+    want_writable = closed_pending = false;
+    close_reason = CloseReason::normal;
+  }
+};
 
-  // Stats for ConnInfo.
+// SACK-based loss recovery (RFC 6675), used when the peer agreed to SACK, and what is known
+// about our retransmissions.
+struct Recovery {
+  SackScoreboard scoreboard;
+  Seq high_rxt;    // one past the highest octet retransmitted in this recovery (HighRxt)
+  Seq rescue_rxt;  // RFC 6675 RescueRxt: one rescue retransmission per recovery
+  // The TSval of the oldest retransmission still outstanding (Linux's retrans_stamp): Eifel
+  // compares the echo with it, not with the episode's start. A hole repaired by an earlier
+  // episode's retransmission (a rescue, say) echoes that one, which is older than the new
+  // episode yet proves nothing spurious.
+  uint32_t rxt_stamp = 0;
+  Seq rxt_high;          // one past the highest octet ever retransmitted
+  bool rxt_out = false;  // some retransmission is not yet cumulatively acknowledged
+
+  void reset(Seq isn) {
+    scoreboard.clear();
+    scoreboard.set_dupthresh(kDupThresh);
+    scoreboard.set_dupthresh_rule(true);
+    high_rxt = rescue_rxt = rxt_high = isn;
+    rxt_stamp = 0;
+    rxt_out = false;
+  }
+};
+
+// Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
+// retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
+// every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
+// ssthresh (RFC 4015).
+struct Undo {
+  uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+  cc::State prior_cc;
+  Seq undo_marker;            // SND.UNA when the episode began
+  uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates
+  uint32_t undo_extent = 0;   // fast recovery: segments SACKed above SND.UNA at entry
+  bool undo_valid = false, eifel_pending = false;
+
+  void reset() { *this = Undo{}; }
+};
+
+// RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp).
+struct RackTlp {
+  bool rack_on = false, tlp_on = false;  // decided by negotiate()
+  bool tlp_out = false;                  // a probe is outstanding (RFC 8985 7.4 TLP.end_seq is set)
+  bool tlp_retrans = false;              // ...and it was a retransmission of the last segment
+  Seq tlp_end;
+  uint32_t tlp_tsval = 0;
+  Seq rxt_lost_end;     // RACK found retransmissions below this lost: they go again
+  Seq rxt_resend_next;  // from here (output_sack_recovery)
+  Rack rack;
+  SendTimeLog sent_log;  // send time of every octet in flight
+
+  void reset(Seq isn) {
+    rack_on = tlp_on = false;
+    tlp_out = tlp_retrans = false;
+    tlp_end = rxt_lost_end = rxt_resend_next = isn;
+    tlp_tsval = 0;
+    rack.reset();
+    sent_log.reset(isn);
+  }
+};
+
+// Statistics for ConnInfo.
+struct Stats {
   uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
   uint32_t retransmits = 0;
   uint32_t dsacks_received = 0;  // RFC 2883 reports from the peer
@@ -225,11 +360,24 @@ struct Tcb : base::FlowLink {
   uint32_t fast_recoveries = 0;
   uint32_t spurious_undos = 0;
   uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
+  uint32_t tlp_probes = 0, rack_losses = 0;  // RFC 8985 tail loss probes, RACK-found losses
 
-  // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent. The one
-  // place this is held: the reassembly queue only reports duplicates as insert() finds them.
-  std::optional<net::SackBlock> pending_dsack;
+  void reset() { *this = Stats{}; }
+};
 
+struct Tcb : base::FlowLink,
+             Status,
+             SendSpace,
+             RecvSpace,
+             Negotiated,
+             Congestion,
+             Timing,
+             Data,
+             AppState,
+             Recovery,
+             Undo,
+             RackTlp,
+             Stats {
   // The layer's lists: dirty (events or output pending) and free.
   boost::intrusive::list_member_hook<> dirty_hook;
   boost::intrusive::slist_member_hook<> free_hook;

@@ -1,0 +1,132 @@
+// The grouped TCB (issue 11 item 5): each part's reset forgets the previous connection, and
+// the fields every segment touches stay in the first two cache lines, ready for the hot/cold
+// split (issue 13 item 5).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "tcp/tcb.hpp"
+
+namespace pollux::tcp {
+namespace {
+
+// Everything before Congestion::cc is the hot part (see tcb.hpp).
+inline constexpr size_t kHotBound = 128;
+static_assert(sizeof(base::FlowLink) + sizeof(Status) + sizeof(SendSpace) + sizeof(RecvSpace) +
+                      sizeof(Negotiated) + offsetof(Congestion, cc) <=
+                  kHotBound,
+              "the fields every segment touches must fit in two cache lines");
+
+size_t offset_in(const Tcb& t, const void* field) {
+  return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&t));
+}
+
+TEST(TcbLayout, HotFieldsFitInTheFirstTwoCacheLines) {
+  auto t = std::make_unique<Tcb>();
+  const size_t hot = offset_in(*t, &t->cc);
+  std::printf(
+      "sizeof(Tcb) %zu, hot %zu: FlowLink %zu Status %zu SendSpace %zu RecvSpace %zu "
+      "Negotiated %zu Congestion %zu | Timing %zu Data %zu AppState %zu | Recovery %zu "
+      "Undo %zu RackTlp %zu Stats %zu\n",
+      sizeof(Tcb), hot, sizeof(base::FlowLink), sizeof(Status), sizeof(SendSpace),
+      sizeof(RecvSpace), sizeof(Negotiated), sizeof(Congestion), sizeof(Timing), sizeof(Data),
+      sizeof(AppState), sizeof(Recovery), sizeof(Undo), sizeof(RackTlp), sizeof(Stats));
+  EXPECT_LE(hot, kHotBound);
+  // Each hot field lies below the bound, whatever order the parts are declared in.
+  for (const void* f :
+       {static_cast<const void*>(&t->tuple), static_cast<const void*>(&t->state),
+        static_cast<const void*>(&t->snd_una), static_cast<const void*>(&t->snd_wnd),
+        static_cast<const void*>(&t->rcv_nxt), static_cast<const void*>(&t->rcv_adv),
+        static_cast<const void*>(&t->ts_recent), static_cast<const void*>(&t->ts_offset),
+        static_cast<const void*>(&t->cwnd), static_cast<const void*>(&t->partial_acked)})
+    EXPECT_LT(offset_in(*t, f), kHotBound);
+  // The cold parts (to be pooled) lie beyond it.
+  EXPECT_GE(offset_in(*t, &t->scoreboard), kHotBound);
+  EXPECT_GE(offset_in(*t, &t->sent_log), kHotBound);
+  EXPECT_GE(offset_in(*t, &t->bytes_sent), kHotBound);
+}
+
+TEST(TcbParts, EachResetForgetsThePreviousConnection) {
+  auto t = std::make_unique<Tcb>();
+  // A previous incarnation left its marks everywhere.
+  t->ack_now = true;
+  t->segs_since_ack = 7;
+  t->snd_wnd = t->max_snd_wnd = 9000;
+  t->fin_sent = t->fin_queued = true;
+  t->rcv_nxt = Seq(77);
+  t->fin_in_ooo = true;
+  t->snd_mss = 1460;
+  t->ts_ok = t->sack_ok = true;
+  t->ts_recent = 5;
+  t->cwnd = 100;
+  t->in_recovery = t->partial_acked = true;
+  t->dupacks = 3;
+  t->rexmt_count = 4;
+  t->rtt_timing = true;
+  t->pending_dsack = net::SackBlock{Seq(1), Seq(2)};
+  t->opts.rcvbuf = 77;
+  t->closed_pending = true;
+  t->undo_valid = true;
+  t->undo_extent = 9;
+  t->tlp_out = true;
+  t->rack_on = true;
+  t->bytes_sent = 12345;
+  t->rack_losses = 2;
+
+  const Seq isn(1000);
+  t->Status::reset();
+  t->SendSpace::reset(isn);
+  t->RecvSpace::reset();
+  t->Negotiated::reset(1460, 3, 42);
+  t->Congestion::reset(536, isn, cc::Algorithm::newreno, false);
+  t->Timing::reset(RttConfig{}, 17);
+  t->Data::reset();
+  ConnOptions tiny;
+  tiny.rcvbuf = tiny.sndbuf = 1;
+  t->AppState::reset(tiny);
+  t->Recovery::reset(isn);
+  t->Undo::reset();
+  t->RackTlp::reset(isn);
+  t->Stats::reset();
+
+  EXPECT_EQ(t->state, State::closed);  // set_state alone changes it
+  EXPECT_FALSE(t->ack_now);
+  EXPECT_EQ(t->segs_since_ack, 0);
+  EXPECT_EQ(t->snd_una, isn);
+  EXPECT_EQ(t->snd_max, isn);
+  EXPECT_EQ(t->snd_wnd, 0u);
+  EXPECT_EQ(t->max_snd_wnd, 0u);
+  EXPECT_FALSE(t->fin_sent || t->fin_queued || t->fin_in_ooo);
+  EXPECT_EQ(t->rcv_nxt, Seq(0));
+  EXPECT_EQ(t->snd_mss, 536);  // RFC 9293 3.7.1 default until the peer's option
+  EXPECT_EQ(t->rcv_mss, 1460);
+  EXPECT_EQ(t->rcv_wscale, 3);
+  EXPECT_EQ(t->ts_offset, 42u);
+  EXPECT_FALSE(t->ts_ok || t->sack_ok || t->ws_ok);
+  EXPECT_EQ(t->ts_recent, 0u);
+  EXPECT_EQ(t->cwnd, 536u);
+  EXPECT_EQ(t->ssthresh, 0xffffffffu);
+  EXPECT_EQ(t->recover, isn);
+  EXPECT_FALSE(t->in_recovery || t->partial_acked || t->rto_recovery);
+  EXPECT_EQ(t->dupacks, 0);
+  EXPECT_EQ(t->cc.algo, cc::Algorithm::newreno);
+  EXPECT_EQ(t->rexmt_count, 0);
+  EXPECT_FALSE(t->rtt_timing);
+  EXPECT_EQ(t->ts_rto_mark, 17u);
+  EXPECT_FALSE(t->pending_dsack.has_value());
+  EXPECT_EQ(t->opts.rcvbuf, 4096u);  // the buffers' lower bound
+  EXPECT_EQ(t->opts.sndbuf, 4096u);
+  EXPECT_FALSE(t->closed_pending);
+  EXPECT_EQ(t->scoreboard.dupthresh(), kDupThresh);
+  EXPECT_EQ(t->high_rxt, isn);
+  EXPECT_FALSE(t->undo_valid);
+  EXPECT_EQ(t->undo_extent, 0u);
+  EXPECT_FALSE(t->tlp_out || t->rack_on);
+  EXPECT_EQ(t->tlp_end, isn);
+  EXPECT_EQ(t->bytes_sent, 0u);
+  EXPECT_EQ(t->rack_losses, 0u);
+}
+
+}  // namespace
+}  // namespace pollux::tcp
