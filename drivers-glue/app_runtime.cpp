@@ -122,6 +122,9 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   if (o.closed_rst_rate) c.tcp.closed_rst_rate = *o.closed_rst_rate;
   c.tcp.syn_filter = o.syn_filter;
   if (o.msl_ns != 0) c.tcp.msl_ns = o.msl_ns;
+  if (o.user_timeout_ns) c.tcp.user_timeout_ns = *o.user_timeout_ns;
+  if (o.fin_timeout_ns) c.tcp.fin_wait_2_ns = *o.fin_timeout_ns;
+  if (o.max_conns_per_source) c.tcp.max_conns_per_source = *o.max_conns_per_source;
   if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
   if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;
   c.extra_mbufs = o.extra_mbufs;

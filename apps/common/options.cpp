@@ -159,6 +159,18 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
              std::to_string(kMaxRateLimit) + "] (0: no limit)");
     return true;
   }
+  if (name == "--user-timeout" || name == "--fin-timeout") {
+    // A day at most: longer is "never" in all but name, and 0 already says that (user
+    // timeout); an orphan must give up some time (fin timeout: at least a second).
+    const bool user = name == "--user-timeout";
+    if (auto x = r.number(user ? 0 : 1, 86400))
+      (user ? tuning.user_timeout_s : tuning.fin_timeout_s) = static_cast<uint32_t>(*x);
+    return true;
+  }
+  if (name == "--max-conns-per-source") {
+    if (auto x = r.number(0, 1u << 24)) tuning.max_conns_per_source = static_cast<uint32_t>(*x);
+    return true;
+  }
   if (name == "--tlp-wc-delack") {
     auto v = r.value();
     if (!v) return true;
@@ -231,7 +243,14 @@ std::string describe(const TcpTuning& tuning) {
               ? ", challenge acks " + std::to_string(*tuning.challenge_ack_limit) + "/s"
               : std::string()) +
          (tuning.rst_limit ? ", closed-port rsts " + std::to_string(*tuning.rst_limit) + "/s"
-                           : std::string());
+                           : std::string()) +
+         (tuning.user_timeout_s ? ", user timeout " + std::to_string(*tuning.user_timeout_s) + " s"
+                                : std::string()) +
+         (tuning.fin_timeout_s ? ", fin timeout " + std::to_string(*tuning.fin_timeout_s) + " s"
+                               : std::string()) +
+         (tuning.max_conns_per_source
+              ? ", " + std::to_string(*tuning.max_conns_per_source) + " conns per source"
+              : std::string());
 }
 
 bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error) {

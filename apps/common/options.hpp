@@ -75,10 +75,21 @@ struct TcpTuning {
   // stack's defaults (1000/s each; TcpConfig).
   std::optional<uint32_t> challenge_ack_limit;
   std::optional<uint32_t> rst_limit;
+  // Nothing held forever (issue 14 item 3). Unset: the stack's defaults (TcpConfig).
+  // --user-timeout S: RFC 9293 3.8.3 USER TIMEOUT, data unacknowledged or a zero window
+  // kept without progress this long ends the connection (default 900, 0: no limit);
+  // --fin-timeout S: orphans (closed by the app) wait this long in FIN-WAIT-2, or without
+  // progress in FIN-WAIT-1/CLOSING/LAST-ACK (default 60, Linux's tcp_fin_timeout);
+  // --max-conns-per-source N: passive connections one source address may hold per lcore
+  // (default 0: no limit).
+  std::optional<uint32_t> user_timeout_s;
+  std::optional<uint32_t> fin_timeout_s;
+  std::optional<uint32_t> max_conns_per_source;
 };
 // `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`,
-// `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`. Returns
-// false when `name` is none.
+// `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`,
+// `--user-timeout S`, `--fin-timeout S`, `--max-conns-per-source N`. Returns false when
+// `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // The largest per-second limit the options take: 0 lifts a limit, and the token bucket
 // (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.

@@ -113,6 +113,9 @@ template <class Options>
   r.syn_cookies = o.tcp.syn_cookies;
   r.challenge_ack_rate = o.tcp.challenge_ack_limit;
   r.closed_rst_rate = o.tcp.rst_limit;
+  if (o.tcp.user_timeout_s) r.user_timeout_ns = uint64_t{*o.tcp.user_timeout_s} * 1'000'000'000;
+  if (o.tcp.fin_timeout_s) r.fin_timeout_ns = uint64_t{*o.tcp.fin_timeout_s} * 1'000'000'000;
+  r.max_conns_per_source = o.tcp.max_conns_per_source;
   if constexpr (requires { o.syn_filter; }) r.syn_filter = o.syn_filter;
   return r;
 }

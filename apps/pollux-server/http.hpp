@@ -87,6 +87,11 @@ class RequestParser {
   [[nodiscard]] int error_status() const { return error_status_; }
   // True after an error: nothing more will be accepted.
   [[nodiscard]] bool failed() const { return state_ == State::failed; }
+  // Part of a request's head (request line and fields) has arrived, not all of it: what a
+  // slowloris client keeps a connection in, and what the server's header timeout bounds.
+  [[nodiscard]] bool in_head() const {
+    return state_ != State::start && state_ != State::body && state_ != State::failed;
+  }
 
  private:
   enum class State : uint8_t {

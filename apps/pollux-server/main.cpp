@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<apps::ServerApp>> servers;
     for (size_t i = 0; i < rt.stack_count(); ++i) {
       servers.push_back(std::make_unique<apps::ServerApp>(rt.stack(i), *opts));
+      rt.set_iteration_hook(i, apps::ServerApp::on_iteration, servers.back().get());
       if (!servers.back()->start()) {
         std::fprintf(stderr, "pollux-server: cannot listen on port %u\n", opts->tcp_port);
         return 1;
@@ -76,13 +77,15 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
-        "  %-28s %llu\n  %-28s %llu\n",
+        "  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n",
         "app_accepted", (unsigned long long)total.accepted, "app_closed",
         (unsigned long long)total.closed, "app_resets_or_timeouts",
         (unsigned long long)total.resets, "app_bytes_in", (unsigned long long)total.bytes_in,
         "app_bytes_out", (unsigned long long)total.bytes_out, "app_requests",
         (unsigned long long)total.requests, "app_bad_requests",
-        (unsigned long long)total.bad_requests);
+        (unsigned long long)total.bad_requests, "app_idle_timeouts",
+        (unsigned long long)total.idle_timeouts, "app_header_timeouts",
+        (unsigned long long)total.header_timeouts);
     std::printf("closed connections: %s\n", apps::describe(closed_conns).c_str());
     std::printf("%s\n", rt.describe_port_stats().c_str());
     if (const std::string cap = stop_capture(); !cap.empty()) std::printf("%s\n", cap.c_str());

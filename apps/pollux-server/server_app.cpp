@@ -17,6 +17,12 @@ struct ServerApp::ConnState {
   const uint8_t* body = nullptr;
   bool close_after = false;  // close once the response is out (Connection: close, errors)
   bool peer_closed = false;
+  // Timeouts (tick): the connection while it is ours, when a byte last moved either way,
+  // when the unfinished request head began (0: none), and whether we closed it for that.
+  Conn* conn = nullptr;
+  uint64_t active_ns = 0;
+  uint64_t head_since_ns = 0;
+  bool timed_out = false;
 
   void reset() {
     parser = http::RequestParser{};
@@ -24,6 +30,9 @@ struct ServerApp::ConnState {
     body_off = body_left = 0;
     body = nullptr;
     close_after = peer_closed = false;
+    conn = nullptr;
+    active_ns = head_since_ns = 0;
+    timed_out = false;
   }
 };
 
@@ -64,12 +73,51 @@ void ServerApp::on_accepted(void* ctx, Conn* c) {
   ConnState* s = self->free_.back();
   self->free_.pop_back();
   s->reset();
+  s->conn = c;
+  s->active_ns = self->now_ns_;
   Stack::set_user(c, s);
   if (self->opts_.mode == ServerMode::source) self->pump(c);
 }
 
-void ServerApp::on_readable(void* ctx, Conn* c) { static_cast<ServerApp*>(ctx)->pump(c); }
-void ServerApp::on_writable(void* ctx, Conn* c) { static_cast<ServerApp*>(ctx)->pump(c); }
+// Readable: bytes arrived; writable: the peer acknowledged some of ours. Either is activity.
+void ServerApp::on_readable(void* ctx, Conn* c) {
+  auto* self = static_cast<ServerApp*>(ctx);
+  if (auto* s = static_cast<ConnState*>(Stack::user(c))) s->active_ns = self->now_ns_;
+  self->pump(c);
+}
+void ServerApp::on_writable(void* ctx, Conn* c) {
+  auto* self = static_cast<ServerApp*>(ctx);
+  if (auto* s = static_cast<ConnState*>(Stack::user(c))) s->active_ns = self->now_ns_;
+  self->pump(c);
+}
+
+void ServerApp::on_iteration(void* ctx, uint64_t now_ns) {
+  static_cast<ServerApp*>(ctx)->tick(now_ns);
+}
+
+void ServerApp::tick(uint64_t now_ns) {
+  now_ns_ = now_ns;
+  if (now_ns < next_sweep_ns_) return;
+  next_sweep_ns_ = now_ns + 250'000'000;
+  const uint64_t idle = uint64_t{opts_.idle_timeout_s} * 1'000'000'000;
+  const uint64_t head = uint64_t{opts_.header_timeout_s} * 1'000'000'000;
+  // One pass over the states (one per TCB the layer can hold) four times a second: cheap
+  // beside the traffic, and no timer per connection. Closing is graceful (FIN after what
+  // is queued); a peer that will not take it meets the stack's --fin-timeout.
+  for (const auto& p : pool_) {
+    ConnState& s = *p;
+    if (s.conn == nullptr || s.timed_out) continue;
+    if (head != 0 && s.head_since_ns != 0 && now_ns - s.head_since_ns >= head) {
+      ++stats_.header_timeouts;
+    } else if (idle != 0 && now_ns - s.active_ns >= idle) {
+      ++stats_.idle_timeouts;
+    } else {
+      continue;
+    }
+    s.timed_out = true;
+    tcp_.close(s.conn);
+  }
+}
 
 void ServerApp::on_peer_closed(void* ctx, Conn* c) {
   auto* self = static_cast<ServerApp*>(ctx);
@@ -92,13 +140,14 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   }
   if (auto* s = static_cast<ConnState*>(Stack::user(c))) {
     Stack::set_user(c, nullptr);
+    s->conn = nullptr;
     self->free_.push_back(s);
   }
 }
 
 void ServerApp::pump(Conn* c) {
   auto* s = static_cast<ConnState*>(Stack::user(c));
-  if (!s) return;
+  if (!s || s->timed_out) return;
   switch (opts_.mode) {
     case ServerMode::echo:
       return pump_echo(c, *s);
@@ -150,8 +199,8 @@ void ServerApp::pump_source(Conn* c) {
 
 bool ServerApp::write_pending(Conn* c, ConnState& s) {
   if (s.head_off < s.head_len) {
-    s.head_off += static_cast<uint32_t>(
-        tcp_.send(c, {s.head.data() + s.head_off, s.head_len - s.head_off}));
+    s.head_off +=
+        static_cast<uint32_t>(tcp_.send(c, {s.head.data() + s.head_off, s.head_len - s.head_off}));
     if (s.head_off < s.head_len) return false;
   }
   while (s.body_left > 0) {
@@ -195,12 +244,17 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
         s.close_after = !req.keep_alive;
       } else {
         ++stats_.bad_requests;
-        s.head_len = static_cast<uint32_t>(
-            http::write_error_response(s.head, s.parser.error_status()));
+        s.head_len =
+            static_cast<uint32_t>(http::write_error_response(s.head, s.parser.error_status()));
         s.body_left = 0;
         s.close_after = true;
       }
     }
+    // The header timeout runs from the first byte of a head until the head is complete.
+    if (!s.parser.in_head())
+      s.head_since_ns = 0;
+    else if (s.head_since_ns == 0)
+      s.head_since_ns = std::max<uint64_t>(now_ns_, 1);
     if (!have_response) {
       // Everything readable was part of an unfinished request.
       if (s.peer_closed) tcp_.close(c);

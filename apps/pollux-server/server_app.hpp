@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "../common/conn_info.hpp"
-#include "server_options.hpp"
 #include "pollux/stack.hpp"
+#include "server_options.hpp"
 
 namespace pollux::apps {
 
@@ -20,6 +20,8 @@ struct ServerStats {
   uint64_t bytes_out = 0;
   uint64_t requests = 0;
   uint64_t bad_requests = 0;
+  uint64_t idle_timeouts = 0;    // closed: no byte either way for --idle-timeout
+  uint64_t header_timeouts = 0;  // closed: request head incomplete for --header-timeout
 
   // Totals over the lcores' instances.
   ServerStats& operator+=(const ServerStats& o) {
@@ -30,6 +32,8 @@ struct ServerStats {
     bytes_out += o.bytes_out;
     requests += o.requests;
     bad_requests += o.bad_requests;
+    idle_timeouts += o.idle_timeouts;
+    header_timeouts += o.header_timeouts;
     return *this;
   }
 };
@@ -44,6 +48,10 @@ class ServerApp {
   // ConnInfo summed over the connections that closed (read after the pollers stopped).
   [[nodiscard]] const ConnTotals& closed_conn_totals() const { return conn_totals_; }
   [[nodiscard]] uint64_t stat(uint64_t ServerStats::*field) const;
+  // The runtime's iteration hook for this instance's lcore: the time, and every 250 ms a
+  // sweep that closes connections past the idle or header timeout.
+  static void on_iteration(void* ctx, uint64_t now_ns);
+  void tick(uint64_t now_ns);
 
   struct ConnState;  // per-connection (http parser, pending response bytes)
 
@@ -69,6 +77,8 @@ class ServerApp {
   std::vector<uint8_t> http_body_;
   std::vector<std::unique_ptr<ConnState>> pool_;
   std::vector<ConnState*> free_;
+  uint64_t now_ns_ = 0;  // the lcore's time at this loop turn (on_iteration)
+  uint64_t next_sweep_ns_ = 0;
 };
 
 }  // namespace pollux::apps

@@ -43,6 +43,9 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       if (auto x = r.number(0, 64u << 20)) o.http_body = static_cast<uint32_t>(*x);
     } else if (n == "--backlog") {
       if (auto x = r.number(1, 1u << 20)) o.backlog = static_cast<uint32_t>(*x);
+    } else if (n == "--idle-timeout" || n == "--header-timeout") {
+      if (auto x = r.number(0, 86400))
+        (n == "--idle-timeout" ? o.idle_timeout_s : o.header_timeout_s) = static_cast<uint32_t>(*x);
     } else if (n == "--duration") {
       if (auto x = r.number(0, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
     } else if (n == "--lcores-info" || n == "--quiet" || n == "--help" || n == "--conn-info") {

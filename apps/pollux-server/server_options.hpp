@@ -29,6 +29,12 @@ struct ServerOptions {
   TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
   PcapOption pcap;             // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   SynFilter syn_filter;        // --allow / --deny PREFIX[:PORT], first match wins
+  // Slowloris (issue 14 item 3), as nginx's keepalive_timeout and client_header_timeout: a
+  // connection that moves no byte either way for idle_timeout_s, or whose HTTP request
+  // header is still incomplete header_timeout_s after its first byte, is closed (0: never).
+  // pollux-server's sweep runs from its iteration hook; pollux-gen's --local-server has none.
+  uint32_t idle_timeout_s = 75;
+  uint32_t header_timeout_s = 60;
   bool conn_info = false;      // a TCP_INFO-like line per connection as it closes
   bool lcores_info = false;
   bool quiet = false;          // no per-second progress lines
@@ -44,10 +50,22 @@ inline constexpr const char* kServerUsage =
     "         [--challenge-ack-limit N] [--rst-limit N] [--allow RULE] [--deny RULE]\n"
     "         [--no-offload] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
     "         [--rxd N] [--txd N] [--mbufs N]\n"
+    "         [--idle-timeout S] [--header-timeout S] [--user-timeout S] [--fin-timeout S]\n"
+    "         [--max-conns-per-source N]\n"
     "  --preset pci:BDF: a NIC (e.g. 0000:03:00.0) bound to vfio-pci, with hugepages; the\n"
     "                 start-up says what to fix when it cannot be used (drivers-glue/NICS.md)\n"
     "  --rxd/--txd N: descriptors per RX/TX queue (default 1024); --mbufs N: buffers in\n"
     "                 the pool in all (default: the rings' share plus room for held data)\n"
+    "  --idle-timeout S: close a connection that moved no byte either way for S seconds\n"
+    "                 (default 75, 0 never); --header-timeout S: close an HTTP connection\n"
+    "                 whose request header is incomplete S seconds after its first byte\n"
+    "                 (default 60, 0 never)\n"
+    "  --user-timeout S: RFC 9293 USER TIMEOUT, end a connection whose data stays\n"
+    "                 unacknowledged, or whose peer keeps a zero window, S seconds (default\n"
+    "                 900, 0 never); --fin-timeout S: how long a closed connection waits for\n"
+    "                 a peer that makes no progress (default 60)\n"
+    "  --max-conns-per-source N: connections one source address may hold per lcore\n"
+    "                 (default 0: no limit)\n"
     "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
     "                 the default), always, or never (a full backlog drops SYNs)\n"
     "  --challenge-ack-limit N: RFC 5961 challenge ACKs per second per lcore (default 1000,\n"

@@ -102,6 +102,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     t.rtt_timing = false;
   }
   t.rexmt_count = 0;
+  t.stall_since_ns = 0;  // progress: the USER TIMEOUT starts again
   // RFC 8985 6.2: the octets this ACK delivers (those not SACKed before) time RACK.
   if (t.rack_on)
     t.scoreboard.for_each_unsacked(

@@ -77,11 +77,15 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   set_state(t, State::syn_received, StateCause::passive_open);
   if (table_.insert(t) != base::InsertResult::inserted) {
     --l.pending;
+    t.passive = false;  // not counted against its source yet
     release_tcb(t);
     counters_.inc(Counter::drop_tcp_table_full);
     return false;
   }
   counters_.inc(Counter::tcp_passive_opens);
+  // Counted until the TCB goes back to the pool (release_tcb); the table has room for a
+  // key per TCB, so this never fails.
+  if (config_.max_conns_per_source != 0) (void)per_source_.increment(t.tuple.remote_ip.value);
   return true;
 }
 
@@ -120,8 +124,7 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
 // the SYN-RECEIVED TCB the SYN would have made (the options as the cookie carried them), and
 // the ACK then completes the handshake through the normal path (input_synchronized.cpp).
 bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
-                             const net::TcpHeader& seg, const net::TcpOptions& opts,
-                             uint64_t now) {
+                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
   if (config_.syn_cookies == SynCookieMode::never) return false;
   if (config_.syn_cookies == SynCookieMode::automatic &&
       (l.last_cookie_ns == 0 || now - l.last_cookie_ns > 2 * SynCookies::kPeriodNs))

@@ -61,9 +61,19 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
 }
 
 bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg) {
-  if (config_.syn_filter.allows(ip.src, seg.dst_port)) return true;
-  counters_.inc(Counter::drop_tcp_syn_filtered);
-  return false;
+  if (!config_.syn_filter.allows(ip.src, seg.dst_port)) {
+    counters_.inc(Counter::drop_tcp_syn_filtered);
+    return false;
+  }
+  // One source may hold at most max_conns_per_source of this lcore's connections (issue 14
+  // item 3), so that a single client cannot fill the table; its SYN is dropped silently, as
+  // a full backlog drops one (its retransmission may find room).
+  if (config_.max_conns_per_source != 0 &&
+      per_source_.get(ip.src.value) >= config_.max_conns_per_source) {
+    counters_.inc(Counter::drop_tcp_source_limit);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace pollux::tcp

@@ -230,6 +230,9 @@ struct Timing {
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
   uint64_t time_wait_since_ns = 0;
+  // When a retransmission or window probe first found no progress (0: progressing); the
+  // ACK of new data clears it. RFC 9293 3.8.3 USER TIMEOUT counts from here.
+  uint64_t stall_since_ns = 0;
   // RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves TIME-WAIT's
   // 2 MSL and the orphaned FIN-WAIT-2 limit.
   base::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
@@ -245,6 +248,7 @@ struct Timing {
     rexmt_kind = RexmtKind::rto;
     keepalive_probes = persist_shift = 0;
     time_wait_since_ns = 0;
+    stall_since_ns = 0;
   }
 };
 

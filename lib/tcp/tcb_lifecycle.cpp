@@ -56,6 +56,9 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.rcvq.clear();
   release_ooo(t);
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
+  if (t.passive && config_.max_conns_per_source != 0)
+    per_source_.decrement(t.tuple.remote_ip.value);
+  t.passive = false;
   t.events = nullptr;
   free_.push_front(t);
 }

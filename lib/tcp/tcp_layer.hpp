@@ -37,6 +37,7 @@
 
 #include "base/counters.hpp"
 #include "base/flow_table.hpp"
+#include "base/key_counts.hpp"
 #include "base/timer_wheel.hpp"
 #include "base/token_bucket.hpp"
 #include "net/ipv4.hpp"
@@ -55,11 +56,26 @@ struct TcpConfig {
   uint32_t max_connections = 16384;  // TCB pool = table capacity (incl. TIME-WAIT)
   uint32_t ooo_queues = 1024;        // connections that may hold out-of-order data at once
   uint16_t max_listeners = 64;
-  RttConfig rtt;                                   // RTO min/max/initial
-  uint64_t delayed_ack_ns = 40'000'000;            // RFC 9293 3.8.6.3: < 0.5 s
-  uint64_t msl_ns = 30ull * 1'000'000'000;         // TIME-WAIT lasts 2 MSL
-  uint64_t fin_wait_2_ns = 60ull * 1'000'000'000;  // orphaned FIN-WAIT-2 limit
-  uint8_t syn_retries = 6;                         // active open: SYN retransmissions
+  RttConfig rtt;                            // RTO min/max/initial
+  uint64_t delayed_ack_ns = 40'000'000;     // RFC 9293 3.8.6.3: < 0.5 s
+  uint64_t msl_ns = 30ull * 1'000'000'000;  // TIME-WAIT lasts 2 MSL
+  // Orphans (closed by the application): FIN-WAIT-2 waits this long for the peer's FIN, and
+  // FIN-WAIT-1, CLOSING and LAST-ACK this long for a peer that answers but makes no progress
+  // (a zero window, say): Linux's tcp_fin_timeout.
+  uint64_t fin_wait_2_ns = 60ull * 1'000'000'000;
+  // RFC 9293 3.8.3 USER TIMEOUT for connections that do not set their own
+  // (ConnOptions::user_timeout_ns): data unacknowledged, or waiting behind a zero window
+  // whose probes the peer answers, for this long (counted from the first retransmission or
+  // probe without progress) ends the connection with a RST. 15 minutes: about Linux's
+  // tcp_retries2 (924.6 s), the time Linux gives unacknowledged data; unlike Linux without
+  // TCP_USER_TIMEOUT, a zero window is not probed forever. 0: no limit (zero windows are
+  // then probed for as long as the peer answers, and data gives up after max_retransmits).
+  uint64_t user_timeout_ns = 900ull * 1'000'000'000;
+  // Connections (any state, TIME-WAIT included) one source address may hold through passive
+  // opens on this lcore; 0: no limit. A SYN (or a cookie's ACK) beyond it is dropped,
+  // drop_tcp_source_limit.
+  uint32_t max_conns_per_source = 0;
+  uint8_t syn_retries = 6;  // active open: SYN retransmissions
   uint8_t synack_retries = 5;
   uint8_t max_retransmits = 15;           // data: consecutive RTOs before giving up (RFC 1122 R2)
   uint32_t initial_window_segments = 10;  // RFC 6928: min(IW * MSS, max(2 MSS, 14600))
@@ -305,6 +321,9 @@ class TcpLayer {
   void on_rexmt(Tcb& t, uint64_t now);
   void on_persist(Tcb& t, uint64_t now);
   void on_keepalive(Tcb& t, uint64_t now);
+  // RFC 9293 3.8.3 USER TIMEOUT: called when a retransmission or window probe finds no
+  // progress; true (counted) when the connection has waited past its limit and must end.
+  [[nodiscard]] bool user_timed_out(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
   void arm_keepalive(Tcb& t, uint64_t now);
   void probe_closed_window(Tcb& t, uint64_t now);
@@ -348,6 +367,7 @@ class TcpLayer {
       dirty_;
   std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
   std::vector<ReassemblyQueue*> ooo_free_;
+  base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved
   uint32_t rcv_pressure_mark_ = 0;  // three quarters of it

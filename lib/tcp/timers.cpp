@@ -65,8 +65,8 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       // two SYN-ACK retransmissions, not synack_retries: spoofed SYNs then leave the queue in
       // about 7 s instead of 63 s, and the cookies take the rest (RFC 4987 3.2, 3.6).
       const bool pressed = t.listener && t.listener->pending * 2 > t.listener->backlog;
-      const uint8_t limit = pressed ? std::min<uint8_t>(config_.synack_retries, 2)
-                                    : config_.synack_retries;
+      const uint8_t limit =
+          pressed ? std::min<uint8_t>(config_.synack_retries, 2) : config_.synack_retries;
       if (t.rexmt_count >= limit) {
         if (t.listener) --t.listener->pending;
         t.listener = nullptr;
@@ -86,6 +86,10 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       break;
   }
   if (t.snd_una == t.snd_max) return;  // nothing outstanding (raced with an ACK)
+  if (user_timed_out(t, now)) {
+    send_rst(t);
+    return finish(t, CloseReason::timeout, now);
+  }
   // RFC 9293 3.8.6.1: a window the peer keeps at zero is probed for as long as it does so;
   // only timeouts against an open window count towards giving up.
   if (t.rexmt_count >= config_.max_retransmits && t.snd_wnd != 0) {
@@ -166,10 +170,33 @@ void TcpLayer::on_persist(Tcb& t, uint64_t now) {
     }
     return mark_dirty(t);
   }
+  // RFC 9293 3.8.6.1 asks for probing as long as the peer answers; 3.8.3's USER TIMEOUT
+  // bounds it, so that a peer keeping its window shut cannot hold the connection (and its
+  // send queue's mbufs) for ever (issue 14 item 3).
+  if (user_timed_out(t, now)) {
+    send_rst(t);
+    return finish(t, CloseReason::timeout, now);
+  }
   send_window_probe(t, now);
   t.persist_shift = static_cast<uint8_t>(std::min(t.persist_shift + 1, 10));
   const uint64_t delay = std::min<uint64_t>(t.rtt.rto() << t.persist_shift, 60ull * 1'000'000'000);
   wheel_.arm(t.persist_timer, now + delay);
+}
+
+bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
+  if (t.stall_since_ns == 0) {
+    t.stall_since_ns = std::max<uint64_t>(now, 1);
+    return false;
+  }
+  uint64_t limit = t.opts.user_timeout_ns != 0 ? t.opts.user_timeout_ns : config_.user_timeout_ns;
+  // An orphan (the application closed; FIN-WAIT-1, CLOSING, LAST-ACK) gets no longer than an
+  // orphaned FIN-WAIT-2 would: nobody is waiting for it (Linux: tcp_fin_timeout, and
+  // tcp_orphan_retries for its probes).
+  const bool orphan = t.app_closed && config_.fin_wait_2_ns != 0;
+  if (orphan) limit = limit == 0 ? config_.fin_wait_2_ns : std::min(limit, config_.fin_wait_2_ns);
+  if (limit == 0 || now - t.stall_since_ns < limit) return false;
+  counters_.inc(orphan ? Counter::tcp_orphan_timeouts : Counter::tcp_user_timeouts);
+  return true;
 }
 
 void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {

@@ -91,6 +91,11 @@ struct RuntimeOptions {
   std::optional<uint32_t> closed_rst_rate;
   SynFilter syn_filter;                                  // pollux/syn_filter.hpp
   uint64_t msl_ns = 0;                                   // 0: the stack's (TIME-WAIT is 2 MSL)
+  // Nothing held forever (TcpConfig): RFC 9293 USER TIMEOUT (0 there: no limit), the
+  // orphans' FIN timeout, passive connections per source (0: no limit). Unset: the stack's.
+  std::optional<uint64_t> user_timeout_ns;
+  std::optional<uint64_t> fin_timeout_ns;
+  std::optional<uint32_t> max_conns_per_source;
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)

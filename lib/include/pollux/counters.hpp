@@ -113,9 +113,13 @@ enum class Counter : uint16_t {
   drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
   // Receive memory (issue 14 item 2): mbufs held by receive and reassembly queues are
   // budgeted per lcore (TcpConfig::rcv_mbuf_budget), so that no peer pins the pool.
-  drop_tcp_ofo_pruned,    // out-of-order mbufs freed under memory pressure (the peer resends)
-  drop_tcp_rcv_memory,    // segment dropped: the lcore's budget, or the connection's share, spent
-  tcp_rcv_collapsed,      // small in-order segments copied into the receive queue's last mbuf
+  drop_tcp_ofo_pruned,  // out-of-order mbufs freed under memory pressure (the peer resends)
+  drop_tcp_rcv_memory,  // segment dropped: the lcore's budget, or the connection's share, spent
+  tcp_rcv_collapsed,    // small in-order segments copied into the receive queue's last mbuf
+  // Nothing held forever (issue 14 item 3).
+  tcp_user_timeouts,      // RFC 9293 3.8.3 USER TIMEOUT: no progress (zero window included)
+  tcp_orphan_timeouts,    // closed by the app, stuck in FIN-WAIT-1/CLOSING/LAST-ACK: ended
+  drop_tcp_source_limit,  // passive open refused: the source holds max_conns_per_source
   drop_tcp_no_mbuf,       // a segment could not be built (pool empty); timers retry
   drop_tcp_icmp_invalid,  // ICMP quoting a sequence number we never sent (RFC 5927)
   // Resources.
@@ -222,6 +226,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_ofo_pruned",
     "drop_tcp_rcv_memory",
     "tcp_rcv_collapsed",
+    "tcp_user_timeouts",
+    "tcp_orphan_timeouts",
+    "drop_tcp_source_limit",
     "drop_tcp_no_mbuf",
     "drop_tcp_icmp_invalid",
     "drop_no_mbuf",

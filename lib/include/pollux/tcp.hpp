@@ -92,6 +92,10 @@ struct ConnOptions {
   uint8_t keepalive_probes = 9;
   uint32_t sndbuf = 256 * 1024;     // bytes queued (unsent + unacknowledged)
   uint32_t rcvbuf = 256 * 1024;     // receive window ceiling (in-order + out-of-order)
+  // RFC 9293 3.8.3 USER TIMEOUT: how long data may wait unacknowledged, or behind a window
+  // the peer keeps at zero, before the connection is ended (closed with `timeout`).
+  // 0: the stack's (TcpConfig::user_timeout_ns).
+  uint64_t user_timeout_ns = 0;
 };
 
 // A TCP_INFO-like snapshot.

@@ -114,6 +114,29 @@ TEST(ServerOptions, RateLimitsAreTheStacksUnlessChosenAndZeroMeansNone) {
             "cc cubic, sack on, timestamps on, challenge acks 0/s, closed-port rsts 200/s");
 }
 
+// Issue 14 item 3: the stack's USER TIMEOUT, FIN timeout and per-source limit unless chosen;
+// the server's idle and header timeouts default to nginx's (75 s, 60 s), 0 turns them off.
+TEST(ServerOptions, TimeoutsAndTheSourceLimitAreTheDefaultsUnlessChosen) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.user_timeout_s);
+  EXPECT_FALSE(d->tcp.fin_timeout_s);
+  EXPECT_FALSE(d->tcp.max_conns_per_source);
+  EXPECT_EQ(d->idle_timeout_s, 75u);
+  EXPECT_EQ(d->header_timeout_s, 60u);
+  auto o = parse({"--ip", "10.0.0.2/24", "--user-timeout", "0", "--fin-timeout=30",
+                  "--max-conns-per-source", "100", "--idle-timeout", "0", "--header-timeout=5"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.user_timeout_s, 0u);
+  EXPECT_EQ(o->tcp.fin_timeout_s, 30u);
+  EXPECT_EQ(o->tcp.max_conns_per_source, 100u);
+  EXPECT_EQ(o->idle_timeout_s, 0u);
+  EXPECT_EQ(o->header_timeout_s, 5u);
+  EXPECT_EQ(describe(o->tcp),
+            "cc cubic, sack on, timestamps on, user timeout 0 s, fin timeout 30 s, 100 conns "
+            "per source");
+}
+
 // Issue 14 item 5: --allow/--deny PREFIX[:PORT] in order; the first matching rule decides.
 TEST(ServerOptions, AllowAndDenyRulesKeepTheirOrderAndTheFirstMatchDecides) {
   auto o = parse({"--ip", "10.0.0.2/24", "--allow", "10.1.2.0/24:80", "--deny=10.0.0.0/8", "--deny",
@@ -204,6 +227,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--allow", "10.0.0.0/8:http"}, "--allow: port 'http'"},
         BadCase{{"--ip", "10.0.0.2/24", "--allow", "example.com"}, "--allow: 'example.com'"},
         BadCase{{"--ip", "10.0.0.2/24", "--allow"}, "--allow needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--user-timeout", "86401"},
+                "--user-timeout: '86401' is not a whole number in [0, 86400]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--fin-timeout", "0"},
+                "--fin-timeout: '0' is not a whole number in [1, 86400]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--max-conns-per-source", "x"},
+                "--max-conns-per-source: 'x' is not a whole number"},
+        BadCase{{"--ip", "10.0.0.2/24", "--idle-timeout", "-5"}, "--idle-timeout: '-5'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--header-timeout"}, "--header-timeout needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
         BadCase{{"--ip", "10.0.0.2/24", "--frobnicate"}, "unknown option --frobnicate"},
         BadCase{{"--ip", "10.0.0.2/24", "stray"}, "unexpected argument 'stray'"}));
