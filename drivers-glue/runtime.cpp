@@ -1,6 +1,5 @@
 #include "runtime.hpp"
 
-
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -99,11 +98,11 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.tcp = config.tcp;
     // Receive memory (issue 14 item 2): TCP's receive and reassembly queues share three
     // quarters of the mbufs beyond the rings, split between the lcores. The rest, and the
-    // rings' own (2 x RX descriptors per queue, the TX batch, the cache), stay for RX refill
+    // rings' share (descriptors, the TX batch, the caches), stay for RX refill
     // and for sending, whatever peers make TCP hold.
     if (ec.tcp.rcv_mbuf_budget == 0)
-      ec.tcp.rcv_mbuf_budget = std::max<uint32_t>(
-          config.extra_mbufs / 4 * 3 / static_cast<uint32_t>(lcores_.size()), 64);
+      ec.tcp.rcv_mbuf_budget =
+          std::max<uint32_t>(extra / 4 * 3 / static_cast<uint32_t>(lcores_.size()), 64);
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(
