@@ -67,15 +67,21 @@ int cmd_runtimes(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// Starts `d` as a dict holding the runtime's worker lcores ("lcores": the order per-lcore
+// arrays follow).
+void start_with_lcores(rte_tel_data* d, const Runtime& rt) {
+  rte_tel_data_start_dict(d);
+  std::vector<uint64_t> lcores;
+  for (unsigned l : rt.worker_lcores()) lcores.push_back(l);
+  add_array(d, "lcores", lcores);
+}
+
 int cmd_counters(const char*, const char* params, rte_tel_data* d) {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   const Runtime* rt = pick(r, params);
   if (rt == nullptr) return -EINVAL;
-  rte_tel_data_start_dict(d);
-  std::vector<uint64_t> lcores;
-  for (unsigned l : rt->worker_lcores()) lcores.push_back(l);
-  add_array(d, "lcores", lcores);
+  start_with_lcores(d, *rt);
   // One dict holds at most RTE_TEL_MAX_DICT_ENTRIES; the per-lcore values have their own
   // command so that either holds every counter (and hardening can add many more).
   static_assert(base::kCounterCount + 1 <= RTE_TEL_MAX_DICT_ENTRIES);
@@ -91,10 +97,7 @@ int cmd_lcore_counters(const char*, const char* params, rte_tel_data* d) {
   std::lock_guard lock(r.mutex);
   const Runtime* rt = pick(r, params);
   if (rt == nullptr) return -EINVAL;
-  rte_tel_data_start_dict(d);
-  std::vector<uint64_t> lcores;
-  for (unsigned l : rt->worker_lcores()) lcores.push_back(l);
-  add_array(d, "lcores", lcores);
+  start_with_lcores(d, *rt);
   for (size_t i = 0; i < base::kCounterCount; ++i) {
     const auto c = static_cast<base::Counter>(i);
     std::vector<uint64_t> per;

@@ -2,23 +2,16 @@
 
 #include <cstdio>
 
-namespace pollux::net {
+#include "net/bytes.hpp"
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
+namespace pollux::net {
 
 std::optional<MacAddr> MacAddr::parse(std::string_view text) {
   if (text.size() != 17) return std::nullopt;
   MacAddr m;
   for (size_t i = 0; i < 6; ++i) {
-    int hi = hex_value(text[i * 3]);
-    int lo = hex_value(text[i * 3 + 1]);
+    int hi = hex_digit_value(text[i * 3]);
+    int lo = hex_digit_value(text[i * 3 + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     if (i < 5 && text[i * 3 + 2] != ':') return std::nullopt;
     m.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);

@@ -2,16 +2,11 @@
 
 #include <cstdio>
 
+#include "net/bytes.hpp"
+
 namespace pollux::net {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // "a.b.c.d", each 0..255 in decimal without leading zeros (RFC 4291 2.2 form 3 uses the
 // IPv4 dotted-decimal of RFC 3986's IPv4address).
@@ -68,7 +63,7 @@ std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view s) {
     if (j == i || j - i > 4) return std::nullopt;
     unsigned v = 0;
     for (size_t k = i; k < j; ++k) {
-      const int h = hex_value(s[k]);
+      const int h = hex_digit_value(s[k]);
       if (h < 0) return std::nullopt;
       v = v << 4 | static_cast<unsigned>(h);
     }
