@@ -17,10 +17,21 @@ ArpCache::ArpCache(const ArpConfig& config)
       storage_(new Entry[std::max<uint32_t>(config.capacity, 1)]),
       buckets_(new ByIp::bucket_type[std::bit_ceil(std::max<uint32_t>(config.capacity, 1))]),
       by_ip_(ByIp::bucket_traits(buckets_.get(),
-                                 std::bit_ceil(std::max<uint32_t>(config.capacity, 1)))) {
+                                 std::bit_ceil(std::max<uint32_t>(config.capacity, 1)))),
+      new_entries_(config.new_entry_rate, config.new_entry_burst) {
   config_.capacity = std::max<uint32_t>(config.capacity, 1);
   config_.max_pending = std::min<uint8_t>(config_.max_pending, kMaxPending);
   for (uint32_t i = 0; i < config_.capacity; ++i) free_.push_back(storage_[i]);
+  // Static entries take their places first; ones beyond the capacity are not installed
+  // (the options layer refuses more than it can hold).
+  for (const StaticNeighbour& s : config_.static_entries) {
+    Entry* e = find_mut(s.ip);
+    if (!e) e = make_entry(s.ip);
+    if (!e) break;
+    e->mac = s.mac;
+    e->state = State::reachable;
+    e->is_static = true;
+  }
 }
 
 ArpCache::~ArpCache() {
@@ -53,7 +64,7 @@ ArpCache::Entry* ArpCache::make_entry(net::Ipv4Addr ip) {
   if (free_.empty()) {
     int scanned = 0;
     for (auto it = lru_.begin(); it != lru_.end() && scanned < kEvictScan; ++it, ++scanned) {
-      if (it->state != State::incomplete) {
+      if (it->state != State::incomplete && !it->is_static) {
         release(*it);
         break;
       }
@@ -67,6 +78,7 @@ ArpCache::Entry* ArpCache::make_entry(net::Ipv4Addr ip) {
   e.state = State::incomplete;
   e.requests_sent = 0;
   e.pending_count = 0;
+  e.is_static = false;
   e.confirmed_at = 0;
   e.next_request_at = 0;
   by_ip_.insert(e);
@@ -81,7 +93,8 @@ ArpCache::Resolve ArpCache::resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now,
     mac = e->mac;
     // RFC 1122 2.3.2.1: validate a cached entry that has been in use for a while by
     // re-asking, while still using it (a stale entry is more likely right than wrong).
-    if (e->state == State::reachable && now - e->confirmed_at >= config_.reachable_ns) {
+    if (e->state == State::reachable && !e->is_static &&
+        now - e->confirmed_at >= config_.reachable_ns) {
       e->state = State::probing;
       e->requests_sent = 1;
       e->next_request_at = now + config_.retry_ns;
@@ -91,6 +104,7 @@ ArpCache::Resolve ArpCache::resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now,
     return Resolve::resolved;
   }
   if (!e) {
+    if (!new_entries_.take(now)) return Resolve::drop_rate_limited;
     e = make_entry(ip);
     if (!e) return Resolve::drop_cache_full;
     e->requests_sent = 1;

@@ -11,11 +11,21 @@
 #include <boost/intrusive/unordered_set.hpp>
 #include <cstdint>
 #include <memory>
+#include <vector>
+
+#include "base/token_bucket.hpp"
 
 #include "net/ethernet.hpp"
 #include "net/ipv4_addr.hpp"
 
 namespace pollux::engine {
+
+// A neighbour configured by hand (`--arp IP=MAC`): used without resolving, never probed,
+// expired, evicted or changed by what arrives from the wire.
+struct StaticNeighbour {
+  net::Ipv4Addr ip;
+  net::MacAddr mac;
+};
 
 struct ArpConfig {
   uint32_t capacity = 1024;                       // neighbours
@@ -23,6 +33,18 @@ struct ArpConfig {
   uint64_t retry_ns = 1'000'000'000;              // between requests (RFC 1122: at most 1/s)
   uint8_t max_requests = 3;                       // before giving up on a neighbour
   uint8_t max_pending = 4;                        // packets held while resolving (<= 8)
+  // Linux's locktime (net.ipv4.neigh.*.locktime, 1 s): an entry confirmed less than this long
+  // ago keeps its MAC when an ARP packet we did not ask for (no request of ours outstanding)
+  // names another. Two answers racing for one address (a spoofer and the real owner, or a
+  // proxy) then cannot flip the entry at packet rate; the first stays for at least this long.
+  uint64_t locktime_ns = 1'000'000'000;
+  // New (incomplete) entries per second and burst, each costing an entry and a broadcast
+  // request: packets from spoofed on-link sources make us resolve every source they name,
+  // and without a budget a flood turns into a broadcast storm and churns the cache. Packets
+  // to new neighbours over the budget are dropped and counted; 0 lifts the limit.
+  uint32_t new_entry_rate = 100;
+  uint32_t new_entry_burst = 100;
+  std::vector<StaticNeighbour> static_entries;  // installed at construction
 };
 
 class ArpCache {
@@ -44,6 +66,7 @@ class ArpCache {
     State state = State::incomplete;
     uint8_t requests_sent = 0;
     uint8_t pending_count = 0;
+    bool is_static = false;
     uint64_t confirmed_at = 0;     // last reply/request from the neighbour
     uint64_t next_request_at = 0;  // when to retry while incomplete/probing
     std::array<rte_mbuf*, kMaxPending> pending{};
@@ -56,6 +79,15 @@ class ArpCache {
     queued,             // the packet is held; a request is already out
     drop_cache_full,    // no entry could be made: the caller frees the packet
     drop_pending_full,  // too many packets already held for this neighbour: caller frees
+    drop_rate_limited,  // a new entry was needed over the new-entry budget: caller frees
+  };
+
+  // What learn() did with a <protocol address, hardware address> pair.
+  enum class Learned : uint8_t {
+    ignored,  // no entry for the address and none made
+    updated,  // the entry holds this MAC now (new, confirmed, or resolved)
+    changed,  // as updated, replacing a different MAC
+    refused,  // a different MAC not taken: a static entry, or locktime (see ArpConfig)
   };
 
   explicit ArpCache(const ArpConfig& config);
@@ -70,8 +102,11 @@ class ArpCache {
   // RFC 826 "merge": an ARP packet from `ip` at `mac`. Updates an existing entry; makes a new
   // one only when `create` (the packet was a request for one of our addresses). Packets that
   // waited for this neighbour are passed to `send(rte_mbuf*, const MacAddr&)` in order.
+  // Static entries never change; `from_wire` applies the locktime (a sibling engine's update
+  // was checked by the engine that heard it).
   template <class Send>
-  void learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now, Send&& send);
+  Learned learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now, Send&& send,
+                bool from_wire = true);
 
   // Due work: `request(ip)` for every neighbour whose retry time has come, and
   // `fail(rte_mbuf*)` for every packet of a neighbour that never answered (the entry goes).
@@ -116,17 +151,25 @@ class ArpCache {
   Lru lru_;
   ProbeList probing_;
   Lru free_;  // unused entries, threaded through the lru hook
+  base::TokenBucket new_entries_;
 };
 
 template <class Send>
-void ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now,
-                     Send&& send) {
+ArpCache::Learned ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create,
+                                  uint64_t now, Send&& send, bool from_wire) {
   Entry* e = find_mut(ip);
   if (!e) {
-    if (!create) return;
+    if (!create) return Learned::ignored;
     e = make_entry(ip);
-    if (!e) return;
+    if (!e) return Learned::ignored;
   }
+  const bool had_mac = e->state != State::incomplete;
+  const bool differs = had_mac && e->mac != mac;
+  if (e->is_static) return differs ? Learned::refused : Learned::updated;
+  // Unasked (reachable: no request of ours is out) and recently confirmed: keep the MAC.
+  if (differs && from_wire && e->state == State::reachable &&
+      now - e->confirmed_at < config_.locktime_ns)
+    return Learned::refused;
   e->mac = mac;
   e->confirmed_at = now;
   e->requests_sent = 0;
@@ -139,6 +182,7 @@ void ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uin
   uint8_t n = e->pending_count;
   e->pending_count = 0;
   for (uint8_t i = 0; i < n; ++i) send(e->pending[i], static_cast<const net::MacAddr&>(e->mac));
+  return differs ? Learned::changed : Learned::updated;
 }
 
 template <class Request, class Fail>

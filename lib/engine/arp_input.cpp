@@ -22,10 +22,15 @@ void Engine::arp_input(rte_mbuf* m, uint64_t now) {
   const bool for_us = config_.iface.owns(a.target_ip);
   // RFC 826 merge: refresh what we know about the sender; make a new entry only when the
   // sender is talking to us (it is about to need us, and we it).
+  // A refused update is not passed to the siblings either: they trust what we publish.
   if (!probe) {
-    arp_.learn(a.sender_ip, a.sender_mac, for_us, now,
-               [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); });
-    if (arp_.find(a.sender_ip)) publish_neighbour(a.sender_ip, a.sender_mac);
+    const ArpCache::Learned l =
+        arp_.learn(a.sender_ip, a.sender_mac, for_us, now,
+                   [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); });
+    if (l == ArpCache::Learned::changed) counters_.inc(base::Counter::arp_mac_changed);
+    if (l == ArpCache::Learned::refused) counters_.inc(base::Counter::arp_update_refused);
+    if (l == ArpCache::Learned::updated || l == ArpCache::Learned::changed)
+      publish_neighbour(a.sender_ip, a.sender_mac);
   }
   if (!for_us) return drop(m, base::Counter::drop_arp_not_for_us);
   if (a.op != net::ArpOp::request) {
@@ -52,8 +57,11 @@ void Engine::neighbour_update(const NeighbourUpdate& u, uint64_t now) {
   counters_.inc(base::Counter::neighbour_sync_received);
   // A sibling heard it from the wire: as good as hearing it ourselves, and packets we hold
   // for this neighbour can leave now.
-  arp_.learn(u.ip, u.mac, true, now,
-             [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); });
+  const ArpCache::Learned l = arp_.learn(
+      u.ip, u.mac, true, now,
+      [this](rte_mbuf* p, const net::MacAddr& mac) { enqueue_frame(p, mac); },
+      /*from_wire=*/false);
+  if (l == ArpCache::Learned::changed) counters_.inc(base::Counter::arp_mac_changed);
 }
 
 void Engine::send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body,

@@ -36,8 +36,11 @@ enum class Counter : uint16_t {
   arp_cache_full,             // no entry could be made or evicted for a new neighbour
   arp_resolve_failed,         // retries exhausted; pending packets dropped
   drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
-  drop_arp_unresolved,        // packets dropped because their neighbour never answered
-  neighbour_sync_sent,        // neighbour facts published to sibling lcores
+  arp_mac_changed,            // a neighbour's hardware address was replaced by a new one
+  arp_update_refused,         // a different MAC ignored: static entry, or within locktime unasked
+  drop_arp_new_entry_rate_limited,  // a packet to a new neighbour over the new-entry budget
+  drop_arp_unresolved,              // packets dropped because their neighbour never answered
+  neighbour_sync_sent,              // neighbour facts published to sibling lcores
   neighbour_sync_received,
   neighbour_sync_overflow,  // facts not published: outbox or sibling ring full
   // Multi-core steering (stack/steering.hpp): TCP segments that arrived on a lcore other
@@ -153,6 +156,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "arp_cache_full",
     "arp_resolve_failed",
     "drop_arp_pending_overflow",
+    "arp_mac_changed",
+    "arp_update_refused",
+    "drop_arp_new_entry_rate_limited",
     "drop_arp_unresolved",
     "neighbour_sync_sent",
     "neighbour_sync_received",

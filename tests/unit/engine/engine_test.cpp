@@ -264,6 +264,120 @@ TEST_F(EngineTest, FullNeighbourCacheEvictsOldestResolvedEntry) {
   EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
 }
 
+// --- ARP hardening (issue 14 item 6) ---------------------------------------------------
+
+const net::MacAddr kOtherMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x66}};
+
+Frame arp_reply_from(net::Ipv4Addr ip, const net::MacAddr& mac) {
+  net::ArpPacket a{net::ArpOp::reply, mac, ip, kOurMac, kOurIp};
+  return pollux::testing::eth_frame(kOurMac, mac, 0x0806, pollux::testing::arp_body(a));
+}
+
+TEST_F(EngineTest, UnsolicitedReplyWithinLocktimeDoesNotReplaceAFreshEntry) {
+  peer_arps_us();  // learnt at t = 0 with kPeerMac
+  feed(arp_reply_from(kPeerIp, kOtherMac), kSecond / 2);
+  ASSERT_NE(engine_->arp_cache().find(kPeerIp), nullptr);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->mac, kPeerMac);
+  EXPECT_EQ(count(base::Counter::arp_update_refused), 1u);
+  EXPECT_EQ(count(base::Counter::arp_mac_changed), 0u);
+  engine_->clear_neighbour_updates();
+  EXPECT_TRUE(engine_->neighbour_updates().empty()) << "a refused MAC is not published";
+}
+
+TEST_F(EngineTest, AfterLocktimeADifferentMacReplacesTheEntryAndIsCounted) {
+  peer_arps_us();
+  engine_->clear_neighbour_updates();
+  feed(arp_reply_from(kPeerIp, kOtherMac), kSecond + 1);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->mac, kOtherMac);
+  EXPECT_EQ(count(base::Counter::arp_mac_changed), 1u);
+  EXPECT_EQ(count(base::Counter::arp_update_refused), 0u);
+  ASSERT_EQ(engine_->neighbour_updates().size(), 1u);
+  EXPECT_EQ(engine_->neighbour_updates()[0].mac, kOtherMac);
+}
+
+TEST_F(EngineTest, TheSameMacWithinLocktimeStillConfirmsTheEntry) {
+  peer_arps_us();
+  feed(arp_reply_from(kPeerIp, kPeerMac), kSecond / 2);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->confirmed_at, kSecond / 2);
+  EXPECT_EQ(count(base::Counter::arp_update_refused), 0u);
+}
+
+TEST_F(EngineTest, AnswerToOurOwnRefreshRequestMayChangeTheMacWithinLocktime) {
+  ArpConfig arp;
+  arp.reachable_ns = kSecond / 10;
+  make_engine({}, arp);
+  peer_arps_us();
+  // A packet to the peer after reachable_ns: used, and a refresh request goes out.
+  feed(ip_from_peer(
+           pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp))),
+       kSecond / 5);
+  EXPECT_EQ(count(base::Counter::arp_requests_sent), 1u);
+  sent();
+  feed(arp_reply_from(kPeerIp, kOtherMac), kSecond / 4);  // solicited: locktime does not apply
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->mac, kOtherMac);
+  EXPECT_EQ(count(base::Counter::arp_mac_changed), 1u);
+}
+
+TEST_F(EngineTest, StaticNeighbourIsUsedWithoutArpAndNeverReplacedOrReprobed) {
+  ArpConfig arp;
+  arp.reachable_ns = kSecond;
+  arp.static_entries = {{kPeerIp, kPeerMac}};
+  make_engine({}, arp);
+  const Frame syn = ip_from_peer(
+      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp)));
+  feed(syn, 0);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u) << "the RST leaves at once: no ARP request";
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), kPeerMac);
+  feed(arp_reply_from(kPeerIp, kOtherMac), 10 * kSecond);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->mac, kPeerMac);
+  EXPECT_EQ(count(base::Counter::arp_update_refused), 1u);
+  engine_->neighbour_update(NeighbourUpdate{kPeerIp, kOtherMac}, 11 * kSecond);
+  EXPECT_EQ(engine_->arp_cache().find(kPeerIp)->mac, kPeerMac) << "siblings cannot change it";
+  feed(syn, 100 * kSecond);
+  out = sent();
+  ASSERT_EQ(out.size(), 1u) << "no refresh request for a static entry";
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), kPeerMac);
+  EXPECT_EQ(count(base::Counter::arp_requests_sent), 0u);
+  engine_->poll(1000 * kSecond);
+  EXPECT_NE(engine_->arp_cache().find(kPeerIp), nullptr) << "never expires";
+}
+
+TEST_F(EngineTest, StaticNeighbourIsNeverEvictedFromAFullCache) {
+  ArpConfig arp;
+  arp.capacity = 1;
+  arp.static_entries = {{kPeerIp, kPeerMac}};
+  make_engine({}, arp);
+  const net::Ipv4Addr other = make_ipv4(10, 0, 0, 3);
+  feed(ip_from_peer(
+      pollux::testing::ipv4_datagram(other, kOurIp, net::kIpProtoTcp, syn_from(other))));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
+  EXPECT_NE(engine_->arp_cache().find(kPeerIp), nullptr);
+}
+
+TEST_F(EngineTest, NewNeighbourEntriesCreatedByInboundTrafficAreRateLimited) {
+  ArpConfig arp;
+  arp.new_entry_rate = 2;
+  arp.new_entry_burst = 2;
+  make_engine({}, arp);
+  // SYNs from four unknown on-link sources: each RST needs a new neighbour entry.
+  for (uint8_t i = 0; i < 4; ++i) {
+    const net::Ipv4Addr src = make_ipv4(10, 0, 0, static_cast<uint8_t>(10 + i));
+    feed(
+        ip_from_peer(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src))));
+  }
+  EXPECT_EQ(sent().size(), 2u) << "two ARP requests, within the burst";
+  EXPECT_EQ(count(base::Counter::drop_arp_new_entry_rate_limited), 2u);
+  EXPECT_EQ(engine_->arp_cache().size(), 2u);
+  // The budget refills: half a second later one more new neighbour may be resolved.
+  const net::Ipv4Addr late = make_ipv4(10, 0, 0, 20);
+  feed(ip_from_peer(pollux::testing::ipv4_datagram(late, kOurIp, net::kIpProtoTcp, syn_from(late))),
+       kSecond / 2);
+  EXPECT_EQ(sent().size(), 1u);
+  EXPECT_EQ(count(base::Counter::drop_arp_new_entry_rate_limited), 2u);
+}
+
 TEST_F(EngineTest, NeighbourLearntFromTheWireIsPublishedForSiblingEngines) {
   peer_arps_us();
   auto updates = engine_->neighbour_updates();
