@@ -131,6 +131,11 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.rx_desc = o.rx_desc;
   c.tx_desc = o.tx_desc;
   c.mbufs = o.mbufs;
+  for (const auto& e : o.static_arp) {
+    net::MacAddr mac;
+    std::copy(e.mac.begin(), e.mac.end(), mac.bytes.begin());
+    c.arp.static_entries.push_back({e.ip, mac});
+  }
   c.lcores = o.lcores;
   return c;
 }

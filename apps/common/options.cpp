@@ -44,6 +44,40 @@ std::optional<uint64_t> ArgReader::number(uint64_t min, uint64_t max) {
   return x;
 }
 
+std::optional<StaticArp> parse_static_arp(std::string_view text, std::string& error) {
+  const std::string t(text);
+  const size_t eq = text.find('=');
+  auto ip = eq == std::string_view::npos ? std::nullopt : Ipv4Addr::parse(t.substr(0, eq));
+  if (!ip || ip->is_unspecified() || ip->is_multicast() || ip->is_broadcast()) {
+    error = "--arp: '" + t + "' is not A.B.C.D=MAC with a unicast address";
+    return std::nullopt;
+  }
+  const std::string_view mac = text.substr(eq + 1);
+  StaticArp e;
+  e.ip = *ip;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  bool ok = mac.size() == 17;
+  for (size_t i = 0; ok && i < 6; ++i) {
+    const int hi = hex(mac[3 * i]), lo = hex(mac[3 * i + 1]);
+    ok = hi >= 0 && lo >= 0 && (i == 5 || mac[3 * i + 2] == ':');
+    if (ok) e.mac[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  if (!ok) {
+    error = "--arp: '" + std::string(mac) + "' is not a MAC address like 02:00:00:00:00:01";
+    return std::nullopt;
+  }
+  if (e.mac[0] & 1) {
+    error = "--arp: " + std::string(mac) + " is a multicast MAC, not a neighbour's";
+    return std::nullopt;
+  }
+  return e;
+}
+
 bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
                            std::optional<Ipv4Addr>& gateway) {
   if (name == "--ip") {

@@ -2,6 +2,7 @@
 // and what was expected.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,11 +113,20 @@ bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& fi
 // virtual devices' 1024): --rxd N and --txd N descriptors per queue (the driver may round
 // them to what it supports: the port line says what is in effect), --mbufs N buffers in
 // the pool in all (0: the rings' share plus the app's room for held data).
+struct StaticArp {
+  Ipv4Addr ip;
+  std::array<uint8_t, 6> mac{};
+};
 struct DeviceOptions {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;
+  // --arp A.B.C.D=MAC (repeatable): a neighbour whose MAC is fixed (issue 14 item 6).
+  std::vector<StaticArp> static_arp;
 };
+inline constexpr size_t kMaxStaticArp = 256;
+// "A.B.C.D=aa:bb:cc:dd:ee:ff" (a unicast MAC); nullopt with `error` naming --arp otherwise.
+[[nodiscard]] std::optional<StaticArp> parse_static_arp(std::string_view text, std::string& error);
 inline constexpr uint32_t kMinDesc = 64, kMaxDesc = 16384, kMaxMbufs = 1u << 26;
 
 // --pcap FILE[:SNAPLEN] (issue 15.2): capture every port's packets, both directions, into a
@@ -154,6 +164,18 @@ bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
     if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.rx_desc = static_cast<uint16_t>(*x);
   } else if (name == "--txd") {
     if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.tx_desc = static_cast<uint16_t>(*x);
+  } else if (name == "--arp") {
+    auto v = r.value();
+    std::string error;
+    if (!v) return true;
+    if (auto e = parse_static_arp(*v, error)) {
+      if (o.device.static_arp.size() == kMaxStaticArp)
+        r.fail("--arp: at most " + std::to_string(kMaxStaticArp) + " entries");
+      else
+        o.device.static_arp.push_back(*e);
+    } else {
+      r.fail(error);
+    }
   } else if (name == "--mbufs") {
     if (auto x = r.number(1024, kMaxMbufs)) o.device.mbufs = static_cast<uint32_t>(*x);
   } else if (name == "--pcap") {

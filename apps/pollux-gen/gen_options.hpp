@@ -75,7 +75,7 @@ inline constexpr const char* kGenUsage =
     "         [--syn-cookies auto|always|never] [--challenge-ack-limit N] [--rst-limit N]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "         [--pcap FILE[:SNAPLEN]] [--rxd N] [--txd N] [--mbufs N] [--ramp S]\n"
-    "         [--path /P ...] [--header 'Name: value' ...]\n"
+    "         [--path /P ...] [--header 'Name: value' ...] [--arp A.B.C.D=MAC ...]\n"
     "  cps   open, send one request, read the whole response, close; C in flight\n"
     "  rps   N persistent connections, one request outstanding on each\n"
     "  bulk  N streams: down (server sources), up (server discards), both (echo)\n"

@@ -10,6 +10,7 @@
 //   (Runtime destroyed) pollux::stop_eal();
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -100,6 +101,12 @@ struct RuntimeOptions {
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)
   uint32_t mbufs = 0;  // the pool in all; 0: the rings' share + extra_mbufs
+  // Neighbours whose MAC is fixed (--arp IP=MAC): never resolved, expired or replaced.
+  struct StaticArpEntry {
+    Ipv4Addr ip;
+    std::array<uint8_t, 6> mac{};
+  };
+  std::vector<StaticArpEntry> static_arp;
   // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
   // lcore when there is none). Several runtimes in one process take disjoint lcores.
   std::vector<unsigned> lcores;

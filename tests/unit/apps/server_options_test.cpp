@@ -50,6 +50,27 @@ TEST(ServerOptions, RingsAndPoolAreSizedByRxdTxdAndMbufsAndReachTheRuntime) {
   EXPECT_EQ(r.mbufs, 262144u);
 }
 
+TEST(ServerOptions, StaticArpEntriesReachTheRuntimeAndBadOnesSayWhy) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--arp", "10.0.0.1=02:00:00:00:00:0A", "--arp",
+                  "10.0.0.9=02:aa:bb:cc:dd:ee"});
+  ASSERT_TRUE(o);
+  const RuntimeOptions r = runtime_options(*o);
+  ASSERT_EQ(r.static_arp.size(), 2u);
+  EXPECT_EQ(r.static_arp[0].ip.to_string(), "10.0.0.1");
+  EXPECT_EQ(r.static_arp[0].mac, (std::array<uint8_t, 6>{0x02, 0, 0, 0, 0, 0x0a}));
+  EXPECT_EQ(r.static_arp[1].mac[5], 0xee);
+  std::string e;
+  for (const auto& [arg, says] : std::vector<std::pair<const char*, const char*>>{
+           {"10.0.0.1", "is not A.B.C.D=MAC with a unicast address"},
+           {"224.0.0.1=02:00:00:00:00:01", "is not A.B.C.D=MAC with a unicast address"},
+           {"10.0.0.1=02:00:00:00:00", "is not a MAC address like 02:00:00:00:00:01"},
+           {"10.0.0.1=02-00-00-00-00-01", "is not a MAC address"},
+           {"10.0.0.1=01:00:5e:00:00:01", "is a multicast MAC, not a neighbour's"}}) {
+    EXPECT_FALSE(parse_server_options({"--ip", "10.0.0.2/24", "--arp", arg}, e)) << arg;
+    EXPECT_NE(e.find(says), std::string::npos) << e;
+  }
+}
+
 TEST(ServerOptions, TcpDefaultsAreTheStacksCubicWithSackAndTimestamps) {
   auto o = parse({"--ip", "10.0.0.2/24"});
   ASSERT_TRUE(o);
