@@ -216,6 +216,10 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
     info.offloads.tx_ipv4_checksum = info.offloads.tx_tcp_checksum = true;
     info.offloads.rx_ipv4_checksum = info.offloads.rx_tcp_checksum = true;
   }
+  // Chained frames: segments then reference the send queue (zero-copy TX). net_ring hands
+  // over mbuf pointers, whatever their shape, so the in-memory link always takes them.
+  info.offloads.tx_multi_segs =
+      (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || is_ring_link_port(port);
   info.tso_capable = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO;
   info.lro_capable = dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO;
   return true;
@@ -229,9 +233,12 @@ std::string describe_port(const PortInfo& i) {
       std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) + "), mtu " +
       std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
       onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
-      ", tso off" + (i.tso_capable ? " (capable)" : "") + "; rx offloads: ipv4-cksum " +
-      onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) +
-      ", lro off" + (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+      ", tso off" + (i.tso_capable ? " (capable)" : "") + ", multi-seg " +
+      onoff(i.offloads.tx_multi_segs) +
+      (i.offloads.tx_multi_segs ? " (zero-copy)" : " (segments copied)") +
+      "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
+      onoff(i.offloads.rx_tcp_checksum) + ", lro off" + (i.lro_capable ? " (capable)" : "") +
+      "; software fallback for the rest";
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
          std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +

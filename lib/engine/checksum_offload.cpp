@@ -55,6 +55,17 @@ RxChecksum rx_l4_checksum(const rte_mbuf* m, const Offloads& o) {
   }
 }
 
+// Whether every buffer of a chain but the last holds an even number of bytes. A device
+// that finishes the TCP checksum in software may sum each buffer on its own, as if it began
+// at an even offset of the segment (RFC 1071 2(B) byte order), which is right only then:
+// net_tap's "offload" sums per iovec. A zero-copy segment's payload buffers end where the
+// send queue's mbufs end, so an odd one happens; such a frame is summed here instead.
+static bool chain_sums_evenly(const rte_mbuf* m) {
+  for (; m->next != nullptr; m = m->next)
+    if (rte_pktmbuf_data_len(m) & 1u) return false;
+  return true;
+}
+
 void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
   uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
   const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
@@ -76,7 +87,7 @@ void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
   const auto l4_len = static_cast<uint16_t>(total - ihl);
   uint8_t* tcp = ip + ihl;  // the TCP header is always in the first segment
   m->l4_len = static_cast<uint64_t>(tcp[12] >> 4) * 4;
-  if (o.tx_tcp_checksum) {
+  if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
     m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
     net::store_be16(tcp + 16, net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp,
                                                                 l4_len, false));

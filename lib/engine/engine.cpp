@@ -1,7 +1,10 @@
 #include "engine/engine.hpp"
 
-#include "net/ethernet.hpp"
 #include "engine/checksum_offload.hpp"
+#include "net/ethernet.hpp"
+#include "net/ipv4.hpp"
+#include "net/tcp_header.hpp"
+#include "tcp/reassembly.hpp"
 
 namespace pollux::engine {
 
@@ -15,6 +18,7 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
 
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;
+  c.tx_share = config.tcp.tx_share && config.iface.offloads.tx_multi_segs;
   if (config.shards && config.shards->shards() > 1) {
     c.ephemeral_port_ok = [](const void* ctx, const net::FourTuple& t) {
       const auto* e = static_cast<const Engine*>(ctx);
@@ -74,9 +78,12 @@ void Engine::poll(uint64_t now_ns) {
 void Engine::input_one(rte_mbuf* m, uint64_t now) {
   counters_.inc(base::Counter::rx_packets);
   counters_.inc(base::Counter::rx_bytes, rte_pktmbuf_pkt_len(m));
-  // Parsers work on contiguous bytes. Frames up to the MTU arrive in one segment on every
-  // device pollux configures; a chained frame (LRO, jumbo) is made contiguous if it fits.
-  if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, base::Counter::drop_unlinearizable);
+  // Parsers work on contiguous bytes. A chained frame whose Ethernet, IPv4 and TCP headers
+  // are all in its first buffer (a zero-copy sender's segment: header buffer + payload
+  // buffers) is taken as it is, its payload never copied; any other chain (ARP, ICMP, a
+  // header split across buffers) is made contiguous if it fits.
+  if (m->nb_segs > 1 && !tcp_headers_in_first_segment(m) && rte_pktmbuf_linearize(m) != 0)
+    return drop(m, base::Counter::drop_unlinearizable);
 
   auto eth = net::EthernetView::parse({rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)});
   if (!eth) return drop(m, base::Counter::drop_short_frame);
@@ -97,6 +104,18 @@ void Engine::input_one(rte_mbuf* m, uint64_t now) {
   }
 }
 
+bool Engine::tcp_headers_in_first_segment(const rte_mbuf* m) {
+  const uint32_t first = rte_pktmbuf_data_len(m);
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  constexpr uint32_t kIp = net::kEthernetHeaderLen;
+  if (first < kIp + net::kIpv4MinHeaderLen ||
+      net::load_be16(p + 12) != static_cast<uint16_t>(net::EtherType::ipv4) ||
+      p[kIp + 9] != net::kIpProtoTcp)
+    return false;
+  const uint32_t tcp = kIp + (p[kIp] & 0x0fu) * 4u;
+  return first >= tcp + net::kTcpMinHeaderLen && first >= tcp + (p[tcp + 12] >> 4) * 4u;
+}
+
 void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
   const RxChecksum hw = rx_ip_checksum(m, config_.iface.offloads);
   if (hw == RxChecksum::bad) return drop(m, base::Counter::drop_ip_bad_checksum);
@@ -104,7 +123,9 @@ void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
   net::Ipv4Header ip;
   net::Bytes packet{rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen),
                     rte_pktmbuf_data_len(m) - net::kEthernetHeaderLen};
-  switch (net::parse_ipv4(packet, ip, hw != RxChecksum::good)) {
+  // A chain (input_one let only TCP through unflattened) is checked against its whole length.
+  switch (net::parse_ipv4(packet, ip, hw != RxChecksum::good,
+                          rte_pktmbuf_pkt_len(m) - net::kEthernetHeaderLen)) {
     case net::Ipv4Error::ok: break;
     case net::Ipv4Error::truncated: return drop(m, base::Counter::drop_ip_truncated);
     case net::Ipv4Error::bad_version: return drop(m, base::Counter::drop_ip_bad_version);
@@ -128,7 +149,8 @@ void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
 
   // Cut Ethernet padding so that the mbuf ends where the datagram ends.
   const uint32_t frame_len = static_cast<uint32_t>(net::kEthernetHeaderLen + ip.total_len);
-  if (rte_pktmbuf_pkt_len(m) > frame_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len));
+  if (rte_pktmbuf_pkt_len(m) > frame_len)
+    tcp::mbuf_trim_back(m, rte_pktmbuf_pkt_len(m) - frame_len);
 
   switch (ip.protocol) {
     case net::kIpProtoTcp:

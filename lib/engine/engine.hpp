@@ -105,10 +105,15 @@ class Engine {
  private:
   void drop(rte_mbuf* m, base::Counter why);
   void input_one(rte_mbuf* m, uint64_t now);
+  // Whether a frame is IPv4/TCP with all its headers (options included) in its first buffer.
+  [[nodiscard]] static bool tcp_headers_in_first_segment(const rte_mbuf* m);
   void ipv4_input(rte_mbuf* m, uint64_t now);
   void arp_input(rte_mbuf* m, uint64_t now);
   void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
+  [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,
+                                           uint32_t l4_len);
   void tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                      uint64_t now);
 

@@ -20,6 +20,10 @@ struct Offloads {
   bool rx_tcp_checksum = false;
   bool tx_tso = false;
   bool rx_lro = false;
+  // The device transmits chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS): TCP segments may
+  // then reference the send queue instead of copying it (TcpConfig::tx_share). Without it
+  // every frame is one contiguous mbuf, as before.
+  bool tx_multi_segs = false;
 };
 
 struct InterfaceConfig {

@@ -14,10 +14,12 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   net::TcpHeader seg;
   if (net::parse_tcp(ip.payload, seg) != net::TcpHeaderError::ok)
     return drop(m, base::Counter::drop_tcp_malformed);
+  // A chained frame (engine.cpp lets them through when the headers are in the first
+  // buffer): the payload that follows in other buffers.
+  const uint32_t l4_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
+  if (l4_len > ip.payload.size()) seg.chained_payload_len = l4_len - seg.header_len;
   const RxChecksum hw = rx_l4_checksum(m, config_.iface.offloads);
-  if (hw == RxChecksum::bad ||
-      (hw == RxChecksum::unknown &&
-       net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) != 0))
+  if (hw == RxChecksum::bad || (hw == RxChecksum::unknown && !l4_checksum_ok(m, ip, l4_len)))
     return drop(m, base::Counter::drop_tcp_bad_checksum);
   if (seg.src_port == 0 || seg.dst_port == 0) return drop(m, base::Counter::drop_tcp_bad_ports);
   // SYN with FIN or with RST: no TCP sends either (a SYN opens, FIN and RST end what the SYN
@@ -38,6 +40,16 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   tcp_reply_rst(m, ip, seg, now);
 }
 
+bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32_t l4_len) {
+  if (l4_len == ip.payload.size())
+    return net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) == 0;
+  // RFC 1071 over the chain: the sum of a correct segment with its pseudo-header is 0xffff.
+  const uint32_t sum = mbuf_checksum_accumulate(
+      m, static_cast<uint32_t>(net::kEthernetHeaderLen + ip.header_len), l4_len,
+      net::ipv4_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, static_cast<uint16_t>(l4_len)));
+  return net::checksum_fold(sum) == 0xffff;
+}
+
 void Engine::tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                            uint64_t now) {
   // Rate-limited (TcpConfig::closed_rst_rate): a flood of segments to closed ports --
@@ -48,6 +60,16 @@ void Engine::tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::Tc
   // segment's mbuf: a RST is never larger than what provoked it.
   const tcp::Reset r =
       tcp::reset_answering(net::FourTuple{ip.dst, ip.src, seg.dst_port, seg.src_port}, seg);
+  if (m->next != nullptr) {  // a chained segment: its payload buffers are not needed
+    rte_pktmbuf_free(m->next);
+    m->next = nullptr;
+  }
+  if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) {
+    // Its bytes belong to someone else too: write the reset into a buffer of our own.
+    rte_pktmbuf_free(m);
+    m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) return counters_.inc(base::Counter::drop_no_mbuf);
+  }
   rte_pktmbuf_reset(m);
   if (!tcp::write_reset(m, r, ip_id_++)) return drop(m, base::Counter::drop_no_mbuf);
   counters_.inc(base::Counter::tcp_rst_sent);

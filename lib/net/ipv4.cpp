@@ -1,17 +1,20 @@
 #include "net/ipv4.hpp"
 
+#include <algorithm>
+
 #include "net/checksum.hpp"
 
 namespace pollux::net {
 
-Ipv4Error parse_ipv4(Bytes packet, Ipv4Header& out, bool verify_checksum) {
+Ipv4Error parse_ipv4(Bytes packet, Ipv4Header& out, bool verify_checksum, size_t available) {
+  if (available < packet.size()) available = packet.size();
   if (packet.size() < kIpv4MinHeaderLen) return Ipv4Error::truncated;
   const uint8_t* p = packet.data();
   if ((p[0] >> 4) != 4) return Ipv4Error::bad_version;
   size_t ihl = size_t{p[0] & 0x0fu} * 4;
   if (ihl < kIpv4MinHeaderLen || ihl > packet.size()) return Ipv4Error::bad_header_length;
   uint16_t total = load_be16(p + 2);
-  if (total < ihl || total > packet.size()) return Ipv4Error::bad_total_length;
+  if (total < ihl || total > available) return Ipv4Error::bad_total_length;
   if (verify_checksum && internet_checksum(packet.first(ihl)) != 0) return Ipv4Error::bad_checksum;
 
   uint16_t frag = load_be16(p + 6);
@@ -27,7 +30,7 @@ Ipv4Error parse_ipv4(Bytes packet, Ipv4Header& out, bool verify_checksum) {
   out.src = Ipv4Addr{load_be32(p + 12)};
   out.dst = Ipv4Addr{load_be32(p + 16)};
   out.options = packet.subspan(kIpv4MinHeaderLen, ihl - kIpv4MinHeaderLen);
-  out.payload = packet.subspan(ihl, total - ihl);
+  out.payload = packet.subspan(ihl, std::min<size_t>(total, packet.size()) - ihl);
   return Ipv4Error::ok;
 }
 

@@ -41,8 +41,12 @@ struct Ipv4Header {
 };
 
 // Validates and decodes `packet` (the Ethernet payload). With verify_checksum false the
-// checksum field is not checked (the NIC already did).
-[[nodiscard]] Ipv4Error parse_ipv4(Bytes packet, Ipv4Header& out, bool verify_checksum = true);
+// checksum field is not checked (the NIC already did). `available` is how many bytes of the
+// datagram exist in all when `packet` is only its first contiguous part (a chained buffer);
+// zero means packet.size(). The total length is checked against it, and `payload` then holds
+// only what of the payload lies in `packet`.
+[[nodiscard]] Ipv4Error parse_ipv4(Bytes packet, Ipv4Header& out, bool verify_checksum = true,
+                                   size_t available = 0);
 
 struct Ipv4Build {
   Ipv4Addr src;

@@ -40,12 +40,20 @@ struct TcpHeader {
   uint16_t checksum = 0;
   uint16_t urgent = 0;
   Bytes options;
-  Bytes payload;
+  Bytes payload;  // the payload bytes that follow the header contiguously
+  // A segment received as a chain of buffers (a header buffer followed by payload buffers,
+  // as a zero-copy sender or LRO builds it) has only its first buffer's part in `payload`;
+  // the receiver sets its whole payload length here. Zero: `payload` is all of it.
+  uint32_t chained_payload_len = 0;
 
   [[nodiscard]] bool has(uint8_t f) const { return (flags & f) != 0; }
+  // Bytes of payload, wherever they are.
+  [[nodiscard]] uint32_t payload_len() const {
+    return chained_payload_len != 0 ? chained_payload_len : static_cast<uint32_t>(payload.size());
+  }
   // Sequence space the segment occupies (RFC 9293 3.4: SYN and FIN count as one each).
   [[nodiscard]] uint32_t seg_len() const {
-    return static_cast<uint32_t>(payload.size()) + has(tcp_flags::syn) + has(tcp_flags::fin);
+    return payload_len() + has(tcp_flags::syn) + has(tcp_flags::fin);
   }
 };
 

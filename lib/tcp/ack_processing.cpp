@@ -58,7 +58,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     // while data is outstanding. RFC 6675 2 also counts one that SACKs new data.
     const bool dup =
         a == t.snd_una && t.flight_size() > 0 &&
-        ((seg.payload.empty() && !seg.has(fin) && !window_changed) || newly_sacked > 0);
+        ((seg.payload_len() == 0 && !seg.has(fin) && !window_changed) || newly_sacked > 0);
     if (!dup) {
       if (t.rack_on && newly_sacked > 0) rack_detect_loss(t, now);
       return true;

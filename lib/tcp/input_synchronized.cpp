@@ -69,10 +69,9 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
     // RFC 9293 3.10.7.4 first: an unacceptable RST is dropped without an answer (RFC 5961
     // 3.2: it is what a blind reset attack mostly sends); counted so that an attack shows.
     if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
-    if (seg_len > 0 && seg.seq < t.rcv_nxt && !seg.payload.empty())
+    if (seg_len > 0 && seg.seq < t.rcv_nxt && seg.payload_len() != 0)
       // RFC 2883 4: a duplicate wholly below RCV.NXT is reported in the ACK it draws.
-      note_dsack(t, seg.seq,
-                 net::seq_min(seg.seq + static_cast<uint32_t>(seg.payload.size()), t.rcv_nxt));
+      note_dsack(t, seg.seq, net::seq_min(seg.seq + seg.payload_len(), t.rcv_nxt));
     // The peer's FIN again, in TIME-WAIT: our ACK of it was lost. "Acknowledge it, and
     // restart the 2 MSL timeout" (RFC 9293 3.10.7.4, eighth, TIME-WAIT STATE); a FIN is
     // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
@@ -184,9 +183,9 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
 
   // Seventh: segment text. Eighth: FIN.
   const bool has_fin = seg.has(fin);
-  const Seq fin_at = seg.seq + static_cast<uint32_t>(seg.payload.size());
-  if (!seg.payload.empty() && (t.state == State::established || t.state == State::fin_wait_1 ||
-                               t.state == State::fin_wait_2)) {
+  const Seq fin_at = seg.seq + seg.payload_len();
+  if (seg.payload_len() != 0 && (t.state == State::established || t.state == State::fin_wait_1 ||
+                                 t.state == State::fin_wait_2)) {
     process_data(t, m, seg, now);
   } else {
     rte_pktmbuf_free(m);

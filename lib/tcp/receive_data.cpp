@@ -3,6 +3,7 @@
 // 3.8.6.3); D-SACK reports (RFC 2883); and the FIN (eighth).
 #include <algorithm>
 
+#include "tcp/reassembly.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -79,9 +80,11 @@ bool TcpLayer::rcv_admit(Tcb& t, const rte_mbuf* m, bool in_order) {
 }
 
 void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now) {
+  // The header is always in the first buffer; the payload may continue in a chain of them
+  // (a zero-copy sender's segment, LRO): both trims below work on chains without copying.
   const auto header_bytes =
       static_cast<uint32_t>(seg.payload.data() - rte_pktmbuf_mtod(m, const uint8_t*));
-  uint32_t len = static_cast<uint32_t>(seg.payload.size());
+  uint32_t len = seg.payload_len();
   Seq seq = seg.seq;
   uint32_t skip = header_bytes;
   if (seq < t.rcv_nxt) {  // the front was received before
@@ -91,15 +94,14 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     len -= old;
     seq = t.rcv_nxt;
   }
-  rte_pktmbuf_adj(m, static_cast<uint16_t>(skip));
   const Seq right = net::seq_max(t.rcv_adv, t.rcv_nxt);
   if (seq + len > right) len = static_cast<uint32_t>(right - seq);  // beyond the window
-  if (rte_pktmbuf_pkt_len(m) > len)
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - len));
   if (len == 0) {
     rte_pktmbuf_free(m);
     return;
   }
+  if (skip > 0) m = mbuf_trim_front(m, skip);
+  if (rte_pktmbuf_pkt_len(m) > len) mbuf_trim_back(m, rte_pktmbuf_pkt_len(m) - len);
   if (seq == t.rcv_nxt) {
     if (!t.app_closed && !rcv_admit(t, m, true)) {
       // Not taken: RCV.NXT stays, the ACK shows the window (closed for a hog under

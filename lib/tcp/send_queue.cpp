@@ -30,8 +30,7 @@ size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_memp
   return taken;
 }
 
-void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
-  uint32_t pos = offset + head_off_;  // offset counted from head_'s first byte
+void SendQueue::seek(uint32_t pos) {
   if (!cursor_ || pos < cursor_base_) {
     cursor_ = head_;
     cursor_base_ = 0;
@@ -40,6 +39,11 @@ void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
     cursor_base_ += rte_pktmbuf_data_len(cursor_);
     cursor_ = cursor_->next;
   }
+}
+
+void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
+  const uint32_t pos = offset + head_off_;  // offset counted from head_'s first byte
+  seek(pos);
   rte_mbuf* m = cursor_;
   uint32_t in = pos - cursor_base_;
   while (len > 0 && m) {
@@ -55,6 +59,46 @@ void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
       cursor_ = m;
     }
   }
+}
+
+rte_mbuf* SendQueue::share(uint32_t offset, uint32_t len, rte_mempool* pool) {
+  const uint32_t pos = offset + head_off_;
+  seek(pos);
+  rte_mbuf* first = nullptr;
+  rte_mbuf* last = nullptr;
+  uint16_t segs = 0;
+  const uint32_t total = len;
+  uint32_t in = pos - cursor_base_;
+  for (rte_mbuf* m = cursor_; len > 0 && m; m = m->next) {
+    const uint32_t n = std::min<uint32_t>(len, rte_pktmbuf_data_len(m) - in);
+    rte_mbuf* r = rte_pktmbuf_alloc(pool);
+    if (!r) {
+      rte_pktmbuf_free(first);
+      return nullptr;
+    }
+    // The queue's bytes are only ever appended to, never rewritten, so a reference to a
+    // range stays valid while send() fills the room after it.
+    rte_pktmbuf_attach(r, m);
+    r->data_off = static_cast<uint16_t>(r->data_off + in);
+    r->data_len = static_cast<uint16_t>(n);
+    r->pkt_len = n;
+    if (last)
+      last->next = r;
+    else
+      first = r;
+    last = r;
+    ++segs;
+    len -= n;
+    in = 0;
+    if (len > 0) {
+      // Keep the cursor on the mbuf where the next sequential read starts.
+      cursor_base_ += rte_pktmbuf_data_len(m);
+      cursor_ = m->next;
+    }
+  }
+  first->nb_segs = segs;
+  first->pkt_len = total;
+  return first;
 }
 
 void SendQueue::drop_front(uint32_t n) {

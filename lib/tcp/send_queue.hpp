@@ -1,7 +1,8 @@
 // The send queue: bytes the application handed over that the peer has not acknowledged yet,
 // held as a list of mbufs (RFC 9293 3.3.1: the bytes from SND.UNA on). send() copies into
 // the tail's free room; an ACK frees whole mbufs from the head. Segments are cut from it at
-// transmit time at whatever MSS is in force, so PMTUD never needs to re-split anything.
+// transmit time at whatever MSS is in force, so PMTUD never needs to re-split anything. A
+// segment either copies its bytes out (copy_out) or references them in place (share).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -26,6 +27,12 @@ class SendQueue {
   // Sequential reads are O(1) thanks to a cursor; the caller guarantees the range exists.
   void copy_out(uint32_t offset, uint32_t len, uint8_t* out);
 
+  // The same bytes without copying them: a chain of indirect mbufs from `pool`, each attached
+  // to (and holding a reference on) the queue's mbuf it covers, so the bytes outlive an ACK
+  // that drops them from the queue while a segment still carries them. Null when the pool
+  // runs dry (nothing is left allocated). Same range contract and cursor as copy_out.
+  [[nodiscard]] rte_mbuf* share(uint32_t offset, uint32_t len, rte_mempool* pool);
+
   // Forgets the first `n` bytes (they were acknowledged).
   void drop_front(uint32_t n);
 
@@ -42,6 +49,9 @@ class SendQueue {
   // counted from the head's first byte including head_off_).
   rte_mbuf* cursor_ = nullptr;
   uint32_t cursor_base_ = 0;
+
+  // Moves the cursor to the mbuf holding `pos` (counted from head_'s first byte).
+  void seek(uint32_t pos);
 };
 
 }  // namespace pollux::tcp

@@ -68,7 +68,19 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   const size_t opt_len = net::tcp_options_length(o);
   constexpr size_t kHeaders =
       net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
-  rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + len));
+  // Zero-copy (TcpConfig::tx_share): the headers in their own mbuf, the payload referenced
+  // in the send queue; otherwise one mbuf with the payload copied after the headers.
+  const bool share = config_.tx_share && len >= config_.tx_share_min;
+  rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + (share ? 0 : len)));
+  rte_mbuf* payload = nullptr;
+  if (m && share) {
+    payload = t.sndq.share(data_off, len, pool_);
+    if (!payload || rte_pktmbuf_chain(m, payload) != 0) {
+      rte_pktmbuf_free(payload);
+      rte_pktmbuf_free(m);
+      m = nullptr;
+    }
+  }
   if (!m) {
     counters_.inc(Counter::drop_tcp_no_mbuf);
     return false;
@@ -102,7 +114,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   b.options_len = static_cast<uint8_t>(opt_len);
   net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
   net::write_tcp_header(tcp, b);
-  if (len) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
+  if (len && !share) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
 
   net::Ipv4Build ipb;
   ipb.src = t.tuple.local_ip;

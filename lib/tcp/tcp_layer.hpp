@@ -90,6 +90,13 @@ struct TcpConfig {
   bool (*ephemeral_port_ok)(const void* ctx, const net::FourTuple& t) = nullptr;
   const void* ephemeral_port_ctx = nullptr;
   bool timestamps = true, window_scaling = true, sack = true;
+  // TX zero-copy (issue 13 item 4): a data segment of at least `tx_share_min` payload bytes
+  // is a header mbuf chained to indirect mbufs that reference the send queue, instead of
+  // one mbuf the payload is copied into. Needs a port that transmits chained mbufs: the
+  // engine turns it off unless the port's offloads say so (Offloads::tx_multi_segs). Below
+  // the threshold the copy is cheaper than the extra mbufs and reference counts.
+  bool tx_share = true;
+  uint32_t tx_share_min = 256;
   // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
   // place of the DupThresh rule, and tail loss probes. `tlp_wc_delack_ns` is WCDelAckT of
   // RFC 8985 7.2, the receiver's worst-case delayed-ACK wait, added to a probe's timeout

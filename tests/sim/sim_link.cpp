@@ -68,6 +68,7 @@ std::string Faults::describe() const {
     append(s, "ge_bg", p_bad_to_good);
     append(s, "ge_loss_bad", loss_in_bad);
   }
+  if (hand_over) s += s.empty() ? "hand_over" : " hand_over";
   return s.empty() ? "none" : s;
 }
 
@@ -100,10 +101,13 @@ uint64_t SimLink::next_delivery() const {
   return heap_.empty() ? UINT64_MAX : heap_.front().at;
 }
 
-rte_mbuf* SimLink::take_ownership(rte_mbuf* m) {
-  const bool exclusive =
-      m->nb_segs == 1 && m->next == nullptr && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1;
-  if (!exclusive) {
+rte_mbuf* SimLink::take_ownership(rte_mbuf* m, bool will_mutate) {
+  const bool own_head = RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1;
+  const bool exclusive = own_head && m->nb_segs == 1 && m->next == nullptr;
+  // Handed over: the head (headers, where the checksums are completed) must be the frame's
+  // own; the payload buffers may be shared as long as nothing writes to them.
+  const bool keep = exclusive || (faults_.hand_over && own_head && !will_mutate);
+  if (!keep) {
     rte_mbuf* c = rte_pktmbuf_copy(m, pool_, 0, UINT32_MAX);
     if (c) c->ol_flags = m->ol_flags;  // rte_pktmbuf_copy keeps tx_offload, not the flags
     rte_pktmbuf_free(m);
@@ -154,7 +158,7 @@ void SimLink::send(rte_mbuf* m, uint64_t now) {
   // Gilbert-Elliott: this frame's fate was decided by the state it found; then the state moves.
   bad_state_ = faults_.p_good_to_bad > 0 && (bad_state_ != flip_state);
 
-  m = take_ownership(m);
+  m = take_ownership(m, corrupt);
   if (!m) {
     ++stats_.nombuf_drops;
     return;

@@ -25,8 +25,8 @@
 //
 // The link behaves like a NIC pair: a frame it takes is owned outright (a chained, indirect
 // or shared mbuf is copied into one fresh segment and the original freed, as a TX completion
-// would), TX checksum offload flags are honoured (the checksums are completed in software),
-// and what comes out has clean RX metadata (ol_flags 0).
+// would; Faults::hand_over passes chains through instead), TX checksum offload flags are honoured
+// (the checksums are completed in software), and what comes out has clean RX metadata (ol_flags 0).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -58,6 +58,11 @@ struct Faults {
   double p_good_to_bad = 0;
   double p_bad_to_good = 0;
   double loss_in_bad = 1.0;
+  // The in-memory link's behaviour (drivers-glue/ring_link.hpp): a frame is delivered as its
+  // sender built it, a chain of a header mbuf and the indirect mbufs of a zero-copy segment
+  // included, so the receiver's chain handling runs. Only a frame the link is about to
+  // corrupt is copied first: the bit must not flip in the sender's send queue.
+  bool hand_over = false;
 
   // "loss=0.3 dup=0.01 ..." listing only what is set ("none" for a perfect wire).
   [[nodiscard]] std::string describe() const;
@@ -133,7 +138,7 @@ class SimLink {
     }
   };
 
-  rte_mbuf* take_ownership(rte_mbuf* m);
+  rte_mbuf* take_ownership(rte_mbuf* m, bool will_mutate);
   void drop(LinkEvent why, uint64_t now, rte_mbuf* m, uint8_t marks);
   void schedule(rte_mbuf* m, uint64_t at, uint8_t marks);
   bool corrupt_one_bit(rte_mbuf* m, uint64_t draw);  // false: not IPv4, the FCS drops it

@@ -35,6 +35,8 @@ engine::EngineConfig sim_engine_config(Host h) {
   engine::EngineConfig c;
   c.iface.mac = h == Host::a ? kMacA : kMacB;
   c.iface.addrs = {net::Ipv4Prefix{h == Host::a ? kIpA : kIpB, 24}};
+  // Segments reference their send queue (zero-copy TX); the link copies what it carries.
+  c.iface.offloads.tx_multi_segs = true;
   size_for_simulation(c);
   return c;
 }

@@ -537,6 +537,77 @@ TEST_F(EngineTest, AckSegmentToClosedPortGetsRstWithSeqFromItsAck) {
   EXPECT_EQ(t.seq, net::Seq(0xfffffff0));
 }
 
+// A frame as a zero-copy sender builds it (issue 13 item 4): the headers in one mbuf, the
+// payload in an indirect mbuf attached to someone else's buffer. `cut` is where the frame
+// splits (the end of the TCP header).
+rte_mbuf* chained_frame(rte_mempool* pool, const Frame& f, size_t cut, rte_mbuf** shared) {
+  rte_mbuf* head =
+      pollux::testing::to_mbuf(pool, Frame(f.begin(), f.begin() + static_cast<long>(cut)));
+  *shared = pollux::testing::to_mbuf(pool, Frame(f.begin() + static_cast<long>(cut), f.end()));
+  rte_mbuf* ref = rte_pktmbuf_alloc(pool);
+  if (!head || !*shared || !ref) return nullptr;
+  rte_pktmbuf_attach(ref, *shared);
+  if (rte_pktmbuf_chain(head, ref) != 0) return nullptr;
+  return head;
+}
+
+TEST_F(EngineTest, ChainedSegmentIsParsedInPlaceAndItsSharedPayloadLeftUntouched) {
+  peer_arps_us();
+  const unsigned before = rte_mempool_avail_count(pool_.get());
+  net::TcpBuild b;
+  b.src_port = 40004;
+  b.dst_port = 80;
+  b.seq = net::Seq(5);
+  b.ack = net::Seq(0x1234);
+  b.flags = net::tcp_flags::ack | net::tcp_flags::psh;
+  const Frame payload(1000, 0x5a);
+  const Frame f = ip_from_peer(pollux::testing::ipv4_datagram(
+      kPeerIp, kOurIp, net::kIpProtoTcp,
+      pollux::testing::tcp_segment(kPeerIp, kOurIp, b, nullptr, payload)));
+  rte_mbuf* shared = nullptr;
+  rte_mbuf* m = chained_frame(pool_.get(), f, f.size() - payload.size(), &shared);
+  ASSERT_NE(m, nullptr);
+  engine_->input(&m, 1, 0);
+  // Checksum verified over the chain in software, answered as a closed port (RFC 9293
+  // 3.10.7.1): the reset takes its sequence number from the segment's ACK.
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 0u);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(out[0])->payload(), ip), net::Ipv4Error::ok);
+  net::TcpHeader t;
+  ASSERT_EQ(net::parse_tcp(ip.payload, t), net::TcpHeaderError::ok);
+  EXPECT_EQ(t.flags, net::tcp_flags::rst);
+  EXPECT_EQ(t.seq, net::Seq(0x1234));
+  // The payload's owner still holds its buffer, unchanged; every other mbuf went back.
+  EXPECT_EQ(rte_mbuf_refcnt_read(shared), 1u);
+  EXPECT_EQ(pollux::testing::bytes_of(shared), payload);
+  rte_pktmbuf_free(shared);
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), before);
+}
+
+TEST_F(EngineTest, ChainedSegmentWithABadChecksumIsDroppedUnderItsName) {
+  peer_arps_us();
+  net::TcpBuild b;
+  b.src_port = 40005;
+  b.dst_port = 80;
+  b.flags = net::tcp_flags::ack;
+  Frame payload(600, 0x11);
+  const Frame good = ip_from_peer(pollux::testing::ipv4_datagram(
+      kPeerIp, kOurIp, net::kIpProtoTcp,
+      pollux::testing::tcp_segment(kPeerIp, kOurIp, b, nullptr, payload)));
+  Frame bad = good;
+  bad.back() ^= 0x40;  // one payload bit, in the second buffer
+  rte_mbuf* shared = nullptr;
+  rte_mbuf* m = chained_frame(pool_.get(), bad, bad.size() - payload.size(), &shared);
+  ASSERT_NE(m, nullptr);
+  engine_->input(&m, 1, 0);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 1u);
+  EXPECT_EQ(rte_mbuf_refcnt_read(shared), 1u);
+  rte_pktmbuf_free(shared);
+}
+
 TEST_F(EngineTest, RstToClosedPortIsDroppedSilently) {
   peer_arps_us();
   net::TcpBuild b;
@@ -584,13 +655,57 @@ TEST_F(EngineTest, OffloadedChecksumsProduceTheSameBytesAsSoftware) {
   EXPECT_EQ(software, offloaded);
 }
 
+TEST_F(EngineTest, ChainWithAnOddInnerBufferIsChecksummedInSoftwareEvenWithOffload) {
+  // A zero-copy segment whose first payload buffer holds an odd number of bytes: a device
+  // summing buffer by buffer would get it wrong, so the engine sums it and asks for nothing.
+  net::TcpBuild b;
+  b.src_port = 80;
+  b.dst_port = 40006;
+  b.flags = net::tcp_flags::ack;
+  Frame payload(701);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13 + 1);
+  const Frame f = pollux::testing::eth_frame(
+      kPeerMac, kOurMac, 0x0800,
+      pollux::testing::ipv4_datagram(
+          kOurIp, kPeerIp, net::kIpProtoTcp,
+          pollux::testing::tcp_segment(kOurIp, kPeerIp, b, nullptr, payload)));
+  const size_t headers = f.size() - payload.size();
+  for (size_t inner : {size_t{300}, size_t{301}}) {
+    rte_mbuf* m = pollux::testing::to_mbuf(
+        pool_.get(), Frame(f.begin(), f.begin() + static_cast<long>(headers)));
+    rte_mbuf* p1 = pollux::testing::to_mbuf(pool_.get(),
+                                            Frame(f.begin() + static_cast<long>(headers),
+                                                  f.begin() + static_cast<long>(headers + inner)));
+    rte_mbuf* p2 = pollux::testing::to_mbuf(
+        pool_.get(), Frame(f.begin() + static_cast<long>(headers + inner), f.end()));
+    ASSERT_TRUE(m && p1 && p2);
+    ASSERT_EQ(rte_pktmbuf_chain(m, p1), 0);
+    ASSERT_EQ(rte_pktmbuf_chain(m, p2), 0);
+    uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
+    net::store_be16(ip + 20 + 16, 0);
+    Offloads o;
+    o.tx_ipv4_checksum = o.tx_tcp_checksum = true;
+    prepare_tx_checksums(m, o);
+    const bool offloaded = (m->ol_flags & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM;
+    EXPECT_EQ(offloaded, inner % 2 == 0) << "inner buffer of " << inner << " bytes";
+    if (!offloaded) {
+      Frame flat = pollux::testing::bytes_of(m);
+      net::Ipv4Header h;
+      ASSERT_EQ(net::parse_ipv4(net::EthernetView::parse(flat)->payload(), h, false),
+                net::Ipv4Error::ok);
+      EXPECT_EQ(net::ipv4_l4_checksum(h.src, h.dst, net::kIpProtoTcp, h.payload), 0);
+    }
+    rte_pktmbuf_free(m);
+  }
+}
+
 TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
   Offloads o;
   o.rx_ipv4_checksum = o.rx_tcp_checksum = true;
   make_engine(o);
   peer_arps_us();
-  Frame f = ip_from_peer(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
-                                                        syn_from(kPeerIp)));
+  Frame f = ip_from_peer(
+      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp)));
   rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
   m->ol_flags = RTE_MBUF_F_RX_IP_CKSUM_BAD;
   engine_->input(&m, 1, 0);
