@@ -227,18 +227,18 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
 
 std::string describe_port(const PortInfo& i) {
   auto onoff = [](bool on) { return on ? "on" : "off"; };
-  std::string s =
-      "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() + ": " +
-      std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") + " (rxd " +
-      std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) + "), mtu " +
-      std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
-      onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
-      ", tso off" + (i.tso_capable ? " (capable)" : "") + ", multi-seg " +
-      onoff(i.offloads.tx_multi_segs) +
-      (i.offloads.tx_multi_segs ? " (zero-copy)" : " (segments copied)") +
-      "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
-      onoff(i.offloads.rx_tcp_checksum) + ", lro off" + (i.lro_capable ? " (capable)" : "") +
-      "; software fallback for the rest";
+  std::string s = "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() +
+                  ": " + std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") +
+                  " (rxd " + std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) +
+                  "), mtu " + std::to_string(i.mtu) + ", rss " + onoff(i.rss) +
+                  "; tx offloads: ipv4-cksum " + onoff(i.offloads.tx_ipv4_checksum) +
+                  ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) + ", tso off" +
+                  (i.tso_capable ? " (capable)" : "") + ", multi-seg " +
+                  onoff(i.offloads.tx_multi_segs) +
+                  (i.offloads.tx_multi_segs ? " (zero-copy)" : " (segments copied)") +
+                  "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) +
+                  ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
+                  (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
          std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +

@@ -106,6 +106,7 @@ template <class Options>
   r.tx_desc = o.device.tx_desc;
   r.mbufs = o.device.mbufs;
   for (const StaticArp& e : o.device.static_arp) r.static_arp.push_back({e.ip, e.mac});
+  r.tx_zero_copy = o.tx_zero_copy;
   r.max_connections = o.max_connections;
   r.cc = o.tcp.cc;
   r.sack = o.tcp.sack;

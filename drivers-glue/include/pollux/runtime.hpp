@@ -80,6 +80,9 @@ struct RuntimeOptions {
   std::optional<Ipv4Addr> gateway;
   uint16_t mtu = 1500;
   bool checksum_offload = true;      // false forces the software paths
+  // Data segments reference the send queue where the port transmits chained mbufs; false
+  // copies every segment's payload (--tx-copy: the path before zero-copy, for comparisons).
+  bool tx_zero_copy = true;
   uint32_t max_connections = 16384;  // per lcore, TIME-WAIT included
   CongestionControl cc = CongestionControl::cubic;
   bool sack = true;
