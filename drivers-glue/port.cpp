@@ -220,6 +220,7 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   // over mbuf pointers, whatever their shape, so the in-memory link always takes them.
   info.offloads.tx_multi_segs =
       (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || is_ring_link_port(port);
+  info.zero_copy = config.zero_copy && info.offloads.tx_multi_segs;
   info.tso_capable = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO;
   info.lro_capable = dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO;
   return true;
@@ -235,7 +236,7 @@ std::string describe_port(const PortInfo& i) {
                   ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) + ", tso off" +
                   (i.tso_capable ? " (capable)" : "") + ", multi-seg " +
                   onoff(i.offloads.tx_multi_segs) +
-                  (i.offloads.tx_multi_segs ? " (zero-copy)" : " (segments copied)") +
+                  (i.zero_copy ? " (zero-copy)" : " (segments copied)") +
                   "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) +
                   ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
                   (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";

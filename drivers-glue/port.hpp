@@ -22,6 +22,7 @@ struct PortConfig {
   uint16_t tx_desc = 1024;
   uint16_t mtu = 1500;
   bool checksum_offload = true;  // false forces the software paths (tests compare both)
+  bool zero_copy = false;        // segments reference the send queue where multi-seg is on
 };
 
 struct PortInfo {
@@ -36,6 +37,7 @@ struct PortInfo {
   uint16_t lcore_queues = 0;  // PortConfig::queues: one per worker lcore
   uint16_t mtu = 0;
   uint16_t rx_desc = 0, tx_desc = 0;  // per queue, as the driver adjusted them
+  bool zero_copy = false;             // asked for (PortConfig) and multi-seg granted
   bool rss = false;
   // Multi-core steering (issue 6). `rss_programmed`: the device took the symmetric key
   // (read back equal) with the IPv4/TCP hash type, and `reta` is the indirection table read

@@ -144,7 +144,7 @@ struct PcapOption {
 // The options both apps share, read into any options struct that has their fields
 // (addrs, gateway, tcp, max_connections, mtu, port_id, checksum_offload; startup.hpp's
 // runtime_options() hands them to the runtime): --ip, --gw, --cc, --no-sack,
-// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --tx-copy, --pcap, --rxd,
+// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --tx-zero-copy, --pcap, --rxd,
 // --txd, --mbufs (into `device`). Returns false
 // when `name` is none of them.
 template <class Options>
@@ -178,9 +178,9 @@ bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
     }
   } else if (name == "--mbufs") {
     if (auto x = r.number(1024, kMaxMbufs)) o.device.mbufs = static_cast<uint32_t>(*x);
-  } else if (name == "--tx-copy") {
+  } else if (name == "--tx-zero-copy") {
     if (r.has_inline_value()) r.fail(name + " takes no value");
-    o.tx_zero_copy = false;
+    o.tx_zero_copy = true;
   } else if (name == "--pcap") {
     auto v = r.value();
     std::string error;

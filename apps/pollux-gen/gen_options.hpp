@@ -48,7 +48,7 @@ struct GenOptions {
   uint16_t port_id = 0;
   bool checksum_offload = true;
   DeviceOptions device;  // --rxd, --txd, --mbufs
-  bool tx_zero_copy = true;  // --tx-copy: false
+  bool tx_zero_copy = false;  // --tx-zero-copy
   TcpTuning tcp;  // --cc, --no-sack, --no-timestamps, --tlp-wc-delack (the --local-server's too)
   // Runs a pollux-server in this process on its own lcores, joined to the generator by an
   // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
@@ -72,7 +72,7 @@ inline constexpr const char* kGenUsage =
     "         [--duration S] [--delay S] [--connections N] [--concurrency C] [--rate N]\n"
     "         [--req-size B] [--resp-size B] [--http] [--path /P] [--direction up|down|both]\n"
     "         [--max-conns N] [--time-wait MS] [--mtu N] [--dpdk-port N] [--no-offload]\n"
-    "         [--tx-copy] [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
+    "         [--tx-zero-copy] [--cc newreno|cubic] [--no-sack] [--no-timestamps] [--tlp-wc-delack MS]\n"
     "         [--syn-cookies auto|always|never] [--challenge-ack-limit N] [--rst-limit N]\n"
     "         [--local-server echo|discard|source|http] [--json FILE] [--quiet]\n"
     "         [--pcap FILE[:SNAPLEN]] [--rxd N] [--txd N] [--mbufs N] [--ramp S]\n"

@@ -26,7 +26,7 @@ struct ServerOptions {
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
   bool checksum_offload = true;
   DeviceOptions device;        // --rxd, --txd, --mbufs
-  bool tx_zero_copy = true;    // --tx-copy: false
+  bool tx_zero_copy = false;   // --tx-zero-copy
   TcpTuning tcp;               // --cc, --no-sack, --no-timestamps, --tlp-wc-delack, --syn-cookies
   PcapOption pcap;             // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   SynFilter syn_filter;        // --allow / --deny PREFIX[:PORT], first match wins
@@ -49,7 +49,7 @@ inline constexpr const char* kServerUsage =
     "         [--duration SECONDS] [--cc newreno|cubic] [--no-sack] [--no-timestamps]\n"
     "         [--tlp-wc-delack MS] [--syn-cookies auto|always|never] [--conn-info]\n"
     "         [--challenge-ack-limit N] [--rst-limit N] [--allow RULE] [--deny RULE]\n"
-    "         [--no-offload] [--tx-copy] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
+    "         [--no-offload] [--tx-zero-copy] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
     "         [--rxd N] [--txd N] [--mbufs N] [--arp A.B.C.D=MAC ...]\n"
     "         [--idle-timeout S] [--header-timeout S] [--user-timeout S] [--fin-timeout S]\n"
     "         [--max-conns-per-source N]\n"
