@@ -18,6 +18,19 @@
 #include "report.hpp"
 
 namespace {
+// Every generator's histograms merged into `connect` and `response` (cleared first), each read
+// through a snapshot: safe while the lcores still record (histogram.hpp).
+void merge_latency(const std::vector<std::unique_ptr<pollux::apps::GenApp>>& apps,
+                   pollux::apps::LatencyHistogram& connect,
+                   pollux::apps::LatencyHistogram& response) {
+  connect.clear();
+  response.clear();
+  for (const auto& a : apps) {
+    connect.merge(a->connect_latency().snapshot());
+    response.merge(a->response_latency().snapshot());
+  }
+}
+
 pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::GenApp>>& apps,
                                const pollux::Runtime& rt) {
   pollux::apps::GenTotals t;
@@ -186,10 +199,7 @@ int main(int argc, char** argv) {
                             // recording lcores (histogram.hpp).
                             auto connect = std::make_unique<apps::LatencyHistogram>();
                             auto response = std::make_unique<apps::LatencyHistogram>();
-                            for (const auto& g : gens) {
-                              connect->merge(g->connect_latency().snapshot());
-                              response->merge(g->response_latency().snapshot());
-                            }
+                            merge_latency(gens, *connect, *response);
                             return std::vector<std::pair<std::string, uint64_t>>{
                                 {"opens", t.opens},
                                 {"established", t.established},
@@ -248,12 +258,7 @@ int main(int argc, char** argv) {
     Runtime* runtimes[] = {&rt, &server_rt};
     const size_t n_runtimes = opts->local_server ? 2 : 1;
     Runtime::run_all({runtimes, n_runtimes}, stop, [&](unsigned seconds) {
-      connect_now->clear();
-      response_now->clear();
-      for (const auto& g : gens) {
-        connect_now->merge(g->connect_latency().snapshot());
-        response_now->merge(g->response_latency().snapshot());
-      }
+      merge_latency(gens, *connect_now, *response_now);
       std::swap(connect_now, connect_before);
       std::swap(response_now, response_before);
       if (seconds <= delay_s) return;
@@ -280,10 +285,7 @@ int main(int argc, char** argv) {
     apps::GenTotals t = totals(gens, rt);
     for (const auto& g : gens) t.conns += g->conn_totals();  // the pollers have stopped
     apps::LatencyHistogram connect, response;
-    for (const auto& g : gens) {
-      connect.merge(g->connect_latency());
-      response.merge(g->response_latency());
-    }
+    merge_latency(gens, connect, response);
     std::printf("%s", apps::gen_summary(*opts, secs, t, connect, response).c_str());
     std::printf("%s", apps::cpu_lines("gen", rt.load()).c_str());
     if (opts->local_server)
