@@ -42,7 +42,7 @@ struct GenOptions {
   std::vector<std::string> http_headers;
   // --ramp S: the --rate rises linearly from 0 over the first S seconds (after --delay).
   unsigned ramp_s = 0;
-  uint32_t max_connections = 65536;  // per lcore TCB table, TIME-WAIT included
+  uint32_t max_connections = 65536;  // per lcore TCB table (TIME-WAIT records are apart)
   uint32_t time_wait_ms = 2000;      // our TIME-WAIT (2 MSL); short so ports recycle
   uint16_t mtu = 1500;
   uint16_t port_id = 0;

@@ -45,6 +45,12 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
         return nullptr;
       }
       recycle_time_wait(*old, now);
+    } else if (TimeWaitRecord* r = tw_.find(tuple)) {
+      if (!time_wait_reusable(*r, now)) {
+        error = TcpError::port_in_use;
+        return nullptr;
+      }
+      recycle_time_wait(*r);
     }
   } else {
     // Ephemeral port, RFC 6056 3.3.3 (Algorithm 3): a keyed hash of the destination picks
@@ -70,7 +76,14 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
       if (port_ok && !port_ok(config_.ephemeral_port_ctx, tuple)) continue;
       Tcb* old = table_.find(tuple);
       if (!old) {
-        found = !table_full;
+        // A TIME-WAIT record holds no TCB: recycling it gives no room in a full table.
+        TimeWaitRecord* r = tw_.find(tuple);
+        if (!r) {
+          found = !table_full;
+        } else if (!table_full && time_wait_reusable(*r, now)) {
+          recycle_time_wait(*r);
+          found = true;
+        }
       } else if (time_wait_reusable(*old, now)) {
         recycle_time_wait(*old, now);
         found = true;

@@ -23,6 +23,16 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     // old one, ends TIME-WAIT early; the SYN then meets the listener like any other.
     recycle_time_wait(*t, now);  // its TCB serves the new SYN (a full table has room)
     t = nullptr;
+  } else if (!t) {
+    if (TimeWaitRecord* r = tw_.find(key)) {
+      if (seg.has(syn) && !seg.has(ack) && !seg.has(rst) && time_wait_accepts_syn(*r, seg, opts)) {
+        recycle_time_wait(*r);  // the same, for a TIME-WAIT kept as a record
+      } else {
+        counters_.inc(Counter::tcp_segs_in);
+        time_wait_input(*r, m, seg, opts, now);
+        return true;
+      }
+    }
   }
   if (t) {
     counters_.inc(Counter::tcp_segs_in);

@@ -64,6 +64,7 @@ enum class StateCause : uint8_t {
   time_wait_expired,   // 2 MSL in TIME-WAIT: -> CLOSED (3.10.8)
   fin_wait_2_timeout,  // an orphaned FIN-WAIT-2 gave up waiting for the peer's FIN: -> CLOSED
   time_wait_recycled,  // a newer SYN (RFC 6191) or our connect() took the tuple: -> CLOSED
+  time_wait_evicted,   // the TIME-WAIT store was full: its oldest record left early -> CLOSED
   rst_received,        // an acceptable RST: -> CLOSED (3.10.7.3 second, 3.10.7.4 second)
   timeout,             // retransmissions or keepalive probes exhausted: -> CLOSED (3.8.3)
   app_abort,           // abort(): -> CLOSED (3.10.5)
@@ -72,11 +73,23 @@ enum class StateCause : uint8_t {
 };
 
 [[nodiscard]] constexpr const char* state_cause_name(StateCause c) {
-  constexpr const char* names[] = {
-      "active_open",       "passive_open",       "simultaneous_open",  "syn_ack",
-      "handshake_ack",     "app_close",          "fin_received",       "fin_acked",
-      "time_wait_expired", "fin_wait_2_timeout", "time_wait_recycled", "rst_received",
-      "timeout",           "app_abort",          "no_resources",       "released"};
+  constexpr const char* names[] = {"active_open",
+                                   "passive_open",
+                                   "simultaneous_open",
+                                   "syn_ack",
+                                   "handshake_ack",
+                                   "app_close",
+                                   "fin_received",
+                                   "fin_acked",
+                                   "time_wait_expired",
+                                   "fin_wait_2_timeout",
+                                   "time_wait_recycled",
+                                   "time_wait_evicted",
+                                   "rst_received",
+                                   "timeout",
+                                   "app_abort",
+                                   "no_resources",
+                                   "released"};
   static_assert(sizeof names / sizeof names[0] == static_cast<size_t>(StateCause::released) + 1);
   return names[static_cast<int>(c)];
 }

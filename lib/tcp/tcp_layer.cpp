@@ -23,7 +23,8 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       per_source_(config.max_conns_per_source != 0 ? std::max<uint32_t>(config.max_connections, 1)
                                                    : 1),
       next_ephemeral_(0),
-      now_(now_ns) {
+      now_(now_ns),
+      tw_(config.time_wait_records) {
   for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
     Tcb& t = tcbs_[i];
     t.rexmt_timer.bind(TimerKind::retransmit, &t);
@@ -110,12 +111,15 @@ void TcpLayer::flush(uint64_t now) {
       continue;
     }
     output(t, now);
+    // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.
+    if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);
   }
 }
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
   wheel_.advance(now, [this, now](base::Timer& timer) { on_timer(timer, now); });
+  expire_time_wait(now);
   flush(now);
 }
 

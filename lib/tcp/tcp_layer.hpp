@@ -16,7 +16,8 @@
 //   send_segment.cpp        building a segment: every data segment and ACK leaves here
 //   reset.cpp / reset.hpp   the one RST builder (also the engine's CLOSED answer)
 //   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK
-//   time_wait.cpp           TIME-WAIT: entering it, ending it early (RFC 6191)
+//   time_wait.cpp           TIME-WAIT: entering it, the compact record that answers for the
+//                           pair for 2 MSL (time_wait_store.hpp), ending it early (RFC 6191)
 //   tcb_lifecycle.cpp       TCB pool, initialisation, set_state (every state change), finish,
 //                           release
 //   tcp_layer.cpp           construction; flush (events, then output per dirty TCB); poll
@@ -49,12 +50,16 @@
 #include "tcp/reset.hpp"
 #include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
+#include "tcp/time_wait_store.hpp"
 
 namespace pollux::tcp {
 
 struct TcpConfig {
-  uint32_t max_connections = 16384;  // TCB pool = table capacity (incl. TIME-WAIT)
-  uint32_t ooo_queues = 1024;        // connections that may hold out-of-order data at once
+  uint32_t max_connections = 16384;  // TCB pool = table capacity (TIME-WAIT not included)
+  // TIME-WAIT records (64 B each, time_wait_store.hpp), outside the table: when full, the
+  // oldest is dropped early and counted (tcp_time_wait_evicted).
+  uint32_t time_wait_records = 65536;
+  uint32_t ooo_queues = 1024;  // connections that may hold out-of-order data at once
   uint16_t max_listeners = 64;
   RttConfig rtt;                            // RTO min/max/initial
   uint64_t delayed_ack_ns = 40'000'000;     // RFC 9293 3.8.6.3: < 0.5 s
@@ -186,11 +191,16 @@ class TcpLayer {
   static void set_user(Conn* c, void* p) { c->user = p; }
   [[nodiscard]] static void* user(const Conn* c) { return c->user; }
 
+  // Connections with a TCB: TIME-WAIT is a record (time_wait_count()) once its final ACK is
+  // out, at the end of the flush that entered it.
   [[nodiscard]] size_t connections() const { return table_.size(); }
+  [[nodiscard]] size_t time_wait_count() const { return tw_.size(); }
+  // The state of the pair `t` (from our side): a TCB's, TIME-WAIT for a record, else CLOSED.
+  [[nodiscard]] State state_of(const net::FourTuple& t);
   // Mbufs held by the receive and reassembly queues of every connection, and their budget.
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
-  // Visits every connection in the table (TIME-WAIT included), e.g. for an `ss`-like dump.
+  // Visits every connection in the table (not the TIME-WAIT records), e.g. for a dump.
   template <class F>
   void for_each_connection(F&& f) {
     table_.for_each([&](Tcb& t) { f(static_cast<const Conn*>(&t)); });
@@ -205,7 +215,9 @@ class TcpLayer {
   }
   // Called on every state change, after it, with the TCB already in `to` (tests, traces).
   // Null by default: then a change costs one predictable branch.
-  using StateObserver = void (*)(void* ctx, const Tcb& t, State from, State to, StateCause why);
+  // `tuple` is the pair's, from our side (a TIME-WAIT record has no TCB).
+  using StateObserver = void (*)(void* ctx, const net::FourTuple& tuple, State from, State to,
+                                 StateCause why);
   void observe_states(StateObserver fn, void* ctx) {
     state_observer_ = fn;
     state_observer_ctx_ = ctx;
@@ -290,6 +302,21 @@ class TcpLayer {
   // new connection (the peer's PAWS rejects the old one's segments), as Linux's tw_reuse.
   [[nodiscard]] bool time_wait_reusable(const Tcb& t, uint64_t now) const;
   void recycle_time_wait(Tcb& t, uint64_t now);
+  // The TIME-WAIT TCB gives way to a record (at the end of the flush that sent its last ACK).
+  void file_time_wait(Tcb& t, uint64_t now);
+  // A segment for a pair in TIME-WAIT, answered from its record as input_synchronized
+  // answers it for a TCB (RFC 9293 3.10.7.4, RFC 1337, RFC 5961).
+  void time_wait_input(TimeWaitRecord& r, rte_mbuf* m, const net::TcpHeader& seg,
+                       const net::TcpOptions& opts, uint64_t now);
+  [[nodiscard]] bool time_wait_accepts_syn(const TimeWaitRecord& r, const net::TcpHeader& seg,
+                                           const net::TcpOptions& opts) const;
+  [[nodiscard]] bool time_wait_reusable(const TimeWaitRecord& r, uint64_t now) const;
+  void recycle_time_wait(TimeWaitRecord& r);
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> from a record, with a D-SACK block when given.
+  void send_time_wait_ack(const TimeWaitRecord& r, const std::optional<net::SackBlock>& dsack,
+                          uint64_t now);
+  // 2 MSL over: records due at `now` leave the store (FIFO), each TIME-WAIT -> CLOSED.
+  void expire_time_wait(uint64_t now);
 
   // output.cpp
   void output(Tcb& t, uint64_t now);
@@ -339,6 +366,8 @@ class TcpLayer {
   // tcb_lifecycle.cpp
   // Every change of Tcb::state goes through here: counted, and reported to the observer.
   void set_state(Tcb& t, State to, StateCause why);
+  // The same count and report for a pair without a TCB (a TIME-WAIT record).
+  void note_transition(const net::FourTuple& tuple, State from, State to, StateCause why);
   Tcb* alloc_tcb();
   void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   void release_tcb(Tcb& t);
@@ -386,6 +415,7 @@ class TcpLayer {
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
   std::array<uint64_t, kStateCount> state_entries_{};
   StateObserver state_observer_ = nullptr;
+  TimeWaitStore tw_;
   void* state_observer_ctx_ = nullptr;
 };
 

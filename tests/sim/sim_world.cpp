@@ -57,9 +57,11 @@ SimWorld::SimWorld(const WorldConfig& config) : config_(config), now_(config.t0_
   if (config_.tick_ns == 0) config_.tick_ns = 1;
   // Each host's ISN secret comes from the seed: a failing seed replays byte for byte.
   if (!config_.a.tcp.isn_key)
-    config_.a.tcp.isn_key = tcp::SipKey{derive_seed(config_.seed, 11), derive_seed(config_.seed, 12)};
+    config_.a.tcp.isn_key =
+        tcp::SipKey{derive_seed(config_.seed, 11), derive_seed(config_.seed, 12)};
   if (!config_.b.tcp.isn_key)
-    config_.b.tcp.isn_key = tcp::SipKey{derive_seed(config_.seed, 21), derive_seed(config_.seed, 22)};
+    config_.b.tcp.isn_key =
+        tcp::SipKey{derive_seed(config_.seed, 21), derive_seed(config_.seed, 22)};
   engine_[0] = make_engine(config_.a, pool_, now_);
   engine_[1] = make_engine(config_.b, pool_, now_);
   link_[0] = std::make_unique<SimLink>(config_.a_to_b, derive_seed(config_.seed, 1), pool_);
@@ -111,10 +113,9 @@ void SimWorld::set_tracing(bool on, bool states) {
   }
 }
 
-void SimWorld::on_state_change(void* ctx, const tcp::Tcb& t, tcp::State from, tcp::State to,
-                               tcp::StateCause why) {
+void SimWorld::on_state_change(void* ctx, const net::FourTuple& tuple, tcp::State from,
+                               tcp::State to, tcp::StateCause why) {
   auto& c = *static_cast<StateObserverCtx*>(ctx);
-  const net::FourTuple& tuple = tcp::TcpLayer::tuple(&t);
   TraceEntry e{c.world->now_, Direction::a_to_b, LinkEvent::delivered, 0, FrameSummary{}};
   e.state = StateChange{c.host,
                         tuple.local_ip,

@@ -130,8 +130,8 @@ class SimWorld {
  private:
   void deliver(int to);
   void drain(int from);
-  static void on_state_change(void* ctx, const tcp::Tcb& t, tcp::State from, tcp::State to,
-                              tcp::StateCause why);
+  static void on_state_change(void* ctx, const net::FourTuple& tuple, tcp::State from,
+                              tcp::State to, tcp::StateCause why);
 
   WorldConfig config_;
   rte_mempool* pool_ = nullptr;

@@ -134,7 +134,8 @@ TEST(TimeWaitReuse, ActiveOpenerReusesItsTimeWaitTupleOnceTimestampsMakeItSafe) 
   ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 1; }, 5 * kSecond));
   p.w.a().tcp().close(c);  // the client closes first: its side ends in TIME-WAIT
   ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 1; }, 5 * kSecond));
-  ASSERT_EQ(p.w.a().tcp().connections(), 1u) << "the TIME-WAIT entry";
+  ASSERT_EQ(p.w.a().tcp().connections(), 0u) << "TIME-WAIT holds no TCB";
+  ASSERT_EQ(p.w.a().tcp().time_wait_count(), 1u) << "the TIME-WAIT record";
   // Within a second of TIME-WAIT the tuple is still taken.
   EXPECT_EQ(p.connect(err), nullptr);
   EXPECT_EQ(err, TcpError::port_in_use);
@@ -154,7 +155,7 @@ TEST(TimeWaitReuse, PassiveSideInTimeWaitAcceptsANewerSyn) {
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 1; }, 5 * kSecond));
   p.w.run_for(100 * kMillisecond);
-  ASSERT_EQ(p.w.b().tcp().connections(), 1u) << "the server's TIME-WAIT entry";
+  ASSERT_EQ(p.w.b().tcp().time_wait_count(), 1u) << "the server's TIME-WAIT record";
   ASSERT_EQ(p.w.a().tcp().connections(), 0u);
   // RFC 6191: the new SYN's timestamp is newer than the old connection's: accepted.
   c = p.connect(err);
@@ -180,7 +181,7 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   wc.a.tcp.ephemeral_last = 50007;  // eight ports
   Pair p(false, wc);
   open_and_close_eight(p, 0);
-  EXPECT_EQ(p.w.a().tcp().connections(), 8u) << "eight tuples in TIME-WAIT";
+  EXPECT_EQ(p.w.a().tcp().time_wait_count(), 8u) << "eight tuples in TIME-WAIT";
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
@@ -197,27 +198,31 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
 namespace pollux::sim {
 namespace {
 
-// Issue 12.1: a generator whose TCB table is full of its own TIME-WAIT (more ports than
-// TCBs) still opens connections once reuse is safe: connect() picks a tuple whose TIME-WAIT
-// may end and recycles that TCB in place. Freed only at the next flush, the recycled TCB
-// was not there for alloc_tcb(), and the connection failed as "table full".
-TEST(TimeWaitReuse, AFullTableRecyclesATimeWaitTcbInPlace) {
+// Issue 12.1 and issue 13 item 5: a generator cycling connections faster than TIME-WAIT ends
+// does not fill its TCB table with it. The TIME-WAITs are records outside the table: with 8
+// TCBs and 16 ports, eight connections in TIME-WAIT leave the table empty and the next eight
+// open at once on the free ports; then every port is held, and connect() recycles a record
+// once reuse is safe (RFC 6191, timestamps).
+TEST(TimeWaitReuse, TimeWaitDoesNotFillTheTableOfAnActiveOpener) {
   WorldConfig wc = Pair::make_config();
   wc.a.tcp.max_connections = 8;
   wc.a.tcp.ephemeral_first = 50000;
-  wc.a.tcp.ephemeral_last = 50015;  // twice as many ports as TCBs: the table fills first
+  wc.a.tcp.ephemeral_last = 50015;  // twice as many ports as TCBs
   Pair p(false, wc);
   open_and_close_eight(p, 0);
-  ASSERT_EQ(p.w.a().tcp().connections(), 8u) << "every TCB holds a tuple in TIME-WAIT";
+  EXPECT_EQ(p.w.a().tcp().connections(), 0u) << "TIME-WAIT holds no TCB";
+  EXPECT_EQ(p.w.a().tcp().time_wait_count(), 8u);
+  open_and_close_eight(p, 1);  // within the first second: the other eight ports
+  EXPECT_EQ(p.w.a().tcp().time_wait_count(), 16u);
   TcpError err;
   EXPECT_EQ(p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()),
             nullptr);
-  EXPECT_EQ(err, TcpError::table_full) << "within a second no TIME-WAIT may end";
+  EXPECT_EQ(err, TcpError::no_ephemeral_port) << "every port in TIME-WAIT, none safe to reuse";
   p.w.run_for(1100 * kMillisecond);
-  open_and_close_eight(p, 1);
+  open_and_close_eight(p, 2);
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
-  EXPECT_EQ(p.server.accepted, 16);
-  EXPECT_EQ(p.w.a().tcp().connections(), 8u);
+  EXPECT_EQ(p.server.accepted, 24);
+  EXPECT_EQ(p.w.a().tcp().connections(), 0u);
 }
 
 }  // namespace
@@ -267,6 +272,38 @@ TEST(SourceAddresses, TheSecondAddressIsUsedWhenTheFirstsPortsAreExhausted) {
   for (int i = 0; i < 6; ++i) ASSERT_NE(open(err), nullptr);
   EXPECT_EQ(open(err), nullptr);
   EXPECT_EQ(err, TcpError::no_ephemeral_port);
+}
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// Issue 13 item 5, issue 14 item 3: a server that closes first leaves each connection in its
+// own TIME-WAIT for 2 MSL. Those are 64-byte records outside the connection table, so
+// thousands of them never fill a 16-TCB table: its count comes back to the open connections
+// (none) after each, and a store of 64 records drops its oldest early, counted, once full.
+TEST(TimeWaitRecords, AServerClosingFirstThousandsOfTimesDoesNotFillItsTable) {
+  WorldConfig wc = Pair::make_config();
+  wc.b.tcp.max_connections = 16;
+  wc.b.tcp.time_wait_records = 64;
+  Pair p(true, wc);  // the server closes at accept: its side ends in TIME-WAIT
+  constexpr int kConnections = 2000;
+  for (int i = 0; i < kConnections; ++i) {
+    TcpError err;
+    Conn* c = p.w.a().tcp().connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+    ASSERT_NE(c, nullptr) << "connection " << i << " error " << static_cast<int>(err);
+    ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == i + 1; }, 5 * kSecond)) << i;
+    ASSERT_TRUE(p.w.run_until([&] { return p.w.b().tcp().connections() == 0; }, kSecond)) << i;
+  }
+  EXPECT_EQ(p.server.accepted, kConnections);
+  EXPECT_EQ(p.w.b().tcp().connections(), 0u);
+  EXPECT_EQ(p.w.b().tcp().time_wait_count(), 64u);
+  EXPECT_EQ(p.w.b().counters().get(base::Counter::tcp_time_wait_evicted),
+            static_cast<uint64_t>(kConnections - 64));
+  EXPECT_EQ(p.w.b().counters().get(base::Counter::drop_tcp_table_full), 0u);
+  EXPECT_LE(tcp::TimeWaitStore::bytes_per_record(), 64u);
 }
 
 }  // namespace

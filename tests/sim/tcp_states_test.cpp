@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "../support/frames.hpp"
+#include "engine/engine.hpp"
 #include "net/icmp.hpp"
 #include "sim_trace.hpp"
 #include "sim_world.hpp"
-#include "engine/engine.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::sim {
@@ -384,6 +384,8 @@ TEST(TcpClose, HalfCloseBothWaysThroughTimeWait) {
   h.open();
   Conn* ca = h.a.conn();
   Conn* cb = h.b.conn();
+  // TIME-WAIT is a record once its last ACK is out (no TCB): asked for by tuple.
+  [[maybe_unused]] const net::FourTuple ta = TcpLayer::tuple(ca), tb = TcpLayer::tuple(cb);
   h.mark();
   send_str(*h.a.tcp, ca, "hello");
   send_str(*h.b.tcp, cb, "world");
@@ -405,19 +407,18 @@ TEST(TcpClose, HalfCloseBothWaysThroughTimeWait) {
   h.b.tcp->close(cb);
   EXPECT_EQ(TcpLayer::state(cb), State::last_ack);
   h.kick();
-  ASSERT_TRUE(h.run_until([&] { return TcpLayer::state(ca) == State::time_wait; }));
-  // (a's application got `closed` on entering TIME-WAIT; the test still peeks at the TCB,
-  // which stays in the pool for 2 MSL.)
+  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->state_of(ta) == State::time_wait; }));
   const uint64_t tw_start = h.w.now();
   ASSERT_TRUE(h.run_until([&] { return !h.b.closed.empty(); }));
-  EXPECT_EQ(TcpLayer::state(ca), State::time_wait);
+  EXPECT_EQ(h.a.tcp->state_of(ta), State::time_wait);
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_EQ(h.a.peer_closed, 1);
   EXPECT_EQ(h.b.tcp->connections(), 0u);
-  EXPECT_EQ(h.a.tcp->connections(), 1u);  // the TIME-WAIT TCB
-  // TIME-WAIT lasts 2 MSL (3.6.1), then the TCB is gone.
-  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->connections() == 0; }, 5 * kSecond));
+  EXPECT_EQ(h.a.tcp->connections(), 0u);      // TIME-WAIT holds no TCB...
+  EXPECT_EQ(h.a.tcp->time_wait_count(), 1u);  // ...but a record
+  // TIME-WAIT lasts 2 MSL (3.6.1), then the record is gone.
+  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->time_wait_count() == 0; }, 5 * kSecond));
   const uint64_t tw = h.w.now() - tw_start;
   EXPECT_GE(tw, 2 * c.a.tcp.msl_ns);
   EXPECT_LE(tw, 2 * c.a.tcp.msl_ns + 20 * kMillisecond);
@@ -444,6 +445,8 @@ TEST(TcpClose, RetransmittedFinRestartsTimeWait) {
   h.open();
   Conn* ca = h.a.conn();
   Conn* cb = h.b.conn();
+  // TIME-WAIT is a record once its last ACK is out (no TCB): asked for by tuple.
+  [[maybe_unused]] const net::FourTuple ta = TcpLayer::tuple(ca), tb = TcpLayer::tuple(cb);
   h.a.tcp->shutdown_write(ca);
   h.kick();
   ASSERT_TRUE(h.run_until([&] { return TcpLayer::state(ca) == State::fin_wait_2; }));
@@ -453,7 +456,7 @@ TEST(TcpClose, RetransmittedFinRestartsTimeWait) {
   h.set_faults(cut, Faults{.delay_ns = kDelay});
   h.b.tcp->close(cb);
   h.kick();
-  ASSERT_TRUE(h.run_until([&] { return TcpLayer::state(ca) == State::time_wait; }));
+  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->state_of(ta) == State::time_wait; }));
   const uint64_t tw_start = h.w.now();
   h.w.run_for(1100 * kMillisecond);
   EXPECT_EQ(h.b.closed.size(), 0u);  // LAST-ACK: no ACK of its FIN got through
@@ -462,7 +465,8 @@ TEST(TcpClose, RetransmittedFinRestartsTimeWait) {
   ASSERT_TRUE(h.run_until([&] { return !h.b.closed.empty(); }, 5 * kSecond));
   EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_GT(h.w.now() - tw_start, 2 * c.a.tcp.msl_ns);  // b's last FIN came after the first 2 MSL
-  ASSERT_TRUE(h.run_until([&] { return h.a.tcp->connections() == 0; }, 5 * kSecond));
+  ASSERT_TRUE(h.run_until(
+      [&] { return h.a.tcp->connections() == 0 && h.a.tcp->time_wait_count() == 0; }, 5 * kSecond));
 }
 
 // 3.6 case 2: both CLOSE at once; the FINs cross: FIN-WAIT-1 -> CLOSING -> TIME-WAIT.
@@ -473,6 +477,8 @@ TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
   h.open();
   Conn* ca = h.a.conn();
   Conn* cb = h.b.conn();
+  // TIME-WAIT is a record once its last ACK is out (no TCB): asked for by tuple.
+  [[maybe_unused]] const net::FourTuple ta = TcpLayer::tuple(ca), tb = TcpLayer::tuple(cb);
   h.mark();
   h.a.tcp->close(ca);
   h.b.tcp->close(cb);
@@ -481,12 +487,16 @@ TEST(TcpClose, SimultaneousCloseGoesThroughClosing) {
     return TcpLayer::state(ca) == State::closing && TcpLayer::state(cb) == State::closing;
   }));
   ASSERT_TRUE(h.run_until([&] { return h.a.closed.size() == 1 && h.b.closed.size() == 1; }));
-  EXPECT_EQ(TcpLayer::state(ca), State::time_wait);
-  EXPECT_EQ(TcpLayer::state(cb), State::time_wait);
+  EXPECT_EQ(h.a.tcp->state_of(ta), State::time_wait);
+  EXPECT_EQ(h.b.tcp->state_of(tb), State::time_wait);
   EXPECT_EQ(h.a.closed, std::vector<CloseReason>{CloseReason::normal});
   EXPECT_EQ(h.b.closed, std::vector<CloseReason>{CloseReason::normal});
   ASSERT_TRUE(h.run_until(
-      [&] { return h.a.tcp->connections() == 0 && h.b.tcp->connections() == 0; }, 5 * kSecond));
+      [&] {
+        return h.a.tcp->connections() + h.a.tcp->time_wait_count() == 0 &&
+               h.b.tcp->connections() + h.b.tcp->time_wait_count() == 0;
+      },
+      5 * kSecond));
   const Lines expected = {
       "0.005000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40000 [FA] seq=1 ack=1 win=32768 len=0",
       "0.005000 a>b TCP 10.0.0.1:40000 > 10.0.0.2:80 [FA] seq=1 ack=1 win=32768 len=0",
@@ -508,7 +518,11 @@ TEST(TcpClose, SimultaneousCloseShowsTheSameArcsOnBothSidesInTheStateTrace) {
   h.b.tcp->close(h.b.conn());
   h.kick();
   ASSERT_TRUE(h.run_until(
-      [&] { return h.a.tcp->connections() == 0 && h.b.tcp->connections() == 0; }, 5 * kSecond));
+      [&] {
+        return h.a.tcp->connections() + h.a.tcp->time_wait_count() == 0 &&
+               h.b.tcp->connections() + h.b.tcp->time_wait_count() == 0;
+      },
+      5 * kSecond));
   const Lines expected = {
       "state a 10.0.0.1:40000 < 10.0.0.2:80 ESTABLISHED -> FIN-WAIT-1 app_close",
       "state b 10.0.0.2:80 < 10.0.0.1:40000 ESTABLISHED -> FIN-WAIT-1 app_close",
@@ -776,8 +790,9 @@ TEST(TcpLimits, FullTableDropsSynsAndRefusesConnectsUntilConnectionsClose) {
   // c3's retransmitted SYN (at 1 s) now finds room.
   ASSERT_TRUE(h.run_until([&] { return h.a.connected == 3; }, 3 * kSecond));
   EXPECT_EQ(TcpLayer::state(c3), State::established);
-  // a's table frees when TIME-WAIT ends.
+  // a's TIME-WAIT is a record, outside the table: the TCB is free again.
   ASSERT_TRUE(h.run_until([&] { return h.a.tcp->connections() == 2; }, 3 * kSecond));
+  EXPECT_EQ(h.a.tcp->time_wait_count(), 1u);
   EXPECT_NE(h.connect(kPort + 1), nullptr);
 }
 
@@ -868,8 +883,7 @@ TEST(TcpFlow, BufferSizesChangeOnAnOpenConnection) {
   // The receiver grows its buffer without reading: a window update lets the rest in.
   h.b.tcp->set_buffers(cb, 4096, 65536);
   h.kick();
-  ASSERT_TRUE(h.run_until([&] { return h.b.tcp->readable_bytes(cb) == data.size(); }))
-      << h.dump();
+  ASSERT_TRUE(h.run_until([&] { return h.b.tcp->readable_bytes(cb) == data.size(); })) << h.dump();
   h.b.read_all(cb);
   EXPECT_EQ(h.b.rx, data);
   EXPECT_EQ(TcpLayer::state(ca), State::established);

@@ -103,6 +103,7 @@ enum class Counter : uint16_t {
   tcp_delayed_acks,
   tcp_pmtu_updates,
   tcp_time_wait_recycled,  // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
+  tcp_time_wait_evicted,   // the TIME-WAIT store was full: its oldest record dropped early
   drop_tcp_paws,           // RFC 7323 5.3: old timestamp
   drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
   drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
@@ -218,6 +219,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_delayed_acks",
     "tcp_pmtu_updates",
     "tcp_time_wait_recycled",
+    "tcp_time_wait_evicted",
     "drop_tcp_paws",
     "drop_tcp_out_of_window",
     "drop_tcp_ack_unsent",
