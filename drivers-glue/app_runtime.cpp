@@ -126,6 +126,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   if (o.user_timeout_ns) c.tcp.user_timeout_ns = *o.user_timeout_ns;
   if (o.fin_timeout_ns) c.tcp.fin_wait_2_ns = *o.fin_timeout_ns;
   if (o.max_conns_per_source) c.tcp.max_conns_per_source = *o.max_conns_per_source;
+  if (o.time_wait_records) c.tcp.time_wait_records = *o.time_wait_records;
   if (o.ephemeral_first != 0) c.tcp.ephemeral_first = o.ephemeral_first;
   if (o.ephemeral_last != 0) c.tcp.ephemeral_last = o.ephemeral_last;
   c.extra_mbufs = o.extra_mbufs;

@@ -75,6 +75,7 @@ void serve_conn_snapshot(Worker& w) {
     ++s.total;
     if (s.rows.size() < limit) s.rows.push_back(ConnRow{tcp::TcpLayer::tuple(c), tcp.info(c)});
   });
+  s.time_wait = static_cast<uint32_t>(tcp.time_wait_count());
   s.served.store(gen, std::memory_order_release);
 }
 }  // namespace

@@ -30,6 +30,9 @@ struct ConnSnapshot {
   std::atomic<uint32_t> served{0};
   std::atomic<uint32_t> limit{0};  // stored before `requested` moves
   uint32_t total = 0;              // connections the lcore had, `rows` holds the first `limit`
+  // Pairs in TIME-WAIT as records (tcp/time_wait_store.hpp): counted, not listed -- a record
+  // keeps no ConnInfo (no cc, RTT or queues), and a busy lcore holds tens of thousands.
+  uint32_t time_wait = 0;
   std::vector<ConnRow> rows;
   ConnSnapshot() { rows.reserve(kMaxRows); }
 };

@@ -287,6 +287,7 @@ std::vector<Runtime::ConnsOfLcore> Runtime::connections(uint32_t limit, unsigned
     out.back().answered = true;
     out.back().total = s.total;
     out.back().rows = s.rows;
+    out.back().time_wait = s.time_wait;
   }
   return out;
 }

@@ -85,6 +85,7 @@ class Runtime {
     bool answered = false;
     uint32_t total = 0;
     std::vector<ConnRow> rows;
+    uint32_t time_wait = 0;  // TIME-WAIT records (counted, not in `rows`)
   };
   [[nodiscard]] std::vector<ConnsOfLcore> connections(uint32_t limit, unsigned timeout_ms) const;
   // With several workers, one line per lcore: what it received and steered (issue 6),

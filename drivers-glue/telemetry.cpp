@@ -222,13 +222,14 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
   if (rt == nullptr) return -EINVAL;
   const auto lcores = rt->connections(limit, 200);
   rte_tel_data_start_dict(d);
-  uint64_t total = 0, answered = 0;
+  uint64_t total = 0, answered = 0, time_wait = 0;
   std::vector<std::string> local, remote, state, cc, ca_state;
   std::vector<uint64_t> lcore, srtt, rto, mss, cwnd, ssthresh, flight, snd_wnd, rcv_wnd, sent,
       received, retrans, timeouts, recoveries, sndq, rcvq;
   for (const auto& l : lcores) {
     total += l.total;
     answered += l.answered;
+    time_wait += l.time_wait;
     for (const ConnRow& row : l.rows) {
       if (local.size() == limit) break;
       const ConnInfo& i = row.info;
@@ -257,6 +258,8 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
     }
   }
   rte_tel_data_add_dict_u64(d, "open", total);  // on the lcores that answered
+  // TIME-WAIT records, outside `open` (they hold no TCB): a count, not rows (poller.hpp).
+  rte_tel_data_add_dict_u64(d, "time_wait", time_wait);
   rte_tel_data_add_dict_u64(d, "shown", local.size());
   rte_tel_data_add_dict_u64(d, "lcores_answered", answered);
   rte_tel_data_add_dict_u64(d, "lcores_asked", lcores.size());

@@ -8,7 +8,8 @@
 //   /pollux/ports[,NAME]     the port line, link, rte_eth_stats and xstats
 //   /pollux/conns[,NAME][,LIMIT]  open connections (ConnInfo columns), at most LIMIT
 //                            (default 64, at most 512); each lcore copies its own in its
-//                            loop (Worker::conns), the telemetry thread waits up to 200 ms
+//                            loop (Worker::conns), the telemetry thread waits up to 200 ms;
+//                            "time_wait": TIME-WAIT records, counted, not listed
 //   /pollux/runtimes         the names NAME may take (the app's runtimes: "server", "gen",
 //                            "local_server"); without NAME, the first
 // Commands run on the EAL's telemetry thread: they read counters with relaxed atomic loads

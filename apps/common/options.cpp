@@ -205,6 +205,13 @@ bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
     if (auto x = r.number(0, 1u << 24)) tuning.max_conns_per_source = static_cast<uint32_t>(*x);
     return true;
   }
+  if (name == "--time-wait-records") {
+    // At least one: TIME-WAIT itself cannot be turned off (RFC 9293 3.6.1), only shortened
+    // for the pairs beyond the store's size.
+    if (auto x = r.number(1, kMaxTimeWaitRecords))
+      tuning.time_wait_records = static_cast<uint32_t>(*x);
+    return true;
+  }
   if (name == "--tlp-wc-delack") {
     auto v = r.value();
     if (!v) return true;
@@ -284,6 +291,9 @@ std::string describe(const TcpTuning& tuning) {
                                : std::string()) +
          (tuning.max_conns_per_source
               ? ", " + std::to_string(*tuning.max_conns_per_source) + " conns per source"
+              : std::string()) +
+         (tuning.time_wait_records
+              ? ", " + std::to_string(*tuning.time_wait_records) + " time-wait records"
               : std::string());
 }
 

@@ -86,15 +86,21 @@ struct TcpTuning {
   std::optional<uint32_t> user_timeout_s;
   std::optional<uint32_t> fin_timeout_s;
   std::optional<uint32_t> max_conns_per_source;
+  // --time-wait-records N: TIME-WAIT records per lcore (64 B each, outside the connection
+  // table, issue 13 item 5); when they are all taken the oldest ends early, counted
+  // (tcp_time_wait_evicted). Unset: the stack's (65536, TcpConfig::time_wait_records).
+  std::optional<uint32_t> time_wait_records;
 };
 // `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`,
 // `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`,
-// `--user-timeout S`, `--fin-timeout S`, `--max-conns-per-source N`. Returns false when
-// `name` is none.
+// `--user-timeout S`, `--fin-timeout S`, `--max-conns-per-source N`, `--time-wait-records N`.
+// Returns false when `name` is none.
 bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // The largest per-second limit the options take: 0 lifts a limit, and the token bucket
 // (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.
 inline constexpr uint64_t kMaxRateLimit = 100'000;
+// The most TIME-WAIT records a lcore may keep: 2^24 x 64 B is 1 GiB (as --max-conns' 2^24).
+inline constexpr uint32_t kMaxTimeWaitRecords = 1u << 24;
 
 // One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port):
 // nullopt with `error` saying why for anything else, including host bits set below the

@@ -20,7 +20,7 @@ struct ServerOptions {
   ServerMode mode = ServerMode::echo;
   uint32_t http_body = 128;
   uint32_t backlog = 1024;      // connections in SYN-RECEIVED per lcore
-  uint32_t max_connections = 16384;  // per lcore, TIME-WAIT included
+  uint32_t max_connections = 16384;  // per lcore (TIME-WAIT records are apart)
   uint16_t mtu = 1500;
   uint16_t port_id = 0;        // DPDK port
   unsigned duration_s = 0;     // 0: until SIGINT/SIGTERM
@@ -52,7 +52,7 @@ inline constexpr const char* kServerUsage =
     "         [--no-offload] [--tx-zero-copy] [--lcores-info] [--quiet] [--pcap FILE[:SNAPLEN]]\n"
     "         [--rxd N] [--txd N] [--mbufs N] [--arp A.B.C.D=MAC ...]\n"
     "         [--idle-timeout S] [--header-timeout S] [--user-timeout S] [--fin-timeout S]\n"
-    "         [--max-conns-per-source N]\n"
+    "         [--max-conns-per-source N] [--time-wait-records N]\n"
     "  --preset pci:BDF: a NIC (e.g. 0000:03:00.0) bound to vfio-pci, with hugepages; the\n"
     "                 start-up says what to fix when it cannot be used (drivers-glue/NICS.md)\n"
     "  --rxd/--txd N: descriptors per RX/TX queue (default 1024); --mbufs N: buffers in\n"
@@ -67,7 +67,9 @@ inline constexpr const char* kServerUsage =
     "                 900, 0 never); --fin-timeout S: how long a closed connection waits for\n"
     "                 a peer that makes no progress (default 60)\n"
     "  --max-conns-per-source N: connections one source address may hold per lcore\n"
-    "                 (default 0: no limit)\n"
+    "                 (default 0: no limit; TIME-WAIT does not count)\n"
+    "  --time-wait-records N: TIME-WAIT records per lcore, 64 bytes each, outside the\n"
+    "                 connection table (default 65536); when full the oldest ends early\n"
     "  --syn-cookies: answer SYNs statelessly (RFC 4987) when the backlog is full (auto,\n"
     "                 the default), always, or never (a full backlog drops SYNs)\n"
     "  --challenge-ack-limit N: RFC 5961 challenge ACKs per second per lcore (default 1000,\n"

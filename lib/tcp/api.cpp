@@ -50,6 +50,12 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
         error = TcpError::port_in_use;
         return nullptr;
       }
+      // A record holds no TCB: ending it early gives no room in a full table, and would
+      // only lose the old pair's protection for a connection that cannot be made.
+      if (free_.empty()) {
+        error = TcpError::table_full;
+        return nullptr;
+      }
       recycle_time_wait(*r);
     }
   } else {
@@ -63,9 +69,9 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
     // were handed out, so at high connection rates the next candidate is the oldest
     // TIME-WAIT, and a busy port space costs one lookup per connect, not a scan of it.
     // With sharding (issue 6) only ports whose replies come back to this lcore qualify.
-    // With every TCB taken (most of them our TIME-WAIT, at high connection rates) a free
-    // port is no use: only a tuple whose TIME-WAIT may end (RFC 6191) will do, and its TCB
-    // is recycled in place for the new connection.
+    // TIME-WAIT is mostly a record (time_wait_store.hpp), outside the table: with every TCB
+    // taken no port will do, a record's included (recycling it frees no TCB). Only a TCB
+    // still in TIME-WAIT (before the flush that files its record) is recycled in place.
     const auto port_ok = config_.ephemeral_port_ok;
     const bool table_full = free_.empty();
     bool found = false;

@@ -19,9 +19,9 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
-      listeners_(config.max_listeners),
       per_source_(config.max_conns_per_source != 0 ? std::max<uint32_t>(config.max_connections, 1)
                                                    : 1),
+      listeners_(config.max_listeners),
       next_ephemeral_(0),
       now_(now_ns),
       tw_(config.time_wait_records) {

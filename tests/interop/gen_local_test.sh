@@ -24,7 +24,7 @@ run_local() {
   check "[$name] report matches the schema" python3 "$here/gen_report_schema.py" "$workdir/$name.json"
 }
 # Zero errors of every kind, "local" (connect() found no free port or TCB) included: the
-# generator opens from several source addresses and recycles its TIME-WAIT TCBs in place.
+# generator opens from several source addresses and recycles its TIME-WAIT records.
 clean() {
   jcheck "$1" "zero errors" "e['total'] == 0"
 }
@@ -129,5 +129,7 @@ expect_error "an unwritable --pcap file is refused" "pollux-gen: --pcap: cannot 
   -- --mode cps --local-server echo --pcap /nonexistent-dir/g.pcapng
 expect_error "a --pcap snaplen of 0 is refused" "--pcap: snaplen '0'" \
   -- --mode cps --local-server echo --pcap "$workdir/g.pcapng:0"
+expect_error "a TIME-WAIT store of 0 records is refused" "--time-wait-records: '0'" \
+  -- --mode cps --local-server echo --time-wait-records 0
 
 finish

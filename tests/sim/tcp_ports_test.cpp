@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 #include "../../apps/pollux-gen/sources.hpp"
 #include "sim_world.hpp"
@@ -223,6 +224,58 @@ TEST(TimeWaitReuse, TimeWaitDoesNotFillTheTableOfAnActiveOpener) {
   EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), 8u);
   EXPECT_EQ(p.server.accepted, 24);
   EXPECT_EQ(p.w.a().tcp().connections(), 0u);
+}
+
+// The other half of issue 12.1 with records: a TIME-WAIT record holds no TCB, so with the
+// table full of open connections connect() fails as "table full" and leaves every record in
+// place (ending one early would lose the old pair's protection for nothing), by ephemeral
+// port and by explicit port alike. Once a TCB is free, the explicit port's record is
+// recycled (RFC 6191 with timestamps, a second on) for the new connection.
+TEST(TimeWaitReuse, AFullTableSpendsNoTimeWaitRecord) {
+  WorldConfig wc = Pair::make_config();
+  wc.a.tcp.max_connections = 8;
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50015;
+  Pair p(false, wc);
+  tcp::TcpLayer& a = p.w.a().tcp();
+  std::vector<uint16_t> tw_ports;
+  for (int i = 0; i < 8; ++i) {
+    TcpError err;
+    Conn* c = a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+    ASSERT_NE(c, nullptr) << i;
+    tw_ports.push_back(tcp::TcpLayer::tuple(c).local_port);
+    ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == i + 1; }, 5 * kSecond));
+    a.close(c);
+    ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == i + 1; }, 5 * kSecond));
+  }
+  ASSERT_EQ(a.time_wait_count(), 8u);
+  p.w.run_for(1100 * kMillisecond);  // every record may now be reused
+  std::vector<Conn*> open;
+  for (int i = 0; i < 8; ++i) {
+    TcpError err;
+    open.push_back(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()));
+    ASSERT_NE(open.back(), nullptr) << i;
+    ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 8 + i + 1; }, 5 * kSecond));
+  }
+  ASSERT_EQ(a.connections(), 8u) << "the table is full of open connections";
+  const uint64_t recycled = p.w.a().counters().get(base::Counter::tcp_time_wait_recycled);
+  const size_t records = a.time_wait_count();
+  TcpError err;
+  EXPECT_EQ(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()), nullptr);
+  EXPECT_EQ(err, TcpError::table_full);
+  EXPECT_EQ(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, tw_ports[0], {}, err, p.w.now()), nullptr);
+  EXPECT_EQ(err, TcpError::table_full);
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), recycled);
+  EXPECT_EQ(a.time_wait_count(), records);
+  EXPECT_EQ(a.state_of(net::FourTuple{kIpA, kIpB, tw_ports[0], 7}), tcp::State::time_wait);
+  // One open connection closes: its TCB is free, and the record gives way to a new one.
+  a.close(open[0]);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 9; }, 5 * kSecond));
+  ASSERT_EQ(a.connections(), 7u);
+  Conn* c = a.connect(kIpA, kIpB, 7, &p.cev, &p.client, tw_ports[0], {}, err, p.w.now());
+  ASSERT_NE(c, nullptr) << static_cast<int>(err);
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_time_wait_recycled), recycled + 1);
+  EXPECT_TRUE(p.w.run_until([&] { return p.client.connected == 17; }, 5 * kSecond));
 }
 
 }  // namespace

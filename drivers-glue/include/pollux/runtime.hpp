@@ -85,7 +85,7 @@ struct RuntimeOptions {
   // copy it saves (2-3 mbufs and refcounts per segment; issue 13 note), until segments
   // reference one MSS-aligned buffer each.
   bool tx_zero_copy = false;
-  uint32_t max_connections = 16384;  // per lcore, TIME-WAIT included
+  uint32_t max_connections = 16384;  // per lcore (TIME-WAIT records are apart)
   CongestionControl cc = CongestionControl::cubic;
   bool sack = true;
   bool timestamps = true;
@@ -102,6 +102,8 @@ struct RuntimeOptions {
   std::optional<uint64_t> user_timeout_ns;
   std::optional<uint64_t> fin_timeout_ns;
   std::optional<uint32_t> max_conns_per_source;
+  // TIME-WAIT records per lcore (64 B each, outside the table); unset: the stack's.
+  std::optional<uint32_t> time_wait_records;
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)

@@ -105,6 +105,17 @@ TEST(GenOptions, TcpChoicesAreSharedWithTheServer) {
   EXPECT_FALSE(o->tcp.timestamps);
 }
 
+// Issue 13 item 5: the generator (which closes first and so holds TIME-WAIT) sizes its
+// TIME-WAIT store as the server does; unset, the stack's.
+TEST(GenOptions, TimeWaitRecordsAreSharedWithTheServer) {
+  auto d = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "cps"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.time_wait_records);
+  auto o = parse({"--mode", "cps", "--local-server", "echo", "--time-wait-records", "300000"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.time_wait_records, 300000u);
+}
+
 TEST(GenOptions, EchoDefaultsResponseSizeToRequestSize) {
   auto o =
       parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "1000"});
@@ -247,6 +258,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{GOOD, "--mode", "bulk", "--cc", "reno"},
                 "--cc: 'reno' is not one of newreno, cubic"},
         BadCase{{GOOD, "--mode", "bulk", "--no-sack=yes"}, "--no-sack takes no value"},
+        BadCase{{GOOD, "--mode", "cps", "--time-wait-records", "0"},
+                "--time-wait-records: '0' is not a whole number in [1, 16777216]"},
+        BadCase{{GOOD, "--mode", "cps", "--time-wait-records", "-1"}, "--time-wait-records: '-1'"},
         BadCase{{GOOD, "--mode", "rps", "--path", "no-slash"}, "--path"},
         BadCase{{GOOD, "--mode", "rps", "--connections", "100", "--max-conns", "50"},
                 "exceeds --max-conns"},

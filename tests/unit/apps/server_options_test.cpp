@@ -158,6 +158,26 @@ TEST(ServerOptions, TimeoutsAndTheSourceLimitAreTheDefaultsUnlessChosen) {
             "per source");
 }
 
+// Issue 13 item 5: the TIME-WAIT store's size is the stack's (65536 records of 64 B per
+// lcore) unless chosen, from 1 to 2^24, and reaches the runtime's TcpConfig.
+TEST(ServerOptions, TimeWaitRecordsAreTheStacksUnlessChosen) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.time_wait_records);
+  EXPECT_FALSE(runtime_options(*d).time_wait_records);
+  auto o = parse({"--ip", "10.0.0.2/24", "--time-wait-records", "1000"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.time_wait_records, 1000u);
+  EXPECT_EQ(runtime_options(*o).time_wait_records, 1000u);
+  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, 1000 time-wait records");
+  auto one = parse({"--ip", "10.0.0.2/24", "--time-wait-records=1"});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->tcp.time_wait_records, 1u);
+  auto most = parse({"--ip", "10.0.0.2/24", "--time-wait-records", "16777216"});
+  ASSERT_TRUE(most);
+  EXPECT_EQ(most->tcp.time_wait_records, kMaxTimeWaitRecords);
+}
+
 // Issue 14 item 5: --allow/--deny PREFIX[:PORT] in order; the first matching rule decides.
 TEST(ServerOptions, AllowAndDenyRulesKeepTheirOrderAndTheFirstMatchDecides) {
   auto o = parse({"--ip", "10.0.0.2/24", "--allow", "10.1.2.0/24:80", "--deny=10.0.0.0/8", "--deny",
@@ -254,6 +274,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "--fin-timeout: '0' is not a whole number in [1, 86400]"},
         BadCase{{"--ip", "10.0.0.2/24", "--max-conns-per-source", "x"},
                 "--max-conns-per-source: 'x' is not a whole number"},
+        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "0"},
+                "--time-wait-records: '0' is not a whole number in [1, 16777216]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "16777217"},
+                "--time-wait-records: '16777217'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "64k"},
+                "--time-wait-records: '64k'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records"},
+                "--time-wait-records needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--idle-timeout", "-5"}, "--idle-timeout: '-5'"},
         BadCase{{"--ip", "10.0.0.2/24", "--header-timeout"}, "--header-timeout needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
