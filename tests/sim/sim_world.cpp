@@ -147,7 +147,9 @@ void SimWorld::deliver(int to) {
 
 void SimWorld::drain(int from) {
   base::TxBatch& tx = engine_[from]->tx();
-  const uint16_t n = tx.size();
+  const uint16_t n = tx_ring_[from] < 0 ? tx.size()
+                                        : std::min<uint16_t>(tx.size(),
+                                                             static_cast<uint16_t>(tx_ring_[from]));
   for (uint16_t i = 0; i < n; ++i) {
     // Every data segment keeps to its receiver's window, in every test and fault mix; the
     // first few breaches of a world fail the test with its seed.

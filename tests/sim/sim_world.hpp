@@ -107,6 +107,11 @@ class SimWorld {
   // runs its timers, as the poller does (drivers-glue/poller.cpp), the rest of what waited
   // in later steps at the same time.
   void stall(Host h, uint64_t ns) { stalled_until_[static_cast<int>(h)] = now_ + ns; }
+  // Host h's device takes at most `frames` of its TX batch per step (-1: all of it), as a
+  // full TX ring takes fewer than rte_eth_tx_burst is offered: the rest stays in the batch
+  // for the next step, as the poller keeps it (drivers-glue/poller.cpp), and what the
+  // engine queues beyond the batch's capacity is dropped and counted (drop_tx_full).
+  void set_tx_ring(Host h, int frames) { tx_ring_[static_cast<int>(h)] = frames; }
   [[nodiscard]] bool stalled(Host h) const { return now_ < stalled_until_[static_cast<int>(h)]; }
 
   // Tracing (off unless WorldConfig::trace): every frame delivered or dropped by a link, and
@@ -148,6 +153,7 @@ class SimWorld {
   WindowRule window_rule_;
   uint64_t now_;
   uint64_t stalled_until_[2] = {0, 0};
+  int tx_ring_[2] = {-1, -1};
   uint64_t steps_ = 0;
   bool stepped_at_now_ = false;
   bool shut_down_ = false;
