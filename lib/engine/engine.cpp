@@ -51,6 +51,7 @@ void Engine::start(uint64_t /*now_ns*/) {
     send_arp(net::MacAddr::broadcast(), a, nullptr);
     counters_.inc(base::Counter::arp_gratuitous_sent);
   }
+  announce_ipv6();
 }
 
 void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
@@ -98,7 +99,7 @@ void Engine::input_one(rte_mbuf* m, uint64_t now) {
     case static_cast<uint16_t>(net::EtherType::vlan):
       return drop(m, base::Counter::drop_vlan_tagged);
     case static_cast<uint16_t>(net::EtherType::ipv6):
-      return drop(m, base::Counter::drop_ipv6);
+      return ipv6_input(m, now);
     default:
       return drop(m, base::Counter::drop_bad_ether_type);
   }

@@ -8,6 +8,8 @@
 //                          poll)
 //   arp_input.cpp          ARP receive, replies and requests (RFC 826)
 //   icmp_input.cpp         ICMP receive and echo replies (RFC 792)
+//   ipv6_input.cpp         IPv6 receive, ICMPv6 echo and neighbour discovery (RFC 8200,
+//                          4443, 4861); TCP over IPv6 is not spoken yet
 //   tcp_segment_input.cpp  every TCP segment: parsed, validated, handed to lib/tcp
 //                          (segment_arrives.cpp); answered with RST when nothing wants it
 //   ip_output.cpp          routing, neighbour resolution, checksum preparation, the TX batch
@@ -22,6 +24,7 @@
 
 #include "net/arp.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 #include "engine/arp_cache.hpp"
 #include "base/counters.hpp"
@@ -110,6 +113,14 @@ class Engine {
   void ipv4_input(rte_mbuf* m, uint64_t now);
   void arp_input(rte_mbuf* m, uint64_t now);
   void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  // IPv6 (ipv6_input.cpp): validation, ICMPv6 echo, neighbour discovery for our addresses.
+  void ipv6_input(rte_mbuf* m, uint64_t now);
+  void icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now);
+  void send_neighbour_advert(const net::Ipv6Addr& target, const net::Ipv6Addr& to, bool solicited,
+                             const net::MacAddr* to_mac = nullptr);
+  bool send_icmpv6(const net::MacAddr& eth_dst, const net::Ipv6Addr& src, const net::Ipv6Addr& dst,
+                   uint8_t hop_limit, uint8_t type, net::Bytes body);
+  void announce_ipv6();
   void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
   [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,

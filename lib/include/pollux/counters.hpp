@@ -22,7 +22,7 @@ enum class Counter : uint16_t {
   drop_unlinearizable,  // a multi-segment frame that could not be made contiguous
   drop_not_our_mac,     // unicast to another station (promiscuous device)
   drop_vlan_tagged,     // 802.1Q: ports are untagged
-  drop_ipv6,            // IPv6 is not spoken yet; counted apart because kernels chatter it
+  drop_ipv6,            // IPv6 frame while the port has no IPv6 address (kernels chatter it)
   drop_bad_ether_type,  // anything else, including 802.3 length frames
   // ARP.
   drop_arp_malformed,
@@ -68,6 +68,25 @@ enum class Counter : uint16_t {
   icmp_frag_needed_received,
   icmp_other_received,
   drop_icmp_rate_limited,  // echo request not answered: over the per-lcore reply budget
+  // IPv6 (RFC 8200) and ICMPv6 (RFC 4443, RFC 4861 neighbour discovery).
+  drop_ipv6_malformed,         // truncated, bad version or payload length, bad extension chain
+  drop_ipv6_routing_type0,     // RFC 5095: type 0 routing headers are always dropped
+  drop_ipv6_fragment,          // no reassembly: pollux's IPv6 peers fit the path MTU
+  drop_ipv6_bad_source,        // multicast, loopback, unspecified (but for DAD) or our own
+  drop_ipv6_not_for_us,        // not our address, our solicited-node group or all-nodes
+  drop_ipv6_unknown_protocol,  // including TCP, not spoken over IPv6 yet
+  drop_icmpv6_malformed,
+  drop_icmpv6_bad_checksum,
+  drop_icmpv6_bad_nd,           // NS/NA failing RFC 4861 7.1 (hop limit 255, code, target)
+  drop_nd_not_our_target,       // a solicitation for an address that is not ours
+  icmpv6_echo_requests,
+  icmpv6_echo_replies_sent,
+  drop_icmpv6_rate_limited,     // echo request over the per-lcore reply budget
+  icmpv6_other_received,
+  nd_solicitations_received,    // for one of our addresses
+  nd_advertisements_sent,       // answers, and the unsolicited ones at start (RFC 4861 7.2.6)
+  nd_advertisements_received,
+  nd_duplicate_address,         // another node advertises or probes (DAD) one of our addresses
   // TCP (this layer only validates; the protocol lives in lib/tcp).
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
@@ -185,6 +204,24 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "icmp_frag_needed_received",
     "icmp_other_received",
     "drop_icmp_rate_limited",
+    "drop_ipv6_malformed",
+    "drop_ipv6_routing_type0",
+    "drop_ipv6_fragment",
+    "drop_ipv6_bad_source",
+    "drop_ipv6_not_for_us",
+    "drop_ipv6_unknown_protocol",
+    "drop_icmpv6_malformed",
+    "drop_icmpv6_bad_checksum",
+    "drop_icmpv6_bad_nd",
+    "drop_nd_not_our_target",
+    "icmpv6_echo_requests",
+    "icmpv6_echo_replies_sent",
+    "drop_icmpv6_rate_limited",
+    "icmpv6_other_received",
+    "nd_solicitations_received",
+    "nd_advertisements_sent",
+    "nd_advertisements_received",
+    "nd_duplicate_address",
     "drop_tcp_malformed",
     "drop_tcp_bad_checksum",
     "drop_tcp_bad_options",
