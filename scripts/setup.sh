@@ -19,14 +19,14 @@ if [ -n "$hugepages" ] && ! [[ "$hugepages" =~ ^[0-9]+$ ]]; then
   echo "setup.sh: --hugepages takes a whole number, not '$hugepages'" >&2; exit 2
 fi
 
-# Build: compilers (clang 14 and its libFuzzer runtime for tests/fuzz), meson, DPDK 22.11, Boost.Intrusive, GoogleTest, Google Benchmark.
+# Build: compilers (clang 14 and its libFuzzer runtime for tests/fuzz), meson, DPDK 22.11, Boost.Intrusive, GoogleTest, Google Benchmark, CLI11 (the apps' options).
 # Tests: the real peers the interop tests talk to, and the tools that set up namespaces;
 # tshark reads captures, dpdk-dev has dpdk-dumpcap and dpdk-telemetry.py;
 # python3-prometheus-client serves telemetry as Prometheus metrics (scripts/pollux_exporter.py),
 # python3-matplotlib draws pollux-gen reports (scripts/plot_report.py).
 packages=(
   g++ meson ninja-build pkg-config clang-14 libclang-rt-14-dev
-  libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libdpdk-dev libnuma-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   python3 iproute2 iputils-ping iputils-arping procps ethtool
   socat curl wrk netcat-openbsd iptables nginx-light hping3 tshark dpdk-dev
   python3-prometheus-client python3-matplotlib

@@ -4,46 +4,6 @@
 
 namespace pollux::apps {
 
-std::optional<std::string> ArgReader::next_option() {
-  inline_value_.reset();
-  const std::string& a = args_[i_++];
-  if (a.size() < 3 || a.rfind("--", 0) != 0) {
-    fail("unexpected argument '" + a + "' (options start with --; try --help)");
-    return std::nullopt;
-  }
-  auto eq = a.find('=');
-  if (eq != std::string::npos) {
-    current_ = a.substr(0, eq);
-    inline_value_ = a.substr(eq + 1);
-  } else {
-    current_ = a;
-  }
-  return current_;
-}
-
-std::optional<std::string> ArgReader::value() {
-  if (inline_value_) {
-    auto v = std::move(*inline_value_);
-    inline_value_.reset();
-    return v;
-  }
-  if (i_ >= args_.size()) {
-    fail(current_ + " needs a value");
-    return std::nullopt;
-  }
-  return args_[i_++];
-}
-
-std::optional<uint64_t> ArgReader::number(uint64_t min, uint64_t max) {
-  auto v = value();
-  if (!v) return std::nullopt;
-  auto x = parse_uint(*v, min, max);
-  if (!x)
-    fail(current_ + ": '" + *v + "' is not a whole number in [" + std::to_string(min) + ", " +
-         std::to_string(max) + "]");
-  return x;
-}
-
 std::optional<StaticArp> parse_static_arp(std::string_view text, std::string& error) {
   const std::string t(text);
   const size_t eq = text.find('=');
@@ -78,151 +38,184 @@ std::optional<StaticArp> parse_static_arp(std::string_view text, std::string& er
   return e;
 }
 
-bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
-                           std::optional<Ipv4Addr>& gateway) {
-  if (name == "--ip") {
-    auto v = r.value();
-    if (!v) return true;
-    // A range "A.B.C.D-E/N" or "A.B.C.D-W.X.Y.Z/N" gives every address from the first to
-    // the last, all on one subnet (a load generator's source addresses).
-    std::string first = *v;
-    std::optional<Ipv4Addr> last;
-    const auto dash = v->find('-'), slash = v->find('/');
-    if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
-      first = v->substr(0, dash) + v->substr(slash);
-      const std::string tail = v->substr(dash + 1, slash - dash - 1);
-      if (auto octet = parse_uint(tail, 0, 255)) {
-        if (auto a = Ipv4Addr::parse(v->substr(0, dash)))
-          last = Ipv4Addr{(a->value & 0xffffff00u) | static_cast<uint32_t>(*octet)};
-      } else {
-        last = Ipv4Addr::parse(tail);
-      }
-      if (!last) {
-        r.fail("--ip: '" + *v + "' is not a range like 10.0.0.2-9/24 or 10.0.0.2-10.0.0.9/24");
-        return true;
-      }
-    }
-    auto p = Ipv4Prefix::parse(first);
-    auto host = [](const Ipv4Prefix& q) {
-      return !(q.addr.is_unspecified() || q.addr.is_multicast() || q.addr.is_broadcast() ||
-               (q.length < 31 && (q.addr == q.network() || q.addr == q.directed_broadcast())));
-    };
-    if (!p) {
-      r.fail("--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24");
-    } else if (!last) {
-      if (host(*p))
-        addrs.push_back(*p);
-      else
-        r.fail("--ip: " + *v + " cannot be a host address (network, broadcast or multicast)");
-    } else if (last->value < p->addr.value || last->value - p->addr.value >= kMaxIpRange ||
-               !p->contains(*last)) {
-      r.fail("--ip: range " + *v + " must run upwards, within its subnet, over at most " +
-             std::to_string(kMaxIpRange) + " addresses");
+bool add_ip(const std::string& value, std::vector<Ipv4Prefix>& addrs, std::string& error) {
+  const std::string* v = &value;
+  // A range "A.B.C.D-E/N" or "A.B.C.D-W.X.Y.Z/N" gives every address from the first to
+  // the last, all on one subnet (a load generator's source addresses).
+  std::string first = *v;
+  std::optional<Ipv4Addr> last;
+  const auto dash = v->find('-'), slash = v->find('/');
+  if (dash != std::string::npos && slash != std::string::npos && dash < slash) {
+    first = v->substr(0, dash) + v->substr(slash);
+    const std::string tail = v->substr(dash + 1, slash - dash - 1);
+    if (auto octet = parse_uint(tail, 0, 255)) {
+      if (auto a = Ipv4Addr::parse(v->substr(0, dash)))
+        last = Ipv4Addr{(a->value & 0xffffff00u) | static_cast<uint32_t>(*octet)};
     } else {
-      for (uint32_t i = 0; i <= last->value - p->addr.value; ++i) {
-        const Ipv4Prefix q{Ipv4Addr{p->addr.value + i}, p->length};
-        if (!host(q)) {
-          r.fail("--ip: range " + *v + " includes " + q.addr.to_string() +
-                 ", which cannot be a host address");
-          return true;
-        }
-        addrs.push_back(q);
-      }
+      last = Ipv4Addr::parse(tail);
     }
+    if (!last) {
+      error = "--ip: '" + *v + "' is not a range like 10.0.0.2-9/24 or 10.0.0.2-10.0.0.9/24";
+      return false;
+    }
+  }
+  auto p = Ipv4Prefix::parse(first);
+  auto host = [](const Ipv4Prefix& q) {
+    return !(q.addr.is_unspecified() || q.addr.is_multicast() || q.addr.is_broadcast() ||
+             (q.length < 31 && (q.addr == q.network() || q.addr == q.directed_broadcast())));
+  };
+  if (!p) {
+    error = "--ip: '" + *v + "' is not an address with prefix length, like 10.0.0.2/24";
+    return false;
+  }
+  if (!last) {
+    if (!host(*p)) {
+      error = "--ip: " + *v + " cannot be a host address (network, broadcast or multicast)";
+      return false;
+    }
+    addrs.push_back(*p);
     return true;
   }
-  if (name == "--gw") {
-    auto v = r.value();
-    if (!v) return true;
-    auto a = Ipv4Addr::parse(*v);
-    if (!a)
-      r.fail("--gw: '" + *v + "' is not an IPv4 address like 10.0.0.1");
-    else
-      gateway = a;
-    return true;
+  if (last->value < p->addr.value || last->value - p->addr.value >= kMaxIpRange ||
+      !p->contains(*last)) {
+    error = "--ip: range " + *v + " must run upwards, within its subnet, over at most " +
+            std::to_string(kMaxIpRange) + " addresses";
+    return false;
   }
-  return false;
+  for (uint32_t i = 0; i <= last->value - p->addr.value; ++i) {
+    const Ipv4Prefix q{Ipv4Addr{p->addr.value + i}, p->length};
+    if (!host(q)) {
+      error = "--ip: range " + *v + " includes " + q.addr.to_string() +
+              ", which cannot be a host address";
+      return false;
+    }
+    addrs.push_back(q);
+  }
+  return true;
 }
 
-void check_gateway(ArgReader& r, const std::vector<Ipv4Prefix>& addrs,
-                   const std::optional<Ipv4Addr>& gateway) {
-  if (!r.ok() || !gateway) return;
+bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv4Addr>& gateway,
+                   std::string& error) {
+  if (!gateway) return true;
   bool reachable = false;
   for (const auto& p : addrs) reachable |= p.contains(*gateway);
-  if (!reachable) r.fail("--gw: " + gateway->to_string() + " is not on any --ip subnet");
+  if (!reachable) error = "--gw: " + gateway->to_string() + " is not on any --ip subnet";
+  return reachable;
 }
 
-bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning) {
-  if (name == "--cc") {
-    auto v = r.value();
-    if (!v) return true;
-    if (*v == congestion_control_name(CongestionControl::newreno))
-      tuning.cc = CongestionControl::newreno;
-    else if (*v == congestion_control_name(CongestionControl::cubic))
-      tuning.cc = CongestionControl::cubic;
-    else
-      r.fail("--cc: '" + *v + "' is not one of newreno, cubic");
-    return true;
-  }
-  if (name == "--no-sack" || name == "--no-timestamps") {
-    if (r.has_inline_value()) r.fail(name + " takes no value");
-    (name == "--no-sack" ? tuning.sack : tuning.timestamps) = false;
-    return true;
-  }
-  if (name == "--syn-cookies") {
-    auto v = r.value();
-    if (!v) return true;
-    if (*v == "auto")
-      tuning.syn_cookies = SynCookieMode::automatic;
-    else if (*v == "always")
-      tuning.syn_cookies = SynCookieMode::always;
-    else if (*v == "never")
-      tuning.syn_cookies = SynCookieMode::never;
-    else
-      r.fail("--syn-cookies: '" + *v + "' is not one of auto, always, never");
-    return true;
-  }
-  if (name == "--challenge-ack-limit" || name == "--rst-limit") {
-    auto v = r.value();
-    if (!v) return true;
-    if (auto x = parse_uint(*v, 0, kMaxRateLimit))
-      (name == "--rst-limit" ? tuning.rst_limit : tuning.challenge_ack_limit) =
-          static_cast<uint32_t>(*x);
-    else
-      r.fail(name + ": '" + *v + "' is not a number per second in [0, " +
-             std::to_string(kMaxRateLimit) + "] (0: no limit)");
-    return true;
-  }
-  if (name == "--user-timeout" || name == "--fin-timeout") {
-    // A day at most: longer is "never" in all but name, and 0 already says that (user
-    // timeout); an orphan must give up some time (fin timeout: at least a second).
-    const bool user = name == "--user-timeout";
-    if (auto x = r.number(user ? 0 : 1, 86400))
-      (user ? tuning.user_timeout_s : tuning.fin_timeout_s) = static_cast<uint32_t>(*x);
-    return true;
-  }
-  if (name == "--max-conns-per-source") {
-    if (auto x = r.number(0, 1u << 24)) tuning.max_conns_per_source = static_cast<uint32_t>(*x);
-    return true;
-  }
-  if (name == "--time-wait-records") {
-    // At least one: TIME-WAIT itself cannot be turned off (RFC 9293 3.6.1), only shortened
-    // for the pairs beyond the store's size.
-    if (auto x = r.number(1, kMaxTimeWaitRecords))
-      tuning.time_wait_records = static_cast<uint32_t>(*x);
-    return true;
-  }
-  if (name == "--tlp-wc-delack") {
-    auto v = r.value();
-    if (!v) return true;
-    // RFC 9293 3.8.6.3 bounds a receiver's delayed ACK by 500 ms: no point waiting longer.
-    if (auto ms = parse_uint(*v, 0, 500))
-      tuning.tlp_wc_delack_ms = static_cast<uint32_t>(*ms);
-    else
-      r.fail("--tlp-wc-delack: '" + *v + "' is not a number of milliseconds in [0, 500]");
-    return true;
-  }
-  return false;
+void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
+                         std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp) {
+  const char* g = "Addresses";
+  p.add({"ip", g, "A.B.C.D/N",
+         "an address of ours with its prefix length, or a range A.B.C.D-E/N or "
+         "A.B.C.D-W.X.Y.Z/N of at most 256 on one subnet",
+         "", true, "",
+         [&addrs](const std::string& v, std::string& e) { return add_ip(v, addrs, e); }});
+  p.add({"gw", g, "A.B.C.D", "the gateway, on one of the --ip subnets", "", false, "",
+         [&gateway](const std::string& v, std::string& e) {
+           const auto a = Ipv4Addr::parse(v);
+           if (!a) e = "--gw: '" + v + "' is not an IPv4 address like 10.0.0.1";
+           if (a) gateway = a;
+           return a.has_value();
+         }});
+  p.add({"arp", g, "A.B.C.D=MAC",
+         "a neighbour whose MAC is fixed (never resolved, aged or replaced)", "", true, "",
+         [&static_arp](const std::string& v, std::string& e) {
+           const auto entry = parse_static_arp(v, e);
+           if (entry && static_arp.size() == kMaxStaticArp) {
+             e = "--arp: at most " + std::to_string(kMaxStaticArp) + " entries";
+             return false;
+           }
+           if (entry) static_arp.push_back(*entry);
+           return entry.has_value();
+         }});
+}
+
+void add_tcp_options(OptionParser& p, TcpTuning& t) {
+  const char* g = "TCP";
+  p.add({"cc", g, "newreno|cubic", "congestion control (default cubic, RFC 9438)",
+         congestion_control_name(t.cc), false, "", [&t](const std::string& v, std::string& e) {
+           if (v == congestion_control_name(CongestionControl::newreno))
+             t.cc = CongestionControl::newreno;
+           else if (v == congestion_control_name(CongestionControl::cubic))
+             t.cc = CongestionControl::cubic;
+           else
+             e = "--cc: '" + v + "' is not one of newreno, cubic";
+           return e.empty();
+         }});
+  p.flag("no-sack", g, "neither offer SACK-permitted (RFC 2018) nor accept it",
+         [&t] { t.sack = false; });
+  p.flag("no-timestamps", g, "no RFC 7323 timestamps: no RTTM/PAWS, one RTT sample per flight",
+         [&t] { t.timestamps = false; });
+  // RFC 9293 3.8.6.3 bounds a receiver's delayed ACK by 500 ms: no point waiting longer.
+  p.number(
+      "tlp-wc-delack", g, "MS",
+      "RFC 8985 7.2 WCDelAckT: what a tail loss probe adds for a delayed ACK with one "
+      "segment out (default 200ms)",
+      {Unit::milliseconds, 0, 500, std::to_string(t.tlp_wc_delack_ms), "a number of milliseconds"},
+      [&t](uint64_t x) { t.tlp_wc_delack_ms = static_cast<uint32_t>(x); });
+  p.add({"syn-cookies", g, "auto|always|never",
+         "answer SYNs statelessly (RFC 4987) when the backlog is full (auto, the default), "
+         "always, or never (a full backlog drops SYNs)",
+         "auto", false, "", [&t](const std::string& v, std::string& e) {
+           if (v == "auto")
+             t.syn_cookies = SynCookieMode::automatic;
+           else if (v == "always")
+             t.syn_cookies = SynCookieMode::always;
+           else if (v == "never")
+             t.syn_cookies = SynCookieMode::never;
+           else
+             e = "--syn-cookies: '" + v + "' is not one of auto, always, never";
+           return e.empty();
+         }});
+  // A day at most: longer is "never" in all but name, and 0 already says that (user
+  // timeout); an orphan must give up some time (fin timeout: at least a second).
+  p.number("user-timeout", g, "S",
+           "RFC 9293 3.8.3 USER TIMEOUT: end a connection whose data stays unacknowledged, or "
+           "whose peer keeps a zero window, this long (default 900s, 0 never)",
+           {Unit::seconds, 0, 86400, ""},
+           [&t](uint64_t x) { t.user_timeout_s = static_cast<uint32_t>(x); });
+  p.number("fin-timeout", g, "S",
+           "how long a connection closed by its application waits for a peer that makes no "
+           "progress (default 60s)",
+           {Unit::seconds, 1, 86400, ""},
+           [&t](uint64_t x) { t.fin_timeout_s = static_cast<uint32_t>(x); });
+}
+
+void add_limit_options(OptionParser& p, TcpTuning& t, uint32_t& max_conns) {
+  const char* g = "Limits";
+  p.number("max-conns", g, "N", "the connection table per lcore, TIME-WAIT included",
+           {Unit::count, 16, 1u << 24, std::to_string(max_conns)},
+           [&max_conns](uint64_t x) { max_conns = static_cast<uint32_t>(x); });
+  p.number("max-conns-per-source", g, "N",
+           "passive connections one source address may hold per lcore (default 0: no limit; "
+           "TIME-WAIT does not count)",
+           {Unit::count, 0, 1u << 24, ""},
+           [&t](uint64_t x) { t.max_conns_per_source = static_cast<uint32_t>(x); });
+  // At least one: TIME-WAIT itself cannot be turned off (RFC 9293 3.6.1), only shortened
+  // for the pairs beyond the store's size.
+  p.number("time-wait-records", g, "N",
+           "TIME-WAIT records per lcore, 64 bytes each, outside the connection table (default "
+           "65536); when all are taken the oldest ends early (tcp_time_wait_evicted)",
+           {Unit::count, 1, kMaxTimeWaitRecords, ""},
+           [&t](uint64_t x) { t.time_wait_records = static_cast<uint32_t>(x); });
+  const OptionParser::Number rate{Unit::count,     0, kMaxRateLimit, "", "a number per second",
+                                  " (0: no limit)"};
+  p.number("challenge-ack-limit", g, "N",
+           "RFC 5961 challenge ACKs per second per lcore (default 1000, 0 no limit)", rate,
+           [&t](uint64_t x) { t.challenge_ack_limit = static_cast<uint32_t>(x); });
+  p.number("rst-limit", g, "N",
+           "RSTs for closed ports per second per lcore (default 1000, 0 no limit)", rate,
+           [&t](uint64_t x) { t.rst_limit = static_cast<uint32_t>(x); });
+}
+
+void add_capture_options(OptionParser& p, PcapOption& pcap) {
+  p.add({"pcap", "Telemetry/capture", "FILE[:SNAPLEN]",
+         "write every packet received and sent, each cut to SNAPLEN bytes (default 262144), to "
+         "a pcapng file; copies the writer cannot keep up with are dropped and counted. With "
+         "hugepages, dpdk-dumpcap works too; the telemetry socket is printed at start",
+         "", false, "",
+         [&pcap](const std::string& v, std::string& e) { return parse_pcap(v, pcap, e); }});
 }
 
 std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow, std::string& error) {
@@ -257,17 +250,24 @@ std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow, std::st
   return rule;
 }
 
-bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& filter) {
-  if (name != "--allow" && name != "--deny") return false;
-  auto v = r.value();
-  if (!v) return true;
-  std::string why;
-  const auto rule = parse_syn_rule(*v, name == "--allow", why);
-  if (!rule)
-    r.fail(name + ": " + why + " (expected PREFIX[:PORT], e.g. 10.0.0.0/8:80)");
-  else if (!filter.add(*rule))
-    r.fail(name + ": more than " + std::to_string(SynFilter::kMaxRules) + " --allow/--deny rules");
-  return true;
+void add_syn_filter_options(OptionParser& p, SynFilter& filter) {
+  for (const bool allow : {true, false}) {
+    const std::string name = allow ? "allow" : "deny";
+    p.add({name, "Limits", "A.B.C.D[/N][:PORT]",
+           allow ? "accept SYNs from that source prefix (to that port); the first matching "
+                   "--allow or --deny decides, none: accept"
+                 : "drop SYNs from that source prefix (to that port) silently",
+           "", true, "syn-rules", [&filter, allow, name](const std::string& v, std::string& e) {
+             std::string why;
+             const auto rule = parse_syn_rule(v, allow, why);
+             if (!rule)
+               e = "--" + name + ": " + why + " (expected PREFIX[:PORT], e.g. 10.0.0.0/8:80)";
+             else if (!filter.add(*rule))
+               e = "--" + name + ": more than " + std::to_string(SynFilter::kMaxRules) +
+                   " --allow/--deny rules";
+             return e.empty();
+           }});
+  }
 }
 
 std::string describe(const TcpTuning& tuning) {

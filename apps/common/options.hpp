@@ -1,5 +1,5 @@
-// Small, strict command-line helpers shared by the apps: every bad value says what is wrong
-// and what was expected.
+// The options both apps share, declared for cli.hpp's OptionParser, and the small, strict
+// parsers behind them: every bad value says what is wrong and what was expected.
 #pragma once
 
 #include <array>
@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli.hpp"
 #include "pollux/addr.hpp"
 #include "pollux/cc.hpp"
 #include "pollux/syn_filter.hpp"
@@ -16,47 +17,19 @@
 
 namespace pollux::apps {
 
-// Walks `args` as --name value / --name=value / --flag. Errors accumulate in `error`.
-class ArgReader {
- public:
-  explicit ArgReader(const std::vector<std::string>& args) : args_(args) {}
-
-  [[nodiscard]] bool done() const { return i_ >= args_.size(); }
-  // The next option name (e.g. "--ip"), or an error if the next word is not an option.
-  [[nodiscard]] std::optional<std::string> next_option();
-  // The value of the current option (from "=value" or the next word).
-  [[nodiscard]] std::optional<std::string> value();
-  [[nodiscard]] bool has_inline_value() const { return inline_value_.has_value(); }
-  // The value of the current option as a whole number in [min, max]; a value that is not
-  // fails with a message naming the option and the range.
-  [[nodiscard]] std::optional<uint64_t> number(uint64_t min, uint64_t max);
-
-  void fail(std::string message) {
-    if (error_.empty()) error_ = std::move(message);
-  }
-  [[nodiscard]] const std::string& error() const { return error_; }
-  [[nodiscard]] bool ok() const { return error_.empty(); }
-
- private:
-  const std::vector<std::string>& args_;
-  size_t i_ = 0;
-  std::string current_;
-  std::optional<std::string> inline_value_;
-  std::string error_;
-};
-
 // Parses a whole decimal number in [min, max]; nullopt otherwise.
 [[nodiscard]] std::optional<uint64_t> parse_uint(std::string_view text, uint64_t min, uint64_t max);
 
 // The interface options both apps share: `--ip A/N` (repeatable; a host address, not the
 // network, broadcast or a multicast one; or a range A-E/N or A-B/N of at most kMaxIpRange
-// addresses on one subnet) and `--gw A`. Returns false when `name` is neither.
+// addresses on one subnet) and `--gw A`.
 inline constexpr uint32_t kMaxIpRange = 256;
-bool read_interface_option(ArgReader& r, const std::string& name, std::vector<Ipv4Prefix>& addrs,
-                           std::optional<Ipv4Addr>& gateway);
-// After parsing: the gateway must be on one of the --ip subnets.
-void check_gateway(ArgReader& r, const std::vector<Ipv4Prefix>& addrs,
-                   const std::optional<Ipv4Addr>& gateway);
+// One --ip value into `addrs`; false with a one-line `error` naming --ip.
+[[nodiscard]] bool add_ip(const std::string& value, std::vector<Ipv4Prefix>& addrs,
+                          std::string& error);
+// After parsing: the gateway must be on one of the --ip subnets (false with `error`).
+[[nodiscard]] bool check_gateway(const std::vector<Ipv4Prefix>& addrs,
+                                 const std::optional<Ipv4Addr>& gateway, std::string& error);
 
 // The TCP behaviour both apps let the user choose, for loss and congestion experiments
 // (issue 4). The defaults are the stack's: CUBIC (RFC 9438), SACK (RFC 2018) and timestamps
@@ -91,11 +64,6 @@ struct TcpTuning {
   // (tcp_time_wait_evicted). Unset: the stack's (65536, TcpConfig::time_wait_records).
   std::optional<uint32_t> time_wait_records;
 };
-// `--cc newreno|cubic`, `--no-sack`, `--no-timestamps`, `--tlp-wc-delack MS`,
-// `--syn-cookies auto|always|never`, `--challenge-ack-limit N`, `--rst-limit N`,
-// `--user-timeout S`, `--fin-timeout S`, `--max-conns-per-source N`, `--time-wait-records N`.
-// Returns false when `name` is none.
-bool read_tcp_option(ArgReader& r, const std::string& name, TcpTuning& tuning);
 // The largest per-second limit the options take: 0 lifts a limit, and the token bucket
 // (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.
 inline constexpr uint64_t kMaxRateLimit = 100'000;
@@ -107,10 +75,6 @@ inline constexpr uint32_t kMaxTimeWaitRecords = 1u << 24;
 // prefix length (10.0.0.1/8 is a typo for 10.0.0.0/8 or 10.0.0.1/32; which, we cannot tell).
 [[nodiscard]] std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow,
                                                     std::string& error);
-// `--allow RULE` / `--deny RULE` (repeatable, first match wins, at most SynFilter::kMaxRules)
-// into `filter`. Returns false when `name` is neither.
-bool read_syn_filter_option(ArgReader& r, const std::string& name, SynFilter& filter);
-
 // "cc cubic, sack on, timestamps on" (", tlp wc-delack 40 ms" when not the default): what
 // the startup banners print.
 [[nodiscard]] std::string describe(const TcpTuning& tuning);
@@ -147,66 +111,48 @@ struct PcapOption {
 // Parses "FILE[:SNAPLEN]"; false with a one-line `error` naming --pcap.
 [[nodiscard]] bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error);
 
-// The options both apps share, read into any options struct that has their fields
-// (addrs, gateway, tcp, max_connections, mtu, port_id, checksum_offload; startup.hpp's
-// runtime_options() hands them to the runtime): --ip, --gw, --cc, --no-sack,
-// --no-timestamps, --max-conns, --mtu, --dpdk-port, --no-offload, --tx-zero-copy, --pcap, --rxd,
-// --txd, --mbufs (into `device`). Returns false
-// when `name` is none of them.
-template <class Options>
-bool read_shared_option(ArgReader& r, const std::string& name, Options& o) {
-  if (read_interface_option(r, name, o.addrs, o.gateway) || read_tcp_option(r, name, o.tcp))
-    return true;
-  if (name == "--max-conns") {
-    if (auto x = r.number(16, 1u << 24)) o.max_connections = static_cast<uint32_t>(*x);
-  } else if (name == "--mtu") {
-    if (auto x = r.number(576, 9000)) o.mtu = static_cast<uint16_t>(*x);
-  } else if (name == "--dpdk-port") {
-    if (auto x = r.number(0, 1023)) o.port_id = static_cast<uint16_t>(*x);
-  } else if (name == "--no-offload") {
-    if (r.has_inline_value()) r.fail(name + " takes no value");
-    o.checksum_offload = false;
-  } else if (name == "--rxd") {
-    if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.rx_desc = static_cast<uint16_t>(*x);
-  } else if (name == "--txd") {
-    if (auto x = r.number(kMinDesc, kMaxDesc)) o.device.tx_desc = static_cast<uint16_t>(*x);
-  } else if (name == "--arp") {
-    auto v = r.value();
-    std::string error;
-    if (!v) return true;
-    if (auto e = parse_static_arp(*v, error)) {
-      if (o.device.static_arp.size() == kMaxStaticArp)
-        r.fail("--arp: at most " + std::to_string(kMaxStaticArp) + " entries");
-      else
-        o.device.static_arp.push_back(*e);
-    } else {
-      r.fail(error);
-    }
-  } else if (name == "--mbufs") {
-    if (auto x = r.number(1024, kMaxMbufs)) o.device.mbufs = static_cast<uint32_t>(*x);
-  } else if (name == "--tx-zero-copy") {
-    if (r.has_inline_value()) r.fail(name + " takes no value");
-    o.tx_zero_copy = true;
-  } else if (name == "--pcap") {
-    auto v = r.value();
-    std::string error;
-    if (v && !parse_pcap(*v, o.pcap, error)) r.fail(error);
-  } else {
-    return false;
-  }
-  return true;
-}
+// The options both apps share, declared group by group (the help lists the groups in the
+// order the app declares them) into any options struct that has their fields (addrs,
+// gateway, tcp, max_connections, mtu, port_id, checksum_offload, device, tx_zero_copy,
+// pcap; startup.hpp's runtime_options() hands them to the runtime). The defaults
+// --print-config writes are the struct's values at declaration.
+void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
+                         std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp);
+void add_tcp_options(OptionParser& p, TcpTuning& tuning);
+// --max-conns-per-source, --challenge-ack-limit, --rst-limit (and --max-conns: `max_conns`).
+void add_limit_options(OptionParser& p, TcpTuning& tuning, uint32_t& max_conns);
+// --allow / --deny PREFIX[:PORT] (repeatable, in order, at most SynFilter::kMaxRules).
+void add_syn_filter_options(OptionParser& p, SynFilter& filter);
+void add_capture_options(OptionParser& p, PcapOption& pcap);
 
-// Reads every option in `r`: the shared ones (read_shared_option) and then the app's own
-// through `own(name)`, which returns false for a name it does not know ("unknown option").
-// Stops at the first error.
-template <class Options, class Own>
-void read_options(ArgReader& r, Options& o, Own&& own) {
-  while (r.ok() && !r.done()) {
-    const auto name = r.next_option();
-    if (!name) break;
-    if (!read_shared_option(r, *name, o) && !own(*name)) r.fail("unknown option " + *name);
-  }
+template <class Options>
+void add_device_options(OptionParser& p, Options& o) {
+  const char* g = "Device";
+  p.number("dpdk-port", g, "N", "the DPDK port to serve (default 0)",
+           {Unit::plain, 0, 1023, std::to_string(o.port_id)},
+           [&o](uint64_t x) { o.port_id = static_cast<uint16_t>(x); });
+  p.number("mtu", g, "BYTES", "the interface MTU, 576 to 9000 (default 1500)",
+           {Unit::size, 576, 9000, std::to_string(o.mtu)},
+           [&o](uint64_t x) { o.mtu = static_cast<uint16_t>(x); });
+  p.flag("no-offload", g, "compute checksums in software even where the device offloads them",
+         [&o] { o.checksum_offload = false; });
+  p.flag("tx-zero-copy", g,
+         "a data segment of 256 bytes or more references the send queue's mbufs instead of "
+         "copying them, where the port transmits chained mbufs (off by default: slower than "
+         "the copy on the in-memory link so far)",
+         [&o] { o.tx_zero_copy = true; });
+  p.number("rxd", g, "N",
+           "descriptors per RX queue (default 1024; the driver may round it: the port line "
+           "says what is in effect)",
+           {Unit::count, kMinDesc, kMaxDesc, std::to_string(o.device.rx_desc)},
+           [&o](uint64_t x) { o.device.rx_desc = static_cast<uint16_t>(x); });
+  p.number("txd", g, "N", "descriptors per TX queue (default 1024)",
+           {Unit::count, kMinDesc, kMaxDesc, std::to_string(o.device.tx_desc)},
+           [&o](uint64_t x) { o.device.tx_desc = static_cast<uint16_t>(x); });
+  p.number("mbufs", g, "N",
+           "buffers in the pool in all (default: the rings' share plus room for held data)",
+           {Unit::count, 1024, kMaxMbufs, ""},
+           [&o](uint64_t x) { o.device.mbufs = static_cast<uint32_t>(x); });
 }
 
 }  // namespace pollux::apps

@@ -1,7 +1,7 @@
 // The start-up both apps share: `app [--preset ...] [EAL args] -- [app args]`.
 // Application arguments are checked before the EAL starts: a typo should not cost a device
 // bring-up, and --help should work without hugepages or root. (Option parsing itself is
-// options.hpp's; a move to another parser changes only the AppSpec's `parse`.)
+// cli.hpp's and options.hpp's: CLI11, with --config and --print-config.)
 #pragma once
 
 #include <cerrno>
@@ -20,7 +20,7 @@ namespace pollux::apps {
 template <class Options>
 struct AppSpec {
   const char* name;   // "pollux-server": prefixes every error line
-  const char* usage;  // printed after a bad argument (stderr) and for --help (stdout)
+  const char* usage;  // printed after a bad argument (stderr); --help prints the full help
   std::optional<Options> (*parse)(const std::vector<std::string>& args, std::string& error);
   // Checks that need no EAL, e.g. that a report file is writable: false (after printing
   // why) ends the process with exit code 2. May be null.
@@ -30,7 +30,8 @@ struct AppSpec {
 };
 
 // Parses the arguments after `--`, then starts the EAL. Bad arguments print "NAME: why" and
-// the usage on stderr (exit code 2), --help prints the usage (exit code 0), an EAL that does
+// the usage on stderr (exit code 2), --help prints the grouped help and --print-config the
+// effective configuration (`print_instead`, exit code 0), an EAL that does
 // not start prints why (exit code 2): each returns nullopt with `exit_code` set, and the
 // caller returns it. Otherwise the options, with the EAL running and SIGINT/SIGTERM setting
 // stop_flag().
@@ -41,11 +42,12 @@ template <class Options>
   std::optional<Options> opts = app.parse(app_arguments(argc, argv), error);
   exit_code = 2;
   if (!opts) {
-    std::fprintf(stderr, "%s: %s\n%s", app.name, error.c_str(), app.usage);
+    std::fprintf(stderr, "%s: %s\n%s  (--help lists every option)\n", app.name, error.c_str(),
+                 app.usage);
     return std::nullopt;
   }
-  if (opts->help) {
-    std::printf("%s", app.usage);
+  if (!opts->print_instead.empty()) {
+    std::printf("%s", opts->print_instead.c_str());
     exit_code = 0;
     return std::nullopt;
   }

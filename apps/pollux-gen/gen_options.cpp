@@ -70,122 +70,194 @@ bool valid_header_line(std::string_view line, std::string& why) {
   return true;
 }
 
+namespace {
+
+constexpr const char* kGenFooter =
+    "Raw payloads: a request is --req-size bytes, the response is complete after --resp-size\n"
+    "bytes (default --req-size: an echo server); --http sends GET and reads a full response.\n"
+    "--rate in rps mode is open loop: latency counts from when each request was due (no\n"
+    "coordinated omission). Several --ip (or a range) on the --dst subnet: connections come\n"
+    "from one address until its ephemeral ports run short (TIME-WAIT), then from the next.\n"
+    "No passive opens: a SYN to the generator is answered as a closed port (RST, at most\n"
+    "--rst-limit per second per lcore) and counted drop_tcp_syn_filtered.\n"
+    "Presets (before --, with any EAL arguments): tap:IF, afpacket:IF, ring, memif:PATH,\n"
+    "pci:BDF (a NIC bound to vfio-pci, with hugepages: drivers-glue/NICS.md).\n"
+    "Numbers take suffixes: counts and rates k, M, G (x1000); sizes k, M, G (x1000) or Ki, Mi,\n"
+    "Gi (x1024); durations ms, s, m, h (a bare number is in the option's own unit).\n"
+    "Every option can come from a --config file (`mode = \"rps\"`, `path = [\"/a\", \"/b\"]`,\n"
+    "`http = true`); the command line overrides it.\n"
+    "\n"
+    "Examples:\n"
+    "  pollux-gen -l 0-1 -- --mode rps --http --connections 32 --local-server http\n"
+    "  pollux-gen -l 0-1 -- --mode cps --rate 20k --ramp 10s --duration 1m --local-server echo\n"
+    "  pollux-gen --preset tap:px1 -l 0 -- --ip 10.0.1.2/24 --dst 10.0.1.1:7 --mode bulk \\\n"
+    "      --direction both --json report.json\n"
+    "  pollux-gen -- --mode rps --http --local-server http --print-config > gen.toml\n"
+    "  pollux-gen -l 0-1 -- --config gen.toml --duration 30s\n";
+
+// One of `names` (an enum's, in order) -> its index; nullopt for anything else.
+std::optional<size_t> pick(const std::string& v, std::initializer_list<const char*> names) {
+  size_t i = 0;
+  for (const char* n : names) {
+    if (v == n) return i;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+struct Given {
+  bool dst = false, mode = false, paths = false;
+};
+
+void declare(OptionParser& p, GenOptions& o, Given& given) {
+  add_device_options(p, o);
+  add_address_options(p, o.addrs, o.gateway, o.device.static_arp);
+  const char* g = "Traffic";
+  p.add({"dst", g, "A.B.C.D:PORT", "the server (with --local-server: 198.18.0.1:8080 unless given)",
+         "", false, "", [&o, &given](const std::string& v, std::string& e) {
+           const auto colon = v.rfind(':');
+           const auto a =
+               colon == std::string::npos ? std::nullopt : Ipv4Addr::parse(v.substr(0, colon));
+           const auto port = colon == std::string::npos ? std::nullopt
+                                                        : parse_uint(v.substr(colon + 1), 1, 65535);
+           if (!a || !port) {
+             e = "--dst: '" + v + "' is not ADDRESS:PORT like 10.0.0.1:8080";
+           } else if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
+             e = "--dst: " + a->to_string() + " is not a unicast address";
+           } else {
+             o.dst = *a;
+             o.dst_port = static_cast<uint16_t>(*port);
+             given.dst = true;
+           }
+           return e.empty();
+         }});
+  p.add({"mode", g, "cps|rps|bulk|hold",
+         "cps: open, send one request, read the whole response, close, --concurrency in "
+         "flight; rps: --connections persistent connections, one request outstanding on each; "
+         "bulk: --connections streams, --direction down (server sources), up (server "
+         "discards) or both (echo); hold: open --connections and keep them",
+         "", false, "", [&o, &given](const std::string& v, std::string& e) {
+           given.mode = true;
+           const auto m = pick(v, {"cps", "rps", "bulk", "hold"});
+           if (m) o.mode = static_cast<GenMode>(*m);
+           if (!m) e = "--mode: '" + v + "' is not one of cps, rps, bulk, hold";
+           return m.has_value();
+         }});
+  p.add({"direction", g, "up|down|both", "bulk mode's direction (default down)",
+         direction_name(o.direction), false, "", [&o](const std::string& v, std::string& e) {
+           const auto d = pick(v, {"up", "down", "both"});
+           if (d) o.direction = static_cast<Direction>(*d);
+           if (!d) e = "--direction: '" + v + "' is not one of up, down, both";
+           return d.has_value();
+         }});
+  p.add({"local-server", g, "echo|discard|source|http",
+         "run the server in this process over an in-memory link (EAL args optional; --ip "
+         "defaults to 198.18.0.2-5/24); the lcores are split evenly between generator and "
+         "server (at least 2)",
+         "", false, "", [&o](const std::string& v, std::string& e) {
+           const auto m = parse_server_mode(v);
+           if (m) o.local_server = *m;
+           if (!m) e = "--local-server: '" + v + "' is not one of echo, discard, source, http";
+           return m.has_value();
+         }});
+  p.number("duration", g, "S", "how long to run (default 10s)",
+           {Unit::seconds, 1, 86400u * 365, std::to_string(o.duration_s)},
+           [&o](uint64_t x) { o.duration_s = static_cast<unsigned>(x); });
+  p.number("delay", g, "S", "wait before the first open, for a fresh link (default 0)",
+           {Unit::seconds, 0, 3600, std::to_string(o.delay_s)},
+           [&o](uint64_t x) { o.delay_s = static_cast<unsigned>(x); });
+  p.number("connections", g, "N", "rps, bulk, hold: connections (default 16)",
+           {Unit::count, 1, 1u << 24, std::to_string(o.connections)},
+           [&o](uint64_t x) { o.connections = static_cast<uint32_t>(x); });
+  p.number("concurrency", g, "C", "cps: connections in flight (default 16)",
+           {Unit::count, 1, 1u << 24, std::to_string(o.concurrency)},
+           [&o](uint64_t x) { o.concurrency = static_cast<uint32_t>(x); });
+  p.number("rate", g, "N",
+           "cps, hold: opens per second; rps: requests per second, open loop (default 0: as "
+           "fast as possible)",
+           {Unit::count, 0, 100'000'000, std::to_string(o.rate)},
+           [&o](uint64_t x) { o.rate = static_cast<uint32_t>(x); });
+  p.number("ramp", g, "S", "raise --rate linearly from 0 over the first S seconds",
+           {Unit::seconds, 1, 3600, ""}, [&o](uint64_t x) { o.ramp_s = static_cast<unsigned>(x); });
+  p.number("req-size", g, "BYTES", "a raw request's size (default 64)",
+           {Unit::size, 1, 1u << 30, std::to_string(o.req_size)},
+           [&o](uint64_t x) { o.req_size = static_cast<uint32_t>(x); });
+  p.number("resp-size", g, "BYTES", "a raw response's size (default: --req-size)",
+           {Unit::size, 1, 1u << 30, ""},
+           [&o](uint64_t x) { o.resp_size = static_cast<uint32_t>(x); });
+  p.flag("http", g, "HTTP/1.1 GET requests instead of raw payloads", [&o] { o.http = true; });
+  p.add({"path", g, "/P", "the requests cycle through the paths given (default /)", "/", true, "",
+         [&o, &given](const std::string& v, std::string& e) {
+           bool clean = !v.empty() && v[0] == '/';
+           for (char ch : v) clean &= ch > ' ' && ch < 0x7f;
+           if (!clean) {
+             e = "--path: '" + v + "' is not an absolute path without spaces";
+             return false;
+           }
+           if (!given.paths) o.http_paths.clear();
+           given.paths = true;
+           if (o.http_paths.size() == kMaxPaths) {
+             e = "--path: at most " + std::to_string(kMaxPaths) + " paths";
+             return false;
+           }
+           o.http_paths.push_back(v);
+           return true;
+         }});
+  p.add({"header", g, "'Name: value'", "a header sent with every HTTP request", "", true, "",
+         [&o](const std::string& v, std::string& e) {
+           std::string why;
+           if (!valid_header_line(v, why))
+             e = "--header: '" + v + "' " + why;
+           else if (o.http_headers.size() == kMaxHeaders)
+             e = "--header: at most " + std::to_string(kMaxHeaders) + " headers";
+           else
+             o.http_headers.push_back(v);
+           return e.empty();
+         }});
+  add_tcp_options(p, o.tcp);
+  p.number("time-wait", "TCP", "MS",
+           "our TIME-WAIT (2 MSL), short so that ports recycle (default 2000ms)",
+           {Unit::milliseconds, 0, 240'000, std::to_string(o.time_wait_ms)},
+           [&o](uint64_t x) { o.time_wait_ms = static_cast<uint32_t>(x); });
+  add_limit_options(p, o.tcp, o.max_connections);
+  p.add({"json", "Output", "FILE", "write the report (totals, series, counters) as JSON", "", false,
+         "", [&o](const std::string& v, std::string& e) {
+           if (v.empty()) e = "--json needs a file name";
+           o.json_path = v;
+           return !v.empty();
+         }});
+  p.flag("quiet", "Output", "no progress line every second", [&o] { o.quiet = true; });
+  add_capture_options(p, o.pcap);
+}
+
+// The checks across options, once every value is in; false with `error`.
+bool check(GenOptions& o, const Given& given, std::string& error);
+
+}  // namespace
+
 std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args,
                                             std::string& error) {
   GenOptions o;
-  bool have_dst = false, have_mode = false, paths_given = false;
-  ArgReader r(args);
-  read_options(r, o, [&](const std::string& n) {
-    if (n == "--dst") {
-      auto v = r.value();
-      if (!v) return true;
-      const auto colon = v->rfind(':');
-      const auto a =
-          colon == std::string::npos ? std::nullopt : Ipv4Addr::parse(v->substr(0, colon));
-      const auto p =
-          colon == std::string::npos ? std::nullopt : parse_uint(v->substr(colon + 1), 1, 65535);
-      if (!a || !p) {
-        r.fail("--dst: '" + *v + "' is not ADDRESS:PORT like 10.0.0.1:8080");
-      } else if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
-        r.fail("--dst: " + a->to_string() + " is not a unicast address");
-      } else {
-        o.dst = *a;
-        o.dst_port = static_cast<uint16_t>(*p);
-        have_dst = true;
-      }
-    } else if (n == "--mode") {
-      auto v = r.value();
-      if (!v) return true;
-      have_mode = true;
-      if (*v == "cps")
-        o.mode = GenMode::cps;
-      else if (*v == "rps")
-        o.mode = GenMode::rps;
-      else if (*v == "bulk")
-        o.mode = GenMode::bulk;
-      else if (*v == "hold")
-        o.mode = GenMode::hold;
-      else
-        r.fail("--mode: '" + *v + "' is not one of cps, rps, bulk, hold");
-    } else if (n == "--direction") {
-      auto v = r.value();
-      if (!v) return true;
-      if (*v == "up")
-        o.direction = Direction::up;
-      else if (*v == "down")
-        o.direction = Direction::down;
-      else if (*v == "both")
-        o.direction = Direction::both;
-      else
-        r.fail("--direction: '" + *v + "' is not one of up, down, both");
-    } else if (n == "--duration") {
-      if (auto x = r.number(1, 86400u * 365)) o.duration_s = static_cast<unsigned>(*x);
-    } else if (n == "--delay") {
-      if (auto x = r.number(0, 3600)) o.delay_s = static_cast<unsigned>(*x);
-    } else if (n == "--connections") {
-      if (auto x = r.number(1, 1u << 24)) o.connections = static_cast<uint32_t>(*x);
-    } else if (n == "--concurrency") {
-      if (auto x = r.number(1, 1u << 24)) o.concurrency = static_cast<uint32_t>(*x);
-    } else if (n == "--rate") {
-      if (auto x = r.number(0, 100'000'000)) o.rate = static_cast<uint32_t>(*x);
-    } else if (n == "--req-size") {
-      if (auto x = r.number(1, 1u << 30)) o.req_size = static_cast<uint32_t>(*x);
-    } else if (n == "--resp-size") {
-      if (auto x = r.number(1, 1u << 30)) o.resp_size = static_cast<uint32_t>(*x);
-    } else if (n == "--path") {
-      auto v = r.value();
-      if (!v) return true;
-      bool clean = !v->empty() && (*v)[0] == '/';
-      for (char ch : *v) clean &= ch > ' ' && ch < 0x7f;
-      if (!clean) {
-        r.fail("--path: '" + *v + "' is not an absolute path without spaces");
-      } else {
-        if (!paths_given) o.http_paths.clear();
-        paths_given = true;
-        if (o.http_paths.size() == kMaxPaths)
-          r.fail("--path: at most " + std::to_string(kMaxPaths) + " paths");
-        else
-          o.http_paths.push_back(*v);
-      }
-    } else if (n == "--header") {
-      auto v = r.value();
-      if (!v) return true;
-      std::string why;
-      if (!valid_header_line(*v, why))
-        r.fail("--header: '" + *v + "' " + why);
-      else if (o.http_headers.size() == kMaxHeaders)
-        r.fail("--header: at most " + std::to_string(kMaxHeaders) + " headers");
-      else
-        o.http_headers.push_back(*v);
-    } else if (n == "--ramp") {
-      if (auto x = r.number(1, 3600)) o.ramp_s = static_cast<unsigned>(*x);
-    } else if (n == "--time-wait") {
-      if (auto x = r.number(0, 240'000)) o.time_wait_ms = static_cast<uint32_t>(*x);
-    } else if (n == "--local-server") {
-      auto v = r.value();
-      if (!v) return true;
-      if (auto m = parse_server_mode(*v))
-        o.local_server = *m;
-      else
-        r.fail("--local-server: '" + *v + "' is not one of echo, discard, source, http");
-    } else if (n == "--json") {
-      auto v = r.value();
-      if (!v) return true;
-      if (v->empty())
-        r.fail("--json needs a file name");
-      else
-        o.json_path = *v;
-    } else if (n == "--http" || n == "--quiet" || n == "--help") {
-      if (r.has_inline_value()) r.fail(n + " takes no value");
-      if (n == "--http") o.http = true;
-      if (n == "--quiet") o.quiet = true;
-      if (n == "--help") o.help = true;
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (r.ok() && o.local_server) {
+  Given given;
+  OptionParser p("pollux-gen", kGenUsage, kGenFooter);
+  declare(p, o, given);
+  const auto outcome = p.parse(args, error);
+  if (outcome == OptionParser::Outcome::error) return std::nullopt;
+  if (outcome == OptionParser::Outcome::help) {
+    o.help = true;
+    o.print_instead = p.help();
+    return o;
+  }
+  if (!check(o, given, error)) return std::nullopt;
+  if (outcome == OptionParser::Outcome::print_config) o.print_instead = p.effective_config();
+  return o;
+}
+
+namespace {
+
+bool check(GenOptions& o, const Given& given, std::string& error) {
+  bool have_dst = given.dst;
+  if (o.local_server) {
     // The in-memory link is ours alone: default to the benchmarking range (RFC 2544), and
     // to several source addresses, each with its own ephemeral ports toward the server: at
     // 100k+ connections/s with a 400 ms TIME-WAIT one address's 55k ports last 0.4 s.
@@ -198,32 +270,25 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
       have_dst = true;
     }
   }
-  if (r.ok() && !o.help) {
-    if (o.addrs.empty())
-      r.fail("--ip is required (e.g. --ip 10.0.0.2/24)");
-    else if (!have_dst)
-      r.fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
-    else if (!have_mode)
-      r.fail("--mode is required (cps, rps, bulk or hold)");
-  }
-  check_gateway(r, o.addrs, o.gateway);
-  if (r.ok() && o.local_server) {
-    bool on_link = false;
-    for (const auto& p : o.addrs) on_link |= p.contains(o.dst);
-    if (!on_link)
-      r.fail("--local-server: --dst " + o.dst.to_string() +
-             " must be on an --ip subnet (the server sits on the in-memory link)");
-  }
-  if (r.ok() && !o.help) {
-    bool on_link = false;
-    for (const auto& p : o.addrs) {
-      on_link |= p.contains(o.dst);
-      if (p.addr == o.dst) r.fail("--dst: " + o.dst.to_string() + " is one of our own addresses");
-    }
-    if (r.ok() && !on_link && !o.gateway)
-      r.fail("--dst: " + o.dst.to_string() + " is not on any --ip subnet and there is no --gw");
-  }
-  if (r.ok() && o.local_server) {
+  auto fail = [&error](std::string why) {
+    error = std::move(why);
+    return false;
+  };
+  if (o.addrs.empty()) return fail("--ip is required (e.g. --ip 10.0.0.2/24)");
+  if (!have_dst) return fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
+  if (!given.mode) return fail("--mode is required (cps, rps, bulk or hold)");
+  if (!check_gateway(o.addrs, o.gateway, error)) return false;
+  bool on_link = false;
+  for (const auto& p : o.addrs) on_link |= p.contains(o.dst);
+  if (o.local_server && !on_link)
+    return fail("--local-server: --dst " + o.dst.to_string() +
+                " must be on an --ip subnet (the server sits on the in-memory link)");
+  for (const auto& p : o.addrs)
+    if (p.addr == o.dst)
+      return fail("--dst: " + o.dst.to_string() + " is one of our own addresses");
+  if (!on_link && !o.gateway)
+    return fail("--dst: " + o.dst.to_string() + " is not on any --ip subnet and there is no --gw");
+  if (o.local_server) {
     // The server must speak what the generator asks for.
     const ServerMode want = o.http ? ServerMode::http
                             : o.mode != GenMode::bulk || o.direction == Direction::both
@@ -231,27 +296,23 @@ std::optional<GenOptions> parse_gen_options(const std::vector<std::string>& args
                             : o.direction == Direction::down ? ServerMode::source
                                                              : ServerMode::discard;
     if (*o.local_server != want && !(o.mode == GenMode::hold))
-      r.fail(std::string("--local-server ") + mode_name(*o.local_server) + " does not answer " +
-             gen_mode_name(o.mode) + (o.http ? " --http" : "") + " traffic; use --local-server " +
-             mode_name(want));
+      return fail(std::string("--local-server ") + mode_name(*o.local_server) +
+                  " does not answer " + gen_mode_name(o.mode) + (o.http ? " --http" : "") +
+                  " traffic; use --local-server " + mode_name(want));
   }
-  if (r.ok() && o.ramp_s != 0 && (o.rate == 0 || o.mode == GenMode::bulk))
-    r.fail("--ramp raises --rate: it needs --rate N and mode cps, rps or hold");
-  if (r.ok() && !o.http_headers.empty() && !o.http)
-    r.fail("--header: headers are for --http requests");
-  if (r.ok() && o.http && o.mode == GenMode::bulk)
-    r.fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");
-  if (r.ok() && o.mode == GenMode::cps && o.concurrency > o.max_connections)
-    r.fail("--concurrency " + std::to_string(o.concurrency) + " exceeds --max-conns " +
-           std::to_string(o.max_connections));
-  if (r.ok() && o.mode != GenMode::cps && o.connections > o.max_connections)
-    r.fail("--connections " + std::to_string(o.connections) + " exceeds --max-conns " +
-           std::to_string(o.max_connections));
-  if (!r.ok()) {
-    error = r.error();
-    return std::nullopt;
-  }
-  return o;
+  if (o.ramp_s != 0 && (o.rate == 0 || o.mode == GenMode::bulk))
+    return fail("--ramp raises --rate: it needs --rate N and mode cps, rps or hold");
+  if (!o.http_headers.empty() && !o.http) return fail("--header: headers are for --http requests");
+  if (o.http && o.mode == GenMode::bulk)
+    return fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");
+  if (o.mode == GenMode::cps && o.concurrency > o.max_connections)
+    return fail("--concurrency " + std::to_string(o.concurrency) + " exceeds --max-conns " +
+                std::to_string(o.max_connections));
+  if (o.mode != GenMode::cps && o.connections > o.max_connections)
+    return fail("--connections " + std::to_string(o.connections) + " exceeds --max-conns " +
+                std::to_string(o.max_connections));
+  return true;
 }
 
+}  // namespace
 }  // namespace pollux::apps

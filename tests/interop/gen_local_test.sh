@@ -110,6 +110,14 @@ check "[cps-4lcores] connections are opened from 2 generator lcores" test $? -eq
 jcheck cps-4lcores "connections per second > 500" "t['conn_per_s'] > 500"
 clean cps-4lcores
 
+# The options from a --config file (issue 15 item 3), the command line's (--duration,
+# --json) on top.
+printf 'mode = "rps"\nlocal-server = "http"\nhttp = true\npath = ["/a", "/b"]\nconnections = 8\n' \
+  >"$workdir/rps.toml"
+run_local config-rps -l 0-1 -- --config "$workdir/rps.toml"
+jcheck config-rps "an HTTP rps run from the file answers requests" "t['requests'] > 100"
+clean config-rps
+
 # Bad combinations are refused before the EAL starts, with a reason.
 expect_error() {  # expect_error DESCRIPTION PATTERN ARGS...
   local what=$1 pattern=$2; shift 2
@@ -131,5 +139,11 @@ expect_error "a --pcap snaplen of 0 is refused" "--pcap: snaplen '0'" \
   -- --mode cps --local-server echo --pcap "$workdir/g.pcapng:0"
 expect_error "a TIME-WAIT store of 0 records is refused" "--time-wait-records: '0'" \
   -- --mode cps --local-server echo --time-wait-records 0
+# --config FILE (issue 15 item 3): a bad value in the file names its key; units are checked.
+printf 'mode = "cps"\nlocal-server = "echo"\nrate = 10q\n' >"$workdir/bad.toml"
+expect_error "a bad value in a --config file is refused naming the key" \
+  "bad.toml: rate: '10q' has an unknown suffix 'q'" -- --config "$workdir/bad.toml"
+expect_error "a duration that is not whole seconds is refused" \
+  "--duration: '1500ms' is not a whole number of seconds" -- --mode cps --local-server echo --duration 1500ms
 
 finish

@@ -59,6 +59,28 @@ check "this machine has a PCI device bound to a kernel driver ($kdev)" test -n "
 
 timeout 10 "$server" -- --help >"$out" 2>&1
 check "--help exits 0 and shows usage" bash -c "[ $? -eq 0 ] && grep -q '^usage: pollux-server' '$out'"
+check "... grouped, with examples" bash -c "grep -q '^TCP:' '$out' && grep -q '^Limits:' '$out' && grep -q '^Examples:' '$out'"
+
+# --config FILE and --print-config (issue 15 item 3): a file's bad key or value is refused
+# naming it; the printed configuration reads back to the same one, and a run takes its
+# options from the file with the command line on top.
+cfg=$(mktemp --suffix=.toml)
+printf 'ip = "10.9.0.2/24"\nprot = 80\n' >"$cfg"
+refused "--config $cfg: unknown key 'prot'" -- --config "$cfg"
+printf 'ip = "10.9.0.2/24"\nrxd = 10\n' >"$cfg"
+refused "--config $cfg: rxd: '10' is not a whole number in [64, 16384]" -- --config "$cfg"
+refused "--config: cannot read /nonexistent-dir/p.toml" -- --ip 10.9.0.2/24 --config /nonexistent-dir/p.toml
+refused "--duration: '5d' has an unknown suffix 'd' (ms, s, m, h)" -- --ip 10.9.0.2/24 --duration 5d
+timeout 10 "$server" -- --ip 10.9.0.2/24 --cc newreno --no-sack --duration 1s --quiet \
+  --print-config >"$cfg" 2>"$out"
+check "--print-config exits 0 (rc=$?)" grep -q '^cc = "newreno"$' "$cfg"
+timeout 10 "$server" -- --config "$cfg" --print-config >"$out2" 2>&1
+check "... and what it prints reads back to the same configuration" cmp -s "$cfg" "$out2"
+timeout 30 "$server" --preset ring -l 0 --log-level=4 -- --config "$cfg" --no-timestamps >"$out" 2>&1
+rc=$?
+check "runs from the file, with the command line's options added (rc=$rc)" \
+  grep -q '^tcp: echo server on port 8080, .*, cc newreno, sack off, timestamps off$' "$out"
+rm -f "$cfg"
 
 timeout 30 "$server" --preset ring -l 0 --log-level=4 -- --ip 10.9.0.2/24 --duration 1 --quiet \
   --cc newreno --no-sack >"$out" 2>&1

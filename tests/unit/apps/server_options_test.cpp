@@ -278,8 +278,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "--time-wait-records: '0' is not a whole number in [1, 16777216]"},
         BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "16777217"},
                 "--time-wait-records: '16777217'"},
-        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "64k"},
-                "--time-wait-records: '64k'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records", "64K"},
+                "--time-wait-records: '64K' has an unknown suffix 'K'"},  // 64k is 64000
         BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records"},
                 "--time-wait-records needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--idle-timeout", "-5"}, "--idle-timeout: '-5'"},
