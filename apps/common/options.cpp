@@ -184,7 +184,7 @@ void add_tcp_options(OptionParser& p, TcpTuning& t) {
 
 void add_limit_options(OptionParser& p, TcpTuning& t, uint32_t& max_conns) {
   const char* g = "Limits";
-  p.number("max-conns", g, "N", "the connection table per lcore, TIME-WAIT included",
+  p.number("max-conns", g, "N", "the connection table per lcore (TIME-WAIT records are kept apart)",
            {Unit::count, 16, 1u << 24, std::to_string(max_conns)},
            [&max_conns](uint64_t x) { max_conns = static_cast<uint32_t>(x); });
   p.number("max-conns-per-source", g, "N",
