@@ -74,7 +74,12 @@ void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
   m->l2_len = net::kEthernetHeaderLen;
   m->l3_len = ihl;
   net::store_be16(ip + 10, 0);
-  if (o.tx_ipv4_checksum) {
+  // A TSO frame (the TCP layer asked for it: RTE_MBUF_F_TX_TCP_SEG, tso_segsz) gets what
+  // DPDK's TSO contract asks: RTE_MBUF_F_TX_IP_CKSUM with the field left 0, and in the TCP
+  // field the pseudo-header sum without the length, since every segment the device cuts has
+  // its own length and checksums (TCP_SEG implies TCP_CKSUM).
+  const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+  if (o.tx_ipv4_checksum || tso) {
     m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
   } else {
     m->ol_flags |= RTE_MBUF_F_TX_IPV4;
@@ -87,7 +92,10 @@ void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
   const auto l4_len = static_cast<uint16_t>(total - ihl);
   uint8_t* tcp = ip + ihl;  // the TCP header is always in the first segment
   m->l4_len = static_cast<uint64_t>(tcp[12] >> 4) * 4;
-  if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
+  if (tso) {
+    net::store_be16(tcp + 16,
+                    net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, true));
+  } else if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
     m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
     net::store_be16(tcp + 16, net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp,
                                                                 l4_len, false));

@@ -26,7 +26,8 @@ enum class RxChecksum : uint8_t { good, bad, unknown };
 
 // For a frame of Ethernet + 20..60-byte IPv4 header + (for TCP) a complete segment, whose
 // checksum fields hold zero: sets the IPv4 header checksum and, for TCP, the TCP checksum,
-// either in software or by seeding the fields and setting the mbuf's TX offload flags.
+// either in software or by seeding the fields and setting the mbuf's TX offload flags. A TSO
+// frame (RTE_MBUF_F_TX_TCP_SEG set by the TCP layer) is always left to the device.
 void prepare_tx_checksums(rte_mbuf* m, const Offloads& o);
 
 }  // namespace pollux::engine

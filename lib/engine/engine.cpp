@@ -19,6 +19,12 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;
   c.tx_share = config.tcp.tx_share && config.iface.offloads.tx_multi_segs;
+  // TSO frames are a header mbuf chained to the send queue's buffers: a port that does TSO
+  // and takes chains gets them (issue 13 item 2); any other sends MSS-sized segments.
+  const engine::Offloads& o = config.iface.offloads;
+  c.tso_max = o.tx_tso && o.tx_multi_segs && o.tx_ipv4_checksum && o.tx_tcp_checksum
+                  ? tcp::kTsoMaxPayload
+                  : 0;
   if (config.shards && config.shards->shards() > 1) {
     c.ephemeral_port_ok = [](const void* ctx, const net::FourTuple& t) {
       const auto* e = static_cast<const Engine*>(ctx);

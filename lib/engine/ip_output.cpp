@@ -56,8 +56,11 @@ void Engine::enqueue_frame(rte_mbuf* m, const net::MacAddr& dst) {
 void Engine::tx_push(rte_mbuf* m) {
   const uint32_t len = rte_pktmbuf_pkt_len(m);
   // Never hand the device a frame above the MTU: some drivers (net_tap) refuse it without
-  // consuming it, and it would block the queue behind it forever. Counted: it is a bug.
-  if (len > config_.iface.mtu + net::kEthernetHeaderLen) return drop(m, base::Counter::drop_tx_oversize);
+  // consuming it, and it would block the queue behind it forever. Counted: it is a bug. A
+  // TSO frame on a port that does TSO may hold up to an IPv4 datagram's 64 KB.
+  const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso;
+  const uint32_t max = tso ? 0xffffu : config_.iface.mtu;
+  if (len > max + net::kEthernetHeaderLen) return drop(m, base::Counter::drop_tx_oversize);
   if (!tx_.push(m)) return drop(m, base::Counter::drop_tx_full);
   counters_.inc(base::Counter::tx_packets);
   counters_.inc(base::Counter::tx_bytes, len);

@@ -138,6 +138,29 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
   return sent;
 }
 
+bool TcpLayer::send_tso_frame(Tcb& t, uint32_t off, uint32_t avail, uint32_t usable, uint32_t eff,
+                              uint64_t now, bool& sent) {
+  // TSO (issue 13 item 2): what could leave now as full-sized segments -- RFC 9293 3.7.1's
+  // MSS, inside cwnd and the peer's window (3.8.6) -- leaves as one frame of at most
+  // tso_max octets that the device cuts into segments of `eff` octets, each with this
+  // header (so one TSval for all, as from a NIC). A short tail is not part of it: it goes
+  // by the rules in output() (sender SWS avoidance, Nagle) as it would without TSO, and so
+  // does the segment that carries the FIN. The wire sees the segments it would see today.
+  // Retransmissions (retransmit_range) and recovery's new data stay one MSS each: RFC 6675's
+  // pipe and NextSeg() count in SMSS, and a lost piece is found and resent on its own.
+  uint32_t pieces = std::min({avail, usable, config_.tso_max}) / eff;
+  if (t.fin_queued && pieces * eff == avail) --pieces;
+  if (pieces < 2) return false;
+  const uint32_t len = pieces * eff;
+  const uint8_t flags = static_cast<uint8_t>(ack | (len == avail ? psh : 0));
+  if (!send_segment(t, t.snd_nxt, flags, off, len, now, eff)) {
+    mark_dirty(t);  // out of room or buffers: one MSS at a time below, or the next flush
+    return false;
+  }
+  sent = true;
+  return true;
+}
+
 void TcpLayer::output(Tcb& t, uint64_t now) {
   switch (t.state) {
     case State::closed:
@@ -174,6 +197,8 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     const bool fin_now =
         t.fin_queued && len == avail && (!t.fin_sent || t.snd_nxt + len == t.snd_fin);
     if (len == 0 && !fin_now) break;
+    if (config_.tso_max > 0 && len == eff && send_tso_frame(t, off, avail, usable, eff, now, sent))
+      continue;
     if (len > 0 && len < eff && !fin_now) {
       // RFC 9293 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the
       // queue (then Nagle decides) or is at least half the largest window ever offered.

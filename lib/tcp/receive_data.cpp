@@ -137,7 +137,12 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     // the segment "fills in all or part of a gap" (5681 4.2). The partial case matters: a
     // NewReno sender repairs one hole per partial ACK (RFC 6582), and a delayed ACK there
     // adds the delayed-ACK timeout to every round of the repair. Otherwise delay.
-    if (filled_gap || ++t.segs_since_ack >= 2) {
+    // An LRO frame (issue 13 item 2) is the segments the device coalesced: it counts as as
+    // many as its length holds at our MSS (at most 45 in 64 KB), so one of two or more
+    // full segments is answered at once -- one ACK for the frame, never a delayed one.
+    const uint32_t segs = len > t.rcv_mss ? (len + t.rcv_mss - 1) / t.rcv_mss : 1;
+    t.segs_since_ack = static_cast<uint8_t>(std::min<uint32_t>(t.segs_since_ack + segs, 255));
+    if (filled_gap || t.segs_since_ack >= 2) {
       t.ack_now = true;
     } else if (!t.delack_timer.is_armed()) {
       wheel_.arm(t.delack_timer, now + config_.delayed_ack_ns);

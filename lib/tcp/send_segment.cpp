@@ -46,7 +46,7 @@ net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
 }
 
 bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
-                            uint64_t now) {
+                            uint64_t now, uint32_t tso_segsz) {
   if (!out_has_room()) return false;
   net::TcpOptions o;
   if (flags & syn) {
@@ -69,8 +69,12 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   constexpr size_t kHeaders =
       net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
   // Zero-copy (TcpConfig::tx_share): the headers in their own mbuf, the payload referenced
-  // in the send queue; otherwise one mbuf with the payload copied after the headers.
-  const bool share = config_.tx_share && len >= config_.tx_share_min;
+  // in the send queue; otherwise one mbuf with the payload copied after the headers. A TSO
+  // frame (`tso_segsz`: the device cuts it into segments of that many payload octets, as a
+  // NIC does with RTE_MBUF_F_TX_TCP_SEG) always references it: no one buffer holds 64 KB.
+  const bool tso = tso_segsz > 0 && len > tso_segsz;
+  const uint32_t pieces = tso ? (len + tso_segsz - 1) / tso_segsz : 1;
+  const bool share = tso || (config_.tx_share && len >= config_.tx_share_min);
   rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len + (share ? 0 : len)));
   rte_mbuf* payload = nullptr;
   if (m && share) {
@@ -124,14 +128,21 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   ipb.id = ip_id_++;
   ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
   net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  if (tso) {
+    // The engine completes the request (prepare_tx_checksums: l2/l3/l4 lengths, the IPv4
+    // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks).
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+    m->tso_segsz = static_cast<uint16_t>(tso_segsz);
+    counters_.inc(Counter::tcp_tso_frames);
+  }
   out_[out_count_++] = m;
-  counters_.inc(Counter::tcp_segs_out);
+  counters_.inc(Counter::tcp_segs_out, pieces);  // segments on the wire, as Linux counts
 
   const uint32_t space = len + ((flags & syn) ? 1 : 0) + ((flags & fin) ? 1 : 0);
   if (space > 0 && seq < t.snd_max) {
-    counters_.inc(Counter::tcp_retrans_segs);
-    ++t.retransmits;
-    if (t.undo_valid) ++t.undo_retrans;
+    counters_.inc(Counter::tcp_retrans_segs, pieces);
+    t.retransmits += pieces;
+    if (t.undo_valid) t.undo_retrans += pieces;
     if (!t.rxt_out) {
       t.rxt_out = true;
       t.rxt_stamp = o.has_timestamps ? o.ts_val : 0;

@@ -54,6 +54,11 @@
 
 namespace pollux::tcp {
 
+// The largest TSO frame's payload: an IPv4 datagram's 65535 octets less the headers with
+// the largest TCP options.
+inline constexpr uint32_t kTsoMaxPayload =
+    0xffff - net::kIpv4MinHeaderLen - net::kTcpMinHeaderLen - net::kTcpMaxOptionsLen;
+
 struct TcpConfig {
   uint32_t max_connections = 16384;  // TCB pool = table capacity (TIME-WAIT not included)
   // TIME-WAIT records (64 B each, time_wait_store.hpp), outside the table: when full, the
@@ -102,6 +107,11 @@ struct TcpConfig {
   // the threshold the copy is cheaper than the extra mbufs and reference counts.
   bool tx_share = true;
   uint32_t tx_share_min = 256;
+  // TSO (issue 13 item 2): full-sized segments that could all go now leave as one frame of
+  // at most this many payload octets, which the device cuts into MSS-sized segments
+  // (send_tso_frame in output.cpp). 0: off, every segment built here. The engine sets it
+  // (kTsoMaxPayload) on ports that grant TSO and take chained mbufs.
+  uint32_t tso_max = 0;
   // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
   // place of the DupThresh rule, and tail loss probes. `tlp_wc_delack_ns` is WCDelAckT of
   // RFC 8985 7.2, the receiver's worst-case delayed-ACK wait, added to a probe's timeout
@@ -325,10 +335,17 @@ class TcpLayer {
   void retransmit_first(Tcb& t, uint64_t now);
   uint32_t retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_t now);
   bool output_sack_recovery(Tcb& t, uint64_t now);
+  // TSO: whole segments of the unsent data at `off` as one frame; false when fewer than two
+  // fit (the caller then sends one segment as without TSO). Sets `sent`.
+  bool send_tso_frame(Tcb& t, uint32_t off, uint32_t avail, uint32_t usable, uint32_t eff,
+                      uint64_t now, bool& sent);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
   [[nodiscard]] uint32_t payload_mss(const Tcb& t) const;
   // send_segment.cpp
-  bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len, uint64_t now);
+  // `tso_segsz` > 0 with `len` above it: one TSO frame the device cuts into segments of
+  // tso_segsz payload octets (RTE_MBUF_F_TX_TCP_SEG).
+  bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len, uint64_t now,
+                    uint32_t tso_segsz = 0);
   // A pure ACK carries <SEQ=SND.NXT> of RFC 9293 3.10.7.4, which is our snd_max: after an
   // RTO rewinds snd_nxt (go-back-N), an ACK with the rewound number would lie below the
   // peer's RCV.NXT, be unacceptable there and its acknowledgment lost (BSD tcp_output does

@@ -99,6 +99,11 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   wc.a.tcp.tlp = spec.tlp;
   wc.a.tcp.timestamps = spec.timestamps;
   wc.b.tcp.syn_cookies = spec.b_syn_cookies;
+  for (engine::EngineConfig* h : {&wc.a, &wc.b}) {
+    engine::Offloads& o = h->iface.offloads;
+    o.tx_ipv4_checksum = o.tx_tcp_checksum = spec.checksum_offload || spec.tso_lro;
+    o.tx_tso = o.rx_lro = spec.tso_lro;
+  }
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
   wc.trace_states = wc.trace;
   SimWorld w(wc);

@@ -36,6 +36,10 @@ struct BulkSpec {
   uint64_t max_ns = 300 * kSecond;
   std::vector<Stall> stalls;
   bool timestamps = true;                             // host a offers timestamps
+  // Both hosts' ports: IPv4/TCP checksum offload, and TSO/LRO on top (issue 13 item 2; the
+  // link completes checksums and hands a TSO frame over whole as an LRO frame).
+  bool checksum_offload = false;
+  bool tso_lro = false;
   // Host b's SYN cookies (RFC 4987 3.6) and listen backlog (0: every SYN gets a cookie in
   // `automatic` mode, since the SYN-RECEIVED queue is always full).
   tcp::SynCookieMode b_syn_cookies = tcp::SynCookieMode::automatic;

@@ -30,9 +30,14 @@ void append(std::string& out, const char* name, uint64_t v) {
 // What a NIC with TX checksum offload does to a frame prepared by prepare_tx_checksums: the
 // IPv4 header checksum from scratch, the TCP checksum from the pseudo-header seed the stack
 // left in the field.
+// A TSO frame (RTE_MBUF_F_TX_TCP_SEG) is delivered whole, as the in-memory link delivers it
+// (as LRO would have coalesced the segments a NIC cut from it): its checksums are completed
+// for the frame as it stands, the TCP one from scratch (the seed holds no length).
 void complete_tx_checksums(rte_mbuf* m) {
   const uint64_t f = m->ol_flags;
-  if (!(f & RTE_MBUF_F_TX_IP_CKSUM) && (f & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM)
+  const bool tso = (f & RTE_MBUF_F_TX_TCP_SEG) != 0;
+  if (!(f & RTE_MBUF_F_TX_IP_CKSUM) && (f & RTE_MBUF_F_TX_L4_MASK) != RTE_MBUF_F_TX_TCP_CKSUM &&
+      !tso)
     return;
   if (rte_pktmbuf_data_len(m) < net::kEthernetHeaderLen + net::kIpv4MinHeaderLen) return;
   uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
@@ -41,11 +46,18 @@ void complete_tx_checksums(rte_mbuf* m) {
     net::store_be16(ip + 10, 0);
     net::store_be16(ip + 10, net::internet_checksum({ip, ihl}));
   }
-  if ((f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) {
+  if ((f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM || tso) {
     const uint32_t total = net::load_be16(ip + 2);
     const uint32_t l4 = net::kEthernetHeaderLen + ihl;
     if (total < ihl + 18 || rte_pktmbuf_data_len(m) < l4 + 18) return;
-    const uint32_t sum = engine::mbuf_checksum_accumulate(m, l4, total - ihl);
+    uint32_t seed = 0;
+    if (tso) {
+      net::store_be16(ip + ihl + 16, 0);
+      seed = net::ipv4_pseudo_header_sum(net::Ipv4Addr{net::load_be32(ip + 12)},
+                                         net::Ipv4Addr{net::load_be32(ip + 16)}, net::kIpProtoTcp,
+                                         total - ihl);
+    }
+    const uint32_t sum = engine::mbuf_checksum_accumulate(m, l4, total - ihl, seed);
     net::store_be16(ip + ihl + 16, static_cast<uint16_t>(~net::checksum_fold(sum)));
   }
 }
@@ -240,10 +252,15 @@ uint16_t SimLink::receive(uint64_t now, rte_mbuf** out, uint16_t max) {
     InFlight f = heap_.back();
     heap_.pop_back();
     rte_mbuf* m = f.m;
-    // Fresh from the wire: no offload requests, no RX verdicts.
-    m->ol_flags = 0;
+    // Fresh from the wire: no offload requests, no RX verdicts. A TSO frame arrives as an LRO
+    // frame (RTE_MBUF_F_RX_LRO, tso_segsz the segment size), still with no verdicts: the
+    // receiver checks its checksums.
+    const bool lro = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+    const uint16_t segsz = static_cast<uint16_t>(m->tso_segsz);
+    m->ol_flags = lro ? RTE_MBUF_F_RX_LRO : 0;
     m->packet_type = 0;
     m->tx_offload = 0;
+    if (lro) m->tso_segsz = segsz;
     ++stats_.delivered;
     stats_.delivered_bytes += rte_pktmbuf_pkt_len(m);
     if (observer_) observer_(LinkEvent::delivered, now, m, f.marks);

@@ -4,6 +4,7 @@
 
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -75,11 +76,28 @@ inline Frame tcp_segment(net::Ipv4Addr src, net::Ipv4Addr dst, const net::TcpBui
   return f;
 }
 
+// A frame longer than one buffer (an LRO frame) becomes a chain.
 inline rte_mbuf* to_mbuf(rte_mempool* pool, const Frame& f) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (!m) return nullptr;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())));
-  if (!f.empty()) std::memcpy(p, f.data(), f.size());  // an empty vector's data() may be null
+  size_t done = std::min<size_t>(f.size(), rte_pktmbuf_tailroom(m));
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(done)));
+  if (done > 0) std::memcpy(p, f.data(), done);  // an empty vector's data() may be null
+  while (done < f.size()) {
+    rte_mbuf* s = rte_pktmbuf_alloc(pool);
+    if (!s) {
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    const size_t n = std::min<size_t>(f.size() - done, rte_pktmbuf_tailroom(s));
+    std::memcpy(rte_pktmbuf_append(s, static_cast<uint16_t>(n)), f.data() + done, n);
+    if (rte_pktmbuf_chain(m, s) != 0) {
+      rte_pktmbuf_free(s);
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    done += n;
+  }
   return m;
 }
 

@@ -102,7 +102,8 @@ enum class Counter : uint16_t {
   tcp_attempt_fails,       // active opens refused or timed out
   tcp_established_resets,  // RST received in a synchronized state
   tcp_segs_in,
-  tcp_segs_out,
+  tcp_segs_out,    // segments on the wire: a TSO frame counts as the segments it is cut into
+  tcp_tso_frames,  // TSO frames sent (issue 13 item 2)
   tcp_retrans_segs,
   tcp_timeouts,  // retransmission timer expiries
   tcp_fast_retransmits,
@@ -237,6 +238,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_established_resets",
     "tcp_segs_in",
     "tcp_segs_out",
+    "tcp_tso_frames",
     "tcp_retrans_segs",
     "tcp_timeouts",
     "tcp_fast_retransmits",

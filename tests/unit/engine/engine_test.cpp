@@ -699,6 +699,42 @@ TEST_F(EngineTest, ChainWithAnOddInnerBufferIsChecksummedInSoftwareEvenWithOfflo
   }
 }
 
+// Issue 13 item 2: a TSO frame (the TCP layer set RTE_MBUF_F_TX_TCP_SEG and tso_segsz) is
+// prepared as DPDK's TSO contract asks whatever the checksum offloads: the IPv4 checksum left
+// to the device (field 0, TX_IP_CKSUM), the TCP field seeded with the pseudo-header sum
+// without the length (each segment the device cuts has its own), the header lengths set.
+TEST_F(EngineTest, ATsoFrameIsPreparedAsTheTsoContractAsks) {
+  net::TcpBuild b;
+  b.src_port = 80;
+  b.dst_port = 40007;
+  b.flags = net::tcp_flags::ack;
+  const Frame payload(3 * 1448, 0x5a);
+  const Frame f = pollux::testing::eth_frame(
+      kPeerMac, kOurMac, 0x0800,
+      pollux::testing::ipv4_datagram(
+          kOurIp, kPeerIp, net::kIpProtoTcp,
+          pollux::testing::tcp_segment(kOurIp, kPeerIp, b, nullptr, payload)));
+  rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
+  ASSERT_NE(m, nullptr);
+  EXPECT_GT(m->nb_segs, 1) << "a frame longer than a buffer is a chain";
+  m->ol_flags = RTE_MBUF_F_TX_TCP_SEG;
+  m->tso_segsz = 1448;
+  Offloads o;  // whatever the checksum offloads say: TSO leaves both to the device
+  o.tx_tso = true;
+  prepare_tx_checksums(m, o);
+  EXPECT_EQ(m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG),
+            RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG);
+  EXPECT_EQ(m->l2_len, 14u);
+  EXPECT_EQ(m->l3_len, 20u);
+  EXPECT_EQ(m->l4_len, 20u);
+  EXPECT_EQ(m->tso_segsz, 1448u);
+  const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, 14);
+  EXPECT_EQ(net::load_be16(ip + 10), 0) << "the IPv4 checksum is the device's";
+  EXPECT_EQ(net::load_be16(ip + 20 + 16),
+            net::ipv4_offload_pseudo_checksum(kOurIp, kPeerIp, net::kIpProtoTcp, 0, true));
+  rte_pktmbuf_free(m);
+}
+
 TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
   Offloads o;
   o.rx_ipv4_checksum = o.rx_tcp_checksum = true;
