@@ -67,7 +67,8 @@ void add(uint64_t& field, uint64_t v) {
 void complete_offloaded_checksums(rte_mbuf* c) {
   const uint64_t f = c->ol_flags;
   bool ip_sum = f & RTE_MBUF_F_TX_IP_CKSUM;
-  bool tcp_sum = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM;
+  bool tcp_sum = (f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM ||
+                 (f & RTE_MBUF_F_TX_TCP_SEG) != 0;  // TSO implies the TCP checksum
   if (is_ring_link_port(c->port)) {
     ip_sum |= (f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
     tcp_sum |= (f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD;

@@ -208,21 +208,22 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   info.offloads.rx_ipv4_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
   info.offloads.rx_tcp_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
-  if (config.checksum_offload && is_ring_link_port(port)) {
+  if (config.checksum_offload && config.link_checksum && is_ring_link_port(port)) {
     // The in-memory link offers what a NIC would (ring_link.hpp): net_ring itself knows no
     // offloads, so its receive side is a callback that turns the sender's requests into
-    // verdicts.
+    // verdicts (and TSO frames into LRO frames).
     if (!enable_ring_link_offloads(port, queues, error)) return false;
     info.offloads.tx_ipv4_checksum = info.offloads.tx_tcp_checksum = true;
     info.offloads.rx_ipv4_checksum = info.offloads.rx_tcp_checksum = true;
+    info.offloads.tx_tso = info.offloads.rx_lro = config.link_tso_lro;
   }
   // Chained frames: segments then reference the send queue (zero-copy TX). net_ring hands
   // over mbuf pointers, whatever their shape, so the in-memory link always takes them.
   info.offloads.tx_multi_segs =
       (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || is_ring_link_port(port);
   info.zero_copy = config.zero_copy && info.offloads.tx_multi_segs;
-  info.tso_capable = dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO;
-  info.lro_capable = dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO;
+  info.tso_capable = info.offloads.tx_tso || (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO);
+  info.lro_capable = info.offloads.rx_lro || (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO);
   return true;
 }
 
@@ -233,13 +234,16 @@ std::string describe_port(const PortInfo& i) {
                   " (rxd " + std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) +
                   "), mtu " + std::to_string(i.mtu) + ", rss " + onoff(i.rss) +
                   "; tx offloads: ipv4-cksum " + onoff(i.offloads.tx_ipv4_checksum) +
-                  ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) + ", tso off" +
-                  (i.tso_capable ? " (capable)" : "") + ", multi-seg " +
+                  ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) + ", tso " +
+                  onoff(i.offloads.tx_tso) +
+                  (i.tso_capable && !i.offloads.tx_tso ? " (capable)" : "") + ", multi-seg " +
                   onoff(i.offloads.tx_multi_segs) +
                   (i.zero_copy ? " (zero-copy)" : " (segments copied)") +
                   "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) +
-                  ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) + ", lro off" +
-                  (i.lro_capable ? " (capable)" : "") + "; software fallback for the rest";
+                  ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) + ", lro " +
+                  onoff(i.offloads.rx_lro) +
+                  (i.lro_capable && !i.offloads.rx_lro ? " (capable)" : "") +
+                  "; software fallback for the rest";
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
          std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +

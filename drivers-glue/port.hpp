@@ -23,6 +23,11 @@ struct PortConfig {
   uint16_t mtu = 1500;
   bool checksum_offload = true;  // false forces the software paths (tests compare both)
   bool zero_copy = false;        // segments reference the send queue where multi-seg is on
+  // The in-memory link's offloads (ring_link.hpp; issue 13 item 2), on its ports only and
+  // only with checksum_offload: `link_checksum` IPv4/TCP checksums, `link_tso_lro` on top of
+  // them TSO and LRO (frames up to 64 KB handed over whole). Other devices ignore both.
+  bool link_checksum = true;
+  bool link_tso_lro = true;
 };
 
 struct PortInfo {

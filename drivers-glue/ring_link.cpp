@@ -24,9 +24,15 @@ uint16_t receive_offloads(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t n, uint
     uint64_t rx = 0;
     if (f & RTE_MBUF_F_TX_IP_CKSUM) rx |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
     if ((f & RTE_MBUF_F_TX_L4_MASK) == RTE_MBUF_F_TX_TCP_CKSUM) rx |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+    // A TSO frame (its TCP checksum implied) is what a NIC with LRO would have coalesced from
+    // the segments the sender's NIC cut: it arrives whole, checksums vouched for, marked
+    // RTE_MBUF_F_RX_LRO with tso_segsz (left as the sender set it) the segment size, as
+    // DPDK's LRO contract says. Linux's veth hands over GSO skbs the same way.
+    if (f & RTE_MBUF_F_TX_TCP_SEG)
+      rx |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_LRO;
     // The attach flags (indirect, external buffer) describe the mbuf itself: they stay.
     m->ol_flags = (f & ~(RTE_MBUF_F_TX_OFFLOAD_MASK | RTE_MBUF_F_RX_IP_CKSUM_MASK |
-                         RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+                         RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_LRO)) |
                   rx;
   }
   return n;

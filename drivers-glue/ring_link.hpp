@@ -25,15 +25,17 @@ struct RingLink {
 // Whether `port` is one end of such a link. The link behaves like a NIC with IPv4 and TCP
 // checksum offload (issue 13 item 2), as Linux's veth does: a frame handed over in memory
 // cannot be corrupted on the way, so the sender need not compute its checksums and the
-// receiver may trust them. init_port grants these offloads on the link's ports unless the
-// application turned offloads off.
+// receiver may trust them. It also offers TSO and LRO (frames of up to 64 KB handed over
+// whole, as veth hands over GSO skbs). init_port grants these offloads on the link's ports
+// unless the application turned them off (PortConfig::link_checksum, link_tso_lro).
 [[nodiscard]] bool is_ring_link_port(uint16_t port);
 
 // Installs, once per queue, the receive side of those offloads on a link port: an RX
 // callback that does what a NIC's receive path would with what the other side's TX path
 // asked for. A frame whose sender left its IPv4 or TCP checksum to the device arrives marked
 // good for it; a frame checksummed in software arrives with no verdict (its receiver checks
-// it); TX requests do not survive the wire. False with `error` set on failure.
+// it); a TSO frame arrives as an LRO frame (RTE_MBUF_F_RX_LRO, tso_segsz kept); TX requests
+// do not survive the wire. False with `error` set on failure.
 [[nodiscard]] bool enable_ring_link_offloads(uint16_t port, uint16_t queues, std::string& error);
 
 }  // namespace pollux::dpdk

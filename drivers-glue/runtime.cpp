@@ -45,6 +45,8 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   pc.queues = static_cast<uint16_t>(lcores_.size());
   pc.mtu = config.iface.mtu;
   pc.checksum_offload = config.checksum_offload;
+  pc.link_checksum = config.link_checksum;
+  pc.link_tso_lro = config.link_tso_lro;
   pc.zero_copy = config.tcp.tx_share;
   pc.rx_desc = config.rx_desc;
   pc.tx_desc = config.tx_desc;

@@ -26,6 +26,7 @@ struct RuntimeConfig {
   engine::ArpConfig arp;
   tcp::TcpConfig tcp;
   bool checksum_offload = true;
+  bool link_checksum = true, link_tso_lro = true;  // PortConfig: the in-memory link's offloads
   unsigned extra_mbufs = 8192;
   uint16_t rx_desc = 1024, tx_desc = 1024;
   uint32_t mbufs = 0;  // the pool in all (0: what the rings need + extra_mbufs)

@@ -87,12 +87,18 @@ struct StaticArp {
   Ipv4Addr ip;
   std::array<uint8_t, 6> mac{};
 };
+// What the in-memory link offers (--link-offloads): see DeviceOptions.
+enum class LinkOffloads : uint8_t { none, csum, all };
+
 struct DeviceOptions {
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t mbufs = 0;
   // --arp A.B.C.D=MAC (repeatable): a neighbour whose MAC is fixed (issue 14 item 6).
   std::vector<StaticArp> static_arp;
+  // --link-offloads none|csum|all: what the in-memory link (--local-server) offers (issue 13
+  // item 2). none: MTU frames, software checksums; csum: checksum offload; all: csum + TSO/LRO.
+  LinkOffloads link_offloads = LinkOffloads::all;
 };
 inline constexpr size_t kMaxStaticArp = 256;
 // "A.B.C.D=aa:bb:cc:dd:ee:ff" (a unicast MAC); nullopt with `error` naming --arp otherwise.
@@ -136,6 +142,21 @@ void add_device_options(OptionParser& p, Options& o) {
            [&o](uint64_t x) { o.mtu = static_cast<uint16_t>(x); });
   p.flag("no-offload", g, "compute checksums in software even where the device offloads them",
          [&o] { o.checksum_offload = false; });
+  p.add({"link-offloads", g, "none|csum|all",
+         "what the in-memory link (--local-server) offers: all (the default) checksum offload, "
+         "TSO and LRO (data frames of up to 64 KB handed over whole, as Linux's veth does), "
+         "csum checksum offload only, none MTU frames with checksums in software",
+         "all", false, "", [&o](const std::string& v, std::string& e) {
+           if (v == "none")
+             o.device.link_offloads = LinkOffloads::none;
+           else if (v == "csum")
+             o.device.link_offloads = LinkOffloads::csum;
+           else if (v == "all")
+             o.device.link_offloads = LinkOffloads::all;
+           else
+             e = "--link-offloads: expected none, csum or all, not '" + v + "'";
+           return e.empty();
+         }});
   p.flag("tx-zero-copy", g,
          "a data segment of 256 bytes or more references the send queue's mbufs instead of "
          "copying them, where the port transmits chained mbufs (off by default: slower than "

@@ -97,6 +97,27 @@ run_local bulk-both -l 0-1 -- --mode bulk --connections 4 --direction both --loc
 jcheck bulk-both "goodput both ways" "t['rx_gbps'] > 0.05 and t['tx_gbps'] > 0.05"
 clean bulk-both
 
+# --link-offloads (issue 13 item 2): with all (the default) the uploading generator sends TSO
+# frames of many segments, answered as LRO frames (about one ACK per frame, so far fewer
+# segments in than out); with none every segment is MTU-sized and checksummed in software.
+# The port lines say which.
+run_local bulk-tso -l 0-1 -- --mode bulk --connections 1 --direction up --local-server discard \
+  --link-offloads all
+jcheck bulk-tso "TSO frames sent, each several segments; few ACKs back" \
+  "t['tx_gbps'] > 0.1 and d['stack_counters']['tcp_tso_frames'] > 0 and
+   d['stack_counters']['tcp_segs_out'] > 4 * d['stack_counters']['tcp_tso_frames'] and
+   d['stack_counters']['tcp_segs_in'] < d['stack_counters']['tcp_segs_out'] / 4"
+grep -q 'tso on, multi-seg' "$workdir/bulk-tso.log" && grep -q 'lro on;' "$workdir/bulk-tso.log"
+check "[bulk-tso] the port lines say tso on, lro on" test $? -eq 0
+clean bulk-tso
+run_local bulk-notso -l 0-1 -- --mode bulk --connections 1 --direction up --local-server discard \
+  --link-offloads none
+jcheck bulk-notso "no TSO frame, software checksums" \
+  "t['tx_gbps'] > 0.1 and d['stack_counters'].get('tcp_tso_frames', 0) == 0"
+grep -q 'ipv4-cksum off, tcp-cksum off, tso off' "$workdir/bulk-notso.log"
+check "[bulk-notso] the port lines say checksums and tso off" test $? -eq 0
+clean bulk-notso
+
 run_local hold -l 0-1 -- --mode hold --connections 2000 --rate 4000 --local-server echo
 jcheck hold "2000 connections held at the end" "t['active'] == 2000 and t['established'] == 2000"
 clean hold
@@ -135,6 +156,8 @@ expect_error "a destination off the link is refused" "must be on an --ip subnet"
 expect_error "one lcore is not enough" "at least 2 lcores" -l 0 -- --mode cps --local-server echo
 expect_error "an unwritable --pcap file is refused" "pollux-gen: --pcap: cannot write /nonexistent-dir/g" \
   -- --mode cps --local-server echo --pcap /nonexistent-dir/g.pcapng
+expect_error "a bad --link-offloads is refused" "--link-offloads: expected none, csum or all" \
+  -- --mode cps --local-server echo --link-offloads tso
 expect_error "a --pcap snaplen of 0 is refused" "--pcap: snaplen '0'" \
   -- --mode cps --local-server echo --pcap "$workdir/g.pcapng:0"
 expect_error "a TIME-WAIT store of 0 records is refused" "--time-wait-records: '0'" \

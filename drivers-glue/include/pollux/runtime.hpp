@@ -80,6 +80,11 @@ struct RuntimeOptions {
   std::optional<Ipv4Addr> gateway;
   uint16_t mtu = 1500;
   bool checksum_offload = true;      // false forces the software paths
+  // The in-memory link's offloads (issue 13 item 2; other devices ignore them): IPv4/TCP
+  // checksum offload, and on top of it TSO/LRO (data frames of up to 64 KB handed over
+  // whole, as Linux's veth hands over GSO skbs). Both off: MTU frames, software checksums.
+  bool link_checksum = true;
+  bool link_tso_lro = true;
   // Data segments reference the send queue where the port transmits chained mbufs
   // (--tx-zero-copy); off by default: measured on the in-memory link it costs more than the
   // copy it saves (2-3 mbufs and refcounts per segment; issue 13 note), until segments

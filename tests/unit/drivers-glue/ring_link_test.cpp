@@ -21,7 +21,7 @@ struct Link {
 };
 
 // A fresh link (each test its own: ports cannot be destroyed and re-created under one name).
-Link make_link(const std::string& name, bool offload) {
+Link make_link(const std::string& name, bool offload, bool tso_lro = true) {
   Link l;
   std::string error;
   l.pool = create_mbuf_pool(name + "_pool", 2, 256, 256, 256, SOCKET_ID_ANY, error);
@@ -30,6 +30,7 @@ Link make_link(const std::string& name, bool offload) {
   EXPECT_TRUE(is_ring_link_port(l.link.port_a) && is_ring_link_port(l.link.port_b));
   PortConfig c;
   c.checksum_offload = offload;
+  c.link_tso_lro = tso_lro;
   c.rx_desc = c.tx_desc = 256;
   c.port_id = l.link.port_a;
   EXPECT_TRUE(bring_up_port(c, l.pool, l.a, error)) << error;
@@ -38,19 +39,22 @@ Link make_link(const std::string& name, bool offload) {
   return l;
 }
 
-// One 64-byte frame from a to b with `flags`; returns the received mbuf's ol_flags.
-uint64_t hand_over(Link& l, uint64_t flags) {
+// One 64-byte frame from a to b with `flags` (and `tso_segsz`); returns the received mbuf's
+// ol_flags and, in `segsz`, its tso_segsz.
+uint64_t hand_over(Link& l, uint64_t flags, uint16_t tso_segsz = 0, uint16_t* segsz = nullptr) {
   rte_mbuf* m = rte_pktmbuf_alloc(l.pool);
   EXPECT_NE(m, nullptr);
   EXPECT_NE(rte_pktmbuf_append(m, 64), nullptr);
   m->ol_flags |= flags;
   m->l2_len = 14;
   m->l3_len = 20;
+  m->tso_segsz = tso_segsz;
   EXPECT_EQ(rte_eth_tx_burst(l.link.port_a, 0, &m, 1), 1);
   rte_mbuf* got[4];
   EXPECT_EQ(rte_eth_rx_burst(l.link.port_b, 0, got, 4), 1);
   const uint64_t f = got[0]->ol_flags;
   EXPECT_EQ(got[0], m);  // the same mbuf: nothing is copied
+  if (segsz) *segsz = got[0]->tso_segsz;
   rte_pktmbuf_free(got[0]);
   return f;
 }
@@ -83,6 +87,35 @@ TEST(RingLink, WithOffloadsOffNothingIsGrantedAndFramesPassUntouched) {
   EXPECT_FALSE(l.a.offloads.tx_ipv4_checksum || l.a.offloads.tx_tcp_checksum ||
                l.b.offloads.rx_ipv4_checksum || l.b.offloads.rx_tcp_checksum);
   EXPECT_EQ(hand_over(l, kTxCsum) & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN);
+}
+
+// Item 2: TSO and LRO. A TSO frame crosses whole and arrives as an LRO frame: checksums
+// vouched for, RTE_MBUF_F_RX_LRO set and tso_segsz still the sender's segment size, which is
+// how a receiver learns the MSS the frame stands for (DPDK's LRO contract).
+TEST(RingLink, GrantsTsoAndLroAndHandsATsoFrameOverAsAnLroFrame) {
+  Link l = make_link("rl_tso", true);
+  EXPECT_TRUE(l.a.offloads.tx_tso && l.a.offloads.rx_lro);
+  EXPECT_TRUE(l.b.offloads.tx_tso && l.b.offloads.rx_lro);
+  EXPECT_NE(describe_port(l.a).find("tso on"), std::string::npos) << describe_port(l.a);
+  EXPECT_NE(describe_port(l.a).find("lro on"), std::string::npos) << describe_port(l.a);
+  uint16_t segsz = 0;
+  const uint64_t f = hand_over(
+      l, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_SEG, 1448, &segsz);
+  EXPECT_TRUE(f & RTE_MBUF_F_RX_LRO);
+  EXPECT_EQ(segsz, 1448);
+  EXPECT_EQ(f & RTE_MBUF_F_RX_IP_CKSUM_MASK, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+  EXPECT_EQ(f & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+  EXPECT_EQ(f & RTE_MBUF_F_TX_OFFLOAD_MASK, 0u);
+  // An ordinary frame is no LRO frame.
+  EXPECT_FALSE(hand_over(l, kTxCsum) & RTE_MBUF_F_RX_LRO);
+}
+
+TEST(RingLink, LinkOffloadsCsumGrantsChecksumsWithoutTsoOrLro) {
+  Link l = make_link("rl_csum", true, false);
+  EXPECT_TRUE(l.a.offloads.tx_tcp_checksum && l.b.offloads.rx_tcp_checksum);
+  EXPECT_FALSE(l.a.offloads.tx_tso || l.a.offloads.rx_lro || l.b.offloads.tx_tso ||
+               l.b.offloads.rx_lro);
+  EXPECT_NE(describe_port(l.a).find("tso off"), std::string::npos) << describe_port(l.a);
 }
 
 }  // namespace
