@@ -106,6 +106,11 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     if (ec.tcp.rcv_mbuf_budget == 0)
       ec.tcp.rcv_mbuf_budget =
           std::max<uint32_t>(extra / 4 * 3 / static_cast<uint32_t>(lcores_.size()), 64);
+    // IPv4 reassembly holds fragments out of the quarter TCP leaves (an eighth of the spare
+    // mbufs split between the lcores, at most its default), never out of TCP's budget: a
+    // fragment flood fills only its own cap.
+    ec.reasm.max_mbufs = static_cast<uint16_t>(std::clamp<uint32_t>(
+        extra / 8 / static_cast<uint32_t>(lcores_.size()), 16, ec.reasm.max_mbufs));
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(

@@ -14,7 +14,8 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
       arp_(config.arp),
       tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns),
       icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst),
-      closed_rst_budget_(config.tcp.closed_rst_rate, config.tcp.closed_rst_burst) {}
+      closed_rst_budget_(config.tcp.closed_rst_rate, config.tcp.closed_rst_burst),
+      reasm_(config.reasm, counters_) {}
 
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;
@@ -74,6 +75,7 @@ void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
 void Engine::poll(uint64_t now_ns) {
   tcp_.poll(now_ns);
   drain_tcp(now_ns);
+  reasm_.expire(now_ns);
   // Neighbour retries are on a one-second scale: looking every millisecond is plenty.
   if (now_ns < next_arp_poll_) return;
   next_arp_poll_ = now_ns + 1'000'000;
@@ -149,8 +151,6 @@ void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
   // Only unicast to one of our addresses is accepted: broadcast pings are ignored as Linux
   // does by default (icmp_echo_ignore_broadcasts), and TCP never uses broadcast.
   if (!config_.iface.owns(ip.dst)) return drop(m, base::Counter::drop_ip_not_for_us);
-  // No reassembly: pollux sets DF on everything it sends and advertises an MSS that fits.
-  if (ip.is_fragment()) return drop(m, base::Counter::drop_ip_fragment);
   // TTL is deliberately not checked: RFC 1122 3.2.1.7 says a host MUST NOT discard a
   // datagram just because it arrived with TTL < 2.
 
@@ -159,6 +159,45 @@ void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
   if (rte_pktmbuf_pkt_len(m) > frame_len)
     tcp::mbuf_trim_back(m, rte_pktmbuf_pkt_len(m) - frame_len);
 
+  // RFC 1122 3.3.2: a host MUST reassemble. pollux itself sends with DF and advertises an
+  // MSS that fits, but peers behind tunnels, and every ping larger than the MTU, fragment.
+  if (ip.is_fragment()) return fragment_input(m, ip, now);
+  deliver_ipv4(m, ip, now);
+}
+
+void Engine::fragment_input(rte_mbuf* m, const net::Ipv4Header& fragment, uint64_t now) {
+  if (!reasm_.enabled()) return drop(m, base::Counter::drop_ip_fragment);
+  m = reasm_.add(m, fragment, now);
+  if (m == nullptr) return;  // held, or dropped and counted
+  // The whole datagram, a chain headed by the first fragment (header rewritten, checksum
+  // filled): parsed again so that `ip` describes all of it.
+  net::Ipv4Header ip;
+  const net::Bytes packet{rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen),
+                          rte_pktmbuf_data_len(m) - net::kEthernetHeaderLen};
+  if (net::parse_ipv4(packet, ip, false, rte_pktmbuf_pkt_len(m) - net::kEthernetHeaderLen) !=
+      net::Ipv4Error::ok)
+    return drop(m, base::Counter::drop_ip_bad_total_length);  // cannot happen: it was built so
+  if (ip.protocol == net::kIpProtoTcp) {
+    // TCP takes a chain whose headers are all in its first buffer (a first fragment of 8
+    // bytes would not have them: made contiguous if it fits, as input_one does).
+    if (!tcp_headers_in_first_segment(m)) {
+      if (rte_pktmbuf_linearize(m) != 0) return drop(m, base::Counter::drop_unlinearizable);
+      return ipv4_input(m, now);  // parsed afresh from the flat copy
+    }
+    // The segment's connection may live on another lcore (fragments are not hashed by
+    // port). The engine has no path to it: counted, the sender retransmits -- a fragmented
+    // TCP segment is already an anomaly (every stack sends TCP with DF).
+    if (config_.shards != nullptr && config_.shards->shards() > 1 && ip.payload.size() >= 4) {
+      const net::FourTuple t{ip.dst, ip.src, net::load_be16(ip.payload.data() + 2),
+                             net::load_be16(ip.payload.data())};
+      if (config_.shards->shard_of(t) != config_.lcore_index)
+        return drop(m, base::Counter::drop_ip_reasm_wrong_lcore);
+    }
+  }
+  deliver_ipv4(m, ip, now);
+}
+
+void Engine::deliver_ipv4(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   switch (ip.protocol) {
     case net::kIpProtoTcp:
       return tcp_input(m, ip, now);

@@ -7,6 +7,7 @@
 //   engine.cpp             classification of a received frame, the loop hooks (start, input,
 //                          poll)
 //   arp_input.cpp          ARP receive, replies and requests (RFC 826)
+//   ip_reassembly.cpp      IPv4 fragments held and joined (RFC 791 3.2, RFC 1122 3.3.2)
 //   icmp_input.cpp         ICMP receive and echo replies (RFC 792)
 //   ipv6_input.cpp         IPv6 receive, ICMPv6 echo and neighbour discovery (RFC 8200,
 //                          4443, 4861); TCP over IPv6 is not spoken yet
@@ -22,16 +23,17 @@
 #include <cstdint>
 #include <span>
 
+#include "base/counters.hpp"
+#include "base/token_bucket.hpp"
+#include "base/tx_batch.hpp"
+#include "engine/arp_cache.hpp"
+#include "engine/interface.hpp"
+#include "engine/ip_reassembly.hpp"
+#include "engine/rss.hpp"
 #include "net/arp.hpp"
 #include "net/ipv4.hpp"
 #include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
-#include "engine/arp_cache.hpp"
-#include "base/counters.hpp"
-#include "base/token_bucket.hpp"
-#include "engine/interface.hpp"
-#include "engine/rss.hpp"
-#include "base/tx_batch.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::engine {
@@ -59,6 +61,8 @@ struct EngineConfig {
   // then costs a bounded share of the TX path and cannot be used as a reflector at line rate.
   uint32_t icmp_echo_rate = 1000;
   uint32_t icmp_echo_burst = 50;
+  // IPv4 reassembly bounds, per lcore (engine/ip_reassembly.hpp).
+  ReassemblyConfig reasm;
 };
 
 class Engine {
@@ -111,6 +115,10 @@ class Engine {
   // Whether a frame is IPv4/TCP with all its headers (options included) in its first buffer.
   [[nodiscard]] static bool tcp_headers_in_first_segment(const rte_mbuf* m);
   void ipv4_input(rte_mbuf* m, uint64_t now);
+  // A fragment into reassembly; a completed datagram on to deliver_ipv4().
+  void fragment_input(rte_mbuf* m, const net::Ipv4Header& fragment, uint64_t now);
+  // A whole datagram for us (padding cut) to its protocol.
+  void deliver_ipv4(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   void arp_input(rte_mbuf* m, uint64_t now);
   void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   // IPv6 (ipv6_input.cpp): validation, ICMPv6 echo, neighbour discovery for our addresses.
@@ -131,6 +139,8 @@ class Engine {
   void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body, rte_mbuf* reuse);
   void send_arp_request(net::Ipv4Addr target);
   [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
+  // An IPv4 datagram above the MTU (DF clear, not TCP), sent as fragments copied out of it.
+  void fragment_output(rte_mbuf* m, uint64_t now);
   void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
   void tx_push(rte_mbuf* m);
   void drain_tcp(uint64_t now);
@@ -151,6 +161,7 @@ class Engine {
   uint64_t next_arp_poll_ = 0;
   base::TokenBucket icmp_echo_budget_;
   base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)
+  Ipv4Reassembly reasm_;
 };
 
 }  // namespace pollux::engine

@@ -2,15 +2,24 @@
 // for PMTUD, everything else is counted and dropped.
 #include <cstring>
 
+#include "engine/checksum_offload.hpp"
+#include "engine/engine.hpp"
 #include "net/checksum.hpp"
 #include "net/icmp.hpp"
-#include "engine/engine.hpp"
 
 namespace pollux::engine {
 
 void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   net::IcmpMessage msg;
-  switch (net::parse_icmp(ip.payload, msg)) {
+  // A reassembled datagram is a chain: its checksum is summed over every buffer, and the
+  // header (8 bytes, always within the first fragment's payload) parsed from the first.
+  const auto icmp_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
+  const bool chained = icmp_len > ip.payload.size();
+  if (chained &&
+      net::checksum_fold(mbuf_checksum_accumulate(
+          m, static_cast<uint32_t>(net::kEthernetHeaderLen + ip.header_len), icmp_len)) != 0xffff)
+    return drop(m, base::Counter::drop_icmp_bad_checksum);
+  switch (net::parse_icmp(ip.payload, msg, !chained)) {
     case net::IcmpError::ok: break;
     case net::IcmpError::truncated: return drop(m, base::Counter::drop_icmp_malformed);
     case net::IcmpError::bad_checksum: return drop(m, base::Counter::drop_icmp_bad_checksum);
@@ -49,7 +58,6 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   // request was sent to. Built in place; IP options of the request are not echoed (allowed:
   // only record-route/timestamp would be, and pollux does not implement them).
   const uint8_t ihl = ip.header_len;
-  const auto icmp_len = static_cast<uint16_t>(ip.total_len - ihl);
   const net::Ipv4Addr reply_src = ip.dst, reply_dst = ip.src;
   const uint8_t tos = ip.tos;
   if (ihl > net::kIpv4MinHeaderLen) {
@@ -70,7 +78,7 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   b.src = reply_src;
   b.dst = reply_dst;
   b.protocol = net::kIpProtoIcmp;
-  b.payload_len = icmp_len;
+  b.payload_len = static_cast<uint16_t>(icmp_len);
   b.id = ip_id_++;
   b.tos = tos;
   b.dont_fragment = false;  // an echo reply is as large as the request was: let it fragment

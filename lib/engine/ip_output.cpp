@@ -1,5 +1,8 @@
 // IPv4 output: route (on-link or gateway, RFC 1122 3.3.1), neighbour resolution, checksums,
 // the TX batch.
+#include <algorithm>
+#include <cstring>
+
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
 #include "engine/checksum_offload.hpp"
@@ -15,6 +18,12 @@ net::Ipv4Addr Engine::source_for(net::Ipv4Addr dst) const {
 
 void Engine::ip_output(rte_mbuf* m, uint64_t now) {
   const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen);
+  // Larger than the link takes and allowed to fragment (an echo reply to a reassembled
+  // request): RFC 1122 3.3.3, a host may fragment what it sends. TCP never is (DF, and its
+  // checksum would have to be final first); tx_push refuses an oversize frame.
+  if (rte_pktmbuf_pkt_len(m) > config_.iface.mtu + net::kEthernetHeaderLen &&
+      (net::load_be16(ip + 6) & 0x4000) == 0 && ip[9] != net::kIpProtoTcp)
+    return fragment_output(m, now);
   const net::Ipv4Addr dst{net::load_be32(ip + 16)};
   net::Ipv4Addr next_hop = dst;
   if (!config_.iface.on_link(dst)) {
@@ -43,6 +52,53 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
     case ArpCache::Resolve::drop_rate_limited:
       return drop(m, base::Counter::drop_arp_new_entry_rate_limited);
   }
+}
+
+void Engine::fragment_output(rte_mbuf* m, uint64_t now) {
+  const uint8_t* hdr = rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen);
+  const uint32_t ihl = (hdr[0] & 0x0fu) * 4u;
+  const uint32_t total = net::load_be16(hdr + 2);
+  // RFC 791 3.2: every fragment but the last carries a multiple of 8 octets, and fits both
+  // the MTU and one buffer of the pool (fragments are copied into fresh single buffers, so
+  // a device without multi-segment TX sends them too).
+  const uint32_t room = rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM;
+  const uint32_t frame_max = std::min<uint32_t>(config_.iface.mtu + net::kEthernetHeaderLen, room);
+  const uint32_t unit = (frame_max - net::kEthernetHeaderLen - net::kIpv4MinHeaderLen) & ~7u;
+  if (frame_max < net::kEthernetHeaderLen + ihl + 8 || unit < 8)
+    return drop(m, base::Counter::drop_tx_oversize);
+  for (uint32_t off = 0; off < total - ihl;) {
+    // Options (never sent by pollux today) would stay in the first fragment only; the later
+    // ones carry the 20-byte header (RFC 791 3.1: only "copied" options repeat).
+    const uint32_t h = off == 0 ? ihl : net::kIpv4MinHeaderLen;
+    const uint32_t max_payload =
+        off == 0 ? (frame_max - net::kEthernetHeaderLen - ihl) & ~7u : unit;
+    const uint32_t len = std::min(max_payload, total - ihl - off);
+    const bool more = off + len < total - ihl;
+    rte_mbuf* f = rte_pktmbuf_alloc(pool_);
+    uint8_t* p = f ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+                         f, static_cast<uint16_t>(net::kEthernetHeaderLen + h + len)))
+                   : nullptr;
+    if (p == nullptr) {
+      if (f) rte_pktmbuf_free(f);
+      return drop(m, base::Counter::drop_no_mbuf);  // the rest is not sent: the datagram is lost
+    }
+    uint8_t* ip = p + net::kEthernetHeaderLen;
+    std::memcpy(ip, hdr, net::kIpv4MinHeaderLen);
+    if (off == 0)
+      std::memcpy(ip + net::kIpv4MinHeaderLen, hdr + net::kIpv4MinHeaderLen,
+                  ihl - net::kIpv4MinHeaderLen);
+    ip[0] = static_cast<uint8_t>(0x40 | (h / 4));
+    net::store_be16(ip + 2, static_cast<uint16_t>(h + len));
+    net::store_be16(ip + 6, static_cast<uint16_t>((more ? 0x2000 : 0) | (off / 8)));
+    net::store_be16(ip + 10, 0);
+    uint8_t* dst = ip + h;
+    const void* src = rte_pktmbuf_read(m, net::kEthernetHeaderLen + ihl + off, len, dst);
+    if (src != dst) std::memcpy(dst, src, len);
+    counters_.inc(base::Counter::ip_fragments_created);
+    ip_output(f, now);
+    off += len;
+  }
+  rte_pktmbuf_free(m);
 }
 
 void Engine::enqueue_frame(rte_mbuf* m, const net::MacAddr& dst) {

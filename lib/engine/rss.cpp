@@ -34,7 +34,8 @@ bool rx_tcp_tuple(net::Bytes frame, RxTuple& out) {
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
   if (ihl < 20 || ip[9] != net::kIpProtoTcp) return false;
   // A fragment carries no (or only part of the) TCP header; an RSS NIC hashes it as plain
-  // IPv4. The engine drops fragments anyway (it sends with DF), so it stays where it is.
+  // IPv4. It stays where it arrived, so that all fragments of a datagram meet in one
+  // lcore's reassembly table (engine/ip_reassembly.hpp).
   if ((net::load_be16(ip + 6) & 0x3fffu) != 0) return false;
   if (frame.size() < eth + ihl + 4) return false;
   out.src = net::Ipv4Addr{net::load_be32(ip + 12)};

@@ -2,10 +2,12 @@
 // that the fuzzer reaches every layer, not just the first checksum drop: raw bytes as they
 // are; raw bytes with the MAC, IPv4 lengths and checksums fixed up (fix_frame); and TCP
 // segments from a few sources and ports with fuzzed flags, numbers, options and payload,
-// built correctly. After every step each frame the engine sent must parse, fit the MTU and
-// carry correct checksums; at the end, 10 minutes on, every mbuf must be back in the pool.
+// built correctly; and sets of IPv4 fragments. After every step each frame the engine sent must
+// parse, fit the MTU and carry correct checksums; at the end, 10 minutes on, every mbuf must be
+// back in the pool.
 //
-// Step layout: ctl (bits 0-1 kind, bit 7 time in seconds), dt, then the kind's bytes.
+// Step layout: ctl (bits 0-1 kind, bit 7 time in seconds), dt, then the kind's bytes. Kind 3
+// is a time step alone, or with bit 2 a set of IPv4 fragments (fragment_frames).
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -71,6 +73,42 @@ std::vector<uint8_t> tcp_frame(Input& in) {
                             testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, l4));
 }
 
+// Fragments (IPv4 reassembly, engine/ip_reassembly.hpp) of a datagram built from the input
+// -- a TCP segment as above, or an echo request -- cut at fuzzed offsets and lengths, with
+// fuzzed More Fragments bits and one of four identifications, so that pieces of different
+// steps meet: in order, out of order, duplicated, overlapping, beyond the end or 65535.
+std::vector<std::vector<uint8_t>> fragment_frames(Input& in) {
+  const uint8_t how = in.u8();
+  std::vector<uint8_t> datagram;
+  if (how & 1) {
+    const auto f = tcp_frame(in);
+    datagram.assign(f.begin() + net::kEthernetHeaderLen, f.end());
+  } else {
+    const auto data = in.bytes(in.u16() % 4001);
+    datagram = testing::ipv4_datagram(
+        kPeerIp, kOurIp, net::kIpProtoIcmp,
+        testing::icmp_echo(8, 1, 1, testing::Frame(data.begin(), data.end())));
+  }
+  const size_t payload = datagram.size() - net::kIpv4MinHeaderLen;
+  const uint16_t id = static_cast<uint16_t>((how >> 1) & 3);
+  std::vector<std::vector<uint8_t>> out;
+  for (unsigned n = 1 + (how >> 4) % 8; n > 0; --n) {
+    const uint16_t frag = in.u16();  // offset (13 bits, 8-byte units) and MF
+    const uint32_t start = (frag & 0x1fffu) * 8u;
+    const uint32_t len = in.u16() % 1481;
+    testing::Frame ip(datagram.begin(), datagram.begin() + net::kIpv4MinHeaderLen);
+    for (uint32_t i = 0; i < len; ++i)
+      ip.push_back(start + i < payload ? datagram[net::kIpv4MinHeaderLen + start + i] : 0);
+    net::store_be16(ip.data() + 2, static_cast<uint16_t>(ip.size()));
+    net::store_be16(ip.data() + 4, id);
+    net::store_be16(ip.data() + 6, static_cast<uint16_t>(frag & 0x3fffu));
+    net::store_be16(ip.data() + 10, 0);
+    net::store_be16(ip.data() + 10, net::internet_checksum({ip.data(), net::kIpv4MinHeaderLen}));
+    out.push_back(testing::eth_frame(kOurMac, kPeerMac, 0x0800, ip));
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -99,7 +137,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           f = tcp_frame(in);
           break;
         case 3:
-          continue;  // time only
+          if ((ctl & 4) == 0) continue;  // time only
+          for (const auto& frag : fragment_frames(in)) {
+            ++g_frames;
+            if (!h.inject(frag)) fail("mbuf pool empty");
+          }
+          continue;
       }
       ++g_frames;
       if (!h.inject(f)) fail("mbuf pool empty");

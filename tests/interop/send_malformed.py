@@ -51,7 +51,8 @@ def main():
         "drop_ip_bad_version": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn), version=6) + syn,
         "drop_ip_bad_header_length": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn), ihl=4) + syn,
         "drop_ip_bad_total_length": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn) + 400) + syn,
-        "drop_ip_fragment": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn), frag=0x2000) + syn,
+        # The last fragment of a datagram that would end beyond 65535 bytes (ping of death).
+        "drop_ip_reasm_too_long": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn), frag=0x1fff) + syn,
         "drop_ip_unknown_protocol": eth(0x0800) + ip_header(src_ip, dst_ip, 17, 8) + b"\0" * 8,
         "drop_tcp_bad_checksum": eth(0x0800) + ip_header(src_ip, dst_ip, 6, len(syn))
         + tcp_syn(src_ip, dst_ip, break_csum=True),

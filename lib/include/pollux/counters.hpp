@@ -57,7 +57,23 @@ enum class Counter : uint16_t {
   drop_ip_bad_source,  // martian: 0/8, 127/8, 240/4, broadcast (limited or directed), multicast
   drop_ip_land,        // source is one of our addresses: LAND (source = destination) or spoofed
   drop_ip_not_for_us,  // destination is not one of our addresses
-  drop_ip_fragment,    // no reassembly: pollux sends with DF and expects the same
+  drop_ip_fragment,    // a fragment while reassembly is off (ReassemblyConfig::max_datagrams 0)
+  // IPv4 reassembly (engine/ip_reassembly.hpp). The drops count fragments: a rule that
+  // drops a datagram counts every fragment it held and the one that broke it.
+  ip_reasm_fragments,           // fragments received
+  ip_reasm_datagrams,           // datagrams reassembled and handed on
+  drop_ip_reasm_duplicate,      // an exact duplicate (same offset and length): ignored
+  drop_ip_reasm_overlap,        // overlapping fragments: the datagram dropped (RFC 5722 rule)
+  drop_ip_reasm_bad_length,     // zero length, or More Fragments and not a multiple of 8
+  drop_ip_reasm_too_long,       // ends beyond 65535 bytes of datagram
+  drop_ip_reasm_oversize,       // ends beyond ReassemblyConfig::max_datagram_len
+  drop_ip_reasm_last_conflict,  // a second last fragment disagrees, or data beyond the end
+  drop_ip_reasm_after_error,    // a fragment of a datagram already dropped (until its timeout)
+  drop_ip_reasm_table_full,     // a new datagram refused: max_datagrams in reassembly
+  drop_ip_reasm_no_memory,      // refused: max_mbufs held
+  drop_ip_reasm_timeout,        // held when its datagram timed out (RFC 791 3.2)
+  drop_ip_reasm_wrong_lcore,    // reassembled TCP segment owned by another lcore's shard
+  ip_fragments_created,         // fragments sent for datagrams above the MTU (echo replies)
   drop_ip_unknown_protocol,
   drop_no_route,  // off-link destination and no gateway
   // ICMP.
@@ -196,6 +212,20 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_ip_land",
     "drop_ip_not_for_us",
     "drop_ip_fragment",
+    "ip_reasm_fragments",
+    "ip_reasm_datagrams",
+    "drop_ip_reasm_duplicate",
+    "drop_ip_reasm_overlap",
+    "drop_ip_reasm_bad_length",
+    "drop_ip_reasm_too_long",
+    "drop_ip_reasm_oversize",
+    "drop_ip_reasm_last_conflict",
+    "drop_ip_reasm_after_error",
+    "drop_ip_reasm_table_full",
+    "drop_ip_reasm_no_memory",
+    "drop_ip_reasm_timeout",
+    "drop_ip_reasm_wrong_lcore",
+    "ip_fragments_created",
     "drop_ip_unknown_protocol",
     "drop_no_route",
     "drop_icmp_malformed",

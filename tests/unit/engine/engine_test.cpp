@@ -834,7 +834,10 @@ constexpr uint8_t kSyn = net::tcp_flags::syn;
 const HostileCase kHostile[] = {
     {"runt_frame", base::Counter::drop_short_frame, [] { return Frame(13, 0xff); }},
     {"other_station", base::Counter::drop_not_our_mac,
-     [] { return pollux::testing::eth_frame({{0x02, 9, 9, 9, 9, 9}}, kPeerMac, 0x0800, good_syn_datagram()); }},
+     [] {
+       return pollux::testing::eth_frame({{0x02, 9, 9, 9, 9, 9}}, kPeerMac, 0x0800,
+                                         good_syn_datagram());
+     }},
     {"vlan_tag", base::Counter::drop_vlan_tagged,
      [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x8100, Frame(46)); }},
     {"ipv6", base::Counter::drop_ipv6,
@@ -843,110 +846,133 @@ const HostileCase kHostile[] = {
      [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 46, Frame(46)); }},
     {"arp_truncated", base::Counter::drop_arp_malformed,
      [] { return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0806, Frame(27)); }},
-    {"arp_opcode_3", base::Counter::drop_arp_malformed, [] {
+    {"arp_opcode_3", base::Counter::drop_arp_malformed,
+     [] {
        Frame b = pollux::testing::arp_body({net::ArpOp::request, kPeerMac, kPeerIp, {}, kOurIp});
        b[7] = 3;
        return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0806, b);
      }},
     {"ip_truncated", base::Counter::drop_ip_truncated, [] { return with_ip(Frame(19, 0x45)); }},
-    {"ip_version_6", base::Counter::drop_ip_bad_version, [] {
+    {"ip_version_6", base::Counter::drop_ip_bad_version,
+     [] {
        Frame d = good_syn_datagram();
        d[0] = 0x65;
        return with_ip(d);
      }},
-    {"ip_ihl_4", base::Counter::drop_ip_bad_header_length, [] {
+    {"ip_ihl_4", base::Counter::drop_ip_bad_header_length,
+     [] {
        Frame d = good_syn_datagram();
        d[0] = 0x44;
        return with_ip(d);
      }},
-    {"ip_total_length_beyond_frame", base::Counter::drop_ip_bad_total_length, [] {
+    {"ip_total_length_beyond_frame", base::Counter::drop_ip_bad_total_length,
+     [] {
        Frame d = good_syn_datagram();
        net::store_be16(d.data() + 2, static_cast<uint16_t>(d.size() + 1));
        fix_ip_checksum(d);
        return with_ip(d);
      }},
-    {"ip_total_length_below_header", base::Counter::drop_ip_bad_total_length, [] {
+    {"ip_total_length_below_header", base::Counter::drop_ip_bad_total_length,
+     [] {
        Frame d = good_syn_datagram();
        net::store_be16(d.data() + 2, 19);
        fix_ip_checksum(d);
        return with_ip(d);
      }},
-    {"ip_bad_checksum", base::Counter::drop_ip_bad_checksum, [] {
+    {"ip_bad_checksum", base::Counter::drop_ip_bad_checksum,
+     [] {
        Frame d = good_syn_datagram();
        d[10] ^= 0x5a;
        return with_ip(d);
      }},
-    {"ip_source_broadcast", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_broadcast", base::Counter::drop_ip_bad_source,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(net::Ipv4Addr{0xffffffff}, kOurIp,
                                                      net::kIpProtoTcp, syn_from(kPeerIp)));
      }},
     // Martian sources (RFC 1122 3.2.1.3): "this network", loopback, reserved; the source
     // checksum is computed over the spoofed address, so only the filter can refuse them.
-    {"ip_source_this_network", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_this_network", base::Counter::drop_ip_bad_source,
+     [] {
        const net::Ipv4Addr src = make_ipv4(0, 1, 2, 3);
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
-    {"ip_source_loopback", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_loopback", base::Counter::drop_ip_bad_source,
+     [] {
        const net::Ipv4Addr src = make_ipv4(127, 0, 0, 1);
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
-    {"ip_source_reserved_240", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_reserved_240", base::Counter::drop_ip_bad_source,
+     [] {
        const net::Ipv4Addr src = make_ipv4(240, 0, 0, 7);
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
-    {"ip_source_multicast", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_multicast", base::Counter::drop_ip_bad_source,
+     [] {
        const net::Ipv4Addr src = make_ipv4(224, 0, 0, 9);
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
-    {"ip_source_directed_broadcast", base::Counter::drop_ip_bad_source, [] {
+    {"ip_source_directed_broadcast", base::Counter::drop_ip_bad_source,
+     [] {
        const net::Ipv4Addr src = make_ipv4(10, 0, 0, 255);  // our /24's broadcast
        return with_ip(pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
      }},
     // LAND: source = destination; answering would send the SYN-ACK to ourselves.
-    {"ip_land_source_is_destination", base::Counter::drop_ip_land, [] {
+    {"ip_land_source_is_destination", base::Counter::drop_ip_land,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(kOurIp, kOurIp, net::kIpProtoTcp,
                                                      syn_from(kOurIp)));
      }},
-    {"ip_not_for_us", base::Counter::drop_ip_not_for_us, [] {
+    {"ip_not_for_us", base::Counter::drop_ip_not_for_us,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, make_ipv4(10, 0, 0, 9),
                                                      net::kIpProtoTcp, syn_from(kPeerIp)));
      }},
-    {"ip_fragment", base::Counter::drop_ip_fragment, [] {
+    // A fragment with More Fragments whose 20 bytes are no multiple of 8 (RFC 791 3.2).
+    {"ip_fragment_unaligned", base::Counter::drop_ip_reasm_bad_length,
+     [] {
        Frame d = good_syn_datagram();
        net::store_be16(d.data() + 6, 0x2000);  // MF
        fix_ip_checksum(d);
        return with_ip(d);
      }},
-    {"udp", base::Counter::drop_ip_unknown_protocol, [] {
+    {"udp", base::Counter::drop_ip_unknown_protocol,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoUdp, Frame(8)));
      }},
-    {"icmp_truncated", base::Counter::drop_icmp_malformed, [] {
+    {"icmp_truncated", base::Counter::drop_icmp_malformed,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, Frame(7)));
      }},
-    {"icmp_bad_checksum", base::Counter::drop_icmp_bad_checksum, [] {
+    {"icmp_bad_checksum", base::Counter::drop_icmp_bad_checksum,
+     [] {
        Frame icmp = pollux::testing::icmp_echo(8, 1, 1, Frame(16, 1));
        icmp[2] ^= 1;
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, icmp));
      }},
-    {"tcp_truncated", base::Counter::drop_tcp_malformed, [] {
+    {"tcp_truncated", base::Counter::drop_tcp_malformed,
+     [] {
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, Frame(19)));
      }},
     {"tcp_data_offset_4", base::Counter::drop_tcp_malformed,
      [] { return patched_tcp([](Frame& s) { s[12] = 0x40; }); }},
     {"tcp_data_offset_beyond_segment", base::Counter::drop_tcp_malformed,
      [] { return patched_tcp([](Frame& s) { s[12] = 0xf0; }); }},
-    {"tcp_bad_checksum", base::Counter::drop_tcp_bad_checksum, [] {
+    {"tcp_bad_checksum", base::Counter::drop_tcp_bad_checksum,
+     [] {
        Frame seg = syn_from(kPeerIp);
        seg[16] ^= 0x11;
        return with_ip(pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, seg));
      }},
-    {"tcp_option_length_zero", base::Counter::drop_tcp_bad_options, [] {
+    {"tcp_option_length_zero", base::Counter::drop_tcp_bad_options,
+     [] {
        return patched_tcp([](Frame& s) {
          s.insert(s.begin() + 20, {2, 0, 0, 0});
          s[12] = 0x60;
        });
      }},
-    {"tcp_mss_length_3", base::Counter::drop_tcp_bad_options, [] {
+    {"tcp_mss_length_3", base::Counter::drop_tcp_bad_options,
+     [] {
        return patched_tcp([](Frame& s) {
          s.insert(s.begin() + 20, {2, 3, 5, 1});
          s[12] = 0x60;
@@ -959,7 +985,8 @@ const HostileCase kHostile[] = {
      [] { return patched_tcp([](Frame& s) { s[13] = kSyn | net::tcp_flags::fin; }); }},
     {"tcp_syn_rst", base::Counter::drop_tcp_bad_flags,
      [] { return patched_tcp([](Frame& s) { s[13] = kSyn | net::tcp_flags::rst; }); }},
-    {"tcp_syn_fin_psh_urg", base::Counter::drop_tcp_bad_flags, [] {
+    {"tcp_syn_fin_psh_urg", base::Counter::drop_tcp_bad_flags,
+     [] {
        return patched_tcp([](Frame& s) {
          s[13] = kSyn | net::tcp_flags::fin | net::tcp_flags::psh | net::tcp_flags::urg;
        });
