@@ -106,6 +106,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.name = o.name;
   c.port_id = o.port_id;
   c.iface.addrs = o.addrs;
+  c.iface.addrs6 = o.addrs6;
   c.iface.gateway = o.gateway;
   c.iface.mtu = o.mtu;
   c.checksum_offload = o.checksum_offload;

@@ -94,6 +94,28 @@ bool add_ip(const std::string& value, std::vector<Ipv4Prefix>& addrs, std::strin
   return true;
 }
 
+bool add_ip6(const std::string& value, std::vector<Ipv6Prefix>& addrs6, std::string& error) {
+  const auto p = Ipv6Prefix::parse(value);
+  if (!p || value.find('/') == std::string::npos) {
+    error = "--ip: '" + value + "' is not an IPv6 address with prefix length, like fd00::2/64";
+    return false;
+  }
+  if (p->addr.is_multicast() || p->addr.is_unspecified() || p->addr.is_loopback() ||
+      p->addr.is_v4_mapped() || p->addr.is_link_local()) {
+    error = "--ip: " + value +
+            " cannot be an address of ours (multicast, unspecified, loopback, IPv4-mapped, or "
+            "link-local: that one comes from the MAC)";
+    return false;
+  }
+  for (const auto& q : addrs6)
+    if (q.addr == p->addr) {
+      error = "--ip: " + value + " is given twice";
+      return false;
+    }
+  addrs6.push_back(*p);
+  return true;
+}
+
 bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv4Addr>& gateway,
                    std::string& error) {
   if (!gateway) return true;
@@ -104,13 +126,16 @@ bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv
 }
 
 void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
-                         std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp) {
+                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp) {
   const char* g = "Addresses";
   p.add({"ip", g, "A.B.C.D/N",
          "an address of ours with its prefix length, or a range A.B.C.D-E/N or "
-         "A.B.C.D-W.X.Y.Z/N of at most 256 on one subnet",
+         "A.B.C.D-W.X.Y.Z/N of at most 256 on one subnet; or an IPv6 address with its prefix "
+         "length (X:X::X/N: neighbour discovery and ping; TCP speaks IPv4)",
          "", true, "",
-         [&addrs](const std::string& v, std::string& e) { return add_ip(v, addrs, e); }});
+         [&addrs, &addrs6](const std::string& v, std::string& e) {
+           return v.find(':') != std::string::npos ? add_ip6(v, addrs6, e) : add_ip(v, addrs, e);
+         }});
   p.add({"gw", g, "A.B.C.D", "the gateway, on one of the --ip subnets", "", false, "",
          [&gateway](const std::string& v, std::string& e) {
            const auto a = Ipv4Addr::parse(v);

@@ -28,6 +28,11 @@ inline constexpr uint32_t kMaxIpRange = 256;
 [[nodiscard]] bool add_ip(const std::string& value, std::vector<Ipv4Prefix>& addrs,
                           std::string& error);
 // After parsing: the gateway must be on one of the --ip subnets (false with `error`).
+// One --ip value with an IPv6 prefix ("fd00::2/64") into `addrs6`: a unicast address that is
+// not link-local (the port derives that one from its MAC), loopback, unspecified or
+// IPv4-mapped; false with a one-line `error` naming --ip.
+[[nodiscard]] bool add_ip6(const std::string& value, std::vector<Ipv6Prefix>& addrs6,
+                           std::string& error);
 [[nodiscard]] bool check_gateway(const std::vector<Ipv4Prefix>& addrs,
                                  const std::optional<Ipv4Addr>& gateway, std::string& error);
 
@@ -123,7 +128,7 @@ struct PcapOption {
 // pcap; startup.hpp's runtime_options() hands them to the runtime). The defaults
 // --print-config writes are the struct's values at declaration.
 void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
-                         std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp);
+                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp);
 void add_tcp_options(OptionParser& p, TcpTuning& tuning);
 // --max-conns-per-source, --challenge-ack-limit, --rst-limit (and --max-conns: `max_conns`).
 void add_limit_options(OptionParser& p, TcpTuning& tuning, uint32_t& max_conns);

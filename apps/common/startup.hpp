@@ -101,6 +101,7 @@ template <class Options>
   RuntimeOptions r;
   r.port_id = o.port_id;
   r.addrs = o.addrs;
+  r.addrs6 = o.addrs6;
   r.gateway = o.gateway;
   r.mtu = o.mtu;
   r.checksum_offload = o.checksum_offload;

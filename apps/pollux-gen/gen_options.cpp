@@ -111,7 +111,7 @@ struct Given {
 
 void declare(OptionParser& p, GenOptions& o, Given& given) {
   add_device_options(p, o);
-  add_address_options(p, o.addrs, o.gateway, o.device.static_arp);
+  add_address_options(p, o.addrs, o.addrs6, o.gateway, o.device.static_arp);
   const char* g = "Traffic";
   p.add({"dst", g, "A.B.C.D:PORT", "the server (with --local-server: 198.18.0.1:8080 unless given)",
          "", false, "", [&o, &given](const std::string& v, std::string& e) {

@@ -24,6 +24,7 @@ enum class Direction : uint8_t { up, down, both };
 
 struct GenOptions {
   std::vector<Ipv4Prefix> addrs;
+  std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
   Ipv4Addr dst{};
   uint16_t dst_port = 0;

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     if (!apps::init_runtime(rt, ro, app.name)) return 1;
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
+    for (const auto& a : opts->addrs6) std::printf("address %s\n", a.to_string().c_str());
     if (opts->gateway) std::printf("gateway %s\n", opts->gateway->to_string().c_str());
     if (opts->lcores_info) {
       auto lcores = rt.lcores();

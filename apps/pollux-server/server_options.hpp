@@ -16,6 +16,7 @@ enum class ServerMode : uint8_t { echo, discard, source, http };
 
 struct ServerOptions {
   std::vector<Ipv4Prefix> addrs;
+  std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
   uint16_t tcp_port = 8080;
   ServerMode mode = ServerMode::echo;

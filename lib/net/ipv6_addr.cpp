@@ -4,7 +4,7 @@
 
 #include "net/bytes.hpp"
 
-namespace pollux::net {
+namespace pollux {
 
 namespace {
 
@@ -63,7 +63,7 @@ std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view s) {
     if (j == i || j - i > 4) return std::nullopt;
     unsigned v = 0;
     for (size_t k = i; k < j; ++k) {
-      const int h = hex_digit_value(s[k]);
+      const int h = net::hex_digit_value(s[k]);
       if (h < 0) return std::nullopt;
       v = v << 4 | static_cast<unsigned>(h);
     }
@@ -214,4 +214,4 @@ std::string Ipv6Prefix::to_string() const {
   return addr.to_string() + "/" + std::to_string(len);
 }
 
-}  // namespace pollux::net
+}  // namespace pollux

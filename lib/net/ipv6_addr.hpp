@@ -1,51 +1,12 @@
-// IPv6 addresses and prefixes (RFC 4291) with the text forms of RFC 5952: parsing takes
-// every form RFC 4291 2.2 allows (full, "::"-compressed, a dotted IPv4 tail); formatting gives
-// the one canonical form (lower case, no leading zeros, the longest run of two or more zero
-// groups as "::", the first of equal runs, an IPv4-mapped address with a dotted tail).
+// IPv6 addresses and prefixes: the public value types (pollux/addr.hpp), used throughout
+// the stack under their lib/net names. Parsing and printing: lib/net/ipv6_addr.cpp.
 #pragma once
 
-#include <array>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
+#include "pollux/addr.hpp"
 
 namespace pollux::net {
 
-struct Ipv6Addr {
-  std::array<uint8_t, 16> bytes{};  // network order
-
-  [[nodiscard]] static std::optional<Ipv6Addr> parse(std::string_view text);
-  [[nodiscard]] std::string to_string() const;
-
-  [[nodiscard]] uint16_t group(size_t i) const {
-    return static_cast<uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
-  }
-  [[nodiscard]] bool is_unspecified() const { return *this == Ipv6Addr{}; }
-  [[nodiscard]] bool is_loopback() const;
-  [[nodiscard]] bool is_multicast() const { return bytes[0] == 0xff; }
-  [[nodiscard]] bool is_link_local() const { return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80; }
-  [[nodiscard]] bool is_v4_mapped() const;  // ::ffff:a.b.c.d (RFC 4291 2.5.5.2)
-  // ff02::1:ffXX:XXXX, the group a Neighbor Solicitation for this address goes to
-  // (RFC 4291 2.7.1).
-  [[nodiscard]] Ipv6Addr solicited_node() const;
-  // fe80::/64 with the modified EUI-64 of `mac` (RFC 4291 2.5.1, appendix A).
-  [[nodiscard]] static Ipv6Addr link_local_from_mac(const std::array<uint8_t, 6>& mac);
-  // 33:33 and the low 32 bits: the Ethernet group of a multicast address (RFC 2464 7).
-  [[nodiscard]] std::array<uint8_t, 6> multicast_mac() const;
-
-  friend bool operator==(const Ipv6Addr&, const Ipv6Addr&) = default;
-};
-
-struct Ipv6Prefix {
-  Ipv6Addr addr;
-  uint8_t len = 128;
-
-  // "ADDR/N" (N in 0..128; no /N: 128). Bits beyond N may be set: a host address with its
-  // on-link prefix, as `ip -6 addr` writes it.
-  [[nodiscard]] static std::optional<Ipv6Prefix> parse(std::string_view text);
-  [[nodiscard]] bool contains(const Ipv6Addr& a) const;
-  [[nodiscard]] std::string to_string() const;
-};
+using pollux::Ipv6Addr;
+using pollux::Ipv6Prefix;
 
 }  // namespace pollux::net

@@ -22,6 +22,8 @@ pns=$ns           # pollux's namespace (a second one for afpacket)
 ifname=pxt$$      # the interface the kernel peer uses
 
 if [ "$device" = tap ]; then ours=10.201.0.2 kernel=10.201.0.1; else ours=10.202.0.2 kernel=10.202.0.1; fi
+# IPv6 beside IPv4 (issue 16): neighbour discovery and echo.
+if [ "$device" = tap ]; then ours6=fd00:201::2 kernel6=fd00:201::1; else ours6=fd00:202::2 kernel6=fd00:202::1; fi
 netns_add "$ns" || { echo "not ok - cannot create namespace"; exit 1; }
 preset="tap:$ifname"
 if [ "$device" = afpacket ]; then
@@ -39,7 +41,7 @@ run_once() {
   local label=$1 lcores=$2; shift 2
   local log=$workdir/server-$label.log
   spawn "$log" ip netns exec "$pns" timeout 120 "$server" --preset "$preset" --lcores "$lcores" \
-    --log-level=4 -- --ip $ours/24 --quiet "$@"
+    --log-level=4 -- --ip $ours/24 --ip $ours6/64 --quiet "$@"
   pid=$spawned
   if ! wait_for "$log" '^ready' 30; then
     bad "[$label] pollux-server starts on $device"; cat "$log"; return
@@ -63,6 +65,13 @@ run_once() {
     check "[$label] kernel ping -s 4000 -M dont (fragmented both ways) gets 3 echo replies" \
       bash -c "ip netns exec $ns ping -c 3 -i 0.2 -W 2 -s 4000 -M dont $ours | grep -q ' 3 received'"
   fi
+  # IPv6: the kernel solicits pollux's address (RFC 4861), pollux advertises it, and pings
+  # are answered.
+  ip netns exec "$ns" ip -6 addr replace $kernel6/64 dev "$ifname" nodad
+  check "[$label] kernel ping -6 gets 3 echo replies" \
+    bash -c "ip netns exec $ns ping -6 -c 3 -i 0.2 -W 2 $ours6 | grep -q ' 3 received'"
+  check "[$label] kernel IPv6 neighbour table holds pollux's MAC $mac" \
+    bash -c "ip netns exec $ns ip -6 neigh show $ours6 | grep -qi 'lladdr $mac'"
   check "[$label] kernel neighbour table holds pollux's MAC $mac" \
     bash -c "ip netns exec $ns ip neigh show $ours | grep -qi 'lladdr $mac'"
   ip netns exec "$ns" ip neigh flush dev "$ifname"
@@ -110,6 +119,9 @@ sys.exit(0 if refused == 16 else 1)"
   done <"$sent"
   check "[$label] echo replies counted" test "$(counter "$log" icmp_echo_replies_sent)" -ge 8
   check "[$label] RST counted" test "$(counter "$log" tcp_rst_sent)" -ge 16
+  check "[$label] IPv6 echo replies counted" test "$(counter "$log" icmpv6_echo_replies_sent)" -ge 3
+  check "[$label] neighbour solicitations answered" \
+    test "$(counter "$log" nd_advertisements_sent)" -ge 1
   if [ "$lcores" != 0 ]; then
     check "[$label] engines shared what they learnt about neighbours" \
       test "$(counter "$log" neighbour_sync_received)" -ge 1

@@ -77,6 +77,9 @@ struct RuntimeOptions {
   std::string name;
   uint16_t port_id = 0;  // DPDK port
   std::vector<Ipv4Prefix> addrs;
+  // IPv6 (neighbour discovery and echo so far; TCP speaks IPv4): with at least one, the
+  // port also has its MAC-derived link-local address.
+  std::vector<Ipv6Prefix> addrs6;
   std::optional<Ipv4Addr> gateway;
   uint16_t mtu = 1500;
   bool checksum_offload = true;      // false forces the software paths

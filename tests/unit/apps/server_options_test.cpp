@@ -36,6 +36,25 @@ TEST(ServerOptions, FullCommandLineParses) {
   EXPECT_TRUE(o->quiet);
 }
 
+TEST(ServerOptions, IpTakesIpv6PrefixesBesideIpv4OnesAndTheyReachTheRuntime) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--ip=2001:db8::7/48"});
+  ASSERT_TRUE(o);
+  ASSERT_EQ(o->addrs.size(), 1u);
+  ASSERT_EQ(o->addrs6.size(), 2u);
+  EXPECT_EQ(o->addrs6[0].to_string(), "fd00:99::2/64");
+  EXPECT_EQ(o->addrs6[1].to_string(), "2001:db8::7/48");
+  EXPECT_EQ(runtime_options(*o).addrs6.size(), 2u);
+  std::string e;
+  for (const char* bad : {"fd00::2", "fd00::2/129", "ff02::1/64", "::/64", "::1/128",
+                          "fe80::1/64", "::ffff:10.0.0.2/96", "fd00:::2/64"}) {
+    EXPECT_FALSE(parse({"--ip", "10.0.0.2/24", "--ip", bad}, &e)) << bad;
+    EXPECT_TRUE(e.starts_with("--ip: ")) << bad << ": " << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+  EXPECT_FALSE(parse({"--ip", "10.0.0.2/24", "--ip", "fd00::2/64", "--ip", "fd00::2/48"}, &e));
+  EXPECT_NE(e.find("twice"), std::string::npos) << e;
+}
+
 TEST(ServerOptions, RingsAndPoolAreSizedByRxdTxdAndMbufsAndReachTheRuntime) {
   auto d = parse({"--ip", "10.0.0.2/24"});
   ASSERT_TRUE(d);
