@@ -82,6 +82,15 @@ void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
           "sent IPv4 header does not parse or has a bad checksum");
   require(ip.total_len <= mtu, "sent IPv4 datagram larger than the MTU");
   require(ip.src == kOurIp, "sent IPv4 datagram not from our address");
+  if (ip.is_fragment()) {
+    // Only datagrams without DF are fragmented on output (an echo reply to a reassembled
+    // request), never TCP; a fragment's upper-layer header and checksum cannot be checked
+    // alone. Every fragment but the last carries a multiple of 8 bytes (RFC 791 3.2).
+    require(ip.protocol == net::kIpProtoIcmp, "sent a fragment that is not ICMP");
+    require(!ip.more_fragments || ip.payload.size() % 8 == 0,
+            "sent a non-last fragment whose length is not a multiple of 8");
+    return;
+  }
   if (ip.protocol == net::kIpProtoTcp) {
     net::TcpHeader t;
     require(net::parse_tcp(ip.payload, t) == net::TcpHeaderError::ok,

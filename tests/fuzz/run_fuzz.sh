@@ -6,5 +6,6 @@
 set -euo pipefail
 target=$1 corpus=$2 work=$3 seconds=$4
 mkdir -p "$work/corpus" "$work/artifacts"
-exec "$target" -max_total_time="$seconds" -rss_limit_mb=1536 -timeout=10 -print_final_stats=1 \
+# -error_exitcode: libFuzzer reports a crash with 77 by default, which meson takes for "skipped".
+exec "$target" -error_exitcode=1 -max_total_time="$seconds" -rss_limit_mb=1536 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" "$corpus"
