@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "../support/frames.hpp"
 #include "net/arp.hpp"
@@ -65,6 +66,39 @@ uint16_t l4_checksum_without_field(net::Ipv4Addr src, net::Ipv4Addr dst, uint8_t
   return net::internet_checksum(copy);
 }
 
+// The fragments of one datagram leave together and in order (ip_output fragments it at
+// once), so they are put back together here and the ICMP message inside checked as a
+// whole: its checksum covers every fragment's bytes. One datagram is open at a time (the
+// harness is single-threaded and drains after every step).
+struct SentFragments {
+  bool open = false;
+  uint16_t id = 0;
+  uint32_t next = 0;  // the offset the next fragment must start at
+  std::vector<uint8_t> payload;
+};
+SentFragments sent_fragments;
+
+void check_output_fragment(const net::Ipv4Header& ip) {
+  SentFragments& f = sent_fragments;
+  const uint32_t offset = ip.fragment_offset * 8u;
+  if (offset == 0) {
+    f.open = true;
+    f.id = ip.id;
+    f.next = 0;
+    f.payload.clear();
+  }
+  require(f.open && ip.id == f.id && offset == f.next,
+          "sent fragments out of order, with a gap, or of two datagrams interleaved");
+  f.payload.insert(f.payload.end(), ip.payload.begin(), ip.payload.end());
+  f.next += static_cast<uint32_t>(ip.payload.size());
+  if (ip.more_fragments) return;
+  f.open = false;
+  net::IcmpMessage m;
+  require(net::parse_icmp(net::Bytes{f.payload.data(), f.payload.size()}, m, true) ==
+              net::IcmpError::ok,
+          "sent fragmented ICMP message does not parse or has a bad checksum");
+}
+
 }  // namespace
 
 void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
@@ -84,11 +118,12 @@ void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
   require(ip.src == kOurIp, "sent IPv4 datagram not from our address");
   if (ip.is_fragment()) {
     // Only datagrams without DF are fragmented on output (an echo reply to a reassembled
-    // request), never TCP; a fragment's upper-layer header and checksum cannot be checked
-    // alone. Every fragment but the last carries a multiple of 8 bytes (RFC 791 3.2).
+    // request), never TCP. Every fragment but the last carries a multiple of 8 bytes
+    // (RFC 791 3.2), and the message they carry is checked whole once the last arrives.
     require(ip.protocol == net::kIpProtoIcmp, "sent a fragment that is not ICMP");
     require(!ip.more_fragments || ip.payload.size() % 8 == 0,
             "sent a non-last fragment whose length is not a multiple of 8");
+    check_output_fragment(ip);
     return;
   }
   if (ip.protocol == net::kIpProtoTcp) {
