@@ -71,6 +71,48 @@ TEST(PollerStall, ReceiverStalledShorterThanTheRtoCostsAtMostOneProbeAndNoReduct
   }
 }
 
+// What bench/run.sh saw on a shared machine (issue 12 item 6): in-memory bulk, a receiver
+// lcore that the kernel deschedules again and again for a few milliseconds. With an RTT of
+// tens of microseconds the probe timeout is its 2 ms floor, so a stall longer than that
+// draws a probe; each is D-SACKed by the peer, so each is reported as spurious, and none
+// reduces the window (RFC 8985 7.4.1) or times out. pollux-gen beside two busy loops on this
+// 2-core machine gave exactly that pattern: 131 retransmitted, 131 D-SACKed (spurious),
+// 131 tail loss probes, 0 timeouts, 0 fast recoveries.
+TEST(PollerStall, AReceiverDescheduledOverAndOverDrawsOnlySpuriousProbesAndNoReduction) {
+  BulkSpec spec;
+  spec.bytes = 64 << 20;
+  spec.ab.delay_ns = spec.ba.delay_ns = 10 * kMicrosecond;
+  spec.ab.bandwidth_bps = spec.ba.bandwidth_bps = 10'000'000'000;
+  // The receive window, not cwnd, limits the sender (as in the bench, where it fills in
+  // microseconds): when the receiver stops, the whole window is in flight and the probe can
+  // only resend the last segment (RFC 8985 7.3). The window is a whole number of segments:
+  // with 64 KiB a 376-byte sliver was left, and each probe carried those new octets instead.
+  spec.buf = 44 * 1448;
+  // 4 ms off the CPU every 10 ms, from 5 ms in, for as long as the transfer can take.
+  for (uint64_t at = 5 * kMillisecond; at < 200 * kMillisecond; at += 10 * kMillisecond)
+    spec.stalls.push_back(Stall{Host::b, at, 4 * kMillisecond});
+  uint32_t ssthresh_first = 0, ssthresh_min = UINT32_MAX;
+  bool seen = false;
+  spec.watch = [&](uint64_t, const ConnInfo& i) {
+    if (!seen) ssthresh_first = i.ssthresh;
+    seen = true;
+    ssthresh_min = std::min(ssthresh_min, i.ssthresh);
+  };
+  const BulkResult r = run_bulk_transfer(spec);
+  expect_nothing_lost_and_every_retransmission_spurious(r);
+  EXPECT_GE(r.tlp_probes, 3u) << "the stalls outlast the probe timeout: " << r.where;
+  EXPECT_EQ(r.retrans_segs, r.tlp_probes) << "every retransmission is a probe: " << r.where;
+  EXPECT_EQ(r.timeouts, 0u) << r.where;
+  EXPECT_EQ(r.fast_recoveries, 0u) << r.where;
+  EXPECT_EQ(r.rack_reorder_timeouts, 0u) << r.where;
+  EXPECT_EQ(ssthresh_min, ssthresh_first) << "no loss response: " << r.where;
+  std::printf(
+      "b descheduled 4 ms in 10: %llu probes, %llu retransmitted, %llu spurious in %.1f ms\n",
+      static_cast<unsigned long long>(r.tlp_probes),
+      static_cast<unsigned long long>(r.retrans_segs),
+      static_cast<unsigned long long>(r.spurious_retrans), double(r.elapsed_ns) / 1e6);
+}
+
 TEST(PollerStall, SenderStalledReadsTheWaitingAcksBeforeItsTimersJudgeThem) {
   for (uint64_t ms : {5, 30, 100, 300}) {
     const BulkResult r =
