@@ -347,9 +347,13 @@ Result RequestParser::end_of_head() {
   const std::string_view method(method_.data(), std::min<size_t>(method_len_, method_.size()));
   const bool get = method_len_ == 3 && method == "GET";
   const bool head = method_len_ == 4 && method == "HEAD";
-  if (!get && !head) return fail(405);
+  // POST (RFC 9110 9.3.3): its content is the Content-Length body, skipped below like any
+  // request body; the answer is a GET's. method_ holds 4 bytes and method_len_ tells "POST"
+  // from "POSTX".
+  const bool post = method_len_ == 4 && method == "POST";
+  if (!get && !head && !post) return fail(405);
 
-  request_.method = get ? Method::get : Method::head;
+  request_.method = get ? Method::get : head ? Method::head : Method::post;
   request_.version = version_parsed_;
   request_.keep_alive = !seen_close_ && (!http_1_0 || seen_keep_alive_);
   request_.head_only = head;
@@ -444,7 +448,7 @@ size_t write_response(std::span<uint8_t> out, int status, uint64_t body_len, boo
   w.put("Server: pollux\r\nContent-Type: text/plain\r\nContent-Length: ");
   w.put_number(body_len);
   w.put("\r\n");
-  if (status == 405) w.put("Allow: GET, HEAD\r\n");
+  if (status == 405) w.put("Allow: GET, HEAD, POST\r\n");
   if (!keep_alive) {
     w.put("Connection: close\r\n");
   } else if (version == Version::http_1_0) {

@@ -1,5 +1,5 @@
 // HTTP/1.1 for pollux-server's `http` mode: an incremental request parser and a response
-// builder. The server answers every GET/HEAD with one fixed body, so the parser keeps only
+// builder. The server answers every GET/HEAD/POST with one fixed body, so the parser keeps only
 // what decides the answer (method, version, persistence, body framing) and never stores the
 // request-target or header values.
 //
@@ -15,9 +15,11 @@
 //        or conflicting Content-Length (RFC 9112 6.3 item 5), HTTP/1.1 without Host or any
 //        request with two Host lines (RFC 9112 3.2), Transfer-Encoding on HTTP/1.0
 //        (RFC 9112 6.1: faulty framing).
-//   405  any method but GET and HEAD, lower-case `get` included (methods are case-sensitive,
-//        RFC 9110 9.1). RFC 9110 9.1 would prefer 501 for methods the server has never heard
-//        of; one rule is simpler for clients and tests, and 405 carries `Allow: GET, HEAD`.
+//   405  any method but GET, HEAD and POST, lower-case `get` included (methods are
+//        case-sensitive, RFC 9110 9.1). RFC 9110 9.1 would prefer 501 for methods the server
+//        has never heard of; one rule is simpler for clients and tests, and 405 carries
+//        `Allow: GET, HEAD, POST`. A POST's body (Content-Length) is read and thrown away and
+//        the POST answered as a GET is (a load generator's POST run measures the upload).
 //   414  request line longer than kMaxLine bytes with the overflow in the request-target
 //        (RFC 9112 3: "MUST respond with a 414").
 //   431  a header field line longer than kMaxLine, or a message head (request line through
@@ -38,7 +40,7 @@
 
 namespace pollux::apps::http {
 
-enum class Method : uint8_t { get, head };
+enum class Method : uint8_t { get, head, post };
 
 // HTTP/1.2..1.9 are answered as 1.1 (RFC 9110 2.5: process as the highest minor version of
 // the major version we implement).
@@ -169,7 +171,7 @@ class RequestParser {
 //   Server: pollux\r\n
 //   Content-Type: text/plain\r\n
 //   Content-Length: <body_len>\r\n
-//   [Allow: GET, HEAD\r\n]             on 405 (RFC 9110 15.5.6: MUST)
+//   [Allow: GET, HEAD, POST\r\n]       on 405 (RFC 9110 15.5.6: MUST)
 //   [Connection: close\r\n]            when !keep_alive
 //   [Connection: keep-alive\r\n]       when keep_alive and the client spoke HTTP/1.0, whose
 //                                      default is close (RFC 9112 9.3, C.2.2)

@@ -57,7 +57,7 @@ Parsed parse_requests(std::span<const uint8_t> data, std::span<const uint8_t> cu
 }
 
 std::string canonical(const Request& r) {
-  std::string s = r.method == Method::head ? "HEAD" : "GET";
+  std::string s = r.method == Method::head ? "HEAD" : r.method == Method::post ? "POST" : "GET";
   s += " /x ";
   s += r.version == Version::http_1_0 ? "HTTP/1.0\r\n" : "HTTP/1.1\r\nHost: h\r\n";
   if (r.version == Version::http_1_1 && !r.keep_alive) s += "Connection: close\r\n";

@@ -251,6 +251,24 @@ TEST(HttpParser, ARequestBodyIsSkippedBeforeTheNextPipelinedRequest) {
   EXPECT_EQ(t.request_ends[1], with_body.size() + next.size());
 }
 
+TEST(HttpParser, APostCompletesAfterItsBodyAndIsAnsweredLikeAGet) {
+  // RFC 9110 9.3.3: the body is the Content-Length's 1000 bytes; the next request follows it.
+  const std::string post =
+      "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
+  const std::string_view next = "POST /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  const std::string stream = post + std::string(next);
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}}) {
+    std::vector<size_t> cuts;
+    for (size_t at = piece; at < stream.size(); at += piece) cuts.push_back(at);
+    const Trace t = feed_in_pieces(stream, cuts);
+    ASSERT_EQ(t.requests.size(), 2u) << "pieces of " << piece;
+    EXPECT_EQ(t.requests[0], (Request{Method::post, Version::http_1_1, true, false, 1000}));
+    EXPECT_EQ(t.requests[1], (Request{Method::post, Version::http_1_1, false, false, 0}));
+    EXPECT_EQ(t.request_ends[0], post.size());
+    EXPECT_EQ(t.error, 0);
+  }
+}
+
 TEST(HttpParser, ARequestCompletesOnlyWhenItsBodyHasArrived) {
   RequestParser p;
   size_t consumed = 0;
@@ -416,7 +434,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"no_dot", "GET / HTTP/11\r\nHost: a\r\n\r\n", 400},
         BadCase{"letter_version", "GET / HTTP/x.1\r\nHost: a\r\n\r\n", 400},
         BadCase{"lowercase_method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"post", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 405},
+        BadCase{"longer_than_post", "POSTS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+        BadCase{"lowercase_post", "post / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
         BadCase{"delete", "DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
         BadCase{"longer_than_head", "HEADS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
         BadCase{"prefix_of_get", "GE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
@@ -710,6 +729,14 @@ TEST(HttpResponse, ForAParsedRequest) {
   EXPECT_EQ(as_string(std::span(buf).first(n)), response(200, 5, false));
 }
 
+TEST(HttpResponse, APostIsAnsweredAsAGetIs) {
+  std::array<uint8_t, 256> buf{};
+  Request post;
+  post.method = Method::post;
+  post.content_length = 1000;
+  EXPECT_EQ(as_string(std::span(buf).first(write_response(buf, post, 5))), response(200, 5, true));
+}
+
 TEST(HttpResponse, MethodNotAllowedWithAllowAndBody) {
   std::array<uint8_t, 512> buf{};
   const size_t n = write_error_response(buf, 405);
@@ -718,7 +745,7 @@ TEST(HttpResponse, MethodNotAllowedWithAllowAndBody) {
             "Server: pollux\r\n"
             "Content-Type: text/plain\r\n"
             "Content-Length: 19\r\n"
-            "Allow: GET, HEAD\r\n"
+            "Allow: GET, HEAD, POST\r\n"
             "Connection: close\r\n"
             "\r\n"
             "Method Not Allowed\n");
