@@ -22,7 +22,7 @@ import math
 import sys
 
 SERIES_COUNTS = ("opens", "established", "requests", "bytes_rx", "bytes_tx", "active", "errors",
-                 "retrans")
+                 "retrans", "target")
 SERIES_PERCENTILES = ("connect_p50_ns", "connect_p99_ns", "response_p50_ns", "response_p99_ns",
                       "response_p99_9_ns")
 TOTAL_COUNTS = ("opens", "established", "closes", "requests", "reconnects", "bytes_rx",

@@ -318,7 +318,9 @@ std::string OptionParser::effective_config() const {
         line(o.name, vals.empty() ? "false" : "true");
       } else if (vals.empty()) {
         if (!o.default_text.empty())
-          line(o.name, quoted(o.default_text));
+          // A repeatable option's default as the list it is read back as (`path = ["/"]`),
+          // so that printing the configuration read back prints the same text.
+          line(o.name, o.repeatable ? "[" + quoted(o.default_text) + "]" : quoted(o.default_text));
         else
           out += "# " + o.name + " = " + o.value_name + "\n";
       } else if (o.repeatable) {

@@ -12,9 +12,11 @@ struct GenApp::ConnState {
   uint64_t req_left = 0;   // request bytes still to send
   uint64_t req_off = 0;    // position in request_ (raw payloads cycle through it)
   uint64_t resp_left = 0;  // raw: response bytes still expected
+  uint64_t resp_size = 0;  // raw: the current request's response size
   uint64_t t_due = 0;      // open-loop rps: when the next request is due
   uint64_t work = 0;       // open-loop rps with --ramp: t_due in full-rate time
   uint32_t req_index = 0;  // which of requests_ the current request is
+  uint32_t dst = 0;        // which --dst the connection went to
   bool established = false;
   bool in_request = false;  // a request is outstanding
   bool waiting = false;     // open-loop rps: in due_ until t_due
@@ -33,19 +35,32 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts
       opts_(opts),
       share_(share),
       rate_(rate),
-      open_loop_(opts.mode == GenMode::rps && rate > 0) {
+      open_loop_(opts.mode == GenMode::rps && rate > 0),
+      dsts_(destinations(opts)) {
+  {
+    std::vector<Weighted> weights;
+    for (const auto& d : dsts_) weights.push_back(Weighted{0, d.weight});
+    dst_pick_ = WeightedCycle(weights);
+    dst_stats_ = std::vector<DestStats>(dsts_.size());
+  }
   events_.connected = on_connected;
   events_.readable = on_readable;
   events_.writable = on_writable;
   events_.peer_closed = on_peer_closed;
   events_.closed = on_closed;
   conn_opts_.nodelay = true;  // requests go out whole and at once
-  ramp_ns_ = uint64_t{opts_.ramp_s} * 1'000'000'000;
+  profile_ = RateProfile(opts_);
+  profiled_ = !profile_.flat();
+  req_sizes_ = WeightedCycle(opts_.req_sizes);
+  resp_sizes_ = WeightedCycle(opts_.resp_sizes);
+  bodies_ = WeightedCycle(opts_.body_sizes);
   if (opts_.http) {
     for (const auto& r : http_requests(opts_)) requests_.emplace_back(r.begin(), r.end());
   } else {
-    auto& pattern = requests_.emplace_back(std::min<size_t>(
-        opts_.mode == GenMode::bulk ? kPatternBytes : opts_.req_size, kPatternBytes));
+    uint64_t largest = opts_.req_size;
+    for (const auto& w : opts_.req_sizes) largest = std::max(largest, w.value);
+    auto& pattern = requests_.emplace_back(
+        std::min<size_t>(opts_.mode == GenMode::bulk ? kPatternBytes : largest, kPatternBytes));
     for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>('a' + i % 26);
   }
   // One state per connection this lcore may have open at once: no allocation afterwards.
@@ -78,12 +93,10 @@ void GenApp::tick(uint64_t now) {
   if (live_ >= share_ || (!probed_ && live_ > 0)) return;
   uint32_t budget = probed_ ? std::min(kMaxOpensPerTurn, share_ - live_) : 1;
   if (rate_ > 0 && !open_loop_) {
-    // Token bucket: at most 10 ms worth (and at least one) saved up; during --ramp the rate
-    // is the elapsed share of it.
-    const double ramp = ramp_ns_ == 0 || now - start_ns_ >= ramp_ns_
-                            ? 1.0
-                            : static_cast<double>(now - start_ns_) / static_cast<double>(ramp_ns_);
-    tokens_ = std::min(tokens_ + rate_ * ramp * static_cast<double>(dt) * 1e-9,
+    // Token bucket: at most 10 ms worth (and at least one) saved up; during --ramp and
+    // --rate's steps the rate is the profile's share of it.
+    const double share = profiled_ ? profile_.fraction_at(now - start_ns_) : 1.0;
+    tokens_ = std::min(tokens_ + rate_ * share * static_cast<double>(dt) * 1e-9,
                        std::max(1.0, rate_ / 100.0));
     budget = std::min<uint32_t>(budget, static_cast<uint32_t>(tokens_));
   }
@@ -122,21 +135,24 @@ bool GenApp::open_one() {
   *s = ConnState{};
   TcpError err = TcpError::ok;
   s->t_open = now_;
+  s->dst = static_cast<uint32_t>(dst_pick_.next());
+  const Destination& d = dsts_[s->dst];
   s->conn = sources_.open(
       [&](Ipv4Addr src, TcpError& e) {
-        return tcp_.connect(src, opts_.dst, opts_.dst_port, &events_, this, 0, conn_opts_, e, now_);
+        return tcp_.connect(src, d.addr, d.port, &events_, this, 0, conn_opts_, e, now_);
       },
       err);
   if (!s->conn) {
     // Table full, or no free port on any source address (TIME-WAIT holds them): counted,
     // tried again next turn.
-    stats_.local.add();
+    count_error(*s, stats_.local);
     free_.push_back(s);
     return false;
   }
   Stack::set_user(s->conn, s);
   ++live_;
   stats_.opens.add();
+  dst_stats_[s->dst].opens.add();
   return true;
 }
 
@@ -164,6 +180,11 @@ ConnTotals GenApp::conn_totals() const {
   return t;
 }
 
+void GenApp::count_error(const ConnState& s, StatCounter& c) {
+  c.add();
+  dst_stats_[s.dst].errors.add();
+}
+
 void GenApp::finish(ConnState& s, bool abort) {
   Conn* c = s.conn;
   stats_.closes.add();
@@ -181,6 +202,7 @@ void GenApp::on_connected(void* ctx, Conn* c) {
   s->established = true;
   self->probed_ = true;
   self->stats_.established.add();
+  self->dst_stats_[s->dst].established.add();
   self->stats_.active.add();
   self->connect_ns_.record(self->now_ - s->t_open);
   switch (self->opts_.mode) {
@@ -189,14 +211,14 @@ void GenApp::on_connected(void* ctx, Conn* c) {
     case GenMode::rps:
       if (!self->open_loop_) return self->start_request(*s, self->now_);
       // Spread the connections' schedules over one interval instead of firing together.
-      if (self->ramp_ns_ == 0) {
+      if (!self->profiled_) {
         s->t_due =
             self->now_ + self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
       } else {
-        // The same, in full-rate time from the start, mapped through the ramp.
-        s->work = ramp_work_at(self->now_ - self->start_ns_, self->ramp_ns_) +
+        // The same, in full-rate time from the start, mapped through the profile.
+        s->work = self->profile_.work_at(self->now_ - self->start_ns_) +
                   self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
-        s->t_due = self->start_ns_ + ramp_time_for_work(s->work, self->ramp_ns_);
+        s->t_due = self->start_ns_ + self->profile_.time_for_work(s->work);
       }
       return self->wait_until_due(*s);
     case GenMode::bulk:
@@ -239,11 +261,10 @@ void GenApp::on_peer_closed(void* ctx, Conn* c) {
     // A body delimited by the end of the connection (RFC 9112 6.3 rule 8).
     return self->response_done(*s, s->parser.status() >= 200 && s->parser.status() < 300);
   }
-  if (s->in_request &&
-      (self->opts_.http ? s->parser.started() : s->resp_left < self->opts_.response_size()))
-    self->stats_.bad_response.add();  // truncated response
+  if (s->in_request && (self->opts_.http ? s->parser.started() : s->resp_left < s->resp_size))
+    self->count_error(*s, self->stats_.bad_response);  // truncated response
   else
-    self->stats_.closed_early.add();
+    self->count_error(*s, self->stats_.closed_early);
   self->finish(*s, false);
 }
 
@@ -253,20 +274,20 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   if (!s) return;  // we had finished with it already
   switch (why) {
     case CloseReason::refused:
-      self->stats_.refused.add();
+      self->count_error(*s, self->stats_.refused);
       break;
     case CloseReason::reset:
-      self->stats_.reset.add();
+      self->count_error(*s, self->stats_.reset);
       break;
     case CloseReason::timeout:
-      self->stats_.timeout.add();
+      self->count_error(*s, self->stats_.timeout);
       break;
     case CloseReason::no_resources:
-      self->stats_.local.add();
+      self->count_error(*s, self->stats_.local);
       break;
     case CloseReason::normal:
     case CloseReason::aborted:
-      self->stats_.closed_early.add();
+      self->count_error(*s, self->stats_.closed_early);
       break;
   }
   // The TCB lives until this event returns: its last snapshot is the connection's record.
@@ -280,11 +301,22 @@ void GenApp::start_request(ConnState& s, uint64_t t_request) {
   s.t_request = t_request;
   s.req_off = 0;
   if (opts_.http) {
-    s.req_index = static_cast<uint32_t>(next_request_);
-    next_request_ = next_request_ + 1 == requests_.size() ? 0 : next_request_ + 1;
+    // Paths in turn, each with the next body size of the mix.
+    const size_t bodies = std::max<size_t>(bodies_.size(), 1);
+    s.req_index = static_cast<uint32_t>((s.dst * opts_.http_paths.size() + next_path_) * bodies +
+                                        bodies_.next());
+    const size_t paths = opts_.http_paths.size();
+    next_path_ = next_path_ + 1 == paths ? 0 : next_path_ + 1;
+    s.req_left = requests_[s.req_index].size();
+  } else {
+    // A size mix picks each request's size; its response is the --resp-size mix's next, or
+    // (an echo) the request's own size.
+    s.req_left = req_sizes_.size() > 1 ? opts_.req_sizes[req_sizes_.next()].value : opts_.req_size;
+    s.resp_size = resp_sizes_.size() > 1 ? opts_.resp_sizes[resp_sizes_.next()].value
+                  : opts_.resp_size      ? opts_.resp_size
+                                         : s.req_left;
   }
-  s.req_left = opts_.http ? requests_[s.req_index].size() : opts_.req_size;
-  s.resp_left = opts_.response_size();
+  s.resp_left = s.resp_size;
   s.parser.reset();
   write_request(s);
 }
@@ -310,7 +342,7 @@ void GenApp::read_response(ConnState& s) {
     for (size_t i = 0; i < n; ++i) {
       if (!s.in_request) {
         // Bytes nobody asked for (raw mode: more than --resp-size).
-        stats_.bad_response.add();
+        count_error(s, stats_.bad_response);
         return finish(s, true);
       }
       size_t used = 0;
@@ -318,7 +350,7 @@ void GenApp::read_response(ConnState& s) {
       if (opts_.http) {
         const http::RespResult r = s.parser.feed({spans[i].data, spans[i].len}, used);
         if (r == http::RespResult::bad) {
-          stats_.bad_response.add();
+          count_error(s, stats_.bad_response);
           return finish(s, true);
         }
         done = r == http::RespResult::complete;
@@ -342,11 +374,12 @@ void GenApp::read_response(ConnState& s) {
 void GenApp::response_done(ConnState& s, bool good) {
   s.in_request = false;
   if (!good) {
-    stats_.bad_response.add();
+    count_error(s, stats_.bad_response);
     stats_.non_2xx.add();
     return finish(s, false);
   }
   stats_.requests.add();
+  dst_stats_[s.dst].requests.add();
   response_ns_.record(now_ - s.t_request);
   if (opts_.mode == GenMode::cps) return finish(s, false);
   // rps: the next request at once (closed loop), unless the server is closing the connection;
@@ -359,11 +392,11 @@ void GenApp::response_done(ConnState& s, bool good) {
   // Open loop: the next request is due one interval after the previous one was, whether or
   // not the response came in time. A late one goes out at once and its latency counts from
   // when it was due, so a stall shows up in every request it delayed (coordinated omission).
-  if (ramp_ns_ == 0) {
+  if (!profiled_) {
     s.t_due += interval_ns_;
   } else {
     s.work += interval_ns_;
-    s.t_due = start_ns_ + ramp_time_for_work(s.work, ramp_ns_);
+    s.t_due = start_ns_ + profile_.time_for_work(s.work);
   }
   if (s.t_due <= now_) return start_request(s, s.t_due);
   wait_until_due(s);

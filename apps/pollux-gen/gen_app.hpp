@@ -59,6 +59,11 @@ struct GenStats {
   }
 };
 
+// One --dst's share of the run (all of it with one destination).
+struct DestStats {
+  StatCounter opens, established, requests, errors;
+};
+
 class GenApp {
  public:
   // `share` is this lcore's part of --connections (or --concurrency for cps), `rate` its part
@@ -75,6 +80,8 @@ class GenApp {
   static void on_iteration(void* ctx, uint64_t now_ns);
 
   [[nodiscard]] const GenStats& stats() const { return stats_; }
+  // Per --dst, in the order given.
+  [[nodiscard]] const std::vector<DestStats>& dst_stats() const { return dst_stats_; }
   // Read these after the pollers stopped.
   [[nodiscard]] const LatencyHistogram& connect_latency() const { return connect_ns_; }
   [[nodiscard]] const LatencyHistogram& response_latency() const { return response_ns_; }
@@ -107,6 +114,8 @@ class GenApp {
   // pool at once (the `closed` event that follows finds no state and is ignored).
   void finish(ConnState& s, bool abort);
   void release(ConnState& s);
+  // An error of kind `c` on `s`'s connection, also counted against its destination.
+  void count_error(const ConnState& s, StatCounter& c);
 
   Stack& tcp_;
   SourceAddresses sources_;
@@ -120,13 +129,21 @@ class GenApp {
   AppEvents events_;
   ConnOptions conn_opts_;
   GenStats stats_;
+  std::vector<Destination> dsts_;  // --dst
+  WeightedCycle dst_pick_;         // which of dsts_ the next connection goes to
+  std::vector<DestStats> dst_stats_;
   ConnTotals finished_conns_;
   LatencyHistogram connect_ns_;
   LatencyHistogram response_ns_;
-  // The request bytes: raw, one pattern chunk; http, one request per --path.
+  // The request bytes: raw, one pattern chunk; http, one request per --path and body size
+  // (http_requests()).
   std::vector<std::vector<uint8_t>> requests_;
-  size_t next_request_ = 0;  // http: the path the next request takes
-  uint64_t ramp_ns_ = 0;     // --ramp (0: none)
+  size_t next_path_ = 0;  // http: the path the next request takes
+  // Size mixes (--req-size, --resp-size, --body-size): which size the next request takes.
+  WeightedCycle req_sizes_, resp_sizes_, bodies_;
+  // --ramp and stepped --rate: the rate as a fraction of rate_ over time since start_ns_.
+  RateProfile profile_;
+  bool profiled_ = false;  // the profile is not flat: schedules go through work time
   std::vector<std::unique_ptr<ConnState>> pool_;
   std::vector<ConnState*> free_;
   uint32_t live_ = 0;  // states in use (opening, established)

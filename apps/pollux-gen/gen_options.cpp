@@ -1,9 +1,11 @@
 #include "gen_options.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
 
 #include "../common/options.hpp"
+#include "profile.hpp"
 
 namespace pollux::apps {
 
@@ -19,6 +21,10 @@ const char* gen_mode_name(GenMode m) {
       return "hold";
   }
   return "?";
+}
+
+const char* http_method_name(HttpMethod m) {
+  return m == HttpMethod::post ? "POST" : "GET";
 }
 
 const char* direction_name(Direction d) {
@@ -90,6 +96,11 @@ constexpr const char* kGenFooter =
     "Examples:\n"
     "  pollux-gen -l 0-1 -- --mode rps --http --connections 32 --local-server http\n"
     "  pollux-gen -l 0-1 -- --mode cps --rate 20k --ramp 10s --duration 1m --local-server echo\n"
+    "  pollux-gen -l 0-1 -- --mode rps --rate 1k,2k,4k --step 10s --req-size 64@3,1k \\\n"
+    "      --local-server echo\n"
+    "  pollux-gen -l 0-1 -- --mode rps --http --method POST --body-size 1k --local-server http\n"
+    "  pollux-gen --preset tap:px1 -l 0 -- --ip 10.0.1.2/24 --dst 10.0.1.1:80@3 \\\n"
+    "      --dst 10.0.1.9:80 --mode cps --http\n"
     "  pollux-gen --preset tap:px1 -l 0 -- --ip 10.0.1.2/24 --dst 10.0.1.1:7 --mode bulk \\\n"
     "      --direction both --json report.json\n"
     "  pollux-gen -- --mode rps --http --local-server http --print-config > gen.toml\n"
@@ -113,23 +124,49 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
   add_device_options(p, o);
   add_address_options(p, o.addrs, o.addrs6, o.gateway, o.device.static_arp);
   const char* g = "Traffic";
-  p.add({"dst", g, "A.B.C.D:PORT", "the server (with --local-server: 198.18.0.1:8080 unless given)",
-         "", false, "", [&o, &given](const std::string& v, std::string& e) {
+  p.add({"dst", g, "A.B.C.D:PORT[@W]",
+         "the server (with --local-server: 198.18.0.1:8080 unless given); several spread the "
+         "connections over them in proportion to their weights (default 1)",
+         "", true, "", [&o, &given](const std::string& text, std::string& e) {
+           const auto at = text.find('@');
+           const std::string v = text.substr(0, at);
            const auto colon = v.rfind(':');
            const auto a =
                colon == std::string::npos ? std::nullopt : Ipv4Addr::parse(v.substr(0, colon));
            const auto port = colon == std::string::npos ? std::nullopt
                                                         : parse_uint(v.substr(colon + 1), 1, 65535);
+           Destination d;
            if (!a || !port) {
              e = "--dst: '" + v + "' is not ADDRESS:PORT like 10.0.0.1:8080";
-           } else if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
-             e = "--dst: " + a->to_string() + " is not a unicast address";
-           } else {
-             o.dst = *a;
-             o.dst_port = static_cast<uint16_t>(*port);
-             given.dst = true;
+             return false;
            }
-           return e.empty();
+           if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
+             e = "--dst: " + a->to_string() + " is not a unicast address";
+             return false;
+           }
+           if (at != std::string::npos) {
+             const auto w = parse_option_value("--dst", text.substr(at + 1), Unit::plain, 1,
+                                               1'000'000, e, "a weight");
+             if (!w) return false;
+             d.weight = static_cast<uint32_t>(*w);
+           }
+           d.addr = *a;
+           d.port = static_cast<uint16_t>(*port);
+           if (!given.dst) o.dsts.clear();
+           given.dst = true;
+           for (const auto& other : o.dsts)
+             if (other.addr == d.addr && other.port == d.port) {
+               e = "--dst: " + d.to_string() + " is given twice";
+               return false;
+             }
+           if (o.dsts.size() == kMaxDestinations) {
+             e = "--dst: at most " + std::to_string(kMaxDestinations) + " destinations";
+             return false;
+           }
+           o.dsts.push_back(d);
+           o.dst = o.dsts.front().addr;
+           o.dst_port = o.dsts.front().port;
+           return true;
          }});
   p.add({"mode", g, "cps|rps|bulk|hold",
          "cps: open, send one request, read the whole response, close, --concurrency in "
@@ -172,20 +209,68 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
   p.number("concurrency", g, "C", "cps: connections in flight (default 16)",
            {Unit::count, 1, 1u << 24, std::to_string(o.concurrency)},
            [&o](uint64_t x) { o.concurrency = static_cast<uint32_t>(x); });
-  p.number("rate", g, "N",
-           "cps, hold: opens per second; rps: requests per second, open loop (default 0: as "
-           "fast as possible)",
-           {Unit::count, 0, 100'000'000, std::to_string(o.rate)},
-           [&o](uint64_t x) { o.rate = static_cast<uint32_t>(x); });
-  p.number("ramp", g, "S", "raise --rate linearly from 0 over the first S seconds",
+  p.add({"rate", g, "N|N,N,..",
+         "cps, hold: opens per second; rps: requests per second, open loop (default 0: as "
+         "fast as possible). Several rates step through them, each for --step seconds, the "
+         "last held to the end (--rate 10k,20k,40k --step 10s)",
+         std::to_string(o.rate), false, "", [&o](const std::string& v, std::string& e) {
+           if (v.find(',') == std::string::npos) {
+             const auto x = parse_option_value("--rate", v, Unit::count, 0, 100'000'000, e);
+             if (x) o.rate = static_cast<uint32_t>(*x);
+             o.rate_steps.clear();
+             return x.has_value();
+           }
+           std::vector<Weighted> steps;
+           if (!parse_weighted_list("--rate", v, Unit::count, 1, 100'000'000, steps, e))
+             return false;
+           o.rate_steps.clear();
+           for (const auto& s : steps) {
+             if (s.weight != 1) {
+               e = "--rate: '" + v + "': steps take no @weight";
+               return false;
+             }
+             o.rate_steps.push_back(static_cast<uint32_t>(s.value));
+           }
+           o.rate = *std::max_element(o.rate_steps.begin(), o.rate_steps.end());
+           return true;
+         }});
+  p.number("step", g, "S", "how long each of several --rate values lasts",
+           {Unit::seconds, 1, 86400, ""},
+           [&o](uint64_t x) { o.step_s = static_cast<unsigned>(x); });
+  p.number("ramp", g, "S",
+           "raise --rate linearly from 0 over the first S seconds (to the first step's rate)",
            {Unit::seconds, 1, 3600, ""}, [&o](uint64_t x) { o.ramp_s = static_cast<unsigned>(x); });
-  p.number("req-size", g, "BYTES", "a raw request's size (default 64)",
-           {Unit::size, 1, 1u << 30, std::to_string(o.req_size)},
-           [&o](uint64_t x) { o.req_size = static_cast<uint32_t>(x); });
-  p.number("resp-size", g, "BYTES", "a raw response's size (default: --req-size)",
-           {Unit::size, 1, 1u << 30, ""},
-           [&o](uint64_t x) { o.resp_size = static_cast<uint32_t>(x); });
-  p.flag("http", g, "HTTP/1.1 GET requests instead of raw payloads", [&o] { o.http = true; });
+  // A size mix: each request picks its size in the weights' proportions (WeightedCycle).
+  auto sizes = [](const char* option, uint32_t& first, std::vector<Weighted>& mix) {
+    return [option, &first, &mix](const std::string& v, std::string& e) {
+      if (!parse_weighted_list(option, v, Unit::size, 1, 1u << 30, mix, e)) return false;
+      first = static_cast<uint32_t>(mix.front().value);
+      if (mix.size() == 1) mix.clear();
+      return true;
+    };
+  };
+  p.add({"req-size", g, "BYTES[@W],..",
+         "a raw request's size (default 64); a weighted mix such as 64@3,1k@1 sends 64-byte "
+         "requests three times as often as 1000-byte ones",
+         std::to_string(o.req_size), false, "", sizes("--req-size", o.req_size, o.req_sizes)});
+  p.add({"resp-size", g, "BYTES[@W],..",
+         "a raw response's size, or a weighted mix (default: each request's own size, what an "
+         "echo server answers)",
+         "", false, "", sizes("--resp-size", o.resp_size, o.resp_sizes)});
+  p.flag("http", g, "HTTP/1.1 requests instead of raw payloads", [&o] { o.http = true; });
+  p.add({"method", g, "GET|POST", "the HTTP method (default GET); POST sends --body-size bytes",
+         "GET", false, "", [&o](const std::string& v, std::string& e) {
+           const auto m = pick(v, {"GET", "POST"});
+           if (m) o.http_method = static_cast<HttpMethod>(*m);
+           if (!m) e = "--method: '" + v + "' is not one of GET, POST";
+           return m.has_value();
+         }});
+  p.add({"body-size", g, "BYTES[@W],..",
+         "--method POST: each request's body (Content-Length), one size or a weighted mix "
+         "(default 0)",
+         "", false, "", [&o](const std::string& v, std::string& e) {
+           return parse_weighted_list("--body-size", v, Unit::size, 0, 1u << 20, o.body_sizes, e);
+         }});
   p.add({"path", g, "/P", "the requests cycle through the paths given (default /)", "/", true, "",
          [&o, &given](const std::string& v, std::string& e) {
            bool clean = !v.empty() && v[0] == '/';
@@ -267,6 +352,7 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
     if (!have_dst) {
       o.dst = *Ipv4Addr::parse("198.18.0.1");
       o.dst_port = 8080;
+      o.dsts = {Destination{o.dst, o.dst_port, 1}};
       have_dst = true;
     }
   }
@@ -278,16 +364,22 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
   if (!have_dst) return fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
   if (!given.mode) return fail("--mode is required (cps, rps, bulk or hold)");
   if (!check_gateway(o.addrs, o.gateway, error)) return false;
-  bool on_link = false;
-  for (const auto& p : o.addrs) on_link |= p.contains(o.dst);
-  if (o.local_server && !on_link)
-    return fail("--local-server: --dst " + o.dst.to_string() +
-                " must be on an --ip subnet (the server sits on the in-memory link)");
-  for (const auto& p : o.addrs)
-    if (p.addr == o.dst)
-      return fail("--dst: " + o.dst.to_string() + " is one of our own addresses");
-  if (!on_link && !o.gateway)
-    return fail("--dst: " + o.dst.to_string() + " is not on any --ip subnet and there is no --gw");
+  for (const Destination& d : o.dsts) {
+    bool on_link = false;
+    for (const auto& p : o.addrs) on_link |= p.contains(d.addr);
+    if (o.local_server && !on_link)
+      return fail("--local-server: --dst " + d.addr.to_string() +
+                  " must be on an --ip subnet (the server sits on the in-memory link)");
+    if (o.local_server && d.port != o.dst_port)
+      return fail("--local-server: every --dst must use one port (the server listens on " +
+                  std::to_string(o.dst_port) + ")");
+    for (const auto& p : o.addrs)
+      if (p.addr == d.addr)
+        return fail("--dst: " + d.addr.to_string() + " is one of our own addresses");
+    if (!on_link && !o.gateway)
+      return fail("--dst: " + d.addr.to_string() +
+                  " is not on any --ip subnet and there is no --gw");
+  }
   if (o.local_server) {
     // The server must speak what the generator asks for.
     const ServerMode want = o.http ? ServerMode::http
@@ -302,7 +394,23 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
   }
   if (o.ramp_s != 0 && (o.rate == 0 || o.mode == GenMode::bulk))
     return fail("--ramp raises --rate: it needs --rate N and mode cps, rps or hold");
+  if (!o.rate_steps.empty() && o.step_s == 0)
+    return fail("--rate: several rates need --step S (how long each lasts)");
+  if (o.step_s != 0 && o.rate_steps.empty())
+    return fail("--step: it needs several rates (--rate 10k,20k,40k)");
+  if (!o.rate_steps.empty() && o.mode == GenMode::bulk)
+    return fail("--rate: bulk mode has no rate to step");
   if (!o.http_headers.empty() && !o.http) return fail("--header: headers are for --http requests");
+  if (o.http_method != HttpMethod::get && !o.http)
+    return fail("--method: methods are for --http requests");
+  if (!o.body_sizes.empty() && o.http_method != HttpMethod::post)
+    return fail("--body-size: bodies are sent with --method POST");
+  if (o.http && (!o.req_sizes.empty() || !o.resp_sizes.empty()))
+    return fail(
+        "--req-size/--resp-size: size mixes are for raw payloads; with --http use "
+        "--body-size");
+  if (o.mode == GenMode::bulk && (!o.req_sizes.empty() || !o.resp_sizes.empty()))
+    return fail("--req-size/--resp-size: bulk mode streams; size mixes are for cps and rps");
   if (o.http && o.mode == GenMode::bulk)
     return fail("--http: bulk mode moves raw bytes; use cps or rps for HTTP");
   if (o.mode == GenMode::cps && o.concurrency > o.max_connections)

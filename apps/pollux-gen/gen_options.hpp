@@ -21,13 +21,34 @@ enum class GenMode : uint8_t {
   hold,  // open `connections` and keep them
 };
 enum class Direction : uint8_t { up, down, both };
+enum class HttpMethod : uint8_t { get, post };
+
+// One entry of a weighted list (`--req-size 64@3,1k@1`): the value and its share.
+struct Weighted {
+  uint64_t value = 0;
+  uint32_t weight = 1;
+  friend bool operator==(const Weighted&, const Weighted&) = default;
+};
+
+// One --dst: a server and its share of the connections.
+struct Destination {
+  Ipv4Addr addr{};
+  uint16_t port = 0;
+  uint32_t weight = 1;
+  [[nodiscard]] std::string to_string() const {
+    return addr.to_string() + ":" + std::to_string(port);
+  }
+};
 
 struct GenOptions {
   std::vector<Ipv4Prefix> addrs;
   std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
-  Ipv4Addr dst{};
+  Ipv4Addr dst{};  // the first --dst (the only one unless several are given)
   uint16_t dst_port = 0;
+  // --dst ADDR:PORT[@WEIGHT] (repeatable): connections are spread over these in proportion
+  // to their weights (WeightedCycle); after parsing it holds at least the one above.
+  std::vector<Destination> dsts;
   GenMode mode = GenMode::rps;
   Direction direction = Direction::down;  // bulk only
   unsigned duration_s = 10;
@@ -35,9 +56,19 @@ struct GenOptions {
   uint32_t connections = 16;  // rps, bulk, hold
   uint32_t concurrency = 16;  // cps
   uint32_t rate = 0;          // connection opens per second (0: as fast as possible)
-  uint32_t req_size = 64;     // raw payloads
-  uint32_t resp_size = 0;     // 0: same as req_size (what an echo server answers)
-  bool http = false;          // HTTP/1.1 GET instead of raw payloads
+  // --rate A,B,C --step S: the rate steps through these every S seconds, the last held to
+  // the end (empty: one rate). `rate` is then the highest of them, the peak.
+  std::vector<uint32_t> rate_steps;
+  unsigned step_s = 0;
+  uint32_t req_size = 64;  // raw payloads (with a mix, its first size)
+  uint32_t resp_size = 0;  // 0: same as req_size (what an echo server answers)
+  // --req-size/--resp-size as weighted mixes (`64@3,1k@1`): each request picks its sizes in
+  // those proportions (empty or one entry: req_size/resp_size for every request).
+  std::vector<Weighted> req_sizes, resp_sizes;
+  bool http = false;                         // HTTP/1.1 requests instead of raw payloads
+  HttpMethod http_method = HttpMethod::get;  // --method
+  // --body-size (POST): the bodies' sizes, a weighted mix; empty: Content-Length 0.
+  std::vector<Weighted> body_sizes;
   // --path (repeatable): the requests cycle through these paths, one after the other.
   std::vector<std::string> http_paths = {"/"};
   // --header "Name: value" (repeatable): sent with every HTTP request.
@@ -75,7 +106,7 @@ inline constexpr const char* kGenUsage =
     "         [--local-server echo|discard|source|http] [--config FILE] [--print-config] "
     "[--help]\n";
 
-inline constexpr size_t kMaxPaths = 64, kMaxHeaders = 32;
+inline constexpr size_t kMaxPaths = 64, kMaxHeaders = 32, kMaxDestinations = 16;
 // A --header value: "Name: value" with a token name and no control characters; Host,
 // Content-Length and Transfer-Encoding are pollux-gen's own. False with `why` otherwise.
 [[nodiscard]] bool valid_header_line(std::string_view line, std::string& why);
@@ -88,5 +119,6 @@ inline constexpr size_t kMaxPaths = 64, kMaxHeaders = 32;
 
 [[nodiscard]] const char* gen_mode_name(GenMode m);
 [[nodiscard]] const char* direction_name(Direction d);
+[[nodiscard]] const char* http_method_name(HttpMethod m);
 
 }  // namespace pollux::apps

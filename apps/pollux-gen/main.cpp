@@ -3,6 +3,7 @@
 //   pollux-gen [--preset ...] [EAL args] -- --ip 10.0.0.2/24 --dst 10.0.0.1:80 --mode rps --http
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,7 @@ void merge_latency(const std::vector<std::unique_ptr<pollux::apps::GenApp>>& app
 }
 
 pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::GenApp>>& apps,
-                               const pollux::Runtime& rt) {
+                               const pollux::Runtime& rt, const pollux::apps::GenOptions& o) {
   pollux::apps::GenTotals t;
   for (const auto& a : apps) {
     const auto& s = a->stats();
@@ -53,6 +54,16 @@ pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::G
     t.local += s.local.get();
   }
   t.retrans = rt.counter(pollux::Counter::tcp_retrans_segs);
+  for (const auto& d : pollux::apps::destinations(o))
+    t.dsts.push_back(pollux::apps::DestTotals{d.to_string(), d.weight});
+  for (const auto& a : apps)
+    for (size_t i = 0; i < t.dsts.size() && i < a->dst_stats().size(); ++i) {
+      const auto& s = a->dst_stats()[i];
+      t.dsts[i].opens += s.opens.get();
+      t.dsts[i].established += s.established.get();
+      t.dsts[i].requests += s.requests.get();
+      t.dsts[i].errors += s.errors.get();
+    }
   return t;
 }
 
@@ -124,9 +135,13 @@ int main(int argc, char** argv) {
       sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
       sc.addrs.clear();
       sc.gateway.reset();
-      for (const auto& p : opts->addrs)
-        if (p.contains(opts->dst) && sc.addrs.empty())
-          sc.addrs.push_back(Ipv4Prefix{opts->dst, p.length});
+      // Every --dst is one of the server's addresses (one port: gen_options checks).
+      for (const auto& d : apps::destinations(*opts))
+        for (const auto& p : opts->addrs)
+          if (p.contains(d.addr)) {
+            sc.addrs.push_back(Ipv4Prefix{d.addr, p.length});
+            break;
+          }
       sc.extra_mbufs = 32768;
       if (!apps::init_runtime(server_rt, sc, "pollux-gen: local server")) return 1;
       so.addrs = sc.addrs;
@@ -175,13 +190,21 @@ int main(int argc, char** argv) {
       rt.set_iteration_hook(i, apps::GenApp::on_iteration, gens.back().get());
     }
     std::printf(
-        "gen: %s %s from %s%s to %s:%u, %u %s on %zu lcore(s), %u s\n",
+        "gen: %s %s from %s%s to %s:%u%s, %u %s on %zu lcore(s), %u s\n",
         apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw",
         sources[0].to_string().c_str(),
         sources.size() > 1 ? (" (+" + std::to_string(sources.size() - 1) + ")").c_str() : "",
-        opts->dst.to_string().c_str(), opts->dst_port, total,
-        opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
+        opts->dst.to_string().c_str(), opts->dst_port,
+        opts->dsts.size() > 1 ? (" (+" + std::to_string(opts->dsts.size() - 1) + ")").c_str() : "",
+        total, opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
         opts->duration_s);
+    if (!opts->rate_steps.empty()) {
+      std::string steps;
+      for (uint32_t r : opts->rate_steps) steps += (steps.empty() ? "" : ", ") + std::to_string(r);
+      std::printf(
+          "gen: rate steps %s /s, %u s each%s\n", steps.c_str(), opts->step_s,
+          opts->ramp_s ? (", after a " + std::to_string(opts->ramp_s) + " s ramp").c_str() : "");
+    }
     std::printf("tcp: %s\n", apps::describe(opts->tcp).c_str());
     // /pollux/gen in DPDK telemetry: the totals so far (atomic counters) and the last
     // second's sample (a copy the tick makes under a lock).
@@ -189,7 +212,7 @@ int main(int argc, char** argv) {
     apps::GenSample last_second{};
     add_telemetry_command("/pollux/gen", "pollux-gen: totals so far and the last second's sample",
                           [&] {
-                            const apps::GenTotals t = totals(gens, rt);
+                            const apps::GenTotals t = totals(gens, rt, *opts);
                             apps::GenSample s;
                             {
                               std::lock_guard lock(last_second_mutex);
@@ -255,6 +278,8 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now() + std::chrono::seconds(opts->delay_s);
     // Seconds are counted from the end of --delay; the samples before are not reported.
     const unsigned delay_s = opts->delay_s;
+    // --ramp and --rate's steps: each second's target in the progress line and the series.
+    const apps::RateProfile profile(*opts);
     Runtime* runtimes[] = {&rt, &server_rt};
     const size_t n_runtimes = opts->local_server ? 2 : 1;
     Runtime::run_all({runtimes, n_runtimes}, stop, [&](unsigned seconds) {
@@ -263,8 +288,11 @@ int main(int argc, char** argv) {
       std::swap(response_now, response_before);
       if (seconds <= delay_s) return;
       seconds -= delay_s;
-      const apps::GenTotals now = totals(gens, rt);
+      const apps::GenTotals now = totals(gens, rt, *opts);
       series.push_back(apps::sample_between(seconds, now, last));
+      if (opts->rate > 0 && opts->mode != apps::GenMode::bulk)
+        series.back().target = static_cast<uint64_t>(std::llround(profile.expected(
+            opts->rate, uint64_t{seconds - 1} * 1'000'000'000, uint64_t{seconds} * 1'000'000'000)));
       // (after the swap, *_before is this tick's snapshot and *_now the last one's)
       series.back().set_latency(connect_before->since(*connect_now),
                                 response_before->since(*response_now));
@@ -282,7 +310,7 @@ int main(int argc, char** argv) {
     remove_telemetry_command("/pollux/gen");  // before what it reads goes
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    apps::GenTotals t = totals(gens, rt);
+    apps::GenTotals t = totals(gens, rt, *opts);
     for (const auto& g : gens) t.conns += g->conn_totals();  // the pollers have stopped
     apps::LatencyHistogram connect, response;
     merge_latency(gens, connect, response);

@@ -124,7 +124,9 @@ std::string gen_progress_line(const GenSample& s) {
                 gbps(s.bytes_tx, 1.0), static_cast<unsigned long long>(s.active),
                 static_cast<unsigned long long>(s.errors),
                 static_cast<unsigned long long>(s.retrans), lat);
-  return buf;
+  std::string line = buf;
+  if (s.target != 0) line += " | target " + std::to_string(s.target) + "/s";
+  return line;
 }
 
 std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
@@ -153,6 +155,16 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
                 u(t.errors()), u(t.refused), u(t.reset), u(t.timeout), u(t.bad_response),
                 u(t.non_2xx), u(t.closed_early), u(t.local));
   out += buf;
+  if (t.dsts.size() > 1) {
+    for (const auto& d : t.dsts) {
+      std::snprintf(buf, sizeof buf,
+                    "  dst %-21s weight %u: %llu opened, %llu established, %llu requests, %llu "
+                    "errors\n",
+                    d.dst.c_str(), d.weight, u(d.opens), u(d.established), u(d.requests),
+                    u(d.errors));
+      out += buf;
+    }
+  }
   std::snprintf(buf, sizeof buf, "  retrans:     %llu segments\n", u(t.retrans));
   out += buf;
   out += "  tcp:         " + describe(o.tcp) + "; " + describe(t.conns) + "\n";
@@ -179,7 +191,19 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("rate", o.rate)
       .field("req_size", o.req_size)
       .field("resp_size", o.response_size())
-      .field("direction", direction_name(o.direction))
+      .field("step_s", o.step_s);
+  // Stepped rates and size mixes, as [value, weight] pairs.
+  j.key("rate_steps").begin_array();
+  for (uint32_t r : o.rate_steps) j.value(uint64_t{r});
+  j.end_array();
+  auto mix = [&j](const char* name, const std::vector<Weighted>& list) {
+    j.key(name).begin_array();
+    for (const auto& w : list) j.begin_array().value(w.value).value(uint64_t{w.weight}).end_array();
+    j.end_array();
+  };
+  mix("req_sizes", o.req_sizes);
+  mix("resp_sizes", o.resp_sizes);
+  j.field("direction", direction_name(o.direction))
       .field("cc", congestion_control_name(o.tcp.cc))
       .field("sack", o.tcp.sack)
       .field("timestamps", o.tcp.timestamps)
@@ -190,6 +214,8 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
     for (const auto& p : o.http_paths) j.value(p);
     j.end_array();
     j.field("headers", static_cast<uint64_t>(o.http_headers.size()));
+    j.field("method", http_method_name(o.http_method));
+    mix("body_sizes", o.body_sizes);
   }
   j.field("ramp_s", o.ramp_s);
   j.end_object();
@@ -211,6 +237,7 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
         .field("response_p50_ns", s.response_p50)
         .field("response_p99_ns", s.response_p99)
         .field("response_p99_9_ns", s.response_p99_9)
+        .field("target", s.target)
         .end_object();
   }
   j.end_array();
@@ -239,6 +266,18 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("local", t.local);
   j.end_object();
   j.end_object();
+  // Each --dst's share: connections, requests and errors.
+  j.key("destinations").begin_array();
+  for (const auto& d : t.dsts)
+    j.begin_object()
+        .field("dst", d.dst)
+        .field("weight", d.weight)
+        .field("opens", d.opens)
+        .field("established", d.established)
+        .field("requests", d.requests)
+        .field("errors", d.errors)
+        .end_object();
+  j.end_array();
   // TCP_INFO summed over the connections: retransmissions by cause, negotiated options.
   j.key("tcp_info").begin_object();
   j.field("connections", t.conns.connections)

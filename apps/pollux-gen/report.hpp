@@ -14,14 +14,22 @@
 
 namespace pollux::apps {
 
+// One --dst's share of the totals.
+struct DestTotals {
+  std::string dst;  // "A.B.C.D:PORT"
+  uint32_t weight = 1;
+  uint64_t opens = 0, established = 0, requests = 0, errors = 0;
+};
+
 // Cumulative totals at one moment (all lcores).
 struct GenTotals {
   uint64_t opens = 0, established = 0, closes = 0, requests = 0;
   uint64_t bytes_tx = 0, bytes_rx = 0, active = 0, reconnects = 0;
   uint64_t refused = 0, reset = 0, timeout = 0, bad_response = 0, non_2xx = 0;
   uint64_t closed_early = 0, local = 0;
-  uint64_t retrans = 0;  // stack counter tcp_retrans_segs
-  ConnTotals conns;      // TCP_INFO summed over the connections (filled after the run)
+  uint64_t retrans = 0;          // stack counter tcp_retrans_segs
+  ConnTotals conns;              // TCP_INFO summed over the connections (filled after the run)
+  std::vector<DestTotals> dsts;  // per --dst, in the order given
   [[nodiscard]] uint64_t errors() const {
     return refused + reset + timeout + bad_response + closed_early + local;
   }
@@ -36,6 +44,9 @@ struct GenSample {
   // difference over the second (LatencyHistogram::since).
   uint64_t connect_p50 = 0, connect_p99 = 0;
   uint64_t response_p50 = 0, response_p99 = 0, response_p99_9 = 0;
+  // What --rate (its --ramp and steps) asked of this second: opens (cps, hold) or requests
+  // (rps); 0 without a rate.
+  uint64_t target = 0;
   void set_latency(const LatencyHistogram& connect, const LatencyHistogram& response);
 };
 [[nodiscard]] GenSample sample_between(unsigned second, const GenTotals& now,
@@ -43,7 +54,7 @@ struct GenSample {
 
 // "[   3s] conn/s 1200 | req/s 1200 | rx 0.010 Gb/s tx 0.001 Gb/s | active 16 | errors 0 |
 // retrans 0 | p50 12.3 us p99 40.1 us" (the second's response latency; connect latency when
-// no response came, '-' when neither did)
+// no response came, '-' when neither did), then " | target 2000/s" with a --rate
 [[nodiscard]] std::string gen_progress_line(const GenSample& s);
 
 // Human summary: totals, averages over `seconds`, errors by cause, latency percentiles.

@@ -72,6 +72,38 @@ jcheck rps-paths "requests alternate between both paths and carry the header" \
   "(lambda a, b: d['config']['paths'] == ['/a', '/bbbbbbbbbb'] and t['requests'] > 1000 and abs(t['bytes_tx'] / t['requests'] - (a + b) / 2) < 1)(*[len('GET ' + p + ' HTTP/1.1\\r\\nHost: 198.18.0.1:8080\\r\\nUser-Agent: pollux-gen\\r\\nAccept: */*\\r\\nX-Test: 1\\r\\n\\r\\n') for p in ('/a', '/bbbbbbbbbb')])"
 clean rps-paths
 
+# Size mixes: raw requests of 100 and 1000 bytes, 3 to 1 (a smooth weighted round robin, so
+# the mean is exact to a request), each echoed whole.
+run_local rps-mix -l 0-1 -- --mode rps --connections 4 --req-size 100@3,1000@1 --local-server echo
+jcheck rps-mix "requests average (3 x 100 + 1000) / 4 bytes each way" \
+  "t['requests'] > 1000 and abs(t['bytes_tx'] / t['requests'] - 325) < 2 and abs(t['bytes_rx'] / t['requests'] - 325) < 2 and d['config']['req_sizes'] == [[100, 3], [1000, 1]]"
+clean rps-mix
+# POST with a body: the server reads the Content-Length body and answers 200.
+run_local rps-post -l 0-1 -- --mode rps --http --method POST --body-size 1000 --connections 4 \
+  --local-server http
+post_len=$(python3 -c "print(len('POST / HTTP/1.1\r\nHost: 198.18.0.1:8080\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\nContent-Length: 1000\r\n\r\n') + 1000)")
+jcheck rps-post "POSTs of $post_len bytes answered 200, none refused" \
+  "t['requests'] > 1000 and abs(t['bytes_tx'] / t['requests'] - $post_len) < 1 and d['config']['method'] == 'POST'"
+grep -Eq '^local server: accepted [0-9]+, requests [1-9][0-9]*, bad requests 0,' "$workdir/rps-post.log"
+check "[rps-post] the server answered every POST (bad requests 0)" test $? -eq 0
+clean rps-post
+# Stepped rates: 500/s, then 1000/s, then 2000/s held; the series carries each second's target.
+run_local rps-steps -l 0-1 -- --mode rps --connections 10 --rate 500,1000,2000 --step 1 \
+  --duration 4 --local-server echo
+jcheck rps-steps "the rate steps 500, 1000, 2000, 2000 (within 15%), each second's target in the series" \
+  "[x['target'] for x in d['series']][:4] == [500, 1000, 2000, 2000] and all(abs(x['requests'] - x['target']) < 0.15 * x['target'] for x in d['series'][:4]) and d['config']['rate_steps'] == [500, 1000, 2000]"
+clean rps-steps
+
+# Weighted destinations: the in-memory server answers on both addresses; connections go 3 to 1
+# (a smooth weighted round robin: exact to within the connections in flight at the end).
+run_local cps-dsts -l 0-1 -- --mode cps --concurrency 8 --local-server echo --time-wait 200 \
+  --dst 198.18.0.1:8080@3 --dst 198.18.0.7:8080@1
+jcheck cps-dsts "connections spread 3 to 1 over two destinations, each answered, no errors" \
+  "(lambda a, b: a['dst'] == '198.18.0.1:8080' and b['dst'] == '198.18.0.7:8080' and a['weight'] == 3 and b['established'] > 100 and abs(a['opens'] - 3 * b['opens']) <= 4 and a['errors'] == b['errors'] == 0 and a['requests'] + b['requests'] == t['requests'])(*d['destinations'])"
+grep -Eq '^  dst 198.18.0.7:8080 +weight 1: [0-9]+ opened' "$workdir/cps-dsts.log"
+check "[cps-dsts] the summary has a line per destination" test $? -eq 0
+clean cps-dsts
+
 run_local bulk-down -l 0-1 -- --mode bulk --connections 4 --direction down --local-server source
 jcheck bulk-down "download goodput > 0.1 Gb/s" "t['rx_gbps'] > 0.1"
 jcheck bulk-down "TCP_INFO: 4 connections, all with SACK, timestamps and window scaling (defaults)" \
@@ -156,6 +188,12 @@ expect_error "a destination off the link is refused" "must be on an --ip subnet"
 expect_error "one lcore is not enough" "at least 2 lcores" -l 0 -- --mode cps --local-server echo
 expect_error "an unwritable --pcap file is refused" "pollux-gen: --pcap: cannot write /nonexistent-dir/g" \
   -- --mode cps --local-server echo --pcap /nonexistent-dir/g.pcapng
+expect_error "a --body-size without POST is refused" "bodies are sent with --method POST" \
+  -- --mode rps --http --local-server http --body-size 10
+expect_error "several rates without --step are refused" "several rates need --step" \
+  -- --mode rps --local-server echo --rate 1k,2k
+expect_error "a bad size mix is refused" "--req-size: 'x' is not a weight" \
+  -- --mode rps --local-server echo --req-size 64@x
 expect_error "a bad --link-offloads is refused" "--link-offloads: expected none, csum or all" \
   -- --mode cps --local-server echo --link-offloads tso
 expect_error "a --pcap snaplen of 0 is refused" "--pcap: snaplen '0'" \

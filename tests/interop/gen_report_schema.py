@@ -15,14 +15,15 @@ SCHEMA = {
         "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
         "connections": int, "concurrency": int, "rate": int, "req_size": int,
         "resp_size": int, "direction": str, "cc": str, "sack": bool, "timestamps": bool,
-        "tlp_wc_delack_ms": int,
+        "tlp_wc_delack_ms": int, "step_s": int, "rate_steps": list, "req_sizes": list,
+        "resp_sizes": list,
     },
     "seconds": NUM,
     "series": [{
         "t": int, "opens": int, "established": int, "requests": int, "bytes_rx": int,
         "bytes_tx": int, "active": int, "errors": int, "retrans": int,
         "connect_p50_ns": int, "connect_p99_ns": int, "response_p50_ns": int,
-        "response_p99_ns": int, "response_p99_9_ns": int,
+        "response_p99_ns": int, "response_p99_9_ns": int, "target": int,
     }],
     "totals": {
         "opens": int, "established": int, "closes": int, "requests": int, "reconnects": int,
@@ -41,6 +42,8 @@ SCHEMA = {
     },
     "cpu": {"generator": {"tsc_hz": int, "lcores": dict, "total": LOAD}},
     "stack_counters": dict,
+    "destinations": [{"dst": str, "weight": int, "opens": int, "established": int,
+                      "requests": int, "errors": int}],
 }
 
 

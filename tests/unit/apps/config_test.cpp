@@ -258,6 +258,10 @@ TEST(PrintConfig, GenOptionsReadBackToTheSameOptions) {
                                       "X-Test: 1, 2",
                                       "--header",
                                       "Accept: \"quoted\"",
+                                      "--method",
+                                      "POST",
+                                      "--body-size",
+                                      "100@3,1Ki",
                                       "--rate",
                                       "10k",
                                       "--ramp",
@@ -285,6 +289,8 @@ TEST(PrintConfig, GenOptionsReadBackToTheSameOptions) {
   EXPECT_EQ(r->http_paths, (std::vector<std::string>{"/a", "/b?x=1,2"}));
   EXPECT_EQ(r->http_headers, (std::vector<std::string>{"X-Test: 1, 2", "Accept: \"quoted\""}));
   EXPECT_EQ(r->rate, 10'000u);
+  EXPECT_EQ(r->http_method, HttpMethod::post);
+  EXPECT_EQ(r->body_sizes, (std::vector<Weighted>{{100, 3}, {1024, 1}}));
   EXPECT_EQ(r->ramp_s, 5u);
   EXPECT_EQ(r->duration_s, 60u);
   EXPECT_EQ(r->connections, 64u);
@@ -292,6 +298,29 @@ TEST(PrintConfig, GenOptionsReadBackToTheSameOptions) {
   EXPECT_EQ(r->json_path, "/tmp/r.json");
   EXPECT_EQ(r->addrs.size(), kLocalSourceAddrs) << "--local-server's defaults, as before";
   EXPECT_EQ(r->dst_port, 8080);
+}
+
+TEST(PrintConfig, GenStepsAndSizeMixesReadBackToTheSameOptions) {
+  std::string e;
+  auto o = gen({"--mode", "rps", "--local-server", "echo", "--rate", "1k,2k,4k", "--step", "5s",
+                "--req-size", "64@3,1k", "--resp-size", "10,20@2", "--print-config"},
+               &e);
+  ASSERT_TRUE(o) << e;
+  const std::string text = o->print_instead;
+  EXPECT_NE(text.find("rate = \"1k,2k,4k\""), std::string::npos) << text;
+  const TempFile f("printed-gen-steps.toml", text);
+  auto r = gen({"--config", f.path(), "--print-config"}, &e);
+  ASSERT_TRUE(r) << e << "\n" << text;
+  EXPECT_EQ(r->print_instead, text);
+  EXPECT_EQ(r->rate_steps, (std::vector<uint32_t>{1000, 2000, 4000}));
+  EXPECT_EQ(r->rate, 4000u);
+  EXPECT_EQ(r->step_s, 5u);
+  EXPECT_EQ(r->req_sizes, (std::vector<Weighted>{{64, 3}, {1000, 1}}));
+  EXPECT_EQ(r->resp_sizes, (std::vector<Weighted>{{10, 1}, {20, 2}}));
+  // The command line's one rate replaces the file's steps (and then needs no --step).
+  auto c = gen({"--config", f.path(), "--rate", "500", "--step", "5"}, &e);
+  EXPECT_FALSE(c);
+  EXPECT_EQ(e, "--step: it needs several rates (--rate 10k,20k,40k)");
 }
 
 TEST(PrintConfig, NeedsAValidConfiguration) {

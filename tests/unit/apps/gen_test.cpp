@@ -8,8 +8,8 @@
 #include <cmath>
 #include <memory>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../../../apps/common/cpu_report.hpp"
@@ -282,10 +282,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(GenProfiles, PathsAndHeadersMakeOneRequestPerPathWithEveryHeader) {
   std::string e;
-  auto o = parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
-                              "--http", "--path", "/a", "--path", "/b?x=1", "--header",
-                              "X-Test: 1", "--header", "Accept-Language:en"},
-                             e);
+  auto o = parse_gen_options(
+      {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http", "--path", "/a",
+       "--path", "/b?x=1", "--header", "X-Test: 1", "--header", "Accept-Language:en"},
+      e);
   ASSERT_TRUE(o) << e;
   EXPECT_EQ(o->http_paths, (std::vector<std::string>{"/a", "/b?x=1"}));
   const auto reqs = http_requests(*o);
@@ -295,17 +295,16 @@ TEST(GenProfiles, PathsAndHeadersMakeOneRequestPerPathWithEveryHeader) {
             "X-Test: 1\r\nAccept-Language:en\r\n\r\n");
   EXPECT_EQ(reqs[1].substr(0, 23), "GET /b?x=1 HTTP/1.1\r\nHo");
   // Without --path, the one request is for "/".
-  auto d = parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
-                              "--http"},
-                             e);
+  auto d = parse_gen_options(
+      {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http"}, e);
   ASSERT_TRUE(d);
   EXPECT_EQ(http_requests(*d).size(), 1u);
   EXPECT_EQ(http_requests(*d)[0].substr(0, 16), "GET / HTTP/1.1\r\n");
 }
 
 TEST(GenProfiles, BadHeadersAndRampsSayWhatIsWrong) {
-  const std::vector<std::string> base = {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80",
-                                         "--mode", "rps", "--http"};
+  const std::vector<std::string> base = {"--ip",   "10.0.0.2/24", "--dst", "10.0.0.1:80",
+                                         "--mode", "rps",         "--http"};
   struct Bad {
     std::vector<std::string> extra;
     const char* says;
@@ -324,28 +323,28 @@ TEST(GenProfiles, BadHeadersAndRampsSayWhatIsWrong) {
     EXPECT_NE(e.find(b.says), std::string::npos) << e;
   }
   std::string e;
-  EXPECT_FALSE(parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps",
-                                  "--header", "X: 1"},
-                                 e));
+  EXPECT_FALSE(parse_gen_options(
+      {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--header", "X: 1"}, e));
   EXPECT_NE(e.find("headers are for --http requests"), std::string::npos) << e;
-  EXPECT_FALSE(parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode",
-                                  "bulk", "--rate", "10", "--ramp", "3"},
+  EXPECT_FALSE(parse_gen_options({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "bulk",
+                                  "--rate", "10", "--ramp", "3"},
                                  e));
 }
 
 TEST(GenProfiles, ARampSendsTheIntegralOfALinearRiseThenTheFullRate) {
   constexpr uint64_t s = 1'000'000'000, ramp = 10 * s;
   EXPECT_EQ(ramp_work_at(0, ramp), 0u);
-  EXPECT_EQ(ramp_work_at(5 * s, ramp), 5 * s / 4);   // half way: a quarter of the full work
-  EXPECT_EQ(ramp_work_at(10 * s, ramp), 5 * s);      // the ramp's end: half
-  EXPECT_EQ(ramp_work_at(12 * s, ramp), 7 * s);      // then one for one
+  EXPECT_EQ(ramp_work_at(5 * s, ramp), 5 * s / 4);  // half way: a quarter of the full work
+  EXPECT_EQ(ramp_work_at(10 * s, ramp), 5 * s);     // the ramp's end: half
+  EXPECT_EQ(ramp_work_at(12 * s, ramp), 7 * s);     // then one for one
   // The inverse maps each back.
   for (uint64_t t : std::vector<uint64_t>{0, 1, 3 * s, 5 * s, 9 * s + 7, 10 * s, 11 * s, 100 * s}) {
     const uint64_t back = ramp_time_for_work(ramp_work_at(t, ramp), ramp);
     EXPECT_LE(back > t ? back - t : t - back, 2000u) << t;  // within 2 us of rounding
   }
   // At 1000 requests/s over a 10 s ramp, the first second carries 50 of them (1/20 of the
-  // full rate's work), the tenth 950, the eleventh 1000: requests k = 0, 1, ... go out at ramp_time_for_work(k ms).
+  // full rate's work), the tenth 950, the eleventh 1000: requests k = 0, 1, ... go out at
+  // ramp_time_for_work(k ms).
   auto sent_in = [&](uint64_t from, uint64_t to) {
     unsigned n = 0;
     for (uint64_t k = 0; k < 20'000; ++k) {
@@ -360,6 +359,274 @@ TEST(GenProfiles, ARampSendsTheIntegralOfALinearRiseThenTheFullRate) {
   // No ramp: the schedule is the full rate's.
   EXPECT_EQ(ramp_time_for_work(123, 0), 123u);
   EXPECT_EQ(ramp_work_at(123, 0), 123u);
+}
+
+TEST(GenProfiles, AWeightedListReadsValuesWithUnitsAndOptionalWeights) {
+  std::vector<Weighted> out;
+  std::string e;
+  ASSERT_TRUE(parse_weighted_list("--req-size", "64@3,1k@1,2Ki", Unit::size, 1, 1u << 30, out, e))
+      << e;
+  EXPECT_EQ(out, (std::vector<Weighted>{{64, 3}, {1000, 1}, {2048, 1}}));
+  EXPECT_EQ(weighted_list_text(out), "64@3,1000,2048");
+  struct Bad {
+    const char* text;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{"64@0", "--req-size: '0' is not a weight in [1, 1000000]"},
+                       Bad{"64@", "--req-size: '' is not a weight"},
+                       Bad{"64@x", "--req-size: 'x' is not a weight"},
+                       Bad{"64,,1k", "--req-size: '' is not a whole number"},
+                       Bad{"0@1", "--req-size: '0' is not a whole number in [1, 1073741824]"},
+                       Bad{"1q", "--req-size: '1q' has an unknown suffix 'q'"}}) {
+    out = {{7, 7}};
+    EXPECT_FALSE(parse_weighted_list("--req-size", b.text, Unit::size, 1, 1u << 30, out, e))
+        << b.text;
+    EXPECT_NE(e.find(b.says), std::string::npos) << b.text << ": " << e;
+    EXPECT_EQ(out, (std::vector<Weighted>{{7, 7}})) << "a refused list leaves the old one";
+  }
+  std::string many = "1";
+  for (size_t i = 1; i <= kMaxWeighted; ++i) many += ",1";
+  EXPECT_FALSE(parse_weighted_list("--req-size", many, Unit::size, 1, 10, out, e));
+  EXPECT_EQ(e, "--req-size: at most 64 entries");
+}
+
+TEST(GenProfiles, AWeightedCyclePicksInProportionEvenlySpread) {
+  WeightedCycle c({{64, 3}, {1000, 1}});
+  std::vector<size_t> picks;
+  for (int i = 0; i < 8; ++i) picks.push_back(c.next());
+  // Every cycle of 4 picks holds three 0s and one 1, the 1 never twice in a row.
+  EXPECT_EQ(picks, (std::vector<size_t>{0, 0, 1, 0, 0, 0, 1, 0}));
+  WeightedCycle w({{1, 5}, {2, 2}, {3, 1}, {4, 2}});
+  std::vector<int> counts(4);
+  for (int i = 0; i < 1000; ++i) ++counts[w.next()];
+  EXPECT_EQ(counts, (std::vector<int>{500, 200, 100, 200}));
+  EXPECT_EQ(WeightedCycle({{9, 4}}).size(), 1u);
+  WeightedCycle none;
+  EXPECT_EQ(none.next(), 0u);
+}
+
+TEST(GenProfiles, SizeMixesMethodAndBodiesParseAndBadCombinationsAreRefused) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size",
+                  "64@3,1k@1", "--resp-size", "10,20"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->req_sizes, (std::vector<Weighted>{{64, 3}, {1000, 1}}));
+  EXPECT_EQ(o->req_size, 64u);
+  EXPECT_EQ(o->resp_sizes, (std::vector<Weighted>{{10, 1}, {20, 1}}));
+  // One size is no mix.
+  auto one =
+      parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "100"});
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(one->req_sizes.empty());
+  EXPECT_EQ(one->req_size, 100u);
+  auto post = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http",
+                     "--method", "POST", "--body-size", "100@1,1Ki@3"},
+                    &e);
+  ASSERT_TRUE(post) << e;
+  EXPECT_EQ(post->http_method, HttpMethod::post);
+  EXPECT_EQ(post->body_sizes, (std::vector<Weighted>{{100, 1}, {1024, 3}}));
+  const std::vector<std::string> base = {"--ip",        "10.0.0.2/24", "--dst",
+                                         "10.0.0.1:80", "--mode",      "rps"};
+  struct Bad {
+    std::vector<std::string> extra;
+    const char* says;
+  };
+  for (const Bad& b :
+       {Bad{{"--method", "PUT", "--http"}, "--method: 'PUT' is not one of GET, POST"},
+        Bad{{"--method", "POST"}, "--method: methods are for --http requests"},
+        Bad{{"--http", "--body-size", "10"}, "--body-size: bodies are sent with --method POST"},
+        Bad{{"--http", "--method", "POST", "--body-size", "2Mi"},
+            "--body-size: '2Mi' is not a whole number in [0, 1048576]"},
+        Bad{{"--http", "--req-size", "1,2"}, "size mixes are for raw payloads"},
+        Bad{{"--mode", "bulk", "--req-size", "1,2"}, "bulk mode streams"},
+        Bad{{"--rate", "10k,20k"}, "--rate: several rates need --step S"},
+        Bad{{"--rate", "10k", "--step", "5"}, "--step: it needs several rates"},
+        Bad{{"--rate", "10k,0", "--step", "5"}, "--rate: '0' is not a whole number in [1, "},
+        Bad{{"--rate", "10k@2,20k", "--step", "5"}, "steps take no @weight"},
+        Bad{{"--mode", "bulk", "--rate", "1,2", "--step", "5"}, "bulk mode has no rate to step"}}) {
+    auto args = base;
+    args.insert(args.end(), b.extra.begin(), b.extra.end());
+    EXPECT_FALSE(parse(args, &e)) << b.says;
+    EXPECT_NE(e.find(b.says), std::string::npos) << e;
+  }
+}
+
+TEST(GenProfiles, APostCarriesContentLengthAndItsBodyForEveryPathAndSize) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http",
+                  "--method", "POST", "--body-size", "3,30@2", "--path", "/a", "--path", "/b"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  const auto reqs = http_requests(*o);
+  ASSERT_EQ(reqs.size(), 4u);  // path-major: /a 3, /a 30, /b 3, /b 30
+  EXPECT_EQ(reqs[0],
+            "POST /a HTTP/1.1\r\nHost: 10.0.0.1:80\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\n"
+            "Content-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(reqs[1].substr(0, 8), "POST /a ");
+  EXPECT_TRUE(reqs[1].ends_with("Content-Length: 30\r\n\r\nabcdefghijklmnopqrstuvwxyzabcd"))
+      << reqs[1];
+  EXPECT_EQ(reqs[3].substr(0, 8), "POST /b ");
+  EXPECT_EQ(http_bodies(*o), 2u);
+  // POST without --body-size: an empty body, still framed.
+  auto empty = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http",
+                      "--method", "POST"});
+  ASSERT_TRUE(empty);
+  ASSERT_EQ(http_requests(*empty).size(), 1u);
+  EXPECT_NE(http_requests(*empty)[0].find("Content-Length: 0\r\n\r\n"), std::string::npos);
+}
+
+TEST(GenProfiles, SteppedRatesHoldEachStepThenTheLast) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--rate",
+                  "10k,20k,40k", "--step", "10s"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->rate_steps, (std::vector<uint32_t>{10'000, 20'000, 40'000}));
+  EXPECT_EQ(o->rate, 40'000u) << "the peak";
+  constexpr uint64_t s = 1'000'000'000;
+  const RateProfile p(*o);
+  EXPECT_FALSE(p.flat());
+  EXPECT_DOUBLE_EQ(p.fraction_at(0), 0.25);
+  EXPECT_DOUBLE_EQ(p.fraction_at(15 * s), 0.5);
+  EXPECT_DOUBLE_EQ(p.fraction_at(25 * s), 1.0);
+  EXPECT_DOUBLE_EQ(p.fraction_at(1000 * s), 1.0);
+  EXPECT_EQ(p.work_at(10 * s), 10 * s / 4);
+  EXPECT_EQ(p.work_at(20 * s), 10 * s / 4 + 10 * s / 2);
+  EXPECT_EQ(p.work_at(21 * s), 17 * s / 2);  // 2.5 + 5 + 1
+  for (uint64_t t : std::vector<uint64_t>{0, 1, 3 * s, 10 * s, 19 * s + 7, 20 * s, 35 * s}) {
+    const uint64_t back = p.time_for_work(p.work_at(t));
+    EXPECT_LE(back > t ? back - t : t - back, 10u) << t;
+  }
+  // The progress line's target, second by second: 10k, then 20k, then 40k.
+  EXPECT_NEAR(p.expected(o->rate, 0, s), 10'000, 1);
+  EXPECT_NEAR(p.expected(o->rate, 9 * s, 10 * s), 10'000, 1);
+  EXPECT_NEAR(p.expected(o->rate, 10 * s, 11 * s), 20'000, 1);
+  EXPECT_NEAR(p.expected(o->rate, 25 * s, 26 * s), 40'000, 1);
+  // A schedule at the peak in work time (one request every 25 us of work) is 10k/s, 20k/s,
+  // 40k/s in real time.
+  auto sent_in = [&](uint64_t from, uint64_t to) {
+    unsigned n = 0;
+    for (uint64_t k = 0; k < 1'500'000; ++k) {
+      const uint64_t t = p.time_for_work(k * 25'000);
+      n += t >= from && t < to;
+    }
+    return n;
+  };
+  EXPECT_NEAR(sent_in(5 * s, 6 * s), 10'000, 1);
+  EXPECT_NEAR(sent_in(12 * s, 13 * s), 20'000, 1);
+  EXPECT_NEAR(sent_in(30 * s, 31 * s), 40'000, 1);
+  // With --ramp the rise goes to the first step, then the steps follow.
+  const RateProfile r(4 * s, {1000, 2000}, 2 * s);
+  EXPECT_DOUBLE_EQ(r.fraction_at(2 * s), 0.25);
+  EXPECT_DOUBLE_EQ(r.fraction_at(5 * s), 0.5);
+  EXPECT_DOUBLE_EQ(r.fraction_at(6 * s), 1.0);
+  EXPECT_EQ(r.work_at(4 * s), s);
+  EXPECT_NEAR(static_cast<double>(r.time_for_work(s / 4)), 2.0 * s, 10);
+  // No ramp and no steps: flat, work is time.
+  const RateProfile flat(
+      *parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--rate", "500"}));
+  EXPECT_TRUE(flat.flat());
+  EXPECT_EQ(flat.work_at(123), 123u);
+  EXPECT_EQ(flat.time_for_work(123), 123u);
+  // A ramp alone is the same schedule ramp_work_at gives.
+  const RateProfile ramp(10 * s, {}, 0);
+  for (uint64_t t : std::vector<uint64_t>{0, 3 * s, 10 * s, 12 * s})
+    EXPECT_NEAR(static_cast<double>(ramp.work_at(t)), static_cast<double>(ramp_work_at(t, 10 * s)),
+                2);
+}
+
+TEST(GenProfiles, SeveralDestinationsTakeWeightsAndEachGetsItsOwnHost) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80@3", "--dst", "10.0.0.9:8080",
+                  "--mode", "rps", "--http"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  ASSERT_EQ(o->dsts.size(), 2u);
+  EXPECT_EQ(o->dsts[0].to_string(), "10.0.0.1:80");
+  EXPECT_EQ(o->dsts[0].weight, 3u);
+  EXPECT_EQ(o->dsts[1].to_string(), "10.0.0.9:8080");
+  EXPECT_EQ(o->dsts[1].weight, 1u);
+  EXPECT_EQ(o->dst.to_string(), "10.0.0.1") << "the first stays the main one";
+  EXPECT_EQ(o->dst_port, 80);
+  const auto reqs = http_requests(*o);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[0].find("Host: 10.0.0.1:80\r\n"), std::string::npos);
+  EXPECT_NE(reqs[1].find("Host: 10.0.0.9:8080\r\n"), std::string::npos);
+  const std::vector<std::string> base = {"--ip", "10.0.0.2/24", "--mode", "rps"};
+  struct Bad {
+    std::vector<std::string> extra;
+    const char* says;
+  };
+  for (const Bad& b :
+       {Bad{{"--dst", "10.0.0.1:80@0"}, "--dst: '0' is not a weight in [1, 1000000]"},
+        Bad{{"--dst", "10.0.0.1:80@"}, "--dst: '' is not a weight"},
+        Bad{{"--dst", "10.0.0.1:80", "--dst", "10.0.0.1:80@2"},
+            "--dst: 10.0.0.1:80 is given twice"},
+        Bad{{"--dst", "10.0.0.1:80", "--dst", "10.9.0.1:80"},
+            "--dst: 10.9.0.1 is not on any --ip subnet and there is no --gw"},
+        Bad{{"--dst", "10.0.0.1:80", "--dst", "10.0.0.2:80"},
+            "--dst: 10.0.0.2 is one of our own addresses"},
+        Bad{{"--dst", "10.0.0.1:80", "--dst", "10.0.0.3:81", "--local-server", "echo"},
+            "--local-server: every --dst must use one port (the server listens on 80)"}}) {
+    auto args = base;
+    args.insert(args.end(), b.extra.begin(), b.extra.end());
+    EXPECT_FALSE(parse(args, &e)) << b.says;
+    EXPECT_NE(e.find(b.says), std::string::npos) << e;
+  }
+  std::vector<std::string> many = base;
+  for (int i = 0; i <= 16; ++i) {
+    many.push_back("--dst");
+    many.push_back("10.0.0." + std::to_string(10 + i) + ":80");
+  }
+  EXPECT_FALSE(parse(many, &e));
+  EXPECT_EQ(e, "--dst: at most 16 destinations");
+}
+
+TEST(GenReport, EachDestinationHasItsLineInTheSummaryAndItsEntryInTheReport) {
+  GenOptions o;
+  GenTotals t;
+  t.dsts = {DestTotals{"10.0.0.1:80", 3, 300, 300, 3000, 0},
+            DestTotals{"10.0.0.9:80", 1, 101, 100, 1000, 1}};
+  const std::string text = gen_summary(o, 1.0, t, LatencyHistogram{}, LatencyHistogram{});
+  EXPECT_NE(text.find("  dst 10.0.0.1:80           weight 3: 300 opened, 300 established, 3000 "
+                      "requests, 0 errors\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("  dst 10.0.0.9:80           weight 1: 101 opened"), std::string::npos)
+      << text;
+  const std::string doc = gen_json(o, 1.0, t, {}, LatencyHistogram{}, LatencyHistogram{}, {});
+  EXPECT_NE(
+      doc.find("\"destinations\":[{\"dst\":\"10.0.0.1:80\",\"weight\":3,\"opens\":300,"
+               "\"established\":300,\"requests\":3000,\"errors\":0},{\"dst\":\"10.0.0.9:80\""),
+      std::string::npos)
+      << doc;
+  // One destination: no per-destination lines (the totals say it all).
+  t.dsts.resize(1);
+  EXPECT_EQ(gen_summary(o, 1.0, t, LatencyHistogram{}, LatencyHistogram{}).find("  dst "),
+            std::string::npos);
+}
+
+TEST(GenReport, EachSecondsTargetRateIsInTheLineAndTheSeries) {
+  GenSample s;
+  s.second = 12;
+  s.target = 20'000;
+  EXPECT_NE(gen_progress_line(s).find("| target 20000/s"), std::string::npos)
+      << gen_progress_line(s);
+  EXPECT_EQ(gen_progress_line(GenSample{}).find("target"), std::string::npos);
+  GenOptions o;
+  o.rate_steps = {10, 20};
+  o.step_s = 3;
+  o.req_sizes = {{64, 3}, {1000, 1}};
+  o.http = true;
+  o.http_method = HttpMethod::post;
+  o.body_sizes = {{5, 1}};
+  LatencyHistogram h;
+  const std::string doc = gen_json(o, 1.0, GenTotals{}, {s}, h, h, {});
+  for (const char* k : {"\"target\":20000", "\"step_s\":3", "\"rate_steps\":[10,20]",
+                        "\"req_sizes\":[[64,3],[1000,1]]", "\"resp_sizes\":[]",
+                        "\"method\":\"POST\"", "\"body_sizes\":[[5,1]]"})
+    EXPECT_NE(doc.find(k), std::string::npos) << k << " in " << doc;
 }
 
 // --- histogram -------------------------------------------------------------------------------
@@ -456,7 +723,8 @@ TEST(LatencyHistogram, PercentilesAreWithinOnePercentOfTheExactSortedValues) {
   }
   std::sort(values.begin(), values.end());
   for (double p : {0.1, 1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 100.0}) {
-    const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+    const auto rank =
+        static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
     const uint64_t exact = values[std::max<size_t>(rank, 1) - 1];
     const uint64_t got = h.percentile(p);
     EXPECT_GE(got, exact) << "p" << p;
