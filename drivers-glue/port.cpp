@@ -1,9 +1,15 @@
 #include "port.hpp"
 
+#include <rte_bus.h>
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "log.hpp"
 #include "ring_link.hpp"
@@ -88,6 +94,58 @@ void program_rss(uint16_t port, const rte_eth_dev_info& dev, uint16_t queues, Po
   }
   info.rss_programmed = true;
 }
+
+// net_af_packet's kernel interface (its `iface=` argument), or "" for any other device.
+std::string af_packet_iface(const rte_eth_dev_info& dev) {
+  if (dev.driver_name == nullptr || std::strcmp(dev.driver_name, "net_af_packet") != 0 ||
+      dev.device == nullptr)
+    return {};
+  const rte_devargs* da = rte_dev_devargs(dev.device);
+  if (da == nullptr || da->args == nullptr) return {};
+  const std::string args = da->args;
+  const size_t at = args.find("iface=");
+  if (at == std::string::npos) return {};
+  const size_t end = args.find(',', at);
+  return args.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+}
+
+// Issue 15 item 5: a port whose link is down sends nothing, silently. A NIC's PHY takes a
+// moment to negotiate after start, so wait up to kLinkWaitMs for it; net_af_packet always
+// says up, so ask the kernel about its interface instead (a veth whose peer is down has no
+// carrier: its operstate is "down"). Returns the one line to print, or "" when up.
+constexpr unsigned kLinkWaitMs = 3000, kLinkPollMs = 100;
+std::string link_down_note(uint16_t port, const rte_eth_dev_info& dev, const std::string& driver) {
+  const std::string iface = af_packet_iface(dev);
+  if (!iface.empty()) {
+    std::string state;
+    if (FILE* f = std::fopen(("/sys/class/net/" + iface + "/operstate").c_str(), "r")) {
+      char buf[32] = {};
+      if (std::fgets(buf, sizeof buf, f)) state = buf;
+      std::fclose(f);
+      while (!state.empty() && (state.back() == '\n' || state.back() == ' ')) state.pop_back();
+    }
+    if (state.empty() || state == "up" || state == "unknown") return {};
+    return "port " + std::to_string(port) + " link: down (kernel interface " + iface + " is " +
+           state + "): nothing will be received or sent until it is up; check 'ip link show " +
+           iface + "' and, for a veth, that its peer is up (ip link set PEER up)";
+  }
+  // A virtual device's link is what it is at once (memif's comes up when its peer connects,
+  // which may be later by design): only a NIC is given time.
+  const rte_bus* bus = dev.device ? rte_dev_bus(dev.device) : nullptr;
+  const bool virtual_dev = bus && std::strcmp(rte_bus_name(bus), "vdev") == 0;
+  if (virtual_dev) return {};
+  rte_eth_link link{};
+  for (unsigned waited = 0;; waited += kLinkPollMs) {
+    if (rte_eth_link_get_nowait(port, &link) != 0) return {};  // the driver cannot tell
+    if (link.link_status == RTE_ETH_LINK_UP) return {};
+    if (waited >= kLinkWaitMs) break;
+    rte_delay_ms(kLinkPollMs);
+  }
+  return "port " + std::to_string(port) + " link: down " + std::to_string(kLinkWaitMs / 1000) +
+         " s after start (" + driver +
+         "): nothing will be received or sent until it is up; check the cable or the peer's "
+         "port, its speed and autonegotiation, and that this is the port wired (NICS.md)";
+}
 }  // namespace
 
 bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
@@ -150,9 +208,8 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
              "port %u: driver %s, queues max rx %u tx %u, descriptors rx [%u, %u] tx [%u, %u], "
              "asked rxd %u txd %u, got %u %u, offload capabilities rx 0x%llx tx 0x%llx",
              port, dev.driver_name, dev.max_rx_queues, dev.max_tx_queues, dev.rx_desc_lim.nb_min,
-             dev.rx_desc_lim.nb_max, dev.tx_desc_lim.nb_min, dev.tx_desc_lim.nb_max,
-             config.rx_desc, config.tx_desc, rx_desc, tx_desc,
-             static_cast<unsigned long long>(dev.rx_offload_capa),
+             dev.rx_desc_lim.nb_max, dev.tx_desc_lim.nb_min, dev.tx_desc_lim.nb_max, config.rx_desc,
+             config.tx_desc, rx_desc, tx_desc, static_cast<unsigned long long>(dev.rx_offload_capa),
              static_cast<unsigned long long>(dev.tx_offload_capa));
   const int socket = rte_eth_dev_socket_id(port);
   const unsigned sock = socket < 0 ? SOCKET_ID_ANY : static_cast<unsigned>(socket);
@@ -184,6 +241,8 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
     error = errstr("rte_eth_dev_start", rc);
     return false;
   }
+  // Printed once, in the port's description (describe_port).
+  info.link_note = link_down_note(port, dev, info.driver);
   if (queues > 1) {
     if (info.rss)
       program_rss(port, dev, config.queues, info);  // RETA entries for the lcores' queues
@@ -229,21 +288,20 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
 
 std::string describe_port(const PortInfo& i) {
   auto onoff = [](bool on) { return on ? "on" : "off"; };
-  std::string s = "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() +
-                  ": " + std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") +
-                  " (rxd " + std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) +
-                  "), mtu " + std::to_string(i.mtu) + ", rss " + onoff(i.rss) +
-                  "; tx offloads: ipv4-cksum " + onoff(i.offloads.tx_ipv4_checksum) +
-                  ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) + ", tso " +
-                  onoff(i.offloads.tx_tso) +
-                  (i.tso_capable && !i.offloads.tx_tso ? " (capable)" : "") + ", multi-seg " +
-                  onoff(i.offloads.tx_multi_segs) +
-                  (i.zero_copy ? " (zero-copy)" : " (segments copied)") +
-                  "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) +
-                  ", tcp-cksum " + onoff(i.offloads.rx_tcp_checksum) + ", lro " +
-                  onoff(i.offloads.rx_lro) +
-                  (i.lro_capable && !i.offloads.rx_lro ? " (capable)" : "") +
-                  "; software fallback for the rest";
+  std::string s =
+      "port " + std::to_string(i.port_id) + " (" + i.driver + ") " + i.mac.to_string() + ": " +
+      std::to_string(i.queues) + (i.queues == 1 ? " queue" : " queues") + " (rxd " +
+      std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) + "), mtu " +
+      std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
+      onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
+      ", tso " + onoff(i.offloads.tx_tso) +
+      (i.tso_capable && !i.offloads.tx_tso ? " (capable)" : "") + ", multi-seg " +
+      onoff(i.offloads.tx_multi_segs) + (i.zero_copy ? " (zero-copy)" : " (segments copied)") +
+      "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
+      onoff(i.offloads.rx_tcp_checksum) + ", lro " + onoff(i.offloads.rx_lro) +
+      (i.lro_capable && !i.offloads.rx_lro ? " (capable)" : "") +
+      "; software fallback for the rest";
+  if (!i.link_note.empty()) s += "\n" + i.link_note;
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +
          std::to_string(i.queues) + " at probe for " + std::to_string(i.lcore_queues) +

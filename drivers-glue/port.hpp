@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "net/ethernet.hpp"
 #include "engine/interface.hpp"
+#include "net/ethernet.hpp"
 
 namespace pollux::dpdk {
 
@@ -54,6 +54,9 @@ struct PortInfo {
   engine::Offloads offloads;
   bool tso_capable = false;
   bool lro_capable = false;
+  // Issue 15 item 5: empty when the link came up; otherwise one line saying that it is down
+  // and what to check (describe_port prints it).
+  std::string link_note;
 };
 
 // Configures and starts the port; on failure returns false and sets `error`.

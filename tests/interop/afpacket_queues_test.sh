@@ -109,4 +109,19 @@ for cfg in "2 0-1 1" "3 (0-2)@(0-1) 2"; do
   fi
 done
 
+# --- link down (issue 15 item 5): the kernel end of the veth down, so ours has no carrier ------
+# pollux starts anyway and says in one line under the port line what is wrong and what to check.
+ip netns exec "$ns" ip link set "$peer" down
+log=$workdir/linkdown.log
+ip netns exec "$pns" timeout 60 "$server" -l 0 --vdev="net_af_packet0,iface=$ours_if" --no-pci \
+  --no-huge -m 1024 --no-shconf --log-level=4 -- --ip $ours/24 --mode http --duration 1 \
+  --quiet >"$log" 2>&1
+rc=$?
+grep '^port' "$log" | sed 's/^/# /'
+check "[link down] pollux-server runs and exits 0 (rc=$rc)" test $rc -eq 0
+check "[link down] one line says the link is down and names the interface and the fix" \
+  test "$(grep -c "^port 0 link: down (kernel interface $ours_if is [a-z]*down).*ip link set PEER up" "$log")" -eq 1
+ip netns exec "$ns" ip link set "$peer" up
+check "[link down] no such line while the link was up" bash -c "! grep -q 'link: down' '$workdir'/q2.log"
+
 finish
