@@ -51,6 +51,8 @@ http {
   server {
     listen $kip:80 backlog=1024;
     root $workdir/www;
+    # POST runs (issue 15 item 4): nginx reads and discards the body, then answers.
+    location = /post { return 200 "posted\n"; }
   }
 }
 CONF
@@ -122,6 +124,18 @@ if [ $have_nginx = 1 ]; then
   run_gen cps-nginx --dst $kip:80 --mode cps --http --concurrency 8
   jcheck cps-nginx "connections per second > 100" "t['conn_per_s'] > 100"
   clean cps-nginx
+  # POST with a 4 KB body (Content-Length), answered 200 by nginx, kept alive.
+  run_gen post-nginx --dst $kip:80 --mode rps --http --method POST --body-size 4Ki --path /post \
+    --connections 8
+  jcheck post-nginx "POSTs of 4 KiB answered (req/s > 100), no reconnects" \
+    "t['req_per_s'] > 100 and t['reconnects'] == 0 and t['bytes_tx'] / t['requests'] > 4096"
+  clean post-nginx
+  # Two HTTP servers on the kernel's side (nginx on 80, python's http.server on 8000), the
+  # connections spread 3 to 1 by weight.
+  run_gen dsts-kernel --dst $kip:80@3 --dst $kip:8000@1 --mode cps --http --concurrency 4
+  jcheck dsts-kernel "connections spread 3 to 1 over nginx and python, no errors" \
+    "(lambda a, b: b['established'] > 5 and abs(a['opens'] - 3 * b['opens']) <= 4 and a['errors'] == b['errors'] == 0)(*d['destinations'])"
+  clean dsts-kernel
 else
   echo "# nginx not installed: skipping the nginx runs"
 fi
