@@ -13,6 +13,7 @@ usage: merge_reports.py REPORT.json REPORT.json [...] [-o MERGED.json]
   percentiles cannot be merged without its histogram, so each is the largest instance's
   value, an upper bound of the merged one;
 - cpu: each instance's lcores kept under "INSTANCE/LCORE", the total summed;
+- destinations: each --dst's opens, requests and errors summed by ADDR:PORT;
 - "instances" lists the inputs, and "config" is the first one's (each in "configs").
 Exit code 2 with one line when an input is missing, not JSON or not a pollux-gen report.
 """
@@ -132,6 +133,16 @@ def merge(reports, names):
         for k, v in r["stack_counters"].items():
             counters[k] = counters.get(k, 0) + v
     m["stack_counters"] = counters
+    # Each destination's share, summed by "ADDR:PORT" in order of first appearance (older
+    # reports have none).
+    dsts = {}
+    for r in reports:
+        for d in r.get("destinations", []):
+            row = dsts.setdefault(d["dst"], {"dst": d["dst"], "weight": d["weight"], "opens": 0,
+                                             "established": 0, "requests": 0, "errors": 0})
+            for k in ("opens", "established", "requests", "errors"):
+                row[k] += d[k]
+    m["destinations"] = list(dsts.values())
     return m
 
 

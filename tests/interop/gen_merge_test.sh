@@ -53,6 +53,8 @@ mcheck "merged percentiles lie between the instances'" \
   "all(min(a['latency']['response'][p], b['latency']['response'][p]) <= m['latency']['response'][p] <= max(a['latency']['response'][p], b['latency']['response'][p]) for p in ('p50', 'p90', 'p99', 'p99_9'))"
 mcheck "the series is aligned on the second, counts summed" \
   "len(m['series']) == max(len(a['series']), len(b['series'])) and all(r['requests'] == sum(s['requests'] for s in a['series'] + b['series'] if s['t'] == r['t']) for r in m['series'])"
+mcheck "destinations: each instance's server kept, their requests adding up to the total" \
+  "sorted(x['dst'] for x in m['destinations']) == sorted(x['dst'] for x in a['destinations'] + b['destinations']) and sum(x['requests'] for x in m['destinations']) == m['totals']['requests'] and sum(x['opens'] for x in m['destinations']) == m['totals']['opens']"
 mcheck "cpu: both instances' lcores, the total summed" \
   "len(m['cpu']['generator']['lcores']) == 2 and m['cpu']['generator']['total']['busy_cycles'] == a['cpu']['generator']['total']['busy_cycles'] + b['cpu']['generator']['total']['busy_cycles']"
 python3 "$scripts/merge_reports.py" "$workdir/a.json" >"$workdir/one.out" 2>&1
