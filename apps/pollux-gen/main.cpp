@@ -1,5 +1,6 @@
-// pollux-gen: a load generator on the pollux stack. Opens connections toward one server and
-// measures connections, requests and goodput per second, errors by cause, and latency.
+// pollux-gen: a load generator on the pollux stack. Opens connections toward one server (or
+// several, by weight) and measures connections, requests and goodput per second, errors by cause,
+// and latency.
 //   pollux-gen [--preset ...] [EAL args] -- --ip 10.0.0.2/24 --dst 10.0.0.1:80 --mode rps --http
 #include <atomic>
 #include <chrono>
@@ -167,8 +168,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
     if (opts->local_server)
-      std::printf("local server: %s on %s:%u over an in-memory link, %zu lcore(s) each side\n",
+      std::printf("local server: %s on %s:%u%s over an in-memory link, %zu lcore(s) each side\n",
                   apps::mode_name(so.mode), opts->dst.to_string().c_str(), opts->dst_port,
+                  so.addrs.size() > 1
+                      ? (" (+" + std::to_string(so.addrs.size() - 1) + " address(es))").c_str()
+                      : "",
                   server_rt.stack_count());
     // Every lcore runs its own share of the connections: each picks ephemeral ports whose
     // replies the shard function maps back to it, and the port delivers them there (NIC RSS

@@ -303,7 +303,8 @@ TEST(PrintConfig, GenOptionsReadBackToTheSameOptions) {
 TEST(PrintConfig, GenStepsAndSizeMixesReadBackToTheSameOptions) {
   std::string e;
   auto o = gen({"--mode", "rps", "--local-server", "echo", "--rate", "1k,2k,4k", "--step", "5s",
-                "--req-size", "64@3,1k", "--resp-size", "10,20@2", "--print-config"},
+                "--req-size", "64@3,1k", "--resp-size", "10,20@2", "--dst", "198.18.0.1:8080@3",
+                "--dst", "198.18.0.7:8080", "--print-config"},
                &e);
   ASSERT_TRUE(o) << e;
   const std::string text = o->print_instead;
@@ -317,6 +318,11 @@ TEST(PrintConfig, GenStepsAndSizeMixesReadBackToTheSameOptions) {
   EXPECT_EQ(r->step_s, 5u);
   EXPECT_EQ(r->req_sizes, (std::vector<Weighted>{{64, 3}, {1000, 1}}));
   EXPECT_EQ(r->resp_sizes, (std::vector<Weighted>{{10, 1}, {20, 2}}));
+  ASSERT_EQ(r->dsts.size(), 2u);
+  EXPECT_EQ(r->dsts[0].to_string(), "198.18.0.1:8080");
+  EXPECT_EQ(r->dsts[0].weight, 3u);
+  EXPECT_EQ(r->dsts[1].to_string(), "198.18.0.7:8080");
+  EXPECT_EQ(r->dsts[1].weight, 1u);
   // The command line's one rate replaces the file's steps (and then needs no --step).
   auto c = gen({"--config", f.path(), "--rate", "500", "--step", "5"}, &e);
   EXPECT_FALSE(c);
