@@ -55,6 +55,19 @@ void Engine::publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac) {
 
 void Engine::neighbour_update(const NeighbourUpdate& u, uint64_t now) {
   counters_.inc(base::Counter::neighbour_sync_received);
+  if (u.is_ipv6) {
+    // As for ARP below; the entry is made (the sibling may be the one that will need it)
+    // and keeps the reachability the sibling saw.
+    const NdCache::Learned l = nd_.learn(
+        u.ip6, u.mac,
+        NeighbourNews{.create = true, .override = true, .confirmed = u.confirmed != 0}, now,
+        [this](rte_mbuf* p, const net::MacAddr& mac) {
+          enqueue_frame(p, mac, net::EtherType::ipv6);
+        },
+        /*from_wire=*/false);
+    if (l == NdCache::Learned::changed) counters_.inc(base::Counter::nd_mac_changed);
+    return;
+  }
   // A sibling heard it from the wire: as good as hearing it ourselves, and packets we hold
   // for this neighbour can leave now.
   const ArpCache::Learned l = arp_.learn(

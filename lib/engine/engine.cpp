@@ -10,8 +10,10 @@ namespace pollux::engine {
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
     : config_(config),
+      addrs6_(config.iface),
       pool_(pool),
       arp_(config.arp),
+      nd_(config.nd),
       tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns),
       icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst),
       closed_rst_budget_(config.tcp.closed_rst_rate, config.tcp.closed_rst_burst),
@@ -48,7 +50,8 @@ void Engine::drop(rte_mbuf* m, base::Counter why) {
   rte_pktmbuf_free(m);
 }
 
-void Engine::start(uint64_t /*now_ns*/) {
+void Engine::start(uint64_t now_ns) {
+  start_ipv6(now_ns);
   // One announcement per address and port, not per lcore.
   if (config_.lcore_index != 0) return;
   for (const auto& p : config_.iface.addrs) {
@@ -58,7 +61,6 @@ void Engine::start(uint64_t /*now_ns*/) {
     send_arp(net::MacAddr::broadcast(), a, nullptr);
     counters_.inc(base::Counter::arp_gratuitous_sent);
   }
-  announce_ipv6();
 }
 
 void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
@@ -76,12 +78,20 @@ void Engine::poll(uint64_t now_ns) {
   tcp_.poll(now_ns);
   drain_tcp(now_ns);
   reasm_.expire(now_ns);
+  if (!addrs6_.empty()) poll_dad(now_ns);  // ends start-up: on time to the nanosecond
   // Neighbour retries are on a one-second scale: looking every millisecond is plenty.
   if (now_ns < next_arp_poll_) return;
   next_arp_poll_ = now_ns + 1'000'000;
   arp_.poll(
-      now_ns, [this](net::Ipv4Addr ip) { send_arp_request(ip); },
+      now_ns, [this](net::Ipv4Addr ip, const net::MacAddr*) { send_arp_request(ip); },
       [this](rte_mbuf* m) { drop(m, base::Counter::drop_arp_unresolved); });
+  if (addrs6_.empty()) return;
+  nd_.poll(
+      now_ns,
+      [this, now_ns](const net::Ipv6Addr& ip, const net::MacAddr* known) {
+        send_neighbour_solicit(ip, known, now_ns);
+      },
+      [this](rte_mbuf* m) { drop(m, base::Counter::drop_nd_unresolved); });
 }
 
 void Engine::input_one(rte_mbuf* m, uint64_t now) {

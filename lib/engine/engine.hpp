@@ -11,6 +11,8 @@
 //   icmp_input.cpp         ICMP receive and echo replies (RFC 792)
 //   ipv6_input.cpp         IPv6 receive, ICMPv6 echo and neighbour discovery (RFC 8200,
 //                          4443, 4861); TCP over IPv6 is not spoken yet
+//   ipv6_output.cpp        IPv6 next hop and neighbour resolution (RFC 4861 7.2-7.3), DAD
+//                          for our addresses (RFC 4862 5.4)
 //   tcp_segment_input.cpp  every TCP segment: parsed, validated, handed to lib/tcp
 //                          (segment_arrives.cpp); answered with RST when nothing wants it
 //   ip_output.cpp          routing, neighbour resolution, checksum preparation, the TX batch
@@ -26,11 +28,13 @@
 #include "base/counters.hpp"
 #include "base/token_bucket.hpp"
 #include "base/tx_batch.hpp"
-#include "engine/arp_cache.hpp"
 #include "engine/interface.hpp"
 #include "engine/ip_reassembly.hpp"
+#include "engine/ipv6_addrs.hpp"
+#include "engine/neighbour_cache.hpp"
 #include "engine/rss.hpp"
 #include "net/arp.hpp"
+#include "net/icmpv6.hpp"
 #include "net/ipv4.hpp"
 #include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
@@ -38,19 +42,28 @@
 
 namespace pollux::engine {
 
-// A neighbour fact (RFC 826 <protocol address, hardware address>) passed between the engines
-// of one port: ARP replies arrive on whichever queue the device picks (RSS does not hash
-// ARP), so what one lcore learns the others must hear about. 12 bytes, a ring element.
+// A neighbour fact (RFC 826 <protocol address, hardware address>, or its RFC 4861 form)
+// passed between the engines of one port: ARP replies and neighbour advertisements arrive
+// on whichever queue the device picks (RSS does not hash them), so what one lcore learns
+// the others must hear about. 28 bytes, a ring element.
 struct NeighbourUpdate {
   net::Ipv4Addr ip;
   net::MacAddr mac;
-  uint8_t pad[2] = {0, 0};
+  uint8_t is_ipv6 = 0;    // the fact is about `ip6`, not `ip`
+  uint8_t confirmed = 1;  // IPv6: reachability confirmed (else the entry is STALE)
+  net::Ipv6Addr ip6{};
 };
-static_assert(sizeof(NeighbourUpdate) == 12);
+static_assert(sizeof(NeighbourUpdate) == 28);
 
 struct EngineConfig {
   InterfaceConfig iface;
   ArpConfig arp;
+  NdConfig nd = nd_defaults();  // the IPv6 neighbour cache (RFC 4861 10 constants)
+  // Duplicate address detection at start (RFC 4862 5.4): probes per address (its
+  // DupAddrDetectTransmits; 0: none, the addresses are used at once) and the wait after each
+  // (RetransTimer). One probe and 1 s keep start-up short, as Linux's defaults.
+  uint8_t dad_probes = 1;
+  uint64_t dad_retrans_ns = 1'000'000'000;
   tcp::TcpConfig tcp;
   uint16_t lcore_index = 0;  // which worker this engine is (0-based)
   // With several workers: the shard function (shared, read-only). This engine is shard
@@ -72,7 +85,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
   ~Engine();
 
-  // Announces our addresses with gratuitous ARP (RFC 5227 2.3). Called once by the driver.
+  // Announces our IPv4 addresses with gratuitous ARP (RFC 5227 2.3) and starts duplicate
+  // address detection for the IPv6 ones (RFC 4862 5.4; poll() finishes it and announces
+  // them). Called once by the driver.
   void start(uint64_t now_ns);
 
   // Processes a received burst. Every mbuf is consumed: freed, reused for a reply, or held.
@@ -80,6 +95,11 @@ class Engine {
 
   // Time-driven work (ARP retries and expiry). Cheap when nothing is due.
   void poll(uint64_t now_ns);
+
+  // Hands an IPv6 datagram to the link: `m` holds an Ethernet header slot and a complete
+  // IPv6 packet. Multicast goes to its group's MAC; unicast to its next hop (on-link or the
+  // gateway, RFC 4861 5.2) through the neighbour cache. Takes ownership of `m`.
+  void ip6_output(rte_mbuf* m, uint64_t now_ns);
 
   // Hands an IPv4 datagram to the link. `m` holds an Ethernet header slot followed by a
   // complete IPv4 header (checksum field zero) and payload; for TCP the checksum field is
@@ -104,7 +124,9 @@ class Engine {
   [[nodiscard]] const base::Counters& counters() const { return counters_; }
   [[nodiscard]] base::Counters& counters() { return counters_; }
   [[nodiscard]] const InterfaceConfig& iface() const { return config_.iface; }
+  [[nodiscard]] const LocalAddrs6& ipv6_addrs() const { return addrs6_; }
   [[nodiscard]] const ArpCache& arp_cache() const { return arp_; }
+  [[nodiscard]] const NdCache& nd_cache() const { return nd_; }
   [[nodiscard]] rte_mempool* pool() const { return pool_; }
   [[nodiscard]] uint16_t lcore_index() const { return config_.lcore_index; }
   [[nodiscard]] const ShardMap* shards() const { return config_.shards; }
@@ -124,11 +146,25 @@ class Engine {
   // IPv6 (ipv6_input.cpp): validation, ICMPv6 echo, neighbour discovery for our addresses.
   void ipv6_input(rte_mbuf* m, uint64_t now);
   void icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now);
+  void nd_solicit_input(rte_mbuf* m, const net::Ipv6Header& ip, const net::Icmpv6Message& msg,
+                        uint64_t now);
+  void nd_advert_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now);
   void send_neighbour_advert(const net::Ipv6Addr& target, const net::Ipv6Addr& to, bool solicited,
-                             const net::MacAddr* to_mac = nullptr);
-  bool send_icmpv6(const net::MacAddr& eth_dst, const net::Ipv6Addr& src, const net::Ipv6Addr& dst,
-                   uint8_t hop_limit, uint8_t type, net::Bytes body);
-  void announce_ipv6();
+                             uint64_t now);
+  // A solicitation for `target`: to its solicited-node group, or unicast to `unicast` when
+  // re-validating a known address (RFC 4861 7.2.2, 7.3.3 PROBE).
+  void send_neighbour_solicit(const net::Ipv6Addr& target, const net::MacAddr* unicast,
+                              uint64_t now);
+  // Builds an ICMPv6 message and sends it through ip6_output(), or straight to `eth_dst`
+  // when given. False when it could not be built (counted).
+  bool send_icmpv6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t hop_limit,
+                   uint8_t type, net::Bytes body, uint64_t now,
+                   const net::MacAddr* eth_dst = nullptr);
+  // Duplicate address detection (RFC 4862 5.4) and the announcements after it.
+  void start_ipv6(uint64_t now);
+  void poll_dad(uint64_t now);
+  void dad_conflict(LocalAddrs6::Addr& a);
+  void publish_neighbour6(const net::Ipv6Addr& ip, const net::MacAddr& mac, bool confirmed);
   void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
   [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,
@@ -141,15 +177,18 @@ class Engine {
   [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
   // An IPv4 datagram above the MTU (DF clear, not TCP), sent as fragments copied out of it.
   void fragment_output(rte_mbuf* m, uint64_t now);
-  void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst);
+  void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst,
+                     net::EtherType type = net::EtherType::ipv4);
   void tx_push(rte_mbuf* m);
   void drain_tcp(uint64_t now);
   [[nodiscard]] static tcp::TcpConfig sharded(const EngineConfig& config, const Engine* self);
 
   EngineConfig config_;
+  LocalAddrs6 addrs6_;
   rte_mempool* pool_;
   base::Counters counters_;
   ArpCache arp_;
+  NdCache nd_;
   base::TxBatch tx_;
   tcp::TcpLayer tcp_;
   void publish_neighbour(net::Ipv4Addr ip, const net::MacAddr& mac);
@@ -159,6 +198,9 @@ class Engine {
   size_t neighbour_out_count_ = 0;
   uint16_t ip_id_ = 0;
   uint64_t next_arp_poll_ = 0;
+  uint64_t dad_due_ = 0;         // when the tentative addresses' next DAD step is due
+  uint8_t dad_probes_left_ = 0;  // probes still to send per tentative address
+  bool dad_running_ = false;
   base::TokenBucket icmp_echo_budget_;
   base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)
   Ipv4Reassembly reasm_;

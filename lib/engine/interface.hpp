@@ -33,9 +33,11 @@ struct InterfaceConfig {
   std::optional<net::Ipv4Addr> gateway;
   // IPv6 (RFC 8200): global or unique-local addresses with their on-link prefixes. When
   // there is at least one, the port also has the link-local address derived from its MAC
-  // (RFC 4291 2.5.1, RFC 4862 5.3) and speaks neighbour discovery for all of them.
+  // (RFC 4291 2.5.1, RFC 4862 5.3) and speaks neighbour discovery for all of them
+  // (engine/ipv6_addrs.hpp derives them once).
   std::vector<net::Ipv6Prefix> addrs6;
-  uint16_t mtu = 1500;  // IP MTU
+  std::optional<net::Ipv6Addr> gateway6;  // the IPv6 next hop for off-link destinations
+  uint16_t mtu = 1500;                    // IP MTU
   Offloads offloads;
 
   [[nodiscard]] bool owns(net::Ipv4Addr a) const {
@@ -44,34 +46,6 @@ struct InterfaceConfig {
     return false;
   }
   [[nodiscard]] bool has_ipv6() const { return !addrs6.empty(); }
-  [[nodiscard]] net::Ipv6Addr link_local() const {
-    return net::Ipv6Addr::link_local_from_mac(mac.bytes);
-  }
-  [[nodiscard]] bool owns(const net::Ipv6Addr& a) const {
-    if (!has_ipv6()) return false;
-    if (a == link_local()) return true;
-    for (const auto& p : addrs6)
-      if (p.addr == a) return true;
-    return false;
-  }
-  // Whether a datagram to `a` is for this host: one of our addresses, the solicited-node
-  // group of one of them (RFC 4291 2.7.1: where neighbour solicitations go) or all-nodes.
-  [[nodiscard]] bool accepts(const net::Ipv6Addr& a) const {
-    if (!has_ipv6()) return false;
-    if (!a.is_multicast()) return owns(a);
-    if (a == all_nodes()) return true;
-    if (a == link_local().solicited_node()) return true;
-    for (const auto& p : addrs6)
-      if (p.addr.solicited_node() == a) return true;
-    return false;
-  }
-  [[nodiscard]] static net::Ipv6Addr all_nodes() {
-    net::Ipv6Addr a;
-    a.bytes[0] = 0xff;
-    a.bytes[1] = 0x02;
-    a.bytes[15] = 0x01;
-    return a;
-  }
   [[nodiscard]] bool on_link(net::Ipv4Addr a) const {
     for (const auto& p : addrs)
       if (p.contains(a)) return true;

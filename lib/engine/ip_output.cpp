@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
-#include "net/ethernet.hpp"
-#include "net/ipv4.hpp"
 #include "engine/checksum_offload.hpp"
 #include "engine/engine.hpp"
+#include "net/ethernet.hpp"
+#include "net/ipv4.hpp"
 
 namespace pollux::engine {
 
@@ -101,11 +101,11 @@ void Engine::fragment_output(rte_mbuf* m, uint64_t now) {
   rte_pktmbuf_free(m);
 }
 
-void Engine::enqueue_frame(rte_mbuf* m, const net::MacAddr& dst) {
+void Engine::enqueue_frame(rte_mbuf* m, const net::MacAddr& dst, net::EtherType type) {
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   dst.store(p);
   config_.iface.mac.store(p + 6);
-  net::store_be16(p + 12, static_cast<uint16_t>(net::EtherType::ipv4));
+  net::store_be16(p + 12, static_cast<uint16_t>(type));
   tx_push(m);
 }
 

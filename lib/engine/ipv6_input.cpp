@@ -1,11 +1,8 @@
 // IPv6 receive (RFC 8200) and what pollux answers over it so far: ICMPv6 echo (RFC 4443 4)
-// and neighbour discovery for our own addresses (RFC 4861 7.2: solicitations answered,
-// advertisements at start, duplicates noticed). TCP over IPv6 is not spoken yet: it is
-// counted and dropped like any other unknown upper layer.
-//
-// Replies go back to the link-layer address the request came from (the solicitation's
-// source link-layer option when it has one): every reply answers a frame that just arrived
-// from that neighbour, so no neighbour cache is needed for them.
+// and neighbour discovery (RFC 4861 7.2: solicitations answered, advertisements learnt from,
+// duplicates noticed; RFC 4862 5.4: our addresses checked for duplicates at start). TCP over
+// IPv6 is not spoken yet: it is counted and dropped like any other unknown upper layer.
+// Replies leave through ip6_output (ipv6_output.cpp) and its neighbour cache.
 #include <cstring>
 
 #include "engine/engine.hpp"
@@ -23,7 +20,7 @@ constexpr uint8_t kDefaultHopLimit = 64;
 }  // namespace
 
 void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
-  if (!config_.iface.has_ipv6()) return drop(m, base::Counter::drop_ipv6);
+  if (addrs6_.empty()) return drop(m, base::Counter::drop_ipv6);
   net::Ipv6Header ip;
   const net::Bytes packet{rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen),
                           rte_pktmbuf_data_len(m) - net::kEthernetHeaderLen};
@@ -40,9 +37,9 @@ void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
   // RFC 4291 2.5.2/2.7: the unspecified address is a source only while a node probes for
   // its address (checked with the solicitation itself); multicast and loopback never are.
   // Our own address as a source is a spoofed or looped frame (as IPv4's LAND check).
-  if (ip.src.is_multicast() || ip.src.is_loopback() || config_.iface.owns(ip.src))
+  if (ip.src.is_multicast() || ip.src.is_loopback() || addrs6_.owns(ip.src))
     return drop(m, base::Counter::drop_ipv6_bad_source);
-  if (!config_.iface.accepts(ip.dst)) return drop(m, base::Counter::drop_ipv6_not_for_us);
+  if (!addrs6_.accepts(ip.dst)) return drop(m, base::Counter::drop_ipv6_not_for_us);
   if (ip.src.is_unspecified() && ip.upper_protocol != net::kIpProtoIcmpv6)
     return drop(m, base::Counter::drop_ipv6_bad_source);
   if (ip.upper_protocol != net::kIpProtoIcmpv6)
@@ -62,10 +59,6 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
     default:
       return drop(m, base::Counter::drop_icmpv6_malformed);
   }
-  const auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
-  net::MacAddr from;
-  std::memcpy(from.bytes.data(), eth + 6, 6);
-
   switch (msg.type) {
     case net::kIcmpv6EchoRequest: {
       counters_.inc(base::Counter::icmpv6_echo_requests);
@@ -77,38 +70,15 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
       // from the address the request was sent to.
       const net::Bytes body = msg.body;
       const net::Ipv6Addr src = ip.dst, dst = ip.src;
-      send_icmpv6(from, src, dst, kDefaultHopLimit, net::kIcmpv6EchoReply, body);
-      counters_.inc(base::Counter::icmpv6_echo_replies_sent);
+      if (send_icmpv6(src, dst, kDefaultHopLimit, net::kIcmpv6EchoReply, body, now))
+        counters_.inc(base::Counter::icmpv6_echo_replies_sent);
       rte_pktmbuf_free(m);
       return;
     }
-    case net::kIcmpv6NeighbourSolicit: {
-      if (!config_.iface.owns(msg.target)) return drop(m, base::Counter::drop_nd_not_our_target);
-      if (ip.src.is_unspecified()) {
-        // RFC 4862 5.4.3: another node probing our address (DAD). We keep the address and
-        // defend it: the advertisement goes to all-nodes, not solicited (RFC 4861 7.2.4).
-        counters_.inc(base::Counter::nd_duplicate_address);
-        send_neighbour_advert(msg.target, InterfaceConfig::all_nodes(), false);
-        rte_pktmbuf_free(m);
-        return;
-      }
-      counters_.inc(base::Counter::nd_solicitations_received);
-      // RFC 4861 7.2.4: solicited, with our link-layer address; the override flag set since
-      // the address is ours and not anycast. Sent to the solicitation's source, at the
-      // link-layer address its option names (else the frame's source).
-      if (msg.link_addr) std::memcpy(from.bytes.data(), msg.link_addr->data(), 6);
-      const net::Ipv6Addr target = msg.target, to = ip.src;
-      rte_pktmbuf_free(m);
-      send_neighbour_advert(target, to, true, &from);
-      return;
-    }
+    case net::kIcmpv6NeighbourSolicit:
+      return nd_solicit_input(m, ip, msg, now);
     case net::kIcmpv6NeighbourAdvert:
-      counters_.inc(base::Counter::nd_advertisements_received);
-      // RFC 4862 5.4.4: an advertisement for one of our addresses that we did not send
-      // means another node uses it.
-      if (config_.iface.owns(msg.target)) counters_.inc(base::Counter::nd_duplicate_address);
-      rte_pktmbuf_free(m);
-      return;
+      return nd_advert_input(m, msg, now);
     default:
       counters_.inc(base::Counter::icmpv6_other_received);
       rte_pktmbuf_free(m);
@@ -116,27 +86,126 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
   }
 }
 
+void Engine::nd_solicit_input(rte_mbuf* m, const net::Ipv6Header& ip, const net::Icmpv6Message& msg,
+                              uint64_t now) {
+  LocalAddrs6::Addr* a = addrs6_.find(msg.target);
+  if (!a || a->state == LocalAddrs6::State::duplicate)
+    return drop(m, base::Counter::drop_nd_not_our_target);
+  const net::MacAddr from = net::MacAddr::load(rte_pktmbuf_mtod_offset(m, const uint8_t*, 6));
+  if (ip.src.is_unspecified()) {
+    if (a->state == LocalAddrs6::State::tentative) {
+      // RFC 4862 5.4.3: another node probes the address we are probing; neither may use
+      // it. Our own probe looped back by the device (our source MAC) is no evidence.
+      if (from == config_.iface.mac) return drop(m, base::Counter::drop_nd_looped);
+      rte_pktmbuf_free(m);
+      return dad_conflict(*a);
+    }
+    // RFC 4862 5.4.3: another node probing our address (DAD). We keep the address and
+    // defend it: the advertisement goes to all-nodes, not solicited (RFC 4861 7.2.4).
+    counters_.inc(base::Counter::nd_duplicate_address);
+    const net::Ipv6Addr target = msg.target;
+    rte_pktmbuf_free(m);
+    return send_neighbour_advert(target, net::kIpv6AllNodes, false, now);
+  }
+  // RFC 4862 5.4.3: a solicitation for a tentative address from a node with an address
+  // is silently discarded (it is not ours yet).
+  if (a->state == LocalAddrs6::State::tentative)
+    return drop(m, base::Counter::drop_nd_tentative_target);
+  counters_.inc(base::Counter::nd_solicitations_received);
+  // RFC 4861 7.2.3: the sender's source link-layer option makes or updates its entry, as
+  // STALE when new or changed (the solicitation proves nothing about the path back); the
+  // advertisement below then leaves without resolving.
+  if (msg.link_addr) {
+    net::MacAddr mac;
+    mac.bytes = *msg.link_addr;
+    const NdCache::Learned l =
+        nd_.learn(ip.src, mac, NeighbourNews{.create = true, .override = true, .confirmed = false},
+                  now, [this](rte_mbuf* p, const net::MacAddr& to) {
+                    enqueue_frame(p, to, net::EtherType::ipv6);
+                  });
+    if (l == NdCache::Learned::changed) counters_.inc(base::Counter::nd_mac_changed);
+    if (l == NdCache::Learned::updated || l == NdCache::Learned::changed)
+      publish_neighbour6(ip.src, mac, false);
+  }
+  // RFC 4861 7.2.4: solicited, with our link-layer address, override set since the address
+  // is ours and not anycast; unicast to the solicitation's source through the cache (a
+  // solicitation without the option is answered once its sender is resolved).
+  const net::Ipv6Addr target = msg.target, to = ip.src;
+  rte_pktmbuf_free(m);
+  send_neighbour_advert(target, to, true, now);
+}
+
+void Engine::nd_advert_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now) {
+  counters_.inc(base::Counter::nd_advertisements_received);
+  const net::MacAddr from = net::MacAddr::load(rte_pktmbuf_mtod_offset(m, const uint8_t*, 6));
+  if (LocalAddrs6::Addr* a = addrs6_.find(msg.target)) {
+    if (from == config_.iface.mac) return drop(m, base::Counter::drop_nd_looped);
+    // RFC 4862 5.4.4: an advertisement for one of our addresses that we did not send means
+    // another node uses it: during DAD the address is a duplicate and is not used.
+    if (a->state == LocalAddrs6::State::tentative)
+      dad_conflict(*a);
+    else
+      counters_.inc(base::Counter::nd_duplicate_address);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  // RFC 4861 7.2.5: an advertisement updates an existing entry only (none is made); its
+  // solicited flag confirms reachability, its override flag lets it replace a known
+  // address. Without a target link-layer option it can only confirm.
+  if (msg.link_addr) {
+    net::MacAddr mac;
+    mac.bytes = *msg.link_addr;
+    const NeighbourNews news{
+        .create = false, .override = msg.override_flag, .confirmed = msg.solicited};
+    const NdCache::Learned l =
+        nd_.learn(msg.target, mac, news, now, [this](rte_mbuf* p, const net::MacAddr& to) {
+          enqueue_frame(p, to, net::EtherType::ipv6);
+        });
+    if (l == NdCache::Learned::changed) counters_.inc(base::Counter::nd_mac_changed);
+    if (l == NdCache::Learned::refused) counters_.inc(base::Counter::nd_update_refused);
+    if (l == NdCache::Learned::updated || l == NdCache::Learned::changed)
+      publish_neighbour6(msg.target, mac, msg.solicited);
+  } else if (msg.solicited) {
+    (void)nd_.confirm(msg.target, now);
+  }
+  rte_pktmbuf_free(m);
+}
+
 void Engine::send_neighbour_advert(const net::Ipv6Addr& target, const net::Ipv6Addr& to,
-                                   bool solicited, const net::MacAddr* to_mac) {
+                                   bool solicited, uint64_t now) {
   uint8_t body[32];
   const size_t n =
       net::write_na_body(body, target, config_.iface.mac.bytes, false, solicited, true);
-  const net::MacAddr mac = to_mac ? *to_mac : net::MacAddr{to.multicast_mac()};
   // The advertisement's source is the address it advertises (RFC 4861 7.2.4 allows any of
   // the interface's; Linux uses the target, and the peer then learns both at once).
-  if (send_icmpv6(mac, target, to, kNdHopLimit, net::kIcmpv6NeighbourAdvert, {body, n}))
+  if (send_icmpv6(target, to, kNdHopLimit, net::kIcmpv6NeighbourAdvert, {body, n}, now))
     counters_.inc(base::Counter::nd_advertisements_sent);
 }
 
-bool Engine::send_icmpv6(const net::MacAddr& eth_dst, const net::Ipv6Addr& src,
-                         const net::Ipv6Addr& dst, uint8_t hop_limit, uint8_t type,
-                         net::Bytes body) {
+void Engine::send_neighbour_solicit(const net::Ipv6Addr& target, const net::MacAddr* unicast,
+                                    uint64_t now) {
+  // RFC 4861 7.2.2: from one of our addresses (the one facing the target), with our
+  // link-layer address; to the target's solicited-node group, or to the target itself when
+  // re-validating the address we hold (7.3.3 PROBE).
+  const net::Ipv6Addr* src = addrs6_.source_for(target);
+  if (src == nullptr) return;  // every address of ours is tentative or a duplicate
+  uint8_t body[32];
+  const size_t n = net::write_ns_body(body, target, config_.iface.mac.bytes);
+  const net::Ipv6Addr dst = unicast ? target : target.solicited_node();
+  const net::MacAddr mac = unicast ? *unicast : net::multicast_mac(dst);
+  if (send_icmpv6(*src, dst, kNdHopLimit, net::kIcmpv6NeighbourSolicit, {body, n}, now, &mac))
+    counters_.inc(base::Counter::nd_solicitations_sent);
+}
+
+bool Engine::send_icmpv6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t hop_limit,
+                         uint8_t type, net::Bytes body, uint64_t now, const net::MacAddr* eth_dst) {
   const size_t icmp_len = 4 + body.size();
   const size_t frame_len = net::kEthernetHeaderLen + net::kIpv6HeaderLen + icmp_len;
   if (frame_len > net::kEthernetHeaderLen + config_.iface.mtu) {
     // An echo request larger than our MTU arrived whole (a jumbo peer): the reply cannot
-    // leave without fragmenting, which pollux does not do.
-    counters_.inc(base::Counter::drop_tx_oversize);
+    // leave without fragmenting, which pollux's IPv6 output does not do (RFC 8200 5 lets
+    // the source fragment; it need not).
+    counters_.inc(base::Counter::drop_icmpv6_reply_too_big);
     return false;
   }
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
@@ -145,14 +214,13 @@ bool Engine::send_icmpv6(const net::MacAddr& eth_dst, const net::Ipv6Addr& src,
     return false;
   }
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len)));
-  if (!p) {
+  if (!p) {  // within the MTU but not one buffer of this pool
     rte_pktmbuf_free(m);
-    counters_.inc(base::Counter::drop_tx_oversize);
+    counters_.inc(base::Counter::drop_icmpv6_reply_too_big);
     return false;
   }
-  eth_dst.store(p);
-  config_.iface.mac.store(p + 6);
-  net::store_be16(p + 12, static_cast<uint16_t>(net::EtherType::ipv6));
+  net::write_ethernet_header(p, eth_dst ? *eth_dst : net::MacAddr{}, config_.iface.mac,
+                             net::EtherType::ipv6);
   net::Ipv6Build b;
   b.src = src;
   b.dst = dst;
@@ -161,17 +229,11 @@ bool Engine::send_icmpv6(const net::MacAddr& eth_dst, const net::Ipv6Addr& src,
   b.hop_limit = hop_limit;
   net::write_ipv6_header(p + net::kEthernetHeaderLen, b);
   net::write_icmpv6(p + net::kEthernetHeaderLen + net::kIpv6HeaderLen, src, dst, type, 0, body);
-  tx_push(m);
+  if (eth_dst)
+    tx_push(m);
+  else
+    ip6_output(m, now);
   return true;
-}
-
-void Engine::announce_ipv6() {
-  if (!config_.iface.has_ipv6()) return;
-  // RFC 4861 7.2.6: unsolicited advertisements (override set) so that neighbours holding a
-  // stale entry for our addresses learn our link-layer address now.
-  send_neighbour_advert(config_.iface.link_local(), InterfaceConfig::all_nodes(), false);
-  for (const auto& p : config_.iface.addrs6)
-    send_neighbour_advert(p.addr, InterfaceConfig::all_nodes(), false);
 }
 
 }  // namespace pollux::engine

@@ -13,7 +13,9 @@
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/icmp.hpp"
+#include "net/icmpv6.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 
@@ -52,6 +54,29 @@ inline Frame ipv4_datagram(net::Ipv4Addr src, net::Ipv4Addr dst, uint8_t proto, 
   net::write_ipv4_header(f.data(), b);
   if (!l4.empty()) std::memcpy(f.data() + net::kIpv4MinHeaderLen, l4.data(), l4.size());
   return f;
+}
+
+// IPv6 datagram: a fixed header (no extension headers) around `upper`.
+inline Frame ipv6_datagram(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t next,
+                           const Frame& upper, uint8_t hop_limit = 64) {
+  Frame f(net::kIpv6HeaderLen + upper.size());
+  net::Ipv6Build b;
+  b.src = src;
+  b.dst = dst;
+  b.next_header = next;
+  b.payload_len = static_cast<uint16_t>(upper.size());
+  b.hop_limit = hop_limit;
+  net::write_ipv6_header(f.data(), b);
+  std::copy(upper.begin(), upper.end(), f.begin() + net::kIpv6HeaderLen);
+  return f;
+}
+
+// An ICMPv6 message with a correct checksum for src -> dst (RFC 4443 2.3).
+inline Frame icmpv6_message(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t type,
+                            const Frame& body) {
+  Frame out(4 + body.size());
+  net::write_icmpv6(out.data(), src, dst, type, 0, {body.data(), body.size()});
+  return out;
 }
 
 inline Frame icmp_echo(uint8_t type, uint16_t id, uint16_t seq, const Frame& data) {

@@ -98,11 +98,23 @@ enum class Counter : uint16_t {
   icmpv6_echo_requests,
   icmpv6_echo_replies_sent,
   drop_icmpv6_rate_limited,     // echo request over the per-lcore reply budget
+  drop_icmpv6_reply_too_big,    // an echo reply above our MTU (IPv6 output does not fragment)
   icmpv6_other_received,
   nd_solicitations_received,    // for one of our addresses
   nd_advertisements_sent,       // answers, and the unsolicited ones at start (RFC 4861 7.2.6)
   nd_advertisements_received,
   nd_duplicate_address,         // another node advertises or probes (DAD) one of our addresses
+  nd_solicitations_sent,        // resolutions (multicast) and re-validations (unicast probes)
+  nd_cache_full,                // no entry could be made or evicted for a new neighbour
+  drop_nd_pending_overflow,     // more packets queued for an unresolved neighbour than allowed
+  drop_nd_new_entry_rate_limited,  // a packet to a new neighbour over the new-entry budget
+  drop_nd_unresolved,           // packets dropped because their neighbour never answered
+  nd_mac_changed,               // a neighbour's link-layer address was replaced
+  nd_update_refused,            // a different address without override (RFC 4861 7.2.5)
+  drop_nd_tentative_target,     // a solicitation for an address still in DAD (RFC 4862 5.4.3)
+  drop_nd_looped,               // our own solicitation or advertisement came back to us
+  nd_dad_probes_sent,           // duplicate address detection probes (RFC 4862 5.4.2)
+  nd_dad_duplicate,             // an address of ours found in use during DAD: never used
   // TCP (this layer only validates; the protocol lives in lib/tcp).
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
@@ -248,11 +260,23 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "icmpv6_echo_requests",
     "icmpv6_echo_replies_sent",
     "drop_icmpv6_rate_limited",
+    "drop_icmpv6_reply_too_big",
     "icmpv6_other_received",
     "nd_solicitations_received",
     "nd_advertisements_sent",
     "nd_advertisements_received",
     "nd_duplicate_address",
+    "nd_solicitations_sent",
+    "nd_cache_full",
+    "drop_nd_pending_overflow",
+    "drop_nd_new_entry_rate_limited",
+    "drop_nd_unresolved",
+    "nd_mac_changed",
+    "nd_update_refused",
+    "drop_nd_tentative_target",
+    "drop_nd_looped",
+    "nd_dad_probes_sent",
+    "nd_dad_duplicate",
     "drop_tcp_malformed",
     "drop_tcp_bad_checksum",
     "drop_tcp_bad_options",

@@ -9,12 +9,13 @@
 
 #include "../../support/frames.hpp"
 #include "engine/checksum_offload.hpp"
+#include "engine_frames.hpp"
 
 namespace pollux::engine {
 namespace {
 
-using pollux::testing::Frame;
 using net::make_ipv4;
+using pollux::testing::Frame;
 
 const net::MacAddr kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
 const net::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
@@ -24,46 +25,20 @@ constexpr net::Ipv4Addr kPeerIp = make_ipv4(10, 0, 0, 1);
 constexpr net::Ipv4Addr kGwIp = make_ipv4(10, 0, 0, 254);
 constexpr uint64_t kSecond = 1'000'000'000;
 
-struct PoolDeleter {
-  void operator()(rte_mempool* p) const { rte_mempool_free(p); }
-};
-
-class EngineTest : public ::testing::Test {
+class EngineTest : public EngineFrames {
  protected:
   void make_engine(Offloads offloads = {}, ArpConfig arp = {}, unsigned pool_size = 1023) {
-    engine_.reset();
-    pool_.reset(rte_pktmbuf_pool_create(("engine_test_" + std::to_string(serial_++)).c_str(),
-                                        pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                        SOCKET_ID_ANY));
-    ASSERT_NE(pool_, nullptr);
+    make_pool(pool_size);
     EngineConfig c;
     c.iface.mac = kOurMac;
     c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
     c.iface.gateway = kGwIp;
     c.iface.offloads = offloads;
     c.arp = arp;
-    engine_ = std::make_unique<Engine>(c, pool_.get());
+    start_engine(c);
   }
   void SetUp() override { make_engine(); }
   void TearDown() override { engine_.reset(); }
-
-  void feed(const Frame& f, uint64_t now = 0) {
-    rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
-    ASSERT_NE(m, nullptr);
-    engine_->input(&m, 1, now);
-  }
-  // Takes every frame the engine queued for transmission.
-  std::vector<Frame> sent() {
-    std::vector<Frame> out;
-    base::TxBatch& tx = engine_->tx();
-    for (uint16_t i = 0; i < tx.size(); ++i) {
-      out.push_back(pollux::testing::bytes_of(tx.data()[i]));
-      last_flags_ = tx.data()[i]->ol_flags;
-    }
-    tx.free_all();
-    return out;
-  }
-  uint64_t count(base::Counter c) const { return engine_->counters().get(c); }
 
   Frame arp_from_peer(net::ArpOp op, net::Ipv4Addr target, const net::MacAddr& eth_dst) {
     net::ArpPacket a{op, kPeerMac, kPeerIp, op == net::ArpOp::reply ? kOurMac : net::MacAddr{},
@@ -78,11 +53,6 @@ class EngineTest : public ::testing::Test {
     feed(arp_from_peer(net::ArpOp::request, kOurIp, net::MacAddr::broadcast()));
     sent();
   }
-
-  static inline int serial_ = 0;
-  std::unique_ptr<rte_mempool, PoolDeleter> pool_;
-  std::unique_ptr<Engine> engine_;
-  uint64_t last_flags_ = 0;
 };
 
 // --- ARP (RFC 826) ---------------------------------------------------------------------
@@ -754,7 +724,7 @@ TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
 }
 
 TEST(MbufChecksum, ChainedSegmentsOfOddLengthsSumLikeOneBuffer) {
-  std::unique_ptr<rte_mempool, PoolDeleter> pool(
+  std::unique_ptr<rte_mempool, EngineFrames::PoolDeleter> pool(
       rte_pktmbuf_pool_create("csum_chain", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY));
   ASSERT_NE(pool, nullptr);
   Frame data(1001);

@@ -14,6 +14,7 @@
 #include "../net/linux_captures.hpp"
 #include "../net/linux_captures_frag.hpp"
 #include "engine/engine.hpp"
+#include "engine_frames.hpp"
 
 namespace pollux::engine {
 namespace {
@@ -27,10 +28,6 @@ constexpr net::Ipv4Addr kOurIp = make_ipv4(10, 0, 0, 2);
 constexpr net::Ipv4Addr kPeerIp = make_ipv4(10, 0, 0, 1);
 constexpr uint64_t kSecond = 1'000'000'000;
 constexpr unsigned kPoolSize = 1023;
-
-struct PoolDeleter {
-  void operator()(rte_mempool* p) const { rte_mempool_free(p); }
-};
 
 // An IPv4 datagram's fragment [start, start + len) as an Ethernet frame from the peer: the
 // datagram's header with length, flags, offset and checksum set for the piece.
@@ -80,22 +77,17 @@ struct Hosts {
   net::Ipv4Addr our_ip = kOurIp, peer_ip = kPeerIp;
 };
 
-class ReassemblyTest : public ::testing::Test {
+class ReassemblyTest : public EngineFrames {
  protected:
   void make_engine(ReassemblyConfig reasm = {}, Offloads offloads = {}, Hosts h = {}) {
-    engine_.reset();
-    if (!pool_)
-      pool_.reset(rte_pktmbuf_pool_create(("reasm_test_" + std::to_string(serial_++)).c_str(),
-                                          kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                          SOCKET_ID_ANY));
-    ASSERT_NE(pool_, nullptr);
+    if (!pool_) make_pool(kPoolSize);
     EngineConfig c;
     c.iface.mac = h.our_mac;
     c.iface.addrs = {net::Ipv4Prefix{h.our_ip, 24}};
     c.iface.offloads = offloads;
     c.reasm = reasm;
     c.icmp_echo_rate = 0;  // unlimited: the tests count replies
-    engine_ = std::make_unique<Engine>(c, pool_.get());
+    start_engine(c);
     hosts_ = h;
     peer_arps_us(0);
   }
@@ -109,36 +101,11 @@ class ReassemblyTest : public ::testing::Test {
     sent();
   }
   void SetUp() override { make_engine(); }
-  void TearDown() override {
-    engine_.reset();
-    // Nothing held anywhere once the engine is gone: reassembly, TCP and TX all returned
-    // what they took.
-    EXPECT_EQ(rte_mempool_avail_count(pool_.get()), kPoolSize) << "mbufs leaked";
-  }
+  // Nothing held anywhere once the engine is gone: reassembly, TCP and TX all returned what
+  // they took.
+  void TearDown() override { expect_pool_whole(); }
 
-  void feed(const Frame& f, uint64_t now = 0, uint64_t ol_flags = 0) {
-    rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
-    ASSERT_NE(m, nullptr);
-    m->ol_flags = ol_flags;
-    engine_->input(&m, 1, now);
-  }
-  void feed_all(const std::vector<Frame>& fs, uint64_t now = 0) {
-    for (const Frame& f : fs) feed(f, now);
-  }
-  std::vector<Frame> sent() {
-    std::vector<Frame> out;
-    base::TxBatch& tx = engine_->tx();
-    for (uint16_t i = 0; i < tx.size(); ++i) out.push_back(pollux::testing::bytes_of(tx.data()[i]));
-    tx.free_all();
-    return out;
-  }
-  uint64_t count(base::Counter c) const { return engine_->counters().get(c); }
-  uint32_t held() const { return kPoolSize - rte_mempool_avail_count(pool_.get()); }
-
-  static inline int serial_ = 0;
   Hosts hosts_;
-  std::unique_ptr<rte_mempool, PoolDeleter> pool_;
-  std::unique_ptr<Engine> engine_;
 };
 
 // What the engine sent, as IPv4 datagrams: fragments (checked for size, offsets and header

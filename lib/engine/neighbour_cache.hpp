@@ -1,7 +1,14 @@
-// The neighbour cache (RFC 826 resolution with RFC 1122 2.3.2.1 cache validation). Bounded:
-// a fixed number of entries allocated at start, a bounded queue of packets per unresolved
-// neighbour, bounded retries. It never sends anything itself: it tells the engine what to
-// send, so that all packet building stays in one place.
+// The neighbour caches: one design for IPv4 (ARP: RFC 826 resolution with RFC 1122 2.3.2.1
+// cache validation) and IPv6 (neighbour discovery: RFC 4861 7.2-7.3). Bounded: a fixed
+// number of entries allocated at start, a bounded queue of packets per unresolved neighbour,
+// bounded retries. It never sends anything itself: it tells the engine what to send, so that
+// all packet building stays in one place.
+//
+// RFC 4861 7.3.2's five states map onto three: INCOMPLETE is `incomplete`; REACHABLE is
+// `reachable`; STALE is `reachable` with `stale` set (or its reachable time past), used
+// as it is; DELAY and PROBE are `probing` (a stale entry in use waits
+// delay_first_probe_ns, then is probed max_requests times at retry_ns, unicast to the
+// address it holds, and goes when none is answered). ARP has no DELAY (0): it probes at once.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -17,17 +24,21 @@
 
 #include "net/ethernet.hpp"
 #include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
 
 namespace pollux::engine {
 
 // A neighbour configured by hand (`--arp IP=MAC`): used without resolving, never probed,
 // expired, evicted or changed by what arrives from the wire.
-struct StaticNeighbour {
-  net::Ipv4Addr ip;
+template <class Addr>
+struct StaticNeighbourOf {
+  Addr ip;
   net::MacAddr mac;
 };
+using StaticNeighbour = StaticNeighbourOf<net::Ipv4Addr>;
 
-struct ArpConfig {
+template <class Addr>
+struct NeighbourConfig {
   uint32_t capacity = 1024;                       // neighbours
   uint64_t reachable_ns = 60ull * 1'000'000'000;  // after this a used entry is re-probed
   uint64_t retry_ns = 1'000'000'000;              // between requests (RFC 1122: at most 1/s)
@@ -44,10 +55,54 @@ struct ArpConfig {
   // to new neighbours over the budget are dropped and counted; 0 lifts the limit.
   uint32_t new_entry_rate = 100;
   uint32_t new_entry_burst = 100;
-  std::vector<StaticNeighbour> static_entries;  // installed at construction
+  // RFC 4861 7.3.3 DELAY_FIRST_PROBE_TIME: a stale entry in use is sent to for this long
+  // before the first probe, so that an answer already under way can confirm it for free.
+  // 0 (ARP): the first probe goes at once.
+  uint64_t delay_first_probe_ns = 0;
+  std::vector<StaticNeighbourOf<Addr>> static_entries;  // installed at construction
+};
+using ArpConfig = NeighbourConfig<net::Ipv4Addr>;
+using NdConfig = NeighbourConfig<net::Ipv6Addr>;
+
+// Neighbour discovery's constants (RFC 4861 10): REACHABLE_TIME 30 s, RETRANS_TIMER 1 s,
+// MAX_MULTICAST_SOLICIT and MAX_UNICAST_SOLICIT 3, DELAY_FIRST_PROBE_TIME 5 s. No locktime:
+// the advertisement's override flag decides whether a known address may be replaced.
+[[nodiscard]] inline NdConfig nd_defaults() {
+  NdConfig c;
+  c.reachable_ns = 30ull * 1'000'000'000;
+  c.locktime_ns = 0;
+  c.delay_first_probe_ns = 5ull * 1'000'000'000;
+  return c;
+}
+
+// What a received packet says about a neighbour, for NeighbourCache::learn().
+struct NeighbourNews {
+  bool create = false;    // make an entry when there is none
+  bool override = true;   // may replace a different cached address (ND's O flag; ARP: yes)
+  bool confirmed = true;  // proves the neighbour reachable (ARP: any packet, RFC 826 merge;
+                          // ND: a solicited advertisement, RFC 4861 7.3.1)
 };
 
-class ArpCache {
+template <class Addr>
+struct NeighbourHash;
+template <>
+struct NeighbourHash<net::Ipv4Addr> {
+  size_t operator()(net::Ipv4Addr a) const {
+    return static_cast<size_t>((a.value * 0x9e3779b97f4a7c15ull) >> 32);
+  }
+};
+template <>
+struct NeighbourHash<net::Ipv6Addr> {
+  // The interface identifier (low 64 bits) differs between neighbours of one link.
+  size_t operator()(const net::Ipv6Addr& a) const {
+    uint64_t v = 0;
+    for (size_t i = 8; i < 16; ++i) v = v << 8 | a.bytes[i];
+    return static_cast<size_t>((v * 0x9e3779b97f4a7c15ull) >> 32);
+  }
+};
+
+template <class Addr>
+class NeighbourCache {
  public:
   static constexpr size_t kMaxPending = 8;
 
@@ -61,12 +116,13 @@ class ArpCache {
     boost::intrusive::unordered_set_member_hook<> by_ip;
     boost::intrusive::list_member_hook<> lru;    // least recently confirmed first
     boost::intrusive::list_member_hook<> probe;  // member while incomplete or probing
-    net::Ipv4Addr ip;
+    Addr ip;
     net::MacAddr mac;
     State state = State::incomplete;
     uint8_t requests_sent = 0;
     uint8_t pending_count = 0;
     bool is_static = false;
+    bool stale = false;            // RFC 4861 STALE: learnt unconfirmed, probed when next used
     uint64_t confirmed_at = 0;     // last reply/request from the neighbour
     uint64_t next_request_at = 0;  // when to retry while incomplete/probing
     std::array<rte_mbuf*, kMaxPending> pending{};
@@ -90,14 +146,14 @@ class ArpCache {
     refused,  // a different MAC not taken: a static entry, or locktime (see ArpConfig)
   };
 
-  explicit ArpCache(const ArpConfig& config);
-  ~ArpCache();
-  ArpCache(const ArpCache&) = delete;
-  ArpCache& operator=(const ArpCache&) = delete;
+  explicit NeighbourCache(const NeighbourConfig<Addr>& config);
+  ~NeighbourCache();
+  NeighbourCache(const NeighbourCache&) = delete;
+  NeighbourCache& operator=(const NeighbourCache&) = delete;
 
   // Looks up the next hop for an outgoing packet. On a miss the packet `m` is taken over and
   // handed back later through learn()'s or poll()'s callbacks.
-  [[nodiscard]] Resolve resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now, net::MacAddr& mac);
+  [[nodiscard]] Resolve resolve(const Addr& ip, rte_mbuf* m, uint64_t now, net::MacAddr& mac);
 
   // RFC 826 "merge": an ARP packet from `ip` at `mac`. Updates an existing entry; makes a new
   // one only when `create` (the packet was a request for one of our addresses). Packets that
@@ -105,28 +161,36 @@ class ArpCache {
   // Static entries never change; `from_wire` applies the locktime (a sibling engine's update
   // was checked by the engine that heard it).
   template <class Send>
-  Learned learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create, uint64_t now, Send&& send,
-                bool from_wire = true);
+  Learned learn(const Addr& ip, const net::MacAddr& mac, bool create, uint64_t now, Send&& send,
+                bool from_wire = true) {
+    return learn(ip, mac, NeighbourNews{create, true, true}, now, send, from_wire);
+  }
+  // The general form (RFC 4861 7.2.3, 7.2.5): `news` says whether an entry is made, whether
+  // a different known address may be replaced (else a reachable entry only turns stale),
+  // and whether the neighbour is confirmed reachable (else a new or changed entry is stale).
+  template <class Send>
+  Learned learn(const Addr& ip, const net::MacAddr& mac, NeighbourNews news, uint64_t now,
+                Send&& send, bool from_wire = true);
+  // Reachability confirmed without an address (RFC 4861 7.2.5: a solicited advertisement
+  // without a target link-layer option). Returns whether an entry was confirmed.
+  bool confirm(const Addr& ip, uint64_t now);
 
-  // Due work: `request(ip)` for every neighbour whose retry time has come, and
-  // `fail(rte_mbuf*)` for every packet of a neighbour that never answered (the entry goes).
+  // Due work: `request(ip, mac)` for every neighbour whose retry time has come (`mac`: the
+  // address being re-validated, or nullptr while unresolved), and `fail(rte_mbuf*)` for
+  // every packet of a neighbour that never answered (the entry goes).
   template <class Request, class Fail>
   void poll(uint64_t now, Request&& request, Fail&& fail);
 
-  [[nodiscard]] const Entry* find(net::Ipv4Addr ip) const;
+  [[nodiscard]] const Entry* find(const Addr& ip) const;
   [[nodiscard]] size_t size() const { return lru_.size(); }
   [[nodiscard]] size_t capacity() const { return config_.capacity; }
 
  private:
   struct IpKey {
-    using type = net::Ipv4Addr;
+    using type = Addr;
     const type& operator()(const Entry& e) const { return e.ip; }
   };
-  struct IpHash {
-    size_t operator()(net::Ipv4Addr a) const {
-      return static_cast<size_t>((a.value * 0x9e3779b97f4a7c15ull) >> 32);
-    }
-  };
+  using IpHash = NeighbourHash<Addr>;
   using ByIp = boost::intrusive::unordered_set<
       Entry,
       boost::intrusive::member_hook<Entry, boost::intrusive::unordered_set_member_hook<>,
@@ -140,13 +204,13 @@ class ArpCache {
       Entry,
       boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::probe>>;
 
-  Entry* find_mut(net::Ipv4Addr ip);
-  Entry* make_entry(net::Ipv4Addr ip);  // nullptr when full and nothing can be evicted
-  void release(Entry& e);               // unlink everywhere, back to the free pool
+  Entry* find_mut(const Addr& ip);
+  Entry* make_entry(const Addr& ip);  // nullptr when full and nothing can be evicted
+  void release(Entry& e);             // unlink everywhere, back to the free pool
 
-  ArpConfig config_;
+  NeighbourConfig<Addr> config_;
   std::unique_ptr<Entry[]> storage_;
-  std::unique_ptr<ByIp::bucket_type[]> buckets_;
+  std::unique_ptr<typename ByIp::bucket_type[]> buckets_;
   ByIp by_ip_;
   Lru lru_;
   ProbeList probing_;
@@ -154,12 +218,15 @@ class ArpCache {
   base::TokenBucket new_entries_;
 };
 
+template <class Addr>
 template <class Send>
-ArpCache::Learned ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, bool create,
-                                  uint64_t now, Send&& send, bool from_wire) {
+typename NeighbourCache<Addr>::Learned NeighbourCache<Addr>::learn(const Addr& ip,
+                                                                   const net::MacAddr& mac,
+                                                                   NeighbourNews news, uint64_t now,
+                                                                   Send&& send, bool from_wire) {
   Entry* e = find_mut(ip);
   if (!e) {
-    if (!create) return Learned::ignored;
+    if (!news.create) return Learned::ignored;
     e = make_entry(ip);
     if (!e) return Learned::ignored;
   }
@@ -170,10 +237,19 @@ ArpCache::Learned ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, boo
   if (differs && from_wire && e->state == State::reachable &&
       now - e->confirmed_at < config_.locktime_ns)
     return Learned::refused;
+  if (differs && !news.override) {
+    // RFC 4861 7.2.5: an advertisement without override does not replace a known address;
+    // it only makes a reachable entry stale (probed when next used).
+    if (e->state == State::reachable) e->stale = true;
+    return Learned::refused;
+  }
+  // RFC 4861 7.2.5: unconfirmed news of the address already held changes nothing.
+  if (had_mac && !differs && !news.confirmed) return Learned::updated;
   e->mac = mac;
   e->confirmed_at = now;
   e->requests_sent = 0;
   e->state = State::reachable;
+  e->stale = !news.confirmed;
   if (e->probe.is_linked()) probing_.erase(probing_.iterator_to(*e));
   lru_.erase(lru_.iterator_to(*e));
   lru_.push_back(*e);
@@ -185,8 +261,9 @@ ArpCache::Learned ArpCache::learn(net::Ipv4Addr ip, const net::MacAddr& mac, boo
   return differs ? Learned::changed : Learned::updated;
 }
 
+template <class Addr>
 template <class Request, class Fail>
-void ArpCache::poll(uint64_t now, Request&& request, Fail&& fail) {
+void NeighbourCache<Addr>::poll(uint64_t now, Request&& request, Fail&& fail) {
   for (auto it = probing_.begin(); it != probing_.end();) {
     Entry& e = *it++;
     if (now < e.next_request_at) continue;
@@ -198,8 +275,14 @@ void ArpCache::poll(uint64_t now, Request&& request, Fail&& fail) {
     }
     ++e.requests_sent;
     e.next_request_at = now + config_.retry_ns;
-    request(e.ip);
+    request(static_cast<const Addr&>(e.ip),
+            e.state == State::probing ? static_cast<const net::MacAddr*>(&e.mac) : nullptr);
   }
 }
+
+using ArpCache = NeighbourCache<net::Ipv4Addr>;
+using NdCache = NeighbourCache<net::Ipv6Addr>;
+extern template class NeighbourCache<net::Ipv4Addr>;
+extern template class NeighbourCache<net::Ipv6Addr>;
 
 }  // namespace pollux::engine

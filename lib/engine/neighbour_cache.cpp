@@ -1,4 +1,4 @@
-#include "engine/arp_cache.hpp"
+#include "engine/neighbour_cache.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -12,19 +12,21 @@ namespace {
 constexpr int kEvictScan = 8;
 }  // namespace
 
-ArpCache::ArpCache(const ArpConfig& config)
+template <class Addr>
+NeighbourCache<Addr>::NeighbourCache(const NeighbourConfig<Addr>& config)
     : config_(config),
       storage_(new Entry[std::max<uint32_t>(config.capacity, 1)]),
-      buckets_(new ByIp::bucket_type[std::bit_ceil(std::max<uint32_t>(config.capacity, 1))]),
-      by_ip_(ByIp::bucket_traits(buckets_.get(),
-                                 std::bit_ceil(std::max<uint32_t>(config.capacity, 1)))),
+      buckets_(new
+               typename ByIp::bucket_type[std::bit_ceil(std::max<uint32_t>(config.capacity, 1))]),
+      by_ip_(typename ByIp::bucket_traits(buckets_.get(),
+                                          std::bit_ceil(std::max<uint32_t>(config.capacity, 1)))),
       new_entries_(config.new_entry_rate, config.new_entry_burst) {
   config_.capacity = std::max<uint32_t>(config.capacity, 1);
   config_.max_pending = std::min<uint8_t>(config_.max_pending, kMaxPending);
   for (uint32_t i = 0; i < config_.capacity; ++i) free_.push_back(storage_[i]);
   // Static entries take their places first; ones beyond the capacity are not installed
   // (the options layer refuses more than it can hold).
-  for (const StaticNeighbour& s : config_.static_entries) {
+  for (const StaticNeighbourOf<Addr>& s : config_.static_entries) {
     Entry* e = find_mut(s.ip);
     if (!e) e = make_entry(s.ip);
     if (!e) break;
@@ -34,7 +36,8 @@ ArpCache::ArpCache(const ArpConfig& config)
   }
 }
 
-ArpCache::~ArpCache() {
+template <class Addr>
+NeighbourCache<Addr>::~NeighbourCache() {
   for (Entry& e : lru_)
     for (uint8_t i = 0; i < e.pending_count; ++i) rte_pktmbuf_free(e.pending[i]);
   probing_.clear();
@@ -43,24 +46,28 @@ ArpCache::~ArpCache() {
   by_ip_.clear();
 }
 
-ArpCache::Entry* ArpCache::find_mut(net::Ipv4Addr ip) {
+template <class Addr>
+typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::find_mut(const Addr& ip) {
   auto it = by_ip_.find(ip);
   return it == by_ip_.end() ? nullptr : &*it;
 }
 
-const ArpCache::Entry* ArpCache::find(net::Ipv4Addr ip) const {
+template <class Addr>
+const typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::find(const Addr& ip) const {
   auto it = by_ip_.find(ip);
   return it == by_ip_.end() ? nullptr : &*it;
 }
 
-void ArpCache::release(Entry& e) {
+template <class Addr>
+void NeighbourCache<Addr>::release(Entry& e) {
   by_ip_.erase(by_ip_.iterator_to(e));
   lru_.erase(lru_.iterator_to(e));
   if (e.probe.is_linked()) probing_.erase(probing_.iterator_to(e));
   free_.push_back(e);
 }
 
-ArpCache::Entry* ArpCache::make_entry(net::Ipv4Addr ip) {
+template <class Addr>
+typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::make_entry(const Addr& ip) {
   if (free_.empty()) {
     int scanned = 0;
     for (auto it = lru_.begin(); it != lru_.end() && scanned < kEvictScan; ++it, ++scanned) {
@@ -79,6 +86,7 @@ ArpCache::Entry* ArpCache::make_entry(net::Ipv4Addr ip) {
   e.requests_sent = 0;
   e.pending_count = 0;
   e.is_static = false;
+  e.stale = false;
   e.confirmed_at = 0;
   e.next_request_at = 0;
   by_ip_.insert(e);
@@ -86,16 +94,25 @@ ArpCache::Entry* ArpCache::make_entry(net::Ipv4Addr ip) {
   return &e;
 }
 
-ArpCache::Resolve ArpCache::resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now,
-                                    net::MacAddr& mac) {
+template <class Addr>
+typename NeighbourCache<Addr>::Resolve NeighbourCache<Addr>::resolve(const Addr& ip, rte_mbuf* m,
+                                                                     uint64_t now,
+                                                                     net::MacAddr& mac) {
   Entry* e = find_mut(ip);
   if (e && e->state != State::incomplete) {
     mac = e->mac;
     // RFC 1122 2.3.2.1: validate a cached entry that has been in use for a while by
     // re-asking, while still using it (a stale entry is more likely right than wrong).
     if (e->state == State::reachable && !e->is_static &&
-        now - e->confirmed_at >= config_.reachable_ns) {
+        (e->stale || now - e->confirmed_at >= config_.reachable_ns)) {
       e->state = State::probing;
+      if (config_.delay_first_probe_ns > 0) {
+        // RFC 4861 7.3.3 DELAY: used as it is; probed later unless confirmed meanwhile.
+        e->requests_sent = 0;
+        e->next_request_at = now + config_.delay_first_probe_ns;
+        probing_.push_back(*e);
+        return Resolve::resolved;
+      }
       e->requests_sent = 1;
       e->next_request_at = now + config_.retry_ns;
       probing_.push_back(*e);
@@ -117,5 +134,22 @@ ArpCache::Resolve ArpCache::resolve(net::Ipv4Addr ip, rte_mbuf* m, uint64_t now,
   e->pending[e->pending_count++] = m;
   return Resolve::queued;
 }
+
+template <class Addr>
+bool NeighbourCache<Addr>::confirm(const Addr& ip, uint64_t now) {
+  Entry* e = find_mut(ip);
+  if (!e || e->state == State::incomplete || e->is_static) return false;
+  e->confirmed_at = now;
+  e->requests_sent = 0;
+  e->state = State::reachable;
+  e->stale = false;
+  if (e->probe.is_linked()) probing_.erase(probing_.iterator_to(*e));
+  lru_.erase(lru_.iterator_to(*e));
+  lru_.push_back(*e);
+  return true;
+}
+
+template class NeighbourCache<net::Ipv4Addr>;
+template class NeighbourCache<net::Ipv6Addr>;
 
 }  // namespace pollux::engine
