@@ -286,6 +286,33 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   return true;
 }
 
+bool join_multicast_groups(const std::vector<net::MacAddr>& groups, PortInfo& info,
+                           std::string& error) {
+  if (groups.empty()) return true;
+  std::vector<rte_ether_addr> list(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i)
+    std::memcpy(list[i].addr_bytes, groups[i].bytes.data(), 6);
+  int rc =
+      rte_eth_dev_set_mc_addr_list(info.port_id, list.data(), static_cast<uint32_t>(list.size()));
+  if (rc == 0) {
+    info.ipv6_multicast = "list of " + std::to_string(groups.size());
+    return true;
+  }
+  if (rc != -ENOTSUP)
+    POLLUX_LOG(INFO, "port %u: multicast list refused (%d), trying allmulti", info.port_id, rc);
+  rc = rte_eth_allmulticast_enable(info.port_id);
+  if (rc == 0) {
+    info.ipv6_multicast = "allmulti";
+    return true;
+  }
+  if (rc == -ENOTSUP) {
+    info.ipv6_multicast = "device filters none";
+    return true;
+  }
+  error = errstr("rte_eth_allmulticast_enable", rc);
+  return false;
+}
+
 std::string describe_port(const PortInfo& i) {
   auto onoff = [](bool on) { return on ? "on" : "off"; };
   std::string s =
@@ -301,6 +328,7 @@ std::string describe_port(const PortInfo& i) {
       onoff(i.offloads.rx_tcp_checksum) + ", lro " + onoff(i.offloads.rx_lro) +
       (i.lro_capable && !i.offloads.rx_lro ? " (capable)" : "") +
       "; software fallback for the rest";
+  if (!i.ipv6_multicast.empty()) s += "; ipv6 multicast: " + i.ipv6_multicast;
   if (!i.link_note.empty()) s += "\n" + i.link_note;
   if (i.queues > i.lcore_queues)
     s += "\nport " + std::to_string(i.port_id) + " queues: the device opened " +

@@ -57,11 +57,22 @@ struct PortInfo {
   // Issue 15 item 5: empty when the link came up; otherwise one line saying that it is down
   // and what to check (describe_port prints it).
   std::string link_note;
+  // How the IPv6 groups (solicited-node and all-nodes, RFC 4861 7.2.1) reach us: "list of N"
+  // (rte_eth_dev_set_mc_addr_list), "allmulti", "device filters none" when it has no filter
+  // to program, or empty when the port has no IPv6 address.
+  std::string ipv6_multicast;
 };
 
 // Configures and starts the port; on failure returns false and sets `error`.
 [[nodiscard]] bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
                                  std::string& error);
+
+// Lets the frames of the Ethernet `groups` in (RFC 2464 7: the MACs of our IPv6 multicast
+// groups): an exact list where the device takes one, else all multicast. A device with
+// neither (net_ring, net_af_packet) filters nothing, which is as good. Records the outcome
+// in `info.ipv6_multicast`; false (and `error`) only when the device refuses a filter it has.
+[[nodiscard]] bool join_multicast_groups(const std::vector<net::MacAddr>& groups, PortInfo& info,
+                                         std::string& error);
 
 // "port 0 (net_tap) 02:..: 1 queue, mtu 1500, rss off, tx: ipv4-cksum on, tcp-cksum on, tso off
 // (capable); rx: ..."

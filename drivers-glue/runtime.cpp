@@ -78,6 +78,20 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
              pool_->size, mbuf_pool_ring_share(pool_queues, pc.rx_desc, pc.tx_desc), extra);
   if (!bring_up_port(pc, pool_, port_, error)) return false;
   port_started_ = true;
+  {
+    // Neighbour discovery needs our solicited-node groups and all-nodes (RFC 4861 7.2.1,
+    // RFC 4862 5.4.2: from before DAD's first probe) past the device's multicast filter.
+    engine::InterfaceConfig iface = config.iface;
+    iface.mac = port_.mac;
+    const engine::LocalAddrs6 addrs6(iface);
+    std::vector<net::MacAddr> groups;
+    if (!addrs6.empty()) groups.push_back(net::multicast_mac(net::kIpv6AllNodes));
+    for (const auto& a : addrs6.all()) {
+      const net::MacAddr g = net::multicast_mac(a.solicited);
+      if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+    }
+    if (!join_multicast_groups(groups, port_, error)) return false;
+  }
 
   const auto n = static_cast<uint16_t>(lcores_.size());
   // A device with more queues than lcores (net_af_packet's qpairs): queue q is polled by

@@ -122,6 +122,19 @@ sys.exit(0 if refused == 16 else 1)"
   check "[$label] IPv6 echo replies counted" test "$(counter "$log" icmpv6_echo_replies_sent)" -ge 3
   check "[$label] neighbour solicitations answered" \
     test "$(counter "$log" nd_advertisements_sent)" -ge 1
+  # RFC 4862 5.4: one probe per address (link-local and $ours6) before using them, no
+  # duplicate on a link where only the kernel speaks.
+  check "[$label] DAD probed pollux's two IPv6 addresses" \
+    test "$(counter "$log" nd_dad_probes_sent)" -eq 2
+  check "[$label] DAD found no duplicate" test "$(counter "$log" nd_dad_duplicate)" -eq 0
+  # The solicited-node and all-nodes groups pass the device's multicast filter (a list, or
+  # allmulti; af_packet has no filter to program).
+  check "[$label] the port line says how IPv6 multicast gets in" \
+    grep -Eq 'ipv6 multicast: (list of 3|allmulti|device filters none)' "$log"
+  if [ "$device" = tap ]; then
+    check "[$label] the tap takes the exact group list or allmulti" \
+      grep -Eq 'ipv6 multicast: (list of 3|allmulti)' "$log"
+  fi
   if [ "$lcores" != 0 ]; then
     check "[$label] engines shared what they learnt about neighbours" \
       test "$(counter "$log" neighbour_sync_received)" -ge 1
