@@ -70,6 +70,12 @@ class FlowTable {
         buckets_(std::make_unique<Bucket[]>(std::bit_ceil(std::max<std::size_t>(capacity, 1)))),
         set_(BucketTraits(buckets_.get(), std::bit_ceil(std::max<std::size_t>(capacity, 1)))) {}
 
+  // Bytes of the bucket array a table of `capacity` entries allocates (the entries' hooks
+  // live in the entries).
+  [[nodiscard]] static std::size_t memory_bytes(std::size_t capacity) {
+    return std::bit_ceil(std::max<std::size_t>(capacity, 1)) * sizeof(Bucket);
+  }
+
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 

@@ -18,6 +18,11 @@ class KeyCounts {
       : mask_(std::bit_ceil(std::max<uint32_t>(capacity, 8) * 2) - 1),
         slots_(std::make_unique<Slot[]>(size_t{mask_} + 1)) {}
 
+  // Bytes a table for `capacity` keys allocates.
+  [[nodiscard]] static size_t memory_bytes(uint32_t capacity) {
+    return size_t{std::bit_ceil(std::max<uint32_t>(capacity, 8) * 2)} * sizeof(Slot);
+  }
+
   [[nodiscard]] uint32_t get(uint32_t key) const {
     for (uint32_t i = home(key);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];

@@ -72,8 +72,8 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
       // starts recovery itself when the oldest hole is lost.
       rack_detect_loss(t, now);
     } else if (!t.in_recovery &&
-               (t.dupacks >= t.scoreboard.dupthresh() ||
-                (t.sack_ok && t.scoreboard.is_lost(t.snd_una, t.snd_mss))) &&
+               (t.dupacks >= t.dupthresh() ||
+                (t.sack_ok && t.scoreboard().is_lost(t.snd_una, t.snd_mss))) &&
                t.snd_una > t.recover - 1) {
       // RFC 6582 3.2 step 2 / RFC 6675 5 step 4: fast retransmit, enter recovery -- unless
       // the losses are from before the last recovery or timeout (snd_una <= recover - 1).
@@ -105,7 +105,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   t.stall_since_ns = 0;  // progress: the USER TIMEOUT starts again
   // RFC 8985 6.2: the octets this ACK delivers (those not SACKed before) time RACK.
   if (t.rack_on)
-    t.scoreboard.for_each_unsacked(
+    t.scoreboard().for_each_unsacked(
         t.snd_una, a, [&](Seq lo, Seq hi) { rack_deliver(t, lo, hi, opts, true, now); });
   // The SYN and FIN occupy sequence space but not the send queue.
   uint32_t data_acked = std::min(acked, t.sndq.bytes());
@@ -113,11 +113,11 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   t.bytes_acked += data_acked;
   t.snd_una = a;
   if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
-  t.sent_log.advance(a);
+  if (t.cold) t.cold->sent_log.advance(a);
   const bool had_rxt = t.rxt_out;
   if (t.rxt_out && !(t.snd_una < t.rxt_high)) t.rxt_out = false;  // all retransmissions acked
   if (t.sack_ok) {
-    t.scoreboard.advance(a);
+    if (t.cold) t.cold->scoreboard.advance(a);
     if (t.high_rxt < a) t.high_rxt = a;
     (void)sack_update(t, opts, now);
   }
@@ -182,6 +182,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (t.snd_una == t.snd_max) {
     base::TimerWheel::cancel(t.rexmt_timer);
+    put_cold_if_quiet(t);  // idle: the scoreboard and send-time log go back to the pool
   } else {
     if (restart) arm_rexmt(t, now);
     // RFC 8985: what this ACK delivered may prove older segments lost (it may also arm the

@@ -275,16 +275,16 @@ ConnInfo TcpLayer::info(const Conn* c) const {
                : t.dupacks > 0 ? "disorder"
                                : "open";
   i.pipe = t.sack_recovery() ? t.pipe() : t.flight_size();
-  i.sacked_bytes = t.scoreboard.sacked_bytes();
+  i.sacked_bytes = t.scoreboard().sacked_bytes();
   i.lost_bytes =
-      t.sack_ok ? t.scoreboard.lost_bytes(t.snd_una, t.snd_max, t.snd_mss, t.rto_recovery) : 0;
-  i.delivered = t.bytes_acked + t.scoreboard.sacked_bytes();
+      t.sack_ok ? t.scoreboard().lost_bytes(t.snd_una, t.snd_max, t.snd_mss, t.rto_recovery) : 0;
+  i.delivered = t.bytes_acked + t.scoreboard().sacked_bytes();
   i.timeouts = t.rto_count;
   i.fast_recoveries = t.fast_recoveries;
   i.dsacks = t.dsacks_received;
   i.spurious_undos = t.spurious_undos;
   i.spurious_retransmits = t.spurious_retrans;
-  i.reordering = t.scoreboard.dupthresh();
+  i.reordering = t.dupthresh();
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;
   i.rack_reo_wnd_us = t.rack_on ? rack_reo_wnd_us(t) : 0;

@@ -30,7 +30,8 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
   // with RFC 6582 NewReno and the RTO.
   t.rack_on = config_.rack && t.sack_ok;
   t.tlp_on = config_.tlp && t.sack_ok;
-  t.scoreboard.set_dupthresh_rule(!t.rack_on);
+  // The scoreboard's DupThresh rule (off with RACK) is set when a cold block is lent.
+  if (t.cold) t.cold->scoreboard.set_dupthresh_rule(!t.rack_on);
 }
 
 void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
@@ -168,8 +169,10 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
   t->snd_una = t->iss;
   t->snd_nxt = t->snd_max = seg.ack;  // our SYN was sent (by the cookie SYN-ACK)
   t->recover = t->rxt_high = t->iss;
-  t->sent_log.reset(t->iss);  // as if the SYN-ACK had been sent by this TCB, just now
-  t->sent_log.on_send(t->iss, seg.ack, static_cast<uint32_t>(now / 1000));
+  if (ColdBlock* c = t->rack_on ? take_cold(*t) : nullptr) {
+    c->sent_log.reset(t->iss);  // as if the SYN-ACK had been sent by this TCB, just now
+    c->sent_log.on_send(t->iss, seg.ack, static_cast<uint32_t>(now / 1000));
+  }
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = t->iss;
   if (!file_syn_received(*t, l)) {

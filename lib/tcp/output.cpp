@@ -84,7 +84,7 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
     std::optional<SeqRange> again;
     if (t.rxt_lost_end > t.snd_una)
       again =
-          t.scoreboard.next_unsacked(t.snd_una, net::seq_max(t.rxt_resend_next, t.snd_una), eff);
+          t.scoreboard().next_unsacked(t.snd_una, net::seq_max(t.rxt_resend_next, t.snd_una), eff);
     // Only octets this recovery retransmitted (below HighRxt): the rest is rule 1's.
     if (again && again->start < net::seq_min(t.rxt_lost_end, t.high_rxt)) {
       // Before rule 1: a retransmission RACK found lost goes again (RFC 8985 6.2 applies
@@ -96,8 +96,8 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
       if (n == 0) break;
       t.rxt_resend_next = again->start + n;
       counters_.inc(Counter::tcp_rack_lost_retransmits);
-    } else if (auto r =
-                   t.scoreboard.next_lost(t.snd_una, t.snd_max, t.high_rxt, eff, t.rto_recovery)) {
+    } else if (auto r = t.scoreboard().next_lost(t.snd_una, t.snd_max, t.high_rxt, eff,
+                                                 t.rto_recovery)) {
       n = retransmit_range(t, r->start, r->len(), now);
       if (n == 0) break;
       t.high_rxt = r->start + n;
@@ -115,8 +115,9 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
                         len, now))
         break;
       n = len;
-    } else if (auto r3 = t.rto_recovery ? std::nullopt
-                                        : t.scoreboard.next_unsacked(t.snd_una, t.high_rxt, eff)) {
+    } else if (auto r3 = t.rto_recovery
+                             ? std::nullopt
+                             : t.scoreboard().next_unsacked(t.snd_una, t.high_rxt, eff)) {
       // Rule 3: a hole below HighSACK not yet deemed lost.
       n = retransmit_range(t, r3->start, r3->len(), now);
       if (n == 0) break;
@@ -124,7 +125,7 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
     } else if (t.snd_una > t.rescue_rxt) {
       // Rule 4: one rescue retransmission per recovery, of the highest unSACKed octets, so
       // that a lost tail does not wait for the RTO. HighRxt stays.
-      auto r4 = t.scoreboard.highest_unsacked(t.snd_una, t.snd_max, eff);
+      auto r4 = t.scoreboard().highest_unsacked(t.snd_una, t.snd_max, eff);
       if (!r4) break;
       n = retransmit_range(t, r4->start, r4->len(), now);
       if (n == 0) break;

@@ -9,18 +9,20 @@
 
 namespace pollux::tcp {
 
+using base::Counter;
 using net::tcp_flags::ack;
 using net::tcp_flags::psh;
-using base::Counter;
 
 namespace {
-uint32_t to_us(uint64_t ns) { return static_cast<uint32_t>(ns / 1000); }
+uint32_t to_us(uint64_t ns) {
+  return static_cast<uint32_t>(ns / 1000);
+}
 }  // namespace
 
-void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts,
-                            bool cumulative, uint64_t now) {
+void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts, bool cumulative,
+                            uint64_t now) {
   const uint32_t now_us = to_us(now);
-  t.sent_log.for_each_in(lo, hi, [&](const SendTimeLog::Range& r) {
+  t.sent_log().for_each_in(lo, hi, [&](const SendTimeLog::Range& r) {
     // RFC 8985 6.2 step 2: with timestamps, an echo older than the retransmission means
     // the ACK is for the original. The echo is on the 1 ms TSval clock, the log on a 1 us
     // one: compare ages, with a tick of slack. Only for what the cumulative ACK covers: a
@@ -38,7 +40,7 @@ void TcpLayer::rack_deliver(Tcb& t, Seq lo, Seq hi, const net::TcpOptions& opts,
 }
 
 uint32_t TcpLayer::rack_reo_wnd_us(const Tcb& t) const {
-  const bool dupthresh_sacked = t.scoreboard.sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
+  const bool dupthresh_sacked = t.scoreboard().sacked_bytes() > (kDupThresh - 1) * t.snd_mss;
   return t.rack.reo_wnd_us(t.in_recovery, dupthresh_sacked, to_us(t.rtt.srtt()));
 }
 
@@ -47,12 +49,12 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   // Nothing SACKed and no recovery: everything delivered was acknowledged cumulatively,
   // so every outstanding segment was sent after it and has no verdict. The common case
   // of a clean transfer costs one test per ACK.
-  if (t.scoreboard.empty() && !t.in_recovery) return;
+  if (t.scoreboard().empty() && !t.in_recovery) return;
   const uint32_t now_us = to_us(now);
   const uint32_t reo = rack_reo_wnd_us(t);
   uint32_t wait_us = 0;
-  t.sent_log.for_each_in(t.snd_una, t.snd_max, [&](const SendTimeLog::Range& r) {
-    if (t.scoreboard.covers(r.start, r.end)) return;  // delivered
+  t.sent_log().for_each_in(t.snd_una, t.snd_max, [&](const SendTimeLog::Range& r) {
+    if (t.scoreboard().covers(r.start, r.end)) return;  // delivered
     const uint32_t left = t.rack.time_to_loss(r, now_us, reo);
     if (left == std::numeric_limits<uint32_t>::max()) return;  // sent after RACK.xmit_ts
     if (left > 0) {
@@ -64,8 +66,8 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
       if (!(t.rxt_lost_end > t.snd_una) || t.rxt_lost_end < r.end) t.rxt_lost_end = r.end;
       if (!(t.rxt_resend_next > t.snd_una) || r.start < t.rxt_resend_next)
         t.rxt_resend_next = r.start;
-    } else if (!t.scoreboard.is_lost(r.end - 1, t.snd_mss)) {
-      t.scoreboard.mark_lost_below(r.end);
+    } else if (!t.scoreboard().is_lost(r.end - 1, t.snd_mss)) {
+      t.cold->scoreboard.mark_lost_below(r.end);  // attached: its log has ranges
       counters_.inc(Counter::tcp_rack_lost);
       ++t.rack_losses;
     }
@@ -78,8 +80,7 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   }
   // RFC 6675 5 step 4 with RACK's verdict as IsLost: the oldest hole lost starts recovery,
   // unless it dates from before the last recovery or timeout.
-  if (!t.in_recovery && t.scoreboard.is_lost(t.snd_una, t.snd_mss) &&
-      t.snd_una > t.recover - 1)
+  if (!t.in_recovery && t.scoreboard().is_lost(t.snd_una, t.snd_mss) && t.snd_una > t.recover - 1)
     enter_recovery(t, now);
   if (t.in_recovery) mark_dirty(t);
 }

@@ -12,7 +12,9 @@ using base::Counter;
 
 uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   if (!t.sack_ok || opts.sack_count == 0) return 0;
-  const auto r = t.scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
+  ColdBlock* c = take_cold(t);
+  if (!c) return 0;  // no scoreboard to hold them: recovery waits for the probe or the RTO
+  const auto r = c->scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
   if (t.rack_on)
     for (size_t i = 0; i < r.newly_count; ++i)
       rack_deliver(t, r.newly[i].start, r.newly[i].end, opts, false, now);
@@ -69,9 +71,13 @@ void TcpLayer::undo_reduction(Tcb& t) {
   t.recover = t.snd_una;  // nothing was lost: a later loss may start a new recovery
   // A fast retransmit that was spurious means the network reorders deeper than DupThresh:
   // raise it past what was SACKed above the hole at the decision (Linux caps it at 300).
-  if (t.undo_extent > 0)
-    t.scoreboard.set_dupthresh(
-        std::min(300u, std::max(t.scoreboard.dupthresh(), t.undo_extent + 1)));
+  if (t.undo_extent > 0) {
+    const uint32_t n = std::min(300u, std::max(t.dupthresh(), t.undo_extent + 1));
+    if (t.cold)
+      t.cold->scoreboard.set_dupthresh(n);
+    else
+      t.kept_dupthresh = static_cast<uint16_t>(std::max(n, kDupThresh));
+  }
   t.dupacks = 0;
   t.snd_nxt = t.snd_max;
 }
@@ -84,7 +90,7 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
   begin_undo_episode(t);
   t.undo_extent =
-      std::max<uint32_t>(t.dupacks, (t.scoreboard.sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
+      std::max<uint32_t>(t.dupacks, (t.scoreboard().sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
   t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
   t.recover = t.snd_max;
   t.in_recovery = true;
@@ -102,10 +108,10 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   t.high_rxt = t.snd_una;
   // Only the hole: octets above it may be SACKed already.
   const uint32_t first =
-      t.scoreboard.empty()
+      t.scoreboard().empty()
           ? payload_mss(t)
           : std::min(payload_mss(t),
-                     static_cast<uint32_t>(t.scoreboard.ranges()[0].start - t.snd_una));
+                     static_cast<uint32_t>(t.scoreboard().ranges()[0].start - t.snd_una));
   const uint32_t end = retransmit_range(t, t.snd_una, first, now);
   t.high_rxt = t.snd_una + end;
   t.rescue_rxt = t.high_rxt;

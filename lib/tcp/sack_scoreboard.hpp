@@ -90,6 +90,12 @@ class SackScoreboard {
   }
 
   [[nodiscard]] bool empty() const { return count_ == 0; }
+  // Nothing here that an empty scoreboard would not say, with everything below `snd_una`
+  // acknowledged: no range, and no RACK verdict above it. (The timeout's point is only
+  // read in all-lost mode, which sets it anew.) The DupThresh is the caller's to keep.
+  [[nodiscard]] bool quiet(net::Seq snd_una) const {
+    return count_ == 0 && (!rack_lost_set_ || !(rack_lost_end_ > snd_una));
+  }
   [[nodiscard]] size_t size() const { return count_; }
   [[nodiscard]] std::span<const SeqRange> ranges() const { return {ranges_.data(), count_}; }
   [[nodiscard]] uint32_t sacked_bytes() const { return sacked_; }

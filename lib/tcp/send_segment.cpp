@@ -152,9 +152,13 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     }
   }
   if (t.rack_on && space > 0 && !(flags & syn)) {
-    // RFC 8985 5.2: every transmission's time, for RACK.
-    if (t.sent_log.size() == 0) t.sent_log.reset(t.snd_una);
-    t.sent_log.on_send(seq, seq + space, static_cast<uint32_t>(now / 1000));
+    // RFC 8985 5.2: every transmission's time, for RACK. Without a cold block (pool empty)
+    // the time goes unrecorded: RACK sees nothing of this flight and the TLP and RTO repair
+    // its losses.
+    if (ColdBlock* c = take_cold(t)) {
+      if (c->sent_log.size() == 0) c->sent_log.reset(t.snd_una);
+      c->sent_log.on_send(seq, seq + space, static_cast<uint32_t>(now / 1000));
+    }
   }
   if (seq == t.snd_nxt) {
     if (space > 0 && seq == t.snd_max && !t.ts_ok && !t.rtt_timing) {

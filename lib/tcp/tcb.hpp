@@ -133,8 +133,9 @@ struct Listener {
 //     window fields (up to, not including, the algorithm's state `cc`);
 //   resident, every connection needs them but not every segment's lines: Congestion::cc,
 //     Timing (RTT estimator, timers), Data (queues), AppState, the layer's links;
-//   cold, attached when a connection first needs them (first SACK, loss, a few segments in
-//     flight): Recovery (the SACK scoreboard), Undo, RackTlp (the send-time log), Stats.
+//   cold, a pooled block lent only while data is in flight (ColdBlock, below): the SACK
+//     scoreboard and RACK's send-time log; Recovery, Undo, RackTlp and Stats stay in the
+//     TCB (their state outlives a flight: undo records, RACK's reordering window, counts).
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
@@ -310,7 +311,6 @@ struct AppState {
 // SACK-based loss recovery (RFC 6675), used when the peer agreed to SACK, and what is known
 // about our retransmissions.
 struct Recovery {
-  SackScoreboard scoreboard;
   Seq high_rxt;    // one past the highest octet retransmitted in this recovery (HighRxt)
   Seq rescue_rxt;  // RFC 6675 RescueRxt: one rescue retransmission per recovery
   // The TSval of the oldest retransmission still outstanding (Linux's retrans_stamp): Eifel
@@ -320,11 +320,12 @@ struct Recovery {
   uint32_t rxt_stamp = 0;
   Seq rxt_high;          // one past the highest octet ever retransmitted
   bool rxt_out = false;  // some retransmission is not yet cumulatively acknowledged
+  // DupThresh while the cold block is away (it is the scoreboard's while one is attached):
+  // raised by a spurious fast retransmit, it outlives the scoreboard's ranges.
+  uint16_t kept_dupthresh = kDupThresh;
 
   void reset(Seq isn) {
-    scoreboard.clear();
-    scoreboard.set_dupthresh(kDupThresh);
-    scoreboard.set_dupthresh_rule(true);
+    kept_dupthresh = kDupThresh;
     high_rxt = rescue_rxt = rxt_high = isn;
     rxt_stamp = 0;
     rxt_out = false;
@@ -356,7 +357,6 @@ struct RackTlp {
   Seq rxt_lost_end;     // RACK found retransmissions below this lost: they go again
   Seq rxt_resend_next;  // from here (output_sack_recovery)
   Rack rack;
-  SendTimeLog sent_log;  // send time of every octet in flight
 
   void reset(Seq isn) {
     rack_on = tlp_on = false;
@@ -364,7 +364,6 @@ struct RackTlp {
     tlp_end = rxt_lost_end = rxt_resend_next = isn;
     tlp_tsval = 0;
     rack.reset();
-    sent_log.reset(isn);
   }
 };
 
@@ -381,6 +380,24 @@ struct Stats {
 
   void reset() { *this = Stats{}; }
 };
+
+// The cold block (issue 13 item 5): the two structures sized for the worst flight, which a
+// connection needs only while it has data in flight -- the SACK scoreboard (RFC 6675) and
+// RACK's send-time log (RFC 8985 5.2). Lent from the layer's preallocated pool
+// (TcpConfig::cold_blocks) when the first data segment leaves or the first SACK block
+// arrives, returned once everything sent is acknowledged and nothing in it is left to
+// remember (TcpLayer::put_cold_if_quiet), so that an idle connection holds none. Without
+// one (pool empty: tcp_cold_unavailable) a connection keeps working: its SACK blocks and
+// send times go unrecorded, and its losses are repaired by the tail loss probe and the RTO.
+struct ColdBlock {
+  SackScoreboard scoreboard;
+  SendTimeLog sent_log;  // send time of every octet in flight
+  ColdBlock* next_free = nullptr;
+};
+
+// What a connection without a cold block reads: an empty scoreboard and log. Nothing read
+// from an empty scoreboard depends on its DupThresh (Tcb::dupthresh() keeps that).
+inline const ColdBlock kNoColdBlock{};
 
 struct Tcb : base::FlowLink,
              Status,
@@ -399,12 +416,23 @@ struct Tcb : base::FlowLink,
   boost::intrusive::list_member_hook<> dirty_hook;
   boost::intrusive::slist_member_hook<> free_hook;
   bool dirty = false;
+  ColdBlock* cold = nullptr;  // lent by the layer while data is in flight (ColdBlock)
+
+  [[nodiscard]] const SackScoreboard& scoreboard() const {
+    return (cold ? cold : &kNoColdBlock)->scoreboard;
+  }
+  [[nodiscard]] const SendTimeLog& sent_log() const {
+    return (cold ? cold : &kNoColdBlock)->sent_log;
+  }
+  [[nodiscard]] uint32_t dupthresh() const {
+    return cold ? cold->scoreboard.dupthresh() : kept_dupthresh;
+  }
 
   [[nodiscard]] uint32_t flight_size() const { return static_cast<uint32_t>(snd_max - snd_una); }
   // RFC 6675: the scoreboard drives recovery (SACK agreed and a recovery under way).
   [[nodiscard]] bool sack_recovery() const { return sack_ok && in_recovery; }
   [[nodiscard]] uint32_t pipe() const {
-    return scoreboard.pipe(snd_una, snd_max, high_rxt, snd_mss, rto_recovery);
+    return scoreboard().pipe(snd_una, snd_max, high_rxt, snd_mss, rto_recovery);
   }
   [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
 };

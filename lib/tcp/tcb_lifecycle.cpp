@@ -18,6 +18,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
                         uint64_t now) {
   // A TCB from the pool is CLOSED (release_tcb), as is the cookie's scratch TCB (never moved).
   assert(t.state == State::closed);
+  assert(!t.cold);  // given back by release_tcb
   t.tuple = tuple;
   const Seq iss = isn_.isn(tuple, now);  // RFC 6528
   t.AppState::reset(opts);
@@ -55,6 +56,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   rcv_mbufs_ -= held_mbufs(t);
   t.rcvq.clear();
   release_ooo(t);
+  put_cold(t);
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   if (t.passive && config_.max_conns_per_source != 0)
     per_source_.decrement(t.tuple.remote_ip.value);
@@ -68,6 +70,41 @@ bool TcpLayer::acquire_ooo(Tcb& t) {
   t.ooo = ooo_free_.back();
   ooo_free_.pop_back();
   return true;
+}
+
+ColdBlock* TcpLayer::take_cold(Tcb& t) {
+  if (t.cold) return t.cold;
+  ColdBlock* c = cold_free_;
+  if (!c) {
+    counters_.inc(base::Counter::tcp_cold_unavailable);
+    return nullptr;
+  }
+  cold_free_ = c->next_free;
+  c->next_free = nullptr;
+  ++cold_lent_;
+  // As the connection would have it had it kept one: empty, its DupThresh, and the
+  // DupThresh rule off when RACK decides (RFC 8985).
+  c->scoreboard = SackScoreboard{};
+  c->scoreboard.set_dupthresh(t.kept_dupthresh);
+  c->scoreboard.set_dupthresh_rule(!t.rack_on);
+  c->sent_log.reset(t.snd_una);
+  t.cold = c;
+  return c;
+}
+
+void TcpLayer::put_cold_if_quiet(Tcb& t) {
+  if (!t.cold || !t.cold->scoreboard.quiet(t.snd_una) || t.cold->sent_log.size() != 0) return;
+  put_cold(t);
+}
+
+void TcpLayer::put_cold(Tcb& t) {
+  ColdBlock* c = t.cold;
+  if (!c) return;
+  t.kept_dupthresh = static_cast<uint16_t>(c->scoreboard.dupthresh());
+  c->next_free = cold_free_;
+  cold_free_ = c;
+  --cold_lent_;
+  t.cold = nullptr;
 }
 
 void TcpLayer::release_ooo(Tcb& t) {

@@ -35,6 +35,12 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     free_.push_front(t);
   }
   cookie_scratch_->rexmt_timer.bind(TimerKind::retransmit, cookie_scratch_.get());
+  const uint32_t cold = cold_block_count(config);
+  cold_pool_ = std::make_unique<ColdBlock[]>(cold);
+  for (uint32_t i = cold; i-- > 0;) {
+    cold_pool_[i].next_free = cold_free_;
+    cold_free_ = &cold_pool_[i];
+  }
   ooo_pool_.reserve(config.ooo_queues);
   for (uint32_t i = 0; i < config.ooo_queues; ++i) {
     ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());
@@ -43,6 +49,19 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
   rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
                                             : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
   rcv_pressure_mark_ = rcv_budget_ / 4 * 3;
+}
+
+TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
+  const uint32_t conns = std::max<uint32_t>(c.max_connections, 1);
+  Memory m;
+  m.tcbs = size_t{conns} * sizeof(Tcb);
+  m.flow_buckets = base::FlowTable<Tcb>::memory_bytes(conns);
+  m.per_source = c.max_conns_per_source != 0 ? base::KeyCounts::memory_bytes(conns)
+                                             : base::KeyCounts::memory_bytes(1);
+  m.cold_blocks = size_t{cold_block_count(c)} * sizeof(ColdBlock);
+  m.ooo_queues = size_t{c.ooo_queues} * sizeof(ReassemblyQueue);
+  m.time_wait = TimeWaitStore::memory_bytes(c.time_wait_records);
+  return m;
 }
 
 TcpLayer::~TcpLayer() {

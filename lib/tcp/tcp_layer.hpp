@@ -65,6 +65,10 @@ struct TcpConfig {
   // oldest is dropped early and counted (tcp_time_wait_evicted).
   uint32_t time_wait_records = 65536;
   uint32_t ooo_queues = 1024;  // connections that may hold out-of-order data at once
+  // Cold blocks (tcb.hpp ColdBlock: SACK scoreboard and RACK send-time log), lent to
+  // connections while they have data in flight. 0: a quarter of max_connections, at least
+  // 64. Too few degrades loss recovery (tcp_cold_unavailable), never correctness.
+  uint32_t cold_blocks = 0;
   uint16_t max_listeners = 64;
   RttConfig rtt;                            // RTO min/max/initial
   uint64_t delayed_ack_ns = 40'000'000;     // RFC 9293 3.8.6.3: < 0.5 s
@@ -208,6 +212,25 @@ class TcpLayer {
   // The state of the pair `t` (from our side): a TCB's, TIME-WAIT for a record, else CLOSED.
   [[nodiscard]] State state_of(const net::FourTuple& t);
   // Mbufs held by the receive and reassembly queues of every connection, and their budget.
+  // Memory (issue 13 item 5): what the tables of a layer with this configuration allocate
+  // at start, in bytes. Every part is fixed then; nothing grows per connection later.
+  struct Memory {
+    size_t tcbs = 0;          // max_connections TCBs (their timers and queue heads inside)
+    size_t flow_buckets = 0;  // the connection table's bucket array
+    size_t per_source = 0;    // per-source counts (only with max_conns_per_source)
+    size_t cold_blocks = 0;   // the cold-block pool (ColdBlock)
+    size_t ooo_queues = 0;    // the reassembly-queue pool
+    size_t time_wait = 0;     // TIME-WAIT records and their index
+    [[nodiscard]] size_t connection_tables() const {
+      return tcbs + flow_buckets + per_source + cold_blocks + ooo_queues;
+    }
+    [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
+  };
+  [[nodiscard]] static Memory memory(const TcpConfig& c);
+  [[nodiscard]] static uint32_t cold_block_count(const TcpConfig& c) {
+    return c.cold_blocks != 0 ? c.cold_blocks : std::max<uint32_t>(64, c.max_connections / 4);
+  }
+  [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_lent_; }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Visits every connection in the table (not the TIME-WAIT records), e.g. for a dump.
@@ -394,6 +417,11 @@ class TcpLayer {
   void finish(Tcb& t, CloseReason why, uint64_t now);
   bool acquire_ooo(Tcb& t);
   void release_ooo(Tcb& t);
+  // The connection's cold block, lent from the pool if it has none (nullptr and counted
+  // when the pool is empty); given back when quiet (nothing in flight left to remember).
+  ColdBlock* take_cold(Tcb& t);
+  void put_cold_if_quiet(Tcb& t);
+  void put_cold(Tcb& t);
   uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
   // tcp_layer.cpp
   void mark_dirty(Tcb& t);
@@ -420,6 +448,9 @@ class TcpLayer {
       dirty_;
   std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
   std::vector<ReassemblyQueue*> ooo_free_;
+  std::unique_ptr<ColdBlock[]> cold_pool_;
+  ColdBlock* cold_free_ = nullptr;  // linked through ColdBlock::next_free
+  uint32_t cold_lent_ = 0;
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved

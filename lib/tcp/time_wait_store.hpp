@@ -67,6 +67,11 @@ class TimeWaitStore {
   [[nodiscard]] uint32_t size() const { return size_; }
   [[nodiscard]] uint32_t capacity() const { return capacity_; }
   [[nodiscard]] static constexpr size_t bytes_per_record() { return sizeof(TimeWaitRecord); }
+  // Bytes a store of `capacity` records allocates: the records and the bucket index.
+  [[nodiscard]] static size_t memory_bytes(uint32_t capacity) {
+    const uint32_t c = capacity < 1 ? 1 : capacity;
+    return size_t{c} * sizeof(TimeWaitRecord) + size_t{bucket_count(c)} * sizeof(uint32_t);
+  }
 
   [[nodiscard]] TimeWaitRecord* find(const net::FourTuple& tuple) {
     for (uint32_t i = buckets_[bucket(tuple)]; i != TimeWaitRecord::kNone; i = records_[i].chain)

@@ -119,8 +119,12 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
     // to SND.MAX is lost and goes again, in order, as slow start lets it (output() by pipe).
     // A second timeout in a row forgets the scoreboard: the receiver may have reneged on
     // what it SACKed (RFC 2018 8), and only resending everything gets past that.
-    if (t.rexmt_count > 1) t.scoreboard.clear();
-    t.scoreboard.set_rto_point(t.snd_max);
+    // Without a cold block (pool empty) everything outstanding counts as lost, which is
+    // RFC 6675 5.1 without the refinement of the point.
+    if (ColdBlock* c = take_cold(t)) {
+      if (t.rexmt_count > 1) c->scoreboard.clear();
+      c->scoreboard.set_rto_point(t.snd_max);
+    }
     t.in_recovery = true;
     t.rto_recovery = true;
     t.high_rxt = t.snd_una;

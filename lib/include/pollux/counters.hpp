@@ -174,6 +174,9 @@ enum class Counter : uint16_t {
   drop_tcp_source_limit,  // passive open refused: the source holds max_conns_per_source
   drop_tcp_no_mbuf,       // a segment could not be built (pool empty); timers retry
   drop_tcp_icmp_invalid,  // ICMP quoting a sequence number we never sent (RFC 5927)
+  // Memory per connection (issue 13 item 5): a connection wanted a cold block (SACK
+  // scoreboard, RACK send-time log) and the pool had none; it works on without them.
+  tcp_cold_unavailable,
   // Resources.
   drop_no_mbuf,      // mempool empty: the reply or request was not sent
   drop_tx_full,      // the TX batch overflowed before the flush
@@ -332,6 +335,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_source_limit",
     "drop_tcp_no_mbuf",
     "drop_tcp_icmp_invalid",
+    "tcp_cold_unavailable",
     "drop_no_mbuf",
     "drop_tx_full",
     "drop_tx_oversize",

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "tcp/tcb.hpp"
+#include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
 namespace {
@@ -41,10 +42,54 @@ TEST(TcbLayout, HotFieldsFitInTheFirstTwoCacheLines) {
         static_cast<const void*>(&t->ts_recent), static_cast<const void*>(&t->ts_offset),
         static_cast<const void*>(&t->cwnd), static_cast<const void*>(&t->partial_acked)})
     EXPECT_LT(offset_in(*t, f), kHotBound);
-  // The cold parts (to be pooled) lie beyond it.
-  EXPECT_GE(offset_in(*t, &t->scoreboard), kHotBound);
-  EXPECT_GE(offset_in(*t, &t->sent_log), kHotBound);
+  // The parts a segment need not touch lie beyond it.
+  EXPECT_GE(offset_in(*t, &t->high_rxt), kHotBound);
+  EXPECT_GE(offset_in(*t, &t->rack), kHotBound);
   EXPECT_GE(offset_in(*t, &t->bytes_sent), kHotBound);
+}
+
+// The cold block is not in the TCB: without one, a TCB reads an empty scoreboard and log.
+TEST(TcbLayout, AConnectionWithoutAColdBlockReadsAnEmptyScoreboardAndKeepsItsDupThresh) {
+  auto t = std::make_unique<Tcb>();
+  t->Recovery::reset(Seq(1000));
+  EXPECT_EQ(t->cold, nullptr);
+  EXPECT_TRUE(t->scoreboard().empty());
+  EXPECT_EQ(t->sent_log().size(), 0u);
+  EXPECT_EQ(t->dupthresh(), kDupThresh);
+  t->kept_dupthresh = 9;  // raised by a spurious fast retransmit, kept while the block is away
+  EXPECT_EQ(t->dupthresh(), 9u);
+  ColdBlock c;
+  c.scoreboard.set_dupthresh(12);
+  t->cold = &c;
+  EXPECT_EQ(t->dupthresh(), 12u);  // the lent block's, while lent
+}
+
+// What an idle established connection costs (issue 13 item 5; target 256 B): its TCB (the
+// timers and queue heads are inside it) and its share of every table sized by
+// max_connections, and separately the pools it borrows from only while busy (cold blocks,
+// reassembly queues), shared out per connection.
+TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
+  TcpConfig cfg;
+  cfg.max_connections = 1 << 20;
+  const TcpLayer::Memory m = TcpLayer::memory(cfg);
+  const double conns = cfg.max_connections;
+  const double own = (m.tcbs + m.flow_buckets + m.per_source) / conns;
+  const double pools = (m.cold_blocks + m.ooo_queues) / conns;
+  std::printf(
+      "per connection at %u: TCB %zu B + table slot %.1f B + per-source %.1f B = %.1f B; "
+      "pools' share %.1f B (cold block %zu B x %u, reassembly queue %zu B x %u); TIME-WAIT "
+      "%.1f B per record with its index\n",
+      cfg.max_connections, sizeof(Tcb), m.flow_buckets / conns, m.per_source / conns, own, pools,
+      sizeof(ColdBlock), TcpLayer::cold_block_count(cfg), sizeof(ReassemblyQueue), cfg.ooo_queues,
+      static_cast<double>(m.time_wait) / cfg.time_wait_records);
+  EXPECT_EQ(m.tcbs, size_t{cfg.max_connections} * sizeof(Tcb));
+  EXPECT_EQ(m.flow_buckets / cfg.max_connections, sizeof(void*));  // one bucket head each
+  // The cold block left the TCB: what it held (scoreboard and send-time log, 584 B) is
+  // borrowed only while data is in flight. The TCB's remaining bulk (timers, congestion
+  // state, RTT estimator, undo record) is what stands between this and 256 B.
+  EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
+  EXPECT_LE(sizeof(Tcb), 1100u);
+  EXPECT_LE(own, 1100.0);
 }
 
 TEST(TcbParts, EachResetForgetsThePreviousConnection) {
@@ -69,6 +114,7 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   t->closed_pending = true;
   t->undo_valid = true;
   t->undo_extent = 9;
+  t->kept_dupthresh = 40;
   t->tlp_out = true;
   t->rack_on = true;
   t->bytes_sent = 12345;
@@ -118,7 +164,7 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   EXPECT_EQ(t->opts.rcvbuf, 4096u);  // the buffers' lower bound
   EXPECT_EQ(t->opts.sndbuf, 4096u);
   EXPECT_FALSE(t->closed_pending);
-  EXPECT_EQ(t->scoreboard.dupthresh(), kDupThresh);
+  EXPECT_EQ(t->dupthresh(), kDupThresh);
   EXPECT_EQ(t->high_rxt, isn);
   EXPECT_FALSE(t->undo_valid);
   EXPECT_EQ(t->undo_extent, 0u);
