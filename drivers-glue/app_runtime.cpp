@@ -112,6 +112,8 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.checksum_offload = o.checksum_offload;
   c.link_checksum = o.link_checksum;
   c.link_tso_lro = o.link_checksum && o.link_tso_lro;
+  c.tso = o.tso;
+  c.gro = o.gro;
   c.tcp.tx_share = o.tx_zero_copy;
   c.tcp.max_connections = o.max_connections;
   c.tcp.congestion_control = o.cc;

@@ -19,6 +19,7 @@
 #include <memory>
 #include <thread>
 
+#include "engine/tso_cut.hpp"
 #include "ring_link.hpp"
 
 namespace pollux::dpdk {
@@ -93,8 +94,7 @@ void complete_offloaded_checksums(rte_mbuf* c) {
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
   }
-  if (tcp_sum && ip->next_proto_id == IPPROTO_TCP &&
-      total >= ihl + sizeof(rte_tcp_hdr)) {
+  if (tcp_sum && ip->next_proto_id == IPPROTO_TCP && total >= ihl + sizeof(rte_tcp_hdr)) {
     auto* tcp = reinterpret_cast<rte_tcp_hdr*>(frame + RTE_ETHER_HDR_LEN + ihl);
     tcp->cksum = 0;
     tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
@@ -132,6 +132,51 @@ void writer_loop(State& s) {
 
 }  // namespace
 
+namespace {
+
+// A TSO frame (TX) or an LRO frame (RX on the in-memory link) of up to 64 KB is captured as
+// the segments the wire carries (engine/tso_cut.hpp: what the device cuts, with consecutive
+// IP IDs), each cut to the snaplen and with its checksums filled in by the writer, so that
+// the file holds what a capture beside a NIC would, and no copy is cut short at the copy
+// pool's buffer size (rte_pcapng_copy records a chained copy's first buffer only).
+bool is_multi_segment(const rte_mbuf* m) {
+  const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+  const bool lro = (m->ol_flags & RTE_MBUF_F_RX_LRO) != 0;
+  return (tso || lro) && m->tso_segsz != 0;
+}
+
+// Copies of `m`'s segments, handed to the writer's ring; adds to the burst's counts.
+void capture_segments(CaptureQueue& q, uint16_t queue, rte_mbuf* m, uint64_t tsc,
+                      rte_pcapng_direction d, uint64_t& captured, uint64_t& no_mbuf,
+                      uint64_t& ring_full) {
+  std::array<rte_mbuf*, 1024> segs;
+  const uint16_t n = engine::tso_cut(m, q.pool, segs);
+  if (n == 0) {
+    ++no_mbuf;
+    return;
+  }
+  unsigned made = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* s = segs[i];
+    s->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+    rte_mbuf* c = rte_pcapng_copy(q.port, queue, s, q.pool, q.snaplen, tsc, d);
+    rte_pktmbuf_free(s);
+    if (c == nullptr) {
+      ++no_mbuf;
+      continue;
+    }
+    c->port = q.port;
+    segs[made++] = c;
+  }
+  const unsigned sent =
+      rte_ring_sp_enqueue_burst(q.ring, reinterpret_cast<void**>(segs.data()), made, nullptr);
+  if (sent < made) rte_pktmbuf_free_bulk(segs.data() + sent, made - sent);
+  captured += sent;
+  ring_full += made - sent;
+}
+
+}  // namespace
+
 void capture_burst(CaptureQueue& q, uint16_t queue, rte_mbuf* const* pkts, uint16_t n,
                    CaptureDirection dir) {
   const uint64_t tsc = rte_rdtsc();  // one timestamp per burst: they arrived together
@@ -142,6 +187,10 @@ void capture_burst(CaptureQueue& q, uint16_t queue, rte_mbuf* const* pkts, uint1
     const uint16_t end = static_cast<uint16_t>(std::min<unsigned>(n, done + kChunk));
     unsigned m = 0;
     for (; done < end; ++done) {
+      if (is_multi_segment(pkts[done])) [[unlikely]] {
+        capture_segments(q, queue, pkts[done], tsc, d, captured, no_mbuf, ring_full);
+        continue;
+      }
       rte_mbuf* c = rte_pcapng_copy(q.port, queue, pkts[done], q.pool, q.snaplen, tsc, d);
       if (c == nullptr) {
         ++no_mbuf;

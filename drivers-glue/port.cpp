@@ -188,6 +188,20 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   }
   if (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  // TSO (issue 13 item 3): the engine's TSO frames are a header mbuf chained to the send
+  // queue, with the checksums left to the device, so only with those three granted.
+  constexpr uint64_t kTsoNeeds = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+                                 RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  const bool tso_granted =
+      config.tso && config.checksum_offload && (dev.tx_offload_capa & kTsoNeeds) == kTsoNeeds;
+  // net_tap's TSO (DPDK 22.11, still in 23.11) cannot carry a full-sized segment: it cuts the
+  // frame with librte_gso but first refuses it, unconsumed, when a segment's frame with its
+  // Ethernet header is longer than the device MTU -- a full segment is MTU + 14 -- and its
+  // largest frame (1522) keeps the MTU from being raised to make room. There the engine cuts
+  // the TCP layer's TSO frames itself (engine/tso_cut.hpp) into the same segments, and the
+  // device sends MTU frames as ever: the stack still builds one frame per burst.
+  const bool tso_in_engine = tso_granted && std::strcmp(info.driver.c_str(), "net_tap") == 0;
+  if (tso_granted && !tso_in_engine) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
   const uint64_t rss_hf =
       dev.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
   if (queues > 1 && rss_hf != 0) {
@@ -267,6 +281,8 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.offloads.tx_tcp_checksum = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   info.offloads.rx_ipv4_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
   info.offloads.rx_tcp_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  info.offloads.tx_tso = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) || tso_in_engine;
+  info.offloads.tx_tso_in_engine = tso_in_engine;
   if (config.checksum_offload && config.link_checksum && is_ring_link_port(port)) {
     // The in-memory link offers what a NIC would (ring_link.hpp): net_ring itself knows no
     // offloads, so its receive side is a callback that turns the sender's requests into
@@ -283,6 +299,7 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.zero_copy = config.zero_copy && info.offloads.tx_multi_segs;
   info.tso_capable = info.offloads.tx_tso || (dev.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO);
   info.lro_capable = info.offloads.rx_lro || (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO);
+  info.offloads.rx_gro = config.gro && !info.offloads.rx_lro && !is_ring_link_port(port);
   return true;
 }
 
@@ -321,13 +338,13 @@ std::string describe_port(const PortInfo& i) {
       std::to_string(i.rx_desc) + ", txd " + std::to_string(i.tx_desc) + "), mtu " +
       std::to_string(i.mtu) + ", rss " + onoff(i.rss) + "; tx offloads: ipv4-cksum " +
       onoff(i.offloads.tx_ipv4_checksum) + ", tcp-cksum " + onoff(i.offloads.tx_tcp_checksum) +
-      ", tso " + onoff(i.offloads.tx_tso) +
+      ", tso " + onoff(i.offloads.tx_tso) + (i.offloads.tx_tso_in_engine ? " (software)" : "") +
       (i.tso_capable && !i.offloads.tx_tso ? " (capable)" : "") + ", multi-seg " +
       onoff(i.offloads.tx_multi_segs) + (i.zero_copy ? " (zero-copy)" : " (segments copied)") +
       "; rx offloads: ipv4-cksum " + onoff(i.offloads.rx_ipv4_checksum) + ", tcp-cksum " +
       onoff(i.offloads.rx_tcp_checksum) + ", lro " + onoff(i.offloads.rx_lro) +
       (i.lro_capable && !i.offloads.rx_lro ? " (capable)" : "") +
-      "; software fallback for the rest";
+      (i.offloads.rx_gro ? ", gro on (software)" : "") + "; software fallback for the rest";
   if (!i.ipv6_multicast.empty()) s += "; ipv6 multicast: " + i.ipv6_multicast;
   if (!i.link_note.empty()) s += "\n" + i.link_note;
   if (i.queues > i.lcore_queues)

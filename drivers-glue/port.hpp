@@ -28,6 +28,12 @@ struct PortConfig {
   // them TSO and LRO (frames up to 64 KB handed over whole). Other devices ignore both.
   bool link_checksum = true;
   bool link_tso_lro = true;
+  // TSO on a device that grants RTE_ETH_TX_OFFLOAD_TCP_TSO (net_tap, NICs; issue 13 item 3),
+  // with checksum_offload and chained mbufs. false: MSS-sized segments built by the stack.
+  bool tso = true;
+  // GRO in the engine (engine/gro.hpp) on a device without LRO, the in-memory link excepted
+  // (its offloads are --link-offloads'). false: every segment handed to TCP as it arrived.
+  bool gro = true;
 };
 
 struct PortInfo {

@@ -47,6 +47,8 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
   pc.checksum_offload = config.checksum_offload;
   pc.link_checksum = config.link_checksum;
   pc.link_tso_lro = config.link_tso_lro;
+  pc.tso = config.tso;
+  pc.gro = config.gro;
   pc.zero_copy = config.tcp.tx_share;
   pc.rx_desc = config.rx_desc;
   pc.tx_desc = config.tx_desc;

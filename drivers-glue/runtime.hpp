@@ -27,6 +27,8 @@ struct RuntimeConfig {
   tcp::TcpConfig tcp;
   bool checksum_offload = true;
   bool link_checksum = true, link_tso_lro = true;  // PortConfig: the in-memory link's offloads
+  bool tso = true;  // PortConfig::tso: TSO where the device grants it
+  bool gro = true;  // PortConfig::gro: GRO in software where the device has no LRO
   unsigned extra_mbufs = 8192;
   uint16_t rx_desc = 1024, tx_desc = 1024;
   uint32_t mbufs = 0;  // the pool in all (0: what the rings need + extra_mbufs)

@@ -104,6 +104,10 @@ struct DeviceOptions {
   // --link-offloads none|csum|all: what the in-memory link (--local-server) offers (issue 13
   // item 2). none: MTU frames, software checksums; csum: checksum offload; all: csum + TSO/LRO.
   LinkOffloads link_offloads = LinkOffloads::all;
+  // --no-tso: no TSO even where the device grants it (net_tap, NICs; issue 13 item 3).
+  bool tso = true;
+  // --no-gro: no receive coalescing where the device has no LRO (issue 13 item 3).
+  bool gro = true;
 };
 inline constexpr size_t kMaxStaticArp = 256;
 // "A.B.C.D=aa:bb:cc:dd:ee:ff" (a unicast MAC); nullopt with `error` naming --arp otherwise.
@@ -162,6 +166,14 @@ void add_device_options(OptionParser& p, Options& o) {
              e = "--link-offloads: expected none, csum or all, not '" + v + "'";
            return e.empty();
          }});
+  p.flag("no-tso", g,
+         "send MSS-sized segments even where the device offers TCP segmentation (TSO: net_tap, "
+         "NICs; the in-memory link's is --link-offloads)",
+         [&o] { o.device.tso = false; });
+  p.flag("no-gro", g,
+         "hand TCP every received segment on its own on a device without LRO (by default runs "
+         "of one connection's in-order segments in a receive burst are coalesced: GRO)",
+         [&o] { o.device.gro = false; });
   p.flag("tx-zero-copy", g,
          "a data segment of 256 bytes or more references the send queue's mbufs instead of "
          "copying them, where the port transmits chained mbufs (off by default: slower than "

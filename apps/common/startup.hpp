@@ -110,6 +110,8 @@ template <class Options>
   r.mbufs = o.device.mbufs;
   r.link_checksum = o.device.link_offloads != LinkOffloads::none;
   r.link_tso_lro = o.device.link_offloads == LinkOffloads::all;
+  r.tso = o.device.tso;
+  r.gro = o.device.gro;
   for (const StaticArp& e : o.device.static_arp) r.static_arp.push_back({e.ip, e.mac});
   r.tx_zero_copy = o.tx_zero_copy;
   r.max_connections = o.max_connections;

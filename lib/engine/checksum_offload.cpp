@@ -29,8 +29,14 @@ uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset, uint32_t l
   return net::checksum_fold(acc);
 }
 
+// A frame GRO made (gro.hpp: RX_LRO on a port whose device has no LRO) was checked segment
+// by segment before it was coalesced, and its flags say so.
+static bool gro_frame(const rte_mbuf* m, const Offloads& o) {
+  return o.rx_gro && (m->ol_flags & RTE_MBUF_F_RX_LRO) != 0;
+}
+
 RxChecksum rx_ip_checksum(const rte_mbuf* m, const Offloads& o) {
-  if (!o.rx_ipv4_checksum) return RxChecksum::unknown;
+  if (!o.rx_ipv4_checksum && !gro_frame(m, o)) return RxChecksum::unknown;
   switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
     case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
     case RTE_MBUF_F_RX_IP_CKSUM_NONE:  // field not filled in but the header was verified
@@ -43,7 +49,7 @@ RxChecksum rx_ip_checksum(const rte_mbuf* m, const Offloads& o) {
 }
 
 RxChecksum rx_l4_checksum(const rte_mbuf* m, const Offloads& o) {
-  if (!o.rx_tcp_checksum) return RxChecksum::unknown;
+  if (!o.rx_tcp_checksum && !gro_frame(m, o)) return RxChecksum::unknown;
   switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
     case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
     case RTE_MBUF_F_RX_L4_CKSUM_NONE:

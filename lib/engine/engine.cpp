@@ -1,6 +1,9 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include "engine/checksum_offload.hpp"
+#include "engine/gro.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
@@ -64,10 +67,24 @@ void Engine::start(uint64_t now_ns) {
 }
 
 void Engine::input(rte_mbuf* const* pkts, uint16_t n, uint64_t now_ns) {
-  for (uint16_t i = 0; i < n; ++i) {
-    // Pull the next frame's header into cache while this one is processed.
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    input_one(pkts[i], now_ns);
+  // GRO (gro.hpp) on a device without LRO: runs of one connection's in-order segments in
+  // this burst become one frame each, in a copy of the burst's array.
+  std::array<rte_mbuf*, kGroBurst> merged;
+  for (uint16_t done = 0; done < n;) {
+    const auto take = static_cast<uint16_t>(std::min<uint32_t>(n - done, kGroBurst));
+    rte_mbuf* const* batch = pkts + done;
+    uint16_t count = take;
+    done = static_cast<uint16_t>(done + take);
+    if (config_.iface.offloads.rx_gro && take > 1) {
+      std::copy_n(batch, take, merged.begin());
+      count = gro_merge(merged.data(), take, config_.iface.offloads, counters_);
+      batch = merged.data();
+    }
+    for (uint16_t i = 0; i < count; ++i) {
+      // Pull the next frame's header into cache while this one is processed.
+      if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(batch[i + 1], void*));
+      input_one(batch[i], now_ns);
+    }
   }
   // Batched: application events, then at most one round of output (one ACK) per connection.
   tcp_.flush(now_ns);

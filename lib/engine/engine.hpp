@@ -177,6 +177,12 @@ class Engine {
   [[nodiscard]] net::Ipv4Addr source_for(net::Ipv4Addr dst) const;
   // An IPv4 datagram above the MTU (DF clear, not TCP), sent as fragments copied out of it.
   void fragment_output(rte_mbuf* m, uint64_t now);
+  // A TSO frame on a port with Offloads::tx_tso_in_engine, cut into its segments here.
+  void tso_software_cut(rte_mbuf* m, uint64_t now);
+  // The most segments tso_software_cut takes from one TSO frame: 64 KB at an MSS of 64.
+  static constexpr uint32_t kTsoMaxSegments = 1024;
+  // input() coalesces (GRO) within chunks of this many frames of a burst.
+  static constexpr uint16_t kGroBurst = 64;
   void enqueue_frame(rte_mbuf* m, const net::MacAddr& dst,
                      net::EtherType type = net::EtherType::ipv4);
   void tx_push(rte_mbuf* m);

@@ -20,7 +20,15 @@ struct Offloads {
   bool rx_ipv4_checksum = false;
   bool rx_tcp_checksum = false;
   bool tx_tso = false;
+  // TSO frames are cut into segments by the engine (tso_cut.hpp), not by the device, whose
+  // own TSO cannot be used (net_tap: drivers-glue/port.cpp says why). The TCP layer still
+  // builds one frame for the full segments that can go at once.
+  bool tx_tso_in_engine = false;
   bool rx_lro = false;
+  // GRO (issue 13 item 3): a device without LRO (net_tap, af_packet) still hands TCP one
+  // frame for a run of in-order segments of one connection within an RX burst; the engine
+  // coalesces them (engine/gro.hpp). Set by drivers-glue where rx_lro is not.
+  bool rx_gro = false;
   // The device transmits chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS): TCP segments may
   // then reference the send queue instead of copying it (TcpConfig::tx_share). Without it
   // every frame is one contiguous mbuf, as before.

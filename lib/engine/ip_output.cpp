@@ -1,10 +1,12 @@
 // IPv4 output: route (on-link or gateway, RFC 1122 3.3.1), neighbour resolution, checksums,
 // the TX batch.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "engine/checksum_offload.hpp"
 #include "engine/engine.hpp"
+#include "engine/tso_cut.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
 
@@ -30,6 +32,10 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
     if (!config_.iface.gateway) return drop(m, base::Counter::drop_no_route);
     next_hop = *config_.iface.gateway;
   }
+  // On a port whose device TSO cannot be used (net_tap) a TSO frame is cut here into the
+  // segments a device would make (tso_cut.hpp); each then takes the ordinary path.
+  if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso_in_engine)
+    return tso_software_cut(m, now);
   // Checksums first: a packet parked while its neighbour resolves leaves complete.
   prepare_tx_checksums(m, config_.iface.offloads);
 
@@ -52,6 +58,15 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
     case ArpCache::Resolve::drop_rate_limited:
       return drop(m, base::Counter::drop_arp_new_entry_rate_limited);
   }
+}
+
+void Engine::tso_software_cut(rte_mbuf* m, uint64_t now) {
+  std::array<rte_mbuf*, kTsoMaxSegments> segs;
+  const uint16_t n = tso_cut(m, pool_, segs);
+  rte_pktmbuf_free(m);
+  if (n == 0) return counters_.inc(base::Counter::drop_tcp_no_mbuf);  // TCP's RTO resends
+  counters_.inc(base::Counter::tcp_tso_software_cuts);
+  for (uint16_t i = 0; i < n; ++i) ip_output(segs[i], now);
 }
 
 void Engine::fragment_output(rte_mbuf* m, uint64_t now) {

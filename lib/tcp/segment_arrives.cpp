@@ -3,6 +3,8 @@
 // belongs to -- a TIME-WAIT a new SYN may end (time_wait.cpp), SYN-SENT (input_syn_sent.cpp),
 // the synchronized states (input_synchronized.cpp) -- or to a listener (input_listen.cpp).
 // What nothing wants goes back to the engine, which answers it as CLOSED (3.10.7.1).
+#include <algorithm>
+
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -11,6 +13,19 @@ using base::Counter;
 using net::tcp_flags::ack;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
+
+namespace {
+
+// The segments a received frame stood for on the wire: a frame the device (LRO) or the
+// engine (GRO) coalesced holds its payload in segments of tso_segsz octets (as Linux counts
+// InSegs by gso_segs), so that tcp_segs_in, and the busy cycles per segment derived from it,
+// count wire segments whatever the receive offloads; any other frame is one.
+uint32_t wire_segments(const rte_mbuf* m, const net::TcpHeader& seg) {
+  if (!(m->ol_flags & RTE_MBUF_F_RX_LRO) || m->tso_segsz == 0) return 1;
+  return std::max<uint32_t>(1, (seg.payload_len() + m->tso_segsz - 1) / m->tso_segsz);
+}
+
+}  // namespace
 
 bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                      const net::TcpOptions& opts, uint64_t now) {
@@ -35,7 +50,7 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
     }
   }
   if (t) {
-    counters_.inc(Counter::tcp_segs_in);
+    counters_.inc(Counter::tcp_segs_in, wire_segments(m, seg));
     if (t->state == State::syn_sent)
       input_syn_sent(*t, m, seg, opts, now);
     else

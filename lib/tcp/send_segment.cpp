@@ -125,7 +125,10 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   ipb.dst = t.tuple.remote_ip;
   ipb.protocol = net::kIpProtoTcp;
   ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
-  ipb.id = ip_id_++;
+  // A TSO frame's segments take consecutive IDs from the device (librte_gso, NICs), as they
+  // would from here one by one: the next datagram's ID follows the frame's last segment.
+  ipb.id = ip_id_;
+  ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
   ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
   net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
   if (tso) {

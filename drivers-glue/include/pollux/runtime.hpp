@@ -88,6 +88,14 @@ struct RuntimeOptions {
   // whole, as Linux's veth hands over GSO skbs). Both off: MTU frames, software checksums.
   bool link_checksum = true;
   bool link_tso_lro = true;
+  // TSO on devices that grant it (net_tap, NICs; issue 13 item 3): the full-sized segments
+  // that can go at once leave as one frame of up to 64 KB that the device cuts. false (--no-tso):
+  // every segment built by the stack.
+  bool tso = true;
+  // GRO in software on devices without LRO (net_tap, af_packet; issue 13 item 3): a run of
+  // one connection's in-order segments in an RX burst reaches TCP as one frame, answered by
+  // one ACK. false (--no-gro): every segment on its own.
+  bool gro = true;
   // Data segments reference the send queue where the port transmits chained mbufs
   // (--tx-zero-copy); off by default: measured on the in-memory link it costs more than the
   // copy it saves (2-3 mbufs and refcounts per segment; issue 13 note), until segments

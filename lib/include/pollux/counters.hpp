@@ -132,6 +132,13 @@ enum class Counter : uint16_t {
   tcp_segs_in,
   tcp_segs_out,    // segments on the wire: a TSO frame counts as the segments it is cut into
   tcp_tso_frames,  // TSO frames sent (issue 13 item 2)
+  // TSO frames cut into segments by the engine, not the device, on a port whose device TSO
+  // cannot be used (net_tap; engine/tso_cut.hpp, drivers-glue/port.cpp)
+  tcp_tso_software_cuts,
+  // GRO (issue 13 item 3, engine/gro.hpp): frames made of two or more received segments,
+  // and the segments that were appended to another (so a frame of k counts k - 1)
+  gro_frames,
+  gro_segments_merged,
   tcp_retrans_segs,
   tcp_timeouts,  // retransmission timer expiries
   tcp_fast_retransmits,
@@ -296,6 +303,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_segs_in",
     "tcp_segs_out",
     "tcp_tso_frames",
+    "tcp_tso_software_cuts",
+    "gro_frames",
+    "gro_segments_merged",
     "tcp_retrans_segs",
     "tcp_timeouts",
     "tcp_fast_retransmits",

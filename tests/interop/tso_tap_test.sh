@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Interop, TSO and GRO on net_tap (issue 13 item 3): pollux-server (echo) on a tap, whose own
+# TSO cannot carry full-sized segments (drivers-glue/NICS.md), so the TCP layer's TSO frames
+# are cut by the engine (engine/tso_cut.cpp), and which has no LRO, so the engine's GRO runs;
+# the Linux kernel is the peer, in a namespace the test creates.
+#   wire    dumpcap on the tap's kernel side records a 4 MB echo: every segment pollux sent is
+#           at most one MTU frame, its IPv4 and TCP checksums verify (tshark), no two of
+#           pollux's datagrams share an IP ID (a TSO frame's segments take consecutive IDs,
+#           as the segments built one by one do), and each is, headers and checksums alike,
+#           one of the frames in pollux's own --pcap
+#   bulk    socat sends 100 MB of random bytes and must get the same 100 MB back (sha256):
+#           100 MB each way, pollux sending TSO frames (tcp_tso_frames > 0) and coalescing
+#           received runs (gro_frames > 0), no checksum error on the kernel's side
+#           (TcpInCsumErrors), no retransmission on this lossless link
+#   off     --no-tso --no-gro: the port line says 'tso off (capable)', a 10 MB echo intact,
+#           no TSO or GRO frame
+# tests/fixture/tso_test.cpp compares whole segments, byte for byte, with the ones the stack
+# builds without TSO: the engine's cut (as here) and librte_gso's (as a device that does TSO
+# in software would); tests/fixture/gro_test.cpp checks the coalescing and its ACKs.
+# usage: tso_tap_test.sh PATH/TO/pollux-server [MB]
+. "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
+server=${1:?usage: $0 PATH/TO/pollux-server [MB]}
+mb=${2:-100}
+interop_init socat sha256sum dumpcap tshark
+
+ns=pxtso$$
+netns_add "$ns"
+in_ns() { ip netns exec "$ns" "$@"; }
+ip=10.206.0.2
+# The kernel's TCP MIB in the namespace, by nstat's name (TcpInCsumErrors, TcpRetransSegs).
+mib() {
+  in_ns cat /proc/net/snmp | awk -v want="$1" '
+    ($1 in hdr) { for (i = 2; i <= NF; i++) v[substr($1, 1, length($1) - 1) hdr[$1, i]] = $i; next }
+    { for (i = 2; i <= NF; i++) hdr[$1, i] = $i; hdr[$1] = 1 }
+    END { print v[want] + 0 }'
+}
+
+# start NAME IFACE [args]: pollux-server echo on port 7 over its own tap, kernel side .1
+start() {
+  local name=$1 ifname=$2; shift 2
+  spawn "$workdir/$name.log" ip netns exec "$ns" timeout 600 "$server" --preset "tap:$ifname" -l 0 \
+    --log-level=4 -- --ip "$ip/24" --mode echo --port 7 --conn-info "$@"
+  wait_ready "$workdir/$name.log" || return 1
+  tap_up "$ns" "$ifname" "${ip%.*}.1/24"
+  wait_ping "$ns" "$ip"
+}
+
+# echo_mb LABEL MB: one socat connection echoing MB megabytes, sha256-checked.
+echo_mb() {
+  local label=$1 n=$2
+  head -c $((n * 1000 * 1000)) /dev/urandom >"$workdir/in"
+  local t0=$SECONDS
+  in_ns timeout 300 socat -b 65536 -t 30 -T 60 - "TCP:$ip:7" <"$workdir/in" >"$workdir/out"
+  local rc=$? secs=$((SECONDS - t0))
+  check "[$label] $n MB echoed back intact (sha256, rc=$rc, ${secs}s, got $(stat -c %s "$workdir/out") bytes)" \
+    test "$(sha256sum <"$workdir/in" | cut -c1-64)" = "$(sha256sum <"$workdir/out" | cut -c1-64)" -a "$rc" -eq 0
+}
+
+# wire: a capture on the kernel side of the tap while 4 MB cross each way, and pollux's own.
+if start wire pxw$$ --pcap "$workdir/pollux.pcapng"; then ok "echo server up on the tap"; else bad "echo server up on the tap"; fi
+check "the port line says tso on (software) and gro on" \
+  bash -c "grep -q 'tso on (software)' '$workdir/wire.log' && grep -q 'gro on' '$workdir/wire.log'"
+grep -m1 '^port ' "$workdir/wire.log" | sed 's/^/# /'
+csum0=$(mib TcpInCsumErrors)
+spawn "$workdir/dumpcap.log" ip netns exec "$ns" dumpcap -q -i pxw$$ -f "tcp and host $ip" -w "$workdir/wire.pcapng"
+capture_pid=$spawned
+wait_for "$workdir/dumpcap.log" 'Capturing on' 10 || sleep 1
+echo_mb wire 4
+sleep 0.5
+stop_pid "$capture_pid"
+for p in "${netns_pids[@]}"; do stop_pid "$p"; done
+netns_pids=()
+grep '^capture ' "$workdir/wire.log" | sed 's/^/# /'
+check "[wire] pollux sent TSO frames ($(counter "$workdir/wire.log" tcp_tso_frames))" \
+  test "$(counter "$workdir/wire.log" tcp_tso_frames)" -gt 0
+# fields FILE: pollux's TCP frames in a capture, one line each, checksums verified by tshark.
+fields() {
+  tshark -r "$1" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+    -Y "ip.src == $ip && tcp" -T fields -e frame.len -e ip.id -e tcp.seq_raw -e tcp.ack_raw \
+    -e tcp.len -e tcp.flags -e tcp.window_size_value -e ip.checksum -e tcp.checksum \
+    -e tcp.options -e ip.checksum.status -e tcp.checksum.status 2>/dev/null
+}
+fields "$workdir/wire.pcapng" >"$workdir/kernel.txt"
+fields "$workdir/pollux.pcapng" | sort >"$workdir/pollux.txt"
+read -r frames data maxlen ids bad <<<"$(awk '
+  { n++; if ($5 > 0) d++; if ($1 > m) m = $1; if (!($2 in id)) u++; id[$2] = 1
+    if ($11 != 1 || $12 != 1) b++ }
+  END { print n + 0, d + 0, m + 0, u + 0, b + 0 }' "$workdir/kernel.txt")"
+echo "# wire: the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $ids distinct IP IDs, $bad failing a checksum"
+# 4 MB are 2763 full segments; dumpcap may miss some on a busy machine.
+check "[wire] the capture holds pollux's data segments ($data)" test "$data" -gt 1000
+check "[wire] every frame pollux sent fits the MTU (longest $maxlen <= 1514)" test "$maxlen" -le 1514
+check "[wire] every IPv4 and TCP checksum verifies ($bad bad)" test "$bad" -eq 0
+check "[wire] no two of pollux's datagrams share an IP ID ($ids distinct of $frames)" test "$ids" -eq "$frames"
+missing=$(sort "$workdir/kernel.txt" | comm -23 - "$workdir/pollux.txt" | wc -l)
+check "[wire] every frame the kernel received is one of pollux's --pcap (headers and checksums; $missing of $frames not)" \
+  test "$missing" -eq 0 -a "$frames" -gt 0
+
+# bulk: 100 MB each way.
+if start tso pxt$$; then ok "echo server up for the bulk run"; else bad "echo server up for the bulk run"; fi
+retrans0=$(mib TcpRetransSegs)
+echo_mb bulk "$mb"
+conn=""
+for _ in $(seq 100); do
+  conn=$(grep '^conn-closed ' "$workdir/tso.log" | tail -n 1)
+  [ -n "$conn" ] && break
+  sleep 0.1
+done
+echo "# [bulk] pollux conn: ${conn:-none}"
+check "[bulk] the kernel counted no TCP checksum error ($(($(mib TcpInCsumErrors) - csum0)))" \
+  test "$(($(mib TcpInCsumErrors) - csum0))" -eq 0
+check "[bulk] pollux retransmitted nothing on the lossless tap ($(conn_field "$conn" retrans))" \
+  test "$(conn_field "$conn" retrans)" = 0
+echo "# [bulk] the kernel retransmitted $(($(mib TcpRetransSegs) - retrans0)) segments"
+for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${netns_pids[@]}"; do wait "$p" 2>/dev/null; done
+netns_pids=()
+tso=$(counter "$workdir/tso.log" tcp_tso_frames)
+segs=$(counter "$workdir/tso.log" tcp_segs_out)
+echo "# pollux: $tso TSO frames, $segs segments out, $(counter "$workdir/tso.log" tcp_tso_software_cuts) frames cut by the engine"
+check "pollux sent TSO frames ($tso)" test "$tso" -gt 0
+gro=$(counter "$workdir/tso.log" gro_frames)
+echo "# pollux: $gro GRO frames of $(($(counter "$workdir/tso.log" gro_segments_merged) + gro)) segments, $(counter "$workdir/tso.log" tcp_segs_in) segments in"
+check "pollux coalesced received runs ($gro GRO frames)" test "$gro" -gt 0
+check "the tap sent every frame pollux handed it (no drop_tx counters)" \
+  bash -c "! grep -qE '^drop_tx_(oversize|full) ' '$workdir/tso.log'"
+
+# off: --no-tso on the same device.
+if start off pxo$$ --no-tso --no-gro; then ok "echo server up with --no-tso"; else bad "echo server up with --no-tso"; fi
+check "[off] the port line says tso off (capable)" grep -q 'tso off (capable)' "$workdir/off.log"
+echo_mb off 10
+for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+for p in "${netns_pids[@]}"; do wait "$p" 2>/dev/null; done
+netns_pids=()
+check "[off] no TSO frame" test "$(counter "$workdir/off.log" tcp_tso_frames)" -eq 0
+check "[off] no GRO frame" test "$(counter "$workdir/off.log" gro_frames)" -eq 0
+check "[off] the port line has no gro" bash -c "! grep -q 'gro on' '$workdir/off.log'"
+finish
