@@ -121,10 +121,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.tcp.timestamps = o.timestamps;
   c.tcp.tlp_wc_delack_ns = o.tlp_wc_delack_ns;
   c.tcp.syn_cookies = o.syn_cookies;
-  if (o.challenge_ack_rate) {
-    c.tcp.challenge_ack_rate = *o.challenge_ack_rate;
-    c.tcp.challenge_ack_burst = *o.challenge_ack_rate;  // Linux's: the budget of one second
-  }
+  if (o.challenge_ack_rate) c.tcp.challenge_ack_rate = *o.challenge_ack_rate;
   if (o.closed_rst_rate) c.tcp.closed_rst_rate = *o.closed_rst_rate;
   c.tcp.syn_filter = o.syn_filter;
   if (o.msl_ns != 0) c.tcp.msl_ns = o.msl_ns;

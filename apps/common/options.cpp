@@ -227,7 +227,9 @@ void add_limit_options(OptionParser& p, TcpTuning& t, uint32_t& max_conns) {
   const OptionParser::Number rate{Unit::count,     0, kMaxRateLimit, "", "a number per second",
                                   " (0: no limit)"};
   p.number("challenge-ack-limit", g, "N",
-           "RFC 5961 challenge ACKs per second per lcore (default 1000, 0 no limit)", rate,
+           "RFC 5961 challenge ACKs per second per lcore on average, each second's budget drawn "
+           "at random from half to 1.5 times it (default 1000, 0 no limit)",
+           rate,
            [&t](uint64_t x) { t.challenge_ack_limit = static_cast<uint32_t>(x); });
   p.number("rst-limit", g, "N",
            "RSTs for closed ports per second per lcore (default 1000, 0 no limit)", rate,

@@ -14,7 +14,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       counters_(counters),
       isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
       cookies_(isn_.derived_key(0x636f6f6b69657321ull)),  // "cookies!": its own key
-      challenge_budget_(config.challenge_ack_rate, config.challenge_ack_burst),
+      challenge_budget_(config.challenge_ack_rate, isn_.derived_key(0x6368616c6c656e67ull).k0),
       cookie_scratch_(std::make_unique<Tcb>()),
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),

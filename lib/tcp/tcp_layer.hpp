@@ -40,6 +40,7 @@
 #include "base/flow_table.hpp"
 #include "base/key_counts.hpp"
 #include "base/timer_wheel.hpp"
+#include "base/random_budget.hpp"
 #include "base/token_bucket.hpp"
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
@@ -130,11 +131,11 @@ struct TcpConfig {
   // RFC 4987 3.6 SYN cookies (tcp/syn_cookie.hpp): `automatic` answers with a cookie when a
   // listener's SYN-RECEIVED queue (its backlog) is full, instead of dropping the SYN.
   SynCookieMode syn_cookies = SynCookieMode::automatic;
-  // RFC 5961 section 7: challenge ACKs per second (and burst) per lcore, 0 unlimited. The
-  // RFC asks for a limit so that a flood of spoofed RSTs/SYNs cannot turn us into an ACK
-  // amplifier; 1000/s is Linux's tcp_challenge_ack_limit (before 6.0 made it per socket).
+  // RFC 5961 section 7: challenge ACKs per second per lcore, 0 unlimited. The RFC asks for a
+  // limit so that a flood of spoofed RSTs/SYNs cannot turn us into an ACK amplifier; 1000/s
+  // is Linux's tcp_challenge_ack_limit (before 6.0 made it per socket). Each second's
+  // budget is drawn at random around it (base/random_budget.hpp: CVE-2016-5696).
   uint32_t challenge_ack_rate = 1000;
-  uint32_t challenge_ack_burst = 1000;
   // RSTs answering segments no connection or listener wants (RFC 9293 3.10.7.1, closed
   // ports), per second and burst per lcore, 0 unlimited: Linux's global ICMP budget
   // (icmp_msgs_per_sec 1000, icmp_msgs_burst 50), the one the engine's echo replies use, so
@@ -433,7 +434,7 @@ class TcpLayer {
   base::Counters& counters_;
   IsnGenerator isn_;
   SynCookies cookies_;
-  base::TokenBucket challenge_budget_;  // RFC 5961 7
+  base::RandomBudget challenge_budget_;  // RFC 5961 7
   // A TCB outside the table and the pool that a cookie SYN-ACK is built from, so that the
   // stateless answer shares send_segment() with every other segment (input_listen.cpp).
   std::unique_ptr<Tcb> cookie_scratch_;
