@@ -148,9 +148,11 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     mesh_ = engine::SteeringMesh::create("pollux_st" + std::to_string(config.port_id), n, 1024,
                                          socket < 0 ? SOCKET_ID_ANY : socket, error);
     if (!mesh_) return false;
-    for (uint16_t i = 0; i < n; ++i)
+    for (uint16_t i = 0; i < n; ++i) {
       steerers_.push_back(
           std::make_unique<engine::Steerer>(*mesh_, *shards_, i, engines_[i]->counters()));
+      engines_[i]->set_steerer(steerers_.back().get());
+    }
   }
   return true;
 }

@@ -19,8 +19,15 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
       nd_(config.nd),
       tcp_(sharded(config, this), pool, config.iface.mtu, counters_, now_ns),
       icmp_echo_budget_(config.icmp_echo_rate, config.icmp_echo_burst),
+      icmp_error_budget_(config.icmp_error_rate, config.icmp_error_burst),
       closed_rst_budget_(config.tcp.closed_rst_rate, config.tcp.closed_rst_burst),
-      reasm_(config.reasm, counters_) {}
+      reasm_(config.reasm, counters_) {
+  reasm_.on_timeout(
+      [](void* self, const rte_mbuf* first, uint64_t now) {
+        static_cast<Engine*>(self)->send_time_exceeded(first, now);
+      },
+      this);
+}
 
 tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   tcp::TcpConfig c = config.tcp;
@@ -211,14 +218,20 @@ void Engine::fragment_input(rte_mbuf* m, const net::Ipv4Header& fragment, uint64
       if (rte_pktmbuf_linearize(m) != 0) return drop(m, base::Counter::drop_unlinearizable);
       return ipv4_input(m, now);  // parsed afresh from the flat copy
     }
-    // The segment's connection may live on another lcore (fragments are not hashed by
-    // port). The engine has no path to it: counted, the sender retransmits -- a fragmented
-    // TCP segment is already an anomaly (every stack sends TCP with DF).
+    // The segment's connection may live on another lcore: fragments are not hashed by port
+    // (a NIC's RSS falls back to the addresses alone, software steering leaves them where
+    // they landed), so the whole segment goes to its owner now, over the steering mesh. A
+    // fragmented TCP segment is an anomaly (every stack sends TCP with DF), but a peer
+    // behind a tunnel may, and its connection must not stall on it. Without a mesh (a
+    // sharded engine in a test) it is counted and dropped; the sender retransmits.
     if (config_.shards != nullptr && config_.shards->shards() > 1 && ip.payload.size() >= 4) {
       const net::FourTuple t{ip.dst, ip.src, net::load_be16(ip.payload.data() + 2),
                              net::load_be16(ip.payload.data())};
-      if (config_.shards->shard_of(t) != config_.lcore_index)
-        return drop(m, base::Counter::drop_ip_reasm_wrong_lcore);
+      if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
+        if (steerer_ == nullptr) return drop(m, base::Counter::drop_ip_reasm_wrong_lcore);
+        counters_.inc(base::Counter::ip_reasm_passed_to_owner);
+        return steerer_->pass(m, owner);
+      }
     }
   }
   deliver_ipv4(m, ip, now);

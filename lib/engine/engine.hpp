@@ -33,6 +33,7 @@
 #include "engine/ipv6_addrs.hpp"
 #include "engine/neighbour_cache.hpp"
 #include "engine/rss.hpp"
+#include "engine/steering.hpp"
 #include "net/arp.hpp"
 #include "net/icmpv6.hpp"
 #include "net/ipv4.hpp"
@@ -74,6 +75,10 @@ struct EngineConfig {
   // then costs a bounded share of the TX path and cannot be used as a reflector at line rate.
   uint32_t icmp_echo_rate = 1000;
   uint32_t icmp_echo_burst = 50;
+  // ICMP errors this engine originates (Time Exceeded for reassembly), per second and burst
+  // per lcore, 0 unlimited: the same budget as Linux's, and RFC 1812 4.3.2.8 asks for one.
+  uint32_t icmp_error_rate = 1000;
+  uint32_t icmp_error_burst = 50;
   // IPv4 reassembly bounds, per lcore (engine/ip_reassembly.hpp).
   ReassemblyConfig reasm;
 };
@@ -130,6 +135,9 @@ class Engine {
   [[nodiscard]] rte_mempool* pool() const { return pool_; }
   [[nodiscard]] uint16_t lcore_index() const { return config_.lcore_index; }
   [[nodiscard]] const ShardMap* shards() const { return config_.shards; }
+  // This lcore's end of the port's steering mesh (drivers-glue creates it after the engines):
+  // a TCP segment reassembled here whose connection another lcore owns is passed to it.
+  void set_steerer(Steerer* steerer) { steerer_ = steerer; }
 
  private:
   void drop(rte_mbuf* m, base::Counter why);
@@ -143,6 +151,8 @@ class Engine {
   void deliver_ipv4(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
   void arp_input(rte_mbuf* m, uint64_t now);
   void icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  // RFC 1122 3.3.2: reassembly of the datagram whose first fragment this is timed out.
+  void send_time_exceeded(const rte_mbuf* first_fragment, uint64_t now);
   // IPv6 (ipv6_input.cpp): validation, ICMPv6 echo, neighbour discovery for our addresses.
   void ipv6_input(rte_mbuf* m, uint64_t now);
   void icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now);
@@ -208,8 +218,10 @@ class Engine {
   uint8_t dad_probes_left_ = 0;  // probes still to send per tentative address
   bool dad_running_ = false;
   base::TokenBucket icmp_echo_budget_;
+  base::TokenBucket icmp_error_budget_;
   base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)
   Ipv4Reassembly reasm_;
+  Steerer* steerer_ = nullptr;
 };
 
 }  // namespace pollux::engine

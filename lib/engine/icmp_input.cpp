@@ -1,5 +1,6 @@
 // ICMP receive (RFC 792, RFC 1122 3.2.2): echo is answered, fragmentation-needed is counted
 // for PMTUD, everything else is counted and dropped.
+#include <algorithm>
 #include <cstring>
 
 #include "engine/checksum_offload.hpp"
@@ -86,6 +87,59 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   net::write_ipv4_header(ip_hdr, b);
   m->ol_flags = 0;
   counters_.inc(base::Counter::icmp_echo_replies_sent);
+  ip_output(m, now);
+}
+
+void Engine::send_time_exceeded(const rte_mbuf* first, uint64_t now) {
+  // RFC 1122 3.3.2: a datagram whose reassembly timed out is discarded "and an ICMP Time
+  // Exceeded message sent to the source host (if fragment zero has been received)" -- code 1,
+  // fragment reassembly time exceeded (RFC 792). Its source was already checked to be a
+  // single unicast host (ipv4_input drops martians and our own addresses) and its
+  // destination is ours; 3.2.2 still forbids an error about a link-layer broadcast or
+  // multicast frame and about an ICMP error message. The quote is the first fragment's IP
+  // header and its first 8 data octets, the minimum 3.2.2 asks for.
+  const auto* eth = rte_pktmbuf_mtod(first, const uint8_t*);
+  if (eth[0] & 0x01) return;  // group bit of the destination MAC
+  const uint8_t* ip = eth + net::kEthernetHeaderLen;
+  const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
+  const uint32_t have = rte_pktmbuf_data_len(first) - net::kEthernetHeaderLen;
+  const uint32_t quote = std::min<uint32_t>(have, ihl + 8);
+  if (ip[9] == net::kIpProtoIcmp && quote > ihl) {
+    const uint8_t type = ip[ihl];
+    if (type != static_cast<uint8_t>(net::IcmpType::echo_request) &&
+        type != static_cast<uint8_t>(net::IcmpType::echo_reply) && (type < 13 || type > 18))
+      return;  // an error (3, 4, 5, 11, 12) or unknown: never an error about an error
+  }
+  if (!icmp_error_budget_.take(now)) {
+    counters_.inc(base::Counter::icmp_errors_rate_limited);
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (m == nullptr) {
+    counters_.inc(base::Counter::drop_no_mbuf);
+    return;
+  }
+  const uint32_t icmp_len = static_cast<uint32_t>(net::kIcmpHeaderLen) + quote;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+      m, static_cast<uint16_t>(net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + icmp_len)));
+  if (p == nullptr) return drop(m, base::Counter::drop_no_mbuf);
+  // The Ethernet addresses are ip_output's (it resolves the next hop).
+  std::memset(p, 0, net::kEthernetHeaderLen);
+  net::store_be16(p + 12, static_cast<uint16_t>(net::EtherType::ipv4));
+  uint8_t* out_ip = p + net::kEthernetHeaderLen;
+  uint8_t* icmp = out_ip + net::kIpv4MinHeaderLen;
+  std::memcpy(icmp + net::kIcmpHeaderLen, ip, quote);
+  net::write_icmp_header(icmp, static_cast<uint8_t>(net::IcmpType::time_exceeded),
+                         net::kIcmpCodeReassemblyTimeExceeded, 0, quote);
+  net::Ipv4Build b;
+  b.src = net::Ipv4Addr{net::load_be32(ip + 16)};
+  b.dst = net::Ipv4Addr{net::load_be32(ip + 12)};
+  b.protocol = net::kIpProtoIcmp;
+  b.payload_len = static_cast<uint16_t>(icmp_len);
+  b.id = ip_id_++;
+  b.fill_checksum = false;  // ip_output prepares it (software or offload)
+  net::write_ipv4_header(out_ip, b);
+  counters_.inc(base::Counter::icmp_time_exceeded_sent);
   ip_output(m, now);
 }
 

@@ -103,7 +103,12 @@ void Ipv4Reassembly::expire(uint64_t now_ns) {
     const int32_t d = oldest_;
     // A dead entry holds nothing; a live one's fragments are counted as timed out (RFC 791
     // 3.2: the datagram is discarded when the timer runs out).
-    if (!datagrams_[d].dead) kill(d, Counter::drop_ip_reasm_timeout);
+    if (!datagrams_[d].dead) {
+      const int32_t first = datagrams_[d].fragments;  // sorted by start
+      if (hook_ != nullptr && first != kNone && fragments_[first].start == 0)
+        hook_(hook_ctx_, fragments_[first].m, now_ns);
+      kill(d, Counter::drop_ip_reasm_timeout);
+    }
     release(d);
   }
 }

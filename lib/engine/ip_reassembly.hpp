@@ -76,6 +76,15 @@ class Ipv4Reassembly {
   // Drops every datagram whose time is up. Cheap when none is (one comparison).
   void expire(uint64_t now_ns);
 
+  // Told, just before a timed-out datagram is dropped, about its first fragment when that
+  // one (offset 0) had arrived: RFC 1122 3.3.2 then wants an ICMP Time Exceeded sent to the
+  // source, quoting it. The mbuf is only lent (it is freed right after). Set once.
+  using TimeoutHook = void (*)(void* ctx, const rte_mbuf* first_fragment, uint64_t now_ns);
+  void on_timeout(TimeoutHook hook, void* ctx) {
+    hook_ = hook;
+    hook_ctx_ = ctx;
+  }
+
   [[nodiscard]] uint32_t datagrams_held() const { return datagrams_used_; }
   [[nodiscard]] uint32_t mbufs_held() const { return mbufs_held_; }
 
@@ -122,6 +131,8 @@ class Ipv4Reassembly {
   int32_t oldest_ = kNone, newest_ = kNone;
   uint32_t datagrams_used_ = 0;
   uint32_t mbufs_held_ = 0;
+  TimeoutHook hook_ = nullptr;
+  void* hook_ctx_ = nullptr;
 };
 
 }  // namespace pollux::engine

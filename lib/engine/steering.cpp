@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 
 #include <algorithm>
+#include <cassert>
 
 namespace pollux::engine {
 
@@ -86,6 +87,16 @@ uint16_t Steerer::distribute(rte_mbuf** pkts, uint16_t n) {
     for (uint16_t d = 0; d < lcores; ++d)
       if (out_len_[d] != 0) flush(d);
   return keep;
+}
+
+void Steerer::pass(rte_mbuf* m, uint16_t owner) {
+  assert(owner != self_ && owner < mesh_.lcores());
+  if (rte_ring_sp_enqueue(mesh_.ring(self_, owner), m) != 0) {
+    counters_.inc(base::Counter::drop_steer_ring_full);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  counters_.inc(base::Counter::steered_out);
 }
 
 uint16_t Steerer::collect(rte_mbuf** pkts, uint16_t max) {

@@ -12,7 +12,8 @@
 //   collect():    dequeues what the others steered to it, one burst per source.
 // TCP segments go by their tuple, ICMP errors about one of our TCP connections by the
 // quoted tuple (rx_steer_tuple). Everything else (ARP, pings, fragments) stays where it
-// arrived: ARP is synced between lcores separately and the rest needs no connection state.
+// arrived: ARP is synced between lcores separately and the rest needs no connection state,
+// except a TCP segment reassembled from fragments, which the engine passes on (pass()).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -62,6 +63,11 @@ class Steerer {
   uint16_t distribute(rte_mbuf** pkts, uint16_t n);
   // Up to `max` frames other lcores passed here, in the order each source sent them.
   uint16_t collect(rte_mbuf** pkts, uint16_t max);
+  // Hands one frame the engine found to belong to `owner` (a reassembled TCP segment: its
+  // fragments were not hashed by port, so they landed wherever the first one did) straight
+  // to that lcore's ring, counted as steered_out; a full ring drops it, counted. Rare, so
+  // not batched.
+  void pass(rte_mbuf* m, uint16_t owner);
 
   [[nodiscard]] uint16_t self() const { return self_; }
 

@@ -18,6 +18,7 @@ enum class IcmpType : uint8_t {
   time_exceeded = 11,
 };
 inline constexpr uint8_t kIcmpCodeFragNeeded = 4;
+inline constexpr uint8_t kIcmpCodeReassemblyTimeExceeded = 1;  // type 11 (RFC 792)
 
 enum class IcmpError : uint8_t { ok, truncated, bad_checksum };
 

@@ -72,7 +72,10 @@ enum class Counter : uint16_t {
   drop_ip_reasm_table_full,     // a new datagram refused: max_datagrams in reassembly
   drop_ip_reasm_no_memory,      // refused: max_mbufs held
   drop_ip_reasm_timeout,        // held when its datagram timed out (RFC 791 3.2)
-  drop_ip_reasm_wrong_lcore,    // reassembled TCP segment owned by another lcore's shard
+  drop_ip_reasm_wrong_lcore,    // reassembled TCP segment owned by another lcore, no mesh
+  ip_reasm_passed_to_owner,     // reassembled TCP segment passed to the lcore that owns it
+  icmp_time_exceeded_sent,      // RFC 1122 3.3.2: reassembly timed out holding fragment zero
+  icmp_errors_rate_limited,     // an ICMP error not sent: over the per-lcore budget
   ip_fragments_created,         // fragments sent for datagrams above the MTU (echo replies)
   drop_ip_unknown_protocol,
   drop_no_route,  // off-link destination and no gateway
@@ -247,6 +250,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_ip_reasm_no_memory",
     "drop_ip_reasm_timeout",
     "drop_ip_reasm_wrong_lcore",
+    "ip_reasm_passed_to_owner",
+    "icmp_time_exceeded_sent",
+    "icmp_errors_rate_limited",
     "ip_fragments_created",
     "drop_ip_unknown_protocol",
     "drop_no_route",

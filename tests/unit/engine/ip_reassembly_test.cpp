@@ -313,6 +313,9 @@ TEST_F(ReassemblyTest, IncompleteDatagramTimesOutAfterThirtySecondsAndFreesItsMb
   EXPECT_EQ(count(base::Counter::drop_ip_reasm_timeout), 0u);
   engine_->poll(30 * kSecond);
   EXPECT_EQ(count(base::Counter::drop_ip_reasm_timeout), 2u);
+  // Fragment zero was there: the source hears of it (the message is checked further down).
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 1u);
+  (void)sent();
   EXPECT_EQ(held(), 0u);
   feed(fs[2], 30 * kSecond);  // alone now: held until its own timeout
   EXPECT_TRUE(sent().empty());
@@ -333,6 +336,10 @@ TEST_F(ReassemblyTest, FullTableRefusesNewDatagramsThenRecoversWhenTheOldTimeOut
   // Full again; after the timeout every entry is free.
   for (uint16_t id = 30; id <= 40; ++id) feed(fragments_of(echo_request(2000, id), 1024)[0]);
   engine_->poll(31 * kSecond);
+  // Each held its fragment zero alone: one Time Exceeded per datagram timed out.
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent),
+            count(base::Counter::drop_ip_reasm_timeout));
+  (void)sent();
   EXPECT_EQ(held(), 0u);
   feed_all(fragments_of(echo_request(2000, 50), 1024), 31 * kSecond);
   EXPECT_EQ(sent_datagrams(sent()).size(), 1u);
@@ -353,6 +360,8 @@ TEST_F(ReassemblyTest, MemoryCapRefusesFragmentsAndTheFloodTakesNothingBeyondIt)
   feed(pollux::testing::eth_frame(kOurMac, kPeerMac, 0x0800, echo_request(100, 999)));
   EXPECT_EQ(sent().size(), 1u);
   engine_->poll(30 * kSecond);
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 8u) << "one per datagram held";
+  (void)sent();
   EXPECT_EQ(held(), 0u);
   feed_all(fragments_of(echo_request(3000, 500), 1024), 30 * kSecond);
   EXPECT_EQ(sent_datagrams(sent()).size(), 1u);
@@ -369,9 +378,9 @@ TEST_F(ReassemblyTest, ZeroDatagramsTurnsReassemblyOffAndFragmentsAreDroppedAsBe
 
 // --- TCP over fragments -----------------------------------------------------------------
 
-Frame fragmented_syn_datagram(const Frame& payload) {
+Frame fragmented_syn_datagram(const Frame& payload, uint16_t src_port = 40000) {
   net::TcpBuild t;
-  t.src_port = 40000;
+  t.src_port = src_port;
   t.dst_port = 9;  // closed: the answer is a RST, proof that TCP took the segment
   t.seq = net::Seq(1000);
   t.flags = net::tcp_flags::syn;
@@ -513,6 +522,181 @@ TEST_F(LinuxFragments, OverlappingCopyOfALinuxFragmentDropsTheDatagram) {
   EXPECT_TRUE(sent().empty());
   EXPECT_EQ(count(base::Counter::drop_ip_reasm_overlap), 2u);
   EXPECT_EQ(count(base::Counter::drop_ip_reasm_after_error), 2u);
+}
+
+// --- RFC 1122 3.3.2: "an ICMP Time Exceeded message sent to the source host (if fragment
+// zero has been received)" when reassembly times out -------------------------------------
+
+// The one ICMP message in `frames` (ARP aside), parsed whole: checksum verified.
+struct SentIcmp {
+  net::MacAddr eth_dst;
+  net::Ipv4Addr src, dst;
+  uint8_t type = 0, code = 0;
+  uint32_t rest = 0;
+  Frame body;
+};
+std::vector<SentIcmp> sent_icmp(const std::vector<Frame>& frames) {
+  std::vector<SentIcmp> out;
+  for (const Frame& f : frames) {
+    if (net::load_be16(f.data() + 12) != 0x0800) continue;
+    net::Ipv4Header ip;
+    EXPECT_EQ(net::parse_ipv4({f.data() + 14, f.size() - 14}, ip), net::Ipv4Error::ok);
+    EXPECT_EQ(ip.protocol, net::kIpProtoIcmp);
+    net::IcmpMessage msg;
+    EXPECT_EQ(net::parse_icmp(ip.payload, msg), net::IcmpError::ok);
+    SentIcmp s;
+    std::copy_n(f.data(), 6, s.eth_dst.bytes.begin());
+    s.src = ip.src;
+    s.dst = ip.dst;
+    s.type = msg.type;
+    s.code = msg.code;
+    s.rest = msg.rest;
+    s.body.assign(msg.body.begin(), msg.body.end());
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST_F(ReassemblyTest, TimeoutHoldingFragmentZeroSendsTimeExceededQuotingItsHeaderAndEightOctets) {
+  const auto fs = fragments_of(echo_request(3000), 1024);
+  feed(fs[0], 0);
+  feed(fs[2], 0);
+  engine_->poll(30 * kSecond - 1);
+  EXPECT_TRUE(sent().empty());
+  engine_->poll(30 * kSecond);
+  const auto icmp = sent_icmp(sent());
+  ASSERT_EQ(icmp.size(), 1u);
+  EXPECT_EQ(icmp[0].eth_dst, kPeerMac);
+  EXPECT_EQ(icmp[0].src, kOurIp);
+  EXPECT_EQ(icmp[0].dst, kPeerIp);
+  EXPECT_EQ(icmp[0].type, 11) << "Time Exceeded";
+  EXPECT_EQ(icmp[0].code, 1) << "fragment reassembly time exceeded (RFC 792)";
+  EXPECT_EQ(icmp[0].rest, 0u) << "unused, zero";
+  // The first fragment's IP header as it arrived, and its first 8 data octets (the echo
+  // request's header: type, code, checksum, identifier, sequence).
+  const Frame quoted(fs[0].begin() + 14, fs[0].begin() + 14 + 20 + 8);
+  EXPECT_EQ(icmp[0].body, quoted);
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 1u);
+  EXPECT_EQ(count(base::Counter::drop_ip_reasm_timeout), 2u);
+}
+
+TEST_F(ReassemblyTest, TimeoutWithoutFragmentZeroSendsNothing) {
+  const auto fs = fragments_of(echo_request(3000), 1024);
+  feed(fs[1], 0);
+  feed(fs[2], 0);
+  engine_->poll(30 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 0u);
+  EXPECT_EQ(count(base::Counter::drop_ip_reasm_timeout), 2u);
+}
+
+// RFC 1122 3.2.2: no ICMP error about an ICMP error, nor about a frame sent to a link-layer
+// broadcast (or multicast) address.
+TEST_F(ReassemblyTest, NoTimeExceededAboutAnIcmpErrorOrALinkLayerBroadcast) {
+  Frame unreachable =
+      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoIcmp, pattern(2000));
+  unreachable[20] = 3;  // destination unreachable
+  net::store_be16(unreachable.data() + 4, 0x4444);
+  net::store_be16(unreachable.data() + 6, 0);
+  net::store_be16(unreachable.data() + 10, 0);
+  net::store_be16(unreachable.data() + 10, net::internet_checksum({unreachable.data(), 20}));
+  feed(fragment(unreachable, 0, 1024, true));
+  feed(fragment(echo_request(3000), 0, 1024, true, net::MacAddr::broadcast()));
+  engine_->poll(30 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_ip_reasm_timeout), 2u);
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 0u);
+}
+
+// A fragment flood cannot turn pollux into a reflector: Time Exceeded messages come out of a
+// per-lcore budget (1000/s, burst 50 by default, as Linux's icmp_msgs_per_sec/_burst).
+TEST_F(ReassemblyTest, TimeExceededMessagesComeOutOfABudget) {
+  for (uint16_t id = 1; id <= 60; ++id) feed(fragments_of(echo_request(2000, id), 1024)[0]);
+  engine_->poll(30 * kSecond);
+  EXPECT_EQ(sent_icmp(sent()).size(), 50u);
+  EXPECT_EQ(count(base::Counter::icmp_time_exceeded_sent), 50u);
+  EXPECT_EQ(count(base::Counter::icmp_errors_rate_limited), 10u);
+  EXPECT_EQ(held(), 0u);
+}
+
+// --- A reassembled TCP segment goes to the lcore that owns its connection -----------------
+
+// Fragments are not hashed by port, so a fragmented segment lands on whichever lcore the
+// first fragment did. Two engines of one port, the shard function and the steering mesh as
+// drivers-glue sets them up; the lcores are played in turn on this thread.
+class ReassemblySharded : public EngineFrames {};
+
+TEST_F(ReassemblySharded, ASegmentReassembledOnTheWrongLcoreIsPassedToItsOwnerAndAnswered) {
+  static int serial = 0;
+  make_pool(kPoolSize);
+  rte_mempool* pool = pool_.get();
+  const ShardMap map(2);
+  std::string error;
+  auto mesh =
+      SteeringMesh::create("reasm_st" + std::to_string(serial), 2, 64, SOCKET_ID_ANY, error);
+  ASSERT_NE(mesh, nullptr) << error;
+  EngineConfig c;
+  c.iface.mac = kOurMac;
+  c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  c.shards = &map;
+  std::vector<std::unique_ptr<Engine>> engines;
+  std::vector<std::unique_ptr<Steerer>> steerers;
+  for (uint16_t i = 0; i < 2; ++i) {
+    c.lcore_index = i;
+    engines.push_back(std::make_unique<Engine>(c, pool));
+    steerers.push_back(std::make_unique<Steerer>(*mesh, map, i, engines[i]->counters()));
+  }
+  auto feed = [&](Engine& e, const Frame& f) {
+    rte_mbuf* m = pollux::testing::to_mbuf(pool, f);
+    ASSERT_NE(m, nullptr);
+    e.input(&m, 1, 0);
+  };
+  auto sent = [](Engine& e) {
+    std::vector<Frame> out;
+    for (uint16_t i = 0; i < e.tx().size(); ++i)
+      out.push_back(pollux::testing::bytes_of(e.tx().data()[i]));
+    e.tx().free_all();
+    return out;
+  };
+  const net::ArpPacket who_has{net::ArpOp::request, kPeerMac, kPeerIp, net::MacAddr{}, kOurIp};
+  for (auto& e : engines) {
+    feed(*e, pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                        pollux::testing::arp_body(who_has)));
+    (void)sent(*e);
+  }
+  uint16_t sport = 40000;
+  while (map.shard_of(net::FourTuple{kOurIp, kPeerIp, 9, sport}) != 1) ++sport;
+  const auto fs = fragments_of(fragmented_syn_datagram(pattern(2000), sport), 1000);
+
+  // Without a mesh (a sharded engine on its own) the segment has nowhere to go: counted.
+  for (const Frame& f : fs) feed(*engines[0], f);
+  EXPECT_EQ(engines[0]->counters().get(base::Counter::drop_ip_reasm_wrong_lcore), 1u);
+
+  for (size_t i = 0; i < 2; ++i) engines[i]->set_steerer(steerers[i].get());
+  for (const Frame& f : fs) feed(*engines[0], f);
+  EXPECT_EQ(engines[0]->counters().get(base::Counter::ip_reasm_passed_to_owner), 1u);
+  EXPECT_EQ(engines[0]->counters().get(base::Counter::steered_out), 1u);
+  EXPECT_TRUE(sent(*engines[0]).empty());
+  EXPECT_EQ(engines[0]->counters().get(base::Counter::tcp_rst_sent), 0u);
+
+  rte_mbuf* got[4];
+  ASSERT_EQ(steerers[1]->collect(got, 4), 1u);
+  engines[1]->input(got, 1, 0);
+  const auto out = sent(*engines[1]);
+  ASSERT_EQ(out.size(), 1u);
+  net::Ipv4Header ip;
+  ASSERT_EQ(net::parse_ipv4({out[0].data() + 14, out[0].size() - 14}, ip), net::Ipv4Error::ok);
+  net::TcpHeader rst;
+  ASSERT_EQ(net::parse_tcp(ip.payload, rst), net::TcpHeaderError::ok);
+  // The closed port's answer to the whole SYN: RST+ACK for its 2000 bytes and the SYN.
+  EXPECT_TRUE(rst.has(net::tcp_flags::rst));
+  EXPECT_EQ(rst.dst_port, sport);
+  EXPECT_EQ(rst.ack.v, 1000u + 1 + 2000);
+  EXPECT_EQ(engines[1]->counters().get(base::Counter::tcp_rst_sent), 1u);
+  engines.clear();
+  steerers.clear();
+  mesh.reset();
+  EXPECT_EQ(held(), 0u) << "mbufs leaked";
 }
 
 }  // namespace
