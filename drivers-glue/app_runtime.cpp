@@ -149,7 +149,13 @@ Runtime::Runtime() : impl_(std::make_unique<dpdk::Runtime>()) {}
 Runtime::~Runtime() = default;
 
 bool Runtime::init(const RuntimeOptions& options, std::string& error) {
-  if (!impl_->init(runtime_config(options), error)) return false;
+  if (!impl_->init(runtime_config(options), error)) {
+    // A failed start holds nothing: what it made (the pool, the rings, a configured port)
+    // goes now, while the EAL is up, so that the caller may stop the EAL before this object
+    // goes (freeing the pool after rte_eal_cleanup crashed, e.g. on an MTU a tap refuses).
+    impl_ = std::make_unique<dpdk::Runtime>();
+    return false;
+  }
   stacks_.clear();
   for (size_t i = 0; i < impl_->engine_count(); ++i) stacks_.emplace_back(impl_->engine(i));
   return true;

@@ -143,6 +143,16 @@ sys.exit(0 if refused == 16 else 1)"
   # A tap disappears with the process (a fresh one is made next round); a veth stays.
 }
 
+if [ "$device" = tap ]; then
+  # A device that refuses the MTU asked for (a tap's frames stop at 1522 bytes): one line and
+  # exit 1. It used to crash on the way out, freeing the pool after the EAL had stopped.
+  mtu_log=$workdir/server-mtu.log
+  ip netns exec "$pns" timeout 60 "$server" --preset "tap:${ifname}m" -l 0 --log-level=4 -- \
+    --ip $ours/24 --mtu 9000 --duration 1 >"$mtu_log" 2>&1
+  rc=$?
+  check "a --mtu the tap cannot carry is refused with exit 1, no crash (rc=$rc)" test "$rc" -eq 1
+  check "... saying why in one line" grep -q '^pollux-server: rte_eth_dev_set_mtu: ' "$mtu_log"
+fi
 run_once "$device-offload" 0
 run_once "$device-software" 0 --no-offload
 if [ "$device" = tap ]; then
