@@ -5,6 +5,11 @@
 // by value, a queue) or released (handed to code that takes a raw rte_mbuf*: ip_output, a
 // queue's node). Pointer-sized; a moved-from handle is null, so passing it down costs a
 // null check at each destructor and nothing else.
+//
+// Why a handle and not FreeBSD's single exit (tcp_input's drop/dropafterack/dropwithreset
+// labels, DESIGN.md's anchor): pollux's input is many short functions, one per RFC 9293
+// 3.10.7 step group, and a label cannot span them; the handle's type says at every
+// signature who owns the segment, and the compiler refuses a copy.
 #pragma once
 
 #include <rte_mbuf.h>

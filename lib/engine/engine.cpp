@@ -240,7 +240,7 @@ void Engine::fragment_input(rte_mbuf* m, const net::Ipv4Header& fragment, uint64
 void Engine::deliver_ipv4(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   switch (ip.protocol) {
     case net::kIpProtoTcp:
-      return tcp_input(m, ip, now);
+      return tcp_input(base::UniqueMbuf{m}, ip, now);  // its one owner from here
     case net::kIpProtoIcmp:
       return icmp_input(m, ip, now);
     default:

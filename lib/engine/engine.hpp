@@ -28,6 +28,7 @@
 #include "base/counters.hpp"
 #include "base/token_bucket.hpp"
 #include "base/tx_batch.hpp"
+#include "base/unique_mbuf.hpp"
 #include "engine/interface.hpp"
 #include "engine/ip_reassembly.hpp"
 #include "engine/ipv6_addrs.hpp"
@@ -141,6 +142,8 @@ class Engine {
 
  private:
   void drop(rte_mbuf* m, base::Counter why);
+  // The same for a segment with an owner: counted, and freed as the handle goes.
+  void drop(base::UniqueMbuf /*m*/, base::Counter why) { counters_.inc(why); }
   void input_one(rte_mbuf* m, uint64_t now);
   // Whether a frame is IPv4/TCP with all its headers (options included) in its first buffer.
   [[nodiscard]] static bool tcp_headers_in_first_segment(const rte_mbuf* m);
@@ -175,11 +178,11 @@ class Engine {
   void poll_dad(uint64_t now);
   void dad_conflict(LocalAddrs6::Addr& a);
   void publish_neighbour6(const net::Ipv6Addr& ip, const net::MacAddr& mac, bool confirmed);
-  void tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now);
   // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
   [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,
                                            uint32_t l4_len);
-  void tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+  void tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                      uint64_t now);
 
   void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body, rte_mbuf* reuse);

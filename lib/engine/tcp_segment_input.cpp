@@ -2,6 +2,9 @@
 // software or from the NIC, ports, options; each failure a named drop) and handed to the TCP
 // layer (lib/tcp/segment_arrives.cpp). A segment no connection or listener wants gets the
 // CLOSED state's answer, RFC 9293 3.10.7.1.
+//
+// From here on the segment has one owner, a base::UniqueMbuf moved down the input path
+// (issue 11 item 4): a drop is a return, and the handle frees the mbuf exactly once.
 #include "engine/checksum_offload.hpp"
 #include "engine/engine.hpp"
 #include "net/checksum.hpp"
@@ -10,18 +13,19 @@
 
 namespace pollux::engine {
 
-void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
+void Engine::tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now) {
   net::TcpHeader seg;
   if (net::parse_tcp(ip.payload, seg) != net::TcpHeaderError::ok)
-    return drop(m, base::Counter::drop_tcp_malformed);
+    return drop(std::move(m), base::Counter::drop_tcp_malformed);
   // A chained frame (engine.cpp lets them through when the headers are in the first
   // buffer): the payload that follows in other buffers.
   const uint32_t l4_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
   if (l4_len > ip.payload.size()) seg.chained_payload_len = l4_len - seg.header_len;
-  const RxChecksum hw = rx_l4_checksum(m, config_.iface.offloads);
-  if (hw == RxChecksum::bad || (hw == RxChecksum::unknown && !l4_checksum_ok(m, ip, l4_len)))
-    return drop(m, base::Counter::drop_tcp_bad_checksum);
-  if (seg.src_port == 0 || seg.dst_port == 0) return drop(m, base::Counter::drop_tcp_bad_ports);
+  const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
+  if (hw == RxChecksum::bad || (hw == RxChecksum::unknown && !l4_checksum_ok(m.get(), ip, l4_len)))
+    return drop(std::move(m), base::Counter::drop_tcp_bad_checksum);
+  if (seg.src_port == 0 || seg.dst_port == 0)
+    return drop(std::move(m), base::Counter::drop_tcp_bad_ports);
   // SYN with FIN or with RST: no TCP sends either (a SYN opens, FIN and RST end what the SYN
   // has not yet opened), but RFC 9293 3.10.7 would act on them -- LISTEN would answer SYN+FIN
   // with a SYN-ACK, a synchronized state would take SYN+RST as a RST -- which is what scans
@@ -29,15 +33,17 @@ void Engine::tcp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   // net.inet.tcp.drop_synfin does.
   if (seg.has(net::tcp_flags::syn) &&
       (seg.has(net::tcp_flags::fin) || seg.has(net::tcp_flags::rst)))
-    return drop(m, base::Counter::drop_tcp_bad_flags);
+    return drop(std::move(m), base::Counter::drop_tcp_bad_flags);
   net::TcpOptions opts;
   if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
-    return drop(m, base::Counter::drop_tcp_bad_options);
+    return drop(std::move(m), base::Counter::drop_tcp_bad_options);
 
-  if (tcp_.input(m, ip, seg, opts, now)) return;
+  m = tcp_.input(std::move(m), ip, seg, opts, now);
+  if (!m) return;  // taken
   // No connection and no listener: the CLOSED state.
-  if (seg.has(net::tcp_flags::rst)) return drop(m, base::Counter::drop_tcp_rst_to_closed);
-  tcp_reply_rst(m, ip, seg, now);
+  if (seg.has(net::tcp_flags::rst))
+    return drop(std::move(m), base::Counter::drop_tcp_rst_to_closed);
+  tcp_reply_rst(std::move(m), ip, seg, now);
 }
 
 bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32_t l4_len) {
@@ -50,30 +56,25 @@ bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32
   return net::checksum_fold(sum) == 0xffff;
 }
 
-void Engine::tcp_reply_rst(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
                            uint64_t now) {
   // Rate-limited (TcpConfig::closed_rst_rate): a flood of segments to closed ports --
   // spoofed, so the RSTs would go to victims -- draws a bounded rate of answers, as BSD's
   // icmplim bounds its closed-port RSTs. The peer's retransmission asks again.
-  if (!closed_rst_budget_.take(now)) return drop(m, base::Counter::drop_tcp_rst_rate_limited);
+  if (!closed_rst_budget_.take(now))
+    return drop(std::move(m), base::Counter::drop_tcp_rst_rate_limited);
   // RFC 9293 3.10.7.1: a reset the sender accepts (tcp/reset.hpp). It reuses the offending
   // segment's mbuf: a RST is never larger than what provoked it.
   const tcp::Reset r =
       tcp::reset_answering(net::FourTuple{ip.dst, ip.src, seg.dst_port, seg.src_port}, seg);
-  if (m->next != nullptr) {  // a chained segment: its payload buffers are not needed
-    rte_pktmbuf_free(m->next);
-    m->next = nullptr;
-  }
-  if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) {
-    // Its bytes belong to someone else too: write the reset into a buffer of our own.
-    rte_pktmbuf_free(m);
-    m = rte_pktmbuf_alloc(pool_);
-    if (m == nullptr) return counters_.inc(base::Counter::drop_no_mbuf);
-  }
-  rte_pktmbuf_reset(m);
-  if (!tcp::write_reset(m, r, ip_id_++)) return drop(m, base::Counter::drop_no_mbuf);
+  // A chained segment's payload buffers are not needed; a buffer whose bytes belong to
+  // someone else too is swapped for one of our own.
+  if (!m.make_writable(pool_)) return counters_.inc(base::Counter::drop_no_mbuf);
+  rte_pktmbuf_reset(m.get());
+  if (!tcp::write_reset(m.get(), r, ip_id_++))
+    return drop(std::move(m), base::Counter::drop_no_mbuf);
   counters_.inc(base::Counter::tcp_rst_sent);
-  ip_output(m, now);
+  ip_output(m.release(), now);
 }
 
 }  // namespace pollux::engine

@@ -34,9 +34,11 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
   if (t.cold) t.cold->scoreboard.set_dupthresh_rule(!t.rack_on);
 }
 
-void TcpLayer::input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
+void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
-  rte_pktmbuf_free(m);  // a SYN's data (rare) is not kept: the peer sends it again
+  // A SYN's data (rare) is not kept: the peer sends it again. Freed before the SYN-ACK is
+  // allocated.
+  m.reset();
   const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   // RFC 4987 3.6: with the SYN-RECEIVED queue full (or cookies always on), answer without
   // keeping state; the connection is made when the ACK returns the cookie.
@@ -124,29 +126,26 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
 // RFC 4987 3.6: a bare ACK to a listener that has been sending cookies. A valid cookie rebuilds
 // the SYN-RECEIVED TCB the SYN would have made (the options as the cookie carried them), and
 // the ACK then completes the handshake through the normal path (input_synchronized.cpp).
-bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
-                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
-  if (config_.syn_cookies == SynCookieMode::never) return false;
+base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
+                                         const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                         uint64_t now) {
+  if (config_.syn_cookies == SynCookieMode::never) return m;
   if (config_.syn_cookies == SynCookieMode::automatic &&
       (l.last_cookie_ns == 0 || now - l.last_cookie_ns > 2 * SynCookies::kPeriodNs))
-    return false;
+    return m;
   // A cookie's ACK is the passive open's second half: the SYN filter sees it too (a valid
   // cookie from a refused source means the rules changed or the cookie was guessed).
-  if (!passive_open_allowed(ip, seg)) {
-    rte_pktmbuf_free(m);
-    return true;
-  }
+  if (!passive_open_allowed(ip, seg)) return {};  // taken: `m` is freed here
   const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   const std::optional<uint16_t> mss = cookies_.check(key, seg.seq - 1, seg.ack - 1, now);
   if (!mss) {
     counters_.inc(Counter::syn_cookies_rejected);
-    return false;  // answered as LISTEN answers an ACK: <SEQ=SEG.ACK><CTL=RST>
+    return m;  // answered as LISTEN answers an ACK: <SEQ=SEG.ACK><CTL=RST>
   }
   Tcb* t = alloc_tcb();
   if (!t) {
     counters_.inc(Counter::drop_tcp_table_full);
-    rte_pktmbuf_free(m);
-    return true;
+    return {};
   }
   init_passive(*t, l, key, seg.seq - 1, now);
   // The window our SYN-ACK offered (RFC 7323 2.2: never scaled in a SYN), as send_segment()
@@ -175,14 +174,11 @@ bool TcpLayer::accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip
   }
   t->snd_wl1 = seg.seq;
   t->snd_wl2 = t->iss;
-  if (!file_syn_received(*t, l)) {
-    rte_pktmbuf_free(m);
-    return true;
-  }
+  if (!file_syn_received(*t, l)) return {};
   counters_.inc(Counter::syn_cookies_accepted);
   counters_.inc(Counter::tcp_segs_in);
-  input_synchronized(*t, m, seg, opts, now);
-  return true;
+  input_synchronized(*t, std::move(m), seg, opts, now);
+  return {};
 }
 
 }  // namespace pollux::tcp

@@ -11,9 +11,9 @@ using net::tcp_flags::ack;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
 
-void TcpLayer::input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+void TcpLayer::input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                               const net::TcpOptions& opts, uint64_t now) {
-  rte_pktmbuf_free(m);
+  m.reset();  // nothing of it is kept (data on a SYN is sent again); an answer may need it
   // RFC 9293 3.10.7.3. First the ACK: it must acknowledge our SYN and nothing else.
   if (seg.has(ack) && (seg.ack <= t.iss || seg.ack > t.snd_max)) {
     // "If the RST bit is set, discard the segment and return" (a RST is never answered).

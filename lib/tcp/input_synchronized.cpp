@@ -5,6 +5,10 @@
 // third, security -- pollux neither sends nor honours IP security options; sixth, URG --
 // urgent data is not implemented (RFC 6093 advises new applications against it), so the
 // urgent pointer is ignored and the octets are ordinary data.
+//
+// The segment's one owner is `m` (base::UniqueMbuf): a step that drops it just returns, and
+// the handle frees it. Where an answer is sent at once (a SYN-ACK, a challenge ACK, a RST),
+// m.reset() gives the buffer back first, so that a pool run dry still has one for the answer.
 #include <algorithm>
 
 #include "tcp/tcp_layer.hpp"
@@ -17,7 +21,7 @@ using net::tcp_flags::fin;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
 
-void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                                   const net::TcpOptions& opts, uint64_t now) {
   const uint32_t seg_len = seg.seg_len();
   // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
@@ -26,7 +30,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
     // first SYN's instead would make the peer measure an RTT that includes its SYN timeout.
     if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
       t.ts_recent = opts.ts_val;
-    rte_pktmbuf_free(m);
+    m.reset();
     send_segment(t, t.iss, syn | ack, 0, 0, now);
     return;
   }
@@ -39,13 +43,12 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
     net::TcpHeader trimmed = seg;
     trimmed.flags = static_cast<uint8_t>(seg.flags & ~syn);
     trimmed.seq = seg.seq + 1;
-    return input_synchronized(t, m, trimmed, opts, now);
+    return input_synchronized(t, std::move(m), trimmed, opts, now);
   }
   // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
   // an earlier incarnation of the sequence space.
   if (t.ts_ok && opts.has_timestamps && !seg.has(rst) &&
       static_cast<int32_t>(opts.ts_val - t.ts_recent) < 0) {
-    rte_pktmbuf_free(m);
     counters_.inc(Counter::drop_tcp_paws);
     t.ack_now = true;
     mark_dirty(t);
@@ -65,7 +68,6 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   // A zero-length ACK at rcv_nxt is always fine (a zero window must not block ACKs).
   if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
   if (!acceptable) {
-    rte_pktmbuf_free(m);
     // RFC 9293 3.10.7.4 first: an unacceptable RST is dropped without an answer (RFC 5961
     // 3.2: it is what a blind reset attack mostly sends); counted so that an attack shows.
     if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
@@ -88,8 +90,8 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
 
   // Second: RST (RFC 5961 3.2): only an exact match resets; in-window gets a challenge ACK.
   if (seg.has(rst)) {
-    rte_pktmbuf_free(m);
     if (seg.seq != t.rcv_nxt) {
+      m.reset();
       if (take_challenge_ack(now)) send_ack(t, now);
       return;
     }
@@ -108,18 +110,15 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
   if (seg.has(syn)) {
-    rte_pktmbuf_free(m);
+    m.reset();
     if (take_challenge_ack(now)) send_ack(t, now);
     return;
   }
   // Fifth: no ACK, no processing.
-  if (!seg.has(ack)) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (!seg.has(ack)) return;
   if (t.state == State::syn_received) {
     if (seg.ack <= t.snd_una || seg.ack > t.snd_max) {
-      rte_pktmbuf_free(m);
+      m.reset();
       send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST> (3.10.7.4 fifth)
       return;
     }
@@ -141,10 +140,7 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
       static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
     t.ts_recent = opts.ts_val;
 
-  if (!process_ack(t, seg, opts, now)) {
-    rte_pktmbuf_free(m);
-    return;
-  }
+  if (!process_ack(t, seg, opts, now)) return;
   // Our FIN is acknowledged once SND.UNA has passed it.
   const bool fin_acked = t.fin_sent && t.snd_una > t.snd_fin;
   switch (t.state) {
@@ -163,14 +159,12 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
       break;
     case State::last_ack:
       if (fin_acked) {
-        rte_pktmbuf_free(m);
         finish(t, CloseReason::normal, now);
         return;
       }
       break;
     case State::time_wait:
       // Only a retransmitted FIN can arrive: acknowledge it and restart 2 MSL.
-      rte_pktmbuf_free(m);
       if (seg.has(fin)) {
         t.ack_now = true;
         wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
@@ -185,11 +179,8 @@ void TcpLayer::input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg
   const bool has_fin = seg.has(fin);
   const Seq fin_at = seg.seq + seg.payload_len();
   if (seg.payload_len() != 0 && (t.state == State::established || t.state == State::fin_wait_1 ||
-                                 t.state == State::fin_wait_2)) {
-    process_data(t, m, seg, now);
-  } else {
-    rte_pktmbuf_free(m);
-  }
+                                 t.state == State::fin_wait_2))
+    process_data(t, std::move(m), seg, now);  // otherwise `m` is freed on return
   if (has_fin && t.state != State::close_wait && t.state != State::closing &&
       t.state != State::last_ack && t.state != State::time_wait) {
     if (fin_at == t.rcv_nxt) {

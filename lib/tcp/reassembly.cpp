@@ -119,20 +119,18 @@ Seq ReassemblyQueue::last_seq() const {
   return tree_.rbegin()->end();
 }
 
-ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
-  assert(m != nullptr);
+ReassemblyInsert ReassemblyQueue::insert(Seq seq, base::UniqueMbuf m, Seq rcv_nxt) {
+  // `m` owns the segment until its chain is linked into a node (release() below): every
+  // return before that, a duplicate or a refusal, frees it.
+  assert(m);
   ReassemblyInsert r;
-  if (m->pkt_len == 0) {
-    rte_pktmbuf_free(m);
-    return r;  // empty
-  }
+  if (m->pkt_len == 0) return r;  // empty
   assert(m->pkt_len < (uint32_t{1} << 31));
   Seq s = seq;
   Seq e = seq + m->pkt_len;
   DupRanges dup;
 
   auto duplicate = [&](InsertStatus status) {
-    rte_pktmbuf_free(m);
     stats_.duplicate_bytes += dup.total();
     r.status = status;
     r.dsack = dup.first();
@@ -148,7 +146,7 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   }
   if (s < rcv_nxt) {
     dup.add(s, rcv_nxt);
-    m = mbuf_trim_front(m, static_cast<uint32_t>(rcv_nxt - s));
+    mbuf_trim_front(m, static_cast<uint32_t>(rcv_nxt - s));
     s = rcv_nxt;
   }
 
@@ -164,7 +162,7 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
         return duplicate(InsertStatus::duplicate);
       }
       dup.add(s, p.end());
-      m = mbuf_trim_front(m, static_cast<uint32_t>(p.end() - s));
+      mbuf_trim_front(m, static_cast<uint32_t>(p.end() - s));
       s = p.end();
     }
     if (p.end() == s) left = &p;
@@ -200,8 +198,8 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
     if (right != nullptr) right->recency = now;
     return duplicate(InsertStatus::duplicate);
   }
-  rte_mbuf* tail =
-      new_end == e ? rte_pktmbuf_lastseg(m) : mbuf_trim_back(m, static_cast<uint32_t>(e - new_end));
+  rte_mbuf* tail = new_end == e ? rte_pktmbuf_lastseg(m.get())
+                                : mbuf_trim_back(m.get(), static_cast<uint32_t>(e - new_end));
   e = new_end;
   const uint32_t segs = m->nb_segs;
 
@@ -221,7 +219,6 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   if (refuse) {
     ++stats_.dropped_segments;
     stats_.dropped_bytes += len - inside_bytes;
-    rte_pktmbuf_free(m);
     stats_.duplicate_bytes += dup.total();
     r.status = InsertStatus::dropped;
     r.dsack = dup.first();
@@ -237,8 +234,9 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
   mbuf_count_ += segs;
   const uint64_t now = ++recency_clock_;
   Node* target = nullptr;
+  rte_mbuf* const head = m.release();  // queued: the node's chain owns it from here
   if (merge_left) {
-    left->tail->next = m;
+    left->tail->next = head;
     left->head->pkt_len += len;
     left->head->nb_segs = static_cast<uint16_t>(left->head->nb_segs + segs);
     left->tail = tail;
@@ -248,9 +246,9 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
     // Prepend to the right range. Its key moves down to s, and no key lies in
     // [s, right->start), so the tree's order still holds.
     tail->next = right->head;
-    m->pkt_len = len + right->len;
-    m->nb_segs = static_cast<uint16_t>(segs + right->head->nb_segs);
-    right->head = m;
+    head->pkt_len = len + right->len;
+    head->nb_segs = static_cast<uint16_t>(segs + right->head->nb_segs);
+    right->head = head;
     right->start = s;
     right->len += len;
     target = right;
@@ -260,7 +258,7 @@ ReassemblyInsert ReassemblyQueue::insert(Seq seq, rte_mbuf* m, Seq rcv_nxt) {
     free_.pop_front();
     n.start = s;
     n.len = len;
-    n.head = m;
+    n.head = head;
     n.tail = tail;
     tree_.insert_before(last_inside, n);
     ++node_count_;

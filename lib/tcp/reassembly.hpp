@@ -30,7 +30,8 @@
 //    length). Ranges that touch but would exceed a limit stay as separate, adjacent nodes;
 //    SACK blocks and pops treat them as one contiguous run.
 //
-// Ownership: insert() always takes `payload` (it is queued or freed, whatever the status);
+// Ownership: insert() always takes `payload` (a base::UniqueMbuf moved in: it is queued or
+// freed, whatever the status);
 // pop_in_order() hands a chain back to the caller; clear() and the destructor free everything.
 // The caller must have removed headers already (pkt_len == payload length) and must not hold
 // on to the mbuf after insert().
@@ -53,6 +54,7 @@
 #include <optional>
 #include <span>
 
+#include "base/unique_mbuf.hpp"
 #include "net/seq.hpp"
 #include "net/tcp_options.hpp"
 
@@ -98,7 +100,7 @@ class ReassemblyQueue {
   // already held are trimmed off (the copy we hold wins, so what we SACKed never changes).
   // Takes ownership of `payload` in every case. Precondition: the segment was trimmed to the
   // receive window (seq + len - rcv_nxt < 2^31).
-  [[nodiscard]] ReassemblyInsert insert(net::Seq seq, rte_mbuf* payload, net::Seq rcv_nxt);
+  [[nodiscard]] ReassemblyInsert insert(net::Seq seq, base::UniqueMbuf payload, net::Seq rcv_nxt);
 
   // Removes the chain that starts at or below rcv_nxt, trimmed to start exactly at rcv_nxt,
   // advances rcv_nxt past it and returns it (the caller owns it); nullptr when the first held
@@ -182,6 +184,10 @@ class ReassemblyQueue {
 // that become empty. Precondition: 0 < n < head->pkt_len (never trims a chain to nothing).
 // Returns the new head.
 [[nodiscard]] rte_mbuf* mbuf_trim_front(rte_mbuf* head, uint32_t n);
+// The same on a chain in a handle, which holds the new head afterwards.
+inline void mbuf_trim_front(base::UniqueMbuf& m, uint32_t n) {
+  m = base::UniqueMbuf{mbuf_trim_front(m.release(), n)};
+}
 // Returns the new last segment.
 rte_mbuf* mbuf_trim_back(rte_mbuf* head, uint32_t n);
 

@@ -79,11 +79,12 @@ bool TcpLayer::rcv_admit(Tcb& t, const rte_mbuf* m, bool in_order) {
   return ok;
 }
 
-void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now) {
+void TcpLayer::process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg, uint64_t now) {
   // The header is always in the first buffer; the payload may continue in a chain of them
   // (a zero-copy sender's segment, LRO): both trims below work on chains without copying.
+  // `m` is moved into the receive or reassembly queue; what is not taken is freed on return.
   const auto header_bytes =
-      static_cast<uint32_t>(seg.payload.data() - rte_pktmbuf_mtod(m, const uint8_t*));
+      static_cast<uint32_t>(seg.payload.data() - rte_pktmbuf_mtod(m.get(), const uint8_t*));
   uint32_t len = seg.payload_len();
   Seq seq = seg.seq;
   uint32_t skip = header_bytes;
@@ -96,38 +97,29 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
   }
   const Seq right = net::seq_max(t.rcv_adv, t.rcv_nxt);
   if (seq + len > right) len = static_cast<uint32_t>(right - seq);  // beyond the window
-  if (len == 0) {
-    rte_pktmbuf_free(m);
-    return;
-  }
-  if (skip > 0) m = mbuf_trim_front(m, skip);
-  if (rte_pktmbuf_pkt_len(m) > len) mbuf_trim_back(m, rte_pktmbuf_pkt_len(m) - len);
+  if (len == 0) return;
+  if (skip > 0) mbuf_trim_front(m, skip);
+  if (rte_pktmbuf_pkt_len(m.get()) > len)
+    mbuf_trim_back(m.get(), rte_pktmbuf_pkt_len(m.get()) - len);
   if (seq == t.rcv_nxt) {
-    if (!t.app_closed && !rcv_admit(t, m, true)) {
+    if (!t.app_closed && !rcv_admit(t, m.get(), true)) {
       // Not taken: RCV.NXT stays, the ACK shows the window (closed for a hog under
       // pressure), and the sender retransmits.
-      rte_pktmbuf_free(m);
       t.ack_now = true;
       return;
     }
     t.rcv_nxt += len;
-    if (t.app_closed)
-      rte_pktmbuf_free(m);
-    else
-      append_in_order(t, m);
+    if (!t.app_closed) append_in_order(t, std::move(m));  // else nobody reads it: freed
     // Out-of-order data held means this segment went into a gap, whether or not it reached
     // the data beyond it.
     const bool filled_gap = t.ooo && !t.ooo->empty();
     if (t.ooo) {
       for (;;) {
         const uint32_t before = t.ooo->mbufs();
-        rte_mbuf* c = t.ooo->pop_in_order(t.rcv_nxt);
+        base::UniqueMbuf c{t.ooo->pop_in_order(t.rcv_nxt)};
         rcv_mbufs_ -= before - t.ooo->mbufs();
         if (!c) break;
-        if (t.app_closed)
-          rte_pktmbuf_free(c);
-        else
-          append_in_order(t, c);
+        if (!t.app_closed) append_in_order(t, std::move(c));  // else freed here
       }
       if (t.ooo->empty()) release_ooo(t);
     }
@@ -158,17 +150,10 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     t.ack_now = true;
   else
     send_ack(t, now);
-  if (!rcv_admit(t, m, false)) {
-    rte_pktmbuf_free(m);
-    return;
-  }
-  if (!t.ooo && !acquire_ooo(t)) {
-    rte_pktmbuf_free(m);
-    counters_.inc(Counter::drop_tcp_ofo_no_queue);
-    return;
-  }
+  if (!rcv_admit(t, m.get(), false)) return;
+  if (!t.ooo && !acquire_ooo(t)) return counters_.inc(Counter::drop_tcp_ofo_no_queue);
   const uint32_t before = t.ooo->mbufs();
-  auto r = t.ooo->insert(seq, m, t.rcv_nxt);
+  auto r = t.ooo->insert(seq, std::move(m), t.rcv_nxt);
   rcv_mbufs_ += t.ooo->mbufs() - before;  // modular: an insert may also merge or replace
   if (r.dsack) note_dsack(t, r.dsack->left, r.dsack->right);
   if (r.status == InsertStatus::dropped)
@@ -177,9 +162,9 @@ void TcpLayer::process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint
     counters_.inc(Counter::tcp_ofo_queued);
 }
 
-void TcpLayer::append_in_order(Tcb& t, rte_mbuf* m) {
+void TcpLayer::append_in_order(Tcb& t, base::UniqueMbuf m) {
   const uint32_t before = t.rcvq.mbufs();
-  if (const uint32_t n = t.rcvq.append(m, collapse_share(t)); n != 0)
+  if (const uint32_t n = t.rcvq.append(std::move(m), collapse_share(t)); n != 0)
     counters_.inc(Counter::tcp_rcv_collapsed, n);
   rcv_mbufs_ += t.rcvq.mbufs() - before;
 }

@@ -20,9 +20,10 @@ bool RecvQueue::fits_behind(const rte_mbuf* m) const {
   return m->next == nullptr && room_behind(tail_, rte_pktmbuf_data_len(m));
 }
 
-uint32_t RecvQueue::append(rte_mbuf* chain, uint32_t collapse_above) {
+uint32_t RecvQueue::append(base::UniqueMbuf chain, uint32_t collapse_above) {
   uint32_t collapsed = 0;
-  for (rte_mbuf* m = chain; m;) {
+  // Taken apart segment by segment: each is linked into the list, or copied and freed.
+  for (rte_mbuf* m = chain.release(); m;) {
     rte_mbuf* next = m->next;
     m->next = nullptr;
     const uint16_t len = rte_pktmbuf_data_len(m);

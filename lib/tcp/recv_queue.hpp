@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "base/unique_mbuf.hpp"
 #include "pollux/tcp.hpp"
 
 namespace pollux::tcp {
@@ -24,8 +25,8 @@ class RecvQueue {
   // more than `collapse_above` mbufs, a segment that fits in the free room behind the last
   // one's data is copied there and its mbuf freed (Linux's collapse): a peer sending tiny
   // segments then fills 2 KB buffers instead of pinning one per segment. Returns how many
-  // segments were copied so.
-  uint32_t append(rte_mbuf* chain, uint32_t collapse_above = UINT32_MAX);
+  // segments were copied so. The queue owns the chain from here (freed segments included).
+  uint32_t append(base::UniqueMbuf chain, uint32_t collapse_above = UINT32_MAX);
 
   // Would append() copy `m` (one segment) behind the last mbuf rather than queue it?
   [[nodiscard]] bool fits_behind(const rte_mbuf* m) const;

@@ -27,8 +27,11 @@ uint32_t wire_segments(const rte_mbuf* m, const net::TcpHeader& seg) {
 
 }  // namespace
 
-bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
-                     const net::TcpOptions& opts, uint64_t now) {
+// The segment's owner is `m` (base::UniqueMbuf): moved on to the state's input function,
+// dropped here (freed on return), or given back to the engine when nothing wants it.
+base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::Ipv4Header& ip,
+                                 const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                 uint64_t now) {
   now_ = now;
   const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   Tcb* t = table_.find(key);
@@ -44,45 +47,45 @@ bool TcpLayer::input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeade
         recycle_time_wait(*r);  // the same, for a TIME-WAIT kept as a record
       } else {
         counters_.inc(Counter::tcp_segs_in);
-        time_wait_input(*r, m, seg, opts, now);
-        return true;
+        time_wait_input(*r, std::move(m), seg, opts, now);
+        return {};
       }
     }
   }
   if (t) {
-    counters_.inc(Counter::tcp_segs_in, wire_segments(m, seg));
+    counters_.inc(Counter::tcp_segs_in, wire_segments(m.get(), seg));
     if (t->state == State::syn_sent)
-      input_syn_sent(*t, m, seg, opts, now);
+      input_syn_sent(*t, std::move(m), seg, opts, now);
     else
-      input_synchronized(*t, m, seg, opts, now);
-    return true;
+      input_synchronized(*t, std::move(m), seg, opts, now);
+    return {};
   }
   // A host that accepts no passive opens at all (pollux-gen: a one-way SYN host, issue 14
   // item 5) answers a SYN as a closed port does (the engine's RST, rate-limited), counted.
   if (seg.has(syn) && !seg.has(ack) && !config_.syn_filter.passive_opens()) {
     counters_.inc(Counter::drop_tcp_syn_filtered);
-    return false;
+    return m;
   }
   for (Listener& l : listeners_) {
     if (!l.active || l.port != seg.dst_port) continue;
     // RFC 9293 3.10.7.2 (LISTEN): a RST is ignored; an ACK gets <SEQ=SEG.ACK><CTL=RST>,
     // which is what the engine's CLOSED answer does; only a SYN is for us.
     if (seg.has(rst)) {
-      rte_pktmbuf_free(m);
       counters_.inc(Counter::drop_tcp_rst_to_closed);  // no connection for its tuple
-      return true;
+      return {};
     }
-    if (seg.has(ack)) return !seg.has(syn) && accept_cookie(l, m, ip, seg, opts, now);
+    if (seg.has(ack)) {
+      if (seg.has(syn)) return m;  // SYN,ACK to a listener: the engine's RST
+      return accept_cookie(l, std::move(m), ip, seg, opts, now);
+    }
     counters_.inc(Counter::tcp_segs_in);
     // The inbound-SYN filter: a refused SYN is dropped without an answer, as a firewall's
     // one-way filter drops it (an answer would tell a scanner the port is there).
     if (seg.has(syn) && passive_open_allowed(ip, seg))
-      input_listen(l, m, ip, seg, opts, now);
-    else
-      rte_pktmbuf_free(m);
-    return true;
+      input_listen(l, std::move(m), ip, seg, opts, now);
+    return {};  // else `m` is freed here
   }
-  return false;
+  return m;
 }
 
 bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg) {

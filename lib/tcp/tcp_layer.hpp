@@ -42,6 +42,7 @@
 #include "base/timer_wheel.hpp"
 #include "base/random_budget.hpp"
 #include "base/token_bucket.hpp"
+#include "base/unique_mbuf.hpp"
 #include "net/ipv4.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
@@ -160,11 +161,14 @@ class TcpLayer {
   TcpLayer& operator=(const TcpLayer&) = delete;
 
   // --- Engine side ---
-  // A validated segment addressed to one of our addresses. Takes the mbuf (data starting at
-  // the Ethernet header). Returns false when no connection or listener wants it (the engine
-  // then answers as CLOSED and keeps the mbuf).
-  [[nodiscard]] bool input(rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
-                           const net::TcpOptions& opts, uint64_t now_ns);
+  // A validated segment addressed to one of our addresses, in the mbuf `m` (data starting at
+  // the Ethernet header), which it takes: every function of the input path owns the segment
+  // as a base::UniqueMbuf it moves on, to a queue or the next step, or lets free. Returns
+  // the segment when no connection or listener wants it (the engine then answers as
+  // CLOSED), and an empty handle when it was taken.
+  [[nodiscard]] base::UniqueMbuf input(base::UniqueMbuf m, const net::Ipv4Header& ip,
+                                       const net::TcpHeader& seg, const net::TcpOptions& opts,
+                                       uint64_t now_ns);
   // ICMP fragmentation-needed quoting one of our segments (RFC 1191, RFC 5927 checks).
   void icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quoted_l4, uint16_t mtu,
                         uint64_t now_ns);
@@ -267,22 +271,23 @@ class TcpLayer {
   // counted, and false returned.
   [[nodiscard]] bool file_syn_received(Tcb& t, Listener& l);
   // SYN cookies: the stateless SYN-ACK, and a bare ACK to a listener checked as the return
-  // of one (true: it made a connection and took the mbuf).
+  // of one (an empty handle back: it took the segment; the segment back: the engine answers
+  // it as LISTEN answers an ACK).
   void send_cookie_syn_ack(Listener& l, const net::FourTuple& key, const net::TcpHeader& seg,
                            const net::TcpOptions& opts, uint64_t now);
-  [[nodiscard]] bool accept_cookie(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip,
-                                   const net::TcpHeader& seg, const net::TcpOptions& opts,
-                                   uint64_t now);
-  void input_listen(Listener& l, rte_mbuf* m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
-                    const net::TcpOptions& opts, uint64_t now);
+  [[nodiscard]] base::UniqueMbuf accept_cookie(Listener& l, base::UniqueMbuf m,
+                                               const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                                               const net::TcpOptions& opts, uint64_t now);
+  void input_listen(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
+                    const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
   // The SYN filter (config_.syn_filter) on a passive open; false: refused and counted.
   [[nodiscard]] bool passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg);
   // input_syn_sent.cpp
-  void input_syn_sent(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, const net::TcpOptions& opts,
-                      uint64_t now);
+  void input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
+                      const net::TcpOptions& opts, uint64_t now);
   // input_synchronized.cpp
-  void input_synchronized(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg,
+  void input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                           const net::TcpOptions& opts, uint64_t now);
   // ack_processing.cpp
   bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
@@ -293,7 +298,7 @@ class TcpLayer {
   void begin_undo_episode(Tcb& t);
   void undo_reduction(Tcb& t);
   // receive_data.cpp
-  void process_data(Tcb& t, rte_mbuf* m, const net::TcpHeader& seg, uint64_t now);
+  void process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg, uint64_t now);
   void process_fin(Tcb& t, uint64_t now);
   void note_dsack(Tcb& t, Seq left, Seq right);
   // Receive memory: the mbufs `t` holds (in order and out of order), whether the lcore is
@@ -312,7 +317,7 @@ class TcpLayer {
   // lcore is over `target` mbufs. Counted per mbuf (drop_tcp_ofo_pruned).
   void prune_ooo(Tcb& t, uint32_t target);
   void prune_one_ooo(ReassemblyQueue& q);
-  void append_in_order(Tcb& t, rte_mbuf* m);
+  void append_in_order(Tcb& t, base::UniqueMbuf m);
   // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share
   // the retransmission timer (timers.cpp).
   // Feeds RACK the octets of [lo, hi) delivered by this ACK and not SACKed before.
@@ -340,7 +345,7 @@ class TcpLayer {
   void file_time_wait(Tcb& t, uint64_t now);
   // A segment for a pair in TIME-WAIT, answered from its record as input_synchronized
   // answers it for a TCB (RFC 9293 3.10.7.4, RFC 1337, RFC 5961).
-  void time_wait_input(TimeWaitRecord& r, rte_mbuf* m, const net::TcpHeader& seg,
+  void time_wait_input(TimeWaitRecord& r, base::UniqueMbuf m, const net::TcpHeader& seg,
                        const net::TcpOptions& opts, uint64_t now);
   [[nodiscard]] bool time_wait_accepts_syn(const TimeWaitRecord& r, const net::TcpHeader& seg,
                                            const net::TcpOptions& opts) const;

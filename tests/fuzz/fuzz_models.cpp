@@ -63,7 +63,8 @@ void reassembly(Input& in) {
         size_t fresh = 0;
         for (uint64_t o = std::max(off, rcv); o < off + len; ++o) fresh += !model.count(o);
         const tcp::ReassemblyInsert r =
-            q.insert(base + static_cast<uint32_t>(off), m, base + static_cast<uint32_t>(rcv));
+            q.insert(base + static_cast<uint32_t>(off), base::UniqueMbuf{m},
+                     base + static_cast<uint32_t>(rcv));
         if (r.status == tcp::InsertStatus::queued) {
           require(r.new_bytes == fresh && fresh > 0,
                   "reassembly: new_bytes differs from the model");

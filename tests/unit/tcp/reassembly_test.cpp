@@ -91,7 +91,7 @@ class ReassemblyTest : public ::testing::Test {
   [[nodiscard]] Seq at(uint32_t off) const { return isn_ + off; }
 
   ReassemblyInsert put(ReassemblyQueue& q, uint32_t from, uint32_t to, uint32_t per_mbuf = 1900) {
-    return q.insert(at(from), chain(from, to, per_mbuf), rcv_nxt_);
+    return q.insert(at(from), base::UniqueMbuf{chain(from, to, per_mbuf)}, rcv_nxt_);
   }
 
   // Payload of a chain (checking its pkt_len and nb_segs), then frees it.
