@@ -14,6 +14,7 @@
 #include "eal.hpp"
 #include "ring_link.hpp"
 #include "runtime.hpp"
+#include "tcp/tcp_layer.hpp"
 #include "telemetry.hpp"
 
 namespace pollux {
@@ -144,6 +145,26 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   return c;
 }
 }  // namespace
+
+uint64_t connection_memory(uint32_t connections, const RuntimeOptions& o) {
+  RuntimeOptions c = o;
+  c.max_connections = connections;
+  return tcp::TcpLayer::memory(runtime_config(c).tcp).connection_tables();
+}
+
+uint32_t connections_for_memory(uint64_t bytes, const RuntimeOptions& o) {
+  // The tables grow with the count (the bucket array in powers of two): the largest count
+  // that fits, by bisection.
+  uint32_t lo = 0, hi = kMaxConnectionsPerLcore;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo + 1) / 2;
+    if (connection_memory(mid, o) <= bytes)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
 
 Runtime::Runtime() : impl_(std::make_unique<dpdk::Runtime>()) {}
 Runtime::~Runtime() = default;

@@ -212,6 +212,11 @@ void add_limit_options(OptionParser& p, TcpTuning& t, uint32_t& max_conns) {
   p.number("max-conns", g, "N", "the connection table per lcore (TIME-WAIT records are kept apart)",
            {Unit::count, 16, 1u << 24, std::to_string(max_conns)},
            [&max_conns](uint64_t x) { max_conns = static_cast<uint32_t>(x); });
+  p.number("conn-memory", g, "SIZE",
+           "size the connection table per lcore from a byte budget instead of --max-conns: "
+           "TCBs, table slots and the pools busy connections borrow from (TIME-WAIT records "
+           "apart), e.g. 512Mi; at least what 16 connections take",
+           {Unit::size, 1, uint64_t{1} << 40, ""}, [&t](uint64_t x) { t.conn_memory = x; });
   p.number("max-conns-per-source", g, "N",
            "passive connections one source address may hold per lcore (default 0: no limit; "
            "TIME-WAIT does not count)",

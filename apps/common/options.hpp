@@ -68,6 +68,11 @@ struct TcpTuning {
   // table, issue 13 item 5); when they are all taken the oldest ends early, counted
   // (tcp_time_wait_evicted). Unset: the stack's (65536, TcpConfig::time_wait_records).
   std::optional<uint32_t> time_wait_records;
+  // --conn-memory SIZE: the connection table per lcore sized from a byte budget instead of
+  // --max-conns (issue 13 item 5): as many connections as their TCBs, table slots and the
+  // pools they borrow from fit (pollux/runtime.hpp connections_for_memory; startup.hpp
+  // resolves it into max_connections before the EAL starts).
+  std::optional<uint64_t> conn_memory;
 };
 // The largest per-second limit the options take: 0 lifts a limit, and the token bucket
 // (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.

@@ -16,6 +16,9 @@
 
 namespace pollux::apps {
 
+template <class Options>
+[[nodiscard]] bool resolve_conn_memory(const char* app, Options& o);
+
 // What the start-up needs to know of an app.
 template <class Options>
 struct AppSpec {
@@ -51,6 +54,7 @@ template <class Options>
     exit_code = 0;
     return std::nullopt;
   }
+  if (!resolve_conn_memory(app.name, *opts)) return std::nullopt;
   if (app.check && !app.check(*opts)) return std::nullopt;
   const char* preset = app.default_preset ? app.default_preset(*opts) : nullptr;
   if (!start_eal(argc, argv, preset ? preset : "")) return std::nullopt;
@@ -128,6 +132,25 @@ template <class Options>
   r.time_wait_records = o.tcp.time_wait_records;
   if constexpr (requires { o.syn_filter; }) r.syn_filter = o.syn_filter;
   return r;
+}
+
+// --conn-memory: the budget becomes max_connections (the most connections whose tables fit
+// it, with every other option as given). A budget too small for 16 connections per lcore
+// (--max-conns' floor) prints one line and returns false (exit code 2).
+template <class Options>
+[[nodiscard]] bool resolve_conn_memory(const char* app, Options& o) {
+  if (!o.tcp.conn_memory) return true;
+  constexpr uint32_t kFloor = 16;
+  const RuntimeOptions r = runtime_options(o);
+  const uint32_t n = connections_for_memory(*o.tcp.conn_memory, r);
+  if (n < kFloor) {
+    std::fprintf(stderr, "%s: --conn-memory %llu: less than the %llu bytes %u connections take\n",
+                 app, static_cast<unsigned long long>(*o.tcp.conn_memory),
+                 static_cast<unsigned long long>(connection_memory(kFloor, r)), kFloor);
+    return false;
+  }
+  o.max_connections = n;
+  return true;
 }
 
 }  // namespace pollux::apps

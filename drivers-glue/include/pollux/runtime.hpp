@@ -135,6 +135,16 @@ struct RuntimeOptions {
   std::vector<unsigned> lcores;
 };
 
+// Memory per lcore (issue 13 item 5): what the connection tables of a runtime with these
+// options and `connections` per lcore allocate at start -- TCBs (timers and queue heads
+// inside), table slots, per-source counts, and the pools that busy connections borrow from
+// (cold blocks, reassembly queues); TIME-WAIT records are apart (time_wait_records) -- and
+// the most connections whose tables fit `bytes` (0: not even one).
+[[nodiscard]] uint64_t connection_memory(uint32_t connections, const RuntimeOptions& o);
+[[nodiscard]] uint32_t connections_for_memory(uint64_t bytes, const RuntimeOptions& o);
+// The most connections per lcore the options allow (--max-conns' bound).
+inline constexpr uint32_t kMaxConnectionsPerLcore = 1u << 24;
+
 // One port served by its lcores: the pool, the port, one stack per lcore and the pollers.
 class Runtime {
  public:

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "eal.hpp"
 #include "tcp/cc/congestion.hpp"
 
@@ -197,6 +200,39 @@ TEST(ServerOptions, TimeWaitRecordsAreTheStacksUnlessChosen) {
   EXPECT_EQ(most->tcp.time_wait_records, kMaxTimeWaitRecords);
 }
 
+// Issue 13 item 5: --conn-memory SIZE sizes the connection table from a byte budget: the most
+// connections whose tables fit it, with the other options as given; one line when it cannot
+// hold 16.
+TEST(ServerOptions, ConnMemorySizesTheConnectionTableToTheMostThatFitTheBudget) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--conn-memory", "512Mi"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.conn_memory, uint64_t{512} << 20);
+  ASSERT_TRUE(resolve_conn_memory("pollux-server", *o));
+  const RuntimeOptions r = runtime_options(*o);
+  const uint32_t n = o->max_connections;
+  EXPECT_EQ(r.max_connections, n);
+  EXPECT_LE(connection_memory(n, r), uint64_t{512} << 20);
+  EXPECT_GT(connection_memory(n + 1, r), uint64_t{512} << 20);
+  std::printf("--conn-memory 512Mi: %u connections per lcore, %.0f bytes each\n", n,
+              static_cast<double>(connection_memory(n, r)) / n);
+  EXPECT_GT(n, 100'000u);  // about 1.2 KB each today (tcb_layout_test prints the parts)
+
+  // Without it, --max-conns stands.
+  auto d = parse({"--ip", "10.0.0.2/24", "--max-conns", "1000"});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(resolve_conn_memory("pollux-server", *d));
+  EXPECT_EQ(d->max_connections, 1000u);
+
+  // Too small for 16 connections: refused (start() exits 2 after this line).
+  auto tiny = parse({"--ip", "10.0.0.2/24", "--conn-memory", "64k"});
+  ASSERT_TRUE(tiny);
+  testing::internal::CaptureStderr();
+  EXPECT_FALSE(resolve_conn_memory("pollux-server", *tiny));
+  const std::string line = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(line.rfind("pollux-server: --conn-memory 64000: less than the ", 0), 0u) << line;
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+}
+
 // Issue 14 item 5: --allow/--deny PREFIX[:PORT] in order; the first matching rule decides.
 TEST(ServerOptions, AllowAndDenyRulesKeepTheirOrderAndTheFirstMatchDecides) {
   auto o = parse({"--ip", "10.0.0.2/24", "--allow", "10.1.2.0/24:80", "--deny=10.0.0.0/8", "--deny",
@@ -301,6 +337,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "--time-wait-records: '64K' has an unknown suffix 'K'"},  // 64k is 64000
         BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records"},
                 "--time-wait-records needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--conn-memory", "lots"}, "--conn-memory: 'lots'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--conn-memory", "0"}, "--conn-memory: '0'"},
         BadCase{{"--ip", "10.0.0.2/24", "--idle-timeout", "-5"}, "--idle-timeout: '-5'"},
         BadCase{{"--ip", "10.0.0.2/24", "--header-timeout"}, "--header-timeout needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--sack"}, "unknown option --sack"},
