@@ -10,7 +10,8 @@
 #     1024-entry tables), over 2N -- each connection's TCB, its table slot and its share of
 #     the pools, as touched memory, plus what the connection's peer costs in the same process;
 #   - bytes per TIME-WAIT record: resident memory with a store of 2^20 records minus one of 1,
-#     over 2^20 -- the record and its share of the index.
+#     over 2 x 2^20 (each end's lcore has its own store) -- the record and its share of the
+#     index.
 # N defaults to 1,000,000; the machine needs about 3 KB per connection (both ends) free.
 # DIR defaults to build-release (scripts/build.sh release; the memory does not depend on the
 # optimisation level, so build/ measures the same). A benchmark, not a test.
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --conns) conns=${2:?}; shift 2 ;;
     --build) build=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench/hold.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +73,7 @@ if [ "$rss_held" = 0 ] || [ "$rss_small" = 0 ] || [ "$rss_tw" = 0 ]; then
   exit 1
 fi
 per_endpoint=$(( (rss_held - rss_small) * 1024 / (2 * conns) ))
-per_tw=$(( (rss_tw - rss_small) * 1024 / 1048576 ))
+per_tw=$(( (rss_tw - rss_small) * 1024 / (2 * 1048576) ))  # a store on each end's lcore
 printf 'held %d connections (both ends in one process) in %d s: %d B per endpoint\n' \
   "$conns" "$took" "$per_endpoint"
 printf 'TIME-WAIT: %d B per record (a store of 2^20 against one of 1)\n' "$per_tw"
