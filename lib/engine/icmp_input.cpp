@@ -105,10 +105,7 @@ void Engine::send_time_exceeded(const rte_mbuf* first, uint64_t now) {
   const uint32_t have = rte_pktmbuf_data_len(first) - net::kEthernetHeaderLen;
   const uint32_t quote = std::min<uint32_t>(have, ihl + 8);
   if (ip[9] == net::kIpProtoIcmp && quote > ihl) {
-    const uint8_t type = ip[ihl];
-    if (type != static_cast<uint8_t>(net::IcmpType::echo_request) &&
-        type != static_cast<uint8_t>(net::IcmpType::echo_reply) && (type < 13 || type > 18))
-      return;  // an error (3, 4, 5, 11, 12) or unknown: never an error about an error
+    if (!net::is_icmp_query(ip[ihl])) return;  // never an error about an error
   }
   if (!icmp_error_budget_.take(now)) {
     counters_.inc(base::Counter::icmp_errors_rate_limited);

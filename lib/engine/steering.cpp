@@ -50,17 +50,19 @@ Steerer::Steerer(const SteeringMesh& mesh, const ShardMap& shards, uint16_t self
       out_(size_t{mesh.lcores()} * kBurst),
       out_len_(mesh.lcores(), 0) {}
 
-void Steerer::flush(uint16_t d) {
-  const uint16_t len = out_len_[d];
-  rte_mbuf** batch = &out_[size_t{d} * kBurst];
+void Steerer::send(uint16_t d, rte_mbuf* const* batch, uint16_t len) {
   const unsigned sent = rte_ring_sp_enqueue_burst(
       mesh_.ring(self_, d), reinterpret_cast<void* const*>(batch), len, nullptr);
   counters_.inc(base::Counter::steered_out, sent);
   if (sent < len) {
     // The owner is not keeping up: drop as a full RX queue would; TCP retransmits.
     counters_.inc(base::Counter::drop_steer_ring_full, len - sent);
-    rte_pktmbuf_free_bulk(batch + sent, len - sent);
+    rte_pktmbuf_free_bulk(const_cast<rte_mbuf**>(batch + sent), len - sent);
   }
+}
+
+void Steerer::flush(uint16_t d) {
+  send(d, &out_[size_t{d} * kBurst], out_len_[d]);
   out_len_[d] = 0;
 }
 
@@ -91,12 +93,7 @@ uint16_t Steerer::distribute(rte_mbuf** pkts, uint16_t n) {
 
 void Steerer::pass(rte_mbuf* m, uint16_t owner) {
   assert(owner != self_ && owner < mesh_.lcores());
-  if (rte_ring_sp_enqueue(mesh_.ring(self_, owner), m) != 0) {
-    counters_.inc(base::Counter::drop_steer_ring_full);
-    rte_pktmbuf_free(m);
-    return;
-  }
-  counters_.inc(base::Counter::steered_out);
+  send(owner, &m, 1);
 }
 
 uint16_t Steerer::collect(rte_mbuf** pkts, uint16_t max) {

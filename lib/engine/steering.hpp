@@ -72,6 +72,8 @@ class Steerer {
   [[nodiscard]] uint16_t self() const { return self_; }
 
  private:
+  // Enqueues `len` frames on `dest`'s ring; what does not fit is dropped and counted.
+  void send(uint16_t dest, rte_mbuf* const* batch, uint16_t len);
   void flush(uint16_t dest);
   const SteeringMesh& mesh_;
   const ShardMap& shards_;

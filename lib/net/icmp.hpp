@@ -18,6 +18,15 @@ enum class IcmpType : uint8_t {
   time_exceeded = 11,
 };
 inline constexpr uint8_t kIcmpCodeFragNeeded = 4;
+
+// RFC 1122 3.2.2: an ICMP error message is never sent about an ICMP error message. The query
+// messages (RFC 792 echo, and timestamp, information and address-mask requests and replies:
+// types 13-18) are the ones an error may be about; any other type, known or not, is treated
+// as an error so that two hosts can never answer each other's errors forever.
+[[nodiscard]] constexpr bool is_icmp_query(uint8_t type) {
+  return type == static_cast<uint8_t>(IcmpType::echo_reply) ||
+         type == static_cast<uint8_t>(IcmpType::echo_request) || (type >= 13 && type <= 18);
+}
 inline constexpr uint8_t kIcmpCodeReassemblyTimeExceeded = 1;  // type 11 (RFC 792)
 
 enum class IcmpError : uint8_t { ok, truncated, bad_checksum };

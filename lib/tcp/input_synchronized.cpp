@@ -11,6 +11,7 @@
 // m.reset() gives the buffer back first, so that a pool run dry still has one for the answer.
 #include <algorithm>
 
+#include "tcp/acceptability.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -57,17 +58,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
 
   // RFC 9293 3.10.7.4 first: the acceptability test against the window we advertised.
   const uint32_t wnd = t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
-  bool acceptable;
-  if (seg_len == 0)
-    acceptable =
-        wnd == 0 ? seg.seq == t.rcv_nxt : net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd);
-  else
-    acceptable =
-        wnd != 0 && (net::seq_in_range(t.rcv_nxt, seg.seq, t.rcv_nxt + wnd) ||
-                     net::seq_in_range(t.rcv_nxt, seg.seq + (seg_len - 1), t.rcv_nxt + wnd));
-  // A zero-length ACK at rcv_nxt is always fine (a zero window must not block ACKs).
-  if (!acceptable && seg_len == 0 && seg.seq == t.rcv_nxt) acceptable = true;
-  if (!acceptable) {
+  if (!segment_acceptable(t.rcv_nxt, wnd, seg.seq, seg_len)) {
     // RFC 9293 3.10.7.4 first: an unacceptable RST is dropped without an answer (RFC 5961
     // 3.2: it is what a blind reset attack mostly sends); counted so that an attack shows.
     if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "net/ethernet.hpp"
+#include "tcp/acceptability.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -125,17 +126,7 @@ void TcpLayer::time_wait_input(TimeWaitRecord& r, base::UniqueMbuf m, const net:
     return send_time_wait_ack(r, std::nullopt, now);
   }
   // First: the acceptability test against the window our ACKs offered.
-  const uint32_t wnd = r.rcv_wnd;
-  bool acceptable;
-  if (seg_len == 0)
-    acceptable =
-        wnd == 0 ? seg.seq == r.rcv_nxt : net::seq_in_range(r.rcv_nxt, seg.seq, r.rcv_nxt + wnd);
-  else
-    acceptable =
-        wnd != 0 && (net::seq_in_range(r.rcv_nxt, seg.seq, r.rcv_nxt + wnd) ||
-                     net::seq_in_range(r.rcv_nxt, seg.seq + (seg_len - 1), r.rcv_nxt + wnd));
-  if (!acceptable && seg_len == 0 && seg.seq == r.rcv_nxt) acceptable = true;
-  if (!acceptable) {
+  if (!segment_acceptable(r.rcv_nxt, r.rcv_wnd, seg.seq, seg_len)) {
     // An unacceptable RST is dropped without an answer (RFC 5961 3.2), counted.
     if (seg.has(rst)) return counters_.inc(Counter::drop_tcp_rst_unacceptable);
     std::optional<net::SackBlock> dsack;

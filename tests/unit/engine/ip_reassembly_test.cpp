@@ -29,6 +29,17 @@ constexpr net::Ipv4Addr kPeerIp = make_ipv4(10, 0, 0, 1);
 constexpr uint64_t kSecond = 1'000'000'000;
 constexpr unsigned kPoolSize = 1023;
 
+// The TCP header of an IPv4 frame the engine sent (the test fails if it does not parse).
+net::TcpHeader tcp_of(const Frame& f) {
+  net::Ipv4Header ip;
+  EXPECT_EQ(
+      net::parse_ipv4({f.data() + net::kEthernetHeaderLen, f.size() - net::kEthernetHeaderLen}, ip),
+      net::Ipv4Error::ok);
+  net::TcpHeader tcp;
+  EXPECT_EQ(net::parse_tcp(ip.payload, tcp), net::TcpHeaderError::ok);
+  return tcp;
+}
+
 // An IPv4 datagram's fragment [start, start + len) as an Ethernet frame from the peer: the
 // datagram's header with length, flags, offset and checksum set for the piece.
 Frame fragment(const Frame& datagram, uint32_t start, uint32_t len, bool more,
@@ -499,10 +510,7 @@ TEST_F(LinuxFragments, FragmentedSynIsReassembledAndAnsweredByTcp) {
   EXPECT_EQ(count(base::Counter::ip_reasm_datagrams), 1u);
   const auto out = sent();
   ASSERT_EQ(out.size(), 1u);
-  net::Ipv4Header ip;
-  ASSERT_EQ(net::parse_ipv4({out[0].data() + 14, out[0].size() - 14}, ip), net::Ipv4Error::ok);
-  net::TcpHeader rst;
-  ASSERT_EQ(net::parse_tcp(ip.payload, rst), net::TcpHeaderError::ok);
+  const net::TcpHeader rst = tcp_of(out[0]);
   // As Linux answered: RST+ACK acknowledging the SYN and its 1600 bytes.
   EXPECT_TRUE(rst.has(net::tcp_flags::rst));
   EXPECT_EQ(rst.ack.v, 1000u + 1 + 1600);
@@ -684,10 +692,7 @@ TEST_F(ReassemblySharded, ASegmentReassembledOnTheWrongLcoreIsPassedToItsOwnerAn
   engines[1]->input(got, 1, 0);
   const auto out = sent(*engines[1]);
   ASSERT_EQ(out.size(), 1u);
-  net::Ipv4Header ip;
-  ASSERT_EQ(net::parse_ipv4({out[0].data() + 14, out[0].size() - 14}, ip), net::Ipv4Error::ok);
-  net::TcpHeader rst;
-  ASSERT_EQ(net::parse_tcp(ip.payload, rst), net::TcpHeaderError::ok);
+  const net::TcpHeader rst = tcp_of(out[0]);
   // The closed port's answer to the whole SYN: RST+ACK for its 2000 bytes and the SYN.
   EXPECT_TRUE(rst.has(net::tcp_flags::rst));
   EXPECT_EQ(rst.dst_port, sport);

@@ -56,6 +56,15 @@ TEST(IcmpType, Values) {
 
 // Building over the kernel's body reproduces the kernel's 8-byte headers, checksum
 // included (RFC 792: the checksum covers the whole ICMP message).
+TEST(IcmpType, OnlyQueriesMayBeAnsweredWithAnError) {
+  // RFC 1122 3.2.2: echo (0, 8) and the timestamp/information/address-mask pairs (13-18)
+  // are queries; every error type and every unknown type is not.
+  for (int t = 0; t < 256; ++t) {
+    const bool query = t == 0 || t == 8 || (t >= 13 && t <= 18);
+    EXPECT_EQ(net::is_icmp_query(static_cast<uint8_t>(t)), query) << "type " << t;
+  }
+}
+
 TEST(IcmpBuild, MatchesKernelEcho) {
   for (Bytes frame : {Bytes(kIcmpEchoRequest), Bytes(kIcmpEchoReply)}) {
     std::vector<uint8_t> msg(frame.begin() + kL4, frame.end());
