@@ -121,12 +121,12 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     if (t.high_rxt < a) t.high_rxt = a;
     (void)sack_update(t, opts, now);
   }
-  if (t.eifel_pending) {
+  if (t.eifel_pending()) {
     // RFC 3522 Eifel detection: the first ACK for the retransmitted segment echoes the
     // timestamp of the original when the original arrived (reordered or delayed, not lost).
     // "The retransmission" is the oldest one outstanding (Tcb::rxt_stamp).
-    t.eifel_pending = false;
-    if (t.undo_valid && had_rxt && opts.has_timestamps && opts.ts_ecr != 0 &&
+    t.undo->eifel_pending = false;
+    if (had_rxt && opts.has_timestamps && opts.ts_ecr != 0 &&
         static_cast<int32_t>(opts.ts_ecr - t.rxt_stamp) < 0)
       undo_reduction(t);
   }

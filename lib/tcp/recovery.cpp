@@ -30,8 +30,8 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
       t.tlp_out = false;
     // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
     // When all were, the reduction was spurious (RFC 3708 3.3).
-    if (t.undo_valid && t.undo_retrans > 0 && r.dsack->start >= t.undo_marker &&
-        r.dsack->end <= t.recover && --t.undo_retrans == 0)
+    if (UndoRecord* u = t.undo; u && u->undo_retrans > 0 && r.dsack->start >= u->undo_marker &&
+                                r.dsack->end <= t.recover && --u->undo_retrans == 0)
       undo_reduction(t);
     // A duplicate of octets we retransmitted (at or below the highest ever retransmitted):
     // that retransmission was not needed, the original had arrived. Reported as such
@@ -45,15 +45,19 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
   return r.newly_sacked;
 }
 
+// Records the window before the reduction, in the connection's undo record (the one it
+// holds from an earlier episode, which this one replaces, or a new one from the pool).
+// Without one (pool empty, counted) this episode's reduction cannot be undone.
 void TcpLayer::begin_undo_episode(Tcb& t) {
-  t.prior_cwnd = t.cwnd;
-  t.prior_ssthresh = t.ssthresh;
-  t.prior_cc = t.cc;
-  t.undo_marker = t.snd_una;
-  t.undo_retrans = 0;
-  t.undo_extent = 0;
-  t.undo_valid = true;
-  t.eifel_pending = t.ts_ok;
+  UndoRecord* u = take_undo(t);
+  if (!u) return;
+  u->prior_cwnd = t.cwnd;
+  u->prior_ssthresh = t.ssthresh;
+  u->prior_cc = t.cc;
+  u->undo_marker = t.snd_una;
+  u->undo_retrans = 0;
+  u->undo_extent = 0;
+  u->eifel_pending = t.ts_ok;
 }
 
 void TcpLayer::undo_reduction(Tcb& t) {
@@ -61,18 +65,19 @@ void TcpLayer::undo_reduction(Tcb& t) {
   // recovery, and (go-back-N after a timeout) stop resending what the peer already has.
   counters_.inc(Counter::tcp_spurious_undos);
   ++t.spurious_undos;
-  t.undo_valid = false;
-  t.eifel_pending = false;
-  t.cwnd = std::max(t.cwnd, t.prior_cwnd);
-  t.ssthresh = std::max(t.ssthresh, t.prior_ssthresh);
-  t.cc = t.prior_cc;
+  const UndoRecord& u = *t.undo;  // lent: undo_valid()
+  const uint32_t extent = u.undo_extent;
+  t.cwnd = std::max(t.cwnd, u.prior_cwnd);
+  t.ssthresh = std::max(t.ssthresh, u.prior_ssthresh);
+  t.cc = u.prior_cc;
+  put_undo(t);  // the record is spent: back to the pool
   t.in_recovery = false;
   t.rto_recovery = false;
   t.recover = t.snd_una;  // nothing was lost: a later loss may start a new recovery
   // A fast retransmit that was spurious means the network reorders deeper than DupThresh:
   // raise it past what was SACKed above the hole at the decision (Linux caps it at 300).
-  if (t.undo_extent > 0) {
-    const uint32_t n = std::min(300u, std::max(t.dupthresh(), t.undo_extent + 1));
+  if (extent > 0) {
+    const uint32_t n = std::min(300u, std::max(t.dupthresh(), extent + 1));
     if (t.cold)
       t.cold->scoreboard.set_dupthresh(n);
     else
@@ -89,8 +94,9 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   t.tlp_out = false;
   t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
   begin_undo_episode(t);
-  t.undo_extent =
-      std::max<uint32_t>(t.dupacks, (t.scoreboard().sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
+  if (t.undo)
+    t.undo->undo_extent =
+        std::max<uint32_t>(t.dupacks, (t.scoreboard().sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
   t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
   t.recover = t.snd_max;
   t.in_recovery = true;

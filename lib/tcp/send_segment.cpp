@@ -145,7 +145,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   if (space > 0 && seq < t.snd_max) {
     counters_.inc(Counter::tcp_retrans_segs, pieces);
     t.retransmits += pieces;
-    if (t.undo_valid) t.undo_retrans += pieces;
+    if (t.undo) t.undo->undo_retrans += pieces;
     if (!t.rxt_out) {
       t.rxt_out = true;
       t.rxt_stamp = o.has_timestamps ? o.ts_val : 0;

@@ -134,8 +134,10 @@ struct Listener {
 //   resident, every connection needs them but not every segment's lines: Congestion::cc,
 //     Timing (RTT estimator, timers), Data (queues), AppState, the layer's links;
 //   cold, a pooled block lent only while data is in flight (ColdBlock, below): the SACK
-//     scoreboard and RACK's send-time log; Recovery, Undo, RackTlp and Stats stay in the
-//     TCB (their state outlives a flight: undo records, RACK's reordering window, counts).
+//     scoreboard and RACK's send-time log; Recovery, RackTlp and Stats stay in the TCB
+//     (their state outlives a flight: RACK's reordering window, counts);
+//   pooled from the first loss episode on: the undo record (UndoRecord), which may be
+//     needed long after the flight (a late D-SACK), so it has a pool of its own.
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
@@ -335,16 +337,30 @@ struct Recovery {
 // Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
 // retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
 // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
-// ssthresh (RFC 4015).
-struct Undo {
+// ssthresh (RFC 4015). The record (144 B, most of it the algorithm's state before the
+// reduction) is needed only from a loss episode on, so it is pooled (issue 13 item 5): lent
+// by TcpLayer::begin_undo_episode, given back by the undo or at release. A connection that
+// never lost anything holds none. Pool empty (tcp_undo_unavailable): the episode has no
+// record, so its reduction stands even if it proves spurious -- a slower window, never a
+// wrong one.
+struct UndoRecord {
   uint32_t prior_cwnd = 0, prior_ssthresh = 0;
   cc::State prior_cc;
-  Seq undo_marker;            // SND.UNA when the episode began
-  uint32_t undo_retrans = 0;  // retransmissions not yet reported as duplicates
-  uint32_t undo_extent = 0;   // fast recovery: segments SACKed above SND.UNA at entry
-  bool undo_valid = false, eifel_pending = false;
+  Seq undo_marker;             // SND.UNA when the episode began
+  uint32_t undo_retrans = 0;   // retransmissions not yet reported as duplicates
+  uint32_t undo_extent = 0;    // fast recovery: segments SACKed above SND.UNA at entry
+  bool eifel_pending = false;  // the next ACK of new data is checked by Eifel (RFC 3522)
+  UndoRecord* next_free = nullptr;
+};
 
-  void reset() { *this = Undo{}; }
+struct Undo {
+  // Lent while an episode's reduction may still be undone (undo_valid()).
+  UndoRecord* undo = nullptr;
+
+  [[nodiscard]] bool undo_valid() const { return undo != nullptr; }
+  [[nodiscard]] bool eifel_pending() const { return undo && undo->eifel_pending; }
+  // A pooled TCB holds no record (TcpLayer::release_tcb gave it back).
+  void reset() {}
 };
 
 // RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp).

@@ -19,6 +19,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   // A TCB from the pool is CLOSED (release_tcb), as is the cookie's scratch TCB (never moved).
   assert(t.state == State::closed);
   assert(!t.cold);  // given back by release_tcb
+  assert(!t.undo);  // likewise
   t.tuple = tuple;
   const Seq iss = isn_.isn(tuple, now);  // RFC 6528
   t.AppState::reset(opts);
@@ -57,6 +58,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.rcvq.clear();
   release_ooo(t);
   put_cold(t);
+  put_undo(t);
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   if (t.passive && config_.max_conns_per_source != 0)
     per_source_.decrement(t.tuple.remote_ip.value);
@@ -105,6 +107,29 @@ void TcpLayer::put_cold(Tcb& t) {
   cold_free_ = c;
   --cold_lent_;
   t.cold = nullptr;
+}
+
+UndoRecord* TcpLayer::take_undo(Tcb& t) {
+  if (t.undo) return t.undo;
+  UndoRecord* u = undo_free_;
+  if (!u) {
+    counters_.inc(base::Counter::tcp_undo_unavailable);
+    return nullptr;
+  }
+  undo_free_ = u->next_free;
+  u->next_free = nullptr;
+  ++undo_lent_;
+  t.undo = u;
+  return u;
+}
+
+void TcpLayer::put_undo(Tcb& t) {
+  UndoRecord* u = t.undo;
+  if (!u) return;
+  u->next_free = undo_free_;
+  undo_free_ = u;
+  --undo_lent_;
+  t.undo = nullptr;
 }
 
 void TcpLayer::release_ooo(Tcb& t) {

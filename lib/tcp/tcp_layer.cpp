@@ -41,6 +41,12 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     cold_pool_[i].next_free = cold_free_;
     cold_free_ = &cold_pool_[i];
   }
+  const uint32_t undo = undo_record_count(config);
+  undo_pool_ = std::make_unique<UndoRecord[]>(undo);
+  for (uint32_t i = undo; i-- > 0;) {
+    undo_pool_[i].next_free = undo_free_;
+    undo_free_ = &undo_pool_[i];
+  }
   ooo_pool_.reserve(config.ooo_queues);
   for (uint32_t i = 0; i < config.ooo_queues; ++i) {
     ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());
@@ -59,6 +65,7 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
   m.per_source = c.max_conns_per_source != 0 ? base::KeyCounts::memory_bytes(conns)
                                              : base::KeyCounts::memory_bytes(1);
   m.cold_blocks = size_t{cold_block_count(c)} * sizeof(ColdBlock);
+  m.undo_records = size_t{undo_record_count(c)} * sizeof(UndoRecord);
   m.ooo_queues = size_t{c.ooo_queues} * sizeof(ReassemblyQueue);
   m.time_wait = TimeWaitStore::memory_bytes(c.time_wait_records);
   return m;

@@ -39,8 +39,8 @@
 #include "base/counters.hpp"
 #include "base/flow_table.hpp"
 #include "base/key_counts.hpp"
-#include "base/timer_wheel.hpp"
 #include "base/random_budget.hpp"
+#include "base/timer_wheel.hpp"
 #include "base/token_bucket.hpp"
 #include "base/unique_mbuf.hpp"
 #include "net/ipv4.hpp"
@@ -71,6 +71,10 @@ struct TcpConfig {
   // connections while they have data in flight. 0: a quarter of max_connections, at least
   // 64. Too few degrades loss recovery (tcp_cold_unavailable), never correctness.
   uint32_t cold_blocks = 0;
+  // Undo records (tcb.hpp UndoRecord, 144 B), lent from a connection's first loss episode
+  // until its reduction is undone or it is released. 0: a quarter of max_connections, at
+  // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
+  uint32_t undo_records = 0;
   uint16_t max_listeners = 64;
   RttConfig rtt;                            // RTO min/max/initial
   uint64_t delayed_ack_ns = 40'000'000;     // RFC 9293 3.8.6.3: < 0.5 s
@@ -224,10 +228,11 @@ class TcpLayer {
     size_t flow_buckets = 0;  // the connection table's bucket array
     size_t per_source = 0;    // per-source counts (only with max_conns_per_source)
     size_t cold_blocks = 0;   // the cold-block pool (ColdBlock)
+    size_t undo_records = 0;  // the undo-record pool (UndoRecord)
     size_t ooo_queues = 0;    // the reassembly-queue pool
     size_t time_wait = 0;     // TIME-WAIT records and their index
     [[nodiscard]] size_t connection_tables() const {
-      return tcbs + flow_buckets + per_source + cold_blocks + ooo_queues;
+      return tcbs + flow_buckets + per_source + cold_blocks + undo_records + ooo_queues;
     }
     [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
   };
@@ -235,7 +240,11 @@ class TcpLayer {
   [[nodiscard]] static uint32_t cold_block_count(const TcpConfig& c) {
     return c.cold_blocks != 0 ? c.cold_blocks : std::max<uint32_t>(64, c.max_connections / 4);
   }
+  [[nodiscard]] static uint32_t undo_record_count(const TcpConfig& c) {
+    return c.undo_records != 0 ? c.undo_records : std::max<uint32_t>(64, c.max_connections / 4);
+  }
   [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_lent_; }
+  [[nodiscard]] uint32_t undo_records_lent() const { return undo_lent_; }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Visits every connection in the table (not the TIME-WAIT records), e.g. for a dump.
@@ -428,6 +437,10 @@ class TcpLayer {
   ColdBlock* take_cold(Tcb& t);
   void put_cold_if_quiet(Tcb& t);
   void put_cold(Tcb& t);
+  // The connection's undo record, lent if it has none (nullptr and counted when the pool is
+  // empty); given back by the undo and at release.
+  UndoRecord* take_undo(Tcb& t);
+  void put_undo(Tcb& t);
   uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
   // tcp_layer.cpp
   void mark_dirty(Tcb& t);
@@ -457,6 +470,9 @@ class TcpLayer {
   std::unique_ptr<ColdBlock[]> cold_pool_;
   ColdBlock* cold_free_ = nullptr;  // linked through ColdBlock::next_free
   uint32_t cold_lent_ = 0;
+  std::unique_ptr<UndoRecord[]> undo_pool_;
+  UndoRecord* undo_free_ = nullptr;  // linked through UndoRecord::next_free
+  uint32_t undo_lent_ = 0;
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved

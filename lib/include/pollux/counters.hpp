@@ -187,6 +187,8 @@ enum class Counter : uint16_t {
   // Memory per connection (issue 13 item 5): a connection wanted a cold block (SACK
   // scoreboard, RACK send-time log) and the pool had none; it works on without them.
   tcp_cold_unavailable,
+  // A loss episode found the undo-record pool empty: its reduction cannot be undone.
+  tcp_undo_unavailable,
   // Resources.
   drop_no_mbuf,      // mempool empty: the reply or request was not sent
   drop_tx_full,      // the TX batch overflowed before the flush
@@ -352,6 +354,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_no_mbuf",
     "drop_tcp_icmp_invalid",
     "tcp_cold_unavailable",
+    "tcp_undo_unavailable",
     "drop_no_mbuf",
     "drop_tx_full",
     "drop_tx_oversize",
