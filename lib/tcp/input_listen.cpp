@@ -2,6 +2,7 @@
 // option negotiation that every handshake (passive or active) ends with.
 #include <algorithm>
 
+#include "tcp/syn_ack.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -92,35 +93,53 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   return true;
 }
 
-// The cookie SYN-ACK is the SYN-ACK input_listen() would send, built from a scratch TCB that
-// is never filed: ISS = the cookie; MSS the table's (syn_cookie.hpp); window scale and
-// SACK-permitted offered only when timestamps can carry them back (RFC 4987 3.6: without
-// them the connection does without), the TSval's low bits holding them.
+// The cookie SYN-ACK is the SYN-ACK input_listen() would send, written straight from the SYN
+// (syn_ack.hpp): a flood of spoofed SYNs costs no TCB set-up per segment. ISS = the cookie;
+// MSS the table's (syn_cookie.hpp); window scale and SACK-permitted offered only when
+// timestamps can carry them back (RFC 4987 3.6: without them the connection does without),
+// the TSval's low bits holding them. Every field is what a fresh TCB of this listener would
+// send after init_passive() and negotiate(); tests/fixture/syn_cookie_test.cpp pins the bytes.
 void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
                                    const net::TcpHeader& seg, const net::TcpOptions& opts,
                                    uint64_t now) {
-  Tcb& t = *cookie_scratch_;
-  init_passive(t, l, key, seg.seq, now);
-  negotiate(t, opts);
+  l.last_cookie_ns = now;
+  if (!out_has_room()) return;
+  const uint32_t rcvbuf = clamp_rcvbuf(l.opts.rcvbuf);
   CookieOptions carried;
   carried.mss = opts.has_mss ? opts.mss : 536;
-  if (t.ts_ok) {
-    if (t.ws_ok) carried.wscale = t.snd_wscale;
-    carried.sack_permitted = t.sack_ok;
-    // tsval(t, now) = now in ms + ts_offset: move the offset so that it yields the encoding.
-    const uint32_t now_ms = static_cast<uint32_t>(now / 1'000'000);
-    t.ts_offset = SynCookies::encode_ts(now_ms + t.ts_offset, carried) - now_ms;
-  } else {
-    t.ws_ok = false;
-    t.sack_ok = false;
-    t.snd_wscale = t.rcv_wscale = 0;
+  SynAck a;
+  a.tuple = key;
+  a.ack = seg.seq + 1;
+  // RFC 7323 2.2: a SYN's window is never scaled. An empty connection offers its whole
+  // buffer (rcv_window()); accept_cookie() records the same right edge.
+  a.window = static_cast<uint16_t>(std::min<uint32_t>(rcvbuf, 0xffff));
+  a.options.has_mss = true;
+  a.options.mss = mss_for_mtu();
+  if (config_.timestamps && opts.has_timestamps) {
+    // RFC 7323: echo the peer's TSval; ours is the clock the connection would use (ms plus
+    // the per-tuple offset init_tcb() gives it, RFC 7323 5.4), its low bits the options.
+    if (config_.window_scaling && opts.has_wscale) {
+      carried.wscale = std::min(opts.wscale, net::kMaxWindowScale);
+      a.options.has_wscale = true;
+      a.options.wscale = window_shift_for(rcvbuf, config_.window_scaling);
+    }
+    carried.sack_permitted = config_.sack && opts.sack_permitted;
+    a.options.sack_permitted = carried.sack_permitted;
+    a.options.has_timestamps = true;
+    const auto now_ms = static_cast<uint32_t>(now / 1'000'000);
+    a.options.ts_val = SynCookies::encode_ts(now_ms + isn_.hash_component(key), carried);
+    a.options.ts_ecr = opts.ts_val;
   }
-  t.iss = cookies_.make(key, seg.seq, carried.mss, now);
-  t.snd_una = t.snd_nxt = t.snd_max = t.iss;
-  t.snd_wnd = t.max_snd_wnd = seg.window;
-  l.last_cookie_ns = now;
-  if (send_segment(t, t.iss, syn | ack, 0, 0, now)) counters_.inc(Counter::syn_cookies_sent);
-  cancel_timers(t);  // send_segment arms the retransmission timer: a cookie is never resent
+  a.seq = cookies_.make(key, seg.seq, carried.mss, now);
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m || !write_syn_ack(m, a, ip_id_)) {
+    rte_pktmbuf_free(m);
+    return counters_.inc(Counter::drop_tcp_no_mbuf);
+  }
+  ++ip_id_;
+  out_[out_count_++] = m;
+  counters_.inc(Counter::tcp_segs_out);
+  counters_.inc(Counter::syn_cookies_sent);
 }
 
 // RFC 4987 3.6: a bare ACK to a listener that has been sending cookies. A valid cookie rebuilds
@@ -148,8 +167,8 @@ base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const 
     return {};
   }
   init_passive(*t, l, key, seg.seq - 1, now);
-  // The window our SYN-ACK offered (RFC 7323 2.2: never scaled in a SYN), as send_segment()
-  // recorded it for the cookie's scratch TCB: the peer may already be sending into it.
+  // The window our SYN-ACK offered (RFC 7323 2.2: never scaled in a SYN), as
+  // send_cookie_syn_ack() computed it: the peer may already be sending into it.
   t->rcv_adv = t->rcv_nxt + std::min<uint32_t>(rcv_window(*t), 0xffff);
   net::TcpOptions syn_opts;  // what the SYN offered, as far as the cookie remembers
   syn_opts.has_mss = true;

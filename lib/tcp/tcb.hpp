@@ -12,6 +12,7 @@
 #include "base/flow_table.hpp"
 #include "base/timer_wheel.hpp"
 #include "net/seq.hpp"
+#include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
 #include "tcp/cc/congestion.hpp"
 #include "tcp/rack.hpp"
@@ -281,6 +282,21 @@ struct Data {
   void reset() { pending_dsack.reset(); }
 };
 
+// The receive buffer a connection gets for `asked` (ConnOptions::rcvbuf): at least 4 KB, at
+// most 1 GB, the largest window a shift of 14 can offer (RFC 7323 2.3).
+[[nodiscard]] constexpr uint32_t clamp_rcvbuf(uint32_t asked) {
+  return std::clamp<uint32_t>(asked, 4096, 1u << 30);
+}
+
+// RFC 7323 2.3: the window shift we offer, the smallest that lets the whole buffer be offered
+// (0 with window scaling off).
+[[nodiscard]] constexpr uint8_t window_shift_for(uint32_t rcvbuf, bool window_scaling) {
+  uint8_t shift = 0;
+  if (window_scaling)
+    while (shift < net::kMaxWindowScale && (rcvbuf >> shift) > 0xffff) ++shift;
+  return shift;
+}
+
 // Application.
 struct AppState {
   const AppEvents* events = nullptr;
@@ -300,7 +316,7 @@ struct AppState {
     events = nullptr;
     ctx = user = nullptr;
     opts = o;
-    opts.rcvbuf = std::clamp<uint32_t>(o.rcvbuf, 4096, 1u << 30);
+    opts.rcvbuf = clamp_rcvbuf(o.rcvbuf);
     opts.sndbuf = std::max<uint32_t>(o.sndbuf, 4096);
     listener = nullptr;
     passive = app_closed = false;

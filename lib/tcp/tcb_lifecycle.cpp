@@ -26,11 +26,8 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   t.Status::reset();
   t.SendSpace::reset(iss);
   t.RecvSpace::reset();
-  // RFC 7323 2.3: the smallest shift that lets the whole buffer be offered.
-  uint8_t wscale = 0;
-  if (config_.window_scaling)
-    while (wscale < net::kMaxWindowScale && (t.opts.rcvbuf >> wscale) > 0xffff) ++wscale;
-  t.Negotiated::reset(mss_for_mtu(), wscale, isn_.hash_component(tuple));
+  t.Negotiated::reset(mss_for_mtu(), window_shift_for(t.opts.rcvbuf, config_.window_scaling),
+                      isn_.hash_component(tuple));
   t.Congestion::reset(t.snd_mss, iss, config_.congestion_control, config_.hystart);
   t.Timing::reset(config_.rtt, t.ts_offset + static_cast<uint32_t>(now / 1'000'000));
   t.Data::reset();

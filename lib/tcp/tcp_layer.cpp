@@ -15,7 +15,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
       cookies_(isn_.derived_key(0x636f6f6b69657321ull)),  // "cookies!": its own key
       challenge_budget_(config.challenge_ack_rate, isn_.derived_key(0x6368616c6c656e67ull).k0),
-      cookie_scratch_(std::make_unique<Tcb>()),
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
@@ -34,7 +33,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     t.linger_timer.bind(TimerKind::linger, &t);
     free_.push_front(t);
   }
-  cookie_scratch_->rexmt_timer.bind(TimerKind::retransmit, cookie_scratch_.get());
   const uint32_t cold = cold_block_count(config);
   cold_pool_ = std::make_unique<ColdBlock[]>(cold);
   for (uint32_t i = cold; i-- > 0;) {

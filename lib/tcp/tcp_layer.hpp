@@ -15,6 +15,7 @@
 //   output.cpp              what to send and when (windows, Nagle, SWS, recovery by pipe)
 //   send_segment.cpp        building a segment: every data segment and ACK leaves here
 //   reset.cpp / reset.hpp   the one RST builder (also the engine's CLOSED answer)
+//   syn_ack.cpp / .hpp      the SYN cookie's SYN-ACK, written without a TCB (input_listen.cpp)
 //   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK
 //   time_wait.cpp           TIME-WAIT: entering it, the compact record that answers for the
 //                           pair for 2 MSL (time_wait_store.hpp), ending it early (RFC 6191)
@@ -453,9 +454,6 @@ class TcpLayer {
   IsnGenerator isn_;
   SynCookies cookies_;
   base::RandomBudget challenge_budget_;  // RFC 5961 7
-  // A TCB outside the table and the pool that a cookie SYN-ACK is built from, so that the
-  // stateless answer shares send_segment() with every other segment (input_listen.cpp).
-  std::unique_ptr<Tcb> cookie_scratch_;
   base::TimerWheel wheel_;
   base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;
