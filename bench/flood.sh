@@ -6,6 +6,11 @@
 # connection succeeds after the flood stops. A bench, not a test: it asserts nothing.
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
+#   bench/flood.sh [BUILD_DIR] --profile [--seconds N]
+#
+# --profile runs no table: pollux-server under the fastest flood for N seconds inside
+# `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU needed) and prints the
+# functions with the most samples, self and with children (where each spoofed SYN's time goes).
 #
 # Everything runs in namespaces made here: the client namespace holds the kernel side of
 # pollux's tap and a veth to the namespace where nginx listens. Needs root, wrk, hping3, nginx.
@@ -19,19 +24,23 @@ build=build-release  # scripts/build.sh release
 secs=5
 rates="1000 10000 max"
 cookies=auto
+profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=${2:?}; shift 2 ;;
     --rates) rates=${2:?}; shift 2 ;;
     --cookies) cookies=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --profile) profile=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
 done
 server="$root/$build/apps/pollux-server/pollux-server"
 [ -x "$server" ] || { echo "flood.sh: no $server (build first)" >&2; exit 2; }
-for t in wrk hping3 nginx curl; do
+tools="wrk hping3 nginx curl"
+[ $profile = 1 ] && tools="hping3 perf"
+for t in $tools; do
   command -v $t >/dev/null || { echo "flood.sh: needs $t (apt-get install $t)" >&2; exit 2; }
 done
 
@@ -50,6 +59,32 @@ pollux_pid=$spawned
 wait_ready "$workdir/pollux.log" || exit 1
 tap_up $cns $tap 10.91.0.1/24
 wait_ping $cns 10.91.0.2 || { echo "flood.sh: pollux does not answer ping" >&2; exit 1; }
+
+if [ $profile = 1 ]; then
+  spawn "$workdir/hping.log" ip netns exec $cns hping3 -q -S -p 8080 --rand-source --flood 10.91.0.2
+  hp=$spawned
+  sleep 1
+  perf record -q -e cpu-clock --call-graph dwarf,16384 -p "$pollux_pid" -o "$workdir/perf.data" \
+    -- sleep "$secs" >/dev/null 2>&1
+  kill -INT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
+  stop_pid $pollux_pid
+  [ -n "${FLOOD_PERF_DATA:-}" ] && cp "$workdir/perf.data" "$FLOOD_PERF_DATA"
+  rows() { grep -E '^ +[0-9]' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//'; }
+  echo "samples per thread (the poller is the one named pollux-server with the most):"
+  perf script -i "$workdir/perf.data" -F tid,comm 2>/dev/null | sort | uniq -c | sort -rn | head -6
+  echo "self (top 20):"
+  perf report -i "$workdir/perf.data" --no-children --percent-limit 0.5 --stdio -g none \
+    --sort symbol 2>/dev/null | rows | head -20
+  echo "pollux-server's own code, self (share of all samples):"
+  perf report -i "$workdir/perf.data" --no-children --percent-limit 0.3 --stdio -g none \
+    --dsos pollux-server --sort symbol 2>/dev/null | rows | head -20
+  echo "with children (top 25):"
+  perf report -i "$workdir/perf.data" --children --percent-limit 2 --stdio -g none \
+    --sort symbol 2>/dev/null | rows | head -25
+  grep -E 'syn_cookies_sent|tcp_segs_out|rx_packets|drop_ip_bad_source' "$workdir/pollux.log" | sed 's/^/  /'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 cat >"$workdir/nginx.conf" <<EOF
 worker_processes 1;
