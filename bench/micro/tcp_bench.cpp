@@ -336,7 +336,7 @@ void BM_ReassemblyPollux(benchmark::State& state, int pattern) {
   for (auto _ : state) {
     if (!alloc_round(segs)) return state.SkipWithError("mempool empty");
     for (int i = 0; i < kRound; ++i) {
-      auto r = q.insert(Seq(seqs[i]), segs[i], rcv_nxt);
+      auto r = q.insert(Seq(seqs[i]), base::UniqueMbuf(segs[i]), rcv_nxt);
       benchmark::DoNotOptimize(r);
     }
     q.clear();
