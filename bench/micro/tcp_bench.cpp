@@ -9,6 +9,7 @@
 //                        queue, which the application refills with send(). One ACK in, one
 //                        data segment out (copied into an mbuf, checksum seeded for offload).
 //                        The loop also decodes the segment sent, to echo its timestamp.
+//                        wheel_arms_per_ack: timer wheel arms per ACK (RTO, TLP, delayed ACK).
 //   MbufHarness/copy     what the two loops above spend outside the stack: an mbuf allocated,
 //                        the ACK frame copied in, the mbuf freed. Subtract it to get the stack.
 //   ReassemblyInsert/<impl>/<pattern>_x32
@@ -284,7 +285,13 @@ void BM_AckInBulk(benchmark::State& state) {
   for (int i = 0; i < 4000; ++i) step();
   const uint64_t before = s.engine().counters().get(base::Counter::tx_packets);
   const uint64_t acked_before = s.engine().tcp().info(s.conn()).bytes_acked;
+  const uint64_t arms_before = s.engine().tcp().timer_arms();
   for (auto _ : state) step();
+  // Timer wheel arms per ACK (issue 13 item 4): the retransmission timer's deadline is kept
+  // in the TCB, so an ACK that only pushes it later does not touch the wheel.
+  state.counters["wheel_arms_per_ack"] =
+      benchmark::Counter(static_cast<double>(s.engine().tcp().timer_arms() - arms_before) /
+                         static_cast<double>(std::max<int64_t>(state.iterations(), 1)));
   state.counters["acked_per_ack"] = benchmark::Counter(
       static_cast<double>(s.engine().tcp().info(s.conn()).bytes_acked - acked_before) /
       static_cast<double>(std::max<int64_t>(state.iterations(), 1)));

@@ -131,6 +131,7 @@ class TimerWheel {
   // Arms `t` to fire at `deadline_ns`, moving it if already armed (here or in the middle of
   // firing). O(1).
   void arm(Timer& t, uint64_t deadline_ns) {
+    ++arms_;
     t.hook_.unlink();
     t.deadline_ns_ = deadline_ns;
     if (deadline_ns <= now_ns_) {
@@ -200,6 +201,9 @@ class TimerWheel {
   [[nodiscard]] uint32_t slot_count() const { return slot_count_; }
   // Slots visited by advance() since construction: the cost the jump logic keeps bounded.
   [[nodiscard]] uint64_t slots_visited() const { return slots_visited_; }
+  // arm() calls since construction (arm_after included): what owners that keep their own
+  // deadline and re-arm lazily save (issue 13 item 4).
+  [[nodiscard]] uint64_t arms() const { return arms_; }
 
  private:
   using List = boost::intrusive::list<
@@ -262,6 +266,7 @@ class TimerWheel {
   // revolution walk, so it may be stale-low (costing a walk) but never too high.
   uint64_t min_deadline_ns_ = kNever;
   uint64_t slots_visited_ = 0;
+  uint64_t arms_ = 0;
   bool in_advance_ = false;
 };
 

@@ -181,7 +181,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   if (t.tlp_out) tlp_on_ack(t, opts, flight_before);
   // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
   if (t.snd_una == t.snd_max) {
-    base::TimerWheel::cancel(t.rexmt_timer);
+    stop_rexmt(t);
     put_cold_if_quiet(t);  // idle: the scoreboard and send-time log go back to the pool
   } else {
     if (restart) arm_rexmt(t, now);

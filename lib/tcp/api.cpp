@@ -116,7 +116,7 @@ Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remo
   }
   counters_.inc(Counter::tcp_active_opens);
   send_segment(*t, t->iss, syn, 0, 0, now);
-  if (!t->rexmt_timer.is_armed()) arm_rexmt(*t, now);
+  if (!rexmt_pending(*t)) arm_rexmt(*t, now);
   error = TcpError::ok;
   return t;
 }

@@ -56,7 +56,7 @@ void TcpLayer::input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& 
   t.rtt_timing = false;
   t.rtt.on_handshake_complete(t.rexmt_count > 0);  // RFC 6298 5.7
   t.rexmt_count = 0;
-  base::TimerWheel::cancel(t.rexmt_timer);
+  stop_rexmt(t);
   set_state(t, State::established, StateCause::syn_ack);
   t.cwnd = std::min(config_.initial_window_segments * t.snd_mss, std::max(2u * t.snd_mss, 14600u));
   t.ev_established = true;

@@ -75,8 +75,7 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
   if (wait_us > 0) {
     // RFC 8985 6.2: the reordering timer. It shares the retransmission timer; when it fires
     // it re-arms the RTO (on_reorder_timeout).
-    t.rexmt_kind = RexmtKind::reorder;
-    wheel_.arm(t.rexmt_timer, now + static_cast<uint64_t>(wait_us) * 1000);
+    set_rexmt(t, RexmtKind::reorder, now + static_cast<uint64_t>(wait_us) * 1000);
   }
   // RFC 6675 5 step 4 with RACK's verdict as IsLost: the oldest hole lost starts recovery,
   // unless it dates from before the last recovery or timeout.
@@ -88,9 +87,9 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
 void TcpLayer::on_reorder_timeout(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_rack_reorder_timeouts);
   t.rexmt_kind = RexmtKind::rto;
-  base::TimerWheel::cancel(t.rexmt_timer);
+  stop_rexmt(t);
   rack_detect_loss(t, now);
-  if (!t.rexmt_timer.is_armed() && t.snd_una != t.snd_max) arm_rexmt(t, now);
+  if (!rexmt_pending(t) && t.snd_una != t.snd_max) arm_rexmt(t, now);
   mark_dirty(t);
 }
 
@@ -100,7 +99,7 @@ void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
   // RTO when it comes first. A reordering timer has precedence.
   if (!t.tlp_on || t.in_recovery || t.tlp_out || t.rexmt_count > 0 || t.snd_una == t.snd_max)
     return;
-  if (t.rexmt_kind == RexmtKind::reorder && t.rexmt_timer.is_armed()) return;
+  if (t.rexmt_kind == RexmtKind::reorder && rexmt_pending(t)) return;
   if (t.state != State::established && t.state != State::close_wait &&
       t.state != State::fin_wait_1 && t.state != State::closing && t.state != State::last_ack)
     return;
@@ -110,8 +109,7 @@ void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
   // Two timestamp ticks at least, so that the probe's ACK can be told from the original's.
   pto = std::max<uint64_t>(pto, 2'000'000);
   pto = std::min(pto, t.rtt.rto());
-  t.rexmt_kind = RexmtKind::probe;
-  wheel_.arm(t.rexmt_timer, now + pto);
+  set_rexmt(t, RexmtKind::probe, now + pto);
 }
 
 void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {

@@ -184,7 +184,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     t.fin_sent = true;
     t.snd_fin = seq + len;
   }
-  if (space > 0 && !t.rexmt_timer.is_armed()) arm_rexmt(t, now);
+  if (space > 0 && !rexmt_pending(t)) arm_rexmt(t, now);
   if (flags & ack) {
     // Every segment carries the ACK: nothing left to acknowledge separately.
     t.ack_now = false;

@@ -246,6 +246,11 @@ struct Timing {
   RexmtKind rexmt_kind = RexmtKind::rto;
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
+  // When the retransmission timer (RTO, RACK reordering or TLP, as rexmt_kind says) is due;
+  // 0: not set. Kept here rather than in the wheel: an ACK that pushes the deadline later
+  // only writes this, and the wheel entry, which may be earlier, re-arms itself for it when
+  // it fires (TcpLayer::set_rexmt, issue 13 item 4).
+  uint64_t rexmt_deadline_ns = 0;
   uint64_t time_wait_since_ns = 0;
   // When a retransmission or window probe first found no progress (0: progressing); the
   // ACK of new data clears it. RFC 9293 3.8.3 USER TIMEOUT counts from here.
@@ -263,6 +268,7 @@ struct Timing {
     ts_rto_mark = ts_now;
     rexmt_count = 0;
     rexmt_kind = RexmtKind::rto;
+    rexmt_deadline_ns = 0;
     keepalive_probes = persist_shift = 0;
     time_wait_since_ns = 0;
     stall_since_ns = 0;

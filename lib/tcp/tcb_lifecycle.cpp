@@ -38,7 +38,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
-  base::TimerWheel::cancel(t.rexmt_timer);
+  cancel_rexmt(t);
   base::TimerWheel::cancel(t.delack_timer);
   base::TimerWheel::cancel(t.persist_timer);
   base::TimerWheel::cancel(t.keepalive_timer);

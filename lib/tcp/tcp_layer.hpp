@@ -248,6 +248,8 @@ class TcpLayer {
   [[nodiscard]] uint32_t undo_records_lent() const { return undo_lent_; }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
+  // Arms of this layer's timer wheel so far (benches and tests count them per segment).
+  [[nodiscard]] uint64_t timer_arms() const { return wheel_.arms(); }
   // Visits every connection in the table (not the TIME-WAIT records), e.g. for a dump.
   template <class F>
   void for_each_connection(F&& f) {
@@ -415,6 +417,17 @@ class TcpLayer {
   // progress; true (counted) when the connection has waited past its limit and must end.
   [[nodiscard]] bool user_timed_out(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
+  // The retransmission timer without churn (issue 13 item 4): set_rexmt() keeps `deadline`
+  // in the TCB and touches the wheel only when it is earlier than the wheel entry (or there
+  // is none); stop_rexmt() only forgets the deadline, leaving an entry to fire for nothing;
+  // cancel_rexmt() also unlinks it, for a TCB leaving the synchronized states for good.
+  void set_rexmt(Tcb& t, RexmtKind kind, uint64_t deadline);
+  static void stop_rexmt(Tcb& t) { t.rexmt_deadline_ns = 0; }
+  static void cancel_rexmt(Tcb& t) {
+    t.rexmt_deadline_ns = 0;
+    base::TimerWheel::cancel(t.rexmt_timer);
+  }
+  [[nodiscard]] static bool rexmt_pending(const Tcb& t) { return t.rexmt_deadline_ns != 0; }
   void arm_keepalive(Tcb& t, uint64_t now);
   void probe_closed_window(Tcb& t, uint64_t now);
   void send_window_probe(Tcb& t, uint64_t now);

@@ -19,7 +19,7 @@ using net::tcp_flags::syn;
 void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
   set_state(t, State::time_wait, why);
   t.time_wait_since_ns = now;
-  base::TimerWheel::cancel(t.rexmt_timer);
+  cancel_rexmt(t);
   base::TimerWheel::cancel(t.persist_timer);
   base::TimerWheel::cancel(t.keepalive_timer);
   base::TimerWheel::cancel(t.delack_timer);

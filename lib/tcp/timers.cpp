@@ -14,8 +14,21 @@ using net::tcp_flags::psh;
 using net::tcp_flags::syn;
 
 void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
-  t.rexmt_kind = RexmtKind::rto;
-  wheel_.arm(t.rexmt_timer, now + t.rtt.rto());
+  set_rexmt(t, RexmtKind::rto, now + t.rtt.rto());
+}
+
+// RFC 6298 5.3 restarts the timer on every ACK of new data, and RFC 8985 7.2 moves the tail
+// loss probe on every ACK and send: each would be a wheel arm (an unlink, a division, a
+// push), two or three per ACK, almost always pushing the deadline later. The deadline is
+// kept in the TCB instead; the wheel entry stays where it is while it is not later than the
+// deadline, and when it fires early, on_timer re-arms it for the kept deadline. It fires in
+// the same tick as an entry armed for the deadline itself would (both round up to the tick
+// boundary; on_timer compares with the tick being fired), so timeouts happen when they did.
+void TcpLayer::set_rexmt(Tcb& t, RexmtKind kind, uint64_t deadline) {
+  t.rexmt_kind = kind;
+  t.rexmt_deadline_ns = deadline;
+  if (!t.rexmt_timer.is_armed() || deadline < t.rexmt_timer.deadline_ns())
+    wheel_.arm(t.rexmt_timer, deadline);
 }
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
@@ -26,6 +39,10 @@ void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
   Tcb& t = *timer.owner_as<Tcb>();
   switch (timer.kind_as<TimerKind>()) {
     case TimerKind::retransmit:
+      // An entry left behind by a deadline that moved later, or by stop_rexmt().
+      if (t.rexmt_deadline_ns == 0) return;
+      if (t.rexmt_deadline_ns > wheel_.now_ns()) return wheel_.arm(timer, t.rexmt_deadline_ns);
+      t.rexmt_deadline_ns = 0;
       return on_rexmt(t, now);
     case TimerKind::delayed_ack:
       counters_.inc(Counter::tcp_delayed_acks);
