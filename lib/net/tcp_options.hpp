@@ -51,6 +51,11 @@ struct TcpOptions {
   friend bool operator==(const TcpOptions&, const TcpOptions&) = default;
 };
 
+// NOP, NOP, timestamps (kind 8, length 10): the 12-byte option block of a segment with
+// timestamps and nothing else, as its first word and length.
+inline constexpr uint32_t kTsAppaWord = 0x0101080a;
+inline constexpr size_t kTsAppaLen = 12;
+
 // Parses the option bytes of a TCP header. A malformed list is rejected as a whole: the
 // segment carrying it is dropped (RFC 9293 3.2 lets an implementation be strict here, and a
 // half-parsed option list is a worse failure than a dropped segment).

@@ -31,26 +31,7 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
   }
   const uint32_t new_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
   const bool window_changed = new_wnd != t.snd_wnd;
-  // Send window update (3.10.7.4 fifth): only from a segment not older than the last one
-  // that updated it, so a reordered old ACK cannot shrink the window. SND.WL1 alone cannot
-  // say which is older when the peer retransmits: its retransmission carries an old SEG.SEQ
-  // but its newest ACK and window. An ACK beyond SND.WL2 is newer whatever its SEG.SEQ, and
-  // must update the window: SND.UNA moves to it, and SND.UNA + an older SND.WND would reach
-  // past the right edge the peer advertised (sim seed 193 of the combined mix sent 236
-  // octets beyond it). Linux's tcp_may_update_window takes an advancing ACK the same way.
-  if (t.snd_una <= a &&
-      (t.snd_wl2 < a || t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= a))) {
-    t.snd_wnd = new_wnd;
-    t.max_snd_wnd = std::max(t.max_snd_wnd, new_wnd);
-    // SND.WL1 never moves back, so that a reordered segment between the two cannot pass the
-    // test above with an older window.
-    t.snd_wl1 = net::seq_max(t.snd_wl1, seg.seq);
-    t.snd_wl2 = a;
-    if (new_wnd > 0 && t.persist_timer.is_armed()) {
-      base::TimerWheel::cancel(t.persist_timer);
-      t.persist_shift = 0;
-    }
-  }
+  update_send_window(t, seg, new_wnd);
   if (a <= t.snd_una) {
     // SACK information arrives on duplicate ACKs (RFC 2018, RFC 6675 5).
     const uint32_t newly_sacked = a == t.snd_una ? sack_update(t, opts, now) : 0;
@@ -82,7 +63,37 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     return true;
   }
 
-  // New data acknowledged.
+  ack_new_data(t, a, opts, now);
+  return true;
+}
+
+void TcpLayer::update_send_window(Tcb& t, const net::TcpHeader& seg, uint32_t new_wnd) {
+  const Seq a = seg.ack;
+  // Send window update (3.10.7.4 fifth): only from a segment not older than the last one
+  // that updated it, so a reordered old ACK cannot shrink the window. SND.WL1 alone cannot
+  // say which is older when the peer retransmits: its retransmission carries an old SEG.SEQ
+  // but its newest ACK and window. An ACK beyond SND.WL2 is newer whatever its SEG.SEQ, and
+  // must update the window: SND.UNA moves to it, and SND.UNA + an older SND.WND would reach
+  // past the right edge the peer advertised (sim seed 193 of the combined mix sent 236
+  // octets beyond it). Linux's tcp_may_update_window takes an advancing ACK the same way.
+  if (t.snd_una <= a &&
+      (t.snd_wl2 < a || t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= a))) {
+    t.snd_wnd = new_wnd;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, new_wnd);
+    // SND.WL1 never moves back, so that a reordered segment between the two cannot pass the
+    // test above with an older window.
+    t.snd_wl1 = net::seq_max(t.snd_wl1, seg.seq);
+    t.snd_wl2 = a;
+    if (new_wnd > 0 && t.persist_timer.is_armed()) {
+      base::TimerWheel::cancel(t.persist_timer);
+      t.persist_shift = 0;
+    }
+  }
+}
+
+// An ACK of new data (SND.UNA < SEG.ACK <= SND.MAX), for process_ack and for the
+// header-predicted path (fast_path.cpp).
+void TcpLayer::ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t now) {
   const uint32_t flight_before = t.flight_size();
   uint32_t acked = static_cast<uint32_t>(a - t.snd_una);
   uint64_t rtt_sample = 0;  // this ACK's measurement, for HyStart++
@@ -194,7 +205,6 @@ bool TcpLayer::process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOpti
     t.want_writable = false;
     t.ev_writable = true;
   }
-  return true;
 }
 
 }  // namespace pollux::tcp

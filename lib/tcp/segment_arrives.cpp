@@ -54,9 +54,11 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::Ipv4Header& ip,
   }
   if (t) {
     counters_.inc(Counter::tcp_segs_in, wire_segments(m.get(), seg));
+    // Header prediction first (fast_path.cpp): it takes the segment only when the full path
+    // would do exactly what it does.
     if (t->state == State::syn_sent)
       input_syn_sent(*t, std::move(m), seg, opts, now);
-    else
+    else if (!config_.header_prediction || !fast_path(*t, m, seg, opts, now))
       input_synchronized(*t, std::move(m), seg, opts, now);
     return {};
   }

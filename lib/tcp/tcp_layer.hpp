@@ -6,6 +6,7 @@
 //   segment_arrives.cpp     a segment from the engine, dispatched by state (input())
 //   input_listen.cpp        LISTEN: a SYN makes a TCB; option negotiation
 //   input_syn_sent.cpp      SYN-SENT: the answer to our SYN
+//   fast_path.cpp           header prediction: ESTABLISHED's pure ACKs and in-order data
 //   input_synchronized.cpp  SYN-RECEIVED and later: the RFC's checks in order, the handshake's
 //                           last ACK, state changes on our FIN's ACK
 //   ack_processing.cpp      the ACK: send window, duplicates, RTT, cwnd, the RTO
@@ -131,6 +132,9 @@ struct TcpConfig {
   // probe sent before its ACK can come is a spurious retransmission).
   bool rack = true, tlp = true;
   uint64_t tlp_wc_delack_ns = 200'000'000;
+  // Header prediction (fast_path.cpp): the common segments of an ESTABLISHED connection take
+  // a short path with the same outcome. Off: every segment takes the full path (A/B tests).
+  bool header_prediction = true;
   // RFC 6528 secret. Unset: random per start (the production choice). Simulations set it
   // from their seed so that a failing seed replays exactly.
   std::optional<SipKey> isn_key;
@@ -298,11 +302,19 @@ class TcpLayer {
   // input_syn_sent.cpp
   void input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                       const net::TcpOptions& opts, uint64_t now);
+  // fast_path.cpp: header prediction. True when it took the segment (moved from `m`); false
+  // (nothing changed, `m` untouched) when the segment needs the full path.
+  [[nodiscard]] bool fast_path(Tcb& t, base::UniqueMbuf& m, const net::TcpHeader& seg,
+                               const net::TcpOptions& opts, uint64_t now);
   // input_synchronized.cpp
   void input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                           const net::TcpOptions& opts, uint64_t now);
   // ack_processing.cpp
   bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
+  // RFC 9293 3.10.7.4 fifth: SND.WND from an ACK not older than the last that set it.
+  void update_send_window(Tcb& t, const net::TcpHeader& seg, uint32_t new_wnd);
+  // An ACK of new data: RTT sample, send queue, recovery's end, cwnd, the RTO (RFC 6298 5).
+  void ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t now);
   // recovery.cpp
   // Applies the ACK's SACK blocks (and RACK's view of them); returns bytes newly SACKed.
   uint32_t sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now);

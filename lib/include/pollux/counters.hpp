@@ -134,6 +134,10 @@ enum class Counter : uint16_t {
   tcp_established_resets,  // RST received in a synchronized state
   tcp_segs_in,
   tcp_segs_out,    // segments on the wire: a TSO frame counts as the segments it is cut into
+  // Header prediction (RFC 9293 3.10.7.4's common cases, tcp/fast_path.cpp): segments that
+  // took the short path, as pure ACKs of new data and as in-order data.
+  tcp_fast_path_acks,
+  tcp_fast_path_data,
   tcp_tso_frames,  // TSO frames sent (issue 13 item 2)
   // TSO frames cut into segments by the engine, not the device, on a port whose device TSO
   // cannot be used (net_tap; engine/tso_cut.hpp, drivers-glue/port.cpp)
@@ -310,6 +314,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_established_resets",
     "tcp_segs_in",
     "tcp_segs_out",
+    "tcp_fast_path_acks",
+    "tcp_fast_path_data",
     "tcp_tso_frames",
     "tcp_tso_software_cuts",
     "gro_frames",

@@ -119,6 +119,37 @@ TEST(TcpOptionsParse, NoOptions) {
   EXPECT_EQ(o, TcpOptions{});
 }
 
+// The one-compare path for NOP NOP TS (the header-prediction parser, issue 13 item 4) reads
+// exactly what the general loop reads: the same block laid out TS NOP NOP, which only the
+// loop takes, gives the same result, and near misses are left to the loop.
+TEST(TcpOptionsParse, TheCommonNopNopTimestampBlockReadsAsTheGeneralParserReadsIt) {
+  TcpOptions fast, loop;
+  ASSERT_EQ(parse({1, 1, 8, 10, 0, 0, 1, 2, 0xfe, 0xdc, 0xba, 0x98}, fast), TcpOptError::ok);
+  ASSERT_EQ(parse({8, 10, 0, 0, 1, 2, 0xfe, 0xdc, 0xba, 0x98, 1, 1}, loop), TcpOptError::ok);
+  EXPECT_EQ(fast, loop);
+  TcpOptions want;
+  want.has_timestamps = true;
+  want.ts_val = 0x102;
+  want.ts_ecr = 0xfedcba98;
+  EXPECT_EQ(fast, want);
+}
+
+TEST(TcpOptionsParse, BlocksThatOnlyLookLikeTheCommonOneAreParsedOrRefusedByTheLoop) {
+  TcpOptions o;
+  // A timestamp option of the wrong length is malformed, in any layout.
+  EXPECT_EQ(parse({1, 1, 8, 9, 0, 0, 0, 1, 0, 0, 0, 2}, o), TcpOptError::bad_known_length);
+  // NOP NOP TS followed by more options: the SACK blocks after it are read too.
+  ASSERT_EQ(parse({1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 5, 10, 0, 0, 0, 10, 0, 0, 0, 20}, o),
+            TcpOptError::ok);
+  EXPECT_TRUE(o.has_timestamps);
+  ASSERT_EQ(o.sack_count, 1);
+  EXPECT_EQ(o.sack[0].left, Seq(10));
+  // 12 bytes of NOP NOP SACK-permitted and padding: no timestamps.
+  ASSERT_EQ(parse({1, 1, 4, 2, 1, 1, 1, 1, 1, 1, 1, 0}, o), TcpOptError::ok);
+  EXPECT_FALSE(o.has_timestamps);
+  EXPECT_TRUE(o.sack_permitted);
+}
+
 // --- Linux's option lists, rebuilt byte for byte ----------------------------------------
 
 TEST(TcpOptionsWrite, ReproducesKernelOptionBytes) {
