@@ -9,6 +9,7 @@
 //   fast_path.cpp           header prediction: ESTABLISHED's pure ACKs and in-order data
 //   input_synchronized.cpp  SYN-RECEIVED and later: the RFC's checks in order, the handshake's
 //                           last ACK, state changes on our FIN's ACK
+//   acceptability.hpp       RFC 9293 3.10.7.4's acceptability test (also TIME-WAIT's)
 //   ack_processing.cpp      the ACK: send window, duplicates, RTT, cwnd, the RTO
 //   recovery.cpp            SACK scoreboard updates, fast recovery, undo of spurious reductions
 //   rack_tlp.cpp            RACK-TLP (RFC 8985): time-based loss detection, tail loss probes
