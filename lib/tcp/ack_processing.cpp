@@ -84,8 +84,8 @@ void TcpLayer::update_send_window(Tcb& t, const net::TcpHeader& seg, uint32_t ne
     // test above with an older window.
     t.snd_wl1 = net::seq_max(t.snd_wl1, seg.seq);
     t.snd_wl2 = a;
-    if (new_wnd > 0 && t.persist_timer.is_armed()) {
-      base::TimerWheel::cancel(t.persist_timer);
+    if (new_wnd > 0 && timer_set(t, TimerKind::persist)) {
+      stop_timer(t, TimerKind::persist);
       t.persist_shift = 0;
     }
   }

@@ -203,7 +203,7 @@ void TcpLayer::close(Conn* c) {
   t.rcvq.clear();
   t.want_writable = false;
   if (t.state == State::fin_wait_2) {
-    wheel_.arm(t.linger_timer, now_ + config_.fin_wait_2_ns);
+    set_timer(t, TimerKind::linger, now_ + config_.fin_wait_2_ns);
   }
   shutdown_write(c);
   mark_dirty(t);
@@ -232,7 +232,7 @@ void TcpLayer::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interv
   if (on && is_synchronized(c->state))
     arm_keepalive(*c, now_);
   else
-    base::TimerWheel::cancel(c->keepalive_timer);
+    stop_timer(*c, TimerKind::keepalive);
 }
 
 void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {

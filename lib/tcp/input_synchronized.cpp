@@ -70,7 +70,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
     // always below RCV.NXT by then, so it lands here. Without the restart, a peer whose
     // FIN retransmissions back off past 2 MSL would meet a RST.
     if (t.state == State::time_wait && seg.has(fin) && seg.seq + seg_len == t.rcv_nxt)
-      wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+      set_timer(t, TimerKind::linger, now + 2 * config_.msl_ns);
     // RFC 9293 3.10.7.4: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Retransmitted data we already
     // have lands here too; the ACK tells the peer where we are.
     counters_.inc(Counter::drop_tcp_out_of_window);
@@ -140,8 +140,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
         set_state(t, State::fin_wait_2, StateCause::fin_acked);
         if (t.app_closed) {
           // Orphaned: the application is gone; do not wait forever for the peer's FIN.
-          t.linger_timer.bind(TimerKind::linger, &t);
-          wheel_.arm(t.linger_timer, now + config_.fin_wait_2_ns);
+          set_timer(t, TimerKind::linger, now + config_.fin_wait_2_ns);
         }
       }
       break;
@@ -158,7 +157,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
       // Only a retransmitted FIN can arrive: acknowledge it and restart 2 MSL.
       if (seg.has(fin)) {
         t.ack_now = true;
-        wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+        set_timer(t, TimerKind::linger, now + 2 * config_.msl_ns);
         mark_dirty(t);
       }
       return;

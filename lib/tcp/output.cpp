@@ -222,8 +222,8 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
   // an MSS and half the largest one): no ACK will come to change that, so the timer is the
   // override timeout of 3.8.6.2.1 / RFC 1122 4.2.3.4 (on_persist then sends what fits).
   if (may_send_data && t.sndq.bytes() > t.unsent_offset() && t.snd_una == t.snd_max &&
-      !t.persist_timer.is_armed()) {
-    wheel_.arm(t.persist_timer, now + t.rtt.rto());
+      !timer_set(t, TimerKind::persist)) {
+    set_timer(t, TimerKind::persist, now + t.rtt.rto());
   }
   // RFC 8985 7.2: new data sent restarts the wait for a tail loss probe.
   if (sent && t.rexmt_kind == RexmtKind::rto) schedule_probe(t, now);

@@ -136,8 +136,8 @@ void TcpLayer::process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& se
     t.segs_since_ack = static_cast<uint8_t>(std::min<uint32_t>(t.segs_since_ack + segs, 255));
     if (filled_gap || t.segs_since_ack >= 2) {
       t.ack_now = true;
-    } else if (!t.delack_timer.is_armed()) {
-      wheel_.arm(t.delack_timer, now + config_.delayed_ack_ns);
+    } else if (!timer_set(t, TimerKind::delayed_ack)) {
+      set_timer(t, TimerKind::delayed_ack, now + config_.delayed_ack_ns);
     }
     return;
   }

@@ -190,7 +190,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     t.ack_now = false;
     t.segs_since_ack = 0;
     t.pending_dsack.reset();  // reported once (RFC 2883 4)
-    base::TimerWheel::cancel(t.delack_timer);
+    stop_timer(t, TimerKind::delayed_ack);
   }
   return true;
 }

@@ -7,6 +7,7 @@
 #include <boost/intrusive/slist.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 
 #include "base/flow_table.hpp"
@@ -101,7 +102,11 @@ enum class StateCause : uint8_t {
          s != State::syn_received;
 }
 
+// A connection's timers. The order is the order in which those due in the same tick run
+// (TcpLayer::on_timer): a retransmission carries the ACK a delayed ACK would have sent
+// (send_segment cancels it), and TIME-WAIT's or FIN-WAIT-2's end comes last.
 enum class TimerKind : uint8_t { retransmit, delayed_ack, persist, keepalive, linger };
+inline constexpr size_t kTimerKinds = static_cast<size_t>(TimerKind::linger) + 1;
 
 // What the retransmission timer is set for: the RTO (RFC 6298), RACK's reordering window
 // (RFC 8985 6.2) or a tail loss probe (RFC 8985 7.2). One timer serves all three, as only the
@@ -233,8 +238,8 @@ struct Congestion {
   }
 };
 
-// Round-trip time (RFC 6298) and the connection's timers. The timers are bound to the TCB
-// once (TcpLayer's constructor) and cancelled when it is released, so reset leaves them.
+// Round-trip time (RFC 6298) and the connection's timers. The wheel entry is bound to the
+// TCB once (TcpLayer's constructor) and cancelled when it is released, so reset leaves it.
 struct Timing {
   RttEstimator rtt;
   // Timed segment when timestamps are off (Karn applies).
@@ -246,18 +251,21 @@ struct Timing {
   RexmtKind rexmt_kind = RexmtKind::rto;
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
-  // When the retransmission timer (RTO, RACK reordering or TLP, as rexmt_kind says) is due;
-  // 0: not set. Kept here rather than in the wheel: an ACK that pushes the deadline later
-  // only writes this, and the wheel entry, which may be earlier, re-arms itself for it when
-  // it fires (TcpLayer::set_rexmt, issue 13 item 4).
-  uint64_t rexmt_deadline_ns = 0;
   uint64_t time_wait_since_ns = 0;
   // When a retransmission or window probe first found no progress (0: progressing); the
   // ACK of new data clears it. RFC 9293 3.8.3 USER TIMEOUT counts from here.
   uint64_t stall_since_ns = 0;
-  // RFC 6298 retransmission, delayed ACK, persist, keepalive; `linger` serves TIME-WAIT's
-  // 2 MSL and the orphaned FIN-WAIT-2 limit.
-  base::Timer rexmt_timer, delack_timer, persist_timer, keepalive_timer, linger_timer;
+  // When each timer is due, indexed by TimerKind (0: not set): the retransmission timer
+  // (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed ACK, persist,
+  // keepalive, and `linger` (TIME-WAIT's 2 MSL, the orphaned FIN-WAIT-2 limit). Kept here
+  // rather than in the wheel (issue 13 items 4 and 5): setting or moving a deadline later
+  // only writes it, and the one wheel entry below, armed for the earliest, runs every kind
+  // that is due when it fires and re-arms itself for the next (TcpLayer::set_timer).
+  uint64_t due_ns[kTimerKinds] = {};
+  base::Timer timer;
+
+  [[nodiscard]] uint64_t& due(TimerKind k) { return due_ns[static_cast<size_t>(k)]; }
+  [[nodiscard]] uint64_t due(TimerKind k) const { return due_ns[static_cast<size_t>(k)]; }
 
   // `ts_now` is our TSval at the start: echoes older than that time nothing of ours.
   void reset(const RttConfig& config, uint32_t ts_now) {
@@ -268,7 +276,7 @@ struct Timing {
     ts_rto_mark = ts_now;
     rexmt_count = 0;
     rexmt_kind = RexmtKind::rto;
-    rexmt_deadline_ns = 0;
+    std::fill(std::begin(due_ns), std::end(due_ns), 0);
     keepalive_probes = persist_shift = 0;
     time_wait_since_ns = 0;
     stall_since_ns = 0;

@@ -1,7 +1,9 @@
 // TCB life cycle: taken from the pool and initialised, every change of its state (set_state),
 // an out-of-order queue lent and taken back, finished (the connection is over for the
 // application; CLOSED unless in TIME-WAIT) and released to the pool after the `closed` event.
+#include <algorithm>
 #include <cassert>
+#include <iterator>
 
 #include "tcp/tcp_layer.hpp"
 
@@ -38,11 +40,8 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
-  cancel_rexmt(t);
-  base::TimerWheel::cancel(t.delack_timer);
-  base::TimerWheel::cancel(t.persist_timer);
-  base::TimerWheel::cancel(t.keepalive_timer);
-  base::TimerWheel::cancel(t.linger_timer);
+  std::fill(std::begin(t.due_ns), std::end(t.due_ns), 0);
+  base::TimerWheel::cancel(t.timer);
 }
 
 void TcpLayer::release_tcb(Tcb& t) {

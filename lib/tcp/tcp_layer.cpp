@@ -26,11 +26,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       tw_(config.time_wait_records) {
   for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
     Tcb& t = tcbs_[i];
-    t.rexmt_timer.bind(TimerKind::retransmit, &t);
-    t.delack_timer.bind(TimerKind::delayed_ack, &t);
-    t.persist_timer.bind(TimerKind::persist, &t);
-    t.keepalive_timer.bind(TimerKind::keepalive, &t);
-    t.linger_timer.bind(TimerKind::linger, &t);
+    t.timer.bind(TimerKind::retransmit, &t);  // one entry for every kind (Timing::due_ns)
     free_.push_front(t);
   }
   const uint32_t cold = cold_block_count(config);

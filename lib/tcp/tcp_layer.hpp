@@ -430,17 +430,25 @@ class TcpLayer {
   // progress; true (counted) when the connection has waited past its limit and must end.
   [[nodiscard]] bool user_timed_out(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
-  // The retransmission timer without churn (issue 13 item 4): set_rexmt() keeps `deadline`
-  // in the TCB and touches the wheel only when it is earlier than the wheel entry (or there
-  // is none); stop_rexmt() only forgets the deadline, leaving an entry to fire for nothing;
-  // cancel_rexmt() also unlinks it, for a TCB leaving the synchronized states for good.
-  void set_rexmt(Tcb& t, RexmtKind kind, uint64_t deadline);
-  static void stop_rexmt(Tcb& t) { t.rexmt_deadline_ns = 0; }
-  static void cancel_rexmt(Tcb& t) {
-    t.rexmt_deadline_ns = 0;
-    base::TimerWheel::cancel(t.rexmt_timer);
+  // Timers without churn (issue 13 items 4 and 5): each kind's deadline is kept in the TCB
+  // (Timing::due_ns) and the one wheel entry per TCB is touched only when a deadline is
+  // earlier than the entry (or there is none); on_timer runs the kinds that are due and
+  // re-arms the entry for the earliest left. stop_timer() only forgets a deadline, leaving
+  // the entry to fire for nothing; cancel_timers() also unlinks it, for a TCB released.
+  void set_timer(Tcb& t, TimerKind k, uint64_t deadline);
+  static void stop_timer(Tcb& t, TimerKind k) { t.due(k) = 0; }
+  [[nodiscard]] static bool timer_set(const Tcb& t, TimerKind k) { return t.due(k) != 0; }
+  // The earliest deadline left, or none; arms the entry for it when it is not armed earlier.
+  void rearm_timer(Tcb& t);
+  void run_timer(Tcb& t, TimerKind k, uint64_t now);
+  void set_rexmt(Tcb& t, RexmtKind kind, uint64_t deadline) {
+    t.rexmt_kind = kind;
+    set_timer(t, TimerKind::retransmit, deadline);
   }
-  [[nodiscard]] static bool rexmt_pending(const Tcb& t) { return t.rexmt_deadline_ns != 0; }
+  static void stop_rexmt(Tcb& t) { stop_timer(t, TimerKind::retransmit); }
+  [[nodiscard]] static bool rexmt_pending(const Tcb& t) {
+    return timer_set(t, TimerKind::retransmit);
+  }
   void arm_keepalive(Tcb& t, uint64_t now);
   void probe_closed_window(Tcb& t, uint64_t now);
   void send_window_probe(Tcb& t, uint64_t now);

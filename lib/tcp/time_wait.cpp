@@ -19,19 +19,19 @@ using net::tcp_flags::syn;
 void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
   set_state(t, State::time_wait, why);
   t.time_wait_since_ns = now;
-  cancel_rexmt(t);
-  base::TimerWheel::cancel(t.persist_timer);
-  base::TimerWheel::cancel(t.keepalive_timer);
-  base::TimerWheel::cancel(t.delack_timer);
-  wheel_.arm(t.linger_timer, now + 2 * config_.msl_ns);
+  for (TimerKind k :
+       {TimerKind::retransmit, TimerKind::delayed_ack, TimerKind::persist, TimerKind::keepalive})
+    stop_timer(t, k);
+  set_timer(t, TimerKind::linger, now + 2 * config_.msl_ns);
   // The application's part is over. The TCB stays until the flush has sent its ACK
   // (file_time_wait); a record absorbs old duplicates for the rest of 2 MSL.
   finish(t, CloseReason::normal, now);
 }
 
 void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
-  const uint64_t expiry = t.linger_timer.is_armed() ? t.linger_timer.deadline_ns()
-                                                    : t.time_wait_since_ns + 2 * config_.msl_ns;
+  const uint64_t expiry = timer_set(t, TimerKind::linger)
+                              ? t.due(TimerKind::linger)
+                              : t.time_wait_since_ns + 2 * config_.msl_ns;
   if (tw_.size() == tw_.capacity()) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();

@@ -17,32 +17,55 @@ void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
   set_rexmt(t, RexmtKind::rto, now + t.rtt.rto());
 }
 
-// RFC 6298 5.3 restarts the timer on every ACK of new data, and RFC 8985 7.2 moves the tail
-// loss probe on every ACK and send: each would be a wheel arm (an unlink, a division, a
-// push), two or three per ACK, almost always pushing the deadline later. The deadline is
-// kept in the TCB instead; the wheel entry stays where it is while it is not later than the
-// deadline, and when it fires early, on_timer re-arms it for the kept deadline. It fires in
-// the same tick as an entry armed for the deadline itself would (both round up to the tick
-// boundary; on_timer compares with the tick being fired), so timeouts happen when they did.
-void TcpLayer::set_rexmt(Tcb& t, RexmtKind kind, uint64_t deadline) {
-  t.rexmt_kind = kind;
-  t.rexmt_deadline_ns = deadline;
-  if (!t.rexmt_timer.is_armed() || deadline < t.rexmt_timer.deadline_ns())
-    wheel_.arm(t.rexmt_timer, deadline);
+// RFC 6298 5.3 restarts the timer on every ACK of new data, RFC 8985 7.2 moves the tail
+// loss probe on every ACK and send, and RFC 1122 4.2.3.6's keepalive idles from the last
+// segment: each would be a wheel arm (an unlink, a division, a push), several per ACK, almost
+// always pushing a deadline later. A connection's five timers also cost 40 B each in the TCB
+// (issue 13 item 5). So every deadline is kept in the TCB and one wheel entry serves them
+// all: it stays where it is while it is not later than the deadline being set, and when it
+// fires on_timer runs the kinds that are due and re-arms it for the earliest left. A kind
+// runs in the same tick as an entry armed for its own deadline would have (both round up to
+// the tick boundary; on_timer compares with the tick being fired), so timeouts happen when
+// they did.
+void TcpLayer::set_timer(Tcb& t, TimerKind k, uint64_t deadline) {
+  deadline = std::max<uint64_t>(deadline, 1);  // 0 means "not set"
+  t.due(k) = deadline;
+  if (!t.timer.is_armed() || deadline < t.timer.deadline_ns()) wheel_.arm(t.timer, deadline);
+}
+
+void TcpLayer::rearm_timer(Tcb& t) {
+  uint64_t next = 0;
+  for (const uint64_t d : t.due_ns)
+    if (d != 0 && (next == 0 || d < next)) next = d;
+  if (next != 0 && (!t.timer.is_armed() || next < t.timer.deadline_ns())) wheel_.arm(t.timer, next);
 }
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
-  if (t.opts.keepalive) wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_idle_ns);
+  if (t.opts.keepalive) set_timer(t, TimerKind::keepalive, now + t.opts.keepalive_idle_ns);
 }
 
 void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
   Tcb& t = *timer.owner_as<Tcb>();
-  switch (timer.kind_as<TimerKind>()) {
+  // The tick being fired: a deadline at or before it is due now.
+  const uint64_t tick = wheel_.now_ns();
+  // Which kinds are due is settled before any of them runs: one that a handler sets for
+  // this tick or earlier runs at the next advance(), as its own entry would have (the
+  // wheel's overdue list). One that an earlier handler stopped or moved later does not run.
+  uint32_t due = 0;
+  for (size_t k = 0; k < kTimerKinds; ++k)
+    if (t.due_ns[k] != 0 && t.due_ns[k] <= tick) due |= 1u << k;
+  for (size_t k = 0; k < kTimerKinds; ++k) {
+    if (!(due & (1u << k)) || t.due_ns[k] == 0 || t.due_ns[k] > tick) continue;
+    t.due_ns[k] = 0;
+    run_timer(t, static_cast<TimerKind>(k), now);
+  }
+  // Also what an entry that fired early (its deadline moved later, or was stopped) does.
+  rearm_timer(t);
+}
+
+void TcpLayer::run_timer(Tcb& t, TimerKind k, uint64_t now) {
+  switch (k) {
     case TimerKind::retransmit:
-      // An entry left behind by a deadline that moved later, or by stop_rexmt().
-      if (t.rexmt_deadline_ns == 0) return;
-      if (t.rexmt_deadline_ns > wheel_.now_ns()) return wheel_.arm(timer, t.rexmt_deadline_ns);
-      t.rexmt_deadline_ns = 0;
       return on_rexmt(t, now);
     case TimerKind::delayed_ack:
       counters_.inc(Counter::tcp_delayed_acks);
@@ -201,7 +224,7 @@ void TcpLayer::on_persist(Tcb& t, uint64_t now) {
   send_window_probe(t, now);
   t.persist_shift = static_cast<uint8_t>(std::min(t.persist_shift + 1, 10));
   const uint64_t delay = std::min<uint64_t>(t.rtt.rto() << t.persist_shift, 60ull * 1'000'000'000);
-  wheel_.arm(t.persist_timer, now + delay);
+  set_timer(t, TimerKind::persist, now + delay);
 }
 
 bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
@@ -231,7 +254,7 @@ void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {
   ++t.keepalive_probes;
   counters_.inc(Counter::tcp_keepalive_probes);
   send_segment(t, t.snd_nxt - 1, ack, 0, 0, now);
-  wheel_.arm(t.keepalive_timer, now + t.opts.keepalive_interval_ns);
+  set_timer(t, TimerKind::keepalive, now + t.opts.keepalive_interval_ns);
 }
 
 }  // namespace pollux::tcp

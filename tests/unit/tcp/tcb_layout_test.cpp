@@ -87,16 +87,15 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(m.flow_buckets / cfg.max_connections, sizeof(void*));  // one bucket head each
   // The cold block left the TCB: what it held (scoreboard and send-time log, 584 B) is
   // borrowed only while data is in flight; so did the undo record (the window and CUBIC
-  // state before a reduction, 144 B), borrowed from a loss episode on. 1048 -> 912 B. The
-  // TCB's remaining bulk (five timers of 40 B, the RTT estimator, CUBIC's state, RACK and
-  // the statistics) is what stands between this and 256 B.
+  // state before a reduction, 144 B), borrowed from a loss episode on. 1048 -> 912 B. Then
+  // the five timers of 40 B became one wheel entry and five kept deadlines (Timing::due_ns,
+  // issue 13 item 5): 912 -> 792 B. The TCB's remaining bulk (the RTT estimator, CUBIC's
+  // state, the queues, RACK and the statistics) is what stands between this and 256 B.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
   EXPECT_EQ(sizeof(Undo), sizeof(void*));
-  // + 8 B: the retransmission timer's kept deadline (Timing::rexmt_deadline_ns, issue 13
-  // item 4), which saves two timer-wheel arms per ACK.
-  EXPECT_LE(sizeof(Tcb), 920u);
-  EXPECT_LE(own, 929.0);  // 920 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 792u);
+  EXPECT_LE(own, 801.0);  // 792 + 8, and a per-source table of one
 }
 
 TEST(TcbParts, EachResetForgetsThePreviousConnection) {
