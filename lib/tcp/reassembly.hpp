@@ -141,6 +141,9 @@ class ReassemblyQueue {
   // Frees every held mbuf (connection reset or close).
   void clear();
 
+  // The layer's pool of queues (base::FreeList) links the free ones through this.
+  ReassemblyQueue* next_free = nullptr;
+
  private:
   struct Node {
     boost::intrusive::set_member_hook<> tree_hook;

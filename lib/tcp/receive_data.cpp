@@ -53,9 +53,12 @@ void TcpLayer::prune_one_ooo(ReassemblyQueue& q) {
 
 void TcpLayer::prune_ooo(Tcb& t, uint32_t target) {
   if (t.ooo) prune_one_ooo(*t.ooo);
-  for (auto& q : ooo_pool_) {
+  // The queues lent last at start first (the order of before the pool was a FreeList,
+  // which lends items()[0] first); free queues are empty: nothing to do for them.
+  const auto queues = ooo_pool_.items();
+  for (size_t i = queues.size(); i-- > 0;) {
     if (rcv_mbufs_ <= target) return;
-    prune_one_ooo(*q);  // free queues are empty: nothing to do for them
+    prune_one_ooo(queues[i]);
   }
 }
 

@@ -64,22 +64,17 @@ void TcpLayer::release_tcb(Tcb& t) {
 }
 
 bool TcpLayer::acquire_ooo(Tcb& t) {
-  if (ooo_free_.empty()) return false;
-  t.ooo = ooo_free_.back();
-  ooo_free_.pop_back();
-  return true;
+  t.ooo = ooo_pool_.take();
+  return t.ooo != nullptr;
 }
 
 ColdBlock* TcpLayer::take_cold(Tcb& t) {
   if (t.cold) return t.cold;
-  ColdBlock* c = cold_free_;
+  ColdBlock* c = cold_pool_.take();
   if (!c) {
     counters_.inc(base::Counter::tcp_cold_unavailable);
     return nullptr;
   }
-  cold_free_ = c->next_free;
-  c->next_free = nullptr;
-  ++cold_lent_;
   // As the connection would have it had it kept one: empty, its DupThresh, and the
   // DupThresh rule off when RACK decides (RFC 8985).
   c->scoreboard = SackScoreboard{};
@@ -99,22 +94,17 @@ void TcpLayer::put_cold(Tcb& t) {
   ColdBlock* c = t.cold;
   if (!c) return;
   t.kept_dupthresh = static_cast<uint16_t>(c->scoreboard.dupthresh());
-  c->next_free = cold_free_;
-  cold_free_ = c;
-  --cold_lent_;
+  cold_pool_.put(c);
   t.cold = nullptr;
 }
 
 UndoRecord* TcpLayer::take_undo(Tcb& t) {
   if (t.undo) return t.undo;
-  UndoRecord* u = undo_free_;
+  UndoRecord* u = undo_pool_.take();
   if (!u) {
     counters_.inc(base::Counter::tcp_undo_unavailable);
     return nullptr;
   }
-  undo_free_ = u->next_free;
-  u->next_free = nullptr;
-  ++undo_lent_;
   t.undo = u;
   return u;
 }
@@ -122,16 +112,14 @@ UndoRecord* TcpLayer::take_undo(Tcb& t) {
 void TcpLayer::put_undo(Tcb& t) {
   UndoRecord* u = t.undo;
   if (!u) return;
-  u->next_free = undo_free_;
-  undo_free_ = u;
-  --undo_lent_;
+  undo_pool_.put(u);
   t.undo = nullptr;
 }
 
 void TcpLayer::release_ooo(Tcb& t) {
   if (!t.ooo) return;
   t.ooo->clear();
-  ooo_free_.push_back(t.ooo);
+  ooo_pool_.put(t.ooo);
   t.ooo = nullptr;
 }
 

@@ -18,6 +18,9 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
+      ooo_pool_(config.ooo_queues),
+      cold_pool_(cold_block_count(config)),
+      undo_pool_(undo_record_count(config)),
       per_source_(config.max_conns_per_source != 0 ? std::max<uint32_t>(config.max_connections, 1)
                                                    : 1),
       listeners_(config.max_listeners),
@@ -28,23 +31,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
     Tcb& t = tcbs_[i];
     t.timer.bind(TimerKind::retransmit, &t);  // one entry for every kind (Timing::due_ns)
     free_.push_front(t);
-  }
-  const uint32_t cold = cold_block_count(config);
-  cold_pool_ = std::make_unique<ColdBlock[]>(cold);
-  for (uint32_t i = cold; i-- > 0;) {
-    cold_pool_[i].next_free = cold_free_;
-    cold_free_ = &cold_pool_[i];
-  }
-  const uint32_t undo = undo_record_count(config);
-  undo_pool_ = std::make_unique<UndoRecord[]>(undo);
-  for (uint32_t i = undo; i-- > 0;) {
-    undo_pool_[i].next_free = undo_free_;
-    undo_free_ = &undo_pool_[i];
-  }
-  ooo_pool_.reserve(config.ooo_queues);
-  for (uint32_t i = 0; i < config.ooo_queues; ++i) {
-    ooo_pool_.push_back(std::make_unique<ReassemblyQueue>());
-    ooo_free_.push_back(ooo_pool_.back().get());
   }
   rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
                                             : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
@@ -58,9 +44,9 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
   m.flow_buckets = base::FlowTable<Tcb>::memory_bytes(conns);
   m.per_source = c.max_conns_per_source != 0 ? base::KeyCounts::memory_bytes(conns)
                                              : base::KeyCounts::memory_bytes(1);
-  m.cold_blocks = size_t{cold_block_count(c)} * sizeof(ColdBlock);
-  m.undo_records = size_t{undo_record_count(c)} * sizeof(UndoRecord);
-  m.ooo_queues = size_t{c.ooo_queues} * sizeof(ReassemblyQueue);
+  m.cold_blocks = base::FreeList<ColdBlock>::memory_bytes(cold_block_count(c));
+  m.undo_records = base::FreeList<UndoRecord>::memory_bytes(undo_record_count(c));
+  m.ooo_queues = base::FreeList<ReassemblyQueue>::memory_bytes(c.ooo_queues);
   m.time_wait = TimeWaitStore::memory_bytes(c.time_wait_records);
   return m;
 }

@@ -41,6 +41,7 @@
 
 #include "base/counters.hpp"
 #include "base/flow_table.hpp"
+#include "base/free_list.hpp"
 #include "base/key_counts.hpp"
 #include "base/random_budget.hpp"
 #include "base/timer_wheel.hpp"
@@ -249,8 +250,8 @@ class TcpLayer {
   [[nodiscard]] static uint32_t undo_record_count(const TcpConfig& c) {
     return c.undo_records != 0 ? c.undo_records : std::max<uint32_t>(64, c.max_connections / 4);
   }
-  [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_lent_; }
-  [[nodiscard]] uint32_t undo_records_lent() const { return undo_lent_; }
+  [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_pool_.lent(); }
+  [[nodiscard]] uint32_t undo_records_lent() const { return undo_pool_.lent(); }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Arms of this layer's timer wheel so far (benches and tests count them per segment).
@@ -497,14 +498,10 @@ class TcpLayer {
   boost::intrusive::list<Tcb, boost::intrusive::member_hook<
                                   Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
       dirty_;
-  std::vector<std::unique_ptr<ReassemblyQueue>> ooo_pool_;
-  std::vector<ReassemblyQueue*> ooo_free_;
-  std::unique_ptr<ColdBlock[]> cold_pool_;
-  ColdBlock* cold_free_ = nullptr;  // linked through ColdBlock::next_free
-  uint32_t cold_lent_ = 0;
-  std::unique_ptr<UndoRecord[]> undo_pool_;
-  UndoRecord* undo_free_ = nullptr;  // linked through UndoRecord::next_free
-  uint32_t undo_lent_ = 0;
+  // What a connection borrows only while it needs it (issue 13 item 5), each preallocated.
+  base::FreeList<ReassemblyQueue> ooo_pool_;
+  base::FreeList<ColdBlock> cold_pool_;
+  base::FreeList<UndoRecord> undo_pool_;
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved
