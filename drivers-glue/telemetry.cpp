@@ -233,9 +233,13 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
     for (const ConnRow& row : l.rows) {
       if (local.size() == limit) break;
       const ConnInfo& i = row.info;
-      local.push_back(row.tuple.local_ip.to_string() + ":" + std::to_string(row.tuple.local_port));
-      remote.push_back(row.tuple.remote_ip.to_string() + ":" +
-                       std::to_string(row.tuple.remote_port));
+      // RFC 5952 6: an IPv6 address with a port is written in brackets.
+      auto endpoint = [](const net::IpAddr& a, uint16_t port) {
+        return a.is_v4() ? a.to_string() + ":" + std::to_string(port)
+                         : "[" + a.to_string() + "]:" + std::to_string(port);
+      };
+      local.push_back(endpoint(row.tuple.local_ip, row.tuple.local_port));
+      remote.push_back(endpoint(row.tuple.remote_ip, row.tuple.remote_port));
       state.push_back(i.state);
       cc.push_back(i.cc);
       ca_state.push_back(i.ca_state);

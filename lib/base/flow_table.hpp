@@ -29,11 +29,17 @@
 
 namespace pollux::base {
 
-// Bucket hash for one shard: the 96 key bits folded to 64, then a multiply-xorshift finaliser
-// (the constants are the murmur3/splitmix family's) so that every input bit reaches the low
-// bits used as the bucket index. Sequential ports from one peer spread evenly.
+// Bucket hash for one shard: the key bits folded to 64 (IPv4: the 96 bits of addresses and
+// ports, exactly as before IPv6, so IPv4 buckets are unchanged; IPv6: the four address
+// halves XORed into the same slot, each rotated apart so that swapped or equal halves do not
+// cancel), then a multiply-xorshift finaliser (the constants are the murmur3/splitmix
+// family's) so that every input bit reaches the low bits used as the bucket index.
+// Sequential ports from one peer spread evenly.
 [[nodiscard]] constexpr uint64_t flow_bucket_hash(const net::FourTuple& t) {
-  const uint64_t ips = (uint64_t{t.local_ip.value} << 32) | t.remote_ip.value;
+  const uint64_t ips = t.is_v4() ? (uint64_t{t.local_ip.v4().value} << 32) | t.remote_ip.v4().value
+                                 : t.local_ip.high64() ^ std::rotl(t.local_ip.low64(), 16) ^
+                                       std::rotl(t.remote_ip.high64(), 32) ^
+                                       std::rotl(t.remote_ip.low64(), 48);
   const uint64_t ports = (uint64_t{t.local_port} << 16) | t.remote_port;
   uint64_t h = ips ^ (ports * 0x9e3779b97f4a7c15ull);
   h ^= h >> 32;

@@ -9,6 +9,7 @@ namespace pollux::engine {
 
 ShardMap::ShardMap(uint16_t shards, const net::RssKey& key, size_t reta_size)
     : hasher_(key),
+      hasher6_(key),
       reta_(std::bit_ceil(std::max<size_t>(reta_size, 1))),
       mask_(static_cast<uint32_t>(reta_.size() - 1)),
       shards_(std::max<uint16_t>(shards, 1)) {

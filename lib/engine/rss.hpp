@@ -13,9 +13,9 @@
 #include <span>
 #include <vector>
 
+#include "base/flow_table.hpp"
 #include "net/bytes.hpp"
 #include "net/toeplitz.hpp"
-#include "base/flow_table.hpp"
 
 namespace pollux::engine {
 
@@ -40,13 +40,21 @@ class ShardMap {
                                  uint16_t dport) const {
     return hasher_.hash(src, dst, sport, dport);
   }
-  // The lcore that receives this connection's segments (tuple from our point of view).
+  [[nodiscard]] uint32_t hash_rx6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst,
+                                  uint16_t sport, uint16_t dport) const {
+    return hasher6_.hash(src, dst, sport, dport);
+  }
+  // The lcore that receives this connection's segments (tuple from our point of view): the
+  // IPv4/TCP or IPv6/TCP hash type by the tuple's family, as the NIC picks it.
   [[nodiscard]] uint16_t shard_of(const net::FourTuple& t) const {
-    return shard_of_hash(hash_rx(t.remote_ip, t.local_ip, t.remote_port, t.local_port));
+    if (t.is_v4())
+      return shard_of_hash(hash_rx(t.remote_ip.v4(), t.local_ip.v4(), t.remote_port, t.local_port));
+    return shard_of_hash(hash_rx6(t.remote_ip.v6(), t.local_ip.v6(), t.remote_port, t.local_port));
   }
 
  private:
   net::ToeplitzIpv4Tcp hasher_;
+  net::ToeplitzIpv6Tcp hasher6_;
   std::vector<uint16_t> reta_;
   uint32_t mask_;
   uint16_t shards_;

@@ -68,11 +68,11 @@ ConnInfo Stack::info(const Conn* c) const {
 
 Endpoint Stack::local(const Conn* c) {
   const auto& t = tcp::TcpLayer::tuple(c);
-  return {t.local_ip, t.local_port};
+  return {t.local_ip.v4(), t.local_port};
 }
 Endpoint Stack::remote(const Conn* c) {
   const auto& t = tcp::TcpLayer::tuple(c);
-  return {t.remote_ip, t.remote_port};
+  return {t.remote_ip.v4(), t.remote_port};
 }
 void Stack::set_user(Conn* c, void* p) {
   tcp::TcpLayer::set_user(c, p);

@@ -36,16 +36,39 @@ std::array<uint8_t, 12> rss_ipv4_tcp_input(Ipv4Addr src, Ipv4Addr dst, uint16_t 
   return in;
 }
 
-ToeplitzIpv4Tcp::ToeplitzIpv4Tcp(const RssKey& key) : key_(key), table_{} {
-  // The hash is linear over GF(2): the contribution of a byte is the XOR of the windows of
-  // its set bits, independent of the other bytes.
-  for (size_t pos = 0; pos < 12; ++pos)
+std::array<uint8_t, 36> rss_ipv6_tcp_input(const Ipv6Addr& src, const Ipv6Addr& dst, uint16_t sport,
+                                           uint16_t dport) {
+  std::array<uint8_t, 36> in{};
+  for (size_t i = 0; i < 16; ++i) {
+    in[i] = src.bytes[i];
+    in[16 + i] = dst.bytes[i];
+  }
+  store_be16(in.data() + 32, sport);
+  store_be16(in.data() + 34, dport);
+  return in;
+}
+
+namespace {
+// The hash is linear over GF(2): the contribution of a byte is the XOR of the windows of
+// its set bits, independent of the other bytes.
+template <size_t N>
+void fill_tables(const RssKey& key, std::array<std::array<uint32_t, 256>, N>& table) {
+  for (size_t pos = 0; pos < N; ++pos)
     for (uint32_t v = 0; v < 256; ++v) {
       uint32_t h = 0;
       for (size_t b = 0; b < 8; ++b)
-        if (v & (0x80u >> b)) h ^= key_window(key_, pos * 8 + b);
-      table_[pos][v] = h;
+        if (v & (0x80u >> b)) h ^= key_window(key, pos * 8 + b);
+      table[pos][v] = h;
     }
+}
+}  // namespace
+
+ToeplitzIpv4Tcp::ToeplitzIpv4Tcp(const RssKey& key) : key_(key), table_{} {
+  fill_tables(key_, table_);
+}
+
+ToeplitzIpv6Tcp::ToeplitzIpv6Tcp(const RssKey& key) : table_{} {
+  fill_tables(key, table_);
 }
 
 }  // namespace pollux::net

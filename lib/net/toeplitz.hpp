@@ -19,6 +19,7 @@
 #include <span>
 
 #include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
 
 namespace pollux::net {
 
@@ -78,6 +79,31 @@ class ToeplitzIpv4Tcp {
   }
   RssKey key_;
   std::array<std::array<uint32_t, 256>, 12> table_;
+};
+
+// The 36 input bytes of an IPv6/TCP tuple (spec, "NDIS_HASH_TCP_IPV6": source address,
+// destination address, source port, destination port; no extension-header addresses).
+[[nodiscard]] std::array<uint8_t, 36> rss_ipv6_tcp_input(const Ipv6Addr& src, const Ipv6Addr& dst,
+                                                         uint16_t sport, uint16_t dport);
+
+// Table-driven Toeplitz for the 36-byte IPv6/TCP input, as ToeplitzIpv4Tcp (36 KiB of tables,
+// built once, read-only). The symmetric key keeps both directions alike here too: addresses
+// move by 128 bits, ports by 16.
+class ToeplitzIpv6Tcp {
+ public:
+  explicit ToeplitzIpv6Tcp(const RssKey& key);
+
+  [[nodiscard]] uint32_t hash(const Ipv6Addr& src, const Ipv6Addr& dst, uint16_t sport,
+                              uint16_t dport) const {
+    uint32_t h = 0;
+    for (size_t i = 0; i < 16; ++i) h ^= table_[i][src.bytes[i]] ^ table_[16 + i][dst.bytes[i]];
+    h ^= table_[32][sport >> 8] ^ table_[33][sport & 0xff];
+    h ^= table_[34][dport >> 8] ^ table_[35][dport & 0xff];
+    return h;
+  }
+
+ private:
+  std::array<std::array<uint32_t, 256>, 36> table_;
 };
 
 }  // namespace pollux::net

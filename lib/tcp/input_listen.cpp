@@ -89,7 +89,7 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   counters_.inc(Counter::tcp_passive_opens);
   // Counted until the TCB goes back to the pool (release_tcb); the table has room for a
   // key per TCB, so this never fails.
-  if (config_.max_conns_per_source != 0) (void)per_source_.increment(t.tuple.remote_ip.value);
+  if (config_.max_conns_per_source != 0) (void)per_source_.increment(net::source_key(t.tuple.remote_ip));
   return true;
 }
 

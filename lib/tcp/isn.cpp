@@ -8,28 +8,35 @@
 
 namespace pollux::tcp {
 
-std::array<uint8_t, 12> IsnGenerator::tuple_message(const net::FourTuple& tuple) {
-  std::array<uint8_t, 12> m{};
-  auto put32 = [&m](std::size_t at, uint32_t v) {
-    m[at] = static_cast<uint8_t>(v >> 24);
-    m[at + 1] = static_cast<uint8_t>(v >> 16);
-    m[at + 2] = static_cast<uint8_t>(v >> 8);
-    m[at + 3] = static_cast<uint8_t>(v);
+IsnGenerator::TupleMessage IsnGenerator::tuple_message(const net::FourTuple& tuple) {
+  TupleMessage msg;
+  auto& m = msg.bytes;
+  auto put_addr = [&](std::size_t at, const net::IpAddr& a) {
+    if (tuple.is_v4()) {
+      const uint32_t v = a.v4().value;
+      m[at] = static_cast<uint8_t>(v >> 24);
+      m[at + 1] = static_cast<uint8_t>(v >> 16);
+      m[at + 2] = static_cast<uint8_t>(v >> 8);
+      m[at + 3] = static_cast<uint8_t>(v);
+      return at + 4;
+    }
+    for (std::size_t i = 0; i < 16; ++i) m[at + i] = a.bytes[i];
+    return at + 16;
   };
   auto put16 = [&m](std::size_t at, uint16_t v) {
     m[at] = static_cast<uint8_t>(v >> 8);
     m[at + 1] = static_cast<uint8_t>(v);
+    return at + 2;
   };
-  put32(0, tuple.local_ip.value);
-  put16(4, tuple.local_port);
-  put32(6, tuple.remote_ip.value);
-  put16(10, tuple.remote_port);
-  return m;
+  std::size_t at = put_addr(0, tuple.local_ip);
+  at = put16(at, tuple.local_port);
+  at = put_addr(at, tuple.remote_ip);
+  msg.len = put16(at, tuple.remote_port);
+  return msg;
 }
 
 uint32_t IsnGenerator::hash_component(const net::FourTuple& tuple) const {
-  const std::array<uint8_t, 12> m = tuple_message(tuple);
-  return static_cast<uint32_t>(siphash24(key_, m));
+  return static_cast<uint32_t>(siphash24(key_, tuple_message(tuple).span()));
 }
 
 SipKey IsnGenerator::random_key() {

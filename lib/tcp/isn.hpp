@@ -16,9 +16,10 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
-#include "net/seq.hpp"
 #include "base/flow_table.hpp"
+#include "net/seq.hpp"
 #include "tcp/siphash.hpp"
 
 namespace pollux::tcp {
@@ -62,8 +63,15 @@ class IsnGenerator {
     return SipKey{k0, siphash24(key_, m)};
   }
 
-  // The 12-byte message F hashes; exposed so that tests can pin the layout.
-  [[nodiscard]] static std::array<uint8_t, 12> tuple_message(const net::FourTuple& tuple);
+  // The message F hashes: local address, local port, remote address, remote port in network
+  // order, 12 bytes for IPv4 (the layout before IPv6, so IPv4 ISNs are unchanged) and 36 for
+  // IPv6. Exposed so that tests can pin the layout.
+  struct TupleMessage {
+    std::array<uint8_t, 36> bytes{};
+    size_t len = 0;
+    [[nodiscard]] std::span<const uint8_t> span() const { return {bytes.data(), len}; }
+  };
+  [[nodiscard]] static TupleMessage tuple_message(const net::FourTuple& tuple);
 
   static constexpr uint64_t kNsPerTick = 4000;  // 4 us
 

@@ -28,8 +28,8 @@ bool write_reset(rte_mbuf* m, const Reset& r, uint16_t ip_id) {
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
   if (!p) return false;
   net::Ipv4Build ip;
-  ip.src = r.tuple.local_ip;
-  ip.dst = r.tuple.remote_ip;
+  ip.src = r.tuple.local_ip.v4();
+  ip.dst = r.tuple.remote_ip.v4();
   ip.protocol = net::kIpProtoTcp;
   ip.payload_len = net::kTcpMinHeaderLen;
   ip.id = ip_id;

@@ -99,7 +99,7 @@ bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHea
   // item 3), so that a single client cannot fill the table; its SYN is dropped silently, as
   // a full backlog drops one (its retransmission may find room).
   if (config_.max_conns_per_source != 0 &&
-      per_source_.get(ip.src.value) >= config_.max_conns_per_source) {
+      per_source_.get(net::source_key(ip.src)) >= config_.max_conns_per_source) {
     counters_.inc(Counter::drop_tcp_source_limit);
     return false;
   }

@@ -121,8 +121,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   if (len && !share) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
 
   net::Ipv4Build ipb;
-  ipb.src = t.tuple.local_ip;
-  ipb.dst = t.tuple.remote_ip;
+  ipb.src = t.tuple.local_ip.v4();
+  ipb.dst = t.tuple.remote_ip.v4();
   ipb.protocol = net::kIpProtoTcp;
   ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
   // A TSO frame's segments take consecutive IDs from the device (librte_gso, NICs), as they

@@ -24,21 +24,22 @@ uint8_t SynCookies::mss_index(uint16_t peer_mss) {
 
 uint32_t SynCookies::mac(const net::FourTuple& tuple, net::Seq peer_isn, uint32_t period,
                          uint8_t mss_idx) const {
-  // The 4-tuple in RFC 6528's layout (isn.hpp), then the peer's ISN, the period and the
-  // index, big-endian: 21 bytes.
-  std::array<uint8_t, 21> m{};
-  const std::array<uint8_t, 12> t = IsnGenerator::tuple_message(tuple);
-  for (size_t i = 0; i < t.size(); ++i) m[i] = t[i];
+  // The 4-tuple in RFC 6528's layout (isn.hpp: 12 bytes for IPv4, 36 for IPv6), then the
+  // peer's ISN, the period and the index, big-endian: 21 or 45 bytes.
+  std::array<uint8_t, 45> m{};
+  const IsnGenerator::TupleMessage t = IsnGenerator::tuple_message(tuple);
+  for (size_t i = 0; i < t.len; ++i) m[i] = t.bytes[i];
   auto put32 = [&m](size_t at, uint32_t v) {
     m[at] = static_cast<uint8_t>(v >> 24);
     m[at + 1] = static_cast<uint8_t>(v >> 16);
     m[at + 2] = static_cast<uint8_t>(v >> 8);
     m[at + 3] = static_cast<uint8_t>(v);
   };
-  put32(12, peer_isn.v);
-  put32(16, period);
-  m[20] = mss_idx;
-  return static_cast<uint32_t>(siphash24(key_, m)) & kMacMask;
+  put32(t.len, peer_isn.v);
+  put32(t.len + 4, period);
+  m[t.len + 8] = mss_idx;
+  return static_cast<uint32_t>(siphash24(key_, std::span<const uint8_t>(m.data(), t.len + 9))) &
+         kMacMask;
 }
 
 net::Seq SynCookies::make(const net::FourTuple& tuple, net::Seq peer_isn, uint16_t peer_mss,

@@ -57,7 +57,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   put_undo(t);
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   if (t.passive && config_.max_conns_per_source != 0)
-    per_source_.decrement(t.tuple.remote_ip.value);
+    per_source_.decrement(net::source_key(t.tuple.remote_ip));
   t.passive = false;
   t.events = nullptr;
   free_.push_front(t);

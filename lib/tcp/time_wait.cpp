@@ -210,8 +210,8 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
   net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
   net::write_tcp_header(tcp, b);
   net::Ipv4Build ipb;
-  ipb.src = r.tuple.local_ip;
-  ipb.dst = r.tuple.remote_ip;
+  ipb.src = r.tuple.local_ip.v4();
+  ipb.dst = r.tuple.remote_ip.v4();
   ipb.protocol = net::kIpProtoTcp;
   ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len);
   ipb.id = ip_id_++;

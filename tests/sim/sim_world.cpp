@@ -118,8 +118,8 @@ void SimWorld::on_state_change(void* ctx, const net::FourTuple& tuple, tcp::Stat
   auto& c = *static_cast<StateObserverCtx*>(ctx);
   TraceEntry e{c.world->now_, Direction::a_to_b, LinkEvent::delivered, 0, FrameSummary{}};
   e.state = StateChange{c.host,
-                        tuple.local_ip,
-                        tuple.remote_ip,
+                        tuple.local_ip.v4(),
+                        tuple.remote_ip.v4(),
                         tuple.local_port,
                         tuple.remote_port,
                         tcp::state_name(from),

@@ -65,7 +65,7 @@ TEST_F(ShardedConnect, ChosenPortsLandOnTheCallingShardForEveryShardCount) {
         EXPECT_LE(t.local_port, 60999);
         // The peer, hashing what it receives with the same key, agrees (symmetric key).
         EXPECT_EQ(
-            map.shard_of_hash(map.hash_rx(t.local_ip, t.remote_ip, t.local_port, t.remote_port)),
+            map.shard_of_hash(map.hash_rx(t.local_ip.v4(), t.remote_ip.v4(), t.local_port, t.remote_port)),
             s);
       }
     }

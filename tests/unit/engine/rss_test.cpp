@@ -5,16 +5,16 @@
 #include <random>
 #include <vector>
 
-#include "net/ethernet.hpp"
 #include "engine/rss.hpp"
+#include "net/ethernet.hpp"
 
 namespace pollux::engine {
 namespace {
 
 net::FourTuple random_tuple(std::mt19937_64& rng) {
   return net::FourTuple{net::Ipv4Addr{static_cast<uint32_t>(rng())},
-                   net::Ipv4Addr{static_cast<uint32_t>(rng())}, static_cast<uint16_t>(rng()),
-                   static_cast<uint16_t>(rng())};
+                        net::Ipv4Addr{static_cast<uint32_t>(rng())}, static_cast<uint16_t>(rng()),
+                        static_cast<uint16_t>(rng())};
 }
 
 TEST(ShardMap, DefaultRetaIsRoundRobinAndIndexedByLowBits) {
@@ -36,7 +36,7 @@ TEST(ShardMap, ShardIsTheRetaEntryOfTheReceivedSegmentsHash) {
   std::mt19937_64 rng(1);
   for (int i = 0; i < 10000; ++i) {
     const net::FourTuple t = random_tuple(rng);
-    const uint32_t h = ms.hash(t.remote_ip, t.local_ip, t.remote_port, t.local_port);
+    const uint32_t h = ms.hash(t.remote_ip.v4(), t.local_ip.v4(), t.remote_port, t.local_port);
     ASSERT_EQ(map.shard_of(t), reta[h & 63]);
   }
 }
@@ -51,6 +51,22 @@ TEST(ShardMap, BothEndsOfAConnectionAgreeWithTheSymmetricKey) {
       ASSERT_EQ(map.shard_of(t), map.shard_of(peer));
       ASSERT_LT(map.shard_of(t), n);
     }
+  }
+}
+
+TEST(ShardMap, Ipv6TuplesTakeTheIpv6TcpHashAndBothEndsAgree) {
+  std::mt19937_64 rng(6);
+  ShardMap map(4);
+  for (int i = 0; i < 2000; ++i) {
+    net::Ipv6Addr a, b;
+    for (auto& x : a.bytes) x = static_cast<uint8_t>(rng());
+    for (auto& x : b.bytes) x = static_cast<uint8_t>(rng());
+    a.bytes[0] = b.bytes[0] = 0x20;  // never IPv4-mapped
+    const net::FourTuple t{a, b, static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng())};
+    const net::FourTuple peer{t.remote_ip, t.local_ip, t.remote_port, t.local_port};
+    ASSERT_FALSE(t.is_v4());
+    ASSERT_EQ(map.shard_of(t), map.shard_of_hash(map.hash_rx6(b, a, t.remote_port, t.local_port)));
+    ASSERT_EQ(map.shard_of(t), map.shard_of(peer));
   }
 }
 

@@ -91,5 +91,48 @@ TEST(Toeplitz, SymmetricKeyStillSpreadsFlows) {
   for (int b : buckets) EXPECT_NEAR(b, 1024, 200);
 }
 
+// The spec's IPv6 table (destination first, as printed), hashed with the TCP ports
+// (NDIS_HASH_TCP_IPV6).
+struct MsVector6 {
+  const char* dst;
+  uint16_t dport;
+  const char* src;
+  uint16_t sport;
+  uint32_t ipv6_tcp;
+};
+constexpr MsVector6 kMsIpv6[] = {
+    {"3ffe:2501:200:3::1", 1766, "3ffe:2501:200:1fff::7", 2794, 0x40207d3d},
+    {"ff02::1", 4739, "3ffe:501:8::260:97ff:fe40:efab", 14230, 0xdde51bbf},
+    {"fe80::200:f8ff:fe21:67cf", 38024, "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 44251, 0x02d1feef},
+};
+
+Ipv6Addr ip6(const char* s) {
+  return *Ipv6Addr::parse(s);
+}
+
+TEST(Toeplitz, MicrosoftVectorsIpv6Tcp) {
+  const ToeplitzIpv6Tcp table(kMicrosoftRssKey);
+  for (const auto& v : kMsIpv6) {
+    auto in = rss_ipv6_tcp_input(ip6(v.src), ip6(v.dst), v.sport, v.dport);
+    EXPECT_EQ(toeplitz_hash(kMicrosoftRssKey, in), v.ipv6_tcp) << v.src;
+    EXPECT_EQ(table.hash(ip6(v.src), ip6(v.dst), v.sport, v.dport), v.ipv6_tcp) << v.src;
+  }
+}
+
+TEST(Toeplitz, Ipv6TableMatchesBitwiseDefinitionAndTheSymmetricKeyHoldsForIpv6) {
+  std::mt19937_64 rng(16);
+  RssKey key;
+  for (auto& b : key) b = static_cast<uint8_t>(rng());
+  const ToeplitzIpv6Tcp table(key), sym(kSymmetricRssKey);
+  for (int i = 0; i < 2000; ++i) {
+    Ipv6Addr s, d;
+    for (auto& b : s.bytes) b = static_cast<uint8_t>(rng());
+    for (auto& b : d.bytes) b = static_cast<uint8_t>(rng());
+    const auto sp = static_cast<uint16_t>(rng()), dp = static_cast<uint16_t>(rng());
+    ASSERT_EQ(table.hash(s, d, sp, dp), toeplitz_hash(key, rss_ipv6_tcp_input(s, d, sp, dp)));
+    ASSERT_EQ(sym.hash(s, d, sp, dp), sym.hash(d, s, dp, sp));
+  }
+}
+
 }  // namespace
 }  // namespace pollux::net

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -12,9 +14,9 @@
 namespace pollux::tcp {
 namespace {
 
+using net::FourTuple;
 using net::make_ipv4;
 using net::Seq;
-using net::FourTuple;
 
 constexpr uint64_t kUs = 1000;
 constexpr uint64_t kSec = 1'000'000'000;
@@ -49,16 +51,30 @@ TEST(IsnClock, WrapsModulo2To32) {
 TEST(IsnGenerator, TupleMessageIsNetworkOrderInRfcArgumentOrder) {
   // local 10.0.0.1:80, remote 10.0.0.2:12345 -> 0a000001 0050 0a000002 3039.
   const auto m = IsnGenerator::tuple_message(tuple(12345));
-  const std::array<uint8_t, 12> expected = {0x0a, 0x00, 0x00, 0x01, 0x00, 0x50,
-                                            0x0a, 0x00, 0x00, 0x02, 0x30, 0x39};
-  EXPECT_EQ(m, expected);
+  const std::vector<uint8_t> expected = {0x0a, 0x00, 0x00, 0x01, 0x00, 0x50,
+                                         0x0a, 0x00, 0x00, 0x02, 0x30, 0x39};
+  EXPECT_EQ(std::vector<uint8_t>(m.span().begin(), m.span().end()), expected);
+}
+
+TEST(IsnGenerator, Ipv6TupleMessageCarriesTheWholeAddresses) {
+  // local [2001:db8::1]:80, remote [2001:db8::2]:12345: 16 + 2 + 16 + 2 bytes.
+  const net::FourTuple t{*net::Ipv6Addr::parse("2001:db8::1"), *net::Ipv6Addr::parse("2001:db8::2"),
+                         80, 12345};
+  const auto m = IsnGenerator::tuple_message(t);
+  std::vector<uint8_t> expected = {0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,    0,    0, 0, 0, 0, 0, 0,
+                                   0,    1,    0x00, 0x50, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0,
+                                   0,    0,    0,    0,    0,    2,    0x30, 0x39};
+  EXPECT_EQ(std::vector<uint8_t>(m.span().begin(), m.span().end()), expected);
+  // Different from the IPv4 tuple's ISN offset, and keyed.
+  const IsnGenerator gen(kKey);
+  EXPECT_EQ(gen.hash_component(t), static_cast<uint32_t>(siphash24(kKey, m.span())));
 }
 
 TEST(IsnGenerator, IsClockPlusKeyedHash) {
   const IsnGenerator gen(kKey);
   const net::FourTuple t = tuple();
   const auto m = IsnGenerator::tuple_message(t);
-  const uint32_t f = static_cast<uint32_t>(siphash24(kKey, m));
+  const uint32_t f = static_cast<uint32_t>(siphash24(kKey, m.span()));
   EXPECT_EQ(gen.hash_component(t), f);
   const uint64_t now = 123'456'789'012;
   EXPECT_EQ(gen.isn(t, now), Seq(IsnGenerator::clock_component(now) + f));

@@ -12,12 +12,15 @@
 namespace pollux::tcp {
 namespace {
 
-// Everything before Congestion::cc is the hot part (see tcb.hpp).
-inline constexpr size_t kHotBound = 128;
+// Everything before Congestion::cc is the hot part (see tcb.hpp). Two cache lines, plus the
+// 24 bytes the tuple grew by when its addresses became IPv6-sized (issue 16, net/ip_addr.hpp):
+// the hot part now spills into a third line. To win them back: the local address as an
+// index into the interface's addresses.
+inline constexpr size_t kHotBound = 128 + 24;
 static_assert(sizeof(base::FlowLink) + sizeof(Status) + sizeof(SendSpace) + sizeof(RecvSpace) +
                       sizeof(Negotiated) + offsetof(Congestion, cc) <=
                   kHotBound,
-              "the fields every segment touches must fit in two cache lines");
+              "the fields every segment touches must fit in two cache lines (+24 B of IPv6 tuple)");
 
 size_t offset_in(const Tcb& t, const void* field) {
   return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&t));

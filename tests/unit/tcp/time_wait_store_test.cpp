@@ -19,8 +19,9 @@ std::vector<uint16_t> ports_oldest_first(const TimeWaitStore& s) {
   return out;
 }
 
-TEST(TimeWaitStore, ARecordCostsAtMost64Bytes) {
-  EXPECT_LE(TimeWaitStore::bytes_per_record(), 64u);
+// 64 B before the tuple's addresses became IPv6-sized (issue 16): 36 B of tuple now.
+TEST(TimeWaitStore, ARecordCostsAtMost88Bytes) {
+  EXPECT_LE(TimeWaitStore::bytes_per_record(), 88u);
 }
 
 TEST(TimeWaitStore, FindsARecordByItsTupleUntilItIsErased) {

@@ -1,0 +1,92 @@
+// An address of either family, as TCP keys its connections with it (net::FourTuple).
+//
+// Representation: 16 bytes in network order, an IPv4 address held IPv4-mapped
+// (::ffff:a.b.c.d, RFC 4291 2.5.5.2), the form dual-stack sockets already use (RFC 3493 3.7).
+// Why this and not a family tag beside a union of the two address types:
+//  - the family is in the value (the mapped prefix), so there is no tag to keep consistent
+//    and equality is one 16-byte compare for both families;
+//  - a tagged union costs the same 16 bytes plus a tag (20 with alignment), so it saves
+//    nothing: a tuple is 36 bytes either way (12 before IPv6);
+//  - IPv4 code keeps working unchanged: an Ipv4Addr converts implicitly, v4() gives the exact
+//    host-order value back, so every IPv4 hash (flow buckets, Toeplitz, the RFC 6528 ISN and
+//    SYN-cookie messages) is computed from the same bits as before and stays byte-identical.
+// An IPv4-mapped address never appears in a valid IPv6 header (RFC 4291 2.5.5.2 reserves it
+// for stacks' internal use; lib/engine/ipv6_input.cpp drops it as a bad source or
+// destination), so a mapped value always means IPv4.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
+
+namespace pollux::net {
+
+struct IpAddr {
+  // The default is IPv4's unspecified address 0.0.0.0, as a default tuple's was.
+  std::array<uint8_t, 16> bytes{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+
+  constexpr IpAddr() = default;
+  constexpr IpAddr(Ipv4Addr a)  // NOLINT(google-explicit-constructor): IPv4 callers unchanged
+      : bytes{0,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0,
+              0xff,
+              0xff,
+              static_cast<uint8_t>(a.value >> 24),
+              static_cast<uint8_t>(a.value >> 16),
+              static_cast<uint8_t>(a.value >> 8),
+              static_cast<uint8_t>(a.value)} {}
+  constexpr IpAddr(const Ipv6Addr& a) : bytes(a.bytes) {}  // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] constexpr bool is_v4() const {
+    for (size_t i = 0; i < 10; ++i)
+      if (bytes[i] != 0) return false;
+    return bytes[10] == 0xff && bytes[11] == 0xff;
+  }
+  // The IPv4 address (meaningful when is_v4()).
+  [[nodiscard]] constexpr Ipv4Addr v4() const {
+    return Ipv4Addr{(uint32_t{bytes[12]} << 24) | (uint32_t{bytes[13]} << 16) |
+                    (uint32_t{bytes[14]} << 8) | bytes[15]};
+  }
+  [[nodiscard]] constexpr Ipv6Addr v6() const { return Ipv6Addr{bytes}; }
+  // The two halves as integers (network order read big-endian), for hashing.
+  [[nodiscard]] constexpr uint64_t high64() const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = (v << 8) | bytes[i];
+    return v;
+  }
+  [[nodiscard]] constexpr uint64_t low64() const {
+    uint64_t v = 0;
+    for (size_t i = 8; i < 16; ++i) v = (v << 8) | bytes[i];
+    return v;
+  }
+
+  // Dotted quad for IPv4, RFC 5952 text for IPv6.
+  [[nodiscard]] std::string to_string() const {
+    return is_v4() ? v4().to_string() : v6().to_string();
+  }
+
+  friend constexpr bool operator==(const IpAddr&, const IpAddr&) = default;
+};
+
+// A 32-bit key for counting connections per source (base::KeyCounts): the IPv4 address
+// itself (as before), for IPv6 the /64 prefix folded, since one host is normally given a
+// whole /64 (RFC 7421) and could otherwise take a new source address per connection.
+[[nodiscard]] constexpr uint32_t source_key(const IpAddr& a) {
+  if (a.is_v4()) return a.v4().value;
+  const uint64_t p = a.high64();
+  return static_cast<uint32_t>(p >> 32) ^ static_cast<uint32_t>(p) ^ 0x9e3779b9u;
+}
+
+}  // namespace pollux::net
