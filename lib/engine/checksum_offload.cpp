@@ -1,15 +1,16 @@
 #include "engine/checksum_offload.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 
 namespace pollux::engine {
 
-uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset, uint32_t len,
-                                  uint32_t sum) {
+uint32_t mbuf_checksum_accumulate(const rte_mbuf* m, uint32_t offset, uint32_t len, uint32_t sum) {
   uint64_t acc = sum;
   bool odd = false;  // the next byte sits at an odd position of the summed range
   for (; m != nullptr && len > 0; m = m->next) {
@@ -72,8 +73,36 @@ static bool chain_sums_evenly(const rte_mbuf* m) {
   return true;
 }
 
+// IPv6 (RFC 8200 8.1): no header checksum; TCP's over the IPv6 pseudo-header, by the
+// device when it takes TCP checksums (the field seeded with the pseudo-header sum, as
+// rte_ipv6_phdr_cksum gives it) or here. The TCP layer sends IPv6 without TSO.
+static void prepare_tx_checksums6(rte_mbuf* m, uint8_t* ip, const Offloads& o) {
+  m->l2_len = net::kEthernetHeaderLen;
+  m->l3_len = net::kIpv6HeaderLen;
+  m->ol_flags |= RTE_MBUF_F_TX_IPV6;
+  if (ip[6] != net::kIpProtoTcp) return;
+  net::Ipv6Addr src, dst;
+  std::memcpy(src.bytes.data(), ip + 8, 16);
+  std::memcpy(dst.bytes.data(), ip + 24, 16);
+  const uint16_t l4_len = net::load_be16(ip + 4);
+  uint8_t* tcp = ip + net::kIpv6HeaderLen;
+  m->l4_len = static_cast<uint64_t>(tcp[12] >> 4) * 4;
+  if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
+    m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    net::store_be16(tcp + 16,
+                    net::ipv6_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, false));
+  } else {
+    net::store_be16(tcp + 16, 0);
+    const uint32_t sum = mbuf_checksum_accumulate(
+        m, static_cast<uint32_t>(net::kEthernetHeaderLen + net::kIpv6HeaderLen), l4_len,
+        net::ipv6_pseudo_header_sum(src, dst, net::kIpProtoTcp, l4_len));
+    net::store_be16(tcp + 16, static_cast<uint16_t>(~net::checksum_fold(sum)));
+  }
+}
+
 void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
   uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
+  if ((ip[0] >> 4) == 6) return prepare_tx_checksums6(m, ip, o);
   const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
   const uint16_t total = net::load_be16(ip + 2);
   const uint8_t proto = ip[9];
@@ -103,13 +132,13 @@ void prepare_tx_checksums(rte_mbuf* m, const Offloads& o) {
                     net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, true));
   } else if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
     m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
-    net::store_be16(tcp + 16, net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp,
-                                                                l4_len, false));
+    net::store_be16(tcp + 16,
+                    net::ipv4_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, false));
   } else {
     net::store_be16(tcp + 16, 0);
-    uint32_t sum = mbuf_checksum_accumulate(
-        m, static_cast<uint32_t>(net::kEthernetHeaderLen + ihl), l4_len,
-        net::ipv4_pseudo_header_sum(src, dst, net::kIpProtoTcp, l4_len));
+    uint32_t sum =
+        mbuf_checksum_accumulate(m, static_cast<uint32_t>(net::kEthernetHeaderLen + ihl), l4_len,
+                                 net::ipv4_pseudo_header_sum(src, dst, net::kIpProtoTcp, l4_len));
     net::store_be16(tcp + 16, static_cast<uint16_t>(~net::checksum_fold(sum)));
   }
 }

@@ -49,7 +49,7 @@ tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
 }
 
 void Engine::drain_tcp(uint64_t now) {
-  for (rte_mbuf* m : tcp_.out()) ip_output(m, now);
+  for (rte_mbuf* m : tcp_.out()) tcp_output(m, now);
   tcp_.clear_out();
 }
 

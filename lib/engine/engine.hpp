@@ -178,12 +178,21 @@ class Engine {
   void poll_dad(uint64_t now);
   void dad_conflict(LocalAddrs6::Addr& a);
   void publish_neighbour6(const net::Ipv6Addr& ip, const net::MacAddr& mac, bool confirmed);
+  // TCP over IPv4 and over IPv6 (tcp_segment_input.cpp): each checks its family's
+  // checksum (RFC 9293 3.1, RFC 8200 8.1) and hands the segment, keyed by its tuple, to
+  // tcp_segment(), the same input for both.
   void tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now);
+  void tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t now);
+  void tcp_segment(base::UniqueMbuf m, const net::FourTuple& key, net::Bytes l4,
+                   uint32_t l4_len, bool checksum_ok, uint64_t now);
   // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
   [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,
                                            uint32_t l4_len);
-  void tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+  void tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,
                      uint64_t now);
+  // A segment the TCP layer built (or a RST), to ip_output or, for IPv6, with its TCP
+  // checksum prepared, to ip6_output: by the IP version in the header.
+  void tcp_output(rte_mbuf* m, uint64_t now);
 
   void send_arp(const net::MacAddr& eth_dst, const net::ArpPacket& body, rte_mbuf* reuse);
   void send_arp_request(net::Ipv4Addr target);

@@ -1,7 +1,7 @@
 // IPv6 receive (RFC 8200) and what pollux answers over it so far: ICMPv6 echo (RFC 4443 4)
 // and neighbour discovery (RFC 4861 7.2: solicitations answered, advertisements learnt from,
-// duplicates noticed; RFC 4862 5.4: our addresses checked for duplicates at start). TCP over
-// IPv6 is not spoken yet: it is counted and dropped like any other unknown upper layer.
+// duplicates noticed; RFC 4862 5.4: our addresses checked for duplicates at start), and TCP,
+// handed to the same TCP input as IPv4's (tcp_segment_input.cpp).
 // Replies leave through ip6_output (ipv6_output.cpp) and its neighbour cache.
 #include <cstring>
 
@@ -37,11 +37,15 @@ void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
   // RFC 4291 2.5.2/2.7: the unspecified address is a source only while a node probes for
   // its address (checked with the solicitation itself); multicast and loopback never are.
   // Our own address as a source is a spoofed or looped frame (as IPv4's LAND check).
-  if (ip.src.is_multicast() || ip.src.is_loopback() || addrs6_.owns(ip.src))
+  // An IPv4-mapped source (RFC 4291 2.5.5.2) never travels in an IPv6 header; TCP would
+  // take it for an IPv4 peer (net/ip_addr.hpp).
+  if (ip.src.is_multicast() || ip.src.is_loopback() || ip.src.is_v4_mapped() ||
+      addrs6_.owns(ip.src))
     return drop(m, base::Counter::drop_ipv6_bad_source);
   if (!addrs6_.accepts(ip.dst)) return drop(m, base::Counter::drop_ipv6_not_for_us);
   if (ip.src.is_unspecified() && ip.upper_protocol != net::kIpProtoIcmpv6)
     return drop(m, base::Counter::drop_ipv6_bad_source);
+  if (ip.upper_protocol == net::kIpProtoTcp) return tcp6_input(base::UniqueMbuf{m}, ip, now);
   if (ip.upper_protocol != net::kIpProtoIcmpv6)
     return drop(m, base::Counter::drop_ipv6_unknown_protocol);
   icmpv6_input(m, ip, now);

@@ -1,29 +1,65 @@
 // Every received TCP segment enters here: it is parsed and validated (header, checksum in
 // software or from the NIC, ports, options; each failure a named drop) and handed to the TCP
-// layer (lib/tcp/segment_arrives.cpp). A segment no connection or listener wants gets the
-// CLOSED state's answer, RFC 9293 3.10.7.1.
+// layer (lib/tcp/segment_arrives.cpp), over IPv4 and IPv6 alike: the family only decides the
+// checksum's pseudo-header and the key's addresses. A segment no connection or listener
+// wants gets the CLOSED state's answer, RFC 9293 3.10.7.1.
 //
 // From here on the segment has one owner, a base::UniqueMbuf moved down the input path
 // (issue 11 item 4): a drop is a return, and the handle frees the mbuf exactly once.
 #include "engine/checksum_offload.hpp"
 #include "engine/engine.hpp"
 #include "net/checksum.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_options.hpp"
 #include "tcp/reset.hpp"
 
 namespace pollux::engine {
 
 void Engine::tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now) {
+  const uint32_t l4_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
+  const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
+  const bool sum_ok =
+      hw == RxChecksum::good || (hw == RxChecksum::unknown && l4_checksum_ok(m.get(), ip, l4_len));
+  tcp_segment(std::move(m), net::FourTuple{ip.dst, ip.src, 0, 0}, ip.payload, l4_len, sum_ok, now);
+}
+
+void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t now) {
+  // TCP is unicast (RFC 9293 3.1 names a single remote socket); a segment to a group is
+  // nobody's connection, and answering it with RSTs would multiply one frame.
+  if (ip.dst.is_multicast()) return drop(std::move(m), base::Counter::drop_ipv6_not_for_us);
+  // The whole IPv6 payload is in the first buffer (parse_ipv6 checks the payload length
+  // against it), so the checksum is over `upper` alone, with the RFC 8200 8.1
+  // pseudo-header (the upper-layer length: what follows the extension headers).
+  const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
+  const bool sum_ok = hw == RxChecksum::good ||
+                      (hw == RxChecksum::unknown &&
+                       net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0);
+  const net::FourTuple key{ip.dst, ip.src, 0, 0};
+  if (ip.upper.size() >= 4 && config_.shards != nullptr && config_.shards->shards() > 1) {
+    // Software steering (steering.hpp) hashes IPv4 frames only: an IPv6 segment is handled
+    // where it arrives, so one for a connection another lcore owns is passed to it here.
+    const net::FourTuple t{ip.dst, ip.src, net::load_be16(ip.upper.data() + 2),
+                           net::load_be16(ip.upper.data())};
+    if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
+      if (steerer_ == nullptr) return drop(std::move(m), base::Counter::drop_ipv6_tcp_wrong_lcore);
+      counters_.inc(base::Counter::ipv6_tcp_passed_to_owner);
+      return steerer_->pass(m.release(), owner);
+    }
+  }
+  tcp_segment(std::move(m), key, ip.upper, static_cast<uint32_t>(ip.upper.size()), sum_ok, now);
+}
+
+// `key_addrs` carries the addresses (ours first; the ports come from the header); `l4` the
+// bytes of the segment in the first buffer, `l4_len` its whole length (more when chained).
+void Engine::tcp_segment(base::UniqueMbuf m, const net::FourTuple& key_addrs, net::Bytes l4,
+                         uint32_t l4_len, bool checksum_ok, uint64_t now) {
   net::TcpHeader seg;
-  if (net::parse_tcp(ip.payload, seg) != net::TcpHeaderError::ok)
+  if (net::parse_tcp(l4, seg) != net::TcpHeaderError::ok)
     return drop(std::move(m), base::Counter::drop_tcp_malformed);
   // A chained frame (engine.cpp lets them through when the headers are in the first
   // buffer): the payload that follows in other buffers.
-  const uint32_t l4_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
-  if (l4_len > ip.payload.size()) seg.chained_payload_len = l4_len - seg.header_len;
-  const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
-  if (hw == RxChecksum::bad || (hw == RxChecksum::unknown && !l4_checksum_ok(m.get(), ip, l4_len)))
-    return drop(std::move(m), base::Counter::drop_tcp_bad_checksum);
+  if (l4_len > l4.size()) seg.chained_payload_len = l4_len - seg.header_len;
+  if (!checksum_ok) return drop(std::move(m), base::Counter::drop_tcp_bad_checksum);
   if (seg.src_port == 0 || seg.dst_port == 0)
     return drop(std::move(m), base::Counter::drop_tcp_bad_ports);
   // SYN with FIN or with RST: no TCP sends either (a SYN opens, FIN and RST end what the SYN
@@ -38,12 +74,13 @@ void Engine::tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t n
   if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
     return drop(std::move(m), base::Counter::drop_tcp_bad_options);
 
-  m = tcp_.input(std::move(m), ip, seg, opts, now);
+  const net::FourTuple key{key_addrs.local_ip, key_addrs.remote_ip, seg.dst_port, seg.src_port};
+  m = tcp_.input(std::move(m), key, seg, opts, now);
   if (!m) return;  // taken
   // No connection and no listener: the CLOSED state.
   if (seg.has(net::tcp_flags::rst))
     return drop(std::move(m), base::Counter::drop_tcp_rst_to_closed);
-  tcp_reply_rst(std::move(m), ip, seg, now);
+  tcp_reply_rst(std::move(m), key, seg, now);
 }
 
 bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32_t l4_len) {
@@ -56,7 +93,7 @@ bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32
   return net::checksum_fold(sum) == 0xffff;
 }
 
-void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const net::TcpHeader& seg,
+void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,
                            uint64_t now) {
   // Rate-limited (TcpConfig::closed_rst_rate): a flood of segments to closed ports --
   // spoofed, so the RSTs would go to victims -- draws a bounded rate of answers, as BSD's
@@ -65,8 +102,7 @@ void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const 
     return drop(std::move(m), base::Counter::drop_tcp_rst_rate_limited);
   // RFC 9293 3.10.7.1: a reset the sender accepts (tcp/reset.hpp). It reuses the offending
   // segment's mbuf: a RST is never larger than what provoked it.
-  const tcp::Reset r =
-      tcp::reset_answering(net::FourTuple{ip.dst, ip.src, seg.dst_port, seg.src_port}, seg);
+  const tcp::Reset r = tcp::reset_answering(key, seg);
   // A chained segment's payload buffers are not needed; a buffer whose bytes belong to
   // someone else too is swapped for one of our own.
   if (!m.make_writable(pool_)) return counters_.inc(base::Counter::drop_no_mbuf);
@@ -74,7 +110,17 @@ void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::Ipv4Header& ip, const 
   if (!tcp::write_reset(m.get(), r, ip_id_++))
     return drop(std::move(m), base::Counter::drop_no_mbuf);
   counters_.inc(base::Counter::tcp_rst_sent);
-  ip_output(m.release(), now);
+  tcp_output(m.release(), now);
+}
+
+void Engine::tcp_output(rte_mbuf* m, uint64_t now) {
+  const uint8_t version =
+      rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen)[0] >> 4;
+  if (version == 4) return ip_output(m, now);
+  // RFC 8200 8.1: TCP's checksum over the IPv6 pseudo-header (software or offload form);
+  // the IPv6 header has none. Then the next hop and its neighbour entry.
+  prepare_tx_checksums(m, config_.iface.offloads);
+  ip6_output(m, now);
 }
 
 }  // namespace pollux::engine

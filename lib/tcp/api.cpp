@@ -28,12 +28,16 @@ void TcpLayer::unlisten(uint16_t port) {
     if (l.active && l.port == port) l.active = false;
 }
 
-Conn* TcpLayer::connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remote_port,
+Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_port,
                         const AppEvents* events, void* ctx, uint16_t local_port,
                         const ConnOptions& opts, TcpError& error, uint64_t now) {
   now_ = now;
-  if (remote_port == 0 || remote.is_unspecified() || remote.is_broadcast() ||
-      remote.is_multicast() || remote == local) {
+  // Both ends of one family; TCP is unicast (no unspecified, broadcast or group peer).
+  const bool bad_peer = remote.is_v4() ? (!local.is_v4() || remote.v4().is_unspecified() ||
+                                          remote.v4().is_broadcast() || remote.v4().is_multicast())
+                                       : (local.is_v4() || remote.v6().is_unspecified() ||
+                                          remote.v6().is_multicast());
+  if (remote_port == 0 || bad_peer || remote == local) {
     error = TcpError::invalid;
     return nullptr;
   }

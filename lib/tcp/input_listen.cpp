@@ -16,7 +16,8 @@ using net::tcp_flags::syn;
 // configuration enables, so what the peer's SYN carries decides.
 void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
   const uint16_t peer_mss = opts.has_mss ? opts.mss : 536;
-  t.snd_mss = std::clamp<uint16_t>(std::min(peer_mss, mss_for_mtu()), 88, mss_for_mtu());
+  t.snd_mss =
+      std::clamp<uint16_t>(std::min(peer_mss, mss_for_mtu(t.tuple)), 88, mss_for_mtu(t.tuple));
   t.ws_ok = config_.window_scaling && opts.has_wscale;
   if (t.ws_ok) {
     t.snd_wscale = std::min(opts.wscale, net::kMaxWindowScale);
@@ -35,12 +36,11 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
   if (t.cold) t.cold->scoreboard.set_dupthresh_rule(!t.rack_on);
 }
 
-void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
+void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::FourTuple& key,
                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
   // A SYN's data (rare) is not kept: the peer sends it again. Freed before the SYN-ACK is
   // allocated.
   m.reset();
-  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   // RFC 4987 3.6: with the SYN-RECEIVED queue full (or cookies always on), answer without
   // keeping state; the connection is made when the ACK returns the cookie.
   if (config_.syn_cookies == SynCookieMode::always ||
@@ -89,7 +89,8 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   counters_.inc(Counter::tcp_passive_opens);
   // Counted until the TCB goes back to the pool (release_tcb); the table has room for a
   // key per TCB, so this never fails.
-  if (config_.max_conns_per_source != 0) (void)per_source_.increment(net::source_key(t.tuple.remote_ip));
+  if (config_.max_conns_per_source != 0)
+    (void)per_source_.increment(net::source_key(t.tuple.remote_ip));
   return true;
 }
 
@@ -145,7 +146,7 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
 // RFC 4987 3.6: a bare ACK to a listener that has been sending cookies. A valid cookie rebuilds
 // the SYN-RECEIVED TCB the SYN would have made (the options as the cookie carried them), and
 // the ACK then completes the handshake through the normal path (input_synchronized.cpp).
-base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
+base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const net::FourTuple& key,
                                          const net::TcpHeader& seg, const net::TcpOptions& opts,
                                          uint64_t now) {
   if (config_.syn_cookies == SynCookieMode::never) return m;
@@ -154,8 +155,7 @@ base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const 
     return m;
   // A cookie's ACK is the passive open's second half: the SYN filter sees it too (a valid
   // cookie from a refused source means the rules changed or the cookie was guessed).
-  if (!passive_open_allowed(ip, seg)) return {};  // taken: `m` is freed here
-  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  if (!passive_open_allowed(key)) return {};  // taken: `m` is freed here
   const std::optional<uint16_t> mss = cookies_.check(key, seg.seq - 1, seg.ack - 1, now);
   if (!mss) {
     counters_.inc(Counter::syn_cookies_rejected);

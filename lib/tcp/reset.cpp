@@ -3,6 +3,7 @@
 
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
+#include "tcp/ip_header.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -23,25 +24,18 @@ Reset reset_answering(const net::FourTuple& tuple, const net::TcpHeader& seg) {
 }
 
 bool write_reset(rte_mbuf* m, const Reset& r, uint16_t ip_id) {
-  constexpr uint16_t kLen =
-      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+  const size_t ip_len = ip_header_len(r.tuple);
+  const auto len = static_cast<uint16_t>(net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen);
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
   if (!p) return false;
-  net::Ipv4Build ip;
-  ip.src = r.tuple.local_ip.v4();
-  ip.dst = r.tuple.remote_ip.v4();
-  ip.protocol = net::kIpProtoTcp;
-  ip.payload_len = net::kTcpMinHeaderLen;
-  ip.id = ip_id;
-  ip.fill_checksum = false;
-  net::write_ipv4_header(p + net::kEthernetHeaderLen, ip);
+  (void)write_ip_header(p + net::kEthernetHeaderLen, r.tuple, net::kTcpMinHeaderLen, ip_id);
   net::TcpBuild t;
   t.src_port = r.tuple.local_port;
   t.dst_port = r.tuple.remote_port;
   t.seq = r.seq;
   if (r.with_ack) t.ack = r.ack;
   t.flags = r.with_ack ? net::tcp_flags::rst | net::tcp_flags::ack : net::tcp_flags::rst;
-  net::write_tcp_header(p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen, t);
+  net::write_tcp_header(p + net::kEthernetHeaderLen + ip_len, t);
   return true;
 }
 

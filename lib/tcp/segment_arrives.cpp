@@ -29,11 +29,10 @@ uint32_t wire_segments(const rte_mbuf* m, const net::TcpHeader& seg) {
 
 // The segment's owner is `m` (base::UniqueMbuf): moved on to the state's input function,
 // dropped here (freed on return), or given back to the engine when nothing wants it.
-base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::Ipv4Header& ip,
+base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
                                  uint64_t now) {
   now_ = now;
-  const net::FourTuple key{ip.dst, ip.src, seg.dst_port, seg.src_port};
   Tcb* t = table_.find(key);
   if (t && t->state == State::time_wait && seg.has(syn) && !seg.has(ack) && !seg.has(rst) &&
       time_wait_accepts_syn(*t, seg, opts)) {
@@ -78,20 +77,24 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::Ipv4Header& ip,
     }
     if (seg.has(ack)) {
       if (seg.has(syn)) return m;  // SYN,ACK to a listener: the engine's RST
-      return accept_cookie(l, std::move(m), ip, seg, opts, now);
+      return accept_cookie(l, std::move(m), key, seg, opts, now);
     }
     counters_.inc(Counter::tcp_segs_in);
     // The inbound-SYN filter: a refused SYN is dropped without an answer, as a firewall's
     // one-way filter drops it (an answer would tell a scanner the port is there).
-    if (seg.has(syn) && passive_open_allowed(ip, seg))
-      input_listen(l, std::move(m), ip, seg, opts, now);
+    if (seg.has(syn) && passive_open_allowed(key))
+      input_listen(l, std::move(m), key, seg, opts, now);
     return {};  // else `m` is freed here
   }
   return m;
 }
 
-bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg) {
-  if (!config_.syn_filter.allows(ip.src, seg.dst_port)) {
+bool TcpLayer::passive_open_allowed(const net::FourTuple& key) {
+  // The filter's rules are IPv4 prefixes: an IPv6 SYN passes only a filter without rules
+  // (SynFilter::allows_ipv6), so that an allow list cannot be walked around over IPv6.
+  const bool allowed = key.is_v4() ? config_.syn_filter.allows(key.remote_ip.v4(), key.local_port)
+                                   : config_.syn_filter.allows_ipv6();
+  if (!allowed) {
     counters_.inc(Counter::drop_tcp_syn_filtered);
     return false;
   }
@@ -99,7 +102,7 @@ bool TcpLayer::passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHea
   // item 3), so that a single client cannot fill the table; its SYN is dropped silently, as
   // a full backlog drops one (its retransmission may find room).
   if (config_.max_conns_per_source != 0 &&
-      per_source_.get(net::source_key(ip.src)) >= config_.max_conns_per_source) {
+      per_source_.get(net::source_key(key.remote_ip)) >= config_.max_conns_per_source) {
     counters_.inc(Counter::drop_tcp_source_limit);
     return false;
   }

@@ -66,8 +66,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     o.ts_ecr = (flags & ack) ? t.ts_recent : 0;
   }
   const size_t opt_len = net::tcp_options_length(o);
-  constexpr size_t kHeaders =
-      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  const size_t ip_len = ip_header_len(t.tuple);
+  const size_t kHeaders = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen;
   // Zero-copy (TcpConfig::tx_share): the headers in their own mbuf, the payload referenced
   // in the send queue; otherwise one mbuf with the payload copied after the headers. A TSO
   // frame (`tso_segsz`: the device cuts it into segments of that many payload octets, as a
@@ -90,7 +90,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     return false;
   }
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
-  uint8_t* tcp = p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen;
+  uint8_t* tcp = p + net::kEthernetHeaderLen + ip_len;
 
   // The window we advertise (3.8.6.2.2 receiver SWS avoidance: an opening smaller than
   // min(rcvbuf/2, MSS) is not offered; the right edge never moves left).
@@ -120,17 +120,12 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   net::write_tcp_header(tcp, b);
   if (len && !share) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
 
-  net::Ipv4Build ipb;
-  ipb.src = t.tuple.local_ip.v4();
-  ipb.dst = t.tuple.remote_ip.v4();
-  ipb.protocol = net::kIpProtoTcp;
-  ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
   // A TSO frame's segments take consecutive IDs from the device (librte_gso, NICs), as they
   // would from here one by one: the next datagram's ID follows the frame's last segment.
-  ipb.id = ip_id_;
-  ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
-  ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
-  net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  // IPv6 has no ID outside a fragment header.
+  (void)write_ip_header(p + net::kEthernetHeaderLen, t.tuple,
+                        static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len), ip_id_);
+  if (t.tuple.is_v4()) ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
   if (tso) {
     // The engine completes the request (prepare_tx_checksums: l2/l3/l4 lengths, the IPv4
     // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks).

@@ -28,7 +28,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   t.Status::reset();
   t.SendSpace::reset(iss);
   t.RecvSpace::reset();
-  t.Negotiated::reset(mss_for_mtu(), window_shift_for(t.opts.rcvbuf, config_.window_scaling),
+  t.Negotiated::reset(mss_for_mtu(tuple), window_shift_for(t.opts.rcvbuf, config_.window_scaling),
                       isn_.hash_component(tuple));
   t.Congestion::reset(t.snd_mss, iss, config_.congestion_control, config_.hystart);
   t.Timing::reset(config_.rtt, t.ts_offset + static_cast<uint32_t>(now / 1'000'000));

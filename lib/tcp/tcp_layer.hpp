@@ -52,6 +52,7 @@
 #include "net/tcp_options.hpp"
 #include "pollux/syn_filter.hpp"
 #include "pollux/tcp.hpp"
+#include "tcp/ip_header.hpp"
 #include "tcp/isn.hpp"
 #include "tcp/reset.hpp"
 #include "tcp/syn_cookie.hpp"
@@ -67,7 +68,7 @@ inline constexpr uint32_t kTsoMaxPayload =
 
 struct TcpConfig {
   uint32_t max_connections = 16384;  // TCB pool = table capacity (TIME-WAIT not included)
-  // TIME-WAIT records (64 B each, time_wait_store.hpp), outside the table: when full, the
+  // TIME-WAIT records (88 B each, time_wait_store.hpp), outside the table: when full, the
   // oldest is dropped early and counted (tcp_time_wait_evicted).
   uint32_t time_wait_records = 65536;
   uint32_t ooo_queues = 1024;  // connections that may hold out-of-order data at once
@@ -173,11 +174,12 @@ class TcpLayer {
 
   // --- Engine side ---
   // A validated segment addressed to one of our addresses, in the mbuf `m` (data starting at
-  // the Ethernet header), which it takes: every function of the input path owns the segment
+  // the Ethernet header) and keyed by its tuple (`key`: our address and port first; IPv4 or
+  // IPv6, net/ip_addr.hpp), which it takes: every function of the input path owns the segment
   // as a base::UniqueMbuf it moves on, to a queue or the next step, or lets free. Returns
   // the segment when no connection or listener wants it (the engine then answers as
   // CLOSED), and an empty handle when it was taken.
-  [[nodiscard]] base::UniqueMbuf input(base::UniqueMbuf m, const net::Ipv4Header& ip,
+  [[nodiscard]] base::UniqueMbuf input(base::UniqueMbuf m, const net::FourTuple& key,
                                        const net::TcpHeader& seg, const net::TcpOptions& opts,
                                        uint64_t now_ns);
   // ICMP fragmentation-needed quoting one of our segments (RFC 1191, RFC 5927 checks).
@@ -196,7 +198,8 @@ class TcpLayer {
                   const ConnOptions& opts = {});
   void unlisten(uint16_t port);
   // `local` is one of the engine's addresses (the route's source). `local_port` 0 picks one.
-  Conn* connect(net::Ipv4Addr local, net::Ipv4Addr remote, uint16_t remote_port,
+  // Either family (net/ip_addr.hpp): both addresses IPv4, or both IPv6.
+  Conn* connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_port,
                 const AppEvents* events, void* ctx, uint16_t local_port, const ConnOptions& opts,
                 TcpError& error, uint64_t now_ns);
   size_t send(Conn* c, std::span<const uint8_t> data);
@@ -294,13 +297,13 @@ class TcpLayer {
   void send_cookie_syn_ack(Listener& l, const net::FourTuple& key, const net::TcpHeader& seg,
                            const net::TcpOptions& opts, uint64_t now);
   [[nodiscard]] base::UniqueMbuf accept_cookie(Listener& l, base::UniqueMbuf m,
-                                               const net::Ipv4Header& ip, const net::TcpHeader& seg,
+                                               const net::FourTuple& key, const net::TcpHeader& seg,
                                                const net::TcpOptions& opts, uint64_t now);
-  void input_listen(Listener& l, base::UniqueMbuf m, const net::Ipv4Header& ip,
+  void input_listen(Listener& l, base::UniqueMbuf m, const net::FourTuple& key,
                     const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
   void negotiate(Tcb& t, const net::TcpOptions& opts);
   // The SYN filter (config_.syn_filter) on a passive open; false: refused and counted.
-  [[nodiscard]] bool passive_open_allowed(const net::Ipv4Header& ip, const net::TcpHeader& seg);
+  [[nodiscard]] bool passive_open_allowed(const net::FourTuple& key);
   // input_syn_sent.cpp
   void input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                       const net::TcpOptions& opts, uint64_t now);
@@ -477,7 +480,8 @@ class TcpLayer {
   // empty); given back by the undo and at release.
   UndoRecord* take_undo(Tcb& t);
   void put_undo(Tcb& t);
-  uint16_t mss_for_mtu() const { return static_cast<uint16_t>(mtu_ - 40); }
+  // MTU - 40 over IPv4, MTU - 60 over IPv6 (ip_header.hpp).
+  uint16_t mss_for_mtu(const net::FourTuple& t) const { return mss_for(mtu_, t); }
   // tcp_layer.cpp
   void mark_dirty(Tcb& t);
   void deliver_events(Tcb& t);

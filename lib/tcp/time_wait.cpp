@@ -190,15 +190,15 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
     o.sack_count = 1;
   }
   const size_t opt_len = net::tcp_options_length(o);
-  constexpr size_t kHeaders =
-      net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + net::kTcpMinHeaderLen;
+  const size_t ip_len = ip_header_len(r.tuple);
+  const size_t kHeaders = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen;
   rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len));
   if (!m) {
     counters_.inc(Counter::drop_tcp_no_mbuf);
     return;
   }
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
-  uint8_t* tcp = p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen;
+  uint8_t* tcp = p + net::kEthernetHeaderLen + ip_len;
   net::TcpBuild b;
   b.src_port = r.tuple.local_port;
   b.dst_port = r.tuple.remote_port;
@@ -209,14 +209,9 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
   b.options_len = static_cast<uint8_t>(opt_len);
   net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
   net::write_tcp_header(tcp, b);
-  net::Ipv4Build ipb;
-  ipb.src = r.tuple.local_ip.v4();
-  ipb.dst = r.tuple.remote_ip.v4();
-  ipb.protocol = net::kIpProtoTcp;
-  ipb.payload_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len);
-  ipb.id = ip_id_++;
-  ipb.fill_checksum = false;  // the engine prepares both checksums (software or NIC)
-  net::write_ipv4_header(p + net::kEthernetHeaderLen, ipb);
+  (void)write_ip_header(p + net::kEthernetHeaderLen, r.tuple,
+                        static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len), ip_id_);
+  if (r.tuple.is_v4()) ++ip_id_;
   out_[out_count_++] = m;
   counters_.inc(Counter::tcp_segs_out);
 }

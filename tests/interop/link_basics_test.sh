@@ -41,7 +41,7 @@ run_once() {
   local label=$1 lcores=$2; shift 2
   local log=$workdir/server-$label.log
   spawn "$log" ip netns exec "$pns" timeout 120 "$server" --preset "$preset" --lcores "$lcores" \
-    --log-level=4 -- --ip $ours/24 --ip $ours6/64 --quiet "$@"
+    --log-level=4 -- --ip $ours/24 --ip $ours6/64 --mode http --quiet "$@"
   pid=$spawned
   if ! wait_for "$log" '^ready' 30; then
     bad "[$label] pollux-server starts on $device"; cat "$log"; return
@@ -72,6 +72,18 @@ run_once() {
     bash -c "ip netns exec $ns ping -6 -c 3 -i 0.2 -W 2 $ours6 | grep -q ' 3 received'"
   check "[$label] kernel IPv6 neighbour table holds pollux's MAC $mac" \
     bash -c "ip netns exec $ns ip -6 neigh show $ours6 | grep -qi 'lladdr $mac'"
+  # TCP over IPv6 (issue 16): the kernel's curl -6 gets a page from the same listener that
+  # serves IPv4, and a connect to a closed port is refused by our RST over IPv6.
+  check "[$label] curl -6 gets HTTP 200 from pollux-server over IPv6" \
+    bash -c "test \"\$(ip netns exec $ns curl -6 -s -o /dev/null -w '%{http_code}' --max-time 5 'http://[$ours6]:8080/')\" = 200"
+  check "[$label] a TCP connect over IPv6 to a port with no listener is refused (RST)" \
+    ip netns exec "$ns" python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6); s.settimeout(5)
+try:
+    s.connect(('$ours6', 1)); sys.exit(1)
+except ConnectionRefusedError:
+    sys.exit(0)"
   check "[$label] kernel neighbour table holds pollux's MAC $mac" \
     bash -c "ip netns exec $ns ip neigh show $ours | grep -qi 'lladdr $mac'"
   ip netns exec "$ns" ip neigh flush dev "$ifname"

@@ -101,6 +101,16 @@ inline Frame tcp_segment(net::Ipv4Addr src, net::Ipv4Addr dst, const net::TcpBui
   return f;
 }
 
+// TCP segment with a correct checksum over the IPv6 pseudo-header (RFC 8200 8.1).
+inline Frame tcp6_segment(const net::Ipv6Addr& src, const net::Ipv6Addr& dst,
+                          const net::TcpBuild& t, const net::TcpOptions* opts = nullptr,
+                          const Frame& payload = {}) {
+  Frame f = tcp_segment(net::Ipv4Addr{}, net::Ipv4Addr{}, t, opts, payload);
+  net::store_be16(f.data() + 16, 0);
+  net::store_be16(f.data() + 16, net::ipv6_l4_checksum(src, dst, net::kIpProtoTcp, f));
+  return f;
+}
+
 // A frame longer than one buffer (an LRO frame) becomes a chain.
 inline rte_mbuf* to_mbuf(rte_mempool* pool, const Frame& f) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);

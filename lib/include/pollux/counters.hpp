@@ -93,7 +93,9 @@ enum class Counter : uint16_t {
   drop_ipv6_fragment,          // no reassembly: pollux's IPv6 peers fit the path MTU
   drop_ipv6_bad_source,        // multicast, loopback, unspecified (but for DAD) or our own
   drop_ipv6_not_for_us,        // not our address, our solicited-node group or all-nodes
-  drop_ipv6_unknown_protocol,  // including TCP, not spoken over IPv6 yet
+  drop_ipv6_unknown_protocol,  // neither ICMPv6 nor TCP
+  drop_ipv6_tcp_wrong_lcore,   // IPv6 TCP segment owned by another lcore, no mesh
+  ipv6_tcp_passed_to_owner,    // IPv6 TCP segment passed to the lcore that owns it
   drop_icmpv6_malformed,
   drop_icmpv6_bad_checksum,
   drop_icmpv6_bad_nd,           // NS/NA failing RFC 4861 7.1 (hop limit 255, code, target)
@@ -275,6 +277,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_ipv6_bad_source",
     "drop_ipv6_not_for_us",
     "drop_ipv6_unknown_protocol",
+    "drop_ipv6_tcp_wrong_lcore",
+    "ipv6_tcp_passed_to_owner",
     "drop_icmpv6_malformed",
     "drop_icmpv6_bad_checksum",
     "drop_icmpv6_bad_nd",

@@ -43,6 +43,11 @@ class SynFilter {
   [[nodiscard]] constexpr size_t size() const { return count_; }
   [[nodiscard]] constexpr const SynRule& rule(size_t i) const { return rules_[i]; }
 
+  // An IPv6 source: the rules name IPv4 prefixes only, so with any rule present an IPv6 SYN
+  // is refused (a list ending in a deny must not be walked around over IPv6); without rules
+  // every SYN is accepted, as for IPv4.
+  [[nodiscard]] constexpr bool allows_ipv6() const { return passive_opens_ && count_ == 0; }
+
   [[nodiscard]] constexpr bool allows(Ipv4Addr src, uint16_t dst_port) const {
     if (!passive_opens_) return false;
     for (size_t i = 0; i < count_; ++i)

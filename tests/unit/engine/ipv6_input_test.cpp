@@ -313,12 +313,6 @@ TEST_F(Ipv6InputTest, WithoutAnIpv6AddressEveryIpv6FrameIsCountedAsBefore) {
   EXPECT_EQ(count(base::Counter::drop_ipv6), 2u);
 }
 
-TEST_F(Ipv6InputTest, TcpOverIpv6IsCountedAsNotSpokenYet) {
-  feed(frame_of(cap::kTcp6Syn));
-  EXPECT_TRUE(sent().empty());
-  EXPECT_EQ(count(base::Counter::drop_ipv6_unknown_protocol), 1u);
-}
-
 TEST_F(Ipv6InputTest, HostileAndStrayFramesAreEachCountedByName) {
   const Frame echo = icmpv6_message(kPeer, kOur, net::kIcmpv6EchoRequest, Frame{0, 1, 0, 1});
   // Not for us: another unicast address.

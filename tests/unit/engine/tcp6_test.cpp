@@ -1,0 +1,268 @@
+// TCP over IPv6 at the engine (issue 16): segments arrive through ipv6_input into the same
+// TCP input as IPv4's and leave with an IPv6 header, the RFC 8200 8.1 pseudo-header checksum
+// and hop limit 64, through the IPv6 neighbour cache. Exact frames in, exact frames out:
+// a passive open, data both ways, the close, a closed port's RST (to a SYN Linux sent), and
+// every refused segment counted. The engine is fd00:99::2 (02:00:00:00:00:0b), the peer
+// fd00:99::1, as in tests/unit/net/linux_captures_v6.hpp.
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+
+#include <string>
+#include <vector>
+
+#include "../../support/frames.hpp"
+#include "../net/linux_captures_v6.hpp"
+#include "engine/engine.hpp"
+#include "engine_frames.hpp"
+#include "net/checksum.hpp"
+#include "net/icmpv6.hpp"
+#include "net/ipv6.hpp"
+#include "net/tcp_header.hpp"
+#include "net/tcp_options.hpp"
+
+namespace pollux::engine {
+namespace {
+
+using pollux::testing::Frame;
+using pollux::testing::ipv6_datagram;
+namespace cap = net::captures6;
+namespace fl = net::tcp_flags;
+
+const net::MacAddr kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0b}};
+const net::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0a}};
+const net::Ipv6Addr kOur = *net::Ipv6Addr::parse("fd00:99::2");
+const net::Ipv6Addr kPeer = *net::Ipv6Addr::parse("fd00:99::1");
+constexpr uint16_t kPort = 80;
+constexpr uint16_t kPeerPort = 40000;
+constexpr net::Seq kPeerIss{7000};
+
+// What the engine sent, decoded, each check of its IPv6 and TCP framing already made.
+struct Sent {
+  net::TcpHeader tcp;
+  net::TcpOptions opts;
+  std::string payload;
+};
+
+class Tcp6Test : public EngineFrames {
+ protected:
+  void SetUp() override {
+    make_pool(511);
+    EngineConfig c;
+    c.iface.mac = kOurMac;
+    c.iface.addrs = {net::Ipv4Prefix{net::make_ipv4(10, 0, 0, 2), 24}};
+    c.iface.addrs6 = {net::Ipv6Prefix{kOur, 64}};
+    start_engine(c);
+    // The peer's solicitation (with its link-layer address) leaves a neighbour entry, so
+    // what we send goes out at once (RFC 4861 7.2.3); its advertisement is not looked at.
+    Frame ns(32);
+    ns.resize(net::write_ns_body(ns.data(), kOur, kPeerMac.bytes));
+    const net::Ipv6Addr group = kOur.solicited_node();
+    feed(pollux::testing::eth_frame(
+        net::multicast_mac(group), kPeerMac, 0x86dd,
+        ipv6_datagram(
+            kPeer, group, net::kIpProtoIcmpv6,
+            pollux::testing::icmpv6_message(kPeer, group, net::kIcmpv6NeighbourSolicit, ns), 255)));
+    ASSERT_EQ(sent().size(), 1u);  // the advertisement
+  }
+  void TearDown() override { expect_pool_whole(); }
+
+  // A segment from the peer with a correct checksum (src/dst may be changed by the caller).
+  static Frame segment(const net::TcpBuild& b, const std::string& payload = {},
+                       const net::TcpOptions* o = nullptr, const net::Ipv6Addr& src = kPeer,
+                       const net::Ipv6Addr& dst = kOur) {
+    return pollux::testing::eth_frame(
+        kOurMac, kPeerMac, 0x86dd,
+        ipv6_datagram(
+            src, dst, net::kIpProtoTcp,
+            pollux::testing::tcp6_segment(src, dst, b, o, Frame(payload.begin(), payload.end()))));
+  }
+  static net::TcpBuild peer(net::Seq seq, net::Seq ack, uint8_t flags, uint16_t dport = kPort) {
+    net::TcpBuild b;
+    b.src_port = kPeerPort;
+    b.dst_port = dport;
+    b.seq = seq;
+    b.ack = ack;
+    b.flags = flags;
+    b.window = 65535;
+    return b;
+  }
+
+  // Every frame sent, checked as an IPv6 TCP segment from us to the peer: Ethernet to the
+  // peer's MAC, version 6, no extension headers, next header 6, hop limit 64, payload
+  // length exact, addresses ours -> the peer's, and a TCP checksum that verifies over the
+  // RFC 8200 8.1 pseudo-header.
+  std::vector<Sent> sent_segments(uint16_t peer_port = kPeerPort) {
+    std::vector<Sent> out;
+    for (const Frame& f : sent()) {
+      EXPECT_GE(f.size(), 14u + 40u + 20u);
+      EXPECT_TRUE(std::equal(kPeerMac.bytes.begin(), kPeerMac.bytes.end(), f.begin()));
+      EXPECT_TRUE(std::equal(kOurMac.bytes.begin(), kOurMac.bytes.end(), f.begin() + 6));
+      EXPECT_EQ(net::load_be16(f.data() + 12), 0x86dd);
+      net::Ipv6Header ip;
+      EXPECT_EQ(net::parse_ipv6({f.data() + 14, f.size() - 14}, ip), net::Ipv6Error::ok);
+      EXPECT_EQ(ip.next_header, net::kIpProtoTcp);
+      EXPECT_EQ(ip.extension_headers, 0u);
+      EXPECT_EQ(ip.hop_limit, 64);
+      EXPECT_EQ(ip.payload_len, f.size() - 14 - 40);
+      EXPECT_EQ(ip.src, kOur);
+      EXPECT_EQ(ip.dst, kPeer);
+      EXPECT_EQ(net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper), 0)
+          << "TCP checksum over the IPv6 pseudo-header";
+      Sent s;
+      EXPECT_EQ(net::parse_tcp(ip.upper, s.tcp), net::TcpHeaderError::ok);
+      EXPECT_EQ(net::parse_tcp_options(s.tcp.options, s.opts), net::TcpOptError::ok);
+      EXPECT_EQ(s.tcp.dst_port, peer_port);
+      s.payload.assign(ip.upper.begin() + s.tcp.header_len, ip.upper.end());
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  // The application: echoes what it reads, closes when the peer has.
+  static void on_accepted(void* ctx, Conn* c) { static_cast<Tcp6Test*>(ctx)->conn_ = c; }
+  static void on_readable(void* ctx, Conn* c) {
+    auto* self = static_cast<Tcp6Test*>(ctx);
+    uint8_t buf[256];
+    const size_t n = self->engine_->tcp().read(c, buf, sizeof buf);
+    self->read_.append(reinterpret_cast<char*>(buf), n);
+    (void)self->engine_->tcp().send(c, {buf, n});
+  }
+  static void on_peer_closed(void* ctx, Conn* c) {
+    static_cast<Tcp6Test*>(ctx)->engine_->tcp().close(c);
+  }
+  static void on_closed(void* ctx, Conn*, CloseReason) { ++static_cast<Tcp6Test*>(ctx)->closed_; }
+  static constexpr AppEvents kEvents{on_accepted, nullptr,        on_readable,
+                                     nullptr,     on_peer_closed, on_closed};
+
+  Conn* conn_ = nullptr;
+  std::string read_;
+  int closed_ = 0;
+};
+
+TEST_F(Tcp6Test, APassiveOpenCarriesDataBothWaysAndClosesOverIpv6) {
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  net::TcpOptions syn_opts;
+  syn_opts.has_mss = true;
+  syn_opts.mss = 1440;
+  feed(segment(peer(kPeerIss, net::Seq(0), fl::syn), {}, &syn_opts));
+  // SYN-ACK: MSS = MTU 1500 - 40 (IPv6 header) - 20 (TCP header), RFC 8200 8.3.
+  auto out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::syn | fl::ack);
+  EXPECT_EQ(out[0].tcp.src_port, kPort);
+  EXPECT_EQ(out[0].tcp.ack, kPeerIss + 1);
+  ASSERT_TRUE(out[0].opts.has_mss);
+  EXPECT_EQ(out[0].opts.mss, 1440);
+  const net::Seq iss = out[0].tcp.seq;
+  const net::FourTuple tuple{kOur, kPeer, kPort, kPeerPort};
+  EXPECT_EQ(engine_->tcp().state_of(tuple), tcp::State::syn_received);
+
+  feed(segment(peer(kPeerIss + 1, iss + 1, fl::ack)));
+  EXPECT_TRUE(sent().empty());
+  ASSERT_NE(conn_, nullptr);
+  EXPECT_EQ(engine_->tcp().state_of(tuple), tcp::State::established);
+
+  // Data in; the application echoes it: one segment with the data and the ACK of ours.
+  feed(segment(peer(kPeerIss + 1, iss + 1, fl::ack | fl::psh), "ping\n"));
+  EXPECT_EQ(read_, "ping\n");
+  out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, "ping\n");
+  EXPECT_EQ(out[0].tcp.seq, iss + 1);
+  EXPECT_EQ(out[0].tcp.ack, kPeerIss + 6);
+
+  // The peer's FIN (acknowledging the echo): the application closes, our FIN follows.
+  feed(segment(peer(kPeerIss + 6, iss + 6, fl::fin | fl::ack)));
+  out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::fin | fl::ack);
+  EXPECT_EQ(out[0].tcp.seq, iss + 6);
+  EXPECT_EQ(out[0].tcp.ack, kPeerIss + 7);
+  EXPECT_EQ(engine_->tcp().state_of(tuple), tcp::State::last_ack);
+  feed(segment(peer(kPeerIss + 7, iss + 7, fl::ack)));
+  EXPECT_EQ(engine_->tcp().state_of(tuple), tcp::State::closed);
+  EXPECT_EQ(closed_, 1);
+  EXPECT_EQ(engine_->tcp().connections(), 0u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 0u);
+}
+
+TEST_F(Tcp6Test, AnActiveOpenFromAnIpv6AddressCompletesTheHandshake) {
+  TcpError e = TcpError::ok;
+  Conn* c = engine_->tcp().connect(kOur, kPeer, kPeerPort, &kEvents, this, kPort, {}, e, 0);
+  ASSERT_NE(c, nullptr) << static_cast<int>(e);
+  engine_->poll(0);
+  auto out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::syn);
+  EXPECT_EQ(out[0].tcp.src_port, kPort);
+  ASSERT_TRUE(out[0].opts.has_mss);
+  EXPECT_EQ(out[0].opts.mss, 1440);
+  const net::Seq iss = out[0].tcp.seq;
+  net::TcpBuild synack = peer(kPeerIss, iss + 1, fl::syn | fl::ack);
+  synack.src_port = kPeerPort;
+  synack.dst_port = kPort;
+  feed(segment(synack));
+  out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::ack);
+  EXPECT_EQ(out[0].tcp.seq, iss + 1);
+  EXPECT_EQ(out[0].tcp.ack, kPeerIss + 1);
+  EXPECT_EQ(engine_->tcp().state_of(net::FourTuple{kOur, kPeer, kPort, kPeerPort}),
+            tcp::State::established);
+  // Mixed families are refused.
+  EXPECT_EQ(
+      engine_->tcp().connect(net::make_ipv4(10, 0, 0, 2), kPeer, 7, &kEvents, this, 0, {}, e, 0),
+      nullptr);
+  EXPECT_EQ(e, TcpError::invalid);
+  engine_->tcp().abort(c);
+  (void)sent();
+}
+
+TEST_F(Tcp6Test, LinuxsSynToAClosedPortDrawsAnRstAckOverIpv6) {
+  // Linux's SYN from [fd00:99::1]:42294 to port 5000, where nothing listens (RFC 9293
+  // 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>).
+  feed(Frame(std::begin(cap::kTcp6Syn), std::end(cap::kTcp6Syn)));
+  const auto out = sent_segments(42294);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::rst | fl::ack);
+  EXPECT_EQ(out[0].tcp.src_port, 5000);
+  EXPECT_EQ(out[0].tcp.seq, net::Seq(0));
+  EXPECT_EQ(out[0].tcp.ack, net::Seq(0x62ddd43fu));
+  EXPECT_EQ(out[0].tcp.header_len, 20u);
+  EXPECT_TRUE(out[0].payload.empty());
+  EXPECT_EQ(count(base::Counter::tcp_rst_sent), 1u);
+}
+
+TEST_F(Tcp6Test, ABadChecksumAndStraySegmentsAreCountedDropsWithoutAnswer) {
+  ASSERT_EQ(engine_->tcp().listen(5000, &kEvents, this), TcpError::ok);
+  // Linux's SYN with one TCP checksum byte changed.
+  Frame bad(std::begin(cap::kTcp6Syn), std::end(cap::kTcp6Syn));
+  bad[14 + 40 + 16] ^= 0x01;
+  feed(bad);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 1u);
+  // The same SYN is right for the IPv4 pseudo-header only: still wrong over IPv6.
+  const net::TcpBuild syn = peer(kPeerIss, net::Seq(0), fl::syn, 5000);
+  Frame v4sum = segment(syn);
+  const Frame v4seg =
+      pollux::testing::tcp_segment(net::make_ipv4(10, 0, 0, 1), net::make_ipv4(10, 0, 0, 2), syn);
+  std::copy(v4seg.begin(), v4seg.end(), v4sum.begin() + 14 + 40);
+  feed(v4sum);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 2u);
+  // An IPv4-mapped source (RFC 4291 2.5.5.2) would pass for an IPv4 peer: refused.
+  feed(segment(syn, {}, nullptr, *net::Ipv6Addr::parse("::ffff:10.0.0.1")));
+  EXPECT_EQ(count(base::Counter::drop_ipv6_bad_source), 1u);
+  // TCP to a multicast group is nobody's connection.
+  feed(segment(syn, {}, nullptr, kPeer, net::kIpv6AllNodes));
+  EXPECT_EQ(count(base::Counter::drop_ipv6_not_for_us), 1u);
+  // A truncated header.
+  Frame runt = pollux::testing::eth_frame(
+      kOurMac, kPeerMac, 0x86dd, ipv6_datagram(kPeer, kOur, net::kIpProtoTcp, Frame(12, 0)));
+  feed(runt);
+  EXPECT_EQ(count(base::Counter::drop_tcp_malformed), 1u);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(engine_->tcp().connections(), 0u);
+  EXPECT_EQ(conn_, nullptr);
+}
+
+}  // namespace
+}  // namespace pollux::engine
