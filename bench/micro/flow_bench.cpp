@@ -127,7 +127,8 @@ struct UnorderedMapImpl {
   }
 };
 
-static_assert(sizeof(FourTuple) == 12, "rte_hash keys are the tuple's raw bytes");
+static_assert(sizeof(FourTuple) == 2 * sizeof(pollux::net::IpAddr) + 4,
+              "rte_hash keys are the tuple's raw bytes: no padding");
 
 template <class Impl, bool kHit>
 void BM_FlowLookup(benchmark::State& state) {

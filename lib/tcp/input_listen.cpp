@@ -115,7 +115,7 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
   // buffer (rcv_window()); accept_cookie() records the same right edge.
   a.window = static_cast<uint16_t>(std::min<uint32_t>(rcvbuf, 0xffff));
   a.options.has_mss = true;
-  a.options.mss = mss_for_mtu();
+  a.options.mss = mss_for_mtu(key);
   if (config_.timestamps && opts.has_timestamps) {
     // RFC 7323: echo the peer's TSval; ours is the clock the connection would use (ms plus
     // the per-tuple offset init_tcb() gives it, RFC 7323 5.4), its low bits the options.

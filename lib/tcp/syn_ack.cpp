@@ -3,6 +3,7 @@
 
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
+#include "tcp/ip_header.hpp"
 #include "net/tcp_header.hpp"
 
 namespace pollux::tcp {
@@ -10,18 +11,12 @@ namespace pollux::tcp {
 bool write_syn_ack(rte_mbuf* m, const SynAck& s, uint16_t ip_id) {
   const size_t opt_len = net::tcp_options_length(s.options);
   const auto tcp_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len);
-  auto* p = reinterpret_cast<uint8_t*>(
-      rte_pktmbuf_append(m, net::kEthernetHeaderLen + net::kIpv4MinHeaderLen + tcp_len));
+  const size_t ip_len = ip_header_len(s.tuple);
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(
+      m, static_cast<uint16_t>(net::kEthernetHeaderLen + ip_len + tcp_len)));
   if (!p) return false;
-  net::Ipv4Build ip;
-  ip.src = s.tuple.local_ip;
-  ip.dst = s.tuple.remote_ip;
-  ip.protocol = net::kIpProtoTcp;
-  ip.payload_len = tcp_len;
-  ip.id = ip_id;
-  ip.fill_checksum = false;
-  net::write_ipv4_header(p + net::kEthernetHeaderLen, ip);
-  uint8_t* tcp = p + net::kEthernetHeaderLen + net::kIpv4MinHeaderLen;
+  (void)write_ip_header(p + net::kEthernetHeaderLen, s.tuple, tcp_len, ip_id);
+  uint8_t* tcp = p + net::kEthernetHeaderLen + ip_len;
   net::TcpBuild t;
   t.src_port = s.tuple.local_port;
   t.dst_port = s.tuple.remote_port;

@@ -97,8 +97,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
   EXPECT_EQ(sizeof(Undo), sizeof(void*));
-  EXPECT_LE(sizeof(Tcb), 792u);
-  EXPECT_LE(own, 801.0);  // 792 + 8, and a per-source table of one
+  // + 24 B: the tuple's addresses are 16 bytes each for IPv6 (net/ip_addr.hpp, issue 16).
+  EXPECT_LE(sizeof(Tcb), 816u);
+  EXPECT_LE(own, 825.0);  // 816 + 8, and a per-source table of one
 }
 
 TEST(TcbParts, EachResetForgetsThePreviousConnection) {
