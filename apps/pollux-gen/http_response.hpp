@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace pollux::apps::http {
 
@@ -43,8 +44,8 @@ class ResponseParser {
     done,
     failed
   };
-  RespResult line_done();  // a complete line (without CRLF) is in line_
-  bool header_field();
+  RespResult line_done(std::string_view l);  // a complete line, without its CRLF
+  bool header_field(std::string_view l);
   void end_of_head();
 
   State state_ = State::status_line;

@@ -926,6 +926,35 @@ TEST(HttpResponse, OverlongLineIsBad) {
   EXPECT_EQ(feed_all(p, big, 4096, used), RespResult::bad);
 }
 
+// A header line may be kMaxLine bytes long (its CR counted, its LF not), whether it arrives
+// whole in one span or split across many; one byte more is bad.
+TEST(HttpResponse, ALineOfTheLimitIsReadWholeOrSplitAndOneMoreIsBad) {
+  const std::string field = "X: " + std::string(ResponseParser::kMaxLine - 4, 'a');
+  const std::string ok = "HTTP/1.1 200 OK\r\n" + field + "\r\nContent-Length: 0\r\n\r\n";
+  const std::string too_long = "HTTP/1.1 200 OK\r\n" + field + "a\r\nContent-Length: 0\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{7}, size_t{4096}, ok.size()}) {
+    ResponseParser p;
+    size_t used = 0;
+    EXPECT_EQ(feed_all(p, ok, step, used), RespResult::complete) << step;
+    EXPECT_EQ(used, ok.size()) << step;
+    ResponseParser q;
+    EXPECT_EQ(feed_all(q, too_long, step, used), RespResult::bad) << step;
+  }
+}
+
+// started(): a response has begun once any byte of its status line arrived, even a partial
+// line held between spans.
+TEST(HttpResponse, APartialStatusLineCountsAsStarted) {
+  ResponseParser p;
+  EXPECT_FALSE(p.started());
+  size_t used = 0;
+  EXPECT_EQ(p.feed(bytes("HTTP/1."), used), RespResult::need_more);
+  EXPECT_EQ(used, 7u);
+  EXPECT_TRUE(p.started());
+  EXPECT_EQ(p.feed(bytes("1 200 OK\r\nContent-Length: 0\r\n\r\n"), used), RespResult::complete);
+  EXPECT_EQ(p.status(), 200);
+}
+
 // --- JSON ------------------------------------------------------------------------------------
 
 TEST(JsonWriter, NestingCommasAndEscapes) {
