@@ -18,6 +18,20 @@ void ConnTotals::add(const ConnInfo& i) {
   wscale += i.wscale;
 }
 
+void ConnTotals::add(const ConnCounts& n) {
+  ++connections;
+  retransmits += n.retransmits;
+  timeouts += n.timeouts;
+  fast_recoveries += n.fast_recoveries;
+  dsacks += n.dsacks;
+  spurious_undos += n.spurious_undos;
+  spurious_retransmits += n.spurious_retransmits;
+  tlp_probes += n.tlp_probes;
+  sack += n.sack;
+  timestamps += n.timestamps;
+  wscale += n.wscale;
+}
+
 ConnTotals& ConnTotals::operator+=(const ConnTotals& o) {
   connections += o.connections;
   retransmits += o.retransmits;

@@ -24,6 +24,7 @@ struct ConnTotals {
   uint64_t sack = 0, timestamps = 0, wscale = 0;  // connections that negotiated each
 
   void add(const ConnInfo& i);
+  void add(const ConnCounts& n);  // the same sums from the cheap snapshot
   ConnTotals& operator+=(const ConnTotals& o);
 };
 

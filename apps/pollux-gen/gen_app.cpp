@@ -165,7 +165,7 @@ void GenApp::release(ConnState& s) {
     s.waiting = false;
   }
   if (s.conn) {
-    if (s.established) finished_conns_.add(tcp_.info(s.conn));
+    if (s.established) finished_conns_.add(tcp_.counts(s.conn));
     Stack::set_user(s.conn, nullptr);
   }
   s.conn = nullptr;
@@ -176,7 +176,7 @@ void GenApp::release(ConnState& s) {
 ConnTotals GenApp::conn_totals() const {
   ConnTotals t = finished_conns_;
   for (const auto& s : pool_)
-    if (s->conn && s->established) t.add(tcp_.info(s->conn));
+    if (s->conn && s->established) t.add(tcp_.counts(s->conn));
   return t;
 }
 
@@ -291,7 +291,7 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
       break;
   }
   // The TCB lives until this event returns: its last snapshot is the connection's record.
-  if (s->established) self->finished_conns_.add(self->tcp_.info(c));
+  if (s->established) self->finished_conns_.add(self->tcp_.counts(c));
   s->conn = nullptr;  // gone: nothing to detach
   self->release(*s);
 }

@@ -130,9 +130,10 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   ++self->stats_.closed;
   if (why == CloseReason::reset || why == CloseReason::timeout) ++self->stats_.resets;
   // The TCB lives until this event returns: its final snapshot is the connection's record.
-  const ConnInfo ci = self->tcp_.info(c);
-  self->conn_totals_.add(ci);
+  // The full ConnInfo only when --conn-info asked for the line; the totals need the counts.
+  self->conn_totals_.add(self->tcp_.counts(c));
   if (self->opts_.conn_info) {
+    const ConnInfo ci = self->tcp_.info(c);
     const Endpoint peer = Stack::remote(c);
     std::printf("conn-closed %s:%u %s %s\n", peer.ip.to_string().c_str(), peer.port,
                 close_reason_name(why), conn_info_line(ci).c_str());

@@ -66,6 +66,10 @@ ConnInfo Stack::info(const Conn* c) const {
   return engine_->tcp().info(c);
 }
 
+ConnCounts Stack::counts(const Conn* c) const {
+  return engine_->tcp().counts(c);
+}
+
 Endpoint Stack::local(const Conn* c) {
   const auto& t = tcp::TcpLayer::tuple(c);
   return {t.local_ip.v4(), t.local_port};

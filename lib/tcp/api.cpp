@@ -67,7 +67,13 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     // where the search starts, a shared counter moves it on. Ports are hard to guess, and a
     // new process does not retry the tuples its predecessor left in the peer's TIME-WAIT.
     const uint32_t span = config_.ephemeral_last - config_.ephemeral_first + 1u;
-    const uint32_t offset = isn_.hash_component(net::FourTuple{local, remote, 0, remote_port});
+    const net::FourTuple dest{local, remote, 0, remote_port};
+    if (!ephemeral_dest_known_ || dest != ephemeral_dest_) {
+      ephemeral_dest_ = dest;
+      ephemeral_offset_ = isn_.hash_component(dest);
+      ephemeral_dest_known_ = true;
+    }
+    const uint32_t offset = ephemeral_offset_;
     // A port whose tuple only our own TIME-WAIT holds is as good as a free one once reuse
     // is safe (RFC 6191, see time_wait_reusable): the counter walks ports in the order they
     // were handed out, so at high connection rates the next candidate is the oldest
@@ -253,6 +259,22 @@ void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
     t.ack_now = true;  // a window update, as when the application reads
     mark_dirty(t);
   }
+}
+
+ConnCounts TcpLayer::counts(const Conn* c) const {
+  const Tcb& t = *c;
+  ConnCounts n;
+  n.retransmits = t.retransmits;
+  n.timeouts = t.rto_count;
+  n.fast_recoveries = t.fast_recoveries;
+  n.dsacks = t.dsacks_received;
+  n.spurious_undos = t.spurious_undos;
+  n.spurious_retransmits = t.spurious_retrans;
+  n.tlp_probes = t.tlp_probes;
+  n.wscale = t.ws_ok;
+  n.sack = t.sack_ok;
+  n.timestamps = t.ts_ok;
+  return n;
 }
 
 ConnInfo TcpLayer::info(const Conn* c) const {

@@ -49,7 +49,11 @@ class IsnGenerator {
   // The ISN for a connection on `tuple` (from this host's point of view) opened at now_ns.
   // The sum is modulo 2^32, like all sequence arithmetic (RFC 9293 3.4).
   [[nodiscard]] net::Seq isn(const net::FourTuple& tuple, uint64_t now_ns) const {
-    return net::Seq(clock_component(now_ns) + hash_component(tuple));
+    return isn_from(hash_component(tuple), now_ns);
+  }
+  // The same from F already computed (a caller that needs F for something else too).
+  [[nodiscard]] static constexpr net::Seq isn_from(uint32_t f, uint64_t now_ns) {
+    return net::Seq(clock_component(now_ns) + f);
   }
 
   // A key for another purpose (SYN cookies), derived from the secret so that one random

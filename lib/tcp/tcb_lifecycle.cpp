@@ -23,13 +23,16 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   assert(!t.cold);  // given back by release_tcb
   assert(!t.undo);  // likewise
   t.tuple = tuple;
-  const Seq iss = isn_.isn(tuple, now);  // RFC 6528
+  // F (RFC 6528 3) is both the ISN's offset and the timestamp offset (RFC 7323 5.4): one
+  // SipHash of the tuple serves both (issue 13 item 4; it was computed twice per TCB).
+  const uint32_t f = isn_.hash_component(tuple);
+  const Seq iss = IsnGenerator::isn_from(f, now);
   t.AppState::reset(opts);
   t.Status::reset();
   t.SendSpace::reset(iss);
   t.RecvSpace::reset();
   t.Negotiated::reset(mss_for_mtu(tuple), window_shift_for(t.opts.rcvbuf, config_.window_scaling),
-                      isn_.hash_component(tuple));
+                      f);
   t.Congestion::reset(t.snd_mss, iss, config_.congestion_control, config_.hystart);
   t.Timing::reset(config_.rtt, t.ts_offset + static_cast<uint32_t>(now / 1'000'000));
   t.Data::reset();

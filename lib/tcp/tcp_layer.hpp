@@ -219,6 +219,7 @@ class TcpLayer {
   // 3.8.6.2.2), and the window scale fixed at the handshake caps what can be announced.
   void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
   [[nodiscard]] ConnInfo info(const Conn* c) const;
+  [[nodiscard]] ConnCounts counts(const Conn* c) const;
   [[nodiscard]] static const net::FourTuple& tuple(const Conn* c) { return c->tuple; }
   [[nodiscard]] static State state(const Conn* c) { return c->state; }
   static void set_user(Conn* c, void* p) { c->user = p; }
@@ -514,6 +515,11 @@ class TcpLayer {
   std::array<rte_mbuf*, 4096> out_{};
   size_t out_count_ = 0;
   uint32_t next_ephemeral_;  // RFC 6056 Algorithm 3 counter
+  // Algorithm 3's F(local, remote, remote port) for the last destination connected to: a
+  // generator opens to one destination over and over, and F is a SipHash (issue 13 item 4).
+  net::FourTuple ephemeral_dest_{};
+  uint32_t ephemeral_offset_ = 0;
+  bool ephemeral_dest_known_ = false;
   uint16_t ip_id_ = 0;
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
   std::array<uint64_t, kStateCount> state_entries_{};

@@ -58,6 +58,7 @@ class Stack {
   void set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
   void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
   [[nodiscard]] ConnInfo info(const Conn* c) const;
+  [[nodiscard]] ConnCounts counts(const Conn* c) const;  // ConnInfo's summable part, cheaply
 
   [[nodiscard]] static Endpoint local(const Conn* c);
   [[nodiscard]] static Endpoint remote(const Conn* c);

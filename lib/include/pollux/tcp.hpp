@@ -130,6 +130,15 @@ struct ConnInfo {
   bool wscale = false, sack = false, timestamps = false;
 };
 
+// The part of ConnInfo that adds up over connections (loss recovery counts and the options
+// the handshake agreed on), for a summary taken at every close: it reads only counters,
+// where ConnInfo walks the SACK scoreboard and formats the state (issue 13 item 4).
+struct ConnCounts {
+  uint32_t retransmits = 0, timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
+  uint32_t spurious_retransmits = 0, tlp_probes = 0;
+  bool wscale = false, sack = false, timestamps = false;
+};
+
 enum class TcpError : uint8_t {
   ok,
   table_full,         // connection table at its configured size
