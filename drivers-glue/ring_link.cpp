@@ -18,6 +18,10 @@ std::array<bool, RTE_MAX_ETHPORTS> link_port{};
 std::array<uint16_t, RTE_MAX_ETHPORTS> rx_callbacks{};  // queues with the callback, per port
 
 uint16_t receive_offloads(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t n, uint16_t, void*) {
+  // The mbufs were last written by the sending lcore: ask for every header line of the burst
+  // at once so that the misses overlap (issue 13 item 4, burst pipelining), instead of
+  // stalling on each in turn below.
+  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint64_t f = m->ol_flags;

@@ -13,6 +13,18 @@ using net::tcp_flags::ack;
 using net::tcp_flags::fin;
 using net::tcp_flags::syn;
 
+// The mbuf the next allocation on this lcore will return (the top of the lcore's mempool
+// cache) into cache, both header lines: its last writer was usually the peer's lcore (it
+// freed what we sent), and rte_pktmbuf_alloc's reset would stall on it. Only a hint: it
+// changes nothing in the pool (issue 13 item 4).
+static void prefetch_next_mbuf(rte_mempool* pool) {
+  const rte_mempool_cache* c = rte_mempool_default_cache(pool, rte_lcore_id());
+  if (c == nullptr || c->len == 0) return;
+  const auto* next = static_cast<const char*>(c->objs[c->len - 1]);
+  rte_prefetch0(next);
+  rte_prefetch0(next + RTE_CACHE_LINE_SIZE);
+}
+
 uint32_t TcpLayer::tsval(const Tcb& t, uint64_t now) const {
   // A 1 kHz timestamp clock (RFC 7323 5.4 allows 1 ms to 1 s per tick) with a
   // per-connection offset so the clock does not reveal uptime.
@@ -22,6 +34,7 @@ uint32_t TcpLayer::tsval(const Tcb& t, uint64_t now) const {
 rte_mbuf* TcpLayer::alloc_datagram(uint16_t total) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return nullptr;
+  prefetch_next_mbuf(pool_);
   if (!rte_pktmbuf_append(m, total)) {
     rte_pktmbuf_free(m);
     return nullptr;
