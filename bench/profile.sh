@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Where the cycles go (issue 13): perf over pollux-gen with --local-server (the in-memory
 # link, release build, generator on lcore 0 and server on lcore 1), for a connections-per-
-# second run and a bulk run. This VM has no hardware PMU: the samples come from the cpu-clock
-# software event, with DWARF call graphs. Writes bench/PROFILE.md: per run and per side (the
-# lcore's thread), the functions with the most samples of their own and the most samples
-# below them. A bench, not a test: it asserts nothing.
+# second run, a keep-alive requests-per-second run and a bulk run. This VM has no hardware
+# PMU: the samples come from the cpu-clock software event, with DWARF call graphs. Writes
+# bench/PROFILE.md: per run and per side (the lcore's thread), the functions with the most
+# samples of their own and the most samples below them. A bench, not a test: it asserts
+# nothing.
 #
 #   bench/profile.sh [--seconds N]     (root; installs linux-perf if it is missing)
 set -euo pipefail
@@ -15,7 +16,7 @@ seconds=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,6 +63,7 @@ for line in sys.stdin:
 }
 
 profile cps --mode cps --http --concurrency 32 --local-server http --time-wait 400
+profile rps --mode rps --http --connections 32 --local-server http
 profile bulk --mode bulk --direction down --connections 4 --local-server source
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -74,11 +76,11 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "out). lcore 0 (thread \`pollux-gen\`, the main lcore) is the generator, lcore 1"
   echo "(\`rte-worker-1\`) the local server. Both spin when idle: the poll loop's own functions"
   echo "(rx/tx burst on an empty ring, sched_yield) take what work leaves."
-  for run in cps bulk; do
+  for run in cps rps bulk; do
     echo
     echo "## $run"
     echo
-    grep -E '^  (connections|bytes|cpu)' "$work/$run.log" | sed 's/^  /    /'
+    grep -E '^  (connections|requests|bytes|cpu)' "$work/$run.log" | sed 's/^  /    /'
     echo
     samples=$(perf report -i "$work/$run.data" --comms "$comms" --stdio -g none --sort comm 2>/dev/null |
       sed -n "s/^# Samples: \([0-9kKmM.]*\) *of event.*/\1/p" | head -n 1)
