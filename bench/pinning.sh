@@ -71,7 +71,7 @@ legit | row "after the attack (2)"
 stop_pid $pollux_pid
 echo
 sed 's/^/  /' "$workdir/attack.log"
-echo "pollux counters (receive memory, pool):"
-grep -E 'drop_tcp_rcv_memory|drop_tcp_ofo_pruned|tcp_rcv_collapsed|rx_nombuf|drop_tcp_no_mbuf|drop_no_mbuf|tcp_passive_opens' \
+echo "pollux counters (receive and send memory, pool):"
+grep -E 'drop_tcp_rcv_memory|drop_tcp_ofo_pruned|tcp_rcv_collapsed|tcp_snd_memory_refused|rx_nombuf|drop_tcp_no_mbuf|drop_no_mbuf|tcp_passive_opens|tcp_user_timeouts' \
   "$workdir/pollux.log" | sed 's/^/  /'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

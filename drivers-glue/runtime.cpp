@@ -115,18 +115,20 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.iface.offloads = port_.offloads;
     ec.arp = config.arp;
     ec.tcp = config.tcp;
-    // Receive memory (issue 14 item 2): TCP's receive and reassembly queues share three
-    // quarters of the mbufs beyond the rings, split between the lcores. The rest, and the
-    // rings' share (descriptors, the TX batch, the caches), stay for RX refill
-    // and for sending, whatever peers make TCP hold.
+    // Held memory (issue 14 item 2), the mbufs beyond the rings split between the lcores:
+    // half for TCP's receive and reassembly queues, a quarter for its send queues, an eighth
+    // for IPv4 reassembly (below). The last eighth, and the rings' share (descriptors, the TX
+    // batch, the caches), are the reserve: RX refill, control segments (ACK, RST, SYN-ACK)
+    // and the headers of what is sent always find mbufs, whatever peers make TCP hold.
+    const auto lcores = static_cast<uint32_t>(lcores_.size());
     if (ec.tcp.rcv_mbuf_budget == 0)
-      ec.tcp.rcv_mbuf_budget =
-          std::max<uint32_t>(extra / 4 * 3 / static_cast<uint32_t>(lcores_.size()), 64);
-    // IPv4 reassembly holds fragments out of the quarter TCP leaves (an eighth of the spare
-    // mbufs split between the lcores, at most its default), never out of TCP's budget: a
-    // fragment flood fills only its own cap.
-    ec.reasm.max_mbufs = static_cast<uint16_t>(std::clamp<uint32_t>(
-        extra / 8 / static_cast<uint32_t>(lcores_.size()), 16, ec.reasm.max_mbufs));
+      ec.tcp.rcv_mbuf_budget = std::max<uint32_t>(extra / 2 / lcores, 64);
+    if (ec.tcp.snd_mbuf_budget == 0)
+      ec.tcp.snd_mbuf_budget = std::max<uint32_t>(extra / 4 / lcores, 64);
+    // IPv4 reassembly holds fragments out of its own eighth (at most its default), never out
+    // of TCP's budgets: a fragment flood fills only its own cap.
+    ec.reasm.max_mbufs =
+        static_cast<uint16_t>(std::clamp<uint32_t>(extra / 8 / lcores, 16, ec.reasm.max_mbufs));
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(

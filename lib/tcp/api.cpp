@@ -136,14 +136,67 @@ size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {
   const bool open = t.state == State::established || t.state == State::close_wait ||
                     t.state == State::syn_sent || t.state == State::syn_received;
   if (!open || t.fin_queued || t.app_closed) return 0;
-  size_t n = t.sndq.append(data, t.opts.sndbuf, pool_);
-  if (n < data.size()) t.want_writable = true;
+  const uint32_t before = t.sndq.mbufs();
+  size_t n = t.sndq.append(data, t.opts.sndbuf, pool_, snd_allowance(t));
+  snd_mbufs_ += t.sndq.mbufs() - before;
+  if (n < data.size()) {
+    t.want_writable = true;
+    if (t.sndq.bytes() < t.opts.sndbuf) {
+      // Cut short by memory, not by the connection's own buffer (see send memory below).
+      counters_.inc(Counter::tcp_snd_memory_refused);
+      if (!t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
+        t.snd_mem_wait = true;
+        ++snd_waiters_;
+      }
+    }
+  }
   if (n > 0) mark_dirty(t);
   return n;
 }
 
+// --- Send memory (issue 14 item 2) ------------------------------------------------------------
+//
+// What a connection queues stays in the pool until the peer acknowledges it, and a peer that
+// keeps its window shut (RFC 9293 3.8.6.1 lets it, for as long as it answers our probes)
+// acknowledges nothing: many such peers would pin the whole pool through our send queues, as
+// the receive side's budget prevents for what they send us. So the send queues of a lcore
+// hold at most snd_mbuf_budget mbufs, a limit of their own beside the receive budget, both
+// inside what the runtime leaves beyond the RX rings (the RX reserve). Below half the budget
+// any connection takes what its sndbuf allows; beyond it (pressure) a connection takes at
+// most kSndPressureShare mbufs, so that the hogs stop at the mark while every other
+// connection can still queue a reply. send() then takes less than it was given, as a full
+// sndbuf makes it do, and nothing queued is ever dropped. A connection over its share is
+// woken by its own ACKs (ack_processing.cpp); one refused below its share (the lcore's budget
+// spent) may have nothing in flight, so it is marked and woken by the layer once the budget
+// has room again (flush). A peer that never opens its window is ended by the USER TIMEOUT
+// (timers.cpp on_persist), which gives its mbufs back.
+uint32_t TcpLayer::snd_allowance(const Tcb& t) const {
+  const uint32_t held = t.sndq.mbufs();
+  const uint32_t below_mark = snd_mbufs_ < snd_pressure_mark_ ? snd_pressure_mark_ - snd_mbufs_ : 0;
+  const uint32_t share = held < kSndPressureShare ? kSndPressureShare - held : 0;
+  const uint32_t room = snd_mbufs_ < snd_budget_ ? snd_budget_ - snd_mbufs_ : 0;
+  return std::max(below_mark, std::min(share, room));
+}
+
+void TcpLayer::wake_snd_waiters(uint64_t now) {
+  // A walk of the table, but only when some connection waits and the budget has room for
+  // it, and at most once a millisecond: the waiters are few, the walk rare.
+  snd_waiters_ = 0;
+  snd_wake_not_before_ = now + kSndWakeIntervalNs;
+  table_.for_each([&](Tcb& t) {
+    if (!t.snd_mem_wait) return;
+    t.snd_mem_wait = false;
+    if (!t.want_writable) return;
+    t.want_writable = false;
+    t.ev_writable = true;
+    mark_dirty(t);
+  });
+}
+
 uint32_t TcpLayer::send_space(const Conn* c) const {
-  return c->opts.sndbuf > c->sndq.bytes() ? c->opts.sndbuf - c->sndq.bytes() : 0;
+  const uint32_t own = c->opts.sndbuf > c->sndq.bytes() ? c->opts.sndbuf - c->sndq.bytes() : 0;
+  const uint64_t memory = uint64_t{c->sndq.tail_room()} + uint64_t{snd_allowance(*c)} * snd_room_;
+  return static_cast<uint32_t>(std::min<uint64_t>(own, memory));
 }
 
 uint32_t TcpLayer::readable_bytes(const Conn* c) const {

@@ -5,13 +5,17 @@
 
 namespace pollux::tcp {
 
-size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool) {
+size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool,
+                         uint32_t max_new_mbufs) {
   size_t taken = 0;
   while (taken < data.size() && bytes_ < limit) {
     uint32_t want = static_cast<uint32_t>(std::min<size_t>(data.size() - taken, limit - bytes_));
     if (!tail_ || rte_pktmbuf_tailroom(tail_) == 0) {
+      if (max_new_mbufs == 0) break;
       rte_mbuf* m = rte_pktmbuf_alloc(pool);
       if (!m) break;
+      --max_new_mbufs;
+      ++mbufs_;
       // No headroom needed: headers are built in separate mbufs at transmit time.
       m->data_off = 0;
       m->next = nullptr;
@@ -113,6 +117,7 @@ void SendQueue::drop_front(uint32_t n) {
     else if (cursor_) cursor_base_ -= len;
     head_->next = nullptr;
     rte_pktmbuf_free_seg(head_);
+    --mbufs_;
     head_ = next;
     pos -= len;
     if (!head_) {
@@ -137,7 +142,7 @@ void SendQueue::clear() {
     head_ = next;
   }
   tail_ = cursor_ = nullptr;
-  head_off_ = bytes_ = cursor_base_ = 0;
+  head_off_ = bytes_ = cursor_base_ = mbufs_ = 0;
 }
 
 }  // namespace pollux::tcp

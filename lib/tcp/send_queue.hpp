@@ -19,9 +19,11 @@ class SendQueue {
   SendQueue& operator=(const SendQueue&) = delete;
   ~SendQueue() { clear(); }
 
-  // Copies up to `data.size()` bytes (bounded by `limit` bytes in the queue in all); returns
-  // how many were taken. Stops early, without error, if the pool runs dry.
-  size_t append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool);
+  // Copies up to `data.size()` bytes (bounded by `limit` bytes in the queue in all, and by
+  // `max_new_mbufs` mbufs taken from the pool for it); returns how many were taken. Stops
+  // early, without error, if the pool runs dry.
+  size_t append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool,
+                uint32_t max_new_mbufs = UINT32_MAX);
 
   // Copies `len` bytes starting `offset` bytes after the head (offset 0 = SND.UNA) to `out`.
   // Sequential reads are O(1) thanks to a cursor; the caller guarantees the range exists.
@@ -39,6 +41,12 @@ class SendQueue {
   void clear();
   [[nodiscard]] uint32_t bytes() const { return bytes_; }
   [[nodiscard]] bool empty() const { return bytes_ == 0; }
+  // Mbufs the queue holds (its memory, whatever they carry), and the free room after the
+  // last byte (what append() takes without a new mbuf).
+  [[nodiscard]] uint32_t mbufs() const { return mbufs_; }
+  [[nodiscard]] uint32_t tail_room() const {
+    return tail_ ? static_cast<uint32_t>(rte_pktmbuf_tailroom(tail_)) : 0;
+  }
 
  private:
   rte_mbuf* head_ = nullptr;
@@ -49,6 +57,7 @@ class SendQueue {
   // counted from the head's first byte including head_off_).
   rte_mbuf* cursor_ = nullptr;
   uint32_t cursor_base_ = 0;
+  uint32_t mbufs_ = 0;  // beside cursor_base_: the queue stays 40 bytes (tcb_layout_test)
 
   // Moves the cursor to the mbuf holding `pos` (counted from head_'s first byte).
   void seek(uint32_t pos);

@@ -322,6 +322,9 @@ struct AppState {
   bool app_closed = false;  // close() called: input is discarded, the app gets no more events
   bool ev_established = false, ev_readable = false, ev_writable = false, ev_peer_closed = false,
        want_writable = false, closed_pending = false;
+  // send() was cut short by the lcore's send budget while this connection held less than its
+  // share: nothing of its own may come back to wake it, so the layer does (api.cpp).
+  bool snd_mem_wait = false;
   CloseReason close_reason = CloseReason::normal;
 
   // The buffers are bounded: at least 4 KB each, the receive window at most 1 GB (RFC 7323

@@ -52,7 +52,12 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.dirty = false;
   if (t.in_flow_table()) table_.erase(t);
   cancel_timers(t);
+  snd_mbufs_ -= t.sndq.mbufs();
   t.sndq.clear();
+  if (t.snd_mem_wait) {
+    t.snd_mem_wait = false;
+    --snd_waiters_;
+  }
   rcv_mbufs_ -= held_mbufs(t);
   t.rcvq.clear();
   release_ooo(t);

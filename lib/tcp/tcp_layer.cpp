@@ -35,6 +35,11 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
   rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
                                             : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
   rcv_pressure_mark_ = rcv_budget_ / 4 * 3;
+  snd_budget_ = config.snd_mbuf_budget != 0 ? config.snd_mbuf_budget
+                                            : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
+  snd_pressure_mark_ = snd_budget_ / 2;
+  // send_queue.cpp writes from data_off 0: the whole data room.
+  snd_room_ = pool ? std::max<uint32_t>(rte_pktmbuf_data_room_size(pool), 1) : 2048;
 }
 
 TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
@@ -105,6 +110,9 @@ void TcpLayer::flush(uint64_t now) {
   now_ = now;
   // Work on a snapshot: connections dirtied by callbacks go to the next round, so a
   // callback that keeps writing cannot keep this loop going.
+  if (snd_waiters_ != 0 && snd_mbufs_ + kSndPressureShare <= snd_budget_ &&
+      now >= snd_wake_not_before_)
+    wake_snd_waiters(now);
   decltype(dirty_) work;
   work.swap(dirty_);
   while (!work.empty()) {

@@ -161,6 +161,12 @@ struct TcpConfig {
   // hold in all, so that peers cannot pin the pool and starve RX refill (receive_data.cpp).
   // 0: half the pool (the runtime gives each lcore its share of the mbufs beyond its rings).
   uint32_t rcv_mbuf_budget = 0;
+  // Send memory (issue 14 item 2): mbufs this lcore's send queues may hold in all (api.cpp).
+  // A peer that never opens its window pins what we queued for it; past half the budget
+  // (pressure) each connection may take at most kSndPressureShare mbufs, and send() takes
+  // less than it is given (counted, the app is told `writable` later). 0: half the pool, as
+  // the receive side (the runtime gives each lcore a quarter of the mbufs beyond its rings).
+  uint32_t snd_mbuf_budget = 0;
 };
 
 class TcpLayer {
@@ -258,6 +264,9 @@ class TcpLayer {
   [[nodiscard]] uint32_t undo_records_lent() const { return undo_pool_.lent(); }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
+  // Mbufs held by the send queues of every connection, and their budget.
+  [[nodiscard]] uint32_t snd_mbufs() const { return snd_mbufs_; }
+  [[nodiscard]] uint32_t snd_mbuf_budget() const { return snd_budget_; }
   // Arms of this layer's timer wheel so far (benches and tests count them per segment).
   [[nodiscard]] uint64_t timer_arms() const { return wheel_.arms(); }
   // Visits every connection in the table (not the TIME-WAIT records), e.g. for a dump.
@@ -346,6 +355,13 @@ class TcpLayer {
   // Frees out-of-order data under pressure: `t`'s first, then every connection's while the
   // lcore is over `target` mbufs. Counted per mbuf (drop_tcp_ofo_pruned).
   void prune_ooo(Tcb& t, uint32_t target);
+  // Send memory (api.cpp): the mbufs a connection may hold under pressure (8 KB of queue,
+  // twice Linux's tcp_wmem[0], the least a socket keeps under tcp_memory_pressure), how many
+  // more `t` may take now, and the wake-up of connections refused while holding less.
+  static constexpr uint32_t kSndPressureShare = 4;
+  static constexpr uint64_t kSndWakeIntervalNs = 1'000'000;
+  [[nodiscard]] uint32_t snd_allowance(const Tcb& t) const;
+  void wake_snd_waiters(uint64_t now);
   void prune_one_ooo(ReassemblyQueue& q);
   void append_in_order(Tcb& t, base::UniqueMbuf m);
   // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share
@@ -511,6 +527,12 @@ class TcpLayer {
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved
   uint32_t rcv_pressure_mark_ = 0;  // three quarters of it
+  uint32_t snd_mbufs_ = 0;          // held by every sndq of this layer
+  uint32_t snd_budget_ = 0;         // config_.snd_mbuf_budget, resolved
+  uint32_t snd_pressure_mark_ = 0;  // half of it
+  uint32_t snd_room_ = 0;           // bytes one send-queue mbuf holds
+  uint32_t snd_waiters_ = 0;        // connections with snd_mem_wait set
+  uint64_t snd_wake_not_before_ = 0;
   std::vector<Listener> listeners_;
   std::array<rte_mbuf*, 4096> out_{};
   size_t out_count_ = 0;

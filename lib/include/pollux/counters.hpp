@@ -184,6 +184,10 @@ enum class Counter : uint16_t {
   drop_tcp_ofo_pruned,  // out-of-order mbufs freed under memory pressure (the peer resends)
   drop_tcp_rcv_memory,  // segment dropped: the lcore's budget, or the connection's share, spent
   tcp_rcv_collapsed,    // small in-order segments copied into the receive queue's last mbuf
+  // Send memory (issue 14 item 2): send() took less than it was given (or nothing) because
+  // the lcore's send budget, or the connection's share of it under pressure, was spent (or
+  // the pool was empty). Nothing queued is dropped; the app is told `writable` later.
+  tcp_snd_memory_refused,
   // Nothing held forever (issue 14 item 3).
   tcp_user_timeouts,      // RFC 9293 3.8.3 USER TIMEOUT: no progress (zero window included)
   tcp_orphan_timeouts,    // closed by the app, stuck in FIN-WAIT-1/CLOSING/LAST-ACK: ended
@@ -358,6 +362,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_ofo_pruned",
     "drop_tcp_rcv_memory",
     "tcp_rcv_collapsed",
+    "tcp_snd_memory_refused",
     "tcp_user_timeouts",
     "tcp_orphan_timeouts",
     "drop_tcp_source_limit",

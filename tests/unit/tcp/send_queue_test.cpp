@@ -131,5 +131,29 @@ TEST_F(SendQueueTest, AnEmptyPoolYieldsNoSegmentAndLeaksNothing) {
   for (rte_mbuf* m : held) rte_pktmbuf_free(m);
 }
 
+// The queue counts the mbufs it holds (the send budget charges them, issue 14 item 2) and
+// takes no more new ones than it is allowed; the room left in its last one is always used.
+TEST_F(SendQueueTest, AppendTakesAtMostTheNewMbufsItIsAllowedAndCountsWhatItHolds) {
+  const uint32_t room = rte_pktmbuf_data_room_size(pool_.get());
+  SendQueue q;
+  std::vector<uint8_t> big(10 * size_t{room}, 0x5a);
+  EXPECT_EQ(q.append(big, 1 << 20, pool_.get(), 0), 0u);
+  EXPECT_EQ(q.mbufs(), 0u);
+  EXPECT_EQ(q.append({big.data(), 10}, 1 << 20, pool_.get(), 1), 10u);
+  EXPECT_EQ(q.mbufs(), 1u);
+  EXPECT_EQ(q.tail_room(), room - 10);
+  // The last mbuf's room, then two new mbufs' worth.
+  EXPECT_EQ(q.append(big, 1 << 20, pool_.get(), 2), size_t{room} * 3 - 10);
+  EXPECT_EQ(q.mbufs(), 3u);
+  EXPECT_EQ(q.tail_room(), 0u);
+  q.drop_front(room + 5);  // frees the first mbuf only
+  EXPECT_EQ(q.mbufs(), 2u);
+  q.append({big.data(), 10}, 1 << 20, pool_.get(), 1);
+  EXPECT_EQ(q.mbufs(), 3u);
+  q.clear();
+  EXPECT_EQ(q.mbufs(), 0u);
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), baseline_);
+}
+
 }  // namespace
 }  // namespace pollux::tcp
