@@ -18,7 +18,9 @@
 //   send_segment.cpp        building a segment: every data segment and ACK leaves here
 //   reset.cpp / reset.hpp   the one RST builder (also the engine's CLOSED answer)
 //   syn_ack.cpp / .hpp      the SYN cookie's SYN-ACK, written without a TCB (input_listen.cpp)
-//   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK
+//   timers.cpp              retransmission (RFC 6298), persist, keepalive, delayed ACK,
+//                           linger: deadlines kept in the TCB, one wheel entry for the earliest
+//   ip_header.hpp           the IP header of every segment built here, by the tuple's family
 //   time_wait.cpp           TIME-WAIT: entering it, the compact record that answers for the
 //                           pair for 2 MSL (time_wait_store.hpp), ending it early (RFC 6191)
 //   tcb_lifecycle.cpp       TCB pool, initialisation, set_state (every state change), finish,
