@@ -70,7 +70,7 @@ inline constexpr uint32_t kTsoMaxPayload =
 
 struct TcpConfig {
   uint32_t max_connections = 16384;  // TCB pool = table capacity (TIME-WAIT not included)
-  // TIME-WAIT records (88 B each, time_wait_store.hpp), outside the table: when full, the
+  // TIME-WAIT records (64 B each, time_wait_store.hpp), outside the table: when full, the
   // oldest is dropped early and counted (tcp_time_wait_evicted).
   uint32_t time_wait_records = 65536;
   uint32_t ooo_queues = 1024;  // connections that may hold out-of-order data at once

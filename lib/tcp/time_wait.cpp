@@ -36,7 +36,7 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();
     counters_.inc(Counter::tcp_time_wait_evicted);
-    note_transition(old.tuple, State::time_wait, State::closed, StateCause::time_wait_evicted);
+    note_transition(tw_.tuple_of(old), State::time_wait, State::closed, StateCause::time_wait_evicted);
     tw_.erase(old);
   }
   bool evicted = false;
@@ -100,14 +100,15 @@ void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
 
 void TcpLayer::recycle_time_wait(TimeWaitRecord& r) {
   counters_.inc(Counter::tcp_time_wait_recycled);
-  note_transition(r.tuple, State::time_wait, State::closed, StateCause::time_wait_recycled);
+  note_transition(tw_.tuple_of(r), State::time_wait, State::closed,
+                  StateCause::time_wait_recycled);
   tw_.erase(r);
 }
 
 void TcpLayer::expire_time_wait(uint64_t now) {
   // FIFO: every record lives 2 MSL from its last (re)start, so the front is due first.
   for (TimeWaitRecord* r = tw_.oldest(); r && r->expiry_ns <= now; r = tw_.oldest()) {
-    note_transition(r->tuple, State::time_wait, State::closed, StateCause::time_wait_expired);
+    note_transition(tw_.tuple_of(*r), State::time_wait, State::closed, StateCause::time_wait_expired);
     tw_.erase(*r);
   }
 }
@@ -190,7 +191,8 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
     o.sack_count = 1;
   }
   const size_t opt_len = net::tcp_options_length(o);
-  const size_t ip_len = ip_header_len(r.tuple);
+  const net::FourTuple tuple = tw_.tuple_of(r);
+  const size_t ip_len = ip_header_len(tuple);
   const size_t kHeaders = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen;
   rte_mbuf* m = alloc_datagram(static_cast<uint16_t>(kHeaders + opt_len));
   if (!m) {
@@ -200,8 +202,8 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
   uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* tcp = p + net::kEthernetHeaderLen + ip_len;
   net::TcpBuild b;
-  b.src_port = r.tuple.local_port;
-  b.dst_port = r.tuple.remote_port;
+  b.src_port = r.local_port;
+  b.dst_port = r.remote_port;
   b.seq = r.snd_nxt;
   b.ack = r.rcv_nxt;
   b.flags = ack;
@@ -209,9 +211,9 @@ void TcpLayer::send_time_wait_ack(const TimeWaitRecord& r,
   b.options_len = static_cast<uint8_t>(opt_len);
   net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
   net::write_tcp_header(tcp, b);
-  (void)write_ip_header(p + net::kEthernetHeaderLen, r.tuple,
+  (void)write_ip_header(p + net::kEthernetHeaderLen, tuple,
                         static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len), ip_id_);
-  if (r.tuple.is_v4()) ++ip_id_;
+  if (!r.v6) ++ip_id_;
   out_[out_count_++] = m;
   counters_.inc(Counter::tcp_segs_out);
 }

@@ -1,12 +1,11 @@
 // TIME-WAIT as a compact record (issue 13 item 5, issue 14 item 3): a connection that enters
 // TIME-WAIT gives its TCB back and leaves what RFC 9293 3.10.7.4 needs to answer for the pair
 // during 2 MSL -- the tuple, SND.NXT and RCV.NXT, TS.Recent (RFC 7323) and when it was taken
-// (RFC 6191 reuse), the window our ACKs advertise -- in a per-lcore store of at most 88 B a
-// record (64 B before IPv6: the tuple's addresses grew from 4 to 16 bytes each, issue 16).
+// (RFC 6191 reuse), the window our ACKs advertise -- in a per-lcore store of 64 B a record.
 //
 // Why this shape:
 //  - Outside the connection table's budget: a server that closes first holds one record per
-//    closed connection for 2 MSL, not a 1.6 KB TCB and a table slot.
+//    closed connection for 2 MSL, not a TCB and a table slot.
 //  - FIFO expiry: every record lives the same 2 MSL from its last (re)start, and time only
 //    moves forward, so the list in order of (re)start is also the order of expiry; expiring
 //    is popping the front while it is due. A restart (the peer's FIN again: "restart the 2 MSL
@@ -16,8 +15,14 @@
 //    TIME-WAIT, would lose the newest pair's protection instead of the one closest to its end.
 //  - Indexed by a chained hash over the same array (32-bit links, no allocation), with the
 //    connection table's bucket hash.
+//  - 64 B for both families: an IPv4 pair's addresses (4 B each) sit in the record; an IPv6
+//    pair's (16 B each, issue 16) in a parallel array at the record's own index, which is
+//    allocated with the records but never written for an IPv4 pair, so its pages stay
+//    untouched (not resident) unless IPv6 connections close here. The IPv6-sized tuple inline
+//    made every record 88 B, for the family most pairs do not use.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,7 +34,13 @@
 namespace pollux::tcp {
 
 struct TimeWaitRecord {
-  net::FourTuple tuple;      // from our side: local = our address and port
+  uint64_t expiry_ns = 0;               // 2 MSL after the last (re)start
+  uint32_t prev = kNone, next = kNone;  // FIFO, oldest first
+  uint32_t chain = kNone;               // hash bucket chain
+  // The pair from our side (local = our address and port); TimeWaitStore::tuple_of() gives
+  // it whole. The addresses are here for IPv4 only (`v6` clear).
+  uint32_t local_v4 = 0, remote_v4 = 0;
+  uint16_t local_port = 0, remote_port = 0;
   net::Seq snd_nxt;          // all we sent, our FIN included, is acknowledged: SND.UNA = SND.NXT
   net::Seq rcv_nxt;          // past the peer's FIN
   uint32_t rcv_wnd = 0;      // RCV.ADV - RCV.NXT: the acceptability test's window (3.10.7.4 first)
@@ -38,23 +49,22 @@ struct TimeWaitRecord {
   uint32_t since_ms = 0;     // when TIME-WAIT began (ms, wraps): TS.Recent's age, RFC 6191 reuse
   uint32_t max_snd_wnd = 0;  // RFC 5961 5.2: ACKs older than SND.UNA - MAX.SND.WND draw a challenge
   uint16_t window = 0;       // the window field our ACKs carry (already shifted by rcv_wscale)
-  bool ts_ok = false;        // timestamps were agreed
-  bool sack_ok = false;      // SACK was agreed: a duplicate draws a D-SACK (RFC 2883)
-  uint32_t prev = kNone, next = kNone;  // FIFO, oldest first
-  uint32_t chain = kNone;               // hash bucket chain
-  uint64_t expiry_ns = 0;               // 2 MSL after the last (re)start
+  bool ts_ok : 1 = false;    // timestamps were agreed
+  bool sack_ok : 1 = false;  // SACK was agreed: a duplicate draws a D-SACK (RFC 2883)
+  bool v6 : 1 = false;       // an IPv6 pair: its addresses are in the store's parallel array
 
   static constexpr uint32_t kNone = 0xffffffffu;
 };
-// 88 B: 36 of tuple (IPv6-sized addresses, net/ip_addr.hpp), 40 of TCP state, 12 of links.
-// Back to 64 would need the local address as an index into the interface's few addresses.
-static_assert(sizeof(TimeWaitRecord) <= 88, "a TIME-WAIT costs at most 88 B (issue 13 item 5)");
+// 64 B: 20 of expiry and links, 12 of IPv4 pair, 31 of TCP state and flags.
+static_assert(sizeof(TimeWaitRecord) <= 64, "a TIME-WAIT costs at most 64 B (issue 13 item 5)");
 
 class TimeWaitStore {
  public:
   explicit TimeWaitStore(uint32_t capacity)
       : capacity_(capacity < 1 ? 1 : capacity),
         records_(std::make_unique<TimeWaitRecord[]>(capacity_)),
+        // Default-initialised (trivial): no page of it is written until an IPv6 pair is.
+        pairs_(new AddrPair[capacity_]),
         mask_(bucket_count(capacity_) - 1),
         buckets_(std::make_unique<uint32_t[]>(mask_ + 1)) {
     for (uint32_t i = 0; i <= mask_; ++i) buckets_[i] = TimeWaitRecord::kNone;
@@ -69,15 +79,46 @@ class TimeWaitStore {
   [[nodiscard]] uint32_t size() const { return size_; }
   [[nodiscard]] uint32_t capacity() const { return capacity_; }
   [[nodiscard]] static constexpr size_t bytes_per_record() { return sizeof(TimeWaitRecord); }
-  // Bytes a store of `capacity` records allocates: the records and the bucket index.
+  // What an IPv6 pair adds to its record, in the parallel array.
+  [[nodiscard]] static constexpr size_t bytes_per_ipv6_pair() { return sizeof(AddrPair); }
+  // Bytes a store of `capacity` records allocates: the records and the bucket index, which
+  // every pair touches, and the IPv6 addresses, which only IPv6 pairs do.
   [[nodiscard]] static size_t memory_bytes(uint32_t capacity) {
     const uint32_t c = capacity < 1 ? 1 : capacity;
-    return size_t{c} * sizeof(TimeWaitRecord) + size_t{bucket_count(c)} * sizeof(uint32_t);
+    return size_t{c} * (sizeof(TimeWaitRecord) + sizeof(AddrPair)) +
+           size_t{bucket_count(c)} * sizeof(uint32_t);
+  }
+
+  // The pair `r` answers for, from our side.
+  [[nodiscard]] net::FourTuple tuple_of(const TimeWaitRecord& r) const {
+    net::FourTuple t;
+    t.local_port = r.local_port;
+    t.remote_port = r.remote_port;
+    if (r.v6) {
+      const AddrPair& a = pairs_[index(r)];
+      t.local_ip.bytes = a.local;
+      t.remote_ip.bytes = a.remote;
+    } else {
+      t.local_ip = net::Ipv4Addr{r.local_v4};
+      t.remote_ip = net::Ipv4Addr{r.remote_v4};
+    }
+    return t;
   }
 
   [[nodiscard]] TimeWaitRecord* find(const net::FourTuple& tuple) {
-    for (uint32_t i = buckets_[bucket(tuple)]; i != TimeWaitRecord::kNone; i = records_[i].chain)
-      if (records_[i].tuple == tuple) return &records_[i];
+    const bool v4 = tuple.is_v4();
+    const uint32_t l4 = v4 ? tuple.local_ip.v4().value : 0;
+    const uint32_t r4 = v4 ? tuple.remote_ip.v4().value : 0;
+    for (uint32_t i = buckets_[bucket(tuple)]; i != TimeWaitRecord::kNone;
+         i = records_[i].chain) {
+      const TimeWaitRecord& r = records_[i];
+      if (r.local_port != tuple.local_port || r.remote_port != tuple.remote_port || r.v6 == v4)
+        continue;
+      if (v4 ? (r.local_v4 == l4 && r.remote_v4 == r4)
+             : (pairs_[i].local == tuple.local_ip.bytes &&
+                pairs_[i].remote == tuple.remote_ip.bytes))
+        return &records_[i];
+    }
     return nullptr;
   }
 
@@ -91,7 +132,16 @@ class TimeWaitStore {
     TimeWaitRecord& r = records_[i];
     free_ = r.next;
     r = TimeWaitRecord{};
-    r.tuple = tuple;
+    r.local_port = tuple.local_port;
+    r.remote_port = tuple.remote_port;
+    if (tuple.is_v4()) {
+      r.local_v4 = tuple.local_ip.v4().value;
+      r.remote_v4 = tuple.remote_ip.v4().value;
+    } else {
+      r.v6 = true;
+      pairs_[i].local = tuple.local_ip.bytes;
+      pairs_[i].remote = tuple.remote_ip.bytes;
+    }
     r.expiry_ns = expiry_ns;
     const uint32_t b = bucket(tuple);
     r.chain = buckets_[b];
@@ -103,7 +153,7 @@ class TimeWaitStore {
 
   void erase(TimeWaitRecord& r) {
     const uint32_t i = index(r);
-    uint32_t* link = &buckets_[bucket(r.tuple)];
+    uint32_t* link = &buckets_[bucket(tuple_of(r))];
     while (*link != i) link = &records_[*link].chain;
     *link = r.chain;
     unlink(i);
@@ -139,6 +189,12 @@ class TimeWaitStore {
   }
 
  private:
+  // An IPv6 pair's addresses; trivial, so that the array is not written at allocation.
+  struct AddrPair {
+    std::array<uint8_t, 16> local;
+    std::array<uint8_t, 16> remote;
+  };
+
   static uint32_t bucket_count(uint32_t capacity) {
     uint32_t n = 1;
     while (n < capacity) n <<= 1;
@@ -174,6 +230,7 @@ class TimeWaitStore {
 
   uint32_t capacity_;
   std::unique_ptr<TimeWaitRecord[]> records_;
+  std::unique_ptr<AddrPair[]> pairs_;
   uint32_t mask_;
   std::unique_ptr<uint32_t[]> buckets_;
   uint32_t free_ = TimeWaitRecord::kNone;

@@ -356,7 +356,7 @@ TEST(TimeWaitRecords, AServerClosingFirstThousandsOfTimesDoesNotFillItsTable) {
   EXPECT_EQ(p.w.b().counters().get(base::Counter::tcp_time_wait_evicted),
             static_cast<uint64_t>(kConnections - 64));
   EXPECT_EQ(p.w.b().counters().get(base::Counter::drop_tcp_table_full), 0u);
-  EXPECT_LE(tcp::TimeWaitStore::bytes_per_record(), 88u);
+  EXPECT_LE(tcp::TimeWaitStore::bytes_per_record(), 64u);
 }
 
 }  // namespace

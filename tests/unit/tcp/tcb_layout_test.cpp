@@ -81,10 +81,12 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   std::printf(
       "per connection at %u: TCB %zu B + table slot %.1f B + per-source %.1f B = %.1f B; "
       "pools' share %.1f B (cold block %zu B x %u, reassembly queue %zu B x %u); TIME-WAIT "
-      "%.1f B per record with its index; undo record %zu B x %u\n",
+      "%.1f B per record with its index (%zu B of it an IPv6 pair's addresses, untouched by IPv4); "
+      "undo record %zu B x %u\n",
       cfg.max_connections, sizeof(Tcb), m.flow_buckets / conns, m.per_source / conns, own, pools,
       sizeof(ColdBlock), TcpLayer::cold_block_count(cfg), sizeof(ReassemblyQueue), cfg.ooo_queues,
-      static_cast<double>(m.time_wait) / cfg.time_wait_records, sizeof(UndoRecord),
+      static_cast<double>(m.time_wait) / cfg.time_wait_records, TimeWaitStore::bytes_per_ipv6_pair(),
+      sizeof(UndoRecord),
       TcpLayer::undo_record_count(cfg));
   EXPECT_EQ(m.tcbs, size_t{cfg.max_connections} * sizeof(Tcb));
   EXPECT_EQ(m.flow_buckets / cfg.max_connections, sizeof(void*));  // one bucket head each

@@ -13,15 +13,55 @@ net::FourTuple tuple(uint16_t port) {
   return net::FourTuple{net::Ipv4Addr{0x0a000002}, net::Ipv4Addr{0x0a000001}, 80, port};
 }
 
+net::FourTuple tuple6(uint16_t port) {
+  net::Ipv6Addr local{}, remote{};
+  local.bytes = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  remote.bytes = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return net::FourTuple{local, remote, 80, port};
+}
+
 std::vector<uint16_t> ports_oldest_first(const TimeWaitStore& s) {
   std::vector<uint16_t> out;
-  s.for_each([&](const TimeWaitRecord& r) { out.push_back(r.tuple.remote_port); });
+  s.for_each([&](const TimeWaitRecord& r) { out.push_back(r.remote_port); });
   return out;
 }
 
-// 64 B before the tuple's addresses became IPv6-sized (issue 16): 36 B of tuple now.
-TEST(TimeWaitStore, ARecordCostsAtMost88Bytes) {
-  EXPECT_LE(TimeWaitStore::bytes_per_record(), 88u);
+// Issue 13's bound: 64 B a record, whichever the family. An IPv6 pair adds its 32 B of
+// addresses in the parallel array.
+TEST(TimeWaitStore, ARecordCostsAtMost64Bytes) {
+  EXPECT_LE(TimeWaitStore::bytes_per_record(), 64u);
+  EXPECT_EQ(TimeWaitStore::bytes_per_ipv6_pair(), 32u);
+}
+
+TEST(TimeWaitStore, GivesBackTheWholeTupleOfEitherFamily) {
+  TimeWaitStore s(8);
+  bool evicted = false;
+  TimeWaitRecord& a = s.insert(tuple(1000), 500, evicted);
+  TimeWaitRecord& b = s.insert(tuple6(1000), 500, evicted);
+  EXPECT_EQ(s.tuple_of(a), tuple(1000));
+  EXPECT_EQ(s.tuple_of(b), tuple6(1000));
+  EXPECT_FALSE(a.v6);
+  EXPECT_TRUE(b.v6);
+}
+
+// The same ports under either family are two pairs, and IPv6 pairs differing in one address
+// byte are two records.
+TEST(TimeWaitStore, KeepsPairsOfTheTwoFamiliesApart) {
+  TimeWaitStore s(8);
+  bool evicted = false;
+  s.insert(tuple(1000), 500, evicted).rcv_nxt = net::Seq(4);
+  s.insert(tuple6(1000), 600, evicted).rcv_nxt = net::Seq(6);
+  ASSERT_NE(s.find(tuple(1000)), nullptr);
+  ASSERT_NE(s.find(tuple6(1000)), nullptr);
+  EXPECT_EQ(s.find(tuple(1000))->rcv_nxt, net::Seq(4));
+  EXPECT_EQ(s.find(tuple6(1000))->rcv_nxt, net::Seq(6));
+  net::FourTuple other = tuple6(1000);
+  other.remote_ip.bytes[7] = 9;
+  EXPECT_EQ(s.find(other), nullptr);
+  s.erase(*s.find(tuple6(1000)));
+  EXPECT_EQ(s.find(tuple6(1000)), nullptr);
+  EXPECT_NE(s.find(tuple(1000)), nullptr);
+  EXPECT_EQ(s.size(), 1u);
 }
 
 TEST(TimeWaitStore, FindsARecordByItsTupleUntilItIsErased) {
@@ -85,13 +125,14 @@ TEST(TimeWaitStore, ThousandsOfCyclesThroughASmallStoreKeepItConsistent) {
   for (uint32_t i = 0; i < 20'000; ++i) {
     now += 1;
     const uint16_t port = static_cast<uint16_t>(i % 5000);
-    if (TimeWaitRecord* r = s.find(tuple(port))) {
+    const net::FourTuple t = i % 7 == 0 ? tuple6(port) : tuple(port);  // both families mixed
+    if (TimeWaitRecord* r = s.find(t)) {
       if (i % 3 == 0)
         s.restart(*r, now + 200);
       else
         s.erase(*r);
     } else {
-      s.insert(tuple(port), now + 200, evicted);
+      s.insert(t, now + 200, evicted);
       evictions += evicted;
     }
     s.expire(now);
@@ -103,7 +144,7 @@ TEST(TimeWaitStore, ThousandsOfCyclesThroughASmallStoreKeepItConsistent) {
   s.for_each([&](const TimeWaitRecord& r) {
     EXPECT_GE(r.expiry_ns, last);  // FIFO order is expiry order
     last = r.expiry_ns;
-    EXPECT_EQ(s.find(r.tuple), &r);
+    EXPECT_EQ(s.find(s.tuple_of(r)), &r);
     ++n;
   });
   EXPECT_EQ(n, s.size());
