@@ -8,36 +8,34 @@
 
 namespace pollux::apps {
 
-struct ServerApp::ConnState {
-  http::RequestParser parser;
-  // The response being written: head bytes, then `body_left` bytes of the fixed body.
-  std::array<uint8_t, 512> head{};
-  uint32_t head_len = 0, head_off = 0;
-  uint64_t body_off = 0, body_left = 0;
-  const uint8_t* body = nullptr;
-  bool close_after = false;  // close once the response is out (Connection: close, errors)
-  bool peer_closed = false;
-  // Timeouts (tick): the connection while it is ours, when a byte last moved either way,
-  // when the unfinished request head began (0: none), and whether we closed it for that.
-  Conn* conn = nullptr;
-  uint64_t active_ns = 0;
-  uint64_t head_since_ns = 0;
-  bool timed_out = false;
+void ServerConnState::reset() {
+  parser = http::RequestParser{};
+  conn = nullptr;
+  head = nullptr;
+  active_ns = head_since_ns = 0;
+  body_left = 0;
+  head_off = head_len = 0;
+  head_due = head_waiting = close_after = peer_closed = timed_out = false;
+}
 
-  void reset() {
-    parser = http::RequestParser{};
-    head_len = head_off = 0;
-    body_off = body_left = 0;
-    body = nullptr;
-    close_after = peer_closed = false;
-    conn = nullptr;
-    active_ns = head_since_ns = 0;
-    timed_out = false;
-  }
-};
+namespace {
+// Head buffers: enough for the connections whose peers are slow to read at one time, not one
+// per connection (a head only needs one while the send queue is nearly full).
+uint32_t head_buffer_count(const ServerOptions& o, uint32_t max_connections) {
+  if (o.mode != ServerMode::http) return 0;
+  if (o.http_head_buffers != 0) return o.http_head_buffers;
+  return std::max<uint32_t>(16, max_connections / 16);
+}
+}  // namespace
 
 ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
-    : tcp_(tcp), opts_(opts), source_pattern_(64 * 1024), http_body_(opts.http_body) {
+    : tcp_(tcp),
+      opts_(opts),
+      source_pattern_(64 * 1024),
+      http_body_(opts.http_body),
+      // Per-connection state for every TCB the layer can hold: no allocation per connection.
+      states_(tcp.max_connections()),
+      heads_(head_buffer_count(opts, tcp.max_connections())) {
   events_.accepted = on_accepted;
   events_.readable = on_readable;
   events_.writable = on_writable;
@@ -46,14 +44,6 @@ ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
   for (size_t i = 0; i < source_pattern_.size(); ++i)
     source_pattern_[i] = static_cast<uint8_t>('a' + i % 26);
   http::fill_body(http_body_);
-  // Per-connection state for every TCB the layer can hold: no allocation per connection.
-  const uint32_t n = tcp.max_connections();
-  pool_.reserve(n);
-  free_.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    pool_.push_back(std::make_unique<ConnState>());
-    free_.push_back(pool_.back().get());
-  }
 }
 
 ServerApp::~ServerApp() = default;
@@ -65,13 +55,12 @@ bool ServerApp::start() {
 void ServerApp::on_accepted(void* ctx, Conn* c) {
   auto* self = static_cast<ServerApp*>(ctx);
   ++self->stats_.accepted;
-  if (self->free_.empty()) {
+  ConnState* s = self->states_.take();
+  if (!s) {
     // Cannot happen (one state per TCB), but never run without state.
     self->tcp_.abort(c);
     return;
   }
-  ConnState* s = self->free_.back();
-  self->free_.pop_back();
   s->reset();
   s->conn = c;
   s->active_ns = self->now_ns_;
@@ -97,6 +86,7 @@ void ServerApp::on_iteration(void* ctx, uint64_t now_ns) {
 
 void ServerApp::tick(uint64_t now_ns) {
   now_ns_ = now_ns;
+  if (head_returned_ && now_ns >= next_head_retry_ns_) retry_head_waiters();
   if (now_ns < next_sweep_ns_) return;
   next_sweep_ns_ = now_ns + 250'000'000;
   const uint64_t idle = uint64_t{opts_.idle_timeout_s} * 1'000'000'000;
@@ -104,8 +94,7 @@ void ServerApp::tick(uint64_t now_ns) {
   // One pass over the states (one per TCB the layer can hold) four times a second: cheap
   // beside the traffic, and no timer per connection. Closing is graceful (FIN after what
   // is queued); a peer that will not take it meets the stack's --fin-timeout.
-  for (const auto& p : pool_) {
-    ConnState& s = *p;
+  for (ConnState& s : states_.items()) {
     if (s.conn == nullptr || s.timed_out) continue;
     if (head != 0 && s.head_since_ns != 0 && now_ns - s.head_since_ns >= head) {
       ++stats_.header_timeouts;
@@ -141,8 +130,10 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   }
   if (auto* s = static_cast<ConnState*>(Stack::user(c))) {
     Stack::set_user(c, nullptr);
-    s->conn = nullptr;
-    self->free_.push_back(s);
+    if (s->head) self->put_head(*s);
+    if (s->head_waiting) --self->head_waiters_;
+    s->reset();
+    self->states_.put(s);
   }
 }
 
@@ -199,20 +190,89 @@ void ServerApp::pump_source(Conn* c) {
 }
 
 bool ServerApp::write_pending(Conn* c, ConnState& s) {
-  if (s.head_off < s.head_len) {
-    s.head_off +=
-        static_cast<uint32_t>(tcp_.send(c, {s.head.data() + s.head_off, s.head_len - s.head_off}));
+  if (s.head_due && !start_head(c, s)) return false;
+  if (s.head) {
+    s.head_off += static_cast<uint16_t>(
+        tcp_.send(c, {s.head->bytes.data() + s.head_off, size_t{s.head_len} - s.head_off}));
     if (s.head_off < s.head_len) return false;
+    put_head(s);
   }
   while (s.body_left > 0) {
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(s.body_left, 64 * 1024));
-    const size_t sent = tcp_.send(c, {s.body + s.body_off, chunk});
+    const size_t off = http_body_.size() - s.body_left;
+    const size_t chunk = std::min<size_t>(s.body_left, 64 * 1024);
+    const size_t sent = tcp_.send(c, {http_body_.data() + off, chunk});
     stats_.bytes_out += sent;
-    s.body_off += sent;
-    s.body_left -= sent;
+    s.body_left -= static_cast<uint32_t>(sent);
     if (sent < chunk) return false;
   }
   return true;
+}
+
+// The decided response's head goes straight into the send queue, which copies what it takes;
+// only a rest the queue would not take is kept, in a buffer borrowed from the pool. With
+// none free, nothing is sent unless all of it fits: the response waits (head_waiting), resumed
+// by `writable` (the queue drained) or by a buffer coming back (retry_head_waiters). The head
+// is made again for each attempt from what the parser kept (its request, or its error), so a
+// waiting connection holds no bytes; it depends on nothing else (no Date), so an attempt that
+// sent a part (head_off) continues exactly where the last one stopped.
+bool ServerApp::start_head(Conn* c, ConnState& s) {
+  std::array<uint8_t, kHeadBytes> bytes;
+  const size_t len = s.parser.failed()
+                         ? http::write_error_response(bytes, s.parser.error_status())
+                         : http::write_response(bytes, s.parser.request(), http_body_.size());
+  const size_t rest = len - s.head_off;
+  if (heads_.empty() && tcp_.send_space(c) < rest) {
+    tcp_.want_writable(c, static_cast<uint32_t>(rest));
+    if (!s.head_waiting) {
+      s.head_waiting = true;
+      ++head_waiters_;
+      ++stats_.head_buffer_waits;
+    }
+    return false;
+  }
+  const size_t sent = tcp_.send(c, {bytes.data() + s.head_off, rest});
+  if (sent < rest) {
+    HeadBuffer* b = heads_.take();
+    if (!b) {
+      // send() took less than send_space() said (no mbuf): the rest is made again next time.
+      s.head_off = static_cast<uint16_t>(s.head_off + sent);
+      if (!s.head_waiting) {
+        s.head_waiting = true;
+        ++head_waiters_;
+        ++stats_.head_buffer_waits;
+      }
+      return false;
+    }
+    ++stats_.head_buffers_borrowed;
+    std::memcpy(b->bytes.data(), bytes.data() + s.head_off + sent, rest - sent);
+    s.head = b;
+    s.head_len = static_cast<uint16_t>(rest - sent);
+  }
+  s.head_off = 0;
+  s.head_due = false;
+  if (s.head_waiting) {
+    s.head_waiting = false;
+    --head_waiters_;
+  }
+  return true;
+}
+
+void ServerApp::put_head(ConnState& s) {
+  heads_.put(s.head);
+  s.head = nullptr;
+  s.head_off = s.head_len = 0;
+  if (head_waiters_ > 0) head_returned_ = true;
+}
+
+// A buffer came back while responses waited for one: one walk over the states, at most once a
+// millisecond (waiting needs the pool empty, which is rare; the walk is then the cheap part).
+void ServerApp::retry_head_waiters() {
+  head_returned_ = false;
+  next_head_retry_ns_ = now_ns_ + 1'000'000;
+  for (ConnState& s : states_.items()) {
+    if (heads_.empty() || head_waiters_ == 0) return;
+    if (s.conn != nullptr && s.head_waiting && !s.timed_out) pump(s.conn);
+  }
 }
 
 void ServerApp::pump_http(Conn* c, ConnState& s) {
@@ -234,22 +294,17 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
       tcp_.consume(c, static_cast<uint32_t>(consumed));
       if (r == http::Result::need_more) continue;
       have_response = true;
-      s.head_off = 0;
-      s.body_off = 0;
       if (r == http::Result::request_complete) {
         ++stats_.requests;
         const http::Request& req = s.parser.request();
-        s.head_len = static_cast<uint32_t>(http::write_response(s.head, req, http_body_.size()));
-        s.body = http_body_.data();
-        s.body_left = req.head_only ? 0 : http_body_.size();
+        s.body_left = req.head_only ? 0 : static_cast<uint32_t>(http_body_.size());
         s.close_after = !req.keep_alive;
       } else {
         ++stats_.bad_requests;
-        s.head_len =
-            static_cast<uint32_t>(http::write_error_response(s.head, s.parser.error_status()));
         s.body_left = 0;
         s.close_after = true;
       }
+      s.head_due = true;  // start_head (write_pending) takes it from here
     }
     // The header timeout runs from the first byte of a head until the head is complete.
     if (!s.parser.in_head())

@@ -2,11 +2,14 @@
 // pollux TCP API. One instance per engine; connections carry a pointer to their state.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "../common/conn_info.hpp"
+#include "http.hpp"
+#include "pollux/free_list.hpp"
 #include "pollux/stack.hpp"
 #include "server_options.hpp"
 
@@ -22,6 +25,12 @@ struct ServerStats {
   uint64_t bad_requests = 0;
   uint64_t idle_timeouts = 0;    // closed: no byte either way for --idle-timeout
   uint64_t header_timeouts = 0;  // closed: request head incomplete for --header-timeout
+  // HTTP response heads are written straight into the send queue; one the queue took only
+  // part of keeps its rest in a buffer borrowed from a per-lcore pool until it is out.
+  uint64_t head_buffers_borrowed = 0;
+  // The pool was empty and the queue could not take the whole head: the response waited
+  // (nothing sent, nothing lost) for `writable` or a returned buffer.
+  uint64_t head_buffer_waits = 0;
 
   // Totals over the lcores' instances.
   ServerStats& operator+=(const ServerStats& o) {
@@ -34,8 +43,43 @@ struct ServerStats {
     bad_requests += o.bad_requests;
     idle_timeouts += o.idle_timeouts;
     header_timeouts += o.header_timeouts;
+    head_buffers_borrowed += o.head_buffers_borrowed;
+    head_buffer_waits += o.head_buffer_waits;
     return *this;
   }
+};
+
+// The longest head write_response makes is 41 + 16 + 26 + 38 + 24 + 24 + 2 = 171 bytes
+// (status line of a 505, Server, Content-Type, a 20-digit Content-Length, Allow, Connection:
+// keep-alive, the empty line), 208 with a Date.
+inline constexpr size_t kServerHeadBytes = 256;
+// pollux-server (ServerApp below) in http mode: the unsent rest of a response head, lent
+// while the send queue will not take it all.
+struct ServerHeadBuffer {
+  std::array<uint8_t, kServerHeadBytes> bytes;
+  ServerHeadBuffer* next_free = nullptr;  // FreeList's link while not lent
+};
+// Per-connection state: one for every connection the layer can hold, idle keep-alive ones
+// included, so it keeps no buffer (issue 13: it was 704 bytes, 512 of them a head buffer).
+struct ServerConnState {
+  http::RequestParser parser;
+  Conn* conn = nullptr;                  // the connection while it is ours (the sweep's key)
+  ServerConnState* next_free = nullptr;  // FreeList's link while free
+  ServerHeadBuffer* head = nullptr;      // borrowed: bytes [head_off, head_len) still to send
+  uint64_t active_ns = 0;                // when a byte last moved either way
+  uint64_t head_since_ns = 0;            // when the unfinished request head began (0: none)
+  uint32_t body_left = 0;                // bytes of the fixed body still to send
+  uint16_t head_off = 0, head_len = 0;
+  // The response is decided (the parser holds its request or error) and its head is not
+  // in the send queue or a buffer yet (head_off of it may be); head_waiting: because the
+  // queue could not take it all and no buffer was free (counted in head_waiters_).
+  bool head_due = false;
+  bool head_waiting = false;
+  bool close_after = false;  // close once the response is out (Connection: close, errors)
+  bool peer_closed = false;
+  bool timed_out = false;  // closed by the sweep (idle or header timeout)
+
+  void reset();
 };
 
 class ServerApp {
@@ -53,7 +97,11 @@ class ServerApp {
   static void on_iteration(void* ctx, uint64_t now_ns);
   void tick(uint64_t now_ns);
 
-  struct ConnState;  // per-connection (http parser, pending response bytes)
+  using ConnState = ServerConnState;
+  using HeadBuffer = ServerHeadBuffer;
+  static constexpr size_t kHeadBytes = kServerHeadBytes;
+  // Head buffers not lent (tests).
+  [[nodiscard]] uint32_t head_buffers_free() const { return heads_.available(); }
 
  private:
   static void on_accepted(void* ctx, Conn* c);
@@ -67,6 +115,9 @@ class ServerApp {
   void pump_source(Conn* c);
   void pump_http(Conn* c, ConnState& s);
   bool write_pending(Conn* c, ConnState& s);
+  bool start_head(Conn* c, ConnState& s);
+  void put_head(ConnState& s);
+  void retry_head_waiters();
 
   Stack& tcp_;
   ServerOptions opts_;
@@ -75,8 +126,11 @@ class ServerApp {
   ConnTotals conn_totals_;
   std::vector<uint8_t> source_pattern_;
   std::vector<uint8_t> http_body_;
-  std::vector<std::unique_ptr<ConnState>> pool_;
-  std::vector<ConnState*> free_;
+  FreeList<ConnState> states_;  // one per TCB the layer can hold
+  FreeList<HeadBuffer> heads_;  // http mode only
+  uint32_t head_waiters_ = 0;   // states with head_waiting set
+  bool head_returned_ = false;  // a buffer came back while some waited
+  uint64_t next_head_retry_ns_ = 0;
   uint64_t now_ns_ = 0;  // the lcore's time at this loop turn (on_iteration)
   uint64_t next_sweep_ns_ = 0;
 };

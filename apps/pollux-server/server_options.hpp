@@ -21,6 +21,9 @@ struct ServerOptions {
   uint16_t tcp_port = 8080;
   ServerMode mode = ServerMode::echo;
   uint32_t http_body = 128;
+  // Buffers per lcore for response heads the send queue takes only part of (not an option
+  // on the command line; tests set it). 0: max_connections / 16, at least 16.
+  uint32_t http_head_buffers = 0;
   uint32_t backlog = 1024;           // connections in SYN-RECEIVED per lcore
   uint32_t max_connections = 16384;  // per lcore (TIME-WAIT records are apart)
   uint16_t mtu = 1500;

@@ -31,6 +31,9 @@ size_t Stack::send(Conn* c, std::span<const uint8_t> data) {
 uint32_t Stack::send_space(const Conn* c) const {
   return engine_->tcp().send_space(c);
 }
+void Stack::want_writable(Conn* c, uint32_t bytes) {
+  engine_->tcp().want_writable(c, bytes);
+}
 uint32_t Stack::readable_bytes(const Conn* c) const {
   return engine_->tcp().readable_bytes(c);
 }

@@ -193,6 +193,20 @@ void TcpLayer::wake_snd_waiters(uint64_t now) {
   });
 }
 
+// As a send() of `bytes` that took less: `writable` comes when acknowledgements make room,
+// and, when the connection's own buffer has room for them but memory has not, when the
+// budget has room again (marked as a send refused by memory is; not when its own buffer is
+// what is short, since its ACKs wake it then and a memory wake would only repeat).
+void TcpLayer::want_writable(Conn* c, uint32_t bytes) {
+  Tcb& t = *c;
+  t.want_writable = true;
+  const uint32_t own = t.opts.sndbuf > t.sndq.bytes() ? t.opts.sndbuf - t.sndq.bytes() : 0;
+  if (own >= bytes && !t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
+    t.snd_mem_wait = true;
+    ++snd_waiters_;
+  }
+}
+
 uint32_t TcpLayer::send_space(const Conn* c) const {
   const uint32_t own = c->opts.sndbuf > c->sndq.bytes() ? c->opts.sndbuf - c->sndq.bytes() : 0;
   const uint64_t memory = uint64_t{c->sndq.tail_room()} + uint64_t{snd_allowance(*c)} * snd_room_;

@@ -212,6 +212,7 @@ class TcpLayer {
                 TcpError& error, uint64_t now_ns);
   size_t send(Conn* c, std::span<const uint8_t> data);
   [[nodiscard]] uint32_t send_space(const Conn* c) const;
+  void want_writable(Conn* c, uint32_t bytes);
   [[nodiscard]] uint32_t readable_bytes(const Conn* c) const;
   size_t peek(const Conn* c, ByteSpan* spans, size_t max) const;
   size_t read(Conn* c, uint8_t* out, size_t len);  // copy + consume

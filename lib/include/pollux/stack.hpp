@@ -47,6 +47,9 @@ class Stack {
 
   size_t send(Conn* c, std::span<const uint8_t> data);  // copies; returns how much fit
   [[nodiscard]] uint32_t send_space(const Conn* c) const;
+  // Asks for `writable` as a short send() would, without sending: for an application that
+  // writes only whole records (`bytes` long) and found send_space() smaller.
+  void want_writable(Conn* c, uint32_t bytes);
   [[nodiscard]] uint32_t readable_bytes(const Conn* c) const;
   size_t peek(const Conn* c, ByteSpan* spans, size_t max) const;  // zero-copy views
   size_t read(Conn* c, uint8_t* out, size_t len);                 // copy + consume
