@@ -55,6 +55,8 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
       return drop(m, base::Counter::drop_arp_unresolved);
     case ArpCache::Resolve::drop_pending_full:
       return drop(m, base::Counter::drop_arp_pending_overflow);
+    case ArpCache::Resolve::drop_pending_total:
+      return drop(m, base::Counter::drop_arp_pending_total);
     case ArpCache::Resolve::drop_rate_limited:
       return drop(m, base::Counter::drop_arp_new_entry_rate_limited);
   }

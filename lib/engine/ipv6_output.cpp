@@ -37,6 +37,8 @@ void Engine::ip6_output(rte_mbuf* m, uint64_t now) {
       return drop(m, base::Counter::drop_nd_unresolved);
     case NdCache::Resolve::drop_pending_full:
       return drop(m, base::Counter::drop_nd_pending_overflow);
+    case NdCache::Resolve::drop_pending_total:
+      return drop(m, base::Counter::drop_nd_pending_total);
     case NdCache::Resolve::drop_rate_limited:
       return drop(m, base::Counter::drop_nd_new_entry_rate_limited);
   }

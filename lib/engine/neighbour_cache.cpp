@@ -23,6 +23,7 @@ NeighbourCache<Addr>::NeighbourCache(const NeighbourConfig<Addr>& config)
       new_entries_(config.new_entry_rate, config.new_entry_burst) {
   config_.capacity = std::max<uint32_t>(config.capacity, 1);
   config_.max_pending = std::min<uint8_t>(config_.max_pending, kMaxPending);
+  config_.max_pending_total = std::max<uint32_t>(config_.max_pending_total, 1);
   for (uint32_t i = 0; i < config_.capacity; ++i) free_.push_back(storage_[i]);
   // Static entries take their places first; ones beyond the capacity are not installed
   // (the options layer refuses more than it can hold).
@@ -120,6 +121,9 @@ typename NeighbourCache<Addr>::Resolve NeighbourCache<Addr>::resolve(const Addr&
     }
     return Resolve::resolved;
   }
+  // Held packets over the cache-wide cap go before anything is spent on them (an entry, a
+  // new-entry token, a request): a neighbour that answers frees places for the others.
+  if (pending_total_ >= config_.max_pending_total) return Resolve::drop_pending_total;
   if (!e) {
     if (!new_entries_.take(now)) return Resolve::drop_rate_limited;
     e = make_entry(ip);
@@ -127,11 +131,13 @@ typename NeighbourCache<Addr>::Resolve NeighbourCache<Addr>::resolve(const Addr&
     e->requests_sent = 1;
     e->next_request_at = now + config_.retry_ns;
     e->pending[e->pending_count++] = m;
+    ++pending_total_;
     probing_.push_back(*e);
     return Resolve::queued_request;
   }
   if (e->pending_count >= config_.max_pending) return Resolve::drop_pending_full;
   e->pending[e->pending_count++] = m;
+  ++pending_total_;
   return Resolve::queued;
 }
 

@@ -44,6 +44,13 @@ struct NeighbourConfig {
   uint64_t retry_ns = 1'000'000'000;              // between requests (RFC 1122: at most 1/s)
   uint8_t max_requests = 3;                       // before giving up on a neighbour
   uint8_t max_pending = 4;                        // packets held while resolving (<= 8)
+  // Packets held over all unresolved neighbours at once (issue 14): max_pending alone lets
+  // capacity x max_pending mbufs (4096 by default) wait, and traffic naming many on-link
+  // addresses that never answer (spoofed sources we reply to) would pin them, outside every
+  // other mbuf budget, for the max_requests x retry_ns a resolution takes. Packets over it
+  // are dropped and counted (drop_pending_total); the place comes back as a neighbour
+  // answers (its packets leave) or fails (they are freed). At least 1.
+  uint32_t max_pending_total = 256;
   // Linux's locktime (net.ipv4.neigh.*.locktime, 1 s): an entry confirmed less than this long
   // ago keeps its MAC when an ARP packet we did not ask for (no request of ours outstanding)
   // names another. Two answers racing for one address (a spoofer and the real owner, or a
@@ -129,13 +136,14 @@ class NeighbourCache {
   };
 
   enum class Resolve : uint8_t {
-    resolved,           // `mac` is valid: send now
-    resolved_probe,     // as resolved, and also send a refresh request for `ip`
-    queued_request,     // the packet is held; send a request for `ip` now (first miss)
-    queued,             // the packet is held; a request is already out
-    drop_cache_full,    // no entry could be made: the caller frees the packet
-    drop_pending_full,  // too many packets already held for this neighbour: caller frees
-    drop_rate_limited,  // a new entry was needed over the new-entry budget: caller frees
+    resolved,            // `mac` is valid: send now
+    resolved_probe,      // as resolved, and also send a refresh request for `ip`
+    queued_request,      // the packet is held; send a request for `ip` now (first miss)
+    queued,              // the packet is held; a request is already out
+    drop_cache_full,     // no entry could be made: the caller frees the packet
+    drop_pending_full,   // too many packets already held for this neighbour: caller frees
+    drop_pending_total,  // max_pending_total packets held over all neighbours: caller frees
+    drop_rate_limited,   // a new entry was needed over the new-entry budget: caller frees
   };
 
   // What learn() did with a <protocol address, hardware address> pair.
@@ -184,6 +192,8 @@ class NeighbourCache {
   [[nodiscard]] const Entry* find(const Addr& ip) const;
   [[nodiscard]] size_t size() const { return lru_.size(); }
   [[nodiscard]] size_t capacity() const { return config_.capacity; }
+  // Packets held now over all unresolved neighbours (at most max_pending_total).
+  [[nodiscard]] uint32_t pending_total() const { return pending_total_; }
 
  private:
   struct IpKey {
@@ -215,6 +225,7 @@ class NeighbourCache {
   Lru lru_;
   ProbeList probing_;
   Lru free_;  // unused entries, threaded through the lru hook
+  uint32_t pending_total_ = 0;
   base::TokenBucket new_entries_;
 };
 
@@ -257,6 +268,7 @@ typename NeighbourCache<Addr>::Learned NeighbourCache<Addr>::learn(const Addr& i
   // resolves the same neighbour again sees a consistent entry.
   uint8_t n = e->pending_count;
   e->pending_count = 0;
+  pending_total_ -= n;
   for (uint8_t i = 0; i < n; ++i) send(e->pending[i], static_cast<const net::MacAddr&>(e->mac));
   return differs ? Learned::changed : Learned::updated;
 }
@@ -269,6 +281,7 @@ void NeighbourCache<Addr>::poll(uint64_t now, Request&& request, Fail&& fail) {
     if (now < e.next_request_at) continue;
     if (e.requests_sent >= config_.max_requests) {
       for (uint8_t i = 0; i < e.pending_count; ++i) fail(e.pending[i]);
+      pending_total_ -= e.pending_count;
       e.pending_count = 0;
       release(e);
       continue;

@@ -36,6 +36,7 @@ enum class Counter : uint16_t {
   arp_cache_full,             // no entry could be made or evicted for a new neighbour
   arp_resolve_failed,         // retries exhausted; pending packets dropped
   drop_arp_pending_overflow,  // more packets queued for an unresolved neighbour than allowed
+  drop_arp_pending_total,     // ArpConfig::max_pending_total packets held over all neighbours
   arp_mac_changed,            // a neighbour's hardware address was replaced by a new one
   arp_update_refused,         // a different MAC ignored: static entry, or within locktime unasked
   drop_arp_new_entry_rate_limited,  // a packet to a new neighbour over the new-entry budget
@@ -112,6 +113,7 @@ enum class Counter : uint16_t {
   nd_solicitations_sent,        // resolutions (multicast) and re-validations (unicast probes)
   nd_cache_full,                // no entry could be made or evicted for a new neighbour
   drop_nd_pending_overflow,     // more packets queued for an unresolved neighbour than allowed
+  drop_nd_pending_total,        // NdConfig::max_pending_total packets held over all neighbours
   drop_nd_new_entry_rate_limited,  // a packet to a new neighbour over the new-entry budget
   drop_nd_unresolved,           // packets dropped because their neighbour never answered
   nd_mac_changed,               // a neighbour's link-layer address was replaced
@@ -230,6 +232,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "arp_cache_full",
     "arp_resolve_failed",
     "drop_arp_pending_overflow",
+    "drop_arp_pending_total",
     "arp_mac_changed",
     "arp_update_refused",
     "drop_arp_new_entry_rate_limited",
@@ -299,6 +302,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "nd_solicitations_sent",
     "nd_cache_full",
     "drop_nd_pending_overflow",
+    "drop_nd_pending_total",
     "drop_nd_new_entry_rate_limited",
     "drop_nd_unresolved",
     "nd_mac_changed",

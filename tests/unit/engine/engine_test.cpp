@@ -190,6 +190,55 @@ TEST_F(EngineTest, HoldsAtMostMaxPendingPacketsPerNeighbour) {
   EXPECT_EQ(sent().size(), 2u);
 }
 
+// Issue 14: the packets held for unresolved neighbours are capped over the whole cache
+// (ArpConfig::max_pending_total), not only per neighbour. Six on-link sources that we must
+// answer (RSTs to their SYNs) and that have not answered ARP: the first four replies wait
+// with one request each; the fifth and sixth are freed at once and counted, and no request
+// goes for them. One neighbour answering sends its reply and frees its place; the others
+// failing frees theirs (counted as unresolved); the cap then holds packets again.
+TEST_F(EngineTest, PacketsHeldForUnresolvedNeighboursAreCappedOverTheWholeCache) {
+  ArpConfig arp;
+  arp.max_pending_total = 4;
+  arp.new_entry_rate = 0;  // no new-entry budget in the way
+  make_engine({}, arp);
+  auto peer = [](int i) { return make_ipv4(10, 0, 0, static_cast<uint8_t>(10 + i)); };
+  auto syn = [&](int i) {
+    return ip_from_peer(
+        pollux::testing::ipv4_datagram(peer(i), kOurIp, net::kIpProtoTcp, syn_from(peer(i))));
+  };
+  for (int i = 0; i < 6; ++i) feed(syn(i));
+  EXPECT_EQ(sent().size(), 4u) << "a request for each held reply, none for the dropped";
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 4u);
+  EXPECT_EQ(count(base::Counter::drop_arp_pending_total), 2u);
+  EXPECT_EQ(engine_->arp_cache().find(peer(4)), nullptr);
+  EXPECT_EQ(held(), 4u) << "the dropped packets went back to the pool";
+
+  // Neighbour 0 answers: its RST leaves and its place is free for a new neighbour's packet.
+  const net::MacAddr mac0{{0x02, 0, 0, 0, 0, 0x10}};
+  feed(pollux::testing::eth_frame(kOurMac, mac0, 0x0806,
+                                  pollux::testing::arp_body(net::ArpPacket{
+                                      net::ArpOp::reply, mac0, peer(0), kOurMac, kOurIp})));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), mac0);
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 3u);
+  feed(syn(4));
+  EXPECT_EQ(sent().size(), 1u) << "the request for neighbour 4";
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 4u);
+  feed(syn(5));
+  EXPECT_EQ(count(base::Counter::drop_arp_pending_total), 3u);
+
+  // The rest never answer: after max_requests their packets are freed and the cap is empty.
+  for (uint64_t t = 1; t <= 4; ++t) engine_->poll(t * kSecond);
+  (void)sent();
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 0u);
+  EXPECT_EQ(count(base::Counter::drop_arp_unresolved), 4u);
+  EXPECT_EQ(held(), 0u);
+  feed(syn(5), 5 * kSecond);
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 1u) << "held again";
+  EXPECT_EQ(count(base::Counter::drop_arp_pending_total), 3u);
+}
+
 TEST_F(EngineTest, OffLinkDestinationGoesThroughTheGateway) {
   const net::Ipv4Addr far = make_ipv4(192, 0, 2, 9);
   feed(pollux::testing::eth_frame(kOurMac, kGwMac, 0x0800,

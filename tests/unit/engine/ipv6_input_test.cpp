@@ -408,6 +408,37 @@ TEST_F(Ipv6InputTest, PacketsHeldForOneNeighbourAreBoundedAndTheRestCounted) {
   EXPECT_EQ(sent().size(), 4u);
 }
 
+// Issue 14: the same cache-wide cap on held packets for neighbour discovery
+// (NdConfig::max_pending_total): echo replies to three unresolved on-link sources wait, the
+// fourth is freed and counted; an advertisement sends its neighbour's reply and frees the
+// place, and failed resolutions free the rest.
+TEST_F(Ipv6InputTest, PacketsHeldForUnresolvedNeighboursAreCappedOverTheWholeCache) {
+  engine_.reset();
+  cfg_.nd.max_pending_total = 3;
+  cfg_.nd.new_entry_rate = 0;
+  start_engine(cfg_);
+  auto peer = [](int i) {
+    net::Ipv6Addr a = kPeer;
+    a.bytes[15] = static_cast<uint8_t>(0x10 + i);
+    return a;
+  };
+  for (int i = 0; i < 4; ++i) feed(echo_request(peer(i)));
+  EXPECT_EQ(sent().size(), 3u) << "a solicitation for each held reply";
+  EXPECT_EQ(count(base::Counter::drop_nd_pending_total), 1u);
+  EXPECT_EQ(engine_->nd_cache().pending_total(), 3u);
+  EXPECT_EQ(held(), 3u);
+  feed(advertisement(peer(0), kPeerMac, true, true));
+  EXPECT_EQ(sent().size(), 1u) << "neighbour 0's echo reply";
+  EXPECT_EQ(engine_->nd_cache().pending_total(), 2u);
+  feed(echo_request(peer(3)));
+  EXPECT_EQ(engine_->nd_cache().pending_total(), 3u) << "the freed place is taken";
+  for (uint64_t t = 1; t <= 4; ++t) engine_->poll(t * kSecond);
+  (void)sent();
+  EXPECT_EQ(engine_->nd_cache().pending_total(), 0u);
+  EXPECT_EQ(count(base::Counter::drop_nd_unresolved), 3u);
+  EXPECT_EQ(held(), 0u);
+}
+
 TEST_F(Ipv6InputTest, AnAdvertisementNobodyAskedForMakesNoEntry) {
   // RFC 4861 7.2.5: no entry, the advertisement is silently discarded.
   feed(advertisement(kPeer, kPeerMac, false, true));
