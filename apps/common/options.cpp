@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace pollux::apps {
@@ -250,18 +251,74 @@ void add_capture_options(OptionParser& p, PcapOption& pcap) {
          [&pcap](const std::string& v, std::string& e) { return parse_pcap(v, pcap, e); }});
 }
 
+namespace {
+
+// ":PORT" after a rule's prefix (empty: every port).
+bool parse_rule_port(std::string_view text, SynRule& rule, std::string& error) {
+  if (text.empty()) return true;
+  const auto port = text[0] == ':' ? parse_uint(text.substr(1), 1, 65535) : std::nullopt;
+  if (!port) {
+    error = text[0] == ':'
+                ? "port '" + std::string(text.substr(1)) + "' is not a number in [1, 65535]"
+                : "'" + std::string(text) + "' after the prefix is not :PORT";
+    return false;
+  }
+  rule.port = static_cast<uint16_t>(*port);
+  return true;
+}
+
+// An IPv6 rule: "ADDR[/N]" without a port, or "[ADDR]/N:PORT" / "[ADDR/N]:PORT" (the
+// brackets of RFC 3986 3.2.2 end the address, so the port cannot be read as a group).
+std::optional<SynRule> parse_syn_rule6(std::string_view text, bool allow, std::string& error) {
+  SynRule rule = SynRule::v6(Ipv6Prefix{}, 0, allow);
+  std::string prefix_text;
+  if (text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      error = "'" + std::string(text) + "' has no closing ']'";
+      return std::nullopt;
+    }
+    prefix_text = std::string(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty() && rest.front() == '/') {  // [ADDR]/N
+      if (prefix_text.find('/') != std::string::npos) {
+        error = "'" + std::string(text) + "' gives two prefix lengths";
+        return std::nullopt;
+      }
+      const size_t colon = rest.find(':');
+      prefix_text += std::string(rest.substr(0, colon));
+      rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
+    }
+    if (!parse_rule_port(rest, rule, error)) return std::nullopt;
+  } else {
+    prefix_text = std::string(text);
+  }
+  std::optional<Ipv6Prefix> prefix = Ipv6Prefix::parse(prefix_text);
+  if (!prefix) {
+    error = "'" + prefix_text + "' is not an IPv6 address or prefix like fd00::/8";
+    return std::nullopt;
+  }
+  if (!(prefix->network().addr == prefix->addr)) {
+    error = "'" + prefix_text + "' has host bits set (did you mean " +
+            prefix->network().to_string() + "?)";
+    return std::nullopt;
+  }
+  rule.source6 = *prefix;
+  return rule;
+}
+
+}  // namespace
+
 std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow, std::string& error) {
+  // Two colons or a bracket: IPv6 (an IPv4 rule has at most the one before its port).
+  if (!text.empty() && (text.front() == '[' || std::count(text.begin(), text.end(), ':') > 1))
+    return parse_syn_rule6(text, allow, error);
   SynRule rule;
   rule.allow = allow;
   std::string_view addr = text;
   if (const size_t colon = text.find(':'); colon != std::string_view::npos) {
     addr = text.substr(0, colon);
-    const auto port = parse_uint(text.substr(colon + 1), 1, 65535);
-    if (!port) {
-      error = "port '" + std::string(text.substr(colon + 1)) + "' is not a number in [1, 65535]";
-      return std::nullopt;
-    }
-    rule.port = static_cast<uint16_t>(*port);
+    if (!parse_rule_port(text.substr(colon), rule, error)) return std::nullopt;
   }
   std::optional<Ipv4Prefix> prefix;
   if (addr.find('/') == std::string_view::npos) {
@@ -285,15 +342,20 @@ std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow, std::st
 void add_syn_filter_options(OptionParser& p, SynFilter& filter) {
   for (const bool allow : {true, false}) {
     const std::string name = allow ? "allow" : "deny";
-    p.add({name, "Limits", "A.B.C.D[/N][:PORT]",
-           allow ? "accept SYNs from that source prefix (to that port); the first matching "
-                   "--allow or --deny decides, none: accept"
-                 : "drop SYNs from that source prefix (to that port) silently",
+    p.add({name, "Limits", "PREFIX[:PORT]",
+           allow ? "accept SYNs from that source prefix (to that port): A.B.C.D[/N][:PORT], or "
+                   "IPv6 as ADDR[/N] or [ADDR]/N:PORT with a port, e.g. [fd00::]/64:80. A rule "
+                   "matches its own family; the first matching --allow or --deny decides, none: "
+                   "accept, except that when one family's rules contain an --allow, sources of "
+                   "a family without rules are refused"
+                 : "drop SYNs from that source prefix (to that port) silently; the same forms "
+                   "as --allow (a deny-only list of one family leaves the other accepted)",
            "", true, "syn-rules", [&filter, allow, name](const std::string& v, std::string& e) {
              std::string why;
              const auto rule = parse_syn_rule(v, allow, why);
              if (!rule)
-               e = "--" + name + ": " + why + " (expected PREFIX[:PORT], e.g. 10.0.0.0/8:80)";
+               e = "--" + name + ": " + why +
+                   " (expected PREFIX[:PORT], e.g. 10.0.0.0/8:80 or [fd00::]/64:80)";
              else if (!filter.add(*rule))
                e = "--" + name + ": more than " + std::to_string(SynFilter::kMaxRules) +
                    " --allow/--deny rules";

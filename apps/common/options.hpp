@@ -80,7 +80,8 @@ inline constexpr uint64_t kMaxRateLimit = 100'000;
 // The most TIME-WAIT records a lcore may keep: 2^24 x 64 B is 1 GiB (as --max-conns' 2^24).
 inline constexpr uint32_t kMaxTimeWaitRecords = 1u << 24;
 
-// One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port):
+// One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port),
+// or IPv6: `ADDR[/N]` (no port), `[ADDR]/N:PORT` or `[ADDR/N]:PORT` (no /N: /128):
 // nullopt with `error` saying why for anything else, including host bits set below the
 // prefix length (10.0.0.1/8 is a typo for 10.0.0.0/8 or 10.0.0.1/32; which, we cannot tell).
 [[nodiscard]] std::optional<SynRule> parse_syn_rule(std::string_view text, bool allow,

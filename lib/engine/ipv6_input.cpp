@@ -38,9 +38,11 @@ void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
   // its address (checked with the solicitation itself); multicast and loopback never are.
   // Our own address as a source is a spoofed or looped frame (as IPv4's LAND check).
   // An IPv4-mapped source (RFC 4291 2.5.5.2) never travels in an IPv6 header; TCP would
-  // take it for an IPv4 peer (net/ip_addr.hpp).
+  // take it for an IPv4 peer (net/ip_addr.hpp); the deprecated IPv4-compatible form
+  // (::a.b.c.d, RFC 4291 2.5.5.1) is no longer assigned, and RFC 6890 lists ::/96 as not
+  // forwardable: only a spoofer or an automatic tunnel's stray sends it.
   if (ip.src.is_multicast() || ip.src.is_loopback() || ip.src.is_v4_mapped() ||
-      addrs6_.owns(ip.src))
+      ip.src.is_v4_compatible() || addrs6_.owns(ip.src))
     return drop(m, base::Counter::drop_ipv6_bad_source);
   if (!addrs6_.accepts(ip.dst)) return drop(m, base::Counter::drop_ipv6_not_for_us);
   if (ip.src.is_unspecified() && ip.upper_protocol != net::kIpProtoIcmpv6)

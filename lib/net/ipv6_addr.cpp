@@ -112,6 +112,12 @@ bool Ipv6Addr::is_v4_mapped() const {
   return bytes[10] == 0xff && bytes[11] == 0xff;
 }
 
+bool Ipv6Addr::is_v4_compatible() const {
+  for (size_t i = 0; i < 12; ++i)
+    if (bytes[i] != 0) return false;
+  return !is_unspecified() && !is_loopback();
+}
+
 std::string Ipv6Addr::to_string() const {
   char buf[64];
   if (is_v4_mapped()) {  // RFC 5952 5
@@ -197,6 +203,15 @@ std::optional<Ipv6Prefix> Ipv6Prefix::parse(std::string_view text) {
     p.len = static_cast<uint8_t>(v);
   }
   return p;
+}
+
+Ipv6Prefix Ipv6Prefix::network() const {
+  Ipv6Prefix n{Ipv6Addr{}, len};
+  const size_t full = len / 8;
+  for (size_t i = 0; i < full; ++i) n.addr.bytes[i] = addr.bytes[i];
+  if (const unsigned rest = len % 8; rest != 0)
+    n.addr.bytes[full] = static_cast<uint8_t>(addr.bytes[full] & (0xff << (8 - rest)));
+  return n;
 }
 
 bool Ipv6Prefix::contains(const Ipv6Addr& a) const {

@@ -90,10 +90,10 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
 }
 
 bool TcpLayer::passive_open_allowed(const net::FourTuple& key) {
-  // The filter's rules are IPv4 prefixes: an IPv6 SYN passes only a filter without rules
-  // (SynFilter::allows_ipv6), so that an allow list cannot be walked around over IPv6.
+  // Each family's rules decide for its sources; a family without rules is refused when the
+  // other's rules allow some (SynFilter), so that an allow list cannot be walked around.
   const bool allowed = key.is_v4() ? config_.syn_filter.allows(key.remote_ip.v4(), key.local_port)
-                                   : config_.syn_filter.allows_ipv6();
+                                   : config_.syn_filter.allows(key.remote_ip.v6(), key.local_port);
   if (!allowed) {
     counters_.inc(Counter::drop_tcp_syn_filtered);
     return false;

@@ -70,6 +70,8 @@ struct Ipv6Addr {
   [[nodiscard]] bool is_multicast() const { return bytes[0] == 0xff; }
   [[nodiscard]] bool is_link_local() const { return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80; }
   [[nodiscard]] bool is_v4_mapped() const;  // ::ffff:a.b.c.d (RFC 4291 2.5.5.2)
+  // ::a.b.c.d other than :: and ::1, the deprecated IPv4-compatible form (RFC 4291 2.5.5.1).
+  [[nodiscard]] bool is_v4_compatible() const;
   // ff02::1:ffXX:XXXX, the group a Neighbor Solicitation for this address goes to
   // (RFC 4291 2.7.1).
   [[nodiscard]] Ipv6Addr solicited_node() const;
@@ -89,6 +91,8 @@ struct Ipv6Prefix {
   // on-link prefix, as `ip -6 addr` writes it.
   [[nodiscard]] static std::optional<Ipv6Prefix> parse(std::string_view text);
   [[nodiscard]] bool contains(const Ipv6Addr& a) const;
+  // The prefix with the bits beyond len cleared (fd00::1/8 -> fd00::/8).
+  [[nodiscard]] Ipv6Prefix network() const;
   [[nodiscard]] std::string to_string() const;
 };
 

@@ -8,24 +8,44 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "pollux/addr.hpp"
 
 namespace pollux {
 
-// `--allow PREFIX[:PORT]` / `--deny PREFIX[:PORT]`: port 0 means every port.
+// `--allow PREFIX[:PORT]` / `--deny PREFIX[:PORT]`: port 0 means every port. A rule names
+// an IPv4 prefix (`source`) or an IPv6 prefix (`source6`, when `ipv6`), and matches sources
+// of its own family only.
 struct SynRule {
-  Ipv4Prefix source;  // only the network bits count
+  Ipv4Prefix source;  // IPv4 rules: only the network bits count
   uint16_t port = 0;  // destination (our listening) port; 0: any
   bool allow = true;
+  bool ipv6 = false;
+  Ipv6Prefix source6{Ipv6Addr{}, 0};  // IPv6 rules: only the first source6.len bits count
 
+  [[nodiscard]] static SynRule v6(const Ipv6Prefix& p, uint16_t port, bool allow) {
+    return SynRule{Ipv4Prefix{}, port, allow, true, p};
+  }
   [[nodiscard]] constexpr bool matches(Ipv4Addr src, uint16_t dst_port) const {
-    return source.contains(src) && (port == 0 || port == dst_port);
+    return !ipv6 && source.contains(src) && (port == 0 || port == dst_port);
+  }
+  [[nodiscard]] bool matches(const Ipv6Addr& src, uint16_t dst_port) const {
+    return ipv6 && (port == 0 || port == dst_port) && source6.contains(src);
+  }
+  // "10.0.0.0/8" or "fd00::/8", the prefix as --allow/--deny take it back.
+  [[nodiscard]] std::string source_text() const {
+    return ipv6 ? source6.to_string() : source.to_string();
   }
 };
 
-// The rules in order: the first that matches decides; none matching accepts (as nginx's
-// allow/deny and TCP wrappers do), so an allow list ends with `--deny 0.0.0.0/0`.
+// The rules in order: the first rule of the source's family that matches decides; none
+// matching accepts (as nginx's allow/deny and TCP wrappers do), so an allow list ends with
+// `--deny 0.0.0.0/0` (or `--deny ::/0`).
+// One exception keeps an allow list from being walked around over the other family: a
+// source whose family has no rules at all is refused when the other family's rules contain
+// an allow (`--allow 10.0.0.0/8 --deny 0.0.0.0/0` refuses every IPv6 SYN), while deny-only
+// rules of one family leave the other accepted (`--deny fd00::/8` keeps all of IPv4).
 // `passive_opens` false refuses every SYN whatever the rules say: a host that only connects
 // out (pollux-gen, a one-way SYN host) answers them as a closed port does.
 class SynFilter {
@@ -36,6 +56,9 @@ class SynFilter {
   [[nodiscard]] constexpr bool add(const SynRule& r) {
     if (count_ == kMaxRules) return false;
     rules_[count_++] = r;
+    Family& f = r.ipv6 ? v6_ : v4_;
+    f.rules = true;
+    f.allows = f.allows || r.allow;
     return true;
   }
   constexpr void set_passive_opens(bool on) { passive_opens_ = on; }
@@ -43,20 +66,28 @@ class SynFilter {
   [[nodiscard]] constexpr size_t size() const { return count_; }
   [[nodiscard]] constexpr const SynRule& rule(size_t i) const { return rules_[i]; }
 
-  // An IPv6 source: the rules name IPv4 prefixes only, so with any rule present an IPv6 SYN
-  // is refused (a list ending in a deny must not be walked around over IPv6); without rules
-  // every SYN is accepted, as for IPv4.
-  [[nodiscard]] constexpr bool allows_ipv6() const { return passive_opens_ && count_ == 0; }
-
   [[nodiscard]] constexpr bool allows(Ipv4Addr src, uint16_t dst_port) const {
     if (!passive_opens_) return false;
+    if (!v4_.rules) return !v6_.allows;
+    for (size_t i = 0; i < count_; ++i)
+      if (rules_[i].matches(src, dst_port)) return rules_[i].allow;
+    return true;
+  }
+  [[nodiscard]] bool allows(const Ipv6Addr& src, uint16_t dst_port) const {
+    if (!passive_opens_) return false;
+    if (!v6_.rules) return !v4_.allows;
     for (size_t i = 0; i < count_; ++i)
       if (rules_[i].matches(src, dst_port)) return rules_[i].allow;
     return true;
   }
 
  private:
+  struct Family {
+    bool rules = false;   // some rule names this family
+    bool allows = false;  // one of them is an allow
+  };
   std::array<SynRule, kMaxRules> rules_{};
+  Family v4_, v6_;
   size_t count_ = 0;
   bool passive_opens_ = true;
 };

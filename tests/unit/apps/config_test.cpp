@@ -352,7 +352,7 @@ TEST(Help, ListsEveryGroupThenTheExamples) {
   }
   for (const char* option :
        {"--rxd N", "--ip A.B.C.D/N", "--syn-cookies auto|always|never",
-        "--allow A.B.C.D[/N][:PORT]", "--pcap FILE[:SNAPLEN]", "--config FILE", "--print-config"})
+        "--allow PREFIX[:PORT]", "[fd00::]/64:80", "--pcap FILE[:SNAPLEN]", "--config FILE", "--print-config"})
     EXPECT_NE(h.find(option), std::string::npos) << option;
   auto g = gen({"--help"});
   ASSERT_TRUE(g);

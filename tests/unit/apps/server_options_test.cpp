@@ -255,6 +255,111 @@ TEST(ServerOptions, AllowAndDenyRulesKeepTheirOrderAndTheFirstMatchDecides) {
       << "no rules: every passive open is accepted";
 }
 
+// Issue 16: rules name IPv6 prefixes too; a port needs the address in brackets.
+TEST(ServerOptions, AllowAndDenyTakeIpv6PrefixesWithABracketedAddressBeforeAPort) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--deny", "fd00:1::/32", "--allow", "[fd00::]/16:80",
+                  "--allow=[fd00::/16]:443", "--deny", "[2001:db8::7]", "--deny", "::/0", "--allow",
+                  "2001:db8::9"});
+  ASSERT_TRUE(o);
+  const SynFilter& f = o->syn_filter;
+  ASSERT_EQ(f.size(), 6u);
+  EXPECT_TRUE(f.rule(0).ipv6);
+  EXPECT_EQ(f.rule(0).source_text(), "fd00:1::/32");
+  EXPECT_EQ(f.rule(0).port, 0) << "unbracketed: no port";
+  EXPECT_EQ(f.rule(1).source_text(), "fd00::/16");
+  EXPECT_EQ(f.rule(1).port, 80);
+  EXPECT_EQ(f.rule(2).source_text(), "fd00::/16");
+  EXPECT_EQ(f.rule(2).port, 443) << "the length may be inside the brackets too";
+  EXPECT_EQ(f.rule(3).source_text(), "2001:db8::7/128") << "no /N: one host";
+  EXPECT_EQ(f.rule(5).source_text(), "2001:db8::9/128");
+  const auto v6 = [](const char* t) { return *Ipv6Addr::parse(t); };
+  EXPECT_FALSE(f.allows(v6("fd00:1::5"), 80)) << "the first match decides";
+  EXPECT_TRUE(f.allows(v6("fd00:2::5"), 80));
+  EXPECT_TRUE(f.allows(v6("fd00:2::5"), 443));
+  EXPECT_FALSE(f.allows(v6("fd00:2::5"), 22)) << "falls through to ::/0";
+  EXPECT_FALSE(f.allows(v6("2001:db8::9"), 80)) << "after the deny-all";
+  EXPECT_FALSE(f.allows(make_ipv4(10, 1, 2, 3), 80))
+      << "no IPv4 rules and IPv6's contain an allow: IPv4 is refused";
+  EXPECT_EQ(parse({"--ip", "10.0.0.2/24", "--allow", "10.0.0.0/8:22"})->syn_filter.rule(0).port, 22)
+      << "IPv4 keeps its unbracketed :PORT";
+}
+
+// A rule matches sources of its own family only; a family without rules is refused only
+// when the other's rules contain an allow.
+TEST(SynFilter, EachFamilysRulesDecideForItsOwnSourcesOnly) {
+  const Ipv6Addr ula = *Ipv6Addr::parse("fd00::1");
+  const Ipv6Addr global = *Ipv6Addr::parse("2001:db8::1");
+  const Ipv4Addr v4 = make_ipv4(10, 1, 2, 3);
+  std::string e;
+  const auto filter = [&e](std::initializer_list<const char*> rules) {
+    SynFilter f;
+    bool allow = true;
+    for (const char* r : rules) {
+      if (std::string_view(r) == "allow" || std::string_view(r) == "deny") {
+        allow = std::string_view(r) == "allow";
+        continue;
+      }
+      const auto rule = parse_syn_rule(r, allow, e);
+      EXPECT_TRUE(rule) << r << ": " << e;
+      if (rule) {
+        EXPECT_TRUE(f.add(*rule));
+      }
+    }
+    return f;
+  };
+  {  // no rules: everything
+    const SynFilter f;
+    EXPECT_TRUE(f.allows(v4, 80));
+    EXPECT_TRUE(f.allows(ula, 80));
+  }
+  {  // --deny fd00::/8 (deny only, IPv6): the ULA refused, other IPv6 and all of IPv4 accepted
+    const SynFilter f = filter({"deny", "fd00::/8"});
+    EXPECT_FALSE(f.allows(ula, 80));
+    EXPECT_TRUE(f.allows(global, 80));
+    EXPECT_TRUE(f.allows(v4, 80));
+    EXPECT_TRUE(f.allows(make_ipv4(0, 0, 0, 0), 80));
+  }
+  {  // --deny 0.0.0.0/0 (deny only, IPv4): all of IPv4 refused, IPv6 accepted
+    const SynFilter f = filter({"deny", "0.0.0.0/0"});
+    EXPECT_FALSE(f.allows(v4, 80));
+    EXPECT_TRUE(f.allows(ula, 80));
+  }
+  {  // --allow 10.0.0.0/8 --deny 0.0.0.0/0: an IPv4 allow list refuses every IPv6 SYN
+    const SynFilter f = filter({"allow", "10.0.0.0/8", "deny", "0.0.0.0/0"});
+    EXPECT_TRUE(f.allows(v4, 80));
+    EXPECT_FALSE(f.allows(make_ipv4(192, 0, 2, 1), 80));
+    EXPECT_FALSE(f.allows(ula, 80));
+    EXPECT_FALSE(f.allows(*Ipv6Addr::parse("::ffff:10.1.2.3"), 80))
+        << "an IPv6 source is never matched by an IPv4 rule";
+  }
+  {  // --allow 10.0.0.0/8 alone (no deny): still an allow list for the rule's author; IPv6
+     // refused, IPv4 outside it accepted (none matching accepts within a family)
+    const SynFilter f = filter({"allow", "10.0.0.0/8"});
+    EXPECT_FALSE(f.allows(ula, 80));
+    EXPECT_TRUE(f.allows(make_ipv4(192, 0, 2, 1), 80));
+  }
+  {  // rules of both families: each decides for its own; a rule for ::/0 does not match IPv4
+    const SynFilter f = filter(
+        {"allow", "[fd00::]/8:80", "deny", "::/0", "allow", "10.0.0.0/8", "deny", "0.0.0.0/0"});
+    EXPECT_TRUE(f.allows(ula, 80));
+    EXPECT_FALSE(f.allows(ula, 81));
+    EXPECT_FALSE(f.allows(global, 80));
+    EXPECT_TRUE(f.allows(v4, 81)) << "the IPv4 allow, IPv6's rules passed over";
+    EXPECT_FALSE(f.allows(make_ipv4(192, 0, 2, 1), 80));
+  }
+  {  // IPv6 deny rules beside an IPv4 allow list: IPv6 has rules, so its own decide
+    const SynFilter f = filter({"allow", "10.0.0.0/8", "deny", "0.0.0.0/0", "deny", "fd00::/8"});
+    EXPECT_FALSE(f.allows(ula, 80));
+    EXPECT_TRUE(f.allows(global, 80)) << "no IPv6 rule matches: accepted";
+  }
+  {  // no passive opens (pollux-gen): nothing, either family
+    SynFilter f;
+    f.set_passive_opens(false);
+    EXPECT_FALSE(f.allows(v4, 80));
+    EXPECT_FALSE(f.allows(ula, 80));
+  }
+}
+
 TEST(ServerOptions, AtMostThirtyTwoSynRulesAreTaken) {
   std::vector<std::string> args{"--ip", "10.0.0.2/24"};
   for (size_t i = 0; i < SynFilter::kMaxRules; ++i) {
@@ -323,6 +428,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--allow", "10.0.0.0/8:http"}, "--allow: port 'http'"},
         BadCase{{"--ip", "10.0.0.2/24", "--allow", "example.com"}, "--allow: 'example.com'"},
         BadCase{{"--ip", "10.0.0.2/24", "--allow"}, "--allow needs a value"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow", "fd00::1/8"},
+                "--allow: 'fd00::1/8' has host bits set (did you mean fd00::/8?)"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "[fd00::]/129:80"},
+                "--deny: 'fd00::/129' is not an IPv6 address or prefix like fd00::/8"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "[fd00::/8"}, "has no closing ']'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "[fd00::]/8:0"},
+                "--deny: port '0' is not a number in [1, 65535]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "[fd00::]80"},
+                "'80' after the prefix is not :PORT"},
+        BadCase{{"--ip", "10.0.0.2/24", "--deny", "[fd00::/8]/8"}, "gives two prefix lengths"},
+        BadCase{{"--ip", "10.0.0.2/24", "--allow", "fd00::g"}, "--allow: 'fd00::g'"},
         BadCase{{"--ip", "10.0.0.2/24", "--user-timeout", "86401"},
                 "--user-timeout: '86401' is not a whole number in [0, 86400]"},
         BadCase{{"--ip", "10.0.0.2/24", "--fin-timeout", "0"},

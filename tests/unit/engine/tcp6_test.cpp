@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,15 @@ class Tcp6Test : public EngineFrames {
  protected:
   void SetUp() override {
     make_pool(511);
+    start();
+  }
+  // A fresh engine (with these SYN-filter rules), the peer already a neighbour.
+  void start(std::initializer_list<SynRule> rules = {}) {
     EngineConfig c;
     c.iface.mac = kOurMac;
     c.iface.addrs = {net::Ipv4Prefix{net::make_ipv4(10, 0, 0, 2), 24}};
     c.iface.addrs6 = {net::Ipv6Prefix{kOur, 64}};
+    for (const SynRule& r : rules) EXPECT_TRUE(c.tcp.syn_filter.add(r));
     start_engine(c);
     // The peer's solicitation (with its link-layer address) leaves a neighbour entry, so
     // what we send goes out at once (RFC 4861 7.2.3); its advertisement is not looked at.
@@ -262,6 +268,75 @@ TEST_F(Tcp6Test, ABadChecksumAndStraySegmentsAreCountedDropsWithoutAnswer) {
   EXPECT_TRUE(sent().empty());
   EXPECT_EQ(engine_->tcp().connections(), 0u);
   EXPECT_EQ(conn_, nullptr);
+}
+
+// --- Martian sources (RFC 4291 2.5, RFC 6890): each dropped at ipv6_input and counted -------
+
+TEST_F(Tcp6Test, ASynFromAnAddressNoPeerCanHoldIsDroppedAsABadSourceAndCounted) {
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  const net::TcpBuild syn = peer(kPeerIss, net::Seq(0), fl::syn);
+  const char* martians[] = {
+      "::",               // unspecified: only a node probing for its address (ICMPv6) sends it
+      "::1",              // loopback
+      "ff02::1",          // multicast
+      "::ffff:10.0.0.1",  // IPv4-mapped: would pass for an IPv4 peer
+      "::10.0.0.1",       // IPv4-compatible, deprecated (RFC 4291 2.5.5.1)
+      "fd00:99::2",       // our own address (LAND)
+  };
+  uint64_t n = 0;
+  for (const char* text : martians) {
+    const net::Ipv6Addr src = *net::Ipv6Addr::parse(text);
+    feed(segment(syn, {}, nullptr, src));
+    EXPECT_EQ(count(base::Counter::drop_ipv6_bad_source), ++n) << "source " << text;
+  }
+  EXPECT_TRUE(sent().empty()) << "no SYN-ACK, no RST";
+  EXPECT_EQ(engine_->tcp().connections(), 0u);
+  EXPECT_EQ(count(base::Counter::tcp_passive_opens), 0u);
+  // The same SYN from the peer is answered: the drops were the sources'.
+  feed(segment(syn));
+  EXPECT_EQ(sent_segments().size(), 1u);
+}
+
+// --- The inbound-SYN filter over IPv6 (pollux/syn_filter.hpp) ------------------------------
+
+const Ipv6Prefix kPeerNet6{*net::Ipv6Addr::parse("fd00:99::"), 64};
+constexpr net::Ipv4Prefix kAnyV4{net::make_ipv4(0, 0, 0, 0), 0};
+
+TEST_F(Tcp6Test, AnIpv6DenyRuleDropsAMatchingSynSilentlyAndCountsIt) {
+  start({SynRule::v6(kPeerNet6, 0, false)});
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 1u);
+  EXPECT_EQ(engine_->tcp().connections(), 0u);
+}
+
+TEST_F(Tcp6Test, AnIpv6RuleForAnotherPortOrPrefixLeavesTheSynAccepted) {
+  start({SynRule::v6(kPeerNet6, 22, false),
+         SynRule::v6(Ipv6Prefix{*net::Ipv6Addr::parse("fd00:98::"), 64}, 0, false)});
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
+  const auto out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::syn | fl::ack);
+  EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 0u);
+}
+
+TEST_F(Tcp6Test, AnIpv4AllowListRefusesEveryIpv6Syn) {
+  // --allow 10.0.0.0/8 --deny 0.0.0.0/0: IPv6 has no rules, IPv4's contain an allow.
+  start({{net::Ipv4Prefix{net::make_ipv4(10, 0, 0, 0), 8}, 0, true}, {kAnyV4, 0, false}});
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 1u);
+}
+
+TEST_F(Tcp6Test, AnIpv4DenyOnlyListLeavesIpv6Accepted) {
+  start({{kAnyV4, 0, false}});
+  ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+  feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
+  EXPECT_EQ(sent_segments().size(), 1u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 0u);
 }
 
 }  // namespace
