@@ -28,10 +28,11 @@ constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay sm
 constexpr size_t kPatternBytes = 64 * 1024;
 }  // namespace
 
-GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts, uint32_t share,
-               double rate)
+GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> sources6,
+               const GenOptions& opts, uint32_t share, double rate)
     : tcp_(tcp),
       sources_(std::move(sources)),
+      sources6_(std::move(sources6)),
       opts_(opts),
       share_(share),
       rate_(rate),
@@ -137,11 +138,19 @@ bool GenApp::open_one() {
   s->t_open = now_;
   s->dst = static_cast<uint32_t>(dst_pick_.next());
   const Destination& d = dsts_[s->dst];
-  s->conn = sources_.open(
-      [&](Ipv4Addr src, TcpError& e) {
-        return tcp_.connect(src, d.addr, d.port, &events_, this, 0, conn_opts_, e, now_);
-      },
-      err);
+  if (d.addr.ipv6) {
+    s->conn = sources6_.open(
+        [&](const Ipv6Addr& src, TcpError& e) {
+          return tcp_.connect(src, d.addr.v6, d.port, &events_, this, 0, conn_opts_, e, now_);
+        },
+        err);
+  } else {
+    s->conn = sources_.open(
+        [&](Ipv4Addr src, TcpError& e) {
+          return tcp_.connect(src, d.addr.v4, d.port, &events_, this, 0, conn_opts_, e, now_);
+        },
+        err);
+  }
   if (!s->conn) {
     // Table full, or no free port on any source address (TIME-WAIT holds them): counted,
     // tried again next turn.

@@ -70,8 +70,8 @@ class GenApp {
   // of --rate (0: unlimited).
   // `sources`: the local addresses connections are opened from (several multiply the
   // ephemeral port space toward one server; see SourceAddresses).
-  GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, const GenOptions& opts, uint32_t share,
-         double rate);
+  GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> sources6,
+         const GenOptions& opts, uint32_t share, double rate);
   ~GenApp();
   GenApp(const GenApp&) = delete;
   GenApp& operator=(const GenApp&) = delete;
@@ -119,6 +119,7 @@ class GenApp {
 
   Stack& tcp_;
   SourceAddresses sources_;
+  SourceAddresses6 sources6_;  // for IPv6 destinations
   GenOptions opts_;
   uint32_t share_;
   double rate_;

@@ -124,23 +124,34 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
   add_device_options(p, o);
   add_address_options(p, o.addrs, o.addrs6, o.gateway, o.device.static_arp);
   const char* g = "Traffic";
-  p.add({"dst", g, "A.B.C.D:PORT[@W]",
-         "the server (with --local-server: 198.18.0.1:8080 unless given); several spread the "
-         "connections over them in proportion to their weights (default 1)",
+  p.add({"dst", g, "ADDR:PORT[@W]",
+         "the server, A.B.C.D:PORT or [IPV6]:PORT (e.g. [fd00::1]:80; connections then open "
+         "from the --ip IPv6 addresses); with --local-server: 198.18.0.1:8080 unless given. "
+         "Several spread the connections over them in proportion to their weights (default 1)",
          "", true, "", [&o, &given](const std::string& text, std::string& e) {
            const auto at = text.find('@');
            const std::string v = text.substr(0, at);
            const auto colon = v.rfind(':');
-           const auto a =
-               colon == std::string::npos ? std::nullopt : Ipv4Addr::parse(v.substr(0, colon));
+           std::optional<HostAddr> a;
+           if (colon != std::string::npos) {
+             const std::string host = v.substr(0, colon);
+             // IPv6 only in brackets (RFC 3986 3.2.2): "fd00::1:80" could be either.
+             if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+               if (auto a6 = Ipv6Addr::parse(host.substr(1, host.size() - 2))) a = HostAddr{*a6};
+             } else if (auto a4 = Ipv4Addr::parse(host)) {
+               a = HostAddr{*a4};
+             }
+           }
            const auto port = colon == std::string::npos ? std::nullopt
                                                         : parse_uint(v.substr(colon + 1), 1, 65535);
            Destination d;
            if (!a || !port) {
-             e = "--dst: '" + v + "' is not ADDRESS:PORT like 10.0.0.1:8080";
+             e = "--dst: '" + v + "' is not ADDRESS:PORT like 10.0.0.1:8080 or [fd00::1]:8080";
              return false;
            }
-           if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) {
+           if (a->ipv6 ? (a->v6.is_unspecified() || a->v6.is_multicast() || a->v6.is_loopback() ||
+                          a->v6.is_v4_mapped() || a->v6.is_v4_compatible())
+                       : (a->v4.is_unspecified() || a->v4.is_multicast() || a->v4.is_broadcast())) {
              e = "--dst: " + a->to_string() + " is not a unicast address";
              return false;
            }
@@ -360,13 +371,36 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
     error = std::move(why);
     return false;
   };
-  if (o.addrs.empty()) return fail("--ip is required (e.g. --ip 10.0.0.2/24)");
+  if (o.addrs.empty() && o.addrs6.empty()) return fail("--ip is required (e.g. --ip 10.0.0.2/24)");
   if (!have_dst) return fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
   if (!given.mode) return fail("--mode is required (cps, rps, bulk or hold)");
   if (!check_gateway(o.addrs, o.gateway, error)) return false;
   for (const Destination& d : o.dsts) {
+    if (d.addr.ipv6) {
+      // Connections to an IPv6 server open from our IPv6 addresses (the tuple has one
+      // family), on its link: there is no IPv6 --gw yet.
+      if (o.local_server)
+        return fail("--local-server: --dst " + d.to_string() +
+                    " is IPv6; the in-memory server takes IPv4 addresses only");
+      if (o.addrs6.empty())
+        return fail("--dst: " + d.to_string() +
+                    " is IPv6 and no --ip names an IPv6 address (e.g. --ip fd00::2/64)");
+      bool on_link6 = false;
+      for (const auto& p : o.addrs6) {
+        if (p.addr == d.addr.v6)
+          return fail("--dst: " + d.addr.to_string() + " is one of our own addresses");
+        on_link6 |= p.contains(d.addr.v6);
+      }
+      if (!on_link6)
+        return fail("--dst: " + d.addr.to_string() +
+                    " is not on any IPv6 --ip subnet (an IPv6 gateway is not taken yet)");
+      continue;
+    }
+    if (o.addrs.empty())
+      return fail("--dst: " + d.to_string() +
+                  " is IPv4 and no --ip names an IPv4 address (e.g. --ip 10.0.0.2/24)");
     bool on_link = false;
-    for (const auto& p : o.addrs) on_link |= p.contains(d.addr);
+    for (const auto& p : o.addrs) on_link |= p.contains(d.addr.v4);
     if (o.local_server && !on_link)
       return fail("--local-server: --dst " + d.addr.to_string() +
                   " must be on an --ip subnet (the server sits on the in-memory link)");
@@ -374,7 +408,7 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
       return fail("--local-server: every --dst must use one port (the server listens on " +
                   std::to_string(o.dst_port) + ")");
     for (const auto& p : o.addrs)
-      if (p.addr == d.addr)
+      if (p.addr == d.addr.v4)
         return fail("--dst: " + d.addr.to_string() + " is one of our own addresses");
     if (!on_link && !o.gateway)
       return fail("--dst: " + d.addr.to_string() +

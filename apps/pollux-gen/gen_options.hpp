@@ -30,21 +30,42 @@ struct Weighted {
   friend bool operator==(const Weighted&, const Weighted&) = default;
 };
 
+// An address of either family, as --dst and the sources name them (issue 16).
+struct HostAddr {
+  Ipv4Addr v4{};
+  Ipv6Addr v6{};
+  bool ipv6 = false;
+
+  HostAddr() = default;
+  HostAddr(Ipv4Addr a) : v4(a) {}                     // NOLINT(google-explicit-constructor)
+  HostAddr(const Ipv6Addr& a) : v6(a), ipv6(true) {}  // NOLINT(google-explicit-constructor)
+
+  // RFC 5952 text for IPv6 (no brackets), the dotted quad for IPv4.
+  [[nodiscard]] std::string to_string() const { return ipv6 ? v6.to_string() : v4.to_string(); }
+  // With a port: "[fd00::1]:80" (RFC 5952 6, RFC 3986 3.2.2: an HTTP Host header's form too)
+  // or "10.0.0.1:80".
+  [[nodiscard]] std::string with_port(uint16_t port) const {
+    return (ipv6 ? "[" + v6.to_string() + "]" : v4.to_string()) + ":" + std::to_string(port);
+  }
+  [[nodiscard]] const char* family() const { return ipv6 ? "ipv6" : "ipv4"; }
+  friend bool operator==(const HostAddr& a, const HostAddr& b) {
+    return a.ipv6 == b.ipv6 && (a.ipv6 ? a.v6 == b.v6 : a.v4 == b.v4);
+  }
+};
+
 // One --dst: a server and its share of the connections.
 struct Destination {
-  Ipv4Addr addr{};
+  HostAddr addr{};
   uint16_t port = 0;
   uint32_t weight = 1;
-  [[nodiscard]] std::string to_string() const {
-    return addr.to_string() + ":" + std::to_string(port);
-  }
+  [[nodiscard]] std::string to_string() const { return addr.with_port(port); }
 };
 
 struct GenOptions {
   std::vector<Ipv4Prefix> addrs;
   std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
-  Ipv4Addr dst{};  // the first --dst (the only one unless several are given)
+  HostAddr dst{};  // the first --dst (the only one unless several are given)
   uint16_t dst_port = 0;
   // --dst ADDR:PORT[@WEIGHT] (repeatable): connections are spread over these in proportion
   // to their weights (WeightedCycle); after parsing it holds at least the one above.
@@ -102,7 +123,7 @@ inline constexpr uint32_t kLocalSourceAddrs = 4;
 // Printed after a bad argument; --help prints the whole grouped help.
 inline constexpr const char* kGenUsage =
     "usage: pollux-gen [--preset tap:IF|afpacket:IF|ring|memif:PATH|pci:BDF] [EAL args] -- \\\n"
-    "         --ip A.B.C.D/N|A.B.C.D-E/N --dst A.B.C.D:PORT --mode cps|rps|bulk|hold [OPTIONS]\n"
+    "         --ip A.B.C.D/N|A.B.C.D-E/N --dst ADDR:PORT --mode cps|rps|bulk|hold [OPTIONS]\n"
     "         [--local-server echo|discard|source|http] [--config FILE] [--print-config] "
     "[--help]\n";
 

@@ -2,6 +2,7 @@
 // several, by weight) and measures connections, requests and goodput per second, errors by cause,
 // and latency.
 //   pollux-gen [--preset ...] [EAL args] -- --ip 10.0.0.2/24 --dst 10.0.0.1:80 --mode rps --http
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -139,8 +140,8 @@ int main(int argc, char** argv) {
       // Every --dst is one of the server's addresses (one port: gen_options checks).
       for (const auto& d : apps::destinations(*opts))
         for (const auto& p : opts->addrs)
-          if (p.contains(d.addr)) {
-            sc.addrs.push_back(Ipv4Prefix{d.addr, p.length});
+          if (p.contains(d.addr.v4)) {  // IPv4 only (gen_options checks)
+            sc.addrs.push_back(Ipv4Prefix{d.addr.v4, p.length});
             break;
           }
       sc.extra_mbufs = 32768;
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
     if (!apps::start_pcap(app.name, opts->pcap)) return 1;
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
+    for (const auto& a : opts->addrs6) std::printf("address %s\n", a.to_string().c_str());
     if (opts->local_server)
       std::printf("local server: %s on %s:%u%s over an in-memory link, %zu lcore(s) each side\n",
                   apps::mode_name(so.mode), opts->dst.to_string().c_str(), opts->dst_port,
@@ -181,24 +183,40 @@ int main(int argc, char** argv) {
     const uint32_t total = opts->mode == apps::GenMode::cps ? opts->concurrency : opts->connections;
     // Connections are opened from every --ip on the destination's subnet in turn (each adds
     // an ephemeral port space), or from the address the route gives.
+    // An IPv6 --dst: from every IPv6 --ip on its subnet (gen_options checks there is one).
     std::vector<Ipv4Addr> sources;
-    for (const auto& p : opts->addrs)
-      if (p.contains(opts->dst)) sources.push_back(p.addr);
-    if (sources.empty()) sources.push_back(rt.stack(0).source_address(opts->dst));
+    std::vector<Ipv6Addr> sources6;
+    const auto dsts = apps::destinations(*opts);
+    const auto first_v4 = std::find_if(dsts.begin(), dsts.end(),
+                                       [](const apps::Destination& d) { return !d.addr.ipv6; });
+    if (first_v4 != dsts.end()) {
+      for (const auto& p : opts->addrs)
+        if (p.contains(first_v4->addr.v4)) sources.push_back(p.addr);
+      if (sources.empty()) sources.push_back(rt.stack(0).source_address(first_v4->addr.v4));
+    }
+    for (const auto& p : opts->addrs6)
+      for (const auto& d : dsts)
+        if (d.addr.ipv6 && p.contains(d.addr.v6)) {
+          sources6.push_back(p.addr);
+          break;
+        }
+    const std::string first_source =
+        opts->dst.ipv6 ? sources6[0].to_string() : sources[0].to_string();
+    const size_t source_count = opts->dst.ipv6 ? sources6.size() : sources.size();
     std::vector<std::unique_ptr<apps::GenApp>> gens;
     for (size_t i = 0; i < gen_lcores; ++i) {
       const uint32_t share = static_cast<uint32_t>(total / gen_lcores + (i < total % gen_lcores));
       if (share == 0) continue;
       const double rate = static_cast<double>(opts->rate) * share / total;
-      gens.push_back(std::make_unique<apps::GenApp>(rt.stack(i), sources, *opts, share, rate));
+      gens.push_back(
+          std::make_unique<apps::GenApp>(rt.stack(i), sources, sources6, *opts, share, rate));
       rt.set_iteration_hook(i, apps::GenApp::on_iteration, gens.back().get());
     }
     std::printf(
-        "gen: %s %s from %s%s to %s:%u%s, %u %s on %zu lcore(s), %u s\n",
-        apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw",
-        sources[0].to_string().c_str(),
-        sources.size() > 1 ? (" (+" + std::to_string(sources.size() - 1) + ")").c_str() : "",
-        opts->dst.to_string().c_str(), opts->dst_port,
+        "gen: %s %s from %s%s to %s%s, %u %s on %zu lcore(s), %u s\n",
+        apps::gen_mode_name(opts->mode), opts->http ? "http" : "raw", first_source.c_str(),
+        source_count > 1 ? (" (+" + std::to_string(source_count - 1) + ")").c_str() : "",
+        opts->dst.with_port(opts->dst_port).c_str(),
         opts->dsts.size() > 1 ? (" (+" + std::to_string(opts->dsts.size() - 1) + ")").c_str() : "",
         total, opts->mode == apps::GenMode::cps ? "in flight" : "connections", gens.size(),
         opts->duration_s);

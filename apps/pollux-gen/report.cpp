@@ -134,8 +134,9 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
   std::string out;
   char buf[512];
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-  std::snprintf(buf, sizeof buf, "summary: %s %s to %s:%u for %.2f s\n", gen_mode_name(o.mode),
-                o.http ? "http" : "raw", o.dst.to_string().c_str(), o.dst_port, seconds);
+  std::snprintf(buf, sizeof buf, "summary: %s %s to %s (%s) for %.2f s\n", gen_mode_name(o.mode),
+                o.http ? "http" : "raw", o.dst.with_port(o.dst_port).c_str(), o.dst.family(),
+                seconds);
   out += buf;
   std::snprintf(buf, sizeof buf,
                 "  connections: %llu opened, %llu established (%.1f/s), %llu closed, %llu "
@@ -185,6 +186,7 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("payload", o.http ? "http" : "raw")
       .field("dst", o.dst.to_string())
       .field("dst_port", static_cast<unsigned>(o.dst_port))
+      .field("family", o.dst.family())
       .field("duration_s", o.duration_s)
       .field("connections", o.connections)
       .field("concurrency", o.concurrency)

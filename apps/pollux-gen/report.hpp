@@ -16,7 +16,7 @@ namespace pollux::apps {
 
 // One --dst's share of the totals.
 struct DestTotals {
-  std::string dst;  // "A.B.C.D:PORT"
+  std::string dst;  // "A.B.C.D:PORT" or "[IPV6]:PORT"
   uint32_t weight = 1;
   uint64_t opens = 0, established = 0, requests = 0, errors = 0;
 };

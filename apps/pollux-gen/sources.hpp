@@ -19,9 +19,12 @@ namespace pollux::apps {
 // turn comes back the oldest TIME-WAIT tuples are the first candidates; taking addresses
 // in strict rotation would interleave them with one shared walk and leave most ports of each
 // address unused.
-class SourceAddresses {
+// One family's addresses (Addr: Ipv4Addr or Ipv6Addr; a tuple has one family, so an IPv6
+// server is reached from the IPv6 ones).
+template <class Addr>
+class BasicSourceAddresses {
  public:
-  explicit SourceAddresses(std::vector<Ipv4Addr> addrs) : addrs_(std::move(addrs)) {}
+  explicit BasicSourceAddresses(std::vector<Addr> addrs) : addrs_(std::move(addrs)) {}
 
   // `connect(source, error)` opens one connection from `source` (a TcpLayer::connect with an
   // ephemeral port). Returns the connection, or null with the last error: no_ephemeral_port
@@ -29,6 +32,7 @@ class SourceAddresses {
   // since another address would not help.
   template <class Connect>
   Conn* open(Connect&& connect, TcpError& error) {
+    if (addrs_.empty()) error = TcpError::invalid;  // no address of this family at all
     for (size_t tried = 0; tried < addrs_.size(); ++tried) {
       Conn* c = connect(addrs_[current_], error);
       if (c || error != TcpError::no_ephemeral_port) return c;
@@ -38,15 +42,18 @@ class SourceAddresses {
     return nullptr;
   }
 
-  [[nodiscard]] const std::vector<Ipv4Addr>& all() const { return addrs_; }
-  [[nodiscard]] Ipv4Addr current() const { return addrs_[current_]; }
+  [[nodiscard]] const std::vector<Addr>& all() const { return addrs_; }
+  [[nodiscard]] Addr current() const { return addrs_[current_]; }
   // How often an address ran short and the next one took over.
   [[nodiscard]] uint64_t moves() const { return moves_; }
 
  private:
-  std::vector<Ipv4Addr> addrs_;
+  std::vector<Addr> addrs_;
   size_t current_ = 0;
   uint64_t moves_ = 0;
 };
+
+using SourceAddresses = BasicSourceAddresses<Ipv4Addr>;
+using SourceAddresses6 = BasicSourceAddresses<Ipv6Addr>;
 
 }  // namespace pollux::apps

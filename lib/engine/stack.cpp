@@ -18,6 +18,12 @@ Conn* Stack::connect(Ipv4Addr local, Ipv4Addr remote, uint16_t remote_port, cons
   return engine_->tcp().connect(local, remote, remote_port, events, ctx, local_port, opts, error,
                                 now_ns);
 }
+Conn* Stack::connect(const Ipv6Addr& local, const Ipv6Addr& remote, uint16_t remote_port,
+                     const AppEvents* events, void* ctx, uint16_t local_port,
+                     const ConnOptions& opts, TcpError& error, uint64_t now_ns) {
+  return engine_->tcp().connect(local, remote, remote_port, events, ctx, local_port, opts, error,
+                                now_ns);
+}
 uint32_t Stack::max_connections() const {
   return engine_->tcp().config().max_connections;
 }

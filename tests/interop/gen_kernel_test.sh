@@ -7,6 +7,8 @@
 #   http   nginx (rps keep-alive, cps) when installed, python3 -m http.server (HTTP/1.0:
 #          the server closes after each response, so rps reconnects)
 #   errors a port nobody listens on: every attempt is counted as refused, none is fatal
+#   ipv6   (issue 16) --dst [fd00:211::1]:PORT from an --ip IPv6 address: socat echo over
+#          TCP6 (rps), nginx (rps, cps; the Host header bracketed), the JSON family "ipv6"
 # usage: gen_kernel_test.sh PATH/TO/pollux-gen [SECONDS]
 . "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
@@ -18,16 +20,19 @@ netns_stop_signal=TERM  # the kernel-side servers
 ns=pxgen$$
 tap=pxg$$
 kip=10.211.0.1
+kip6=fd00:211::1
 on_cleanup '[ -f "$workdir/nginx.pid" ] && kill -TERM "$(cat "$workdir/nginx.pid")"'
 netns_add "$ns"
 in_ns() { ip netns exec "$ns" "$@"; }
 # The servers bind the kernel-side address before the tap (created by each pollux-gen run)
 # exists.
 in_ns sysctl -qw net.ipv4.ip_nonlocal_bind=1
+in_ns sysctl -qw net.ipv6.ip_nonlocal_bind=1
 
 spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:7,bind=$kip,fork,reuseaddr,backlog=1024 EXEC:cat
 spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:19,bind=$kip,fork,reuseaddr,backlog=1024 OPEN:/dev/zero
 spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:9,bind=$kip,fork,reuseaddr,backlog=1024 SYSTEM:'cat >/dev/null'
+spawn /dev/null ip netns exec "$ns" socat "TCP6-LISTEN:7,bind=[$kip6],fork,reuseaddr,backlog=1024" EXEC:cat
 mkdir -p "$workdir/www"
 head -c 1000 /dev/zero | tr '\0' 'p' >"$workdir/www/index.html"
 (cd "$workdir/www" && exec ip netns exec "$ns" python3 -m http.server 8000 --bind $kip) >/dev/null 2>&1 &
@@ -50,6 +55,7 @@ http {
   keepalive_requests 1000000;
   server {
     listen $kip:80 backlog=1024;
+    listen [$kip6]:80 backlog=1024;
     root $workdir/www;
     # POST runs (issue 15 item 4): nginx reads and discards the body, then answers.
     location = /post { return 200 "posted\n"; }
@@ -68,16 +74,20 @@ fi
 # Every run has an address of its own: a new process starts its ephemeral ports where the
 # last one did, and the kernel still holds those tuples in TIME-WAIT where it closed first.
 runs=0
+v6=0  # 1: the run also has an IPv6 address (fd00:211::N/64), and so has the kernel's side
 run_gen() {
   local name=$1; shift
   local log=$workdir/$name.log
   runs=$((runs + 1))
   local ip=10.211.0.$((runs + 1))
+  local ip6=()
+  [ $v6 = 1 ] && ip6=(--ip "fd00:211::$((runs + 1))/64")
   in_ns timeout $((secs + 30)) "$gen" --preset "tap:$tap" -l 0 --log-level=4 -- \
-    --ip $ip/24 --delay 1 --duration "$secs" --quiet --json "$workdir/$name.json" "$@" \
-    >"$log" 2>&1 &
+    --ip $ip/24 "${ip6[@]}" --delay 1 --duration "$secs" --quiet \
+    --json "$workdir/$name.json" "$@" >"$log" 2>&1 &
   local p=$!
-  wait_for "$log" '^ready' 30 && tap_up "$ns" "$tap" $kip/24
+  wait_for "$log" '^ready' 30 && tap_up "$ns" "$tap" $kip/24 &&
+    { [ $v6 = 0 ] || in_ns ip -6 addr add $kip6/64 dev "$tap" nodad; }
   wait $p
   local rc=$?
   grep -E '^  (connections|requests|bytes|errors|retrans|connect|response)' "$log" | sed "s/^/# $name: /"
@@ -147,6 +157,23 @@ run_gen rps-python --dst $kip:8000 --mode rps --http --connections 2
 jcheck rps-python "HTTP/1.0 server: requests answered, each followed by a reconnect" \
   "t['requests'] > 10 and t['reconnects'] >= t['requests'] - 2"
 clean rps-python
+
+# IPv6 (issue 16): the same engine, opened from the IPv6 --ip; the kernel answers ND.
+v6=1
+run_gen rps-echo6 --dst "[$kip6]:7" --mode rps --connections 8 --req-size 100
+jcheck rps-echo6 "requests flow over IPv6 (req/s > 100), the report says ipv6" \
+  "t['req_per_s'] > 100 and d['config']['family'] == 'ipv6' and d['config']['dst'] == '$kip6'"
+clean rps-echo6
+if [ $have_nginx = 1 ]; then
+  run_gen rps-nginx6 --dst "[$kip6]:80" --mode rps --http --connections 8
+  jcheck rps-nginx6 "nginx answers over IPv6 with the bracketed Host (req/s > 100), no reconnects" \
+    "t['req_per_s'] > 100 and t['reconnects'] == 0"
+  clean rps-nginx6
+  run_gen cps-nginx6 --dst "[$kip6]:80" --mode cps --http --concurrency 8
+  jcheck cps-nginx6 "connections per second over IPv6 > 100" "t['conn_per_s'] > 100"
+  clean cps-nginx6
+fi
+v6=0
 
 run_gen refused --dst $kip:1 --mode cps --concurrency 2 --rate 100
 jcheck refused "a closed port: attempts counted as refused, nothing else" \

@@ -12,7 +12,8 @@ LOAD = {"busy_turns": int, "idle_turns": int, "empty_turn_cycles": int, "busy_cy
         "cycles_per_segment": NUM, "cycles_per_connection": NUM}
 SCHEMA = {
     "config": {
-        "mode": str, "payload": str, "dst": str, "dst_port": int, "duration_s": int,
+        "mode": str, "payload": str, "dst": str, "dst_port": int, "family": str,
+        "duration_s": int,
         "connections": int, "concurrency": int, "rate": int, "req_size": int,
         "resp_size": int, "direction": str, "cc": str, "sack": bool, "timestamps": bool,
         "tlp_wc_delack_ms": int, "step_s": int, "rate_steps": list, "req_sizes": list,

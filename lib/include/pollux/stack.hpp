@@ -38,6 +38,10 @@ class Stack {
   Conn* connect(Ipv4Addr local, Ipv4Addr remote, uint16_t remote_port, const AppEvents* events,
                 void* ctx, uint16_t local_port, const ConnOptions& opts, TcpError& error,
                 uint64_t now_ns);
+  // The same over IPv6 (issue 16): `local` one of our IPv6 addresses.
+  Conn* connect(const Ipv6Addr& local, const Ipv6Addr& remote, uint16_t remote_port,
+                const AppEvents* events, void* ctx, uint16_t local_port, const ConnOptions& opts,
+                TcpError& error, uint64_t now_ns);
   // The size of the connection table (TIME-WAIT included): how many connections an
   // application may have to hold state for at once.
   [[nodiscard]] uint32_t max_connections() const;

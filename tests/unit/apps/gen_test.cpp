@@ -583,6 +583,85 @@ TEST(GenProfiles, SeveralDestinationsTakeWeightsAndEachGetsItsOwnHost) {
   EXPECT_EQ(e, "--dst: at most 16 destinations");
 }
 
+// Issue 16: an IPv6 server, bracketed (RFC 5952 6), reached from the --ip IPv6 addresses.
+TEST(GenOptions, AnIpv6DstIsBracketedAndItsHostHeaderToo) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--dst", "[FD00:99:0::1]:8080",
+                  "--dst", "10.0.0.1:80", "--mode", "rps", "--http"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  ASSERT_EQ(o->dsts.size(), 2u);
+  EXPECT_TRUE(o->dst.ipv6);
+  EXPECT_EQ(o->dst.to_string(), "fd00:99::1") << "the canonical text (RFC 5952 4)";
+  EXPECT_EQ(o->dsts[0].to_string(), "[fd00:99::1]:8080");
+  EXPECT_STREQ(o->dst.family(), "ipv6");
+  EXPECT_EQ(o->dst_port, 8080);
+  EXPECT_FALSE(o->dsts[1].addr.ipv6) << "families may be mixed: each opens from its own";
+  const auto reqs = http_requests(*o);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[0].find("Host: [fd00:99::1]:8080\r\n"), std::string::npos) << reqs[0];
+  EXPECT_NE(reqs[1].find("Host: 10.0.0.1:80\r\n"), std::string::npos);
+  // Only IPv6 addresses: enough for an IPv6 server.
+  ASSERT_TRUE(parse({"--ip", "fd00:99::2/64", "--dst", "[fd00:99::1]:80", "--mode", "cps"}, &e))
+      << e;
+}
+
+TEST(GenOptions, AnIpv6DstWithoutAnIpv6AddressOfOursIsRefusedWithAReason) {
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Bad& b : {
+           Bad{{"--ip", "10.0.0.2/24", "--dst", "[fd00:99::1]:80"},
+               "--dst: [fd00:99::1]:80 is IPv6 and no --ip names an IPv6 address (e.g. --ip "
+               "fd00::2/64)"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "10.0.0.1:80"},
+               "--dst: 10.0.0.1:80 is IPv4 and no --ip names an IPv4 address"},
+           Bad{{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--dst", "[fd00:98::1]:80"},
+               "--dst: fd00:98::1 is not on any IPv6 --ip subnet"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "[fd00:99::2]:80"},
+               "--dst: fd00:99::2 is one of our own addresses"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "fd00:99::1:80"},
+               "--dst: 'fd00:99::1:80' is not ADDRESS:PORT like 10.0.0.1:8080 or [fd00::1]:8080"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "[fd00:99::1]"}, "is not ADDRESS:PORT"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "[fd00:99::1:80"}, "is not ADDRESS:PORT"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "[ff02::1]:80"},
+               "--dst: ff02::1 is not a unicast address"},
+           Bad{{"--ip", "fd00:99::2/64", "--dst", "[::ffff:10.0.0.1]:80"},
+               "is not a unicast address"},
+           Bad{{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--dst", "[fd00:99::1]:80",
+                "--local-server", "echo"},
+               "--local-server: --dst [fd00:99::1]:80 is IPv6"},
+       }) {
+    std::string e;
+    auto args = b.args;
+    args.insert(args.end(), {"--mode", "rps"});
+    EXPECT_FALSE(parse(args, &e)) << b.says;
+    EXPECT_NE(e.find(b.says), std::string::npos) << e;
+  }
+}
+
+TEST(GenReport, TheSummaryAndTheReportShowTheDestinationsFamily) {
+  std::string e;
+  auto o = parse({"--ip", "fd00:99::2/64", "--dst", "[fd00:99::1]:8080", "--mode", "rps"}, &e);
+  ASSERT_TRUE(o) << e;
+  const GenTotals t;
+  const std::string text = gen_summary(*o, 1.0, t, LatencyHistogram{}, LatencyHistogram{});
+  EXPECT_EQ(text.rfind("summary: rps raw to [fd00:99::1]:8080 (ipv6) for 1.00 s\n", 0), 0u) << text;
+  const std::string doc = gen_json(*o, 1.0, t, {}, LatencyHistogram{}, LatencyHistogram{}, {});
+  EXPECT_NE(doc.find("\"dst\":\"fd00:99::1\",\"dst_port\":8080,\"family\":\"ipv6\""),
+            std::string::npos)
+      << doc;
+  auto v4 = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps"}, &e);
+  ASSERT_TRUE(v4) << e;
+  EXPECT_EQ(gen_summary(*v4, 1.0, t, LatencyHistogram{}, LatencyHistogram{})
+                .rfind("summary: rps raw to 10.0.0.1:80 (ipv4) for", 0),
+            0u);
+  EXPECT_NE(gen_json(*v4, 1.0, t, {}, LatencyHistogram{}, LatencyHistogram{}, {})
+                .find("\"family\":\"ipv4\""),
+            std::string::npos);
+}
+
 TEST(GenReport, EachDestinationHasItsLineInTheSummaryAndItsEntryInTheReport) {
   GenOptions o;
   GenTotals t;
