@@ -47,7 +47,7 @@ void program_rss(uint16_t port, const rte_eth_dev_info& dev, uint16_t queues, Po
   rte_eth_rss_conf rc{};
   rc.rss_key = key.data();
   rc.rss_key_len = static_cast<uint8_t>(key.size());
-  rc.rss_hf = dev.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+  rc.rss_hf = rss_hash_types(dev.flow_type_rss_offloads, dev.hash_key_size);
   if (int rc_ = rte_eth_dev_rss_hash_update(port, &rc); rc_ != 0) {
     info.rss_note = errstr("rss_hash_update", rc_);
     return;
@@ -202,8 +202,7 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   // device sends MTU frames as ever: the stack still builds one frame per burst.
   const bool tso_in_engine = tso_granted && std::strcmp(info.driver.c_str(), "net_tap") == 0;
   if (tso_granted && !tso_in_engine) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
-  const uint64_t rss_hf =
-      dev.flow_type_rss_offloads & (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+  const uint64_t rss_hf = rss_hash_types(dev.flow_type_rss_offloads, dev.hash_key_size);
   if (queues > 1 && rss_hf != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;

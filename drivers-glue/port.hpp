@@ -2,6 +2,7 @@
 // granted is recorded so the engine uses the NIC where it can and software where it cannot.
 #pragma once
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 #include <cstdint>
@@ -68,6 +69,18 @@ struct PortInfo {
   // to program, or empty when the port has no IPv6 address.
   std::string ipv6_multicast;
 };
+
+// The RSS hash types pollux asks of a device that offers `offered` (rte_eth_dev_info's
+// flow_type_rss_offloads) with a hash key of `key_size` bytes: IPv4/TCP (and plain IPv4 for
+// the rest), and IPv6/TCP (and plain IPv6) when the key is long enough for the 36-byte IPv6
+// input (36 + 4 bytes: the symmetric pattern of any length hashes as ShardMap's 40-byte key;
+// a shorter key would hash IPv6 otherwise, and software steering would move every segment).
+// What a device does not hash by the tuple lands anywhere and is steered in software.
+[[nodiscard]] constexpr uint64_t rss_hash_types(uint64_t offered, unsigned key_size) {
+  uint64_t want = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4;
+  if (key_size >= 40) want |= RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_IPV6;
+  return offered & want;
+}
 
 // Configures and starts the port; on failure returns false and sets `error`.
 [[nodiscard]] bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,

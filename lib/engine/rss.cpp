@@ -1,5 +1,6 @@
 #include "engine/rss.hpp"
 
+#include <algorithm>
 #include <bit>
 
 #include "net/ethernet.hpp"
@@ -25,11 +26,45 @@ bool ShardMap::set_reta(std::span<const uint16_t> reta) {
   return true;
 }
 
+namespace {
+
+// IPv6 (RFC 8200 4): the fixed header, then the extension headers a NIC's IPv6/TCP hash
+// steps over (hop-by-hop, routing, destination options; each (len + 1) * 8 bytes), at most a
+// few of them, to TCP. A fragment (RFC 8200 4.5) stays where it arrived as an IPv4 one
+// does (the engine drops it, counted); so does anything that ends early.
+bool rx_tcp6_tuple(net::Bytes frame, RxTuple& out) {
+  constexpr size_t eth = net::kEthernetHeaderLen;
+  constexpr size_t kFixed = 40;
+  constexpr int kMaxExtensions = 4;
+  if (frame.size() < eth + kFixed) return false;
+  const uint8_t* ip = frame.data() + eth;
+  if ((ip[0] >> 4) != 6) return false;
+  uint8_t next = ip[6];
+  size_t at = eth + kFixed;
+  for (int i = 0; next != net::kIpProtoTcp; ++i) {
+    if (i == kMaxExtensions) return false;
+    if (next != 0 && next != 43 && next != 60) return false;  // hop-by-hop, routing, dest opts
+    if (frame.size() < at + 8) return false;
+    next = frame[at];
+    at += (size_t{frame[at + 1]} + 1) * 8;
+  }
+  if (frame.size() < at + 4) return false;
+  std::copy_n(ip + 8, 16, out.src6.bytes.begin());
+  std::copy_n(ip + 24, 16, out.dst6.bytes.begin());
+  out.sport = net::load_be16(frame.data() + at);
+  out.dport = net::load_be16(frame.data() + at + 2);
+  out.v6 = true;
+  return true;
+}
+
+}  // namespace
+
 bool rx_tcp_tuple(net::Bytes frame, RxTuple& out) {
   constexpr size_t eth = net::kEthernetHeaderLen;
   if (frame.size() < eth + 20) return false;
-  if (net::load_be16(frame.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4))
-    return false;
+  if (const uint16_t type = net::load_be16(frame.data() + 12);
+      type != static_cast<uint16_t>(net::EtherType::ipv4))
+    return type == static_cast<uint16_t>(net::EtherType::ipv6) && rx_tcp6_tuple(frame, out);
   const uint8_t* ip = frame.data() + eth;
   if ((ip[0] >> 4) != 4) return false;
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;

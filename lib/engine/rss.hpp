@@ -19,6 +19,19 @@
 
 namespace pollux::engine {
 
+// The 4-tuple of a received Ethernet frame carrying an unfragmented IPv4/TCP or IPv6/TCP
+// segment, as the hash input wants it (src = sender). Only what RSS needs is looked at
+// (ether type, IHL, fragment bits, protocol; for IPv6 the next-header chain through
+// hop-by-hop, routing and destination options; ports); validation is the owning engine's
+// job. Returns false for anything else (ARP, ICMP, ND, fragments, runts): those are handled
+// where they arrive.
+struct RxTuple {
+  net::Ipv4Addr src, dst;    // IPv4
+  net::Ipv6Addr src6, dst6;  // IPv6 (when v6)
+  uint16_t sport = 0, dport = 0;
+  bool v6 = false;
+};
+
 class ShardMap {
  public:
   // `shards` lcores; the RETA is filled round-robin (entry i -> i % shards), the default of
@@ -44,6 +57,11 @@ class ShardMap {
                                   uint16_t sport, uint16_t dport) const {
     return hasher6_.hash(src, dst, sport, dport);
   }
+  // A received frame's hash, by its family (the NIC's IPv4/TCP or IPv6/TCP hash type).
+  [[nodiscard]] uint32_t hash_rx(const RxTuple& t) const {
+    return t.v6 ? hash_rx6(t.src6, t.dst6, t.sport, t.dport)
+                : hash_rx(t.src, t.dst, t.sport, t.dport);
+  }
   // The lcore that receives this connection's segments (tuple from our point of view): the
   // IPv4/TCP or IPv6/TCP hash type by the tuple's family, as the NIC picks it.
   [[nodiscard]] uint16_t shard_of(const net::FourTuple& t) const {
@@ -60,14 +78,6 @@ class ShardMap {
   uint16_t shards_;
 };
 
-// The 4-tuple of a received Ethernet frame carrying an unfragmented IPv4/TCP segment, as
-// the hash input wants it (src = sender). Only what RSS needs is looked at (ether type, IHL,
-// fragment bits, protocol, ports); validation is the owning engine's job. Returns false for
-// anything else (ARP, ICMP, fragments, runts): those are handled where they arrive.
-struct RxTuple {
-  net::Ipv4Addr src, dst;
-  uint16_t sport = 0, dport = 0;
-};
 [[nodiscard]] bool rx_tcp_tuple(net::Bytes frame, RxTuple& out);
 
 // Where software steering sends a frame: TCP segments by their tuple (rx_tcp_tuple), and

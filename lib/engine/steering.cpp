@@ -75,7 +75,7 @@ uint16_t Steerer::distribute(rte_mbuf** pkts, uint16_t n) {
     RxTuple t;
     uint16_t owner = self_;
     if (rx_steer_tuple({rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)}, t))
-      owner = shards_.shard_of_hash(shards_.hash_rx(t.src, t.dst, t.sport, t.dport));
+      owner = shards_.shard_of_hash(shards_.hash_rx(t));
     if (owner == self_ || owner >= lcores) {
       pkts[keep++] = m;
       continue;

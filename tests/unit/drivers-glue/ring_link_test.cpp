@@ -119,4 +119,18 @@ TEST(RingLink, LinkOffloadsCsumGrantsChecksumsWithoutTsoOrLro) {
 }
 
 }  // namespace
+// Issue 16: the hash types asked of a device include IPv6/TCP when its key is long enough
+// for the IPv6 input (40 bytes), and never what it does not offer.
+TEST(RssHashTypes, Ipv6TcpIsAskedForWhenTheKeyCoversItsInput) {
+  constexpr uint64_t v4 = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4;
+  constexpr uint64_t v6 = RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_IPV6;
+  constexpr uint64_t all = v4 | v6 | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+  EXPECT_EQ(dpdk::rss_hash_types(all, 40), v4 | v6);
+  EXPECT_EQ(dpdk::rss_hash_types(all, 52), v4 | v6);
+  EXPECT_EQ(dpdk::rss_hash_types(all, 16), v4) << "a 16-byte key hashes IPv4 only";
+  EXPECT_EQ(dpdk::rss_hash_types(RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP, 40),
+            RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP);
+  EXPECT_EQ(dpdk::rss_hash_types(RTE_ETH_RSS_NONFRAG_IPV4_UDP, 40), 0u);
+}
+
 }  // namespace pollux::dpdk

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <span>
 #include <vector>
 
 #include "engine/rss.hpp"
@@ -178,6 +179,116 @@ TEST(RxSteerTuple, OtherIcmpStaysWhereItArrived) {
   auto f = icmp_error(3, 6, 8);
   f[14 + 20 + 8] = 0x65;  // quoted version 6
   EXPECT_FALSE(rx_steer_tuple(f, t));
+}
+
+// --- IPv6 (issue 16): the same steering for IPv6/TCP ---------------------------------------
+
+// Ethernet + IPv6 + `ext` (extension headers, each given as its next-header value and length
+// in 8-byte units beyond the first) + the first bytes of a TCP header.
+struct Ext {
+  uint8_t type;
+  uint8_t len8;
+};
+std::vector<uint8_t> frame6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint16_t sport,
+                            uint16_t dport, std::vector<Ext> ext = {}, uint8_t upper = 6,
+                            size_t l4_bytes = 20) {
+  std::vector<uint8_t> f(14 + 40, 0);
+  net::store_be16(f.data() + 12, 0x86dd);
+  f[14] = 0x60;
+  f[14 + 6] = ext.empty() ? upper : ext[0].type;
+  f[14 + 7] = 64;
+  std::copy(src.bytes.begin(), src.bytes.end(), f.begin() + 14 + 8);
+  std::copy(dst.bytes.begin(), dst.bytes.end(), f.begin() + 14 + 24);
+  for (size_t i = 0; i < ext.size(); ++i) {
+    const size_t at = f.size();
+    f.resize(at + (ext[i].len8 + 1u) * 8u, 0);
+    f[at] = i + 1 < ext.size() ? ext[i + 1].type : upper;
+    f[at + 1] = ext[i].len8;
+  }
+  const size_t l4 = f.size();
+  f.resize(l4 + l4_bytes, 0);
+  if (l4_bytes >= 4) {
+    net::store_be16(f.data() + l4, sport);
+    net::store_be16(f.data() + l4 + 2, dport);
+  }
+  return f;
+}
+
+const net::Ipv6Addr kA6 = *net::Ipv6Addr::parse("fd00:99::1");
+const net::Ipv6Addr kB6 = *net::Ipv6Addr::parse("fd00:99::2");
+
+TEST(RxTcpTuple, ParsesTcpOverIpv6AndThroughHopByHopRoutingAndDestinationOptions) {
+  for (const std::vector<Ext>& ext :
+       {std::vector<Ext>{}, {{0, 0}}, {{0, 0}, {60, 1}}, {{43, 2}, {60, 0}}}) {
+    RxTuple t;
+    ASSERT_TRUE(rx_tcp_tuple(frame6(kA6, kB6, 40000, 80, ext), t)) << ext.size();
+    EXPECT_TRUE(t.v6);
+    EXPECT_EQ(t.src6, kA6);
+    EXPECT_EQ(t.dst6, kB6);
+    EXPECT_EQ(t.sport, 40000);
+    EXPECT_EQ(t.dport, 80);
+  }
+  RxTuple t;
+  ASSERT_TRUE(rx_tcp_tuple(frame(5, 6, 0, 20), t));
+  EXPECT_FALSE(t.v6) << "IPv4 is IPv4";
+}
+
+TEST(RxTcpTuple, LeavesIpv6FragmentsIcmpv6AndTruncatedHeadersWhereTheyArrived) {
+  RxTuple t;
+  EXPECT_FALSE(rx_tcp_tuple(frame6(kA6, kB6, 1, 2, {}, 58), t)) << "ICMPv6 (ND, echo)";
+  EXPECT_FALSE(rx_tcp_tuple(frame6(kA6, kB6, 1, 2, {{44, 0}}), t)) << "a fragment (RFC 8200 4.5)";
+  EXPECT_FALSE(rx_tcp_tuple(frame6(kA6, kB6, 1, 2, {{0, 0}, {44, 0}}), t)) << "one later";
+  EXPECT_FALSE(rx_tcp_tuple(frame6(kA6, kB6, 1, 2, {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {60, 0}}), t))
+      << "more extension headers than a NIC would walk";
+  EXPECT_FALSE(rx_tcp_tuple(frame6(kA6, kB6, 1, 2, {}, 6, 3), t)) << "ports cut short";
+  auto f = frame6(kA6, kB6, 1, 2, {{60, 4}});
+  f.resize(14 + 40 + 8);  // the option header claims 40 bytes
+  EXPECT_FALSE(rx_tcp_tuple(f, t));
+  f = frame6(kA6, kB6, 1, 2);
+  f[14] = 0x40;  // IPv4's version in an IPv6 ether type
+  EXPECT_FALSE(rx_tcp_tuple(f, t));
+  EXPECT_FALSE(rx_tcp_tuple(std::span(f).first(14 + 39), t)) << "runt";
+}
+
+// The Microsoft RSS verification suite's IPv6/TCP vectors (as in net/toeplitz_test.cpp),
+// now from frames: the steering path hashes a received frame as the NIC would.
+TEST(ShardMap, AnIpv6FramesHashIsTheMicrosoftSuitesIpv6TcpValue) {
+  struct V {
+    const char *dst, *src;
+    uint16_t dport, sport;
+    uint32_t hash;
+  };
+  const ShardMap map(4, net::kMicrosoftRssKey, 128);
+  for (const V& v : {V{"3ffe:2501:200:3::1", "3ffe:2501:200:1fff::7", 1766, 2794, 0x40207d3d},
+                     V{"ff02::1", "3ffe:501:8::260:97ff:fe40:efab", 4739, 14230, 0xdde51bbf},
+                     V{"fe80::200:f8ff:fe21:67cf", "3ffe:1900:4545:3:200:f8ff:fe21:67cf", 38024,
+                       44251, 0x02d1feef}}) {
+    RxTuple t;
+    ASSERT_TRUE(rx_tcp_tuple(
+        frame6(*net::Ipv6Addr::parse(v.src), *net::Ipv6Addr::parse(v.dst), v.sport, v.dport), t));
+    EXPECT_EQ(map.hash_rx(t), v.hash) << v.src;
+  }
+}
+
+// Software steering sends both directions of an IPv6 connection to one lcore: the frame we
+// receive and the one the peer receives from us hash alike, and to shard_of(our tuple).
+TEST(ShardMap, BothDirectionsOfAnIpv6ConnectionSteerToTheOwningLcore) {
+  std::mt19937_64 rng(16);
+  for (uint16_t n : {2, 3, 4, 8}) {
+    const ShardMap map(n);
+    for (int i = 0; i < 2000; ++i) {
+      net::Ipv6Addr a, b;
+      for (auto& x : a.bytes) x = static_cast<uint8_t>(rng());
+      for (auto& x : b.bytes) x = static_cast<uint8_t>(rng());
+      a.bytes[0] = b.bytes[0] = 0xfd;
+      const auto pa = static_cast<uint16_t>(rng()), pb = static_cast<uint16_t>(rng());
+      RxTuple in, out;
+      ASSERT_TRUE(rx_tcp_tuple(frame6(a, b, pa, pb), in));   // a -> b, as b receives it
+      ASSERT_TRUE(rx_tcp_tuple(frame6(b, a, pb, pa), out));  // b -> a
+      ASSERT_EQ(map.hash_rx(in), map.hash_rx(out));
+      ASSERT_EQ(map.shard_of_hash(map.hash_rx(in)), map.shard_of(net::FourTuple{b, a, pb, pa}));
+    }
+  }
 }
 
 }  // namespace

@@ -94,6 +94,55 @@ TEST_F(Steering, KeepsOwnAndUnsteerableFramesInOrderAndPassesTheRestToTheirOwner
   EXPECT_EQ(rte_mempool_avail_count(pool_.get()), 1023u);
 }
 
+// Issue 16: IPv6/TCP segments go to the lcore that owns their connection too; ICMPv6
+// (neighbour discovery, echo) stays where it arrived.
+const net::Ipv6Addr kUs6 = *net::Ipv6Addr::parse("fd00:99::2");
+const net::Ipv6Addr kPeer6 = *net::Ipv6Addr::parse("fd00:99::1");
+
+rte_mbuf* segment6(rte_mempool* pool, uint16_t sport, uint8_t tag, uint8_t next = 6) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (!m) return nullptr;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 14 + 40 + 20));
+  std::fill(p, p + 74, 0);
+  net::store_be16(p + 12, 0x86dd);
+  p[14] = 0x60;
+  p[14 + 3] = tag;  // the flow label's low byte identifies the frame
+  p[14 + 6] = next;
+  p[14 + 7] = 64;
+  std::copy(kPeer6.bytes.begin(), kPeer6.bytes.end(), p + 14 + 8);
+  std::copy(kUs6.bytes.begin(), kUs6.bytes.end(), p + 14 + 24);
+  net::store_be16(p + 54, sport);
+  net::store_be16(p + 56, 80);
+  return m;
+}
+
+TEST_F(Steering, Ipv6SegmentsGoToTheirConnectionsOwnerAndIcmpv6Stays) {
+  const ShardMap map(2);
+  std::string err;
+  auto mesh = SteeringMesh::create("st_6", 2, 64, SOCKET_ID_ANY, err);
+  ASSERT_NE(mesh, nullptr) << err;
+  base::Counters c0, c1;
+  Steerer s0(*mesh, map, 0, c0), s1(*mesh, map, 1, c1);
+  uint16_t mine = 0, theirs = 0;
+  for (uint32_t p = 1024; p < 65536 && (mine == 0 || theirs == 0); ++p) {
+    const uint16_t owner = map.shard_of(net::FourTuple{kUs6, kPeer6, 80, static_cast<uint16_t>(p)});
+    (owner == 0 ? mine : theirs) = static_cast<uint16_t>(p);
+  }
+  ASSERT_NE(mine, 0);
+  ASSERT_NE(theirs, 0);
+  rte_mbuf* burst[3] = {segment6(pool_.get(), mine, 1), segment6(pool_.get(), theirs, 2),
+                        segment6(pool_.get(), theirs, 3, 58)};
+  ASSERT_EQ(s0.distribute(burst, 3), 2);
+  EXPECT_EQ(rte_pktmbuf_mtod(burst[0], uint8_t*)[14 + 3], 1);
+  EXPECT_EQ(rte_pktmbuf_mtod(burst[1], uint8_t*)[14 + 3], 3) << "ICMPv6 stays";
+  rte_pktmbuf_free_bulk(burst, 2);
+  rte_mbuf* got[4];
+  ASSERT_EQ(s1.collect(got, 4), 1);
+  EXPECT_EQ(rte_pktmbuf_mtod(got[0], uint8_t*)[14 + 3], 2);
+  rte_pktmbuf_free_bulk(got, 1);
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), 1023u);
+}
+
 TEST_F(Steering, AFullRingDropsAndCountsWithoutLeaking) {
   const ShardMap map(2);
   std::string err;
