@@ -102,7 +102,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     o.print_instead = p.help();
     return o;
   }
-  if (o.addrs.empty()) {
+  if (o.addrs.empty() && o.addrs6.empty()) {  // either family alone is enough
     error = "--ip is required (e.g. --ip 10.0.0.2/24)";
     return std::nullopt;
   }

@@ -36,8 +36,9 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
                        net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0);
   const net::FourTuple key{ip.dst, ip.src, 0, 0};
   if (ip.upper.size() >= 4 && config_.shards != nullptr && config_.shards->shards() > 1) {
-    // Software steering (steering.hpp) hashes IPv4 frames only: an IPv6 segment is handled
-    // where it arrives, so one for a connection another lcore owns is passed to it here.
+    // Software steering (steering.hpp) moves IPv6/TCP frames to their owner at receive; one
+    // it left where it arrived (a longer extension-header chain than it walks) and that
+    // another lcore owns is passed to it here.
     const net::FourTuple t{ip.dst, ip.src, net::load_be16(ip.upper.data() + 2),
                            net::load_be16(ip.upper.data())};
     if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {

@@ -58,6 +58,18 @@ TEST(ServerOptions, IpTakesIpv6PrefixesBesideIpv4OnesAndTheyReachTheRuntime) {
   EXPECT_NE(e.find("twice"), std::string::npos) << e;
 }
 
+// Issue 16: one listener serves both families; an IPv6 address alone is enough.
+TEST(ServerOptions, AnIpv6AddressAloneIsEnoughForAServer) {
+  auto o = parse({"--ip", "fd00:99::2/64", "--port", "80"});
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->addrs.empty());
+  ASSERT_EQ(o->addrs6.size(), 1u);
+  EXPECT_EQ(runtime_options(*o).addrs6.size(), 1u);
+  std::string e;
+  EXPECT_FALSE(parse({"--port", "80"}, &e));
+  EXPECT_EQ(e, "--ip is required (e.g. --ip 10.0.0.2/24)");
+}
+
 TEST(ServerOptions, RingsAndPoolAreSizedByRxdTxdAndMbufsAndReachTheRuntime) {
   auto d = parse({"--ip", "10.0.0.2/24"});
   ASSERT_TRUE(d);
