@@ -7,6 +7,10 @@
 #  2. --rst-limit 200: a SYN flood to a closed port (hping3, ~5000 SYN/s for 3 s) draws at most
 #     200/s (plus the burst of 50) RSTs; the rest are counted drop_tcp_rst_rate_limited.
 #  3. SYN+FIN to a listening port (hping3 -SF): no SYN-ACK, counted drop_tcp_bad_flags.
+#  4. IPv6 (issue 16): the same server has fd00:209::2/64 and --deny [fd00:209::1]/128:8080:
+#     curl -6 to 8080 gets no answer. A second server with an IPv4 allow list only
+#     (--allow 10.209.0.0/24 --deny 0.0.0.0/0) serves curl -4 and refuses curl -6 silently:
+#     an allow list written for IPv4 is not walked around over IPv6.
 # usage: syn_filter_test.sh PATH/TO/pollux-server
 . "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 server=${1:?usage: $0 PATH/TO/pollux-server}
@@ -19,8 +23,13 @@ in_ns() { ip netns exec "$ns" "$@"; }
 log=$workdir/server.log
 spawn "$log" ip netns exec "$ns" timeout 120 "$server" --preset "tap:pxsf$$" -l 0 \
   --log-level=4 -- --ip 10.209.0.2/24 --gw 10.209.0.1 --mode http --port 8080 --quiet \
-  --deny 10.209.0.1/32:8080 --rst-limit 200
-if wait_ready "$log" && tap_up "$ns" "pxsf$$" 10.209.0.1/24 && wait_ping "$ns" 10.209.0.2; then
+  --deny 10.209.0.1/32:8080 --rst-limit 200 --ip fd00:209::2/64 --deny '[fd00:209::1]/128:8080'
+ping6_up() {
+  for _ in $(seq 50); do in_ns ping -6 -c1 -W1 "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+if wait_ready "$log" && tap_up "$ns" "pxsf$$" 10.209.0.1/24 && wait_ping "$ns" 10.209.0.2 &&
+  in_ns ip -6 addr add fd00:209::1/64 dev "pxsf$$" nodad && ping6_up fd00:209::2; then
   srv=$spawned
   check "the banner names the RST limit" grep -q ', closed-port rsts 200/s$' "$log"
 
@@ -31,6 +40,10 @@ if wait_ready "$log" && tap_up "$ns" "pxsf$$" 10.209.0.1/24 && wait_ping "$ns" 1
   in_ns curl -s -o /dev/null -m 2 http://10.209.0.2:9999/
   rc=$?
   check "a closed port still refuses (curl rc $rc, 7: refused)" test "$rc" -eq 7
+  in_ns curl -6 -g -s -o /dev/null -m 2 'http://[fd00:209::2]:8080/'
+  rc=$?
+  check "[ipv6] a SYN denied by an IPv6 rule gets no answer (curl -6 rc $rc, 28: timeout)" \
+    test "$rc" -eq 28
 
   # 2. A flood to a closed port: the RSTs it draws are rate-limited.
   t0=$(date +%s.%N)
@@ -47,10 +60,31 @@ if wait_ready "$log" && tap_up "$ns" "pxsf$$" 10.209.0.1/24 && wait_ping "$ns" 1
   max=$(awk -v s="$secs" 'BEGIN { printf "%d", 200 * s + 50 + 10 }')
   check "RSTs for closed ports stay within 200/s + the burst ($rsts <= $max)" test "$rsts" -le "$max"
   check "the RSTs not sent are counted ($limited)" test "$limited" -gt 1000
-  check "the denied SYNs are counted" test "$(counter "$log" drop_tcp_syn_filtered)" -ge 1
+  check "the denied SYNs are counted, both families" \
+    test "$(counter "$log" drop_tcp_syn_filtered)" -ge 2
   check "SYN+FIN is dropped and counted" test "$(counter "$log" drop_tcp_bad_flags)" -ge 3
   check "no connection was made from SYN+FIN" test "$(counter "$log" tcp_passive_opens)" -eq 0
 else
   bad "server up"
+fi
+
+# 4. An IPv4 allow list: IPv6 has no rules, so its SYNs are refused.
+log=$workdir/server-allow.log
+spawn "$log" ip netns exec "$ns" timeout 60 "$server" --preset "tap:pxsf$$" -l 0 \
+  --log-level=4 -- --ip 10.209.0.2/24 --ip fd00:209::2/64 --mode http --port 8080 --quiet \
+  --allow 10.209.0.0/24 --deny 0.0.0.0/0
+if wait_ready "$log" && tap_up "$ns" "pxsf$$" 10.209.0.1/24 && wait_ping "$ns" 10.209.0.2 &&
+  in_ns ip -6 addr add fd00:209::1/64 dev "pxsf$$" nodad && ping6_up fd00:209::2; then
+  srv=$spawned
+  code=$(in_ns curl -4 -s -o /dev/null -w '%{http_code}' -m 3 http://10.209.0.2:8080/)
+  check "[allow-list] the allowed IPv4 client is served (HTTP $code)" test "$code" = 200
+  in_ns curl -6 -g -s -o /dev/null -m 2 'http://[fd00:209::2]:8080/'
+  rc=$?
+  check "[allow-list] an IPv6 client gets no answer (curl -6 rc $rc, 28: timeout)" test "$rc" -eq 28
+  stop_pid "$srv"
+  check "[allow-list] the refused IPv6 SYNs are counted" \
+    test "$(counter "$log" drop_tcp_syn_filtered)" -ge 1
+else
+  bad "[allow-list] server up"
 fi
 finish
