@@ -14,8 +14,8 @@ constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
 }  // namespace
 
-RttEstimator::RttEstimator(const RttConfig& config) : config_(config) {
-  assert(config_.min_rto_ns <= config_.max_rto_ns);
+RttEstimator::RttEstimator(const RttConfig& config) : config_(&config) {
+  assert(config_->min_rto_ns <= config_->max_rto_ns);
   rto_ns_ = base_rto();
 }
 
@@ -40,10 +40,10 @@ void RttEstimator::on_rtt_sample(uint64_t rtt_ns) {
 }
 
 uint64_t RttEstimator::base_rto() const {
-  if (!has_sample_) return clamp_rto(config_.initial_rto_ns);  // RFC 6298 2.1
+  if (!has_sample_) return clamp_rto(config_->initial_rto_ns);  // RFC 6298 2.1
   // RFC 6298 2.2/2.3: RTO <- SRTT + max(G, K*RTTVAR), with K*RTTVAR = 4 * rttvar8 / 8 =
   // rttvar8 / 2. Rounded up to whole ns (see the header) in one step.
-  const uint64_t g = config_.granularity_ns;
+  const uint64_t g = config_->granularity_ns;
   uint64_t rto;
   if (g >= (rttvar8_ + 1) / 2) {  // G >= K*RTTVAR, i.e. 2G >= rttvar8 without overflow
     rto = add_saturating((srtt8_ + 7) / 8, g);
@@ -56,7 +56,7 @@ uint64_t RttEstimator::base_rto() const {
 uint64_t RttEstimator::backoff() {
   // RFC 6298 5.5: RTO <- RTO * 2, bounded by the maximum of 2.5. Written so that the
   // doubling cannot overflow whatever max_rto is.
-  rto_ns_ = rto_ns_ > config_.max_rto_ns / 2 ? config_.max_rto_ns : 2 * rto_ns_;
+  rto_ns_ = rto_ns_ > config_->max_rto_ns / 2 ? config_->max_rto_ns : 2 * rto_ns_;
   if (backoff_count_ != std::numeric_limits<uint32_t>::max()) ++backoff_count_;
   return rto_ns_;
 }

@@ -68,7 +68,11 @@ class RttEstimator {
 
   // Precondition: config.min_rto_ns <= config.max_rto_ns. Any values are accepted otherwise
   // (including UINT64_MAX bounds and granularity): every sum saturates.
-  explicit RttEstimator(const RttConfig& config = {});
+  // The estimator keeps a pointer to `config`, which must outlive it (a TCB's points at its
+  // layer's TcpConfig::rtt): one copy per connection was 32 of the TCB's bytes (issue 13
+  // item 5). A temporary is refused at compile time; without an argument, the defaults.
+  explicit RttEstimator(const RttConfig& config = kDefaultConfig);
+  explicit RttEstimator(const RttConfig&& config) = delete;
 
   // Feed one RTT measurement R (RFC 6298 2.2 for the first, 2.3 afterwards) and recompute the
   // RTO. A new sample also ends any backoff: the RTO is computed afresh from the estimates,
@@ -106,16 +110,18 @@ class RttEstimator {
   // SRTT and RTTVAR, truncated to whole ns; 0 before the first sample.
   [[nodiscard]] uint64_t srtt() const { return srtt8_ / 8; }
   [[nodiscard]] uint64_t rttvar() const { return rttvar8_ / 8; }
-  [[nodiscard]] const RttConfig& config() const { return config_; }
+  [[nodiscard]] const RttConfig& config() const { return *config_; }
 
  private:
+  static constexpr RttConfig kDefaultConfig{};
+
   // The RTO without backoff: initial RTO or SRTT + max(G, K*RTTVAR), clamped.
   [[nodiscard]] uint64_t base_rto() const;
   [[nodiscard]] uint64_t clamp_rto(uint64_t rto_ns) const {
-    return std::clamp(rto_ns, config_.min_rto_ns, config_.max_rto_ns);
+    return std::clamp(rto_ns, config_->min_rto_ns, config_->max_rto_ns);
   }
 
-  RttConfig config_;
+  const RttConfig* config_;
   uint64_t srtt8_ = 0;    // 8 * SRTT, in ns
   uint64_t rttvar8_ = 0;  // 8 * RTTVAR, in ns
   uint64_t rto_ns_ = 0;

@@ -51,7 +51,7 @@ net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
   // RFC 2883 4: a D-SACK block goes first; the SACK blocks of held data follow.
   size_t n = 0;
   if (t.ooo)
-    n = t.ooo->sack_blocks(o.sack, t.pending_dsack);
+    n = t.ooo->sack_blocks(o.sack, t.pending_dsack.get());
   else if (t.pending_dsack)
     o.sack[n++] = *t.pending_dsack;
   o.sack_count = static_cast<uint8_t>(n);

@@ -144,7 +144,32 @@ struct Listener {
 //     (their state outlives a flight: RACK's reordering window, counts);
 //   pooled from the first loss episode on: the undo record (UndoRecord), which may be
 //     needed long after the flight (a late D-SACK), so it has a pool of its own.
-// tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound.
+// tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
+//
+// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 728):
+//   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
+//   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
+//   SendSpace     40
+//   RecvSpace     20
+//   Negotiated    24
+//   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
+//                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
+//   Timing       160  RttEstimator 40 (was 64: it points at the layer's RttConfig instead of
+//                     copying it), the timed segment 16, counters 8, TIME-WAIT and stall
+//                     starts 16, five deadlines 40, the wheel entry 40
+//   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
+//                     std::optional, 12 + 4 padding)
+//   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
+//                     listener 8, one bit per flag and the close reason 8 (was 16)
+//   Recovery      20
+//   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
+//   RackTlp       52  flags 4, TLP 8, RACK's resend marks 8, Rack 32
+//   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
+//   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
+//                     pointer 8 (was 41: a second hook for the free list, a bool)
+// What stands between this and 256 B: the wheel entry (40: owner and kind could be derived),
+// the deadlines and times in 64-bit ns, CUBIC's state (needed between flights), the
+// queues' heads, RACK and the statistics (which ConnInfo reports exactly).
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -153,6 +178,9 @@ struct Status {
   // Output and ACK state (RFC 9293 3.8.6.3, RFC 5681 4.2).
   bool ack_now = false;
   uint8_t segs_since_ack = 0;
+  // On the layer's dirty list (events or output pending): the layer's (mark_dirty, flush),
+  // kept here, in what would be padding before SendSpace, so reset leaves it.
+  bool dirty = false;
 
   void reset() {
     ack_now = false;
@@ -267,7 +295,9 @@ struct Timing {
   [[nodiscard]] uint64_t& due(TimerKind k) { return due_ns[static_cast<size_t>(k)]; }
   [[nodiscard]] uint64_t due(TimerKind k) const { return due_ns[static_cast<size_t>(k)]; }
 
-  // `ts_now` is our TSval at the start: echoes older than that time nothing of ours.
+  // `ts_now` is our TSval at the start: echoes older than that time nothing of ours. The
+  // estimator keeps a pointer to `config` (the layer's): no temporaries.
+  void reset(const RttConfig&& config, uint32_t ts_now) = delete;
   void reset(const RttConfig& config, uint32_t ts_now) {
     rtt = RttEstimator(config);
     rtt_timing = false;
@@ -283,6 +313,27 @@ struct Timing {
   }
 };
 
+// A D-SACK block to report, or none, in the block's 8 bytes (std::optional's flag cost 4
+// more, and with the Data part's alignment 8; issue 13 item 5). A reported block is never
+// empty (TcpLayer::note_dsack stores only left < right), so an empty one means none.
+class PendingDsack {
+ public:
+  PendingDsack& operator=(const net::SackBlock& b) {
+    block_ = b;
+    return *this;
+  }
+  void reset() { block_ = net::SackBlock{}; }
+  [[nodiscard]] bool has_value() const { return block_.left != block_.right; }
+  explicit operator bool() const { return has_value(); }
+  [[nodiscard]] const net::SackBlock& operator*() const { return block_; }
+  [[nodiscard]] std::optional<net::SackBlock> get() const {
+    return has_value() ? std::optional<net::SackBlock>(block_) : std::nullopt;
+  }
+
+ private:
+  net::SackBlock block_{};
+};
+
 // Data: the queues and what the reassembly found. The queues are emptied, and the
 // out-of-order queue given back, when the TCB is released (TcpLayer::release_tcb).
 struct Data {
@@ -291,7 +342,7 @@ struct Data {
   ReassemblyQueue* ooo = nullptr;  // out-of-order segments, borrowed from the layer's pool
   // D-SACK to report (RFC 2883): a duplicate range seen since the last ACK we sent. The one
   // place this is held: the reassembly queue only reports duplicates as insert() finds them.
-  std::optional<net::SackBlock> pending_dsack;
+  PendingDsack pending_dsack;
 
   void reset() { pending_dsack.reset(); }
 };
@@ -318,13 +369,15 @@ struct AppState {
   void* user = nullptr;  // the application's per-connection pointer
   ConnOptions opts;
   Listener* listener = nullptr;  // while SYN-RECEIVED from a passive open
-  bool passive = false;
-  bool app_closed = false;  // close() called: input is discarded, the app gets no more events
-  bool ev_established = false, ev_readable = false, ev_writable = false, ev_peer_closed = false,
-       want_writable = false, closed_pending = false;
+  // The flags are one bit each: nine bools took a word of their own (issue 13 item 5).
+  bool passive : 1 = false;
+  bool app_closed : 1 = false;  // close() called: input is discarded, the app gets no more events
+  bool ev_established : 1 = false, ev_readable : 1 = false, ev_writable : 1 = false,
+                        ev_peer_closed : 1 = false, want_writable : 1 = false,
+                        closed_pending : 1 = false;
   // send() was cut short by the lcore's send budget while this connection held less than its
   // share: nothing of its own may come back to wake it, so the layer does (api.cpp).
-  bool snd_mem_wait = false;
+  bool snd_mem_wait : 1 = false;
   CloseReason close_reason = CloseReason::normal;
 
   // The buffers are bounded: at least 4 KB each, the receive window at most 1 GB (RFC 7323
@@ -461,10 +514,10 @@ struct Tcb : base::FlowLink,
              Undo,
              RackTlp,
              Stats {
-  // The layer's lists: dirty (events or output pending) and free.
+  // The layer's lists: dirty (events or output pending) and, through the same hook, free: a
+  // TCB in the pool is never dirty (release_tcb takes it off the dirty list first), so one
+  // hook serves both (issue 13 item 5).
   boost::intrusive::list_member_hook<> dirty_hook;
-  boost::intrusive::slist_member_hook<> free_hook;
-  bool dirty = false;
   ColdBlock* cold = nullptr;  // lent by the layer while data is in flight (ColdBlock)
 
   [[nodiscard]] const SackScoreboard& scoreboard() const {

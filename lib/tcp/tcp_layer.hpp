@@ -516,9 +516,9 @@ class TcpLayer {
   base::TimerWheel wheel_;
   base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;
-  boost::intrusive::slist<Tcb, boost::intrusive::member_hook<
-                                   Tcb, boost::intrusive::slist_member_hook<>, &Tcb::free_hook>>
-      free_;
+  boost::intrusive::list<Tcb, boost::intrusive::member_hook<
+                                  Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
+      free_;  // through dirty_hook: a free TCB is never dirty
   boost::intrusive::list<Tcb, boost::intrusive::member_hook<
                                   Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
       dirty_;

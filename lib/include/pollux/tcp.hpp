@@ -84,18 +84,20 @@ struct AppEvents {
 // `always`: every SYN (hosts that expect floods, tests); `never`: a full queue drops the SYN.
 enum class SynCookieMode : uint8_t { automatic, always, never };
 
+// Every TCB holds a copy: the fields are ordered by size so that it takes 40 bytes, not 48
+// (issue 13 item 5).
 struct ConnOptions {
-  bool nodelay = false;             // disable Nagle (RFC 9293 3.7.4)
-  bool keepalive = false;           // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
   uint64_t keepalive_idle_ns = 7200ull * 1'000'000'000;
   uint64_t keepalive_interval_ns = 75ull * 1'000'000'000;
-  uint8_t keepalive_probes = 9;
-  uint32_t sndbuf = 256 * 1024;     // bytes queued (unsent + unacknowledged)
-  uint32_t rcvbuf = 256 * 1024;     // receive window ceiling (in-order + out-of-order)
   // RFC 9293 3.8.3 USER TIMEOUT: how long data may wait unacknowledged, or behind a window
   // the peer keeps at zero, before the connection is ended (closed with `timeout`).
   // 0: the stack's (TcpConfig::user_timeout_ns).
   uint64_t user_timeout_ns = 0;
+  uint32_t sndbuf = 256 * 1024;     // bytes queued (unsent + unacknowledged)
+  uint32_t rcvbuf = 256 * 1024;     // receive window ceiling (in-order + out-of-order)
+  uint8_t keepalive_probes = 9;
+  bool nodelay = false;             // disable Nagle (RFC 9293 3.7.4)
+  bool keepalive = false;           // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
 };
 
 // A TCP_INFO-like snapshot.

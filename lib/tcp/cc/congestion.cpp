@@ -97,7 +97,7 @@ uint32_t hystart_on_ack(Hystart& h, uint32_t cwnd, uint32_t& ssthresh, const Ack
   if (a.rtt_sample_ns != 0) {
     if (h.current_round_min_rtt == 0 || a.rtt_sample_ns < h.current_round_min_rtt)
       h.current_round_min_rtt = a.rtt_sample_ns;
-    ++h.rtt_samples;
+    if (h.rtt_samples < kHystartRttSamples) ++h.rtt_samples;  // only compared with it
   }
   if (h.rtt_samples >= kHystartRttSamples && h.current_round_min_rtt != 0) {
     if (!h.in_css && h.last_round_min_rtt != 0) {

@@ -51,16 +51,20 @@ inline constexpr uint32_t kCssRounds = 5;
 
 // RFC 9406 4.2, per connection. A round ends when the ACK passes window_end (SND.NXT when
 // the round began).
+// The counts are 4-bit fields so that the small fields share the first 8 bytes (issue 13
+// item 5: this is in every TCB and every undo record): css_rounds never exceeds
+// kCssRounds (5, where CSS ends), and rtt_samples is only compared with
+// kHystartRttSamples (8), so it stops counting there -- the same decisions as a full count.
 struct Hystart {
   bool enabled = true;
   bool in_css = false;             // conservative slow start
   bool round_started = false;
+  uint8_t rtt_samples : 4 = 0;     // this round's samples, up to kHystartRttSamples
+  uint8_t css_rounds : 4 = 0;      // rounds of CSS so far, up to kCssRounds
   net::Seq window_end;
   uint64_t last_round_min_rtt = 0;     // 0: none yet (RFC: infinity)
   uint64_t current_round_min_rtt = 0;  // 0: none yet
-  uint32_t rtt_samples = 0;
   uint64_t css_baseline_min_rtt = 0;
-  uint32_t css_rounds = 0;
 };
 
 // What one ACK tells congestion control.
@@ -75,10 +79,13 @@ struct AckInfo {
   net::Seq snd_nxt;            // for HyStart++ rounds
 };
 
+// 96 B (issue 13 item 5): the algorithm and NewReno's count share 8 bytes, Hystart packs
+// into 32; CUBIC's doubles stay doubles (a float's 24 bits would round W_max and K, and the
+// windows would differ from the RFC's arithmetic).
 struct State {
   Algorithm algo = Algorithm::cubic;
-  Hystart hystart;
   uint32_t bytes_acked_ca = 0;  // NewReno: RFC 5681 3.1 byte counting
+  Hystart hystart;
   // CUBIC (RFC 9438), in segments; the epoch is the current congestion avoidance stage.
   double w_max = 0;             // window before the last reduction
   double cwnd_prior = 0;        // cwnd at the last reduction (alpha switches to 1 there, 4.3)
@@ -88,6 +95,8 @@ struct State {
   double frac_bytes = 0;        // growth below one byte carried to the next ACK
   uint64_t epoch_start_ns = 0;  // 0: no epoch yet (the next ACK in avoidance starts one)
 };
+
+static_assert(sizeof(Hystart) == 32 && sizeof(State) == 96, "see the layout comments above");
 
 void init(State& s, Algorithm a, bool hystart = true);
 

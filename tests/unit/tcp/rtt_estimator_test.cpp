@@ -23,12 +23,16 @@ constexpr uint64_t kMs = kNsPerMs;
 constexpr uint64_t kSec = kNsPerSec;
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
-// No clamping and no granularity floor: exposes the bare 2.2/2.3 formulas.
-RttConfig unclamped() {
-  RttConfig c;
-  c.min_rto_ns = 0;
-  c.max_rto_ns = kU64Max;
-  c.granularity_ns = 0;
+// No clamping and no granularity floor: exposes the bare 2.2/2.3 formulas. One object that
+// outlives every estimator: an estimator keeps a pointer to its configuration.
+const RttConfig& unclamped() {
+  static const RttConfig c = [] {
+    RttConfig u;
+    u.min_rto_ns = 0;
+    u.max_rto_ns = kU64Max;
+    u.granularity_ns = 0;
+    return u;
+  }();
   return c;
 }
 
