@@ -54,28 +54,46 @@
 
 namespace pollux::base {
 
-class TimerWheel;
-
 // What a timer's `kind` may be given as: the engine's own `enum class ... : uint8_t`, or a raw
 // small integer. Stored as one byte.
 template <class K>
 concept TimerKindLike = std::is_enum_v<K> || std::integral<K>;
 
-// One timer, embedded in its owner. Non-copyable and non-movable: the wheel links it in place.
-// Destroying an armed Timer unlinks it (auto_unlink hook), so an owner freed without cancelling
-// cannot leave a dangling node in a slot.
-class Timer {
- public:
-  Timer() = default;
-  template <TimerKindLike Kind>
-  Timer(Kind kind, void* owner) : owner_(owner), kind_(static_cast<uint8_t>(kind)) {}
+template <class Entry>
+class BasicTimerWheel;
 
-  Timer(const Timer&) = delete;
-  Timer& operator=(const Timer&) = delete;
+// What the wheel links and reads of a timer: its slot hook and its deadline (24 B). An owner
+// that can find itself from the link (a base class, say: the TCP layer's TCBs, one entry
+// each, issue 13 item 5) uses it alone with a BasicTimerWheel<TimerLink>; Timer adds the
+// owner pointer and kind tag for the rest. Non-copyable and non-movable: the wheel links it
+// in place. Destroying an armed link unlinks it (auto_unlink hook), so an owner freed
+// without cancelling cannot leave a dangling node in a slot.
+class TimerLink {
+ public:
+  TimerLink() = default;
+  TimerLink(const TimerLink&) = delete;
+  TimerLink& operator=(const TimerLink&) = delete;
 
   [[nodiscard]] bool is_armed() const { return hook_.is_linked(); }
   // The absolute deadline last given to arm(); meaningful while armed and inside the callback.
   [[nodiscard]] uint64_t deadline_ns() const { return deadline_ns_; }
+
+ private:
+  template <class Entry>
+  friend class BasicTimerWheel;
+  using Hook = boost::intrusive::list_member_hook<
+      boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+  Hook hook_;
+  uint64_t deadline_ns_ = 0;
+};
+
+// One timer, embedded in its owner, which it names with a pointer and a kind tag.
+class Timer : public TimerLink {
+ public:
+  Timer() = default;
+  template <TimerKindLike Kind>
+  Timer(Kind kind, void* owner) : owner_(owner), kind_(static_cast<uint8_t>(kind)) {}
 
   [[nodiscard]] uint8_t kind() const { return kind_; }
   template <class Kind>
@@ -96,12 +114,6 @@ class Timer {
   }
 
  private:
-  friend class TimerWheel;
-  using Hook = boost::intrusive::list_member_hook<
-      boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
-
-  Hook hook_;
-  uint64_t deadline_ns_ = 0;
   void* owner_ = nullptr;
   uint8_t kind_ = 0;
 };
@@ -111,11 +123,16 @@ struct TimerWheelConfig {
   uint32_t slots = 4096;         // rounded up to a power of two; one revolution = 4.096 s
 };
 
-class TimerWheel {
+// The wheel of `Entry`s (Timer, or TimerLink itself, or any type derived from TimerLink):
+// callbacks get the Entry. TimerWheel below is the wheel of Timers.
+template <class Entry>
+class BasicTimerWheel {
+  static_assert(std::is_base_of_v<TimerLink, Entry>);
+
  public:
   // `start_ns` is the wheel's initial time; pass the clock's current reading so the first
   // advance() does not see a gap since time zero. Allocates the slot array; nothing after.
-  explicit TimerWheel(TimerWheelConfig config = {}, uint64_t start_ns = 0)
+  explicit BasicTimerWheel(TimerWheelConfig config = {}, uint64_t start_ns = 0)
       : tick_ns_(std::max<uint64_t>(config.tick_ns, 1)),
         slot_count_(std::bit_ceil(std::max<uint32_t>(config.slots, 1))),
         mask_(slot_count_ - 1),
@@ -125,12 +142,12 @@ class TimerWheel {
     assert(config.tick_ns > 0);
   }
 
-  TimerWheel(const TimerWheel&) = delete;
-  TimerWheel& operator=(const TimerWheel&) = delete;
+  BasicTimerWheel(const BasicTimerWheel&) = delete;
+  BasicTimerWheel& operator=(const BasicTimerWheel&) = delete;
 
   // Arms `t` to fire at `deadline_ns`, moving it if already armed (here or in the middle of
   // firing). O(1).
-  void arm(Timer& t, uint64_t deadline_ns) {
+  void arm(Entry& t, uint64_t deadline_ns) {
     ++arms_;
     t.hook_.unlink();
     t.deadline_ns_ = deadline_ns;
@@ -144,18 +161,18 @@ class TimerWheel {
   }
 
   // arm() relative to the wheel's current time (the last advance(), or the tick being fired).
-  void arm_after(Timer& t, uint64_t delay_ns) {
+  void arm_after(Entry& t, uint64_t delay_ns) {
     const uint64_t max = std::numeric_limits<uint64_t>::max();
     arm(t, delay_ns > max - now_ns_ ? max : now_ns_ + delay_ns);
   }
 
   // O(1); harmless on a timer that is not armed.
-  static void cancel(Timer& t) { t.hook_.unlink(); }
+  static void cancel(TimerLink& t) { t.hook_.unlink(); }
 
   // Fires every timer whose deadline tick has been reached by `now_ns`, calling
   // `on_expire(Timer&)` once per timer with the timer already disarmed. Returns how many fired.
   // Not reentrant: do not call advance() from a callback.
-  template <std::invocable<Timer&> OnExpire>
+  template <std::invocable<Entry&> OnExpire>
   std::size_t advance(uint64_t now_ns, OnExpire&& on_expire) {
     assert(!in_advance_);
     in_advance_ = true;
@@ -207,7 +224,7 @@ class TimerWheel {
 
  private:
   using List = boost::intrusive::list<
-      Timer, boost::intrusive::member_hook<Timer, Timer::Hook, &Timer::hook_>,
+      TimerLink, boost::intrusive::member_hook<TimerLink, TimerLink::Hook, &TimerLink::hook_>,
       boost::intrusive::constant_time_size<false>>;  // auto_unlink forbids a cached size
 
   static constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
@@ -228,7 +245,7 @@ class TimerWheel {
     now_ns_ = std::max(now_ns_, tick_end_ns);
     List& slot = slots_[tick & mask_];
     for (auto it = slot.begin(); it != slot.end();) {
-      Timer& t = *it;
+      TimerLink& t = *it;
       if (t.deadline_ns_ <= tick_end_ns) {
         it = slot.erase(it);
         firing_.push_back(t);
@@ -246,7 +263,7 @@ class TimerWheel {
   std::size_t fire_pending(OnExpire& on_expire) {
     std::size_t n = 0;
     while (!firing_.empty()) {
-      Timer& t = firing_.front();
+      Entry& t = static_cast<Entry&>(firing_.front());
       firing_.pop_front();
       ++n;
       on_expire(t);
@@ -269,5 +286,7 @@ class TimerWheel {
   uint64_t arms_ = 0;
   bool in_advance_ = false;
 };
+
+using TimerWheel = BasicTimerWheel<Timer>;
 
 }  // namespace pollux::base

@@ -146,7 +146,7 @@ struct Listener {
 //     needed long after the flight (a late D-SACK), so it has a pool of its own.
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
-// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 728):
+// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 712):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -154,9 +154,10 @@ struct Listener {
 //   Negotiated    24
 //   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
-//   Timing       160  RttEstimator 40 (was 64: it points at the layer's RttConfig instead of
-//                     copying it), the timed segment 16, counters 8, TIME-WAIT and stall
-//                     starts 16, five deadlines 40, the wheel entry 40
+//   Timing       144  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
+//                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
+//                     the layer's RttConfig instead of copying it), the timed segment 16,
+//                     counters 8, TIME-WAIT and stall starts 16, five deadlines 40
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
 //   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
@@ -167,9 +168,9 @@ struct Listener {
 //   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
 //   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
 //                     pointer 8 (was 41: a second hook for the free list, a bool)
-// What stands between this and 256 B: the wheel entry (40: owner and kind could be derived),
-// the deadlines and times in 64-bit ns, CUBIC's state (needed between flights), the
-// queues' heads, RACK and the statistics (which ConnInfo reports exactly).
+// What stands between this and 256 B: the deadlines and times in 64-bit ns, CUBIC's state
+// (needed between flights), the queues' heads, RACK's and TLP's state (the per-flight part
+// could join the cold block), the statistics (which ConnInfo reports exactly), the tuple.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -266,9 +267,12 @@ struct Congestion {
   }
 };
 
-// Round-trip time (RFC 6298) and the connection's timers. The wheel entry is bound to the
-// TCB once (TcpLayer's constructor) and cancelled when it is released, so reset leaves it.
-struct Timing {
+// Round-trip time (RFC 6298) and the connection's timers. The wheel entry is this part's
+// base: the layer's wheel holds TimerLinks, and a firing one is the TCB itself (a static
+// downcast, TcpLayer::on_timer), so the entry needs no owner pointer or kind tag (24 B, was
+// a 40 B base::Timer; issue 13 item 5). It is cancelled when the TCB is released, so reset
+// leaves it.
+struct Timing : base::TimerLink {
   RttEstimator rtt;
   // Timed segment when timestamps are off (Karn applies).
   bool rtt_timing = false;
@@ -287,10 +291,12 @@ struct Timing {
   // (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed ACK, persist,
   // keepalive, and `linger` (TIME-WAIT's 2 MSL, the orphaned FIN-WAIT-2 limit). Kept here
   // rather than in the wheel (issue 13 items 4 and 5): setting or moving a deadline later
-  // only writes it, and the one wheel entry below, armed for the earliest, runs every kind
-  // that is due when it fires and re-arms itself for the next (TcpLayer::set_timer).
+  // only writes it, and the one wheel entry (timer()), armed for the earliest, runs every
+  // kind that is due when it fires and re-arms itself for the next (TcpLayer::set_timer).
   uint64_t due_ns[kTimerKinds] = {};
-  base::Timer timer;
+
+  [[nodiscard]] base::TimerLink& timer() { return *this; }
+  [[nodiscard]] const base::TimerLink& timer() const { return *this; }
 
   [[nodiscard]] uint64_t& due(TimerKind k) { return due_ns[static_cast<size_t>(k)]; }
   [[nodiscard]] uint64_t due(TimerKind k) const { return due_ns[static_cast<size_t>(k)]; }

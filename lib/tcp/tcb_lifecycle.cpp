@@ -44,7 +44,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
 
 void TcpLayer::cancel_timers(Tcb& t) {
   std::fill(std::begin(t.due_ns), std::end(t.due_ns), 0);
-  base::TimerWheel::cancel(t.timer);
+  Wheel::cancel(t.timer());
 }
 
 void TcpLayer::release_tcb(Tcb& t) {

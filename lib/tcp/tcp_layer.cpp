@@ -29,7 +29,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       tw_(config.time_wait_records) {
   for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
     Tcb& t = tcbs_[i];
-    t.timer.bind(TimerKind::retransmit, &t);  // one entry for every kind (Timing::due_ns)
     free_.push_front(t);
   }
   rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
@@ -132,7 +131,7 @@ void TcpLayer::flush(uint64_t now) {
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
-  wheel_.advance(now, [this, now](base::Timer& timer) { on_timer(timer, now); });
+  wheel_.advance(now, [this, now](base::TimerLink& timer) { on_timer(timer, now); });
   expire_time_wait(now);
   flush(now);
 }

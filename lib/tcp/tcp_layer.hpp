@@ -446,7 +446,7 @@ class TcpLayer {
   void send_rst_answering(const Tcb& t, const net::TcpHeader& seg);
 
   // timers.cpp
-  void on_timer(base::Timer& timer, uint64_t now);
+  void on_timer(base::TimerLink& timer, uint64_t now);
   void on_rexmt(Tcb& t, uint64_t now);
   void on_persist(Tcb& t, uint64_t now);
   void on_keepalive(Tcb& t, uint64_t now);
@@ -513,7 +513,9 @@ class TcpLayer {
   IsnGenerator isn_;
   SynCookies cookies_;
   base::RandomBudget challenge_budget_;  // RFC 5961 7
-  base::TimerWheel wheel_;
+  // One entry per TCB: its Timing part (a TimerLink), no owner pointer or kind (tcb.hpp).
+  using Wheel = base::BasicTimerWheel<base::TimerLink>;
+  Wheel wheel_;
   base::FlowTable<Tcb> table_;
   std::unique_ptr<Tcb[]> tcbs_;
   boost::intrusive::list<Tcb, boost::intrusive::member_hook<

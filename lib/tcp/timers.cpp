@@ -30,22 +30,23 @@ void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
 void TcpLayer::set_timer(Tcb& t, TimerKind k, uint64_t deadline) {
   deadline = std::max<uint64_t>(deadline, 1);  // 0 means "not set"
   t.due(k) = deadline;
-  if (!t.timer.is_armed() || deadline < t.timer.deadline_ns()) wheel_.arm(t.timer, deadline);
+  if (!t.timer().is_armed() || deadline < t.timer().deadline_ns()) wheel_.arm(t.timer(), deadline);
 }
 
 void TcpLayer::rearm_timer(Tcb& t) {
   uint64_t next = 0;
   for (const uint64_t d : t.due_ns)
     if (d != 0 && (next == 0 || d < next)) next = d;
-  if (next != 0 && (!t.timer.is_armed() || next < t.timer.deadline_ns())) wheel_.arm(t.timer, next);
+  if (next != 0 && (!t.timer().is_armed() || next < t.timer().deadline_ns()))
+    wheel_.arm(t.timer(), next);
 }
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
   if (t.opts.keepalive) set_timer(t, TimerKind::keepalive, now + t.opts.keepalive_idle_ns);
 }
 
-void TcpLayer::on_timer(base::Timer& timer, uint64_t now) {
-  Tcb& t = *timer.owner_as<Tcb>();
+void TcpLayer::on_timer(base::TimerLink& timer, uint64_t now) {
+  Tcb& t = static_cast<Tcb&>(static_cast<Timing&>(timer));  // the entry is the TCB's base
   // The tick being fired: a deadline at or before it is due now.
   const uint64_t tick = wheel_.now_ns();
   // Which kinds are due is settled before any of them runs: one that a handler sets for

@@ -484,5 +484,35 @@ TEST(TimerWheel, ManyTimersEachFireOnceAtTheirTick) {
   }
 }
 
+// A wheel of bare links (24 B each: hook and deadline): the owner derives from the link and
+// finds itself by a static downcast, as the TCP layer's TCBs do (issue 13 item 5). The
+// semantics are the Timer wheel's: deadline order, disarmed in the callback, re-armable.
+struct LinkOwner : TimerLink {
+  explicit LinkOwner(int id_) : id(id_) {}
+  int id;
+};
+
+TEST(BasicTimerWheel, ABareLinkFiresAsItsOwnerWithTheSameSemantics) {
+  static_assert(sizeof(TimerLink) == 24 && sizeof(Timer) == 40);
+  BasicTimerWheel<LinkOwner> wheel{TimerWheelConfig{.tick_ns = kMs, .slots = 16}};
+  LinkOwner a(1), b(2);
+  wheel.arm(b, 7 * kMs);
+  wheel.arm(a, 3 * kMs);
+  std::vector<int> got;
+  auto on = [&](LinkOwner& o) {
+    EXPECT_FALSE(o.is_armed());
+    got.push_back(o.id);
+    if (o.id == 1 && got.size() == 1) wheel.arm(o, 20 * kMs);  // re-armed from its callback
+  };
+  EXPECT_EQ(wheel.advance(2 * kMs, on), 0u);
+  EXPECT_EQ(wheel.advance(8 * kMs, on), 2u);
+  EXPECT_EQ(got, (std::vector<int>{1, 2}));
+  EXPECT_TRUE(a.is_armed());
+  EXPECT_EQ(a.deadline_ns(), 20 * kMs);
+  decltype(wheel)::cancel(a);
+  EXPECT_EQ(wheel.advance(30 * kMs, on), 0u);
+  EXPECT_EQ(got.size(), 2u);
+}
+
 }  // namespace
 }  // namespace pollux::base
