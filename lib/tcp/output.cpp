@@ -82,19 +82,21 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
   while (t.cwnd > pipe && t.cwnd - pipe >= eff) {
     uint32_t n = 0;
     std::optional<SeqRange> again;
-    if (t.rxt_lost_end > t.snd_una)
+    // RACK's marks are in the cold block: without one, nothing was found lost.
+    ColdBlock* c = t.cold;
+    if (c && c->rxt_lost_end > t.snd_una)
       again =
-          t.scoreboard().next_unsacked(t.snd_una, net::seq_max(t.rxt_resend_next, t.snd_una), eff);
+          c->scoreboard.next_unsacked(t.snd_una, net::seq_max(c->rxt_resend_next, t.snd_una), eff);
     // Only octets this recovery retransmitted (below HighRxt): the rest is rule 1's.
-    if (again && again->start < net::seq_min(t.rxt_lost_end, t.high_rxt)) {
+    if (again && again->start < net::seq_min(c->rxt_lost_end, t.high_rxt)) {
       // Before rule 1: a retransmission RACK found lost goes again (RFC 8985 6.2 applies
       // to retransmissions too; RFC 6675 alone would wait for the RTO).
-      const Seq limit = net::seq_min(t.rxt_lost_end, t.high_rxt);
+      const Seq limit = net::seq_min(c->rxt_lost_end, t.high_rxt);
       n = retransmit_range(t, again->start,
                            std::min(again->len(), static_cast<uint32_t>(limit - again->start)),
                            now);
       if (n == 0) break;
-      t.rxt_resend_next = again->start + n;
+      c->rxt_resend_next = again->start + n;
       counters_.inc(Counter::tcp_rack_lost_retransmits);
     } else if (auto r = t.scoreboard().next_lost(t.snd_una, t.snd_max, t.high_rxt, eff,
                                                  t.rto_recovery)) {

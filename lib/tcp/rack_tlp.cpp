@@ -3,6 +3,7 @@
 // rack.hpp; recovery itself stays RFC 6675's (recovery.cpp, output.cpp): RACK only says which
 // octets are lost, on the scoreboard, and which retransmissions must go again.
 #include <algorithm>
+#include <cassert>
 #include <limits>
 
 #include "tcp/tcp_layer.hpp"
@@ -63,9 +64,10 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
     }
     if (r.retransmitted) {
       // A retransmission lost too: it goes again (output_sack_recovery's first rule).
-      if (!(t.rxt_lost_end > t.snd_una) || t.rxt_lost_end < r.end) t.rxt_lost_end = r.end;
-      if (!(t.rxt_resend_next > t.snd_una) || r.start < t.rxt_resend_next)
-        t.rxt_resend_next = r.start;
+      ColdBlock& c = *t.cold;  // attached: its log has ranges
+      if (!(c.rxt_lost_end > t.snd_una) || c.rxt_lost_end < r.end) c.rxt_lost_end = r.end;
+      if (!(c.rxt_resend_next > t.snd_una) || r.start < c.rxt_resend_next)
+        c.rxt_resend_next = r.start;
     } else if (!t.scoreboard().is_lost(r.end - 1, t.snd_mss)) {
       t.cold->scoreboard.mark_lost_below(r.end);  // attached: its log has ranges
       counters_.inc(Counter::tcp_rack_lost);
@@ -120,6 +122,13 @@ void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
   // else the most recently sent segment again: the one ending at SND.MAX, never octets
   // beyond it (RFC 9293 3.8.6: nothing past SND.UNA + SND.WND; retransmit_range holds a
   // segment to the window if it shrank since).
+  // The probe is tracked in the cold block (a flight with RACK on holds one already). None
+  // to be had (counted by take_cold): no probe, the RTO repairs the tail.
+  ColdBlock* c = take_cold(t);
+  if (!c) {
+    arm_rexmt(t, now);
+    return;
+  }
   const uint32_t eff = payload_mss(t);
   const uint32_t off = t.unsent_offset();
   const uint32_t avail = t.sndq.bytes() > off ? t.sndq.bytes() - off : 0;
@@ -138,23 +147,26 @@ void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
     counters_.inc(Counter::tcp_tlp_probes);
     ++t.tlp_probes;
     t.tlp_out = true;
-    t.tlp_retrans = retrans;
-    t.tlp_end = t.snd_max;
-    t.tlp_tsval = tsval(t, now);
+    c->tlp_retrans = retrans;
+    c->tlp_end = t.snd_max;
+    c->tlp_tsval = tsval(t, now);
   }
   arm_rexmt(t, now);  // 7.3: the RTO after the probe
 }
 
 void TcpLayer::tlp_on_ack(Tcb& t, const net::TcpOptions& opts, uint32_t flight_before) {
   // RFC 8985 7.4: the probe's episode ends when its end is acknowledged.
-  if (t.snd_una < t.tlp_end) return;
+  // tlp_out: the block stays lent (put_cold_if_quiet runs after this).
+  assert(t.cold);
+  const ColdBlock& c = *t.cold;
+  if (t.snd_una < c.tlp_end) return;
   t.tlp_out = false;
-  if (!t.tlp_retrans) return;  // new data: RACK judges any loss like any other
+  if (!c.tlp_retrans) return;  // new data: RACK judges any loss like any other
   // 7.4.2: acknowledged without a D-SACK for the probe (sack_update clears tlp_out on one).
   // With timestamps, an echo older than the probe acknowledges the original, delayed; then
   // nothing was lost. Otherwise the probe repaired a loss and the window reduces once, as
   // fast recovery would have.
-  if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_ecr - t.tlp_tsval) < 0) return;
+  if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_ecr - c.tlp_tsval) < 0) return;
   counters_.inc(Counter::tcp_tlp_recoveries);
   t.ssthresh = cc::on_congestion(t.cc, t.cwnd, flight_before, t.snd_mss);
   t.cwnd = std::min(t.cwnd, t.ssthresh);

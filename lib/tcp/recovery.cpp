@@ -13,7 +13,7 @@ using base::Counter;
 uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   if (!t.sack_ok || opts.sack_count == 0) return 0;
   ColdBlock* c = take_cold(t);
-  if (!c) return 0;  // no scoreboard to hold them: recovery waits for the probe or the RTO
+  if (!c) return 0;  // nowhere to hold them: the RTO repairs (or a probe, if a block is free then)
   const auto r = c->scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
   if (t.rack_on)
     for (size_t i = 0; i < r.newly_count; ++i)
@@ -25,8 +25,8 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
     // widen the reordering window.
     if (t.rack_on) t.rack.on_dsack(t.snd_una, t.snd_max);
     // RFC 8985 7.4.1: the probe itself was a duplicate: the original arrived, nothing lost.
-    if (t.tlp_out && t.tlp_retrans && r.dsack->end <= t.tlp_end &&
-        r.dsack->end + (payload_mss(t) + 1) > t.tlp_end)
+    if (t.tlp_out && c->tlp_retrans && r.dsack->end <= c->tlp_end &&
+        r.dsack->end + (payload_mss(t) + 1) > c->tlp_end)
       t.tlp_out = false;
     // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
     // When all were, the reduction was spurious (RFC 3708 3.3).
@@ -92,7 +92,7 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   ++t.fast_recoveries;
   // A probe outstanding is overtaken: recovery makes the one reduction (RFC 8985 7.4).
   t.tlp_out = false;
-  t.rxt_lost_end = t.rxt_resend_next = t.snd_una;
+  if (ColdBlock* c = t.cold) c->rxt_lost_end = c->rxt_resend_next = t.snd_una;
   begin_undo_episode(t);
   if (t.undo)
     t.undo->undo_extent =

@@ -146,7 +146,7 @@ struct Listener {
 //     needed long after the flight (a late D-SACK), so it has a pool of its own.
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
-// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 712):
+// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -164,13 +164,14 @@ struct Listener {
 //                     listener 8, one bit per flag and the close reason 8 (was 16)
 //   Recovery      20
 //   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
-//   RackTlp       52  flags 4, TLP 8, RACK's resend marks 8, Rack 32
+//   RackTlp       36  flags 4, Rack 32 (was 52: the probe's details and RACK's resend marks,
+//                     16, live in the cold block: they matter only while a flight is out)
 //   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
 //   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
 //                     pointer 8 (was 41: a second hook for the free list, a bool)
 // What stands between this and 256 B: the deadlines and times in 64-bit ns, CUBIC's state
-// (needed between flights), the queues' heads, RACK's and TLP's state (the per-flight part
-// could join the cold block), the statistics (which ConnInfo reports exactly), the tuple.
+// (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
+// reports exactly), the tuple.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -455,22 +456,20 @@ struct Undo {
   void reset() {}
 };
 
-// RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp).
+// RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp). What matters only while a
+// flight is out -- the outstanding probe's details, the retransmissions RACK found lost --
+// is in the cold block (ColdBlock); RACK's own state (min_RTT, the reordering window's
+// multiplier, the last delivered segment) outlives a flight and stays here.
 struct RackTlp {
   bool rack_on = false, tlp_on = false;  // decided by negotiate()
-  bool tlp_out = false;                  // a probe is outstanding (RFC 8985 7.4 TLP.end_seq is set)
-  bool tlp_retrans = false;              // ...and it was a retransmission of the last segment
-  Seq tlp_end;
-  uint32_t tlp_tsval = 0;
-  Seq rxt_lost_end;     // RACK found retransmissions below this lost: they go again
-  Seq rxt_resend_next;  // from here (output_sack_recovery)
+  // A probe is outstanding (RFC 8985 7.4 TLP.end_seq is set): its details are in the cold
+  // block, which a probe needs and which stays lent until the probe's end is acknowledged.
+  bool tlp_out = false;
   Rack rack;
 
-  void reset(Seq isn) {
+  void reset(Seq /*isn*/) {
     rack_on = tlp_on = false;
-    tlp_out = tlp_retrans = false;
-    tlp_end = rxt_lost_end = rxt_resend_next = isn;
-    tlp_tsval = 0;
+    tlp_out = false;
     rack.reset();
   }
 };
@@ -496,10 +495,19 @@ struct Stats {
 // arrives, returned once everything sent is acknowledged and nothing in it is left to
 // remember (TcpLayer::put_cold_if_quiet), so that an idle connection holds none. Without
 // one (pool empty: tcp_cold_unavailable) a connection keeps working: its SACK blocks and
-// send times go unrecorded, and its losses are repaired by the tail loss probe and the RTO.
+// send times go unrecorded, no tail loss probe can be tracked (so none is sent), and its
+// losses are repaired by the RTO.
 struct ColdBlock {
   SackScoreboard scoreboard;
   SendTimeLog sent_log;  // send time of every octet in flight
+  // The tail loss probe outstanding (RFC 8985 7.4), while Tcb::tlp_out: its end, our TSval
+  // when it left, and whether it was a retransmission of the last segment.
+  Seq tlp_end;
+  uint32_t tlp_tsval = 0;
+  bool tlp_retrans = false;
+  // RACK found retransmissions below rxt_lost_end lost: they go again, from
+  // rxt_resend_next on (output_sack_recovery). Both SND.UNA when lent: nothing to resend.
+  Seq rxt_lost_end, rxt_resend_next;
   ColdBlock* next_free = nullptr;
 };
 

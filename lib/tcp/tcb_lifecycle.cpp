@@ -89,6 +89,10 @@ ColdBlock* TcpLayer::take_cold(Tcb& t) {
   c->scoreboard.set_dupthresh(t.kept_dupthresh);
   c->scoreboard.set_dupthresh_rule(!t.rack_on);
   c->sent_log.reset(t.snd_una);
+  c->tlp_end = t.snd_una;
+  c->tlp_tsval = 0;
+  c->tlp_retrans = false;
+  c->rxt_lost_end = c->rxt_resend_next = t.snd_una;
   t.cold = c;
   return c;
 }

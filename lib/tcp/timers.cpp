@@ -154,7 +154,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.dupacks = 0;
   ++t.rto_count;
   t.tlp_out = false;
-  t.rxt_lost_end = t.rxt_resend_next = t.snd_una;  // everything goes again anyway
+  if (ColdBlock* c = t.cold) c->rxt_lost_end = c->rxt_resend_next = t.snd_una;  // all goes again
   if (t.sack_ok) {
     // RFC 6675 5.1: recovery ends; what was SACKed is not sent again. Every other octet up
     // to SND.MAX is lost and goes again, in order, as slow start lets it (output() by pipe).

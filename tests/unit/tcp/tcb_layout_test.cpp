@@ -101,7 +101,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // state packs (-24, also in the undo record), ConnOptions is ordered by size (-8), the
   // application's flags are bits (-8), the D-SACK to report lost std::optional's flag (-8)
   // and the free list shares the dirty list's hook (-16): 816 -> 728 B. Then the wheel entry
-  // lost its owner pointer and kind (the TCB is the entry's derived class): 728 -> 712 B.
+  // lost its owner pointer and kind (the TCB is the entry's derived class): 728 -> 712 B;
+  // the tail loss probe's details and RACK's resend marks went to the cold block: 696 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -112,8 +113,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_LE(sizeof(UndoRecord), 128u);
   static_assert(std::is_base_of_v<base::TimerLink, Tcb>, "the wheel entry is the TCB's base");
   EXPECT_EQ(sizeof(Timing), 144u);
-  EXPECT_LE(sizeof(Tcb), 712u);
-  EXPECT_LE(own, 721.0);  // 712 + 8, and a per-source table of one
+  EXPECT_EQ(sizeof(RackTlp), 36u);  // the probe's details and RACK's marks: cold block
+  EXPECT_LE(sizeof(Tcb), 696u);
+  EXPECT_LE(own, 705.0);  // 696 + 8, and a per-source table of one
 }
 
 // The estimator reads the configuration it was given, not a copy: a TCB's follows its
@@ -219,7 +221,6 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   EXPECT_FALSE(t->undo_valid());
   EXPECT_FALSE(t->eifel_pending());
   EXPECT_FALSE(t->tlp_out || t->rack_on);
-  EXPECT_EQ(t->tlp_end, isn);
   EXPECT_EQ(t->bytes_sent, 0u);
   EXPECT_EQ(t->rack_losses, 0u);
 }
