@@ -8,7 +8,8 @@
 //                          poll)
 //   arp_input.cpp          ARP receive, replies and requests (RFC 826)
 //   ip_reassembly.cpp      IPv4 fragments held and joined (RFC 791 3.2, RFC 1122 3.3.2)
-//   icmp_input.cpp         ICMP receive and echo replies (RFC 792)
+//   icmp_input.cpp         ICMP receive and echo replies (RFC 792); PMTUD from ICMP
+//                          fragmentation-needed and ICMPv6 Packet Too Big (RFC 1191, 8201)
 //   ipv6_input.cpp         IPv6 receive, ICMPv6 echo and neighbour discovery (RFC 8200,
 //                          4443, 4861); TCP over IPv6 is not spoken yet
 //   ipv6_output.cpp        IPv6 next hop and neighbour resolution (RFC 4861 7.2-7.3), DAD
@@ -162,6 +163,9 @@ class Engine {
   void nd_solicit_input(rte_mbuf* m, const net::Ipv6Header& ip, const net::Icmpv6Message& msg,
                         uint64_t now);
   void nd_advert_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now);
+  // ICMPv6 Packet Too Big (RFC 4443 3.2, RFC 8201): the quote checked, on to the TCP layer
+  // on the lcore that owns the quoted connection (icmp_input.cpp).
+  void packet_too_big_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now);
   void send_neighbour_advert(const net::Ipv6Addr& target, const net::Ipv6Addr& to, bool solicited,
                              uint64_t now);
   // A solicitation for `target`: to its solicited-node group, or unicast to `unicast` when

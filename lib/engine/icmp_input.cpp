@@ -1,5 +1,6 @@
 // ICMP receive (RFC 792, RFC 1122 3.2.2): echo is answered, fragmentation-needed is counted
-// for PMTUD, everything else is counted and dropped.
+// for PMTUD, everything else is counted and dropped. Its IPv6 peer for PMTUD, the ICMPv6
+// Packet Too Big (RFC 8201), is here too (the rest of ICMPv6 is in ipv6_input.cpp).
 #include <algorithm>
 #include <cstring>
 
@@ -7,6 +8,8 @@
 #include "engine/engine.hpp"
 #include "net/checksum.hpp"
 #include "net/icmp.hpp"
+#include "net/icmpv6.hpp"
+#include "net/ipv6.hpp"
 
 namespace pollux::engine {
 
@@ -88,6 +91,43 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   m->ol_flags = 0;
   counters_.inc(base::Counter::icmp_echo_replies_sent);
   ip_output(m, now);
+}
+
+void Engine::packet_too_big_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now) {
+  // RFC 4443 3.2: the message carries "as much of invoking packet as possible without the
+  // ICMPv6 packet exceeding the minimum IPv6 MTU". Our segments carry no extension headers
+  // (tcp/ip_header.hpp), so a quote of one of ours is a 40-byte IPv6 header with next
+  // header TCP, then the TCP header: its first 8 bytes (ports, sequence number) are all the
+  // RFC 5927 checks need. No extension header is walked: a quote with one is not ours.
+  const net::Bytes q = msg.invoking;
+  net::Ipv6Addr src, dst;  // as we sent it: src is ours, dst the peer
+  bool ours = q.size() >= net::kIpv6HeaderLen + 8 && (q[0] >> 4) == 6 && q[6] == net::kIpProtoTcp;
+  if (ours) {
+    std::memcpy(src.bytes.data(), q.data() + 8, 16);
+    std::memcpy(dst.bytes.data(), q.data() + 24, 16);
+    ours = addrs6_.owns(src);
+  }
+  const net::Bytes tcp = ours ? q.subspan(net::kIpv6HeaderLen) : net::Bytes{};
+  // The message comes from a router, so neither a NIC's RSS nor software steering (which
+  // hashes IPv4 only) brought it to the quoted connection's lcore: it is passed there, as
+  // tcp6_input does with segments, and counted there.
+  bool elsewhere = false;
+  if (ours && config_.shards != nullptr && config_.shards->shards() > 1) {
+    const net::FourTuple t{src, dst, net::load_be16(tcp.data()), net::load_be16(tcp.data() + 2)};
+    if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
+      if (steerer_ != nullptr) {
+        counters_.inc(base::Counter::icmpv6_too_big_passed_to_owner);
+        return steerer_->pass(m, owner);
+      }
+      elsewhere = true;
+    }
+  }
+  counters_.inc(base::Counter::icmpv6_packet_too_big_received);
+  if (!ours) return drop(m, base::Counter::drop_icmpv6_bad_quote);
+  if (elsewhere) return drop(m, base::Counter::drop_ipv6_tcp_wrong_lcore);
+  tcp_.icmp_packet_too_big(src, dst, tcp, msg.mtu, now);
+  drain_tcp(now);
+  rte_pktmbuf_free(m);
 }
 
 void Engine::send_time_exceeded(const rte_mbuf* first, uint64_t now) {

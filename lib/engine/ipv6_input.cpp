@@ -85,6 +85,8 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
       return nd_solicit_input(m, ip, msg, now);
     case net::kIcmpv6NeighbourAdvert:
       return nd_advert_input(m, msg, now);
+    case net::kIcmpv6PacketTooBig:
+      return packet_too_big_input(m, msg, now);  // icmp_input.cpp, beside IPv4's PMTUD
     default:
       counters_.inc(base::Counter::icmpv6_other_received);
       rte_pktmbuf_free(m);

@@ -22,7 +22,8 @@ inline constexpr uint8_t kIcmpv6RouterSolicit = 133;
 inline constexpr uint8_t kIcmpv6RouterAdvert = 134;
 inline constexpr uint8_t kIcmpv6NeighbourSolicit = 135;
 inline constexpr uint8_t kIcmpv6NeighbourAdvert = 136;
-// RFC 8201 5: a Packet Too Big below the IPv6 minimum link MTU is not believed.
+// The IPv6 minimum link MTU (RFC 8200 5). RFC 8201 4: no path MTU estimate goes below it,
+// whatever a Packet Too Big reports.
 inline constexpr uint32_t kIpv6MinMtu = 1280;
 
 enum class Icmpv6Error : uint8_t {

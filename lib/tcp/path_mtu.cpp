@@ -1,5 +1,10 @@
-// Path MTU discovery (RFC 1191, RFC 5927): an ICMP fragmentation-needed quoting one of our
-// segments lowers the connection's MSS.
+// Path MTU discovery for both families: an ICMP fragmentation-needed (RFC 1191) or an
+// ICMPv6 Packet Too Big (RFC 8201, RFC 4443 3.2) quoting one of our segments lowers the
+// connection's MSS, after the RFC 5927 checks.
+#include <algorithm>
+
+#include "net/icmpv6.hpp"
+#include "tcp/ip_header.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -8,25 +13,44 @@ using base::Counter;
 
 void TcpLayer::icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quoted_l4,
                                 uint16_t mtu, uint64_t now) {
-  // RFC 5927 4.1: believe the message only if it quotes a segment we could have sent:
-  // our connection, a sequence number in [SND.UNA, SND.MAX).
   if (quoted_l4.size() < 8 || quoted_ip.protocol != net::kIpProtoTcp) return;
-  const uint16_t sport = net::load_be16(quoted_l4.data());
-  const uint16_t dport = net::load_be16(quoted_l4.data() + 2);
-  const Seq seq(net::load_be32(quoted_l4.data() + 4));
-  Tcb* t = table_.find(net::FourTuple{quoted_ip.src, quoted_ip.dst, sport, dport});
+  // RFC 1191 5: a next-hop MTU of 0 (old router) or an implausible one is ignored; never
+  // go below the IPv4 minimum of 576 - 40 (RFC 1122 3.3.3 / RFC 9293 3.7.1).
+  path_too_big(quoted_ip.src, quoted_ip.dst, quoted_l4, mtu < 576 ? 0 : mtu, now);
+}
+
+void TcpLayer::icmp_packet_too_big(const net::Ipv6Addr& quoted_src, const net::Ipv6Addr& quoted_dst,
+                                   net::Bytes quoted_tcp, uint32_t mtu, uint64_t now) {
+  if (quoted_tcp.size() < 8) return;
+  // RFC 8201 4: "A node MUST NOT reduce its estimate of the Path MTU below the IPv6 minimum
+  // link MTU" (1280, RFC 8200 5). A smaller report (a translator in front of an IPv4 path,
+  // or a forgery trying to shrink our segments) still means "smaller than what you sent":
+  // 1280 is used, and the MSS is 1280 - 60 = 1220.
+  path_too_big(quoted_src, quoted_dst, quoted_tcp,
+               std::max<uint32_t>(mtu, net::kIpv6MinMtu), now);
+}
+
+void TcpLayer::path_too_big(const net::IpAddr& quoted_src, const net::IpAddr& quoted_dst,
+                            net::Bytes quoted_tcp, uint32_t mtu, uint64_t now) {
+  // RFC 5927 4.1: believe the message only if it quotes a segment we could have sent:
+  // our connection (the quote's source is us), a sequence number in [SND.UNA, SND.MAX).
+  const uint16_t sport = net::load_be16(quoted_tcp.data());
+  const uint16_t dport = net::load_be16(quoted_tcp.data() + 2);
+  const Seq seq(net::load_be32(quoted_tcp.data() + 4));
+  const net::FourTuple key{quoted_src, quoted_dst, sport, dport};
+  Tcb* t = table_.find(key);
   if (!t || !is_synchronized(t->state) || !net::seq_in_range(t->snd_una, seq, t->snd_max)) {
     counters_.inc(Counter::drop_tcp_icmp_invalid);
     return;
   }
-  // RFC 1191 5: a next-hop MTU of 0 (old router) or an implausible one is ignored; never
-  // go below the IPv4 minimum of 576 - 40 (RFC 1122 3.3.3 / RFC 9293 3.7.1).
-  if (mtu < 576 || mtu >= mtu_) return;
-  const auto mss = static_cast<uint16_t>(mtu - 40);
+  // An MTU of 0 (refused by the caller's floor) or not below our own link's is no news.
+  if (mtu == 0 || mtu >= mtu_) return;
+  const uint16_t mss = mss_for(static_cast<uint16_t>(mtu), key);  // MTU - 40 or MTU - 60
   if (mss >= t->snd_mss) return;
   t->snd_mss = mss;
   counters_.inc(Counter::tcp_pmtu_updates);
-  // Resend what is in flight in smaller segments (RFC 1191 6.5: retransmit at once).
+  // Resend what is in flight in smaller segments (RFC 1191 6.5, RFC 8201 4: retransmit at
+  // once rather than wait for the retransmission timer).
   t->snd_nxt = t->snd_una;  // a FIN in flight goes again after the data (see output)
   output(*t, now);
 }

@@ -27,7 +27,8 @@
 //                           release
 //   tcp_layer.cpp           construction; flush (events, then output per dirty TCB); poll
 //   api.cpp                 listen/connect/send/read/shutdown/close/abort, options, ConnInfo
-//   path_mtu.cpp            ICMP fragmentation-needed (RFC 1191, RFC 5927)
+//   path_mtu.cpp            ICMP fragmentation-needed, ICMPv6 Packet Too Big (RFC 1191,
+//                           RFC 8201, RFC 5927)
 #pragma once
 
 #include <rte_mbuf.h>
@@ -193,6 +194,11 @@ class TcpLayer {
   // ICMP fragmentation-needed quoting one of our segments (RFC 1191, RFC 5927 checks).
   void icmp_frag_needed(const net::Ipv4Header& quoted_ip, net::Bytes quoted_l4, uint16_t mtu,
                         uint64_t now_ns);
+  // ICMPv6 Packet Too Big (RFC 8201) quoting one of our segments: `quoted_src` (ours) and
+  // `quoted_dst` from the quoted IPv6 header, `quoted_tcp` the quoted TCP bytes (8 or more),
+  // `mtu` as reported (raised to 1280, RFC 8201 4; the same RFC 5927 checks as IPv4's).
+  void icmp_packet_too_big(const net::Ipv6Addr& quoted_src, const net::Ipv6Addr& quoted_dst,
+                           net::Bytes quoted_tcp, uint32_t mtu, uint64_t now_ns);
   // After an RX burst: application events, then one round of output per dirty connection.
   void flush(uint64_t now_ns);
   // Timers.
@@ -502,6 +508,9 @@ class TcpLayer {
   void put_undo(Tcb& t);
   // MTU - 40 over IPv4, MTU - 60 over IPv6 (ip_header.hpp).
   uint16_t mss_for_mtu(const net::FourTuple& t) const { return mss_for(mtu_, t); }
+  // path_mtu.cpp: both families' reports after their own floors (mtu 0: ignore the MTU).
+  void path_too_big(const net::IpAddr& quoted_src, const net::IpAddr& quoted_dst,
+                    net::Bytes quoted_tcp, uint32_t mtu, uint64_t now_ns);
   // tcp_layer.cpp
   void mark_dirty(Tcb& t);
   void deliver_events(Tcb& t);

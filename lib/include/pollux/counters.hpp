@@ -95,7 +95,7 @@ enum class Counter : uint16_t {
   drop_ipv6_bad_source,        // multicast, loopback, unspecified (but for DAD) or our own
   drop_ipv6_not_for_us,        // not our address, our solicited-node group or all-nodes
   drop_ipv6_unknown_protocol,  // neither ICMPv6 nor TCP
-  drop_ipv6_tcp_wrong_lcore,   // IPv6 TCP segment owned by another lcore, no mesh
+  drop_ipv6_tcp_wrong_lcore,   // IPv6 TCP segment (or Packet Too Big) for another lcore, no mesh
   ipv6_tcp_passed_to_owner,    // IPv6 TCP segment passed to the lcore that owns it
   drop_icmpv6_malformed,
   drop_icmpv6_bad_checksum,
@@ -106,6 +106,13 @@ enum class Counter : uint16_t {
   drop_icmpv6_rate_limited,     // echo request over the per-lcore reply budget
   drop_icmpv6_reply_too_big,    // an echo reply above our MTU (IPv6 output does not fragment)
   icmpv6_other_received,
+  // RFC 8201 PMTUD: Packet Too Big received (before the TCP layer's RFC 5927 checks, which
+  // count drop_tcp_icmp_invalid and tcp_pmtu_updates), refused for its quote (shorter than
+  // an IPv6 header and 8 bytes of TCP, not TCP, or not from one of our addresses), and
+  // passed to the lcore owning the quoted connection.
+  icmpv6_packet_too_big_received,
+  drop_icmpv6_bad_quote,
+  icmpv6_too_big_passed_to_owner,
   nd_solicitations_received,    // for one of our addresses
   nd_advertisements_sent,       // answers, and the unsolicited ones at start (RFC 4861 7.2.6)
   nd_advertisements_received,
@@ -295,6 +302,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_icmpv6_rate_limited",
     "drop_icmpv6_reply_too_big",
     "icmpv6_other_received",
+    "icmpv6_packet_too_big_received",
+    "drop_icmpv6_bad_quote",
+    "icmpv6_too_big_passed_to_owner",
     "nd_solicitations_received",
     "nd_advertisements_sent",
     "nd_advertisements_received",

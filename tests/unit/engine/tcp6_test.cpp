@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -337,6 +338,185 @@ TEST_F(Tcp6Test, AnIpv4DenyOnlyListLeavesIpv6Accepted) {
   feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
   EXPECT_EQ(sent_segments().size(), 1u);
   EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 0u);
+}
+
+// --- Path MTU discovery over IPv6 (RFC 8201, RFC 4443 3.2, RFC 5927) ----------------------
+
+// A router on the path to the peer, whose next link is smaller than ours.
+const net::Ipv6Addr kRouter = *net::Ipv6Addr::parse("fd00:77::1");
+const net::MacAddr kRouterMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0c}};
+
+class Tcp6PmtuTest : public Tcp6Test {
+ protected:
+  // An established passive connection (the peer's MSS 1440, no timestamps: segments carry
+  // 1440 bytes of data and no options) with `n` bytes of ours sent and unacknowledged.
+  // Returns what was sent, as frames.
+  std::vector<Frame> established_with_in_flight(size_t n) {
+    EXPECT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+    net::TcpOptions syn_opts;
+    syn_opts.has_mss = true;
+    syn_opts.mss = 1440;
+    feed(segment(peer(kPeerIss, net::Seq(0), fl::syn), {}, &syn_opts));
+    const auto synack = sent_segments();
+    EXPECT_EQ(synack.size(), 1u);
+    iss_ = synack.at(0).tcp.seq;
+    feed(segment(peer(kPeerIss + 1, iss_ + 1, fl::ack)));
+    EXPECT_NE(conn_, nullptr);
+    // Nagle off (RFC 9293 3.7.4): the short tail leaves at once too, all of it in flight.
+    engine_->tcp().set_nodelay(conn_, true);
+    data_.resize(n);
+    for (size_t i = 0; i < n; ++i) data_[i] = static_cast<char>('a' + i % 26);
+    EXPECT_EQ(engine_->tcp().send(conn_, {reinterpret_cast<const uint8_t*>(data_.data()), n}), n);
+    engine_->poll(0);
+    return sent();
+  }
+
+  // The router's Packet Too Big reporting `mtu`, quoting `quoted` (an IPv6 packet, no
+  // Ethernet) cut as RFC 4443 3.2 cuts it: the ICMPv6 message within 1280 bytes.
+  static Frame packet_too_big(uint32_t mtu, const Frame& quoted) {
+    const size_t keep = std::min<size_t>(quoted.size(), 1280 - 40 - 8);
+    Frame body(4 + keep);
+    net::store_be32(body.data(), mtu);
+    std::copy(quoted.begin(), quoted.begin() + static_cast<std::ptrdiff_t>(keep), body.begin() + 4);
+    return pollux::testing::eth_frame(
+        kOurMac, kRouterMac, 0x86dd,
+        ipv6_datagram(kRouter, kOur, net::kIpProtoIcmpv6,
+                      pollux::testing::icmpv6_message(kRouter, kOur, net::kIcmpv6PacketTooBig,
+                                                      body)));
+  }
+  // One of our segments as we sent it, without its Ethernet header.
+  static Frame ip_packet(const Frame& eth) { return Frame(eth.begin() + 14, eth.end()); }
+  // One of our segments with another sequence number / port (checksums do not matter to a
+  // quote: RFC 4443 3.2 quotes may be cut anywhere).
+  static Frame with_seq(Frame ip, net::Seq seq) {
+    net::store_be32(ip.data() + 40 + 4, seq.v);
+    return ip;
+  }
+
+  // The data of what was sent, in order, each packet no longer than `max_ip` bytes of IPv6
+  // (header and payload), sequence numbers contiguous from `from`.
+  std::string resent_data(size_t max_ip, net::Seq from, std::vector<size_t>* sizes = nullptr) {
+    std::string got;
+    const auto frames = sent();
+    for (const Frame& f : frames) {
+      EXPECT_LE(f.size() - 14, max_ip) << "an IPv6 packet above the path MTU";
+      if (sizes) sizes->push_back(f.size() - 14);
+    }
+    for (const Frame& f : frames) {
+      net::Ipv6Header ip;
+      EXPECT_EQ(net::parse_ipv6({f.data() + 14, f.size() - 14}, ip), net::Ipv6Error::ok);
+      net::TcpHeader tcp;
+      EXPECT_EQ(net::parse_tcp(ip.upper, tcp), net::TcpHeaderError::ok);
+      EXPECT_EQ(tcp.seq, from + static_cast<uint32_t>(got.size()));
+      got.append(ip.upper.begin() + tcp.header_len, ip.upper.end());
+    }
+    return got;
+  }
+
+  net::Seq iss_{0};
+  std::string data_;
+};
+
+TEST_F(Tcp6PmtuTest, APacketTooBigOf1400QuotingAnInFlightSegmentLowersTheMssTo1340) {
+  const auto first = established_with_in_flight(4000);
+  // 1440 + 1440 + 1120: full-sized packets of 1500 bytes (40 + 20 + 1440).
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].size() - 14, 1500u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1440u);
+
+  feed(packet_too_big(1400, ip_packet(first[0])));
+  EXPECT_EQ(count(base::Counter::icmpv6_packet_too_big_received), 1u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(count(base::Counter::icmpv6_other_received), 0u);
+  EXPECT_EQ(count(base::Counter::drop_icmpv6_bad_quote), 0u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 0u);
+  EXPECT_EQ(count(base::Counter::drop_ipv6_tcp_wrong_lcore), 0u);
+  // RFC 8201 + RFC 8200 8.3: MSS = 1400 - 40 (IPv6) - 20 (TCP).
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1340u);
+  // Everything in flight is sent again at once, in packets of at most 1400 bytes:
+  // 1340 + 1340 + 1320, the same bytes from SND.UNA.
+  std::vector<size_t> sizes;
+  EXPECT_EQ(resent_data(1400, iss_ + 1, &sizes), data_);
+  EXPECT_EQ(sizes, (std::vector<size_t>{1400, 1400, 1380}));
+
+  // New data after the peer acknowledged it all goes out at the new size too.
+  feed(segment(peer(kPeerIss + 1, iss_ + 1 + 4000, fl::ack)));
+  (void)sent();
+  const std::string more(3000, 'z');
+  ASSERT_EQ(engine_->tcp().send(conn_, {reinterpret_cast<const uint8_t*>(more.data()), more.size()}),
+            more.size());
+  engine_->poll(0);
+  sizes.clear();
+  EXPECT_EQ(resent_data(1400, iss_ + 1 + 4000, &sizes), more);
+  EXPECT_EQ(sizes, (std::vector<size_t>{1400, 1400, 380}));
+}
+
+TEST_F(Tcp6PmtuTest, AnMtuBelow1280CountsAs1280AndAnMtuNotBelowOursIsIgnored) {
+  const auto first = established_with_in_flight(3000);
+  ASSERT_EQ(first.size(), 3u);
+  // Our link's MTU (1500) and more are no news: counted, nothing changes or is sent.
+  feed(packet_too_big(1500, ip_packet(first[1])));
+  feed(packet_too_big(9000, ip_packet(first[1])));
+  EXPECT_EQ(count(base::Counter::icmpv6_packet_too_big_received), 2u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 0u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1440u);
+  EXPECT_TRUE(sent().empty());
+  // RFC 8201 4: never below the IPv6 minimum link MTU: 1000 is taken as 1280, MSS 1220.
+  feed(packet_too_big(1000, ip_packet(first[1])));
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1220u);
+  std::vector<size_t> sizes;
+  EXPECT_EQ(resent_data(1280, iss_ + 1, &sizes), data_);
+  EXPECT_EQ(sizes, (std::vector<size_t>{1280, 1280, 620}));
+  // A report of 0 (or anything under 1280) again: 1280 is no news now.
+  feed(packet_too_big(0, ip_packet(first[0])));
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1220u);
+  EXPECT_TRUE(sent().empty());
+}
+
+TEST_F(Tcp6PmtuTest, AQuoteOfNoSegmentOfOursChangesNothingAndIsCounted) {
+  const auto first = established_with_in_flight(3000);
+  ASSERT_EQ(first.size(), 3u);
+  const Frame ours = ip_packet(first[0]);
+
+  // RFC 5927 4.1: a sequence number we never sent (beyond SND.MAX), and one already
+  // acknowledged (below SND.UNA).
+  feed(packet_too_big(1400, with_seq(ours, iss_ + 1 + 3000 + 100000)));
+  feed(packet_too_big(1400, with_seq(ours, iss_)));
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 2u);
+  // Another connection: the peer's other port.
+  Frame other = ours;
+  net::store_be16(other.data() + 40 + 2, kPeerPort + 1);
+  feed(packet_too_big(1400, other));
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 3u);
+
+  // Quotes that cannot be one of our segments, refused before TCP looks:
+  // not TCP (UDP), an extension header first (ours carry none), cut before the sequence
+  // number, not from our address (the peer's segment to us, turned around), not IPv6.
+  Frame udp = ours;
+  udp[6] = 17;
+  Frame hop_by_hop = ours;
+  hop_by_hop[6] = 0;
+  const Frame cut(ours.begin(), ours.begin() + 40 + 7);
+  Frame theirs = ours;
+  std::copy(kPeer.bytes.begin(), kPeer.bytes.end(), theirs.begin() + 8);
+  std::copy(kOur.bytes.begin(), kOur.bytes.end(), theirs.begin() + 24);
+  Frame v4 = ours;
+  v4[0] = 0x45;
+  for (const Frame& q : {udp, hop_by_hop, cut, theirs, v4}) feed(packet_too_big(1400, q));
+  EXPECT_EQ(count(base::Counter::drop_icmpv6_bad_quote), 5u);
+
+  EXPECT_EQ(count(base::Counter::icmpv6_packet_too_big_received), 8u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 0u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1440u);
+  EXPECT_TRUE(sent().empty());
+
+  // The same message quoting the segment in flight is believed.
+  feed(packet_too_big(1400, ours));
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1340u);
+  EXPECT_EQ(resent_data(1400, iss_ + 1), data_);
 }
 
 }  // namespace
