@@ -26,8 +26,7 @@ void TcpLayer::icmp_packet_too_big(const net::Ipv6Addr& quoted_src, const net::I
   // link MTU" (1280, RFC 8200 5). A smaller report (a translator in front of an IPv4 path,
   // or a forgery trying to shrink our segments) still means "smaller than what you sent":
   // 1280 is used, and the MSS is 1280 - 60 = 1220.
-  path_too_big(quoted_src, quoted_dst, quoted_tcp,
-               std::max<uint32_t>(mtu, net::kIpv6MinMtu), now);
+  path_too_big(quoted_src, quoted_dst, quoted_tcp, std::max<uint32_t>(mtu, net::kIpv6MinMtu), now);
 }
 
 void TcpLayer::path_too_big(const net::IpAddr& quoted_src, const net::IpAddr& quoted_dst,
