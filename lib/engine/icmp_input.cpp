@@ -108,9 +108,10 @@ void Engine::packet_too_big_input(rte_mbuf* m, const net::Icmpv6Message& msg, ui
     ours = addrs6_.owns(src);
   }
   const net::Bytes tcp = ours ? q.subspan(net::kIpv6HeaderLen) : net::Bytes{};
-  // The message comes from a router, so neither a NIC's RSS nor software steering (which
-  // hashes IPv4 only) brought it to the quoted connection's lcore: it is passed there, as
-  // tcp6_input does with segments, and counted there.
+  // The message comes from a router: a NIC's RSS hashes it by the router's address and ours,
+  // and software steering leaves ICMPv6 where it arrives (steering.hpp), so it may be on an
+  // lcore that does not own the quoted connection. It is passed to the owner, as tcp6_input
+  // does with segments, and counted there.
   bool elsewhere = false;
   if (ours && config_.shards != nullptr && config_.shards->shards() > 1) {
     const net::FourTuple t{src, dst, net::load_be16(tcp.data()), net::load_be16(tcp.data() + 2)};

@@ -521,8 +521,8 @@ TEST_F(Tcp6PmtuTest, AQuoteOfNoSegmentOfOursChangesNothingAndIsCounted) {
   EXPECT_EQ(resent_data(1400, iss_ + 1), data_);
 }
 
-// The router's message is hashed by its own addresses (a NIC's RSS) or left where it landed
-// (software steering hashes IPv4 only), so it may reach an lcore that does not own the
+// The router's message is hashed by its own address (a NIC's RSS) or left where it landed
+// (software steering leaves ICMPv6 alone), so it may reach an lcore that does not own the
 // quoted connection. Two engines of one port with the shard function and the steering mesh
 // as drivers-glue sets them up; the lcores are played in turn on this thread.
 class Tcp6PmtuSharded : public EngineFrames {};
