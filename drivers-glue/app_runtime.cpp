@@ -109,6 +109,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.iface.addrs = o.addrs;
   c.iface.addrs6 = o.addrs6;
   c.iface.gateway = o.gateway;
+  c.iface.gateway6 = o.gateway6;
   c.iface.mtu = o.mtu;
   c.checksum_offload = o.checksum_offload;
   c.link_checksum = o.link_checksum;

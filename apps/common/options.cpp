@@ -126,8 +126,63 @@ bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv
   return reachable;
 }
 
+bool add_gateway(const std::string& value, std::optional<Ipv4Addr>& gateway,
+                 std::optional<Ipv6Addr>& gateway6, std::string& error) {
+  if (value.find(':') == std::string::npos) {
+    const auto a = Ipv4Addr::parse(value);
+    if (!a) {
+      error = "--gw: '" + value + "' is not an IPv4 address like 10.0.0.1 or an IPv6 one like fd00::1";
+      return false;
+    }
+    if (gateway) {
+      error = "--gw: " + value + " is a second IPv4 gateway (one per family)";
+      return false;
+    }
+    gateway = a;
+    return true;
+  }
+  const auto a = Ipv6Addr::parse(value);
+  if (!a) {
+    error = "--gw: '" + value + "' is not an IPv6 address like fd00::1 or fe80::1";
+    return false;
+  }
+  // RFC 4861 5.2: the next hop is a unicast neighbour; these can never be one.
+  if (a->is_multicast() || a->is_unspecified() || a->is_loopback() || a->is_v4_mapped()) {
+    error = "--gw: " + value +
+            " cannot be a gateway (multicast, unspecified, loopback or IPv4-mapped)";
+    return false;
+  }
+  if (gateway6) {
+    error = "--gw: " + value + " is a second IPv6 gateway (one per family)";
+    return false;
+  }
+  gateway6 = a;
+  return true;
+}
+
+bool check_gateway6(const std::vector<Ipv6Prefix>& addrs6, const std::optional<Ipv6Addr>& gateway6,
+                    std::string& error) {
+  if (!gateway6) return true;
+  const std::string text = gateway6->to_string();
+  if (addrs6.empty()) {
+    error = "--gw: " + text + " is IPv6 and no --ip names an IPv6 address (e.g. --ip fd00::2/64)";
+    return false;
+  }
+  bool on_link = gateway6->is_link_local();  // fe80::/10 is on every link (RFC 4291 2.5.6)
+  for (const auto& p : addrs6) {
+    if (p.addr == *gateway6) {
+      error = "--gw: " + text + " is one of our own addresses";
+      return false;
+    }
+    on_link |= p.contains(*gateway6);
+  }
+  if (!on_link) error = "--gw: " + text + " is not on any IPv6 --ip subnet nor link-local (fe80::/10)";
+  return on_link;
+}
+
 void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
-                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp) {
+                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway,
+                         std::optional<Ipv6Addr>& gateway6, std::vector<StaticArp>& static_arp) {
   const char* g = "Addresses";
   p.add({"ip", g, "A.B.C.D/N",
          "an address of ours with its prefix length, or a range A.B.C.D-E/N or "
@@ -137,12 +192,13 @@ void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
          [&addrs, &addrs6](const std::string& v, std::string& e) {
            return v.find(':') != std::string::npos ? add_ip6(v, addrs6, e) : add_ip(v, addrs, e);
          }});
-  p.add({"gw", g, "A.B.C.D", "the gateway, on one of the --ip subnets", "", false, "",
-         [&gateway](const std::string& v, std::string& e) {
-           const auto a = Ipv4Addr::parse(v);
-           if (!a) e = "--gw: '" + v + "' is not an IPv4 address like 10.0.0.1";
-           if (a) gateway = a;
-           return a.has_value();
+  p.add({"gw", g, "A.B.C.D|X:X::X",
+         "the gateway for off-link destinations: an IPv4 one on one of the --ip subnets, an "
+         "IPv6 one on one of the IPv6 --ip prefixes or link-local (fe80::/10); at most one "
+         "of each family",
+         "", true, "",
+         [&gateway, &gateway6](const std::string& v, std::string& e) {
+           return add_gateway(v, gateway, gateway6, e);
          }});
   p.add({"arp", g, "A.B.C.D=MAC",
          "a neighbour whose MAC is fixed (never resolved, aged or replaced)", "", true, "",

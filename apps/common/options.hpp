@@ -22,19 +22,30 @@ namespace pollux::apps {
 
 // The interface options both apps share: `--ip A/N` (repeatable; a host address, not the
 // network, broadcast or a multicast one; or a range A-E/N or A-B/N of at most kMaxIpRange
-// addresses on one subnet) and `--gw A`.
+// addresses on one subnet; or an IPv6 prefix) and `--gw A` (an IPv4 or an IPv6 gateway, each
+// family at most once).
 inline constexpr uint32_t kMaxIpRange = 256;
 // One --ip value into `addrs`; false with a one-line `error` naming --ip.
 [[nodiscard]] bool add_ip(const std::string& value, std::vector<Ipv4Prefix>& addrs,
                           std::string& error);
-// After parsing: the gateway must be on one of the --ip subnets (false with `error`).
 // One --ip value with an IPv6 prefix ("fd00::2/64") into `addrs6`: a unicast address that is
 // not link-local (the port derives that one from its MAC), loopback, unspecified or
 // IPv4-mapped; false with a one-line `error` naming --ip.
 [[nodiscard]] bool add_ip6(const std::string& value, std::vector<Ipv6Prefix>& addrs6,
                            std::string& error);
+// After parsing: the IPv4 gateway must be on one of the --ip subnets (false with `error`).
 [[nodiscard]] bool check_gateway(const std::vector<Ipv4Prefix>& addrs,
                                  const std::optional<Ipv4Addr>& gateway, std::string& error);
+// One --gw value into `gateway` (IPv4) or `gateway6` (IPv6, with a ':'): each family at most
+// once; an IPv6 gateway is a unicast address (not multicast, unspecified, loopback or
+// IPv4-mapped). False with a one-line `error` naming --gw.
+[[nodiscard]] bool add_gateway(const std::string& value, std::optional<Ipv4Addr>& gateway,
+                               std::optional<Ipv6Addr>& gateway6, std::string& error);
+// After parsing: the IPv6 gateway must be on-link (RFC 4861 5.2: the next hop is a
+// neighbour): on one of the IPv6 --ip prefixes, or link-local (fe80::/10 is on every link,
+// RFC 4291 2.5.6), and not one of our own addresses (false with `error`).
+[[nodiscard]] bool check_gateway6(const std::vector<Ipv6Prefix>& addrs6,
+                                  const std::optional<Ipv6Addr>& gateway6, std::string& error);
 
 // The TCP behaviour both apps let the user choose, for loss and congestion experiments
 // (issue 4). The defaults are the stack's: CUBIC (RFC 9438), SACK (RFC 2018) and timestamps
@@ -138,7 +149,8 @@ struct PcapOption {
 // pcap; startup.hpp's runtime_options() hands them to the runtime). The defaults
 // --print-config writes are the struct's values at declaration.
 void add_address_options(OptionParser& p, std::vector<Ipv4Prefix>& addrs,
-                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway, std::vector<StaticArp>& static_arp);
+                         std::vector<Ipv6Prefix>& addrs6, std::optional<Ipv4Addr>& gateway,
+                         std::optional<Ipv6Addr>& gateway6, std::vector<StaticArp>& static_arp);
 void add_tcp_options(OptionParser& p, TcpTuning& tuning);
 // --max-conns-per-source, --challenge-ack-limit, --rst-limit (and --max-conns: `max_conns`).
 void add_limit_options(OptionParser& p, TcpTuning& tuning, uint32_t& max_conns);

@@ -107,6 +107,7 @@ template <class Options>
   r.addrs = o.addrs;
   r.addrs6 = o.addrs6;
   r.gateway = o.gateway;
+  r.gateway6 = o.gateway6;
   r.mtu = o.mtu;
   r.checksum_offload = o.checksum_offload;
   r.rx_desc = o.device.rx_desc;

@@ -122,7 +122,7 @@ struct Given {
 
 void declare(OptionParser& p, GenOptions& o, Given& given) {
   add_device_options(p, o);
-  add_address_options(p, o.addrs, o.addrs6, o.gateway, o.device.static_arp);
+  add_address_options(p, o.addrs, o.addrs6, o.gateway, o.gateway6, o.device.static_arp);
   const char* g = "Traffic";
   p.add({"dst", g, "ADDR:PORT[@W]",
          "the server, A.B.C.D:PORT or [IPV6]:PORT (e.g. [fd00::1]:80; connections then open "
@@ -375,10 +375,11 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
   if (!have_dst) return fail("--dst is required (e.g. --dst 10.0.0.1:8080)");
   if (!given.mode) return fail("--mode is required (cps, rps, bulk or hold)");
   if (!check_gateway(o.addrs, o.gateway, error)) return false;
+  if (!check_gateway6(o.addrs6, o.gateway6, error)) return false;
   for (const Destination& d : o.dsts) {
     if (d.addr.ipv6) {
       // Connections to an IPv6 server open from our IPv6 addresses (the tuple has one
-      // family), on its link: there is no IPv6 --gw yet.
+      // family), on their link or through the IPv6 --gw.
       if (o.local_server)
         return fail("--local-server: --dst " + d.to_string() +
                     " is IPv6; the in-memory server takes IPv4 addresses only");
@@ -391,9 +392,9 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
           return fail("--dst: " + d.addr.to_string() + " is one of our own addresses");
         on_link6 |= p.contains(d.addr.v6);
       }
-      if (!on_link6)
+      if (!on_link6 && !o.gateway6)
         return fail("--dst: " + d.addr.to_string() +
-                    " is not on any IPv6 --ip subnet (an IPv6 gateway is not taken yet)");
+                    " is not on any IPv6 --ip subnet and there is no IPv6 --gw");
       continue;
     }
     if (o.addrs.empty())

@@ -65,6 +65,7 @@ struct GenOptions {
   std::vector<Ipv4Prefix> addrs;
   std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
+  std::optional<Ipv6Addr> gateway6;  // --gw with an IPv6 address
   HostAddr dst{};  // the first --dst (the only one unless several are given)
   uint16_t dst_port = 0;
   // --dst ADDR:PORT[@WEIGHT] (repeatable): connections are spread over these in proportion

@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
       sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
       sc.addrs.clear();
       sc.gateway.reset();
+      sc.gateway6.reset();
       // Every --dst is one of the server's addresses (one port: gen_options checks).
       for (const auto& d : apps::destinations(*opts))
         for (const auto& p : opts->addrs)
@@ -200,6 +201,18 @@ int main(int argc, char** argv) {
           sources6.push_back(p.addr);
           break;
         }
+    // Every IPv6 --dst off-link (through the IPv6 --gw; gen_options checks there is one):
+    // from the --ip on the gateway's prefix, else the first IPv6 --ip (a global address, not
+    // the link-local one: RFC 6724 5 rule 2, the destination's scope).
+    if (sources6.empty() && std::any_of(dsts.begin(), dsts.end(),
+                                        [](const apps::Destination& d) { return d.addr.ipv6; })) {
+      for (const auto& p : opts->addrs6)
+        if (opts->gateway6 && p.contains(*opts->gateway6)) {
+          sources6.push_back(p.addr);
+          break;
+        }
+      if (sources6.empty()) sources6.push_back(opts->addrs6.front().addr);
+    }
     const std::string first_source =
         opts->dst.ipv6 ? sources6[0].to_string() : sources[0].to_string();
     const size_t source_count = opts->dst.ipv6 ? sources6.size() : sources.size();

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
     for (const auto& a : opts->addrs6) std::printf("address %s\n", a.to_string().c_str());
     if (opts->gateway) std::printf("gateway %s\n", opts->gateway->to_string().c_str());
+    if (opts->gateway6) std::printf("gateway %s\n", opts->gateway6->to_string().c_str());
     if (opts->lcores_info) {
       auto lcores = rt.lcores();
       for (size_t q = 0; q < lcores.size(); ++q)

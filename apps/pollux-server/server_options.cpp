@@ -43,7 +43,7 @@ constexpr const char* kServerFooter =
 
 void declare(OptionParser& p, ServerOptions& o) {
   add_device_options(p, o);
-  add_address_options(p, o.addrs, o.addrs6, o.gateway, o.device.static_arp);
+  add_address_options(p, o.addrs, o.addrs6, o.gateway, o.gateway6, o.device.static_arp);
   const char* g = "Server";
   p.number("port", g, "P", "the TCP port to listen on (default 8080)",
            {Unit::plain, 1, 65535, std::to_string(o.tcp_port)},
@@ -107,6 +107,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     return std::nullopt;
   }
   if (!check_gateway(o.addrs, o.gateway, error)) return std::nullopt;
+  if (!check_gateway6(o.addrs6, o.gateway6, error)) return std::nullopt;
   if (outcome == OptionParser::Outcome::print_config) o.print_instead = p.effective_config();
   return o;
 }

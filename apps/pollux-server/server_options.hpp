@@ -18,6 +18,7 @@ struct ServerOptions {
   std::vector<Ipv4Prefix> addrs;
   std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
+  std::optional<Ipv6Addr> gateway6;  // --gw with an IPv6 address
   uint16_t tcp_port = 8080;
   ServerMode mode = ServerMode::echo;
   uint32_t http_body = 128;

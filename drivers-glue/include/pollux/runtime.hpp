@@ -81,6 +81,7 @@ struct RuntimeOptions {
   // port also has its MAC-derived link-local address.
   std::vector<Ipv6Prefix> addrs6;
   std::optional<Ipv4Addr> gateway;
+  std::optional<Ipv6Addr> gateway6;  // the IPv6 next hop for off-link destinations
   uint16_t mtu = 1500;
   bool checksum_offload = true;      // false forces the software paths
   // The in-memory link's offloads (issue 13 item 2; other devices ignore them): IPv4/TCP

@@ -169,6 +169,23 @@ TEST(ConfigFile, RequiredOptionsMayComeFromTheFile) {
   EXPECT_EQ(e, "--connections 2000 exceeds --max-conns 1000") << "checks run on both together";
 }
 
+// Issue 16: one gateway per family, as a list in the file.
+TEST(ConfigFile, GwTakesAnIpv4AndAnIpv6GatewayAsAList) {
+  const TempFile f("gw6.toml",
+                   "ip = [\"10.0.0.2/24\", \"fd00:99::2/64\"]\n"
+                   "gw = [\"10.0.0.1\", \"fe80::1\"]\n");
+  std::string e;
+  auto o = server({"--config", f.path()}, &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->gateway->to_string(), "10.0.0.1");
+  EXPECT_EQ(o->gateway6->to_string(), "fe80::1");
+  const TempFile two("gw6-twice.toml",
+                     "ip = [\"fd00:99::2/64\"]\n"
+                     "gw = [\"fd00:99::1\", \"fd00:99::3\"]\n");
+  EXPECT_FALSE(server({"--config", two.path()}, &e));
+  EXPECT_NE(e.find("gw: fd00:99::3 is a second IPv6 gateway"), std::string::npos) << e;
+}
+
 // --print-config's output, read back through --config, gives the same options: the printed
 // text is the same and so are the parsed values.
 TEST(PrintConfig, ServerOptionsReadBackToTheSameOptions) {

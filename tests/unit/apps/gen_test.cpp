@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../../apps/common/cpu_report.hpp"
+#include "../../../apps/common/startup.hpp"
 #include "../../../apps/pollux-gen/gen_options.hpp"
 #include "../../../apps/pollux-gen/histogram.hpp"
 #include "../../../apps/pollux-gen/http_response.hpp"
@@ -606,6 +607,27 @@ TEST(GenOptions, AnIpv6DstIsBracketedAndItsHostHeaderToo) {
       << e;
 }
 
+// Issue 16: an IPv6 server off our link is reached through the IPv6 --gw (on an IPv6 --ip
+// prefix or link-local), beside an IPv4 gateway for the IPv4 destinations.
+TEST(GenOptions, AnOffLinkIpv6DstIsReachedThroughTheIpv6Gw) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--gw", "fd00:99::1", "--gw",
+                  "10.0.0.1", "--dst", "[2001:db8::80]:8080", "--dst", "10.9.0.1:80", "--mode",
+                  "rps"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->gateway6->to_string(), "fd00:99::1");
+  EXPECT_EQ(o->gateway->to_string(), "10.0.0.1");
+  const RuntimeOptions r = runtime_options(*o);
+  EXPECT_EQ(r.gateway6->to_string(), "fd00:99::1");
+  EXPECT_EQ(r.gateway->to_string(), "10.0.0.1");
+  o = parse({"--ip", "fd00:99::2/64", "--gw", "fe80::1", "--dst", "[2001:db8::80]:80", "--mode",
+             "cps"},
+            &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->gateway6->to_string(), "fe80::1");
+}
+
 TEST(GenOptions, AnIpv6DstWithoutAnIpv6AddressOfOursIsRefusedWithAReason) {
   struct Bad {
     std::vector<std::string> args;
@@ -618,7 +640,17 @@ TEST(GenOptions, AnIpv6DstWithoutAnIpv6AddressOfOursIsRefusedWithAReason) {
            Bad{{"--ip", "fd00:99::2/64", "--dst", "10.0.0.1:80"},
                "--dst: 10.0.0.1:80 is IPv4 and no --ip names an IPv4 address"},
            Bad{{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--dst", "[fd00:98::1]:80"},
-               "--dst: fd00:98::1 is not on any IPv6 --ip subnet"},
+               "--dst: fd00:98::1 is not on any IPv6 --ip subnet and there is no IPv6 --gw"},
+           Bad{{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--gw", "10.0.0.1", "--dst",
+                "[fd00:98::1]:80"},
+               "there is no IPv6 --gw"},
+           Bad{{"--ip", "fd00:99::2/64", "--gw", "fd00:98::1", "--dst", "[fd00:98::7]:80"},
+               "--gw: fd00:98::1 is not on any IPv6 --ip subnet nor link-local"},
+           Bad{{"--ip", "fd00:99::2/64", "--gw", "fd00:99::1", "--gw", "fe80::1", "--dst",
+                "[fd00:98::7]:80"},
+               "--gw: fe80::1 is a second IPv6 gateway"},
+           Bad{{"--ip", "fd00:99::2/64", "--gw", "ff02::1", "--dst", "[fd00:98::7]:80"},
+               "--gw: ff02::1 cannot be a gateway"},
            Bad{{"--ip", "fd00:99::2/64", "--dst", "[fd00:99::2]:80"},
                "--dst: fd00:99::2 is one of our own addresses"},
            Bad{{"--ip", "fd00:99::2/64", "--dst", "fd00:99::1:80"},

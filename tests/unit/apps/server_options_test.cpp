@@ -58,6 +58,71 @@ TEST(ServerOptions, IpTakesIpv6PrefixesBesideIpv4OnesAndTheyReachTheRuntime) {
   EXPECT_NE(e.find("twice"), std::string::npos) << e;
 }
 
+// Issue 16: --gw takes an IPv6 gateway too, at most one per family, and it reaches the
+// runtime (RuntimeOptions::gateway6, the engine's next hop for off-link IPv6 destinations).
+TEST(ServerOptions, GwTakesOneGatewayOfEachFamilyAndBothReachTheRuntime) {
+  std::string e;
+  auto o = parse({"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--gw", "10.0.0.1", "--gw",
+                  "FD00:99::1"},
+                 &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->gateway->to_string(), "10.0.0.1");
+  ASSERT_TRUE(o->gateway6);
+  EXPECT_EQ(o->gateway6->to_string(), "fd00:99::1");
+  const RuntimeOptions r = runtime_options(*o);
+  EXPECT_EQ(r.gateway->to_string(), "10.0.0.1");
+  EXPECT_EQ(r.gateway6->to_string(), "fd00:99::1");
+  // Only the IPv6 one: the IPv4 family has none.
+  o = parse({"--ip", "fd00:99::2/64", "--gw", "fd00:99::1"}, &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_FALSE(o->gateway);
+  EXPECT_EQ(o->gateway6->to_string(), "fd00:99::1");
+  // A link-local gateway (as routers advertise themselves, RFC 4861 4.2) is on every link,
+  // whatever the --ip prefixes.
+  o = parse({"--ip", "fd00:99::2/64", "--gw", "fe80::1"}, &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_EQ(o->gateway6->to_string(), "fe80::1");
+  EXPECT_EQ(runtime_options(*o).gateway6->to_string(), "fe80::1");
+  // Any IPv6 --ip prefix holding the gateway will do.
+  o = parse({"--ip", "fd00:99::2/64", "--ip", "2001:db8::7/48", "--gw", "2001:db8:0:1::1"}, &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_FALSE(parse({"--ip", "10.0.0.2/24"})->gateway6) << "no --gw, no gateway";
+}
+
+TEST(ServerOptions, AnIpv6GwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) {
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Bad& b : {
+           Bad{{"--gw", "fd00:98::1"},
+               "--gw: fd00:98::1 is not on any IPv6 --ip subnet nor link-local (fe80::/10)"},
+           Bad{{"--gw", "fd00:99::2"}, "--gw: fd00:99::2 is one of our own addresses"},
+           Bad{{"--gw", "ff02::2"}, "--gw: ff02::2 cannot be a gateway (multicast"},
+           Bad{{"--gw", "::"}, "--gw: :: cannot be a gateway"},
+           Bad{{"--gw", "::1"}, "--gw: ::1 cannot be a gateway"},
+           Bad{{"--gw", "::ffff:10.0.0.1"}, "--gw: ::ffff:10.0.0.1 cannot be a gateway"},
+           Bad{{"--gw", "fd00:99::zz"}, "--gw: 'fd00:99::zz' is not an IPv6 address"},
+           Bad{{"--gw", "fd00:99::1/64"}, "--gw: 'fd00:99::1/64' is not an IPv6 address"},
+           Bad{{"--gw", "fd00:99::1", "--gw", "fd00:99::3"},
+               "--gw: fd00:99::3 is a second IPv6 gateway (one per family)"},
+           Bad{{"--gw", "10.0.0.1", "--gw", "10.0.0.3"},
+               "--gw: 10.0.0.3 is a second IPv4 gateway (one per family)"},
+           Bad{{"--gw", "10.0.0"}, "--gw: '10.0.0' is not an IPv4 address"},
+       }) {
+    std::string e;
+    std::vector<std::string> args{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64"};
+    args.insert(args.end(), b.args.begin(), b.args.end());
+    EXPECT_FALSE(parse(args, &e)) << b.says;
+    EXPECT_NE(e.find(b.says), std::string::npos) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
+  }
+  // No IPv6 address of ours: no prefix the gateway could be on.
+  std::string e;
+  EXPECT_FALSE(parse({"--ip", "10.0.0.2/24", "--gw", "fe80::1"}, &e));
+  EXPECT_EQ(e, "--gw: fe80::1 is IPv6 and no --ip names an IPv6 address (e.g. --ip fd00::2/64)");
+}
+
 // Issue 16: one listener serves both families; an IPv6 address alone is enough.
 TEST(ServerOptions, AnIpv6AddressAloneIsEnoughForAServer) {
   auto o = parse({"--ip", "fd00:99::2/64", "--port", "80"});

@@ -525,6 +525,46 @@ TEST_F(Ipv6InputTest, AnOffLinkSourceIsAnsweredThroughTheGatewayOrCountedWithout
       << "link-local target, link-local source";
 }
 
+// RFC 4861 5.2: an off-link destination's next hop is the gateway (--gw fd00:99::fe), so
+// its datagrams leave to the gateway's MAC with the far address kept in the IPv6 header; an
+// on-link one still goes to its own MAC.
+TEST_F(Ipv6InputTest, AnOffLinkDestinationLeavesToTheGatewaysMacOnceTheGatewayIsResolved) {
+  const net::Ipv6Addr far = *net::Ipv6Addr::parse("2001:db8::7");
+  const net::Ipv6Addr gw = *net::Ipv6Addr::parse("fd00:99::fe");
+  const net::MacAddr gw_mac{{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe}};
+  cfg_.iface.gateway6 = gw;
+  start_engine(cfg_);
+  feed(echo_request(far, 1));
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u) << "the reply waits for the gateway's resolution";
+  const Sent ns = decode(out[0]);
+  EXPECT_EQ(ns.icmp.type, net::kIcmpv6NeighbourSolicit);
+  EXPECT_EQ(ns.icmp.target, gw);
+  // The gateway answers: the held reply leaves to its MAC, addressed to the far host.
+  feed(advertisement(gw, gw_mac, true, true));
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  Sent reply = decode(out[0]);
+  EXPECT_EQ(reply.eth_dst, gw_mac);
+  EXPECT_EQ(reply.ip.dst, far);
+  EXPECT_EQ(reply.ip.src, kOur);
+  EXPECT_EQ(reply.icmp.type, net::kIcmpv6EchoReply);
+  // Resolved now: the next one leaves at once, no solicitation.
+  feed(echo_request(far, 2));
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  reply = decode(out[0]);
+  EXPECT_EQ(reply.eth_dst, gw_mac);
+  EXPECT_EQ(reply.ip.dst, far);
+  EXPECT_EQ(count(base::Counter::drop_no_route), 0u);
+  // An on-link peer is its own next hop, gateway or not.
+  peer_solicits_us();
+  feed(echo_request(kPeer, 3));
+  out = sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(decode(out[0]).eth_dst, kPeerMac);
+}
+
 TEST_F(Ipv6InputTest, WhatOneLcoreLearnsIsPublishedAndReleasesASiblingsHeldPackets) {
   peer_solicits_us();
   const auto updates = engine_->neighbour_updates();
