@@ -8,7 +8,9 @@
 #          the server closes after each response, so rps reconnects)
 #   errors a port nobody listens on: every attempt is counted as refused, none is fatal
 #   ipv6   (issue 16) --dst [fd00:211::1]:PORT from an --ip IPv6 address: socat echo over
-#          TCP6 (rps), nginx (rps, cps; the Host header bracketed), the JSON family "ipv6"
+#          TCP6 (rps), nginx (rps, cps; the Host header bracketed), the JSON family "ipv6";
+#          and --gw fd00:211::1: a socat echo at fd00:212::2, off pollux's link, in a second
+#          namespace behind the first one's kernel, which forwards IPv6 (a Linux router)
 # usage: gen_kernel_test.sh PATH/TO/pollux-gen [SECONDS]
 . "$(dirname "$0")/lib.sh"  # also: set -uo pipefail, $here
 gen=${1:?usage: $0 PATH/TO/pollux-gen [SECONDS]}
@@ -33,6 +35,19 @@ spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:7,bind=$kip,fork,reuseaddr,
 spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:19,bind=$kip,fork,reuseaddr,backlog=1024 OPEN:/dev/zero
 spawn /dev/null ip netns exec "$ns" socat TCP-LISTEN:9,bind=$kip,fork,reuseaddr,backlog=1024 SYSTEM:'cat >/dev/null'
 spawn /dev/null ip netns exec "$ns" socat "TCP6-LISTEN:7,bind=[$kip6],fork,reuseaddr,backlog=1024" EXEC:cat
+# Behind the router (issue 16, the IPv6 --gw): $far holds fd00:212::2 on a veth to $ns
+# (fd00:212::1), its default route through $ns, which forwards IPv6 between the veth and the tap.
+far=pxgf$$
+farip6=fd00:212::2
+netns_add "$far"
+ip link add pxr$$ netns "$ns" type veth peer name pxf$$ netns "$far"
+in_ns ip -6 addr add fd00:212::1/64 dev pxr$$ nodad
+ip netns exec "$far" ip -6 addr add $farip6/64 dev pxf$$ nodad
+in_ns ip link set pxr$$ up
+ip netns exec "$far" ip link set pxf$$ up
+ip netns exec "$far" ip -6 route add default via fd00:212::1
+in_ns sysctl -qw net.ipv6.conf.all.forwarding=1
+spawn /dev/null ip netns exec "$far" socat "TCP6-LISTEN:7,bind=[$farip6],fork,reuseaddr,backlog=1024" EXEC:cat
 mkdir -p "$workdir/www"
 head -c 1000 /dev/zero | tr '\0' 'p' >"$workdir/www/index.html"
 (cd "$workdir/www" && exec ip netns exec "$ns" python3 -m http.server 8000 --bind $kip) >/dev/null 2>&1 &
@@ -173,6 +188,12 @@ if [ $have_nginx = 1 ]; then
   jcheck cps-nginx6 "connections per second over IPv6 > 100" "t['conn_per_s'] > 100"
   clean cps-nginx6
 fi
+# Off-link: the segments to fd00:212::2 leave to the router's MAC (the --gw resolved by ND),
+# the router forwards them and its replies come back to our on-link address.
+run_gen rps-echo6-gw --dst "[$farip6]:7" --gw $kip6 --mode rps --connections 8 --req-size 100
+jcheck rps-echo6-gw "requests flow over IPv6 through the gateway (req/s > 100)" \
+  "t['req_per_s'] > 100 and d['config']['family'] == 'ipv6' and d['config']['dst'] == '$farip6'"
+clean rps-echo6-gw
 v6=0
 
 run_gen refused --dst $kip:1 --mode cps --concurrency 2 --rate 100
