@@ -11,7 +11,7 @@
 //   icmp_input.cpp         ICMP receive and echo replies (RFC 792); PMTUD from ICMP
 //                          fragmentation-needed and ICMPv6 Packet Too Big (RFC 1191, 8201)
 //   ipv6_input.cpp         IPv6 receive, ICMPv6 echo and neighbour discovery (RFC 8200,
-//                          4443, 4861); TCP over IPv6 is not spoken yet
+//                          4443, 4861); TCP goes on to tcp_segment_input.cpp (tcp6_input)
 //   ipv6_output.cpp        IPv6 next hop and neighbour resolution (RFC 4861 7.2-7.3), DAD
 //                          for our addresses (RFC 4862 5.4)
 //   tcp_segment_input.cpp  every TCP segment: parsed, validated, handed to lib/tcp
