@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -101,6 +103,22 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free,
   return r;
 }
 
+bool leave_no_realtime_signal_free() {
+  bool all = true;
+  for (int signo = SIGRTMIN + 1; signo < SIGRTMAX; ++signo) {
+    struct sigaction sa {};
+    if (sigaction(signo, nullptr, &sa) != 0) {
+      all = false;
+      continue;
+    }
+    if (sa.sa_handler != SIG_DFL) continue;  // someone's already: net_tap skips it too
+    sa = {};
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(signo, &sa, nullptr) != 0) all = false;
+  }
+  return all;
+}
+
 int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
              std::string_view default_preset) {
   // Static: the EAL may keep pointers into its argv for the life of the process.
@@ -147,6 +165,25 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
   if (!own_prefix) {
     generated_prefix() = "pollux-" + std::to_string(::getpid());
     args.push_back("--file-prefix=" + generated_prefix());
+  }
+
+  // A net_tap port reads its queue only after the kernel raised a realtime signal for a frame
+  // (DPDK 22.11's Rx trigger: O_ASYNC and F_SETSIG on every queue's fd, one queued signal per
+  // frame). Our pollers read every turn anyway, and each signal woke an idle EAL thread
+  // (interrupt, telemetry) that did not block it, on the core the tap's kernel side and the
+  // peers need: half of the CPU under a SYN flood (bench/FLOOD.md). The driver takes the
+  // first realtime signal above SIGRTMIN still at SIG_DFL and, finding none, reads every
+  // burst; so none is left at SIG_DFL (they are ignored: pollux uses none). The driver says
+  // so at WARNING on every queue it opens, which is what we want, so its level goes to ERR
+  // (appended: for a driver loaded as a plugin the first --log-level naming it wins, so the
+  // user's own still does).
+  const bool net_tap = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a.find("net_tap") != std::string::npos;
+  });
+  if (net_tap) {
+    if (!leave_no_realtime_signal_free())
+      POLLUX_LOG(WARNING, "could not claim every realtime signal: net_tap may use its Rx signal");
+    args.emplace_back("--log-level=pmd.net.tap:error");
   }
 
   static std::vector<char*> cargs;

@@ -39,6 +39,11 @@ struct PresetResult {
 // The --file-prefix init_eal gave the EAL because argv had none ("pollux-PID"), else empty.
 [[nodiscard]] std::string& generated_prefix();
 
+// Sets every realtime signal above SIGRTMIN that is still at SIG_DFL to SIG_IGN, so that
+// net_tap finds none for its Rx trigger and polls (init_eal does this when a net_tap device
+// is among the EAL arguments). False when some signal could not be read or set.
+bool leave_no_realtime_signal_free();
+
 int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
              std::string_view default_preset = {});
 
