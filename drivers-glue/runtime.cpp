@@ -115,20 +115,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.iface.offloads = port_.offloads;
     ec.arp = config.arp;
     ec.tcp = config.tcp;
-    // Held memory (issue 14 item 2), the mbufs beyond the rings split between the lcores:
-    // half for TCP's receive and reassembly queues, a quarter for its send queues, an eighth
-    // for IPv4 reassembly (below). The last eighth, and the rings' share (descriptors, the TX
-    // batch, the caches), are the reserve: RX refill, control segments (ACK, RST, SYN-ACK)
-    // and the headers of what is sent always find mbufs, whatever peers make TCP hold.
-    const auto lcores = static_cast<uint32_t>(lcores_.size());
-    if (ec.tcp.rcv_mbuf_budget == 0)
-      ec.tcp.rcv_mbuf_budget = std::max<uint32_t>(extra / 2 / lcores, 64);
-    if (ec.tcp.snd_mbuf_budget == 0)
-      ec.tcp.snd_mbuf_budget = std::max<uint32_t>(extra / 4 / lcores, 64);
-    // IPv4 reassembly holds fragments out of its own eighth (at most its default), never out
-    // of TCP's budgets: a fragment flood fills only its own cap.
-    ec.reasm.max_mbufs =
-        static_cast<uint16_t>(std::clamp<uint32_t>(extra / 8 / lcores, 16, ec.reasm.max_mbufs));
+    share_held_mbufs(extra, static_cast<uint32_t>(lcores_.size()), ec);
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(
@@ -180,6 +167,20 @@ void Runtime::prepare_workers(std::atomic<bool>& stop) {
     }
   }
   telemetry_add(name_, this);
+}
+
+void share_held_mbufs(uint32_t extra, uint32_t lcores, engine::EngineConfig& ec) {
+  lcores = std::max<uint32_t>(lcores, 1);
+  const uint32_t share = extra / lcores;
+  if (ec.tcp.rcv_mbuf_budget == 0) ec.tcp.rcv_mbuf_budget = std::max<uint32_t>(share / 2, 64);
+  if (ec.tcp.snd_mbuf_budget == 0) ec.tcp.snd_mbuf_budget = std::max<uint32_t>(share / 4, 64);
+  ec.reasm.max_mbufs =
+      static_cast<uint16_t>(std::clamp<uint32_t>(share / 8, 16, ec.reasm.max_mbufs));
+  // Each neighbour cache's pending queue out of a 32nd: held packets wait a resolution's few
+  // seconds at most, and a spoofer naming many on-link sources fills only this.
+  const uint32_t pending = std::max<uint32_t>(share / 32, 16);
+  ec.arp.max_pending_total = std::min(ec.arp.max_pending_total, pending);
+  ec.nd.max_pending_total = std::min(ec.nd.max_pending_total, pending);
 }
 
 std::string checksum_partial_hint(uint16_t port_id, uint64_t bad) {

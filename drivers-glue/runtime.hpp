@@ -43,6 +43,15 @@ struct RuntimeConfig {
 // fails verification. This many bad and none good is that, not line noise.
 inline constexpr uint64_t kChecksumPartialSegments = 8;
 
+// Held memory (issue 14 item 2): the pool's mbufs beyond what the rings need (`extra`), split
+// evenly between the lcores, and each lcore's share between what may hold them -- half for
+// TCP's receive and reassembly queues, a quarter for its send queues, an eighth for IPv4
+// reassembly, a 32nd for each neighbour cache's packets awaiting resolution (ARP, ND). What
+// is left (a 16th, and the rings' part) is the reserve: RX refill, control segments (ACK,
+// RST, SYN-ACK) and the headers of what is sent always find mbufs whatever peers make us
+// hold. A TCP budget already set (non-zero) is kept; the other caps only come down.
+void share_held_mbufs(uint32_t extra, uint32_t lcores, engine::EngineConfig& ec);
+
 // The one line printed (to stderr) when that happens on port `port_id`.
 [[nodiscard]] std::string checksum_partial_hint(uint16_t port_id, uint64_t bad);
 
