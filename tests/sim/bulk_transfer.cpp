@@ -91,6 +91,7 @@ const AppEvents kReceiverEvents{
 BulkResult run_bulk_transfer(const BulkSpec& spec) {
   WorldConfig wc;
   wc.seed = spec.seed;
+  wc.family = spec.family;
   wc.a_to_b = spec.ab;
   wc.b_to_a = spec.ba;
   wc.a.tcp.sack = spec.sack;
@@ -128,8 +129,8 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
     if (start == 0) {
       start = now;
       TcpError e{};
-      s.c = w.a().tcp().connect(w.a().source_address(kIpB), kIpB, kPort, &kSenderEvents, &s, 0,
-                                opts, e, now);
+      s.c = w.a().tcp().connect(w.address(Host::a), w.address(Host::b), kPort, &kSenderEvents, &s,
+                                0, opts, e, now);
       EXPECT_NE(s.c, nullptr);
     }
     for (const Stall& st : spec.stalls)

@@ -25,6 +25,7 @@ struct Stall {
 
 struct BulkSpec {
   uint64_t seed = 1;
+  Family family = Family::v4;  // the connection's addresses (SimWorld's family)
   uint64_t bytes = 1 << 20;
   Faults ab, ba;                                      // links a>b (data) and b>a (ACKs)
   bool sack = true;                                   // host a offers SACK (a decides)

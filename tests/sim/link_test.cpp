@@ -174,6 +174,32 @@ TEST(SimLink, CorruptionFlipsExactlyOneBitInsideTheDatagram) {
   for (size_t i = net::kEthernetHeaderLen; i < hits.size(); ++i) EXPECT_GT(hits[i], 0u) << i;
 }
 
+// IPv6 has no header checksum (RFC 8200): the damage still goes inside the datagram, header
+// (40 octets) and payload, for TCP's and ICMPv6's pseudo-header sums or the parse to catch.
+TEST(SimLink, CorruptionOfIpv6FramesFlipsOneBitInsideTheDatagram) {
+  auto pool = make_pool(1023);
+  Faults f;
+  f.corrupt = 1.0;
+  SimLink link(f, 3, pool.get());
+  const Frame frame = pollux::testing::eth_frame(
+      kMacB, kMacA, 0x86dd,
+      pollux::testing::ipv6_datagram(kIp6A, kIp6B, net::kIpProtoTcp, Frame(20, 0x55)));
+  std::vector<unsigned> hits(frame.size(), 0);
+  for (int i = 0; i < 1000; ++i) {
+    link.send(pollux::testing::to_mbuf(pool.get(), frame), static_cast<uint64_t>(i));
+    rte_mbuf* m = nullptr;
+    ASSERT_EQ(link.receive(static_cast<uint64_t>(i), &m, 1), 1u);
+    size_t where = 0;
+    EXPECT_EQ(bits_differing(frame, pollux::testing::bytes_of(m), where), 1);
+    ++hits[where];
+    rte_pktmbuf_free(m);
+  }
+  EXPECT_EQ(link.stats().fcs_drops, 0u);
+  for (size_t i = 0; i < hits.size(); ++i)
+    EXPECT_EQ(hits[i] > 0, i >= net::kEthernetHeaderLen) << "octet " << i;
+  EXPECT_EQ(rte_mempool_in_use_count(pool.get()), 0u);
+}
+
 TEST(SimLink, CorruptedNonIpv4FramesAreDroppedAsByTheEthernetFcs) {
   auto pool = make_pool(1023);
   Faults f;
@@ -690,8 +716,37 @@ TEST(SimTrace, DescribesDamagedAndForeignFrames) {
   f[14] = 0x65;
   EXPECT_EQ(describe_frame(f), "malformed (IPv4 bad version) len=64");
   EXPECT_EQ(describe_frame(Frame(10, 0)), "malformed (short Ethernet frame) len=10");
+  EXPECT_EQ(describe_frame(pollux::testing::eth_frame(kMacB, kMacA, 0x88cc, Frame(40, 0))),
+            "ether 0x88cc len=54");
   EXPECT_EQ(describe_frame(pollux::testing::eth_frame(kMacB, kMacA, 0x86dd, Frame(40, 0))),
-            "ether 0x86dd len=54");
+            "malformed (IPv6 bad_version) len=54");
+}
+
+// IPv6 frames (issue 16): TCP with bracketed addresses and the checksum over the IPv6
+// pseudo-header (RFC 8200 8.1), ICMPv6 by type.
+TEST(SimTrace, DescribesIpv6Frames) {
+  net::TcpBuild t;
+  t.src_port = 5;
+  t.dst_port = 6;
+  t.seq = net::Seq(1);
+  t.ack = net::Seq(2);
+  t.flags = net::tcp_flags::ack | net::tcp_flags::psh;
+  t.window = 3;
+  Frame f = pollux::testing::eth_frame(
+      kMacB, kMacA, 0x86dd,
+      pollux::testing::ipv6_datagram(
+          kIp6A, kIp6B, net::kIpProtoTcp,
+          pollux::testing::tcp6_segment(kIp6A, kIp6B, t, nullptr, Frame(10, 0xaa))));
+  EXPECT_EQ(describe_frame(f), "TCP [fd00::a]:5 > [fd00::b]:6 [PA] seq=1 ack=2 win=3 len=10");
+  f[14 + 8 + 15] ^= 1;  // the source address: only TCP's pseudo-header sum can tell
+  EXPECT_EQ(describe_frame(f),
+            "TCP [fd00::b]:5 > [fd00::b]:6 [PA] seq=1 ack=2 win=3 len=10 !tcp-csum");
+  EXPECT_EQ(describe_frame(pollux::testing::eth_frame(
+                kMacB, kMacA, 0x86dd,
+                pollux::testing::ipv6_datagram(
+                    kIp6A, kIp6B, net::kIpProtoIcmpv6,
+                    pollux::testing::icmpv6_message(kIp6A, kIp6B, 128, Frame(4, 0)), 64))),
+            "ICMPv6 fd00::a > fd00::b type=128 code=0 len=8");
 }
 
 }  // namespace

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
+#include "engine/checksum_offload.hpp"
 #include "net/bytes.hpp"
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
-#include "engine/checksum_offload.hpp"
+#include "net/ipv6.hpp"
 
 namespace pollux::sim {
 
@@ -27,9 +29,28 @@ void append(std::string& out, const char* name, uint64_t v) {
   out += buf;
 }
 
+// IPv6 (no extension headers: pollux sends none): the TCP checksum over the pseudo-header,
+// from the seed in the field, or from scratch for a TSO frame (its seed has no length).
+void complete_tx_checksums6(rte_mbuf* m, uint8_t* ip, bool tso) {
+  const uint32_t l4 = net::kEthernetHeaderLen + net::kIpv6HeaderLen;
+  const uint32_t len = net::load_be16(ip + 4);
+  if (ip[6] != net::kIpProtoTcp || len < 18 || rte_pktmbuf_data_len(m) < l4 + 18) return;
+  uint8_t* field = ip + net::kIpv6HeaderLen + 16;
+  uint32_t seed = 0;
+  if (tso) {
+    net::store_be16(field, 0);
+    net::Ipv6Addr src, dst;
+    std::memcpy(src.bytes.data(), ip + 8, 16);
+    std::memcpy(dst.bytes.data(), ip + 24, 16);
+    seed = net::ipv6_pseudo_header_sum(src, dst, net::kIpProtoTcp, len);
+  }
+  const uint32_t sum = engine::mbuf_checksum_accumulate(m, l4, len, seed);
+  net::store_be16(field, static_cast<uint16_t>(~net::checksum_fold(sum)));
+}
+
 // What a NIC with TX checksum offload does to a frame prepared by prepare_tx_checksums: the
 // IPv4 header checksum from scratch, the TCP checksum from the pseudo-header seed the stack
-// left in the field.
+// left in the field (IPv6, RFC 8200 8.1: no header checksum, TCP's over its pseudo-header).
 // A TSO frame (RTE_MBUF_F_TX_TCP_SEG) is delivered whole, as the in-memory link delivers it
 // (as LRO would have coalesced the segments a NIC cut from it): its checksums are completed
 // for the frame as it stands, the TCP one from scratch (the seed holds no length).
@@ -41,6 +62,7 @@ void complete_tx_checksums(rte_mbuf* m) {
     return;
   if (rte_pktmbuf_data_len(m) < net::kEthernetHeaderLen + net::kIpv4MinHeaderLen) return;
   uint8_t* ip = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen);
+  if ((ip[0] >> 4) == 6) return complete_tx_checksums6(m, ip, tso);
   const uint32_t ihl = (ip[0] & 0x0fu) * 4u;
   if (f & RTE_MBUF_F_TX_IP_CKSUM) {
     net::store_be16(ip + 10, 0);
@@ -143,10 +165,21 @@ void SimLink::schedule(rte_mbuf* m, uint64_t at, uint8_t marks) {
 bool SimLink::corrupt_one_bit(rte_mbuf* m, uint64_t draw) {
   const uint32_t len = rte_pktmbuf_data_len(m);
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-  if (len < net::kEthernetHeaderLen + net::kIpv4MinHeaderLen ||
-      net::load_be16(p + 12) != static_cast<uint16_t>(net::EtherType::ipv4))
+  const uint16_t type = len >= net::kEthernetHeaderLen ? net::load_be16(p + 12) : 0;
+  uint32_t total = 0;
+  if (type == static_cast<uint16_t>(net::EtherType::ipv4) &&
+      len >= net::kEthernetHeaderLen + net::kIpv4MinHeaderLen) {
+    total = net::load_be16(p + net::kEthernetHeaderLen + 2);
+  } else if (type == static_cast<uint16_t>(net::EtherType::ipv6) &&
+             len >= net::kEthernetHeaderLen + net::kIpv6HeaderLen) {
+    // RFC 8200 3: the payload length leaves out the fixed header. IPv6 has no header
+    // checksum: a flipped address bit is caught by TCP's and ICMPv6's pseudo-header sums,
+    // a flipped length or next header by the receiver's parse; a flipped hop limit, traffic
+    // class or flow label changes nothing a host checks, as on a real wire.
+    total = net::kIpv6HeaderLen + net::load_be16(p + net::kEthernetHeaderLen + 4);
+  } else {
     return false;
-  const uint32_t total = net::load_be16(p + net::kEthernetHeaderLen + 2);
+  }
   const uint32_t span = std::clamp<uint32_t>(total, 1, len - net::kEthernetHeaderLen);
   const uint64_t bit = draw % (uint64_t{span} * 8);
   uint8_t* byte = rte_pktmbuf_mtod_offset(m, uint8_t*, net::kEthernetHeaderLen + bit / 8);

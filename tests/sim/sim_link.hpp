@@ -11,10 +11,11 @@
 //      the bad state a frame is lost with probability loss_in_bad; after each frame the state
 //      moves good->bad with p_good_to_bad and bad->good with p_bad_to_good.
 //   3. Corruption with probability `corrupt`: one uniformly chosen bit is flipped. The bit is
-//      chosen inside the IPv4 datagram (header, options, payload; never the Ethernet header or
-//      padding), which models damage the Ethernet FCS cannot see (a router's memory, a buggy
-//      NIC): the IPv4 and TCP checksums must catch it. A corrupted non-IPv4 frame (ARP, which
-//      has no checksum of its own) is what the FCS catches: it is dropped (fcs_drops).
+//      chosen inside the IPv4 or IPv6 datagram (header, options, payload; never the Ethernet
+//      header or padding), which models damage the Ethernet FCS cannot see (a router's
+//      memory, a buggy NIC): the IPv4, TCP and ICMPv6 checksums must catch it. A corrupted
+//      frame of any other type (ARP, which has no checksum of its own) is what the FCS
+//      catches: it is dropped (fcs_drops).
 //   4. Duplication with probability `duplicate`: a copy (rte_pktmbuf_copy, same pool; after
 //      corruption, so both carry the same damage) is delivered as well.
 //   5. Reordering: each copy independently, with probability `reorder`, gets an extra delay
@@ -48,7 +49,7 @@ struct Faults {
   double duplicate = 0;           // probability a frame is delivered twice
   double reorder = 0;             // probability a frame (each copy) gets extra delay
   uint64_t reorder_delay_ns = 0;  // maximum extra delay (uniform in [1, max])
-  double corrupt = 0;             // probability one bit of the frame's IPv4 datagram flips
+  double corrupt = 0;             // probability one bit of the frame's IP datagram flips
   uint64_t delay_ns = 0;          // propagation delay
   uint64_t bandwidth_bps = 0;     // 0: infinite (no serialization delay, no queue)
   uint64_t max_queue_bytes = 0;   // transmitter FIFO limit, drop-tail; 0: unbounded
@@ -76,7 +77,7 @@ struct LinkStats {
   uint64_t duplicated = 0;    // extra copies made
   uint64_t reordered = 0;     // copies given extra delay (whether or not anything overtook)
   uint64_t corrupted = 0;     // frames with a flipped bit (fcs_drops included)
-  uint64_t fcs_drops = 0;     // corrupted non-IPv4 frames dropped by the modelled FCS
+  uint64_t fcs_drops = 0;     // corrupted non-IP frames dropped by the modelled FCS
   uint64_t queue_drops = 0;   // drop-tail at the transmitter
   uint64_t nombuf_drops = 0;  // the pool had no mbuf for a copy
   uint64_t delivered_bytes = 0;
@@ -141,7 +142,7 @@ class SimLink {
   rte_mbuf* take_ownership(rte_mbuf* m, bool will_mutate);
   void drop(LinkEvent why, uint64_t now, rte_mbuf* m, uint8_t marks);
   void schedule(rte_mbuf* m, uint64_t at, uint8_t marks);
-  bool corrupt_one_bit(rte_mbuf* m, uint64_t draw);  // false: not IPv4, the FCS drops it
+  bool corrupt_one_bit(rte_mbuf* m, uint64_t draw);  // false: not IP, the FCS drops it
 
   Faults faults_;
   Rng rng_;

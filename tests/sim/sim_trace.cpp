@@ -1,11 +1,14 @@
 #include "sim_trace.hpp"
 
+#include <array>
 #include <cstdio>
+#include <string>
 
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/icmp.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 
 namespace pollux::sim {
@@ -30,9 +33,21 @@ const char* ipv4_problem(net::Ipv4Error e) {
   return "IPv4 ?";
 }
 
-void summarize_tcp(const net::Ipv4Header& ip, FrameSummary& s) {
+// `l4` is the TCP header and data; `checksum` their sum over the pseudo-header (0 when right).
+// "IPv6 <error name>", one static string per error.
+const char* ipv6_problem(net::Ipv6Error e) {
+  static const auto names = [] {
+    std::array<std::string, 256> n;
+    for (size_t i = 0; i < n.size(); ++i)
+      n[i] = std::string("IPv6 ") + net::ipv6_error_name(static_cast<net::Ipv6Error>(i));
+    return n;
+  }();
+  return names[static_cast<uint8_t>(e)].c_str();
+}
+
+void summarize_tcp(net::Bytes l4, uint16_t checksum, FrameSummary& s) {
   net::TcpHeader t;
-  if (net::parse_tcp(ip.payload, t) != net::TcpHeaderError::ok) {
+  if (net::parse_tcp(l4, t) != net::TcpHeaderError::ok) {
     s.kind = FrameKind::malformed;
     s.problem = "TCP header malformed";
     return;
@@ -45,12 +60,35 @@ void summarize_tcp(const net::Ipv4Header& ip, FrameSummary& s) {
   s.flags = t.flags;
   s.window = t.window;
   s.payload_len = static_cast<uint32_t>(t.payload.size());
-  s.tcp_checksum_ok = net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) == 0;
+  s.tcp_checksum_ok = checksum == 0;
   s.options_ok = net::parse_tcp_options(t.options, s.options) == net::TcpOptError::ok;
 }
 
-std::string addr(net::Ipv4Addr a) {
+std::string addr(const net::IpAddr& a) {
   return a.to_string();
+}
+
+// IPv6 (RFC 8200): the fixed header and the extension headers walked by parse_ipv6; TCP's
+// checksum over the IPv6 pseudo-header (8.1).
+void summarize_ipv6(net::Bytes packet, FrameSummary& s) {
+  net::Ipv6Header ip;
+  if (net::Ipv6Error e = net::parse_ipv6(packet, ip); e != net::Ipv6Error::ok) {
+    s.problem = ipv6_problem(e);
+    return;
+  }
+  s.kind = FrameKind::ipv4;
+  s.ipv6 = true;
+  s.src = ip.src;
+  s.dst = ip.dst;
+  s.protocol = ip.upper_protocol;
+  s.ip_len = ip.payload_len;
+  if (ip.upper_protocol == net::kIpProtoTcp) {
+    summarize_tcp(ip.upper, net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper), s);
+  } else if (ip.upper_protocol == net::kIpProtoIcmpv6 && ip.upper.size() >= 4) {
+    s.kind = FrameKind::icmp;
+    s.icmp_type = ip.upper[0];
+    s.icmp_code = ip.upper[1];
+  }
 }
 
 }  // namespace
@@ -70,6 +108,10 @@ FrameSummary summarize_frame(net::Bytes frame) {
       return s;
     }
     s.kind = FrameKind::arp;
+    return s;
+  }
+  if (s.ether_type == static_cast<uint16_t>(net::EtherType::ipv6)) {
+    summarize_ipv6(eth->payload(), s);
     return s;
   }
   if (s.ether_type != static_cast<uint16_t>(net::EtherType::ipv4)) {
@@ -94,7 +136,8 @@ FrameSummary summarize_frame(net::Bytes frame) {
   s.fragment = ip.is_fragment();
   if (s.fragment) return s;
   if (ip.protocol == net::kIpProtoTcp) {
-    summarize_tcp(ip, s);
+    summarize_tcp(ip.payload, net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload),
+                  s);
   } else if (ip.protocol == net::kIpProtoIcmp && ip.payload.size() >= net::kIcmpHeaderLen) {
     s.kind = FrameKind::icmp;
     s.icmp_type = ip.payload[0];
@@ -142,23 +185,23 @@ std::string FrameFormatter::format(const FrameSummary& s) {
       return "ARP request who-has " + addr(a.target_ip) + " tell " + addr(a.sender_ip);
     }
     case FrameKind::ipv4: {
-      std::snprintf(buf, sizeof buf, "IPv4 %s > %s proto=%u len=%u%s%s", addr(s.src).c_str(),
-                    addr(s.dst).c_str(), s.protocol, s.ip_len, s.fragment ? " fragment" : "",
-                    s.ip_checksum_ok ? "" : " !ip-csum");
+      std::snprintf(buf, sizeof buf, "%s %s > %s proto=%u len=%u%s%s", s.ipv6 ? "IPv6" : "IPv4",
+                    addr(s.src).c_str(), addr(s.dst).c_str(), s.protocol, s.ip_len,
+                    s.fragment ? " fragment" : "", s.ip_checksum_ok ? "" : " !ip-csum");
       return buf;
     }
     case FrameKind::icmp: {
-      std::snprintf(buf, sizeof buf, "ICMP %s > %s type=%u code=%u len=%u%s", addr(s.src).c_str(),
-                    addr(s.dst).c_str(), s.icmp_type, s.icmp_code, s.ip_len,
-                    s.ip_checksum_ok ? "" : " !ip-csum");
+      std::snprintf(buf, sizeof buf, "%s %s > %s type=%u code=%u len=%u%s",
+                    s.ipv6 ? "ICMPv6" : "ICMP", addr(s.src).c_str(), addr(s.dst).c_str(),
+                    s.icmp_type, s.icmp_code, s.ip_len, s.ip_checksum_ok ? "" : " !ip-csum");
       return buf;
     }
     case FrameKind::tcp:
       break;
   }
 
-  const Flow mine{s.src.value, s.src_port, s.dst.value, s.dst_port};
-  const Flow theirs{s.dst.value, s.dst_port, s.src.value, s.src_port};
+  const Flow mine{s.src.bytes, s.src_port, s.dst.bytes, s.dst_port};
+  const Flow theirs{s.dst.bytes, s.dst_port, s.src.bytes, s.src_port};
   if (relative_ && (s.flags & net::tcp_flags::syn) && !(first_syn_only_ && isn_.count(mine)))
     isn_[mine] = s.seq;
   uint32_t seq_base = 0;
@@ -167,9 +210,12 @@ std::string FrameFormatter::format(const FrameSummary& s) {
     if (auto it = isn_.find(mine); it != isn_.end()) seq_base = it->second;
     if (auto it = isn_.find(theirs); it != isn_.end()) ack_base = it->second;
   }
-  std::string out = "TCP " + addr(s.src) + ":" + std::to_string(s.src_port) + " > " + addr(s.dst) +
-                    ":" + std::to_string(s.dst_port) + " [" + tcp_flags_string(s.flags) +
-                    "] seq=" + std::to_string(s.seq - seq_base);
+  // RFC 5952 6: an IPv6 address with a port is bracketed.
+  auto endpoint = [&](const net::IpAddr& a, uint16_t port) {
+    return (s.ipv6 ? "[" + addr(a) + "]" : addr(a)) + ":" + std::to_string(port);
+  };
+  std::string out = "TCP " + endpoint(s.src, s.src_port) + " > " + endpoint(s.dst, s.dst_port) +
+                    " [" + tcp_flags_string(s.flags) + "] seq=" + std::to_string(s.seq - seq_base);
   if (s.flags & net::tcp_flags::ack) out += " ack=" + std::to_string(s.ack - ack_base);
   out += " win=" + std::to_string(s.window) + " len=" + std::to_string(s.payload_len);
 
@@ -223,8 +269,12 @@ std::vector<std::string> format_trace_lines(const std::vector<TraceEntry>& entri
     if (e.state) {
       const StateChange& s = *e.state;
       line += s.host;
-      line += ' ' + addr(s.local) + ':' + std::to_string(s.local_port) + " < " + addr(s.remote) +
-              ':' + std::to_string(s.remote_port) + ' ' + s.from + " -> " + s.to + ' ' + s.why;
+      // RFC 5952 6: an IPv6 address with a port is bracketed.
+      auto endpoint = [](const net::IpAddr& a, uint16_t port) {
+        return (a.is_v4() ? addr(a) : "[" + addr(a) + "]") + ':' + std::to_string(port);
+      };
+      line += ' ' + endpoint(s.local, s.local_port) + " < " + endpoint(s.remote, s.remote_port) +
+              ' ' + s.from + " -> " + s.to + ' ' + s.why;
       lines.push_back(std::move(line));
       continue;
     }

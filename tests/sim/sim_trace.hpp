@@ -14,6 +14,7 @@
 // side's initial sequence number (as tcpdump does) or absolute.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,6 +24,7 @@
 
 #include "net/arp.hpp"
 #include "net/bytes.hpp"
+#include "net/ip_addr.hpp"
 #include "net/ipv4_addr.hpp"
 #include "net/tcp_options.hpp"
 #include "sim_link.hpp"
@@ -33,8 +35,8 @@ enum class FrameKind : uint8_t {
   malformed,    // could not be decoded; `problem` says where it failed
   other_ether,  // an EtherType we do not decode
   arp,
-  ipv4,  // a protocol we do not decode
-  icmp,
+  ipv4,  // a protocol we do not decode (IPv4 or IPv6: `ipv6` says which)
+  icmp,  // ICMP, or ICMPv6 when `ipv6`
   tcp,
 };
 
@@ -44,9 +46,11 @@ struct FrameSummary {
   uint16_t ether_type = 0;
   const char* problem = "";
   net::ArpPacket arp;
-  // IPv4
-  net::Ipv4Addr src;
-  net::Ipv4Addr dst;
+  // IPv4 or IPv6 (`ipv6`: protocol is the upper-layer protocol after the extension headers,
+  // ip_len the payload length, the IPv6 header's own 40 octets not counted)
+  bool ipv6 = false;
+  net::IpAddr src;
+  net::IpAddr dst;
   uint8_t protocol = 0;
   uint16_t ip_len = 0;
   bool ip_checksum_ok = true;
@@ -85,7 +89,8 @@ class FrameFormatter {
   [[nodiscard]] std::string format(const FrameSummary& s);
 
  private:
-  using Flow = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // src, sport, dst, dport
+  using Addr = std::array<uint8_t, 16>;                     // net::IpAddr's bytes
+  using Flow = std::tuple<Addr, uint16_t, Addr, uint16_t>;  // src, sport, dst, dport
   bool relative_;
   bool first_syn_only_;
   std::map<Flow, uint32_t> isn_;
@@ -103,7 +108,7 @@ enum class Direction : uint8_t { a_to_b, b_to_a };
 // the cause's (state_cause_name), static strings.
 struct StateChange {
   char host = '?';
-  net::Ipv4Addr local, remote;
+  net::IpAddr local, remote;
   uint16_t local_port = 0, remote_port = 0;
   const char* from = "";
   const char* to = "";

@@ -41,7 +41,21 @@ engine::EngineConfig sim_engine_config(Host h) {
   return c;
 }
 
+net::IpAddr sim_address(Host h, Family f) {
+  if (f == Family::v6) return h == Host::a ? kIp6A : kIp6B;
+  return h == Host::a ? kIpA : kIpB;
+}
+
+void add_sim_ipv6(engine::EngineConfig& c, Host h) {
+  c.iface.addrs6 = {net::Ipv6Prefix{h == Host::a ? kIp6A : kIp6B, 64}};
+  c.dad_probes = 0;
+}
+
 SimWorld::SimWorld(const WorldConfig& config) : config_(config), now_(config.t0_ns) {
+  if (config_.family == Family::v6) {
+    add_sim_ipv6(config_.a, Host::a);
+    add_sim_ipv6(config_.b, Host::b);
+  }
   if (config_.pool) {
     pool_ = config_.pool;
   } else {
@@ -95,7 +109,8 @@ size_t SimWorld::mbufs_in_use() const {
 
 std::string SimWorld::describe() const {
   return "seed=" + std::to_string(config_.seed) + " a>b{" + link_[0]->faults().describe() +
-         "} b>a{" + link_[1]->faults().describe() + "}";
+         "} b>a{" + link_[1]->faults().describe() + "}" +
+         (config_.family == Family::v6 ? " ipv6" : "");
 }
 
 void SimWorld::set_tracing(bool on, bool states) {
@@ -118,8 +133,8 @@ void SimWorld::on_state_change(void* ctx, const net::FourTuple& tuple, tcp::Stat
   auto& c = *static_cast<StateObserverCtx*>(ctx);
   TraceEntry e{c.world->now_, Direction::a_to_b, LinkEvent::delivered, 0, FrameSummary{}};
   e.state = StateChange{c.host,
-                        tuple.local_ip.v4(),
-                        tuple.remote_ip.v4(),
+                        tuple.local_ip,
+                        tuple.remote_ip,
                         tuple.local_port,
                         tuple.remote_port,
                         tcp::state_name(from),

@@ -3,6 +3,10 @@
 //   engine a (10.0.0.1/24, 02:00:00:00:00:0a) --link a>b--> engine b (10.0.0.2/24, ...:0b)
 //                                             <--link b>a--
 //
+// With WorldConfig::family = Family::v6 both engines also have an IPv6 address (a fd00::a/64,
+// b fd00::b/64, and the link-local ones derived from their MACs) and the test's connections
+// use those: next hops resolve by neighbour discovery (RFC 4861) as IPv4's do by ARP.
+//
 // The world is a discrete-event loop. One step at virtual time `now`:
 //   1. each engine gets the frames its incoming link has due at `now`, in input() bursts of
 //      at most `burst` frames (one burst per engine per step, like rte_eth_rx_burst);
@@ -27,7 +31,9 @@
 
 #include "engine/engine.hpp"
 #include "net/ethernet.hpp"
+#include "net/ip_addr.hpp"
 #include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
 #include "sim_link.hpp"
 #include "sim_trace.hpp"
 #include "window_rule.hpp"
@@ -35,9 +41,17 @@
 namespace pollux::sim {
 
 enum class Host : uint8_t { a, b };
+// The family of the addresses a world's connections use (both hosts always have IPv4).
+enum class Family : uint8_t { v4, v6 };
+[[nodiscard]] inline const char* family_name(Family f) {
+  return f == Family::v6 ? "ipv6" : "ipv4";
+}
 
 inline constexpr net::Ipv4Addr kIpA = net::make_ipv4(10, 0, 0, 1);
 inline constexpr net::Ipv4Addr kIpB = net::make_ipv4(10, 0, 0, 2);
+// fd00::a and fd00::b (unique local, RFC 4193), on-link /64s.
+inline constexpr net::Ipv6Addr kIp6A{{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a}};
+inline constexpr net::Ipv6Addr kIp6B{{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b}};
 inline constexpr net::MacAddr kMacA{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0a}};
 inline constexpr net::MacAddr kMacB{{0x02, 0x00, 0x00, 0x00, 0x00, 0x0b}};
 inline constexpr uint64_t kMicrosecond = 1'000;
@@ -48,9 +62,16 @@ inline constexpr uint64_t kSecond = 1'000'000'000;
 // gateway), its MAC, software checksums, default ARP settings. Tests adjust the copy in
 // WorldConfig before building the world.
 [[nodiscard]] engine::EngineConfig sim_engine_config(Host h);
+// Host h's address in family f (kIpA/kIpB or kIp6A/kIp6B).
+[[nodiscard]] net::IpAddr sim_address(Host h, Family f);
+// Gives host h's engine its IPv6 address too (kIp6A or kIp6B /64), usable at once: no
+// duplicate address detection (RFC 4862 5.4, DupAddrDetectTransmits 0), the unsolicited
+// advertisement at start stays. SimWorld does it for Family::v6.
+void add_sim_ipv6(engine::EngineConfig& c, Host h);
 
 struct WorldConfig {
   uint64_t seed = 1;
+  Family family = Family::v4;  // v6: add_sim_ipv6 on both hosts; address() gives IPv6
   Faults a_to_b;
   Faults b_to_a;
   engine::EngineConfig a = sim_engine_config(Host::a);
@@ -86,8 +107,11 @@ class SimWorld {
   [[nodiscard]] uint64_t steps() const { return steps_; }
   [[nodiscard]] rte_mempool* pool() const { return pool_; }
   [[nodiscard]] const WorldConfig& config() const { return config_; }
+  // Host h's address in the world's family: what a test connects from and to.
+  [[nodiscard]] net::IpAddr address(Host h) const { return sim_address(h, config_.family); }
 
-  // "seed=7 a>b{loss=0.3} b>a{none}": what a failure message needs to reproduce the run.
+  // "seed=7 a>b{loss=0.3} b>a{none}": what a failure message needs to reproduce the run
+  // (" ipv6" after it in an IPv6 world).
   [[nodiscard]] std::string describe() const;
 
   // Application logic, called once per step after input and before poll (see above).

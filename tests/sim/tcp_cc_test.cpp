@@ -116,6 +116,27 @@ TEST(SimTcpCc, OneLossReducesByBeta) {
   EXPECT_NEAR(ratio, 0.7 / 0.5, 0.03);  // RFC 9438 4.6, RFC 5681 eq. 4: literals, not the code's
 }
 
+// 1 over IPv6 (issue 16): the same reductions by beta (segments of 1440 - 12 octets).
+TEST(SimTcpCc, OverIpv6OneLossReducesByBeta) {
+  constexpr uint32_t kSeg6 = 1428;
+  LossEpisode ep[2];
+  const Algorithm algos[2] = {Algorithm::newreno, Algorithm::cubic};
+  for (int k = 0; k < 2; ++k) {
+    BulkSpec spec = one_loss(algos[k], 20 * kMillisecond, 300 * kSeg6, 4 << 20, &ep[k]);
+    spec.family = Family::v6;
+    const BulkResult r = run_bulk_transfer(spec);
+    ASSERT_TRUE(r.complete) << r.where;
+    EXPECT_EQ(r.leaked, 0u) << r.where;
+    EXPECT_EQ(r.fast_recoveries, 1u) << r.where;
+    EXPECT_EQ(r.timeouts, 0u) << r.where;
+    ASSERT_TRUE(ep[k].seen && ep[k].over) << r.where;
+    const double beta = algos[k] == Algorithm::cubic ? 0.7 : 0.5;  // 9438 4.6, 5681 eq. 4
+    EXPECT_NEAR(double(ep[k].entry.ssthresh) / ep[k].entry.bytes_in_flight, beta, 0.01) << r.where;
+    EXPECT_LE(ep[k].exit.cwnd, ep[k].entry.ssthresh) << r.where;
+  }
+  EXPECT_NEAR(double(ep[1].entry.ssthresh) / ep[0].entry.ssthresh, 0.7 / 0.5, 0.03);
+}
+
 // 2. The same single loss on a long-fat path: 100 Mbit/s, RTT 100 ms (BDP 1.25 MB, 863
 // segments), the loss when slow start has the window at W = 610 segments. Then, for 3 s:
 //   NewReno from W / 2, one segment per RTT (RFC 5681 3.1): 305 + 30 segments;

@@ -155,6 +155,28 @@ TEST(SimTcpLoss, SackRepairsThreeLossesInOneWindowWithoutRto) {
       << "sack " << sack.elapsed_ns << " ns, newreno " << reno.elapsed_ns << " ns";
 }
 
+// The same three losses over IPv6 (issue 16): the segments carry 1440 - 12 = 1428 octets
+// (RFC 8200's 40-octet header), and the repair is the same: one SACK recovery, no RTO,
+// exactly the three segments resent.
+TEST(SimTcpLoss, OverIpv6SackRepairsThreeLossesInOneWindowWithoutRto) {
+  constexpr uint32_t kSeg6 = 1428;
+  auto d = std::make_shared<ScriptedDrops>();
+  d->offsets = {200 * kSeg6, 204 * kSeg6, 209 * kSeg6};
+  RunSpec spec;
+  spec.family = Family::v6;
+  spec.ab = spec.ba = path(10 * kMillisecond);
+  spec.bytes = 1 << 20;
+  spec.drop_ab = [d](const rte_mbuf* m, uint64_t now) { return (*d)(m, now); };
+  const RunResult sack = run_bulk(spec);
+  ASSERT_TRUE(sack.complete) << sack.where;
+  EXPECT_EQ(d->dropped.size(), 3u) << sack.where;
+  EXPECT_EQ(sack.timeouts, 0u) << sack.where;
+  EXPECT_EQ(sack.fast_recoveries, 1u) << sack.where;
+  EXPECT_EQ(sack.retrans_segs, 3u) << sack.where;
+  EXPECT_EQ(sack.last.delivered, spec.bytes) << sack.where;
+  EXPECT_EQ(sack.leaked, 0u) << sack.where;
+}
+
 // A retransmission lost again. RFC 6675 alone cannot see it: the RTO repairs it. RACK
 // (RFC 8985 6.2) can: segments sent after the retransmission are SACKed while it is not, so
 // a round trip and a reordering window later it goes again, without a timeout. Either way

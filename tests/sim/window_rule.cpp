@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "net/ip_addr.hpp"
 #include "net/seq.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
@@ -30,23 +31,37 @@ std::string WindowRule::check(const rte_mbuf* m) {
 }
 
 std::string WindowRule::check(const uint8_t* p, uint32_t have) {
-  if (have < 14 + 20 || be16(p + 12) != 0x0800) return "";
+  if (have < 14 + 20) return "";
   const uint8_t* ip = p + 14;
-  const uint32_t ihl = (ip[0] & 0x0f) * 4u;
-  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > have) return "";
-  const uint32_t ip_total = be16(ip + 2);
+  uint32_t ihl = 0, ip_total = 0;
+  net::IpAddr src, dst;
+  if (be16(p + 12) == 0x0800) {
+    ihl = (ip[0] & 0x0f) * 4u;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || 14 + ihl + 20 > have) return "";
+    ip_total = be16(ip + 2);
+    src = net::Ipv4Addr{be32(ip + 12)};
+    dst = net::Ipv4Addr{be32(ip + 16)};
+  } else if (be16(p + 12) == 0x86dd) {
+    // RFC 8200 3: the payload length leaves out the fixed header's 40 octets.
+    ihl = 40;
+    if ((ip[0] >> 4) != 6 || ip[6] != 6 || 14 + ihl + 20 > have) return "";
+    ip_total = ihl + be16(ip + 4);
+    std::copy_n(ip + 8, 16, src.bytes.begin());
+    std::copy_n(ip + 24, 16, dst.bytes.begin());
+  } else {
+    return "";
+  }
   const uint8_t* tcp = ip + ihl;
   const uint32_t doff = (tcp[12] >> 4) * 4u;
   if (doff < 20 || ip_total < ihl + doff || 14 + ihl + doff > have) return "";
-  const uint32_t src = be32(ip + 12), dst = be32(ip + 16);
   const uint16_t sport = be16(tcp), dport = be16(tcp + 2);
   const uint32_t seq = be32(tcp + 4), ack = be32(tcp + 8);
   const uint8_t flags = tcp[13];
   const uint32_t window = be16(tcp + 14);
   const uint32_t len = ip_total - ihl - doff;
 
-  Side& me = sides_[Flow{src, sport, dst, dport}];
-  Side& peer = sides_[Flow{dst, dport, src, sport}];
+  Side& me = sides_[Flow{src.bytes, sport, dst.bytes, dport}];
+  Side& peer = sides_[Flow{dst.bytes, dport, src.bytes, sport}];
   if (flags & net::tcp_flags::syn) {
     if (!(flags & net::tcp_flags::ack)) {
       // A new connection on this 4-tuple: forget the old one's windows.
@@ -74,12 +89,15 @@ std::string WindowRule::check(const uint8_t* p, uint32_t have) {
   const net::Seq end = net::Seq(seq) + len;
   if (!(end > net::Seq(peer.edge))) return "";
   ++violations_;
+  // RFC 5952 6: an IPv6 address with a port is bracketed.
+  auto endpoint = [](const net::IpAddr& a, uint16_t port) {
+    return (a.is_v4() ? a.to_string() : "[" + a.to_string() + "]") + ":" + std::to_string(port);
+  };
   char line[200];
   std::snprintf(line, sizeof line,
-                "segment %u.%u.%u.%u:%u > %u.%u.%u.%u:%u seq=%u len=%u ends %u octets past the "
+                "segment %s > %s seq=%u len=%u ends %u octets past the "
                 "receiver's advertised right edge %u (RFC 9293 3.8.6)",
-                src >> 24, (src >> 16) & 255, (src >> 8) & 255, src & 255, sport, dst >> 24,
-                (dst >> 16) & 255, (dst >> 8) & 255, dst & 255, dport, seq, len,
+                endpoint(src, sport).c_str(), endpoint(dst, dport).c_str(), seq, len,
                 static_cast<uint32_t>(end - net::Seq(peer.edge)), peer.edge);
   return line;
 }

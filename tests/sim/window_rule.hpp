@@ -5,12 +5,14 @@
 // the window scale options agreed, RFC 7323 2.3) the other side has sent on the connection
 // so far: whatever the sender knows of the window, it learnt from one of those segments.
 //
-// Frames are decoded from their headers only (no checksums, no copies of the payload): it
+// IPv4 and IPv6 (without extension headers, which pollux never sends) alike. Frames are
+// decoded from their headers only (no checksums, no copies of the payload): it
 // is cheap enough to run on every frame of every seed.
 #pragma once
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,7 +26,7 @@ class WindowRule {
   // segment with data), else one line saying which segment crossed which edge.
   [[nodiscard]] std::string check(const rte_mbuf* m);
   // The same for a frame's first `have` octets (its headers at least: the payload's length
-  // comes from the IPv4 header).
+  // comes from the IPv4 or IPv6 header).
   [[nodiscard]] std::string check(const uint8_t* p, uint32_t have);
 
   [[nodiscard]] uint64_t data_segments_checked() const { return checked_; }
@@ -39,7 +41,9 @@ class WindowRule {
     bool has_edge = false;
     uint32_t edge = 0;
   };
-  using Flow = std::tuple<uint32_t, uint16_t, uint32_t, uint16_t>;  // src, sport, dst, dport
+  // src, sport, dst, dport; addresses as net::IpAddr holds them (IPv4-mapped for IPv4)
+  using Addr = std::array<uint8_t, 16>;
+  using Flow = std::tuple<Addr, uint16_t, Addr, uint16_t>;
 
   std::map<Flow, Side> sides_;
   uint64_t checked_ = 0;
