@@ -75,7 +75,10 @@ static bool chain_sums_evenly(const rte_mbuf* m) {
 
 // IPv6 (RFC 8200 8.1): no header checksum; TCP's over the IPv6 pseudo-header, by the
 // device when it takes TCP checksums (the field seeded with the pseudo-header sum, as
-// rte_ipv6_phdr_cksum gives it) or here. The TCP layer sends IPv6 without TSO.
+// rte_ipv6_phdr_cksum gives it) or here. A TSO frame gets what DPDK's TSO contract asks
+// for IPv6: TX_IPV6 (TCP_SEG implies TCP_CKSUM), l2/l3/l4 lengths (l3 40: pollux sends no
+// extension headers) and in the TCP field the pseudo-header sum without the length, since
+// every segment the device cuts has its own.
 static void prepare_tx_checksums6(rte_mbuf* m, uint8_t* ip, const Offloads& o) {
   m->l2_len = net::kEthernetHeaderLen;
   m->l3_len = net::kIpv6HeaderLen;
@@ -87,7 +90,10 @@ static void prepare_tx_checksums6(rte_mbuf* m, uint8_t* ip, const Offloads& o) {
   const uint16_t l4_len = net::load_be16(ip + 4);
   uint8_t* tcp = ip + net::kIpv6HeaderLen;
   m->l4_len = static_cast<uint64_t>(tcp[12] >> 4) * 4;
-  if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
+  if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+    net::store_be16(tcp + 16,
+                    net::ipv6_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, true));
+  } else if (o.tx_tcp_checksum && chain_sums_evenly(m)) {
     m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
     net::store_be16(tcp + 16,
                     net::ipv6_offload_pseudo_checksum(src, dst, net::kIpProtoTcp, l4_len, false));

@@ -151,6 +151,13 @@ bool Engine::tcp_headers_in_first_segment(const rte_mbuf* m) {
   const uint32_t first = rte_pktmbuf_data_len(m);
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   constexpr uint32_t kIp = net::kEthernetHeaderLen;
+  // IPv6 with TCP right after the fixed header (RFC 8200 3), as every TSO or zero-copy
+  // frame pollux or Linux sends; a chain with extension headers is made contiguous.
+  if (first >= kIp + net::kIpv6HeaderLen + net::kTcpMinHeaderLen &&
+      net::load_be16(p + 12) == static_cast<uint16_t>(net::EtherType::ipv6)) {
+    constexpr uint32_t tcp = kIp + net::kIpv6HeaderLen;
+    return p[kIp + 6] == net::kIpProtoTcp && first >= tcp + (p[tcp + 12] >> 4) * 4u;
+  }
   if (first < kIp + net::kIpv4MinHeaderLen ||
       net::load_be16(p + 12) != static_cast<uint16_t>(net::EtherType::ipv4) ||
       p[kIp + 9] != net::kIpProtoTcp)

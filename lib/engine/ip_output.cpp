@@ -9,6 +9,7 @@
 #include "engine/tso_cut.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 
 namespace pollux::engine {
 
@@ -68,7 +69,7 @@ void Engine::tso_software_cut(rte_mbuf* m, uint64_t now) {
   rte_pktmbuf_free(m);
   if (n == 0) return counters_.inc(base::Counter::drop_tcp_no_mbuf);  // TCP's RTO resends
   counters_.inc(base::Counter::tcp_tso_software_cuts);
-  for (uint16_t i = 0; i < n; ++i) ip_output(segs[i], now);
+  for (uint16_t i = 0; i < n; ++i) tcp_output(segs[i], now);  // by each one's IP version
 }
 
 void Engine::fragment_output(rte_mbuf* m, uint64_t now) {
@@ -130,9 +131,12 @@ void Engine::tx_push(rte_mbuf* m) {
   const uint32_t len = rte_pktmbuf_pkt_len(m);
   // Never hand the device a frame above the MTU: some drivers (net_tap) refuse it without
   // consuming it, and it would block the queue behind it forever. Counted: it is a bug. A
-  // TSO frame on a port that does TSO may hold up to an IPv4 datagram's 64 KB.
+  // TSO frame on a port that does TSO may hold up to an IPv4 datagram's 64 KB, or an IPv6
+  // header and 64 KB of payload (RFC 8200 3: the payload length leaves the header out).
   const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso;
-  const uint32_t max = tso ? 0xffffu : config_.iface.mtu;
+  const bool v6 =
+      (rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen)[0] >> 4) == 6;
+  const uint32_t max = tso ? 0xffffu + (v6 ? net::kIpv6HeaderLen : 0) : config_.iface.mtu;
   if (len > max + net::kEthernetHeaderLen) return drop(m, base::Counter::drop_tx_oversize);
   if (!tx_.push(m)) return drop(m, base::Counter::drop_tx_full);
   counters_.inc(base::Counter::tx_packets);

@@ -24,7 +24,8 @@ void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
   net::Ipv6Header ip;
   const net::Bytes packet{rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen),
                           rte_pktmbuf_data_len(m) - net::kEthernetHeaderLen};
-  switch (net::parse_ipv6(packet, ip)) {
+  // A chain (input_one let only TCP through unflattened) is checked against its whole length.
+  switch (net::parse_ipv6(packet, ip, rte_pktmbuf_pkt_len(m) - net::kEthernetHeaderLen)) {
     case net::Ipv6Error::ok:
       break;
     case net::Ipv6Error::routing_type0:

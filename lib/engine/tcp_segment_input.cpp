@@ -27,13 +27,18 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
   // TCP is unicast (RFC 9293 3.1 names a single remote socket); a segment to a group is
   // nobody's connection, and answering it with RSTs would multiply one frame.
   if (ip.dst.is_multicast()) return drop(std::move(m), base::Counter::drop_ipv6_not_for_us);
-  // The whole IPv6 payload is in the first buffer (parse_ipv6 checks the payload length
-  // against it), so the checksum is over `upper` alone, with the RFC 8200 8.1
-  // pseudo-header (the upper-layer length: what follows the extension headers).
+  // The checksum is over the upper layer with the RFC 8200 8.1 pseudo-header (the
+  // upper-layer length: what follows the extension headers). A chain (an LRO frame, a
+  // zero-copy sender's segment: input_one took it unflattened, TCP right after the fixed
+  // header) has only its headers in `upper`; its length is the payload length's.
+  const auto upper_at =
+      static_cast<uint32_t>(ip.upper.data() - rte_pktmbuf_mtod(m.get(), const uint8_t*));
+  const uint32_t l4_len =
+      static_cast<uint32_t>(net::kEthernetHeaderLen + net::kIpv6HeaderLen + ip.payload_len) -
+      upper_at;
   const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
   const bool sum_ok = hw == RxChecksum::good ||
-                      (hw == RxChecksum::unknown &&
-                       net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0);
+                      (hw == RxChecksum::unknown && l4_checksum6_ok(m.get(), ip, upper_at, l4_len));
   const net::FourTuple key{ip.dst, ip.src, 0, 0};
   if (ip.upper.size() >= 4 && config_.shards != nullptr && config_.shards->shards() > 1) {
     // Software steering (steering.hpp) moves IPv6/TCP frames to their owner at receive; one
@@ -47,7 +52,7 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
       return steerer_->pass(m.release(), owner);
     }
   }
-  tcp_segment(std::move(m), key, ip.upper, static_cast<uint32_t>(ip.upper.size()), sum_ok, now);
+  tcp_segment(std::move(m), key, ip.upper, l4_len, sum_ok, now);
 }
 
 // `key_addrs` carries the addresses (ours first; the ports come from the header); `l4` the
@@ -84,6 +89,15 @@ void Engine::tcp_segment(base::UniqueMbuf m, const net::FourTuple& key_addrs, ne
   tcp_reply_rst(std::move(m), key, seg, now);
 }
 
+bool Engine::l4_checksum6_ok(const rte_mbuf* m, const net::Ipv6Header& ip, uint32_t upper_at,
+                             uint32_t l4_len) {
+  if (l4_len == ip.upper.size())
+    return net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0;
+  const uint32_t sum = mbuf_checksum_accumulate(
+      m, upper_at, l4_len, net::ipv6_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, l4_len));
+  return net::checksum_fold(sum) == 0xffff;
+}
+
 bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32_t l4_len) {
   if (l4_len == ip.payload.size())
     return net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) == 0;
@@ -118,6 +132,10 @@ void Engine::tcp_output(rte_mbuf* m, uint64_t now) {
   const uint8_t version =
       rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen)[0] >> 4;
   if (version == 4) return ip_output(m, now);
+  // On a port whose device TSO cannot be used (net_tap) a TSO frame is cut here, as IPv4's
+  // is in ip_output; each segment comes back through this function.
+  if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso_in_engine)
+    return tso_software_cut(m, now);
   // RFC 8200 8.1: TCP's checksum over the IPv6 pseudo-header (software or offload form);
   // the IPv6 header has none. Then the next hop and its neighbour entry.
   prepare_tx_checksums(m, config_.iface.offloads);

@@ -1,5 +1,6 @@
 #include "net/ipv6.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pollux::net {
@@ -34,7 +35,8 @@ Ipv6Error walk_options(Bytes opts, bool hop_by_hop, bool& router_alert) {
 
 }  // namespace
 
-Ipv6Error parse_ipv6(Bytes packet, Ipv6Header& out) {
+Ipv6Error parse_ipv6(Bytes packet, Ipv6Header& out, size_t available) {
+  if (available == 0 || available < packet.size()) available = packet.size();
   if (packet.size() < kIpv6HeaderLen) return Ipv6Error::truncated;
   const uint8_t* p = packet.data();
   if ((p[0] >> 4) != 6) return Ipv6Error::bad_version;
@@ -47,8 +49,9 @@ Ipv6Error parse_ipv6(Bytes packet, Ipv6Header& out) {
   std::memcpy(out.dst.bytes.data(), p + 24, 16);
   // A jumbogram (payload length 0 with a hop-by-hop Jumbo Payload option, RFC 2675) never
   // fits an Ethernet frame; a zero length is an empty payload.
-  if (kIpv6HeaderLen + out.payload_len > packet.size()) return Ipv6Error::bad_payload_length;
-  Bytes rest = packet.subspan(kIpv6HeaderLen, out.payload_len);
+  if (kIpv6HeaderLen + out.payload_len > available) return Ipv6Error::bad_payload_length;
+  Bytes rest = packet.subspan(kIpv6HeaderLen,
+                              std::min<size_t>(out.payload_len, packet.size() - kIpv6HeaderLen));
   uint8_t next = out.next_header;
   out.extension_headers = 0;
   out.router_alert = false;

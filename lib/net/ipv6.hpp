@@ -48,8 +48,11 @@ struct Ipv6Header {
 };
 
 // Validates and decodes `packet` (the Ethernet payload), walking hop-by-hop, routing,
-// destination-options and fragment headers to the upper layer.
-[[nodiscard]] Ipv6Error parse_ipv6(Bytes packet, Ipv6Header& out);
+// destination-options and fragment headers to the upper layer. `available` is how many bytes
+// of the packet exist in all when `packet` is only its first contiguous part (a chained
+// buffer); zero means packet.size(). The payload length is checked against it, and `upper`
+// then holds only what of the upper layer lies in `packet` (as parse_ipv4's `available`).
+[[nodiscard]] Ipv6Error parse_ipv6(Bytes packet, Ipv6Header& out, size_t available = 0);
 
 struct Ipv6Build {
   Ipv6Addr src;

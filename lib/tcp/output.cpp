@@ -200,10 +200,9 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     const bool fin_now =
         t.fin_queued && len == avail && (!t.fin_sent || t.snd_nxt + len == t.snd_fin);
     if (len == 0 && !fin_now) break;
-    // TSO over IPv4 only for now: the software cut (tso_cut.hpp) and the offload requests
-    // (prepare_tx_checksums) know IPv4 headers; an IPv6 connection sends MSS-sized segments.
-    if (config_.tso_max > 0 && len == eff && t.tuple.is_v4() &&
-        send_tso_frame(t, off, avail, usable, eff, now, sent))
+    // TSO for both families (issue 16): the offload requests (prepare_tx_checksums) and the
+    // software cut (tso_cut.hpp) know IPv4 and IPv6 headers alike.
+    if (config_.tso_max > 0 && len == eff && send_tso_frame(t, off, avail, usable, eff, now, sent))
       continue;
     if (len > 0 && len < eff && !fin_now) {
       // RFC 9293 3.8.6.2.1 sender SWS avoidance: a short segment only when it empties the

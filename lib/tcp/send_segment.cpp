@@ -141,7 +141,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   if (t.tuple.is_v4()) ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
   if (tso) {
     // The engine completes the request (prepare_tx_checksums: l2/l3/l4 lengths, the IPv4
-    // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks).
+    // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks;
+    // IPv6's the same, with TX_IPV6 and its own pseudo-header, RFC 8200 8.1).
     m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
     m->tso_segsz = static_cast<uint16_t>(tso_segsz);
     counters_.inc(Counter::tcp_tso_frames);

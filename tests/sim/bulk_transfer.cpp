@@ -104,6 +104,8 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
     engine::Offloads& o = h->iface.offloads;
     o.tx_ipv4_checksum = o.tx_tcp_checksum = spec.checksum_offload || spec.tso_lro;
     o.tx_tso = o.rx_lro = spec.tso_lro;
+    o.tx_tso_in_engine = spec.tso_lro && spec.tso_in_engine;
+    if (o.tx_tso_in_engine) o.rx_lro = false;
   }
   wc.trace = std::getenv("POLLUX_SIM_TRACE") != nullptr;  // print the whole trace (debugging)
   wc.trace_states = wc.trace;
@@ -157,6 +159,7 @@ BulkResult run_bulk_transfer(const BulkSpec& spec) {
   res.spurious_retrans = ca.get(base::Counter::tcp_spurious_retrans);
   res.rack_reorder_timeouts = ca.get(base::Counter::tcp_rack_reorder_timeouts);
   res.tlp_recoveries = ca.get(base::Counter::tcp_tlp_recoveries);
+  res.tso_software_cuts = ca.get(base::Counter::tcp_tso_software_cuts);
   res.queue_drops = w.link_ab().stats().queue_drops;
   res.lost_frames = w.link_ab().stats().lost + w.link_ba().stats().lost;
   res.at_peer_close = s.at_peer_close;

@@ -41,6 +41,9 @@ struct BulkSpec {
   // link completes checksums and hands a TSO frame over whole as an LRO frame).
   bool checksum_offload = false;
   bool tso_lro = false;
+  // With tso_lro: the engine cuts its TSO frames itself (Offloads::tx_tso_in_engine, as on
+  // net_tap) and the ports take no LRO: the wire carries MSS-sized segments only.
+  bool tso_in_engine = false;
   // Host b's SYN cookies (RFC 4987 3.6) and listen backlog (0: every SYN gets a cookie in
   // `automatic` mode, since the SYN-RECEIVED queue is always full).
   tcp::SynCookieMode b_syn_cookies = tcp::SynCookieMode::automatic;
@@ -61,6 +64,7 @@ struct BulkResult {
   ConnInfo at_peer_close;    // the sender's snapshot when b's FIN arrived (all data acked)
   size_t leaked = 0;         // mbufs not returned after shutdown
   uint64_t b_cookies_sent = 0, b_cookies_accepted = 0, b_cookies_rejected = 0;
+  uint64_t tso_software_cuts = 0;  // host a's TSO frames cut by the engine (tso_in_engine)
   std::string where;         // seed, fault mix and the command that reruns it
   [[nodiscard]] double goodput_mbps(uint64_t bytes) const {
     return double(bytes) * 8 / (double(elapsed_ns) / 1e9) / 1e6;

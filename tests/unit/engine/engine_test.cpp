@@ -754,6 +754,43 @@ TEST_F(EngineTest, ATsoFrameIsPreparedAsTheTsoContractAsks) {
   rte_pktmbuf_free(m);
 }
 
+// The same over IPv6 (issue 16): TX_IPV6 (no IP checksum flag: IPv6 has none), l3_len 40,
+// and the TCP field seeded with the IPv6 pseudo-header sum (RFC 8200 8.1) without the
+// upper-layer length, as rte_ipv6_phdr_cksum gives it for TSO.
+TEST_F(EngineTest, ATsoFrameOverIpv6IsPreparedAsTheTsoContractAsks) {
+  const net::Ipv6Addr ours = *net::Ipv6Addr::parse("fd00:99::2");
+  const net::Ipv6Addr peer = *net::Ipv6Addr::parse("fd00:99::1");
+  net::TcpBuild b;
+  b.src_port = 80;
+  b.dst_port = 40007;
+  b.flags = net::tcp_flags::ack;
+  const Frame payload(3 * 1428, 0x5a);
+  const Frame f = pollux::testing::eth_frame(
+      kPeerMac, kOurMac, 0x86dd,
+      pollux::testing::ipv6_datagram(
+          ours, peer, net::kIpProtoTcp,
+          pollux::testing::tcp6_segment(ours, peer, b, nullptr, payload)));
+  rte_mbuf* m = pollux::testing::to_mbuf(pool_.get(), f);
+  ASSERT_NE(m, nullptr);
+  m->ol_flags = RTE_MBUF_F_TX_TCP_SEG;
+  m->tso_segsz = 1428;
+  Offloads o;
+  o.tx_tso = true;
+  prepare_tx_checksums(m, o);
+  EXPECT_EQ(m->ol_flags, RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_SEG)
+      << "no IPv4 flags, no TX_TCP_CKSUM beside TCP_SEG (implied)";
+  EXPECT_EQ(m->l2_len, 14u);
+  EXPECT_EQ(m->l3_len, 40u);
+  EXPECT_EQ(m->l4_len, 20u);
+  EXPECT_EQ(m->tso_segsz, 1428u);
+  EXPECT_EQ(net::load_be16(rte_pktmbuf_mtod_offset(m, const uint8_t*, 14 + 40 + 16)),
+            net::ipv6_offload_pseudo_checksum(ours, peer, net::kIpProtoTcp, 0, true));
+  EXPECT_NE(net::ipv6_offload_pseudo_checksum(ours, peer, net::kIpProtoTcp, 0, true),
+            net::ipv6_offload_pseudo_checksum(ours, peer, net::kIpProtoTcp, 20 + 3 * 1428, false))
+      << "the seed without the length is not the seed with it";
+  rte_pktmbuf_free(m);
+}
+
 TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
   Offloads o;
   o.rx_ipv4_checksum = o.rx_tcp_checksum = true;
