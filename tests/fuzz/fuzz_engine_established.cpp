@@ -8,7 +8,7 @@
 // Invariants: those of fuzz_support.hpp after every step (each sent frame parses, fits the
 // MTU, has correct checksums), and every mbuf back in the pool 10 minutes after the end.
 //
-// Input: one byte of handshake options, then steps: op, then the op's bytes.
+// Input: one byte of handshake options (and IPv4 or IPv6), then steps: op, then the op's bytes.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +17,7 @@
 #include "../support/frames.hpp"
 #include "fuzz_support.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 
@@ -41,17 +42,30 @@ struct Peer {
   Seq una;                 // the last ACK we sent
   uint32_t ts = 5000;      // our TSval
   bool ts_on = false, sack_on = false;
+  bool v6 = false;  // the connection is kPeerIp6 -> kOurIp6 (TCP over IPv6)
   uint32_t segs_out = 0;
 };
 
 void observe(void* ctx, std::span<const uint8_t> frame) {
   Peer& p = *static_cast<Peer*>(ctx);
   auto eth = net::EthernetView::parse(frame);
-  net::Ipv4Header ip;
-  if (!eth || net::parse_ipv4(eth->payload(), ip, false) != net::Ipv4Error::ok) return;
+  if (!eth) return;
+  net::Bytes l4;
+  if (p.v6) {
+    net::Ipv6Header ip;
+    if (net::parse_ipv6(eth->payload(), ip) != net::Ipv6Error::ok ||
+        ip.upper_protocol != net::kIpProtoTcp || ip.dst != kPeerIp6)
+      return;
+    l4 = ip.upper;
+  } else {
+    net::Ipv4Header ip;
+    if (net::parse_ipv4(eth->payload(), ip, false) != net::Ipv4Error::ok ||
+        ip.protocol != net::kIpProtoTcp)
+      return;
+    l4 = ip.payload;
+  }
   net::TcpHeader t;
-  if (ip.protocol != net::kIpProtoTcp || net::parse_tcp(ip.payload, t) != net::TcpHeaderError::ok)
-    return;
+  if (net::parse_tcp(l4, t) != net::TcpHeaderError::ok) return;
   if (t.dst_port != kPeerPort) return;
   ++p.segs_out;
   net::TcpOptions o;
@@ -76,7 +90,7 @@ struct Segment {
   size_t len = 0;
 };
 
-std::vector<uint8_t> frame_of(const Segment& s) {
+std::vector<uint8_t> frame_of(const Segment& s, bool v6) {
   net::TcpBuild b;
   b.src_port = kPeerPort;
   b.dst_port = kOurPort;
@@ -86,6 +100,11 @@ std::vector<uint8_t> frame_of(const Segment& s) {
   b.window = s.window;
   testing::Frame payload(s.len);
   for (size_t i = 0; i < s.len; ++i) payload[i] = static_cast<uint8_t>('a' + i % 26);
+  if (v6)
+    return testing::eth_frame(
+        kOurMac, kPeerMac, 0x86dd,
+        testing::ipv6_datagram(kPeerIp6, kOurIp6, net::kIpProtoTcp,
+                               testing::tcp6_segment(kPeerIp6, kOurIp6, b, &s.opts, payload)));
   const testing::Frame l4 = testing::tcp_segment(kPeerIp, kOurIp, b, &s.opts, payload);
   return testing::eth_frame(kOurMac, kPeerMac, 0x0800,
                             testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, l4));
@@ -97,7 +116,7 @@ bool send(EngineHarness& h, Peer& p, const Segment& s) {
   const Seq end = s.seq + static_cast<uint32_t>(s.len) + ((s.flags & net::tcp_flags::syn) ? 1 : 0) +
                   ((s.flags & net::tcp_flags::fin) ? 1 : 0);
   if (end > p.nxt) p.nxt = end;
-  return h.inject(frame_of(s));
+  return h.inject(frame_of(s, p.v6));
 }
 
 // A signed offset: mostly 0 or small, sometimes anywhere in a window's reach.
@@ -181,6 +200,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (hs & 4) {
       syn.opts.has_wscale = true;
       syn.opts.wscale = (hs >> 3) & 7;
+    } else if (hs & 8) {
+      // Bits 3-5 are free without window scale: bit 3 makes the connection TCP over IPv6
+      // (RFC 8200, the same TCP through ipv6_input), bit 4 adds window scale 2 or (bit 5) 7.
+      p.v6 = true;
+      if (hs & 16) {
+        syn.opts.has_wscale = true;
+        syn.opts.wscale = (hs & 32) ? 7 : 2;
+      }
     }
     if (!send(h, p, syn)) fail("mbuf pool empty");
     require(p.synack_seen, "no SYN-ACK to a SYN on the listening port");

@@ -7,14 +7,17 @@
 //    sequence numbers start anywhere, so they wrap.
 //  - base::TimerWheel against a list of deadlines: after each advance exactly the timers whose
 //    deadline tick was reached have fired, none early, each once, in deadline-tick order.
+//  - tcp::SackScoreboard against a flag per sequence octet (scoreboard() below says what).
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "base/timer_wheel.hpp"
 #include "fuzz_support.hpp"
 #include "tcp/reassembly.hpp"
+#include "tcp/sack_scoreboard.hpp"
 
 using namespace pollux;
 using namespace pollux::fuzz;
@@ -195,13 +198,260 @@ void timer_wheel(Input& in) {
   for (auto& t : timers) base::TimerWheel::cancel(t);
 }
 
+
+// The SACK scoreboard against a model holding one flag per octet of a 64 KB sequence space
+// that starts anywhere (so it wraps). What the interface promises, checked after every step:
+//  - ranges() are the maximal runs of SACKed octets in [SND.UNA, SND.MAX), sorted and not
+//    touching; sacked_bytes(), size(), high_sacked() and quiet() agree. A block is clipped to
+//    [SND.UNA, SND.MAX); the first block is a D-SACK (reported, never added) when below
+//    SND.UNA or inside the second (RFC 2883 4). With kMaxRanges runs held, a block that merges
+//    with none replaces the highest run, or is forgotten itself when it would be the highest.
+//  - update()'s newly_sacked and newly[] are exactly the octets it SACKed for the first time
+//    (when it forgot nothing and reported fewer than 8 pieces).
+//  - IsLost, SetPipe, lost bytes and NextSeg rules 1, 3 and 4, each computed per octet: RFC
+//    6675 4 (DupThresh runs, or more than (DupThresh - 1) * SMSS bytes, SACKed above it), RACK's
+//    mark_lost_below() (RFC 8985) and the all-lost mode up to the timeout's point (6675 5.1).
+void scoreboard(Input& in) {
+  constexpr uint64_t kSpace = 1u << 16;
+  constexpr uint64_t kWindow = 4096;  // most outstanding at once
+  const Seq base{in.u32()};
+  const uint32_t smss = 1u + in.u16() % 600;
+  uint64_t una = 0, max = 0;
+  std::vector<uint8_t> sacked(kSpace);
+  uint32_t dupthresh = tcp::kDupThresh;
+  bool count_rule = true;
+  std::optional<uint64_t> rack_end, rto_point;
+  tcp::SackScoreboard sb;
+  auto seq = [&](uint64_t o) { return base + static_cast<uint32_t>(o); };
+  auto off = [&](Seq s) {  // the offset of a sequence number within 2^31 of SND.UNA
+    return static_cast<uint64_t>(static_cast<int64_t>(una) + (s - seq(una)));
+  };
+  using Run = std::pair<uint64_t, uint64_t>;
+  auto runs = [&] {  // maximal runs of SACKed octets in [una, max)
+    std::vector<Run> r;
+    for (uint64_t o = una; o < max; ++o) {
+      if (!sacked[o]) continue;
+      if (!r.empty() && r.back().second == o)
+        r.back().second = o + 1;
+      else
+        r.emplace_back(o, o + 1);
+    }
+    return r;
+  };
+
+  for (int steps = 0; !in.empty() && steps < 200; ++steps) {
+    const uint8_t op = in.u8();
+    bool forgot = false;
+    std::optional<tcp::SackScoreboard::UpdateResult> res;
+    std::vector<uint8_t> before;
+    switch (op % 8) {
+      case 0:
+      case 1: {  // new data sent
+        const uint64_t n = in.u16() % 1024;
+        if (max + n + 4096 <= kSpace && max + n - una <= kWindow) max += n;
+        break;
+      }
+      case 2:
+      case 3:
+      case 4: {  // an ACK: the cumulative ACK (maybe moved on) and up to 4 SACK blocks
+        if (op & 0x80) una += std::min<uint64_t>(in.u16() % 2048, max - una);
+        sb.advance(seq(una));
+        std::array<net::SackBlock, net::kMaxSackBlocks> blocks{};
+        const size_t n = in.u8() % (net::kMaxSackBlocks + 1);
+        for (size_t i = 0; i < n; ++i) {
+          // Mostly inside the window, sometimes below SND.UNA or past SND.MAX, rarely inverted.
+          const uint64_t l = una + in.u16() % (kWindow + 1024) - std::min<uint64_t>(una, 512);
+          const uint64_t len = in.u16() % 1500;
+          blocks[i] = {seq(l), seq(l + len)};
+          if ((in.u8() & 0x1f) == 0) std::swap(blocks[i].left, blocks[i].right);
+        }
+        before.assign(sacked.begin() + static_cast<ptrdiff_t>(una),
+                      sacked.begin() + static_cast<ptrdiff_t>(max));
+        res = sb.update(seq(una), seq(max), std::span(blocks.data(), n));
+        bool dsack = false;
+        for (size_t i = 0; i < n; ++i) {
+          const net::SackBlock& b = blocks[i];
+          if (!(b.left < b.right)) continue;
+          if (i == 0 && (b.left < seq(una) ||
+                         (n > 1 && blocks[1].left <= b.left && b.right <= blocks[1].right))) {
+            dsack = true;
+            require(res->dsack && res->dsack->start == b.left && res->dsack->end == b.right,
+                    "scoreboard: D-SACK not reported as given");
+            continue;
+          }
+          const uint64_t lo = std::max(off(b.left), una), hi = std::min(off(b.right), max);
+          if (lo >= hi) continue;
+          const size_t runs_before = runs().size();
+          for (uint64_t o = lo; o < hi; ++o) sacked[o] = 1;
+          const std::vector<Run> r = runs();
+          if (r.size() > tcp::SackScoreboard::kMaxRanges) {
+            require(r.size() == runs_before + 1, "scoreboard model: one block made two runs");
+            for (uint64_t o = r.back().first; o < r.back().second; ++o) sacked[o] = 0;
+            forgot = true;
+          }
+        }
+        require(dsack == res->dsack.has_value(), "scoreboard: D-SACK reported wrongly");
+        break;
+      }
+      case 5:
+        if (op & 0x80) {  // RACK: everything not SACKed below this is lost
+          const uint64_t e = una + in.u16() % (kWindow + 1024);
+          sb.mark_lost_below(seq(e));
+          if (!rack_end || e > *rack_end) rack_end = e;
+        } else {
+          dupthresh = std::max<uint32_t>(in.u8() % 8, tcp::kDupThresh);
+          sb.set_dupthresh(dupthresh);
+          require(sb.dupthresh() == dupthresh, "scoreboard: DupThresh not kept");
+          count_rule = (op & 0x40) == 0;
+          sb.set_dupthresh_rule(count_rule);
+        }
+        break;
+      case 6: {  // a retransmission timeout at this point
+        const uint64_t p = una + in.u16() % (max - una + 1);
+        sb.set_rto_point(seq(p));
+        rto_point = p;
+        break;
+      }
+      case 7:
+        sb.clear();
+        std::fill(sacked.begin(), sacked.end(), 0);
+        rack_end.reset();
+        break;
+    }
+
+    // The ranges.
+    const std::vector<Run> r = runs();
+    const auto got = sb.ranges();
+    require(got.size() == r.size() && sb.size() == r.size() && sb.empty() == r.empty(),
+            "scoreboard: range count differs from the model");
+    uint32_t total = 0;
+    for (size_t i = 0; i < r.size(); ++i) {
+      require(got[i].start == seq(r[i].first) && got[i].end == seq(r[i].second),
+              "scoreboard: a range differs from the model");
+      total += static_cast<uint32_t>(r[i].second - r[i].first);
+    }
+    require(sb.sacked_bytes() == total, "scoreboard: sacked_bytes differs from the model");
+    require(sb.high_sacked(seq(una)) == (r.empty() ? seq(una) : seq(r.back().second)),
+            "scoreboard: HighSACK differs from the model");
+    require(sb.quiet(seq(una)) == (r.empty() && !(rack_end && *rack_end > una)),
+            "scoreboard: quiet() differs from the model");
+    if (res) {
+      uint32_t fresh = 0;
+      std::vector<uint8_t> piece(max - una);
+      for (uint64_t o = una; o < max; ++o) fresh += sacked[o] && !before[o - una];
+      if (!forgot) require(res->newly_sacked == fresh, "scoreboard: newly_sacked wrong");
+      bool disjoint = true;
+      for (size_t k = 0; k < res->newly_count; ++k) {
+        const uint64_t a = off(res->newly[k].start), b = off(res->newly[k].end);
+        require(a >= una && a < b && b <= max, "scoreboard: a newly SACKed piece outside");
+        for (uint64_t o = a; o < b; ++o) {
+          require(!before[o - una], "scoreboard: a newly SACKed piece was SACKed before");
+          disjoint = disjoint && !piece[o - una];
+          piece[o - una] = 1;
+        }
+      }
+      if (!forgot && res->newly_count < res->newly.size()) {
+        require(disjoint, "scoreboard: newly SACKed pieces overlap");
+        for (uint64_t o = una; o < max; ++o)
+          require(piece[o - una] == (sacked[o] && !before[o - una]),
+                  "scoreboard: newly SACKed pieces differ from the model");
+      }
+    }
+
+    // Loss, per octet (RFC 6675 4 IsLost over the runs above it).
+    const uint32_t dt = count_rule ? dupthresh : 0;
+    std::vector<uint8_t> by_rule(max - una);
+    {
+      std::vector<uint32_t> suffix(r.size() + 1);
+      for (size_t i = r.size(); i-- > 0;)
+        suffix[i] = suffix[i + 1] + static_cast<uint32_t>(r[i].second - r[i].first);
+      size_t idx = 0;  // first run starting above o
+      for (uint64_t o = una; o < max; ++o) {
+        while (idx < r.size() && r[idx].first <= o) ++idx;
+        const size_t n = r.size() - idx;
+        by_rule[o - una] = dt != 0 && (n >= dt || suffix[idx] > (dt - 1) * smss);
+      }
+    }
+    for (int k = 0; k < 3 && max > una; ++k) {
+      const uint64_t o = una + in.u16() % (max - una);
+      require(sb.is_sacked(seq(o)) == (sacked[o] != 0), "scoreboard: is_sacked wrong");
+      const bool lost = (rack_end && o < *rack_end) || by_rule[o - una];
+      require(sb.is_lost(seq(o), smss) == lost, "scoreboard: IsLost differs from the model");
+      const uint64_t hi = o + in.u8() % 64;
+      bool all = true;
+      for (uint64_t x = o; x < std::min(hi, max); ++x) all = all && sacked[x];
+      if (hi <= max) require(sb.covers(seq(o), seq(hi)) == all, "scoreboard: covers() wrong");
+    }
+    const uint64_t high_rxt = una + in.u16() % (max - una + 1);
+    for (const bool all_lost : {false, true}) {
+      std::optional<uint64_t> e;
+      if (all_lost) e = rto_point ? std::min(*rto_point, max) : max;
+      if (rack_end && (!e || std::min(*rack_end, max) > *e)) e = std::min(*rack_end, max);
+      auto lost = [&](uint64_t o) { return (e && o < *e) || by_rule[o - una]; };
+      uint32_t pipe = 0, lost_bytes = 0;
+      std::optional<Run> next_lost;
+      for (uint64_t o = una; o < max; ++o) {
+        if (sacked[o]) continue;
+        pipe += !lost(o) + (o < high_rxt);
+        lost_bytes += lost(o);
+        if (!next_lost && o >= high_rxt && lost(o)) {
+          uint64_t end = o;
+          while (end < max && end < o + smss && !sacked[end] && !(e && o < *e && end >= *e)) ++end;
+          next_lost = Run{o, end};
+        }
+      }
+      require(sb.pipe(seq(una), seq(max), seq(high_rxt), smss, all_lost) == pipe,
+              "scoreboard: pipe differs from the model (SetPipe)");
+      require(sb.lost_bytes(seq(una), seq(max), smss, all_lost) == lost_bytes,
+              "scoreboard: lost bytes differ from the model");
+      const auto nl = sb.next_lost(seq(una), seq(max), seq(high_rxt), smss, all_lost);
+      require(nl.has_value() == next_lost.has_value() &&
+                  (!nl || (nl->start == seq(next_lost->first) && nl->end == seq(next_lost->second))),
+              "scoreboard: NextSeg rule 1 differs from the model");
+    }
+    {  // NextSeg rule 3: below HighSACK, lost or not
+      const uint64_t hs = r.empty() ? una : r.back().second;
+      std::optional<Run> want;
+      for (uint64_t o = std::max(una, high_rxt); o < hs && !want; ++o) {
+        if (sacked[o]) continue;
+        uint64_t end = o;
+        while (end < hs && end < o + smss && !sacked[end]) ++end;
+        want = Run{o, end};
+      }
+      const auto got3 = sb.next_unsacked(seq(una), seq(high_rxt), smss);
+      require(got3.has_value() == want.has_value() &&
+                  (!got3 || (got3->start == seq(want->first) && got3->end == seq(want->second))),
+              "scoreboard: NextSeg rule 3 differs from the model");
+    }
+    {  // NextSeg rule 4: up to SMSS octets ending with the highest one not SACKed
+      std::optional<Run> want;
+      for (uint64_t o = max; o-- > una;) {
+        if (sacked[o]) continue;
+        uint64_t a = o;
+        while (a > una && o + 1 - a < smss && !sacked[a - 1]) --a;
+        want = Run{a, o + 1};
+        break;
+      }
+      const auto got4 = sb.highest_unsacked(seq(una), seq(max), smss);
+      require(got4.has_value() == want.has_value() &&
+                  (!got4 || (got4->start == seq(want->first) && got4->end == seq(want->second))),
+              "scoreboard: NextSeg rule 4 differs from the model");
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
-  if (in.u8() & 1)
+  // The first byte: even, the reassembly queue; odd, the timer wheel (bit 1 clear) or the
+  // SACK scoreboard (bit 1 set).
+  const uint8_t which = in.u8();
+  if ((which & 1) == 0)
+    reassembly(in);
+  else if ((which & 2) == 0)
     timer_wheel(in);
   else
-    reassembly(in);
+    scoreboard(in);
   return 0;
 }

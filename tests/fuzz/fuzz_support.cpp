@@ -3,6 +3,7 @@
 #include <rte_eal.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -12,7 +13,9 @@
 #include "net/arp.hpp"
 #include "net/checksum.hpp"
 #include "net/icmp.hpp"
+#include "net/icmpv6.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 
@@ -99,6 +102,40 @@ void check_output_fragment(const net::Ipv4Header& ip) {
           "sent fragmented ICMP message does not parse or has a bad checksum");
 }
 
+// An IPv6 packet the engine sent (RFC 8200): it parses, fits the MTU, comes from one of our
+// addresses (the unspecified one only for duplicate address detection's solicitations,
+// RFC 4862 5.4.2), carries no extension header (pollux sends none: no fragments, RFC 8200
+// 5 leaves fragmenting to the source and pollux sizes to the path MTU) and TCP or ICMPv6
+// that parse with a correct checksum over the pseudo-header (RFC 8200 8.1).
+void check_output_ipv6(net::Bytes packet, uint16_t mtu) {
+  net::Ipv6Header ip;
+  require(net::parse_ipv6(packet, ip) == net::Ipv6Error::ok, "sent IPv6 packet does not parse");
+  require(net::kIpv6HeaderLen + ip.payload_len <= mtu, "sent IPv6 packet larger than the MTU");
+  require(net::kIpv6HeaderLen + ip.payload_len == packet.size(),
+          "sent IPv6 packet with bytes after its payload");
+  require(ip.extension_headers == 0, "sent IPv6 packet with an extension header");
+  require(ip.src == kOurIp6 || ip.src == net::Ipv6Addr::link_local_from_mac(kOurMac.bytes) ||
+              (ip.src.is_unspecified() && ip.next_header == net::kIpProtoIcmpv6),
+          "sent IPv6 packet not from our address");
+  require(!ip.dst.is_unspecified(), "sent IPv6 packet to the unspecified address");
+  if (ip.next_header == net::kIpProtoTcp) {
+    net::TcpHeader t;
+    require(net::parse_tcp(ip.upper, t) == net::TcpHeaderError::ok,
+            "sent TCP/IPv6 header does not parse");
+    net::TcpOptions o;
+    require(net::parse_tcp_options(t.options, o) == net::TcpOptError::ok,
+            "sent TCP/IPv6 options do not parse");
+    require(net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0,
+            "sent TCP/IPv6 segment has a bad checksum");
+    require(!ip.dst.is_multicast(), "sent TCP to a multicast group");
+    return;
+  }
+  require(ip.next_header == net::kIpProtoIcmpv6, "sent IPv6 packet is neither TCP nor ICMPv6");
+  net::Icmpv6Message m;
+  require(net::parse_icmpv6(ip, m, true) == net::Icmpv6Error::ok,
+          "sent ICMPv6 message does not parse or has a bad checksum");
+}
+
 }  // namespace
 
 void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
@@ -109,8 +146,12 @@ void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
     require(net::parse_arp(eth->payload(), a) == net::ArpError::ok, "sent ARP does not parse");
     return;
   }
+  if (eth->ether_type() == 0x86dd) {
+    check_output_ipv6(eth->payload(), mtu);
+    return;
+  }
   require(eth->ether_type() == static_cast<uint16_t>(net::EtherType::ipv4),
-          "sent frame is neither IPv4 nor ARP");
+          "sent frame is neither IPv4, IPv6 nor ARP");
   net::Ipv4Header ip;
   require(net::parse_ipv4(eth->payload(), ip, true) == net::Ipv4Error::ok,
           "sent IPv4 header does not parse or has a bad checksum");
@@ -143,9 +184,36 @@ void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu) {
           "sent ICMP message does not parse or has a bad checksum");
 }
 
+namespace {
+
+void fix_ipv6(uint8_t* ip, size_t room) {
+  if (room < net::kIpv6HeaderLen) return;
+  ip[0] = static_cast<uint8_t>(0x60 | (ip[0] & 0x0f));
+  const size_t len = std::min<size_t>(room - net::kIpv6HeaderLen, 65535);
+  net::store_be16(ip + 4, static_cast<uint16_t>(len));
+  // To our address unless it is a multicast group already (ND's solicited-node, all-nodes).
+  if (ip[24] != 0xff) std::memcpy(ip + 24, kOurIp6.bytes.data(), 16);
+  net::Ipv6Header h;
+  if (net::parse_ipv6({ip, net::kIpv6HeaderLen + len}, h) != net::Ipv6Error::ok) return;
+  uint8_t* l4 = ip + (h.upper.data() - ip);
+  if (h.upper_protocol == net::kIpProtoTcp && h.upper.size() >= net::kTcpMinHeaderLen) {
+    l4[16] = l4[17] = 0;
+    net::store_be16(l4 + 16, net::ipv6_l4_checksum(h.src, h.dst, net::kIpProtoTcp, h.upper));
+  } else if (h.upper_protocol == net::kIpProtoIcmpv6 && h.upper.size() >= 4) {
+    l4[2] = l4[3] = 0;
+    net::store_be16(l4 + 2, net::ipv6_l4_checksum(h.src, h.dst, net::kIpProtoIcmpv6, h.upper));
+  }
+}
+
+}  // namespace
+
 void fix_frame(std::vector<uint8_t>& f) {
   if (f.size() < net::kEthernetHeaderLen) return;
-  kOurMac.store(f.data());
+  if (f[0] != 0x33) kOurMac.store(f.data());  // 33:33:..: an IPv6 multicast group's MAC
+  if (net::load_be16(f.data() + 12) == 0x86dd) {
+    fix_ipv6(f.data() + net::kEthernetHeaderLen, f.size() - net::kEthernetHeaderLen);
+    return;
+  }
   if (net::load_be16(f.data() + 12) != static_cast<uint16_t>(net::EtherType::ipv4)) return;
   uint8_t* ip = f.data() + net::kEthernetHeaderLen;
   const size_t ip_room = f.size() - net::kEthernetHeaderLen;
@@ -201,10 +269,17 @@ EngineHarness::EngineHarness(const tcp::TcpConfig& config) : now_(kSecond) {
   engine::EngineConfig ec;
   ec.iface.mac = kOurMac;
   ec.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  ec.iface.addrs6 = {net::Ipv6Prefix{kOurIp6, 64}};
   ec.iface.mtu = kMtu;
   ec.tcp = config;
   engine_ = std::make_unique<engine::Engine>(ec, pool(), now_);
   engine_->neighbour_update(engine::NeighbourUpdate{kPeerIp, kPeerMac}, now_);
+  engine::NeighbourUpdate v6{};
+  v6.mac = kPeerMac;
+  v6.is_ipv6 = 1;
+  v6.confirmed = 1;
+  v6.ip6 = kPeerIp6;
+  engine_->neighbour_update(v6, now_);
   require(engine_->tcp().listen(kOurPort, &kEvents, this, 8) == TcpError::ok, "listen failed");
 }
 

@@ -18,6 +18,7 @@
 #include "engine/engine.hpp"
 #include "net/ethernet.hpp"
 #include "net/ipv4_addr.hpp"
+#include "net/ipv6_addr.hpp"
 
 namespace pollux::fuzz {
 
@@ -28,6 +29,10 @@ inline const net::MacAddr kOurMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
 inline const net::MacAddr kPeerMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}};
 inline constexpr net::Ipv4Addr kOurIp = net::make_ipv4(10, 0, 0, 2);
 inline constexpr net::Ipv4Addr kPeerIp = net::make_ipv4(10, 0, 0, 1);
+// The engine's IPv6 address (with its /64 on link) and the peer's, a known neighbour; the
+// engine also has the link-local address derived from kOurMac (RFC 4291 2.5.1).
+inline const net::Ipv6Addr kOurIp6{{0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+inline const net::Ipv6Addr kPeerIp6{{0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
 inline constexpr uint16_t kOurPort = 80;
 inline constexpr uint16_t kMtu = 1500;
 
@@ -71,15 +76,19 @@ class Input {
 
 // Every frame the engine transmits: an Ethernet frame carrying ARP, or IPv4 with a correct
 // header checksum, a total length within the MTU and, for TCP and ICMP, a correct checksum
-// and a header (and TCP options) that parse.
+// and a header (and TCP options) that parse; or IPv6 from one of our addresses, within the
+// MTU, without extension headers, carrying TCP or ICMPv6 that parse with correct checksums.
 void check_output_frame(std::span<const uint8_t> frame, uint16_t mtu = kMtu);
 
 // Fills in what makes a frame from the fuzzer reach the layer under test instead of the
 // first length or checksum drop: our MAC, the IPv4 total length and header checksum, and the
-// TCP or ICMP checksum. Any of those fields the fuzzer wants wrong it gets by not asking.
+// TCP or ICMP checksum; for IPv6 the version, payload length, destination (our address) and
+// the TCP or ICMPv6 checksum after the extension headers. Any of those fields the fuzzer
+// wants wrong it gets by not asking.
 void fix_frame(std::vector<uint8_t>& frame);
 
-// One engine at 10.0.0.2 (MAC kOurMac) that knows the peer 10.0.0.1's MAC, in virtual time.
+// One engine at 10.0.0.2 and kOurIp6 (MAC kOurMac) that knows the peer's MAC for 10.0.0.1
+// and kPeerIp6, in virtual time.
 // Each step's output is checked and freed; finish() closes what the application holds, runs
 // the clock 10 minutes and requires every mbuf back in the pool.
 class EngineHarness {

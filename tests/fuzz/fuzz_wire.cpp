@@ -2,7 +2,8 @@
 // reads outside its input (ASan), and what parses survives a build -> parse round trip with
 // the same fields (the builders are what the engine sends with).
 //
-// The first byte picks the parser; the rest is the input.
+// The first byte picks the parser (modulo 12: 0-7 Ethernet, ARP, IPv4, TCP, TCP options, ICMP;
+// 8 IPv6; 9-11 ICMPv6 and ND); the rest is the input.
 #include <cstring>
 #include <vector>
 
@@ -11,7 +12,9 @@
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/icmp.hpp"
+#include "net/icmpv6.hpp"
 #include "net/ipv4.hpp"
+#include "net/ipv6.hpp"
 #include "net/tcp_header.hpp"
 #include "net/tcp_options.hpp"
 
@@ -142,12 +145,137 @@ void icmp(net::Bytes in, bool verify) {
   (void)net::icmp_next_hop_mtu(m);
 }
 
+// The IPv6 header and its extension-header walk (RFC 8200 3, 4): the upper layer lies inside
+// the payload, after the fixed header; with no extension header it is the whole payload. The
+// fixed header rebuilt with the upper-layer protocol as its next header parses to the same
+// fields and the same upper-layer bytes.
+void ipv6(net::Bytes in) {
+  net::Ipv6Header h;
+  const net::Ipv6Error e = net::parse_ipv6(in, h);
+  if (e != net::Ipv6Error::ok) {
+    require(net::ipv6_error_name(e)[0] != '?', "ipv6: unnamed error");
+    return;
+  }
+  require(in.size() >= net::kIpv6HeaderLen + h.payload_len, "ipv6: payload past the input");
+  require(h.extension_headers <= net::kIpv6MaxExtensionHeaders, "ipv6: too many extensions");
+  const uint8_t up = h.upper_protocol;
+  require(up != net::kIpv6HopByHop && up != net::kIpv6Routing && up != net::kIpv6Fragment &&
+              up != net::kIpv6DestOptions,
+          "ipv6: the walk stopped on an extension header");
+  const uint8_t* payload = in.data() + net::kIpv6HeaderLen;
+  if (up == net::kIpv6NoNextHeader) {
+    require(h.upper.empty(), "ipv6: data after No Next Header");
+  } else {
+    require(h.upper.data() >= payload && h.upper.data() + h.upper.size() == payload + h.payload_len,
+            "ipv6: upper layer not at the end of the payload");
+    require((h.upper.data() - payload) % 8 == 0, "ipv6: extension headers not 8-byte units");
+  }
+  if (h.extension_headers == 0)
+    require(up == h.next_header && (up == net::kIpv6NoNextHeader || h.upper.size() == h.payload_len),
+            "ipv6: no extension header but the upper layer moved");
+  require(h.extension_headers > 0 || !h.router_alert, "ipv6: router alert without hop-by-hop");
+  net::Ipv6Build b;
+  b.src = h.src;
+  b.dst = h.dst;
+  b.next_header = up;
+  b.payload_len = static_cast<uint16_t>(h.upper.size());
+  b.hop_limit = h.hop_limit;
+  b.traffic_class = h.traffic_class;
+  b.flow_label = h.flow_label;
+  std::vector<uint8_t> out(net::kIpv6HeaderLen + h.upper.size());
+  require(net::write_ipv6_header(out.data(), b) == net::kIpv6HeaderLen, "ipv6: header length");
+  if (!h.upper.empty())
+    std::memcpy(out.data() + net::kIpv6HeaderLen, h.upper.data(), h.upper.size());
+  net::Ipv6Header r;
+  require(net::parse_ipv6(out, r) == net::Ipv6Error::ok, "ipv6: built header does not parse");
+  require(r.src == h.src && r.dst == h.dst && r.hop_limit == h.hop_limit &&
+              r.traffic_class == h.traffic_class && r.flow_label == h.flow_label &&
+              r.upper_protocol == up && r.extension_headers == 0 &&
+              r.upper.size() == h.upper.size() &&
+              (h.upper.empty() || std::memcmp(r.upper.data(), h.upper.data(), h.upper.size()) == 0),
+          "ipv6: round trip");
+}
+
+// ICMPv6 (RFC 4443) and Neighbor Discovery (RFC 4861 4.3, 4.4, 4.6, 7.1) in an IPv6 header
+// made from the input: hop limit, source and destination, then the message. `mode` 0 does
+// not verify the checksum, 1 fixes it first, 2 also makes the message a valid-looking NS or
+// NA (hop limit 255, code 0) so the option walk is reached. What parses is rebuilt with
+// write_icmpv6 (and write_ns_body/write_na_body for NS/NA) and parses to the same fields.
+void icmpv6(net::Bytes in, int mode) {
+  if (in.size() < 33) return;
+  net::Ipv6Header ip;
+  ip.hop_limit = mode == 2 ? 255 : in[0];
+  std::memcpy(ip.src.bytes.data(), in.data() + 1, 16);
+  std::memcpy(ip.dst.bytes.data(), in.data() + 17, 16);
+  ip.upper_protocol = net::kIpProtoIcmpv6;
+  std::vector<uint8_t> msg(in.begin() + 33, in.end());
+  if (mode == 2 && msg.size() >= 2) {
+    msg[0] = (msg[0] & 1) ? net::kIcmpv6NeighbourAdvert : net::kIcmpv6NeighbourSolicit;
+    msg[1] = 0;
+  }
+  if (mode >= 1 && msg.size() >= 4) {
+    msg[2] = msg[3] = 0;
+    net::store_be16(msg.data() + 2,
+                    net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoIcmpv6, msg));
+  }
+  ip.upper = msg;
+  net::Icmpv6Message m;
+  const net::Icmpv6Error e = net::parse_icmpv6(ip, m, mode >= 1);
+  if (e != net::Icmpv6Error::ok) {
+    require(net::icmpv6_error_name(e)[0] != '?', "icmpv6: unnamed error");
+    require(!(mode >= 1 && msg.size() >= 4 && e == net::Icmpv6Error::bad_checksum),
+            "icmpv6: a fixed checksum failed");
+    return;
+  }
+  require(msg.size() >= 4 && m.body.size() == msg.size() - 4, "icmpv6: body length");
+  const bool nd = m.type == net::kIcmpv6NeighbourSolicit || m.type == net::kIcmpv6NeighbourAdvert;
+  if (m.type == net::kIcmpv6EchoRequest || m.type == net::kIcmpv6EchoReply)
+    require(m.data.size() + 8 == msg.size(), "icmpv6: echo data length");
+  if (m.type == net::kIcmpv6PacketTooBig)
+    require(m.invoking.size() + 8 == msg.size(), "icmpv6: PTB invoking length");
+  if (nd) {
+    require(msg.size() >= 24 && ip.hop_limit == 255 && m.code == 0 && !m.target.is_multicast(),
+            "icmpv6: an NS/NA accepted against RFC 4861 7.1");
+    require(!(m.type == net::kIcmpv6NeighbourAdvert && m.solicited && ip.dst.is_multicast()),
+            "icmpv6: a solicited NA to a multicast group accepted");
+  }
+  std::vector<uint8_t> out(msg.size());
+  require(net::write_icmpv6(out.data(), ip.src, ip.dst, m.type, m.code, m.body) == msg.size(),
+          "icmpv6: written length");
+  net::Ipv6Header rip = ip;
+  rip.upper = out;
+  net::Icmpv6Message r;
+  require(net::parse_icmpv6(rip, r, true) == net::Icmpv6Error::ok,
+          "icmpv6: built message does not parse");
+  require(r.type == m.type && r.code == m.code && r.id == m.id && r.seq == m.seq &&
+              r.mtu == m.mtu && r.target == m.target && r.router == m.router &&
+              r.solicited == m.solicited && r.override_flag == m.override_flag &&
+              r.link_addr == m.link_addr,
+          "icmpv6: round trip");
+  if (!nd || !m.link_addr) return;
+  // The builders the engine answers with: one link-layer option, the same target and flags.
+  std::vector<uint8_t> body(28);
+  if (m.type == net::kIcmpv6NeighbourSolicit)
+    net::write_ns_body(body.data(), m.target, *m.link_addr);
+  else
+    net::write_na_body(body.data(), m.target, *m.link_addr, m.router, m.solicited,
+                       m.override_flag);
+  std::vector<uint8_t> nd_out(4 + body.size());
+  net::write_icmpv6(nd_out.data(), ip.src, ip.dst, m.type, 0, body);
+  rip.upper = nd_out;
+  require(net::parse_icmpv6(rip, r, true) == net::Icmpv6Error::ok,
+          "icmpv6: built NS/NA does not parse");
+  require(r.target == m.target && r.link_addr == m.link_addr && r.router == m.router &&
+              r.solicited == m.solicited && r.override_flag == m.override_flag,
+          "icmpv6: NS/NA builder round trip");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const net::Bytes in{data + 1, size - 1};
-  switch (data[0] % 8) {
+  switch (data[0] % 12) {
     case 0:
       ethernet(in);
       break;
@@ -171,6 +299,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 7:
       icmp(in, false);
+      break;
+    case 8:
+      ipv6(in);
+      break;
+    case 9:
+    case 10:
+    case 11:
+      icmpv6(in, data[0] % 12 - 9);
       break;
   }
   return 0;
