@@ -221,6 +221,7 @@ void scoreboard(Input& in) {
   uint32_t dupthresh = tcp::kDupThresh;
   bool count_rule = true;
   std::optional<uint64_t> rack_end, rto_point;
+  uint64_t high_rxt = 0;
   tcp::SackScoreboard sb;
   auto seq = [&](uint64_t o) { return base + static_cast<uint32_t>(o); };
   auto off = [&](Seq s) {  // the offset of a sequence number within 2^31 of SND.UNA
@@ -260,7 +261,7 @@ void scoreboard(Input& in) {
         const size_t n = in.u8() % (net::kMaxSackBlocks + 1);
         for (size_t i = 0; i < n; ++i) {
           // Mostly inside the window, sometimes below SND.UNA or past SND.MAX, rarely inverted.
-          const uint64_t l = una + in.u16() % (kWindow + 1024) - std::min<uint64_t>(una, 512);
+          const uint64_t l = una - std::min<uint64_t>(una, 256) + in.u16() % (max - una + 512);
           const uint64_t len = in.u16() % 1500;
           blocks[i] = {seq(l), seq(l + len)};
           if ((in.u8() & 0x1f) == 0) std::swap(blocks[i].left, blocks[i].right);
@@ -306,10 +307,14 @@ void scoreboard(Input& in) {
           sb.set_dupthresh_rule(count_rule);
         }
         break;
-      case 6: {  // a retransmission timeout at this point
+      case 6: {
         const uint64_t p = una + in.u16() % (max - una + 1);
-        sb.set_rto_point(seq(p));
-        rto_point = p;
+        if (op & 0x80) {  // a retransmission timeout at this point
+          sb.set_rto_point(seq(p));
+          rto_point = p;
+        } else {  // retransmitted up to here (RFC 6675's HighRxt + 1)
+          high_rxt = p;
+        }
         break;
       }
       case 7:
@@ -372,17 +377,23 @@ void scoreboard(Input& in) {
         by_rule[o - una] = dt != 0 && (n >= dt || suffix[idx] > (dt - 1) * smss);
       }
     }
-    for (int k = 0; k < 3 && max > una; ++k) {
-      const uint64_t o = una + in.u16() % (max - una);
+    // IsLost, is_sacked and covers() at the edges of every run, SND.UNA and SND.MAX - 1.
+    std::vector<uint64_t> probes = {una, max ? max - 1 : 0};
+    for (const Run& x : r)
+      for (const uint64_t o : {x.first - 1, x.first, x.second - 1, x.second}) probes.push_back(o);
+    for (const uint64_t o : probes) {
+      if (o < una || o >= max) continue;
       require(sb.is_sacked(seq(o)) == (sacked[o] != 0), "scoreboard: is_sacked wrong");
       const bool lost = (rack_end && o < *rack_end) || by_rule[o - una];
       require(sb.is_lost(seq(o), smss) == lost, "scoreboard: IsLost differs from the model");
-      const uint64_t hi = o + in.u8() % 64;
-      bool all = true;
-      for (uint64_t x = o; x < std::min(hi, max); ++x) all = all && sacked[x];
-      if (hi <= max) require(sb.covers(seq(o), seq(hi)) == all, "scoreboard: covers() wrong");
+      for (const uint64_t hi : {o + 1, o + 64, max}) {
+        if (hi > max) continue;
+        bool all = true;
+        for (uint64_t x = o; x < hi; ++x) all = all && sacked[x];
+        require(sb.covers(seq(o), seq(hi)) == all, "scoreboard: covers() wrong");
+      }
     }
-    const uint64_t high_rxt = una + in.u16() % (max - una + 1);
+    high_rxt = std::clamp(high_rxt, una, max);
     for (const bool all_lost : {false, true}) {
       std::optional<uint64_t> e;
       if (all_lost) e = rto_point ? std::min(*rto_point, max) : max;
