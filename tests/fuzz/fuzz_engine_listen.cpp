@@ -1,11 +1,11 @@
-// An engine listening on port 80, fed (time step, frame) pairs. Frames come in three kinds so
+// An engine listening on port 80, fed (time step, frame) pairs. Frames come in several kinds so
 // that the fuzzer reaches every layer, not just the first checksum drop: raw bytes as they
 // are; raw bytes with the MAC, IPv4 lengths and checksums fixed up (fix_frame); and TCP
 // segments from a few sources and ports with fuzzed flags, numbers, options and payload,
-// built correctly; sets of IPv4 fragments; and IPv6 packets built correctly (TCP, ND,
-// ICMPv6 Packet Too Big and echo, extension-header chains: ipv6_frame). After every step each frame the engine sent must
-// parse, fit the MTU and carry correct checksums; at the end, 10 minutes on, every mbuf must be
-// back in the pool.
+// built correctly; sets of IPv4 fragments; and IPv6 packets built correctly (TCP, ND, ICMPv6
+// Packet Too Big and echo, extension-header chains: ipv6_frame). After every step each frame
+// the engine sent must parse, fit the MTU and carry correct checksums; at the end, 10 minutes
+// on, every mbuf must be back in the pool.
 //
 // Step layout: ctl (bits 0-1 kind, bit 7 time in seconds), dt, then the kind's bytes. Kind 3
 // is a time step alone, with bit 2 a set of IPv4 fragments (fragment_frames), else with bit 3
@@ -105,8 +105,7 @@ std::vector<uint8_t> tcp_frame(Input& in) {
 //     options; fuzzed contents) before TCP or ICMPv6.
 std::vector<uint8_t> ipv6_frame(Input& in) {
   static const net::Ipv6Addr kSources[] = {
-      kPeerIp6,
-      net::Ipv6Addr{{0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}},
+      kPeerIp6, net::Ipv6Addr{{0xfd, 0, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}},
       net::Ipv6Addr{{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
       net::Ipv6Addr{{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}};
   const net::Ipv6Addr our_ll = net::Ipv6Addr::link_local_from_mac(kOurMac.bytes);
@@ -188,27 +187,28 @@ std::vector<uint8_t> ipv6_frame(Input& in) {
         upper = testing::Frame(4 + b.size());
         net::write_icmpv6(upper.data(), src, dst, net::kIcmpv6EchoRequest, 0, b);
       }
-      static constexpr uint8_t kExt[] = {net::kIpv6HopByHop, net::kIpv6Routing,
-                                         net::kIpv6Fragment, net::kIpv6DestOptions};
+      static constexpr uint8_t kExt[] = {net::kIpv6HopByHop, net::kIpv6Routing, net::kIpv6Fragment,
+                                         net::kIpv6DestOptions};
       for (unsigned n = in.u8() % 5; n > 0; --n) {
         const uint8_t e = in.u8();
         const uint8_t type = (e & 0x80) ? e & 0x7f : kExt[e & 3];  // sometimes unknown
-        const size_t units = (e >> 2) & 3;  // 8-byte units beyond the first
+        const size_t units = (e >> 2) & 3;                         // 8-byte units beyond the first
         testing::Frame h(8 * (units + 1));
         h[0] = next;
         h[1] = static_cast<uint8_t>(units);
         const auto b = in.bytes(h.size() - 2);
         std::copy(b.begin(), b.end(), h.begin() + 2);  // options, routing or fragment fields
-        if (type == net::kIpv6Fragment) h[1] = 0;        // reserved, fixed length 8
-        if (type == net::kIpv6Fragment) h.resize(8);
+        if (type == net::kIpv6Fragment) {  // its second byte is reserved; always 8 bytes
+          h[1] = 0;
+          h.resize(8);
+        }
         upper.insert(upper.begin(), h.begin(), h.end());
         next = type;
       }
       break;
     }
   }
-  const net::MacAddr to =
-      dst.is_multicast() ? net::multicast_mac(dst) : kOurMac;
+  const net::MacAddr to = dst.is_multicast() ? net::multicast_mac(dst) : kOurMac;
   return testing::eth_frame(to, kPeerMac, 0x86dd,
                             testing::ipv6_datagram(src, dst, next, upper, hop_limit));
 }

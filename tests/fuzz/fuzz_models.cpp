@@ -198,7 +198,6 @@ void timer_wheel(Input& in) {
   for (auto& t : timers) base::TimerWheel::cancel(t);
 }
 
-
 // The SACK scoreboard against a model holding one flag per octet of a 64 KB sequence space
 // that starts anywhere (so it wraps). What the interface promises, checked after every step:
 //  - ranges() are the maximal runs of SACKed octets in [SND.UNA, SND.MAX), sorted and not
@@ -418,9 +417,10 @@ void scoreboard(Input& in) {
       require(sb.lost_bytes(seq(una), seq(max), smss, all_lost) == lost_bytes,
               "scoreboard: lost bytes differ from the model");
       const auto nl = sb.next_lost(seq(una), seq(max), seq(high_rxt), smss, all_lost);
-      require(nl.has_value() == next_lost.has_value() &&
-                  (!nl || (nl->start == seq(next_lost->first) && nl->end == seq(next_lost->second))),
-              "scoreboard: NextSeg rule 1 differs from the model");
+      require(
+          nl.has_value() == next_lost.has_value() &&
+              (!nl || (nl->start == seq(next_lost->first) && nl->end == seq(next_lost->second))),
+          "scoreboard: NextSeg rule 1 differs from the model");
     }
     {  // NextSeg rule 3: below HighSACK, lost or not
       const uint64_t hs = r.empty() ? una : r.back().second;

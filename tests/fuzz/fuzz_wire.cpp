@@ -171,8 +171,9 @@ void ipv6(net::Bytes in) {
     require((h.upper.data() - payload) % 8 == 0, "ipv6: extension headers not 8-byte units");
   }
   if (h.extension_headers == 0)
-    require(up == h.next_header && (up == net::kIpv6NoNextHeader || h.upper.size() == h.payload_len),
-            "ipv6: no extension header but the upper layer moved");
+    require(
+        up == h.next_header && (up == net::kIpv6NoNextHeader || h.upper.size() == h.payload_len),
+        "ipv6: no extension header but the upper layer moved");
   require(h.extension_headers > 0 || !h.router_alert, "ipv6: router alert without hop-by-hop");
   net::Ipv6Build b;
   b.src = h.src;
@@ -258,8 +259,7 @@ void icmpv6(net::Bytes in, int mode) {
   if (m.type == net::kIcmpv6NeighbourSolicit)
     net::write_ns_body(body.data(), m.target, *m.link_addr);
   else
-    net::write_na_body(body.data(), m.target, *m.link_addr, m.router, m.solicited,
-                       m.override_flag);
+    net::write_na_body(body.data(), m.target, *m.link_addr, m.router, m.solicited, m.override_flag);
   std::vector<uint8_t> nd_out(4 + body.size());
   net::write_icmpv6(nd_out.data(), ip.src, ip.dst, m.type, 0, body);
   rip.upper = nd_out;
