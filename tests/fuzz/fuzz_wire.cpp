@@ -168,7 +168,24 @@ void ipv6(net::Bytes in) {
   } else {
     require(h.upper.data() >= payload && h.upper.data() + h.upper.size() == payload + h.payload_len,
             "ipv6: upper layer not at the end of the payload");
-    require((h.upper.data() - payload) % 8 == 0, "ipv6: extension headers not 8-byte units");
+  }
+  // The chain walked again the simplest way (RFC 8200 4: each header's next-header byte and
+  // length in 8-byte units beyond the first; the parser has already rejected fragments and
+  // chains that do not fit): the upper layer starts where this walk ends, after as many
+  // headers as the parser counted.
+  {
+    size_t at = 0, count = 0;
+    uint8_t nh = h.next_header;
+    while (nh == net::kIpv6HopByHop || nh == net::kIpv6Routing || nh == net::kIpv6DestOptions) {
+      require(at + 8 <= h.payload_len, "ipv6: accepted a chain that runs past the payload");
+      nh = payload[at];
+      at += 8 * (size_t{payload[at + 1]} + 1);
+      ++count;
+    }
+    require(at <= h.payload_len && nh == up && count == h.extension_headers,
+            "ipv6: the walk ended elsewhere than a plain walk of the chain");
+    if (up != net::kIpv6NoNextHeader)
+      require(h.upper.data() == payload + at, "ipv6: upper layer not after the last header");
   }
   if (h.extension_headers == 0)
     require(
