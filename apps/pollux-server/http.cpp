@@ -83,6 +83,11 @@ Result RequestParser::feed(std::span<const uint8_t> data, size_t& consumed) {
       }
       continue;
     }
+    if (state_ == State::target || state_ == State::field_name ||
+        (state_ == State::field_value && value_ignored())) {
+      i += take_run(data.subspan(i));
+      if (i == data.size()) break;
+    }
     const uint8_t c = data[i++];
     if (state_ != State::start && state_ != State::start_lf && ++head_len_ > kMaxHead) {
       consumed = i;
@@ -224,6 +229,36 @@ Result RequestParser::feed(std::span<const uint8_t> data, size_t& consumed) {
   }
   consumed = i;
   return Result::need_more;
+}
+
+bool RequestParser::value_ignored() const {
+  return field_ == Field::other || field_ == Field::host || field_ == Field::transfer_encoding;
+}
+
+// The bytes of a request-target, a field name, or a value no field reads, up to the first
+// byte that ends or breaks the run or that would cross kMaxHead or kMaxLine: one tight loop
+// instead of feed()'s per-byte dispatch, with the same effect on the counts (and the name).
+// The byte it stops at goes through feed()'s per-byte path, which reports any error there.
+size_t RequestParser::take_run(std::span<const uint8_t> data) {
+  const size_t head_room = kMaxHead > head_len_ ? kMaxHead - head_len_ : 0;
+  const size_t line_room = kMaxLine > line_len_ ? kMaxLine - line_len_ : 0;
+  const size_t room = std::min({data.size(), head_room, line_room});
+  size_t k = 0;
+  switch (state_) {
+    case State::target:
+      while (k < room && is_target_byte(data[k])) ++k;
+      token_len_ += static_cast<uint32_t>(k);
+      break;
+    case State::field_name:
+      while (k < room && is_tchar(data[k])) saturating_push(name_, name_len_, lower(data[k++]));
+      break;
+    default:  // field_value of a field whose value is not read
+      while (k < room && is_field_byte(data[k])) ++k;
+      break;
+  }
+  head_len_ += static_cast<uint32_t>(k);
+  line_len_ += static_cast<uint32_t>(k);
+  return k;
 }
 
 Result RequestParser::end_of_request_line() {

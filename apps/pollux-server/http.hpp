@@ -125,6 +125,11 @@ class RequestParser {
   Result value_byte(uint8_t c);
   void start_field_value();
   Result end_of_element();
+  // A field whose value only counts toward the limits (value_byte ignores its bytes).
+  [[nodiscard]] bool value_ignored() const;
+  // Takes the run of plain bytes at the start of `data` in state target, field_name or an
+  // ignored field_value; returns how many.
+  size_t take_run(std::span<const uint8_t> data);
   // Forgets the finished request's state (not request_) to parse the next one.
   void start_request();
 
