@@ -87,6 +87,10 @@ int run_worker(void* arg) {
   w.engine->start(tsc_to_ns(rte_rdtsc(), hz));
   w.engine->clear_neighbour_updates();
   uint32_t idle = 0;
+  const uint64_t stall_cycles = kStallNs * hz / 1'000'000'000ull;
+  const uint64_t stall_pto_cycles = kStallPtoNs * hz / 1'000'000'000ull;
+  uint64_t prev_start = rte_rdtsc();
+  bool yielded = false;
   // A single writer: a relaxed load and store, no locked read-modify-write.
   const auto add = [](uint64_t& field, uint64_t v) {
     std::atomic_ref<uint64_t> a(field);
@@ -95,6 +99,16 @@ int run_worker(void* arg) {
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t turn_start = rte_rdtsc();
     const uint64_t now = tsc_to_ns(turn_start, hz);
+    // One subtraction and a predictable branch per turn (Worker::stalls).
+    if (const uint64_t gap = turn_start - prev_start; gap >= stall_cycles) [[unlikely]] {
+      add(w.stalls, 1);
+      if (yielded) add(w.stalls_after_yield, 1);
+      if (gap >= stall_pto_cycles) add(w.stalls_over_pto, 1);
+      if (gap > w.max_gap_cycles)
+        std::atomic_ref<uint64_t>(w.max_gap_cycles).store(gap, std::memory_order_relaxed);
+    }
+    prev_start = turn_start;
+    yielded = false;
     // Before the burst, so that the callbacks of this turn see the time the hook saw.
     if (w.on_iteration) w.on_iteration(w.on_iteration_ctx, now);
     if (w.conns && w.conns->requested.load(std::memory_order_relaxed) !=
@@ -134,7 +148,10 @@ int run_worker(void* arg) {
     } else {
       add(w.idle_turns, 1);
       add(w.idle_cycles, turn_cycles);
-      if (++idle > kIdleBeforeYield) sched_yield();
+      if (++idle > kIdleBeforeYield) {
+        sched_yield();
+        yielded = true;
+      }
     }
   }
   // Give the device a few chances to take the last replies, then let go of them.

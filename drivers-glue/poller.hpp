@@ -73,6 +73,17 @@ struct Worker {
   uint64_t busy_cycles = 0;
   uint64_t idle_turns = 0;
   uint64_t idle_cycles = 0;
+  // Stalls (issue 13, spurious retransmissions on the lossless link): turns that began
+  // kStallNs or more after the previous one began, i.e. the lcore did not poll for that
+  // long -- the host ran something else on its CPU. A peer on this lcore neither received
+  // nor acknowledged meanwhile, so a sender's tail loss probe (PTO, at least 2 ms) or RTO
+  // can fire with nothing lost. stalls_after_yield: of those, the ones whose previous turn
+  // ended in sched_yield (the lcore gave the CPU away while idle); the others were
+  // preempted while polling. max_gap_cycles: the longest gap between two turn starts.
+  uint64_t stalls = 0;
+  uint64_t stalls_after_yield = 0;
+  uint64_t stalls_over_pto = 0;  // gaps of kStallPtoNs or more: longer than the PTO floor
+  uint64_t max_gap_cycles = 0;
   // --pcap (capture.hpp): null without a capture, so the loop pays one predictable branch
   // per burst. tx_captured: how many packets at the head of the engine's TX batch were
   // already captured (a batch the device did not take whole is offered again next turn).
@@ -85,6 +96,11 @@ struct Worker {
 // that more lcores than cores (--lcores '(0-3)@(0-1)') still share fairly. A busy queue
 // never yields.
 inline constexpr uint32_t kIdleBeforeYield = 256;
+
+// Worker::stalls' thresholds: a turn gap of 1 ms is 10,000 empty turns; 2 ms is the floor of
+// a tail loss probe's timeout (tcp/rack_tlp.cpp, schedule_probe).
+inline constexpr uint64_t kStallNs = 1'000'000;
+inline constexpr uint64_t kStallPtoNs = 2'000'000;
 
 // Runs until *stop becomes true, then flushes what it can and frees the rest. Signature fits
 // rte_eal_remote_launch.

@@ -291,6 +291,10 @@ std::vector<LcoreLoad> Runtime::load() const {
     l.segments = c.get(base::Counter::tcp_segs_in) + c.get(base::Counter::tcp_segs_out);
     l.connections =
         c.get(base::Counter::tcp_active_opens) + c.get(base::Counter::tcp_passive_opens);
+    l.stalls = read(w.stalls);
+    l.stalls_after_yield = read(w.stalls_after_yield);
+    l.stalls_over_pto = read(w.stalls_over_pto);
+    l.max_gap_us = l.tsc_hz ? read(w.max_gap_cycles) * 1'000'000 / l.tsc_hz : 0;
     out.push_back(l);
   }
   return out;

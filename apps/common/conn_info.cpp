@@ -76,4 +76,21 @@ std::string describe(const ConnTotals& t) {
   return buf;
 }
 
+std::string describe(const RetransCauses& r) {
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  char buf[320];
+  if (r.total == 0) {
+    std::snprintf(buf, sizeof buf, "0 segments (%llu tail loss probes of new data)",
+                  u(r.tlp_probes));
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                "%llu segments (rto %llu, tail loss probe %llu, recovery %llu, syn %llu, syn-ack "
+                "%llu, other %llu; %llu of them D-SACKed as unneeded; %llu tail loss probes, "
+                "%llu undos)",
+                u(r.total), u(r.rto), u(r.tlp), u(r.recovery), u(r.syn), u(r.synack), u(r.other),
+                u(r.dsacked), u(r.tlp_probes), u(r.undos));
+  return buf;
+}
+
 }  // namespace pollux::apps

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pollux/counters.hpp"
 #include "pollux/tcp.hpp"
 
 namespace pollux::apps {
@@ -37,5 +38,36 @@ struct ConnTotals {
 //  0 undos, 0 spurious retransmits (D-SACKed), 2 tail loss probes; negotiated sack 12,
 //  timestamps 12, wscale 12"
 [[nodiscard]] std::string describe(const ConnTotals& t);
+
+// Retransmitted segments of one stack by cause (issue 13: on the lossless in-memory link
+// every retransmission is spurious, and the report says what sent it), from its counters:
+// the RTO, tail loss probes, loss recovery (fast retransmit, SACK/RACK), SYN and SYN-ACK
+// retries, the rest; and how many the peer proved unneeded with a D-SACK (RFC 2883).
+struct RetransCauses {
+  uint64_t total = 0, rto = 0, tlp = 0, recovery = 0, syn = 0, synack = 0, other = 0;
+  uint64_t dsacked = 0;     // tcp_spurious_retrans
+  uint64_t tlp_probes = 0;  // probes sent, new data included (not retransmissions)
+  uint64_t undos = 0;       // reductions undone as spurious (Eifel, D-SACK)
+  // `get` reads one counter of the stack (Runtime::counter).
+  template <typename Get>
+  static RetransCauses from(Get&& get) {
+    RetransCauses r;
+    r.total = get(Counter::tcp_retrans_segs);
+    r.rto = get(Counter::tcp_retrans_rto);
+    r.tlp = get(Counter::tcp_retrans_tlp);
+    r.recovery = get(Counter::tcp_retrans_recovery);
+    r.syn = get(Counter::tcp_retrans_syn);
+    r.synack = get(Counter::tcp_retrans_synack);
+    r.other = get(Counter::tcp_retrans_other);
+    r.dsacked = get(Counter::tcp_spurious_retrans);
+    r.tlp_probes = get(Counter::tcp_tlp_probes);
+    r.undos = get(Counter::tcp_spurious_undos);
+    return r;
+  }
+};
+
+// "16 segments (rto 0, tail loss probe 16, recovery 0, syn 0, syn-ack 0, other 0; 16 of
+//  them D-SACKed as unneeded; 20 tail loss probes, 0 undos)"; "0 segments" when none.
+[[nodiscard]] std::string describe(const RetransCauses& r);
 
 }  // namespace pollux::apps

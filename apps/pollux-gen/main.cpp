@@ -347,6 +347,11 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     apps::GenTotals t = totals(gens, rt, *opts);
     for (const auto& g : gens) t.conns += g->conn_totals();  // the pollers have stopped
+    t.gen_retrans = apps::RetransCauses::from([&](Counter c) { return rt.counter(c); });
+    if (opts->local_server) {
+      t.local_server = true;
+      t.server_retrans = apps::RetransCauses::from([&](Counter c) { return server_rt.counter(c); });
+    }
     apps::LatencyHistogram connect, response;
     merge_latency(gens, connect, response);
     std::printf("%s", apps::gen_summary(*opts, secs, t, connect, response).c_str());

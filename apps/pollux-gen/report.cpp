@@ -62,6 +62,10 @@ void load_json(JsonWriter& j, const LcoreLoad& l) {
       .field("connections", l.connections)
       .field("cycles_per_segment", l.cycles_per_segment())
       .field("cycles_per_connection", l.cycles_per_connection())
+      .field("stalls", l.stalls)
+      .field("stalls_after_yield", l.stalls_after_yield)
+      .field("stalls_over_pto", l.stalls_over_pto)
+      .field("max_gap_us", l.max_gap_us)
       .end_object();
 }
 
@@ -168,6 +172,11 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
   }
   std::snprintf(buf, sizeof buf, "  retrans:     %llu segments\n", u(t.retrans));
   out += buf;
+  // By cause (issue 13): on a link that loses nothing each is a timer that fired early,
+  // typically while the peer's lcore was not running (the cpu lines' stalls).
+  if (t.gen_retrans.total != 0 || t.gen_retrans.tlp_probes != 0)
+    out += "  retrans gen:          " + describe(t.gen_retrans) + "\n";
+  if (t.local_server) out += "  retrans local server: " + describe(t.server_retrans) + "\n";
   out += "  tcp:         " + describe(o.tcp) + "; " + describe(t.conns) + "\n";
   out += latency_line("connect", connect);
   out += latency_line("response", response);
@@ -293,6 +302,26 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("wscale", t.conns.wscale)
       .field("spurious_retransmits", t.conns.spurious_retransmits)
       .field("tlp_probes", t.conns.tlp_probes);
+  j.end_object();
+  // Retransmitted segments by cause, each side's stack (issue 13).
+  const auto causes = [&j](const char* who, const RetransCauses& r) {
+    j.key(who)
+        .begin_object()
+        .field("total", r.total)
+        .field("rto", r.rto)
+        .field("tlp", r.tlp)
+        .field("recovery", r.recovery)
+        .field("syn", r.syn)
+        .field("synack", r.synack)
+        .field("other", r.other)
+        .field("dsacked", r.dsacked)
+        .field("tlp_probes", r.tlp_probes)
+        .field("undos", r.undos)
+        .end_object();
+  };
+  j.key("retransmissions").begin_object();
+  causes("generator", t.gen_retrans);
+  if (t.local_server) causes("local_server", t.server_retrans);
   j.end_object();
   j.key("latency").begin_object();
   j.key("connect");

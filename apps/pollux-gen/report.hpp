@@ -30,6 +30,10 @@ struct GenTotals {
   uint64_t retrans = 0;          // stack counter tcp_retrans_segs
   ConnTotals conns;              // TCP_INFO summed over the connections (filled after the run)
   std::vector<DestTotals> dsts;  // per --dst, in the order given
+  // Retransmissions by cause (issue 13), the generator's stack and, with --local-server, the
+  // server's (filled after the run).
+  RetransCauses gen_retrans, server_retrans;
+  bool local_server = false;
   [[nodiscard]] uint64_t errors() const {
     return refused + reset + timeout + bad_response + closed_early + local;
   }

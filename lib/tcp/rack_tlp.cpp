@@ -140,7 +140,9 @@ void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
   } else {
     const Seq data_end = sent_data_end(t);
     const uint32_t last = std::min(eff, static_cast<uint32_t>(data_end - t.snd_una));
+    probing_ = true;
     sent = retransmit_range(t, data_end - last, last, now) > 0;
+    probing_ = false;
     retrans = true;
   }
   if (sent) {

@@ -153,6 +153,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   const uint32_t space = len + ((flags & syn) ? 1 : 0) + ((flags & fin) ? 1 : 0);
   if (space > 0 && seq < t.snd_max) {
     counters_.inc(Counter::tcp_retrans_segs, pieces);
+    counters_.inc(retrans_cause(t, flags), pieces);
     t.retransmits += pieces;
     if (t.undo) t.undo->undo_retrans += pieces;
     if (!t.rxt_out) {
@@ -202,6 +203,16 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     stop_timer(t, TimerKind::delayed_ack);
   }
   return true;
+}
+
+base::Counter TcpLayer::retrans_cause(const Tcb& t, uint8_t flags) const {
+  if (flags & syn) return (flags & ack) ? Counter::tcp_retrans_synack : Counter::tcp_retrans_syn;
+  if (probing_) return Counter::tcp_retrans_tlp;
+  // After a timeout: RFC 6675 5.1's recovery with SACK, go-back-N (snd_nxt rewound,
+  // rexmt_count counting the series) without.
+  if (t.rto_recovery || (t.rexmt_count > 0 && !t.in_recovery)) return Counter::tcp_retrans_rto;
+  if (t.in_recovery) return Counter::tcp_retrans_recovery;
+  return Counter::tcp_retrans_other;
 }
 
 }  // namespace pollux::tcp

@@ -430,6 +430,9 @@ class TcpLayer {
   // tso_segsz payload octets (RTE_MBUF_F_TX_TCP_SEG).
   bool send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len, uint64_t now,
                     uint32_t tso_segsz = 0);
+  // Which tcp_retrans_* counter a retransmission goes to (issue 13): from its flags, the
+  // connection's recovery state and whether a tail loss probe is being sent (probing_).
+  [[nodiscard]] base::Counter retrans_cause(const Tcb& t, uint8_t flags) const;
   // A pure ACK carries <SEQ=SND.NXT> of RFC 9293 3.10.7.4, which is our snd_max: after an
   // RTO rewinds snd_nxt (go-back-N), an ACK with the rewound number would lie below the
   // peer's RCV.NXT, be unacceptable there and its acknowledgment lost (BSD tcp_output does
@@ -519,6 +522,7 @@ class TcpLayer {
   rte_mempool* pool_;
   uint16_t mtu_;
   base::Counters& counters_;
+  bool probing_ = false;  // on_probe_timeout is sending a tail loss probe (retrans_cause)
   IsnGenerator isn_;
   SynCookies cookies_;
   base::RandomBudget challenge_budget_;  // RFC 5961 7

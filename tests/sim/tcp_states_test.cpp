@@ -625,6 +625,9 @@ TEST(TcpOpen, SilentPeerSynRetriesBackOffThenTimeOut) {
   EXPECT_EQ(h.trace(), expected) << h.dump();
   EXPECT_EQ(h.ca(Counter::tcp_attempt_fails), 1u);
   EXPECT_EQ(h.ca(Counter::tcp_timeouts), 4u);
+  // Issue 13: the three retries are reported as SYN retransmissions.
+  EXPECT_EQ(h.ca(Counter::tcp_retrans_segs), 3u);
+  EXPECT_EQ(h.ca(Counter::tcp_retrans_syn), 3u);
 }
 
 // --- 6. RST, SYN and ACK rules (RFC 9293 3.10.7.4, RFC 5961) ----------------------------------

@@ -158,6 +158,17 @@ enum class Counter : uint16_t {
   gro_frames,
   gro_segments_merged,
   tcp_retrans_segs,
+  // tcp_retrans_segs by what sent them (issue 13: retransmissions on a lossless link are
+  // reported with their cause): the retransmission timeout (RFC 6298 5.4, go-back-N or
+  // RFC 6675 5.1), a tail loss probe resending the last segment (RFC 8985 7.3), loss
+  // recovery (fast retransmit, SACK recovery with RACK's verdicts: RFC 6675, RFC 8985 6),
+  // SYN and SYN-ACK retries, and the rest (window probes, a FIN resent alone).
+  tcp_retrans_rto,
+  tcp_retrans_tlp,
+  tcp_retrans_recovery,
+  tcp_retrans_syn,
+  tcp_retrans_synack,
+  tcp_retrans_other,
   tcp_timeouts,  // retransmission timer expiries
   tcp_fast_retransmits,
   tcp_dsacks_received,                  // RFC 2883 duplicate reports from peers
@@ -343,6 +354,12 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "gro_frames",
     "gro_segments_merged",
     "tcp_retrans_segs",
+    "tcp_retrans_rto",
+    "tcp_retrans_tlp",
+    "tcp_retrans_recovery",
+    "tcp_retrans_syn",
+    "tcp_retrans_synack",
+    "tcp_retrans_other",
     "tcp_timeouts",
     "tcp_fast_retransmits",
     "tcp_dsacks_received",

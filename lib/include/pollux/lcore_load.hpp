@@ -17,6 +17,14 @@ struct LcoreLoad {
   uint64_t busy_cycles = 0;        // the busy turns' cycles, each less empty_turn_cycles
   uint64_t segments = 0;           // tcp_segs_in + tcp_segs_out on this lcore
   uint64_t connections = 0;        // tcp_active_opens + tcp_passive_opens on this lcore
+  // Stalls: the lcore did not poll for 1 ms or more (the host ran something else on its
+  // CPU), of them after a sched_yield of an idle poller, and of 2 ms or more (a tail loss
+  // probe's floor: a peer's probe may fire meanwhile with nothing lost); the longest gap
+  // between two turns, in microseconds.
+  uint64_t stalls = 0;
+  uint64_t stalls_after_yield = 0;
+  uint64_t stalls_over_pto = 0;
+  uint64_t max_gap_us = 0;
   [[nodiscard]] double cycles_per_segment() const {
     return segments ? static_cast<double>(busy_cycles) / static_cast<double>(segments) : 0;
   }

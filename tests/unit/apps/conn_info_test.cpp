@@ -68,5 +68,43 @@ TEST(ConnTotals, SumRetransmissionsAndCountNegotiations) {
             "timestamps 1, wscale 1");
 }
 
+// Issue 13: retransmissions reported with their cause. The counters of one stack, read
+// through the same accessor the apps give a Runtime, make one line: by what sent them, and
+// how many the peer's D-SACKs proved unneeded.
+TEST(RetransCauses, ReadEachCauseFromTheStacksCountersAndSayHowManyWereUnneeded) {
+  const auto get = [](Counter c) -> uint64_t {
+    switch (c) {
+      case Counter::tcp_retrans_segs:
+        return 21;
+      case Counter::tcp_retrans_rto:
+        return 1;
+      case Counter::tcp_retrans_tlp:
+        return 16;
+      case Counter::tcp_retrans_recovery:
+        return 2;
+      case Counter::tcp_retrans_syn:
+        return 0;
+      case Counter::tcp_retrans_synack:
+        return 2;
+      case Counter::tcp_retrans_other:
+        return 0;
+      case Counter::tcp_spurious_retrans:
+        return 17;
+      case Counter::tcp_tlp_probes:
+        return 20;
+      case Counter::tcp_spurious_undos:
+        return 1;
+      default:
+        return 999;  // no other counter is read
+    }
+  };
+  const RetransCauses r = RetransCauses::from(get);
+  EXPECT_EQ(r.total, r.rto + r.tlp + r.recovery + r.syn + r.synack + r.other);
+  EXPECT_EQ(describe(r),
+            "21 segments (rto 1, tail loss probe 16, recovery 2, syn 0, syn-ack 2, other 0; 17 "
+            "of them D-SACKed as unneeded; 20 tail loss probes, 1 undos)");
+  EXPECT_EQ(describe(RetransCauses{}), "0 segments (0 tail loss probes of new data)");
+}
+
 }  // namespace
 }  // namespace pollux::apps

@@ -1126,6 +1126,28 @@ TEST(GenReport, JsonHasEverySection) {
                       "segments retransmitted, 1 timeouts, 3 fast recoveries, 4 dsacks"),
             std::string::npos)
       << text;
+  EXPECT_EQ(text.find("retrans local server"), std::string::npos) << "no local server: " << text;
+  EXPECT_NE(doc.find("\"retransmissions\":{\"generator\":{\"total\":0,"), std::string::npos) << doc;
+  // Issue 13: each side's retransmissions by cause, in the summary and the JSON.
+  t.gen_retrans.total = t.gen_retrans.tlp = t.gen_retrans.dsacked = 3;
+  t.gen_retrans.tlp_probes = 4;
+  t.local_server = true;
+  t.server_retrans.total = t.server_retrans.synack = 2;
+  const std::string both = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(both.find("  retrans gen:          3 segments (rto 0, tail loss probe 3, recovery 0, "
+                      "syn 0, syn-ack 0, other 0; 3 of them D-SACKed as unneeded; 4 tail loss "
+                      "probes, 0 undos)\n"),
+            std::string::npos)
+      << both;
+  EXPECT_NE(both.find("  retrans local server: 2 segments (rto 0, tail loss probe 0, recovery 0, "
+                      "syn 0, syn-ack 2,"),
+            std::string::npos)
+      << both;
+  const std::string both_doc = gen_json(o, 1.0, t, series, h, h, counters);
+  EXPECT_NE(both_doc.find("\"local_server\":{\"total\":2,\"rto\":0,\"tlp\":0,\"recovery\":0,"
+                          "\"syn\":0,\"synack\":2,"),
+            std::string::npos)
+      << both_doc;
 }
 
 TEST(GenReport, EachSecondCarriesItsOwnLatencyPercentilesInTheLineAndTheSeries) {
@@ -1196,6 +1218,25 @@ TEST(CpuReport, BusyCyclesPerSegmentLeaveOutTheEmptyTurnsCost) {
       << text;
   EXPECT_NE(text.find("cpu gen total: "), std::string::npos) << text;
   EXPECT_EQ(cpu_lines("gen", {a}).find("total"), std::string::npos);
+  EXPECT_EQ(text.find("stalled"), std::string::npos) << "no stall, no mention: " << text;
+  // Issue 13: an lcore that lost its CPU says so, with how long: the peer's tail loss probes
+  // on a lossless link come from such gaps. The total adds counts and keeps the longest.
+  a.stalls = 12;
+  a.stalls_after_yield = 10;
+  a.stalls_over_pto = 5;
+  a.max_gap_us = 4100;
+  b.stalls = 1;
+  b.stalls_over_pto = 1;
+  b.max_gap_us = 2500;
+  const std::string stalled = cpu_lines("gen", {a, b});
+  EXPECT_NE(stalled.find("(empty turn 100); stalled 12 times >= 1 ms (10 after a yield, 5 >= 2 "
+                         "ms, longest 4.1 ms)\n"),
+            std::string::npos)
+      << stalled;
+  EXPECT_NE(stalled.find("stalled 13 times >= 1 ms (10 after a yield, 6 >= 2 ms, longest 4.1 "
+                         "ms)\n"),
+            std::string::npos)
+      << stalled;
   EXPECT_EQ(LcoreLoad{}.cycles_per_segment(), 0.0);  // nothing done: no division by zero
   EXPECT_EQ(cpu_lines("gen", {}), "");
 
