@@ -136,6 +136,42 @@ for scenario in ("cps", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload"
     if l:
         lines.append(f"| linux {scenario} | {l['errors']} | {l.get('retrans', '-')} | - | - | - |")
 
+# Retransmissions by cause (issue 13). The in-memory link loses nothing, so each of its
+# retransmissions is a timer that fired before the ACK came: a tail loss probe (PTO, 2 ms
+# at least) or an RTO, while the peer's lcore was off its CPU. The stalls columns count the
+# turns each lcore began 2 ms or more after the previous one (drivers-glue/poller.cpp),
+# and D-SACKed the retransmissions the peer reported as duplicates (not needed).
+cause_rows = []
+for scenario in ("cps", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload"):
+    for setup in ("memory", "veth"):
+        d = load(f"{setup}-{scenario}")
+        if not d or "retransmissions" not in d:
+            continue
+        cpu = d.get("cpu", {})
+        def stalls(who):
+            tot = cpu.get(who, {}).get("total", {})
+            if "stalls_over_pto" not in tot:
+                return "-"
+            return f"{tot['stalls_over_pto']} (longest {tot['max_gap_us'] / 1000:.1f} ms)"
+        for side, who in (("gen", "generator"), ("server", "local_server")):
+            r = d["retransmissions"].get(who)
+            if r is None:
+                continue
+            cause_rows.append(
+                f"| pollux {setup} {scenario} | {side} | {r['total']} | {r['rto']} | {r['tlp']} | "
+                f"{r['recovery']} | {r['syn']} | {r['synack']} | {r['other']} | {r['dsacked']} | "
+                f"{stalls(who)} | {stalls('local_server' if who == 'generator' else 'generator')} |")
+if cause_rows:
+    lines.append("")
+    lines.append("Retransmissions by cause (sent by the side named; stalls: turns begun 2 ms or "
+                 "more after the previous one, the lcore off its CPU):")
+    lines.append("")
+    lines.append("| run | side | retransmitted | RTO | tail loss probe | recovery (fast, RACK) | "
+                 "SYN | SYN-ACK | other | D-SACKed (not needed) | its stalls >= 2 ms | "
+                 "peer's stalls >= 2 ms |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.extend(cause_rows)
+
 mem_p, mem_l = load("memory-idle"), load("linux-idle")
 lines.append("")
 if mem_p and mem_l and mem_p["rss_kb_held"] and mem_l["kernel_kb_held"]:
