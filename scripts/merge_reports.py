@@ -30,6 +30,8 @@ TOTAL_COUNTS = ("opens", "established", "closes", "requests", "reconnects", "byt
                 "bytes_tx", "active", "retrans")
 TOTAL_RATES = ("conn_per_s", "req_per_s", "rx_gbps", "tx_gbps")
 LOAD_COUNTS = ("busy_turns", "idle_turns", "busy_cycles", "segments", "connections")
+# Stalls (issue 13): counts summed, the longest gap kept (older reports have none).
+LOAD_STALLS = ("stalls", "stalls_after_yield", "stalls_over_pto")
 
 
 def fail(msg):
@@ -73,6 +75,10 @@ def merge_histograms(hs):
 def merge_load(loads):
     out = {k: sum(l[k] for l in loads) for k in LOAD_COUNTS}
     out["empty_turn_cycles"] = max((l["empty_turn_cycles"] for l in loads), default=0)
+    if any("stalls" in l for l in loads):
+        for k in LOAD_STALLS:
+            out[k] = sum(l.get(k, 0) for l in loads)
+        out["max_gap_us"] = max((l.get("max_gap_us", 0) for l in loads), default=0)
     turns = sum(l["busy_turns"] + l["idle_turns"] for l in loads)
     # The busy share of all the lcores together, weighting each by its turns.
     out["busy_fraction"] = (sum(l["busy_fraction"] * (l["busy_turns"] + l["idle_turns"])
@@ -133,6 +139,15 @@ def merge(reports, names):
         for k, v in r["stack_counters"].items():
             counters[k] = counters.get(k, 0) + v
     m["stack_counters"] = counters
+    # Retransmissions by cause, each side's fields summed (issue 13; older reports have none).
+    rx = {}
+    for r in reports:
+        for side, causes in r.get("retransmissions", {}).items():
+            row = rx.setdefault(side, {})
+            for k, v in causes.items():
+                row[k] = row.get(k, 0) + v
+    if rx:
+        m["retransmissions"] = rx
     # Each destination's share, summed by "ADDR:PORT" in order of first appearance (older
     # reports have none).
     dsts = {}

@@ -9,7 +9,11 @@ NUM = (int, float)
 # Busy cycles of one lcore or of all (drivers-glue/poller.cpp, pollux/lcore_load.hpp).
 LOAD = {"busy_turns": int, "idle_turns": int, "empty_turn_cycles": int, "busy_cycles": int,
         "busy_fraction": NUM, "segments": int, "connections": int,
-        "cycles_per_segment": NUM, "cycles_per_connection": NUM}
+        "cycles_per_segment": NUM, "cycles_per_connection": NUM,
+        "stalls": int, "stalls_after_yield": int, "stalls_over_pto": int, "max_gap_us": int}
+# Retransmitted segments of one side's stack by cause (issue 13).
+CAUSES = {k: int for k in ("total", "rto", "tlp", "recovery", "syn", "synack", "other",
+                           "dsacked", "tlp_probes", "undos")}
 SCHEMA = {
     "config": {
         "mode": str, "payload": str, "dst": str, "dst_port": int, "family": str,
@@ -43,6 +47,7 @@ SCHEMA = {
     },
     "cpu": {"generator": {"tsc_hz": int, "lcores": dict, "total": LOAD}},
     "stack_counters": dict,
+    "retransmissions": {"generator": CAUSES},
     "destinations": [{"dst": str, "weight": int, "opens": int, "established": int,
                       "requests": int, "errors": int}],
 }
@@ -96,6 +101,11 @@ def main():
                           f"tcp_segs_in + tcp_segs_out {segs}")
         if sum(v["busy_cycles"] for v in g["lcores"].values()) != g["total"]["busy_cycles"]:
             errors.append("$.cpu.generator.total.busy_cycles is not the sum of its lcores'")
+        rx = doc["retransmissions"]["generator"]
+        if rx["total"] != c.get("tcp_retrans_segs", 0) or rx["total"] != sum(
+                rx[k] for k in ("rto", "tlp", "recovery", "syn", "synack", "other")):
+            errors.append(f"$.retransmissions.generator: causes {rx} do not add up to "
+                          f"tcp_retrans_segs {c.get('tcp_retrans_segs', 0)}")
         ti = doc["tcp_info"]
         for k in ("sack", "timestamps", "wscale"):
             if ti[k] > ti["connections"]:
