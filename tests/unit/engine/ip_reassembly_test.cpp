@@ -11,6 +11,7 @@
 #include <span>
 
 #include "../../support/frames.hpp"
+#include "../../support/sharded_engines.hpp"
 #include "../net/linux_captures.hpp"
 #include "../net/linux_captures_frag.hpp"
 #include "engine/engine.hpp"
@@ -635,72 +636,40 @@ TEST_F(ReassemblyTest, TimeExceededMessagesComeOutOfABudget) {
 class ReassemblySharded : public EngineFrames {};
 
 TEST_F(ReassemblySharded, ASegmentReassembledOnTheWrongLcoreIsPassedToItsOwnerAndAnswered) {
-  static int serial = 0;
   make_pool(kPoolSize);
-  rte_mempool* pool = pool_.get();
-  const ShardMap map(2);
-  std::string error;
-  auto mesh =
-      SteeringMesh::create("reasm_st" + std::to_string(serial), 2, 64, SOCKET_ID_ANY, error);
-  ASSERT_NE(mesh, nullptr) << error;
   EngineConfig c;
   c.iface.mac = kOurMac;
   c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
-  c.shards = &map;
-  std::vector<std::unique_ptr<Engine>> engines;
-  std::vector<std::unique_ptr<Steerer>> steerers;
-  for (uint16_t i = 0; i < 2; ++i) {
-    c.lcore_index = i;
-    engines.push_back(std::make_unique<Engine>(c, pool));
-    steerers.push_back(std::make_unique<Steerer>(*mesh, map, i, engines[i]->counters()));
-  }
-  auto feed = [&](Engine& e, const Frame& f) {
-    rte_mbuf* m = pollux::testing::to_mbuf(pool, f);
-    ASSERT_NE(m, nullptr);
-    e.input(&m, 1, 0);
-  };
-  auto sent = [](Engine& e) {
-    std::vector<Frame> out;
-    for (uint16_t i = 0; i < e.tx().size(); ++i)
-      out.push_back(pollux::testing::bytes_of(e.tx().data()[i]));
-    e.tx().free_all();
-    return out;
-  };
+  pollux::testing::ShardedEngines lcores(c, pool_.get(), 2, "reasm_st");
+  ASSERT_TRUE(lcores.ok());
   const net::ArpPacket who_has{net::ArpOp::request, kPeerMac, kPeerIp, net::MacAddr{}, kOurIp};
-  for (auto& e : engines) {
-    feed(*e, pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
-                                        pollux::testing::arp_body(who_has)));
-    (void)sent(*e);
-  }
+  lcores.feed_each(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                              pollux::testing::arp_body(who_has)));
   uint16_t sport = 40000;
-  while (map.shard_of(net::FourTuple{kOurIp, kPeerIp, 9, sport}) != 1) ++sport;
+  while (lcores.map().shard_of(net::FourTuple{kOurIp, kPeerIp, 9, sport}) != 1) ++sport;
   const auto fs = fragments_of(fragmented_syn_datagram(pattern(2000), sport), 1000);
 
   // Without a mesh (a sharded engine on its own) the segment has nowhere to go: counted.
-  for (const Frame& f : fs) feed(*engines[0], f);
-  EXPECT_EQ(engines[0]->counters().get(base::Counter::drop_ip_reasm_wrong_lcore), 1u);
+  for (const Frame& f : fs) lcores.feed(0, f);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_ip_reasm_wrong_lcore), 1u);
 
-  for (size_t i = 0; i < 2; ++i) engines[i]->set_steerer(steerers[i].get());
-  for (const Frame& f : fs) feed(*engines[0], f);
-  EXPECT_EQ(engines[0]->counters().get(base::Counter::ip_reasm_passed_to_owner), 1u);
-  EXPECT_EQ(engines[0]->counters().get(base::Counter::steered_out), 1u);
-  EXPECT_TRUE(sent(*engines[0]).empty());
-  EXPECT_EQ(engines[0]->counters().get(base::Counter::tcp_rst_sent), 0u);
+  lcores.connect_mesh();
+  for (const Frame& f : fs) lcores.feed(0, f);
+  EXPECT_EQ(lcores.count(0, base::Counter::ip_reasm_passed_to_owner), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::steered_out), 1u);
+  EXPECT_TRUE(lcores.sent(0).empty());
+  EXPECT_EQ(lcores.count(0, base::Counter::tcp_rst_sent), 0u);
 
-  rte_mbuf* got[4];
-  ASSERT_EQ(steerers[1]->collect(got, 4), 1u);
-  engines[1]->input(got, 1, 0);
-  const auto out = sent(*engines[1]);
+  ASSERT_EQ(lcores.deliver_steered(1), 1u);
+  const auto out = lcores.sent(1);
   ASSERT_EQ(out.size(), 1u);
   const net::TcpHeader rst = tcp_of(out[0]);
   // The closed port's answer to the whole SYN: RST+ACK for its 2000 bytes and the SYN.
   EXPECT_TRUE(rst.has(net::tcp_flags::rst));
   EXPECT_EQ(rst.dst_port, sport);
   EXPECT_EQ(rst.ack.v, 1000u + 1 + 2000);
-  EXPECT_EQ(engines[1]->counters().get(base::Counter::tcp_rst_sent), 1u);
-  engines.clear();
-  steerers.clear();
-  mesh.reset();
+  EXPECT_EQ(lcores.count(1, base::Counter::tcp_rst_sent), 1u);
+  lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../../support/frames.hpp"
+#include "../../support/sharded_engines.hpp"
 #include "../net/linux_captures_v6.hpp"
 #include "engine/engine.hpp"
 #include "engine_frames.hpp"
@@ -528,38 +529,13 @@ TEST_F(Tcp6PmtuTest, AQuoteOfNoSegmentOfOursChangesNothingAndIsCounted) {
 class Tcp6PmtuSharded : public EngineFrames {};
 
 TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwner) {
-  static int serial = 0;
   make_pool(511);
-  rte_mempool* pool = pool_.get();
-  const ShardMap map(2);
-  std::string error;
-  auto mesh =
-      SteeringMesh::create("ptb6_st" + std::to_string(serial++), 2, 64, SOCKET_ID_ANY, error);
-  ASSERT_NE(mesh, nullptr) << error;
   EngineConfig c;
   c.iface.mac = kOurMac;
   c.iface.addrs = {net::Ipv4Prefix{net::make_ipv4(10, 0, 0, 2), 24}};
   c.iface.addrs6 = {net::Ipv6Prefix{kOur, 64}};
-  c.shards = &map;
-  std::vector<std::unique_ptr<Engine>> engines;
-  std::vector<std::unique_ptr<Steerer>> steerers;
-  for (uint16_t i = 0; i < 2; ++i) {
-    c.lcore_index = i;
-    engines.push_back(std::make_unique<Engine>(c, pool));
-    steerers.push_back(std::make_unique<Steerer>(*mesh, map, i, engines[i]->counters()));
-  }
-  auto feed_to = [&](Engine& e, const Frame& f) {
-    rte_mbuf* m = pollux::testing::to_mbuf(pool, f);
-    ASSERT_NE(m, nullptr);
-    e.input(&m, 1, 0);
-  };
-  auto sent_by = [](Engine& e) {
-    std::vector<Frame> out;
-    for (uint16_t i = 0; i < e.tx().size(); ++i)
-      out.push_back(pollux::testing::bytes_of(e.tx().data()[i]));
-    e.tx().free_all();
-    return out;
-  };
+  pollux::testing::ShardedEngines lcores(c, pool_.get(), 2, "ptb6_st");
+  ASSERT_TRUE(lcores.ok());
   auto tcp_to_us = [](uint16_t sport, net::Seq seq, net::Seq ack, uint8_t flags,
                       const net::TcpOptions* o = nullptr) {
     net::TcpBuild b;
@@ -578,40 +554,36 @@ TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwne
   Frame ns(32);
   ns.resize(net::write_ns_body(ns.data(), kOur, kPeerMac.bytes));
   const net::Ipv6Addr group = kOur.solicited_node();
-  for (auto& e : engines) {
-    feed_to(*e, pollux::testing::eth_frame(
-                    net::multicast_mac(group), kPeerMac, 0x86dd,
-                    ipv6_datagram(kPeer, group, net::kIpProtoIcmpv6,
-                                  pollux::testing::icmpv6_message(kPeer, group,
-                                                                  net::kIcmpv6NeighbourSolicit, ns),
-                                  255)));
-    (void)sent_by(*e);
-  }
+  lcores.feed_each(pollux::testing::eth_frame(
+      net::multicast_mac(group), kPeerMac, 0x86dd,
+      ipv6_datagram(kPeer, group, net::kIpProtoIcmpv6,
+                    pollux::testing::icmpv6_message(kPeer, group, net::kIcmpv6NeighbourSolicit, ns),
+                    255)));
   // A connection lcore 1 owns: a peer port the shard function gives to 1.
   uint16_t sport = 40000;
-  while (map.shard_of(net::FourTuple{kOur, kPeer, kPort, sport}) != 1) ++sport;
+  while (lcores.map().shard_of(net::FourTuple{kOur, kPeer, kPort, sport}) != 1) ++sport;
   struct App {
     Conn* conn = nullptr;
     static void accepted(void* ctx, Conn* cn) { static_cast<App*>(ctx)->conn = cn; }
   } app;
   static constexpr AppEvents kAppEvents{App::accepted, nullptr, nullptr, nullptr, nullptr, nullptr};
-  Engine& owner = *engines[1];
+  Engine& owner = lcores[1];
   ASSERT_EQ(owner.tcp().listen(kPort, &kAppEvents, &app), TcpError::ok);
   net::TcpOptions syn_opts;
   syn_opts.has_mss = true;
   syn_opts.mss = 1440;
-  feed_to(owner, tcp_to_us(sport, kPeerIss, net::Seq(0), fl::syn, &syn_opts));
-  const auto synack = sent_by(owner);
+  lcores.feed(1, tcp_to_us(sport, kPeerIss, net::Seq(0), fl::syn, &syn_opts));
+  const auto synack = lcores.sent(1);
   ASSERT_EQ(synack.size(), 1u);
   const net::Seq iss(net::load_be32(synack[0].data() + 14 + 40 + 4));
-  feed_to(owner, tcp_to_us(sport, kPeerIss + 1, iss + 1, fl::ack));
+  lcores.feed(1, tcp_to_us(sport, kPeerIss + 1, iss + 1, fl::ack));
   ASSERT_NE(app.conn, nullptr);
   const std::string data(1000, 'd');
   ASSERT_EQ(
       owner.tcp().send(app.conn, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}),
       data.size());
   owner.poll(0);
-  const auto first = sent_by(owner);
+  const auto first = lcores.sent(1);
   ASSERT_EQ(first.size(), 1u);
   const Frame quoted(first[0].begin() + 14, first[0].end());
   Frame body(4 + quoted.size());
@@ -622,36 +594,31 @@ TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwne
       ipv6_datagram(
           kRouter, kOur, net::kIpProtoIcmpv6,
           pollux::testing::icmpv6_message(kRouter, kOur, net::kIcmpv6PacketTooBig, body)));
-  auto count_on = [&](size_t i, base::Counter k) { return engines[i]->counters().get(k); };
 
   // Without a mesh (a sharded engine on its own) lcore 0 cannot act on it: counted.
-  feed_to(*engines[0], ptb);
-  EXPECT_EQ(count_on(0, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_EQ(count_on(0, base::Counter::drop_ipv6_tcp_wrong_lcore), 1u);
-  EXPECT_EQ(count_on(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
+  lcores.feed(0, ptb);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_packet_too_big_received), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_ipv6_tcp_wrong_lcore), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
 
   // With the mesh it goes to lcore 1, is counted there, and the MSS falls to 1340.
-  for (size_t i = 0; i < 2; ++i) engines[i]->set_steerer(steerers[i].get());
-  feed_to(*engines[0], ptb);
-  EXPECT_EQ(count_on(0, base::Counter::icmpv6_too_big_passed_to_owner), 1u);
-  EXPECT_EQ(count_on(0, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_TRUE(sent_by(*engines[0]).empty());
-  rte_mbuf* got[4];
-  ASSERT_EQ(steerers[1]->collect(got, 4), 1u);
-  owner.input(got, 1, 0);
-  EXPECT_EQ(count_on(1, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_EQ(count_on(1, base::Counter::tcp_pmtu_updates), 1u);
+  lcores.connect_mesh();
+  lcores.feed(0, ptb);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_too_big_passed_to_owner), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_packet_too_big_received), 1u);
+  EXPECT_TRUE(lcores.sent(0).empty());
+  ASSERT_EQ(lcores.deliver_steered(1), 1u);
+  EXPECT_EQ(lcores.count(1, base::Counter::icmpv6_packet_too_big_received), 1u);
+  EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
   EXPECT_EQ(owner.tcp().info(app.conn).snd_mss, 1340u);
   // The 1000 bytes in flight fit 1340: resent at once, in one packet of 1060 bytes.
-  const auto again = sent_by(owner);
+  const auto again = lcores.sent(1);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].size() - 14, 1060u);
 
   owner.tcp().abort(app.conn);
-  (void)sent_by(owner);
-  engines.clear();
-  steerers.clear();
-  mesh.reset();
+  (void)lcores.sent(1);
+  lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";
 }
 
