@@ -9,6 +9,16 @@ namespace pollux::tcp {
 using base::Counter;
 using net::tcp_flags::syn;
 
+namespace {
+
+// What the connection's own send buffer still takes: sndbuf less what is queued (unsent and
+// unacknowledged), whatever the lcore's send memory allows (snd_allowance).
+uint32_t own_send_room(const Tcb& t) {
+  return t.opts.sndbuf > t.sndq.bytes() ? t.opts.sndbuf - t.sndq.bytes() : 0;
+}
+
+}  // namespace
+
 TcpError TcpLayer::listen(uint16_t port, const AppEvents* events, void* ctx, uint32_t backlog,
                           const ConnOptions& opts) {
   if (port == 0 || !events) return TcpError::invalid;
@@ -141,7 +151,7 @@ size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {
   snd_mbufs_ += t.sndq.mbufs() - before;
   if (n < data.size()) {
     t.want_writable = true;
-    if (t.sndq.bytes() < t.opts.sndbuf) {
+    if (own_send_room(t) > 0) {
       // Cut short by memory, not by the connection's own buffer (see send memory below).
       counters_.inc(Counter::tcp_snd_memory_refused);
       if (!t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
@@ -200,17 +210,15 @@ void TcpLayer::wake_snd_waiters(uint64_t now) {
 void TcpLayer::want_writable(Conn* c, uint32_t bytes) {
   Tcb& t = *c;
   t.want_writable = true;
-  const uint32_t own = t.opts.sndbuf > t.sndq.bytes() ? t.opts.sndbuf - t.sndq.bytes() : 0;
-  if (own >= bytes && !t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
+  if (own_send_room(t) >= bytes && !t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
     t.snd_mem_wait = true;
     ++snd_waiters_;
   }
 }
 
 uint32_t TcpLayer::send_space(const Conn* c) const {
-  const uint32_t own = c->opts.sndbuf > c->sndq.bytes() ? c->opts.sndbuf - c->sndq.bytes() : 0;
   const uint64_t memory = uint64_t{c->sndq.tail_room()} + uint64_t{snd_allowance(*c)} * snd_room_;
-  return static_cast<uint32_t>(std::min<uint64_t>(own, memory));
+  return static_cast<uint32_t>(std::min<uint64_t>(own_send_room(*c), memory));
 }
 
 uint32_t TcpLayer::readable_bytes(const Conn* c) const {
