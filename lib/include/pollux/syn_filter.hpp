@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -66,16 +67,16 @@ class SynFilter {
   [[nodiscard]] constexpr size_t size() const { return count_; }
   [[nodiscard]] constexpr const SynRule& rule(size_t i) const { return rules_[i]; }
 
-  [[nodiscard]] constexpr bool allows(Ipv4Addr src, uint16_t dst_port) const {
+  // Ipv4Addr or Ipv6Addr: the rules of that family, the other family's only for the
+  // exception above.
+  template <typename Addr>
+  requires std::same_as<Addr, Ipv4Addr> || std::same_as<Addr, Ipv6Addr>
+  [[nodiscard]] constexpr bool allows(const Addr& src, uint16_t dst_port) const {
     if (!passive_opens_) return false;
-    if (!v4_.rules) return !v6_.allows;
-    for (size_t i = 0; i < count_; ++i)
-      if (rules_[i].matches(src, dst_port)) return rules_[i].allow;
-    return true;
-  }
-  [[nodiscard]] bool allows(const Ipv6Addr& src, uint16_t dst_port) const {
-    if (!passive_opens_) return false;
-    if (!v6_.rules) return !v4_.allows;
+    constexpr bool kV6 = std::same_as<Addr, Ipv6Addr>;
+    const Family& own = kV6 ? v6_ : v4_;
+    const Family& other = kV6 ? v4_ : v6_;
+    if (!own.rules) return !other.allows;
     for (size_t i = 0; i < count_; ++i)
       if (rules_[i].matches(src, dst_port)) return rules_[i].allow;
     return true;
