@@ -4,20 +4,6 @@
 
 namespace pollux::apps {
 
-void ConnTotals::add(const ConnInfo& i) {
-  ++connections;
-  retransmits += i.retransmits;
-  timeouts += i.timeouts;
-  fast_recoveries += i.fast_recoveries;
-  dsacks += i.dsacks;
-  spurious_undos += i.spurious_undos;
-  spurious_retransmits += i.spurious_retransmits;
-  tlp_probes += i.tlp_probes;
-  sack += i.sack;
-  timestamps += i.timestamps;
-  wscale += i.wscale;
-}
-
 void ConnTotals::add(const ConnCounts& n) {
   ++connections;
   retransmits += n.retransmits;

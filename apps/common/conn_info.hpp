@@ -24,8 +24,7 @@ struct ConnTotals {
   uint64_t tlp_probes = 0;                        // RFC 8985 tail loss probes sent
   uint64_t sack = 0, timestamps = 0, wscale = 0;  // connections that negotiated each
 
-  void add(const ConnInfo& i);
-  void add(const ConnCounts& n);  // the same sums from the cheap snapshot
+  void add(const ConnCounts& n);  // from counts(), or a ConnInfo (it holds a ConnCounts)
   ConnTotals& operator+=(const ConnTotals& o);
 };
 

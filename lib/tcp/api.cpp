@@ -355,6 +355,7 @@ ConnCounts TcpLayer::counts(const Conn* c) const {
 ConnInfo TcpLayer::info(const Conn* c) const {
   const Tcb& t = *c;
   ConnInfo i;
+  static_cast<ConnCounts&>(i) = counts(c);
   i.state = state_name(t.state);
   i.srtt_us = static_cast<uint32_t>(t.rtt.srtt() / 1000);
   i.rttvar_us = static_cast<uint32_t>(t.rtt.rttvar() / 1000);
@@ -369,7 +370,6 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.bytes_sent = t.bytes_sent;
   i.bytes_acked = t.bytes_acked;
   i.bytes_received = t.bytes_received;
-  i.retransmits = t.retransmits;
   i.cc = cc::algorithm_name(t.cc.algo);
   i.ca_state = t.rto_recovery  ? "loss"
                : t.in_recovery ? "recovery"
@@ -380,23 +380,14 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.lost_bytes =
       t.sack_ok ? t.scoreboard().lost_bytes(t.snd_una, t.snd_max, t.snd_mss, t.rto_recovery) : 0;
   i.delivered = t.bytes_acked + t.scoreboard().sacked_bytes();
-  i.timeouts = t.rto_count;
-  i.fast_recoveries = t.fast_recoveries;
-  i.dsacks = t.dsacks_received;
-  i.spurious_undos = t.spurious_undos;
-  i.spurious_retransmits = t.spurious_retrans;
   i.reordering = t.dupthresh();
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;
   i.rack_reo_wnd_us = t.rack_on ? rack_reo_wnd_us(t) : 0;
   i.rack_lost = t.rack_losses;
-  i.tlp_probes = t.tlp_probes;
   i.sndq_bytes = t.sndq.bytes();
   i.rcvq_bytes = t.rcvq.bytes();
   i.ooo_bytes = t.ooo ? t.ooo->bytes() : 0;
-  i.wscale = t.ws_ok;
-  i.sack = t.sack_ok;
-  i.timestamps = t.ts_ok;
   return i;
 }
 

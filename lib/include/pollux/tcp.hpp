@@ -93,15 +93,29 @@ struct ConnOptions {
   // the peer keeps at zero, before the connection is ended (closed with `timeout`).
   // 0: the stack's (TcpConfig::user_timeout_ns).
   uint64_t user_timeout_ns = 0;
-  uint32_t sndbuf = 256 * 1024;     // bytes queued (unsent + unacknowledged)
-  uint32_t rcvbuf = 256 * 1024;     // receive window ceiling (in-order + out-of-order)
+  uint32_t sndbuf = 256 * 1024;  // bytes queued (unsent + unacknowledged)
+  uint32_t rcvbuf = 256 * 1024;  // receive window ceiling (in-order + out-of-order)
   uint8_t keepalive_probes = 9;
-  bool nodelay = false;             // disable Nagle (RFC 9293 3.7.4)
-  bool keepalive = false;           // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
+  bool nodelay = false;    // disable Nagle (RFC 9293 3.7.4)
+  bool keepalive = false;  // RFC 9293 3.8.4 / RFC 1122 4.2.3.6
 };
 
-// A TCP_INFO-like snapshot.
-struct ConnInfo {
+// The part of ConnInfo that adds up over connections (loss recovery counts and the options
+// the handshake agreed on), for a summary taken at every close: it reads only counters,
+// where ConnInfo walks the SACK scoreboard and formats the state (issue 13 item 4).
+struct ConnCounts {
+  uint32_t retransmits = 0;  // segments retransmitted over the connection's life
+  uint32_t timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
+  // Retransmissions the peer reported receiving twice (D-SACK, RFC 2883): they were not
+  // needed, the original had arrived (a delay, e.g. a poller that lost its CPU, not a loss).
+  uint32_t spurious_retransmits = 0;
+  uint32_t tlp_probes = 0;  // tail loss probes sent (RFC 8985)
+  bool wscale = false, sack = false, timestamps = false;
+};
+
+// A TCP_INFO-like snapshot: the counts (filled by the same code as TcpLayer::counts) and
+// the connection as it is now.
+struct ConnInfo : ConnCounts {
   const char* state = "";
   uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;
   uint32_t snd_mss = 0, rcv_mss = 0;
@@ -109,36 +123,20 @@ struct ConnInfo {
   uint32_t bytes_in_flight = 0;
   uint32_t snd_wnd = 0, rcv_wnd = 0;
   uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
-  uint32_t retransmits = 0;         // segments retransmitted over the connection's life
   // Loss recovery and congestion control (issue 4).
-  const char* cc = "";              // congestion control algorithm ("cubic", "newreno")
-  const char* ca_state = "";        // "open", "disorder" (dup ACKs), "recovery", "loss" (RTO)
-  uint32_t pipe = 0;                // RFC 6675 pipe (SACK) or bytes in flight
-  uint32_t sacked_bytes = 0;        // bytes above snd_una the peer reported holding
-  uint32_t lost_bytes = 0;          // bytes deemed lost by the scoreboard (SACK)
-  uint64_t delivered = 0;           // bytes the peer acknowledged cumulatively or SACKed
-  uint32_t timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
-  // Retransmissions the peer reported receiving twice (D-SACK, RFC 2883): they were not
-  // needed, the original had arrived (a delay, e.g. a poller that lost its CPU, not a loss).
-  uint32_t spurious_retransmits = 0;
-  uint32_t reordering = 0;          // DupThresh in segments (3, raised by spurious recoveries)
+  const char* cc = "";        // congestion control algorithm ("cubic", "newreno")
+  const char* ca_state = "";  // "open", "disorder" (dup ACKs), "recovery", "loss" (RTO)
+  uint32_t pipe = 0;          // RFC 6675 pipe (SACK) or bytes in flight
+  uint32_t sacked_bytes = 0;  // bytes above snd_una the peer reported holding
+  uint32_t lost_bytes = 0;    // bytes deemed lost by the scoreboard (SACK)
+  uint64_t delivered = 0;     // bytes the peer acknowledged cumulatively or SACKed
+  uint32_t reordering = 0;    // DupThresh in segments (3, raised by spurious recoveries)
   // RACK-TLP (RFC 8985), when on (it needs SACK).
   bool rack = false;
-  uint32_t rack_min_rtt_us = 0;     // RACK.min_RTT
-  uint32_t rack_reo_wnd_us = 0;     // the reordering window now
-  uint32_t rack_lost = 0;           // loss verdicts by time
-  uint32_t tlp_probes = 0;          // tail loss probes sent
+  uint32_t rack_min_rtt_us = 0;  // RACK.min_RTT
+  uint32_t rack_reo_wnd_us = 0;  // the reordering window now
+  uint32_t rack_lost = 0;        // loss verdicts by time
   uint32_t sndq_bytes = 0, rcvq_bytes = 0, ooo_bytes = 0;
-  bool wscale = false, sack = false, timestamps = false;
-};
-
-// The part of ConnInfo that adds up over connections (loss recovery counts and the options
-// the handshake agreed on), for a summary taken at every close: it reads only counters,
-// where ConnInfo walks the SACK scoreboard and formats the state (issue 13 item 4).
-struct ConnCounts {
-  uint32_t retransmits = 0, timeouts = 0, fast_recoveries = 0, dsacks = 0, spurious_undos = 0;
-  uint32_t spurious_retransmits = 0, tlp_probes = 0;
-  bool wscale = false, sack = false, timestamps = false;
 };
 
 enum class TcpError : uint8_t {
