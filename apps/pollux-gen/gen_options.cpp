@@ -149,9 +149,7 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
              e = "--dst: '" + v + "' is not ADDRESS:PORT like 10.0.0.1:8080 or [fd00::1]:8080";
              return false;
            }
-           if (a->ipv6 ? (a->v6.is_unspecified() || a->v6.is_multicast() || a->v6.is_loopback() ||
-                          a->v6.is_v4_mapped() || a->v6.is_v4_compatible())
-                       : (a->v4.is_unspecified() || a->v4.is_multicast() || a->v4.is_broadcast())) {
+           if (!(a->ipv6 ? a->v6.is_unicast_peer() : a->v4.is_unicast_peer())) {
              e = "--dst: " + a->to_string() + " is not a unicast address";
              return false;
            }

@@ -64,10 +64,7 @@ struct InterfaceConfig {
   // RFC 1122 3.2.1.3 (a)), loopback (127/8, 3.2.1.3 (g): must not appear outside a host) and
   // the reserved 240/4 (RFC 1112 4), as Linux's martian filter does. Spoofed floods use them.
   [[nodiscard]] bool is_bad_source(net::Ipv4Addr a) const {
-    // 0/8 holds the unspecified address, 224/4 is multicast and 240/4 ends in the limited
-    // broadcast: one test of the first octet covers them all.
-    const uint32_t top = a.value >> 24;
-    if (top == 0 || top == 127 || top >= 224) return true;
+    if (!a.is_unicast_peer()) return true;
     for (const auto& p : addrs)
       if (p.length < 31 && a == p.directed_broadcast()) return true;
     return false;

@@ -41,9 +41,9 @@ void Engine::ipv6_input(rte_mbuf* m, uint64_t now) {
   // An IPv4-mapped source (RFC 4291 2.5.5.2) never travels in an IPv6 header; TCP would
   // take it for an IPv4 peer (net/ip_addr.hpp); the deprecated IPv4-compatible form
   // (::a.b.c.d, RFC 4291 2.5.5.1) is no longer assigned, and RFC 6890 lists ::/96 as not
-  // forwardable: only a spoofer or an automatic tunnel's stray sends it.
-  if (ip.src.is_multicast() || ip.src.is_loopback() || ip.src.is_v4_mapped() ||
-      ip.src.is_v4_compatible() || addrs6_.owns(ip.src))
+  // forwardable: only a spoofer or an automatic tunnel's stray sends it. (The unspecified
+  // source is judged below, once the destination says whether it can be a probe.)
+  if ((!ip.src.is_unicast_peer() && !ip.src.is_unspecified()) || addrs6_.owns(ip.src))
     return drop(m, base::Counter::drop_ipv6_bad_source);
   if (!addrs6_.accepts(ip.dst)) return drop(m, base::Counter::drop_ipv6_not_for_us);
   if (ip.src.is_unspecified() && ip.upper_protocol != net::kIpProtoIcmpv6)

@@ -72,6 +72,10 @@ struct IpAddr {
     return v;
   }
 
+  // Either family's is_unicast_peer(): a peer TCP can talk to, a source the engine accepts.
+  [[nodiscard]] bool is_unicast_peer() const {
+    return is_v4() ? v4().is_unicast_peer() : v6().is_unicast_peer();
+  }
   // Dotted quad for IPv4, RFC 5952 text for IPv6.
   [[nodiscard]] std::string to_string() const {
     return is_v4() ? v4().to_string() : v6().to_string();

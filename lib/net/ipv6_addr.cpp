@@ -118,6 +118,11 @@ bool Ipv6Addr::is_v4_compatible() const {
   return !is_unspecified() && !is_loopback();
 }
 
+bool Ipv6Addr::is_unicast_peer() const {
+  return !is_unspecified() && !is_multicast() && !is_loopback() && !is_v4_mapped() &&
+         !is_v4_compatible();
+}
+
 std::string Ipv6Addr::to_string() const {
   char buf[64];
   if (is_v4_mapped()) {  // RFC 5952 5

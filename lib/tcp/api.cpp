@@ -42,11 +42,9 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
                         const AppEvents* events, void* ctx, uint16_t local_port,
                         const ConnOptions& opts, TcpError& error, uint64_t now) {
   now_ = now;
-  // Both ends of one family; TCP is unicast (no unspecified, broadcast or group peer).
-  const bool bad_peer = remote.is_v4() ? (!local.is_v4() || remote.v4().is_unspecified() ||
-                                          remote.v4().is_broadcast() || remote.v4().is_multicast())
-                                       : (local.is_v4() || remote.v6().is_unspecified() ||
-                                          remote.v6().is_multicast());
+  // Both ends of one family; TCP is unicast, and the peer one the engine would take
+  // segments from (no unspecified, broadcast, group, loopback or reserved address).
+  const bool bad_peer = remote.is_v4() != local.is_v4() || !remote.is_unicast_peer();
   if (remote_port == 0 || bad_peer || remote == local) {
     error = TcpError::invalid;
     return nullptr;

@@ -27,6 +27,14 @@ struct Ipv4Addr {
   [[nodiscard]] constexpr bool is_broadcast() const { return value == 0xffffffffu; }
   [[nodiscard]] constexpr bool is_multicast() const { return (value >> 28) == 0xe; }
   [[nodiscard]] constexpr bool is_loopback() const { return (value >> 24) == 127; }
+  // An address a unicast peer can have (RFC 1122 3.2.1.3): not in "this network" 0/8 (which
+  // holds the unspecified 0.0.0.0), loopback 127/8 (never outside a host), multicast 224/4 or
+  // the reserved 240/4 (RFC 1112 4, ending in the limited broadcast). The engine drops a
+  // datagram from any other source (a martian) and connect() refuses any other peer.
+  [[nodiscard]] constexpr bool is_unicast_peer() const {
+    const uint32_t top = value >> 24;
+    return top != 0 && top != 127 && top < 224;
+  }
 
   // Dotted quad, exactly four decimal octets 0..255 without leading zeros ("01.2.3.4" is
   // ambiguous: octal to inet_aton); no spaces, signs, hex or shorthand forms.
@@ -72,6 +80,11 @@ struct Ipv6Addr {
   [[nodiscard]] bool is_v4_mapped() const;  // ::ffff:a.b.c.d (RFC 4291 2.5.5.2)
   // ::a.b.c.d other than :: and ::1, the deprecated IPv4-compatible form (RFC 4291 2.5.5.1).
   [[nodiscard]] bool is_v4_compatible() const;
+  // An address a unicast peer can have: not unspecified, loopback or multicast (RFC 4291
+  // 2.5.2, 2.5.3, 2.7), nor IPv4-mapped (never in an IPv6 header, 2.5.5.2) or the deprecated
+  // IPv4-compatible form (no longer assigned, 2.5.5.1); link-local is. As Ipv4Addr's, for
+  // the engine's sources and connect()'s peers alike.
+  [[nodiscard]] bool is_unicast_peer() const;
   // ff02::1:ffXX:XXXX, the group a Neighbor Solicitation for this address goes to
   // (RFC 4291 2.7.1).
   [[nodiscard]] Ipv6Addr solicited_node() const;

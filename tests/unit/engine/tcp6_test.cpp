@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../support/frames.hpp"
@@ -224,6 +225,40 @@ TEST_F(Tcp6Test, AnActiveOpenFromAnIpv6AddressCompletesTheHandshake) {
       nullptr);
   EXPECT_EQ(e, TcpError::invalid);
   engine_->tcp().abort(c);
+  (void)sent();
+}
+
+// connect() refuses a peer the input path would drop as a martian source (the same
+// predicate, IpAddr::is_unicast_peer): nothing is sent, nothing is held.
+TEST_F(Tcp6Test, ConnectRefusesAPeerWhoseSegmentsWouldBeDroppedAsMartians) {
+  const net::IpAddr our4 = net::make_ipv4(10, 0, 0, 2);
+  const std::vector<std::pair<net::IpAddr, net::IpAddr>> bad{
+      {kOur, *net::Ipv6Addr::parse("::1")},     {kOur, *net::Ipv6Addr::parse("::10.0.0.1")},
+      {kOur, *net::Ipv6Addr::parse("ff02::1")}, {kOur, net::Ipv6Addr{}},
+      {our4, net::make_ipv4(127, 0, 0, 1)},     {our4, net::make_ipv4(0, 1, 2, 3)},
+      {our4, net::make_ipv4(240, 0, 0, 1)},     {our4, net::make_ipv4(255, 255, 255, 255)},
+      {our4, net::make_ipv4(224, 0, 0, 1)}};
+  for (const auto& [local, remote] : bad) {
+    TcpError e = TcpError::ok;
+    EXPECT_EQ(engine_->tcp().connect(local, remote, 80, &kEvents, this, 0, {}, e, 0), nullptr)
+        << remote.to_string();
+    EXPECT_EQ(e, TcpError::invalid) << remote.to_string();
+  }
+  engine_->poll(0);
+  EXPECT_TRUE(sent().empty());
+  // The same peers' segments are dropped on the way in: ::1 as a source, counted.
+  net::TcpBuild syn = peer(kPeerIss, net::Seq(0), fl::syn);
+  feed(pollux::testing::eth_frame(
+      kOurMac, kPeerMac, 0x86dd,
+      ipv6_datagram(*net::Ipv6Addr::parse("::1"), kOur, net::kIpProtoTcp,
+                    pollux::testing::tcp6_segment(*net::Ipv6Addr::parse("::1"), kOur, syn))));
+  EXPECT_EQ(count(base::Counter::drop_ipv6_bad_source), 1u);
+  // A link-local peer is a peer.
+  TcpError e = TcpError::ok;
+  Conn* c = engine_->tcp().connect(kOur, *net::Ipv6Addr::parse("fe80::1"), 80, &kEvents, this, 0,
+                                   {}, e, 0);
+  EXPECT_NE(c, nullptr) << static_cast<int>(e);
+  if (c) engine_->tcp().abort(c);
   (void)sent();
 }
 

@@ -89,6 +89,18 @@ TEST(Ipv4Addr, Classification) {
   EXPECT_FALSE(make_ipv4(126, 255, 255, 255).is_loopback());
 }
 
+// One predicate for the martian sources the engine drops and the peers connect() refuses.
+TEST(Ipv4Addr, OnlyAddressesAUnicastHostCanHaveArePeers) {
+  for (const auto a :
+       {make_ipv4(10, 0, 0, 1), make_ipv4(1, 0, 0, 0), make_ipv4(126, 255, 255, 255),
+        make_ipv4(128, 0, 0, 1), make_ipv4(192, 168, 1, 255), make_ipv4(223, 255, 255, 255)})
+    EXPECT_TRUE(a.is_unicast_peer()) << a.to_string();
+  for (const auto a : {Ipv4Addr{}, make_ipv4(0, 1, 2, 3), make_ipv4(127, 0, 0, 1),
+                       make_ipv4(127, 9, 9, 9), make_ipv4(224, 0, 0, 1), make_ipv4(239, 1, 1, 1),
+                       make_ipv4(240, 0, 0, 1), make_ipv4(255, 255, 255, 255)})
+    EXPECT_FALSE(a.is_unicast_peer()) << a.to_string();
+}
+
 TEST(Ipv4Addr, OrdersNumerically) {
   static_assert(make_ipv4(10, 0, 0, 1) < make_ipv4(10, 0, 0, 2));
   static_assert(make_ipv4(9, 255, 255, 255) < make_ipv4(10, 0, 0, 0));

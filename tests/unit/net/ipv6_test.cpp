@@ -11,6 +11,7 @@
 #include "net/checksum.hpp"
 #include "net/ethernet.hpp"
 #include "net/icmpv6.hpp"
+#include "net/ip_addr.hpp"
 #include "net/ipv4.hpp"
 #include "net/ipv6.hpp"
 #include "net/ipv6_addr.hpp"
@@ -95,6 +96,20 @@ TEST(Ipv6Addr, DerivedAddressesAreTheOnesLinuxUses) {
   EXPECT_EQ(A("ff02::1:ff00:2").multicast_mac(), (MacBytes{0x33, 0x33, 0xff, 0, 0, 2}));
   EXPECT_TRUE(A("fe80::1").is_link_local());
   EXPECT_FALSE(A("fd00::1").is_link_local());
+}
+
+// One predicate for the sources the engine drops and the peers connect() refuses; an
+// IpAddr asks its own family's.
+TEST(Ipv6Addr, OnlyAddressesAUnicastHostCanHaveArePeers) {
+  for (const char* s : {"fd00:99::1", "2001:db8::1", "fe80::1", "::2:0:0:1", "::ffff:0:a00:1"})
+    EXPECT_TRUE(A(s).is_unicast_peer()) << s;
+  for (const char* s : {"::", "::1", "ff02::1", "ff05::2", "::ffff:10.0.0.1", "::10.0.0.1"})
+    EXPECT_FALSE(A(s).is_unicast_peer()) << s;
+  EXPECT_TRUE(IpAddr(A("fd00::1")).is_unicast_peer());
+  EXPECT_FALSE(IpAddr(A("::1")).is_unicast_peer());
+  EXPECT_TRUE(IpAddr(make_ipv4(10, 0, 0, 1)).is_unicast_peer());
+  EXPECT_FALSE(IpAddr(make_ipv4(127, 0, 0, 1)).is_unicast_peer()) << "taken as IPv4";
+  EXPECT_FALSE(IpAddr(make_ipv4(0, 0, 0, 0)).is_unicast_peer());
 }
 
 TEST(Ipv6Prefix, ParsesContainsAndRefuses) {
