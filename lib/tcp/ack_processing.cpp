@@ -120,9 +120,7 @@ void TcpLayer::ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t
         t.snd_una, a, [&](Seq lo, Seq hi) { rack_deliver(t, lo, hi, opts, true, now); });
   // The SYN and FIN occupy sequence space but not the send queue.
   uint32_t data_acked = std::min(acked, t.sndq.bytes());
-  const uint32_t mbufs_before = t.sndq.mbufs();
-  t.sndq.drop_front(data_acked);
-  snd_mbufs_ -= mbufs_before - t.sndq.mbufs();
+  change_sndq(t, [&](SendQueue& q) { q.drop_front(data_acked); });
   t.bytes_acked += data_acked;
   t.snd_una = a;
   if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;

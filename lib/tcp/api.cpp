@@ -144,9 +144,9 @@ size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {
   const bool open = t.state == State::established || t.state == State::close_wait ||
                     t.state == State::syn_sent || t.state == State::syn_received;
   if (!open || t.fin_queued || t.app_closed) return 0;
-  const uint32_t before = t.sndq.mbufs();
-  size_t n = t.sndq.append(data, t.opts.sndbuf, pool_, snd_allowance(t));
-  snd_mbufs_ += t.sndq.mbufs() - before;
+  size_t n = 0;
+  const uint32_t allowance = snd_allowance(t);
+  change_sndq(t, [&](SendQueue& q) { n = q.append(data, t.opts.sndbuf, pool_, allowance); });
   if (n < data.size()) {
     t.want_writable = true;
     if (own_send_room(t) > 0) {

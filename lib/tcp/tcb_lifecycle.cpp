@@ -52,8 +52,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.dirty = false;
   if (t.in_flow_table()) table_.erase(t);
   cancel_timers(t);
-  snd_mbufs_ -= t.sndq.mbufs();
-  t.sndq.clear();
+  change_sndq(t, [](SendQueue& q) { q.clear(); });
   if (t.snd_mem_wait) {
     t.snd_mem_wait = false;
     --snd_waiters_;

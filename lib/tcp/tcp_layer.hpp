@@ -371,6 +371,15 @@ class TcpLayer {
   static constexpr uint64_t kSndWakeIntervalNs = 1'000'000;
   [[nodiscard]] uint32_t snd_allowance(const Tcb& t) const;
   void wake_snd_waiters(uint64_t now);
+  // Every change of a send queue's size goes through here (send, ACKs, release), so that
+  // snd_mbufs_ stays the sum of the queues' mbufs: `change` runs on t.sndq, and the
+  // difference in its mbufs is added (modular: it may be a decrease).
+  template <typename Change>
+  void change_sndq(Tcb& t, Change&& change) {
+    const uint32_t before = t.sndq.mbufs();
+    change(t.sndq);
+    snd_mbufs_ += t.sndq.mbufs() - before;
+  }
   void prune_one_ooo(ReassemblyQueue& q);
   void append_in_order(Tcb& t, base::UniqueMbuf m);
   // rack_tlp.cpp: RFC 8985, fed by ack_processing.cpp and recovery.cpp; its timers share
