@@ -30,23 +30,24 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   }
   if (msg.type == static_cast<uint8_t>(net::IcmpType::dest_unreachable) &&
       msg.code == net::kIcmpCodeFragNeeded) {
-    // The quoted datagram: its header and at least 8 bytes of TCP (RFC 792). The TCP layer
-    // checks it against the connection before lowering the path MTU (RFC 5927).
+    // The quoted datagram: its header and at least 8 bytes of TCP (RFC 792), which a
+    // segment of ours is only if TCP from one of our addresses. The TCP layer checks it
+    // against the connection before lowering the path MTU (RFC 5927). A quote is usually
+    // truncated (total length beyond what is quoted), so its fields are read directly.
     counters_.inc(base::Counter::icmp_frag_needed_received);
+    const net::Bytes q = msg.body;
+    const size_t ihl = q.empty() ? 0 : static_cast<size_t>(q[0] & 0x0f) * 4;
+    const bool whole = q.size() >= net::kIpv4MinHeaderLen && (q[0] >> 4) == 4 &&
+                       ihl >= net::kIpv4MinHeaderLen && q.size() >= ihl + 8;
+    if (!whole || q[9] != net::kIpProtoTcp ||
+        !config_.iface.owns(net::Ipv4Addr{net::load_be32(q.data() + 12)}))
+      return drop(m, base::Counter::drop_icmp_bad_quote);
     net::Ipv4Header quoted;
-    if (net::parse_ipv4(msg.body, quoted, false) == net::Ipv4Error::ok ||
-        (msg.body.size() >= net::kIpv4MinHeaderLen && (msg.body[0] >> 4) == 4)) {
-      // A quote is usually truncated (total length beyond what is quoted): read the header
-      // fields directly when the full parse refuses it.
-      const size_t ihl = static_cast<size_t>(msg.body[0] & 0x0f) * 4;
-      if (ihl >= net::kIpv4MinHeaderLen && msg.body.size() >= ihl + 8) {
-        quoted.protocol = msg.body[9];
-        quoted.src = net::Ipv4Addr{net::load_be32(msg.body.data() + 12)};
-        quoted.dst = net::Ipv4Addr{net::load_be32(msg.body.data() + 16)};
-        tcp_.icmp_frag_needed(quoted, msg.body.subspan(ihl), net::icmp_next_hop_mtu(msg), now);
-        drain_tcp(now);
-      }
-    }
+    quoted.protocol = q[9];
+    quoted.src = net::Ipv4Addr{net::load_be32(q.data() + 12)};
+    quoted.dst = net::Ipv4Addr{net::load_be32(q.data() + 16)};
+    tcp_.icmp_frag_needed(quoted, q.subspan(ihl), net::icmp_next_hop_mtu(msg), now);
+    drain_tcp(now);
     rte_pktmbuf_free(m);
     return;
   }
@@ -76,8 +77,8 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   // Type 8 -> 0 changes one 16-bit word (type, code): RFC 1624 incremental update.
   const uint16_t old_word = net::load_be16(icmp);
   icmp[0] = static_cast<uint8_t>(net::IcmpType::echo_reply);
-  net::store_be16(icmp + 2, net::checksum_update16(net::load_be16(icmp + 2), old_word,
-                                                   net::load_be16(icmp)));
+  net::store_be16(icmp + 2,
+                  net::checksum_update16(net::load_be16(icmp + 2), old_word, net::load_be16(icmp)));
   net::Ipv4Build b;
   b.src = reply_src;
   b.dst = reply_dst;

@@ -86,6 +86,9 @@ enum class Counter : uint16_t {
   icmp_echo_requests,
   icmp_echo_replies_sent,
   icmp_frag_needed_received,
+  // Fragmentation needed refused for its quote (not an IPv4 header and 8 bytes of TCP from
+  // one of our addresses), as drop_icmpv6_bad_quote is for IPv6's Packet Too Big.
+  drop_icmp_bad_quote,
   icmp_other_received,
   drop_icmp_rate_limited,  // echo request not answered: over the per-lcore reply budget
   // IPv6 (RFC 8200) and ICMPv6 (RFC 4443, RFC 4861 neighbour discovery).
@@ -294,6 +297,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "icmp_echo_requests",
     "icmp_echo_replies_sent",
     "icmp_frag_needed_received",
+    "drop_icmp_bad_quote",
     "icmp_other_received",
     "drop_icmp_rate_limited",
     "drop_ipv6_malformed",

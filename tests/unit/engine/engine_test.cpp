@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "../../support/frames.hpp"
@@ -512,6 +513,47 @@ TEST_F(EngineTest, EchoRequestToBroadcastIsIgnored) {
       pollux::testing::ipv4_datagram(kPeerIp, make_ipv4(10, 0, 0, 255), net::kIpProtoIcmp, icmp)));
   EXPECT_TRUE(sent().empty());
   EXPECT_EQ(count(base::Counter::drop_ip_not_for_us), 1u);
+}
+
+// RFC 1191 4 / RFC 5927 4.1: fragmentation needed is believed only about a segment of ours.
+// A quote that cannot be one is refused before TCP looks, and counted (as IPv6's Packet Too
+// Big quotes are): cut before the TCP ports and sequence number, not IPv4, a header length
+// below 20, not TCP, or not from our address (the peer's segment to us, turned around).
+TEST_F(EngineTest, FragNeededQuotingWhatCannotBeOurSegmentIsRefusedAndCounted) {
+  net::TcpBuild b;
+  b.src_port = 80;
+  b.dst_port = 40000;
+  b.seq = net::Seq(1000);
+  b.flags = net::tcp_flags::ack;
+  const Frame whole = pollux::testing::ipv4_datagram(
+      kOurIp, kPeerIp, net::kIpProtoTcp,
+      pollux::testing::tcp_segment(kOurIp, kPeerIp, b, nullptr, Frame(1000, 0)));
+  const Frame ours(whole.begin(), whole.begin() + 20 + 8);  // what routers quote (RFC 792)
+  auto frag_needed = [&](const Frame& quote) {
+    Frame icmp(net::kIcmpHeaderLen + quote.size());
+    std::copy(quote.begin(), quote.end(), icmp.begin() + net::kIcmpHeaderLen);
+    net::write_icmp_header(icmp.data(), 3, net::kIcmpCodeFragNeeded, 1000, quote.size());
+    return ip_from_peer(pollux::testing::ipv4_datagram(kGwIp, kOurIp, net::kIpProtoIcmp, icmp));
+  };
+  const Frame cut(ours.begin(), ours.begin() + 27);
+  Frame v6 = ours;
+  v6[0] = 0x65;
+  Frame short_header = ours;
+  short_header[0] = 0x44;
+  Frame udp = ours;
+  udp[9] = net::kIpProtoUdp;
+  Frame theirs = ours;
+  std::copy(ours.begin() + 16, ours.begin() + 20, theirs.begin() + 12);
+  std::copy(ours.begin() + 12, ours.begin() + 16, theirs.begin() + 16);
+  for (const Frame& q : {cut, v6, short_header, udp, theirs}) feed(frag_needed(q));
+  EXPECT_EQ(count(base::Counter::icmp_frag_needed_received), 5u);
+  EXPECT_EQ(count(base::Counter::drop_icmp_bad_quote), 5u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 0u) << "TCP never saw them";
+  // A quote of a segment of ours goes on to TCP, which knows no such connection.
+  feed(frag_needed(ours));
+  EXPECT_EQ(count(base::Counter::drop_icmp_bad_quote), 5u);
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 1u);
+  EXPECT_TRUE(sent().empty());
 }
 
 // --- TCP with no connection (RFC 9293 3.10.7.1) --------------------------------------------
