@@ -261,6 +261,41 @@ TEST(PrintConfig, ServerOptionsReadBackToTheSameOptions) {
   EXPECT_EQ(r->device.tx_desc, 1024);
 }
 
+// --gw is repeatable (one gateway per family, issue 16), so --print-config writes it as a
+// list, even of one: that is what --config reads back, from TOML or INI, to the same
+// gateways (a scalar `gw = 10.0.0.1` in a hand-written file is read too, above).
+TEST(PrintConfig, GatewaysOfBothFamiliesReadBackAsTheirList) {
+  std::string e;
+  auto o = server({"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64", "--gw", "10.0.0.1", "--gw",
+                   "fe80::1", "--print-config"},
+                  &e);
+  ASSERT_TRUE(o) << e;
+  EXPECT_NE(o->print_instead.find("\ngw = [\"10.0.0.1\", \"fe80::1\"]\n"), std::string::npos)
+      << o->print_instead;
+  for (const char* name : {"printed-gw.toml", "printed-gw.ini"}) {
+    const TempFile f(name, o->print_instead);
+    auto r = server({"--config", f.path(), "--print-config"}, &e);
+    ASSERT_TRUE(r) << name << ": " << e << "\n" << o->print_instead;
+    EXPECT_EQ(r->print_instead, o->print_instead) << name;
+    ASSERT_TRUE(r->gateway && r->gateway6) << name;
+    EXPECT_EQ(r->gateway->to_string(), "10.0.0.1") << name;
+    EXPECT_EQ(r->gateway6->to_string(), "fe80::1") << name;
+  }
+  auto g = gen({"--ip", "fd00:99::2/64", "--gw", "fd00:99::1", "--dst", "[2001:db8::80]:80",
+                "--mode", "cps", "--print-config"},
+               &e);
+  ASSERT_TRUE(g) << e;
+  EXPECT_NE(g->print_instead.find("\ngw = [\"fd00:99::1\"]\n"), std::string::npos)
+      << g->print_instead;
+  const TempFile f("printed-gw-gen.toml", g->print_instead);
+  auto r = gen({"--config", f.path(), "--print-config"}, &e);
+  ASSERT_TRUE(r) << e << "\n" << g->print_instead;
+  EXPECT_EQ(r->print_instead, g->print_instead);
+  EXPECT_FALSE(r->gateway);
+  ASSERT_TRUE(r->gateway6);
+  EXPECT_EQ(r->gateway6->to_string(), "fd00:99::1");
+}
+
 TEST(PrintConfig, GenOptionsReadBackToTheSameOptions) {
   const std::vector<std::string> args{"--mode",
                                       "rps",
