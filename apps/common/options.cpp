@@ -121,7 +121,15 @@ bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv
                    std::string& error) {
   if (!gateway) return true;
   bool reachable = false;
-  for (const auto& p : addrs) reachable |= p.contains(*gateway);
+  for (const auto& p : addrs) {
+    // Our own address as the next hop would have us resolve ourselves (ARP never answers
+    // it): every off-link packet would wait for a neighbour that cannot exist.
+    if (p.addr == *gateway) {
+      error = "--gw: " + gateway->to_string() + " is one of our own addresses";
+      return false;
+    }
+    reachable |= p.contains(*gateway);
+  }
   if (!reachable) error = "--gw: " + gateway->to_string() + " is not on any --ip subnet";
   return reachable;
 }
@@ -132,6 +140,12 @@ bool add_gateway(const std::string& value, std::optional<Ipv4Addr>& gateway,
     const auto a = Ipv4Addr::parse(value);
     if (!a) {
       error = "--gw: '" + value + "' is not an IPv4 address like 10.0.0.1 or an IPv6 one like fd00::1";
+      return false;
+    }
+    // A next hop is a unicast neighbour (as connect()'s peers and the engine's sources).
+    if (!a->is_unicast_peer()) {
+      error = "--gw: " + value +
+              " cannot be a gateway (multicast, broadcast, unspecified, loopback or reserved)";
       return false;
     }
     if (gateway) {

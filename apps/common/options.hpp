@@ -33,7 +33,8 @@ inline constexpr uint32_t kMaxIpRange = 256;
 // IPv4-mapped; false with a one-line `error` naming --ip.
 [[nodiscard]] bool add_ip6(const std::string& value, std::vector<Ipv6Prefix>& addrs6,
                            std::string& error);
-// After parsing: the IPv4 gateway must be on one of the --ip subnets (false with `error`).
+// After parsing: the IPv4 gateway must be on one of the --ip subnets and not one of our
+// addresses (false with `error`).
 [[nodiscard]] bool check_gateway(const std::vector<Ipv4Prefix>& addrs,
                                  const std::optional<Ipv4Addr>& gateway, std::string& error);
 // One --gw value into `gateway` (IPv4) or `gateway6` (IPv6, with a ':'): each family at most

@@ -89,7 +89,9 @@ TEST(ServerOptions, GwTakesOneGatewayOfEachFamilyAndBothReachTheRuntime) {
   EXPECT_FALSE(parse({"--ip", "10.0.0.2/24"})->gateway6) << "no --gw, no gateway";
 }
 
-TEST(ServerOptions, AnIpv6GwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) {
+// Either family's gateway: not our own address (we would resolve ourselves), nor one no
+// neighbour can have; one line naming --gw.
+TEST(ServerOptions, AGwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) {
   struct Bad {
     std::vector<std::string> args;
     const char* says;
@@ -109,6 +111,14 @@ TEST(ServerOptions, AnIpv6GwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) 
            Bad{{"--gw", "10.0.0.1", "--gw", "10.0.0.3"},
                "--gw: 10.0.0.3 is a second IPv4 gateway (one per family)"},
            Bad{{"--gw", "10.0.0"}, "--gw: '10.0.0' is not an IPv4 address"},
+           Bad{{"--gw", "10.0.0.2"}, "--gw: 10.0.0.2 is one of our own addresses"},
+           Bad{{"--ip", "10.0.1.7/24", "--gw", "10.0.1.7"},
+               "--gw: 10.0.1.7 is one of our own addresses"},
+           Bad{{"--gw", "10.0.2.1"}, "--gw: 10.0.2.1 is not on any --ip subnet"},
+           Bad{{"--gw", "224.0.0.1"}, "--gw: 224.0.0.1 cannot be a gateway (multicast"},
+           Bad{{"--gw", "255.255.255.255"}, "--gw: 255.255.255.255 cannot be a gateway"},
+           Bad{{"--gw", "0.0.0.0"}, "--gw: 0.0.0.0 cannot be a gateway"},
+           Bad{{"--gw", "127.0.0.1"}, "--gw: 127.0.0.1 cannot be a gateway"},
        }) {
     std::string e;
     std::vector<std::string> args{"--ip", "10.0.0.2/24", "--ip", "fd00:99::2/64"};
