@@ -115,6 +115,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.iface.offloads = port_.offloads;
     ec.arp = config.arp;
     ec.tcp = config.tcp;
+    ec.dad_probes = config.dad_probes;
     share_held_mbufs(extra, static_cast<uint32_t>(lcores_.size()), ec);
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();

@@ -198,7 +198,8 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
          }});
   p.add({"local-server", g, "echo|discard|source|http",
          "run the server in this process over an in-memory link (EAL args optional; --ip "
-         "defaults to 198.18.0.2-5/24); the lcores are split evenly between generator and "
+         "defaults to 198.18.0.2-5/24, or 2001:2::2-5/64 for an IPv6 --dst such as "
+         "[2001:2::1]:8080); the lcores are split evenly between generator and "
          "server (at least 2)",
          "", false, "", [&o](const std::string& v, std::string& e) {
            const auto m = parse_server_mode(v);
@@ -352,18 +353,27 @@ namespace {
 bool check(GenOptions& o, const Given& given, std::string& error) {
   bool have_dst = given.dst;
   if (o.local_server) {
-    // The in-memory link is ours alone: default to the benchmarking range (RFC 2544), and
-    // to several source addresses, each with its own ephemeral ports toward the server: at
-    // 100k+ connections/s with a 400 ms TIME-WAIT one address's 55k ports last 0.4 s.
-    if (o.addrs.empty())
-      for (uint32_t i = 0; i < kLocalSourceAddrs; ++i)
-        o.addrs.push_back(Ipv4Prefix{make_ipv4(198, 18, 0, static_cast<uint8_t>(2 + i)), 24});
+    // The in-memory link is ours alone: default to the benchmarking ranges (RFC 2544 for
+    // IPv4, RFC 5180 for IPv6), and to several source addresses, each with its own
+    // ephemeral ports toward the server: at 100k+ connections/s with a 400 ms TIME-WAIT one
+    // address's 55k ports last 0.4 s. The families follow the --dst (IPv4 without one).
+    const bool no_ip = o.addrs.empty() && o.addrs6.empty();
     if (!have_dst) {
       o.dst = *Ipv4Addr::parse("198.18.0.1");
       o.dst_port = 8080;
       o.dsts = {Destination{o.dst, o.dst_port, 1}};
       have_dst = true;
     }
+    const auto any_dst = [&o](bool ipv6) {
+      return std::any_of(o.dsts.begin(), o.dsts.end(),
+                         [ipv6](const Destination& d) { return d.addr.ipv6 == ipv6; });
+    };
+    if (o.addrs.empty() && any_dst(false))
+      for (uint32_t i = 0; i < kLocalSourceAddrs; ++i)
+        o.addrs.push_back(Ipv4Prefix{make_ipv4(198, 18, 0, static_cast<uint8_t>(2 + i)), 24});
+    if (no_ip && any_dst(true))
+      for (uint32_t i = 0; i < kLocalSourceAddrs; ++i)
+        o.addrs6.push_back(*Ipv6Prefix::parse("2001:2::" + std::to_string(2 + i) + "/64"));
   }
   auto fail = [&error](std::string why) {
     error = std::move(why);
@@ -378,9 +388,6 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
     if (d.addr.ipv6) {
       // Connections to an IPv6 server open from our IPv6 addresses (the tuple has one
       // family), on their link or through the IPv6 --gw.
-      if (o.local_server)
-        return fail("--local-server: --dst " + d.to_string() +
-                    " is IPv6; the in-memory server takes IPv4 addresses only");
       if (o.addrs6.empty())
         return fail("--dst: " + d.to_string() +
                     " is IPv6 and no --ip names an IPv6 address (e.g. --ip fd00::2/64)");
@@ -390,6 +397,12 @@ bool check(GenOptions& o, const Given& given, std::string& error) {
           return fail("--dst: " + d.addr.to_string() + " is one of our own addresses");
         on_link6 |= p.contains(d.addr.v6);
       }
+      if (o.local_server && !on_link6)
+        return fail("--local-server: --dst " + d.addr.to_string() +
+                    " must be on an --ip subnet (the server sits on the in-memory link)");
+      if (o.local_server && d.port != o.dst_port)
+        return fail("--local-server: every --dst must use one port (the server listens on " +
+                    std::to_string(o.dst_port) + ")");
       if (!on_link6 && !o.gateway6)
         return fail("--dst: " + d.addr.to_string() +
                     " is not on any IPv6 --ip subnet and there is no IPv6 --gw");

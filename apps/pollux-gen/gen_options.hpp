@@ -106,8 +106,9 @@ struct GenOptions {
   bool tx_zero_copy = false;  // --tx-zero-copy
   TcpTuning tcp;  // --cc, --no-sack, --no-timestamps, --tlp-wc-delack (the --local-server's too)
   // Runs a pollux-server in this process on its own lcores, joined to the generator by an
-  // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2/24, the
-  // server --dst 198.18.0.1:8080.
+  // in-memory link (no NIC, tap or root needed). Address defaults: us 198.18.0.2-5/24, the
+  // server --dst 198.18.0.1:8080; with an IPv6 --dst and no --ip, us 2001:2::2-5/64. The
+  // server holds every --dst address (either family) on the generator's --ip prefix.
   std::optional<ServerMode> local_server;
   PcapOption pcap;        // --pcap FILE[:SNAPLEN]: capture to a pcapng file
   std::string json_path;  // empty: no JSON report
@@ -118,7 +119,8 @@ struct GenOptions {
   [[nodiscard]] uint32_t response_size() const { return resp_size ? resp_size : req_size; }
 };
 
-// --local-server without --ip opens from 198.18.0.2 to 198.18.0.(1 + this).
+// --local-server without --ip opens from 198.18.0.2 to 198.18.0.(1 + this), or for an IPv6
+// --dst from 2001:2::2 to 2001:2::(1 + this) (RFC 5180's benchmarking prefix, 2001:2::/48).
 inline constexpr uint32_t kLocalSourceAddrs = 4;
 
 // Printed after a bad argument; --help prints the whole grouped help.

@@ -130,24 +130,42 @@ int main(int argc, char** argv) {
         return 1;
       }
       rc.port_id = link.port_a;
+      // The link joins our two ports and nothing else: no address can be a duplicate, so
+      // no DAD (RFC 4862 5.4, DupAddrDetectTransmits 0) and no second of tentative IPv6
+      // addresses at start in which the first SYNs would wait for their neighbour.
+      rc.dad_probes = 0;
       // The server shares the generator's stack options on its own subnet address.
       RuntimeOptions sc = apps::runtime_options(*opts);
       sc.name = "local_server";
       sc.port_id = link.port_b;
       sc.lcores.assign(lcores.begin() + half, lcores.begin() + 2 * half);
       sc.addrs.clear();
+      sc.addrs6.clear();
       sc.gateway.reset();
       sc.gateway6.reset();
-      // Every --dst is one of the server's addresses (one port: gen_options checks).
-      for (const auto& d : apps::destinations(*opts))
+      // Every --dst is one of the server's addresses, IPv4 or IPv6, on the generator's --ip
+      // prefix that holds it (on-link and one port: gen_options checks). Its one listener
+      // takes both families.
+      for (const auto& d : apps::destinations(*opts)) {
+        if (d.addr.ipv6) {
+          for (const auto& p : opts->addrs6)
+            if (p.contains(d.addr.v6)) {
+              sc.addrs6.push_back(Ipv6Prefix{d.addr.v6, p.len});
+              break;
+            }
+          continue;
+        }
         for (const auto& p : opts->addrs)
-          if (p.contains(d.addr.v4)) {  // IPv4 only (gen_options checks)
+          if (p.contains(d.addr.v4)) {
             sc.addrs.push_back(Ipv4Prefix{d.addr.v4, p.length});
             break;
           }
+      }
       sc.extra_mbufs = 32768;
+      sc.dad_probes = 0;
       if (!apps::init_runtime(server_rt, sc, "pollux-gen: local server")) return 1;
       so.addrs = sc.addrs;
+      so.addrs6 = sc.addrs6;
       so.tcp_port = opts->dst_port;
       so.mode = *opts->local_server;
       so.http_body = opts->resp_size ? opts->resp_size : 128;
@@ -170,13 +188,13 @@ int main(int argc, char** argv) {
     std::printf("%s\n", rt.describe_port().c_str());
     for (const auto& a : opts->addrs) std::printf("address %s\n", a.to_string().c_str());
     for (const auto& a : opts->addrs6) std::printf("address %s\n", a.to_string().c_str());
-    if (opts->local_server)
-      std::printf("local server: %s on %s:%u%s over an in-memory link, %zu lcore(s) each side\n",
-                  apps::mode_name(so.mode), opts->dst.to_string().c_str(), opts->dst_port,
-                  so.addrs.size() > 1
-                      ? (" (+" + std::to_string(so.addrs.size() - 1) + " address(es))").c_str()
-                      : "",
+    if (opts->local_server) {
+      const size_t n = so.addrs.size() + so.addrs6.size();
+      std::printf("local server: %s on %s%s over an in-memory link, %zu lcore(s) each side\n",
+                  apps::mode_name(so.mode), opts->dst.with_port(opts->dst_port).c_str(),
+                  n > 1 ? (" (+" + std::to_string(n - 1) + " address(es))").c_str() : "",
                   server_rt.stack_count());
+    }
     // Every lcore runs its own share of the connections: each picks ephemeral ports whose
     // replies the shard function maps back to it, and the port delivers them there (NIC RSS
     // programmed with the same key and RETA, or software steering; issue 6).

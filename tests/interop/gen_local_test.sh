@@ -150,6 +150,37 @@ grep -q 'ipv4-cksum off, tcp-cksum off, tso off' "$workdir/bulk-notso.log"
 check "[bulk-notso] the port lines say checksums and tso off" test $? -eq 0
 clean bulk-notso
 
+# IPv6 (issue 16): an IPv6 --dst makes the in-memory server listen on it and the generator
+# open from 2001:2::2-5 (RFC 5180's benchmarking prefix); the same engine, every mode clean.
+run_local cps-v6 -l 0-1 -- --mode cps --concurrency 8 --local-server echo --time-wait 200 \
+  --dst '[2001:2::1]:8080'
+jcheck cps-v6 "IPv6 connections per second > 500, every one answered, the report says ipv6" \
+  "t['conn_per_s'] > 500 and t['requests'] >= t['established'] - 8 and d['config']['family'] == 'ipv6' and d['config']['dst'] == '2001:2::1'"
+grep -q '^local server: echo on \[2001:2::1\]:8080 over' "$workdir/cps-v6.log"
+check "[cps-v6] the banner names the server's IPv6 address, bracketed" test $? -eq 0
+grep -q '^gen: cps raw from 2001:2::2 (+3) to \[2001:2::1\]:8080' "$workdir/cps-v6.log"
+check "[cps-v6] opened from the four IPv6 sources" test $? -eq 0
+clean cps-v6
+run_local rps-v6 -l 0-1 -- --mode rps --http --connections 8 --local-server http \
+  --ip fd00:77::2/64 --dst '[fd00:77::1]:80'
+jcheck rps-v6 "HTTP keep-alive over IPv6 > 1000/s from the given --ip, the Host bracketed" \
+  "t['req_per_s'] > 1000 and t['reconnects'] == 0 and abs(t['bytes_tx'] / t['requests'] - len('GET / HTTP/1.1\\r\\nHost: [fd00:77::1]:80\\r\\nUser-Agent: pollux-gen\\r\\nAccept: */*\\r\\n\\r\\n')) < 1"
+clean rps-v6
+run_local bulk-v6 -l 0-1 -- --mode bulk --connections 2 --direction up --local-server discard \
+  --dst '[2001:2::1]:8080'
+jcheck bulk-v6 "upload goodput over IPv6 > 0.1 Gb/s" "t['tx_gbps'] > 0.1"
+clean bulk-v6
+run_local bulk-v6-down -l 0-1 -- --mode bulk --connections 2 --direction down --local-server source \
+  --dst '[2001:2::1]:8080' --link-offloads none
+jcheck bulk-v6-down "download goodput over IPv6 without link offloads > 0.05 Gb/s" "t['rx_gbps'] > 0.05"
+clean bulk-v6-down
+# Both families at once: the one server holds 198.18.0.1 and 2001:2::1, connections alternate.
+run_local rps-dual -l 0-1 -- --mode rps --connections 8 --local-server echo \
+  --dst 198.18.0.1:8080 --dst '[2001:2::1]:8080'
+jcheck rps-dual "requests over both families to the one server, each destination answered" \
+  "(lambda a, b: a['dst'] == '198.18.0.1:8080' and b['dst'] == '[2001:2::1]:8080' and a['requests'] > 100 and b['requests'] > 100 and a['errors'] == b['errors'] == 0)(*d['destinations'])"
+clean rps-dual
+
 run_local hold -l 0-1 -- --mode hold --connections 2000 --rate 4000 --local-server echo
 jcheck hold "2000 connections held at the end" "t['active'] == 2000 and t['established'] == 2000"
 clean hold
@@ -185,6 +216,8 @@ expect_error "an unknown server mode is refused" "is not one of echo" \
   -- --mode cps --local-server ftp
 expect_error "a destination off the link is refused" "must be on an --ip subnet" \
   -- --mode cps --local-server echo --ip 10.0.0.2/24 --dst 10.9.0.1:80 --gw 10.0.0.1
+expect_error "an IPv6 destination off the link is refused" "must be on an --ip subnet" \
+  -- --mode cps --local-server echo --ip fd00:1::2/64 --dst '[fd00:2::1]:80' --gw fd00:1::1
 expect_error "one lcore is not enough" "at least 2 lcores" -l 0 -- --mode cps --local-server echo
 expect_error "an unwritable --pcap file is refused" "pollux-gen: --pcap: cannot write /nonexistent-dir/g" \
   -- --mode cps --local-server echo --pcap /nonexistent-dir/g.pcapng

@@ -77,8 +77,7 @@ struct RuntimeOptions {
   std::string name;
   uint16_t port_id = 0;  // DPDK port
   std::vector<Ipv4Prefix> addrs;
-  // IPv6 (neighbour discovery and echo so far; TCP speaks IPv4): with at least one, the
-  // port also has its MAC-derived link-local address.
+  // IPv6: with at least one, the port also has its MAC-derived link-local address.
   std::vector<Ipv6Prefix> addrs6;
   std::optional<Ipv4Addr> gateway;
   std::optional<Ipv6Addr> gateway6;  // the IPv6 next hop for off-link destinations
@@ -125,6 +124,10 @@ struct RuntimeOptions {
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)
   uint32_t mbufs = 0;  // the pool in all; 0: the rings' share + extra_mbufs
+  // Duplicate address detection probes per IPv6 address at start (RFC 4862 5.4.1
+  // DupAddrDetectTransmits): each address is tentative, unused, for a second per probe.
+  // 0: none, the addresses are used at once (a link no other node can be on).
+  uint8_t dad_probes = 1;
   // Neighbours whose MAC is fixed (--arp IP=MAC): never resolved, expired or replaced.
   struct StaticArpEntry {
     Ipv4Addr ip;
