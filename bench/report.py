@@ -59,9 +59,17 @@ def pollux(setup, scenario):
     }
 
 
+def linux_name(scenario):
+    """The Linux run a pollux row is compared with: every IPv4 bulk row with Linux's one IPv4
+    bulk run (veth with GSO/GRO), an IPv6 row with Linux's run over IPv6."""
+    if scenario.endswith("-v6"):
+        return scenario
+    return scenario.split("-")[0]
+
+
 def linux(scenario):
-    if scenario.startswith("bulk"):  # Linux has one bulk row (veth with GSO/GRO)
-        d = load("linux-bulk")
+    if scenario.startswith("bulk"):
+        d = load(f"linux-{scenario}")
         if not d or "end" not in d:
             return None
         e = d["end"]
@@ -70,7 +78,7 @@ def linux(scenario):
     d = load(f"linux-{scenario}")
     if not d:
         return None
-    return {"conn_per_s": d["req_per_s"] if scenario == "cps" else None,
+    return {"conn_per_s": d["req_per_s"] if scenario.startswith("cps") else None,
             "req_per_s": d["req_per_s"], "p50_us": d["p50_us"], "p99_us": d["p99_us"],
             "errors": d["errors"]}
 
@@ -78,12 +86,15 @@ def linux(scenario):
 rows = [  # scenario, metric, label, higher is better
     ("cps", "conn_per_s", "CPS, HTTP Connection: close, 32 in flight (conn/s)", True),
     ("cps", "p99_us", "CPS p99 response latency (us)", False),
+    ("cps-v6", "conn_per_s", "CPS over IPv6, the same (conn/s)", True),
     ("rps", "req_per_s", "RPS, HTTP keep-alive, 32 connections (req/s)", True),
     ("rps", "p99_us", "RPS p99 latency (us)", False),
     ("pingpong", "req_per_s", "Ping-pong, 1 connection (req/s)", True),
     ("pingpong", "p50_us", "Ping-pong p50 latency (us)", False),
     ("pingpong", "p99_us", "Ping-pong p99 latency (us)", False),
     ("bulk", "gbps", "Bulk goodput, 1 stream, MTU 1500, link offloads all: TSO/LRO (Gb/s)", True),
+    ("bulk-v6", "gbps", "Bulk goodput over IPv6, the same options; pollux has no TSO over IPv6 "
+     "yet: MTU frames (Gb/s)", True),
     ("bulk-csum", "gbps", "Bulk goodput, the same with checksum offload only (Gb/s)", True),
     ("bulk-nooffload", "gbps", "Bulk goodput, the same with no offloads: MTU frames, checksums "
      "in software (Gb/s)", True),
@@ -110,8 +121,9 @@ lines = [f"Machine: {machine}. Each run {seconds:g} s; client side on CPU 0, ser
          "in-memory vs Linux | veth vs Linux |", "|---|---:|---:|---:|---:|---:|"]
 plot = []
 for scenario, metric, label, higher in rows:
-    # Every bulk row is compared with Linux's one bulk run (veth with GSO/GRO).
-    m, v, l = pollux("memory", scenario), pollux("veth", scenario), linux(scenario.split("-")[0])
+    # Every IPv4 bulk row is compared with Linux's one bulk run (veth with GSO/GRO); the veth
+    # setup has no IPv6 rows.
+    m, v, l = pollux("memory", scenario), pollux("veth", scenario), linux(linux_name(scenario))
     mv = m.get(metric) if m else None
     vv = v.get(metric) if v else None
     lv = l.get(metric) if l else None
@@ -126,13 +138,14 @@ lines.append("")
 lines.append("| run | errors | retransmitted segments | busy cycles per TCP segment: pollux-gen "
              "| pollux-server | end to end |")
 lines.append("|---|---:|---:|---:|---:|---:|")
-for scenario in ("cps", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload"):
+for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload",
+                 "bulk-v6"):
     for setup in ("memory", "veth"):
         p = pollux(setup, scenario)
         if p:
             lines.append(f"| pollux {setup} {scenario} | {p['errors']} | {p['retrans']} | "
                          f"{fmt(p['gen_cps'])} | {fmt(p['srv_cps'])} | {fmt(p['e2e_cps'])} |")
-    l = linux(scenario) if "-" not in scenario else None  # one Linux bulk row
+    l = linux(scenario) if linux_name(scenario) == scenario else None  # one Linux IPv4 bulk row
     if l:
         lines.append(f"| linux {scenario} | {l['errors']} | {l.get('retrans', '-')} | - | - | - |")
 
@@ -195,7 +208,7 @@ try:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    fig, axes = plt.subplots(3, 4, figsize=(16, 10))
     for ax, (label, mv, vv, lv) in zip(axes.flat, plot):
         names = ["pollux\nin-memory", "pollux\nveth", "Linux\nveth"]
         vals = [x or 0 for x in (mv, vv, lv)]

@@ -12,7 +12,9 @@
 #            by a veth pair (the kernel's TCP on both sides)
 # Scenarios: cps (HTTP, Connection: close), rps (HTTP keep-alive, 32 connections), pingpong
 # (one connection, one request at a time: latency), bulk (one stream, MSS 1460 on a 1500
-# MTU) and memory per idle connection (--conns held connections).
+# MTU) and memory per idle connection (--conns held connections); cps and bulk again over IPv6
+# (cps-v6, bulk-v6: in memory from 2001:2::2-5 to 2001:2::1, Linux from fd00:240::2 to
+# fd00:240::1 on the same veth pair).
 # Output: DIR/results.md (absolute values and ratios to linux), DIR/*.json (raw reports),
 # DIR/*.png (plots), and unless --no-results bench/RESULTS.md. Needs root (namespaces).
 # This is a benchmark, not a test: nothing here passes or fails on a number.
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
     --conns) conns=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     --no-results) write_results=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,10 +68,16 @@ nsp=pxbp$$      # pollux over veth: both ends
 say() { echo "== $*" >&2; }
 
 # --- linux setup: nsl (10.240.0.2, CPU 0) <-> nss (10.240.0.1, CPU 1) -------------------------
+# IPv6 on the same pair for the -v6 rows: fd00:240::2 <-> fd00:240::1, no DAD (nothing else
+# is on the link) and no router solicitations (no router either).
 netns_add $nsl
 netns_add $nss
-for n in $nsl $nss; do ip netns exec $n sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+for n in $nsl $nss; do
+  ip netns exec $n sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.router_solicitations=0
+done
 veth_add $nsl pxbl$$ $nss pxbs$$ 10.240.0.2/24 10.240.0.1/24
+ip netns exec $nsl ip -6 addr add fd00:240::2/64 dev pxbl$$ nodad
+ip netns exec $nss ip -6 addr add fd00:240::1/64 dev pxbs$$ nodad
 ip netns exec $nsl ip addr add 10.240.0.3/24 dev pxbl$$  # a second port space for the holder
 ip netns exec $nsl sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
 ip netns exec $nsl sysctl -qw net.ipv4.tcp_tw_reuse=1
@@ -97,20 +105,25 @@ http {
   client_header_timeout 600s;
   server {
     listen 10.240.0.1:80 backlog=4096 reuseport;
+    listen [fd00:240::1]:80 backlog=4096 reuseport;
     root $work/www;
   }
 }
 CONF
 ip netns exec $nss "$nginx_bin" -c "$work/nginx.conf" -e "$work/nginx-error.log"
 ip netns exec $nss taskset -c 1 iperf3 -s -B 10.240.0.1 -D --pidfile "$work/iperf3.pid"
+ip netns exec $nss taskset -c 1 iperf3 -s -B fd00:240::1 -p 5202 -D --pidfile "$work/iperf3-v6.pid"
 sleep 0.5
-netns_pids+=("$(cat "$work/iperf3.pid")")
+netns_pids+=("$(cat "$work/iperf3.pid")" "$(cat "$work/iperf3-v6.pid")")
 
-# wrk_json NAME ARGS...: a wrk run (pinned to CPU 0) summarised as JSON.
+# wrk_json NAME ARGS...: a wrk run (pinned to CPU 0) summarised as JSON; over IPv6 when NAME
+# ends in -v6.
 wrk_json() {
   local name=$1; shift
+  local host=10.240.0.1
+  [[ $name == *-v6 ]] && host="[fd00:240::1]"
   ip netns exec $nsl taskset -c 0 wrk -t1 --latency -d"${seconds}s" "$@" \
-    "http://10.240.0.1/b128" >"$out/linux-$name.txt" 2>&1
+    "http://$host/b128" >"$out/linux-$name.txt" 2>&1
   $py - "$out/linux-$name.txt" "$seconds" >"$out/linux-$name.json" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
@@ -192,6 +205,17 @@ pollux_memory bulk-nooffload --mode bulk --direction up --connections 1 --local-
   --link-offloads none
 pollux_veth bulk discard --mode bulk --direction up --connections 1
 ip netns exec $nsl taskset -c 0 iperf3 -c 10.240.0.1 -t "$seconds" -J >"$out/linux-bulk.json"
+
+say "cps and bulk over IPv6"
+# The same runs as cps and bulk with an IPv6 server: --local-server holds 2001:2::1 and the
+# generator opens from 2001:2::2-5 (its defaults for an IPv6 --dst); Linux over the same veth.
+pollux_memory cps-v6 --mode cps --http --concurrency 32 --local-server http --time-wait 200 \
+  --dst '[2001:2::1]:8080'
+wrk_json cps-v6 -c32 -H "Connection: close"
+pollux_memory bulk-v6 --mode bulk --direction up --connections 1 --local-server discard \
+  --dst '[2001:2::1]:8080'
+ip netns exec $nsl taskset -c 0 iperf3 -c fd00:240::1 -p 5202 -t "$seconds" -J \
+  >"$out/linux-bulk-v6.json"
 
 say "memory per idle connection ($conns held)"
 # pollux: the process's resident memory holding $conns connections (both ends live in the
@@ -286,6 +310,9 @@ How to read this:
   the TCP segments its lcore received and sent (drivers-glue/poller.cpp). The spinning
   between bursts is not counted. End to end adds the two sides: the cost of one segment
   sent by one stack and received by the other.
+- The -v6 rows run cps and bulk again over IPv6 (MSS 1440), Linux over the same veth pair.
+  pollux sends TSO frames over IPv4 only so far (lib/tcp/output.cpp): its bulk-v6 sends
+  MTU-sized frames with checksum offload, so compare it with bulk-csum too.
 - Memory per idle connection: pollux counts its process RSS, the preallocated connection
   tables included; Linux counts kernel memory only (the holders' and nginx's user-space
   memory is not included), with as many connections as its per-process file limit
