@@ -310,9 +310,8 @@ How to read this:
   the TCP segments its lcore received and sent (drivers-glue/poller.cpp). The spinning
   between bursts is not counted. End to end adds the two sides: the cost of one segment
   sent by one stack and received by the other.
-- The -v6 rows run cps and bulk again over IPv6 (MSS 1440), Linux over the same veth pair.
-  pollux sends TSO frames over IPv4 only so far (lib/tcp/output.cpp): its bulk-v6 sends
-  MTU-sized frames with checksum offload, so compare it with bulk-csum too.
+- The -v6 rows run cps and bulk again over IPv6 (MSS 1440, TSO/LRO as over IPv4), Linux
+  over the same veth pair.
 - Memory per idle connection: pollux counts its process RSS, the preallocated connection
   tables included; Linux counts kernel memory only (the holders' and nginx's user-space
   memory is not included), with as many connections as its per-process file limit
