@@ -189,12 +189,6 @@ class Engine {
   void tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t now);
   void tcp_segment(base::UniqueMbuf m, const net::FourTuple& key, net::Bytes l4,
                    uint32_t l4_len, bool checksum_ok, uint64_t now);
-  // The TCP checksum in software, over a contiguous or chained segment of `l4_len` bytes.
-  // IPv6's: `upper_at` is the offset of the TCP header in the frame.
-  [[nodiscard]] static bool l4_checksum6_ok(const rte_mbuf* m, const net::Ipv6Header& ip,
-                                            uint32_t upper_at, uint32_t l4_len);
-  [[nodiscard]] static bool l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip,
-                                           uint32_t l4_len);
   void tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,
                      uint64_t now);
   // A segment the TCP layer built (or a RST), to ip_output or, for IPv6, with its TCP

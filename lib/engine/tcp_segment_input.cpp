@@ -14,12 +14,31 @@
 #include "tcp/reset.hpp"
 
 namespace pollux::engine {
+namespace {
+
+// The TCP checksum in software (RFC 1071) over a segment of `l4_len` bytes at offset `l4_at`
+// of the frame, `l4` its bytes in the first buffer, `pseudo_sum` its family's pseudo-header
+// (RFC 9293 3.1, RFC 8200 8.1). A contiguous segment is summed from `l4`; a chain (an LRO
+// frame, a zero-copy sender's segment) buffer by buffer. The sum of a correct segment with
+// its pseudo-header is 0xffff.
+bool l4_checksum_ok(const rte_mbuf* m, net::Bytes l4, uint32_t l4_at, uint32_t l4_len,
+                    uint32_t pseudo_sum) {
+  if (l4_len == l4.size()) return net::internet_checksum(l4, pseudo_sum) == 0;
+  return net::checksum_fold(mbuf_checksum_accumulate(m, l4_at, l4_len, pseudo_sum)) == 0xffff;
+}
+
+}  // namespace
 
 void Engine::tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now) {
   const uint32_t l4_len = static_cast<uint32_t>(ip.total_len - ip.header_len);
   const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
   const bool sum_ok =
-      hw == RxChecksum::good || (hw == RxChecksum::unknown && l4_checksum_ok(m.get(), ip, l4_len));
+      hw == RxChecksum::good ||
+      (hw == RxChecksum::unknown &&
+       l4_checksum_ok(m.get(), ip.payload,
+                      static_cast<uint32_t>(net::kEthernetHeaderLen + ip.header_len), l4_len,
+                      net::ipv4_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp,
+                                                  static_cast<uint16_t>(l4_len))));
   tcp_segment(std::move(m), net::FourTuple{ip.dst, ip.src, 0, 0}, ip.payload, l4_len, sum_ok, now);
 }
 
@@ -37,8 +56,11 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
       static_cast<uint32_t>(net::kEthernetHeaderLen + net::kIpv6HeaderLen + ip.payload_len) -
       upper_at;
   const RxChecksum hw = rx_l4_checksum(m.get(), config_.iface.offloads);
-  const bool sum_ok = hw == RxChecksum::good ||
-                      (hw == RxChecksum::unknown && l4_checksum6_ok(m.get(), ip, upper_at, l4_len));
+  const bool sum_ok =
+      hw == RxChecksum::good ||
+      (hw == RxChecksum::unknown &&
+       l4_checksum_ok(m.get(), ip.upper, upper_at, l4_len,
+                      net::ipv6_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, l4_len)));
   const net::FourTuple key{ip.dst, ip.src, 0, 0};
   if (ip.upper.size() >= 4 && config_.shards != nullptr && config_.shards->shards() > 1) {
     // Software steering (steering.hpp) moves IPv6/TCP frames to their owner at receive; one
@@ -87,25 +109,6 @@ void Engine::tcp_segment(base::UniqueMbuf m, const net::FourTuple& key_addrs, ne
   if (seg.has(net::tcp_flags::rst))
     return drop(std::move(m), base::Counter::drop_tcp_rst_to_closed);
   tcp_reply_rst(std::move(m), key, seg, now);
-}
-
-bool Engine::l4_checksum6_ok(const rte_mbuf* m, const net::Ipv6Header& ip, uint32_t upper_at,
-                             uint32_t l4_len) {
-  if (l4_len == ip.upper.size())
-    return net::ipv6_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.upper) == 0;
-  const uint32_t sum = mbuf_checksum_accumulate(
-      m, upper_at, l4_len, net::ipv6_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, l4_len));
-  return net::checksum_fold(sum) == 0xffff;
-}
-
-bool Engine::l4_checksum_ok(const rte_mbuf* m, const net::Ipv4Header& ip, uint32_t l4_len) {
-  if (l4_len == ip.payload.size())
-    return net::ipv4_l4_checksum(ip.src, ip.dst, net::kIpProtoTcp, ip.payload) == 0;
-  // RFC 1071 over the chain: the sum of a correct segment with its pseudo-header is 0xffff.
-  const uint32_t sum = mbuf_checksum_accumulate(
-      m, static_cast<uint32_t>(net::kEthernetHeaderLen + ip.header_len), l4_len,
-      net::ipv4_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, static_cast<uint16_t>(l4_len)));
-  return net::checksum_fold(sum) == 0xffff;
 }
 
 void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,
