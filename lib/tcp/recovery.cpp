@@ -15,6 +15,7 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
   ColdBlock* c = take_cold(t);
   if (!c) return 0;  // nowhere to hold them: the RTO repairs (or a probe, if a block is free then)
   const auto r = c->scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});
+  if (r.invalid > 0) counters_.inc(Counter::drop_tcp_sack_block_invalid, r.invalid);
   if (t.rack_on)
     for (size_t i = 0; i < r.newly_count; ++i)
       rack_deliver(t, r.newly[i].start, r.newly[i].end, opts, false, now);

@@ -57,16 +57,21 @@ SackScoreboard::UpdateResult SackScoreboard::update(Seq snd_una, Seq snd_max,
   const uint32_t before = sacked_;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const net::SackBlock& b = blocks[i];
-    if (!(b.left < b.right)) continue;  // empty or inverted: bogus
+    // Empty or inverted, or past SND.MAX (see the header): invalid. Tested before the
+    // D-SACK rule: a block of octets never sent duplicates nothing.
+    if (!(b.left < b.right) || b.right > snd_max) {
+      ++r.invalid;
+      continue;
+    }
     // RFC 2883 4: a D-SACK is the first block, below the cumulative ACK or inside the second.
     if (i == 0 && (b.left < snd_una ||
                    (blocks.size() > 1 && blocks[1].left <= b.left && b.right <= blocks[1].right))) {
       r.dsack = SeqRange{b.left, b.right};
       continue;
     }
-    // RFC 2018: only octets sent and not cumulatively acknowledged can be SACKed.
+    // Octets cumulatively acknowledged are SACKed no more (RFC 2018 3): the rest counts.
     const Seq start = net::seq_max(b.left, snd_una);
-    const Seq end = net::seq_min(b.right, snd_max);
+    const Seq end = b.right;
     if (!(start < end)) continue;
     // The pieces of the block not SACKed before (RACK times their delivery).
     for_each_unsacked(start, end, [&](Seq a, Seq b) {

@@ -52,11 +52,17 @@ class SackScoreboard {
     // The octets this ACK SACKed for the first time (up to 8 pieces; RFC 8985 times them).
     std::array<SeqRange, 8> newly{};
     uint8_t newly_count = 0;
+    // Blocks ignored as invalid: empty or inverted, or ending past SND.MAX.
+    uint8_t invalid = 0;
   };
 
   // Applies the SACK blocks of one ACK whose cumulative acknowledgment is `snd_una` (already
-  // advanced by the caller). Blocks outside (snd_una, snd_max] are ignored (RFC 2018 does
-  // not let a receiver SACK what was never sent; such blocks are bogus).
+  // advanced by the caller). A block that ends past `snd_max` reports octets never sent: a
+  // receiver cannot hold them (RFC 2018 3 SACKs received data; RFC 6675 5.1 trusts only
+  // blocks of outstanding data), so the whole block is invalid and ignored, D-SACK or not --
+  // not clipped, since nothing else in it can be trusted either (Linux's
+  // tcp_is_sackblock_valid() discards it the same way). A block that begins below
+  // `snd_una` is the D-SACK of RFC 2883 when first; otherwise its part above `snd_una` counts.
   UpdateResult update(net::Seq snd_una, net::Seq snd_max, std::span<const net::SackBlock> blocks);
 
   // Forgets everything at or below a new SND.UNA (cumulatively acknowledged).

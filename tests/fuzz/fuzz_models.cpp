@@ -269,9 +269,15 @@ void scoreboard(Input& in) {
                       sacked.begin() + static_cast<ptrdiff_t>(max));
         res = sb.update(seq(una), seq(max), std::span(blocks.data(), n));
         bool dsack = false;
+        size_t invalid = 0;
         for (size_t i = 0; i < n; ++i) {
           const net::SackBlock& b = blocks[i];
-          if (!(b.left < b.right)) continue;
+          // Empty or inverted, or reaching past SND.MAX: invalid, ignored whole (RFC 2018 3,
+          // RFC 6675 5.1), D-SACK or not.
+          if (!(b.left < b.right) || b.right > seq(max)) {
+            ++invalid;
+            continue;
+          }
           if (i == 0 && (b.left < seq(una) ||
                          (n > 1 && blocks[1].left <= b.left && b.right <= blocks[1].right))) {
             dsack = true;
@@ -279,7 +285,7 @@ void scoreboard(Input& in) {
                     "scoreboard: D-SACK not reported as given");
             continue;
           }
-          const uint64_t lo = std::max(off(b.left), una), hi = std::min(off(b.right), max);
+          const uint64_t lo = std::max(off(b.left), una), hi = off(b.right);
           if (lo >= hi) continue;
           const size_t runs_before = runs().size();
           for (uint64_t o = lo; o < hi; ++o) sacked[o] = 1;
@@ -291,6 +297,7 @@ void scoreboard(Input& in) {
           }
         }
         require(dsack == res->dsack.has_value(), "scoreboard: D-SACK reported wrongly");
+        require(res->invalid == invalid, "scoreboard: invalid blocks miscounted");
         break;
       }
       case 5:

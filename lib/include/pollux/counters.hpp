@@ -202,6 +202,9 @@ enum class Counter : uint16_t {
   drop_tcp_table_full,     // SYN dropped: connection table full
   drop_tcp_ofo_no_queue,   // out-of-order segment dropped: no reassembly queue free
   drop_tcp_ofo_limit,      // out-of-order segment dropped: reassembly limits
+  // SACK blocks ignored because they report octets never sent (past SND.MAX; RFC 2018 3,
+  // RFC 6675 5.1), as Linux's tcp_is_sackblock_valid() ignores them; the ACK is processed.
+  drop_tcp_sack_block_invalid,
   // Receive memory (issue 14 item 2): mbufs held by receive and reassembly queues are
   // budgeted per lcore (TcpConfig::rcv_mbuf_budget), so that no peer pins the pool.
   drop_tcp_ofo_pruned,  // out-of-order mbufs freed under memory pressure (the peer resends)
@@ -394,6 +397,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_table_full",
     "drop_tcp_ofo_no_queue",
     "drop_tcp_ofo_limit",
+    "drop_tcp_sack_block_invalid",
     "drop_tcp_ofo_pruned",
     "drop_tcp_rcv_memory",
     "tcp_rcv_collapsed",

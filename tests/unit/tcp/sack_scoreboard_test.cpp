@@ -47,17 +47,39 @@ TEST(SackScoreboard, MergesSortsAndCountsBytes) {
   EXPECT_EQ(sb.high_sacked(una), at(6000));
 }
 
-TEST(SackScoreboard, ClipsToOutstandingData) {
+// RFC 2018 3 and RFC 6675 5.1: a block may only report octets sent. One that ends past
+// SND.MAX is invalid as a whole and ignored (not clipped to SND.MAX), and so is a first
+// block that would otherwise be a D-SACK; the valid blocks of the same ACK still count.
+TEST(SackScoreboard, ABlockEndingPastSndMaxIsIgnoredWhole) {
   SackScoreboard sb;
-  std::vector<SackBlock> b{SackBlock{at(500), at(30000)}};  // beyond snd_max
-  // First block starting below SND.UNA is a D-SACK (RFC 2883), not added.
-  auto r = sb.update(at(1000), at(10000), b);
-  EXPECT_TRUE(r.dsack);
+  const Seq una = at(1000), max = at(10000);
+  std::vector<SackBlock> b{SackBlock{at(500), at(30000)}};  // below SND.UNA and past SND.MAX
+  auto r = sb.update(una, max, b);
+  EXPECT_FALSE(r.dsack) << "octets never sent duplicate nothing";
+  EXPECT_EQ(r.invalid, 1u);
   EXPECT_TRUE(sb.empty());
-  b = {seg(1, 1), SackBlock{at(9000), at(30000)}};
-  r = sb.update(at(1000), at(10000), b);
-  EXPECT_EQ(r.newly_sacked, 2000u);  // 1000..2000 and 9000..10000 only
+  b = {seg(1, 1), SackBlock{at(9000), at(10001)}};  // one octet past SND.MAX
+  r = sb.update(una, max, b);
+  EXPECT_EQ(r.invalid, 1u);
+  EXPECT_EQ(r.newly_sacked, 1000u) << "1000..2000 only, nothing of 9000..10001";
+  EXPECT_EQ(sb.high_sacked(at(0)), at(2000));
+  b = {SackBlock{at(9000), at(10000)}};  // ending at SND.MAX exactly: valid
+  r = sb.update(una, max, b);
+  EXPECT_EQ(r.invalid, 0u);
+  EXPECT_EQ(r.newly_sacked, 1000u);
   EXPECT_EQ(sb.high_sacked(at(0)), at(10000));
+}
+
+// A block that begins below SND.UNA and is not the first (so no D-SACK) counts from SND.UNA.
+TEST(SackScoreboard, ABlockStartingBelowSndUnaCountsFromSndUna) {
+  SackScoreboard sb;
+  std::vector<SackBlock> b{seg(5, 5), SackBlock{at(500), at(2000)}};
+  auto r = sb.update(at(1000), at(10000), b);
+  EXPECT_FALSE(r.dsack);
+  EXPECT_EQ(r.invalid, 0u);
+  EXPECT_EQ(r.newly_sacked, 2000u);  // 5000..6000 and 1000..2000
+  ASSERT_EQ(sb.size(), 2u);
+  EXPECT_EQ(sb.ranges()[0], (SeqRange{at(1000), at(2000)}));
 }
 
 TEST(SackScoreboard, DsackInsideSecondBlock) {
