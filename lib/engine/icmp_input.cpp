@@ -34,19 +34,41 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
     // segment of ours is only if TCP from one of our addresses. The TCP layer checks it
     // against the connection before lowering the path MTU (RFC 5927). A quote is usually
     // truncated (total length beyond what is quoted), so its fields are read directly.
-    counters_.inc(base::Counter::icmp_frag_needed_received);
     const net::Bytes q = msg.body;
     const size_t ihl = q.empty() ? 0 : static_cast<size_t>(q[0] & 0x0f) * 4;
-    const bool whole = q.size() >= net::kIpv4MinHeaderLen && (q[0] >> 4) == 4 &&
-                       ihl >= net::kIpv4MinHeaderLen && q.size() >= ihl + 8;
-    if (!whole || q[9] != net::kIpProtoTcp ||
-        !config_.iface.owns(net::Ipv4Addr{net::load_be32(q.data() + 12)}))
-      return drop(m, base::Counter::drop_icmp_bad_quote);
-    net::Ipv4Header quoted;
-    quoted.protocol = q[9];
-    quoted.src = net::Ipv4Addr{net::load_be32(q.data() + 12)};
-    quoted.dst = net::Ipv4Addr{net::load_be32(q.data() + 16)};
-    tcp_.icmp_frag_needed(quoted, q.subspan(ihl), net::icmp_next_hop_mtu(msg), now);
+    const bool ours = q.size() >= net::kIpv4MinHeaderLen && (q[0] >> 4) == 4 &&
+                      ihl >= net::kIpv4MinHeaderLen && q.size() >= ihl + 8 &&
+                      q[9] == net::kIpProtoTcp &&
+                      config_.iface.owns(net::Ipv4Addr{net::load_be32(q.data() + 12)});
+    net::Ipv4Header quoted;  // as we sent it: src is ours, dst the peer
+    net::Bytes tcp;
+    if (ours) {
+      quoted.protocol = q[9];
+      quoted.src = net::Ipv4Addr{net::load_be32(q.data() + 12)};
+      quoted.dst = net::Ipv4Addr{net::load_be32(q.data() + 16)};
+      tcp = q.subspan(ihl);
+    }
+    // The message comes from a router, so a NIC's RSS hashes it by the router's address and
+    // ours, not by the quoted connection's ports: it may land on an lcore that does not own
+    // the connection (software steering moves it at receive by the quoted tuple, but not one
+    // that was reassembled). It is passed to the owner and counted there, as IPv6's Packet
+    // Too Big is (packet_too_big_input).
+    bool elsewhere = false;
+    if (ours && config_.shards != nullptr && config_.shards->shards() > 1) {
+      const net::FourTuple t{quoted.src, quoted.dst, net::load_be16(tcp.data()),
+                             net::load_be16(tcp.data() + 2)};
+      if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
+        if (steerer_ != nullptr) {
+          counters_.inc(base::Counter::icmp_frag_needed_passed_to_owner);
+          return steerer_->pass(m, owner);
+        }
+        elsewhere = true;
+      }
+    }
+    counters_.inc(base::Counter::icmp_frag_needed_received);
+    if (!ours) return drop(m, base::Counter::drop_icmp_bad_quote);
+    if (elsewhere) return drop(m, base::Counter::drop_icmp_frag_needed_wrong_lcore);
+    tcp_.icmp_frag_needed(quoted, tcp, net::icmp_next_hop_mtu(msg), now);
     drain_tcp(now);
     rte_pktmbuf_free(m);
     return;

@@ -89,6 +89,10 @@ enum class Counter : uint16_t {
   // Fragmentation needed refused for its quote (not an IPv4 header and 8 bytes of TCP from
   // one of our addresses), as drop_icmpv6_bad_quote is for IPv6's Packet Too Big.
   drop_icmp_bad_quote,
+  // Fragmentation needed about a connection another lcore owns: passed to it over the
+  // steering mesh (counted received there), or dropped when there is no mesh.
+  icmp_frag_needed_passed_to_owner,
+  drop_icmp_frag_needed_wrong_lcore,
   icmp_other_received,
   drop_icmp_rate_limited,  // echo request not answered: over the per-lcore reply budget
   // IPv6 (RFC 8200) and ICMPv6 (RFC 4443, RFC 4861 neighbour discovery).
@@ -301,6 +305,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "icmp_echo_replies_sent",
     "icmp_frag_needed_received",
     "drop_icmp_bad_quote",
+    "icmp_frag_needed_passed_to_owner",
+    "drop_icmp_frag_needed_wrong_lcore",
     "icmp_other_received",
     "drop_icmp_rate_limited",
     "drop_ipv6_malformed",

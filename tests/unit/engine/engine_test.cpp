@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "../../support/frames.hpp"
+#include "../../support/sharded_engines.hpp"
 #include "engine/checksum_offload.hpp"
 #include "engine_frames.hpp"
 
@@ -554,6 +555,100 @@ TEST_F(EngineTest, FragNeededQuotingWhatCannotBeOurSegmentIsRefusedAndCounted) {
   EXPECT_EQ(count(base::Counter::drop_icmp_bad_quote), 5u);
   EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 1u);
   EXPECT_TRUE(sent().empty());
+}
+
+// The router's message is hashed by the router's address and ours (a NIC's RSS), not by the
+// quoted connection's ports, so it may reach an lcore that does not own the connection. As
+// IPv6's Packet Too Big (Tcp6PmtuSharded), it goes to the owner: two engines of one port with
+// the shard function and the steering mesh as drivers-glue sets them up, played in turn.
+class FragNeededSharded : public EngineFrames {};
+
+TEST_F(FragNeededSharded, AFragNeededOnTheWrongLcoreIsPassedToTheConnectionsOwner) {
+  make_pool(511);
+  EngineConfig c;
+  c.iface.mac = kOurMac;
+  c.iface.addrs = {net::Ipv4Prefix{kOurIp, 24}};
+  c.iface.gateway = kGwIp;
+  pollux::testing::ShardedEngines lcores(c, pool_.get(), 2, "fragneeded_st");
+  ASSERT_TRUE(lcores.ok());
+  // Both lcores know the peer's link-layer address (its ARP request for us).
+  const net::ArpPacket who_has{net::ArpOp::request, kPeerMac, kPeerIp, net::MacAddr{}, kOurIp};
+  lcores.feed_each(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                              pollux::testing::arp_body(who_has)));
+  // A connection lcore 1 owns: a peer port the shard function gives to 1.
+  constexpr uint16_t kPort = 80;
+  uint16_t sport = 40000;
+  while (lcores.map().shard_of(net::FourTuple{kOurIp, kPeerIp, kPort, sport}) != 1) ++sport;
+  auto tcp_to_us = [&](net::Seq seq, net::Seq ack, uint8_t flags,
+                       const net::TcpOptions* o = nullptr) {
+    net::TcpBuild b;
+    b.src_port = sport;
+    b.dst_port = kPort;
+    b.seq = seq;
+    b.ack = ack;
+    b.flags = flags;
+    b.window = 65535;
+    return pollux::testing::eth_frame(
+        kOurMac, kPeerMac, 0x0800,
+        pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
+                                       pollux::testing::tcp_segment(kPeerIp, kOurIp, b, o)));
+  };
+  struct App {
+    Conn* conn = nullptr;
+    static void accepted(void* ctx, Conn* cn) { static_cast<App*>(ctx)->conn = cn; }
+  } app;
+  static constexpr AppEvents kAppEvents{App::accepted, nullptr, nullptr, nullptr, nullptr, nullptr};
+  Engine& owner = lcores[1];
+  ASSERT_EQ(owner.tcp().listen(kPort, &kAppEvents, &app), TcpError::ok);
+  const net::Seq peer_iss(1000);
+  net::TcpOptions syn_opts;
+  syn_opts.has_mss = true;
+  syn_opts.mss = 1460;
+  lcores.feed(1, tcp_to_us(peer_iss, net::Seq(0), net::tcp_flags::syn, &syn_opts));
+  const auto synack = lcores.sent(1);
+  ASSERT_EQ(synack.size(), 1u);
+  const net::Seq iss(net::load_be32(synack[0].data() + 14 + 20 + 4));
+  lcores.feed(1, tcp_to_us(peer_iss + 1, iss + 1, net::tcp_flags::ack));
+  ASSERT_NE(app.conn, nullptr);
+  ASSERT_EQ(owner.tcp().info(app.conn).snd_mss, 1460u);
+  const std::string data(1000, 'd');
+  ASSERT_EQ(
+      owner.tcp().send(app.conn, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}),
+      data.size());
+  owner.poll(0);
+  const auto first = lcores.sent(1);
+  ASSERT_EQ(first.size(), 1u);
+  // What a router quotes (RFC 792): the IP header and the first 8 bytes of TCP.
+  const Frame quoted(first[0].begin() + 14, first[0].begin() + 14 + 20 + 8);
+  Frame icmp(net::kIcmpHeaderLen + quoted.size());
+  std::copy(quoted.begin(), quoted.end(), icmp.begin() + net::kIcmpHeaderLen);
+  net::write_icmp_header(icmp.data(), 3, net::kIcmpCodeFragNeeded, 1400, quoted.size());
+  const Frame frag_needed = pollux::testing::eth_frame(
+      kOurMac, kGwMac, 0x0800,
+      pollux::testing::ipv4_datagram(kGwIp, kOurIp, net::kIpProtoIcmp, icmp));
+
+  // Without a mesh (a sharded engine on its own) lcore 0 cannot act on it: counted.
+  lcores.feed(0, frag_needed);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_received), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_icmp_frag_needed_wrong_lcore), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
+
+  // With the mesh it goes to lcore 1, is counted there, and the MSS falls to 1400 - 40.
+  lcores.connect_mesh();
+  lcores.feed(0, frag_needed);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_passed_to_owner), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_received), 1u);
+  EXPECT_TRUE(lcores.sent(0).empty());
+  ASSERT_EQ(lcores.deliver_steered(1), 1u);
+  EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_received), 1u);
+  EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_passed_to_owner), 0u);
+  EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(owner.tcp().info(app.conn).snd_mss, 1400u - 40);
+
+  owner.tcp().abort(app.conn);
+  (void)lcores.sent(1);
+  lcores.stop();
+  EXPECT_EQ(held(), 0u) << "mbufs leaked";
 }
 
 // --- TCP with no connection (RFC 9293 3.10.7.1) --------------------------------------------
