@@ -128,6 +128,15 @@ bool check_gateway(const std::vector<Ipv4Prefix>& addrs, const std::optional<Ipv
       error = "--gw: " + gateway->to_string() + " is one of our own addresses";
       return false;
     }
+    // Nor can the subnet's network or directed-broadcast address be a host (RFC 1122
+    // 3.2.1.3, RFC 919); a /31 has neither (RFC 3021), as --ip's host check says.
+    if (p.length < 31 && p.contains(*gateway) &&
+        (*gateway == p.network() || *gateway == p.directed_broadcast())) {
+      error = "--gw: " + gateway->to_string() + " is the " +
+              (*gateway == p.network() ? "network" : "broadcast") + " address of --ip " +
+              p.to_string() + ", not a host";
+      return false;
+    }
     reachable |= p.contains(*gateway);
   }
   if (!reachable) error = "--gw: " + gateway->to_string() + " is not on any --ip subnet";

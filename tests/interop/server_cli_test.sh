@@ -38,6 +38,8 @@ refused "--rst-limit: '-5' is not a number per second" -- --ip 10.0.0.2/24 --rst
 refused "--allow: '10.0.0.1/8' has host bits set (did you mean 10.0.0.0/8?)" -- --ip 10.0.0.2/24 --allow 10.0.0.1/8
 refused "--deny: port '70000' is not a number in [1, 65535]" -- --ip 10.0.0.2/24 --deny 10.0.0.0/8:70000
 refused "--gw: 10.0.0.2 is one of our own addresses" -- --ip 10.0.0.2/24 --gw 10.0.0.2
+refused "--gw: 10.0.0.255 is the broadcast address of --ip 10.0.0.2/24, not a host" -- --ip 10.0.0.2/24 --gw 10.0.0.255
+refused "--gw: 10.0.0.0 is the network address of --ip 10.0.0.2/24, not a host" -- --ip 10.0.0.2/24 --gw 10.0.0.0
 # Rings, pool and real NICs (issue 15 item 5): sizes in range; a PCI device DPDK cannot use
 # is refused before the EAL starts, with what to run.
 refused "--rxd: '10' is not a whole number in [64, 16384]" -- --ip 10.0.0.2/24 --rxd 10

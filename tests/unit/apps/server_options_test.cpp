@@ -115,6 +115,12 @@ TEST(ServerOptions, AGwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) {
            Bad{{"--ip", "10.0.1.7/24", "--gw", "10.0.1.7"},
                "--gw: 10.0.1.7 is one of our own addresses"},
            Bad{{"--gw", "10.0.2.1"}, "--gw: 10.0.2.1 is not on any --ip subnet"},
+           // RFC 1122 3.2.1.3: a subnet's network and directed-broadcast addresses are
+           // nobody's; no neighbour answers ARP for them.
+           Bad{{"--gw", "10.0.0.0"},
+               "--gw: 10.0.0.0 is the network address of --ip 10.0.0.2/24, not a host"},
+           Bad{{"--gw", "10.0.0.255"},
+               "--gw: 10.0.0.255 is the broadcast address of --ip 10.0.0.2/24, not a host"},
            Bad{{"--gw", "224.0.0.1"}, "--gw: 224.0.0.1 cannot be a gateway (multicast"},
            Bad{{"--gw", "255.255.255.255"}, "--gw: 255.255.255.255 cannot be a gateway"},
            Bad{{"--gw", "0.0.0.0"}, "--gw: 0.0.0.0 cannot be a gateway"},
@@ -127,8 +133,16 @@ TEST(ServerOptions, AGwThatCannotBeANeighbourIsRefusedWithOneLineNamingGw) {
     EXPECT_NE(e.find(b.says), std::string::npos) << e;
     EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
   }
-  // No IPv6 address of ours: no prefix the gateway could be on.
+  // A /31 has no network or broadcast address (RFC 3021): its other end is the gateway.
   std::string e;
+  auto o = parse({"--ip", "10.0.0.2/31", "--gw", "10.0.0.3"}, &e);
+  ASSERT_TRUE(o) << e;
+  o = parse({"--ip", "10.0.0.3/31", "--gw", "10.0.0.2"}, &e);
+  ASSERT_TRUE(o) << e;
+  // A subnet's first and last host addresses are hosts.
+  for (const char* gw : {"10.0.0.1", "10.0.0.254"})
+    ASSERT_TRUE(parse({"--ip", "10.0.0.2/24", "--gw", gw}, &e)) << e;
+  // No IPv6 address of ours: no prefix the gateway could be on.
   EXPECT_FALSE(parse({"--ip", "10.0.0.2/24", "--gw", "fe80::1"}, &e));
   EXPECT_EQ(e, "--gw: fe80::1 is IPv6 and no --ip names an IPv6 address (e.g. --ip fd00::2/64)");
 }
