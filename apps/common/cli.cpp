@@ -325,7 +325,13 @@ std::string OptionParser::effective_config() const {
           out += "# " + o.name + " = " + o.value_name + "\n";
       } else if (o.repeatable) {
         std::string list = "[";
-        for (size_t j = 0; j < vals.size(); ++j) list += (j ? ", " : "") + quoted(vals[j]);
+        for (size_t j = 0; j < vals.size(); ++j) {
+          // Appended in place: `(j ? ", " : "") + quoted(v)` inserted a C string at the front
+          // of a temporary, a copy whose length GCC 12's LTO could not bound
+          // (-Wstringop-overflow on its memcpy).
+          if (j != 0) list += ", ";
+          list += quoted(vals[j]);
+        }
         line(o.name, list + "]");
       } else {
         line(o.name, quoted(vals.back()));
