@@ -12,6 +12,26 @@
 #include "net/ipv6.hpp"
 
 namespace pollux::engine {
+namespace {
+
+// Where an ICMP error about connection `t` (our address and port first) is handled. It comes
+// from a router, so a NIC's RSS hashes it by the router's address and ours, not by the
+// quoted connection's ports, and it may land on an lcore that does not own the connection:
+// then it is passed to the owner over the steering mesh (counted as `passed`, and counted
+// as received there), or, without a mesh (a sharded engine on its own), cannot be acted on.
+enum class Owner : uint8_t { here, passed, elsewhere };
+Owner to_owner(const EngineConfig& config, Steerer* steerer, base::Counters& counters, rte_mbuf* m,
+               const net::FourTuple& t, base::Counter passed) {
+  if (config.shards == nullptr || config.shards->shards() <= 1) return Owner::here;
+  const uint16_t owner = config.shards->shard_of(t);
+  if (owner == config.lcore_index) return Owner::here;
+  if (steerer == nullptr) return Owner::elsewhere;
+  counters.inc(passed);
+  steerer->pass(m, owner);
+  return Owner::passed;
+}
+
+}  // namespace
 
 void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
   net::IcmpMessage msg;
@@ -48,26 +68,18 @@ void Engine::icmp_input(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now) {
       quoted.dst = net::Ipv4Addr{net::load_be32(q.data() + 16)};
       tcp = q.subspan(ihl);
     }
-    // The message comes from a router, so a NIC's RSS hashes it by the router's address and
-    // ours, not by the quoted connection's ports: it may land on an lcore that does not own
-    // the connection (software steering moves it at receive by the quoted tuple, but not one
-    // that was reassembled). It is passed to the owner and counted there, as IPv6's Packet
-    // Too Big is (packet_too_big_input).
-    bool elsewhere = false;
-    if (ours && config_.shards != nullptr && config_.shards->shards() > 1) {
-      const net::FourTuple t{quoted.src, quoted.dst, net::load_be16(tcp.data()),
-                             net::load_be16(tcp.data() + 2)};
-      if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
-        if (steerer_ != nullptr) {
-          counters_.inc(base::Counter::icmp_frag_needed_passed_to_owner);
-          return steerer_->pass(m, owner);
-        }
-        elsewhere = true;
-      }
-    }
+    // Software steering moves it at receive by the quoted tuple (rx_steer_tuple), but not a
+    // reassembled one, and a NIC's RSS does not: to_owner() passes it on, as IPv6's.
+    Owner where = Owner::here;
+    if (ours)
+      where = to_owner(config_, steerer_, counters_, m,
+                       net::FourTuple{quoted.src, quoted.dst, net::load_be16(tcp.data()),
+                                      net::load_be16(tcp.data() + 2)},
+                       base::Counter::icmp_frag_needed_passed_to_owner);
+    if (where == Owner::passed) return;
     counters_.inc(base::Counter::icmp_frag_needed_received);
     if (!ours) return drop(m, base::Counter::drop_icmp_bad_quote);
-    if (elsewhere) return drop(m, base::Counter::drop_icmp_frag_needed_wrong_lcore);
+    if (where == Owner::elsewhere) return drop(m, base::Counter::drop_icmp_frag_needed_wrong_lcore);
     tcp_.icmp_frag_needed(quoted, tcp, net::icmp_next_hop_mtu(msg), now);
     drain_tcp(now);
     rte_pktmbuf_free(m);
@@ -131,24 +143,17 @@ void Engine::packet_too_big_input(rte_mbuf* m, const net::Icmpv6Message& msg, ui
     ours = addrs6_.owns(src);
   }
   const net::Bytes tcp = ours ? q.subspan(net::kIpv6HeaderLen) : net::Bytes{};
-  // The message comes from a router: a NIC's RSS hashes it by the router's address and ours,
-  // and software steering leaves ICMPv6 where it arrives (steering.hpp), so it may be on an
-  // lcore that does not own the quoted connection. It is passed to the owner, as tcp6_input
-  // does with segments, and counted there.
-  bool elsewhere = false;
-  if (ours && config_.shards != nullptr && config_.shards->shards() > 1) {
-    const net::FourTuple t{src, dst, net::load_be16(tcp.data()), net::load_be16(tcp.data() + 2)};
-    if (const uint16_t owner = config_.shards->shard_of(t); owner != config_.lcore_index) {
-      if (steerer_ != nullptr) {
-        counters_.inc(base::Counter::icmpv6_too_big_passed_to_owner);
-        return steerer_->pass(m, owner);
-      }
-      elsewhere = true;
-    }
-  }
+  // Software steering leaves ICMPv6 where it arrives (steering.hpp): to_owner() passes it on.
+  Owner where = Owner::here;
+  if (ours)
+    where = to_owner(
+        config_, steerer_, counters_, m,
+        net::FourTuple{src, dst, net::load_be16(tcp.data()), net::load_be16(tcp.data() + 2)},
+        base::Counter::icmpv6_too_big_passed_to_owner);
+  if (where == Owner::passed) return;
   counters_.inc(base::Counter::icmpv6_packet_too_big_received);
   if (!ours) return drop(m, base::Counter::drop_icmpv6_bad_quote);
-  if (elsewhere) return drop(m, base::Counter::drop_ipv6_tcp_wrong_lcore);
+  if (where == Owner::elsewhere) return drop(m, base::Counter::drop_ipv6_tcp_wrong_lcore);
   tcp_.icmp_packet_too_big(src, dst, tcp, msg.mtu, now);
   drain_tcp(now);
   rte_pktmbuf_free(m);
