@@ -84,6 +84,34 @@ class ShardedEngines {
     if (n != 0) engines_[i]->input(got, n, now);
     return n;
   }
+  // A connection lcore `i` accepts on `port` (its listener made here): the peer's SYN offers
+  // MSS `mss`, then its ACK completes the handshake, each frame built by
+  // `to_us(seq, ack, flags, options)`; `l3_len` is the IP header length of lcore `i`'s
+  // SYN-ACK (where its sequence number is read). Null if the handshake did not complete.
+  template <class ToUs>
+  Conn* accept_on(size_t i, uint16_t port, ToUs to_us, size_t l3_len, uint16_t mss) {
+    static constexpr AppEvents kEvents{on_accepted, nullptr, nullptr, nullptr, nullptr, nullptr};
+    accepted_ = nullptr;
+    if (engines_[i]->tcp().listen(port, &kEvents, this) != TcpError::ok) return nullptr;
+    net::TcpOptions syn;
+    syn.has_mss = true;
+    syn.mss = mss;
+    const net::Seq peer_iss(1000);
+    feed(i, to_us(peer_iss, net::Seq(0), net::tcp_flags::syn, &syn));
+    const std::vector<Frame> synack = sent(i);
+    if (synack.size() != 1) return nullptr;
+    const net::Seq iss(net::load_be32(synack[0].data() + kEthHeaderLen + l3_len + 4));
+    feed(i, to_us(peer_iss + 1, iss + 1, net::tcp_flags::ack, nullptr));
+    return accepted_;
+  }
+  // `conn` on lcore `i` sends `bytes` bytes: the frames that leave at once.
+  std::vector<Frame> send_from(size_t i, Conn* conn, size_t bytes) {
+    const std::vector<uint8_t> data(bytes, 'd');
+    if (engines_[i]->tcp().send(conn, {data.data(), data.size()}) != bytes) return {};
+    engines_[i]->poll(0);
+    return sent(i);
+  }
+
   // The engines, the steerers and the mesh gone, in that order: every mbuf back in the pool.
   void stop() {
     engines_.clear();
@@ -92,7 +120,10 @@ class ShardedEngines {
   }
 
  private:
+  static constexpr size_t kEthHeaderLen = 14;
+  static void on_accepted(void* ctx, Conn* c) { static_cast<ShardedEngines*>(ctx)->accepted_ = c; }
   static inline int serial_ = 0;
+  Conn* accepted_ = nullptr;
   rte_mempool* pool_;
   engine::ShardMap map_;
   std::unique_ptr<engine::SteeringMesh> mesh_;

@@ -579,8 +579,7 @@ TEST_F(FragNeededSharded, AFragNeededOnTheWrongLcoreIsPassedToTheConnectionsOwne
   constexpr uint16_t kPort = 80;
   uint16_t sport = 40000;
   while (lcores.map().shard_of(net::FourTuple{kOurIp, kPeerIp, kPort, sport}) != 1) ++sport;
-  auto tcp_to_us = [&](net::Seq seq, net::Seq ack, uint8_t flags,
-                       const net::TcpOptions* o = nullptr) {
+  auto tcp_to_us = [&](net::Seq seq, net::Seq ack, uint8_t flags, const net::TcpOptions* o) {
     net::TcpBuild b;
     b.src_port = sport;
     b.dst_port = kPort;
@@ -593,30 +592,11 @@ TEST_F(FragNeededSharded, AFragNeededOnTheWrongLcoreIsPassedToTheConnectionsOwne
         pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
                                        pollux::testing::tcp_segment(kPeerIp, kOurIp, b, o)));
   };
-  struct App {
-    Conn* conn = nullptr;
-    static void accepted(void* ctx, Conn* cn) { static_cast<App*>(ctx)->conn = cn; }
-  } app;
-  static constexpr AppEvents kAppEvents{App::accepted, nullptr, nullptr, nullptr, nullptr, nullptr};
   Engine& owner = lcores[1];
-  ASSERT_EQ(owner.tcp().listen(kPort, &kAppEvents, &app), TcpError::ok);
-  const net::Seq peer_iss(1000);
-  net::TcpOptions syn_opts;
-  syn_opts.has_mss = true;
-  syn_opts.mss = 1460;
-  lcores.feed(1, tcp_to_us(peer_iss, net::Seq(0), net::tcp_flags::syn, &syn_opts));
-  const auto synack = lcores.sent(1);
-  ASSERT_EQ(synack.size(), 1u);
-  const net::Seq iss(net::load_be32(synack[0].data() + 14 + 20 + 4));
-  lcores.feed(1, tcp_to_us(peer_iss + 1, iss + 1, net::tcp_flags::ack));
-  ASSERT_NE(app.conn, nullptr);
-  ASSERT_EQ(owner.tcp().info(app.conn).snd_mss, 1460u);
-  const std::string data(1000, 'd');
-  ASSERT_EQ(
-      owner.tcp().send(app.conn, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}),
-      data.size());
-  owner.poll(0);
-  const auto first = lcores.sent(1);
+  Conn* conn = lcores.accept_on(1, kPort, tcp_to_us, 20, 1460);
+  ASSERT_NE(conn, nullptr);
+  ASSERT_EQ(owner.tcp().info(conn).snd_mss, 1460u);
+  const auto first = lcores.send_from(1, conn, 1000);
   ASSERT_EQ(first.size(), 1u);
   // What a router quotes (RFC 792): the IP header and the first 8 bytes of TCP.
   const Frame quoted(first[0].begin() + 14, first[0].begin() + 14 + 20 + 8);
@@ -643,9 +623,9 @@ TEST_F(FragNeededSharded, AFragNeededOnTheWrongLcoreIsPassedToTheConnectionsOwne
   EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_received), 1u);
   EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_passed_to_owner), 0u);
   EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
-  EXPECT_EQ(owner.tcp().info(app.conn).snd_mss, 1400u - 40);
+  EXPECT_EQ(owner.tcp().info(conn).snd_mss, 1400u - 40);
 
-  owner.tcp().abort(app.conn);
+  owner.tcp().abort(conn);
   (void)lcores.sent(1);
   lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";

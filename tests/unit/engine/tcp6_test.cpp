@@ -597,28 +597,15 @@ TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwne
   // A connection lcore 1 owns: a peer port the shard function gives to 1.
   uint16_t sport = 40000;
   while (lcores.map().shard_of(net::FourTuple{kOur, kPeer, kPort, sport}) != 1) ++sport;
-  struct App {
-    Conn* conn = nullptr;
-    static void accepted(void* ctx, Conn* cn) { static_cast<App*>(ctx)->conn = cn; }
-  } app;
-  static constexpr AppEvents kAppEvents{App::accepted, nullptr, nullptr, nullptr, nullptr, nullptr};
   Engine& owner = lcores[1];
-  ASSERT_EQ(owner.tcp().listen(kPort, &kAppEvents, &app), TcpError::ok);
-  net::TcpOptions syn_opts;
-  syn_opts.has_mss = true;
-  syn_opts.mss = 1440;
-  lcores.feed(1, tcp_to_us(sport, kPeerIss, net::Seq(0), fl::syn, &syn_opts));
-  const auto synack = lcores.sent(1);
-  ASSERT_EQ(synack.size(), 1u);
-  const net::Seq iss(net::load_be32(synack[0].data() + 14 + 40 + 4));
-  lcores.feed(1, tcp_to_us(sport, kPeerIss + 1, iss + 1, fl::ack));
-  ASSERT_NE(app.conn, nullptr);
-  const std::string data(1000, 'd');
-  ASSERT_EQ(
-      owner.tcp().send(app.conn, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}),
-      data.size());
-  owner.poll(0);
-  const auto first = lcores.sent(1);
+  Conn* conn = lcores.accept_on(
+      1, kPort,
+      [&](net::Seq seq, net::Seq ack, uint8_t flags, const net::TcpOptions* o) {
+        return tcp_to_us(sport, seq, ack, flags, o);
+      },
+      40, 1440);
+  ASSERT_NE(conn, nullptr);
+  const auto first = lcores.send_from(1, conn, 1000);
   ASSERT_EQ(first.size(), 1u);
   const Frame quoted(first[0].begin() + 14, first[0].end());
   Frame body(4 + quoted.size());
@@ -645,13 +632,13 @@ TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwne
   ASSERT_EQ(lcores.deliver_steered(1), 1u);
   EXPECT_EQ(lcores.count(1, base::Counter::icmpv6_packet_too_big_received), 1u);
   EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
-  EXPECT_EQ(owner.tcp().info(app.conn).snd_mss, 1340u);
+  EXPECT_EQ(owner.tcp().info(conn).snd_mss, 1340u);
   // The 1000 bytes in flight fit 1340: resent at once, in one packet of 1060 bytes.
   const auto again = lcores.sent(1);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].size() - 14, 1060u);
 
-  owner.tcp().abort(app.conn);
+  owner.tcp().abort(conn);
   (void)lcores.sent(1);
   lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";
