@@ -40,6 +40,16 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
   // Checksums first: a packet parked while its neighbour resolves leaves complete.
   prepare_tx_checksums(m, config_.iface.offloads);
 
+  // The next hop's MAC comes from the neighbour cache, never from the source address of the
+  // frame being answered (issue 14 asked whether a SYN-ACK to an unresolved on-link source
+  // could simply go back to the SYN's Ethernet source, as it would skip one ARP exchange
+  // per spoofed source). It could not, and Linux does not either: the SYN-ACK carries the
+  // cookie, and a cookie is only worth something because it reaches the owner of the
+  // source address, not whoever put that address in a frame (RFC 4987 3.6: the handshake
+  // then proves the return path). Sent to the frame's source, a spoofer on the link would
+  // receive every cookie and complete connections as any address of the subnet. The cost
+  // it would save is bounded anyway: new entries are budgeted, held packets capped, and a
+  // new entry never takes a reachable neighbour's place (neighbour_cache.cpp).
   net::MacAddr mac;
   switch (arp_.resolve(next_hop, m, now, mac)) {
     case ArpCache::Resolve::resolved:

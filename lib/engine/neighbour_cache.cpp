@@ -6,9 +6,9 @@
 namespace pollux::engine {
 
 namespace {
-// How far from the least recently confirmed end to look for an entry that can be evicted:
-// incomplete entries are never evicted (they hold packets), and a deep scan under a flood of
-// unresolvable destinations would make every miss O(capacity).
+// How far from the least recently confirmed end to look for an entry that can be evicted
+// (evictable() says which may be): a deep scan under a flood of unresolvable destinations
+// would make every miss O(capacity).
 constexpr int kEvictScan = 8;
 }  // namespace
 
@@ -29,7 +29,7 @@ NeighbourCache<Addr>::NeighbourCache(const NeighbourConfig<Addr>& config)
   // (the options layer refuses more than it can hold).
   for (const StaticNeighbourOf<Addr>& s : config_.static_entries) {
     Entry* e = find_mut(s.ip);
-    if (!e) e = make_entry(s.ip);
+    if (!e) e = make_entry(s.ip, 0);
     if (!e) break;
     e->mac = s.mac;
     e->state = State::reachable;
@@ -67,12 +67,31 @@ void NeighbourCache<Addr>::release(Entry& e) {
   free_.push_back(e);
 }
 
+// Which entries a new one may take the place of (issue 14). Never a static one, nor an
+// incomplete one (it holds packets and is freed by poll() when it fails). Nor one confirmed
+// less than reachable_ns ago: RFC 4861 7.3.2's REACHABLE, a neighbour known to be there,
+// such as the client of an established connection. A new entry is only a guess made for a
+// packet to an address nobody has answered for yet (under a flood of SYNs from spoofed
+// on-link sources, nearly always a wrong one), and letting it evict a live neighbour would
+// let the flood cut that neighbour off: its next segment would wait for a fresh ARP
+// exchange, and under the new-entry budget might not even get one. Linux's forced garbage
+// collection spares entries updated in the last 5 s for the same reason. What may go is an
+// entry past its reachable time: unused since (a peer in use is re-probed and re-confirmed
+// by resolve()) or being probed without an answer yet. When the scanned end holds none,
+// the new neighbour's packet is dropped and counted (arp_cache_full).
 template <class Addr>
-typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::make_entry(const Addr& ip) {
+bool NeighbourCache<Addr>::evictable(const Entry& e, uint64_t now) const {
+  if (e.is_static || e.state == State::incomplete) return false;
+  return e.state != State::reachable || e.stale || now - e.confirmed_at >= config_.reachable_ns;
+}
+
+template <class Addr>
+typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::make_entry(const Addr& ip,
+                                                                       uint64_t now) {
   if (free_.empty()) {
     int scanned = 0;
     for (auto it = lru_.begin(); it != lru_.end() && scanned < kEvictScan; ++it, ++scanned) {
-      if (it->state != State::incomplete && !it->is_static) {
+      if (evictable(*it, now)) {
         release(*it);
         break;
       }
@@ -126,7 +145,7 @@ typename NeighbourCache<Addr>::Resolve NeighbourCache<Addr>::resolve(const Addr&
   if (pending_total_ >= config_.max_pending_total) return Resolve::drop_pending_total;
   if (!e) {
     if (!new_entries_.take(now)) return Resolve::drop_rate_limited;
-    e = make_entry(ip);
+    e = make_entry(ip, now);
     if (!e) return Resolve::drop_cache_full;
     e->requests_sent = 1;
     e->next_request_at = now + config_.retry_ns;

@@ -215,7 +215,10 @@ class NeighbourCache {
       boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::probe>>;
 
   Entry* find_mut(const Addr& ip);
-  Entry* make_entry(const Addr& ip);  // nullptr when full and nothing can be evicted
+  // nullptr when full and nothing can be evicted (see evictable() in the .cpp)
+  Entry* make_entry(const Addr& ip, uint64_t now);
+  // Whether a new entry may take `e`'s place: not static, not incomplete, not REACHABLE.
+  [[nodiscard]] bool evictable(const Entry& e, uint64_t now) const;
   void release(Entry& e);             // unlink everywhere, back to the free pool
 
   NeighbourConfig<Addr> config_;
@@ -238,7 +241,7 @@ typename NeighbourCache<Addr>::Learned NeighbourCache<Addr>::learn(const Addr& i
   Entry* e = find_mut(ip);
   if (!e) {
     if (!news.create) return Learned::ignored;
-    e = make_entry(ip);
+    e = make_entry(ip, now);
     if (!e) return Learned::ignored;
   }
   const bool had_mac = e->state != State::incomplete;

@@ -268,21 +268,105 @@ TEST_F(EngineTest, StaleNeighbourIsStillUsedWhileBeingReprobed) {
   EXPECT_EQ(count(base::Counter::arp_requests_sent), 1u);
 }
 
-TEST_F(EngineTest, FullNeighbourCacheEvictsOldestResolvedEntry) {
+// A full cache keeps a REACHABLE neighbour (confirmed less than reachable_ns ago) rather than
+// give its place to a new, unresolved one (neighbour_cache.cpp, evictable()): the newcomer's
+// packet is dropped and counted, and the known peer is still answered at once.
+TEST_F(EngineTest, FullNeighbourCacheKeepsAReachableNeighbourAndDropsTheNewcomersPacket) {
   ArpConfig arp;
   arp.capacity = 1;
   make_engine({}, arp);
-  peer_arps_us();  // fills the single entry with the peer
+  peer_arps_us();  // fills the single entry with the peer, confirmed at t = 0
   const net::Ipv4Addr other = make_ipv4(10, 0, 0, 3);
   feed(ip_from_peer(
-      pollux::testing::ipv4_datagram(other, kOurIp, net::kIpProtoTcp, syn_from(other))));
+           pollux::testing::ipv4_datagram(other, kOurIp, net::kIpProtoTcp, syn_from(other))),
+       kSecond);
+  EXPECT_TRUE(sent().empty()) << "no ARP request for the newcomer, no RST";
+  EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
+  EXPECT_EQ(count(base::Counter::drop_arp_unresolved), 1u);
+  ASSERT_NE(engine_->arp_cache().find(kPeerIp), nullptr);
+  feed(ip_from_peer(
+           pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp))),
+       2 * kSecond);
+  auto out = sent();
+  ASSERT_EQ(out.size(), 1u) << "the peer's RST, straight away";
+  EXPECT_EQ(net::EthernetView::parse(out[0])->dst(), kPeerMac);
+}
+
+// Past its reachable time (unused since: a neighbour in use is re-probed and re-confirmed)
+// the oldest resolved entry gives way; an incomplete one never does (it holds packets).
+TEST_F(EngineTest, FullNeighbourCacheEvictsAResolvedEntryPastItsReachableTime) {
+  ArpConfig arp;
+  arp.capacity = 1;
+  arp.reachable_ns = 10 * kSecond;
+  make_engine({}, arp);
+  peer_arps_us();
+  const net::Ipv4Addr other = make_ipv4(10, 0, 0, 3);
+  feed(ip_from_peer(
+           pollux::testing::ipv4_datagram(other, kOurIp, net::kIpProtoTcp, syn_from(other))),
+       10 * kSecond);
   EXPECT_EQ(sent().size(), 1u);  // request for `other`: the peer's entry was evicted
   EXPECT_EQ(engine_->arp_cache().find(kPeerIp), nullptr);
   // Now the only entry is incomplete and holds a packet: it cannot be evicted.
   feed(ip_from_peer(
-      pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp))));
+           pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp, syn_from(kPeerIp))),
+       10 * kSecond);
   EXPECT_TRUE(sent().empty());
   EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
+}
+
+// The issue 14 flood, on-link: SYNs from 200 spoofed sources of our own subnet, each of whose
+// answers needs a new neighbour, over two seconds, into a small cache (8 entries) with no
+// new-entry budget in the way. The real peer, resolved before the flood, keeps its entry
+// throughout and every one of its SYNs is answered at once to its MAC; the spoofed sources
+// get at most the 7 free places (one ARP request each, retried until they fail) and the
+// rest are dropped and counted; when the unanswered entries fail, their places come back.
+TEST_F(EngineTest, SpoofedOnLinkSynFloodNeitherEvictsNorStarvesAReachableNeighbour) {
+  ArpConfig arp;
+  arp.capacity = 8;
+  arp.new_entry_rate = 0;
+  make_engine({}, arp);
+  peer_arps_us();
+  auto syn = [&](net::Ipv4Addr src) {
+    return ip_from_peer(
+        pollux::testing::ipv4_datagram(src, kOurIp, net::kIpProtoTcp, syn_from(src)));
+  };
+  uint64_t requests = 0, peer_answers = 0;
+  for (int i = 0; i < 200; ++i) {
+    const uint64_t now = static_cast<uint64_t>(i) * kSecond / 100;
+    const net::Ipv4Addr spoofed = make_ipv4(10, 0, 0, static_cast<uint8_t>(3 + i % 250));
+    feed(syn(spoofed), now);
+    if (i % 20 == 0) feed(syn(kPeerIp), now);
+    engine_->poll(now);
+    for (const Frame& f : sent()) {
+      auto eth = net::EthernetView::parse(f);
+      ASSERT_TRUE(eth);
+      if (eth->ether_type() == 0x0806) {
+        ++requests;
+      } else {
+        EXPECT_EQ(eth->dst(), kPeerMac) << "frame " << i << ": only the peer is answered";
+        ++peer_answers;
+      }
+    }
+    const auto* e = engine_->arp_cache().find(kPeerIp);
+    ASSERT_NE(e, nullptr) << "the peer's entry was evicted at SYN " << i;
+    ASSERT_EQ(e->mac, kPeerMac);
+  }
+  EXPECT_EQ(peer_answers, 10u) << "every SYN of the peer answered at once";
+  // The 7 free places went to the first 7 spoofed sources (one request each at once, one
+  // retry a second later; they live max_requests = 3 seconds, longer than the flood), and the
+  // other 193 spoofed sources found the cache full: dropped and counted, no request.
+  EXPECT_EQ(requests, 14u);
+  EXPECT_EQ(engine_->arp_cache().size(), 8u);
+  EXPECT_EQ(count(base::Counter::arp_cache_full), 193u);
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 7u);
+  // The flood stops; the unanswered entries fail and free their places (and mbufs).
+  for (uint64_t t = 3; t <= 6; ++t) engine_->poll(t * kSecond);
+  (void)sent();
+  EXPECT_EQ(engine_->arp_cache().size(), 1u) << "only the peer is left";
+  EXPECT_EQ(engine_->arp_cache().pending_total(), 0u);
+  EXPECT_EQ(count(base::Counter::drop_arp_unresolved), 200u)
+      << "every spoofed source's answer dropped and counted, at once or when it failed";
+  EXPECT_EQ(held(), 0u);
 }
 
 // --- ARP hardening (issue 14 item 6) ---------------------------------------------------
