@@ -6,11 +6,26 @@
 # connection succeeds after the flood stops. A bench, not a test: it asserts nothing.
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
-#   bench/flood.sh [BUILD_DIR] --profile [--seconds N]
+#                  [--no-decoy] [--pin]
+#   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R]
 #
-# --profile runs no table: pollux-server under the fastest flood for N seconds inside
-# `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU needed) and prints the
-# functions with the most samples, self and with children (where each spoofed SYN's time goes).
+# Each flooded pollux row is followed by a decoy row: the same flood sent to 10.91.0.3, an
+# address on pollux's link that nobody owns (the client namespace has a static neighbour
+# entry for it with a MAC nobody has, so the kernel sends the SYNs into the tap and pollux
+# drops each at the Ethernet filter, sending nothing back). hping3 and the kernel do the same
+# work as in the row above it, pollux almost none: the decoy row is what the flood costs the
+# measurement itself (hping3, the tap's kernel side and wrk share this machine's cores), and
+# "share of decoy" is the part of the loss pollux's own handling of the SYNs accounts for.
+#
+# --pin: hping3 on CPU 0 (pollux's lcore; nginx's too, which then runs there), wrk on CPU 1.
+# The attacker then takes its CPU from the server's core, as on real hardware it would take
+# none from the client's: without it, a busy poller leaves its core no room, the scheduler
+# puts hping3 beside wrk, and the client, the instrument, loses what the flood costs.
+#
+# --profile runs no table: pollux-server under the flood (the fastest, or the first of
+# --rates) for N seconds inside `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU
+# needed) and prints the functions with the most samples, self and with children (where each
+# spoofed SYN's time goes), and the CPU ticks of every process of the run.
 #
 # Everything runs in namespaces made here: the client namespace holds the kernel side of
 # pollux's tap and a veth to the namespace where nginx listens. Needs root, wrk, hping3, nginx.
@@ -25,13 +40,18 @@ secs=5
 rates="1000 10000 max"
 cookies=auto
 profile=0
+decoy=1
+pin=0
+rates_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=${2:?}; shift 2 ;;
-    --rates) rates=${2:?}; shift 2 ;;
+    --rates) rates=${2:?}; rates_given=1; shift 2 ;;
+    --no-decoy) decoy=0; shift ;;
+    --pin) pin=1; shift ;;
     --cookies) cookies=${2:?}; shift 2 ;;
     --profile) profile=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -60,13 +80,58 @@ wait_ready "$workdir/pollux.log" || exit 1
 tap_up $cns $tap 10.91.0.1/24
 wait_ping $cns 10.91.0.2 || { echo "flood.sh: pollux does not answer ping" >&2; exit 1; }
 
-if [ $profile = 1 ]; then
-  spawn "$workdir/hping.log" ip netns exec $cns hping3 -q -S -p 8080 --rand-source --flood 10.91.0.2
+flood_args() {
+  case "$1" in
+    max) echo "--flood" ;;
+    *) echo "-i u$((1000000 / $1))" ;;
+  esac
+}
+on_flood_cpu="" on_client_cpu=""
+[ $pin = 1 ] && on_flood_cpu="taskset -c 0" on_client_cpu="taskset -c 1"
+
+# The decoy (see above): on pollux's link, answered by nobody.
+decoy_ip=10.91.0.3
+ip netns exec $cns ip neigh replace $decoy_ip lladdr 02:00:00:00:de:c0 dev $tap nud permanent
+
+# A flood from hping3 towards $2 at rate $1 in the background ($hp); flood_stop ends it and
+# sets $sent_rate to the SYNs it sent per second (its own count over the time it ran: at
+# -i u100 hping3's usleep() makes fewer than the 10,000 asked for).
+flood_start() {
+  # shellcheck disable=SC2046,SC2086
+  spawn "$workdir/hping.log" ip netns exec $cns $on_flood_cpu hping3 -q -S -p 8080 --rand-source \
+    $(flood_args "$1") "$2"
   hp=$spawned
+  flood_t0=$(date +%s.%N)
+}
+flood_stop() {
+  kill -INT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
+  sent_rate=$(awk -v a="$flood_t0" -v b="$(date +%s.%N)" \
+    '/packets transmitted/ { printf "%d", $1 / (b - a) }' "$workdir/hping.log")
+  hp=""
+}
+
+# CPU ticks (utime + stime, all threads) of each process.
+ticks() {
+  local p t s=0
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*/stat; do s=$((s + $(awk '{print $14 + $15}' "$t" 2>/dev/null || echo 0))); done
+  done
+  echo $s
+}
+
+if [ $profile = 1 ]; then
+  prate=max
+  [ $rates_given = 1 ] && prate=${rates%% *}
+  flood_start "$prate" 10.91.0.2
+  fhp=$hp
   sleep 1
+  t0p=$(ticks "$pollux_pid") t0h=$(ticks "$fhp") t0=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat)
   perf record -q -e cpu-clock --call-graph dwarf,16384 -p "$pollux_pid" -o "$workdir/perf.data" \
     -- sleep "$secs" >/dev/null 2>&1
-  kill -INT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
+  t1p=$(ticks "$pollux_pid") t1h=$(ticks "$fhp") t1=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat)
+  flood_stop
+  echo "flood: $prate SYN/s asked, $sent_rate sent; ${secs} s profiled; CPU ticks (10 ms) in that time: pollux-server $((t1p - t0p)),"
+  echo "  hping3 $((t1h - t0h)), the whole machine busy $(( ${t1% *} - ${t0% *} )) idle $(( ${t1#* } - ${t0#* } ))"
   stop_pid $pollux_pid
   [ -n "${FLOOD_PERF_DATA:-}" ] && cp "$workdir/perf.data" "$FLOOD_PERF_DATA"
   rows() { grep -E '^ +[0-9]' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//'; }
@@ -81,7 +146,7 @@ if [ $profile = 1 ]; then
   echo "with children (top 25):"
   perf report -i "$workdir/perf.data" --children --percent-limit 2 --stdio -g none \
     --sort symbol 2>/dev/null | rows | head -25
-  grep -E 'syn_cookies_sent|tcp_segs_out|rx_packets|drop_ip_bad_source' "$workdir/pollux.log" | sed 's/^/  /'
+  grep -E 'syn_cookies_sent|tcp_segs_out|rx_packets|drop_ip_bad_source|arp_requests_sent' "$workdir/pollux.log" | sed 's/^/  /'
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
@@ -97,15 +162,32 @@ http {
   server { listen 10.92.0.2:8080 backlog=1024; location / { return 200 "ok\n"; } }
 }
 EOF
-spawn "$workdir/nginx.log" ip netns exec $lns nginx -c "$workdir/nginx.conf"
+# shellcheck disable=SC2086
+spawn "$workdir/nginx.log" ip netns exec $lns $on_flood_cpu nginx -c "$workdir/nginx.conf"
 for _ in $(seq 50); do ip netns exec $cns curl -s -m 1 http://10.92.0.2:8080/ >/dev/null && break; sleep 0.1; done
 
 in_c() { ip netns exec $cns "$@"; }
 
-# Legitimate connections per second: wrk, one connection per request.
+# Legitimate connections per second: wrk, one connection per request. Also leaves in
+# $workdir/cpu the CPU the run took, in % of one core: wrk, hping3 ($hp, if flooding), the
+# server ($2), and what the whole machine left idle (of all its cores).
 legit_rate() {
-  in_c wrk -t1 -c8 -d"${secs}s" -H 'Connection: close' "http://$1:8080/" 2>/dev/null |
+  local p0 h0=0 c0 p1 h1=0 c1 w
+  local pids
+  pids="$2 $(pgrep -P "$2" | tr "\n" " ")"
+  # shellcheck disable=SC2086
+  p0=$(ticks $pids) c0=$(awk '/^cpu /{print $5}' /proc/stat)
+  [ -n "$hp" ] && h0=$(ticks "$hp")
+  # shellcheck disable=SC2086
+  in_c $on_client_cpu /usr/bin/time -f '%U %S' -o "$workdir/wrk.time" \
+    wrk -t1 -c8 -d"${secs}s" -H 'Connection: close' "http://$1:8080/" 2>/dev/null |
     awk '/Requests\/sec/ {printf "%d", $2}'
+  # shellcheck disable=SC2086
+  p1=$(ticks $pids) c1=$(awk '/^cpu /{print $5}' /proc/stat)
+  [ -n "$hp" ] && h1=$(ticks "$hp")
+  w=$(awk '{printf "%d", ($1 + $2) * 100}' "$workdir/wrk.time" 2>/dev/null)
+  echo "$((${w:-0} / secs)) / $(((h1 - h0) / secs)) / $(((p1 - p0) / secs)) / $(((c1 - c0) / secs))" \
+    >"$workdir/cpu"
 }
 # Seconds from the flood's end until a fresh connection completes (curl, 0.5 s timeout each).
 recovery() {
@@ -115,34 +197,45 @@ recovery() {
   done
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'
 }
-flood_args() {
-  case "$1" in
-    max) echo "--flood" ;;
-    *) echo "-i u$((1000000 / $1))" ;;
-  esac
-}
 
-echo "| server | flood SYN/s | legit conn/s | share of unflooded | recovery s |"
-echo "| --- | --- | ---: | ---: | ---: |"
-for target in pollux:10.91.0.2 linux:10.92.0.2; do
-  name=${target%%:*} ip=${target#*:}
-  base=$(legit_rate "$ip")
-  echo "| $name | 0 | $base | 100% | - |"
+echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+nginx_pid=$(cat "$workdir/nginx.pid" 2>/dev/null || echo $$)
+for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
+  IFS=: read -r name ip spid <<<"$target"
+  hp=""
+  base=$(legit_rate "$ip" "$spid")
+  echo "| $name | 0 | $base | 100% | - | - | $(cat "$workdir/cpu") |"
   for r in $rates; do
-    # shellcheck disable=SC2046
-    spawn "$workdir/hping.log" ip netns exec $cns hping3 -q -S -p 8080 --rand-source \
-      $(flood_args "$r") "$ip"
-    hp=$spawned
+    flood_start "$r" "$ip"
     sleep 1
-    got=$(legit_rate "$ip")
-    kill -INT "$hp" 2>/dev/null; wait "$hp" 2>/dev/null
+    got=$(legit_rate "$ip" "$spid")
+    cpu=$(cat "$workdir/cpu")
+    flood_stop
+    rsent=$sent_rate
     rec=$(recovery "$ip")
     share=$([ "${base:-0}" -gt 0 ] && echo "$((100 * ${got:-0} / base))%" || echo "-")
-    printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$r" "${got:-0}" "$share" "$rec"
+    if [ $decoy = 1 ] && [ "$name" = pollux ]; then
+      flood_start "$r" $decoy_ip
+      sleep 1
+      dgot=$(legit_rate "$ip" "$spid")
+      dcpu=$(cat "$workdir/cpu")
+      flood_stop
+      dsent=$sent_rate
+      dshare=$([ "${dgot:-0}" -gt 0 ] && echo "$((100 * ${got:-0} / dgot))%" || echo "-")
+      dbase=$([ "${base:-0}" -gt 0 ] && echo "$((100 * ${dgot:-0} / base))%" || echo "-")
+    else
+      dshare=-
+    fi
+    printf '| %s | %s (%s) | %s | %s | %.2f | %s | %s |\n' "$name" "$r" "${rsent:--}" "${got:-0}" \
+      "$share" "$rec" "$dshare" "$cpu"
+    [ "$dshare" != - ] &&
+      printf '| %s | %s (%s) to decoy | %s | %s | - | - | %s |\n' "$name" "$r" "${dsent:--}" \
+        "${dgot:-0}" "$dbase" "$dcpu"
   done
 done
 stop_pid $pollux_pid
 echo
-echo "pollux counters (syn cookies, backlog):"
-grep -E 'syn_cookies|backlog_full|drop_ip_bad_source|passive_opens' "$workdir/pollux.log" | sed 's/^/  /'
+echo "pollux counters (syn cookies, backlog, the decoy SYNs dropped, ARP):"
+grep -E 'syn_cookies|backlog_full|drop_ip_bad_source|passive_opens|drop_not_our_mac|arp_' "$workdir/pollux.log" | sed 's/^/  /'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
