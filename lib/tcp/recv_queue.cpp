@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/mbuf_free_batch.hpp"
+
 namespace pollux::tcp {
 
 namespace {
@@ -76,6 +78,7 @@ size_t RecvQueue::copy(uint8_t* out, size_t len) const {
 void RecvQueue::consume(uint32_t n) {
   n = std::min(n, bytes_);
   bytes_ -= n;
+  base::MbufFreeBatch freed;  // the buffers read whole, back to the pool in batches
   while (n > 0 && head_) {
     const uint32_t len = rte_pktmbuf_data_len(head_);
     if (n < len) {
@@ -84,8 +87,7 @@ void RecvQueue::consume(uint32_t n) {
     }
     n -= len;
     rte_mbuf* next = head_->next;
-    head_->next = nullptr;
-    rte_pktmbuf_free_seg(head_);
+    freed.add(head_);
     --mbufs_;
     head_ = next;
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/mbuf_free_batch.hpp"
+
 namespace pollux::tcp {
 
 size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_mempool* pool,
@@ -109,14 +111,16 @@ void SendQueue::drop_front(uint32_t n) {
   n = std::min(n, bytes_);
   bytes_ -= n;
   uint32_t pos = head_off_ + n;
+  // The acknowledged buffers go back to the pool in batches (base/mbuf_free_batch.hpp); a
+  // segment in flight that still references one keeps it alive.
+  base::MbufFreeBatch freed;
   while (head_ && pos >= rte_pktmbuf_data_len(head_) &&
          (head_ != tail_ || pos == rte_pktmbuf_data_len(head_))) {
     const uint32_t len = rte_pktmbuf_data_len(head_);
     rte_mbuf* next = head_->next;
     if (cursor_ == head_) cursor_ = nullptr;
     else if (cursor_) cursor_base_ -= len;
-    head_->next = nullptr;
-    rte_pktmbuf_free_seg(head_);
+    freed.add(head_);
     --mbufs_;
     head_ = next;
     pos -= len;
@@ -135,10 +139,10 @@ void SendQueue::drop_front(uint32_t n) {
 }
 
 void SendQueue::clear() {
+  base::MbufFreeBatch freed;
   while (head_) {
     rte_mbuf* next = head_->next;
-    head_->next = nullptr;
-    rte_pktmbuf_free_seg(head_);
+    freed.add(head_);
     head_ = next;
   }
   tail_ = cursor_ = nullptr;

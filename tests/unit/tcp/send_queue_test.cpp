@@ -155,5 +155,31 @@ TEST_F(SendQueueTest, AppendTakesAtMostTheNewMbufsItIsAllowedAndCountsWhatItHold
   EXPECT_EQ(rte_mempool_avail_count(pool_.get()), baseline_);
 }
 
+// An ACK of many buffers frees them in batches (issue 13): exactly the buffers acknowledged
+// go back, the count of those held follows, and a buffer a segment in flight still
+// references stays out of the pool until that segment is freed.
+TEST_F(SendQueueTest, AnAckOfMoreBuffersThanOneBatchFreesExactlyThoseNotReferenced) {
+  const uint32_t room = rte_pktmbuf_data_room_size(pool_.get());
+  SendQueue q;
+  std::vector<uint8_t> big(40 * size_t{room}, 0x3c);
+  ASSERT_EQ(q.append(big, 1 << 30, pool_.get()), big.size());
+  ASSERT_EQ(q.mbufs(), 40u);
+  const unsigned avail = rte_mempool_avail_count(pool_.get());
+  // A segment in flight over buffers 30 and 31.
+  rte_mbuf* seg = q.share(30 * room + 10, room, pool_.get());
+  ASSERT_NE(seg, nullptr);
+  ASSERT_EQ(seg->nb_segs, 2);
+  q.drop_front(35 * room);
+  EXPECT_EQ(q.mbufs(), 5u);
+  EXPECT_EQ(q.bytes(), 5 * room);
+  // 35 acknowledged, 2 of them still referenced; the segment's own 2 are out.
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), avail + 33 - 2);
+  rte_pktmbuf_free(seg);
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), avail + 35);
+  q.clear();
+  EXPECT_EQ(q.mbufs(), 0u);
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), avail + 40);
+}
+
 }  // namespace
 }  // namespace pollux::tcp
