@@ -16,17 +16,20 @@
 namespace pollux::engine {
 
 // The largest payload a coalesced frame takes: an IPv4 datagram's 65535 octets less the
-// headers with the largest TCP options (as tcp::kTsoMaxPayload for TSO frames).
+// headers with the largest TCP options (as tcp::kTsoMaxPayload for TSO frames). IPv6 uses
+// the same bound (its payload length field would allow 20 octets more).
 inline constexpr uint32_t kGroMaxPayload = 0xffff - 20 - 60;
 
 // Coalesces runs in pkts[0, n) in place and returns how many frames remain (their order
-// kept). Merged: only IPv4 (no options, not a fragment) TCP segments with payload, flags
-// ACK (PSH allowed on a run's last segment, which ends the run), the same 4-tuple, ACK
-// number, window and option bytes (so one TSval: RFC 7323's checks hold for the run), each
-// starting where the one before ended, each in one buffer with checksums known good (the
-// device's verdict where `o` has RX checksum offload, else verified here). Anything else
-// is left as it is, for the engine's usual checks and counters. A merged frame has its
-// IPv4 total length and header checksum redone, PSH if its last segment had it,
+// kept). Merged: only TCP segments with payload over IPv4 (no options, not a fragment) or
+// IPv6 (TCP right after the 40-octet header, no extension header), flags ACK (PSH allowed
+// on a run's last segment, which ends the run), the same addresses and ports, IP fields
+// (IPv4 TOS, TTL, DF; IPv6 traffic class, flow label, hop limit), ACK number, window and
+// option bytes (so one TSval: RFC 7323's checks hold for the run), each starting where the
+// one before ended, each in one buffer with checksums known good (the device's verdict
+// where `o` has RX checksum offload, else verified here). Anything else is left as it is,
+// for the engine's usual checks and counters. A merged frame has its IPv4 total length and
+// header checksum (or its IPv6 payload length) redone, PSH if its last segment had it,
 // RTE_MBUF_F_RX_LRO with tso_segsz = its largest segment's payload length, and the RX
 // checksum flags GOOD (its TCP checksum field is the first segment's: the engine trusts the
 // flags of a frame GRO made, checksum_offload.cpp).

@@ -15,7 +15,8 @@
 #   v6      the same over IPv6 (issue 16): an 8 MB echo to the server's IPv6 address, pollux
 #           sending TSO frames the engine cuts; on the wire every segment fits the MTU and its
 #           TCP checksum (IPv6 pseudo-header, RFC 8200 8.1) verifies (tshark), no checksum
-#           error on the kernel's side
+#           error on the kernel's side, and pollux coalescing the kernel's IPv6 runs
+#           (gro_frames > 0: the only TCP this server sees is IPv6)
 #   off     --no-tso --no-gro: the port line says 'tso off (capable)', a 10 MB echo intact,
 #           no TSO or GRO frame
 # tests/fixture/tso_test.cpp compares whole segments, byte for byte, with the ones the stack
@@ -161,6 +162,11 @@ check "[v6] every frame pollux sent fits the MTU (longest $maxlen <= 1514)" test
 check "[v6] every TCP checksum verifies ($bad bad)" test "$bad" -eq 0
 check "[v6] the kernel counted no TCP checksum error ($(($(mib TcpInCsumErrors) - csum0)))" \
   test "$(($(mib TcpInCsumErrors) - csum0))" -eq 0
+gro6=$(counter "$workdir/v6.log" gro_frames)
+echo "# [v6] pollux: $gro6 GRO frames of $(($(counter "$workdir/v6.log" gro_segments_merged) + gro6)) segments, $(counter "$workdir/v6.log" tcp_segs_in) segments in"
+check "[v6] pollux coalesced received IPv6 runs ($gro6 GRO frames)" test "$gro6" -gt 0
+check "[v6] no IPv6 segment failed its checksum ($(counter "$workdir/v6.log" drop_tcp_bad_checksum))" \
+  test "$(counter "$workdir/v6.log" drop_tcp_bad_checksum)" -eq 0
 
 # off: --no-tso on the same device.
 if start off pxo$$ --no-tso --no-gro; then ok "echo server up with --no-tso"; else bad "echo server up with --no-tso"; fi

@@ -60,6 +60,7 @@ class Tcp6Test : public EngineFrames {
     c.iface.mac = kOurMac;
     c.iface.addrs = {net::Ipv4Prefix{net::make_ipv4(10, 0, 0, 2), 24}};
     c.iface.addrs6 = {net::Ipv6Prefix{kOur, 64}};
+    c.iface.offloads.rx_gro = gro_;
     for (const SynRule& r : rules) EXPECT_TRUE(c.tcp.syn_filter.add(r));
     start_engine(c);
     // The peer's solicitation (with its link-layer address) leaves a neighbour entry, so
@@ -133,6 +134,11 @@ class Tcp6Test : public EngineFrames {
   static void on_readable(void* ctx, Conn* c) {
     auto* self = static_cast<Tcp6Test*>(ctx);
     uint8_t buf[256];
+    if (!self->echo_) {  // a sink: reads everything, answers nothing
+      while (const size_t n = self->engine_->tcp().read(c, buf, sizeof buf))
+        self->read_.append(reinterpret_cast<char*>(buf), n);
+      return;
+    }
     const size_t n = self->engine_->tcp().read(c, buf, sizeof buf);
     self->read_.append(reinterpret_cast<char*>(buf), n);
     (void)self->engine_->tcp().send(c, {buf, n});
@@ -147,6 +153,8 @@ class Tcp6Test : public EngineFrames {
   Conn* conn_ = nullptr;
   std::string read_;
   int closed_ = 0;
+  bool gro_ = false;  // the port has software GRO (a device without LRO: net_tap)
+  bool echo_ = true;  // the application echoes what it reads (else it only reads)
 };
 
 TEST_F(Tcp6Test, APassiveOpenCarriesDataBothWaysAndClosesOverIpv6) {
@@ -375,6 +383,165 @@ TEST_F(Tcp6Test, AnIpv4DenyOnlyListLeavesIpv6Accepted) {
   feed(segment(peer(kPeerIss, net::Seq(0), fl::syn)));
   EXPECT_EQ(sent_segments().size(), 1u);
   EXPECT_EQ(count(base::Counter::drop_tcp_syn_filtered), 0u);
+}
+
+// --- GRO over IPv6 (gro.hpp) ---------------------------------------------------------------
+// On a device without LRO (net_tap, af_packet) a run of one connection's in-order IPv6
+// segments within a burst becomes one frame: TCP takes it in one input, and RFC 5681 4.2's
+// "an ACK for at least every second full-sized segment" counts the frame's bytes. As
+// tests/fixture/gro_test.cpp for IPv4 (the fixture speaks IPv4 only).
+
+class Tcp6GroTest : public Tcp6Test {
+ protected:
+  static constexpr uint32_t kSeg = 1440;  // a full segment: MTU 1500 - 40 - 20, no options
+
+  virtual bool port_has_gro() const { return true; }
+  void SetUp() override {
+    make_pool(511);
+    gro_ = port_has_gro();
+    echo_ = false;
+    start();
+    ASSERT_EQ(engine_->tcp().listen(kPort, &kEvents, this), TcpError::ok);
+    net::TcpOptions syn_opts;
+    syn_opts.has_mss = true;
+    syn_opts.mss = 1440;
+    feed(segment(peer(kPeerIss, net::Seq(0), fl::syn), {}, &syn_opts));
+    const auto synack = sent_segments();
+    ASSERT_EQ(synack.size(), 1u);
+    iss_ = synack[0].tcp.seq;
+    feed(segment(peer(kPeerIss + 1, iss_ + 1, fl::ack)));
+    ASSERT_NE(conn_, nullptr);
+  }
+  // The peer's data segment i of `len` octets after the handshake.
+  net::TcpBuild data(uint32_t i, uint32_t len = kSeg, uint8_t flags = fl::ack) const {
+    return peer(kPeerIss + 1 + i * len, iss_ + 1, flags);
+  }
+  static std::string bytes(uint32_t i, uint32_t len = kSeg) {
+    std::string s(len, 'a');
+    for (uint32_t k = 0; k < len; ++k) s[k] = static_cast<char>('a' + (i * len + k) % 26);
+    return s;
+  }
+  Frame data_frame(uint32_t i, uint32_t len = kSeg, uint8_t flags = fl::ack) const {
+    return segment(data(i, len, flags), bytes(i, len));
+  }
+  // Segment i behind a destination options header (RFC 8200 4.6) holding one PadN option.
+  Frame with_destination_options(uint32_t i) const {
+    const std::string payload = bytes(i);
+    const Frame tcp = pollux::testing::tcp6_segment(kPeer, kOur, data(i), nullptr,
+                                                    Frame(payload.begin(), payload.end()));
+    Frame upper{net::kIpProtoTcp, 0, 1, 4, 0, 0, 0, 0};  // next header, 8 octets, PadN(4)
+    upper.insert(upper.end(), tcp.begin(), tcp.end());
+    return pollux::testing::eth_frame(kOurMac, kPeerMac, 0x86dd,
+                                      ipv6_datagram(kPeer, kOur, 60, upper));
+  }
+  // One burst, as the device hands it over.
+  void feed_burst(const std::vector<Frame>& fs, uint64_t now = 0) {
+    std::vector<rte_mbuf*> ms;
+    for (const Frame& f : fs) {
+      ms.push_back(pollux::testing::to_mbuf(pool_.get(), f));
+      ASSERT_NE(ms.back(), nullptr);
+      ms.back()->ol_flags = 0;
+    }
+    engine_->input(ms.data(), static_cast<uint16_t>(ms.size()), now);
+  }
+  std::string expected(uint32_t from, uint32_t n, uint32_t len = kSeg) const {
+    std::string s;
+    for (uint32_t i = from; i < from + n; ++i) s += bytes(i, len);
+    return s;
+  }
+  // The one segment sent: a pure ACK of everything up to `ack`.
+  void expect_one_ack(net::Seq ack) {
+    const auto out = sent_segments();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].tcp.flags, fl::ack);
+    EXPECT_EQ(out[0].tcp.ack, ack);
+    EXPECT_TRUE(out[0].payload.empty());
+  }
+
+  net::Seq iss_{0};
+};
+
+TEST_F(Tcp6GroTest, FourInOrderIpv6SegmentsInOneBurstAreOneFrameAndOneAck) {
+  feed_burst({data_frame(0), data_frame(1), data_frame(2), data_frame(3)});
+  expect_one_ack(kPeerIss + 1 + 4 * kSeg);
+  EXPECT_EQ(read_, expected(0, 4));
+  EXPECT_EQ(count(base::Counter::gro_frames), 1u);
+  EXPECT_EQ(count(base::Counter::gro_segments_merged), 3u);
+  EXPECT_EQ(count(base::Counter::tcp_segs_in), 2u + 4u)
+      << "a coalesced frame counts as its segments";
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 0u);
+}
+
+class Tcp6NoGroTest : public Tcp6GroTest {
+ protected:
+  bool port_has_gro() const override { return false; }
+};
+
+TEST_F(Tcp6NoGroTest, WithoutGroTheSameIpv6BurstIsFourInputsAndStillOneAck) {
+  feed_burst({data_frame(0), data_frame(1), data_frame(2), data_frame(3)});
+  expect_one_ack(kPeerIss + 1 + 4 * kSeg);
+  EXPECT_EQ(read_, expected(0, 4));
+  EXPECT_EQ(count(base::Counter::gro_frames), 0u);
+  EXPECT_EQ(count(base::Counter::tcp_segs_in), 2u + 4u);
+}
+
+TEST_F(Tcp6GroTest, AnExtensionHeaderOrAnotherHopLimitOrFlowLabelEndsARun) {
+  // Segment 1 behind a destination options header: the engine walks it, GRO leaves it.
+  // Segment 4 with hop limit 63 and segment 6 with a flow label: another path or flow
+  // (RFC 6437), not merged with their neighbours. Runs: {0} {1} {2, 3} {4} {5} {6} {7, 8}.
+  Frame hop63 = data_frame(4);
+  hop63[14 + 7] = 63;
+  Frame labelled = data_frame(6);
+  labelled[14 + 3] = 0x2a;  // flow label 0x0002a (the pseudo-header does not cover it)
+  feed_burst({data_frame(0), with_destination_options(1), data_frame(2), data_frame(3), hop63,
+              data_frame(5), labelled, data_frame(7), data_frame(8)});
+  expect_one_ack(kPeerIss + 1 + 9 * kSeg);
+  EXPECT_EQ(read_, expected(0, 9));
+  EXPECT_EQ(count(base::Counter::gro_frames), 2u);  // {2, 3} and {7, 8}
+  EXPECT_EQ(count(base::Counter::gro_segments_merged), 2u);
+  EXPECT_EQ(count(base::Counter::drop_ipv6_malformed), 0u);
+}
+
+TEST_F(Tcp6GroTest, ABadChecksumEndsARunAndIsDroppedAndCountedAndTheRestIsHeldWithASack) {
+  Frame bad = data_frame(2);
+  bad.back() ^= 0xff;
+  feed_burst({data_frame(0), data_frame(1), bad, data_frame(3), data_frame(4)});
+  // RFC 5681 4.2 / RFC 2018: out-of-order data is acknowledged at once, with its SACK block
+  // (the peer offered none: plain duplicate ACK).
+  expect_one_ack(kPeerIss + 1 + 2 * kSeg);
+  EXPECT_EQ(count(base::Counter::drop_tcp_bad_checksum), 1u);
+  EXPECT_EQ(count(base::Counter::gro_frames), 2u);  // {0, 1} and {3, 4}
+  EXPECT_EQ(read_, expected(0, 2));
+  feed(data_frame(2));
+  expect_one_ack(kPeerIss + 1 + 5 * kSeg);
+  EXPECT_EQ(read_, expected(0, 5));
+}
+
+TEST_F(Tcp6GroTest, APushEndsAnIpv6RunAndTheNextRunStartsAfterIt) {
+  feed_burst({data_frame(0), data_frame(1, kSeg, fl::ack | fl::psh), data_frame(2), data_frame(3)});
+  expect_one_ack(kPeerIss + 1 + 4 * kSeg);
+  EXPECT_EQ(count(base::Counter::gro_frames), 2u);  // {0, 1 PSH} and {2, 3}
+  EXPECT_EQ(count(base::Counter::gro_segments_merged), 2u);
+  EXPECT_EQ(read_, expected(0, 4));
+}
+
+// RFC 5681 4.2 in bytes: two small segments that together hold less than one full-sized
+// segment are one frame of less than an MSS and wait for the delayed ACK; two that hold
+// more draw an ACK at once.
+TEST_F(Tcp6GroTest, TheEverySecondFullSegmentRuleCountsTheIpv6FramesBytes) {
+  feed_burst({data_frame(0, 600), data_frame(1, 600)});
+  EXPECT_TRUE(sent().empty());
+  engine_->poll(tcp::TcpConfig{}.delayed_ack_ns);
+  expect_one_ack(kPeerIss + 1 + 1200);
+  const net::Seq at = kPeerIss + 1 + 1200;
+  auto at_seg = [&](uint32_t off) {
+    net::TcpBuild b = peer(at + off, iss_ + 1, fl::ack);
+    return segment(b, std::string(1000, 'x'));
+  };
+  feed_burst({at_seg(0), at_seg(1000)}, tcp::TcpConfig{}.delayed_ack_ns);
+  expect_one_ack(at + 2000);
+  EXPECT_EQ(count(base::Counter::gro_frames), 2u);
+  EXPECT_EQ(read_.size(), 3200u);
 }
 
 // --- Path MTU discovery over IPv6 (RFC 8201, RFC 4443 3.2, RFC 5927) ----------------------
