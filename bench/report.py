@@ -120,8 +120,8 @@ lines = [f"Machine: {machine}. Each run {seconds:g} s; client side on CPU 0, ser
          "in-memory vs Linux | veth vs Linux |", "|---|---:|---:|---:|---:|---:|"]
 plot = []
 for scenario, metric, label, higher in rows:
-    # Every IPv4 bulk row is compared with Linux's one bulk run (veth with GSO/GRO); the veth
-    # setup has no IPv6 rows.
+    # Every IPv4 bulk row is compared with Linux's one bulk run (veth with GSO/GRO), each -v6
+    # row with Linux's IPv6 run.
     m, v, l = pollux("memory", scenario), pollux("veth", scenario), linux(linux_name(scenario))
     mv = m.get(metric) if m else None
     vv = v.get(metric) if v else None
@@ -154,7 +154,8 @@ for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-
 # turns each lcore began 2 ms or more after the previous one (drivers-glue/poller.cpp),
 # and D-SACKed the retransmissions the peer reported as duplicates (not needed).
 cause_rows = []
-for scenario in ("cps", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload"):
+for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload",
+                 "bulk-v6"):
     for setup in ("memory", "veth"):
         d = load(f"{setup}-{scenario}")
         if not d or "retransmissions" not in d:

@@ -13,8 +13,8 @@
 # Scenarios: cps (HTTP, Connection: close), rps (HTTP keep-alive, 32 connections), pingpong
 # (one connection, one request at a time: latency), bulk (one stream, MSS 1460 on a 1500
 # MTU) and memory per idle connection (--conns held connections); cps and bulk again over IPv6
-# (cps-v6, bulk-v6: in memory from 2001:2::2-5 to 2001:2::1, Linux from fd00:240::2 to
-# fd00:240::1 on the same veth pair).
+# (cps-v6, bulk-v6: in memory from 2001:2::2-5 to 2001:2::1, over veth from fd00:241::2 to
+# fd00:241::1, Linux from fd00:240::2 to fd00:240::1 on its veth pair).
 # Output: DIR/results.md (absolute values and ratios to linux), DIR/*.json (raw reports),
 # DIR/*.png (plots), and unless --no-results bench/RESULTS.md. Needs root (namespaces).
 # This is a benchmark, not a test: nothing here passes or fails on a number.
@@ -148,10 +148,16 @@ pollux_memory() {
 }
 
 # pollux_veth NAME SERVER-MODE GEN-ARGS...: pollux-server on CPU 1, pollux-gen on CPU 0,
-# each on one end of a veth pair through net_af_packet.
+# each on one end of a veth pair through net_af_packet; over IPv6 when NAME ends in -v6
+# (fd00:241::2 -> fd00:241::1, pollux's own neighbour discovery on both ends: the kernel's
+# IPv6 stays off on the pair, it only carries the frames).
 veth_up=0
 pollux_veth() {
   local name=$1 mode=$2; shift 2
+  local sip=10.241.0.1/24 gip=10.241.0.2/24 dst=10.241.0.1:8080
+  if [[ $name == *-v6 ]]; then
+    sip=fd00:241::1/64 gip=fd00:241::2/64 dst='[fd00:241::1]:8080'
+  fi
   if [ $veth_up = 0 ]; then
     netns_add $nsp
     ip netns exec $nsp sysctl -qw net.ipv6.conf.all.disable_ipv6=1
@@ -164,11 +170,15 @@ pollux_veth() {
     veth_up=1
   fi
   spawn "$work/server-$name.log" ip netns exec $nsp "$server" --preset afpacket:pxpb$$ -l 1 \
-    --log-level=4 -- --ip 10.241.0.1/24 --port 8080 --mode "$mode" --max-conns 65536 --quiet
+    --log-level=4 -- --ip "$sip" --port 8080 --mode "$mode" --max-conns 65536 --quiet
   local sp=$spawned
   wait_for "$work/server-$name.log" '^ready' 10 || true
+  # IPv6: the server's address is tentative for its one DAD probe's second (RFC 4862 5.4);
+  # a neighbour solicitation for it meanwhile goes unanswered and the first SYNs wait a
+  # retransmission timeout. The run starts once the address is the server's.
+  if [[ $name == *-v6 ]]; then sleep 1.2; fi
   ip netns exec $nsp "$gen" --preset afpacket:pxpa$$ -l 0 --log-level=4 -- \
-    --ip 10.241.0.2/24 --dst 10.241.0.1:8080 --duration "$seconds" --quiet \
+    --ip "$gip" --dst "$dst" --duration "$seconds" --quiet \
     --json "$out/veth-$name.json" "$@" >"$out/veth-$name.txt" 2>&1 || true
   stop_pid $sp
   # The server's busy cycles (its summary, printed at exit) for the report's cost table.
@@ -208,12 +218,15 @@ ip netns exec $nsl taskset -c 0 iperf3 -c 10.240.0.1 -t "$seconds" -J >"$out/lin
 
 say "cps and bulk over IPv6"
 # The same runs as cps and bulk with an IPv6 server: --local-server holds 2001:2::1 and the
-# generator opens from 2001:2::2-5 (its defaults for an IPv6 --dst); Linux over the same veth.
+# generator opens from 2001:2::2-5 (its defaults for an IPv6 --dst); over the veth pair
+# fd00:241::2 -> fd00:241::1 (pollux_veth); Linux over its veth pair.
 pollux_memory cps-v6 --mode cps --http --concurrency 32 --local-server http --time-wait 200 \
   --dst '[2001:2::1]:8080'
+pollux_veth cps-v6 http --mode cps --http --concurrency 32 --time-wait 400
 wrk_json cps-v6 -c32 -H "Connection: close"
 pollux_memory bulk-v6 --mode bulk --direction up --connections 1 --local-server discard \
   --dst '[2001:2::1]:8080'
+pollux_veth bulk-v6 discard --mode bulk --direction up --connections 1
 ip netns exec $nsl taskset -c 0 iperf3 -c fd00:240::1 -p 5202 -t "$seconds" -J \
   >"$out/linux-bulk-v6.json"
 
@@ -310,8 +323,8 @@ How to read this:
   the TCP segments its lcore received and sent (drivers-glue/poller.cpp). The spinning
   between bursts is not counted. End to end adds the two sides: the cost of one segment
   sent by one stack and received by the other.
-- The -v6 rows run cps and bulk again over IPv6 (MSS 1440, TSO/LRO as over IPv4), Linux
-  over the same veth pair.
+- The -v6 rows run cps and bulk again over IPv6 (MSS 1440; in memory TSO/LRO as over IPv4,
+  over veth GRO in software as over IPv4), Linux over its veth pair.
 - Memory per idle connection: pollux counts its process RSS, the preallocated connection
   tables included; Linux counts kernel memory only (the holders' and nginx's user-space
   memory is not included), with as many connections as its per-process file limit
