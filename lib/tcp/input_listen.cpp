@@ -14,10 +14,12 @@ using net::tcp_flags::syn;
 // RFC 9293 3.7.1 (MSS), RFC 7323 1.3/2.2 (window scale, timestamps), RFC 2018 (SACK): an
 // option is in use only if both sides sent it in their SYNs. We offer every option the
 // configuration enables, so what the peer's SYN carries decides.
-void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts) {
+// The MSS we send with is the peer's, at most what our path to it takes (the link's MTU, or
+// the path MTU learnt for the peer's address: RFC 8201 5.2, RFC 9293 3.7.1's "MMS_S").
+void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   const uint16_t peer_mss = opts.has_mss ? opts.mss : 536;
-  t.snd_mss =
-      std::clamp<uint16_t>(std::min(peer_mss, mss_for_mtu(t.tuple)), 88, mss_for_mtu(t.tuple));
+  const uint16_t path = path_mss(t.tuple, now);
+  t.snd_mss = std::clamp<uint16_t>(std::min(peer_mss, path), 88, path);
   t.ws_ok = config_.window_scaling && opts.has_wscale;
   if (t.ws_ok) {
     t.snd_wscale = std::min(opts.wscale, net::kMaxWindowScale);
@@ -50,7 +52,7 @@ void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::FourTupl
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
   init_passive(*t, l, key, seg.seq, now);
-  negotiate(*t, opts);
+  negotiate(*t, opts, now);
   // RFC 7323 2.2: the window field of a SYN is never scaled.
   t->snd_wnd = seg.window;
   t->max_snd_wnd = seg.window;
@@ -182,7 +184,7 @@ base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const 
     syn_opts.wscale = carried.wscale.value_or(0);
     syn_opts.sack_permitted = carried.sack_permitted;
   }
-  negotiate(*t, syn_opts);
+  negotiate(*t, syn_opts, now);
   t->iss = seg.ack - 1;
   t->snd_una = t->iss;
   t->snd_nxt = t->snd_max = seg.ack;  // our SYN was sent (by the cookie SYN-ACK)

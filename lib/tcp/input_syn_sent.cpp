@@ -33,7 +33,7 @@ void TcpLayer::input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& 
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + 1;
   t.rcv_adv = t.last_ack_sent = t.rcv_nxt;  // as in input_listen
-  negotiate(t, opts);
+  negotiate(t, opts, now);
   if (!seg.has(ack)) {
     // Simultaneous open (3.10.7.3 fourth): answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
     set_state(t, State::syn_received, StateCause::simultaneous_open);

@@ -48,10 +48,31 @@ void TcpLayer::path_too_big(const net::IpAddr& quoted_src, const net::IpAddr& qu
   if (mss >= t->snd_mss) return;
   t->snd_mss = mss;
   counters_.inc(Counter::tcp_pmtu_updates);
+  // RFC 8201 5.2: the path MTU belongs to the path (here: the destination), so the next
+  // connection to it starts with this MSS rather than lose its first full segments again.
+  switch (pmtu_cache_.learn(quoted_dst, static_cast<uint16_t>(mtu), now, config_.pmtu_cache_ns)) {
+    case PathMtuCache::Learnt::unchanged:
+      break;
+    case PathMtuCache::Learnt::added_evicting:
+      counters_.inc(Counter::tcp_pmtu_cache_evictions);
+      [[fallthrough]];
+    case PathMtuCache::Learnt::added:
+    case PathMtuCache::Learnt::updated:
+      counters_.inc(Counter::tcp_pmtu_cache_learnt);
+      break;
+  }
   // Resend what is in flight in smaller segments (RFC 1191 6.5, RFC 8201 4: retransmit at
   // once rather than wait for the retransmission timer).
   t->snd_nxt = t->snd_una;  // a FIN in flight goes again after the data (see output)
   output(*t, now);
+}
+
+uint16_t TcpLayer::path_mss(const net::FourTuple& t, uint64_t now) {
+  const uint16_t link = mss_for_mtu(t);
+  const uint16_t mtu = pmtu_cache_.find(t.remote_ip, now);
+  if (mtu == 0 || mtu >= mtu_) return link;
+  counters_.inc(Counter::tcp_pmtu_cache_hits);
+  return mss_for(mtu, t);
 }
 
 }  // namespace pollux::tcp

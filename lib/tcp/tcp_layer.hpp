@@ -57,6 +57,7 @@
 #include "pollux/tcp.hpp"
 #include "tcp/ip_header.hpp"
 #include "tcp/isn.hpp"
+#include "tcp/path_mtu_cache.hpp"
 #include "tcp/reset.hpp"
 #include "tcp/syn_cookie.hpp"
 #include "tcp/tcb.hpp"
@@ -84,8 +85,11 @@ struct TcpConfig {
   // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
   uint32_t undo_records = 0;
   uint16_t max_listeners = 64;
-  RttConfig rtt;                            // RTO min/max/initial
-  uint64_t delayed_ack_ns = 40'000'000;     // RFC 9293 3.8.6.3: < 0.5 s
+  RttConfig rtt;                         // RTO min/max/initial
+  uint64_t delayed_ack_ns = 40'000'000;  // RFC 9293 3.8.6.3: < 0.5 s
+  // How long a path MTU learnt for a destination is used for its new connections
+  // (path_mtu_cache.hpp): RFC 8201 5.3 and RFC 1191 6.3 suggest 10 minutes.
+  uint64_t pmtu_cache_ns = 600ull * 1'000'000'000;
   uint64_t msl_ns = 30ull * 1'000'000'000;  // TIME-WAIT lasts 2 MSL
   // Orphans (closed by the application): FIN-WAIT-2 waits this long for the peer's FIN, and
   // FIN-WAIT-1, CLOSING and LAST-ACK this long for a peer that answers but makes no progress
@@ -320,7 +324,7 @@ class TcpLayer {
                                                const net::TcpOptions& opts, uint64_t now);
   void input_listen(Listener& l, base::UniqueMbuf m, const net::FourTuple& key,
                     const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
-  void negotiate(Tcb& t, const net::TcpOptions& opts);
+  void negotiate(Tcb& t, const net::TcpOptions& opts, uint64_t now);
   // The SYN filter (config_.syn_filter) on a passive open; false: refused and counted.
   [[nodiscard]] bool passive_open_allowed(const net::FourTuple& key);
   // input_syn_sent.cpp
@@ -520,6 +524,9 @@ class TcpLayer {
   void put_undo(Tcb& t);
   // MTU - 40 over IPv4, MTU - 60 over IPv6 (ip_header.hpp).
   uint16_t mss_for_mtu(const net::FourTuple& t) const { return mss_for(mtu_, t); }
+  // The largest MSS the path to t's remote address takes: the link's, or the path MTU's
+  // this lcore learnt for that address (path_mtu.cpp; counted tcp_pmtu_cache_hits).
+  uint16_t path_mss(const net::FourTuple& t, uint64_t now_ns);
   // path_mtu.cpp: both families' reports after their own floors (mtu 0: ignore the MTU).
   void path_too_big(const net::IpAddr& quoted_src, const net::IpAddr& quoted_dst,
                     net::Bytes quoted_tcp, uint32_t mtu, uint64_t now_ns);
@@ -531,7 +538,8 @@ class TcpLayer {
   rte_mempool* pool_;
   uint16_t mtu_;
   base::Counters& counters_;
-  bool probing_ = false;  // on_probe_timeout is sending a tail loss probe (retrans_cause)
+  PathMtuCache pmtu_cache_;  // per destination (RFC 8201 5.2)
+  bool probing_ = false;     // on_probe_timeout is sending a tail loss probe (retrans_cause)
   IsnGenerator isn_;
   SynCookies cookies_;
   base::RandomBudget challenge_budget_;  // RFC 5961 7

@@ -8,7 +8,10 @@
 #   server  pollux-server --ip fd00:231::2/64 --gw fd00:231::1 (HTTP, 1 MB bodies), reached
 #           by curl -6 from $far through the router: 20 connections all answered 200 with
 #           the whole body; pollux counted the Packet Too Big messages and lowered its path
-#           MTU (RFC 8201 4), each connection's MSS at close at most 1220 (1280 - 60)
+#           MTU (RFC 8201 4), each connection's MSS at close at most 1220 (1280 - 60);
+#           the path MTU is kept for the far host's address (RFC 8201 5.2), so the
+#           connections after the first start with MSS 1220: fewer Packet Too Big
+#           messages than connections
 #   gen     pollux-gen --gw fd00:231::1 to a socat echo in $far, bulk both ways: the
 #           stream goes on through the narrow link after the Packet Too Big, zero errors
 # Neither transfer can finish without PMTUD: the router drops every packet above 1280.
@@ -78,6 +81,12 @@ check "[server] each of the $n connections closed with an MSS of at most 1220 (c
   test "$n" -ge 20 -a "${max:-9999}" -le 1220
 check "[server] no connection reset or timed out" \
   test "$(counter "$slog" app_resets_or_timeouts)" -eq 0
+# RFC 8201 5.2: the path MTU is kept per destination (tcp/path_mtu_cache.hpp). curl opens
+# its 20 connections one after another: the first learns 1280 from the router, the others
+# start with MSS 1220 and never send a packet the router refuses.
+hits=$(counter "$slog" tcp_pmtu_cache_hits)
+check "[server] the path MTU was learnt once for the far host: fewer Packet Too Big ($ptb) than connections ($n), $hits opened with the learnt MSS" \
+  test "$ptb" -lt "$n" -a "$hits" -ge 19
 
 # 2. pollux-gen through the same gateway, a bulk stream each way to the far echo.
 glog=$workdir/gen.log

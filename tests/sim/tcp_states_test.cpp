@@ -1180,5 +1180,55 @@ TEST(TcpPmtu, FragNeededQuotingAnInFlightSegmentLowersTheMss) {
   EXPECT_EQ(h.trace(), expected) << h.dump();
 }
 
+// RFC 8201 5.2 / RFC 1191 5: the path MTU is the path's, not the connection's. After one
+// connection learnt 1000 from a router, the next one to the same destination starts with
+// MSS 960 (its full-sized segments never reach the router's narrow link); once the entry
+// aged out (RFC 8201 5.3: 10 minutes, here 2 s) a new connection tries the link's MTU again.
+TEST(TcpPmtu, ASecondConnectionToTheSameDestinationStartsWithTheLearntMss) {
+  WorldConfig c = no_ts_config();
+  c.a.tcp.pmtu_cache_ns = 2 * kSecond;
+  Harness h(c);
+  h.open();
+  Conn* first = h.a.conn();
+  send_str(*h.a.tcp, first, pattern(3000));
+  h.kick();
+  inject_frag_needed(h, first, first->snd_una, 1000);
+  ASSERT_TRUE(h.run_until([&] { return h.b.rx.size() == 3000; }));
+  EXPECT_EQ(h.a.tcp->info(first).snd_mss, 960u);
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_cache_learnt), 1u);
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_cache_hits), 0u);
+
+  Conn* second = h.connect(kPort, {}, 40100);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(h.run_until([&] { return h.a.connected == 2 && h.b.accepted == 2; }, kSecond));
+  EXPECT_EQ(h.a.tcp->info(second).snd_mss, 960u) << "from the first connection's report";
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_cache_hits), 1u);
+  h.mark();
+  send_str(*h.a.tcp, second, pattern(2000));
+  h.kick();
+  ASSERT_TRUE(h.run_until([&] { return h.b.rx.size() == 5000; }));
+  // 960-byte segments from the start; the 80-byte tail waits for the ACK (Nagle, RFC 9293
+  // 3.7.4) as it would on any connection.
+  const Lines expected = {
+      "0.005000 a>b TCP 10.0.0.1:40100 > 10.0.0.2:80 [A] seq=1 ack=1 win=32768 len=960",
+      "0.005000 a>b TCP 10.0.0.1:40100 > 10.0.0.2:80 [A] seq=961 ack=1 win=32768 len=960",
+      "0.010000 b>a TCP 10.0.0.2:80 > 10.0.0.1:40100 [A] seq=1 ack=1921 win=32768 len=0",
+      "0.015000 a>b TCP 10.0.0.1:40100 > 10.0.0.2:80 [PA] seq=1921 ack=1 win=32768 len=80",
+  };
+  Lines trace = h.trace();
+  trace.resize(std::min<size_t>(trace.size(), expected.size()));
+  EXPECT_EQ(trace, expected) << h.dump();
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_updates), 1u) << "no second report was needed";
+
+  // Past the entry's lifetime: the link's MSS again.
+  h.w.run_for(2 * kSecond);
+  Conn* third = h.connect(kPort, {}, 40200);
+  ASSERT_NE(third, nullptr);
+  ASSERT_TRUE(h.run_until([&] { return h.a.connected == 3 && h.b.accepted == 3; }, kSecond));
+  EXPECT_EQ(h.a.tcp->info(third).snd_mss, 1460u);
+  EXPECT_EQ(h.ca(Counter::tcp_pmtu_cache_hits), 1u);
+}
+
 }  // namespace
 }  // namespace pollux::sim

@@ -193,6 +193,12 @@ enum class Counter : uint16_t {
   tcp_keepalive_probes,
   tcp_delayed_acks,
   tcp_pmtu_updates,
+  // The per-destination path MTU cache (tcp/path_mtu_cache.hpp): a believed report stored
+  // for its destination, a connection that opened with a stored MTU's smaller MSS, and a
+  // destination's entry evicted for another's while still valid (the cache is full).
+  tcp_pmtu_cache_learnt,
+  tcp_pmtu_cache_hits,
+  tcp_pmtu_cache_evictions,
   tcp_time_wait_recycled,  // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
   tcp_time_wait_evicted,   // the TIME-WAIT store was full: its oldest record dropped early
   drop_tcp_paws,           // RFC 7323 5.3: old timestamp
@@ -390,6 +396,9 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_keepalive_probes",
     "tcp_delayed_acks",
     "tcp_pmtu_updates",
+    "tcp_pmtu_cache_learnt",
+    "tcp_pmtu_cache_hits",
+    "tcp_pmtu_cache_evictions",
     "tcp_time_wait_recycled",
     "tcp_time_wait_evicted",
     "drop_tcp_paws",

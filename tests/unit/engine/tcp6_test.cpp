@@ -724,6 +724,78 @@ TEST_F(Tcp6PmtuTest, AQuoteOfNoSegmentOfOursChangesNothingAndIsCounted) {
   EXPECT_EQ(resent_data(1400, iss_ + 1), data_);
 }
 
+// RFC 8201 5.2: what a Packet Too Big taught about the path to the peer is kept for the
+// peer's address (tcp/path_mtu_cache.hpp), so the peer's next connection starts with MSS
+// 1340: it sends no packet the router would refuse, and needs no message of its own. Our
+// SYN-ACK still offers 1440: the MSS option says what we can receive (RFC 9293 3.7.1).
+TEST_F(Tcp6PmtuTest, ASecondConnectionFromTheSamePeerStartsWithTheLearntMss) {
+  const auto first = established_with_in_flight(3000);
+  ASSERT_EQ(first.size(), 3u);
+  feed(packet_too_big(1400, ip_packet(first[0])));
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1340u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_cache_learnt), 1u);
+  (void)sent();
+  Conn* const first_conn = conn_;
+
+  constexpr uint16_t kSecondPort = kPeerPort + 1;
+  net::TcpBuild syn = peer(kPeerIss, net::Seq(0), fl::syn);
+  syn.src_port = kSecondPort;
+  net::TcpOptions syn_opts;
+  syn_opts.has_mss = true;
+  syn_opts.mss = 1440;
+  feed(segment(syn, {}, &syn_opts));
+  const auto synack = sent_segments(kSecondPort);
+  ASSERT_EQ(synack.size(), 1u);
+  EXPECT_EQ(synack[0].opts.mss, 1440) << "our receive MSS is the link's";
+  net::TcpBuild ack = peer(kPeerIss + 1, synack[0].tcp.seq + 1, fl::ack);
+  ack.src_port = kSecondPort;
+  feed(segment(ack));
+  ASSERT_NE(conn_, first_conn);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1340u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_cache_hits), 1u);
+  engine_->tcp().set_nodelay(conn_, true);
+  const std::string more(3000, 'q');
+  ASSERT_EQ(
+      engine_->tcp().send(conn_, {reinterpret_cast<const uint8_t*>(more.data()), more.size()}),
+      more.size());
+  engine_->poll(0);
+  std::vector<size_t> sizes;
+  for (const Frame& f : sent()) sizes.push_back(f.size() - 14);
+  EXPECT_EQ(sizes, (std::vector<size_t>{1400, 1400, 380}));
+  EXPECT_EQ(count(base::Counter::icmpv6_packet_too_big_received), 1u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_updates), 1u);
+  engine_->tcp().abort(conn_);
+  engine_->tcp().abort(first_conn);
+  (void)sent();
+}
+
+// A report the RFC 5927 checks refuse teaches the cache nothing either.
+TEST_F(Tcp6PmtuTest, ARefusedPacketTooBigLeavesTheNextConnectionAtTheLinksMss) {
+  const auto first = established_with_in_flight(3000);
+  ASSERT_EQ(first.size(), 3u);
+  feed(packet_too_big(1280, with_seq(ip_packet(first[0]), iss_ + 1 + 3000 + 100000)));
+  EXPECT_EQ(count(base::Counter::drop_tcp_icmp_invalid), 1u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_cache_learnt), 0u);
+  Conn* const first_conn = conn_;
+  net::TcpBuild syn = peer(kPeerIss, net::Seq(0), fl::syn);
+  syn.src_port = kPeerPort + 1;
+  net::TcpOptions syn_opts;
+  syn_opts.has_mss = true;
+  syn_opts.mss = 1440;
+  feed(segment(syn, {}, &syn_opts));
+  const auto synack = sent_segments(kPeerPort + 1);
+  ASSERT_EQ(synack.size(), 1u);
+  net::TcpBuild ack = peer(kPeerIss + 1, synack[0].tcp.seq + 1, fl::ack);
+  ack.src_port = kPeerPort + 1;
+  feed(segment(ack));
+  ASSERT_NE(conn_, first_conn);
+  EXPECT_EQ(engine_->tcp().info(conn_).snd_mss, 1440u);
+  EXPECT_EQ(count(base::Counter::tcp_pmtu_cache_hits), 0u);
+  engine_->tcp().abort(conn_);
+  engine_->tcp().abort(first_conn);
+  (void)sent();
+}
+
 // The router's message is hashed by its own address (a NIC's RSS) or left where it landed
 // (software steering leaves ICMPv6 alone), so it may reach an lcore that does not own the
 // quoted connection. Two engines of one port with the shard function and the steering mesh
