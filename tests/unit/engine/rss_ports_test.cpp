@@ -16,6 +16,7 @@ namespace {
 
 using net::make_ipv4;
 constexpr net::Ipv4Addr kOurIp = make_ipv4(10, 0, 0, 2);
+const net::Ipv6Addr kOurIp6 = *net::Ipv6Addr::parse("fd00:6::2");
 
 struct PoolDeleter {
   void operator()(rte_mempool* p) const { rte_mempool_free(p); }
@@ -33,6 +34,7 @@ class ShardedConnect : public ::testing::Test {
     EngineConfig c;
     c.iface.mac = net::MacAddr{{0x02, 0, 0, 0, 0, 2}};
     c.iface.addrs = {net::Ipv4Prefix{kOurIp, 8}};
+    c.iface.addrs6 = {net::Ipv6Prefix{kOurIp6, 64}};
     c.tcp.max_connections = max_conns;
     c.tcp.ooo_queues = 4;
     c.tcp.ephemeral_first = first;
@@ -67,6 +69,37 @@ TEST_F(ShardedConnect, ChosenPortsLandOnTheCallingShardForEveryShardCount) {
         EXPECT_EQ(
             map.shard_of_hash(map.hash_rx(t.local_ip.v4(), t.remote_ip.v4(), t.local_port, t.remote_port)),
             s);
+      }
+    }
+  }
+}
+
+// Issue 16: the same over IPv6, where the shard is the IPv6/TCP Toeplitz hash of the tuple
+// (RFC 6056 ports for both families, the owning lcore's share only).
+TEST_F(ShardedConnect, ChosenPortsLandOnTheCallingShardOverIpv6Too) {
+  std::mt19937_64 rng(616);
+  for (uint16_t n : {2, 3, 4, 8}) {
+    const ShardMap map(n);
+    for (uint16_t s = 0; s < n; ++s) {
+      auto e = engine(map, s, 32);
+      for (int i = 0; i < 24; ++i) {
+        // Random peers on our /64, random service ports.
+        net::Ipv6Addr remote = kOurIp6;
+        for (size_t b = 8; b < 16; ++b) remote.bytes[b] = static_cast<uint8_t>(rng());
+        if (remote == kOurIp6) continue;
+        const auto rport = static_cast<uint16_t>(rng() % 65535 + 1);
+        TcpError err;
+        Conn* c = e->tcp().connect(kOurIp6, remote, rport, &events_, nullptr, 0, {}, err, 0);
+        ASSERT_NE(c, nullptr) << "n=" << n << " s=" << s << " err=" << int(err);
+        const net::FourTuple& t = tcp::TcpLayer::tuple(c);
+        EXPECT_FALSE(t.is_v4());
+        EXPECT_EQ(map.shard_of(t), s) << "n=" << n << " port " << t.local_port;
+        EXPECT_GE(t.local_port, 32768);
+        EXPECT_LE(t.local_port, 60999);
+        // The reply, as the NIC (or software steering) hashes it, lands on shard s.
+        EXPECT_EQ(map.shard_of_hash(
+                      map.hash_rx6(t.remote_ip.v6(), t.local_ip.v6(), t.remote_port, t.local_port)),
+                  s);
       }
     }
   }
