@@ -17,16 +17,64 @@ TEST(FreeList, ANewPoolLendsItsItemsInStorageOrderThenSaysEmpty) {
   FreeList<Item> pool(3);
   EXPECT_EQ(pool.size(), 3u);
   EXPECT_EQ(pool.available(), 3u);
-  auto items = pool.items();
-  EXPECT_EQ(pool.take(), &items[0]);
-  EXPECT_EQ(pool.take(), &items[1]);
+  EXPECT_FALSE(pool.empty());
+  Item* first = pool.take();
+  Item* second = pool.take();
   Item* last = pool.take();
-  EXPECT_EQ(last, &items[2]);
+  EXPECT_EQ(second, first + 1);  // storage order: one array
+  EXPECT_EQ(last, first + 2);
+  auto items = pool.items();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(&items[0], first);
+  EXPECT_EQ(&items[2], last);
   EXPECT_EQ(last->next_free, nullptr);  // a lent item is unlinked
   EXPECT_TRUE(pool.empty());
   EXPECT_EQ(pool.lent(), 3u);
   EXPECT_EQ(pool.take(), nullptr);
   EXPECT_EQ(pool.lent(), 3u);  // a refusal lends nothing
+}
+
+// Issue 13 item 5: a pool sized for the worst case (a cold block for a quarter of the
+// connections) must not make every idle connection pay for it in resident memory. No item is
+// constructed (its memory written) before it is first lent; a returned item is lent again
+// before a new one is built, so what is built is the most ever lent at once.
+struct Counted {
+  static inline int constructed = 0;
+  static inline int destroyed = 0;
+  int value = 5;
+  Counted* next_free = nullptr;
+  Counted() { ++constructed; }
+  ~Counted() { ++destroyed; }
+};
+
+TEST(FreeList, AnItemIsBuiltWhenFirstLentAndOnlyWhenNoReturnedOneWaits) {
+  Counted::constructed = Counted::destroyed = 0;
+  {
+    FreeList<Counted> pool(1000);
+    EXPECT_EQ(Counted::constructed, 0);  // nothing written at construction
+    EXPECT_EQ(pool.built(), 0u);
+    EXPECT_EQ(pool.items().size(), 0u);
+    EXPECT_EQ(pool.available(), 1000u);
+    Counted* a = pool.take();
+    Counted* b = pool.take();
+    EXPECT_EQ(a->value, 5);  // value-initialised on first lending
+    EXPECT_EQ(Counted::constructed, 2);
+    pool.put(a);
+    EXPECT_EQ(pool.take(), a);  // the returned one, not a third
+    EXPECT_EQ(Counted::constructed, 2);
+    pool.put(a);
+    pool.put(b);
+    for (int round = 0; round < 100; ++round) {  // two at a time, a hundred times
+      Counted* x = pool.take();
+      Counted* y = pool.take();
+      pool.put(x);
+      pool.put(y);
+    }
+    EXPECT_EQ(pool.built(), 2u);  // the most ever lent at once
+    EXPECT_EQ(pool.items().size(), 2u);
+    EXPECT_EQ(FreeList<Counted>::memory_bytes(1000), 1000 * sizeof(Counted));  // reserved
+  }
+  EXPECT_EQ(Counted::destroyed, 2);  // the built ones, no more
 }
 
 TEST(FreeList, TheItemPutBackLastIsLentFirstAndTheCountsFollow) {
