@@ -96,17 +96,19 @@ class SendTimeLog {
 
 struct Rack {
   // RFC 8985 5.2. Zero xmit time with have_delivered false: nothing delivered yet.
-  bool have_delivered = false;
-  uint32_t xmit_us = 0;        // RACK.xmit_ts: latest send time of a delivered segment
-  net::Seq end_seq;            // RACK.end_seq: that segment's end
-  uint32_t rtt_us = 0;         // RACK.rtt: its round trip
-  uint32_t min_rtt_us = 0;     // RACK.min_RTT (0: no sample yet)
-  net::Seq fack;               // RACK.fack: highest end delivered
-  bool reord = false;          // RACK.reord: reordering seen
-  uint8_t reo_wnd_mult = 1;    // RACK.reo_wnd_mult
-  uint8_t reo_wnd_persist = 0; // RACK.reo_wnd_persist: recoveries left before the mult resets
-  bool dsack_round_set = false;
-  net::Seq dsack_round;        // RACK.dsack_round: one mult step per round trip
+  uint32_t xmit_us = 0;     // RACK.xmit_ts: latest send time of a delivered segment
+  net::Seq end_seq;         // RACK.end_seq: that segment's end
+  uint32_t rtt_us = 0;      // RACK.rtt: its round trip
+  uint32_t min_rtt_us = 0;  // RACK.min_RTT (0: no sample yet)
+  net::Seq fack;            // RACK.fack: highest end delivered
+  net::Seq dsack_round;     // RACK.dsack_round: one mult step per round trip
+  // The flags are one bit each and the small fields follow them, so that the struct is 28 B
+  // and RackTlp's own flags fit before it in a 32 B part (issue 13 item 5: was 32 + 4).
+  bool have_delivered : 1 = false;
+  bool reord : 1 = false;            // RACK.reord: reordering seen
+  bool dsack_round_set : 1 = false;  // dsack_round holds a round
+  uint8_t reo_wnd_mult = 1;          // RACK.reo_wnd_mult
+  uint8_t reo_wnd_persist = 0;       // RACK.reo_wnd_persist: recoveries left before the mult resets
 
   void reset() { *this = Rack{}; }
 

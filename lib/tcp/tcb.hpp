@@ -146,7 +146,8 @@ struct Listener {
 //     needed long after the flight (a late D-SACK), so it has a pool of its own.
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
-// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696):
+// What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
+// -> 680):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -154,21 +155,26 @@ struct Listener {
 //   Negotiated    24
 //   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
-//   Timing       144  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
+//   Timing       136  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
 //                     the layer's RttConfig instead of copying it), the timed segment 16,
-//                     counters 8, TIME-WAIT and stall starts 16, five deadlines 40
+//                     counters 8, the TIME-WAIT or stall start 8 (one word: they never
+//                     overlap; was 16), five deadlines 40
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
 //   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
 //                     listener 8, one bit per flag and the close reason 8 (was 16)
 //   Recovery      20
 //   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
-//   RackTlp       36  flags 4, Rack 32 (was 52: the probe's details and RACK's resend marks,
-//                     16, live in the cold block: they matter only while a flight is out)
+//   RackTlp       32  flags 4, Rack 28 (was 52: the probe's details and RACK's resend marks,
+//                     16, live in the cold block: they matter only while a flight is out;
+//                     then 32 -> 28, its flags are bits), and 4 B of Stats' alignment gone
 //   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
 //   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
 //                     pointer 8 (was 41: a second hook for the free list, a bool)
+// The pools (cold blocks, undo records, reassembly queues) are reserved whole but built
+// item by item as first lent (pollux/free_list.hpp): an idle connection's RSS no longer
+// carries a share of them (about 190 B per connection at the default sizes).
 // What stands between this and 256 B: the deadlines and times in 64-bit ns, CUBIC's state
 // (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
 // reports exactly), the tuple.
@@ -284,10 +290,18 @@ struct Timing : base::TimerLink {
   RexmtKind rexmt_kind = RexmtKind::rto;
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
-  uint64_t time_wait_since_ns = 0;
-  // When a retransmission or window probe first found no progress (0: progressing); the
-  // ACK of new data clears it. RFC 9293 3.8.3 USER TIMEOUT counts from here.
-  uint64_t stall_since_ns = 0;
+  // One word for two starts that never overlap (issue 13 item 5: -8 B). stall_since_ns:
+  // when a retransmission or window probe first found no progress (0: progressing); the
+  // ACK of new data clears it; RFC 9293 3.8.3 USER TIMEOUT counts from here. It is read
+  // and written only when the retransmission or persist timer fires and when an ACK
+  // acknowledges new data. time_wait_since_ns: when TIME-WAIT began (RFC 6191 reuse, the
+  // record's start), written by enter_time_wait, which stops those timers, and read only in
+  // TIME-WAIT, where nothing is left to acknowledge (SND.UNA = SND.MAX) and neither timer
+  // is set again. TIME-WAIT ends in CLOSED and a reset (init_tcb) before the TCB is used.
+  union {
+    uint64_t stall_since_ns = 0;
+    uint64_t time_wait_since_ns;
+  };
   // When each timer is due, indexed by TimerKind (0: not set): the retransmission timer
   // (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed ACK, persist,
   // keepalive, and `linger` (TIME-WAIT's 2 MSL, the orphaned FIN-WAIT-2 limit). Kept here
@@ -315,8 +329,7 @@ struct Timing : base::TimerLink {
     rexmt_kind = RexmtKind::rto;
     std::fill(std::begin(due_ns), std::end(due_ns), 0);
     keepalive_probes = persist_shift = 0;
-    time_wait_since_ns = 0;
-    stall_since_ns = 0;
+    stall_since_ns = 0;  // and time_wait_since_ns, which shares its word
   }
 };
 
