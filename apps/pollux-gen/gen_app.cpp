@@ -65,12 +65,9 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> 
     for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>('a' + i % 26);
   }
   // One state per connection this lcore may have open at once: no allocation afterwards.
-  pool_.reserve(share_);
+  pool_ = std::make_unique<ConnState[]>(share_);
   free_.reserve(share_);
-  for (uint32_t i = 0; i < share_; ++i) {
-    pool_.push_back(std::make_unique<ConnState>());
-    free_.push_back(pool_.back().get());
-  }
+  for (uint32_t i = 0; i < share_; ++i) free_.push_back(&pool_[i]);
   if (open_loop_) {
     // Each connection sends every share/rate seconds, like wrk2: the aggregate is `rate`.
     interval_ns_ = static_cast<uint64_t>(1e9 * static_cast<double>(share_) / rate_);
@@ -184,8 +181,8 @@ void GenApp::release(ConnState& s) {
 
 ConnTotals GenApp::conn_totals() const {
   ConnTotals t = finished_conns_;
-  for (const auto& s : pool_)
-    if (s->conn && s->established) t.add(tcp_.counts(s->conn));
+  for (uint32_t i = 0; i < share_; ++i)
+    if (pool_[i].conn && pool_[i].established) t.add(tcp_.counts(pool_[i].conn));
   return t;
 }
 

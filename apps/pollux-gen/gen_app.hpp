@@ -144,8 +144,8 @@ class GenApp {
   WeightedCycle req_sizes_, resp_sizes_, bodies_;
   // --ramp and stepped --rate: the rate as a fraction of rate_ over time since start_ns_.
   RateProfile profile_;
-  bool profiled_ = false;  // the profile is not flat: schedules go through work time
-  std::vector<std::unique_ptr<ConnState>> pool_;
+  bool profiled_ = false;              // the profile is not flat: schedules go through work time
+  std::unique_ptr<ConnState[]> pool_;  // share_ states, one array (not one allocation each)
   std::vector<ConnState*> free_;
   uint32_t live_ = 0;  // states in use (opening, established)
   uint64_t now_ = 0;   // time of the current loop turn
