@@ -366,9 +366,15 @@ int main(int argc, char** argv) {
     apps::GenTotals t = totals(gens, rt, *opts);
     for (const auto& g : gens) t.conns += g->conn_totals();  // the pollers have stopped
     t.gen_retrans = apps::RetransCauses::from([&](Counter c) { return rt.counter(c); });
+    std::vector<uint64_t> counters(kCounterCount);
+    for (size_t i = 0; i < kCounterCount; ++i) counters[i] = rt.counter(static_cast<Counter>(i));
+    t.gen_counters = counters;
     if (opts->local_server) {
       t.local_server = true;
       t.server_retrans = apps::RetransCauses::from([&](Counter c) { return server_rt.counter(c); });
+      t.server_counters.resize(kCounterCount);
+      for (size_t i = 0; i < kCounterCount; ++i)
+        t.server_counters[i] = server_rt.counter(static_cast<Counter>(i));
     }
     apps::LatencyHistogram connect, response;
     merge_latency(gens, connect, response);
@@ -376,8 +382,6 @@ int main(int argc, char** argv) {
     std::printf("%s", apps::cpu_lines("gen", rt.load()).c_str());
     if (opts->local_server)
       std::printf("%s", apps::cpu_lines("local server", server_rt.load()).c_str());
-    std::vector<uint64_t> counters(kCounterCount);
-    for (size_t i = 0; i < kCounterCount; ++i) counters[i] = rt.counter(static_cast<Counter>(i));
     if (!opts->json_path.empty()) {
       const std::string doc = apps::gen_json(*opts, secs, t, series, connect, response, counters,
                                              rt.load(), server_rt.load());

@@ -177,10 +177,26 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
   if (t.gen_retrans.total != 0 || t.gen_retrans.tlp_probes != 0)
     out += "  retrans gen:          " + describe(t.gen_retrans) + "\n";
   if (t.local_server) out += "  retrans local server: " + describe(t.server_retrans) + "\n";
+  // Drops by counter, each side: a lossless in-memory link loses nothing, so any drop here is
+  // a queue or a limit of the stacks themselves.
+  if (!t.gen_counters.empty())
+    out += "  drops gen:            " + describe_drops(t.gen_counters) + "\n";
+  if (t.local_server && !t.server_counters.empty())
+    out += "  drops local server:   " + describe_drops(t.server_counters) + "\n";
   out += "  tcp:         " + describe(o.tcp) + "; " + describe(t.conns) + "\n";
   out += latency_line("connect", connect);
   out += latency_line("response", response);
   return out;
+}
+
+std::string describe_drops(const std::vector<uint64_t>& counters) {
+  std::string out;
+  for (size_t i = 0; i < counters.size() && i < kCounterCount; ++i) {
+    if (counters[i] == 0 || !kCounterNames[i].starts_with("drop_")) continue;
+    if (!out.empty()) out += ", ";
+    out += std::string(kCounterNames[i]) + " " + std::to_string(counters[i]);
+  }
+  return out.empty() ? "none" : out;
 }
 
 std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
@@ -337,6 +353,12 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
   for (size_t i = 0; i < counters.size() && i < kCounterCount; ++i)
     if (counters[i] != 0) j.field(kCounterNames[i], counters[i]);
   j.end_object();
+  if (t.local_server) {
+    j.key("local_server_counters").begin_object();
+    for (size_t i = 0; i < t.server_counters.size() && i < kCounterCount; ++i)
+      if (t.server_counters[i] != 0) j.field(kCounterNames[i], t.server_counters[i]);
+    j.end_object();
+  }
   j.end_object();
   return j.str() + "\n";
 }

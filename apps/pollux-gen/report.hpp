@@ -34,6 +34,11 @@ struct GenTotals {
   // server's (filled after the run).
   RetransCauses gen_retrans, server_retrans;
   bool local_server = false;
+  // Each stack's counters, indexed by base::Counter (filled after the run; empty when not
+  // known): the summary lists the non-zero drop_* ones, the JSON every non-zero one. The
+  // local server's are the only view of what its side lost (issue 13: the CPS rows'
+  // SYN-ACK retransmissions were counted there and printed nowhere).
+  std::vector<uint64_t> gen_counters, server_counters;
   [[nodiscard]] uint64_t errors() const {
     return refused + reset + timeout + bad_response + closed_early + local;
   }
@@ -66,8 +71,13 @@ struct GenSample {
                                       const LatencyHistogram& connect,
                                       const LatencyHistogram& response);
 
-// The JSON report: config, per-second series, totals, histograms, non-zero stack counters,
-// and where the generator's (and the local server's) lcores spent their cycles.
+// "drop_tcp_backlog_full 3, drop_arp_pending_overflow 1": the non-zero drop_* counters of
+// one stack (indexed by base::Counter), "none" when there are none.
+[[nodiscard]] std::string describe_drops(const std::vector<uint64_t>& counters);
+
+// The JSON report: config, per-second series, totals, histograms, non-zero stack counters
+// (the local server's too, as "local_server_counters"), and where the generator's (and the local
+// server's) lcores spent their cycles.
 [[nodiscard]] std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
                                    const std::vector<GenSample>& series,
                                    const LatencyHistogram& connect,

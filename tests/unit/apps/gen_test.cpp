@@ -1197,6 +1197,44 @@ TEST(GenReport, JsonHasEverySection) {
       << both_doc;
 }
 
+// Issue 13: with --local-server the server's stack is the other half of every handshake; what
+// it dropped is in the summary (its non-zero drop_* counters, as the generator's) and in the
+// JSON (every non-zero counter), so a lossless link's retransmissions can be traced to a queue.
+TEST(GenReport, TheLocalServersDropsAreInTheSummaryAndItsCountersInTheJson) {
+  GenOptions o;
+  o.dst = *net::Ipv4Addr::parse("10.0.0.1");
+  GenTotals t;
+  H h;
+  std::vector<uint64_t> counters(base::kCounterCount, 0);
+  t.gen_counters.assign(base::kCounterCount, 0);
+  t.gen_counters[static_cast<size_t>(base::Counter::drop_tcp_out_of_window)] = 13;
+  t.gen_counters[static_cast<size_t>(base::Counter::tcp_segs_out)] = 99;  // not a drop
+  std::string text = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(text.find("  drops gen:            drop_tcp_out_of_window 13\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("drops local server"), std::string::npos) << "no local server: " << text;
+  EXPECT_EQ(gen_json(o, 1.0, t, {}, h, h, counters).find("local_server_counters"),
+            std::string::npos);
+
+  t.local_server = true;
+  t.server_counters.assign(base::kCounterCount, 0);
+  text = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(text.find("  drops local server:   none\n"), std::string::npos) << text;
+  t.server_counters[static_cast<size_t>(base::Counter::drop_arp_pending_overflow)] = 28;
+  t.server_counters[static_cast<size_t>(base::Counter::drop_tcp_backlog_full)] = 2;
+  t.server_counters[static_cast<size_t>(base::Counter::tcp_retrans_synack)] = 27;
+  text = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(text.find("  drops local server:   drop_arp_pending_overflow 28, "
+                      "drop_tcp_backlog_full 2\n"),
+            std::string::npos)
+      << text;
+  const std::string doc = gen_json(o, 1.0, t, {}, h, h, counters);
+  EXPECT_NE(doc.find("\"local_server_counters\":{\"drop_arp_pending_overflow\":28,"),
+            std::string::npos)
+      << doc;
+  EXPECT_NE(doc.find("\"tcp_retrans_synack\":27"), std::string::npos) << doc;
+}
+
 TEST(GenReport, EachSecondCarriesItsOwnLatencyPercentilesInTheLineAndTheSeries) {
   // Values at their buckets' upper edges, so that percentiles come back exactly.
   auto edge = [](uint64_t v) { return H::bucket_high(H::bucket_of(v)); };
