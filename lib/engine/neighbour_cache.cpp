@@ -22,8 +22,13 @@ NeighbourCache<Addr>::NeighbourCache(const NeighbourConfig<Addr>& config)
                                           std::bit_ceil(std::max<uint32_t>(config.capacity, 1)))),
       new_entries_(config.new_entry_rate, config.new_entry_burst) {
   config_.capacity = std::max<uint32_t>(config.capacity, 1);
-  config_.max_pending = std::min<uint8_t>(config_.max_pending, kMaxPending);
+  config_.max_pending = std::max<uint16_t>(config_.max_pending, 1);
   config_.max_pending_total = std::max<uint32_t>(config_.max_pending_total, 1);
+  places_.reset(new Place[config_.max_pending_total]);
+  for (uint32_t i = config_.max_pending_total; i-- > 0;) {
+    places_[i].next = free_place_;
+    free_place_ = i;
+  }
   for (uint32_t i = 0; i < config_.capacity; ++i) free_.push_back(storage_[i]);
   // Static entries take their places first; ones beyond the capacity are not installed
   // (the options layer refuses more than it can hold).
@@ -39,8 +44,7 @@ NeighbourCache<Addr>::NeighbourCache(const NeighbourConfig<Addr>& config)
 
 template <class Addr>
 NeighbourCache<Addr>::~NeighbourCache() {
-  for (Entry& e : lru_)
-    for (uint8_t i = 0; i < e.pending_count; ++i) rte_pktmbuf_free(e.pending[i]);
+  for (Entry& e : lru_) release_pending(e, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
   probing_.clear();
   lru_.clear();
   free_.clear();
@@ -105,6 +109,7 @@ typename NeighbourCache<Addr>::Entry* NeighbourCache<Addr>::make_entry(const Add
   e.state = State::incomplete;
   e.requests_sent = 0;
   e.pending_count = 0;
+  e.pending_head = e.pending_tail = kNoPlace;
   e.is_static = false;
   e.stale = false;
   e.confirmed_at = 0;
@@ -149,15 +154,28 @@ typename NeighbourCache<Addr>::Resolve NeighbourCache<Addr>::resolve(const Addr&
     if (!e) return Resolve::drop_cache_full;
     e->requests_sent = 1;
     e->next_request_at = now + config_.retry_ns;
-    e->pending[e->pending_count++] = m;
-    ++pending_total_;
+    hold(*e, m);
     probing_.push_back(*e);
     return Resolve::queued_request;
   }
   if (e->pending_count >= config_.max_pending) return Resolve::drop_pending_full;
-  e->pending[e->pending_count++] = m;
-  ++pending_total_;
+  hold(*e, m);
   return Resolve::queued;
+}
+
+template <class Addr>
+void NeighbourCache<Addr>::hold(Entry& e, rte_mbuf* m) {
+  // pending_total_ < max_pending_total (checked by resolve): a place is free.
+  const uint32_t i = free_place_;
+  free_place_ = places_[i].next;
+  places_[i] = Place{m, kNoPlace};
+  if (e.pending_tail == kNoPlace)
+    e.pending_head = i;
+  else
+    places_[e.pending_tail].next = i;
+  e.pending_tail = i;
+  ++e.pending_count;
+  ++pending_total_;
 }
 
 template <class Addr>

@@ -1,8 +1,9 @@
 // The neighbour caches: one design for IPv4 (ARP: RFC 826 resolution with RFC 1122 2.3.2.1
 // cache validation) and IPv6 (neighbour discovery: RFC 4861 7.2-7.3). Bounded: a fixed
-// number of entries allocated at start, a bounded queue of packets per unresolved neighbour,
-// bounded retries. It never sends anything itself: it tells the engine what to send, so that
-// all packet building stays in one place.
+// number of entries allocated at start, a bounded queue of packets per unresolved neighbour
+// (its places drawn from one cache-wide pool of max_pending_total), bounded retries. It never sends
+// anything itself: it tells the engine what to send, so that all packet building stays in one
+// place.
 //
 // RFC 4861 7.3.2's five states map onto three: INCOMPLETE is `incomplete`; REACHABLE is
 // `reachable`; STALE is `reachable` with `stale` set (or its reachable time past), used
@@ -43,7 +44,15 @@ struct NeighbourConfig {
   uint64_t reachable_ns = 60ull * 1'000'000'000;  // after this a used entry is re-probed
   uint64_t retry_ns = 1'000'000'000;              // between requests (RFC 1122: at most 1/s)
   uint8_t max_requests = 3;                       // before giving up on a neighbour
-  uint8_t max_pending = 4;                        // packets held while resolving (<= 8)
+  // Packets held for one neighbour while it resolves. A burst to a neighbour heard from but
+  // not yet resolved is as long as the connections the peer opens at once: a load generator
+  // that starts on a new source address has its first SYNs answered by as many SYN-ACKs
+  // within a round trip, and with 4 places a 32-connection burst lost 28 of them to the
+  // 1 s retransmission timer (issue 13). Linux holds up to 101 (neigh unres_qlen). The
+  // places come from the cache-wide max_pending_total below, which bounds the mbufs held
+  // however many neighbours are unresolved; this only keeps one neighbour from taking
+  // them all. At least 1.
+  uint16_t max_pending = 128;
   // Packets held over all unresolved neighbours at once (issue 14): max_pending alone lets
   // capacity x max_pending mbufs (4096 by default) wait, and traffic naming many on-link
   // addresses that never answer (spoofed sources we reply to) would pin them, outside every
@@ -111,7 +120,7 @@ struct NeighbourHash<net::Ipv6Addr> {
 template <class Addr>
 class NeighbourCache {
  public:
-  static constexpr size_t kMaxPending = 8;
+  static constexpr uint32_t kNoPlace = UINT32_MAX;
 
   enum class State : uint8_t {
     incomplete,  // request sent, no answer yet: packets queue
@@ -127,12 +136,13 @@ class NeighbourCache {
     net::MacAddr mac;
     State state = State::incomplete;
     uint8_t requests_sent = 0;
-    uint8_t pending_count = 0;
+    uint16_t pending_count = 0;
     bool is_static = false;
     bool stale = false;            // RFC 4861 STALE: learnt unconfirmed, probed when next used
     uint64_t confirmed_at = 0;     // last reply/request from the neighbour
     uint64_t next_request_at = 0;  // when to retry while incomplete/probing
-    std::array<rte_mbuf*, kMaxPending> pending{};
+    // The packets held while incomplete, oldest first: a list through the cache's places.
+    uint32_t pending_head = kNoPlace, pending_tail = kNoPlace;
   };
 
   enum class Resolve : uint8_t {
@@ -214,6 +224,18 @@ class NeighbourCache {
       Entry,
       boost::intrusive::member_hook<Entry, boost::intrusive::list_member_hook<>, &Entry::probe>>;
 
+  // A place for a held packet: max_pending_total of them, allocated at start, threaded into
+  // each unresolved neighbour's FIFO (or the free list).
+  struct Place {
+    rte_mbuf* m = nullptr;
+    uint32_t next = kNoPlace;
+  };
+  void hold(Entry& e, rte_mbuf* m);  // the caller checked both caps
+  // Empties `e`'s queue first (so that `fn` may resolve the same neighbour again), then hands
+  // each packet to `fn` in the order it was queued.
+  template <class Fn>
+  void release_pending(Entry& e, Fn&& fn);
+
   Entry* find_mut(const Addr& ip);
   // nullptr when full and nothing can be evicted (see evictable() in the .cpp)
   Entry* make_entry(const Addr& ip, uint64_t now);
@@ -229,6 +251,8 @@ class NeighbourCache {
   ProbeList probing_;
   Lru free_;  // unused entries, threaded through the lru hook
   uint32_t pending_total_ = 0;
+  std::unique_ptr<Place[]> places_;
+  uint32_t free_place_ = kNoPlace;
   base::TokenBucket new_entries_;
 };
 
@@ -267,12 +291,8 @@ typename NeighbourCache<Addr>::Learned NeighbourCache<Addr>::learn(const Addr& i
   if (e->probe.is_linked()) probing_.erase(probing_.iterator_to(*e));
   lru_.erase(lru_.iterator_to(*e));
   lru_.push_back(*e);
-  // Packets leave in the order they were queued; the count is reset first so a callback that
-  // resolves the same neighbour again sees a consistent entry.
-  uint8_t n = e->pending_count;
-  e->pending_count = 0;
-  pending_total_ -= n;
-  for (uint8_t i = 0; i < n; ++i) send(e->pending[i], static_cast<const net::MacAddr&>(e->mac));
+  // Packets leave in the order they were queued.
+  release_pending(*e, [&](rte_mbuf* m) { send(m, static_cast<const net::MacAddr&>(e->mac)); });
   return differs ? Learned::changed : Learned::updated;
 }
 
@@ -283,9 +303,7 @@ void NeighbourCache<Addr>::poll(uint64_t now, Request&& request, Fail&& fail) {
     Entry& e = *it++;
     if (now < e.next_request_at) continue;
     if (e.requests_sent >= config_.max_requests) {
-      for (uint8_t i = 0; i < e.pending_count; ++i) fail(e.pending[i]);
-      pending_total_ -= e.pending_count;
-      e.pending_count = 0;
+      release_pending(e, fail);
       release(e);
       continue;
     }
@@ -293,6 +311,25 @@ void NeighbourCache<Addr>::poll(uint64_t now, Request&& request, Fail&& fail) {
     e.next_request_at = now + config_.retry_ns;
     request(static_cast<const Addr&>(e.ip),
             e.state == State::probing ? static_cast<const net::MacAddr*>(&e.mac) : nullptr);
+  }
+}
+
+template <class Addr>
+template <class Fn>
+void NeighbourCache<Addr>::release_pending(Entry& e, Fn&& fn) {
+  uint32_t i = e.pending_head;
+  pending_total_ -= e.pending_count;
+  e.pending_count = 0;
+  e.pending_head = e.pending_tail = kNoPlace;
+  while (i != kNoPlace) {
+    Place& p = places_[i];
+    rte_mbuf* m = p.m;
+    const uint32_t next = p.next;
+    p.m = nullptr;
+    p.next = free_place_;  // free before `fn`, which may hold a packet again
+    free_place_ = i;
+    i = next;
+    fn(m);
   }
 }
 

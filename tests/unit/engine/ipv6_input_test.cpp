@@ -401,6 +401,9 @@ TEST_F(Ipv6InputTest, AnUnansweredResolutionIsRetriedThenItsPacketsAreDroppedAnd
 }
 
 TEST_F(Ipv6InputTest, PacketsHeldForOneNeighbourAreBoundedAndTheRestCounted) {
+  engine_.reset();
+  cfg_.nd.max_pending = 4;
+  start_engine(cfg_);
   for (uint16_t i = 0; i < 6; ++i) feed(echo_request(kPeer, i));
   EXPECT_EQ(sent().size(), 1u) << "one solicitation";
   EXPECT_EQ(count(base::Counter::drop_nd_pending_overflow), 2u) << "NdConfig::max_pending 4";
