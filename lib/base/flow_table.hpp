@@ -25,6 +25,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace pollux::base {
@@ -89,17 +90,25 @@ class FlowTable {
   ~FlowTable() { set_.clear(); }
 
   // Files `e` under e.tuple. One hash computation covers the duplicate check and the insert.
-  [[nodiscard]] InsertResult insert(Entry& e) {
+  [[nodiscard]] InsertResult insert(Entry& e) { return insert(e, flow_bucket_hash(e.tuple)); }
+  // The same with flow_bucket_hash(e.tuple) already computed (a caller that looked the tuple
+  // up first: an active open hashes its tuple once, issue 13).
+  [[nodiscard]] InsertResult insert(Entry& e, uint64_t hash) {
     assert(!e.in_flow_table());
+    assert(hash == flow_bucket_hash(e.tuple));
     typename Set::insert_commit_data commit;
-    if (!set_.insert_check(e.tuple, commit).second) return InsertResult::duplicate;
+    if (!set_.insert_check(e.tuple, Known{hash}, std::equal_to<net::FourTuple>{}, commit).second)
+      return InsertResult::duplicate;
     if (set_.size() >= capacity_) return InsertResult::full;
     set_.insert_commit(e, commit);
     return InsertResult::inserted;
   }
 
-  [[nodiscard]] Entry* find(const net::FourTuple& t) {
-    auto it = set_.find(t);
+  [[nodiscard]] Entry* find(const net::FourTuple& t) { return find(t, flow_bucket_hash(t)); }
+  // `hash`: flow_bucket_hash(t), computed once for several lookups of one tuple.
+  [[nodiscard]] Entry* find(const net::FourTuple& t, uint64_t hash) {
+    assert(hash == flow_bucket_hash(t));
+    auto it = set_.find(t, Known{hash}, std::equal_to<net::FourTuple>{});
     return it == set_.end() ? nullptr : &*it;
   }
   [[nodiscard]] const Entry* find(const net::FourTuple& t) const {
@@ -137,6 +146,11 @@ class FlowTable {
     std::size_t operator()(const net::FourTuple& t) const {
       return static_cast<std::size_t>(flow_bucket_hash(t));
     }
+  };
+  // A hash already computed, handed to the lookups that take a hasher.
+  struct Known {
+    uint64_t hash;
+    std::size_t operator()(const net::FourTuple&) const { return static_cast<std::size_t>(hash); }
   };
 
   using Set = boost::intrusive::unordered_set<

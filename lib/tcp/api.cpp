@@ -50,14 +50,18 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     return nullptr;
   }
   net::FourTuple tuple{local, remote, local_port, remote_port};
+  // The tuple's bucket hash, computed once for each candidate and kept for the insert: the
+  // table, the TIME-WAIT records and the insert would each compute it again (issue 13).
+  uint64_t hash = 0;
   if (local_port != 0) {
-    if (Tcb* old = table_.find(tuple)) {
+    hash = base::flow_bucket_hash(tuple);
+    if (Tcb* old = table_.find(tuple, hash)) {
       if (!time_wait_reusable(*old, now)) {
         error = TcpError::port_in_use;
         return nullptr;
       }
       recycle_time_wait(*old, now);
-    } else if (TimeWaitRecord* r = tw_.find(tuple)) {
+    } else if (TimeWaitRecord* r = tw_.find(tuple, hash)) {
       if (!time_wait_reusable(*r, now)) {
         error = TcpError::port_in_use;
         return nullptr;
@@ -98,10 +102,11 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
           static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
       ++next_ephemeral_;
       if (port_ok && !port_ok(config_.ephemeral_port_ctx, tuple)) continue;
-      Tcb* old = table_.find(tuple);
+      hash = base::flow_bucket_hash(tuple);
+      Tcb* old = table_.find(tuple, hash);
       if (!old) {
         // A TIME-WAIT record holds no TCB: recycling it gives no room in a full table.
-        TimeWaitRecord* r = tw_.find(tuple);
+        TimeWaitRecord* r = tw_.find(tuple, hash);
         if (!r) {
           found = !table_full;
         } else if (!table_full && time_wait_reusable(*r, now)) {
@@ -127,7 +132,7 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
   t->events = events;
   t->ctx = ctx;
   set_state(*t, State::syn_sent, StateCause::active_open);
-  if (table_.insert(*t) != base::InsertResult::inserted) {
+  if (table_.insert(*t, hash) != base::InsertResult::inserted) {
     release_tcb(*t);
     error = TcpError::table_full;
     return nullptr;

@@ -33,7 +33,9 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
                                  uint64_t now) {
   now_ = now;
-  Tcb* t = table_.find(key);
+  // One hash of the tuple for the table and, on a miss, the TIME-WAIT records.
+  const uint64_t hash = base::flow_bucket_hash(key);
+  Tcb* t = table_.find(key, hash);
   if (t && t->state == State::time_wait && seg.has(syn) && !seg.has(ack) && !seg.has(rst) &&
       time_wait_accepts_syn(*t, seg, opts)) {
     // RFC 6191 (and RFC 9293 3.6.1): a new incarnation of the pair, provably newer than the
@@ -41,7 +43,7 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
     recycle_time_wait(*t, now);  // its TCB serves the new SYN (a full table has room)
     t = nullptr;
   } else if (!t) {
-    if (TimeWaitRecord* r = tw_.find(key)) {
+    if (TimeWaitRecord* r = tw_.find(key, hash)) {
       if (seg.has(syn) && !seg.has(ack) && !seg.has(rst) && time_wait_accepts_syn(*r, seg, opts)) {
         recycle_time_wait(*r);  // the same, for a TIME-WAIT kept as a record
       } else {

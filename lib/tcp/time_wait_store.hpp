@@ -106,10 +106,14 @@ class TimeWaitStore {
   }
 
   [[nodiscard]] TimeWaitRecord* find(const net::FourTuple& tuple) {
+    return find(tuple, base::flow_bucket_hash(tuple));
+  }
+  // `hash`: base::flow_bucket_hash(tuple), computed once for the table's lookup and this one.
+  [[nodiscard]] TimeWaitRecord* find(const net::FourTuple& tuple, uint64_t hash) {
     const bool v4 = tuple.is_v4();
     const uint32_t l4 = v4 ? tuple.local_ip.v4().value : 0;
     const uint32_t r4 = v4 ? tuple.remote_ip.v4().value : 0;
-    for (uint32_t i = buckets_[bucket(tuple)]; i != TimeWaitRecord::kNone;
+    for (uint32_t i = buckets_[static_cast<uint32_t>(hash) & mask_]; i != TimeWaitRecord::kNone;
          i = records_[i].chain) {
       const TimeWaitRecord& r = records_[i];
       if (r.local_port != tuple.local_port || r.remote_port != tuple.remote_port || r.v6 == v4)

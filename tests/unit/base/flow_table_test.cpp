@@ -50,6 +50,24 @@ TEST(FlowTable, InsertFindErase) {
 
 // IPv4 tuples hash exactly as before the tuple held IPv6-sized addresses (the simulator's
 // outputs depend on bucket order): the pre-IPv6 formula, written out.
+// Issue 13: a caller that hashes a tuple once (an active open: look up, then insert) gets
+// from the hashed forms exactly what the plain ones give, over many tuples sharing buckets.
+TEST(FlowTable, LookupsAndInsertsWithTheHashComputedOnceAgreeWithThePlainOnes) {
+  std::vector<Flow> flows;
+  for (uint16_t i = 0; i < 64; ++i) flows.emplace_back(tuple(static_cast<uint16_t>(30000 + i)), i);
+  FlowTable<Flow> table(16);  // 16 buckets for up to 16 entries, 64 candidates
+  for (Flow& f : flows) {
+    const uint64_t h = flow_bucket_hash(f.tuple);
+    EXPECT_EQ(table.find(f.tuple, h), table.find(f.tuple));
+    const InsertResult r = table.insert(f, h);
+    EXPECT_EQ(r, f.id < 16 ? InsertResult::inserted : InsertResult::full) << f.id;
+    EXPECT_EQ(table.find(f.tuple, h), f.id < 16 ? &f : nullptr);
+  }
+  Flow dup(tuple(30003), 99);
+  EXPECT_EQ(table.insert(dup, flow_bucket_hash(dup.tuple)), InsertResult::duplicate);
+  EXPECT_EQ(table.find(dup.tuple, flow_bucket_hash(dup.tuple)), &flows[3]);
+}
+
 TEST(FlowTable, Ipv4BucketHashIsThePreIpv6Formula) {
   std::mt19937_64 rng(4);
   for (int i = 0; i < 10000; ++i) {
