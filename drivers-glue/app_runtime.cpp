@@ -111,6 +111,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
   c.iface.gateway = o.gateway;
   c.iface.gateway6 = o.gateway6;
   c.dad_probes = o.dad_probes;
+  c.mld = o.mld;
   c.iface.mtu = o.mtu;
   c.checksum_offload = o.checksum_offload;
   c.link_checksum = o.link_checksum;

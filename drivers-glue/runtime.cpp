@@ -116,6 +116,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.arp = config.arp;
     ec.tcp = config.tcp;
     ec.dad_probes = config.dad_probes;
+    ec.mld = config.mld;
     share_held_mbufs(extra, static_cast<uint32_t>(lcores_.size()), ec);
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();

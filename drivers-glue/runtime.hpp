@@ -33,6 +33,7 @@ struct RuntimeConfig {
   uint16_t rx_desc = 1024, tx_desc = 1024;
   uint32_t mbufs = 0;  // the pool in all (0: what the rings need + extra_mbufs)
   uint8_t dad_probes = 1;  // EngineConfig::dad_probes: DAD probes per IPv6 address (0: none)
+  bool mld = true;         // EngineConfig::mld: MLDv2 reports for our IPv6 groups
   // The lcores that poll this port, one queue each. Empty: every worker lcore (or the main
   // lcore when there is no worker). Several runtimes in one process (two ports joined by an
   // in-memory link) each take their own lcores.

@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
       // no DAD (RFC 4862 5.4, DupAddrDetectTransmits 0) and no second of tentative IPv6
       // addresses at start in which the first SYNs would wait for their neighbour.
       rc.dad_probes = 0;
+      rc.mld = false;  // nor a switch to tell which groups we listen to
       // The server shares the generator's stack options on its own subnet address.
       RuntimeOptions sc = apps::runtime_options(*opts);
       sc.name = "local_server";
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
       }
       sc.extra_mbufs = 32768;
       sc.dad_probes = 0;
+      sc.mld = false;
       if (!apps::init_runtime(server_rt, sc, "pollux-gen: local server")) return 1;
       so.addrs = sc.addrs;
       so.addrs6 = sc.addrs6;

@@ -102,7 +102,10 @@ void Engine::poll(uint64_t now_ns) {
   tcp_.poll(now_ns);
   drain_tcp(now_ns);
   reasm_.expire(now_ns);
-  if (!addrs6_.empty()) poll_dad(now_ns);  // ends start-up: on time to the nanosecond
+  if (!addrs6_.empty()) {
+    poll_dad(now_ns);  // ends start-up: on time to the nanosecond
+    if (mld_due_ != 0) poll_mld(now_ns);
+  }
   // Neighbour retries are on a one-second scale: looking every millisecond is plenty.
   if (now_ns < next_arp_poll_) return;
   next_arp_poll_ = now_ns + 1'000'000;

@@ -67,6 +67,11 @@ struct EngineConfig {
   // (RetransTimer). One probe and 1 s keep start-up short, as Linux's defaults.
   uint8_t dad_probes = 1;
   uint64_t dad_retrans_ns = 1'000'000'000;
+  // Multicast listener reports (RFC 3810, as RFC 4861 7.2.1 and RFC 4862 5.4.2 ask): join
+  // the solicited-node groups at start and answer routers' queries, so that a switch that
+  // snoops MLD forwards the solicitations for our addresses to our port. Off where no
+  // switch can be (the in-memory link) and in engine tests that count frames exactly.
+  bool mld = false;
   tcp::TcpConfig tcp;
   uint16_t lcore_index = 0;  // which worker this engine is (0-based)
   // With several workers: the shard function (shared, read-only). This engine is shard
@@ -181,6 +186,11 @@ class Engine {
   void start_ipv6(uint64_t now);
   void poll_dad(uint64_t now);
   void dad_conflict(LocalAddrs6::Addr& a);
+  // Multicast listener discovery for our groups (RFC 3810 6), ipv6_output.cpp.
+  void join_groups(uint64_t now);
+  void mld_query_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now);
+  void poll_mld(uint64_t now);
+  void send_mld_report(const net::Ipv6Addr& only, uint8_t record_type, uint64_t now);
   void publish_neighbour6(const net::Ipv6Addr& ip, const net::MacAddr& mac, bool confirmed);
   // TCP over IPv4 and over IPv6 (tcp_segment_input.cpp): each checks its family's
   // checksum (RFC 9293 3.1, RFC 8200 8.1) and hands the segment, keyed by its tuple, to
@@ -230,6 +240,10 @@ class Engine {
   uint64_t dad_due_ = 0;         // when the tentative addresses' next DAD step is due
   uint8_t dad_probes_left_ = 0;  // probes still to send per tentative address
   bool dad_running_ = false;
+  uint64_t mld_due_ = 0;            // when the next report is due (0: none)
+  uint8_t mld_unsolicited_left_ = 0;  // joins still to repeat (RFC 3810 6.1: robustness)
+  bool mld_answer_due_ = false;     // the report due answers a query (else it is a join)
+  net::Ipv6Addr mld_answer_group_;  // the query's group; unspecified: every group of ours
   base::TokenBucket icmp_echo_budget_;
   base::TokenBucket icmp_error_budget_;
   base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)

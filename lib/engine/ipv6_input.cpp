@@ -63,6 +63,8 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
       return drop(m, base::Counter::drop_icmpv6_bad_checksum);
     case net::Icmpv6Error::bad_nd:
       return drop(m, base::Counter::drop_icmpv6_bad_nd);
+    case net::Icmpv6Error::bad_mld:
+      return drop(m, base::Counter::drop_icmpv6_bad_mld);
     default:
       return drop(m, base::Counter::drop_icmpv6_malformed);
   }
@@ -88,11 +90,14 @@ void Engine::icmpv6_input(rte_mbuf* m, const net::Ipv6Header& ip, uint64_t now) 
       return nd_advert_input(m, msg, now);
     case net::kIcmpv6PacketTooBig:
       return packet_too_big_input(m, msg, now);  // icmp_input.cpp, beside IPv4's PMTUD
+    case net::kIcmpv6MldQuery:
+      if (config_.mld) return mld_query_input(m, msg, now);  // ipv6_output.cpp
+      break;
     default:
-      counters_.inc(base::Counter::icmpv6_other_received);
-      rte_pktmbuf_free(m);
-      return;
+      break;
   }
+  counters_.inc(base::Counter::icmpv6_other_received);
+  rte_pktmbuf_free(m);
 }
 
 void Engine::nd_solicit_input(rte_mbuf* m, const net::Ipv6Header& ip, const net::Icmpv6Message& msg,

@@ -1,6 +1,11 @@
 // IPv6 output: the next hop (on-link or the gateway, RFC 4861 5.2), neighbour resolution
 // through the IPv6 neighbour cache (RFC 4861 7.2.2, 7.3), and duplicate address detection
-// for our own addresses at start (RFC 4862 5.4).
+// for our own addresses at start (RFC 4862 5.4), and the multicast listener reports that
+// keep a snooping switch forwarding our solicited-node groups to us (RFC 3810).
+#include <rte_random.h>
+
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "engine/engine.hpp"
@@ -9,6 +14,11 @@
 #include "net/ipv6.hpp"
 
 namespace pollux::engine {
+
+namespace {
+// RFC 3810 9.11: the Unsolicited Report Interval, between the repeats of a join.
+constexpr uint64_t kMldUnsolicitedInterval = 1'000'000'000;
+}  // namespace
 
 void Engine::ip6_output(rte_mbuf* m, uint64_t now) {
   net::Ipv6Addr dst;
@@ -59,10 +69,21 @@ void Engine::publish_neighbour6(const net::Ipv6Addr& ip, const net::MacAddr& mac
 
 // --- Duplicate address detection (RFC 4862 5.4) ------------------------------------------
 
+// RFC 4862 5.4.2: join the tentative addresses' solicited-node groups before probing, so
+// that a switch snooping MLD lets another node's probe for them reach us. Once per port, and
+// again after RFC 3810 6.1's Unsolicited Report Interval (its robustness variable, 2).
+void Engine::join_groups(uint64_t now) {
+  if (!config_.mld || config_.lcore_index != 0) return;
+  send_mld_report(net::Ipv6Addr{}, net::kMldChangeToExclude, now);
+  mld_unsolicited_left_ = 1;
+  mld_due_ = now + kMldUnsolicitedInterval;
+}
+
 void Engine::start_ipv6(uint64_t now) {
   if (addrs6_.empty()) return;
   if (config_.dad_probes == 0) {
     // No DAD: the addresses are ours at once (RFC 4862 5.4: DupAddrDetectTransmits 0).
+    join_groups(now);
     if (config_.lcore_index == 0)
       for (const LocalAddrs6::Addr& a : addrs6_.all())
         send_neighbour_advert(a.addr, net::kIpv6AllNodes, false, now);
@@ -72,8 +93,9 @@ void Engine::start_ipv6(uint64_t now) {
   // not answered for. Each engine keeps the state; the probes go out once per port.
   // The random delay before the first probe (5.4.2, MAX_RTR_SOLICITATION_DELAY) is left
   // out: pollux's ports do not all come up at once after a power cut, and start-up stays
-  // short. So is joining the groups with MLD (a snooping switch may need it).
+  // short.
   for (LocalAddrs6::Addr& a : addrs6_.all()) a.state = LocalAddrs6::State::tentative;
+  join_groups(now);
   dad_probes_left_ = config_.dad_probes;
   dad_running_ = true;
   dad_due_ = now;
@@ -116,6 +138,100 @@ void Engine::dad_conflict(LocalAddrs6::Addr& a) {
   a.state = LocalAddrs6::State::duplicate;
   counters_.inc(base::Counter::nd_duplicate_address);
   counters_.inc(base::Counter::nd_dad_duplicate);
+}
+
+// --- Multicast listener discovery (RFC 3810 6, host side) --------------------------------
+
+void Engine::mld_query_input(rte_mbuf* m, const net::Icmpv6Message& msg, uint64_t now) {
+  rte_pktmbuf_free(m);
+  // RFC 3810 6.2: a query about a group we do not listen to needs no answer; a general
+  // query (unspecified group) asks about every group.
+  const bool general = msg.group.is_unspecified();
+  if (!general && (msg.group == net::kIpv6AllNodes || !addrs6_.accepts(msg.group))) {
+    counters_.inc(base::Counter::icmpv6_other_received);
+    return;
+  }
+  counters_.inc(base::Counter::mld_queries_received);
+  // 6.2: the answer waits a random time within the query's Maximum Response Delay, so that
+  // the hosts of a link do not answer at once; an answer already due sooner stands, and
+  // covers this query too when it is for every group or for the same one.
+  const uint64_t window_ns = std::max<uint64_t>(msg.max_response_ms, 1) * 1'000'000;
+  const uint64_t due = now + 1 + rte_rand_max(window_ns);
+  if (mld_answer_due_) {
+    if (mld_answer_group_ != msg.group) mld_answer_group_ = net::Ipv6Addr{};  // both: all
+    mld_due_ = std::min(mld_due_, due);
+    return;
+  }
+  mld_answer_due_ = true;
+  mld_answer_group_ = msg.group;
+  mld_due_ = mld_due_ == 0 ? due : std::min(mld_due_, due);
+}
+
+void Engine::poll_mld(uint64_t now) {
+  if (now < mld_due_) return;
+  mld_due_ = 0;
+  if (mld_answer_due_) {
+    // RFC 3810 6.3: the current state of every group asked about.
+    mld_answer_due_ = false;
+    send_mld_report(mld_answer_group_, net::kMldModeIsExclude, now);
+  } else if (mld_unsolicited_left_ > 0) {
+    --mld_unsolicited_left_;
+    send_mld_report(net::Ipv6Addr{}, net::kMldChangeToExclude, now);
+  }
+  if (mld_unsolicited_left_ > 0 && mld_due_ == 0) mld_due_ = now + kMldUnsolicitedInterval;
+}
+
+void Engine::send_mld_report(const net::Ipv6Addr& only, uint8_t record_type, uint64_t now) {
+  // The groups: every solicited-node group of an address not found duplicate, each once
+  // (addresses that share their low 24 bits share it), or only `only` when it is one.
+  // All-nodes is never reported (RFC 3810 6).
+  constexpr size_t kMaxGroups = 64;  // 4 + 64 x 20 bytes fit a 1,500-byte MTU with headers
+  std::array<net::Ipv6Addr, kMaxGroups> groups;
+  size_t n = 0;
+  for (const LocalAddrs6::Addr& a : addrs6_.all()) {
+    if (a.state == LocalAddrs6::State::duplicate) continue;
+    if (!only.is_unspecified() && a.solicited != only) continue;
+    if (std::find(groups.begin(), groups.begin() + n, a.solicited) != groups.begin() + n) continue;
+    if (n == kMaxGroups) break;  // more addresses than one report holds: the first 64
+    groups[n++] = a.solicited;
+  }
+  if (n == 0) return;
+  // RFC 3810 5: hop limit 1, a Router Alert in a hop-by-hop header, to all MLDv2 routers,
+  // from our link-local address, or from the unspecified one while it is still tentative
+  // (RFC 3590 4).
+  const LocalAddrs6::Addr& ll = addrs6_.all().front();
+  const net::Ipv6Addr src =
+      ll.state == LocalAddrs6::State::preferred ? ll.addr : net::Ipv6Addr{};
+  uint8_t body[4 + 20 * kMaxGroups];
+  const size_t body_len = net::write_mld2_report_body(body, {groups.data(), n}, record_type);
+  constexpr size_t kHopByHop = 8;
+  const size_t icmp_len = 4 + body_len;
+  const size_t frame_len = net::kEthernetHeaderLen + net::kIpv6HeaderLen + kHopByHop + icmp_len;
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return counters_.inc(base::Counter::drop_no_mbuf);
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len)));
+  if (!p || frame_len > net::kEthernetHeaderLen + config_.iface.mtu) {
+    rte_pktmbuf_free(m);
+    return counters_.inc(base::Counter::drop_icmpv6_reply_too_big);
+  }
+  const net::MacAddr mac = net::multicast_mac(net::kIpv6AllMldv2Routers);
+  net::write_ethernet_header(p, mac, config_.iface.mac, net::EtherType::ipv6);
+  net::Ipv6Build b;
+  b.src = src;
+  b.dst = net::kIpv6AllMldv2Routers;
+  b.next_header = net::kIpv6HopByHop;
+  b.payload_len = static_cast<uint16_t>(kHopByHop + icmp_len);
+  b.hop_limit = 1;
+  uint8_t* h = p + net::kEthernetHeaderLen;
+  h += net::write_ipv6_header(h, b);
+  // Next header ICMPv6, length 0 (8 bytes); Router Alert (RFC 2711: type 5, length 2,
+  // value 0 for MLD); PadN of two bytes to the 8-byte boundary.
+  const uint8_t hop_by_hop[kHopByHop] = {net::kIpProtoIcmpv6, 0, 5, 2, 0, 0, 1, 0};
+  std::memcpy(h, hop_by_hop, kHopByHop);
+  net::write_icmpv6(h + kHopByHop, src, b.dst, net::kIcmpv6MldV2Report, 0, {body, body_len});
+  tx_push(m);
+  counters_.inc(base::Counter::mld_reports_sent);
+  (void)now;
 }
 
 }  // namespace pollux::engine

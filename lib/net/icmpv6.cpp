@@ -78,10 +78,40 @@ Icmpv6Error parse_icmpv6(const Ipv6Header& ip, Icmpv6Message& out, bool verify_c
         return Icmpv6Error::bad_nd;
       break;
     }
+    case kIcmpv6MldQuery: {
+      // RFC 3810 5.1: 24 bytes for MLDv1's query (RFC 2710 3), 28 and the sources for
+      // MLDv2's. 6.2: a host ignores a query not from a link-local source; 5: every MLD
+      // message travels with hop limit 1, so one with more crossed a router or was forged.
+      if (m.size() < 24) return Icmpv6Error::truncated;
+      if (!ip.src.is_link_local() || ip.hop_limit != 1) return Icmpv6Error::bad_mld;
+      const uint16_t code = load_be16(m.data() + 4);
+      // 5.1.3: below 32768 the code is the delay in ms; above, a floating-point form.
+      out.max_response_ms = code < 0x8000 ? code
+                                          : static_cast<uint32_t>((code & 0x0fff) | 0x1000)
+                                                << (((code >> 12) & 0x7) + 3);
+      std::memcpy(out.group.bytes.data(), m.data() + 8, 16);
+      if (!out.group.is_unspecified() && !out.group.is_multicast()) return Icmpv6Error::bad_mld;
+      break;
+    }
     default:
       break;
   }
   return Icmpv6Error::ok;
+}
+
+size_t write_mld2_report_body(uint8_t* out, std::span<const Ipv6Addr> groups,
+                              uint8_t record_type) {
+  store_be16(out, 0);  // reserved
+  store_be16(out + 2, static_cast<uint16_t>(groups.size()));
+  uint8_t* r = out + 4;
+  for (const Ipv6Addr& g : groups) {
+    r[0] = record_type;
+    r[1] = 0;             // no auxiliary data
+    store_be16(r + 2, 0);  // no sources: EXCLUDE of nothing, every source
+    std::memcpy(r + 4, g.bytes.data(), 16);
+    r += 20;
+  }
+  return static_cast<size_t>(r - out);
 }
 
 size_t write_icmpv6(uint8_t* out, const Ipv6Addr& src, const Ipv6Addr& dst, uint8_t type,
@@ -128,6 +158,8 @@ const char* icmpv6_error_name(Icmpv6Error e) {
       return "bad_nd";
     case Icmpv6Error::bad_nd_option:
       return "bad_nd_option";
+    case Icmpv6Error::bad_mld:
+      return "bad_mld";
   }
   return "?";
 }

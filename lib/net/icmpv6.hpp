@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "net/bytes.hpp"
 #include "net/ipv6.hpp"
@@ -18,6 +19,9 @@ inline constexpr uint8_t kIcmpv6TimeExceeded = 3;
 inline constexpr uint8_t kIcmpv6ParamProblem = 4;
 inline constexpr uint8_t kIcmpv6EchoRequest = 128;
 inline constexpr uint8_t kIcmpv6EchoReply = 129;
+inline constexpr uint8_t kIcmpv6MldQuery = 130;     // RFC 3810 5.1 (and MLDv1's, RFC 2710)
+inline constexpr uint8_t kIcmpv6MldV1Report = 131;  // RFC 2710 3.7
+inline constexpr uint8_t kIcmpv6MldV2Report = 143;  // RFC 3810 5.2
 inline constexpr uint8_t kIcmpv6RouterSolicit = 133;
 inline constexpr uint8_t kIcmpv6RouterAdvert = 134;
 inline constexpr uint8_t kIcmpv6NeighbourSolicit = 135;
@@ -32,6 +36,7 @@ enum class Icmpv6Error : uint8_t {
   bad_checksum,
   bad_nd,         // an NS/NA failing RFC 4861 7.1 (hop limit, code, target, flags)
   bad_nd_option,  // an ND option of length 0 or past the end (RFC 4861 4.6)
+  bad_mld,        // an MLD query failing RFC 3810 6.2 (not from a link-local router, hop limit)
 };
 
 using MacBytes = std::array<uint8_t, 6>;
@@ -50,6 +55,10 @@ struct Icmpv6Message {
   Ipv6Addr target;
   bool router = false, solicited = false, override_flag = false;
   std::optional<MacBytes> link_addr;  // NS: source link-layer option; NA: target's
+  // MLD query (RFC 3810 5.1): the group asked about (unspecified: a general query) and how
+  // long the answer may wait, in milliseconds (its Maximum Response Code decoded, 5.1.3).
+  Ipv6Addr group;
+  uint32_t max_response_ms = 0;
 };
 
 // Validates the ICMPv6 message in `ip.upper` (its checksum over the pseudo-header unless
@@ -67,6 +76,16 @@ size_t write_icmpv6(uint8_t* out, const Ipv6Addr& src, const Ipv6Addr& dst, uint
 size_t write_ns_body(uint8_t* out, const Ipv6Addr& target, const MacBytes& our_mac);
 size_t write_na_body(uint8_t* out, const Ipv6Addr& target, const MacBytes& our_mac, bool router,
                      bool solicited, bool override_flag);
+
+// MLDv2 Multicast Address Record types (RFC 3810 5.2.12): the current state, as a query's
+// answer states it, and the change a host reports unsolicited when it joins.
+inline constexpr uint8_t kMldModeIsExclude = 2;
+inline constexpr uint8_t kMldChangeToExclude = 4;
+// The body (after type, code, checksum) of an MLDv2 Report with one record of `record_type`
+// and no sources per group: a listener for each of `groups` (RFC 3810 5.2). `out` holds
+// 4 + 20 x groups bytes; returns that.
+size_t write_mld2_report_body(uint8_t* out, std::span<const Ipv6Addr> groups,
+                              uint8_t record_type);
 
 [[nodiscard]] const char* icmpv6_error_name(Icmpv6Error e);
 

@@ -128,6 +128,9 @@ struct RuntimeOptions {
   // DupAddrDetectTransmits): each address is tentative, unused, for a second per probe.
   // 0: none, the addresses are used at once (a link no other node can be on).
   uint8_t dad_probes = 1;
+  // MLDv2 reports for the solicited-node groups of our IPv6 addresses (RFC 3810): a join at
+  // start, answers to routers' queries. false where no switch can be (an in-memory link).
+  bool mld = true;
   // Neighbours whose MAC is fixed (--arp IP=MAC): never resolved, expired or replaced.
   struct StaticArpEntry {
     Ipv4Addr ip;

@@ -107,6 +107,7 @@ enum class Counter : uint16_t {
   drop_icmpv6_malformed,
   drop_icmpv6_bad_checksum,
   drop_icmpv6_bad_nd,           // NS/NA failing RFC 4861 7.1 (hop limit 255, code, target)
+  drop_icmpv6_bad_mld,          // an MLD query not from a link-local router with hop limit 1
   drop_nd_not_our_target,       // a solicitation for an address that is not ours
   icmpv6_echo_requests,
   icmpv6_echo_replies_sent,
@@ -136,6 +137,8 @@ enum class Counter : uint16_t {
   drop_nd_looped,               // our own solicitation or advertisement came back to us
   nd_dad_probes_sent,           // duplicate address detection probes (RFC 4862 5.4.2)
   nd_dad_duplicate,             // an address of ours found in use during DAD: never used
+  mld_reports_sent,             // MLDv2 reports of our groups (RFC 3810 6), joins and answers
+  mld_queries_received,         // MLD queries from a router, general or for a group of ours
   // TCP (this layer only validates; the protocol lives in lib/tcp).
   drop_tcp_malformed,  // truncated or bad data offset
   drop_tcp_bad_checksum,
@@ -326,6 +329,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_icmpv6_malformed",
     "drop_icmpv6_bad_checksum",
     "drop_icmpv6_bad_nd",
+    "drop_icmpv6_bad_mld",
     "drop_nd_not_our_target",
     "icmpv6_echo_requests",
     "icmpv6_echo_replies_sent",
@@ -351,6 +355,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_nd_looped",
     "nd_dad_probes_sent",
     "nd_dad_duplicate",
+    "mld_reports_sent",
+    "mld_queries_received",
     "drop_tcp_malformed",
     "drop_tcp_bad_checksum",
     "drop_tcp_bad_options",

@@ -699,5 +699,156 @@ TEST_F(Ipv6InputTest, ASolicitationThatCrossedARouterDoesNotFailDad) {
   EXPECT_EQ(count(base::Counter::nd_dad_duplicate), 0u);
 }
 
+
+// --- Multicast listener reports (RFC 3810 6, host side) ----------------------------------
+// A switch that snoops MLD forwards a group's frames only to ports that reported it: without
+// reports, another node's solicitation for our address would never reach us on such a link.
+
+// A router's query (RFC 3810 5.1, 28 bytes: MLDv2's), from `src` with `hop_limit`, for
+// `group` (unspecified: a general query), answerable within `max_response_ms`.
+Frame mld_query(const net::Ipv6Addr& src, const net::Ipv6Addr& group, uint16_t max_response_ms,
+                uint8_t hop_limit = 1) {
+  Frame body(24, 0);
+  net::store_be16(body.data(), max_response_ms);
+  std::copy(group.bytes.begin(), group.bytes.end(), body.begin() + 4);
+  const net::Ipv6Addr dst = group.is_unspecified() ? net::kIpv6AllNodes : group;
+  return pollux::testing::eth_frame(
+      net::multicast_mac(dst), kPeerMac, 0x86dd,
+      ipv6_datagram(src, dst, net::kIpProtoIcmpv6,
+                    icmpv6_message(src, dst, net::kIcmpv6MldQuery, body), hop_limit));
+}
+
+// The groups an MLDv2 report lists, each with its record type (RFC 3810 5.2).
+std::vector<std::pair<uint8_t, net::Ipv6Addr>> mld_records(const Sent& s) {
+  std::vector<std::pair<uint8_t, net::Ipv6Addr>> out;
+  const net::Bytes b = s.icmp.body;
+  EXPECT_GE(b.size(), 4u);
+  const size_t n = net::load_be16(b.data() + 2);
+  EXPECT_EQ(b.size(), 4 + 20 * n) << "no sources, no auxiliary data";
+  for (size_t i = 0; i < n && 4 + 20 * (i + 1) <= b.size(); ++i) {
+    const uint8_t* r = b.data() + 4 + 20 * i;
+    EXPECT_EQ(r[1], 0);
+    EXPECT_EQ(net::load_be16(r + 2), 0);
+    net::Ipv6Addr g;
+    std::copy(r + 4, r + 20, g.bytes.begin());
+    out.emplace_back(r[0], g);
+  }
+  return out;
+}
+
+void expect_mld_report_shape(const Sent& s) {
+  EXPECT_EQ(s.icmp.type, net::kIcmpv6MldV2Report);
+  EXPECT_EQ(s.ip.dst, net::kIpv6AllMldv2Routers);
+  EXPECT_EQ(s.eth_dst, net::multicast_mac(net::kIpv6AllMldv2Routers));
+  EXPECT_EQ(s.ip.hop_limit, 1) << "RFC 3810 5: never forwarded";
+  EXPECT_TRUE(s.ip.router_alert) << "RFC 3810 5: a hop-by-hop Router Alert";
+}
+
+class Ipv6MldTest : public Ipv6InputTest {
+ protected:
+  void start_with_mld(uint8_t dad_probes) {
+    cfg_.mld = true;
+    cfg_.dad_probes = dad_probes;
+    start_engine(cfg_);
+    engine_->start(0);
+  }
+  std::vector<Sent> reports(const std::vector<Frame>& frames) {
+    std::vector<Sent> out;
+    for (const Sent& s : ipv6_of(frames))
+      if (s.icmp.type == net::kIcmpv6MldV2Report) out.push_back(s);
+    return out;
+  }
+  net::Ipv6Addr ll_group() const { return engine_->ipv6_addrs().link_local().solicited_node(); }
+  const net::Ipv6Addr kRouter = *net::Ipv6Addr::parse("fe80::1");
+};
+
+TEST_F(Ipv6MldTest, StartJoinsTheSolicitedNodeGroupsBeforeProbingThenOnceMoreASecondLater) {
+  start_with_mld(1);
+  const auto frames = sent();  // the decoded messages' bodies point into these
+  const auto first = ipv6_of(frames);
+  ASSERT_EQ(first.size(), 3u) << "one report, then the two DAD probes";
+  expect_mld_report_shape(first[0]);
+  EXPECT_TRUE(first[0].ip.src.is_unspecified()) << "RFC 3590 4: the link-local is tentative";
+  using R = std::vector<std::pair<uint8_t, net::Ipv6Addr>>;
+  EXPECT_EQ(mld_records(first[0]), (R{{net::kMldChangeToExclude, ll_group()},
+                                      {net::kMldChangeToExclude, kOur.solicited_node()}}));
+  EXPECT_EQ(first[1].icmp.type, net::kIcmpv6NeighbourSolicit);
+  EXPECT_EQ(first[2].icmp.type, net::kIcmpv6NeighbourSolicit);
+
+  engine_->poll(kSecond - 1);
+  EXPECT_TRUE(sent().empty());
+  engine_->poll(kSecond);  // DAD over: the adverts; the join's repeat, from the link-local now
+  const auto frames2 = sent();
+  const auto again = reports(frames2);
+  ASSERT_EQ(again.size(), 1u);
+  expect_mld_report_shape(again[0]);
+  EXPECT_EQ(again[0].ip.src, engine_->ipv6_addrs().link_local());
+  EXPECT_EQ(mld_records(again[0]), mld_records(first[0]));
+  engine_->poll(10 * kSecond);
+  EXPECT_TRUE(sent().empty()) << "two joins (RFC 3810 6.1's robustness 2), no more";
+  EXPECT_EQ(count(base::Counter::mld_reports_sent), 2u);
+}
+
+TEST_F(Ipv6MldTest, AGeneralQueryIsAnsweredWithEveryGroupWithinItsMaximumResponseDelay) {
+  start_with_mld(0);
+  engine_->poll(kSecond);
+  sent();
+  feed(mld_query(kRouter, net::Ipv6Addr{}, 500), 2 * kSecond);
+  EXPECT_TRUE(sent().empty()) << "the answer waits a random part of the delay";
+  EXPECT_EQ(count(base::Counter::mld_queries_received), 1u);
+  engine_->poll(2 * kSecond + kSecond / 2);
+  const auto frames = sent();
+  const auto answer = reports(frames);
+  ASSERT_EQ(answer.size(), 1u);
+  expect_mld_report_shape(answer[0]);
+  EXPECT_EQ(answer[0].ip.src, engine_->ipv6_addrs().link_local());
+  using R = std::vector<std::pair<uint8_t, net::Ipv6Addr>>;
+  EXPECT_EQ(mld_records(answer[0]), (R{{net::kMldModeIsExclude, ll_group()},
+                                       {net::kMldModeIsExclude, kOur.solicited_node()}}));
+  engine_->poll(10 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::mld_reports_sent), 3u);
+}
+
+TEST_F(Ipv6MldTest, AQueryForOneOfOurGroupsIsAnsweredForThatGroupAloneAndOneForAnotherNot) {
+  start_with_mld(0);
+  engine_->poll(kSecond);
+  sent();
+  feed(mld_query(kRouter, *net::Ipv6Addr::parse("ff02::1:ff12:3456"), 100), 2 * kSecond);
+  engine_->poll(3 * kSecond);
+  EXPECT_TRUE(sent().empty()) << "not a group of ours";
+  EXPECT_EQ(count(base::Counter::mld_queries_received), 0u);
+  feed(mld_query(kRouter, kOur.solicited_node(), 100), 3 * kSecond);
+  engine_->poll(3 * kSecond + kSecond / 10);
+  const auto frames = sent();
+  const auto answer = reports(frames);
+  ASSERT_EQ(answer.size(), 1u);
+  using R = std::vector<std::pair<uint8_t, net::Ipv6Addr>>;
+  EXPECT_EQ(mld_records(answer[0]), (R{{net::kMldModeIsExclude, kOur.solicited_node()}}));
+}
+
+TEST_F(Ipv6MldTest, AQueryNotFromALinkLocalRouterOrThatCrossedARouterIsDroppedAndCounted) {
+  start_with_mld(0);
+  engine_->poll(kSecond);
+  sent();
+  feed(mld_query(kPeer, net::Ipv6Addr{}, 100), 2 * kSecond);       // a global source
+  feed(mld_query(kRouter, net::Ipv6Addr{}, 100, 2), 2 * kSecond);  // hop limit 2
+  engine_->poll(3 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::drop_icmpv6_bad_mld), 2u);
+  EXPECT_EQ(count(base::Counter::mld_queries_received), 0u);
+}
+
+TEST_F(Ipv6InputTest, WithoutMldAQueryIsCountedAndLeftUnanswered) {
+  engine_->start(0);
+  engine_->poll(kSecond);
+  sent();
+  feed(mld_query(*net::Ipv6Addr::parse("fe80::1"), net::Ipv6Addr{}, 100), 2 * kSecond);
+  engine_->poll(3 * kSecond);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_EQ(count(base::Counter::icmpv6_other_received), 1u);
+  EXPECT_EQ(count(base::Counter::mld_reports_sent), 0u);
+}
+
 }  // namespace
 }  // namespace pollux::engine
