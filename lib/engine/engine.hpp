@@ -178,10 +178,11 @@ class Engine {
   void send_neighbour_solicit(const net::Ipv6Addr& target, const net::MacAddr* unicast,
                               uint64_t now);
   // Builds an ICMPv6 message and sends it through ip6_output(), or straight to `eth_dst`
-  // when given. False when it could not be built (counted).
+  // when given; with a hop-by-hop Router Alert when asked (MLD, RFC 3810 5). False when it
+  // could not be built (counted).
   bool send_icmpv6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t hop_limit,
                    uint8_t type, net::Bytes body, uint64_t now,
-                   const net::MacAddr* eth_dst = nullptr);
+                   const net::MacAddr* eth_dst = nullptr, bool router_alert = false);
   // Duplicate address detection (RFC 4862 5.4) and the announcements after it.
   void start_ipv6(uint64_t now);
   void poll_dad(uint64_t now);

@@ -212,9 +212,14 @@ void Engine::send_neighbour_solicit(const net::Ipv6Addr& target, const net::MacA
 }
 
 bool Engine::send_icmpv6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t hop_limit,
-                         uint8_t type, net::Bytes body, uint64_t now, const net::MacAddr* eth_dst) {
+                         uint8_t type, net::Bytes body, uint64_t now, const net::MacAddr* eth_dst,
+                         bool router_alert) {
+  // RFC 2711's Router Alert in an 8-byte hop-by-hop header: next header ICMPv6, length 0,
+  // the option (type 5, length 2, value 0: MLD), PadN of two bytes to the 8-byte boundary.
+  static constexpr uint8_t kRouterAlert[8] = {net::kIpProtoIcmpv6, 0, 5, 2, 0, 0, 1, 0};
+  const size_t ext_len = router_alert ? sizeof kRouterAlert : 0;
   const size_t icmp_len = 4 + body.size();
-  const size_t frame_len = net::kEthernetHeaderLen + net::kIpv6HeaderLen + icmp_len;
+  const size_t frame_len = net::kEthernetHeaderLen + net::kIpv6HeaderLen + ext_len + icmp_len;
   if (frame_len > net::kEthernetHeaderLen + config_.iface.mtu) {
     // An echo request larger than our MTU arrived whole (a jumbo peer): the reply cannot
     // leave without fragmenting, which pollux's IPv6 output does not do (RFC 8200 5 lets
@@ -238,11 +243,13 @@ bool Engine::send_icmpv6(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uin
   net::Ipv6Build b;
   b.src = src;
   b.dst = dst;
-  b.next_header = net::kIpProtoIcmpv6;
-  b.payload_len = static_cast<uint16_t>(icmp_len);
+  b.next_header = router_alert ? net::kIpv6HopByHop : net::kIpProtoIcmpv6;
+  b.payload_len = static_cast<uint16_t>(ext_len + icmp_len);
   b.hop_limit = hop_limit;
-  net::write_ipv6_header(p + net::kEthernetHeaderLen, b);
-  net::write_icmpv6(p + net::kEthernetHeaderLen + net::kIpv6HeaderLen, src, dst, type, 0, body);
+  uint8_t* h = p + net::kEthernetHeaderLen;
+  h += net::write_ipv6_header(h, b);
+  if (router_alert) std::memcpy(h, kRouterAlert, ext_len);
+  net::write_icmpv6(h + ext_len, src, dst, type, 0, body);
   if (eth_dst)
     tx_push(m);
   else

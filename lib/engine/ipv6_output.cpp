@@ -204,34 +204,10 @@ void Engine::send_mld_report(const net::Ipv6Addr& only, uint8_t record_type, uin
       ll.state == LocalAddrs6::State::preferred ? ll.addr : net::Ipv6Addr{};
   uint8_t body[4 + 20 * kMaxGroups];
   const size_t body_len = net::write_mld2_report_body(body, {groups.data(), n}, record_type);
-  constexpr size_t kHopByHop = 8;
-  const size_t icmp_len = 4 + body_len;
-  const size_t frame_len = net::kEthernetHeaderLen + net::kIpv6HeaderLen + kHopByHop + icmp_len;
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) return counters_.inc(base::Counter::drop_no_mbuf);
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame_len)));
-  if (!p || frame_len > net::kEthernetHeaderLen + config_.iface.mtu) {
-    rte_pktmbuf_free(m);
-    return counters_.inc(base::Counter::drop_icmpv6_reply_too_big);
-  }
   const net::MacAddr mac = net::multicast_mac(net::kIpv6AllMldv2Routers);
-  net::write_ethernet_header(p, mac, config_.iface.mac, net::EtherType::ipv6);
-  net::Ipv6Build b;
-  b.src = src;
-  b.dst = net::kIpv6AllMldv2Routers;
-  b.next_header = net::kIpv6HopByHop;
-  b.payload_len = static_cast<uint16_t>(kHopByHop + icmp_len);
-  b.hop_limit = 1;
-  uint8_t* h = p + net::kEthernetHeaderLen;
-  h += net::write_ipv6_header(h, b);
-  // Next header ICMPv6, length 0 (8 bytes); Router Alert (RFC 2711: type 5, length 2,
-  // value 0 for MLD); PadN of two bytes to the 8-byte boundary.
-  const uint8_t hop_by_hop[kHopByHop] = {net::kIpProtoIcmpv6, 0, 5, 2, 0, 0, 1, 0};
-  std::memcpy(h, hop_by_hop, kHopByHop);
-  net::write_icmpv6(h + kHopByHop, src, b.dst, net::kIcmpv6MldV2Report, 0, {body, body_len});
-  tx_push(m);
-  counters_.inc(base::Counter::mld_reports_sent);
-  (void)now;
+  if (send_icmpv6(src, net::kIpv6AllMldv2Routers, 1, net::kIcmpv6MldV2Report, {body, body_len},
+                  now, &mac, true))
+    counters_.inc(base::Counter::mld_reports_sent);
 }
 
 }  // namespace pollux::engine
