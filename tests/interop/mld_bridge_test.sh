@@ -39,7 +39,8 @@ mac=$(sed -n 's/^port 0 ([a-z_]*) \([0-9a-f:]*\):.*/\1/p' "$log")
 # The solicited-node groups (RFC 4291 2.7.1): ff02::1:ff and the address's low 24 bits; the
 # link-local address's low 24 bits are the MAC's last three bytes (modified EUI-64).
 IFS=: read -r _ _ _ m4 m5 m6 <<<"$mac"
-ll_group="ff02::1:ff${m4}:${m5}${m6}"
+# The bridge prints groups in RFC 5952 form: no leading zeros in a group (06b1 -> 6b1).
+ll_group=$(printf 'ff02::1:ff%s:%x' "$m4" "$((16#$m5$m6))")
 ours_group="ff02::1:ff00:2"
 mdb_has() { in_k bridge mdb show dev br$$ | grep -E "port pxmb$$ grp $1( |$)" >/dev/null; }
 for _ in $(seq 50); do mdb_has "$ll_group" && mdb_has "$ours_group" && break; sleep 0.1; done
