@@ -96,7 +96,13 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     // still in TIME-WAIT (before the flush that files its record) is recycled in place.
     const auto port_ok = config_.ephemeral_port_ok;
     const bool table_full = free_.empty();
+    if (!table_full && known_exhausted(dest, now)) {
+      counters_.inc(Counter::tcp_no_ephemeral_port);
+      error = TcpError::no_ephemeral_port;
+      return nullptr;
+    }
     bool found = false;
+    uint64_t retry_ns = UINT64_MAX;  // the earliest a TIME-WAIT met on the way is reusable
     for (uint32_t i = 0; i < span && !found; ++i) {
       tuple.local_port =
           static_cast<uint16_t>(config_.ephemeral_first + (offset + next_ephemeral_) % span);
@@ -112,14 +118,25 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
         } else if (!table_full && time_wait_reusable(*r, now)) {
           recycle_time_wait(*r);
           found = true;
+        } else {
+          retry_ns = std::min(retry_ns, time_wait_reusable_at(*r, now));
         }
       } else if (time_wait_reusable(*old, now)) {
         recycle_time_wait(*old, now);
         found = true;
+      } else {
+        retry_ns = std::min(retry_ns, time_wait_reusable_at(*old));
       }
     }
     if (!found) {
-      error = table_full ? TcpError::table_full : TcpError::no_ephemeral_port;
+      if (table_full) {
+        error = TcpError::table_full;
+        return nullptr;
+      }
+      counters_.inc(Counter::tcp_no_ephemeral_port);
+      counters_.inc(Counter::tcp_ephemeral_range_walks);
+      note_exhausted(dest, retry_ns);
+      error = TcpError::no_ephemeral_port;
       return nullptr;
     }
   }
@@ -142,6 +159,29 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
   if (!rexmt_pending(*t)) arm_rexmt(*t, now);
   error = TcpError::ok;
   return t;
+}
+
+bool TcpLayer::known_exhausted(const net::FourTuple& dest, uint64_t now) const {
+  for (uint32_t i = 0; i < exhausted_count_; ++i)
+    if (exhausted_[i].dest == dest) return now < exhausted_[i].retry_ns;
+  return false;
+}
+
+void TcpLayer::note_exhausted(const net::FourTuple& dest, uint64_t retry_ns) {
+  // One entry per destination (a generator's source addresses are a handful); when all are
+  // taken the oldest entry goes, which costs at most one more walk.
+  for (uint32_t i = 0; i < exhausted_count_; ++i) {
+    if (exhausted_[i].dest == dest) {
+      exhausted_[i].retry_ns = retry_ns;
+      return;
+    }
+  }
+  if (exhausted_count_ < exhausted_.size()) {
+    exhausted_[exhausted_count_++] = ExhaustedDest{dest, retry_ns};
+    return;
+  }
+  exhausted_[exhausted_next_] = ExhaustedDest{dest, retry_ns};
+  exhausted_next_ = (exhausted_next_ + 1) % static_cast<uint32_t>(exhausted_.size());
 }
 
 size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {

@@ -50,7 +50,10 @@ void TcpLayer::cancel_timers(Tcb& t) {
 void TcpLayer::release_tcb(Tcb& t) {
   if (t.dirty_hook.is_linked()) dirty_.erase(dirty_.iterator_to(t));
   t.dirty = false;
-  if (t.in_flow_table()) table_.erase(t);
+  if (t.in_flow_table()) {
+    table_.erase(t);
+    tuple_freed();  // (file_time_wait takes the TCB out first: its record keeps the tuple)
+  }
   cancel_timers(t);
   change_sndq(t, [](SendQueue& q) { q.clear(); });
   if (t.snd_mem_wait) {
@@ -174,7 +177,10 @@ void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
   if (t.state != State::time_wait) {
     // CLOSED: the tuple is free again at once; the TCB itself goes after the `closed` event.
     set_state(t, State::closed, closing_cause(why, t.state));
-    if (t.in_flow_table()) table_.erase(t);
+    if (t.in_flow_table()) {
+      table_.erase(t);
+      tuple_freed();
+    }
     cancel_timers(t);
     if (t.listener) --t.listener->pending;
     t.listener = nullptr;

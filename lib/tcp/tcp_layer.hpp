@@ -577,6 +577,23 @@ class TcpLayer {
   net::FourTuple ephemeral_dest_{};
   uint32_t ephemeral_offset_ = 0;
   bool ephemeral_dest_known_ = false;
+  // Destinations whose whole ephemeral range connect() walked in vain, and the earliest time
+  // a TIME-WAIT it met there may be reused (RFC 6191): until then, or until some tuple is
+  // freed (tuple_freed()), another walk would find nothing, and connect() fails at once.
+  // Without this every failing connect() looked at every port (55k lookups), so a generator
+  // that wrapped its ports within a second of TIME-WAIT spent its lcore walking (issue 14).
+  struct ExhaustedDest {
+    net::FourTuple dest;
+    uint64_t retry_ns = 0;
+  };
+  std::array<ExhaustedDest, 8> exhausted_{};
+  uint32_t exhausted_count_ = 0, exhausted_next_ = 0;
+  void tuple_freed() { exhausted_count_ = 0; }
+  [[nodiscard]] bool known_exhausted(const net::FourTuple& dest, uint64_t now) const;
+  void note_exhausted(const net::FourTuple& dest, uint64_t retry_ns);
+  // When a TIME-WAIT that time_wait_reusable() refuses now becomes reusable (never: UINT64_MAX).
+  [[nodiscard]] uint64_t time_wait_reusable_at(const Tcb& t) const;
+  [[nodiscard]] uint64_t time_wait_reusable_at(const TimeWaitRecord& r, uint64_t now) const;
   uint16_t ip_id_ = 0;
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API
   std::array<uint64_t, kStateCount> state_entries_{};

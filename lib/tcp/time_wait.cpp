@@ -36,8 +36,10 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();
     counters_.inc(Counter::tcp_time_wait_evicted);
-    note_transition(tw_.tuple_of(old), State::time_wait, State::closed, StateCause::time_wait_evicted);
+    note_transition(tw_.tuple_of(old), State::time_wait, State::closed,
+                    StateCause::time_wait_evicted);
     tw_.erase(old);
+    tuple_freed();
   }
   bool evicted = false;
   TimeWaitRecord& r = tw_.insert(t.tuple, expiry, evicted);
@@ -57,6 +59,8 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
   // Handed over, not a transition: the pair stays in TIME-WAIT, as the record. The TCB
   // leaves the table and goes back to the pool CLOSED without a CLOSED arc in the trace.
   t.state = State::closed;
+  // Out of the table here, not in release_tcb: the record holds the tuple, no port came free.
+  if (t.in_flow_table()) table_.erase(t);
   release_tcb(t);
 }
 
@@ -75,16 +79,35 @@ bool TcpLayer::time_wait_accepts_syn(const TimeWaitRecord& r, const net::TcpHead
   return seg.seq > r.rcv_nxt;
 }
 
+namespace {
+constexpr uint64_t kReuseAfterMs = 1000;  // time_wait_reusable(): a second of TIME-WAIT
+}  // namespace
+
 bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
   // Timestamps on the old connection, and at least a second since it ended: our TSval (1 ms
   // clock) is then certainly newer than anything the peer recorded, so its PAWS (RFC 7323
   // 5) throws away stray segments of the old incarnation and accepts the new SYN (RFC 6191).
-  return t.state == State::time_wait && t.ts_ok && now - t.time_wait_since_ns >= 1'000'000'000;
+  return t.state == State::time_wait && t.ts_ok &&
+         now - t.time_wait_since_ns >= kReuseAfterMs * kNsPerMs;
 }
 
 bool TcpLayer::time_wait_reusable(const TimeWaitRecord& r, uint64_t now) const {
   // As for a TCB; the record keeps the start in ms (wrapping differences are fine).
-  return r.ts_ok && static_cast<uint32_t>(now / 1'000'000) - r.since_ms >= 1000;
+  return r.ts_ok && static_cast<uint32_t>(now / kNsPerMs) - r.since_ms >= kReuseAfterMs;
+}
+
+uint64_t TcpLayer::time_wait_reusable_at(const Tcb& t) const {
+  if (t.state != State::time_wait || !t.ts_ok) return UINT64_MAX;  // freed, not reused
+  // Its record (file_time_wait) keeps the start in whole ms: reusable up to 1 ms earlier.
+  return (t.time_wait_since_ns / kNsPerMs + kReuseAfterMs) * kNsPerMs;
+}
+
+uint64_t TcpLayer::time_wait_reusable_at(const TimeWaitRecord& r, uint64_t now) const {
+  // Without timestamps only its end (expire_time_wait: tuple_freed) gives the tuple back.
+  if (!r.ts_ok) return UINT64_MAX;
+  const uint64_t now_ms = now / kNsPerMs;
+  const uint32_t age_ms = static_cast<uint32_t>(now_ms) - r.since_ms;
+  return age_ms >= kReuseAfterMs ? now : (now_ms + kReuseAfterMs - age_ms) * kNsPerMs;
 }
 
 void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
@@ -100,16 +123,18 @@ void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
 
 void TcpLayer::recycle_time_wait(TimeWaitRecord& r) {
   counters_.inc(Counter::tcp_time_wait_recycled);
-  note_transition(tw_.tuple_of(r), State::time_wait, State::closed,
-                  StateCause::time_wait_recycled);
+  note_transition(tw_.tuple_of(r), State::time_wait, State::closed, StateCause::time_wait_recycled);
   tw_.erase(r);
+  tuple_freed();
 }
 
 void TcpLayer::expire_time_wait(uint64_t now) {
   // FIFO: every record lives 2 MSL from its last (re)start, so the front is due first.
   for (TimeWaitRecord* r = tw_.oldest(); r && r->expiry_ns <= now; r = tw_.oldest()) {
-    note_transition(tw_.tuple_of(*r), State::time_wait, State::closed, StateCause::time_wait_expired);
+    note_transition(tw_.tuple_of(*r), State::time_wait, State::closed,
+                    StateCause::time_wait_expired);
     tw_.erase(*r);
+    tuple_freed();
   }
 }
 

@@ -4,7 +4,10 @@
 // error, not a hang.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "../../apps/pollux-gen/sources.hpp"
@@ -193,6 +196,64 @@ TEST(TimeWaitReuse, AFullEphemeralRangeRecyclesItsOwnTimeWaitTuples) {
   EXPECT_EQ(p.server.accepted, 16);
 }
 
+// Session 13's collapse at the first port wrap: with every port of a destination in
+// TIME-WAIT that may not be reused yet, each connect() used to look at every port before
+// failing (55k lookups for pollux-gen), so a generator retrying on every loop turn spent its
+// lcore walking. One walk now; later calls fail at once until a TIME-WAIT met on the way
+// reaches its second (RFC 6191 with timestamps) or some tuple is freed, such as the one of
+// a connection that ends without TIME-WAIT.
+TEST(TimeWaitReuse, WithEveryPortHeldConnectFailsAtOnceUntilAPortCanComeBack) {
+  WorldConfig wc = Pair::make_config();
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50007;  // eight ports
+  Pair p(false, wc);
+  tcp::TcpLayer& a = p.w.a().tcp();
+  auto walks = [&] { return p.w.a().counters().get(base::Counter::tcp_ephemeral_range_walks); };
+  open_and_close_eight(p, 0);  // eight tuples in the client's TIME-WAIT
+  // A second on they may be reused: one connection stays open, seven close again.
+  p.w.run_for(1100 * kMillisecond);
+  TcpError err;
+  Conn* open = a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+  ASSERT_NE(open, nullptr);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 9; }, kSecond));
+  std::vector<Conn*> more;
+  for (int i = 0; i < 7; ++i) {
+    more.push_back(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()));
+    ASSERT_NE(more.back(), nullptr) << i;
+  }
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 16; }, kSecond));
+  for (Conn* c : more) a.close(c);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 15; }, kSecond));
+  const uint64_t tw_start = p.w.now();  // within a step or two of the seven TIME-WAITs
+  // Every port is held: seven fresh TIME-WAITs and one open connection.
+  EXPECT_EQ(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()), nullptr);
+  EXPECT_EQ(err, TcpError::no_ephemeral_port);
+  const uint64_t walks_after_first = walks();
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()), nullptr);
+    ASSERT_EQ(err, TcpError::no_ephemeral_port);
+    p.w.run_for(100 * kMicrosecond);
+  }
+  EXPECT_EQ(walks(), walks_after_first) << "a thousand failures, no second walk";
+  EXPECT_EQ(p.w.a().counters().get(base::Counter::tcp_no_ephemeral_port), 1001u);
+  // The open connection ends without TIME-WAIT on our side (we abort it): its port is free
+  // at once, and the next connect() walks again and finds it.
+  a.abort(open);
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.closed == 16; }, kSecond));
+  Conn* c = a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now());
+  ASSERT_NE(c, nullptr) << "the freed port, found by a new walk";
+  EXPECT_EQ(walks(), walks_after_first);  // a walk that finds a port is not counted
+  ASSERT_TRUE(p.w.run_until([&] { return p.client.connected == 17; }, kSecond));
+  // Full again; the seven TIME-WAITs become reusable a second after they began, not later.
+  EXPECT_EQ(a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()), nullptr);
+  ASSERT_TRUE(p.w.run_until(
+      [&] { return a.connect(kIpA, kIpB, 7, &p.cev, &p.client, 0, {}, err, p.w.now()) != nullptr; },
+      2 * kSecond));
+  EXPECT_GE(p.w.now() - tw_start, 995 * kMillisecond);
+  EXPECT_LE(p.w.now() - tw_start, 1002 * kMillisecond);
+  EXPECT_LE(walks(), walks_after_first + 2);
+}
+
 }  // namespace
 }  // namespace pollux::sim
 
@@ -358,6 +419,166 @@ TEST(TimeWaitRecords, AServerClosingFirstThousandsOfTimesDoesNotFillItsTable) {
   EXPECT_EQ(p.w.b().counters().get(base::Counter::drop_tcp_table_full), 0u);
   EXPECT_LE(tcp::TimeWaitStore::bytes_per_record(), 64u);
 }
+
+}  // namespace
+}  // namespace pollux::sim
+
+namespace pollux::sim {
+namespace {
+
+// pollux-gen's cps mode in miniature (session 13's two collapses): `target` connections in
+// flight from ephemeral ports, each sends a request, reads the whole response and closes
+// first (so its tuple ends in the client's TIME-WAIT); the server answers and closes when
+// the client does. A small port range makes the client wrap its ports within the run.
+struct CpsLoop {
+  explicit CpsLoop(const WorldConfig& wc, uint32_t concurrency) : w(wc), target(concurrency) {
+    cev.connected = [](void* ctx, Conn* c) {
+      auto* s = static_cast<CpsLoop*>(ctx);
+      EXPECT_EQ(s->client().send(c, std::span<const uint8_t>(s->request, kRequest)), kRequest);
+    };
+    cev.readable = [](void* ctx, Conn* c) {
+      auto* s = static_cast<CpsLoop*>(ctx);
+      uint8_t buf[512];
+      auto it = s->got.find(c);
+      while (size_t n = s->client().read(c, buf, sizeof buf))
+        if (it != s->got.end()) it->second += static_cast<uint32_t>(n);
+      if (it == s->got.end() || it->second < kResponse) return;
+      s->got.erase(it);
+      --s->in_flight;
+      ++s->done;
+      s->client().close(c);
+    };
+    cev.closed = [](void* ctx, Conn* c, CloseReason) {
+      auto* s = static_cast<CpsLoop*>(ctx);
+      if (s->got.erase(c) == 0) return;  // finished with it already
+      --s->in_flight;
+      ++s->failed;
+    };
+    sev.readable = [](void* ctx, Conn* c) {
+      auto* s = static_cast<CpsLoop*>(ctx);
+      uint8_t buf[512];
+      uint32_t& n = s->served[c];
+      while (size_t k = s->server().read(c, buf, sizeof buf)) n += static_cast<uint32_t>(k);
+      if (n < kRequest) return;
+      EXPECT_EQ(s->server().send(c, std::span<const uint8_t>(s->response, kResponse)), kResponse);
+      n = 0;
+      if (s->server_closes) s->server().close(c);
+    };
+    sev.peer_closed = [](void* ctx, Conn* c) { static_cast<CpsLoop*>(ctx)->server().close(c); };
+    sev.closed = [](void* ctx, Conn* c, CloseReason) {
+      static_cast<CpsLoop*>(ctx)->served.erase(c);
+    };
+    EXPECT_EQ(server().listen(80, &sev, this), TcpError::ok);
+    w.set_on_step([this](uint64_t now) {
+      while (in_flight < target) {
+        TcpError err;
+        Conn* c = client().connect(kIpA, kIpB, 80, &cev, this, 0, {}, err, now);
+        if (!c) {
+          ++(err == TcpError::no_ephemeral_port ? no_port : failed);
+          return;
+        }
+        got[c] = 0;
+        ++in_flight;
+      }
+    });
+  }
+  tcp::TcpLayer& client() { return w.a().tcp(); }
+  tcp::TcpLayer& server() { return w.b().tcp(); }
+  [[nodiscard]] uint64_t count(Host h, base::Counter c) { return w.engine(h).counters().get(c); }
+  [[nodiscard]] std::string summary() {
+    std::string s = w.describe() + ": " + std::to_string(done) + " done, " +
+                    std::to_string(failed) + " failed, " + std::to_string(no_port) +
+                    " connect() without a port;";
+    for (Host h : {Host::a, Host::b}) {
+      s += h == Host::a ? " client" : " server";
+      for (base::Counter c :
+           {base::Counter::tcp_retrans_segs, base::Counter::tcp_rst_sent,
+            base::Counter::drop_tcp_out_of_window, base::Counter::tcp_time_wait_recycled,
+            base::Counter::tcp_time_wait_evicted, base::Counter::tcp_ephemeral_range_walks})
+        s += " " + std::string(counter_name(c)) + " " + std::to_string(count(h, c));
+      s += ";";
+    }
+    return s;
+  }
+
+  static constexpr uint32_t kRequest = 80, kResponse = 160;
+  SimWorld w;
+  uint32_t target;
+  uint32_t in_flight = 0;
+  bool server_closes = false;  // after its response, as for `Connection: close`
+  uint64_t done = 0, failed = 0, no_port = 0;
+  std::unordered_map<const Conn*, uint32_t> got, served;
+  uint8_t request[kRequest] = {}, response[kResponse] = {};
+  AppEvents cev, sev;
+};
+
+struct CpsCase {
+  bool timestamps;
+  bool server_closes;
+};
+
+WorldConfig cps_config(const CpsCase& k) {
+  WorldConfig wc;
+  wc.a.tcp.timestamps = wc.b.tcp.timestamps = k.timestamps;
+  wc.a.tcp.ephemeral_first = 50000;
+  wc.a.tcp.ephemeral_last = 50063;  // 64 ports: they wrap many times in the run
+  wc.a.tcp.msl_ns = kSecond;        // pollux-gen's --time-wait 2000
+  wc.b.tcp.msl_ns = 30 * kSecond;   // the server's lasts longer than the run
+  wc.a_to_b.delay_ns = wc.b_to_a.delay_ns = 200 * kMicrosecond;
+  return wc;
+}
+
+// Session 13's collapses, by the four ways a port comes back: with or without timestamps,
+// TIME-WAIT on the client (it closes first, as pollux-gen does) or on the server (it closes
+// first, as for `Connection: close`). In none does a connection fail, a segment go twice, a
+// RST or an out-of-window segment appear:
+//  - the client reuses its own TIME-WAIT tuple only with timestamps, a second on (RFC 6191
+//    via PAWS), and otherwise waits for its end; in the meantime connect() fails at once,
+//    without walking the 64 ports again and again (tcp_ephemeral_range_walks);
+//  - the server, in TIME-WAIT, takes the new SYN of the same tuple as a new incarnation:
+//    its TSval is newer (RFC 6191 2), or without timestamps its ISN lies above the old
+//    RCV.NXT (RFC 9293 3.10.7.4, RFC 1122 4.2.2.13), which pollux's ISNs (RFC 6528: a 4 us
+//    clock plus a hash of the tuple) guarantee once the tuple comes back after more than
+//    (bytes received + 2) * 4 us.
+class CpsCollapse : public ::testing::TestWithParam<CpsCase> {};
+
+TEST_P(CpsCollapse, PortsComeBackWithoutFailuresRetransmissionsOrResets) {
+  const CpsCase k = GetParam();
+  CpsLoop l(cps_config(k), 8);
+  l.server_closes = k.server_closes;
+  l.w.run_for(3500 * kMillisecond);
+  const std::string why = l.summary();
+  EXPECT_EQ(l.failed, 0u) << why;
+  for (Host h : {Host::a, Host::b}) {
+    EXPECT_EQ(l.count(h, base::Counter::tcp_retrans_segs), 0u) << why;
+    EXPECT_EQ(l.count(h, base::Counter::tcp_rst_sent), 0u) << why;
+    EXPECT_EQ(l.count(h, base::Counter::drop_tcp_out_of_window), 0u) << why;
+    EXPECT_EQ(l.count(h, base::Counter::tcp_challenge_acks), 0u) << why;
+  }
+  // Every port served a connection at 0 s and 2 s (the client's TIME-WAIT ended), with
+  // timestamps also at 1 s and 3 s (reused a second on); with the server's TIME-WAIT, the
+  // ports come back at once.
+  EXPECT_GE(l.done, (k.server_closes ? 20u : k.timestamps ? 4u : 2u) * 64) << why;
+  const uint64_t walks = l.count(Host::a, base::Counter::tcp_ephemeral_range_walks);
+  if (k.server_closes) {
+    EXPECT_EQ(l.no_port, 0u) << "the client holds no TIME-WAIT: " << why;
+    EXPECT_GE(l.count(Host::b, base::Counter::tcp_time_wait_recycled), l.done - 64 - 8) << why;
+  } else {
+    EXPECT_GT(l.no_port, 0u) << "the client waited for its TIME-WAIT: " << why;
+    EXPECT_EQ(l.count(Host::a, base::Counter::tcp_time_wait_recycled) > 0, k.timestamps) << why;
+    // A walk only when a port may have come back: a TIME-WAIT reached its second (with
+    // timestamps) or ended (without). Walking on every failed connect() was one per step.
+    EXPECT_LE(walks, l.done) << why;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CpsCollapse,
+                         ::testing::Values(CpsCase{true, false}, CpsCase{false, false},
+                                           CpsCase{true, true}, CpsCase{false, true}),
+                         [](const ::testing::TestParamInfo<CpsCase>& i) {
+                           return std::string(i.param.timestamps ? "Timestamps" : "NoTimestamps") +
+                                  (i.param.server_closes ? "ServerTimeWait" : "ClientTimeWait");
+                         });
 
 }  // namespace
 }  // namespace pollux::sim

@@ -204,6 +204,10 @@ enum class Counter : uint16_t {
   tcp_pmtu_cache_evictions,
   tcp_time_wait_recycled,  // RFC 6191 / timestamp-protected reuse of a TIME-WAIT tuple
   tcp_time_wait_evicted,   // the TIME-WAIT store was full: its oldest record dropped early
+  tcp_no_ephemeral_port,   // connect() found no ephemeral port (TcpError::no_ephemeral_port)
+  // Of those, the ones that walked the whole range; the rest failed at once, nothing having
+  // freed a port of that destination since its last walk (RFC 6056 3.3.3, issue 14).
+  tcp_ephemeral_range_walks,
   drop_tcp_paws,           // RFC 7323 5.3: old timestamp
   drop_tcp_out_of_window,  // not acceptable (RFC 9293 3.10.7.4), answered with an ACK
   drop_tcp_ack_unsent,     // acknowledges data never sent, answered with an ACK
@@ -407,6 +411,8 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_pmtu_cache_evictions",
     "tcp_time_wait_recycled",
     "tcp_time_wait_evicted",
+    "tcp_no_ephemeral_port",
+    "tcp_ephemeral_range_walks",
     "drop_tcp_paws",
     "drop_tcp_out_of_window",
     "drop_tcp_ack_unsent",
