@@ -149,9 +149,12 @@ bool GenApp::open_one() {
         err);
   }
   if (!s->conn) {
-    // Table full, or no free port on any source address (TIME-WAIT holds them): counted,
-    // tried again next turn.
-    count_error(*s, stats_.local);
+    // Table full (an error), or no free port on any source address (TIME-WAIT holds them: a
+    // wait): counted, tried again next turn.
+    if (err == TcpError::no_ephemeral_port)
+      stats_.port_waits.add();
+    else
+      count_error(*s, stats_.local);
     free_.push_back(s);
     return false;
   }

@@ -52,7 +52,11 @@ struct GenStats {
   StatCounter bad_response;  // malformed, non-2xx, or more bytes than expected
   StatCounter non_2xx;       // the part of bad_response that was a well-formed non-2xx
   StatCounter closed_early;  // FIN before the response (or, in bulk/hold, at all)
-  StatCounter local;         // connect() failed here (table full, no port) or no resources
+  StatCounter local;         // connect() failed here (table full) or no resources
+  // Turns that found no free ephemeral port on any source address: every tuple held, most by
+  // our own TIME-WAIT (reused only with timestamps, a second on: RFC 6191). A wait, tried
+  // again next turn, not an error: no connection was attempted.
+  StatCounter port_waits;
   [[nodiscard]] uint64_t errors() const {
     return refused.get() + reset.get() + timeout.get() + bad_response.get() + closed_early.get() +
            local.get();

@@ -54,6 +54,7 @@ pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::G
     t.non_2xx += s.non_2xx.get();
     t.closed_early += s.closed_early.get();
     t.local += s.local.get();
+    t.port_waits += s.port_waits.get();
   }
   t.retrans = rt.counter(pollux::Counter::tcp_retrans_segs);
   for (const auto& d : pollux::apps::destinations(o))

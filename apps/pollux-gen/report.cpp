@@ -160,6 +160,13 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
                 u(t.errors()), u(t.refused), u(t.reset), u(t.timeout), u(t.bad_response),
                 u(t.non_2xx), u(t.closed_early), u(t.local));
   out += buf;
+  if (t.port_waits > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  ports:       %llu turns found no free port (TIME-WAIT holds them: more "
+                  "--ip addresses, or timestamps, which let a port be reused a second on)\n",
+                  u(t.port_waits));
+    out += buf;
+  }
   if (t.dsts.size() > 1) {
     for (const auto& d : t.dsts) {
       std::snprintf(buf, sizeof buf,
@@ -292,6 +299,7 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("closed_early", t.closed_early)
       .field("local", t.local);
   j.end_object();
+  j.field("port_waits", t.port_waits);
   j.end_object();
   // Each --dst's share: connections, requests and errors.
   j.key("destinations").begin_array();

@@ -1235,6 +1235,27 @@ TEST(GenReport, TheLocalServersDropsAreInTheSummaryAndItsCountersInTheJson) {
   EXPECT_NE(doc.find("\"tcp_retrans_synack\":27"), std::string::npos) << doc;
 }
 
+// Session 13's port wrap: a turn that finds no free port (our TIME-WAIT holds every tuple)
+// attempts no connection. It is a wait, reported on its own line with what helps, not an
+// error: once connect() fails at once, a generator retrying every turn would otherwise show
+// hundreds of thousands of "errors" a second.
+TEST(GenReport, TurnsWithoutAFreePortAreWaitsNotErrors) {
+  GenOptions o;
+  o.dst = *net::Ipv4Addr::parse("10.0.0.1");
+  GenTotals t;
+  H h;
+  EXPECT_EQ(gen_summary(o, 1.0, t, h, h).find("  ports:"), std::string::npos);
+  t.port_waits = 5;
+  const std::string text = gen_summary(o, 1.0, t, h, h);
+  EXPECT_NE(text.find("  errors:      0 ("), std::string::npos) << text;
+  EXPECT_NE(text.find("  ports:       5 turns found no free port (TIME-WAIT holds them"),
+            std::string::npos)
+      << text;
+  const std::string doc = gen_json(o, 1.0, t, {}, h, h, {});
+  EXPECT_NE(doc.find("\"port_waits\":5"), std::string::npos) << doc;
+  EXPECT_NE(doc.find("\"total\":0"), std::string::npos) << doc;
+}
+
 TEST(GenReport, EachSecondCarriesItsOwnLatencyPercentilesInTheLineAndTheSeries) {
   // Values at their buckets' upper edges, so that percentiles come back exactly.
   auto edge = [](uint64_t v) { return H::bucket_high(H::bucket_of(v)); };
