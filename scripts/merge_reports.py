@@ -107,6 +107,8 @@ def merge(reports, names):
         series.append(row)
     m["series"] = series
     totals = {k: sum(r["totals"][k] for r in reports) for k in TOTAL_COUNTS}
+    # Turns without a free ephemeral port (not errors; reports before session 14 have none).
+    totals["port_waits"] = sum(r["totals"].get("port_waits", 0) for r in reports)
     for k in TOTAL_RATES:
         totals[k] = sum(r["totals"][k] for r in reports)
     causes = set()
