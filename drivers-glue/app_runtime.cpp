@@ -144,6 +144,7 @@ dpdk::RuntimeConfig runtime_config(const RuntimeOptions& o) {
     std::copy(e.mac.begin(), e.mac.end(), mac.bytes.begin());
     c.arp.static_entries.push_back({e.ip, mac});
   }
+  if (o.neighbour_capacity) c.arp.capacity = c.nd.capacity = *o.neighbour_capacity;
   c.lcores = o.lcores;
   return c;
 }

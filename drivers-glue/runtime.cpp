@@ -114,6 +114,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.iface.mac = port_.mac;
     ec.iface.offloads = port_.offloads;
     ec.arp = config.arp;
+    ec.nd = config.nd;
     ec.tcp = config.tcp;
     ec.dad_probes = config.dad_probes;
     ec.mld = config.mld;

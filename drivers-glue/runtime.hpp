@@ -24,6 +24,7 @@ struct RuntimeConfig {
   uint16_t port_id = 0;
   engine::InterfaceConfig iface;  // mac and offloads are filled in from the port
   engine::ArpConfig arp;
+  engine::NdConfig nd = engine::nd_defaults();
   tcp::TcpConfig tcp;
   bool checksum_offload = true;
   bool link_checksum = true, link_tso_lro = true;  // PortConfig: the in-memory link's offloads

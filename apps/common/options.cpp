@@ -309,6 +309,12 @@ void add_limit_options(OptionParser& p, TcpTuning& t, uint32_t& max_conns) {
            "65536); when all are taken the oldest ends early (tcp_time_wait_evicted)",
            {Unit::count, 1, kMaxTimeWaitRecords, ""},
            [&t](uint64_t x) { t.time_wait_records = static_cast<uint32_t>(x); });
+  p.number("neigh-max", g, "N",
+           "entries in each neighbour cache (ARP, IPv6 ND) per lcore (default 1024); when all "
+           "hold neighbours confirmed within their reachable time a new one is refused "
+           "(arp_cache_full, nd_cache_full)",
+           {Unit::count, kMinNeighbours, kMaxNeighbours, ""},
+           [&t](uint64_t x) { t.neigh_max = static_cast<uint32_t>(x); });
   const OptionParser::Number rate{Unit::count,     0, kMaxRateLimit, "", "a number per second",
                                   " (0: no limit)"};
   p.number("challenge-ack-limit", g, "N",
@@ -467,7 +473,9 @@ std::string describe(const TcpTuning& tuning) {
               : std::string()) +
          (tuning.time_wait_records
               ? ", " + std::to_string(*tuning.time_wait_records) + " time-wait records"
-              : std::string());
+              : std::string()) +
+         (tuning.neigh_max ? ", " + std::to_string(*tuning.neigh_max) + " neighbours"
+                           : std::string());
 }
 
 bool parse_pcap(std::string_view value, PcapOption& pcap, std::string& error) {

@@ -85,12 +85,21 @@ struct TcpTuning {
   // pools they borrow from fit (pollux/runtime.hpp connections_for_memory; startup.hpp
   // resolves it into max_connections before the EAL starts).
   std::optional<uint64_t> conn_memory;
+  // --neigh-max N: entries in each neighbour cache (ARP and ND) per lcore. A full cache of
+  // neighbours confirmed within their reachable time refuses new ones (counted
+  // arp_cache_full / nd_cache_full), so a link with more on-link peers than this needs it
+  // larger. Unset: the stack's (1024, NeighbourConfig::capacity). Not TCP, but a limit both
+  // apps share, as the two above.
+  std::optional<uint32_t> neigh_max;
 };
 // The largest per-second limit the options take: 0 lifts a limit, and the token bucket
 // (base/token_bucket.hpp) keeps rate x burst x 1e9 below 2^64 with the burst equal to the rate.
 inline constexpr uint64_t kMaxRateLimit = 100'000;
 // The most TIME-WAIT records a lcore may keep: 2^24 x 64 B is 1 GiB (as --max-conns' 2^24).
 inline constexpr uint32_t kMaxTimeWaitRecords = 1u << 24;
+// --neigh-max's bounds: at least room for every --arp entry (kMaxStaticArp); at most 2^20,
+// about 100 MB per cache and lcore (an entry and a bucket are some 100 bytes).
+inline constexpr uint32_t kMinNeighbours = 256, kMaxNeighbours = 1u << 20;
 
 // One inbound-SYN rule, `A.B.C.D[/N][:PORT]` (no /N: one host, /32; no :PORT: every port),
 // or IPv6: `ADDR[/N]` (no port), `[ADDR]/N:PORT` or `[ADDR/N]:PORT` (no /N: /128):
@@ -128,6 +137,7 @@ struct DeviceOptions {
   bool gro = true;
 };
 inline constexpr size_t kMaxStaticArp = 256;
+static_assert(kMinNeighbours >= kMaxStaticArp, "the smallest --neigh-max holds every --arp entry");
 // "A.B.C.D=aa:bb:cc:dd:ee:ff" (a unicast MAC); nullopt with `error` naming --arp otherwise.
 [[nodiscard]] std::optional<StaticArp> parse_static_arp(std::string_view text, std::string& error);
 inline constexpr uint32_t kMinDesc = 64, kMaxDesc = 16384, kMaxMbufs = 1u << 26;

@@ -131,6 +131,7 @@ template <class Options>
   if (o.tcp.fin_timeout_s) r.fin_timeout_ns = uint64_t{*o.tcp.fin_timeout_s} * 1'000'000'000;
   r.max_conns_per_source = o.tcp.max_conns_per_source;
   r.time_wait_records = o.tcp.time_wait_records;
+  r.neighbour_capacity = o.tcp.neigh_max;
   if constexpr (requires { o.syn_filter; }) r.syn_filter = o.syn_filter;
   return r;
 }

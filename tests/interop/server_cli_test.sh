@@ -46,6 +46,7 @@ refused "--rxd: '10' is not a whole number in [64, 16384]" -- --ip 10.0.0.2/24 -
 refused "--txd: '99999' is not a whole number in [64, 16384]" -- --ip 10.0.0.2/24 --txd 99999
 refused "--mbufs: 'many' is not a whole number" -- --ip 10.0.0.2/24 --mbufs many
 refused "--time-wait-records: '0' is not a whole number in [1, 16777216]" -- --ip 10.0.0.2/24 --time-wait-records 0
+refused "--neigh-max: '100' is not a whole number in [256, 1048576]" -- --ip 10.0.0.2/24 --neigh-max 100
 refused "--arp: 'zz:00:00:00:00:01' is not a MAC address" -- --ip 10.0.0.2/24 --arp 10.0.0.1=zz:00:00:00:00:01
 refused "'zz' is not a PCI address (DDDD:BB:DD.F or BB:DD.F" --preset pci:zz -- --ip 10.0.0.2/24
 refused "preset pci needs a PCI address" --preset pci: -- --ip 10.0.0.2/24

@@ -120,6 +120,8 @@ struct RuntimeOptions {
   std::optional<uint32_t> max_conns_per_source;
   // TIME-WAIT records per lcore (64 B each, outside the table); unset: the stack's.
   std::optional<uint32_t> time_wait_records;
+  // Entries in each neighbour cache (ARP, ND) per lcore; unset: the engine's (1024).
+  std::optional<uint32_t> neighbour_capacity;
   uint16_t ephemeral_first = 0, ephemeral_last = 0;      // 0: the stack's range
   unsigned extra_mbufs = 8192;                           // beyond what the RX rings hold
   uint16_t rx_desc = 1024, tx_desc = 1024;               // per queue (the driver may round)

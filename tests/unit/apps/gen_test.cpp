@@ -116,6 +116,16 @@ TEST(GenOptions, TimeWaitRecordsAreSharedWithTheServer) {
   EXPECT_EQ(o->tcp.time_wait_records, 300000u);
 }
 
+TEST(GenOptions, NeighbourCacheSizeIsSharedWithTheServer) {
+  auto d = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "cps"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.neigh_max);
+  auto o =
+      parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "cps", "--neigh-max", "4096"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.neigh_max, 4096u);
+}
+
 TEST(GenOptions, EchoDefaultsResponseSizeToRequestSize) {
   auto o =
       parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "1000"});
@@ -305,6 +315,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{GOOD, "--mode", "cps", "--time-wait-records", "0"},
                 "--time-wait-records: '0' is not a whole number in [1, 16777216]"},
         BadCase{{GOOD, "--mode", "cps", "--time-wait-records", "-1"}, "--time-wait-records: '-1'"},
+        BadCase{{GOOD, "--mode", "cps", "--neigh-max", "0"},
+                "--neigh-max: '0' is not a whole number in [256, 1048576]"},
         BadCase{{GOOD, "--mode", "rps", "--path", "no-slash"}, "--path"},
         BadCase{{GOOD, "--mode", "rps", "--connections", "100", "--max-conns", "50"},
                 "exceeds --max-conns"},

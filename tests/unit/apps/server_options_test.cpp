@@ -301,6 +301,26 @@ TEST(ServerOptions, TimeWaitRecordsAreTheStacksUnlessChosen) {
   EXPECT_EQ(most->tcp.time_wait_records, kMaxTimeWaitRecords);
 }
 
+// Session 13's review: the neighbour caches' size was fixed at 1024. --neigh-max N sets both
+// (ARP and ND) for every lcore; unset, the engine's default stays.
+TEST(ServerOptions, NeighbourCacheSizeIsTheEnginesUnlessChosen) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->tcp.neigh_max);
+  EXPECT_FALSE(runtime_options(*d).neighbour_capacity);
+  auto o = parse({"--ip", "10.0.0.2/24", "--neigh-max", "8k"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tcp.neigh_max, 8000u);
+  EXPECT_EQ(runtime_options(*o).neighbour_capacity, 8000u);
+  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, 8000 neighbours");
+  auto least = parse({"--ip", "10.0.0.2/24", "--neigh-max=256"});
+  ASSERT_TRUE(least);
+  EXPECT_EQ(least->tcp.neigh_max, kMinNeighbours);
+  auto most = parse({"--ip", "10.0.0.2/24", "--neigh-max", "1048576"});
+  ASSERT_TRUE(most);
+  EXPECT_EQ(most->tcp.neigh_max, kMaxNeighbours);
+}
+
 // Issue 13 item 5: --conn-memory SIZE sizes the connection table from a byte budget: the most
 // connections whose tables fit it, with the other options as given; one line when it cannot
 // hold 16.
@@ -554,6 +574,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "--time-wait-records: '64K' has an unknown suffix 'K'"},  // 64k is 64000
         BadCase{{"--ip", "10.0.0.2/24", "--time-wait-records"},
                 "--time-wait-records needs a value"},
+        // Fewer places than --arp may fix (256), or more than 2^20.
+        BadCase{{"--ip", "10.0.0.2/24", "--neigh-max", "255"},
+                "--neigh-max: '255' is not a whole number in [256, 1048576]"},
+        BadCase{{"--ip", "10.0.0.2/24", "--neigh-max", "1048577"}, "--neigh-max: '1048577'"},
+        BadCase{{"--ip", "10.0.0.2/24", "--neigh-max", "many"},
+                "--neigh-max: 'many' is not a whole number"},
+        BadCase{{"--ip", "10.0.0.2/24", "--neigh-max"}, "--neigh-max needs a value"},
         BadCase{{"--ip", "10.0.0.2/24", "--conn-memory", "lots"}, "--conn-memory: 'lots'"},
         BadCase{{"--ip", "10.0.0.2/24", "--conn-memory", "0"}, "--conn-memory: '0'"},
         BadCase{{"--ip", "10.0.0.2/24", "--idle-timeout", "-5"}, "--idle-timeout: '-5'"},

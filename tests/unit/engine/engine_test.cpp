@@ -353,6 +353,48 @@ TEST_F(EngineTest, FullNeighbourCacheEvictsAResolvedEntryPastItsReachableTime) {
   EXPECT_EQ(count(base::Counter::arp_cache_full), 1u);
 }
 
+// The cache's size (--neigh-max) is how many on-link peers can be served at once: 12 peers
+// each ask for our MAC (RFC 826 merge: an entry for each, confirmed) and then send a SYN
+// within their reachable time. A cache of 8 keeps the first 8, refuses the other 4 (their
+// answers dropped, counted arp_cache_full); one of 16 answers all 12, each at once to its MAC.
+TEST_F(EngineTest, ALargerNeighbourCacheAdmitsMoreOnLinkPeers) {
+  constexpr uint32_t kPeers = 12;
+  for (const uint32_t capacity : {8u, 16u}) {
+    SCOPED_TRACE("capacity " + std::to_string(capacity));
+    ArpConfig arp;
+    arp.capacity = capacity;
+    arp.new_entry_rate = 0;
+    make_engine({}, arp);
+    auto mac_of = [](uint32_t i) {
+      return net::MacAddr{{0x02, 0x00, 0x00, 0x00, 0x01, static_cast<uint8_t>(i)}};
+    };
+    auto ip_of = [](uint32_t i) { return make_ipv4(10, 0, 0, static_cast<uint8_t>(10 + i)); };
+    for (uint32_t i = 0; i < kPeers; ++i) {
+      net::ArpPacket req{net::ArpOp::request, mac_of(i), ip_of(i), {}, kOurIp};
+      feed(pollux::testing::eth_frame(net::MacAddr::broadcast(), mac_of(i), 0x0806,
+                                      pollux::testing::arp_body(req)));
+    }
+    EXPECT_EQ(sent().size(), kPeers) << "every peer's request answered, cached or not";
+    uint32_t answered = 0;
+    for (uint32_t i = 0; i < kPeers; ++i) {
+      feed(pollux::testing::eth_frame(kOurMac, mac_of(i), 0x0800,
+                                      pollux::testing::ipv4_datagram(
+                                          ip_of(i), kOurIp, net::kIpProtoTcp, syn_from(ip_of(i)))),
+           kSecond);
+      for (const Frame& f : sent()) {
+        EXPECT_EQ(net::EthernetView::parse(f)->dst(), mac_of(i)) << "peer " << i;
+        ++answered;
+      }
+    }
+    const uint32_t admitted = std::min(capacity, kPeers);
+    EXPECT_EQ(answered, admitted);
+    EXPECT_EQ(engine_->arp_cache().size(), admitted);
+    EXPECT_EQ(count(base::Counter::arp_cache_full), kPeers - admitted);
+    EXPECT_EQ(count(base::Counter::arp_requests_sent), 0u) << "none resolved anew";
+    engine_.reset();
+  }
+}
+
 // The issue 14 flood, on-link: SYNs from 200 spoofed sources of our own subnet, each of whose
 // answers needs a new neighbour, over two seconds, into a small cache (8 entries) with no
 // new-entry budget in the way. The real peer, resolved before the flood, keeps its entry
