@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -130,5 +131,81 @@ class ShardedEngines {
   std::vector<std::unique_ptr<engine::Steerer>> steerers_;
   std::vector<std::unique_ptr<engine::Engine>> engines_;
 };
+
+// An ICMP error about a connection lcore 1 owns arriving on lcore 0, as a NIC's RSS puts it
+// (hashed by the router's address and ours, not by the quoted connection's ports): RFC 1191's
+// fragmentation needed and RFC 8201's Packet Too Big, played the same way for either family
+// (engine_test's FragNeededSharded, tcp6_test's Tcp6PmtuSharded) with what differs given here.
+struct IcmpToOwner {
+  Frame neighbour;     // the peer's ARP request or neighbour solicitation for us, fed to each lcore
+  uint16_t port = 80;  // ours, where lcore 1 listens (as `tuple` names it)
+  std::function<net::FourTuple(uint16_t sport)> tuple;  // ours and the peer's, from `sport`
+  // The peer's segment `b` to us, in its IP datagram and Ethernet frame.
+  std::function<Frame(const net::TcpBuild& b, const net::TcpOptions* options)> to_us;
+  size_t l3_len = 0;  // the IP header's length in our segments
+  uint16_t mss = 0;   // what the peer's SYN offers: the connection's MSS until the message
+  std::function<Frame(const Frame& data)> icmp_about;    // the router's message quoting `data`
+  base::Counter received, wrong_lcore, passed_to_owner;  // the family's counters
+  uint32_t mss_after = 0;  // the connection's MSS once its owner has taken the message
+};
+struct IcmpToOwnerPlayed {
+  Conn* conn = nullptr;      // lcore 1's connection (null: the set-up failed, reported)
+  std::vector<Frame> after;  // what lcore 1 sent on taking the message
+};
+
+// The connection is made on lcore 1 (the first source port from 40000 the shard function
+// gives it) and sends 1000 bytes; the router's message about that segment is fed to lcore 0.
+// Without the mesh (a sharded engine on its own) lcore 0 cannot act on it: counted, and not
+// taken for a forgery. With the mesh lcore 0 passes it on, and lcore 1 lowers the MSS.
+inline IcmpToOwnerPlayed play_icmp_to_owner(ShardedEngines& lcores, const IcmpToOwner& c) {
+  IcmpToOwnerPlayed played;
+  if (!lcores.ok()) return played;
+  lcores.feed_each(c.neighbour);
+  uint16_t sport = 40000;
+  while (lcores.map().shard_of(c.tuple(sport)) != 1) ++sport;
+  Conn* conn = lcores.accept_on(
+      1, c.port,
+      [&](net::Seq seq, net::Seq ack, uint8_t flags, const net::TcpOptions* o) {
+        net::TcpBuild b;
+        b.src_port = sport;
+        b.dst_port = c.port;
+        b.seq = seq;
+        b.ack = ack;
+        b.flags = flags;
+        b.window = 65535;
+        return c.to_us(b, o);
+      },
+      c.l3_len, c.mss);
+  if (!conn) {
+    ADD_FAILURE() << "lcore 1 did not accept the connection from port " << sport;
+    return played;
+  }
+  played.conn = conn;
+  EXPECT_EQ(lcores[1].tcp().info(conn).snd_mss, c.mss);
+  const std::vector<Frame> first = lcores.send_from(1, conn, 1000);
+  if (first.size() != 1) {
+    ADD_FAILURE() << "1000 bytes left in " << first.size() << " frames, not 1";
+    return played;
+  }
+  const Frame icmp = c.icmp_about(first[0]);
+
+  lcores.feed(0, icmp);
+  EXPECT_EQ(lcores.count(0, c.received), 1u);
+  EXPECT_EQ(lcores.count(0, c.wrong_lcore), 1u);
+  EXPECT_EQ(lcores.count(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
+
+  lcores.connect_mesh();
+  lcores.feed(0, icmp);
+  EXPECT_EQ(lcores.count(0, c.passed_to_owner), 1u);
+  EXPECT_EQ(lcores.count(0, c.received), 1u);
+  EXPECT_TRUE(lcores.sent(0).empty());
+  EXPECT_EQ(lcores.deliver_steered(1), 1u);
+  EXPECT_EQ(lcores.count(1, c.received), 1u);
+  EXPECT_EQ(lcores.count(1, c.passed_to_owner), 0u);
+  EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
+  EXPECT_EQ(lcores[1].tcp().info(conn).snd_mss, c.mss_after);
+  played.after = lcores.sent(1);
+  return played;
+}
 
 }  // namespace pollux::testing

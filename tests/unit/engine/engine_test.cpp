@@ -736,61 +736,43 @@ TEST_F(FragNeededSharded, AFragNeededOnTheWrongLcoreIsPassedToTheConnectionsOwne
   c.iface.gateway = kGwIp;
   pollux::testing::ShardedEngines lcores(c, pool_.get(), 2, "fragneeded_st");
   ASSERT_TRUE(lcores.ok());
-  // Both lcores know the peer's link-layer address (its ARP request for us).
-  const net::ArpPacket who_has{net::ArpOp::request, kPeerMac, kPeerIp, net::MacAddr{}, kOurIp};
-  lcores.feed_each(pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
-                                              pollux::testing::arp_body(who_has)));
-  // A connection lcore 1 owns: a peer port the shard function gives to 1.
   constexpr uint16_t kPort = 80;
-  uint16_t sport = 40000;
-  while (lcores.map().shard_of(net::FourTuple{kOurIp, kPeerIp, kPort, sport}) != 1) ++sport;
-  auto tcp_to_us = [&](net::Seq seq, net::Seq ack, uint8_t flags, const net::TcpOptions* o) {
-    net::TcpBuild b;
-    b.src_port = sport;
-    b.dst_port = kPort;
-    b.seq = seq;
-    b.ack = ack;
-    b.flags = flags;
-    b.window = 65535;
+  pollux::testing::IcmpToOwner ptb;
+  ptb.port = kPort;
+  const net::ArpPacket who_has{net::ArpOp::request, kPeerMac, kPeerIp, net::MacAddr{}, kOurIp};
+  ptb.neighbour = pollux::testing::eth_frame(net::MacAddr::broadcast(), kPeerMac, 0x0806,
+                                             pollux::testing::arp_body(who_has));
+  ptb.tuple = [](uint16_t sport) { return net::FourTuple{kOurIp, kPeerIp, kPort, sport}; };
+  ptb.to_us = [](const net::TcpBuild& b, const net::TcpOptions* o) {
     return pollux::testing::eth_frame(
         kOurMac, kPeerMac, 0x0800,
         pollux::testing::ipv4_datagram(kPeerIp, kOurIp, net::kIpProtoTcp,
                                        pollux::testing::tcp_segment(kPeerIp, kOurIp, b, o)));
   };
-  Engine& owner = lcores[1];
-  Conn* conn = lcores.accept_on(1, kPort, tcp_to_us, 20, 1460);
-  ASSERT_NE(conn, nullptr);
-  ASSERT_EQ(owner.tcp().info(conn).snd_mss, 1460u);
-  const auto first = lcores.send_from(1, conn, 1000);
-  ASSERT_EQ(first.size(), 1u);
-  // What a router quotes (RFC 792): the IP header and the first 8 bytes of TCP.
-  const Frame quoted(first[0].begin() + 14, first[0].begin() + 14 + 20 + 8);
-  Frame icmp(net::kIcmpHeaderLen + quoted.size());
-  std::copy(quoted.begin(), quoted.end(), icmp.begin() + net::kIcmpHeaderLen);
-  net::write_icmp_header(icmp.data(), 3, net::kIcmpCodeFragNeeded, 1400, quoted.size());
-  const Frame frag_needed = pollux::testing::eth_frame(
-      kOurMac, kGwMac, 0x0800,
-      pollux::testing::ipv4_datagram(kGwIp, kOurIp, net::kIpProtoIcmp, icmp));
+  ptb.l3_len = 20;
+  ptb.mss = 1460;
+  // What a router quotes (RFC 792): the IP header and the first 8 bytes of TCP; the next-hop
+  // MTU 1400 (RFC 1191 4).
+  ptb.icmp_about = [](const Frame& data) {
+    const Frame quoted(data.begin() + 14, data.begin() + 14 + 20 + 8);
+    Frame icmp(net::kIcmpHeaderLen + quoted.size());
+    std::copy(quoted.begin(), quoted.end(), icmp.begin() + net::kIcmpHeaderLen);
+    net::write_icmp_header(icmp.data(), 3, net::kIcmpCodeFragNeeded, 1400, quoted.size());
+    return pollux::testing::eth_frame(
+        kOurMac, kGwMac, 0x0800,
+        pollux::testing::ipv4_datagram(kGwIp, kOurIp, net::kIpProtoIcmp, icmp));
+  };
+  ptb.received = base::Counter::icmp_frag_needed_received;
+  ptb.wrong_lcore = base::Counter::drop_icmp_frag_needed_wrong_lcore;
+  ptb.passed_to_owner = base::Counter::icmp_frag_needed_passed_to_owner;
+  ptb.mss_after = 1400 - 40;
+  const auto played = pollux::testing::play_icmp_to_owner(lcores, ptb);
+  ASSERT_NE(played.conn, nullptr);
+  // The 1000 bytes in flight fit 1360: resent at once, in one packet of 1040 bytes.
+  ASSERT_EQ(played.after.size(), 1u);
+  EXPECT_EQ(played.after[0].size() - 14, 1040u);
 
-  // Without a mesh (a sharded engine on its own) lcore 0 cannot act on it: counted.
-  lcores.feed(0, frag_needed);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_received), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::drop_icmp_frag_needed_wrong_lcore), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
-
-  // With the mesh it goes to lcore 1, is counted there, and the MSS falls to 1400 - 40.
-  lcores.connect_mesh();
-  lcores.feed(0, frag_needed);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_passed_to_owner), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmp_frag_needed_received), 1u);
-  EXPECT_TRUE(lcores.sent(0).empty());
-  ASSERT_EQ(lcores.deliver_steered(1), 1u);
-  EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_received), 1u);
-  EXPECT_EQ(lcores.count(1, base::Counter::icmp_frag_needed_passed_to_owner), 0u);
-  EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
-  EXPECT_EQ(owner.tcp().info(conn).snd_mss, 1400u - 40);
-
-  owner.tcp().abort(conn);
+  lcores[1].tcp().abort(played.conn);
   (void)lcores.sent(1);
   lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";

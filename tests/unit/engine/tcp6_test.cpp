@@ -810,74 +810,49 @@ TEST_F(Tcp6PmtuSharded, APacketTooBigOnTheWrongLcoreIsPassedToTheConnectionsOwne
   c.iface.addrs6 = {net::Ipv6Prefix{kOur, 64}};
   pollux::testing::ShardedEngines lcores(c, pool_.get(), 2, "ptb6_st");
   ASSERT_TRUE(lcores.ok());
-  auto tcp_to_us = [](uint16_t sport, net::Seq seq, net::Seq ack, uint8_t flags,
-                      const net::TcpOptions* o = nullptr) {
-    net::TcpBuild b;
-    b.src_port = sport;
-    b.dst_port = kPort;
-    b.seq = seq;
-    b.ack = ack;
-    b.flags = flags;
-    b.window = 65535;
+  pollux::testing::IcmpToOwner ptb;
+  ptb.port = kPort;
+  // The peer's solicitation for us, as in Tcp6Test.
+  Frame ns(32);
+  ns.resize(net::write_ns_body(ns.data(), kOur, kPeerMac.bytes));
+  const net::Ipv6Addr group = kOur.solicited_node();
+  ptb.neighbour = pollux::testing::eth_frame(
+      net::multicast_mac(group), kPeerMac, 0x86dd,
+      ipv6_datagram(kPeer, group, net::kIpProtoIcmpv6,
+                    pollux::testing::icmpv6_message(kPeer, group, net::kIcmpv6NeighbourSolicit, ns),
+                    255));
+  ptb.tuple = [](uint16_t sport) { return net::FourTuple{kOur, kPeer, kPort, sport}; };
+  ptb.to_us = [](const net::TcpBuild& b, const net::TcpOptions* o) {
     return pollux::testing::eth_frame(
         kOurMac, kPeerMac, 0x86dd,
         ipv6_datagram(kPeer, kOur, net::kIpProtoTcp,
                       pollux::testing::tcp6_segment(kPeer, kOur, b, o)));
   };
-  // Both lcores know the peer's link-layer address (its solicitation), as in Tcp6Test.
-  Frame ns(32);
-  ns.resize(net::write_ns_body(ns.data(), kOur, kPeerMac.bytes));
-  const net::Ipv6Addr group = kOur.solicited_node();
-  lcores.feed_each(pollux::testing::eth_frame(
-      net::multicast_mac(group), kPeerMac, 0x86dd,
-      ipv6_datagram(kPeer, group, net::kIpProtoIcmpv6,
-                    pollux::testing::icmpv6_message(kPeer, group, net::kIcmpv6NeighbourSolicit, ns),
-                    255)));
-  // A connection lcore 1 owns: a peer port the shard function gives to 1.
-  uint16_t sport = 40000;
-  while (lcores.map().shard_of(net::FourTuple{kOur, kPeer, kPort, sport}) != 1) ++sport;
-  Engine& owner = lcores[1];
-  Conn* conn = lcores.accept_on(
-      1, kPort,
-      [&](net::Seq seq, net::Seq ack, uint8_t flags, const net::TcpOptions* o) {
-        return tcp_to_us(sport, seq, ack, flags, o);
-      },
-      40, 1440);
-  ASSERT_NE(conn, nullptr);
-  const auto first = lcores.send_from(1, conn, 1000);
-  ASSERT_EQ(first.size(), 1u);
-  const Frame quoted(first[0].begin() + 14, first[0].end());
-  Frame body(4 + quoted.size());
-  net::store_be32(body.data(), 1400);
-  std::copy(quoted.begin(), quoted.end(), body.begin() + 4);
-  const Frame ptb = pollux::testing::eth_frame(
-      kOurMac, kRouterMac, 0x86dd,
-      ipv6_datagram(
-          kRouter, kOur, net::kIpProtoIcmpv6,
-          pollux::testing::icmpv6_message(kRouter, kOur, net::kIcmpv6PacketTooBig, body)));
-
-  // Without a mesh (a sharded engine on its own) lcore 0 cannot act on it: counted.
-  lcores.feed(0, ptb);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::drop_ipv6_tcp_wrong_lcore), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::drop_tcp_icmp_invalid), 0u) << "not taken for a forgery";
-
-  // With the mesh it goes to lcore 1, is counted there, and the MSS falls to 1340.
-  lcores.connect_mesh();
-  lcores.feed(0, ptb);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_too_big_passed_to_owner), 1u);
-  EXPECT_EQ(lcores.count(0, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_TRUE(lcores.sent(0).empty());
-  ASSERT_EQ(lcores.deliver_steered(1), 1u);
-  EXPECT_EQ(lcores.count(1, base::Counter::icmpv6_packet_too_big_received), 1u);
-  EXPECT_EQ(lcores.count(1, base::Counter::tcp_pmtu_updates), 1u);
-  EXPECT_EQ(owner.tcp().info(conn).snd_mss, 1340u);
+  ptb.l3_len = 40;
+  ptb.mss = 1440;
+  // RFC 4443 3.2: the MTU 1400, then as much of the packet as fits (all of it here).
+  ptb.icmp_about = [](const Frame& data) {
+    const Frame quoted(data.begin() + 14, data.end());
+    Frame body(4 + quoted.size());
+    net::store_be32(body.data(), 1400);
+    std::copy(quoted.begin(), quoted.end(), body.begin() + 4);
+    return pollux::testing::eth_frame(
+        kOurMac, kRouterMac, 0x86dd,
+        ipv6_datagram(
+            kRouter, kOur, net::kIpProtoIcmpv6,
+            pollux::testing::icmpv6_message(kRouter, kOur, net::kIcmpv6PacketTooBig, body)));
+  };
+  ptb.received = base::Counter::icmpv6_packet_too_big_received;
+  ptb.wrong_lcore = base::Counter::drop_ipv6_tcp_wrong_lcore;
+  ptb.passed_to_owner = base::Counter::icmpv6_too_big_passed_to_owner;
+  ptb.mss_after = 1340;
+  const auto played = pollux::testing::play_icmp_to_owner(lcores, ptb);
+  ASSERT_NE(played.conn, nullptr);
   // The 1000 bytes in flight fit 1340: resent at once, in one packet of 1060 bytes.
-  const auto again = lcores.sent(1);
-  ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].size() - 14, 1060u);
+  ASSERT_EQ(played.after.size(), 1u);
+  EXPECT_EQ(played.after[0].size() - 14, 1060u);
 
-  owner.tcp().abort(conn);
+  lcores[1].tcp().abort(played.conn);
   (void)lcores.sent(1);
   lcores.stop();
   EXPECT_EQ(held(), 0u) << "mbufs leaked";
