@@ -698,9 +698,11 @@ bool run_one(Mode mode, uint64_t seed, const Mix& mix, uint64_t bytes, uint32_t 
         << where;
     EXPECT_LE(w.b().tcp().time_wait_count(), sv.state_at_close == State::time_wait ? 1u : 0u)
         << where;
-    for (Peer* p : {&cl, &sv})
-      if (p->tcp->time_wait_count() == 1)
+    for (Peer* p : {&cl, &sv}) {
+      if (p->tcp->time_wait_count() == 1) {
         EXPECT_EQ(p->tcp->state_of(p->tuple), State::time_wait) << where;
+      }
+    }
   }
   if (::testing::Test::HasFailure() || std::getenv("POLLUX_SIM_TRACE_ALWAYS")) print_trace_tail(w);
   w.set_on_step(nullptr);

@@ -52,9 +52,10 @@ TEST(KeyCounts, AgreesWithAMapUnderRandomChurn) {
       k.decrement(key);
       if (auto it = ref.find(key); it != ref.end() && --it->second == 0) ref.erase(it);
     }
-    if (step % 997 == 0)
+    if (step % 997 == 0) {
       for (uint32_t q = 0x0a000000u; q < 0x0a000000u + 96; ++q)
         ASSERT_EQ(k.get(q), ref.count(q) ? ref[q] : 0u) << "seed " << seed << " step " << step;
+    }
   }
   EXPECT_EQ(k.keys(), ref.size());
 }

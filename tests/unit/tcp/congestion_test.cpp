@@ -117,7 +117,9 @@ TEST(Cubic, RegrowsAlongTheCurve) {
     EXPECT_GE(cwnd, prev);
     prev = cwnd;
     const double w = double(cwnd) / kMss;
-    if (t < k - 0.5) EXPECT_LT(w, 100.0) << "t=" << t;
+    if (t < k - 0.5) {
+      EXPECT_LT(w, 100.0) << "t=" << t;
+    }
     if (std::fabs(t - k) < 0.05) at_k = w;
     if (round + 1 == 60) at_60 = w;
     if (round + 1 == 70) at_70 = w;

@@ -143,7 +143,9 @@ TEST(SendTimeLog, RandomSendsAndAcksKeepCoverageContiguousAndBounded) {
       ASSERT_LT(log.at(i).start, log.at(i).end);
       expect = log.at(i).end;
     }
-    if (log.size() > 0) ASSERT_EQ(expect, max);
+    if (log.size() > 0) {
+      ASSERT_EQ(expect, max);
+    }
   }
 }
 
