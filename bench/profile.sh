@@ -3,30 +3,81 @@
 # link, release build, generator on lcore 0 and server on lcore 1), for a connections-per-
 # second run, a keep-alive requests-per-second run and a bulk run. This VM has no hardware
 # PMU: the samples come from the cpu-clock software event, with DWARF call graphs. Writes
-# bench/PROFILE.md: per run and per side (the lcore's thread), the functions with the most
-# samples of their own and the most samples below them. A bench, not a test: it asserts
-# nothing.
+# its section of bench/PROFILE.md: per run and per side (the lcore's thread), the functions
+# with the most samples of their own and the most samples below them. Only what lies between
+# the two markers below is replaced; the sections written by hand around them stay as they
+# are (a file without the markers gets the section at its top). A bench, not a test: it
+# asserts nothing.
 #
-#   bench/profile.sh [--seconds N]     (root; installs linux-perf if it is missing)
+#   bench/profile.sh [--seconds N] [--output FILE] [--dry-run]
+#     --output FILE  the file to write the section into (default bench/PROFILE.md)
+#     --dry-run      no build and no runs: print the file as it would be with a placeholder
+#                    section on stdout and change nothing (`| diff bench/PROFILE.md -` shows
+#                    what a run replaces)
+#   (root; installs linux-perf if it is missing)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
 seconds=5
+output=$here/PROFILE.md
+dry_run=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=${2:?--seconds needs a value}; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --output) output=${2:?--output needs a file}; shift 2 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "profile.sh: --seconds takes a positive whole number" >&2; exit 2; }
+begin_marker='<!-- bench/profile.sh writes from here to its end marker; edit outside them -->'
+end_marker='<!-- end of bench/profile.sh'"'"'s section -->'
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# splice SECTION FILE [DEST]: FILE with what lies between the markers (the marker lines
+# included) replaced by the markers around SECTION, written to DEST (default FILE itself,
+# replaced whole at once; -: stdout); without the markers, SECTION first and the file's text
+# after it. Two begin markers, or a begin without an end, are refused: which part is
+# generated cannot be told.
+splice() {
+  /usr/bin/python3 - "$1" "$2" "${3:-$2}" "$begin_marker" "$end_marker" <<'PY'
+import os, sys
+section_path, path, dest, begin, end = sys.argv[1:]
+section = open(section_path).read().rstrip("\n") + "\n"
+old = open(path).read() if os.path.exists(path) else ""
+lines = old.splitlines(keepends=True)
+starts = [i for i, l in enumerate(lines) if l.rstrip("\n") == begin]
+ends = [i for i, l in enumerate(lines) if l.rstrip("\n") == end]
+block = [begin + "\n", section, end + "\n"]
+if not starts and not ends:
+    out = block + (["\n"] if lines else []) + lines
+elif len(starts) == 1 and len(ends) == 1 and starts[0] < ends[0]:
+    out = lines[:starts[0]] + block + lines[ends[0] + 1:]
+else:
+    sys.exit(f"profile.sh: {path}: expected one begin marker before one end marker, found "
+             f"{len(starts)} and {len(ends)}; fix the file by hand")
+if dest == "-":
+    sys.stdout.writelines(out)
+else:
+    with open(dest + ".tmp", "w") as f:
+        f.writelines(out)
+    os.replace(dest + ".tmp", dest)
+PY
+}
+
+if [ "$dry_run" = 1 ]; then
+  printf '# Where the cycles go\n\n(bench/profile.sh --dry-run: no runs.)\n' >"$work/section.md"
+  splice "$work/section.md" "$output" -
+  echo "profile.sh: dry run: $output as a run would leave it, on stdout; nothing written" >&2
+  exit 0
+fi
 command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf
 scripts/build.sh release
 gen=$root/build-release/apps/pollux-gen/pollux-gen
-work=$(mktemp -d)
 comms=pollux-gen,rte-worker-1  # the generator's lcore (the main one) and the server's
-trap 'rm -rf "$work"' EXIT
 
 # profile NAME GEN-ARGS...: one run; perf attaches once the run is under way (after start-up
 # and --delay) for $seconds and leaves before the teardown, so that neither is in the
@@ -99,5 +150,6 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "|---:|---|---|"
     top $run children
   done
-} >"$here/PROFILE.md"
-echo "profile.sh: wrote bench/PROFILE.md" >&2
+} >"$work/section.md"
+splice "$work/section.md" "$output"
+echo "profile.sh: wrote its section of $output" >&2
