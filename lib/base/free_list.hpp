@@ -1,4 +1,5 @@
-// base::FreeList: the fixed pool of pollux/free_list.hpp, under the name the layers use.
+// base::FreeList and base::Slab: the fixed pool and its storage of pollux/free_list.hpp,
+// under the names the layers use.
 #pragma once
 
 #include "pollux/free_list.hpp"
@@ -7,5 +8,6 @@ namespace pollux::base {
 
 using pollux::FreeList;
 using pollux::FreeListItem;
+using pollux::Slab;
 
 }  // namespace pollux::base

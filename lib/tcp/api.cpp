@@ -68,7 +68,7 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
       }
       // A record holds no TCB: ending it early gives no room in a full table, and would
       // only lose the old pair's protection for a connection that cannot be made.
-      if (free_.empty()) {
+      if (!tcb_available()) {
         error = TcpError::table_full;
         return nullptr;
       }
@@ -95,7 +95,7 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     // taken no port will do, a record's included (recycling it frees no TCB). Only a TCB
     // still in TIME-WAIT (before the flush that files its record) is recycled in place.
     const auto port_ok = config_.ephemeral_port_ok;
-    const bool table_full = free_.empty();
+    const bool table_full = !tcb_available();
     if (!table_full && known_exhausted(dest, now)) {
       counters_.inc(Counter::tcp_no_ephemeral_port);
       error = TcpError::no_ephemeral_port;

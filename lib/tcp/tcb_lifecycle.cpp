@@ -10,7 +10,9 @@
 namespace pollux::tcp {
 
 Tcb* TcpLayer::alloc_tcb() {
-  if (free_.empty()) return nullptr;
+  // One given back first (LIFO, warm in cache), else one built now: a TCB's bytes are first
+  // written when a connection first needs it, never at start.
+  if (free_.empty()) return tcbs_.build();
   Tcb& t = free_.front();
   free_.pop_front();
   return &t;

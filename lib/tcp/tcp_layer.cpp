@@ -17,7 +17,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       challenge_budget_(config.challenge_ack_rate, isn_.derived_key(0x6368616c6c656e67ull).k0),
       wheel_(base::TimerWheelConfig{}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
-      tcbs_(new Tcb[std::max<uint32_t>(config.max_connections, 1)]),
+      tcbs_(std::max<uint32_t>(config.max_connections, 1)),
       ooo_pool_(config.ooo_queues),
       cold_pool_(cold_block_count(config)),
       undo_pool_(undo_record_count(config)),
@@ -27,10 +27,6 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       next_ephemeral_(0),
       now_(now_ns),
       tw_(config.time_wait_records) {
-  for (uint32_t i = 0; i < std::max<uint32_t>(config.max_connections, 1); ++i) {
-    Tcb& t = tcbs_[i];
-    free_.push_front(t);
-  }
   rcv_budget_ = config.rcv_mbuf_budget != 0 ? config.rcv_mbuf_budget
                                             : std::max<uint32_t>(pool ? pool->size / 2 : 0, 64);
   rcv_pressure_mark_ = rcv_budget_ / 4 * 3;
@@ -44,7 +40,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
 TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
   const uint32_t conns = std::max<uint32_t>(c.max_connections, 1);
   Memory m;
-  m.tcbs = size_t{conns} * sizeof(Tcb);
+  m.tcbs = base::Slab<Tcb>::memory_bytes(conns);
   m.flow_buckets = base::FlowTable<Tcb>::memory_bytes(conns);
   m.per_source = c.max_conns_per_source != 0 ? base::KeyCounts::memory_bytes(conns)
                                              : base::KeyCounts::memory_bytes(1);
@@ -60,8 +56,7 @@ TcpLayer::~TcpLayer() {
   dirty_.clear();
   table_.clear();
   free_.clear();
-  for (uint32_t i = 0; i < std::max<uint32_t>(config_.max_connections, 1); ++i) {
-    Tcb& t = tcbs_[i];
+  for (Tcb& t : tcbs_.items()) {
     t.sndq.clear();
     t.rcvq.clear();
     if (t.ooo) t.ooo->clear();

@@ -274,6 +274,8 @@ class TcpLayer {
     return c.undo_records != 0 ? c.undo_records : std::max<uint32_t>(64, c.max_connections / 4);
   }
   [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_pool_.lent(); }
+  // TCBs constructed so far: the most connections held at once (the table's resident part).
+  [[nodiscard]] uint32_t tcbs_built() const { return tcbs_.built(); }
   [[nodiscard]] uint32_t undo_records_lent() const { return undo_pool_.lent(); }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
@@ -505,6 +507,8 @@ class TcpLayer {
   // The same count and report for a pair without a TCB (a TIME-WAIT record).
   void note_transition(const net::FourTuple& tuple, State from, State to, StateCause why);
   Tcb* alloc_tcb();
+  // alloc_tcb() would return a TCB: one given back, or one never built yet.
+  [[nodiscard]] bool tcb_available() const { return !free_.empty() || !tcbs_.all_built(); }
   void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
   void release_tcb(Tcb& t);
   static void cancel_timers(Tcb& t);
@@ -547,7 +551,10 @@ class TcpLayer {
   using Wheel = base::BasicTimerWheel<base::TimerLink>;
   Wheel wheel_;
   base::FlowTable<Tcb> table_;
-  std::unique_ptr<Tcb[]> tcbs_;
+  // The TCBs, reserved whole at start (memory().tcbs) and each built on its first lend
+  // (alloc_tcb), so that a table sized for many connections is resident only as far as the
+  // most ever held at once reach; free_ holds the ones given back, lent again first.
+  base::Slab<Tcb> tcbs_;
   boost::intrusive::list<Tcb, boost::intrusive::member_hook<
                                   Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
       free_;  // through dirty_hook: a free TCB is never dirty

@@ -30,6 +30,50 @@
 
 namespace pollux {
 
+// The storage of `count` T, reserved whole at construction with none of them constructed:
+// build() constructs the next one in storage order (value-initialised) until all are, and
+// the destructor destroys those built. Large slabs come from fresh pages (the allocator maps
+// them), untouched until an item is built. FreeList lends from one; the TCP layer builds its
+// TCBs from one (their free list runs through a hook of their own).
+// (constructible_from, not default_initializable: an aggregate such as the TCB, whose bases
+// cannot be list-initialised from {}, is still built with T().)
+template <std::constructible_from T>
+class Slab {
+ public:
+  explicit Slab(uint32_t count)
+      : items_(count != 0 ? static_cast<T*>(::operator new (sizeof(T) * size_t{count},
+                                                            std::align_val_t{alignof(T)}))
+                          : nullptr),
+        size_(count) {}
+  Slab(const Slab&) = delete;
+  Slab& operator=(const Slab&) = delete;
+  ~Slab() {
+    std::destroy_n(items_, built_);
+    if (items_) ::operator delete (items_, std::align_val_t{alignof(T)});
+  }
+
+  // The next item, constructed now; nullptr when every one is built.
+  [[nodiscard]] T* build() {
+    if (built_ == size_) return nullptr;
+    T* t = ::new (static_cast<void*>(items_ + built_)) T();
+    ++built_;
+    return t;
+  }
+  [[nodiscard]] uint32_t size() const { return size_; }
+  [[nodiscard]] uint32_t built() const { return built_; }
+  [[nodiscard]] bool all_built() const { return built_ == size_; }
+  // The items built so far, in storage order.
+  [[nodiscard]] std::span<T> items() { return {items_, built_}; }
+  [[nodiscard]] static constexpr size_t memory_bytes(uint32_t count) {
+    return size_t{count} * sizeof(T);
+  }
+
+ private:
+  T* items_;
+  uint32_t size_;
+  uint32_t built_ = 0;
+};
+
 template <class T>
 concept FreeListItem = std::default_initializable<T> && requires(T t) {
   { t.next_free } -> std::convertible_to<T*>;
@@ -38,19 +82,10 @@ concept FreeListItem = std::default_initializable<T> && requires(T t) {
 template <FreeListItem T>
 class FreeList {
  public:
-  // Reserves the storage of `count` items and constructs none. Large pools come from fresh
-  // pages (the allocator maps them), untouched until an item is first lent.
-  explicit FreeList(uint32_t count)
-      : items_(count != 0 ? static_cast<T*>(::operator new (sizeof(T) * size_t{count},
-                                                            std::align_val_t{alignof(T)}))
-                          : nullptr),
-        size_(count) {}
+  // Reserves the storage of `count` items and constructs none (Slab).
+  explicit FreeList(uint32_t count) : slab_(count) {}
   FreeList(const FreeList&) = delete;
   FreeList& operator=(const FreeList&) = delete;
-  ~FreeList() {
-    std::destroy_n(items_, built_);
-    if (items_) ::operator delete (items_, std::align_val_t{alignof(T)});
-  }
 
   // An item, or nullptr when every one is lent. What it held when it was put back is left
   // for the caller to reset; an item lent for the first time is value-initialised.
@@ -58,10 +93,7 @@ class FreeList {
     T* t = head_;
     if (t) {
       head_ = t->next_free;
-    } else if (built_ < size_) {
-      t = ::new (static_cast<void*>(items_ + built_)) T();
-      ++built_;
-    } else {
+    } else if (!(t = slab_.build())) {
       return nullptr;
     }
     t->next_free = nullptr;
@@ -75,23 +107,21 @@ class FreeList {
     --lent_;
   }
 
-  [[nodiscard]] uint32_t size() const { return size_; }
+  [[nodiscard]] uint32_t size() const { return slab_.size(); }
   [[nodiscard]] uint32_t lent() const { return lent_; }
-  [[nodiscard]] uint32_t available() const { return size_ - lent_; }
-  [[nodiscard]] bool empty() const { return head_ == nullptr && built_ == size_; }
+  [[nodiscard]] uint32_t available() const { return slab_.size() - lent_; }
+  [[nodiscard]] bool empty() const { return head_ == nullptr && slab_.all_built(); }
   // Every item ever lent (lent now or back in the pool), in storage order, e.g. to visit what
   // the lent ones hold. Those never lent are not constructed and not in it: they hold nothing.
-  [[nodiscard]] std::span<T> items() { return {items_, built_}; }
+  [[nodiscard]] std::span<T> items() { return slab_.items(); }
   // Items constructed so far: the most ever lent at once (the pool's resident part).
-  [[nodiscard]] uint32_t built() const { return built_; }
+  [[nodiscard]] uint32_t built() const { return slab_.built(); }
   [[nodiscard]] static constexpr size_t memory_bytes(uint32_t count) {
-    return size_t{count} * sizeof(T);
+    return Slab<T>::memory_bytes(count);
   }
 
  private:
-  T* items_;
-  uint32_t size_;
-  uint32_t built_ = 0;
+  Slab<T> slab_;
   uint32_t lent_ = 0;
   T* head_ = nullptr;
 };

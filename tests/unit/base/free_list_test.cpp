@@ -77,6 +77,30 @@ TEST(FreeList, AnItemIsBuiltWhenFirstLentAndOnlyWhenNoReturnedOneWaits) {
   EXPECT_EQ(Counted::destroyed, 2);  // the built ones, no more
 }
 
+// FreeList's storage on its own (the TCP layer builds its TCBs from one): nothing written at
+// construction, items built one by one in storage order, the built ones destroyed at the end.
+TEST(Slab, BuildsItsItemsInStorageOrderOnDemandAndDestroysOnlyThoseBuilt) {
+  Counted::constructed = Counted::destroyed = 0;
+  {
+    Slab<Counted> slab(3);
+    EXPECT_EQ(Counted::constructed, 0);
+    EXPECT_EQ(slab.built(), 0u);
+    EXPECT_FALSE(slab.all_built());
+    Counted* a = slab.build();
+    Counted* b = slab.build();
+    EXPECT_EQ(b, a + 1);
+    EXPECT_EQ(b->value, 5);
+    EXPECT_EQ(slab.items().size(), 2u);
+    EXPECT_EQ(&slab.items()[1], b);
+    EXPECT_EQ(Counted::constructed, 2);
+    EXPECT_NE(slab.build(), nullptr);
+    EXPECT_TRUE(slab.all_built());
+    EXPECT_EQ(slab.build(), nullptr) << "no fourth";
+    EXPECT_EQ(Counted::constructed, 3);
+  }
+  EXPECT_EQ(Counted::destroyed, 3);
+}
+
 TEST(FreeList, TheItemPutBackLastIsLentFirstAndTheCountsFollow) {
   FreeList<Item> pool(4);
   Item* a = pool.take();
