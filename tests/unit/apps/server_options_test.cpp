@@ -281,44 +281,43 @@ TEST(ServerOptions, TimeoutsAndTheSourceLimitAreTheDefaultsUnlessChosen) {
             "per source");
 }
 
+// A per-lcore size both apps share that is the stack's unless chosen: unset by default (in
+// TcpTuning's `field` and RuntimeOptions' `runtime` alike); else each of `values` (the text
+// given, the number it is) reaches both, and the banner names the first as `banner`.
+void expect_size_unless_chosen(const std::string& option, std::optional<uint32_t> TcpTuning::*field,
+                               std::optional<uint32_t> RuntimeOptions::*runtime,
+                               const std::vector<std::pair<std::string, uint32_t>>& values,
+                               const std::string& banner) {
+  auto d = parse({"--ip", "10.0.0.2/24"});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE((d->tcp.*field).has_value()) << option;
+  EXPECT_FALSE((runtime_options(*d).*runtime).has_value()) << option;
+  for (const auto& [text, number] : values) {
+    auto o = parse({"--ip", "10.0.0.2/24", option, text});
+    ASSERT_TRUE(o) << option << " " << text;
+    EXPECT_EQ(o->tcp.*field, number) << option << " " << text;
+    EXPECT_EQ(runtime_options(*o).*runtime, number) << option << " " << text;
+    if (text == values.front().first) {
+      EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, " + banner);
+    }
+  }
+}
+
 // Issue 13 item 5: the TIME-WAIT store's size is the stack's (65536 records of 64 B per
 // lcore) unless chosen, from 1 to 2^24, and reaches the runtime's TcpConfig.
 TEST(ServerOptions, TimeWaitRecordsAreTheStacksUnlessChosen) {
-  auto d = parse({"--ip", "10.0.0.2/24"});
-  ASSERT_TRUE(d);
-  EXPECT_FALSE(d->tcp.time_wait_records);
-  EXPECT_FALSE(runtime_options(*d).time_wait_records);
-  auto o = parse({"--ip", "10.0.0.2/24", "--time-wait-records", "1000"});
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->tcp.time_wait_records, 1000u);
-  EXPECT_EQ(runtime_options(*o).time_wait_records, 1000u);
-  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, 1000 time-wait records");
-  auto one = parse({"--ip", "10.0.0.2/24", "--time-wait-records=1"});
-  ASSERT_TRUE(one);
-  EXPECT_EQ(one->tcp.time_wait_records, 1u);
-  auto most = parse({"--ip", "10.0.0.2/24", "--time-wait-records", "16777216"});
-  ASSERT_TRUE(most);
-  EXPECT_EQ(most->tcp.time_wait_records, kMaxTimeWaitRecords);
+  expect_size_unless_chosen(
+      "--time-wait-records", &TcpTuning::time_wait_records, &RuntimeOptions::time_wait_records,
+      {{"1000", 1000}, {"1", 1}, {"16777216", kMaxTimeWaitRecords}}, "1000 time-wait records");
 }
 
 // Session 13's review: the neighbour caches' size was fixed at 1024. --neigh-max N sets both
-// (ARP and ND) for every lcore; unset, the engine's default stays.
+// (ARP and ND) for every lcore, from 256 (room for every --arp entry) to 2^20; unset, the
+// engine's default stays.
 TEST(ServerOptions, NeighbourCacheSizeIsTheEnginesUnlessChosen) {
-  auto d = parse({"--ip", "10.0.0.2/24"});
-  ASSERT_TRUE(d);
-  EXPECT_FALSE(d->tcp.neigh_max);
-  EXPECT_FALSE(runtime_options(*d).neighbour_capacity);
-  auto o = parse({"--ip", "10.0.0.2/24", "--neigh-max", "8k"});
-  ASSERT_TRUE(o);
-  EXPECT_EQ(o->tcp.neigh_max, 8000u);
-  EXPECT_EQ(runtime_options(*o).neighbour_capacity, 8000u);
-  EXPECT_EQ(describe(o->tcp), "cc cubic, sack on, timestamps on, 8000 neighbours");
-  auto least = parse({"--ip", "10.0.0.2/24", "--neigh-max=256"});
-  ASSERT_TRUE(least);
-  EXPECT_EQ(least->tcp.neigh_max, kMinNeighbours);
-  auto most = parse({"--ip", "10.0.0.2/24", "--neigh-max", "1048576"});
-  ASSERT_TRUE(most);
-  EXPECT_EQ(most->tcp.neigh_max, kMaxNeighbours);
+  expect_size_unless_chosen(
+      "--neigh-max", &TcpTuning::neigh_max, &RuntimeOptions::neighbour_capacity,
+      {{"8k", 8000}, {"256", kMinNeighbours}, {"1048576", kMaxNeighbours}}, "8000 neighbours");
 }
 
 // Issue 13 item 5: --conn-memory SIZE sizes the connection table from a byte budget: the most
