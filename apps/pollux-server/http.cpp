@@ -49,7 +49,120 @@ void saturating_push(std::array<char, N>& buf, uint8_t& len, char c) {
   if (len <= N) ++len;
 }
 
+// The same classes as tables, for the fast path's scans (one load and one test a byte).
+constexpr auto kFieldByte = [] {
+  std::array<bool, 256> t{};
+  for (size_t c = 0; c < 256; ++c) t[c] = is_field_byte(static_cast<uint8_t>(c));
+  return t;
+}();
+constexpr auto kTargetByte = [] {
+  std::array<bool, 256> t{};
+  for (size_t c = 0; c < 256; ++c) t[c] = is_target_byte(static_cast<uint8_t>(c));
+  return t;
+}();
+
+// A field name or list element against a lower-case literal, case-insensitively (RFC 9110
+// 5.1 for names, 7.6.1 for Connection options).
+bool lower_equals(const uint8_t* p, size_t n, std::string_view lit) {
+  if (n != lit.size()) return false;
+  for (size_t i = 0; i < n; ++i) {
+    if (lower(p[i]) != lit[i]) return false;
+  }
+  return true;
+}
+
+// The options of one Connection field value [p, end), read as the incremental parser's
+// value_byte/end_of_element read them: comma-separated elements (RFC 9110 5.6.1), OWS around
+// each trimmed, an element that is not one token ignored.
+void connection_options(const uint8_t* p, const uint8_t* end, bool& close, bool& keep_alive) {
+  for (;;) {
+    const auto* comma = static_cast<const uint8_t*>(std::memchr(p, ',', end - p));
+    const uint8_t* e = comma ? comma : end;
+    while (p < e && is_ows(*p)) ++p;
+    while (e > p && is_ows(e[-1])) --e;
+    const bool token = std::all_of(p, e, is_tchar);
+    if (token && lower_equals(p, e - p, "close")) close = true;
+    if (token && lower_equals(p, e - p, "keep-alive")) keep_alive = true;
+    if (!comma) return;
+    p = comma + 1;
+  }
+}
+
 }  // namespace
+
+// The fast path for a head that arrived whole: straight scans over the bytes instead of
+// feed()'s state machine, and no state kept. It accepts a subset of what feed() accepts and
+// must agree with it there (tests/unit/apps/http_test.cpp compares the two on every cut of
+// every test stream and on seeded random input); everything outside the subset is feed()'s.
+bool parse_whole_head(std::span<const uint8_t> data, Request& req, size_t& consumed) {
+  // feed() fails a head longer than kMaxHead (431): only a head ending within it is ours.
+  const uint8_t* const begin = data.data();
+  const uint8_t* const end = begin + std::min(data.size(), RequestParser::kMaxHead);
+  const size_t size = static_cast<size_t>(end - begin);
+  const uint8_t* p = begin;
+  // request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 3); methods are
+  // case-sensitive (RFC 9110 9.1).
+  Method method;
+  if (size >= 4 && std::memcmp(p, "GET ", 4) == 0) {
+    method = Method::get;
+    p += 4;
+  } else if (size >= 5 && std::memcmp(p, "HEAD ", 5) == 0) {
+    method = Method::head;
+    p += 5;
+  } else if (size >= 5 && std::memcmp(p, "POST ", 5) == 0) {
+    method = Method::post;
+    p += 5;
+  } else {
+    return false;
+  }
+  const uint8_t* const target = p;
+  while (p < end && kTargetByte[*p]) ++p;
+  // Then SP "HTTP/1." DIGIT CRLF: HTTP/1.1 and above are answered as 1.1 (RFC 9110 2.5).
+  if (p == target || end - p < 11 || *p != ' ') return false;
+  ++p;
+  if (std::memcmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) || p[8] != '\r' || p[9] != '\n')
+    return false;
+  if (static_cast<size_t>(p + 8 - begin) > RequestParser::kMaxLine) return false;
+  const Version version = p[7] == '0' ? Version::http_1_0 : Version::http_1_1;
+  p += 10;
+  // field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 5), until the empty line.
+  unsigned hosts = 0;
+  bool close = false;
+  bool keep_alive = false;
+  for (;;) {
+    if (end - p < 2) return false;
+    if (p[0] == '\r') {
+      if (p[1] != '\n') return false;
+      p += 2;
+      break;
+    }
+    const uint8_t* const line = p;
+    while (p < end && is_tchar(*p)) ++p;
+    const size_t name_len = static_cast<size_t>(p - line);
+    if (name_len == 0 || p == end || *p != ':') return false;
+    ++p;
+    while (p < end && is_ows(*p)) ++p;
+    const uint8_t* const value = p;
+    while (p < end && kFieldByte[*p]) ++p;
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
+    if (static_cast<size_t>(p - line) > RequestParser::kMaxLine) return false;
+    if (lower_equals(line, name_len, "host")) {
+      ++hosts;
+    } else if (lower_equals(line, name_len, "connection")) {
+      connection_options(value, p, close, keep_alive);
+    } else if (lower_equals(line, name_len, "content-length") ||
+               lower_equals(line, name_len, "transfer-encoding")) {
+      return false;  // a body or a framing error: feed() reads it
+    }
+    p += 2;
+  }
+  // RFC 9112 3.2: exactly one Host on HTTP/1.1, at most one on 1.0; feed() answers the rest.
+  if (hosts > 1 || (version == Version::http_1_1 && hosts == 0)) return false;
+  const bool http_1_0 = version == Version::http_1_0;
+  req = Request{method, version, !close && (!http_1_0 || keep_alive), method == Method::head, 0};
+  consumed = static_cast<size_t>(p - begin);
+  return true;
+}
 
 Result RequestParser::fail(int status) {
   state_ = State::failed;
@@ -68,6 +181,14 @@ void RequestParser::start_request() {
 Result RequestParser::feed(std::span<const uint8_t> data, size_t& consumed) {
   consumed = 0;
   if (state_ == State::failed) return Result::error;
+  // Between requests, a head that arrived whole is parsed in place (the common case).
+  if (state_ == State::start) {
+    Request whole;
+    if (parse_whole_head(data, whole, consumed)) {
+      request_ = whole;
+      return Result::request_complete;
+    }
+  }
   size_t i = 0;
   while (i < data.size()) {
     if (state_ == State::body) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -420,76 +421,75 @@ TEST_P(HttpBadRequests, AreAnsweredWithTheirStatus) {
 
 using namespace std::string_view_literals;
 
-INSTANTIATE_TEST_SUITE_P(
-    HttpParser, HttpBadRequests,
-    ::testing::Values(
-        // Request line (RFC 9112 3): method SP request-target SP HTTP-version CRLF.
-        BadCase{"missing_version", "GET /\r\n\r\n", 400},
-        BadCase{"missing_target", "GET HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"only_a_method", "GET\r\n", 400},
-        BadCase{"http2_version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
-        BadCase{"http09_version", "GET / HTTP/0.9\r\n\r\n", 505},
-        BadCase{"lowercase_http_name", "GET / http/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"two_digit_minor", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400},
-        BadCase{"no_dot", "GET / HTTP/11\r\nHost: a\r\n\r\n", 400},
-        BadCase{"letter_version", "GET / HTTP/x.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"lowercase_method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"longer_than_post", "POSTS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"lowercase_post", "post / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"delete", "DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"longer_than_head", "HEADS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"prefix_of_get", "GE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
-        BadCase{"two_spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"leading_space", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"trailing_space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
-        BadCase{"space_in_target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"tab_separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"non_token_method", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"ctl_in_target", "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"non_ascii_target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"bare_cr_after_version", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400},
-        BadCase{"bare_cr_before_request", "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
-        BadCase{"nul_in_method", "G\0T / HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
-        // Field lines (RFC 9112 5, RFC 9110 5).
-        BadCase{"obs_fold_space", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", 400},
-        BadCase{"obs_fold_tab", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n", 400},
-        BadCase{"space_before_first_field", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400},
-        BadCase{"space_before_colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
-        BadCase{"tab_before_colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400},
-        BadCase{"empty_field_name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400},
-        BadCase{"no_colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400},
-        BadCase{"non_token_name", "GET / HTTP/1.1\r\nHost: a\r\nX(y): b\r\n\r\n", 400},
-        BadCase{"ctl_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\x01\r\n\r\n", 400},
-        BadCase{"del_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\x7f\r\n\r\n", 400},
-        BadCase{"nul_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: \0\r\n\r\n"sv, 400},
-        BadCase{"bare_cr_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n", 400},
-        BadCase{"bare_cr_empty_line", "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400},
-        // Host (RFC 9112 3.2).
-        BadCase{"missing_host_1_1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
-        BadCase{"two_hosts_1_1", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400},
-        BadCase{"two_hosts_1_0", "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400},
-        // Content-Length (RFC 9110 8.6, RFC 9112 6.3 item 5).
-        BadCase{"cl_letters", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400},
-        BadCase{"cl_negative", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
-        BadCase{"cl_plus", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", 400},
-        BadCase{"cl_hex", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", 400},
-        BadCase{"cl_empty", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400},
-        BadCase{"cl_inner_space", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", 400},
-        BadCase{"cl_list_differs", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n",
-                400},
-        BadCase{"cl_lines_differ",
-                "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
-        BadCase{"cl_empty_element", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n", 400},
-        BadCase{"cl_overflows_64_bits",
-                "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400},
-        // Transfer-Encoding (RFC 9112 6.1).
-        BadCase{"te_chunked_1_1",
-                "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
-        BadCase{"te_with_cl_1_1",
-                "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n"
-                "\r\nabc",
-                501},
-        BadCase{"te_1_0", "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400}));
+const std::vector<BadCase> kBadCases = {
+    // Request line (RFC 9112 3): method SP request-target SP HTTP-version CRLF.
+    BadCase{"missing_version", "GET /\r\n\r\n", 400},
+    BadCase{"missing_target", "GET HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"only_a_method", "GET\r\n", 400},
+    BadCase{"http2_version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
+    BadCase{"http09_version", "GET / HTTP/0.9\r\n\r\n", 505},
+    BadCase{"lowercase_http_name", "GET / http/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"two_digit_minor", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400},
+    BadCase{"no_dot", "GET / HTTP/11\r\nHost: a\r\n\r\n", 400},
+    BadCase{"letter_version", "GET / HTTP/x.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"lowercase_method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"longer_than_post", "POSTS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"lowercase_post", "post / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"delete", "DELETE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"longer_than_head", "HEADS / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"prefix_of_get", "GE / HTTP/1.1\r\nHost: a\r\n\r\n", 405},
+    BadCase{"two_spaces", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"leading_space", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"trailing_space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400},
+    BadCase{"space_in_target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"tab_separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"non_token_method", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"ctl_in_target", "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"non_ascii_target", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"bare_cr_after_version", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400},
+    BadCase{"bare_cr_before_request", "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+    BadCase{"nul_in_method", "G\0T / HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
+    // Field lines (RFC 9112 5, RFC 9110 5).
+    BadCase{"obs_fold_space", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", 400},
+    BadCase{"obs_fold_tab", "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n", 400},
+    BadCase{"space_before_first_field", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400},
+    BadCase{"space_before_colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400},
+    BadCase{"tab_before_colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400},
+    BadCase{"empty_field_name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400},
+    BadCase{"no_colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400},
+    BadCase{"non_token_name", "GET / HTTP/1.1\r\nHost: a\r\nX(y): b\r\n\r\n", 400},
+    BadCase{"ctl_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\x01\r\n\r\n", 400},
+    BadCase{"del_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\x7f\r\n\r\n", 400},
+    BadCase{"nul_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: \0\r\n\r\n"sv, 400},
+    BadCase{"bare_cr_in_value", "GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n", 400},
+    BadCase{"bare_cr_empty_line", "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400},
+    // Host (RFC 9112 3.2).
+    BadCase{"missing_host_1_1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
+    BadCase{"two_hosts_1_1", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400},
+    BadCase{"two_hosts_1_0", "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400},
+    // Content-Length (RFC 9110 8.6, RFC 9112 6.3 item 5).
+    BadCase{"cl_letters", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", 400},
+    BadCase{"cl_negative", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400},
+    BadCase{"cl_plus", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n", 400},
+    BadCase{"cl_hex", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", 400},
+    BadCase{"cl_empty", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", 400},
+    BadCase{"cl_inner_space", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n\r\n", 400},
+    BadCase{"cl_list_differs", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", 400},
+    BadCase{"cl_lines_differ",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+    BadCase{"cl_empty_element", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n", 400},
+    BadCase{"cl_overflows_64_bits",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", 400},
+    // Transfer-Encoding (RFC 9112 6.1).
+    BadCase{"te_chunked_1_1",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
+    BadCase{"te_with_cl_1_1",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n"
+            "\r\nabc",
+            501},
+    BadCase{"te_1_0", "GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400}};
+
+INSTANTIATE_TEST_SUITE_P(HttpParser, HttpBadRequests, ::testing::ValuesIn(kBadCases));
 
 TEST(HttpParser, ContentLengthAtTheEdgeOf64BitsParses) {
   RequestParser p;
@@ -605,6 +605,139 @@ TEST(HttpParser, HeadLimitIsPerRequest) {
   const Trace t = feed_whole(stream);
   EXPECT_EQ(t.requests.size(), 8u);
   EXPECT_EQ(t.error, 0);
+}
+
+// ---- a head that arrived whole: the fast path ----
+
+// pollux-gen's keep-alive request (apps/pollux-gen/profile.cpp), the benchmark's common case.
+constexpr std::string_view kGenGet =
+    "GET / HTTP/1.1\r\nHost: 198.18.0.1:8080\r\nUser-Agent: pollux-gen\r\nAccept: */*\r\n\r\n";
+
+// What parse_whole_head made of `stream` (nullopt: it left the stream to feed()).
+std::optional<std::pair<Request, size_t>> fast(std::string_view stream) {
+  Request r{Method::post, Version::http_1_0, false, true, 99};
+  size_t consumed = 12345;
+  if (!parse_whole_head(bytes(stream), r, consumed)) {
+    EXPECT_EQ(consumed, 12345u) << "a head left to feed() consumes nothing";
+    return std::nullopt;
+  }
+  return std::pair{r, consumed};
+}
+
+// The incremental parser alone: one byte at a time never holds a whole head.
+std::optional<std::pair<Request, size_t>> incremental(std::string_view stream) {
+  const Trace t = feed_bytewise(stream);
+  if (t.requests.empty()) return std::nullopt;
+  return std::pair{t.requests[0], t.request_ends[0]};
+}
+
+TEST(HttpFastPath, TakesTheHeadsRealClientsSendWhole) {
+  for (std::string_view head : {kGenGet, kCurlGet, kCurlHead, kCurlHttp10, kWrkGet}) {
+    const auto f = fast(head);
+    ASSERT_TRUE(f.has_value()) << head;
+    EXPECT_EQ(f->second, head.size()) << head;
+    EXPECT_EQ(f, incremental(head)) << head;
+  }
+}
+
+TEST(HttpFastPath, ReadsPersistenceLikeTheIncrementalParser) {
+  for (std::string_view head : {
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nconnection:CLOSE \r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade,\t close ,x\r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: clo se\r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\x80\r\n\r\n"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: ,,\r\n\r\n"sv,
+           "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"sv,
+           "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"sv,
+           "GET / HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n"sv,
+           "GET / HTTP/1.9\r\nHost: a\r\n\r\n"sv,
+           "POST /p HTTP/1.1\r\nHost: a\r\n\r\n"sv,
+           "HEAD * HTTP/1.1\r\nHost: a\r\nX-Obs: caf\xc3\xa9\t!\r\n\r\n"sv,
+       }) {
+    const auto f = fast(head);
+    ASSERT_TRUE(f.has_value()) << head;
+    EXPECT_EQ(f, incremental(head)) << head;
+  }
+}
+
+TEST(HttpFastPath, LeavesEverythingElseToTheIncrementalParser) {
+  for (std::string_view head : {
+           "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"sv,                      // empty line first
+           "GET / HTTP/1.1\nHost: a\n\n"sv,                                // bare LF
+           "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"sv,     // a length
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab"sv,  // a body
+           "GET / HTTP/1.1\r\nHost: a\r\n"sv,                              // not all here
+           "GET / HTTP/1.1\r\nHost: a\r\n\r"sv,                            // nor here
+           "GET / HTTP/1.1\r\nHo"sv,                                       // nor here
+       }) {
+    EXPECT_FALSE(fast(head).has_value()) << head;
+  }
+  EXPECT_FALSE(fast(std::string(RequestParser::kMaxHead, 'G')).has_value());
+}
+
+TEST(HttpFastPath, LeavesEveryMalformedRequestToTheIncrementalParser) {
+  for (const BadCase& c : kBadCases) EXPECT_FALSE(fast(c.stream).has_value()) << c.name;
+}
+
+TEST(HttpFastPath, TakesHeadsUpToTheLimitsAndNoFurther) {
+  const std::string line = request_line_of_length(RequestParser::kMaxLine);
+  EXPECT_TRUE(fast(line + "\r\nHost: a\r\n\r\n").has_value());
+  EXPECT_FALSE(fast(request_line_of_length(RequestParser::kMaxLine + 1) + "\r\nHost: a\r\n\r\n")
+                   .has_value());
+  const std::string field = "X: " + std::string(RequestParser::kMaxLine - 3, 'v');
+  EXPECT_TRUE(fast("GET / HTTP/1.1\r\nHost: a\r\n" + field + "\r\n\r\n").has_value());
+  EXPECT_FALSE(fast("GET / HTTP/1.1\r\nHost: a\r\n" + field + "v\r\n\r\n").has_value());
+  EXPECT_TRUE(fast(head_of_length(RequestParser::kMaxHead)).has_value());
+  EXPECT_FALSE(fast(head_of_length(RequestParser::kMaxHead + 1)).has_value());
+}
+
+// The benchmark's request, and a pipeline of them, cut at every byte: the pieces go through
+// the incremental parser and must complete the same requests at the same bytes as the whole.
+TEST(HttpFastPath, ARequestSplitAtEveryBytePositionParsesAsWhole) {
+  std::string stream;
+  for (int i = 0; i < 3; ++i) stream += kGenGet;
+  const Trace whole = feed_whole(stream);
+  ASSERT_EQ(whole.requests.size(), 3u);
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    ASSERT_EQ(feed_in_pieces(stream, {cut}), whole) << "cut at " << cut;
+  }
+  EXPECT_EQ(feed_bytewise(stream), whole);
+}
+
+// Seeded heads built from good parts with a few bytes changed: wherever the fast path takes
+// one, the incremental parser completes the same request at the same byte.
+TEST(HttpFastPath, AgreesWithTheIncrementalParserOnMutatedHeads) {
+  const std::vector<std::string_view> seeds = {
+      kGenGet,     kCurlGet, kCurlHead,
+      kCurlHttp10, kWrkGet,  "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"};
+  constexpr std::string_view kAlphabet =
+      "GEHADPOST/ :,\r\n\t019.HTTPhostconnectionclosekeep-alive\x80";
+  uint32_t taken = 0;
+  for (uint32_t seed = 1; seed <= 5000; ++seed) {
+    std::mt19937 rng(seed);
+    std::string input(seeds[rng() % seeds.size()]);
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0 && !input.empty(); --edits) {
+      const size_t at = rng() % input.size();
+      switch (rng() % 3) {
+        case 0:
+          input[at] = kAlphabet[rng() % kAlphabet.size()];
+          break;
+        case 1:
+          input.insert(at, 1, kAlphabet[rng() % kAlphabet.size()]);
+          break;
+        default:
+          input.erase(at, 1);
+          break;
+      }
+    }
+    const auto f = fast(input);
+    if (!f) continue;
+    ++taken;
+    ASSERT_EQ(f, incremental(input)) << "seed " << seed;
+  }
+  EXPECT_GT(taken, 500u) << "the mutations should leave many heads good";
 }
 
 // ---- hostile input ----
