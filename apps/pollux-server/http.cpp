@@ -626,6 +626,8 @@ std::string_view error_body(int status) {
       return "Request Header Fields Too Large\n";
     case 501:
       return "Not Implemented\n";
+    case 503:
+      return "Service Unavailable\n";
     case 505:
       return "HTTP Version Not Supported\n";
     default:

@@ -28,6 +28,8 @@
 //        (RFC 9112 6.1: "SHOULD respond with 501"); also a method longer than kMaxLine
 //        (RFC 9112 3: longer than any method we implement).
 //   505  a well-formed HTTP-version whose major version is not 1 (RFC 9110 15.6.6).
+// And one the server adds (not a parse error): 503 when a request arrives in pieces and every
+// parser of the lcore's pool is lent (server_app.hpp, app_parser_pool_empty).
 #pragma once
 
 #include <array>
@@ -105,6 +107,8 @@ class RequestParser {
   [[nodiscard]] bool in_head() const {
     return state_ != State::start && state_ != State::body && state_ != State::failed;
   }
+  // A request's body is being read past.
+  [[nodiscard]] bool in_body() const { return state_ == State::body; }
 
  private:
   enum class State : uint8_t {

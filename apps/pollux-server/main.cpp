@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     std::printf(
         "  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
         "  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n"
-        "  %-28s %llu\n",
+        "  %-28s %llu\n  %-28s %llu\n  %-28s %llu\n",
         "app_accepted", (unsigned long long)total.accepted, "app_closed",
         (unsigned long long)total.closed, "app_resets_or_timeouts",
         (unsigned long long)total.resets, "app_bytes_in", (unsigned long long)total.bytes_in,
@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
         (unsigned long long)total.idle_timeouts, "app_header_timeouts",
         (unsigned long long)total.header_timeouts, "app_head_buffers_borrowed",
         (unsigned long long)total.head_buffers_borrowed, "app_head_buffer_waits",
-        (unsigned long long)total.head_buffer_waits);
+        (unsigned long long)total.head_buffer_waits, "app_parsers_lent",
+        (unsigned long long)total.parsers_lent, "app_parser_pool_empty",
+        (unsigned long long)total.parser_pool_empty);
     std::printf("closed connections: %s\n", apps::describe(closed_conns).c_str());
     std::printf("%s\n", rt.describe_port_stats().c_str());
     if (const std::string cap = stop_capture(); !cap.empty()) std::printf("%s\n", cap.c_str());

@@ -9,12 +9,14 @@
 namespace pollux::apps {
 
 void ServerConnState::reset() {
-  parser = http::RequestParser{};
+  parser = nullptr;
   conn = nullptr;
   head = nullptr;
   active_ns = head_since_ns = 0;
   body_left = 0;
   head_off = head_len = 0;
+  status = 0;
+  version = http::Version::http_1_1;
   head_due = head_waiting = close_after = peer_closed = timed_out = false;
 }
 
@@ -26,6 +28,12 @@ uint32_t head_buffer_count(const ServerOptions& o, uint32_t max_connections) {
   if (o.http_head_buffers != 0) return o.http_head_buffers;
   return std::max<uint32_t>(16, max_connections / 16);
 }
+// Parsers: for the requests that arrive in pieces at one time, as many as head buffers.
+uint32_t parser_count(const ServerOptions& o, uint32_t max_connections) {
+  if (o.mode != ServerMode::http) return 0;
+  if (o.http_parsers != 0) return o.http_parsers;
+  return std::max<uint32_t>(16, max_connections / 16);
+}
 }  // namespace
 
 ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
@@ -35,7 +43,8 @@ ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
       http_body_(opts.http_body),
       // Per-connection state for every TCB the layer can hold: no allocation per connection.
       states_(tcp.max_connections()),
-      heads_(head_buffer_count(opts, tcp.max_connections())) {
+      heads_(head_buffer_count(opts, tcp.max_connections())),
+      parsers_(parser_count(opts, tcp.max_connections())) {
   events_.accepted = on_accepted;
   events_.readable = on_readable;
   events_.writable = on_writable;
@@ -131,6 +140,7 @@ void ServerApp::on_closed(void* ctx, Conn* c, CloseReason why) {
   if (auto* s = static_cast<ConnState*>(Stack::user(c))) {
     Stack::set_user(c, nullptr);
     if (s->head) self->put_head(*s);
+    if (s->parser) self->return_parser(*s);
     if (s->head_waiting) --self->head_waiters_;
     s->reset();
     self->states_.put(s);
@@ -217,9 +227,9 @@ bool ServerApp::write_pending(Conn* c, ConnState& s) {
 // sent a part (head_off) continues exactly where the last one stopped.
 bool ServerApp::start_head(Conn* c, ConnState& s) {
   std::array<uint8_t, kHeadBytes> bytes;
-  const size_t len = s.parser.failed()
-                         ? http::write_error_response(bytes, s.parser.error_status())
-                         : http::write_response(bytes, s.parser.request(), http_body_.size());
+  const size_t len = s.status != 200 ? http::write_error_response(bytes, s.status)
+                                     : http::write_response(bytes, 200, http_body_.size(),
+                                                            !s.close_after, s.version);
   const size_t rest = len - s.head_off;
   if (heads_.empty() && tcp_.send_space(c) < rest) {
     tcp_.want_writable(c, static_cast<uint32_t>(rest));
@@ -275,6 +285,53 @@ void ServerApp::retry_head_waiters() {
   }
 }
 
+// One received span into the connection's request: in place when a whole head starts it (no
+// parser needed), else through a parser borrowed from the pool until the request is done.
+// A decided request or error leaves its answer in s (status, version, body_left, close_after).
+http::Result ServerApp::parse_request(std::span<const uint8_t> bytes, ConnState& s,
+                                      size_t& consumed) {
+  http::Request req;
+  http::Result r = http::Result::request_complete;
+  if (s.parser == nullptr && !http::parse_whole_head(bytes, req, consumed)) {
+    s.parser = parsers_.take();
+    if (s.parser == nullptr) {
+      // Every parser is lent (that many requests arriving in pieces at once): refuse this
+      // one rather than hold its bytes unread. 503 (RFC 9110 15.6.4) and close: what
+      // follows it on the connection could not be framed without reading it.
+      ++stats_.parser_pool_empty;
+      consumed = 0;
+      s.status = 503;
+      s.body_left = 0;
+      s.close_after = true;
+      return http::Result::error;
+    }
+    ++stats_.parsers_lent;
+    s.parser->parser = http::RequestParser{};
+  }
+  if (s.parser != nullptr) {
+    r = s.parser->parser.feed(bytes, consumed);
+    if (r == http::Result::request_complete) req = s.parser->parser.request();
+  }
+  if (r == http::Result::request_complete) {
+    ++stats_.requests;
+    s.status = 200;
+    s.version = req.version;
+    s.body_left = req.head_only ? 0 : static_cast<uint32_t>(http_body_.size());
+    s.close_after = !req.keep_alive;
+  } else if (r == http::Result::error) {
+    ++stats_.bad_requests;
+    s.status = static_cast<uint16_t>(s.parser->parser.error_status());
+    s.body_left = 0;
+    s.close_after = true;
+  }
+  return r;
+}
+
+void ServerApp::return_parser(ConnState& s) {
+  parsers_.put(s.parser);
+  s.parser = nullptr;
+}
+
 void ServerApp::pump_http(Conn* c, ConnState& s) {
   for (;;) {
     if (!write_pending(c, s)) return;  // resumed by `writable`
@@ -289,25 +346,17 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
     bool have_response = false;
     for (size_t i = 0; i < n && !have_response; ++i) {
       size_t consumed = 0;
-      const http::Result r = s.parser.feed({spans[i].data, spans[i].len}, consumed);
+      const http::Result r = parse_request({spans[i].data, spans[i].len}, s, consumed);
       stats_.bytes_in += consumed;
       tcp_.consume(c, static_cast<uint32_t>(consumed));
       if (r == http::Result::need_more) continue;
       have_response = true;
-      if (r == http::Result::request_complete) {
-        ++stats_.requests;
-        const http::Request& req = s.parser.request();
-        s.body_left = req.head_only ? 0 : static_cast<uint32_t>(http_body_.size());
-        s.close_after = !req.keep_alive;
-      } else {
-        ++stats_.bad_requests;
-        s.body_left = 0;
-        s.close_after = true;
-      }
       s.head_due = true;  // start_head (write_pending) takes it from here
     }
+    // Between requests a parser holds nothing the next one needs: back to the pool.
+    if (s.parser && !s.parser->parser.in_head() && !s.parser->parser.in_body()) return_parser(s);
     // The header timeout runs from the first byte of a head until the head is complete.
-    if (!s.parser.in_head())
+    if (!s.parser || !s.parser->parser.in_head())
       s.head_since_ns = 0;
     else if (s.head_since_ns == 0)
       s.head_since_ns = std::max<uint64_t>(now_ns_, 1);

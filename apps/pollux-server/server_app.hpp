@@ -31,6 +31,12 @@ struct ServerStats {
   // The pool was empty and the queue could not take the whole head: the response waited
   // (nothing sent, nothing lost) for `writable` or a returned buffer.
   uint64_t head_buffer_waits = 0;
+  // A request that did not arrive whole in one segment (or that the fast path leaves to the
+  // incremental parser: a body, an error) borrows a parser from a per-lcore pool for as long
+  // as it is unfinished.
+  uint64_t parsers_lent = 0;
+  // The pool was empty when a request needed a parser: answered 503 and closed.
+  uint64_t parser_pool_empty = 0;
 
   // Totals over the lcores' instances.
   ServerStats& operator+=(const ServerStats& o) {
@@ -45,6 +51,8 @@ struct ServerStats {
     header_timeouts += o.header_timeouts;
     head_buffers_borrowed += o.head_buffers_borrowed;
     head_buffer_waits += o.head_buffer_waits;
+    parsers_lent += o.parsers_lent;
+    parser_pool_empty += o.parser_pool_empty;
     return *this;
   }
 };
@@ -59,10 +67,17 @@ struct ServerHeadBuffer {
   std::array<uint8_t, kServerHeadBytes> bytes;
   ServerHeadBuffer* next_free = nullptr;  // FreeList's link while not lent
 };
-// Per-connection state: one for every connection the layer can hold, idle keep-alive ones
-// included, so it keeps no buffer (issue 13: it was 704 bytes, 512 of them a head buffer).
-struct ServerConnState {
+// The incremental parser's state (about 120 bytes), lent while a request is unfinished: a
+// request that arrives whole is parsed in place (http::parse_whole_head) and needs none.
+struct ServerParser {
   http::RequestParser parser;
+  ServerParser* next_free = nullptr;  // FreeList's link while not lent
+};
+// Per-connection state: one for every connection the layer can hold, idle keep-alive ones
+// included, so it keeps no buffer (issue 13: it was 704 bytes, 512 of them a head buffer)
+// and no parser (it was 176 bytes, 120 of them the parser's).
+struct ServerConnState {
+  ServerParser* parser = nullptr;        // borrowed: the request in progress arrived in pieces
   Conn* conn = nullptr;                  // the connection while it is ours (the sweep's key)
   ServerConnState* next_free = nullptr;  // FreeList's link while free
   ServerHeadBuffer* head = nullptr;      // borrowed: bytes [head_off, head_len) still to send
@@ -70,6 +85,10 @@ struct ServerConnState {
   uint64_t head_since_ns = 0;            // when the unfinished request head began (0: none)
   uint32_t body_left = 0;                // bytes of the fixed body still to send
   uint16_t head_off = 0, head_len = 0;
+  // The decided response: 200 (with the request's version and close_after for persistence)
+  // or the error status the request got.
+  uint16_t status = 0;
+  http::Version version = http::Version::http_1_1;
   // The response is decided (the parser holds its request or error) and its head is not
   // in the send queue or a buffer yet (head_off of it may be); head_waiting: because the
   // queue could not take it all and no buffer was free (counted in head_waiters_).
@@ -102,6 +121,8 @@ class ServerApp {
   static constexpr size_t kHeadBytes = kServerHeadBytes;
   // Head buffers not lent (tests).
   [[nodiscard]] uint32_t head_buffers_free() const { return heads_.available(); }
+  // Parsers not lent (tests).
+  [[nodiscard]] uint32_t parsers_free() const { return parsers_.available(); }
 
  private:
   static void on_accepted(void* ctx, Conn* c);
@@ -118,6 +139,8 @@ class ServerApp {
   bool start_head(Conn* c, ConnState& s);
   void put_head(ConnState& s);
   void retry_head_waiters();
+  http::Result parse_request(std::span<const uint8_t> bytes, ConnState& s, size_t& consumed);
+  void return_parser(ConnState& s);
 
   Stack& tcp_;
   ServerOptions opts_;
@@ -126,10 +149,11 @@ class ServerApp {
   ConnTotals conn_totals_;
   std::vector<uint8_t> source_pattern_;
   std::vector<uint8_t> http_body_;
-  FreeList<ConnState> states_;  // one per TCB the layer can hold
-  FreeList<HeadBuffer> heads_;  // http mode only
-  uint32_t head_waiters_ = 0;   // states with head_waiting set
-  bool head_returned_ = false;  // a buffer came back while some waited
+  FreeList<ConnState> states_;      // one per TCB the layer can hold
+  FreeList<HeadBuffer> heads_;      // http mode only
+  FreeList<ServerParser> parsers_;  // http mode only
+  uint32_t head_waiters_ = 0;       // states with head_waiting set
+  bool head_returned_ = false;      // a buffer came back while some waited
   uint64_t next_head_retry_ns_ = 0;
   uint64_t now_ns_ = 0;  // the lcore's time at this loop turn (on_iteration)
   uint64_t next_sweep_ns_ = 0;

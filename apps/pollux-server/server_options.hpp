@@ -25,6 +25,8 @@ struct ServerOptions {
   // Buffers per lcore for response heads the send queue takes only part of (not an option
   // on the command line; tests set it). 0: max_connections / 16, at least 16.
   uint32_t http_head_buffers = 0;
+  // Parsers per lcore for requests that arrive in pieces (tests set it). 0: as head buffers.
+  uint32_t http_parsers = 0;
   uint32_t backlog = 1024;           // connections in SYN-RECEIVED per lcore
   uint32_t max_connections = 16384;  // per lcore (TIME-WAIT records are apart)
   uint16_t mtu = 1500;
