@@ -76,6 +76,22 @@ void requests(std::span<const uint8_t> in) {
   const Parsed whole = parse_requests(data, {});
   const Parsed split = parse_requests(data, cuts);
   require(whole == split, "request: the answer depends on where the input was cut");
+  // A head the fast path takes is the request the incremental parser completes at the same
+  // byte when it is fed one byte at a time (one byte never holds a whole head).
+  Request fast;
+  size_t fast_len = 0;
+  if (parse_whole_head(data, fast, fast_len)) {
+    RequestParser p;
+    size_t pos = 0;
+    Result r = Result::need_more;
+    while (pos < data.size() && r == Result::need_more) {
+      size_t used = 0;
+      r = p.feed(data.subspan(pos, 1), used);
+      pos += used;
+    }
+    require(r == Result::request_complete && pos == fast_len && p.request() == fast,
+            "request: the fast path and the incremental parser disagree");
+  }
   for (const Request& r : whole.requests) {
     if (r.content_length > 1 << 20) continue;
     const std::string c = canonical(r);
