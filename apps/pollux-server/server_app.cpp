@@ -222,7 +222,7 @@ bool ServerApp::write_pending(Conn* c, ConnState& s) {
 // only a rest the queue would not take is kept, in a buffer borrowed from the pool. With
 // none free, nothing is sent unless all of it fits: the response waits (head_waiting), resumed
 // by `writable` (the queue drained) or by a buffer coming back (retry_head_waiters). The head
-// is made again for each attempt from what the parser kept (its request, or its error), so a
+// is made again for each attempt from what the state kept (status, version), so a
 // waiting connection holds no bytes; it depends on nothing else (no Date), so an attempt that
 // sent a part (head_off) continues exactly where the last one stopped.
 bool ServerApp::start_head(Conn* c, ConnState& s) {

@@ -89,7 +89,7 @@ struct ServerConnState {
   // or the error status the request got.
   uint16_t status = 0;
   http::Version version = http::Version::http_1_1;
-  // The response is decided (the parser holds its request or error) and its head is not
+  // The response is decided (status, version, close_after) and its head is not
   // in the send queue or a buffer yet (head_off of it may be); head_waiting: because the
   // queue could not take it all and no buffer was free (counted in head_waiters_).
   bool head_due = false;
