@@ -6,7 +6,7 @@
 # connection succeeds after the flood stops. A bench, not a test: it asserts nothing.
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
-#                  [--no-decoy] [--pin]
+#                  [--no-decoy] [--pin | --isolate]
 #   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R]
 #
 # Each flooded pollux row is followed by a decoy row: the same flood sent to 10.91.0.3, an
@@ -21,6 +21,23 @@
 # The attacker then takes its CPU from the server's core, as on real hardware it would take
 # none from the client's: without it, a busy poller leaves its core no room, the scheduler
 # puts hping3 beside wrk, and the client, the instrument, loses what the flood costs.
+#
+# --isolate: the server alone on CPU 1, everything else on CPU 0 (this machine's two cores).
+# pollux's lcore runs on CPU 1 (EAL -l 1; its EAL control threads, idle, stay on CPU 0), nginx
+# (master and worker) on CPU 1; this script, and so hping3, wrk, curl and every kernel thread
+# it starts, on CPU 0. The kernel's side of each server's traffic goes where a NIC's would:
+# receive packet steering (RPS) puts the server namespace's veth receive (Linux's TCP, its
+# SYN cookies) on CPU 1, and the client side's receive of what either server sends (the
+# tap's and the veth's) on CPU 0. Checked and printed: each thread's CPU list. Without it
+# the scheduler puts the flood's sender, wrk and the servers wherever there is room, and a
+# flooded row measures the instrument as much as the server (the decoy rows above).
+#
+# Every row also reads what the server's core spent: pollux's busy cycles (the poller's
+# turns that found work, from its telemetry socket), nginx's CPU ticks plus CPU 1's softirq
+# time under --isolate; divided by the connections served in the row (ns per connection),
+# and, in the second before wrk starts while only the flood runs, by the SYN-ACKs sent in it
+# (a cookie's, or a half-open's while the backlog has room: ns per SYN answered). These costs
+# are the server's own and do not depend on how fast wrk could ask.
 #
 # --profile runs no table: pollux-server under the flood (the fastest, or the first of
 # --rates) for N seconds inside `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU
@@ -42,6 +59,7 @@ cookies=auto
 profile=0
 decoy=1
 pin=0
+isolate=0
 rates_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,20 +67,30 @@ while [ $# -gt 0 ]; do
     --rates) rates=${2:?}; rates_given=1; shift 2 ;;
     --no-decoy) decoy=0; shift ;;
     --pin) pin=1; shift ;;
+    --isolate) isolate=1; shift ;;
     --cookies) cookies=${2:?}; shift 2 ;;
     --profile) profile=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
 done
-server="$root/$build/apps/pollux-server/pollux-server"
+case $build in /*) ;; *) build=$root/$build ;; esac
+server="$build/apps/pollux-server/pollux-server"
 [ -x "$server" ] || { echo "flood.sh: no $server (build first)" >&2; exit 2; }
 tools="wrk hping3 nginx curl"
 [ $profile = 1 ] && tools="hping3 perf"
 for t in $tools; do
   command -v $t >/dev/null || { echo "flood.sh: needs $t (apt-get install $t)" >&2; exit 2; }
 done
+
+[ $pin = 1 ] && [ $isolate = 1 ] && { echo "flood.sh: --pin or --isolate, not both" >&2; exit 2; }
+if [ $isolate = 1 ]; then
+  [ "$(nproc --all)" -ge 2 ] || { echo "flood.sh: --isolate needs 2 CPUs" >&2; exit 2; }
+  [ -e /sys/class/net/lo/queues/rx-0/rps_cpus ] ||
+    { echo "flood.sh: --isolate needs RPS (CONFIG_RPS)" >&2; exit 2; }
+  taskset -pc 0 $$ >/dev/null  # this shell, and so everything it starts, on CPU 0
+fi
 
 netns_init
 cns=flc$$ lns=fll$$ tap=pxf$$
@@ -72,12 +100,26 @@ veth_add $cns vfc$$ $lns vfl$$ 10.92.0.1/24 10.92.0.2/24
 ip netns exec $lns ip route add default via 10.92.0.1
 ip netns exec $lns sysctl -qw net.ipv4.tcp_syncookies=1
 
-# pollux-server, one lcore, on a tap whose kernel side is in the client namespace.
-spawn "$workdir/pollux.log" ip netns exec $cns "$server" --preset tap:$tap -l 0 -- \
+# Receive packet steering of namespace $1's device $2 to the CPUs of mask $3 (--isolate).
+rps() { ip netns exec "$1" sh -c "echo $3 > /sys/class/net/$2/queues/rx-0/rps_cpus"; }
+
+# pollux-server, one lcore, on a tap whose kernel side is in the client namespace. Under
+# --isolate its lcore is CPU 1 and the process may use CPU 0 too, where the EAL puts its
+# control threads (the CPUs it was given less the lcores').
+lcore=0 server_cpu=""
+[ $isolate = 1 ] && lcore=1 server_cpu="taskset -c 0,1"
+# shellcheck disable=SC2086
+spawn "$workdir/pollux.log" ip netns exec $cns $server_cpu "$server" --preset tap:$tap -l $lcore -- \
   --ip 10.91.0.2/24 --gw 10.91.0.1 --mode http --port 8080 --syn-cookies "$cookies"
 pollux_pid=$spawned
 wait_ready "$workdir/pollux.log" || exit 1
 tap_up $cns $tap 10.91.0.1/24
+if [ $isolate = 1 ]; then
+  rps $lns vfl$$ 2     # Linux's server-side receive (TCP, SYN cookies): CPU 1
+  rps $cns vfc$$ 1     # the client's receive of nginx's replies: CPU 0
+  rps $cns $tap 1      # the client's receive of pollux's replies: CPU 0
+fi
+tel_sock=$(awk '/^telemetry /{print $2; exit}' "$workdir/pollux.log")
 wait_ping $cns 10.91.0.2 || { echo "flood.sh: pollux does not answer ping" >&2; exit 1; }
 
 flood_args() {
@@ -163,27 +205,71 @@ http {
 }
 EOF
 # shellcheck disable=SC2086
-spawn "$workdir/nginx.log" ip netns exec $lns $on_flood_cpu nginx -c "$workdir/nginx.conf"
+nginx_cpu=$on_flood_cpu
+[ $isolate = 1 ] && nginx_cpu="taskset -c 1"
+# shellcheck disable=SC2086
+spawn "$workdir/nginx.log" ip netns exec $lns $nginx_cpu nginx -c "$workdir/nginx.conf"
 for _ in $(seq 50); do ip netns exec $cns curl -s -m 1 http://10.92.0.2:8080/ >/dev/null && break; sleep 0.1; done
 
 in_c() { ip netns exec $cns "$@"; }
 
+# What the server's core has spent so far, in ns, and the TCP segments it has sent: "NS SEGS"
+# (while only the flood runs, every segment sent is a SYN-ACK: a cookie, or for a half-open
+# queued while the backlog has room, the first or a retransmission; pollux's tcp_segs_out,
+# Linux's Tcp OutSegs). pollux ($1): the poller's busy cycles (telemetry). Linux: the CPU ticks
+# of nginx ($2: its pids) and, under --isolate, CPU 1's softirq time (Linux's TCP receive,
+# RPS-steered there; 10 ms ticks, so at low rates the first digit only); without --isolate
+# the kernel's share is nowhere to read, so "-".
+server_spent() {
+  if [ "$1" = pollux ]; then
+    /usr/bin/python3 "$root/tests/interop/telemetry_query.py" "$tel_sock" /pollux/lcores \
+      /pollux/counters 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+l = d["/pollux/lcores"]
+print(int(sum(l["busy_cycles"]) * 1e9 / l["tsc_hz"]), d["/pollux/counters"].get("tcp_segs_out", 0))' ||
+      echo "- -"
+  elif [ $isolate = 1 ]; then
+    # shellcheck disable=SC2086
+    local t; t=$(($(ticks $2) + $(awk '/^cpu1 /{print $8}' /proc/stat)))
+    echo "$((t * 10000000)) $(ip netns exec $lns awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
+      if ($i == "OutSegs") c = i; h = 1 } else print $c }' /proc/net/snmp)"
+  else
+    echo "- -"
+  fi
+}
+# "$3 per $5" of two server_spent readings $1 and $2 ($4: 1 for ns, 2 for SYNs): the ns
+# per SYN or per connection, or "-".
+per() {
+  awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    if (x[1] == "-" || y[1] == "-" || n <= 0) print "-"; else printf "%d", (y[1] - x[1]) / n }'
+}
+syns_between() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); print (x[2] == "-" ? 0 : y[2] - x[2]) }'
+}
+
 # Legitimate connections per second: wrk, one connection per request. Also leaves in
 # $workdir/cpu the CPU the run took, in % of one core: wrk, hping3 ($hp, if flooding), the
-# server ($2), and what the whole machine left idle (of all its cores).
+# server ($2), and what the whole machine left idle (of all its cores); and in $workdir/cost
+# the server's ns per connection served ($3: its name, for server_spent).
 legit_rate() {
-  local p0 h0=0 c0 p1 h1=0 c1 w
+  local p0 h0=0 c0 p1 h1=0 c1 w s0 s1 rate
   local pids
   pids="$2 $(pgrep -P "$2" | tr "\n" " ")"
+  s0=$(server_spent "$3" "$pids")
   # shellcheck disable=SC2086
   p0=$(ticks $pids) c0=$(awk '/^cpu /{print $5}' /proc/stat)
   [ -n "$hp" ] && h0=$(ticks "$hp")
   # shellcheck disable=SC2086
   in_c $on_client_cpu /usr/bin/time -f '%U %S' -o "$workdir/wrk.time" \
     wrk -t1 -c8 -d"${secs}s" -H 'Connection: close' "http://$1:8080/" 2>/dev/null |
-    awk '/Requests\/sec/ {printf "%d", $2}'
+    awk '/Requests\/sec/ {printf "%d", $2}' >"$workdir/rate"
   # shellcheck disable=SC2086
   p1=$(ticks $pids) c1=$(awk '/^cpu /{print $5}' /proc/stat)
+  s1=$(server_spent "$3" "$pids")
+  rate=$(cat "$workdir/rate")
+  per "$s0" "$s1" "$((${rate:-0} * secs))" >"$workdir/cost"
+  echo "$rate"
   [ -n "$hp" ] && h1=$(ticks "$hp")
   w=$(awk '{printf "%d", ($1 + $2) * 100}' "$workdir/wrk.time" 2>/dev/null)
   echo "$((${w:-0} / secs)) / $(((h1 - h0) / secs)) / $(((p1 - p0) / secs)) / $(((c1 - c0) / secs))" \
@@ -198,28 +284,54 @@ recovery() {
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'
 }
 
-echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+# The flood alone, for a second before wrk starts: the server's ns per SYN-ACK it sent, and
+# SYN-ACKs sent per second, into $syn_cost ("NS_PER_SYN_ACK / SENT_PER_S").
+flood_alone() {
+  local a b n
+  sleep 0.3
+  a=$(server_spent "$1" "$2")
+  sleep 1
+  b=$(server_spent "$1" "$2")
+  n=$(syns_between "$a" "$b")
+  syn_cost="$(per "$a" "$b" "$n") / $n"
+}
+
+# Where each process of the run is allowed to run (and last ran): the check of --isolate.
+placement() {
+  local p t
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*; do
+      printf '  %s (%s): CPUs %s, last on %s\n' "$(cat "$t/comm" 2>/dev/null)" "${t##*/}" \
+        "$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status" 2>/dev/null)" \
+        "$(awk '{print $39}' "$t/stat" 2>/dev/null)"
+    done
+  done
+}
+
+echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle | server ns per conn | flood alone: server ns per SYN-ACK / SYN-ACKs per s |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"
 nginx_pid=$(cat "$workdir/nginx.pid" 2>/dev/null || echo $$)
 for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
   IFS=: read -r name ip spid <<<"$target"
   hp=""
-  base=$(legit_rate "$ip" "$spid")
-  echo "| $name | 0 | $base | 100% | - | - | $(cat "$workdir/cpu") |"
+  base=$(legit_rate "$ip" "$spid" "$name")
+  echo "| $name | 0 | $base | 100% | - | - | $(cat "$workdir/cpu") | $(cat "$workdir/cost") | - |"
   for r in $rates; do
     flood_start "$r" "$ip"
-    sleep 1
-    got=$(legit_rate "$ip" "$spid")
-    cpu=$(cat "$workdir/cpu")
+    flood_alone "$name" "$spid $(pgrep -P "$spid" | tr "\n" " ")"
+    [ $isolate = 1 ] && [ "$r" = "${rates##* }" ] &&
+      placement "$spid" $(pgrep -P "$spid") "$hp" $(pgrep -P "$hp") $$ >>"$workdir/placement"
+    got=$(legit_rate "$ip" "$spid" "$name")
+    cpu=$(cat "$workdir/cpu") cost=$(cat "$workdir/cost")
     flood_stop
     rsent=$sent_rate
     rec=$(recovery "$ip")
     share=$([ "${base:-0}" -gt 0 ] && echo "$((100 * ${got:-0} / base))%" || echo "-")
     if [ $decoy = 1 ] && [ "$name" = pollux ]; then
       flood_start "$r" $decoy_ip
-      sleep 1
-      dgot=$(legit_rate "$ip" "$spid")
-      dcpu=$(cat "$workdir/cpu")
+      sleep 1.3
+      dgot=$(legit_rate "$ip" "$spid" "$name")
+      dcpu=$(cat "$workdir/cpu") dcost=$(cat "$workdir/cost")
       flood_stop
       dsent=$sent_rate
       dshare=$([ "${dgot:-0}" -gt 0 ] && echo "$((100 * ${got:-0} / dgot))%" || echo "-")
@@ -227,14 +339,20 @@ for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
     else
       dshare=-
     fi
-    printf '| %s | %s (%s) | %s | %s | %.2f | %s | %s |\n' "$name" "$r" "${rsent:--}" "${got:-0}" \
-      "$share" "$rec" "$dshare" "$cpu"
+    printf '| %s | %s (%s) | %s | %s | %.2f | %s | %s | %s | %s |\n' "$name" "$r" "${rsent:--}" \
+      "${got:-0}" "$share" "$rec" "$dshare" "$cpu" "$cost" "$syn_cost"
     [ "$dshare" != - ] &&
-      printf '| %s | %s (%s) to decoy | %s | %s | - | - | %s |\n' "$name" "$r" "${dsent:--}" \
-        "${dgot:-0}" "$dbase" "$dcpu"
+      printf '| %s | %s (%s) to decoy | %s | %s | - | - | %s | %s | - |\n' "$name" "$r" \
+        "${dsent:--}" "${dgot:-0}" "$dbase" "$dcpu" "$dcost"
   done
 done
 stop_pid $pollux_pid
+if [ $isolate = 1 ]; then
+  echo
+  echo "placement during the last flooded rows (thread: allowed CPUs, CPU it last ran on):"
+  cat "$workdir/placement"
+  echo "  this script and so wrk and curl: CPUs $(awk '/^Cpus_allowed_list/ {print $2}' /proc/$$/status)"
+fi
 echo
 echo "pollux counters (syn cookies, backlog, the decoy SYNs dropped, ARP):"
 grep -E 'syn_cookies|backlog_full|drop_ip_bad_source|passive_opens|drop_not_our_mac|arp_' "$workdir/pollux.log" | sed 's/^/  /'
