@@ -36,7 +36,11 @@ IsnGenerator::TupleMessage IsnGenerator::tuple_message(const net::FourTuple& tup
 }
 
 uint32_t IsnGenerator::hash_component(const net::FourTuple& tuple) const {
-  return static_cast<uint32_t>(siphash24(key_, tuple_message(tuple).span()));
+  if (!tuple.is_v4()) return static_cast<uint32_t>(siphash24(key_, tuple_message(tuple).span()));
+  // The same 12 bytes as words: one full word, then four bytes.
+  const V4Message v = v4_message(tuple);
+  const uint64_t head = sip_word_of_be(v.head);
+  return static_cast<uint32_t>(siphash24_words(key_, {&head, 1}, __builtin_bswap32(v.rest), 12));
 }
 
 SipKey IsnGenerator::random_key() {

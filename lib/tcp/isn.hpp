@@ -76,6 +76,19 @@ class IsnGenerator {
     [[nodiscard]] std::span<const uint8_t> span() const { return {bytes.data(), len}; }
   };
   [[nodiscard]] static TupleMessage tuple_message(const net::FourTuple& tuple);
+  // The IPv4 message as two network-order integers, for siphash24_words(): its first 8
+  // bytes (local address, local port, the remote address's high half) and its last 4 (the
+  // remote address's low half, remote port). SYN cookies append their fields to the same.
+  struct V4Message {
+    uint64_t head = 0;
+    uint32_t rest = 0;
+  };
+  [[nodiscard]] static constexpr V4Message v4_message(const net::FourTuple& tuple) {
+    const uint32_t local = tuple.local_ip.v4().value;
+    const uint32_t remote = tuple.remote_ip.v4().value;
+    return {(uint64_t{local} << 32) | (uint64_t{tuple.local_port} << 16) | (remote >> 16),
+            ((remote & 0xffffu) << 16) | tuple.remote_port};
+  }
 
   static constexpr uint64_t kNsPerTick = 4000;  // 4 us
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -32,5 +33,20 @@ struct SipKey {
 // rounds. The result is the paper's 64-bit integer; its little-endian bytes are the 8 output
 // bytes listed in the paper's appendix and the reference vectors.
 [[nodiscard]] uint64_t siphash24(const SipKey& key, std::span<const uint8_t> message);
+
+// The same function of a message given as the paper's words (section 2): `words` its full
+// 8-byte words m_0.. read little-endian, `tail` its last len mod 8 bytes read little-endian
+// (zero above them), `len` its length in bytes. For callers whose message is a few fixed
+// fields (the SYN cookie's and ISN's 4-tuple): they put the words together from the fields
+// and skip laying out bytes only to read them back (tests/unit/tcp/siphash_test.cpp checks
+// both forms agree).
+[[nodiscard]] uint64_t siphash24_words(const SipKey& key, std::span<const uint64_t> words,
+                                       uint64_t tail, std::size_t len);
+
+// The little-endian word of 8 message bytes whose value, read big-endian (network order), is
+// `be`: how a message of network-order fields becomes SipHash's words.
+[[nodiscard]] constexpr uint64_t sip_word_of_be(uint64_t be) {
+  return __builtin_bswap64(be);
+}
 
 }  // namespace pollux::tcp

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <set>
 
 namespace pollux::tcp {
@@ -79,6 +80,22 @@ TEST(IsnGenerator, IsClockPlusKeyedHash) {
   const uint64_t now = 123'456'789'012;
   EXPECT_EQ(gen.isn(t, now), Seq(IsnGenerator::clock_component(now) + f));
   EXPECT_EQ(gen.isn(t, 0), Seq(f));
+}
+
+TEST(IsnGenerator, Ipv4HashIsSipHashOfTheTupleMessageForAnyAddressesAndPorts) {
+  // hash_component() hands an IPv4 tuple to SipHash as words, not bytes: still F of the
+  // 12 bytes tuple_message() lays out, whatever the addresses' and ports' high bits.
+  const IsnGenerator gen(kKey);
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t r = rng();
+    const net::FourTuple t{net::Ipv4Addr{static_cast<uint32_t>(r)},
+                           net::Ipv4Addr{static_cast<uint32_t>(r >> 32)},
+                           static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng())};
+    ASSERT_EQ(gen.hash_component(t),
+              static_cast<uint32_t>(siphash24(kKey, IsnGenerator::tuple_message(t).span())))
+        << "draw " << i;
+  }
 }
 
 TEST(IsnGenerator, DeterministicForSameKeyTupleAndTime) {

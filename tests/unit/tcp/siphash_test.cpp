@@ -61,6 +61,29 @@ TEST(SipHash24, ReferenceVectorsLength0To63) {
   }
 }
 
+TEST(SipHash24, TheWordsFormIsTheSameFunctionForEveryLength) {
+  // siphash24_words() takes the message as the paper's words: the full 8-byte words and the
+  // tail, each read little-endian. Given the reference messages so, it gives the vectors.
+  const SipKey key = SipKey::from_bytes(kKeyBytes);
+  for (std::size_t len = 0; len < kVectors.size(); ++len) {
+    std::vector<uint64_t> words(len / 8, 0);
+    uint64_t tail = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+      const uint64_t byte = uint64_t{static_cast<uint8_t>(i)} << (8 * (i % 8));
+      if (i / 8 < words.size())
+        words[i / 8] |= byte;
+      else
+        tail |= byte;
+    }
+    EXPECT_EQ(siphash24_words(key, words, tail, len), kVectors[len]) << "message length " << len;
+  }
+}
+
+TEST(SipHash24, ANetworkOrderFieldBecomesItsWordByteSwapped) {
+  // Bytes 00 01 .. 07 read big-endian are 0x0001020304050607; as SipHash's word, little-endian.
+  static_assert(sip_word_of_be(0x0001020304050607ull) == 0x0706050403020100ull);
+}
+
 TEST(SipHash24, EmptySpanWithoutStorage) {
   // An empty span may carry a null pointer; that must still be the length-0 vector.
   EXPECT_EQ(siphash24(SipKey::from_bytes(kKeyBytes), std::span<const uint8_t>{}), kVectors[0]);

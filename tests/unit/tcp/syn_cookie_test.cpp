@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <random>
+#include <vector>
+
+#include "tcp/isn.hpp"
 
 namespace pollux::tcp {
 namespace {
@@ -28,6 +31,31 @@ TEST(SynCookie, ACookieReturnedInTimeGivesBackTheMssIndexItCarried) {
     const auto got = c.check(tuple(), Seq(12345), cookie, t0 + kSecond);
     ASSERT_TRUE(got.has_value()) << "mss " << mss;
     EXPECT_EQ(*got, mss);
+  }
+}
+
+TEST(SynCookie, TheMacIsSipHashOfTupleIsnPeriodAndIndexInNetworkOrder) {
+  // syn_cookie.hpp's layout, byte for byte: the RFC 6528 tuple message (isn.hpp), the peer's
+  // ISN, the period T and the MSS index; the cookie's low 24 bits are SipHash's. Over random
+  // addresses, ports and ISNs (an IPv4 MAC is computed from words, not these bytes).
+  SynCookies c(kKey);
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t r = rng();
+    const FourTuple t{net::Ipv4Addr{static_cast<uint32_t>(r)},
+                      net::Ipv4Addr{static_cast<uint32_t>(r >> 32)}, static_cast<uint16_t>(rng()),
+                      static_cast<uint16_t>(rng())};
+    const Seq isn(static_cast<uint32_t>(rng()));
+    const uint64_t now = rng() % (1000 * SynCookies::kPeriodNs);
+    const uint16_t mss = SynCookies::kMssTable[rng() % SynCookies::kMssTable.size()];
+    const auto period = static_cast<uint32_t>(now / SynCookies::kPeriodNs);
+    const IsnGenerator::TupleMessage tm = IsnGenerator::tuple_message(t);
+    std::vector<uint8_t> m(tm.bytes.begin(), tm.bytes.begin() + static_cast<long>(tm.len));
+    for (const uint32_t v : {isn.v, period})
+      for (int shift = 24; shift >= 0; shift -= 8) m.push_back(static_cast<uint8_t>(v >> shift));
+    m.push_back(SynCookies::mss_index(mss));
+    ASSERT_EQ(c.make(t, isn, mss, now).v & 0xffffffu, siphash24(kKey, m) & 0xffffffu)
+        << "draw " << i;
   }
 }
 
