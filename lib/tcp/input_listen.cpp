@@ -40,14 +40,14 @@ void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
 
 void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::FourTuple& key,
                             const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now) {
-  // A SYN's data (rare) is not kept: the peer sends it again. Freed before the SYN-ACK is
-  // allocated.
-  m.reset();
   // RFC 4987 3.6: with the SYN-RECEIVED queue full (or cookies always on), answer without
   // keeping state; the connection is made when the ACK returns the cookie.
   if (config_.syn_cookies == SynCookieMode::always ||
       (l.pending >= l.backlog && config_.syn_cookies == SynCookieMode::automatic))
-    return send_cookie_syn_ack(l, key, seg, opts, now);
+    return send_cookie_syn_ack(l, std::move(m), key, seg, opts, now);
+  // A SYN's data (rare) is not kept: the peer sends it again. Freed before the SYN-ACK is
+  // allocated.
+  m.reset();
   if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
@@ -102,7 +102,12 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
 // timestamps can carry them back (RFC 4987 3.6: without them the connection does without),
 // the TSval's low bits holding them. Every field is what a fresh TCB of this listener would
 // send after init_passive() and negotiate(); tests/fixture/syn_cookie_test.cpp pins the bytes.
-void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
+//
+// The SYN-ACK goes out in the SYN's own buffer when that is a plain one of our pool (one
+// segment, direct, referenced only here), reset first: a flood then costs no free and
+// allocation per SYN. Everything read from the SYN (`seg`, which points into it; `key` and
+// `opts` are copies) is read into `a` before the buffer is rewritten.
+void TcpLayer::send_cookie_syn_ack(Listener& l, base::UniqueMbuf syn, const net::FourTuple& key,
                                    const net::TcpHeader& seg, const net::TcpOptions& opts,
                                    uint64_t now) {
   l.last_cookie_ns = now;
@@ -134,7 +139,13 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, const net::FourTuple& key,
     a.options.ts_ecr = opts.ts_val;
   }
   a.seq = cookies_.make(key, seg.seq, carried.mss, now);
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  rte_mbuf* m = syn.release();
+  if (m->pool == pool_ && m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
+    rte_pktmbuf_reset(m);
+  } else {
+    rte_pktmbuf_free(m);
+    m = rte_pktmbuf_alloc(pool_);
+  }
   if (!m || !write_syn_ack(m, a, ip_id_)) {
     rte_pktmbuf_free(m);
     return counters_.inc(Counter::drop_tcp_no_mbuf);

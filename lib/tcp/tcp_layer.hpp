@@ -316,11 +316,11 @@ class TcpLayer {
   // Files `t` under `l` in SYN-RECEIVED. When the table refuses, `t` is released, the drop
   // counted, and false returned.
   [[nodiscard]] bool file_syn_received(Tcb& t, Listener& l);
-  // SYN cookies: the stateless SYN-ACK, and a bare ACK to a listener checked as the return
-  // of one (an empty handle back: it took the segment; the segment back: the engine answers
-  // it as LISTEN answers an ACK).
-  void send_cookie_syn_ack(Listener& l, const net::FourTuple& key, const net::TcpHeader& seg,
-                           const net::TcpOptions& opts, uint64_t now);
+  // SYN cookies: the stateless SYN-ACK (written into the SYN's own buffer `syn` when it can
+  // be), and a bare ACK to a listener checked as the return of one (an empty handle back: it
+  // took the segment; the segment back: the engine answers it as LISTEN answers an ACK).
+  void send_cookie_syn_ack(Listener& l, base::UniqueMbuf syn, const net::FourTuple& key,
+                           const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
   [[nodiscard]] base::UniqueMbuf accept_cookie(Listener& l, base::UniqueMbuf m,
                                                const net::FourTuple& key, const net::TcpHeader& seg,
                                                const net::TcpOptions& opts, uint64_t now);
