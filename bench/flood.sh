@@ -33,8 +33,10 @@
 # flooded row measures the instrument as much as the server (the decoy rows above).
 #
 # Every row also reads what the server's core spent: pollux's busy cycles (the poller's
-# turns that found work, from its telemetry socket), nginx's CPU ticks plus CPU 1's softirq
-# time under --isolate; divided by the connections served in the row (ns per connection),
+# turns that found work, from its telemetry socket), CPU 1's busy time for Linux under
+# --isolate; divided by the connections served in the row (ns per connection; in
+# a flooded row it includes the flood's SYNs) and by the row's time (busy %: the server's core
+# has the rest to spare),
 # and, in the second before wrk starts while only the flood runs, by the SYN-ACKs sent in it
 # (a cookie's, or a half-open's while the backlog has room: ns per SYN answered). These costs
 # are the server's own and do not depend on how fast wrk could ask.
@@ -216,10 +218,12 @@ in_c() { ip netns exec $cns "$@"; }
 # What the server's core has spent so far, in ns, and the TCP segments it has sent: "NS SEGS"
 # (while only the flood runs, every segment sent is a SYN-ACK: a cookie, or for a half-open
 # queued while the backlog has room, the first or a retransmission; pollux's tcp_segs_out,
-# Linux's Tcp OutSegs). pollux ($1): the poller's busy cycles (telemetry). Linux: the CPU ticks
-# of nginx ($2: its pids) and, under --isolate, CPU 1's softirq time (Linux's TCP receive,
-# RPS-steered there; 10 ms ticks, so at low rates the first digit only); without --isolate
-# the kernel's share is nowhere to read, so "-".
+# Linux's Tcp OutSegs). pollux ($1): the poller's busy cycles (telemetry). Linux, under
+# --isolate: CPU 1's busy time (/proc/stat, 10 ms ticks), where nginx and, RPS-steered, its
+# kernel receive run; anything else that runs there counts too, so on a busy machine it is an
+# upper bound (nginx's own ticks would count its softirq time twice: a tick in softirq is
+# charged to the task it interrupted as well). Without --isolate the kernel's share is
+# nowhere to read: "-".
 server_spent() {
   if [ "$1" = pollux ]; then
     /usr/bin/python3 "$root/tests/interop/telemetry_query.py" "$tel_sock" /pollux/lcores \
@@ -230,16 +234,15 @@ l = d["/pollux/lcores"]
 print(int(sum(l["busy_cycles"]) * 1e9 / l["tsc_hz"]), d["/pollux/counters"].get("tcp_segs_out", 0))' ||
       echo "- -"
   elif [ $isolate = 1 ]; then
-    # shellcheck disable=SC2086
-    local t; t=$(($(ticks $2) + $(awk '/^cpu1 /{print $8}' /proc/stat)))
+    local t; t=$(awk '/^cpu1 /{print $2 + $3 + $4 + $7 + $8}' /proc/stat)
     echo "$((t * 10000000)) $(ip netns exec $lns awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
       if ($i == "OutSegs") c = i; h = 1 } else print $c }' /proc/net/snmp)"
   else
     echo "- -"
   fi
 }
-# "$3 per $5" of two server_spent readings $1 and $2 ($4: 1 for ns, 2 for SYNs): the ns
-# per SYN or per connection, or "-".
+# The ns between two server_spent readings $1 and $2 divided by $3 (connections, SYN-ACKs,
+# or 10^7 times the seconds between them for a busy %), or "-".
 per() {
   awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { split(a, x, " "); split(b, y, " ")
     if (x[1] == "-" || y[1] == "-" || n <= 0) print "-"; else printf "%d", (y[1] - x[1]) / n }'
@@ -251,12 +254,13 @@ syns_between() {
 # Legitimate connections per second: wrk, one connection per request. Also leaves in
 # $workdir/cpu the CPU the run took, in % of one core: wrk, hping3 ($hp, if flooding), the
 # server ($2), and what the whole machine left idle (of all its cores); and in $workdir/cost
-# the server's ns per connection served ($3: its name, for server_spent).
+# the server's ns per connection served and the share of its core it was busy, in %
+# ($3: its name, for server_spent).
 legit_rate() {
   local p0 h0=0 c0 p1 h1=0 c1 w s0 s1 rate
   local pids
   pids="$2 $(pgrep -P "$2" | tr "\n" " ")"
-  s0=$(server_spent "$3" "$pids")
+  s0=$(server_spent "$3")
   # shellcheck disable=SC2086
   p0=$(ticks $pids) c0=$(awk '/^cpu /{print $5}' /proc/stat)
   [ -n "$hp" ] && h0=$(ticks "$hp")
@@ -266,9 +270,10 @@ legit_rate() {
     awk '/Requests\/sec/ {printf "%d", $2}' >"$workdir/rate"
   # shellcheck disable=SC2086
   p1=$(ticks $pids) c1=$(awk '/^cpu /{print $5}' /proc/stat)
-  s1=$(server_spent "$3" "$pids")
+  s1=$(server_spent "$3")
   rate=$(cat "$workdir/rate")
-  per "$s0" "$s1" "$((${rate:-0} * secs))" >"$workdir/cost"
+  echo "$(per "$s0" "$s1" "$((${rate:-0} * secs))") / $(per "$s0" "$s1" "$((secs * 10000000))")" \
+    >"$workdir/cost"
   echo "$rate"
   [ -n "$hp" ] && h1=$(ticks "$hp")
   w=$(awk '{printf "%d", ($1 + $2) * 100}' "$workdir/wrk.time" 2>/dev/null)
@@ -289,9 +294,9 @@ recovery() {
 flood_alone() {
   local a b n
   sleep 0.3
-  a=$(server_spent "$1" "$2")
+  a=$(server_spent "$1")
   sleep 1
-  b=$(server_spent "$1" "$2")
+  b=$(server_spent "$1")
   n=$(syns_between "$a" "$b")
   syn_cost="$(per "$a" "$b" "$n") / $n"
 }
@@ -308,8 +313,8 @@ placement() {
   done
 }
 
-echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle | server ns per conn | flood alone: server ns per SYN-ACK / SYN-ACKs per s |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |"
+echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle | server ns per conn / busy % | flood alone: server ns per SYN-ACK / SYN-ACKs per s |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"
 nginx_pid=$(cat "$workdir/nginx.pid" 2>/dev/null || echo $$)
 for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
   IFS=: read -r name ip spid <<<"$target"
@@ -318,7 +323,7 @@ for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
   echo "| $name | 0 | $base | 100% | - | - | $(cat "$workdir/cpu") | $(cat "$workdir/cost") | - |"
   for r in $rates; do
     flood_start "$r" "$ip"
-    flood_alone "$name" "$spid $(pgrep -P "$spid" | tr "\n" " ")"
+    flood_alone "$name"
     [ $isolate = 1 ] && [ "$r" = "${rates##* }" ] &&
       placement "$spid" $(pgrep -P "$spid") "$hp" $(pgrep -P "$hp") $$ >>"$workdir/placement"
     got=$(legit_rate "$ip" "$spid" "$name")
