@@ -128,6 +128,17 @@ std::optional<Sent> decode(const rte_mbuf* m) {
   return Sent{tcp.seq, static_cast<uint32_t>(tcp.payload.size()), tcp.flags, o.ts_val};
 }
 
+// The options of a Linux SYN: MSS 1460, window scale 7, SACK-permitted, timestamps.
+net::TcpOptions linux_syn_options(uint32_t ts_val) {
+  return {.has_mss = true,
+          .mss = 1460,
+          .has_wscale = true,
+          .wscale = 7,
+          .sack_permitted = true,
+          .has_timestamps = true,
+          .ts_val = ts_val};
+}
+
 rte_mbuf* to_mbuf(const Frame& f) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool());
   if (m == nullptr) return nullptr;
@@ -152,15 +163,7 @@ class Established {
     events_.accepted = [](void* ctx, Conn* conn) { static_cast<Established*>(ctx)->conn_ = conn; };
     if (engine_->tcp().listen(kPort, &events_, this) != TcpError::ok) return;
 
-    net::TcpOptions syn;
-    syn.has_mss = true;
-    syn.mss = 1460;
-    syn.has_wscale = true;
-    syn.wscale = 7;
-    syn.sack_permitted = true;
-    syn.has_timestamps = true;
-    syn.ts_val = peer_ts_;
-    feed(peer_segment(peer_seq_, Seq(0), net::tcp_flags::syn, syn));
+    feed(peer_segment(peer_seq_, Seq(0), net::tcp_flags::syn, linux_syn_options(peer_ts_)));
     std::optional<Sent> synack = take_sent();
     if (!synack) return;
     peer_seq_ += 1;
@@ -372,17 +375,7 @@ void BM_SynFlood(benchmark::State& state, bool linux_syn) {
   AppEvents events;
   if (e.tcp().listen(kPort, &events, nullptr) != TcpError::ok)
     return state.SkipWithError("listen failed");
-  net::TcpOptions o;
-  if (linux_syn) {
-    o.has_mss = true;
-    o.mss = 1460;
-    o.sack_permitted = true;
-    o.has_timestamps = true;
-    o.ts_val = 12345;
-    o.has_wscale = true;
-    o.wscale = 7;
-  }
-  SynTemplate syn(o);
+  SynTemplate syn(linux_syn ? linux_syn_options(12345) : net::TcpOptions{});
   const uint64_t before = e.counters().get(base::Counter::syn_cookies_sent);
   uint32_t i = 0;
   for (auto _ : state) {
