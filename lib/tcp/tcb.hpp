@@ -147,7 +147,7 @@ struct Listener {
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
-// -> 680):
+// -> 680 -> 664):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -155,11 +155,13 @@ struct Listener {
 //   Negotiated    24
 //   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
-//   Timing       136  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
+//   Timing       120  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
-//                     the layer's RttConfig instead of copying it), the timed segment 16,
-//                     counters 8, the TIME-WAIT or stall start 8 (one word: they never
-//                     overlap; was 16), five deadlines 40
+//                     the layer's RttConfig instead of copying it), the timed segment 16
+//                     (with the timers' set bits in its padding), counters 8, the TIME-WAIT
+//                     or stall start 8 (one word: they never overlap; was 16), five
+//                     deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in 64-bit ns)
+//                     and 4 of alignment
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
 //   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
@@ -175,7 +177,7 @@ struct Listener {
 // The pools (cold blocks, undo records, reassembly queues) are reserved whole but built
 // item by item as first lent (pollux/free_list.hpp): an idle connection's RSS no longer
 // carries a share of them (about 190 B per connection at the default sizes).
-// What stands between this and 256 B: the deadlines and times in 64-bit ns, CUBIC's state
+// What stands between this and 256 B: the times still in 64-bit ns, CUBIC's state
 // (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
 // reports exactly), the tuple.
 
@@ -274,6 +276,24 @@ struct Congestion {
   }
 };
 
+// A connection's deadlines in 32 bits (issue 13 item 5): the TCP layer's timer wheel ticks
+// every TimerTicks::kTickNs (1 ms) and runs a deadline in the tick whose boundary is the first
+// at or after it (base/timer_wheel.hpp), so the tick is all a deadline needs to keep. Its low
+// 32 bits are kept and read back against the wheel's current tick, as sequence numbers are
+// (RFC 9293 3.4): exact while the deadline lies less than 2^31 ticks (24.8 days) either side
+// of now. TcpLayer::set_timer holds every deadline within kHorizonTicks of now, and a set
+// deadline never stays in the past: the wheel entry is always armed for the earliest.
+struct TimerTicks {
+  static constexpr uint64_t kTickNs = 1'000'000;
+  static constexpr uint64_t kHorizonTicks = (uint64_t{1} << 31) - 1;
+
+  [[nodiscard]] static constexpr uint32_t pack(uint64_t tick) { return static_cast<uint32_t>(tick); }
+  [[nodiscard]] static constexpr uint64_t unpack(uint32_t packed, uint64_t now_tick) {
+    const int32_t ahead = static_cast<int32_t>(packed - static_cast<uint32_t>(now_tick));
+    return now_tick + static_cast<uint64_t>(static_cast<int64_t>(ahead));
+  }
+};
+
 // Round-trip time (RFC 6298) and the connection's timers. The wheel entry is this part's
 // base: the layer's wheel holds TimerLinks, and a firing one is the TCB itself (a static
 // downcast, TcpLayer::on_timer), so the entry needs no owner pointer or kind tag (24 B, was
@@ -283,6 +303,8 @@ struct Timing : base::TimerLink {
   RttEstimator rtt;
   // Timed segment when timestamps are off (Karn applies).
   bool rtt_timing = false;
+  // Bit k: timer k is set (its deadline is due_tick[k]). In what was padding before rtt_seq.
+  uint8_t due_set = 0;
   Seq rtt_seq;
   uint64_t rtt_sent_ns = 0;
   uint32_t ts_rto_mark = 0;  // our TSval when the last retransmission timeout fired
@@ -302,19 +324,33 @@ struct Timing : base::TimerLink {
     uint64_t stall_since_ns = 0;
     uint64_t time_wait_since_ns;
   };
-  // When each timer is due, indexed by TimerKind (0: not set): the retransmission timer
-  // (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed ACK, persist,
-  // keepalive, and `linger` (TIME-WAIT's 2 MSL, the orphaned FIN-WAIT-2 limit). Kept here
-  // rather than in the wheel (issue 13 items 4 and 5): setting or moving a deadline later
-  // only writes it, and the one wheel entry (timer()), armed for the earliest, runs every
-  // kind that is due when it fires and re-arms itself for the next (TcpLayer::set_timer).
-  uint64_t due_ns[kTimerKinds] = {};
+  // When each timer is due, indexed by TimerKind, while its due_set bit is on: the
+  // retransmission timer (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed
+  // ACK, persist, keepalive, and `linger` (TIME-WAIT's 2 MSL, the orphaned FIN-WAIT-2 limit).
+  // Kept here rather than in the wheel (issue 13 items 4 and 5): setting or moving a deadline
+  // later only writes it, and the one wheel entry (timer()), armed for the earliest, runs
+  // every kind that is due when it fires and re-arms itself for the next
+  // (TcpLayer::set_timer). Each is the wheel tick it is due in, as 32 bits (TimerTicks):
+  // 20 B where five 64-bit ns deadlines took 40 (issue 13 item 5).
+  uint32_t due_tick[kTimerKinds] = {};
 
   [[nodiscard]] base::TimerLink& timer() { return *this; }
   [[nodiscard]] const base::TimerLink& timer() const { return *this; }
 
-  [[nodiscard]] uint64_t& due(TimerKind k) { return due_ns[static_cast<size_t>(k)]; }
-  [[nodiscard]] uint64_t due(TimerKind k) const { return due_ns[static_cast<size_t>(k)]; }
+  [[nodiscard]] bool due_is_set(TimerKind k) const {
+    return (due_set >> static_cast<unsigned>(k)) & 1u;
+  }
+  void set_due(TimerKind k, uint64_t tick) {
+    due_tick[static_cast<size_t>(k)] = TimerTicks::pack(tick);
+    due_set = static_cast<uint8_t>(due_set | (1u << static_cast<unsigned>(k)));
+  }
+  void clear_due(TimerKind k) {
+    due_set = static_cast<uint8_t>(due_set & ~(1u << static_cast<unsigned>(k)));
+  }
+  // The tick timer k is due in, read against `now_tick` (the wheel's); only when set.
+  [[nodiscard]] uint64_t due_tick_of(TimerKind k, uint64_t now_tick) const {
+    return TimerTicks::unpack(due_tick[static_cast<size_t>(k)], now_tick);
+  }
 
   // `ts_now` is our TSval at the start: echoes older than that time nothing of ours. The
   // estimator keeps a pointer to `config` (the layer's): no temporaries.
@@ -327,7 +363,7 @@ struct Timing : base::TimerLink {
     ts_rto_mark = ts_now;
     rexmt_count = 0;
     rexmt_kind = RexmtKind::rto;
-    std::fill(std::begin(due_ns), std::end(due_ns), 0);
+    due_set = 0;
     keepalive_probes = persist_shift = 0;
     stall_since_ns = 0;  // and time_wait_since_ns, which shares its word
   }

@@ -45,7 +45,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
 }
 
 void TcpLayer::cancel_timers(Tcb& t) {
-  std::fill(std::begin(t.due_ns), std::end(t.due_ns), 0);
+  t.due_set = 0;
   Wheel::cancel(t.timer());
 }
 

@@ -479,13 +479,20 @@ class TcpLayer {
   [[nodiscard]] bool user_timed_out(Tcb& t, uint64_t now);
   void arm_rexmt(Tcb& t, uint64_t now);
   // Timers without churn (issue 13 items 4 and 5): each kind's deadline is kept in the TCB
-  // (Timing::due_ns) and the one wheel entry per TCB is touched only when a deadline is
+  // (Timing::due_tick) and the one wheel entry per TCB is touched only when a deadline is
   // earlier than the entry (or there is none); on_timer runs the kinds that are due and
   // re-arms the entry for the earliest left. stop_timer() only forgets a deadline, leaving
   // the entry to fire for nothing; cancel_timers() also unlinks it, for a TCB released.
   void set_timer(Tcb& t, TimerKind k, uint64_t deadline);
-  static void stop_timer(Tcb& t, TimerKind k) { t.due(k) = 0; }
-  [[nodiscard]] static bool timer_set(const Tcb& t, TimerKind k) { return t.due(k) != 0; }
+  static void stop_timer(Tcb& t, TimerKind k) { t.clear_due(k); }
+  [[nodiscard]] static bool timer_set(const Tcb& t, TimerKind k) { return t.due_is_set(k); }
+  // When a set timer runs: the boundary of the tick it is due in (TimerTicks).
+  [[nodiscard]] uint64_t timer_due_ns(const Tcb& t, TimerKind k) const {
+    return t.due_tick_of(k, wheel_.now_ns() / TimerTicks::kTickNs) * TimerTicks::kTickNs;
+  }
+  [[nodiscard]] static uint64_t ceil_tick(uint64_t ns) {
+    return ns / TimerTicks::kTickNs + (ns % TimerTicks::kTickNs != 0 ? 1 : 0);
+  }
   // The earliest deadline left, or none; arms the entry for it when it is not armed earlier.
   void rearm_timer(Tcb& t);
   void run_timer(Tcb& t, TimerKind k, uint64_t now);

@@ -30,7 +30,7 @@ void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
 
 void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
   const uint64_t expiry = timer_set(t, TimerKind::linger)
-                              ? t.due(TimerKind::linger)
+                              ? timer_due_ns(t, TimerKind::linger)
                               : t.time_wait_since_ns + 2 * config_.msl_ns;
   if (tw_.size() == tw_.capacity()) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.

@@ -28,17 +28,34 @@ void TcpLayer::arm_rexmt(Tcb& t, uint64_t now) {
 // the tick boundary; on_timer compares with the tick being fired), so timeouts happen when
 // they did.
 void TcpLayer::set_timer(Tcb& t, TimerKind k, uint64_t deadline) {
-  deadline = std::max<uint64_t>(deadline, 1);  // 0 means "not set"
-  t.due(k) = deadline;
+  deadline = std::max<uint64_t>(deadline, 1);  // as the wheel has always been given it
+  const uint64_t now = wheel_.now_ns();
+  const uint64_t now_tick = now / TimerTicks::kTickNs;
+  // Within the horizon of the kept ticks (TimerTicks): a keepalive idle time, say, of more
+  // than 24.8 days runs at 24.8 days (Linux refuses more than 32,767 s, about 9 hours).
+  deadline = std::min(deadline, (now_tick + TimerTicks::kHorizonTicks) * TimerTicks::kTickNs);
+  // A deadline the wheel has already passed is due at its next look (the wheel's overdue
+  // list): it is kept as the tick the wheel is in, so that on_timer finds it due then.
+  t.set_due(k, deadline <= now ? now_tick : ceil_tick(deadline));
   if (!t.timer().is_armed() || deadline < t.timer().deadline_ns()) wheel_.arm(t.timer(), deadline);
 }
 
 void TcpLayer::rearm_timer(Tcb& t) {
+  const uint64_t now_tick = wheel_.now_ns() / TimerTicks::kTickNs;
   uint64_t next = 0;
-  for (const uint64_t d : t.due_ns)
-    if (d != 0 && (next == 0 || d < next)) next = d;
-  if (next != 0 && (!t.timer().is_armed() || next < t.timer().deadline_ns()))
-    wheel_.arm(t.timer(), next);
+  bool any = false;
+  for (size_t k = 0; k < kTimerKinds; ++k) {
+    const auto kind = static_cast<TimerKind>(k);
+    if (!t.due_is_set(kind)) continue;
+    const uint64_t tick = t.due_tick_of(kind, now_tick);
+    if (!any || tick < next) next = tick;
+    any = true;
+  }
+  // Armed for the boundary of the earliest tick: the wheel runs it in that tick, as it
+  // would the deadline itself (or at its next look, when that tick is already reached).
+  const uint64_t next_ns = std::max<uint64_t>(next * TimerTicks::kTickNs, 1);
+  if (any && (!t.timer().is_armed() || next_ns < t.timer().deadline_ns()))
+    wheel_.arm(t.timer(), next_ns);
 }
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
@@ -47,18 +64,21 @@ void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
 
 void TcpLayer::on_timer(base::TimerLink& timer, uint64_t now) {
   Tcb& t = static_cast<Tcb&>(static_cast<Timing&>(timer));  // the entry is the TCB's base
-  // The tick being fired: a deadline at or before it is due now.
-  const uint64_t tick = wheel_.now_ns();
+  // The tick being fired (or the one the wheel is in, for its overdue list): a kind due in
+  // it or before is due now.
+  const uint64_t tick = wheel_.now_ns() / TimerTicks::kTickNs;
+  const auto is_due = [&](TimerKind k) { return t.due_is_set(k) && t.due_tick_of(k, tick) <= tick; };
   // Which kinds are due is settled before any of them runs: one that a handler sets for
   // this tick or earlier runs at the next advance(), as its own entry would have (the
   // wheel's overdue list). One that an earlier handler stopped or moved later does not run.
   uint32_t due = 0;
   for (size_t k = 0; k < kTimerKinds; ++k)
-    if (t.due_ns[k] != 0 && t.due_ns[k] <= tick) due |= 1u << k;
+    if (is_due(static_cast<TimerKind>(k))) due |= 1u << k;
   for (size_t k = 0; k < kTimerKinds; ++k) {
-    if (!(due & (1u << k)) || t.due_ns[k] == 0 || t.due_ns[k] > tick) continue;
-    t.due_ns[k] = 0;
-    run_timer(t, static_cast<TimerKind>(k), now);
+    const auto kind = static_cast<TimerKind>(k);
+    if (!(due & (1u << k)) || !is_due(kind)) continue;
+    t.clear_due(kind);
+    run_timer(t, kind, now);
   }
   // Also what an entry that fired early (its deadline moved later, or was stopped) does.
   rearm_timer(t);
