@@ -113,7 +113,7 @@ void TcpLayer::ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t
     t.rtt_timing = false;
   }
   t.rexmt_count = 0;
-  t.stall_since_ns = 0;  // progress: the USER TIMEOUT starts again
+  t.stall_since_ms = 0;  // progress: the USER TIMEOUT starts again
   // RFC 8985 6.2: the octets this ACK delivers (those not SACKed before) time RACK.
   if (t.rack_on)
     t.scoreboard().for_each_unsacked(

@@ -125,7 +125,7 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
         recycle_time_wait(*old, now);
         found = true;
       } else {
-        retry_ns = std::min(retry_ns, time_wait_reusable_at(*old));
+        retry_ns = std::min(retry_ns, time_wait_reusable_at(*old, now));
       }
     }
     if (!found) {

@@ -147,7 +147,7 @@ struct Listener {
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
-// -> 680 -> 664):
+// -> 680 -> 664 -> 656):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -155,13 +155,12 @@ struct Listener {
 //   Negotiated    24
 //   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
-//   Timing       120  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
+//   Timing       112  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
 //                     the layer's RttConfig instead of copying it), the timed segment 16
 //                     (with the timers' set bits in its padding), counters 8, the TIME-WAIT
-//                     or stall start 8 (one word: they never overlap; was 16), five
-//                     deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in 64-bit ns)
-//                     and 4 of alignment
+//                     or stall start 4 (one word: they never overlap; was 16; 32-bit ms),
+//                     five deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in ns)
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
 //   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
@@ -177,7 +176,7 @@ struct Listener {
 // The pools (cold blocks, undo records, reassembly queues) are reserved whole but built
 // item by item as first lent (pollux/free_list.hpp): an idle connection's RSS no longer
 // carries a share of them (about 190 B per connection at the default sizes).
-// What stands between this and 256 B: the times still in 64-bit ns, CUBIC's state
+// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
 // (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
 // reports exactly), the tuple.
 
@@ -287,7 +286,9 @@ struct TimerTicks {
   static constexpr uint64_t kTickNs = 1'000'000;
   static constexpr uint64_t kHorizonTicks = (uint64_t{1} << 31) - 1;
 
-  [[nodiscard]] static constexpr uint32_t pack(uint64_t tick) { return static_cast<uint32_t>(tick); }
+  [[nodiscard]] static constexpr uint32_t pack(uint64_t tick) {
+    return static_cast<uint32_t>(tick);
+  }
   [[nodiscard]] static constexpr uint64_t unpack(uint32_t packed, uint64_t now_tick) {
     const int32_t ahead = static_cast<int32_t>(packed - static_cast<uint32_t>(now_tick));
     return now_tick + static_cast<uint64_t>(static_cast<int64_t>(ahead));
@@ -312,17 +313,20 @@ struct Timing : base::TimerLink {
   RexmtKind rexmt_kind = RexmtKind::rto;
   uint8_t keepalive_probes = 0;
   uint8_t persist_shift = 0;
-  // One word for two starts that never overlap (issue 13 item 5: -8 B). stall_since_ns:
-  // when a retransmission or window probe first found no progress (0: progressing); the
-  // ACK of new data clears it; RFC 9293 3.8.3 USER TIMEOUT counts from here. It is read
-  // and written only when the retransmission or persist timer fires and when an ACK
-  // acknowledges new data. time_wait_since_ns: when TIME-WAIT began (RFC 6191 reuse, the
-  // record's start), written by enter_time_wait, which stops those timers, and read only in
-  // TIME-WAIT, where nothing is left to acknowledge (SND.UNA = SND.MAX) and neither timer
-  // is set again. TIME-WAIT ends in CLOSED and a reset (init_tcb) before the TCB is used.
+  // One word for two starts that never overlap (issue 13 item 5: -8 B), each in ms of the
+  // clock as 32 bits (now / 1 ms, truncated: -4 B more), read only as a difference from now
+  // (wrapping, exact for 49.7 days). stall_since_ms: when a retransmission or window probe
+  // first found no progress (0: progressing); the ACK of new data clears it; RFC 9293 3.8.3
+  // USER TIMEOUT counts from here (user_timed_out, which looks at it at least every 120 s,
+  // the largest RTO, and holds the limit under 24.8 days). It is read and written only when
+  // the retransmission or persist timer fires and when an ACK acknowledges new data.
+  // time_wait_since_ms: when TIME-WAIT began (RFC 6191 reuse, the record's start, which is
+  // kept in the same unit), written by enter_time_wait, which stops those timers, and read
+  // only in TIME-WAIT, where nothing is left to acknowledge (SND.UNA = SND.MAX) and neither
+  // timer is set again. TIME-WAIT ends in CLOSED and a reset (init_tcb) before reuse.
   union {
-    uint64_t stall_since_ns = 0;
-    uint64_t time_wait_since_ns;
+    uint32_t stall_since_ms = 0;
+    uint32_t time_wait_since_ms;
   };
   // When each timer is due, indexed by TimerKind, while its due_set bit is on: the
   // retransmission timer (RTO, RACK reordering or TLP, as rexmt_kind says; RFC 6298), delayed
@@ -365,7 +369,7 @@ struct Timing : base::TimerLink {
     rexmt_kind = RexmtKind::rto;
     due_set = 0;
     keepalive_probes = persist_shift = 0;
-    stall_since_ns = 0;  // and time_wait_since_ns, which shares its word
+    stall_since_ms = 0;  // and time_wait_since_ms, which shares its word
   }
 };
 

@@ -15,7 +15,8 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       isn_(config.isn_key ? *config.isn_key : IsnGenerator::random_key()),
       cookies_(isn_.derived_key(0x636f6f6b69657321ull)),  // "cookies!": its own key
       challenge_budget_(config.challenge_ack_rate, isn_.derived_key(0x6368616c6c656e67ull).k0),
-      wheel_(base::TimerWheelConfig{.tick_ns = TimerTicks::kTickNs}, now_ns),  // the ticks a TCB keeps
+      // The ticks a TCB keeps its deadlines in (TimerTicks).
+      wheel_(base::TimerWheelConfig{.tick_ns = TimerTicks::kTickNs}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(std::max<uint32_t>(config.max_connections, 1)),
       ooo_pool_(config.ooo_queues),

@@ -606,7 +606,7 @@ class TcpLayer {
   [[nodiscard]] bool known_exhausted(const net::FourTuple& dest, uint64_t now) const;
   void note_exhausted(const net::FourTuple& dest, uint64_t retry_ns);
   // When a TIME-WAIT that time_wait_reusable() refuses now becomes reusable (never: UINT64_MAX).
-  [[nodiscard]] uint64_t time_wait_reusable_at(const Tcb& t) const;
+  [[nodiscard]] uint64_t time_wait_reusable_at(const Tcb& t, uint64_t now) const;
   [[nodiscard]] uint64_t time_wait_reusable_at(const TimeWaitRecord& r, uint64_t now) const;
   uint16_t ip_id_ = 0;
   uint64_t now_ = 0;  // time of the current input/flush/poll, for callbacks into the API

@@ -18,7 +18,7 @@ using net::tcp_flags::syn;
 
 void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
   set_state(t, State::time_wait, why);
-  t.time_wait_since_ns = now;
+  t.time_wait_since_ms = static_cast<uint32_t>(now / kNsPerMs);
   for (TimerKind k :
        {TimerKind::retransmit, TimerKind::delayed_ack, TimerKind::persist, TimerKind::keepalive})
     stop_timer(t, k);
@@ -29,9 +29,11 @@ void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
 }
 
 void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
-  const uint64_t expiry = timer_set(t, TimerKind::linger)
-                              ? timer_due_ns(t, TimerKind::linger)
-                              : t.time_wait_since_ns + 2 * config_.msl_ns;
+  const uint64_t expiry =
+      timer_set(t, TimerKind::linger)
+          ? timer_due_ns(t, TimerKind::linger)
+          : now + 2 * config_.msl_ns -
+                uint64_t{static_cast<uint32_t>(now / kNsPerMs) - t.time_wait_since_ms} * kNsPerMs;
   if (tw_.size() == tw_.capacity()) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();
@@ -49,7 +51,7 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
   r.max_snd_wnd = t.max_snd_wnd;
   r.ts_recent = t.ts_recent;
   r.ts_offset = t.ts_offset;
-  r.since_ms = static_cast<uint32_t>(t.time_wait_since_ns / 1'000'000);
+  r.since_ms = t.time_wait_since_ms;
   // The window our ACKs have offered (send_segment: the right edge never moves left, and
   // nothing is read any more, so it stays what the last ACK said).
   r.window = static_cast<uint16_t>(std::min<uint32_t>(r.rcv_wnd >> t.rcv_wscale, 0xffff));
@@ -87,8 +89,9 @@ bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
   // Timestamps on the old connection, and at least a second since it ended: our TSval (1 ms
   // clock) is then certainly newer than anything the peer recorded, so its PAWS (RFC 7323
   // 5) throws away stray segments of the old incarnation and accepts the new SYN (RFC 6191).
+  // The start is in ms, as the record's (Timing::time_wait_since_ms).
   return t.state == State::time_wait && t.ts_ok &&
-         now - t.time_wait_since_ns >= kReuseAfterMs * kNsPerMs;
+         static_cast<uint32_t>(now / kNsPerMs) - t.time_wait_since_ms >= kReuseAfterMs;
 }
 
 bool TcpLayer::time_wait_reusable(const TimeWaitRecord& r, uint64_t now) const {
@@ -96,10 +99,12 @@ bool TcpLayer::time_wait_reusable(const TimeWaitRecord& r, uint64_t now) const {
   return r.ts_ok && static_cast<uint32_t>(now / kNsPerMs) - r.since_ms >= kReuseAfterMs;
 }
 
-uint64_t TcpLayer::time_wait_reusable_at(const Tcb& t) const {
+uint64_t TcpLayer::time_wait_reusable_at(const Tcb& t, uint64_t now) const {
   if (t.state != State::time_wait || !t.ts_ok) return UINT64_MAX;  // freed, not reused
-  // Its record (file_time_wait) keeps the start in whole ms: reusable up to 1 ms earlier.
-  return (t.time_wait_since_ns / kNsPerMs + kReuseAfterMs) * kNsPerMs;
+  // The start is kept in whole ms (Timing::time_wait_since_ms), as its record keeps it.
+  const uint64_t now_ms = now / kNsPerMs;
+  const uint32_t age_ms = static_cast<uint32_t>(now_ms) - t.time_wait_since_ms;
+  return (now_ms - age_ms + kReuseAfterMs) * kNsPerMs;
 }
 
 uint64_t TcpLayer::time_wait_reusable_at(const TimeWaitRecord& r, uint64_t now) const {

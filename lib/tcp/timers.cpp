@@ -67,7 +67,9 @@ void TcpLayer::on_timer(base::TimerLink& timer, uint64_t now) {
   // The tick being fired (or the one the wheel is in, for its overdue list): a kind due in
   // it or before is due now.
   const uint64_t tick = wheel_.now_ns() / TimerTicks::kTickNs;
-  const auto is_due = [&](TimerKind k) { return t.due_is_set(k) && t.due_tick_of(k, tick) <= tick; };
+  const auto is_due = [&](TimerKind k) {
+    return t.due_is_set(k) && t.due_tick_of(k, tick) <= tick;
+  };
   // Which kinds are due is settled before any of them runs: one that a handler sets for
   // this tick or earlier runs at the next advance(), as its own entry would have (the
   // wheel's overdue list). One that an earlier handler stopped or moved later does not run.
@@ -249,8 +251,9 @@ void TcpLayer::on_persist(Tcb& t, uint64_t now) {
 }
 
 bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
-  if (t.stall_since_ns == 0) {
-    t.stall_since_ns = std::max<uint64_t>(now, 1);
+  const auto now_ms = static_cast<uint32_t>(now / kNsPerMs);
+  if (t.stall_since_ms == 0) {
+    t.stall_since_ms = std::max<uint32_t>(now_ms, 1);
     return false;
   }
   uint64_t limit = t.opts.user_timeout_ns != 0 ? t.opts.user_timeout_ns : config_.user_timeout_ns;
@@ -259,7 +262,11 @@ bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
   // tcp_orphan_retries for its probes).
   const bool orphan = t.app_closed && config_.fin_wait_2_ns != 0;
   if (orphan) limit = limit == 0 ? config_.fin_wait_2_ns : std::min(limit, config_.fin_wait_2_ns);
-  if (limit == 0 || now - t.stall_since_ns < limit) return false;
+  // The start is kept in 32-bit ms (Timing): a limit beyond 24.8 days is 24.8 days, so that
+  // the difference, read at least every 120 s, is always seen before it wraps (49.7 days).
+  limit = std::min(limit, TimerTicks::kHorizonTicks * TimerTicks::kTickNs);
+  const uint64_t stalled_ns = uint64_t{static_cast<uint32_t>(now_ms - t.stall_since_ms)} * kNsPerMs;
+  if (limit == 0 || stalled_ns < limit) return false;
   counters_.inc(orphan ? Counter::tcp_orphan_timeouts : Counter::tcp_user_timeouts);
   return true;
 }

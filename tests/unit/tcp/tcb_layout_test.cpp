@@ -104,7 +104,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // the tail loss probe's details and RACK's resend marks went to the cold block: 696 B.
   // Then the TIME-WAIT and stall starts shared a word (they never overlap) and RACK's flags
   // became bits, which let RackTlp's own flags and Stats' alignment share its padding: 680 B.
-  // Then the five deadlines became 32-bit ticks (TimerTicks): 664 B.
+  // Then the five deadlines became 32-bit ticks (TimerTicks): 664 B; and the stall and
+  // TIME-WAIT starts 32-bit ms: 656 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -114,11 +115,11 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(ConnOptions), 40u);
   EXPECT_LE(sizeof(UndoRecord), 128u);
   static_assert(std::is_base_of_v<base::TimerLink, Tcb>, "the wheel entry is the TCB's base");
-  EXPECT_EQ(sizeof(Timing), 120u);  // five deadlines as 32-bit ticks (was 136)
+  EXPECT_EQ(sizeof(Timing), 112u);  // 32-bit deadline ticks, the starts in 32-bit ms (was 136)
   EXPECT_EQ(sizeof(Rack), 28u);     // flags as bits, after the 32-bit fields
   EXPECT_EQ(sizeof(RackTlp), 32u);  // the probe's details and RACK's marks: cold block
-  EXPECT_LE(sizeof(Tcb), 664u);
-  EXPECT_LE(own, 673.0);  // 664 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 656u);
+  EXPECT_LE(own, 665.0);  // 656 + 8, and a per-source table of one
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
@@ -126,8 +127,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
 TEST(TimerTicks, ADeadlineReadsBackExactlyWithinTheHorizonEitherSideOfNowAcrossTheWrap) {
   constexpr uint64_t kWrap = uint64_t{1} << 32;
   for (const uint64_t now : {uint64_t{5}, kWrap - 3, kWrap, kWrap + 2, 7 * kWrap - 1}) {
-    for (const int64_t delta : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{40}, int64_t{-5},
-                                int64_t{TimerTicks::kHorizonTicks}, -int64_t{now < 1000 ? 5 : 1000}}) {
+    for (const int64_t delta :
+         {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{40}, int64_t{-5},
+          int64_t{TimerTicks::kHorizonTicks}, -int64_t{now < 1000 ? 5 : 1000}}) {
       const uint64_t deadline = now + static_cast<uint64_t>(delta);
       EXPECT_EQ(TimerTicks::unpack(TimerTicks::pack(deadline), now), deadline)
           << "now " << now << " delta " << delta;
