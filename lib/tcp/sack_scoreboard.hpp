@@ -72,6 +72,17 @@ class SackScoreboard {
     sacked_ = 0;
     rack_lost_set_ = false;
   }
+  // As a new scoreboard with this DupThresh and DupThresh rule (a cold block lent again,
+  // TcpLayer::take_cold). The ranges are not cleared: only the first size() are ever read,
+  // so this is every scalar of `SackScoreboard{}` without its 256 B array (issue 13 item 4).
+  void reset(uint32_t dupthresh, bool dupthresh_rule) {
+    clear();
+    set_dupthresh(dupthresh);
+    count_rule_ = dupthresh_rule;
+    rto_point_ = net::Seq{};
+    rto_point_set_ = false;
+    rack_lost_end_ = net::Seq{};
+  }
 
   // DupThresh, in segments (RFC 6675 2). 3 by default; raised when reordering proves deeper
   // than that (RFC 6675 leaves room for it in its introduction; RFC 4653 and Linux's

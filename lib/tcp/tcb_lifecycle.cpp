@@ -89,9 +89,7 @@ ColdBlock* TcpLayer::take_cold(Tcb& t) {
   }
   // As the connection would have it had it kept one: empty, its DupThresh, and the
   // DupThresh rule off when RACK decides (RFC 8985).
-  c->scoreboard = SackScoreboard{};
-  c->scoreboard.set_dupthresh(t.kept_dupthresh);
-  c->scoreboard.set_dupthresh_rule(!t.rack_on);
+  c->scoreboard.reset(t.kept_dupthresh, !t.rack_on);
   c->sent_log.reset(t.snd_una);
   c->tlp_end = t.snd_una;
   c->tlp_tsval = 0;

@@ -271,5 +271,64 @@ TEST(SackScoreboard, MatchesBitmapModel) {
   }
 }
 
+// A cold block's scoreboard is reset, not rebuilt, when the block is lent again
+// (TcpLayer::take_cold): reset() leaves the old ranges in the array behind size(). Whatever
+// the board held before -- a full array, a raised DupThresh, RACK's and the timeout's marks
+// -- it must then answer every question exactly as a new board does, through a random
+// sequence of SACKs and cumulative ACKs (seed printed on failure).
+TEST(SackScoreboard, AResetBoardAnswersAsANewOne) {
+  for (const bool rule : {true, false}) {
+    for (uint32_t seed = 1; seed <= 20; ++seed) {
+      SCOPED_TRACE(testing::Message() << "seed " << seed << " dupthresh rule " << rule);
+      std::mt19937 rng(seed);
+      SackScoreboard used;
+      const Seq una0 = at(0), max = at(200 * kMss);
+      for (uint32_t k = 0; k < SackScoreboard::kMaxRanges; ++k) {  // every slot written
+        std::vector<SackBlock> b{seg(2 * k + 1, 2 * k + 1)};
+        (void)used.update(una0, max, b);
+      }
+      used.set_dupthresh(9);
+      used.set_dupthresh_rule(!rule);
+      used.mark_lost_below(at(150 * kMss));
+      used.set_rto_point(at(120 * kMss));
+      const uint32_t dupthresh = 3 + seed % 4;
+      used.reset(dupthresh, rule);
+      SackScoreboard fresh;
+      fresh.set_dupthresh(dupthresh);
+      fresh.set_dupthresh_rule(rule);
+      Seq una = una0;
+      for (int step = 0; step < 40; ++step) {
+        if (rng() % 4 == 0) {
+          una = una + rng() % (3 * kMss);
+          used.advance(una);
+          fresh.advance(una);
+        } else {
+          const uint32_t l = rng() % (100 * kMss), n = rng() % (4 * kMss) + 1;
+          std::vector<SackBlock> b{SackBlock{at(l), at(l + n)}};
+          const auto r1 = used.update(una, max, b);
+          const auto r2 = fresh.update(una, max, b);
+          ASSERT_EQ(r1.newly_sacked, r2.newly_sacked) << "step " << step;
+          ASSERT_EQ(r1.dsack.has_value(), r2.dsack.has_value()) << "step " << step;
+        }
+        ASSERT_EQ(used.size(), fresh.size()) << "step " << step;
+        ASSERT_EQ(used.sacked_bytes(), fresh.sacked_bytes()) << "step " << step;
+        ASSERT_EQ(used.quiet(una), fresh.quiet(una)) << "step " << step;
+        ASSERT_EQ(used.dupthresh(), fresh.dupthresh());
+        ASSERT_EQ(used.high_sacked(una), fresh.high_sacked(una)) << "step " << step;
+        for (const bool all_lost : {false, true})
+          ASSERT_EQ(used.pipe(una, max, una, kMss, all_lost),
+                    fresh.pipe(una, max, una, kMss, all_lost))
+              << "step " << step << " all_lost " << all_lost;
+        for (uint32_t k = 0; k < 100 * kMss; k += 97) {
+          ASSERT_EQ(used.is_sacked(at(k)), fresh.is_sacked(at(k)))
+              << "step " << step << " at " << k;
+          ASSERT_EQ(used.is_lost(at(k), kMss), fresh.is_lost(at(k), kMss))
+              << "step " << step << " at " << k;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pollux::tcp
