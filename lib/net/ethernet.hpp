@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,14 +24,13 @@ struct MacAddr {
   [[nodiscard]] constexpr bool is_multicast() const { return (bytes[0] & 1) != 0; }
   [[nodiscard]] constexpr bool is_zero() const { return *this == MacAddr{}; }
 
+  // Whole copies rather than byte loops: two MACs per frame, both ways.
   [[nodiscard]] static MacAddr load(const uint8_t* p) {
     MacAddr m;
-    for (size_t i = 0; i < 6; ++i) m.bytes[i] = p[i];
+    std::memcpy(m.bytes.data(), p, m.bytes.size());
     return m;
   }
-  void store(uint8_t* p) const {
-    for (size_t i = 0; i < 6; ++i) p[i] = bytes[i];
-  }
+  void store(uint8_t* p) const { std::memcpy(p, bytes.data(), bytes.size()); }
   // "aa:bb:cc:dd:ee:ff" (hex, either case).
   [[nodiscard]] static std::optional<MacAddr> parse(std::string_view text);
   [[nodiscard]] std::string to_string() const;

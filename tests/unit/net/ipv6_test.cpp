@@ -50,6 +50,30 @@ TEST(Ipv6Addr, EveryRfc4291FormParsesToTheSameBits) {
   EXPECT_EQ(A("64:ff9b::192.0.2.33").bytes[12], 192);
 }
 
+// IpAddr keeps IPv4 as ::ffff:a.b.c.d (RFC 4291 2.5.5.2): is_v4() must accept exactly that
+// prefix. Its run-time form compares words, its compile-time form bytes: both are held to
+// every address that differs from the prefix in one bit.
+TEST(IpAddr, IsV4AcceptsExactlyTheMappedPrefix) {
+  static_assert(IpAddr{Ipv4Addr{0xc6120001u}}.is_v4());
+  static_assert(!IpAddr{Ipv6Addr{}}.is_v4());
+  static_assert(IpAddr{}.is_v4());  // the default, 0.0.0.0
+  for (const uint32_t v : {0u, 0xc6120001u, 0xffffffffu}) {
+    const IpAddr a{Ipv4Addr{v}};
+    EXPECT_TRUE(a.is_v4()) << v;
+    EXPECT_EQ(a.v4().value, v);
+    for (size_t byte = 0; byte < 12; ++byte) {
+      for (int bit = 0; bit < 8; ++bit) {
+        IpAddr b = a;
+        b.bytes[byte] = static_cast<uint8_t>(b.bytes[byte] ^ (1u << bit));
+        EXPECT_FALSE(b.is_v4()) << "byte " << byte << " bit " << bit;
+      }
+    }
+  }
+  EXPECT_TRUE(IpAddr{A("::ffff:198.18.0.1")}.is_v4());
+  EXPECT_FALSE(IpAddr{A("2001:db8::ffff:c612:1")}.is_v4());
+  EXPECT_FALSE(IpAddr{A("::198.18.0.1")}.is_v4());  // IPv4-compatible (deprecated), not mapped
+}
+
 TEST(Ipv6Addr, MalformedTextIsRefused) {
   for (const char* bad : {"",
                           ":",
