@@ -78,7 +78,16 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> 
 GenApp::~GenApp() = default;
 
 void GenApp::on_iteration(void* ctx, uint64_t now_ns) {
-  static_cast<GenApp*>(ctx)->tick(now_ns);
+  auto* self = static_cast<GenApp*>(ctx);
+  // Most turns of a loaded closed-loop generator find every slot in use: nothing to open and
+  // nothing due, so only the clock moves (as tick() would: it returns at the same test, and
+  // the token bucket gains nothing for such a turn either). This keeps the call small: tick()
+  // saves half the registers on entry (issue 13 item 4: ~400 instructions per connection).
+  if (self->last_ns_ != 0 && !self->open_loop_ && self->live_ >= self->share_) {
+    self->last_ns_ = self->now_ = now_ns;
+    return;
+  }
+  self->tick(now_ns);
 }
 
 void GenApp::tick(uint64_t now) {

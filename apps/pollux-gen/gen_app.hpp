@@ -102,7 +102,7 @@ class GenApp {
   static void on_peer_closed(void* ctx, Conn* c);
   static void on_closed(void* ctx, Conn* c, CloseReason why);
 
-  void tick(uint64_t now);
+  [[gnu::noinline]] void tick(uint64_t now);  // out of line: on_iteration's fast path stays small
   bool open_one();
   // `t_request` is when the request counts as sent for latency: now, or in open loop when
   // it was due.
