@@ -60,7 +60,8 @@ struct SipState {
 uint64_t load_le(const uint8_t* p, std::size_t n) {
   uint64_t w = 0;
   if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(&w, p, n);
+    // An empty message may have no storage at all (p null): memcpy must not be given it.
+    if (n != 0) std::memcpy(&w, p, n);
   } else {
     for (std::size_t i = n; i > 0; --i) w = (w << 8) | p[i - 1];
   }
