@@ -181,14 +181,6 @@ void RequestParser::start_request() {
 Result RequestParser::feed(std::span<const uint8_t> data, size_t& consumed) {
   consumed = 0;
   if (state_ == State::failed) return Result::error;
-  // Between requests, a head that arrived whole is parsed in place (the common case).
-  if (state_ == State::start) {
-    Request whole;
-    if (parse_whole_head(data, whole, consumed)) {
-      request_ = whole;
-      return Result::request_complete;
-    }
-  }
   size_t i = 0;
   while (i < data.size()) {
     if (state_ == State::body) {
