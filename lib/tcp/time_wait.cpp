@@ -16,6 +16,24 @@ using net::tcp_flags::fin;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
 
+namespace {
+constexpr uint64_t kReuseAfterMs = 1000;  // time_wait_reusable(): a second of TIME-WAIT
+
+// How long ago a TIME-WAIT began, from its start in whole ms (the TCB's time_wait_since_ms
+// and the record's since_ms keep the same wrapping 32-bit ms clock).
+uint32_t ms_since(uint32_t since_ms, uint64_t now) {
+  return static_cast<uint32_t>(now / kNsPerMs) - since_ms;
+}
+
+// When a TIME-WAIT begun at since_ms may be reused: now if it already may, else the ms
+// boundary a second after its start.
+uint64_t reusable_at(uint32_t since_ms, uint64_t now) {
+  const uint32_t age_ms = ms_since(since_ms, now);
+  if (age_ms >= kReuseAfterMs) return now;
+  return (now / kNsPerMs + kReuseAfterMs - age_ms) * kNsPerMs;
+}
+}  // namespace
+
 void TcpLayer::enter_time_wait(Tcb& t, StateCause why, uint64_t now) {
   set_state(t, State::time_wait, why);
   t.time_wait_since_ms = static_cast<uint32_t>(now / kNsPerMs);
@@ -32,8 +50,7 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
   const uint64_t expiry =
       timer_set(t, TimerKind::linger)
           ? timer_due_ns(t, TimerKind::linger)
-          : now + 2 * config_.msl_ns -
-                uint64_t{static_cast<uint32_t>(now / kNsPerMs) - t.time_wait_since_ms} * kNsPerMs;
+          : now + 2 * config_.msl_ns - uint64_t{ms_since(t.time_wait_since_ms, now)} * kNsPerMs;
   if (tw_.size() == tw_.capacity()) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();
@@ -81,38 +98,29 @@ bool TcpLayer::time_wait_accepts_syn(const TimeWaitRecord& r, const net::TcpHead
   return seg.seq > r.rcv_nxt;
 }
 
-namespace {
-constexpr uint64_t kReuseAfterMs = 1000;  // time_wait_reusable(): a second of TIME-WAIT
-}  // namespace
-
 bool TcpLayer::time_wait_reusable(const Tcb& t, uint64_t now) const {
   // Timestamps on the old connection, and at least a second since it ended: our TSval (1 ms
   // clock) is then certainly newer than anything the peer recorded, so its PAWS (RFC 7323
   // 5) throws away stray segments of the old incarnation and accepts the new SYN (RFC 6191).
   // The start is in ms, as the record's (Timing::time_wait_since_ms).
   return t.state == State::time_wait && t.ts_ok &&
-         static_cast<uint32_t>(now / kNsPerMs) - t.time_wait_since_ms >= kReuseAfterMs;
+         ms_since(t.time_wait_since_ms, now) >= kReuseAfterMs;
 }
 
 bool TcpLayer::time_wait_reusable(const TimeWaitRecord& r, uint64_t now) const {
   // As for a TCB; the record keeps the start in ms (wrapping differences are fine).
-  return r.ts_ok && static_cast<uint32_t>(now / kNsPerMs) - r.since_ms >= kReuseAfterMs;
+  return r.ts_ok && ms_since(r.since_ms, now) >= kReuseAfterMs;
 }
 
 uint64_t TcpLayer::time_wait_reusable_at(const Tcb& t, uint64_t now) const {
   if (t.state != State::time_wait || !t.ts_ok) return UINT64_MAX;  // freed, not reused
-  // The start is kept in whole ms (Timing::time_wait_since_ms), as its record keeps it.
-  const uint64_t now_ms = now / kNsPerMs;
-  const uint32_t age_ms = static_cast<uint32_t>(now_ms) - t.time_wait_since_ms;
-  return (now_ms - age_ms + kReuseAfterMs) * kNsPerMs;
+  return reusable_at(t.time_wait_since_ms, now);
 }
 
 uint64_t TcpLayer::time_wait_reusable_at(const TimeWaitRecord& r, uint64_t now) const {
   // Without timestamps only its end (expire_time_wait: tuple_freed) gives the tuple back.
   if (!r.ts_ok) return UINT64_MAX;
-  const uint64_t now_ms = now / kNsPerMs;
-  const uint32_t age_ms = static_cast<uint32_t>(now_ms) - r.since_ms;
-  return age_ms >= kReuseAfterMs ? now : (now_ms + kReuseAfterMs - age_ms) * kNsPerMs;
+  return reusable_at(r.since_ms, now);
 }
 
 void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
