@@ -6,8 +6,18 @@
 # connection succeeds after the flood stops. A bench, not a test: it asserts nothing.
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
-#                  [--no-decoy] [--pin | --isolate]
+#                  [--no-decoy] [--pin | --isolate] [--rate R]
 #   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R]
+#
+# --rate R: the legitimate load at a fixed R connections/s (bench_connrate, an open loop: a
+# connection every 1/R s whatever the server does, at most max(1000, R) in flight, 3 s
+# timeout each) instead of wrk's closed loop of 8, which measures how many connections the
+# client's core can make. Each row then runs N + 2 s: the flood stops at N s and a SIGUSR1
+# marks that instant; "legit conn/s" is the completed rate in the whole 100 ms bins before
+# the mark (the first left out), the connect latency p50/p99 is of the connections due before
+# it, and recovery is read from the completions per 100 ms after it: the time until a run of
+# 5 bins each completes >= 90% of the R/10 offered ("never" if none does). bench_connrate is
+# looked for in BUILD_DIR/bench, then build-release/ and build/ of this tree.
 #
 # Each flooded pollux row is followed by a decoy row: the same flood sent to 10.91.0.3, an
 # address on pollux's link that nobody owns (the client namespace has a static neighbour
@@ -63,6 +73,7 @@ decoy=1
 pin=0
 isolate=0
 rates_given=0
+rate=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=${2:?}; shift 2 ;;
@@ -71,8 +82,9 @@ while [ $# -gt 0 ]; do
     --pin) pin=1; shift ;;
     --isolate) isolate=1; shift ;;
     --cookies) cookies=${2:?}; shift 2 ;;
+    --rate) rate=${2:?}; shift 2 ;;
     --profile) profile=1; shift ;;
-    -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,57p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -87,6 +99,14 @@ for t in $tools; do
 done
 
 [ $pin = 1 ] && [ $isolate = 1 ] && { echo "flood.sh: --pin or --isolate, not both" >&2; exit 2; }
+connrate=""
+if [ -n "$rate" ]; then
+  case $rate in ''|*[!0-9]*|0) echo "flood.sh: --rate '$rate' is not a whole number of connections/s > 0" >&2; exit 2 ;; esac
+  for d in "$build" "$root/build-release" "$root/build"; do
+    [ -x "$d/bench/bench_connrate" ] && { connrate=$d/bench/bench_connrate; break; }
+  done
+  [ -n "$connrate" ] || { echo "flood.sh: --rate needs bench_connrate (ninja -C build bench/bench_connrate)" >&2; exit 2; }
+fi
 if [ $isolate = 1 ]; then
   [ "$(nproc --all)" -ge 2 ] || { echo "flood.sh: --isolate needs 2 CPUs" >&2; exit 2; }
   [ -e /sys/class/net/lo/queues/rx-0/rps_cpus ] ||
@@ -280,6 +300,59 @@ legit_rate() {
   echo "$((${w:-0} / secs)) / $(((h1 - h0) / secs)) / $(((p1 - p0) / secs)) / $(((c1 - c0) / secs))" \
     >"$workdir/cpu"
 }
+# --rate: bench_connrate at $rate conn/s to $1 for $secs + 2 s. A flood running ($hp) is
+# stopped at $secs s and the instant marked (SIGUSR1) right after; without one the mark is
+# sent then too, so that every row measures the same window. Leaves the summary line in
+# $workdir/fixed (and, after $4, the row's name, in $workdir/summaries), and in $workdir/cpu
+# and $workdir/cost what legit_rate leaves, over the first $secs s (the client's CPU in place
+# of wrk's).
+legit_fixed() {
+  local pids s0 s1 p0 p1 c0 c1 h0=0 h1=0 w1 cp served d0=0 d1=0
+  [ "$3" = pollux ] && d0=$(tap_dropped)
+  pids="$2 $(pgrep -P "$2" | tr "\n" " ")"
+  s0=$(server_spent "$3")
+  # shellcheck disable=SC2086
+  p0=$(ticks $pids) c0=$(awk '/^cpu /{print $5}' /proc/stat)
+  [ -n "$hp" ] && h0=$(ticks "$hp")
+  # shellcheck disable=SC2086
+  spawn "$workdir/fixed.log" ip netns exec $cns $on_client_cpu "$connrate" --to "$1:8080" \
+    --rate "$rate" --seconds $((secs + 2)) --in-flight $((rate > 1000 ? rate : 1000)) --timeout 3000
+  cp=$spawned
+  sleep "$secs"
+  # shellcheck disable=SC2086
+  p1=$(ticks $pids) c1=$(awk '/^cpu /{print $5}' /proc/stat) w1=$(ticks "$cp")
+  [ -n "$hp" ] && h1=$(ticks "$hp")
+  s1=$(server_spent "$3")
+  [ "$3" = pollux ] && d1=$(tap_dropped)
+  [ -n "$hp" ] && flood_stop
+  kill -USR1 "$cp"
+  wait "$cp"
+  tail -1 "$workdir/fixed.log" >"$workdir/fixed"
+  echo "  $3 $4: $(cat "$workdir/fixed")" >>"$workdir/summaries"
+  [ "$3" = pollux ] && echo "    frames the tap's kernel side dropped (queue to pollux full) in the first $secs s: $((d1 - d0))" >>"$workdir/summaries"
+  echo "    $(grep '^completions per' "$workdir/fixed.log")" >>"$workdir/summaries"
+  served=$(fixed_field rate_before_mark)
+  echo "$(per "$s0" "$s1" "$((${served:-0} * secs))") / $(per "$s0" "$s1" "$((secs * 10000000))")" \
+    >"$workdir/cost"
+  echo "$((w1 / secs)) / $(((h1 - h0) / secs)) / $(((p1 - p0) / secs)) / $(((c1 - c0) / secs))" \
+    >"$workdir/cpu"
+}
+# Frames the kernel side of pollux's tap dropped so far: its queue to pollux was full (a flood
+# faster than the poller reads drops legitimate SYNs there too, before pollux sees them).
+tap_dropped() { ip netns exec $cns cat "/sys/class/net/$tap/statistics/tx_dropped" 2>/dev/null || echo 0; }
+# A field of the last bench_connrate summary (legit_fixed), or "-".
+fixed_field() {
+  awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2) }
+    END { print (v == "" ? "-" : v) }' "$workdir/fixed"
+}
+# "P50 / P99" connect latency in us, completions failed (timed out) of the last summary.
+fixed_cols() {
+  printf '%s / %s | %s (%s)' "$(fixed_field connect_p50_us)" "$(fixed_field connect_p99_us)" \
+    "$(fixed_field failed)" "$(fixed_field timed_out)"
+}
+# 100 x $1 / $2 as "N%", or "-".
+pct() { [ "${2:-0}" -gt 0 ] 2>/dev/null && echo "$((100 * ${1:-0} / $2))%" || echo "-"; }
+
 # Seconds from the flood's end until a fresh connection completes (curl, 0.5 s timeout each).
 recovery() {
   local t0=$(date +%s.%N)
@@ -313,9 +386,56 @@ placement() {
   done
 }
 
+nginx_pid=$(cat "$workdir/nginx.pid" 2>/dev/null || echo $$)
+# --rate: one row per server and flood rate (and decoy), the legitimate load at a fixed rate.
+# $1 server, $2 flood column, $3 share of unflooded, $4 share of decoy: a row of the last
+# legit_fixed.
+fixed_row() {
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" \
+    "$(fixed_field rate_before_mark)" "$3" "$(fixed_cols)" "$(fixed_field recovery_s)" "$4" \
+    "$(cat "$workdir/cpu")" "$(cat "$workdir/cost")" "$5"
+}
+if [ -n "$rate" ]; then
+  echo "| server | flood SYN/s (sent) | legit conn/s ($rate offered) | share of unflooded | connect us p50 / p99 | failed (timed out) | recovery s | share of decoy | CPU % client / hping3 / server / idle | server ns per conn / busy % | flood alone: server ns per SYN-ACK / SYN-ACKs per s |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+  for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
+    IFS=: read -r name ip spid <<<"$target"
+    # pollux's poller spins on CPU 1 while it runs: stopped before nginx's rows, which share
+    # that CPU (under --isolate) or the machine.
+    [ "$name" = linux ] && stop_pid "$pollux_pid"
+    hp=""
+    legit_fixed "$ip" "$spid" "$name" unflooded
+    base=$(fixed_field rate_before_mark)
+    fixed_row "$name" 0 100% - -
+    for r in $rates; do
+      flood_start "$r" "$ip"
+      flood_alone "$name"
+      [ $isolate = 1 ] && [ "$r" = "${rates##* }" ] &&
+        placement "$spid" $(pgrep -P "$spid") "$hp" $(pgrep -P "$hp") $$ >>"$workdir/placement"
+      legit_fixed "$ip" "$spid" "$name" "flood $r"
+      got=$(fixed_field rate_before_mark)
+      cp "$workdir/fixed" "$workdir/fixed.flooded"
+      cp "$workdir/cpu" "$workdir/cpu.flooded"
+      cp "$workdir/cost" "$workdir/cost.flooded"
+      rsent=$sent_rate dshare=- drow=""
+      if [ $decoy = 1 ] && [ "$name" = pollux ]; then
+        flood_start "$r" $decoy_ip
+        sleep 1.3
+        legit_fixed "$ip" "$spid" "$name" "flood $r to decoy"
+        dgot=$(fixed_field rate_before_mark)
+        dshare=$(pct "$got" "$dgot")
+        drow=$(fixed_row "$name" "$r ($sent_rate) to decoy" "$(pct "$dgot" "$base")" - -)
+      fi
+      cp "$workdir/fixed.flooded" "$workdir/fixed"
+      cp "$workdir/cpu.flooded" "$workdir/cpu"
+      cp "$workdir/cost.flooded" "$workdir/cost"
+      fixed_row "$name" "$r (${rsent:--})" "$(pct "$got" "$base")" "$dshare" "$syn_cost"
+      [ -n "$drow" ] && echo "$drow"
+    done
+  done
+else  # wrk's closed loop
 echo "| server | flood SYN/s (sent) | legit conn/s | share of unflooded | recovery s | share of decoy | CPU % wrk / hping3 / server / idle | server ns per conn / busy % | flood alone: server ns per SYN-ACK / SYN-ACKs per s |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"
-nginx_pid=$(cat "$workdir/nginx.pid" 2>/dev/null || echo $$)
 for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
   IFS=: read -r name ip spid <<<"$target"
   hp=""
@@ -351,12 +471,18 @@ for target in pollux:10.91.0.2:$pollux_pid linux:10.92.0.2:$nginx_pid; do
         "${dsent:--}" "${dgot:-0}" "$dbase" "$dcpu" "$dcost"
   done
 done
+fi
 stop_pid $pollux_pid
 if [ $isolate = 1 ]; then
   echo
   echo "placement during the last flooded rows (thread: allowed CPUs, CPU it last ran on):"
   cat "$workdir/placement"
   echo "  this script and so wrk and curl: CPUs $(awk '/^Cpus_allowed_list/ {print $2}' /proc/$$/status)"
+fi
+if [ -n "$rate" ]; then
+  echo
+  echo "bench_connrate's summary of each row:"
+  cat "$workdir/summaries"
 fi
 echo
 echo "pollux counters (syn cookies, backlog, the decoy SYNs dropped, ARP):"
