@@ -7,7 +7,7 @@
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
 #                  [--no-decoy] [--pin | --isolate] [--rate R]
-#   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R]
+#   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R] [--rate R] [--isolate]
 #
 # --rate R: the legitimate load at a fixed R connections/s (bench_connrate, an open loop: a
 # connection every 1/R s whatever the server does, at most max(1000, R) in flight, 3 s
@@ -15,8 +15,9 @@
 # client's core can make. Each row then runs N + 2 s: the flood stops at N s and a SIGUSR1
 # marks that instant; "legit conn/s" is the completed rate in the whole 100 ms bins before
 # the mark (the first left out), the connect latency p50/p99 is of the connections due before
-# it, and recovery is read from the completions per 100 ms after it: the time until a run of
-# 5 bins each completes >= 90% of the R/10 offered ("never" if none does). bench_connrate is
+# it, and recovery is read from the completions per 100 ms after it: the time until 5 bins in
+# a row together complete >= 90% of the R/2 offered in them ("never" if none do). The
+# unflooded row's recovery (which should be 0) shows how noisy that is. bench_connrate is
 # looked for in BUILD_DIR/bench, then build-release/ and build/ of this tree.
 #
 # Each flooded pollux row is followed by a decoy row: the same flood sent to 10.91.0.3, an
@@ -52,8 +53,8 @@
 # are the server's own and do not depend on how fast wrk could ask.
 #
 # --profile runs no table: pollux-server under the flood (the fastest, or the first of
-# --rates) for N seconds inside `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU
-# needed) and prints the functions with the most samples, self and with children (where each
+# --rates; with --rate R, the legitimate load at R conn/s beside it) for N seconds inside
+# `perf record -e cpu-clock --call-graph dwarf` (no hardware PMU needed) and prints the functions with the most samples, self and with children (where each
 # spoofed SYN's time goes), and the CPU ticks of every process of the run.
 #
 # Everything runs in namespaces made here: the client namespace holds the kernel side of
@@ -84,7 +85,7 @@ while [ $# -gt 0 ]; do
     --cookies) cookies=${2:?}; shift 2 ;;
     --rate) rate=${2:?}; shift 2 ;;
     --profile) profile=1; shift ;;
-    -h|--help) sed -n '2,57p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -189,11 +190,21 @@ if [ $profile = 1 ]; then
   flood_start "$prate" 10.91.0.2
   fhp=$hp
   sleep 1
+  if [ -n "$rate" ]; then  # the flooded row of --rate: the legitimate load beside the flood
+    # shellcheck disable=SC2086
+    spawn "$workdir/fixed.log" ip netns exec $cns $on_client_cpu "$connrate" --to 10.91.0.2:8080 \
+      --rate "$rate" --seconds "$secs" --in-flight $((rate > 1000 ? rate : 1000)) --timeout 3000
+    cp=$spawned
+  fi
   t0p=$(ticks "$pollux_pid") t0h=$(ticks "$fhp") t0=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat)
   perf record -q -e cpu-clock --call-graph dwarf,16384 -p "$pollux_pid" -o "$workdir/perf.data" \
     -- sleep "$secs" >/dev/null 2>&1
   t1p=$(ticks "$pollux_pid") t1h=$(ticks "$fhp") t1=$(awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat)
   flood_stop
+  if [ -n "$rate" ]; then
+    wait "$cp"
+    echo "legitimate load beside it (bench_connrate at $rate conn/s): $(tail -1 "$workdir/fixed.log")"
+  fi
   echo "flood: $prate SYN/s asked, $sent_rate sent; ${secs} s profiled; CPU ticks (10 ms) in that time: pollux-server $((t1p - t0p)),"
   echo "  hping3 $((t1h - t0h)), the whole machine busy $(( ${t1% *} - ${t0% *} )) idle $(( ${t1#* } - ${t0#* } ))"
   stop_pid $pollux_pid

@@ -105,14 +105,14 @@ uint64_t offered_total(uint64_t rate, uint64_t seconds) {
 
 std::optional<double> recovery_seconds(std::span<const uint64_t> bins, double bin_s, double per_bin,
                                        double mark_s, size_t settle, double share) {
-  const double need = share * per_bin;
   const auto first = static_cast<size_t>(std::max(0.0, mark_s / bin_s));
   for (size_t k = first; k < bins.size(); ++k) {
     const size_t end = std::min(bins.size(), k + std::max<size_t>(settle, 1));
-    const bool run = std::all_of(bins.begin() + static_cast<ptrdiff_t>(k),
-                                 bins.begin() + static_cast<ptrdiff_t>(end),
-                                 [&](uint64_t c) { return static_cast<double>(c) >= need; });
-    if (run) return std::max(0.0, static_cast<double>(k) * bin_s - mark_s);
+    uint64_t sum = 0;
+    for (size_t j = k; j < end; ++j) sum += bins[j];
+    if (static_cast<double>(sum) >= share * per_bin * static_cast<double>(end - k)) {
+      return std::max(0.0, static_cast<double>(k) * bin_s - mark_s);
+    }
   }
   return std::nullopt;
 }

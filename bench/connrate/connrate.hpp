@@ -10,8 +10,8 @@
 //
 // SIGUSR1 marks an instant (flood.sh: the flood has just stopped). Completions are counted per
 // bin (100 ms) by the time they complete; the report gives the completed rate before the mark
-// and the recovery: the time from the mark until a run of bins again completes >= 90% of what
-// is offered per bin.
+// and the recovery: the time from the mark until 5 bins in a row again complete >= 90% of
+// what is offered in them.
 //
 // This file holds the pure logic (options, schedule, recovery, the summary line), unit-tested
 // in connrate_test.cpp; main.cpp holds the sockets.
@@ -49,10 +49,12 @@ struct ConnRateOptions {
 [[nodiscard]] uint64_t offered_total(uint64_t rate, uint64_t seconds);
 
 // Seconds from the mark (`mark_s` after the start) until recovery: the start of the first bin
-// that does not end before the mark and begins a run of `settle` bins (fewer at the end of
-// `bins`) each with at least `share` x `per_bin` completions; 0 when the bin holding the mark
-// already begins one. nullopt when no such run exists in `bins`. `bins` must hold only the
-// bins during which connections were offered (not the drain after the last one).
+// that does not end before the mark and begins a window of `settle` bins (fewer at the end of
+// `bins`) that together complete at least `share` x `per_bin` a bin; 0 when the bin holding
+// the mark already begins one. A window, not every bin in it: a loaded client's completions
+// arrive in bursts that move a few between neighbouring bins. nullopt when no such window
+// exists in `bins`, which must hold only the bins during which connections were offered (not
+// the drain after the last one).
 [[nodiscard]] std::optional<double> recovery_seconds(std::span<const uint64_t> bins, double bin_s,
                                                      double per_bin, double mark_s,
                                                      size_t settle = 5, double share = 0.9);

@@ -85,14 +85,20 @@ TEST(ConnRateRecovery, ZeroWhenTheBinsAroundTheMarkAreAlreadyFull) {
 }
 
 TEST(ConnRateRecovery, TheStartOfTheFirstRunOfFullBinsAfterTheMark) {
-  // Flooded to 100 a bin until 1.0 s, the mark at 1.02 s, 300 in the bin holding it, full
-  // from 1.1 s: recovered 0.08 s after the mark.
-  std::vector<uint64_t> bins(10, 100);
+  // Flooded to 100 a bin until 1.1 s (the mark at 1.02 s), 300 in the next bin, full from
+  // 1.2 s: the window from 1.1 s holds 300 + 4 x 500 >= 90% of 5 x 500, the one from 1.0 s
+  // does not: recovered 0.08 s after the mark.
+  std::vector<uint64_t> bins(11, 100);
   bins.push_back(300);
   bins.resize(20, 500);
   const auto r = recovery_seconds(bins, 0.1, 500, 1.02);
   ASSERT_TRUE(r);
   EXPECT_NEAR(*r, 0.08, 1e-9);
+}
+
+TEST(ConnRateRecovery, BurstsThatMoveCompletionsBetweenNeighbouringBinsAreNotALoss) {
+  const std::vector<uint64_t> bins = {300, 700, 300, 700, 300, 700, 300, 700};
+  EXPECT_EQ(recovery_seconds(bins, 0.1, 500, 0.1), 0.0);
 }
 
 TEST(ConnRateRecovery, OneFullBinInsideAStillPoorStretchIsNotRecovery) {
