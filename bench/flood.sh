@@ -6,8 +6,14 @@
 # connection succeeds after the flood stops. A bench, not a test: it asserts nothing.
 #
 #   bench/flood.sh [BUILD_DIR] [--seconds N] [--rates "1000 10000 max"] [--cookies MODE]
-#                  [--no-decoy] [--pin | --isolate] [--rate R]
+#                  [--no-decoy] [--pin | --isolate [--rt]] [--rate R]
 #   bench/flood.sh [BUILD_DIR] --profile [--seconds N] [--rates R] [--rate R] [--isolate]
+#
+# --rt (with --isolate): both servers SCHED_FIFO (chrt -f 1) on CPU 1, as if the core were
+# theirs alone (a DPDK lcore is meant to own its core). Without it, on a machine where other
+# work also runs on CPU 1, pollux's poller gets only its fair share of that CPU, while
+# Linux's packet handling runs in softirq, ahead of any task: a busy machine then starves
+# pollux and not Linux. The kernel's RT throttling still leaves 5% of CPU 1 to the others.
 #
 # --rate R: the legitimate load at a fixed R connections/s (bench_connrate, an open loop: a
 # connection every 1/R s whatever the server does, at most max(1000, R) in flight, 3 s
@@ -75,6 +81,7 @@ pin=0
 isolate=0
 rates_given=0
 rate=""
+rt=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=${2:?}; shift 2 ;;
@@ -82,10 +89,11 @@ while [ $# -gt 0 ]; do
     --no-decoy) decoy=0; shift ;;
     --pin) pin=1; shift ;;
     --isolate) isolate=1; shift ;;
+    --rt) rt=1; shift ;;
     --cookies) cookies=${2:?}; shift 2 ;;
     --rate) rate=${2:?}; shift 2 ;;
     --profile) profile=1; shift ;;
-    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,67p' "$0"; exit 0 ;;
     -*) echo "flood.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
   esac
@@ -108,6 +116,9 @@ if [ -n "$rate" ]; then
   done
   [ -n "$connrate" ] || { echo "flood.sh: --rate needs bench_connrate (ninja -C build bench/bench_connrate)" >&2; exit 2; }
 fi
+[ $rt = 1 ] && [ $isolate = 0 ] && { echo "flood.sh: --rt needs --isolate" >&2; exit 2; }
+rt_prio=""
+[ $rt = 1 ] && rt_prio="chrt -f 1"
 if [ $isolate = 1 ]; then
   [ "$(nproc --all)" -ge 2 ] || { echo "flood.sh: --isolate needs 2 CPUs" >&2; exit 2; }
   [ -e /sys/class/net/lo/queues/rx-0/rps_cpus ] ||
@@ -130,7 +141,7 @@ rps() { ip netns exec "$1" sh -c "echo $3 > /sys/class/net/$2/queues/rx-0/rps_cp
 # --isolate its lcore is CPU 1 and the process may use CPU 0 too, where the EAL puts its
 # control threads (the CPUs it was given less the lcores').
 lcore=0 server_cpu=""
-[ $isolate = 1 ] && lcore=1 server_cpu="taskset -c 0,1"
+[ $isolate = 1 ] && lcore=1 server_cpu="taskset -c 0,1 $rt_prio"
 # shellcheck disable=SC2086
 spawn "$workdir/pollux.log" ip netns exec $cns $server_cpu "$server" --preset tap:$tap -l $lcore -- \
   --ip 10.91.0.2/24 --gw 10.91.0.1 --mode http --port 8080 --syn-cookies "$cookies"
@@ -239,7 +250,7 @@ http {
 EOF
 # shellcheck disable=SC2086
 nginx_cpu=$on_flood_cpu
-[ $isolate = 1 ] && nginx_cpu="taskset -c 1"
+[ $isolate = 1 ] && nginx_cpu="taskset -c 1 $rt_prio"
 # shellcheck disable=SC2086
 spawn "$workdir/nginx.log" ip netns exec $lns $nginx_cpu nginx -c "$workdir/nginx.conf"
 for _ in $(seq 50); do ip netns exec $cns curl -s -m 1 http://10.92.0.2:8080/ >/dev/null && break; sleep 0.1; done
@@ -385,14 +396,15 @@ flood_alone() {
   syn_cost="$(per "$a" "$b" "$n") / $n"
 }
 
-# Where each process of the run is allowed to run (and last ran): the check of --isolate.
+# Where each process of the run is allowed to run (and last ran), and its scheduling policy
+# (0 normal, 1 FIFO): the check of --isolate and --rt.
 placement() {
   local p t
   for p in "$@"; do
     for t in /proc/"$p"/task/*; do
-      printf '  %s (%s): CPUs %s, last on %s\n' "$(cat "$t/comm" 2>/dev/null)" "${t##*/}" \
-        "$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status" 2>/dev/null)" \
-        "$(awk '{print $39}' "$t/stat" 2>/dev/null)"
+      printf '  %s (%s): CPUs %s, last on %s, policy %s\n' "$(cat "$t/comm" 2>/dev/null)" \
+        "${t##*/}" "$(awk '/^Cpus_allowed_list/ {print $2}' "$t/status" 2>/dev/null)" \
+        "$(awk '{print $39}' "$t/stat" 2>/dev/null)" "$(awk '{print $41}' "$t/stat" 2>/dev/null)"
     done
   done
 }
@@ -486,7 +498,7 @@ fi
 stop_pid $pollux_pid
 if [ $isolate = 1 ]; then
   echo
-  echo "placement during the last flooded rows (thread: allowed CPUs, CPU it last ran on):"
+  echo "placement during the last flooded rows (thread: allowed CPUs, CPU it last ran on, policy):"
   cat "$workdir/placement"
   echo "  this script and so wrk and curl: CPUs $(awk '/^Cpus_allowed_list/ {print $2}' /proc/$$/status)"
 fi
