@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace pollux::bench {
@@ -35,11 +36,10 @@ TEST(ConnRateOptions, DefaultsAreFiveSecondsAThousandInFlightThreeSecondTimeoutA
   std::string error;
   const auto o = parse({"--to", "127.0.0.1:80", "--rate", "100"}, error);
   ASSERT_TRUE(o) << error;
-  EXPECT_EQ(o->seconds, 5u);
-  EXPECT_EQ(o->in_flight, 1000u);
-  EXPECT_EQ(o->timeout_ms, 3000u);
-  EXPECT_EQ(o->bin_ms, 100u);
-  EXPECT_EQ(o->path, "/");
+  // seconds, in flight, timeout (ms), bin (ms), path
+  EXPECT_EQ(std::tie(o->seconds, o->in_flight, o->timeout_ms, o->bin_ms, o->path),
+            std::make_tuple(uint64_t{5}, uint64_t{1000}, uint64_t{3000}, uint64_t{100},
+                            std::string("/")));
 }
 
 TEST(ConnRateOptions, RefusesBadInputWithALineNamingTheOption) {
