@@ -354,6 +354,7 @@ legit_fixed() {
   [ "$3" = pollux ] && echo "    frames the tap's kernel side dropped (queue to pollux full) in the first $secs s: $((d1 - d0))" >>"$workdir/summaries"
   echo "    $(grep '^completions per' "$workdir/fixed.log")" >>"$workdir/summaries"
   served=$(fixed_field rate_before_mark)
+  case $served in ''|*[!0-9]*) served=0 ;; esac  # bench_connrate failed: its log says why
   echo "$(per "$s0" "$s1" "$((${served:-0} * secs))") / $(per "$s0" "$s1" "$((secs * 10000000))")" \
     >"$workdir/cost"
   echo "$((w1 / secs)) / $(((h1 - h0) / secs)) / $(((p1 - p0) / secs)) / $(((c1 - c0) / secs))" \
