@@ -1,7 +1,7 @@
 #include "http_response.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -37,12 +37,119 @@ bool list_has(std::string_view list, std::string_view token) {
   }
   return false;
 }
-// tchar (RFC 9110 5.6.2): ALPHA, DIGIT or one of !#$%&'*+-.^_`|~.
-constexpr bool is_tchar(char c) {
+// tchar (RFC 9110 5.6.2): ALPHA, DIGIT or one of !#$%&'*+-.^_`|~; a table, one load a byte
+// of every field name (the test it is built from searched 15 symbols for each byte).
+constexpr bool tchar_by_rule(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
+constexpr auto kTcharTable = [] {
+  std::array<bool, 256> t{};
+  for (size_t c = 0; c < t.size(); ++c) t[c] = tchar_by_rule(static_cast<char>(c));
+  return t;
+}();
+constexpr bool is_tchar(char c) {
+  return kTcharTable[static_cast<uint8_t>(c)];
+}
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// What both readers make of a line, so that the fast path and ResponseParser agree by
+// construction where both read (tests/unit/apps/gen_test.cpp checks it anyway).
+
+// status-line = HTTP-version SP status-code SP [reason-phrase] (RFC 9112 4), without its CRLF:
+// the status (100..999), or 0 when it is not one. The reason phrase is not read.
+int status_line(std::string_view l, bool& http10) {
+  if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || (l[7] != '0' && l[7] != '1') || l[8] != ' ' ||
+      !is_digit(l[9]) || !is_digit(l[10]) || !is_digit(l[11]) || (l.size() > 12 && l[12] != ' '))
+    return 0;
+  const int status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+  http10 = l[7] == '0';
+  return status < 100 ? 0 : status;
+}
+// field-line = field-name ":" OWS field-value OWS (RFC 9112 5), without its CRLF: false when
+// it is not one (no colon, an empty name, a name with a non-tchar such as whitespace before
+// the colon, RFC 9112 5.1).
+bool field_line(std::string_view l, std::string_view& name, std::string_view& value) {
+  const size_t colon = l.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  name = l.substr(0, colon);
+  for (char c : name)
+    if (!is_tchar(c)) return false;
+  value = trim(l.substr(colon + 1));
+  return true;
+}
+// Content-Length = 1*DIGIT (RFC 9110 8.6); false when it is not one or contradicts an earlier
+// one (RFC 9112 6.3).
+bool content_length(std::string_view value, bool& have_length, uint64_t& length) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) return false;
+  if (have_length && n != length) return false;
+  have_length = true;
+  length = n;
+  return true;
+}
+// Connection's options (RFC 9110 7.6.1): close ends persistence, keep-alive (HTTP/1.0's)
+// keeps it; one field that names both closes.
+void connection_options(std::string_view value, bool& keep_alive) {
+  if (list_has(value, "close"))
+    keep_alive = false;
+  else if (list_has(value, "keep-alive"))
+    keep_alive = true;
+}
+
+// The line that starts at p and ends in CRLF within [p, end), at most kMaxLine bytes before
+// its LF as ResponseParser allows: its bytes without the CRLF, and p moved past it; false
+// (p unchanged) when there is none whole here or it ends in a bare LF.
+bool crlf_line(const char*& p, const char* end, std::string_view& line) {
+  const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+  if (lf == nullptr || lf == p || lf[-1] != '\r' ||
+      static_cast<size_t>(lf - p) > ResponseParser::kMaxLine)
+    return false;
+  line = {p, static_cast<size_t>(lf - 1 - p)};
+  p = lf + 1;
+  return true;
+}
 }  // namespace
+
+bool parse_whole_response(std::span<const uint8_t> in, WholeResponse& out, size_t& consumed) {
+  const auto* const begin = reinterpret_cast<const char*>(in.data());
+  const char* const end = begin + in.size();
+  const char* p = begin;
+  std::string_view line;
+  bool http10 = false;
+  if (!crlf_line(p, end, line)) return false;
+  const int status = status_line(line, http10);
+  if (status < 200) return false;  // malformed, or interim (1xx, 101): the parser's
+  bool keep_alive = !http10;       // HTTP/1.1 persists unless told (RFC 9112 9.3)
+  bool have_length = false;
+  uint64_t length = 0;
+  for (;;) {
+    if (!crlf_line(p, end, line)) return false;
+    if (line.empty()) break;  // the end of the head
+    std::string_view name, value;
+    if (!field_line(line, name, value)) return false;
+    // Only three names matter; their lengths tell most fields apart in one compare.
+    if (name.size() == 14 && iequals(name, "content-length")) {
+      if (!content_length(value, have_length, length)) return false;
+    } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+      return false;  // chunked, or a coding that runs to the close: the parser's
+    } else if (name.size() == 10 && iequals(name, "connection")) {
+      connection_options(value, keep_alive);
+    }
+  }
+  // Message body length, RFC 9112 6.3: none for 204 and 304 whatever the fields say; without
+  // a Content-Length it runs to the close (the parser's).
+  if (status == 204 || status == 304)
+    length = 0;
+  else if (!have_length || length > static_cast<uint64_t>(end - p))
+    return false;
+  consumed = static_cast<size_t>(p - begin) + static_cast<size_t>(length);
+  out = WholeResponse{length, status, keep_alive};
+  return true;
+}
 
 void ResponseParser::reset() {
   state_ = State::status_line;
@@ -127,20 +234,11 @@ RespResult ResponseParser::eof() {
 RespResult ResponseParser::line_done(std::string_view l) {
   switch (state_) {
     case State::status_line: {
-      // HTTP-version SP status-code SP [reason-phrase]  (RFC 9112 4)
-      if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || (l[7] != '0' && l[7] != '1') ||
-          l[8] != ' ' || !std::isdigit(static_cast<unsigned char>(l[9])) ||
-          !std::isdigit(static_cast<unsigned char>(l[10])) ||
-          !std::isdigit(static_cast<unsigned char>(l[11])) || (l.size() > 12 && l[12] != ' ')) {
+      status_ = status_line(l, http10_);
+      if (status_ == 0) {
         state_ = State::failed;
         return RespResult::bad;
       }
-      status_ = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
-      if (status_ < 100) {
-        state_ = State::failed;
-        return RespResult::bad;
-      }
-      http10_ = l[7] == '0';
       keep_alive_ = !http10_;
       state_ = State::header;
       return RespResult::need_more;
@@ -190,19 +288,10 @@ RespResult ResponseParser::line_done(std::string_view l) {
 }
 
 bool ResponseParser::header_field(std::string_view l) {
-  const size_t colon = l.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  const std::string_view name = l.substr(0, colon);
-  for (char c : name)
-    if (!is_tchar(c)) return false;  // no whitespace before the colon (RFC 9112 5.1)
-  const std::string_view value = trim(l.substr(colon + 1));
+  std::string_view name, value;
+  if (!field_line(l, name, value)) return false;
   if (iequals(name, "content-length")) {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) return false;
-    if (have_length_ && n != length_) return false;  // conflicting lengths (RFC 9112 6.3)
-    have_length_ = true;
-    length_ = n;
+    if (!content_length(value, have_length_, length_)) return false;
   } else if (iequals(name, "transfer-encoding")) {
     // Chunked must be the final coding; anything else means "read until close".
     const size_t comma = value.rfind(',');
@@ -210,10 +299,7 @@ bool ResponseParser::header_field(std::string_view l) {
         iequals(trim(comma == std::string_view::npos ? value : value.substr(comma + 1)), "chunked");
     if (!chunked_) have_length_ = false;
   } else if (iequals(name, "connection")) {
-    if (list_has(value, "close"))
-      keep_alive_ = false;
-    else if (list_has(value, "keep-alive"))
-      keep_alive_ = true;
+    connection_options(value, keep_alive_);
   }
   return true;
 }

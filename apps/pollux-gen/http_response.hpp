@@ -13,6 +13,23 @@ namespace pollux::apps::http {
 
 enum class RespResult : uint8_t { need_more, complete, bad };
 
+// A response read in place by parse_whole_response.
+struct WholeResponse {
+  uint64_t body_bytes = 0;
+  int status = 0;
+  bool keep_alive = true;
+};
+
+// The fast path for a response that arrived whole (issue 13): its head -- status line, then
+// field lines each ending in CRLF, then the empty line -- and its Content-Length body all in
+// `in`, read where they lie with straight scans and no state. It takes a subset of what
+// ResponseParser takes and agrees with it there (status, keep_alive, body_bytes, consumed);
+// false leaves the response to ResponseParser: a head or body that continues past `in`, bare
+// LF line ends, a 1xx, Transfer-Encoding, no Content-Length (the body runs to the close), an
+// overlong line and every malformed one (so each error is still the parser's to count).
+[[nodiscard]] bool parse_whole_response(std::span<const uint8_t> in, WholeResponse& out,
+                                        size_t& consumed);
+
 class ResponseParser {
  public:
   // No buffer until a line arrives split across spans (the only time line_ collects one):

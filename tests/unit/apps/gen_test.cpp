@@ -1072,6 +1072,9 @@ TEST_P(BadResponses, AreRefused) {
   ResponseParser p;
   size_t used = 0;
   EXPECT_EQ(feed_all(p, GetParam(), 5, used), RespResult::bad) << GetParam();
+  // The fast path leaves every one to the parser, which counts it as before.
+  http::WholeResponse w;
+  EXPECT_FALSE(http::parse_whole_response(bytes(GetParam()), w, used)) << GetParam();
 }
 INSTANTIATE_TEST_SUITE_P(
     HttpResponse, BadResponses,
@@ -1119,6 +1122,235 @@ TEST(HttpResponse, APartialStatusLineCountsAsStarted) {
   EXPECT_TRUE(p.started());
   EXPECT_EQ(p.feed(bytes("1 200 OK\r\nContent-Length: 0\r\n\r\n"), used), RespResult::complete);
   EXPECT_EQ(p.status(), 200);
+}
+
+// --- The whole-response fast path ------------------------------------------------------------
+
+// What pollux-gen makes of a response that arrives in `spans`: each span read in place while
+// no parser is lent and the span holds the whole response, else fed to a parser lent until the
+// response is done (GenApp::read_http). The bytes left after the response stay unread.
+struct ReadOutcome {
+  RespResult result = RespResult::need_more;
+  int status = 0;
+  bool keep_alive = false;
+  size_t consumed = 0;
+  bool lent = false;  // a parser was needed
+};
+ReadOutcome read_like_the_gen(const std::string& text, const std::vector<size_t>& cuts) {
+  ReadOutcome o;
+  std::unique_ptr<ResponseParser> parser;
+  size_t from = 0;
+  for (size_t i = 0; i <= cuts.size() && o.result == RespResult::need_more; ++i) {
+    const size_t to = i < cuts.size() ? cuts[i] : text.size();
+    const auto span = bytes(text).subspan(from, to - from);
+    from = to;
+    if (span.empty()) continue;
+    size_t used = 0;
+    http::WholeResponse w;
+    if (!parser && http::parse_whole_response(span, w, used)) {
+      o = ReadOutcome{RespResult::complete, w.status, w.keep_alive, o.consumed + used, false};
+      break;
+    }
+    if (!parser) parser = std::make_unique<ResponseParser>();
+    o.lent = true;
+    o.result = parser->feed(span, used);
+    o.consumed += used;
+    o.status = parser->status();
+    o.keep_alive = parser->keep_alive();
+    if (used < span.size()) break;  // the response ended (or failed) inside this span
+  }
+  return o;
+}
+// The reference: the incremental parser fed everything at once.
+ReadOutcome parse_whole_text(const std::string& text) {
+  ResponseParser p;
+  ReadOutcome o;
+  o.result = p.feed(bytes(text), o.consumed);
+  o.status = p.status();
+  o.keep_alive = p.keep_alive();
+  o.lent = true;
+  return o;
+}
+std::string describe(const ReadOutcome& o) {
+  return "result " + std::to_string(static_cast<int>(o.result)) + " status " +
+         std::to_string(o.status) + " keep-alive " + std::to_string(o.keep_alive) + " consumed " +
+         std::to_string(o.consumed);
+}
+bool same(const ReadOutcome& a, const ReadOutcome& b) {
+  return a.result == b.result && a.consumed == b.consumed &&
+         (a.result != RespResult::complete ||
+          (a.status == b.status && a.keep_alive == b.keep_alive));
+}
+
+// Responses as real servers write them: nginx 1.22 (keep-alive, a 404, a 304 with a length,
+// a close), pollux-server's own (write_response: 1.1 and 1.0 keep-alive), and Linux peers'
+// Python http.server (HTTP/1.0, mixed-case names, no Connection field). Each is followed by
+// the start of another response, which must stay unread.
+const std::vector<std::string>& real_responses() {
+  static const std::vector<std::string> r = [] {
+    const std::string nginx_body(615, 'n');
+    return std::vector<std::string>{
+        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 10:40:00 GMT\r\n"
+        "Content-Type: text/html\r\nContent-Length: 615\r\nLast-Modified: Tue, 13 Jun 2023 "
+        "15:08:10 GMT\r\nConnection: keep-alive\r\nETag: \"6488865a-267\"\r\n"
+        "Accept-Ranges: bytes\r\n\r\n" +
+            nginx_body,
+        "HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 10:40:00 "
+        "GMT\r\nContent-Type: text/html\r\nContent-Length: 153\r\nConnection: keep-alive\r\n"
+        "\r\n" +
+            std::string(153, 'x'),
+        "HTTP/1.1 304 Not Modified\r\nServer: nginx/1.22.1\r\nContent-Length: 615\r\n"
+        "Connection: keep-alive\r\nETag: \"6488865a-267\"\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Length: 3\r\nConnection: close\r\n"
+        "\r\nabc",
+        "HTTP/1.1 200 OK\r\nServer: pollux\r\nContent-Type: text/plain\r\nContent-Length: 128"
+        "\r\n\r\n" +
+            std::string(128, 'p'),
+        "HTTP/1.1 200 OK\r\nDate: Mon, 07 Dec 2026 10:40:00 GMT\r\nServer: pollux\r\n"
+        "Content-Type: text/plain\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nServer: pollux\r\nContent-Type: text/plain\r\n"
+        "Content-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\nDate: Mon, 07 Dec 2026 "
+        "10:40:00 GMT\r\nContent-type: text/html; charset=utf-8\r\nContent-Length: 5\r\n"
+        "Last-Modified: Mon, 07 Dec 2026 10:00:00 GMT\r\n\r\nhello",
+        "HTTP/1.0 200 OK\r\nconnection: Keep-Alive\r\nCONTENT-LENGTH:   2  \r\n\r\nok",
+        "HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 1\r\n"
+        "Content-Length: 1\r\n\r\n1",
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\nfail",
+        "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+    };
+  }();
+  return r;
+}
+
+TEST(HttpResponseFastPath, TakesRealServersWholeResponsesAsTheParserReadsThem) {
+  for (const std::string& resp : real_responses()) {
+    const std::string text = resp + "HTTP/1.1 200 OK\r\n";
+    http::WholeResponse w;
+    size_t used = 0;
+    ASSERT_TRUE(http::parse_whole_response(bytes(text), w, used)) << resp;
+    ResponseParser p;
+    size_t parsed = 0;
+    ASSERT_EQ(p.feed(bytes(text), parsed), RespResult::complete) << resp;
+    EXPECT_EQ(used, resp.size()) << "stops at the end of the response: " << resp;
+    EXPECT_EQ(used, parsed) << resp;
+    EXPECT_EQ(w.status, p.status()) << resp;
+    EXPECT_EQ(w.keep_alive, p.keep_alive()) << resp;
+    EXPECT_EQ(w.body_bytes, p.body_bytes()) << resp;
+  }
+}
+
+// Cut in two at every byte (and in three at every pair of bytes for the short ones): the
+// fast path takes the first piece only when it holds the whole response; otherwise a parser is
+// lent from the first piece on, and either way the outcome is the parser's on the whole text.
+TEST(HttpResponseFastPath, AgreesWithTheParserAtEveryCut) {
+  for (const std::string& resp : real_responses()) {
+    const std::string text = resp + "HTTP/1.1 200 OK\r\n";
+    const ReadOutcome want = parse_whole_text(text);
+    ASSERT_EQ(want.result, RespResult::complete) << resp;
+    for (size_t cut = 0; cut <= text.size(); ++cut) {
+      const ReadOutcome got = read_like_the_gen(text, {cut});
+      EXPECT_TRUE(same(got, want))
+          << "cut at " << cut << ": " << describe(got) << " want " << describe(want) << "\n"
+          << resp;
+      EXPECT_EQ(got.lent, cut != 0 && cut < resp.size()) << "cut at " << cut << "\n" << resp;
+    }
+    if (text.size() > 200) continue;
+    for (size_t a = 1; a < text.size(); ++a)
+      for (size_t b = a; b <= text.size(); ++b)
+        ASSERT_TRUE(same(read_like_the_gen(text, {a, b}), want))
+            << "cuts at " << a << ", " << b << "\n"
+            << resp;
+  }
+}
+
+// What the fast path leaves to the parser, and the parser still reads (or refuses) as before.
+TEST(HttpResponseFastPath, LeavesEverythingUnusualToTheParser) {
+  const char* const left[] = {
+      "HTTP/1.1 200 OK\nContent-Length: 0\n\n",      // bare LF
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",  // one bare LF
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n\r\nruns to the close",                         // no length
+      "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",               // body continues
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n",                         // head continues
+      "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",  // overflows
+  };
+  for (const char* r : left) {
+    http::WholeResponse w;
+    size_t used = 0;
+    EXPECT_FALSE(http::parse_whole_response(bytes(r), w, used)) << r;
+  }
+  // A line of the parser's limit is taken; one byte more is the parser's (which refuses it).
+  const std::string field = "X: " + std::string(ResponseParser::kMaxLine - 4, 'a');
+  const std::string ok = "HTTP/1.1 200 OK\r\n" + field + "\r\nContent-Length: 0\r\n\r\n";
+  const std::string too_long = "HTTP/1.1 200 OK\r\n" + field + "a\r\nContent-Length: 0\r\n\r\n";
+  http::WholeResponse w;
+  size_t used = 0;
+  EXPECT_TRUE(http::parse_whole_response(bytes(ok), w, used));
+  EXPECT_EQ(used, ok.size());
+  EXPECT_FALSE(http::parse_whole_response(bytes(too_long), w, used));
+}
+
+// Seeded mutations of the real responses (bytes replaced by the ones that matter to HTTP's
+// syntax, inserted, deleted, lines duplicated): wherever the fast path takes a response it
+// agrees with the parser, and it never takes one the parser refuses or reads differently.
+// Bounded: 20,000 mutants, a fixed seed (printed on failure).
+TEST(HttpResponseFastPath, AgreesWithTheParserOnSeededMutations) {
+  constexpr uint32_t kSeed = 20261207;
+  std::mt19937 rng(kSeed);
+  const std::string syntax = "\r\n: \t,0123456789aAzZ-HTTP/1.\x7f";
+  uint32_t taken = 0, refused_by_parser = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const auto& base = real_responses()[rng() % real_responses().size()];
+    std::string m = base + "HTTP/1.1 200 OK\r\n";
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng() % m.size();
+      const char c =
+          rng() % 4 == 0 ? static_cast<char>(rng() % 256) : syntax[rng() % syntax.size()];
+      switch (rng() % 4) {
+        case 0:
+          m[at] = c;
+          break;
+        case 1:
+          m.insert(m.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 2:
+          m.erase(at, 1 + rng() % 3);
+          break;
+        default: {  // a line said twice (duplicate fields)
+          const size_t start = m.rfind('\n', at) == std::string::npos ? 0 : m.rfind('\n', at) + 1;
+          const size_t end = m.find('\n', at);
+          if (end != std::string::npos) m.insert(start, m.substr(start, end + 1 - start));
+        }
+      }
+      if (m.empty()) m = "H";
+    }
+    const ReadOutcome want = parse_whole_text(m);
+    if (want.result == RespResult::bad) ++refused_by_parser;
+    http::WholeResponse w;
+    size_t used = 0;
+    if (!http::parse_whole_response(bytes(m), w, used)) continue;
+    ++taken;
+    ASSERT_EQ(want.result, RespResult::complete)
+        << "seed " << kSeed << " mutant " << i << " taken but the parser says " << describe(want)
+        << ":\n"
+        << m;
+    ResponseParser p;
+    size_t parsed = 0;
+    p.feed(bytes(m), parsed);
+    ASSERT_TRUE(used == parsed && w.status == p.status() && w.keep_alive == p.keep_alive() &&
+                w.body_bytes == p.body_bytes())
+        << "seed " << kSeed << " mutant " << i << ": fast status " << w.status << " keep-alive "
+        << w.keep_alive << " consumed " << used << ", parser " << describe(want) << ":\n"
+        << m;
+  }
+  // Both sides of the line were exercised.
+  EXPECT_GT(taken, 2000u);
+  EXPECT_GT(refused_by_parser, 2000u);
 }
 
 // --- JSON ------------------------------------------------------------------------------------
