@@ -5,24 +5,6 @@
 
 namespace pollux::apps {
 
-struct GenApp::ConnState {
-  Conn* conn = nullptr;
-  uint64_t t_open = 0;     // connect() called
-  uint64_t t_request = 0;  // first byte of the current request handed to send()
-  uint64_t req_left = 0;   // request bytes still to send
-  uint64_t req_off = 0;    // position in request_ (raw payloads cycle through it)
-  uint64_t resp_left = 0;  // raw: response bytes still expected
-  uint64_t resp_size = 0;  // raw: the current request's response size
-  uint64_t t_due = 0;      // open-loop rps: when the next request is due
-  uint64_t work = 0;       // open-loop rps with --ramp: t_due in full-rate time
-  uint32_t req_index = 0;  // which of requests_ the current request is
-  uint32_t dst = 0;        // which --dst the connection went to
-  bool established = false;
-  bool in_request = false;  // a request is outstanding
-  bool waiting = false;     // open-loop rps: in due_ until t_due
-  http::ResponseParser parser;
-};
-
 namespace {
 constexpr uint32_t kMaxOpensPerTurn = 32;  // SYNs per loop turn: bursts stay small
 constexpr size_t kPatternBytes = 64 * 1024;
@@ -37,7 +19,11 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> 
       share_(share),
       rate_(rate),
       open_loop_(opts.mode == GenMode::rps && rate > 0),
-      dsts_(destinations(opts)) {
+      dsts_(destinations(opts)),
+      states_(share),
+      parsers_(!opts.http          ? 0
+               : opts.parsers != 0 ? opts.parsers
+                                   : share) {
   {
     std::vector<Weighted> weights;
     for (const auto& d : dsts_) weights.push_back(Weighted{0, d.weight});
@@ -64,10 +50,6 @@ GenApp::GenApp(Stack& tcp, std::vector<Ipv4Addr> sources, std::vector<Ipv6Addr> 
         std::min<size_t>(opts_.mode == GenMode::bulk ? kPatternBytes : largest, kPatternBytes));
     for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>('a' + i % 26);
   }
-  // One state per connection this lcore may have open at once: no allocation afterwards.
-  pool_ = std::make_unique<ConnState[]>(share_);
-  free_.reserve(share_);
-  for (uint32_t i = 0; i < share_; ++i) free_.push_back(&pool_[i]);
   if (open_loop_) {
     // Each connection sends every share/rate seconds, like wrk2: the aggregate is `rate`.
     interval_ns_ = static_cast<uint64_t>(1e9 * static_cast<double>(share_) / rate_);
@@ -116,7 +98,7 @@ void GenApp::tick(uint64_t now) {
 namespace {
 // due_ is a min-heap on t_due.
 bool later(const GenApp::ConnState* a, const GenApp::ConnState* b) {
-  return a->t_due > b->t_due;
+  return a->due > b->due;
 }
 }  // namespace
 
@@ -126,22 +108,27 @@ void GenApp::wait_until_due(ConnState& s) {
   std::push_heap(due_.begin(), due_.end(), later);
 }
 
+uint64_t GenApp::due_time(const ConnState& s) const {
+  return profiled_ ? start_ns_ + profile_.time_for_work(s.due) : s.due;
+}
+
 void GenApp::send_due() {
-  while (!due_.empty() && due_.front()->t_due <= now_) {
+  while (!due_.empty()) {
+    const uint64_t t_due = due_time(*due_.front());
+    if (t_due > now_) return;
     std::pop_heap(due_.begin(), due_.end(), later);
     ConnState* s = due_.back();
     due_.pop_back();
     s->waiting = false;
-    start_request(*s, s->t_due);
+    start_request(*s, t_due);
   }
 }
 
 bool GenApp::open_one() {
-  ConnState* s = free_.back();
-  free_.pop_back();
+  ConnState* s = states_.take();  // never empty: live_ < share_
   *s = ConnState{};
   TcpError err = TcpError::ok;
-  s->t_open = now_;
+  s->t_mark = now_;
   s->dst = static_cast<uint32_t>(dst_pick_.next());
   const Destination& d = dsts_[s->dst];
   if (d.addr.ipv6) {
@@ -164,7 +151,7 @@ bool GenApp::open_one() {
       stats_.port_waits.add();
     else
       count_error(*s, stats_.local);
-    free_.push_back(s);
+    states_.put(s);
     return false;
   }
   Stack::set_user(s->conn, s);
@@ -182,19 +169,25 @@ void GenApp::release(ConnState& s) {
     std::make_heap(due_.begin(), due_.end(), later);
     s.waiting = false;
   }
+  if (s.parser) return_parser(s);
   if (s.conn) {
     if (s.established) finished_conns_.add(tcp_.counts(s.conn));
     Stack::set_user(s.conn, nullptr);
   }
   s.conn = nullptr;
   --live_;
-  free_.push_back(&s);
+  states_.put(&s);
 }
 
-ConnTotals GenApp::conn_totals() const {
+void GenApp::return_parser(ConnState& s) {
+  parsers_.put(s.parser);
+  s.parser = nullptr;
+}
+
+ConnTotals GenApp::conn_totals() {
   ConnTotals t = finished_conns_;
-  for (uint32_t i = 0; i < share_; ++i)
-    if (pool_[i].conn && pool_[i].established) t.add(tcp_.counts(pool_[i].conn));
+  for (const ConnState& s : states_.items())  // every state ever lent; free ones hold no conn
+    if (s.conn && s.established) t.add(tcp_.counts(s.conn));
   return t;
 }
 
@@ -222,22 +215,17 @@ void GenApp::on_connected(void* ctx, Conn* c) {
   self->stats_.established.add();
   self->dst_stats_[s->dst].established.add();
   self->stats_.active.add();
-  self->connect_ns_.record(self->now_ - s->t_open);
+  self->connect_ns_.record(self->now_ - s->t_mark);
   switch (self->opts_.mode) {
     case GenMode::cps:
       return self->start_request(*s, self->now_);
     case GenMode::rps:
       if (!self->open_loop_) return self->start_request(*s, self->now_);
       // Spread the connections' schedules over one interval instead of firing together.
-      if (!self->profiled_) {
-        s->t_due =
-            self->now_ + self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
-      } else {
-        // The same, in full-rate time from the start, mapped through the profile.
-        s->work = self->profile_.work_at(self->now_ - self->start_ns_) +
-                  self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
-        s->t_due = self->start_ns_ + self->profile_.time_for_work(s->work);
-      }
+      // With a profile, the same in full-rate time from the start (ConnState::due).
+      s->due =
+          (self->profiled_ ? self->profile_.work_at(self->now_ - self->start_ns_) : self->now_) +
+          self->interval_ns_ * (self->stagger_++ % self->share_) / self->share_;
       return self->wait_until_due(*s);
     case GenMode::bulk:
       return self->pump_bulk(*s);
@@ -274,12 +262,16 @@ void GenApp::on_peer_closed(void* ctx, Conn* c) {
   auto* self = static_cast<GenApp*>(ctx);
   auto* s = static_cast<ConnState*>(Stack::user(c));
   if (!s) return;
-  const bool http_until_close = self->opts_.http && s->in_request && s->parser.started();
-  if (http_until_close && s->parser.eof() == http::RespResult::complete) {
+  // http: a response begun and unfinished has a parser (a whole one was read in place).
+  http::ResponseParser* p = s->parser ? &s->parser->parser : nullptr;
+  const bool started = self->opts_.http ? p && p->started() : s->resp_started;
+  if (s->in_request && p && p->started() && p->eof() == http::RespResult::complete) {
     // A body delimited by the end of the connection (RFC 9112 6.3 rule 8).
-    return self->response_done(*s, s->parser.status() >= 200 && s->parser.status() < 300);
+    const int status = p->status();
+    self->return_parser(*s);
+    return self->response_done(*s, Outcome{status, false});
   }
-  if (s->in_request && (self->opts_.http ? s->parser.started() : s->resp_left < s->resp_size))
+  if (s->in_request && started)
     self->count_error(*s, self->stats_.bad_response);  // truncated response
   else
     self->count_error(*s, self->stats_.closed_early);
@@ -316,7 +308,7 @@ void GenApp::on_closed(void* ctx, Conn* c, CloseReason why) {
 
 void GenApp::start_request(ConnState& s, uint64_t t_request) {
   s.in_request = true;
-  s.t_request = t_request;
+  s.t_mark = t_request;
   s.req_off = 0;
   if (opts_.http) {
     // Paths in turn, each with the next body size of the mix.
@@ -325,17 +317,19 @@ void GenApp::start_request(ConnState& s, uint64_t t_request) {
                                         bodies_.next());
     const size_t paths = opts_.http_paths.size();
     next_path_ = next_path_ + 1 == paths ? 0 : next_path_ + 1;
-    s.req_left = requests_[s.req_index].size();
+    s.req_left = static_cast<uint32_t>(requests_[s.req_index].size());
   } else {
     // A size mix picks each request's size; its response is the --resp-size mix's next, or
     // (an echo) the request's own size.
-    s.req_left = req_sizes_.size() > 1 ? opts_.req_sizes[req_sizes_.next()].value : opts_.req_size;
-    s.resp_size = resp_sizes_.size() > 1 ? opts_.resp_sizes[resp_sizes_.next()].value
-                  : opts_.resp_size      ? opts_.resp_size
-                                         : s.req_left;
+    s.req_left = req_sizes_.size() > 1
+                     ? static_cast<uint32_t>(opts_.req_sizes[req_sizes_.next()].value)
+                     : opts_.req_size;
+    s.resp_left = resp_sizes_.size() > 1
+                      ? static_cast<uint32_t>(opts_.resp_sizes[resp_sizes_.next()].value)
+                  : opts_.resp_size ? opts_.resp_size
+                                    : s.req_left;
+    s.resp_started = false;
   }
-  s.resp_left = s.resp_size;
-  s.parser.reset();
   write_request(s);
 }
 
@@ -364,24 +358,20 @@ void GenApp::read_response(ConnState& s) {
         return finish(s, true);
       }
       size_t used = 0;
-      bool done = false, good = true;
+      bool done = false;
+      Outcome out;  // raw: every whole response is a good one
       if (opts_.http) {
-        const http::RespResult r = s.parser.feed({spans[i].data, spans[i].len}, used);
-        if (r == http::RespResult::bad) {
-          count_error(s, stats_.bad_response);
-          return finish(s, true);
-        }
-        done = r == http::RespResult::complete;
-        good = s.parser.status() >= 200 && s.parser.status() < 300;
+        if (!read_http(s, {spans[i].data, spans[i].len}, used, done, out)) return;
       } else {
-        used = static_cast<size_t>(std::min<uint64_t>(s.resp_left, spans[i].len));
-        s.resp_left -= used;
+        used = std::min<uint32_t>(s.resp_left, spans[i].len);
+        s.resp_left -= static_cast<uint32_t>(used);
+        s.resp_started = true;
         done = s.resp_left == 0;
       }
       stats_.bytes_rx.add(used);
       tcp_.consume(s.conn, static_cast<uint32_t>(used));
       if (done) {
-        response_done(s, good);
+        response_done(s, out);
         if (!s.conn) return;  // finished
         break;                // the queue changed: peek again
       }
@@ -389,20 +379,57 @@ void GenApp::read_response(ConnState& s) {
   }
 }
 
-void GenApp::response_done(ConnState& s, bool good) {
+bool GenApp::read_http(ConnState& s, std::span<const uint8_t> span, size_t& used, bool& done,
+                       Outcome& out) {
+  if (s.parser == nullptr) {
+    http::WholeResponse whole;
+    if (http::parse_whole_response(span, whole, used)) {
+      done = true;
+      out = Outcome{whole.status, whole.keep_alive};
+      return true;
+    }
+    s.parser = parsers_.take();
+    if (s.parser == nullptr) {
+      // Every parser is lent (--parsers is below the responses arriving in pieces at once):
+      // this response cannot be read, nor what follows it found, so the connection ends
+      // here; counted, and its slot opens a new connection next turn.
+      stats_.parser_pool_empty.add();
+      count_error(s, stats_.local);
+      finish(s, true);
+      return false;
+    }
+    stats_.parsers_lent.add();
+    s.parser->parser.reset();
+  }
+  http::ResponseParser& p = s.parser->parser;
+  const http::RespResult r = p.feed(span, used);
+  if (r == http::RespResult::bad) {
+    count_error(s, stats_.bad_response);
+    finish(s, true);
+    return false;
+  }
+  done = r == http::RespResult::complete;
+  if (done) {
+    out = Outcome{p.status(), p.keep_alive()};
+    return_parser(s);
+  }
+  return true;
+}
+
+void GenApp::response_done(ConnState& s, Outcome out) {
   s.in_request = false;
-  if (!good) {
+  if (out.status < 200 || out.status >= 300) {
     count_error(s, stats_.bad_response);
     stats_.non_2xx.add();
     return finish(s, false);
   }
   stats_.requests.add();
   dst_stats_[s.dst].requests.add();
-  response_ns_.record(now_ - s.t_request);
+  response_ns_.record(now_ - s.t_mark);
   if (opts_.mode == GenMode::cps) return finish(s, false);
   // rps: the next request at once (closed loop), unless the server is closing the connection;
   // then reconnect (the slot reopens on the next loop turn).
-  if (opts_.http && !s.parser.keep_alive()) {
+  if (!out.keep_alive) {
     stats_.reconnects.add();
     return finish(s, false);
   }
@@ -410,13 +437,9 @@ void GenApp::response_done(ConnState& s, bool good) {
   // Open loop: the next request is due one interval after the previous one was, whether or
   // not the response came in time. A late one goes out at once and its latency counts from
   // when it was due, so a stall shows up in every request it delayed (coordinated omission).
-  if (!profiled_) {
-    s.t_due += interval_ns_;
-  } else {
-    s.work += interval_ns_;
-    s.t_due = start_ns_ + profile_.time_for_work(s.work);
-  }
-  if (s.t_due <= now_) return start_request(s, s.t_due);
+  s.due += interval_ns_;
+  const uint64_t t_due = due_time(s);
+  if (t_due <= now_) return start_request(s, t_due);
   wait_until_due(s);
 }
 

@@ -15,6 +15,7 @@
 #include "gen_options.hpp"
 #include "histogram.hpp"
 #include "http_response.hpp"
+#include "pollux/free_list.hpp"
 #include "pollux/stack.hpp"
 #include "profile.hpp"
 #include "sources.hpp"
@@ -57,6 +58,11 @@ struct GenStats {
   // our own TIME-WAIT (reused only with timestamps, a second on: RFC 6191). A wait, tried
   // again next turn, not an error: no connection was attempted.
   StatCounter port_waits;
+  // http: responses that did not arrive whole in one span and borrowed a parser (not errors).
+  StatCounter parsers_lent;
+  // http: a response needed a parser and every one of --parsers was lent: the connection was
+  // aborted, counted as a `local` error too (its slot reopens next turn).
+  StatCounter parser_pool_empty;
   [[nodiscard]] uint64_t errors() const {
     return refused.get() + reset.get() + timeout.get() + bad_response.get() + closed_early.get() +
            local.get();
@@ -67,6 +73,42 @@ struct GenStats {
 struct DestStats {
   StatCounter opens, established, requests, errors;
 };
+
+// The incremental response reader (about 80 B), lent from a per-lcore pool while a response
+// is unfinished: one that arrives whole in one span is read in place
+// (http::parse_whole_response) and needs none.
+struct GenParser {
+  http::ResponseParser parser;
+  GenParser* next_free = nullptr;  // FreeList's link while not lent
+};
+// Per-connection state: one for every connection this lcore may have open, idle held ones
+// included, so it keeps no parser (issue 13: it was 152 B, 88 of them the parser's) and
+// 32-bit fields where the options bound the value.
+struct GenConnState {
+  Conn* conn = nullptr;
+  GenParser* parser = nullptr;        // http: lent while the current response is unfinished
+  GenConnState* next_free = nullptr;  // FreeList's link while free
+  // connect() called until established (connect latency); then when the current request
+  // counts as sent (response latency). ns on the poll loop's clock.
+  uint64_t t_mark = 0;
+  // Open-loop rps: when the next request is due, as ns on the clock; with a --ramp or stepped
+  // --rate, as full-rate time since the start instead (RateProfile's work, which maps
+  // monotonically to the clock: due_ orders by it either way). GenApp::due_time reads it.
+  uint64_t due = 0;
+  // Sizes are at most 2^30 bytes (--req-size, --resp-size; a request at most 1 MiB of body
+  // plus its head): 32 bits hold them exactly.
+  uint32_t req_left = 0;   // request bytes still to send
+  uint32_t req_off = 0;    // position in requests_[req_index] (raw payloads cycle through it)
+  uint32_t resp_left = 0;  // raw: response bytes still expected
+  uint32_t req_index = 0;  // which of requests_ the current request is
+  uint32_t dst = 0;        // which --dst the connection went to
+  bool established = false;
+  bool in_request = false;    // a request is outstanding
+  bool waiting = false;       // open-loop rps: in due_ until due
+  bool resp_started = false;  // raw: a byte of the current response arrived
+};
+// An idle connection's whole application state on this side (bench/hold.sh).
+static_assert(sizeof(GenConnState) <= 64);
 
 class GenApp {
  public:
@@ -91,9 +133,9 @@ class GenApp {
   [[nodiscard]] const LatencyHistogram& response_latency() const { return response_ns_; }
   // ConnInfo summed over every connection that reached ESTABLISHED: those we finished (as
   // they were when we let go of them) and those still open now.
-  [[nodiscard]] ConnTotals conn_totals() const;
+  [[nodiscard]] ConnTotals conn_totals();
 
-  struct ConnState;
+  using ConnState = GenConnState;
 
  private:
   static void on_connected(void* ctx, Conn* c);
@@ -111,7 +153,20 @@ class GenApp {
   void send_due();
   void write_request(ConnState& s);
   void read_response(ConnState& s);
-  void response_done(ConnState& s, bool good);
+  // A whole response: its status and whether the connection persists after it.
+  struct Outcome {
+    int status = 200;
+    bool keep_alive = true;
+  };
+  void response_done(ConnState& s, Outcome out);
+  // One span of an http response: in place when it holds the whole response, else through a
+  // parser lent until the response is done (`done`: it is, `out` says how). False when the
+  // connection was finished (a bad response, or no parser to lend), the error counted.
+  bool read_http(ConnState& s, std::span<const uint8_t> span, size_t& used, bool& done,
+                 Outcome& out);
+  void return_parser(ConnState& s);
+  // Open loop: when s's next request is due on the clock (ConnState::due).
+  [[nodiscard]] uint64_t due_time(const ConnState& s) const;
   void pump_bulk(ConnState& s);
   void drain(ConnState& s);
   // Ends our use of the connection: close (FIN) or abort (RST); the state goes back to the
@@ -130,7 +185,7 @@ class GenApp {
   bool open_loop_;            // rps with --rate: requests on a schedule
   uint64_t interval_ns_ = 0;  // open loop: per connection, between requests
   uint64_t stagger_ = 0;
-  std::vector<ConnState*> due_;  // open loop: idle connections, a min-heap on t_due
+  std::vector<ConnState*> due_;  // open loop: idle connections, a min-heap on due
   AppEvents events_;
   ConnOptions conn_opts_;
   GenStats stats_;
@@ -148,11 +203,13 @@ class GenApp {
   WeightedCycle req_sizes_, resp_sizes_, bodies_;
   // --ramp and stepped --rate: the rate as a fraction of rate_ over time since start_ns_.
   RateProfile profile_;
-  bool profiled_ = false;              // the profile is not flat: schedules go through work time
-  std::unique_ptr<ConnState[]> pool_;  // share_ states, one array (not one allocation each)
-  std::vector<ConnState*> free_;
-  uint32_t live_ = 0;  // states in use (opening, established)
-  uint64_t now_ = 0;   // time of the current loop turn
+  bool profiled_ = false;  // the profile is not flat: schedules go through work time
+  // share_ states reserved at start, each built when first lent (FreeList): no allocation
+  // afterwards, and resident memory only for as many as were ever open at once.
+  FreeList<ConnState> states_;
+  FreeList<GenParser> parsers_;  // http: --parsers (default one per connection, built when lent)
+  uint32_t live_ = 0;            // states in use (opening, established)
+  uint64_t now_ = 0;             // time of the current loop turn
   uint64_t last_ns_ = 0;
   uint64_t start_ns_ = 0;  // no opens before (--delay)
   double tokens_ = 0;      // rate limiter

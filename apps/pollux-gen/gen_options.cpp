@@ -268,6 +268,11 @@ void declare(OptionParser& p, GenOptions& o, Given& given) {
          "echo server answers)",
          "", false, "", sizes("--resp-size", o.resp_size, o.resp_sizes)});
   p.flag("http", g, "HTTP/1.1 requests instead of raw payloads", [&o] { o.http = true; });
+  p.number("parsers", g, "N",
+           "http: response parsers per lcore, lent to responses that arrive in pieces; with "
+           "none free such a response aborts its connection (default: one per connection)",
+           {Unit::count, 1, 1u << 24, ""},
+           [&o](uint64_t x) { o.parsers = static_cast<uint32_t>(x); });
   p.add({"method", g, "GET|POST", "the HTTP method (default GET); POST sends --body-size bytes",
          "GET", false, "", [&o](const std::string& v, std::string& e) {
            const auto m = pick(v, {"GET", "POST"});

@@ -66,7 +66,7 @@ struct GenOptions {
   std::vector<Ipv6Prefix> addrs6;  // --ip with an IPv6 prefix
   std::optional<Ipv4Addr> gateway;
   std::optional<Ipv6Addr> gateway6;  // --gw with an IPv6 address
-  HostAddr dst{};  // the first --dst (the only one unless several are given)
+  HostAddr dst{};                    // the first --dst (the only one unless several are given)
   uint16_t dst_port = 0;
   // --dst ADDR:PORT[@WEIGHT] (repeatable): connections are spread over these in proportion
   // to their weights (WeightedCycle); after parsing it holds at least the one above.
@@ -87,7 +87,10 @@ struct GenOptions {
   // --req-size/--resp-size as weighted mixes (`64@3,1k@1`): each request picks its sizes in
   // those proportions (empty or one entry: req_size/resp_size for every request).
   std::vector<Weighted> req_sizes, resp_sizes;
-  bool http = false;                         // HTTP/1.1 requests instead of raw payloads
+  bool http = false;  // HTTP/1.1 requests instead of raw payloads
+  // --parsers: per lcore, the response parsers lent to responses that did not arrive whole in
+  // one span (0: one per connection of the lcore, each built when first lent).
+  uint32_t parsers = 0;
   HttpMethod http_method = HttpMethod::get;  // --method
   // --body-size (POST): the bodies' sizes, a weighted mix; empty: Content-Length 0.
   std::vector<Weighted> body_sizes;

@@ -55,6 +55,8 @@ pollux::apps::GenTotals totals(const std::vector<std::unique_ptr<pollux::apps::G
     t.closed_early += s.closed_early.get();
     t.local += s.local.get();
     t.port_waits += s.port_waits.get();
+    t.parsers_lent += s.parsers_lent.get();
+    t.parser_pool_empty += s.parser_pool_empty.get();
   }
   t.retrans = rt.counter(pollux::Counter::tcp_retrans_segs);
   for (const auto& d : pollux::apps::destinations(o))

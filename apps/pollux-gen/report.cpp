@@ -167,6 +167,13 @@ std::string gen_summary(const GenOptions& o, double seconds, const GenTotals& t,
                   u(t.port_waits));
     out += buf;
   }
+  if (t.parser_pool_empty > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  parsers:     %llu responses arrived in pieces, %llu found every parser lent "
+                  "and aborted their connection (more --parsers)\n",
+                  u(t.parsers_lent), u(t.parser_pool_empty));
+    out += buf;
+  }
   if (t.dsts.size() > 1) {
     for (const auto& d : t.dsts) {
       std::snprintf(buf, sizeof buf,
@@ -300,6 +307,7 @@ std::string gen_json(const GenOptions& o, double seconds, const GenTotals& t,
       .field("local", t.local);
   j.end_object();
   j.field("port_waits", t.port_waits);
+  j.field("parsers_lent", t.parsers_lent).field("parser_pool_empty", t.parser_pool_empty);
   j.end_object();
   // Each --dst's share: connections, requests and errors.
   j.key("destinations").begin_array();

@@ -27,10 +27,12 @@ struct GenTotals {
   uint64_t bytes_tx = 0, bytes_rx = 0, active = 0, reconnects = 0;
   uint64_t refused = 0, reset = 0, timeout = 0, bad_response = 0, non_2xx = 0;
   uint64_t closed_early = 0, local = 0;
-  uint64_t port_waits = 0;       // turns without a free ephemeral port (not errors)
-  uint64_t retrans = 0;          // stack counter tcp_retrans_segs
-  ConnTotals conns;              // TCP_INFO summed over the connections (filled after the run)
-  std::vector<DestTotals> dsts;  // per --dst, in the order given
+  uint64_t port_waits = 0;         // turns without a free ephemeral port (not errors)
+  uint64_t parsers_lent = 0;       // http: responses that arrived in pieces (not errors)
+  uint64_t parser_pool_empty = 0;  // http: of those, found no parser (also `local` errors)
+  uint64_t retrans = 0;            // stack counter tcp_retrans_segs
+  ConnTotals conns;                // TCP_INFO summed over the connections (filled after the run)
+  std::vector<DestTotals> dsts;    // per --dst, in the order given
   // Retransmissions by cause (issue 13), the generator's stack and, with --local-server, the
   // server's (filled after the run).
   RetransCauses gen_retrans, server_retrans;

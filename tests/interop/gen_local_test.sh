@@ -61,7 +61,20 @@ clean rps-raw
 run_local rps-http -l 0-1 -- --mode rps --http --connections 8 --resp-size 1000 --local-server http
 jcheck rps-http "keep-alive requests > 1000/s, no reconnects" \
   "t['req_per_s'] > 1000 and t['reconnects'] == 0"
+# A response of one segment is read where it lies (the whole-response fast path): almost none
+# borrows a parser (one only if the server's head and body went out apart).
+jcheck rps-http "responses read in place, < 1% of them through a lent parser" \
+  "t['parsers_lent'] * 100 < t['requests']"
 clean rps-http
+
+# 20 kB bodies arrive in pieces and each borrows a parser; with one parser for 8 connections
+# the pool runs dry: each response that finds it empty aborts its connection, counted as
+# parser_pool_empty and as a local error, and the slot reconnects -- responses still complete.
+run_local rps-http-parsers -l 0-1 -- --mode rps --http --connections 8 --resp-size 20000 \
+  --parsers 1 --local-server http
+jcheck rps-http-parsers "an empty parser pool is counted, aborts only, and requests go on" \
+  "t['parser_pool_empty'] > 0 and e['local'] == t['parser_pool_empty'] and \
+   e['total'] == e['local'] and t['parsers_lent'] >= t['requests'] > 0"
 
 # Open loop: 2000 requests/s over 10 connections, whatever the server's speed; two seconds,
 # so that the first one's start does not weigh on the rate.

@@ -34,6 +34,7 @@ SCHEMA = {
         "opens": int, "established": int, "closes": int, "requests": int, "reconnects": int,
         "bytes_rx": int, "bytes_tx": int, "active": int, "conn_per_s": NUM, "req_per_s": NUM,
         "rx_gbps": NUM, "tx_gbps": NUM, "retrans": int, "port_waits": int,
+        "parsers_lent": int, "parser_pool_empty": int,
         "errors": {k: int for k in ("total", "refused", "reset", "timeout", "bad_response",
                                     "non_2xx", "closed_early", "local")},
     },
