@@ -71,12 +71,13 @@ int status_line(std::string_view l, bool& http10) {
 // field-line = field-name ":" OWS field-value OWS (RFC 9112 5), without its CRLF: false when
 // it is not one (no colon, an empty name, a name with a non-tchar such as whitespace before
 // the colon, RFC 9112 5.1).
+// One pass: ':' is no tchar, so the name runs to the first byte that is not one, which must be
+// the first colon.
 bool field_line(std::string_view l, std::string_view& name, std::string_view& value) {
-  const size_t colon = l.find(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
+  size_t colon = 0;
+  while (colon < l.size() && is_tchar(l[colon])) ++colon;
+  if (colon == 0 || colon == l.size() || l[colon] != ':') return false;
   name = l.substr(0, colon);
-  for (char c : name)
-    if (!is_tchar(c)) return false;
   value = trim(l.substr(colon + 1));
   return true;
 }
