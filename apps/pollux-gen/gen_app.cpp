@@ -96,7 +96,7 @@ void GenApp::tick(uint64_t now) {
 }
 
 namespace {
-// due_ is a min-heap on t_due.
+// due_ is a min-heap on due (ConnState::due).
 bool later(const GenApp::ConnState* a, const GenApp::ConnState* b) {
   return a->due > b->due;
 }
