@@ -126,6 +126,17 @@ TEST(GenOptions, NeighbourCacheSizeIsSharedWithTheServer) {
   EXPECT_EQ(o->tcp.neigh_max, 4096u);
 }
 
+// --parsers: 0 means one per connection of the lcore (GenApp); a count is taken as given.
+TEST(GenOptions, ParsersDefaultToOnePerConnectionOrTakeACount) {
+  auto o = parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->parsers, 0u);
+  o = parse(
+      {"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:80", "--mode", "rps", "--http", "--parsers", "4"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->parsers, 4u);
+}
+
 TEST(GenOptions, EchoDefaultsResponseSizeToRequestSize) {
   auto o =
       parse({"--ip", "10.0.0.2/24", "--dst", "10.0.0.1:7", "--mode", "rps", "--req-size", "1000"});
@@ -287,6 +298,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--ip", "10.0.0.2/24", "--mode", "rps"}, "--dst is required"},
         BadCase{{GOOD}, "--mode is required"},
         BadCase{{GOOD, "--mode", "flood"}, "--mode: 'flood'"},
+        BadCase{{GOOD, "--mode", "rps", "--http", "--parsers", "0"}, "--parsers"},
         BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:0"}, "--pcap: snaplen '0'"},
         BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:big"}, "--pcap: snaplen 'big'"},
         BadCase{{GOOD, "--mode", "rps", "--pcap", "x.pcapng:262145"}, "[1, 262144]"},
