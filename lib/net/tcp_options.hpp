@@ -56,6 +56,15 @@ struct TcpOptions {
 inline constexpr uint32_t kTsAppaWord = 0x0101080a;
 inline constexpr size_t kTsAppaLen = 12;
 
+// Writes that 12-byte block at `out`: the bytes write_tcp_options writes for timestamps
+// alone (RFC 7323 Appendix A's layout), without its walk over every option; what nearly
+// every segment after the handshake carries.
+inline void write_ts_appa(uint8_t* out, uint32_t ts_val, uint32_t ts_ecr) {
+  store_be32(out, kTsAppaWord);
+  store_be32(out + 4, ts_val);
+  store_be32(out + 8, ts_ecr);
+}
+
 // Parses the option bytes of a TCP header. A malformed list is rejected as a whole: the
 // segment carrying it is dropped (RFC 9293 3.2 lets an implementation be strict here, and a
 // half-parsed option list is a worse failure than a dropped segment).

@@ -31,6 +31,7 @@ uint32_t TcpLayer::rcv_window(const Tcb& t) const {
 uint32_t TcpLayer::payload_mss(const Tcb& t) const {
   // RFC 6691: the MSS bounds the payload of a segment without options, so the options a
   // segment carries come out of it. SACK blocks vary per segment: ask each time.
+  if (!sack_to_report(t)) return t.snd_mss - (t.ts_ok ? net::kTsAppaLen : 0);
   return t.snd_mss - static_cast<uint32_t>(net::tcp_options_length(data_options(t)));
 }
 

@@ -61,8 +61,15 @@ net::TcpOptions TcpLayer::data_options(const Tcb& t) const {
 bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, uint32_t len,
                             uint64_t now, uint32_t tso_segsz) {
   if (!out_has_room()) return false;
+  // The option block. Past the handshake with nothing to SACK (every segment of a short
+  // connection but its SYNs) it is the timestamps alone or nothing, sized and written here
+  // directly (the bytes write_tcp_options gives: tcp_options_test); anything else goes
+  // through the general writer.
+  const bool ts_alone = !(flags & syn) && !sack_to_report(t);
   net::TcpOptions o;
-  if (flags & syn) {
+  if (ts_alone) {
+    o.has_timestamps = t.ts_ok;
+  } else if (flags & syn) {
     // Our SYN offers everything enabled; a SYN-ACK only what the peer's SYN offered.
     const bool answer = (flags & ack) != 0;
     o.has_mss = true;
@@ -78,7 +85,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     o.ts_val = tsval(t, now);
     o.ts_ecr = (flags & ack) ? t.ts_recent : 0;
   }
-  const size_t opt_len = net::tcp_options_length(o);
+  const size_t opt_len =
+      ts_alone ? (o.has_timestamps ? net::kTsAppaLen : 0) : net::tcp_options_length(o);
   const size_t ip_len = ip_header_len(t.tuple);
   const size_t kHeaders = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen;
   // Zero-copy (TcpConfig::tx_share): the headers in their own mbuf, the payload referenced
@@ -129,7 +137,10 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   b.flags = flags;
   b.window = static_cast<uint16_t>(field);
   b.options_len = static_cast<uint8_t>(opt_len);
-  net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
+  if (!ts_alone)
+    net::write_tcp_options(tcp + net::kTcpMinHeaderLen, o);
+  else if (o.has_timestamps)
+    net::write_ts_appa(tcp + net::kTcpMinHeaderLen, o.ts_val, o.ts_ecr);
   net::write_tcp_header(tcp, b);
   if (len && !share) t.sndq.copy_out(data_off, len, tcp + net::kTcpMinHeaderLen + opt_len);
 

@@ -459,6 +459,11 @@ class TcpLayer {
   // per-lcore budget and counts it (tcp_challenge_acks), or counts the refusal.
   [[nodiscard]] bool take_challenge_ack(uint64_t now);
   [[nodiscard]] net::TcpOptions data_options(const Tcb& t) const;
+  // Whether a segment now would carry SACK blocks (RFC 2018 4, RFC 2883 4): without them a
+  // data segment's options are the timestamps alone or nothing (net::write_ts_appa).
+  [[nodiscard]] static bool sack_to_report(const Tcb& t) {
+    return t.sack_ok && (t.ooo || t.pending_dsack);
+  }
   [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
   rte_mbuf* alloc_datagram(uint16_t payload_room);
   bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }
