@@ -13,6 +13,7 @@ namespace pollux::engine {
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, uint64_t now_ns)
     : config_(config),
+      addrs4_(config.iface),
       addrs6_(config.iface),
       pool_(pool),
       arp_(config.arp),
@@ -186,15 +187,19 @@ void Engine::ipv4_input(rte_mbuf* m, uint64_t now) {
     case net::Ipv4Error::bad_total_length: return drop(m, base::Counter::drop_ip_bad_total_length);
     case net::Ipv4Error::bad_checksum: return drop(m, base::Counter::drop_ip_bad_checksum);
   }
-  if (config_.iface.is_bad_source(ip.src)) return drop(m, base::Counter::drop_ip_bad_source);
-  // LAND: a SYN whose source is its destination (or any of our addresses) would make us
-  // answer ourselves; nothing of ours ever arrives from the wire (RFC 1122 3.2.1.3 lets a
-  // host discard datagrams whose source it cannot be talking to; Linux counts these as
-  // martians too). Counted apart from the martians because spoofed floods use it.
-  if (config_.iface.owns(ip.src)) return drop(m, base::Counter::drop_ip_land);
+  // A martian source (InterfaceConfig::is_bad_source) is dropped. LAND: a SYN whose source
+  // is its destination (or any of our addresses) would make us answer ourselves; nothing of
+  // ours ever arrives from the wire (RFC 1122 3.2.1.3 lets a host discard datagrams whose
+  // source it cannot be talking to; Linux counts these as martians too). Counted apart
+  // from the martians because spoofed floods use them. Both in one look (ipv4_addrs.hpp).
+  switch (addrs4_.classify_source(ip.src)) {
+    case LocalAddrs4::Source::peer: break;
+    case LocalAddrs4::Source::martian: return drop(m, base::Counter::drop_ip_bad_source);
+    case LocalAddrs4::Source::ours: return drop(m, base::Counter::drop_ip_land);
+  }
   // Only unicast to one of our addresses is accepted: broadcast pings are ignored as Linux
   // does by default (icmp_echo_ignore_broadcasts), and TCP never uses broadcast.
-  if (!config_.iface.owns(ip.dst)) return drop(m, base::Counter::drop_ip_not_for_us);
+  if (!addrs4_.owns(ip.dst)) return drop(m, base::Counter::drop_ip_not_for_us);
   // TTL is deliberately not checked: RFC 1122 3.2.1.7 says a host MUST NOT discard a
   // datagram just because it arrived with TTL < 2.
 

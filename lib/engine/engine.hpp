@@ -32,6 +32,7 @@
 #include "base/unique_mbuf.hpp"
 #include "engine/interface.hpp"
 #include "engine/ip_reassembly.hpp"
+#include "engine/ipv4_addrs.hpp"
 #include "engine/ipv6_addrs.hpp"
 #include "engine/neighbour_cache.hpp"
 #include "engine/rss.hpp"
@@ -224,6 +225,7 @@ class Engine {
   [[nodiscard]] static tcp::TcpConfig sharded(const EngineConfig& config, const Engine* self);
 
   EngineConfig config_;
+  LocalAddrs4 addrs4_;
   LocalAddrs6 addrs6_;
   rte_mempool* pool_;
   base::Counters counters_;
@@ -241,10 +243,10 @@ class Engine {
   uint64_t dad_due_ = 0;         // when the tentative addresses' next DAD step is due
   uint8_t dad_probes_left_ = 0;  // probes still to send per tentative address
   bool dad_running_ = false;
-  uint64_t mld_due_ = 0;            // when the next report is due (0: none)
+  uint64_t mld_due_ = 0;              // when the next report is due (0: none)
   uint8_t mld_unsolicited_left_ = 0;  // joins still to repeat (RFC 3810 6.1: robustness)
-  bool mld_answer_due_ = false;     // the report due answers a query (else it is a join)
-  net::Ipv6Addr mld_answer_group_;  // the query's group; unspecified: every group of ours
+  bool mld_answer_due_ = false;       // the report due answers a query (else it is a join)
+  net::Ipv6Addr mld_answer_group_;    // the query's group; unspecified: every group of ours
   base::TokenBucket icmp_echo_budget_;
   base::TokenBucket icmp_error_budget_;
   base::TokenBucket closed_rst_budget_;  // RSTs for closed ports (TcpConfig::closed_rst_rate)

@@ -29,7 +29,7 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
     return fragment_output(m, now);
   const net::Ipv4Addr dst{net::load_be32(ip + 16)};
   net::Ipv4Addr next_hop = dst;
-  if (!config_.iface.on_link(dst)) {
+  if (!addrs4_.on_link(dst)) {
     if (!config_.iface.gateway) return drop(m, base::Counter::drop_no_route);
     next_hop = *config_.iface.gateway;
   }
