@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
 
 namespace pollux::net {
 namespace {
@@ -40,6 +41,26 @@ TEST(Bytes, StoresAreBigEndianAndTouchOnlyTheirBytes) {
   store_be16(b.data() + 1, 0x0102);
   store_be32(b.data() + 3, 0x03040506);
   EXPECT_EQ(b, (std::array<uint8_t, 8>{0xaa, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0xaa}));
+}
+
+// The run-time stores (a byte swap and one store on this host) write exactly the bytes of
+// the definition, most significant first, for values with every bit pattern of each byte.
+TEST(Bytes, RunTimeStoresWriteTheDefinitionsBytes) {
+  std::mt19937 rng(791);
+  for (int i = 0; i < 10000; ++i) {
+    const auto v = static_cast<uint32_t>(rng());
+    std::array<uint8_t, 7> b{};
+    store_be32(b.data() + 1, v);
+    store_be16(b.data() + 5, static_cast<uint16_t>(v));
+    const std::array<uint8_t, 7> want{0,
+                                      static_cast<uint8_t>(v >> 24),
+                                      static_cast<uint8_t>(v >> 16),
+                                      static_cast<uint8_t>(v >> 8),
+                                      static_cast<uint8_t>(v),
+                                      static_cast<uint8_t>(v >> 8),
+                                      static_cast<uint8_t>(v)};
+    ASSERT_EQ(b, want) << "value " << v << " (draw " << i << ", seed 791)";
+  }
 }
 
 // Packet fields sit at odd offsets (the Ethernet header is 14 bytes); every offset works.

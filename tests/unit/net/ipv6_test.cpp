@@ -74,6 +74,28 @@ TEST(IpAddr, IsV4AcceptsExactlyTheMappedPrefix) {
   EXPECT_FALSE(IpAddr{A("::198.18.0.1")}.is_v4());  // IPv4-compatible (deprecated), not mapped
 }
 
+// The IPv4 constructor's run-time form (one byte swap) writes the bytes its compile-time
+// form writes: network order after the mapped prefix, a.b.c.d as ::ffff:a.b.c.d.
+TEST(IpAddr, TheIpv4ConstructorWritesNetworkOrderAtRunAndCompileTime) {
+  constexpr IpAddr at_compile{make_ipv4(198, 18, 0, 1)};
+  static_assert(at_compile.bytes[12] == 198 && at_compile.bytes[15] == 1);
+  volatile uint32_t hidden = make_ipv4(198, 18, 0, 1).value;  // not a constant expression
+  const IpAddr at_run{Ipv4Addr{hidden}};
+  EXPECT_EQ(at_run, at_compile);
+  EXPECT_EQ(at_run, IpAddr{A("::ffff:198.18.0.1")});
+  for (uint32_t v = 1; v != 0; v <<= 1) {
+    hidden = v | 0x01020304u;
+    const IpAddr a{Ipv4Addr{hidden}};
+    const uint32_t w = v | 0x01020304u;
+    EXPECT_EQ(a.bytes[12], w >> 24) << w;
+    EXPECT_EQ(a.bytes[13], (w >> 16) & 0xff) << w;
+    EXPECT_EQ(a.bytes[14], (w >> 8) & 0xff) << w;
+    EXPECT_EQ(a.bytes[15], w & 0xff) << w;
+    EXPECT_EQ(a.v4().value, w);
+    EXPECT_TRUE(a.is_v4());
+  }
+}
+
 TEST(Ipv6Addr, MalformedTextIsRefused) {
   for (const char* bad : {"",
                           ":",
