@@ -61,15 +61,15 @@ void Stack::close(Conn* c) {
 void Stack::abort(Conn* c) {
   engine_->tcp().abort(c);
 }
-void Stack::set_nodelay(Conn* c, bool on) {
-  engine_->tcp().set_nodelay(c, on);
+bool Stack::set_nodelay(Conn* c, bool on) {
+  return engine_->tcp().set_nodelay(c, on);
 }
-void Stack::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns,
+bool Stack::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns,
                           uint8_t probes) {
-  engine_->tcp().set_keepalive(c, on, idle_ns, interval_ns, probes);
+  return engine_->tcp().set_keepalive(c, on, idle_ns, interval_ns, probes);
 }
-void Stack::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
-  engine_->tcp().set_buffers(c, sndbuf, rcvbuf);
+bool Stack::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
+  return engine_->tcp().set_buffers(c, sndbuf, rcvbuf);
 }
 ConnInfo Stack::info(const Conn* c) const {
   return engine_->tcp().info(c);

@@ -13,8 +13,8 @@ namespace {
 
 // What the connection's own send buffer still takes: sndbuf less what is queued (unsent and
 // unacknowledged), whatever the lcore's send memory allows (snd_allowance).
-uint32_t own_send_room(const Tcb& t) {
-  return t.opts.sndbuf > t.sndq.bytes() ? t.opts.sndbuf - t.sndq.bytes() : 0;
+uint32_t own_send_room(const Tcb& t, const ConnOptions& o) {
+  return o.sndbuf > t.sndq.bytes() ? o.sndbuf - t.sndq.bytes() : 0;
 }
 
 }  // namespace
@@ -28,14 +28,23 @@ TcpError TcpLayer::listen(uint16_t port, const AppEvents* events, void* ctx, uin
     if (!l.active && !slot) slot = &l;
   }
   if (!slot) return TcpError::backlog_full;
+  const OptionSets::Id id = option_sets_.acquire(opts);
+  if (id == OptionSets::kNone) {
+    counters_.inc(Counter::tcp_option_sets_full);
+    return TcpError::options_full;
+  }
   // Backlog 0 keeps no half-open connection at all: with cookies on, every SYN gets one.
-  *slot = Listener{port, true, events, ctx, backlog, 0, opts};
+  *slot = Listener{port, true, events, ctx, backlog, 0, opts, id};
   return TcpError::ok;
 }
 
 void TcpLayer::unlisten(uint16_t port) {
   for (Listener& l : listeners_)
-    if (l.active && l.port == port) l.active = false;
+    if (l.active && l.port == port) {
+      l.active = false;
+      option_sets_.release(l.opts_id);  // its connections hold references of their own
+      l.opts_id = OptionSets::kNone;
+    }
 }
 
 Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_port,
@@ -145,7 +154,14 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     error = TcpError::table_full;
     return nullptr;
   }
-  init_tcb(*t, tuple, opts, now);
+  const OptionSets::Id options = option_sets_.acquire(opts);
+  if (options == OptionSets::kNone) {
+    free_.push_front(*t);  // never initialised: back as it came
+    counters_.inc(Counter::tcp_option_sets_full);
+    error = TcpError::options_full;
+    return nullptr;
+  }
+  init_tcb(*t, tuple, options, now);
   t->events = events;
   t->ctx = ctx;
   set_state(*t, State::syn_sent, StateCause::active_open);
@@ -191,10 +207,10 @@ size_t TcpLayer::send(Conn* c, std::span<const uint8_t> data) {
   if (!open || t.fin_queued || t.app_closed) return 0;
   size_t n = 0;
   const uint32_t allowance = snd_allowance(t);
-  change_sndq(t, [&](SendQueue& q) { n = q.append(data, t.opts.sndbuf, pool_, allowance); });
+  change_sndq(t, [&](SendQueue& q) { n = q.append(data, options_of(t).sndbuf, pool_, allowance); });
   if (n < data.size()) {
     t.want_writable = true;
-    if (own_send_room(t) > 0) {
+    if (own_send_room(t, options_of(t)) > 0) {
       // Cut short by memory, not by the connection's own buffer (see send memory below).
       counters_.inc(Counter::tcp_snd_memory_refused);
       if (!t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
@@ -253,7 +269,8 @@ void TcpLayer::wake_snd_waiters(uint64_t now) {
 void TcpLayer::want_writable(Conn* c, uint32_t bytes) {
   Tcb& t = *c;
   t.want_writable = true;
-  if (own_send_room(t) >= bytes && !t.snd_mem_wait && t.sndq.mbufs() < kSndPressureShare) {
+  if (own_send_room(t, options_of(t)) >= bytes && !t.snd_mem_wait &&
+      t.sndq.mbufs() < kSndPressureShare) {
     t.snd_mem_wait = true;
     ++snd_waiters_;
   }
@@ -261,7 +278,7 @@ void TcpLayer::want_writable(Conn* c, uint32_t bytes) {
 
 uint32_t TcpLayer::send_space(const Conn* c) const {
   const uint64_t memory = uint64_t{c->sndq.tail_room()} + uint64_t{snd_allowance(*c)} * snd_room_;
-  return static_cast<uint32_t>(std::min<uint64_t>(own_send_room(*c), memory));
+  return static_cast<uint32_t>(std::min<uint64_t>(own_send_room(*c, options_of(*c)), memory));
 }
 
 uint32_t TcpLayer::readable_bytes(const Conn* c) const {
@@ -295,7 +312,7 @@ void TcpLayer::consume(Conn* c, uint32_t n) {
       t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
   if (after > advertised &&
       (advertised == 0 ||
-       after - advertised >= std::min<uint32_t>(t.opts.rcvbuf / 2, 2u * t.rcv_mss)) &&
+       after - advertised >= std::min<uint32_t>(options_of(t).rcvbuf / 2, 2u * t.rcv_mss)) &&
       after > before) {
     t.ack_now = true;
     mark_dirty(t);
@@ -345,29 +362,37 @@ void TcpLayer::abort(Conn* c) {
   finish(t, CloseReason::aborted, now_);
 }
 
-void TcpLayer::set_nodelay(Conn* c, bool on) {
-  c->opts.nodelay = on;
+bool TcpLayer::set_nodelay(Conn* c, bool on) {
+  ConnOptions o = options_of(*c);
+  o.nodelay = on;
+  if (!change_opts(*c, o)) return false;
   if (on) mark_dirty(*c);
+  return true;
 }
 
-void TcpLayer::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns,
+bool TcpLayer::set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns,
                              uint8_t probes) {
-  c->opts.keepalive = on;
-  c->opts.keepalive_idle_ns = idle_ns;
-  c->opts.keepalive_interval_ns = interval_ns;
-  c->opts.keepalive_probes = probes;
+  ConnOptions o = options_of(*c);
+  o.keepalive = on;
+  o.keepalive_idle_ns = idle_ns;
+  o.keepalive_interval_ns = interval_ns;
+  o.keepalive_probes = probes;
+  if (!change_opts(*c, o)) return false;
   c->keepalive_probes = 0;
   if (on && is_synchronized(c->state))
     arm_keepalive(*c, now_);
   else
     stop_timer(*c, TimerKind::keepalive);
+  return true;
 }
 
-void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
+bool TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
   Tcb& t = *c;
   const uint32_t window_before = rcv_window(t);
-  t.opts.sndbuf = std::max<uint32_t>(sndbuf, 4096);
-  t.opts.rcvbuf = std::clamp<uint32_t>(rcvbuf, 4096, 1u << 30);
+  ConnOptions o = options_of(t);
+  o.sndbuf = sndbuf;  // bounded as every set is (bounded_options)
+  o.rcvbuf = rcvbuf;
+  if (!change_opts(t, o)) return false;
   if (t.want_writable && send_space(c) > 0) {
     t.want_writable = false;
     t.ev_writable = true;
@@ -377,6 +402,7 @@ void TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
     t.ack_now = true;  // a window update, as when the application reads
     mark_dirty(t);
   }
+  return true;
 }
 
 ConnCounts TcpLayer::counts(const Conn* c) const {

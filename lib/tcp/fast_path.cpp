@@ -77,7 +77,7 @@ bool TcpLayer::fast_path(Tcb& t, base::UniqueMbuf& m, const net::TcpHeader& seg,
     counters_.inc(Counter::tcp_fast_path_data);
     process_data(t, std::move(m), seg, now);
   }
-  if (t.opts.keepalive) {
+  if (options_of(t).keepalive) {
     t.keepalive_probes = 0;
     arm_keepalive(t, now);
   }

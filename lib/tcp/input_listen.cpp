@@ -65,7 +65,8 @@ void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::FourTupl
 
 void TcpLayer::init_passive(Tcb& t, const Listener& l, const net::FourTuple& key, Seq irs,
                             uint64_t now) {
-  init_tcb(t, key, l.opts, now);
+  option_sets_.hold(l.opts_id);  // the listener's set: shared, never a new one
+  init_tcb(t, key, l.opts_id, now);
   t.irs = irs;
   t.rcv_nxt = irs + 1;
   // Nothing advertised yet: the right edge starts at RCV.NXT (3.8.6). Left at 0 it would

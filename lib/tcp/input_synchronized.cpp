@@ -181,7 +181,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
     }
   }
   if (t.fin_in_ooo && t.rcv_nxt == t.fin_seq) process_fin(t, now);
-  if (t.opts.keepalive) {
+  if (options_of(t).keepalive) {
     t.keepalive_probes = 0;
     arm_keepalive(t, now);
   }

@@ -25,7 +25,7 @@ uint32_t TcpLayer::rcv_window(const Tcb& t) const {
     if (rcv_pressure()) return 0;
     held = std::max<uint64_t>(held, uint64_t{mbufs} * (t.rcv_mss / 2));
   }
-  return t.opts.rcvbuf > held ? static_cast<uint32_t>(t.opts.rcvbuf - held) : 0;
+  return options_of(t).rcvbuf > held ? static_cast<uint32_t>(options_of(t).rcvbuf - held) : 0;
 }
 
 uint32_t TcpLayer::payload_mss(const Tcb& t) const {
@@ -111,7 +111,7 @@ bool TcpLayer::output_sack_recovery(Tcb& t, uint64_t now) {
                           : 0;
                avail > 0 && std::min(avail, eff) <= room &&
                // Nagle (RFC 9293 3.7.4) holds a short tail back as outside recovery.
-               (avail >= eff || t.opts.nodelay || t.fin_queued)) {
+               (avail >= eff || options_of(t).nodelay || t.fin_queued)) {
       // Rule 2: new data the receiver's window takes (a full segment or the queue's end).
       const uint32_t len = std::min(avail, eff);
       if (!send_segment(t, t.snd_nxt, static_cast<uint8_t>(ack | (len == avail ? psh : 0)), off,
@@ -210,7 +210,7 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
       // queue (then Nagle decides) or is at least half the largest window ever offered.
       if (len < avail && usable < t.max_snd_wnd / 2) break;
       // RFC 9293 3.7.4 Nagle: one small segment in flight at a time, unless NODELAY.
-      if (len == avail && in_flight > 0 && !t.opts.nodelay) break;
+      if (len == avail && in_flight > 0 && !options_of(t).nodelay) break;
     }
     uint8_t flags = ack;
     if (len > 0 && len == avail) flags |= psh;

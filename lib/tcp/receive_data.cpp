@@ -40,7 +40,7 @@ void TcpLayer::note_dsack(Tcb& t, Seq left, Seq right) {
 uint32_t TcpLayer::collapse_share(const Tcb& t) const {
   // The buffer's worth of full segments; under pressure every small segment is collapsed.
   if (rcv_pressure()) return 0;
-  return std::max<uint32_t>(t.opts.rcvbuf / t.rcv_mss, kRcvPressureShare);
+  return std::max<uint32_t>(options_of(t).rcvbuf / t.rcv_mss, kRcvPressureShare);
 }
 
 void TcpLayer::prune_one_ooo(ReassemblyQueue& q) {

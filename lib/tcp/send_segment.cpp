@@ -120,7 +120,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   const uint32_t promised = static_cast<uint32_t>(old_right - t.rcv_nxt);
   if (wnd < promised)
     wnd = promised;
-  else if (wnd - promised < std::min<uint32_t>(t.opts.rcvbuf / 2, t.rcv_mss))
+  else if (wnd - promised < std::min<uint32_t>(options_of(t).rcvbuf / 2, t.rcv_mss))
     wnd = promised;
   const uint8_t shift = (flags & syn) ? 0 : t.rcv_wscale;
   const uint32_t field = std::min<uint32_t>(wnd >> shift, 0xffff);

@@ -16,6 +16,7 @@
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
 #include "tcp/cc/congestion.hpp"
+#include "tcp/option_sets.hpp"
 #include "tcp/rack.hpp"
 #include "tcp/reassembly.hpp"
 #include "tcp/recv_queue.hpp"
@@ -121,6 +122,7 @@ struct Listener {
   uint32_t backlog = 0;  // connections allowed in SYN-RECEIVED at once
   uint32_t pending = 0;  // connections in SYN-RECEIVED now
   ConnOptions opts;
+  OptionSets::Id opts_id = OptionSets::kNone;  // its reference to bounded_options(opts)
   // When this listener last answered a SYN with a cookie (0: never). In `automatic` mode a
   // bare ACK is checked as a cookie only within two cookie periods of that, so that nobody
   // can open connections by guessing cookies while there is no flood (as Linux does).
@@ -147,7 +149,7 @@ struct Listener {
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
-// -> 680 -> 664 -> 656):
+// -> 680 -> 664 -> 656 -> 624):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -163,8 +165,9 @@ struct Listener {
 //                     five deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in ns)
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
-//   AppState      80  events, ctx, user 24, ConnOptions 40 (was 48: ordered by size),
-//                     listener 8, one bit per flag and the close reason 8 (was 16)
+//   AppState      40  events, ctx, user 24, listener 8, one bit per flag, the close reason
+//                     and the options' id 8 (was 80: ConnOptions, 40 B, is an interned set in
+//                     the layer's table, OptionSets, shared by the connections that agree)
 //   Recovery      20
 //   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
 //   RackTlp       32  flags 4, Rack 28 (was 52: the probe's details and RACK's resend marks,
@@ -407,12 +410,6 @@ struct Data {
   void reset() { pending_dsack.reset(); }
 };
 
-// The receive buffer a connection gets for `asked` (ConnOptions::rcvbuf): at least 4 KB, at
-// most 1 GB, the largest window a shift of 14 can offer (RFC 7323 2.3).
-[[nodiscard]] constexpr uint32_t clamp_rcvbuf(uint32_t asked) {
-  return std::clamp<uint32_t>(asked, 4096, 1u << 30);
-}
-
 // RFC 7323 2.3: the window shift we offer, the smallest that lets the whole buffer be offered
 // (0 with window scaling off).
 [[nodiscard]] constexpr uint8_t window_shift_for(uint32_t rcvbuf, bool window_scaling) {
@@ -426,8 +423,7 @@ struct Data {
 struct AppState {
   const AppEvents* events = nullptr;
   void* ctx = nullptr;
-  void* user = nullptr;  // the application's per-connection pointer
-  ConnOptions opts;
+  void* user = nullptr;          // the application's per-connection pointer
   Listener* listener = nullptr;  // while SYN-RECEIVED from a passive open
   // The flags are one bit each: nine bools took a word of their own (issue 13 item 5).
   bool passive : 1 = false;
@@ -439,15 +435,16 @@ struct AppState {
   // share: nothing of its own may come back to wake it, so the layer does (api.cpp).
   bool snd_mem_wait : 1 = false;
   CloseReason close_reason = CloseReason::normal;
+  // The connection's options: its reference to a set in the layer's table (OptionSets, read
+  // through TcpLayer::options_of), 2 B in what was padding where a 40 B copy was (issue 13 item 5).
+  // kNone in a pooled TCB: release_tcb gave the reference back.
+  OptionSets::Id opts_id = OptionSets::kNone;
 
-  // The buffers are bounded: at least 4 KB each, the receive window at most 1 GB (RFC 7323
-  // 2.3: a shift of 14).
-  void reset(const ConnOptions& o) {
+  // `options`: a reference the caller took for this connection (OptionSets::acquire, hold).
+  void reset(OptionSets::Id options) {
     events = nullptr;
     ctx = user = nullptr;
-    opts = o;
-    opts.rcvbuf = clamp_rcvbuf(o.rcvbuf);
-    opts.sndbuf = std::max<uint32_t>(o.sndbuf, 4096);
+    opts_id = options;
     listener = nullptr;
     passive = app_closed = false;
     ev_established = ev_readable = ev_writable = ev_peer_closed = false;

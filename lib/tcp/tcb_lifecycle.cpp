@@ -18,8 +18,7 @@ Tcb* TcpLayer::alloc_tcb() {
   return &t;
 }
 
-void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts,
-                        uint64_t now) {
+void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id options, uint64_t now) {
   // A TCB from the pool is CLOSED (release_tcb), as is the cookie's scratch TCB (never moved).
   assert(t.state == State::closed);
   assert(!t.cold);  // given back by release_tcb
@@ -29,12 +28,12 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& 
   // SipHash of the tuple serves both (issue 13 item 4; it was computed twice per TCB).
   const uint32_t f = isn_.hash_component(tuple);
   const Seq iss = IsnGenerator::isn_from(f, now);
-  t.AppState::reset(opts);
+  t.AppState::reset(options);
   t.Status::reset();
   t.SendSpace::reset(iss);
   t.RecvSpace::reset();
-  t.Negotiated::reset(mss_for_mtu(tuple), window_shift_for(t.opts.rcvbuf, config_.window_scaling),
-                      f);
+  t.Negotiated::reset(mss_for_mtu(tuple),
+                      window_shift_for(options_of(t).rcvbuf, config_.window_scaling), f);
   t.Congestion::reset(t.snd_mss, iss, config_.congestion_control, config_.hystart);
   t.Timing::reset(config_.rtt, t.ts_offset + static_cast<uint32_t>(now / 1'000'000));
   t.Data::reset();
@@ -67,12 +66,24 @@ void TcpLayer::release_tcb(Tcb& t) {
   release_ooo(t);
   put_cold(t);
   put_undo(t);
+  if (t.opts_id != OptionSets::kNone) option_sets_.release(t.opts_id);
+  t.opts_id = OptionSets::kNone;
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   if (t.passive && config_.max_conns_per_source != 0)
     per_source_.decrement(net::source_key(t.tuple.remote_ip));
   t.passive = false;
   t.events = nullptr;
   free_.push_front(t);
+}
+
+bool TcpLayer::change_opts(Tcb& t, const ConnOptions& o) {
+  const OptionSets::Id to = option_sets_.change(t.opts_id, o);
+  if (to == OptionSets::kNone) {
+    counters_.inc(base::Counter::tcp_option_sets_full);
+    return false;
+  }
+  t.opts_id = to;
+  return true;
 }
 
 bool TcpLayer::acquire_ooo(Tcb& t) {

@@ -85,6 +85,11 @@ struct TcpConfig {
   // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
   uint32_t undo_records = 0;
   uint16_t max_listeners = 64;
+  // Distinct option sets live at once (option_sets.hpp; 48 B each, at most 65535): every
+  // connection refers to one (its listener's, the one connect() was given, or one it changed
+  // to). Full: a connect() or listen() with options no live set has fails (options_full),
+  // a setter that needs a new set is refused; counted, tcp_option_sets_full.
+  uint32_t option_sets = 256;
   RttConfig rtt;                         // RTO min/max/initial
   uint64_t delayed_ack_ns = 40'000'000;  // RFC 9293 3.8.6.3: < 0.5 s
   // How long a path MTU learnt for a destination is used for its new connections
@@ -230,13 +235,20 @@ class TcpLayer {
   void shutdown_write(Conn* c);
   void close(Conn* c);
   void abort(Conn* c);
-  void set_nodelay(Conn* c, bool on);
-  void set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
+  // The setters return false when the change needed a new option set and the table had no
+  // room (TcpConfig::option_sets): the connection keeps its options.
+  bool set_nodelay(Conn* c, bool on);
+  bool set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
   // New ceilings for the send queue and the receive window of an open connection (same
   // bounds as ConnOptions). A larger receive buffer is announced at once; a smaller one takes
   // effect as data is read, since the window's right edge never moves left (RFC 9293
   // 3.8.6.2.2), and the window scale fixed at the handshake caps what can be announced.
-  void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
+  bool set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
+  // The options connection `t` runs with (its set in the table; bounded_options).
+  [[nodiscard]] const ConnOptions& options_of(const Tcb& t) const {
+    return option_sets_.get(t.opts_id);
+  }
+  [[nodiscard]] const OptionSets& option_sets() const { return option_sets_; }
   [[nodiscard]] ConnInfo info(const Conn* c) const;
   [[nodiscard]] ConnCounts counts(const Conn* c) const;
   [[nodiscard]] static const net::FourTuple& tuple(const Conn* c) { return c->tuple; }
@@ -261,8 +273,10 @@ class TcpLayer {
     size_t undo_records = 0;  // the undo-record pool (UndoRecord)
     size_t ooo_queues = 0;    // the reassembly-queue pool
     size_t time_wait = 0;     // TIME-WAIT records and their index
+    size_t option_sets = 0;   // the interned option sets (OptionSets)
     [[nodiscard]] size_t connection_tables() const {
-      return tcbs + flow_buckets + per_source + cold_blocks + undo_records + ooo_queues;
+      return tcbs + flow_buckets + per_source + cold_blocks + undo_records + ooo_queues +
+             option_sets;
     }
     [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
   };
@@ -521,7 +535,11 @@ class TcpLayer {
   Tcb* alloc_tcb();
   // alloc_tcb() would return a TCB: one given back, or one never built yet.
   [[nodiscard]] bool tcb_available() const { return !free_.empty() || !tcbs_.all_built(); }
-  void init_tcb(Tcb& t, const net::FourTuple& tuple, const ConnOptions& opts, uint64_t now);
+  // `options`: a reference to the connection's option set, which the TCB keeps until
+  // release_tcb gives it back.
+  void init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id options, uint64_t now);
+  // Moves `t` to a set equal to `o` (copy on write); false, counted, when the table is full.
+  bool change_opts(Tcb& t, const ConnOptions& o);
   void release_tcb(Tcb& t);
   static void cancel_timers(Tcb& t);
   // The connection is over for the application: `closed` is delivered at the next flush and
@@ -577,6 +595,7 @@ class TcpLayer {
   base::FreeList<ReassemblyQueue> ooo_pool_;
   base::FreeList<ColdBlock> cold_pool_;
   base::FreeList<UndoRecord> undo_pool_;
+  OptionSets option_sets_;          // every connection's and listener's options, interned
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved

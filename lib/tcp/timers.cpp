@@ -59,7 +59,8 @@ void TcpLayer::rearm_timer(Tcb& t) {
 }
 
 void TcpLayer::arm_keepalive(Tcb& t, uint64_t now) {
-  if (t.opts.keepalive) set_timer(t, TimerKind::keepalive, now + t.opts.keepalive_idle_ns);
+  if (options_of(t).keepalive)
+    set_timer(t, TimerKind::keepalive, now + options_of(t).keepalive_idle_ns);
 }
 
 void TcpLayer::on_timer(base::TimerLink& timer, uint64_t now) {
@@ -256,7 +257,8 @@ bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
     t.stall_since_ms = std::max<uint32_t>(now_ms, 1);
     return false;
   }
-  uint64_t limit = t.opts.user_timeout_ns != 0 ? t.opts.user_timeout_ns : config_.user_timeout_ns;
+  uint64_t limit =
+      options_of(t).user_timeout_ns != 0 ? options_of(t).user_timeout_ns : config_.user_timeout_ns;
   // An orphan (the application closed; FIN-WAIT-1, CLOSING, LAST-ACK) gets no longer than an
   // orphaned FIN-WAIT-2 would: nobody is waiting for it (Linux: tcp_fin_timeout, and
   // tcp_orphan_retries for its probes).
@@ -272,9 +274,9 @@ bool TcpLayer::user_timed_out(Tcb& t, uint64_t now) {
 }
 
 void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {
-  if (!t.opts.keepalive || !is_synchronized(t.state) || t.state == State::time_wait) return;
+  if (!options_of(t).keepalive || !is_synchronized(t.state) || t.state == State::time_wait) return;
   if (t.snd_una != t.snd_max) return arm_keepalive(t, now);  // retransmissions watch the peer
-  if (t.keepalive_probes >= t.opts.keepalive_probes) {
+  if (t.keepalive_probes >= options_of(t).keepalive_probes) {
     send_rst(t);
     return finish(t, CloseReason::timeout, now);
   }
@@ -282,7 +284,7 @@ void TcpLayer::on_keepalive(Tcb& t, uint64_t now) {
   ++t.keepalive_probes;
   counters_.inc(Counter::tcp_keepalive_probes);
   send_segment(t, t.snd_nxt - 1, ack, 0, 0, now);
-  set_timer(t, TimerKind::keepalive, now + t.opts.keepalive_interval_ns);
+  set_timer(t, TimerKind::keepalive, now + options_of(t).keepalive_interval_ns);
 }
 
 }  // namespace pollux::tcp

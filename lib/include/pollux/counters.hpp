@@ -242,6 +242,9 @@ enum class Counter : uint16_t {
   tcp_cold_unavailable,
   // A loss episode found the undo-record pool empty: its reduction cannot be undone.
   tcp_undo_unavailable,
+  // The table of option sets (TcpConfig::option_sets) was full: a connect() or listen()
+  // failed (TcpError::options_full) or a setter was refused (it returned false).
+  tcp_option_sets_full,
   // Resources.
   drop_no_mbuf,      // mempool empty: the reply or request was not sent
   drop_tx_full,      // the TX batch overflowed before the flush
@@ -436,6 +439,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_icmp_invalid",
     "tcp_cold_unavailable",
     "tcp_undo_unavailable",
+    "tcp_option_sets_full",
     "drop_no_mbuf",
     "drop_tx_full",
     "drop_tx_oversize",

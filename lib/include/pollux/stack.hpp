@@ -61,9 +61,9 @@ class Stack {
   void shutdown_write(Conn* c);
   void close(Conn* c);
   void abort(Conn* c);
-  void set_nodelay(Conn* c, bool on);
-  void set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
-  void set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
+  bool set_nodelay(Conn* c, bool on);
+  bool set_keepalive(Conn* c, bool on, uint64_t idle_ns, uint64_t interval_ns, uint8_t probes);
+  bool set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf);
   [[nodiscard]] ConnInfo info(const Conn* c) const;
   [[nodiscard]] ConnCounts counts(const Conn* c) const;  // ConnInfo's summable part, cheaply
 

@@ -147,6 +147,7 @@ enum class TcpError : uint8_t {
   no_route,           // destination not on a local subnet and no gateway
   invalid,            // bad argument (port 0, own address, ...)
   backlog_full,       // listener table full
+  options_full,       // connect/listen: options unlike every live set, and no room for one
 };
 
 }  // namespace pollux

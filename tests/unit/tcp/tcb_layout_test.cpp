@@ -105,7 +105,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // Then the TIME-WAIT and stall starts shared a word (they never overlap) and RACK's flags
   // became bits, which let RackTlp's own flags and Stats' alignment share its padding: 680 B.
   // Then the five deadlines became 32-bit ticks (TimerTicks): 664 B; and the stall and
-  // TIME-WAIT starts 32-bit ms: 656 B.
+  // TIME-WAIT starts 32-bit ms: 656 B. Then the connection's options became a 2-byte
+  // reference to a set in the layer's table of interned sets (OptionSets), in what was the
+  // application flags' padding: 624 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -115,11 +117,12 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(ConnOptions), 40u);
   EXPECT_LE(sizeof(UndoRecord), 128u);
   static_assert(std::is_base_of_v<base::TimerLink, Tcb>, "the wheel entry is the TCB's base");
-  EXPECT_EQ(sizeof(Timing), 112u);  // 32-bit deadline ticks, the starts in 32-bit ms (was 136)
-  EXPECT_EQ(sizeof(Rack), 28u);     // flags as bits, after the 32-bit fields
-  EXPECT_EQ(sizeof(RackTlp), 32u);  // the probe's details and RACK's marks: cold block
-  EXPECT_LE(sizeof(Tcb), 656u);
-  EXPECT_LE(own, 665.0);  // 656 + 8, and a per-source table of one
+  EXPECT_EQ(sizeof(Timing), 112u);   // 32-bit deadline ticks, the starts in 32-bit ms (was 136)
+  EXPECT_EQ(sizeof(Rack), 28u);      // flags as bits, after the 32-bit fields
+  EXPECT_EQ(sizeof(RackTlp), 32u);   // the probe's details and RACK's marks: cold block
+  EXPECT_EQ(sizeof(AppState), 40u);  // events, ctx, user, listener, flags and the options' id
+  EXPECT_LE(sizeof(Tcb), 624u);
+  EXPECT_LE(own, 633.0);  // 624 + 8, and a per-source table of one
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
@@ -188,7 +191,7 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   t->rexmt_count = 4;
   t->rtt_timing = true;
   t->pending_dsack = net::SackBlock{Seq(1), Seq(2)};
-  t->opts.rcvbuf = 77;
+  t->opts_id = 3;
   t->closed_pending = true;
   t->kept_dupthresh = 40;
   t->tlp_out = true;
@@ -205,9 +208,7 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   const RttConfig rtt_config;
   t->Timing::reset(rtt_config, 17);
   t->Data::reset();
-  ConnOptions tiny;
-  tiny.rcvbuf = tiny.sndbuf = 1;
-  t->AppState::reset(tiny);
+  t->AppState::reset(5);
   t->Recovery::reset(isn);
   t->Undo::reset();  // a pooled TCB holds no undo record (release_tcb gave it back)
   t->RackTlp::reset(isn);
@@ -238,8 +239,7 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   EXPECT_FALSE(t->rtt_timing);
   EXPECT_EQ(t->ts_rto_mark, 17u);
   EXPECT_FALSE(t->pending_dsack.has_value());
-  EXPECT_EQ(t->opts.rcvbuf, 4096u);  // the buffers' lower bound
-  EXPECT_EQ(t->opts.sndbuf, 4096u);
+  EXPECT_EQ(t->opts_id, 5);  // the reference the caller took for the new connection
   EXPECT_FALSE(t->closed_pending);
   EXPECT_EQ(t->dupthresh(), kDupThresh);
   EXPECT_EQ(t->high_rxt, isn);
