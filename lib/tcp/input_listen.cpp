@@ -1,6 +1,7 @@
 // LISTEN (RFC 9293 3.10.7.2): a SYN makes a TCB in SYN-RECEIVED and draws a SYN-ACK; and the
 // option negotiation that every handshake (passive or active) ends with.
 #include <algorithm>
+#include <cassert>
 
 #include "tcp/syn_ack.hpp"
 #include "tcp/tcp_layer.hpp"
@@ -77,7 +78,8 @@ void TcpLayer::init_passive(Tcb& t, const Listener& l, const net::FourTuple& key
 
 bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   t.passive = true;
-  t.listener = &l;
+  assert(&l >= listeners_.data() && &l < listeners_.data() + listeners_.size());
+  t.listener_slot = static_cast<uint16_t>(&l - listeners_.data());
   t.events = l.events;
   t.ctx = l.ctx;
   ++l.pending;

@@ -89,8 +89,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
     if (t.state == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
     if (t.state == State::syn_received && t.passive) {
       // 3.10.7.4 second: back to LISTEN, which for us means forgetting the TCB quietly.
-      if (t.listener) --t.listener->pending;
-      t.listener = nullptr;
+      leave_listener(t);
       t.events = nullptr;
       finish(t, CloseReason::reset, now);
       return;
@@ -113,8 +112,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
       send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST> (3.10.7.4 fifth)
       return;
     }
-    if (t.listener) --t.listener->pending;
-    t.listener = nullptr;
+    leave_listener(t);
     set_state(t, State::established, StateCause::handshake_ack);
     t.snd_wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
     t.max_snd_wnd = std::max(t.max_snd_wnd, t.snd_wnd);

@@ -114,6 +114,9 @@ inline constexpr size_t kTimerKinds = static_cast<size_t>(TimerKind::linger) + 1
 // earliest matters and each re-arms the RTO when it fires.
 enum class RexmtKind : uint8_t { rto, reorder, probe };
 
+// No listener (Tcb::listener_slot): an active open, or a passive one past SYN-RECEIVED.
+inline constexpr uint16_t kNoListener = 0xffff;
+
 struct Listener {
   uint16_t port = 0;
   bool active = false;
@@ -149,7 +152,7 @@ struct Listener {
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
-// -> 680 -> 664 -> 656 -> 624):
+// -> 680 -> 664 -> 656 -> 624 -> 616):
 //   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
@@ -165,9 +168,10 @@ struct Listener {
 //                     five deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in ns)
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
 //                     std::optional, 12 + 4 padding)
-//   AppState      40  events, ctx, user 24, listener 8, one bit per flag, the close reason
-//                     and the options' id 8 (was 80: ConnOptions, 40 B, is an interned set in
-//                     the layer's table, OptionSets, shared by the connections that agree)
+//   AppState      32  events, ctx, user 24, one bit per flag, the close reason, the options'
+//                     id and the listener's slot 8 (was 80: ConnOptions, 40 B, is an interned
+//                     set in the layer's table, OptionSets, shared by the connections that
+//                     agree; the listener's 8 B pointer is a 2 B slot in its table)
 //   Recovery      20
 //   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
 //   RackTlp       32  flags 4, Rack 28 (was 52: the probe's details and RACK's resend marks,
@@ -424,7 +428,9 @@ struct AppState {
   const AppEvents* events = nullptr;
   void* ctx = nullptr;
   void* user = nullptr;          // the application's per-connection pointer
-  Listener* listener = nullptr;  // while SYN-RECEIVED from a passive open
+  // While SYN-RECEIVED from a passive open: its listener's slot in the layer's table
+  // (TcpLayer::listener_of), 2 B in the flags' padding where a pointer took 8.
+  uint16_t listener_slot = kNoListener;
   // The flags are one bit each: nine bools took a word of their own (issue 13 item 5).
   bool passive : 1 = false;
   bool app_closed : 1 = false;  // close() called: input is discarded, the app gets no more events
@@ -445,7 +451,7 @@ struct AppState {
     events = nullptr;
     ctx = user = nullptr;
     opts_id = options;
-    listener = nullptr;
+    listener_slot = kNoListener;
     passive = app_closed = false;
     ev_established = ev_readable = ev_writable = ev_peer_closed = false;
     want_writable = closed_pending = false;

@@ -193,8 +193,7 @@ void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
       tuple_freed();
     }
     cancel_timers(t);
-    if (t.listener) --t.listener->pending;
-    t.listener = nullptr;
+    leave_listener(t);
   }
   mark_dirty(t);
 }

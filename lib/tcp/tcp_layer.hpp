@@ -330,6 +330,15 @@ class TcpLayer {
   // Files `t` under `l` in SYN-RECEIVED. When the table refuses, `t` is released, the drop
   // counted, and false returned.
   [[nodiscard]] bool file_syn_received(Tcb& t, Listener& l);
+  // The listener whose SYN-RECEIVED queue `t` is in, or nullptr.
+  [[nodiscard]] Listener* listener_of(const Tcb& t) {
+    return t.listener_slot == kNoListener ? nullptr : &listeners_[t.listener_slot];
+  }
+  // `t` leaves its listener's SYN-RECEIVED queue: accepted, reset, or given up.
+  void leave_listener(Tcb& t) {
+    if (Listener* l = listener_of(t)) --l->pending;
+    t.listener_slot = kNoListener;
+  }
   // SYN cookies: the stateless SYN-ACK (written into the SYN's own buffer `syn` when it can
   // be), and a bare ACK to a listener checked as the return of one (an empty handle back: it
   // took the segment; the segment back: the engine answers it as LISTEN answers an ACK).

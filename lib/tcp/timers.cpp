@@ -128,12 +128,12 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
       // Under pressure (the listener's queue more than half full) a half-open connection gets
       // two SYN-ACK retransmissions, not synack_retries: spoofed SYNs then leave the queue in
       // about 7 s instead of 63 s, and the cookies take the rest (RFC 4987 3.2, 3.6).
-      const bool pressed = t.listener && t.listener->pending * 2 > t.listener->backlog;
+      const Listener* l = listener_of(t);
+      const bool pressed = l && l->pending * 2 > l->backlog;
       const uint8_t limit =
           pressed ? std::min<uint8_t>(config_.synack_retries, 2) : config_.synack_retries;
       if (t.rexmt_count >= limit) {
-        if (t.listener) --t.listener->pending;
-        t.listener = nullptr;
+        leave_listener(t);
         t.events = nullptr;  // never accepted: the application never knew it
         return finish(t, CloseReason::timeout, now);
       }
