@@ -183,9 +183,12 @@ struct Listener {
 // The pools (cold blocks, undo records, reassembly queues) are reserved whole but built
 // item by item as first lent (pollux/free_list.hpp): an idle connection's RSS no longer
 // carries a share of them (about 190 B per connection at the default sizes).
+// The connection's options (ConnOptions, 40 B) are not in it: a 2-byte id names an interned
+// set in the layer's table (option_sets.hpp), 256 sets by default, shared by connections that
+// agree (an accepted one shares its listener's); a change copies on write.
 // What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
 // (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
-// reports exactly), the tuple.
+// reports exactly), the tuple, and 4 B of padding after Recovery (20 B).
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
