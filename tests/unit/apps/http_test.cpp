@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -691,6 +693,77 @@ TEST(HttpFastPath, TakesHeadsUpToTheLimitsAndNoFurther) {
   EXPECT_FALSE(fast("GET / HTTP/1.1\r\nHost: a\r\n" + field + "v\r\n\r\n").has_value());
   EXPECT_TRUE(fast(head_of_length(RequestParser::kMaxHead)).has_value());
   EXPECT_FALSE(fast(head_of_length(RequestParser::kMaxHead + 1)).has_value());
+}
+
+// The fast path scans the request-target, field names and field values eight bytes at a
+// time. Every byte value at every position of runs of 1..20 bytes (so at every place in the
+// first, second and third word, and runs ending anywhere in a word): the head is taken
+// exactly when the byte belongs there, and then as the incremental parser completes it.
+TEST(HttpFastPath, EveryByteAtEveryPlaceOfAScannedWordIsJudgedByItsClass) {
+  const auto tchar = [](uint8_t c) {
+    return std::isalnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  struct Place {
+    const char* name;
+    std::string (*head)(const std::string& run);
+    std::function<bool(uint8_t)> belongs;
+  };
+  const Place places[] = {
+      {"target",
+       [](const std::string& run) { return "GET /" + run + " HTTP/1.1\r\nHost: a\r\n\r\n"; },
+       [](uint8_t c) { return c > 0x20 && c < 0x7f; }},
+      // "X" first keeps the name from ever being one the parser reads; a ':' inside ends
+      // the name early and the rest is a good value.
+      {"field name",
+       [](const std::string& run) {
+         return "GET / HTTP/1.1\r\nHost: a\r\nX" + run + ": v\r\n\r\n";
+       },
+       [&](uint8_t c) { return tchar(c) || c == ':'; }},
+      {"field value",
+       [](const std::string& run) {
+         return "GET / HTTP/1.1\r\nHost: a\r\nX: v" + run + "\r\n\r\n";
+       },
+       [](uint8_t c) { return (c >= 0x20 && c != 0x7f) || c == '\t'; }},
+  };
+  for (const Place& place : places) {
+    for (size_t len = 1; len <= 20; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        for (int c = 0; c < 256; ++c) {
+          std::string run(len, 'v');
+          run[at] = static_cast<char>(c);
+          const std::string head = place.head(run);
+          const auto f = fast(head);
+          ASSERT_EQ(f.has_value(), place.belongs(static_cast<uint8_t>(c)))
+              << place.name << ": byte " << c << " at " << at << " of " << len;
+          if (f) {
+            ASSERT_EQ(f, incremental(head)) << place.name << ": byte " << c << " at " << at;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A head cut short anywhere, or with more bytes after it, in a buffer of exactly that size (so
+// that a scan reading past the end is a heap overflow the sanitizer build reports): never
+// taken short, taken whole with only its own bytes consumed.
+TEST(HttpFastPath, AHeadCutAnywhereIsLeftAndWordScansStopAtTheBufferEnd) {
+  const std::string head =
+      "GET /a/long/path/to/scan?q=1 HTTP/1.1\r\nHost: 198.18.0.1:8080\r\n"
+      "User-Agent: pollux-gen/with-a-long-version-string\r\nAccept: */*\r\n\r\n";
+  for (size_t n = 0; n <= head.size() + 9; ++n) {
+    std::string stream = head.substr(0, n);
+    if (n > head.size()) stream += std::string(n - head.size(), 'G');
+    const std::vector<uint8_t> exact(stream.begin(), stream.end());
+    Request r;
+    size_t consumed = 0;
+    const bool taken = parse_whole_head(exact, r, consumed);
+    ASSERT_EQ(taken, n >= head.size()) << "cut at " << n;
+    if (taken) {
+      EXPECT_EQ(consumed, head.size()) << "cut at " << n;
+    }
+  }
 }
 
 // The benchmark's request, and a pipeline of them, cut at every byte: the pieces go through
