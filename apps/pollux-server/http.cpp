@@ -167,6 +167,20 @@ void connection_options(const uint8_t* p, const uint8_t* end, bool& close, bool&
   }
 }
 
+// A Content-Length value [p, end) the fast path takes: 1 to 19 digits and nothing else (19
+// digits never overflow 64 bits; longer values are feed()'s, which checks for overflow).
+bool plain_length(const uint8_t* p, const uint8_t* end, uint64_t& length) {
+  const size_t n = static_cast<size_t>(end - p);
+  if (n == 0 || n > 19) return false;
+  uint64_t v = 0;
+  for (; p < end; ++p) {
+    if (!is_digit(*p)) return false;
+    v = v * 10 + (*p - '0');
+  }
+  length = v;
+  return true;
+}
+
 }  // namespace
 
 // The fast path for a head that arrived whole: straight scans over the bytes instead of
@@ -206,6 +220,8 @@ bool parse_whole_head(std::span<const uint8_t> data, Request& req, size_t& consu
   p += 10;
   // field-line = field-name ":" OWS field-value OWS CRLF (RFC 9112 5), until the empty line.
   unsigned hosts = 0;
+  bool have_length = false;
+  uint64_t length = 0;
   bool close = false;
   bool keep_alive = false;
   for (;;) {
@@ -229,17 +245,27 @@ bool parse_whole_head(std::span<const uint8_t> data, Request& req, size_t& consu
       ++hosts;
     } else if (lower_equals(line, name_len, "connection")) {
       connection_options(value, p, close, keep_alive);
-    } else if (lower_equals(line, name_len, "content-length") ||
-               lower_equals(line, name_len, "transfer-encoding")) {
-      return false;  // a body or a framing error: feed() reads it
+    } else if (lower_equals(line, name_len, "content-length")) {
+      // Content-Length = 1*DIGIT (RFC 9110 8.6). Only one field with one plain value is
+      // ours; a list ("42, 42"), a second field, OWS after the digits or more digits than
+      // surely fit in 64 bits go to feed(), which reads them or answers 400.
+      if (have_length || !plain_length(value, p, length)) return false;
+      have_length = true;
+    } else if (lower_equals(line, name_len, "transfer-encoding")) {
+      return false;  // a coding we do not decode, or faulty framing: feed() answers it
     }
     p += 2;
   }
   // RFC 9112 3.2: exactly one Host on HTTP/1.1, at most one on 1.0; feed() answers the rest.
   if (hosts > 1 || (version == Version::http_1_1 && hosts == 0)) return false;
+  // The body (RFC 9112 6.3 item 6) must be here too: feed() completes the request at its
+  // last byte, and so do we, or we leave it all to feed().
+  const size_t head_len = static_cast<size_t>(p - begin);
+  if (length > data.size() - head_len) return false;
   const bool http_1_0 = version == Version::http_1_0;
-  req = Request{method, version, !close && (!http_1_0 || keep_alive), method == Method::head, 0};
-  consumed = static_cast<size_t>(p - begin);
+  req =
+      Request{method, version, !close && (!http_1_0 || keep_alive), method == Method::head, length};
+  consumed = head_len + static_cast<size_t>(length);
   return true;
 }
 

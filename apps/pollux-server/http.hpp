@@ -70,13 +70,15 @@ enum class Result : uint8_t {
   error,             // error_status() says how to answer; then close the connection
 };
 
-// The common case in one call: a whole request head at the start of `data`, found and parsed
-// in place. It takes only heads that are plainly good -- GET, HEAD or POST, HTTP/1.0 or 1.x,
-// CRLF line ends, at most one Host, no Content-Length or Transfer-Encoding (so no body), within
-// kMaxLine and kMaxHead -- and for those returns true with the request RequestParser::feed
-// would complete and `consumed` = the head's length (the byte feed would complete it at).
-// Anything else returns false with nothing consumed: a head not all in `data` (split across
-// fragments), empty lines first, bare LF, a body, any error, any limit reached. The caller then
+// The common case in one call: a whole request at the start of `data`, found and parsed in
+// place. It takes only requests that are plainly good -- GET, HEAD or POST, HTTP/1.0 or 1.x,
+// CRLF line ends, at most one Host, no Transfer-Encoding, at most one Content-Length with one
+// plain value (1 to 19 digits) whose body is all in `data` too, within kMaxLine and kMaxHead --
+// and for those returns true with the request RequestParser::feed would complete and
+// `consumed` = the head's length plus the body's (the byte feed would complete it at).
+// Anything else returns false with nothing consumed: a head or body not all in `data` (split
+// across fragments), empty lines first, bare LF, a Content-Length list or a second one, any
+// error, any limit reached. The caller then
 // feeds the same bytes to a RequestParser, which decides (and keeps every error status exactly
 // as before). Needs no state, so a connection whose requests arrive whole keeps none.
 [[nodiscard]] bool parse_whole_head(std::span<const uint8_t> data, Request& req, size_t& consumed);

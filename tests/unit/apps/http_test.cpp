@@ -422,6 +422,7 @@ TEST_P(HttpBadRequests, AreAnsweredWithTheirStatus) {
 }
 
 using namespace std::string_view_literals;
+using namespace std::string_literals;
 
 const std::vector<BadCase> kBadCases = {
     // Request line (RFC 9112 3): method SP request-target SP HTTP-version CRLF.
@@ -666,13 +667,16 @@ TEST(HttpFastPath, ReadsPersistenceLikeTheIncrementalParser) {
 
 TEST(HttpFastPath, LeavesEverythingElseToTheIncrementalParser) {
   for (std::string_view head : {
-           "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"sv,                      // empty line first
-           "GET / HTTP/1.1\nHost: a\n\n"sv,                                // bare LF
-           "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"sv,     // a length
-           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab"sv,  // a body
-           "GET / HTTP/1.1\r\nHost: a\r\n"sv,                              // not all here
-           "GET / HTTP/1.1\r\nHost: a\r\n\r"sv,                            // nor here
-           "GET / HTTP/1.1\r\nHo"sv,                                       // nor here
+           "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"sv,                         // empty line first
+           "GET / HTTP/1.1\nHost: a\n\n"sv,                                   // bare LF
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nab"sv,     // body not all here
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2, 2\r\n\r\nab"sv,  // a list
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nab"sv,
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2 \r\n\r\nab"sv,  // OWS after it
+           "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 00000000000000000002\r\n\r\nab"sv,
+           "GET / HTTP/1.1\r\nHost: a\r\n"sv,    // not all here
+           "GET / HTTP/1.1\r\nHost: a\r\n\r"sv,  // nor here
+           "GET / HTTP/1.1\r\nHo"sv,             // nor here
        }) {
     EXPECT_FALSE(fast(head).has_value()) << head;
   }
@@ -763,6 +767,54 @@ TEST(HttpFastPath, AHeadCutAnywhereIsLeftAndWordScansStopAtTheBufferEnd) {
     if (taken) {
       EXPECT_EQ(consumed, head.size()) << "cut at " << n;
     }
+  }
+}
+
+// A request with a Content-Length whose body arrived with its head is taken whole too: the
+// same request, completed at the body's last byte, as the incremental parser completes it.
+TEST(HttpFastPath, TakesARequestWithItsWholeBody) {
+  const std::string post =
+      "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
+  for (const std::string& stream : {post, post + std::string(kGenGet),
+                                    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"s,
+                                    "POST / HTTP/1.0\r\ncontent-length:0002\r\n\r\nab"s}) {
+    const auto f = fast(stream);
+    ASSERT_TRUE(f.has_value()) << stream;
+    EXPECT_EQ(f, incremental(stream)) << stream;
+  }
+  const auto f = fast(post + std::string(kGenGet));
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->first, (Request{Method::post, Version::http_1_1, true, false, 1000}));
+  EXPECT_EQ(f->second, post.size()) << "the next request is not consumed";
+}
+
+// The POST and the GET after it, in one buffer cut short at every byte: taken only once the
+// whole body is there; then exactly the POST's bytes are consumed.
+TEST(HttpFastPath, ARequestIsTakenOnlyWhenItsBodyIsAllThere) {
+  const std::string post = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n" +
+                           std::string("GET /evil HTTP/1.1\r\n");
+  const std::string stream = post + std::string(kGenGet);
+  for (size_t n = 0; n <= stream.size(); ++n) {
+    const std::vector<uint8_t> exact(stream.begin(), stream.begin() + n);
+    Request r;
+    size_t consumed = 0;
+    const bool taken = parse_whole_head(exact, r, consumed);
+    ASSERT_EQ(taken, n >= post.size()) << "cut at " << n;
+    if (taken) {
+      EXPECT_EQ(consumed, post.size()) << "cut at " << n;
+      EXPECT_EQ(r.content_length, 20u);
+    }
+  }
+}
+
+// Content-Length errors keep their statuses: the fast path leaves them, feed() answers 400.
+TEST(HttpFastPath, MalformedDuplicatedOrTooLargeContentLengthsKeepTheirStatus) {
+  for (std::string_view value :
+       {"abc", "-1", "1 2", "5, 6", "5,", "", "18446744073709551616", "5\r\nContent-Length: 6"}) {
+    const std::string stream =
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::string(value) + "\r\n\r\nabcdef";
+    EXPECT_FALSE(fast(stream).has_value()) << value;
+    EXPECT_EQ(status_of(stream), 400) << value;
   }
 }
 
