@@ -53,6 +53,15 @@ ServerApp::ServerApp(Stack& tcp, const ServerOptions& opts)
   for (size_t i = 0; i < source_pattern_.size(); ++i)
     source_pattern_[i] = static_cast<uint8_t>('a' + i % 26);
   http::fill_body(http_body_);
+  // Every 200 head this server sends is one of four (persistence x version; no Date here):
+  // made once, copied into the send queue per response instead of formatted each time.
+  for (const bool keep_alive : {false, true}) {
+    for (const http::Version v : {http::Version::http_1_0, http::Version::http_1_1}) {
+      OkHead& h = ok_head(keep_alive, v);
+      h.len = static_cast<uint16_t>(
+          http::write_response(h.bytes, 200, http_body_.size(), keep_alive, v));
+    }
+  }
 }
 
 ServerApp::~ServerApp() = default;
@@ -222,14 +231,21 @@ bool ServerApp::write_pending(Conn* c, ConnState& s) {
 // only a rest the queue would not take is kept, in a buffer borrowed from the pool. With
 // none free, nothing is sent unless all of it fits: the response waits (head_waiting), resumed
 // by `writable` (the queue drained) or by a buffer coming back (retry_head_waiters). The head
-// is made again for each attempt from what the state kept (status, version), so a
+// comes from what the state kept (status, version): a 200's was made at start (ok_heads_), an
+// error's is made again for each attempt, so a
 // waiting connection holds no bytes; it depends on nothing else (no Date), so an attempt that
 // sent a part (head_off) continues exactly where the last one stopped.
 bool ServerApp::start_head(Conn* c, ConnState& s) {
-  std::array<uint8_t, kHeadBytes> bytes;
-  const size_t len = s.status != 200 ? http::write_error_response(bytes, s.status)
-                                     : http::write_response(bytes, 200, http_body_.size(),
-                                                            !s.close_after, s.version);
+  std::array<uint8_t, kHeadBytes> error;
+  const uint8_t* bytes = error.data();
+  size_t len = 0;
+  if (s.status == 200) {
+    const OkHead& h = ok_head(!s.close_after, s.version);
+    bytes = h.bytes.data();
+    len = h.len;
+  } else {
+    len = http::write_error_response(error, s.status);
+  }
   const size_t rest = len - s.head_off;
   if (heads_.empty() && tcp_.send_space(c) < rest) {
     tcp_.want_writable(c, static_cast<uint32_t>(rest));
@@ -240,7 +256,7 @@ bool ServerApp::start_head(Conn* c, ConnState& s) {
     }
     return false;
   }
-  const size_t sent = tcp_.send(c, {bytes.data() + s.head_off, rest});
+  const size_t sent = tcp_.send(c, {bytes + s.head_off, rest});
   if (sent < rest) {
     HeadBuffer* b = heads_.take();
     if (!b) {
@@ -254,7 +270,7 @@ bool ServerApp::start_head(Conn* c, ConnState& s) {
       return false;
     }
     ++stats_.head_buffers_borrowed;
-    std::memcpy(b->bytes.data(), bytes.data() + s.head_off + sent, rest - sent);
+    std::memcpy(b->bytes.data(), bytes + s.head_off + sent, rest - sent);
     s.head = b;
     s.head_len = static_cast<uint16_t>(rest - sent);
   }
@@ -336,9 +352,11 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
   for (;;) {
     if (!write_pending(c, s)) return;  // resumed by `writable`
     if (s.close_after) return tcp_.close(c);
-    // Next request: answered in order, one at a time (RFC 9112 9.3.2 pipelining).
-    ByteSpan spans[16];
-    const size_t n = tcp_.peek(c, spans, 16);
+    // Next request: answered in order, one at a time (RFC 9112 9.3.2 pipelining). A few
+    // spans at a time: a request is mostly one; more are read by going round again.
+    constexpr size_t kSpans = 4;
+    ByteSpan spans[kSpans];
+    const size_t n = tcp_.peek(c, spans, kSpans);
     if (n == 0) {
       if (s.peer_closed) tcp_.close(c);
       return;
@@ -361,7 +379,10 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
     else if (s.head_since_ns == 0)
       s.head_since_ns = std::max<uint64_t>(now_ns_, 1);
     if (!have_response) {
-      // Everything readable was part of an unfinished request.
+      // Every span peeked was part of an unfinished request: read on if there may be more
+      // (a request in more pieces than kSpans, e.g. a hole the reassembly filled, must not
+      // wait for the next segment to be read on).
+      if (n == kSpans) continue;
       if (s.peer_closed) tcp_.close(c);
       return;
     }

@@ -142,6 +142,15 @@ class ServerApp {
   http::Result parse_request(std::span<const uint8_t> bytes, ConnState& s, size_t& consumed);
   void return_parser(ConnState& s);
 
+  // A 200 head, made at start for each (persistence, version) pair.
+  struct OkHead {
+    std::array<uint8_t, kHeadBytes> bytes{};
+    uint16_t len = 0;
+  };
+  OkHead& ok_head(bool keep_alive, http::Version v) {
+    return ok_heads_[(keep_alive ? 2 : 0) + (v == http::Version::http_1_1 ? 1 : 0)];
+  }
+
   Stack& tcp_;
   ServerOptions opts_;
   AppEvents events_;
@@ -149,6 +158,7 @@ class ServerApp {
   ConnTotals conn_totals_;
   std::vector<uint8_t> source_pattern_;
   std::vector<uint8_t> http_body_;
+  std::array<OkHead, 4> ok_heads_{};
   FreeList<ConnState> states_;      // one per TCB the layer can hold
   FreeList<HeadBuffer> heads_;      // http mode only
   FreeList<ServerParser> parsers_;  // http mode only
