@@ -5,9 +5,10 @@
 //
 // Requests arrive as spans of received mbufs, split anywhere (mid-token, mid-CRLF). The parser
 // is a byte-at-a-time state machine over fixed-size state, so a split costs nothing and there
-// is no line buffer to fill, no allocation and no copy. A head that arrived whole (the common
-// case: one segment per request) skips it: parse_whole_head reads it where it lies with
-// straight scans and needs no state at all, so pollux-server lends a parser to a connection
+// is no line buffer to fill, no allocation and no copy. A request that arrived whole, head and
+// any Content-Length body (the common case: one segment per request), skips it:
+// parse_whole_head reads it where it lies with word-at-a-time scans and needs no state at
+// all, so pollux-server lends a parser to a connection
 // only while one of its requests is unfinished. It is strict where RFC 9112 asks a
 // server to be (request smuggling lives in lenient framing) and lenient where RFC 9112 allows
 // it (bare LF line ends, empty lines before the request line).

@@ -749,25 +749,28 @@ TEST(HttpFastPath, EveryByteAtEveryPlaceOfAScannedWordIsJudgedByItsClass) {
   }
 }
 
-// A head cut short anywhere, or with more bytes after it, in a buffer of exactly that size (so
-// that a scan reading past the end is a heap overflow the sanitizer build reports): never
-// taken short, taken whole with only its own bytes consumed.
+// `stream` (a request, then more bytes) cut short at every byte, each time in a buffer of
+// exactly that size (so that a scan reading past the end is a heap overflow the sanitizer
+// build reports): the request is never taken short, and taken whole it consumes only its own
+// `request_len` bytes.
+void expect_taken_only_whole(const std::string& stream, size_t request_len) {
+  for (size_t n = 0; n <= stream.size(); ++n) {
+    const std::vector<uint8_t> exact(stream.begin(), stream.begin() + static_cast<ptrdiff_t>(n));
+    Request r;
+    size_t consumed = 0;
+    const bool taken = parse_whole_head(exact, r, consumed);
+    ASSERT_EQ(taken, n >= request_len) << "cut at " << n;
+    if (taken) {
+      EXPECT_EQ(consumed, request_len) << "cut at " << n;
+    }
+  }
+}
+
 TEST(HttpFastPath, AHeadCutAnywhereIsLeftAndWordScansStopAtTheBufferEnd) {
   const std::string head =
       "GET /a/long/path/to/scan?q=1 HTTP/1.1\r\nHost: 198.18.0.1:8080\r\n"
       "User-Agent: pollux-gen/with-a-long-version-string\r\nAccept: */*\r\n\r\n";
-  for (size_t n = 0; n <= head.size() + 9; ++n) {
-    std::string stream = head.substr(0, n);
-    if (n > head.size()) stream += std::string(n - head.size(), 'G');
-    const std::vector<uint8_t> exact(stream.begin(), stream.end());
-    Request r;
-    size_t consumed = 0;
-    const bool taken = parse_whole_head(exact, r, consumed);
-    ASSERT_EQ(taken, n >= head.size()) << "cut at " << n;
-    if (taken) {
-      EXPECT_EQ(consumed, head.size()) << "cut at " << n;
-    }
-  }
+  expect_taken_only_whole(head + std::string(9, 'G'), head.size());
 }
 
 // A request with a Content-Length whose body arrived with its head is taken whole too: the
@@ -793,18 +796,10 @@ TEST(HttpFastPath, TakesARequestWithItsWholeBody) {
 TEST(HttpFastPath, ARequestIsTakenOnlyWhenItsBodyIsAllThere) {
   const std::string post = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n" +
                            std::string("GET /evil HTTP/1.1\r\n");
-  const std::string stream = post + std::string(kGenGet);
-  for (size_t n = 0; n <= stream.size(); ++n) {
-    const std::vector<uint8_t> exact(stream.begin(), stream.begin() + n);
-    Request r;
-    size_t consumed = 0;
-    const bool taken = parse_whole_head(exact, r, consumed);
-    ASSERT_EQ(taken, n >= post.size()) << "cut at " << n;
-    if (taken) {
-      EXPECT_EQ(consumed, post.size()) << "cut at " << n;
-      EXPECT_EQ(r.content_length, 20u);
-    }
-  }
+  expect_taken_only_whole(post + std::string(kGenGet), post.size());
+  const auto f = fast(post);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->first.content_length, 20u);
 }
 
 // Content-Length errors keep their statuses: the fast path leaves them, feed() answers 400.
