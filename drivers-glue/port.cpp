@@ -282,11 +282,13 @@ bool bring_up_port(const PortConfig& config, rte_mempool* pool, PortInfo& info,
   info.offloads.rx_tcp_checksum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
   info.offloads.tx_tso = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO) || tso_in_engine;
   info.offloads.tx_tso_in_engine = tso_in_engine;
-  if (config.checksum_offload && config.link_checksum && is_ring_link_port(port)) {
-    // The in-memory link offers what a NIC would (ring_link.hpp): net_ring itself knows no
-    // offloads, so its receive side is a callback that turns the sender's requests into
-    // verdicts (and TSO frames into LRO frames).
-    if (!enable_ring_link_offloads(port, queues, error)) return false;
+  // The in-memory link offers what a NIC would (ring_link.hpp): net_ring itself knows no
+  // offloads, so its receive side (receive_burst) turns the sender's requests into verdicts
+  // (and TSO frames into LRO frames).
+  const bool link_offloads =
+      config.checksum_offload && config.link_checksum && is_ring_link_port(port);
+  set_ring_link_offloads(port, link_offloads);
+  if (link_offloads) {
     info.offloads.tx_ipv4_checksum = info.offloads.tx_tcp_checksum = true;
     info.offloads.rx_ipv4_checksum = info.offloads.rx_tcp_checksum = true;
     info.offloads.tx_tso = info.offloads.rx_lro = config.link_tso_lro;

@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include <array>
@@ -15,9 +16,9 @@ namespace pollux::dpdk {
 namespace {
 // Set at creation and when a port is initialised, before any lcore polls it.
 std::array<bool, RTE_MAX_ETHPORTS> link_port{};
-std::array<uint16_t, RTE_MAX_ETHPORTS> rx_callbacks{};  // queues with the callback, per port
+std::array<bool, RTE_MAX_ETHPORTS> link_rx_offloads{};  // the receive side below is on
 
-uint16_t receive_offloads(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t n, uint16_t, void*) {
+void receive_offloads(rte_mbuf* const* pkts, uint16_t n) {
   // The mbufs were last written by the sending lcore: ask for every header line of the burst
   // at once so that the misses overlap (issue 13 item 4, burst pipelining), instead of
   // stalling on each in turn below.
@@ -39,7 +40,6 @@ uint16_t receive_offloads(uint16_t, uint16_t, rte_mbuf* pkts[], uint16_t n, uint
                          RTE_MBUF_F_RX_L4_CKSUM_MASK | RTE_MBUF_F_RX_LRO)) |
                   rx;
   }
-  return n;
 }
 }  // namespace
 
@@ -47,15 +47,17 @@ bool is_ring_link_port(uint16_t port) {
   return port < link_port.size() && link_port[port];
 }
 
-bool enable_ring_link_offloads(uint16_t port, uint16_t queues, std::string& error) {
-  for (uint16_t q = rx_callbacks[port]; q < queues; ++q, ++rx_callbacks[port]) {
-    if (!rte_eth_add_rx_callback(port, q, receive_offloads, nullptr)) {
-      error = "ring link: cannot add the RX callback to port " + std::to_string(port) + ": " +
-              rte_strerror(rte_errno);
-      return false;
-    }
-  }
-  return true;
+void set_ring_link_offloads(uint16_t port, bool on) {
+  if (port < link_rx_offloads.size()) link_rx_offloads[port] = on && is_ring_link_port(port);
+}
+
+// Not an ethdev RX callback: DPDK calls those on every rx_burst, the many empty ones of a
+// polling lcore included (a walk of the callback list and a call each time, issue 13).
+// Here only a burst with frames in it costs anything.
+uint16_t receive_burst(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t max) {
+  const uint16_t n = rte_eth_rx_burst(port, queue, pkts, max);
+  if (n != 0 && link_rx_offloads[port]) receive_offloads(pkts, n);
+  return n;
 }
 
 bool create_ring_link(const std::string& name, unsigned queues, unsigned ring_size, RingLink& link,

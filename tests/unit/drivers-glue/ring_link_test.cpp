@@ -51,7 +51,7 @@ uint64_t hand_over(Link& l, uint64_t flags, uint16_t tso_segsz = 0, uint16_t* se
   m->tso_segsz = tso_segsz;
   EXPECT_EQ(rte_eth_tx_burst(l.link.port_a, 0, &m, 1), 1);
   rte_mbuf* got[4];
-  EXPECT_EQ(rte_eth_rx_burst(l.link.port_b, 0, got, 4), 1);
+  EXPECT_EQ(receive_burst(l.link.port_b, 0, got, 4), 1);
   const uint64_t f = got[0]->ol_flags;
   EXPECT_EQ(got[0], m);  // the same mbuf: nothing is copied
   if (segsz) *segsz = got[0]->tso_segsz;
