@@ -19,7 +19,7 @@ Tcb* TcpLayer::alloc_tcb() {
 }
 
 void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id options, uint64_t now) {
-  // A TCB from the pool is CLOSED (release_tcb), as is the cookie's scratch TCB (never moved).
+  // Every TCB comes from the pool, where release_tcb left it CLOSED (cookie SYN-ACKs use none).
   assert(t.state == State::closed);
   assert(!t.cold);  // given back by release_tcb
   assert(!t.undo);  // likewise
