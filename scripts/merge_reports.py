@@ -109,6 +109,9 @@ def merge(reports, names):
     totals = {k: sum(r["totals"][k] for r in reports) for k in TOTAL_COUNTS}
     # Turns without a free ephemeral port (not errors; reports before session 14 have none).
     totals["port_waits"] = sum(r["totals"].get("port_waits", 0) for r in reports)
+    # Response parsers lent, and turns an empty parser pool refused (session 15 on).
+    for k in ("parsers_lent", "parser_pool_empty"):
+        totals[k] = sum(r["totals"].get(k, 0) for r in reports)
     for k in TOTAL_RATES:
         totals[k] = sum(r["totals"][k] for r in reports)
     causes = set()
