@@ -86,6 +86,38 @@ TEST(Checksum, FoldHandlesWideSums) {
   static_assert(checksum_fold(0x12345678) == 0x68ac);
 }
 
+// RFC 1071 4.1's fold, "while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16)", on 64 bits:
+// what checksum_fold's four fixed folds must equal for every input.
+uint16_t loop_fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+TEST(Checksum, FourFoldsEqualTheLoopAtEveryCarryBoundary) {
+  // Around every power of two and its multiples of 0xffff, the all-ones values of each width
+  // and the largest sums each fold step can leave (2^33 - 2, 0x1fffe).
+  std::vector<uint64_t> edges{0, 1, 0xfffe, 0xffff, 0x10000, 0x10001, 0x1fffe, 0x1ffff,
+                              0x1fffffffeull, 0x1ffffffffull, 0xfffffffffffeffffull,
+                              0xffffffff0000ffffull, 0xfffffffeffffffffull,
+                              0xffffffffffffffffull, 0x8000000000000000ull};
+  for (int bit = 0; bit < 64; ++bit) {
+    const uint64_t p = uint64_t{1} << bit;
+    for (uint64_t v : {p - 1, p, p + 1, ~p, 0xffff * p, p * 3 - 1}) edges.push_back(v);
+  }
+  for (uint64_t v : edges) EXPECT_EQ(checksum_fold(v), loop_fold(v)) << std::hex << "sum=0x" << v;
+}
+
+TEST(Checksum, FourFoldsEqualTheLoopOnRandomSums) {
+  const uint32_t seed = 13;
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 200'000; ++i) {
+    // Full 64-bit values, 32-bit ones (what the paths fold) and short ones near the 16-bit edge.
+    const uint64_t r = rng();
+    for (uint64_t v : {r, r & 0xffffffff, r & 0x3ffff, r >> (r & 63)})
+      ASSERT_EQ(checksum_fold(v), loop_fold(v)) << std::hex << "sum=0x" << v << " seed=" << seed;
+  }
+}
+
 // RFC 1071 2(A)/(B): the sum is associative, so chained partial sums over even-length
 // pieces equal one accumulation over the whole buffer (odd tails only last).
 TEST(Checksum, ChainedAccumulationEqualsOneShot) {
