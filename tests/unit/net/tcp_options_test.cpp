@@ -472,6 +472,22 @@ TEST(TcpOptionsParse, OutputIsReset) {
   EXPECT_EQ(o, TcpOptions{});
 }
 
+// The same through the one-compare NOP NOP TS path: a SYN's MSS, window scale and
+// SACK-permitted and an ACK's SACK blocks are gone after the next data segment's block.
+TEST(TcpOptionsParse, OutputIsResetByTheCommonTimestampBlockToo) {
+  TcpOptions want;
+  ASSERT_EQ(parse_tcp_options(options_of(kTcpData), want), TcpOptError::ok);
+  for (Bytes before : {options_of(kTcpSyn), options_of(kTcpSackAck)}) {
+    TcpOptions o;
+    ASSERT_EQ(parse_tcp_options(before, o), TcpOptError::ok);
+    ASSERT_NE(o, want);
+    ASSERT_EQ(parse_tcp_options(options_of(kTcpData), o), TcpOptError::ok);
+    EXPECT_EQ(o, want);
+    EXPECT_EQ(o.sack_count, 0);
+    EXPECT_EQ(o.sack, (std::array<SackBlock, kMaxSackBlocks>{}));
+  }
+}
+
 // A repeated option: the last occurrence wins (RFC 9293 is silent; Linux does the same).
 TEST(TcpOptionsParse, RepeatedOptionLastWins) {
   TcpOptions o;
