@@ -68,12 +68,21 @@ check "the port line says tso on (software) and gro on" \
   bash -c "grep -q 'tso on (software)' '$workdir/wire.log' && grep -q 'gro on' '$workdir/wire.log'"
 grep -m1 '^port ' "$workdir/wire.log" | sed 's/^/# /'
 csum0=$(mib TcpInCsumErrors)
-spawn "$workdir/dumpcap.log" ip netns exec "$ns" dumpcap -q -i pxw$$ -f "tcp and host $ip" -w "$workdir/wire.pcapng"
-capture_pid=$spawned
-wait_for "$workdir/dumpcap.log" 'Capturing on' 10 || sleep 1
-echo_mb wire 4
-sleep 0.5
-stop_pid "$capture_pid"
+# A capture that holds none of the echo's data (dumpcap slow to start or to stop on a loaded
+# machine: CI try 1 of session 15 saw 0 frames once) is the instrument failing, not pollux:
+# the echo runs again under a new capture, once; the checks below read the last capture.
+for attempt in 1 2; do
+  rm -f "$workdir/wire.pcapng" "$workdir/dumpcap.log"
+  spawn "$workdir/dumpcap.log" ip netns exec "$ns" dumpcap -q -i pxw$$ -f "tcp and host $ip" -w "$workdir/wire.pcapng"
+  capture_pid=$spawned
+  wait_for "$workdir/dumpcap.log" 'Capturing on' 10 || sleep 1
+  echo_mb wire 4
+  sleep 0.5
+  stop_pid "$capture_pid"
+  captured=$(tshark -r "$workdir/wire.pcapng" -Y "ip.src == $ip && tcp.len > 0" -T fields -e frame.len 2>/dev/null | wc -l)
+  [ "$captured" -gt 1000 ] && break
+  echo "# [wire] capture $attempt holds $captured of pollux's data segments$([ "$attempt" = 1 ] && echo ': again')"
+done
 for p in "${netns_pids[@]}"; do stop_pid "$p"; done
 netns_pids=()
 grep '^capture ' "$workdir/wire.log" | sed 's/^/# /'
@@ -88,11 +97,11 @@ fields() {
 }
 fields "$workdir/wire.pcapng" >"$workdir/kernel.txt"
 fields "$workdir/pollux.pcapng" | sort >"$workdir/pollux.txt"
-read -r frames data maxlen ids bad <<<"$(awk '
+read -r frames data maxlen ids bad unverified <<<"$(awk '
   { n++; if ($5 > 0) d++; if ($1 > m) m = $1; if (!($2 in id)) u++; id[$2] = 1
-    if ($11 != 1 || $12 != 1) b++ }
-  END { print n + 0, d + 0, m + 0, u + 0, b + 0 }' "$workdir/kernel.txt")"
-echo "# wire: the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $ids distinct IP IDs, $bad failing a checksum"
+    if ($11 == 0 || $12 == 0) b++; else if ($11 != 1 || $12 != 1) v++ }
+  END { print n + 0, d + 0, m + 0, u + 0, b + 0, v + 0 }' "$workdir/kernel.txt")"
+echo "# wire: the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $ids distinct IP IDs, $bad failing a checksum, $unverified tshark could not verify"
 # 4 MB are 2763 full segments; dumpcap may miss some on a busy machine.
 check "[wire] the capture holds pollux's data segments ($data)" test "$data" -gt 1000
 check "[wire] every frame pollux sent fits the MTU (longest $maxlen <= 1514)" test "$maxlen" -le 1514
@@ -153,10 +162,11 @@ stop_pid "$capture_pid"
 for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${netns_pids[@]}"; do wait "$p" 2>/dev/null; done
 netns_pids=()
-read -r frames data maxlen bad <<<"$(tshark -r "$workdir/wire6.pcapng" -o tcp.check_checksum:TRUE \
+read -r frames data maxlen bad unverified <<<"$(tshark -r "$workdir/wire6.pcapng" -o tcp.check_checksum:TRUE \
   -Y "ipv6.src == $ip6 && tcp" -T fields -e frame.len -e tcp.len -e tcp.checksum.status 2>/dev/null |
-  awk '{ n++; if ($2 > 0) d++; if ($1 > m) m = $1; if ($3 != 1) b++ } END { print n + 0, d + 0, m + 0, b + 0 }')"
-echo "# [v6] the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $bad failing the TCP checksum"
+  awk '{ n++; if ($2 > 0) d++; if ($1 > m) m = $1; if ($3 == 0) b++; else if ($3 != 1) v++ }
+       END { print n + 0, d + 0, m + 0, b + 0, v + 0 }')"
+echo "# [v6] the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $bad failing the TCP checksum, $unverified tshark could not verify"
 check "[v6] pollux sent TSO frames ($(counter "$workdir/v6.log" tcp_tso_frames)), cut by the engine ($(counter "$workdir/v6.log" tcp_tso_software_cuts))" \
   test "$(counter "$workdir/v6.log" tcp_tso_frames)" -gt 0 -a "$(counter "$workdir/v6.log" tcp_tso_software_cuts)" -gt 0
 # 8 MB are 5602 full segments of 1428; dumpcap may miss some on a busy machine.
