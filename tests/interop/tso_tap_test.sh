@@ -93,12 +93,17 @@ fields() {
   tshark -r "$1" -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
     -Y "ip.src == $ip && tcp" -T fields -e frame.len -e ip.id -e tcp.seq_raw -e tcp.ack_raw \
     -e tcp.len -e tcp.flags -e tcp.window_size_value -e ip.checksum -e tcp.checksum \
-    -e tcp.options -e ip.checksum.status -e tcp.checksum.status 2>/dev/null
+    -e tcp.options -e ip.checksum.status -e tcp.checksum.status -e tcp.checksum_calculated 2>/dev/null
 }
+# A TCP checksum whose sum comes to zero may be sent as 0xffff, ones' complement's other zero
+# (RFC 1071: the receiver's sum over the segment is the same; the kernel accepts it). DPDK's
+# net_tap and rte_ipv4_udptcp_cksum write it so, as UDP needs; tshark calls it bad, so 0xffff
+# where tshark computes 0x0000 counts as verified (1 frame in ~65,536; session 15's CI saw one).
 fields "$workdir/wire.pcapng" >"$workdir/kernel.txt"
 fields "$workdir/pollux.pcapng" | sort >"$workdir/pollux.txt"
 read -r frames data maxlen ids bad unverified <<<"$(awk '
   { n++; if ($5 > 0) d++; if ($1 > m) m = $1; if (!($2 in id)) u++; id[$2] = 1
+    if ($12 == 0 && $9 == "0xffff" && $13 == "0x0000") $12 = 1
     if ($11 == 0 || $12 == 0) b++; else if ($11 != 1 || $12 != 1) v++ }
   END { print n + 0, d + 0, m + 0, u + 0, b + 0, v + 0 }' "$workdir/kernel.txt")"
 echo "# wire: the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $ids distinct IP IDs, $bad failing a checksum, $unverified tshark could not verify"
@@ -127,8 +132,13 @@ done
 echo "# [bulk] pollux conn: ${conn:-none}"
 check "[bulk] the kernel counted no TCP checksum error ($(($(mib TcpInCsumErrors) - csum0)))" \
   test "$(($(mib TcpInCsumErrors) - csum0))" -eq 0
-check "[bulk] pollux retransmitted nothing on the lossless tap ($(conn_field "$conn" retrans))" \
-  test "$(conn_field "$conn" retrans)" = 0
+# Nothing is lost on this tap, so nothing may be resent but a tail loss probe (RFC 8985 7)
+# sent because an ACK came late (a loaded machine: CI try 2 of session 15 saw one) that the
+# kernel then reported as a duplicate (D-SACK): every retransmission a probe, each proven
+# spurious by the receiver.
+rtx=$(conn_field "$conn" retrans)
+check "[bulk] pollux retransmitted nothing on the lossless tap but tail loss probes the kernel D-SACKed (retrans ${rtx:-?}, probes $(conn_field "$conn" tlp_probes), spurious $(conn_field "$conn" spurious_retrans))" \
+  test -n "$rtx" -a "${rtx:-1}" -le "$(conn_field "$conn" tlp_probes)" -a "${rtx:-1}" -le "$(conn_field "$conn" spurious_retrans)"
 echo "# [bulk] the kernel retransmitted $(($(mib TcpRetransSegs) - retrans0)) segments"
 for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${netns_pids[@]}"; do wait "$p" 2>/dev/null; done
@@ -163,8 +173,10 @@ for p in "${netns_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
 for p in "${netns_pids[@]}"; do wait "$p" 2>/dev/null; done
 netns_pids=()
 read -r frames data maxlen bad unverified <<<"$(tshark -r "$workdir/wire6.pcapng" -o tcp.check_checksum:TRUE \
-  -Y "ipv6.src == $ip6 && tcp" -T fields -e frame.len -e tcp.len -e tcp.checksum.status 2>/dev/null |
-  awk '{ n++; if ($2 > 0) d++; if ($1 > m) m = $1; if ($3 == 0) b++; else if ($3 != 1) v++ }
+  -Y "ipv6.src == $ip6 && tcp" -T fields -e frame.len -e tcp.len -e tcp.checksum.status \
+  -e tcp.checksum -e tcp.checksum_calculated 2>/dev/null |
+  awk '{ n++; if ($2 > 0) d++; if ($1 > m) m = $1; if ($3 == 0 && $4 == "0xffff" && $5 == "0x0000") $3 = 1
+         if ($3 == 0) b++; else if ($3 != 1) v++ }
        END { print n + 0, d + 0, m + 0, b + 0, v + 0 }')"
 echo "# [v6] the kernel saw $frames frames from pollux ($data with data), longest $maxlen bytes, $bad failing the TCP checksum, $unverified tshark could not verify"
 check "[v6] pollux sent TSO frames ($(counter "$workdir/v6.log" tcp_tso_frames)), cut by the engine ($(counter "$workdir/v6.log" tcp_tso_software_cuts))" \
