@@ -346,8 +346,11 @@ legit_fixed() {
   [ -n "$hp" ] && h1=$(ticks "$hp")
   s1=$(server_spent "$3")
   [ "$3" = pollux ] && d1=$(tap_dropped)
-  [ -n "$hp" ] && flood_stop
+  # The mark goes with the flood's stop, before waiting for hping3 to exit: at its fastest
+  # rate hping3 took long enough to exit that the mark came after the client had ended.
+  [ -n "$hp" ] && kill -INT "$hp" 2>/dev/null
   kill -USR1 "$cp"
+  [ -n "$hp" ] && flood_stop
   wait "$cp"
   tail -1 "$workdir/fixed.log" >"$workdir/fixed"
   echo "  $3 $4: $(cat "$workdir/fixed")" >>"$workdir/summaries"
