@@ -17,7 +17,13 @@ using MutBytes = std::span<uint8_t>;
 constexpr uint16_t load_be16(const uint8_t* p) {
   return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
 }
+// At run time on a little-endian host: one (unaligned) load and a byte swap, as store_be32.
 constexpr uint32_t load_be32(const uint8_t* p) {
+  if (!std::is_constant_evaluated() && std::endian::native == std::endian::little) {
+    uint32_t be = 0;
+    std::memcpy(&be, p, sizeof be);
+    return __builtin_bswap32(be);
+  }
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 // At run time on a little-endian host a store is one byte swap and one (unaligned) store:

@@ -22,6 +22,7 @@
 #include <string>
 #include <type_traits>
 
+#include "net/bytes.hpp"
 #include "net/ipv4_addr.hpp"
 #include "net/ipv6_addr.hpp"
 
@@ -35,18 +36,10 @@ struct IpAddr {
   // The mapped prefix is the default's: one 16-byte constant, then the address's 4 bytes (a
   // byte-by-byte initialiser of all 16 cost about 200 instructions per connection, issue 13
   // item 4).
-  // On a little-endian host at run time the 4 bytes are one byte swap and one store: g++
-  // composed them from shifted bytes, ~12 instructions per address, two per received segment.
+  // At run time the 4 bytes are one byte swap and one store (store_be32): g++ composed them
+  // from shifted bytes, ~12 instructions per address, two per received segment.
   constexpr IpAddr(Ipv4Addr a) {  // NOLINT(google-explicit-constructor): IPv4 callers unchanged
-    if (!std::is_constant_evaluated() && std::endian::native == std::endian::little) {
-      const uint32_t be = __builtin_bswap32(a.value);
-      std::memcpy(bytes.data() + 12, &be, sizeof be);
-      return;
-    }
-    bytes[12] = static_cast<uint8_t>(a.value >> 24);
-    bytes[13] = static_cast<uint8_t>(a.value >> 16);
-    bytes[14] = static_cast<uint8_t>(a.value >> 8);
-    bytes[15] = static_cast<uint8_t>(a.value);
+    store_be32(bytes.data() + 12, a.value);
   }
   constexpr IpAddr(const Ipv6Addr& a) : bytes(a.bytes) {}  // NOLINT(google-explicit-constructor)
 
@@ -67,15 +60,7 @@ struct IpAddr {
     return head == 0 && tail == kMappedTail;
   }
   // The IPv4 address (meaningful when is_v4()).
-  [[nodiscard]] constexpr Ipv4Addr v4() const {
-    if (!std::is_constant_evaluated() && std::endian::native == std::endian::little) {
-      uint32_t be = 0;  // one load and a byte swap, as the constructor's store
-      std::memcpy(&be, bytes.data() + 12, sizeof be);
-      return Ipv4Addr{__builtin_bswap32(be)};
-    }
-    return Ipv4Addr{(uint32_t{bytes[12]} << 24) | (uint32_t{bytes[13]} << 16) |
-                    (uint32_t{bytes[14]} << 8) | bytes[15]};
-  }
+  [[nodiscard]] constexpr Ipv4Addr v4() const { return Ipv4Addr{load_be32(bytes.data() + 12)}; }
   [[nodiscard]] constexpr Ipv6Addr v6() const { return Ipv6Addr{bytes}; }
   // The two halves as integers (network order read big-endian), for hashing.
   [[nodiscard]] constexpr uint64_t high64() const {
