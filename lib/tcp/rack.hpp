@@ -102,8 +102,9 @@ struct Rack {
   uint32_t min_rtt_us = 0;  // RACK.min_RTT (0: no sample yet)
   net::Seq fack;            // RACK.fack: highest end delivered
   net::Seq dsack_round;     // RACK.dsack_round: one mult step per round trip
-  // The flags are one bit each and the small fields follow them, so that the struct is 28 B
-  // and RackTlp's own flags fit before it in a 32 B part (issue 13 item 5: was 32 + 4).
+  // The flags are one bit each and the small fields follow them, so that the struct is 27 B
+  // of data in 28 and RackTlp's own flags fit in its last byte (RackTlp holds it
+  // [[no_unique_address]]; issue 13 item 5: was 32 + 4, then 32).
   bool have_delivered : 1 = false;
   bool reord : 1 = false;            // RACK.reord: reordering seen
   bool dsack_round_set : 1 = false;  // dsack_round holds a round

@@ -57,7 +57,7 @@ uint64_t RttEstimator::backoff() {
   // RFC 6298 5.5: RTO <- RTO * 2, bounded by the maximum of 2.5. Written so that the
   // doubling cannot overflow whatever max_rto is.
   rto_ns_ = rto_ns_ > config_->max_rto_ns / 2 ? config_->max_rto_ns : 2 * rto_ns_;
-  if (backoff_count_ != std::numeric_limits<uint32_t>::max()) ++backoff_count_;
+  if (backoff_count_ != std::numeric_limits<uint8_t>::max()) ++backoff_count_;
   return rto_ns_;
 }
 

@@ -160,10 +160,11 @@ struct Listener {
 //   Negotiated    24
 //   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
-//   Timing       112  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
+//   Timing       104  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
-//                     the layer's RttConfig instead of copying it), the timed segment 16
-//                     (with the timers' set bits in its padding), counters 8, the TIME-WAIT
+//                     the layer's RttConfig instead of copying it; 34 B of data, and its tail
+//                     padding holds the two flags and rtt_seq: [[no_unique_address]], was
+//                     112), the timed segment's send time 8, counters 8, the TIME-WAIT
 //                     or stall start 4 (one word: they never overlap; was 16; 32-bit ms),
 //                     five deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in ns)
 //   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
@@ -172,11 +173,12 @@ struct Listener {
 //                     id and the listener's slot 8 (was 80: ConnOptions, 40 B, is an interned
 //                     set in the layer's table, OptionSets, shared by the connections that
 //                     agree; the listener's 8 B pointer is a 2 B slot in its table)
-//   Recovery      20
+//   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Undo (no padding)
 //   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
-//   RackTlp       32  flags 4, Rack 28 (was 52: the probe's details and RACK's resend marks,
-//                     16, live in the cold block: they matter only while a flight is out;
-//                     then 32 -> 28, its flags are bits), and 4 B of Stats' alignment gone
+//   RackTlp       28  Rack 28 with the part's three flags as bits in its last byte (was 52:
+//                     the probe's details and RACK's resend marks, 16, live in the cold
+//                     block: they matter only while a flight is out; then 32 -> 28, its
+//                     flags are bits; then the part's flags in Rack's tail, 32 -> 28)
 //   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
 //   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
 //                     pointer 8 (was 41: a second hook for the free list, a bool)
@@ -188,7 +190,7 @@ struct Listener {
 // agree (an accepted one shares its listener's); a change copies on write.
 // What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
 // (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
-// reports exactly), the tuple, and 4 B of padding after Recovery (20 B).
+// reports exactly), and the tuple.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -311,10 +313,12 @@ struct TimerTicks {
 // a 40 B base::Timer; issue 13 item 5). It is cancelled when the TCB is released, so reset
 // leaves it.
 struct Timing : base::TimerLink {
-  RttEstimator rtt;
+  // [[no_unique_address]]: the estimator's 6 B of tail padding (34 B of data, 8-aligned)
+  // hold the two flags below and rtt_seq (issue 13 item 5: Timing 112 -> 104 B).
+  [[no_unique_address]] RttEstimator rtt;
   // Timed segment when timestamps are off (Karn applies).
   bool rtt_timing = false;
-  // Bit k: timer k is set (its deadline is due_tick[k]). In what was padding before rtt_seq.
+  // Bit k: timer k is set (its deadline is due_tick[k]).
   uint8_t due_set = 0;
   Seq rtt_seq;
   uint64_t rtt_sent_ns = 0;
@@ -519,12 +523,16 @@ struct Undo {
 // flight is out -- the outstanding probe's details, the retransmissions RACK found lost --
 // is in the cold block (ColdBlock); RACK's own state (min_RTT, the reordering window's
 // multiplier, the last delivered segment) outlives a flight and stays here.
+// Rack is held [[no_unique_address]] and this part's flags are bits after it, in the byte of
+// Rack's tail padding (27 B of data in 28): RackTlp 32 -> 28 B, which with Recovery's 20
+// fills the 48 B before the undo record's pointer (issue 13 item 5). Rack::reset assigns only
+// Rack's own bytes (it is a potentially-overlapping subobject), so the flags survive it.
 struct RackTlp {
-  bool rack_on = false, tlp_on = false;  // decided by negotiate()
+  [[no_unique_address]] Rack rack;
+  bool rack_on : 1 = false, tlp_on : 1 = false;  // decided by negotiate()
   // A probe is outstanding (RFC 8985 7.4 TLP.end_seq is set): its details are in the cold
   // block, which a probe needs and which stays lent until the probe's end is acknowledged.
-  bool tlp_out = false;
-  Rack rack;
+  bool tlp_out : 1 = false;
 
   void reset(Seq /*isn*/) {
     rack_on = tlp_on = false;
@@ -584,8 +592,8 @@ struct Tcb : base::FlowLink,
              Data,
              AppState,
              Recovery,
-             Undo,
              RackTlp,
+             Undo,
              Stats {
   // The layer's lists: dirty (events or output pending) and, through the same hook, free: a
   // TCB in the pool is never dirty (release_tcb takes it off the dirty list first), so one

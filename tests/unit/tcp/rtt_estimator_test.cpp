@@ -289,6 +289,17 @@ TEST(RttEstimator, BackoffSaturatesWithoutOverflowAtHugeMax) {
   EXPECT_EQ(e.backoff_count(), 100u);
 }
 
+// The count is one byte (it lives in the TCB, issue 13 item 5): it stops at 255, never wraps
+// to 0, and the RTO stays saturated at the maximum throughout.
+TEST(RttEstimator, BackoffCountSaturatesAt255) {
+  RttEstimator e;
+  for (int i = 0; i < 300; ++i) e.backoff();
+  EXPECT_EQ(e.backoff_count(), 255u);
+  EXPECT_EQ(e.rto(), RttConfig{}.max_rto_ns);
+  e.reset_backoff();
+  EXPECT_EQ(e.backoff_count(), 0u);
+}
+
 TEST(RttEstimator, NewSampleEndsBackoff) {
   // Backed off to 4 s, then R = 100: SRTT 100, RTTVAR 50, RTO 300, count 0.
   RttEstimator e;

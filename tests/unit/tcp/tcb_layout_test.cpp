@@ -108,7 +108,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // TIME-WAIT starts 32-bit ms: 656 B. Then the connection's options became a 2-byte
   // reference to a set in the layer's table of interned sets (OptionSets), in what was the
   // application flags' padding: 624 B; and the listener's pointer a 2-byte slot there too,
-  // which took the last padding of the parts after AppState with it: 616 B.
+  // which took the last padding of the parts after AppState with it: 616 B. Then the RTT
+  // estimator's and RACK's tail padding took their parts' small fields ([[no_unique_address]],
+  // the estimator's backoff count one byte) and RackTlp moved up beside Recovery: 600 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -118,12 +120,12 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(ConnOptions), 40u);
   EXPECT_LE(sizeof(UndoRecord), 128u);
   static_assert(std::is_base_of_v<base::TimerLink, Tcb>, "the wheel entry is the TCB's base");
-  EXPECT_EQ(sizeof(Timing), 112u);   // 32-bit deadline ticks, the starts in 32-bit ms (was 136)
+  EXPECT_EQ(sizeof(Timing), 104u);   // the flags and rtt_seq in the estimator's tail (was 112)
   EXPECT_EQ(sizeof(Rack), 28u);      // flags as bits, after the 32-bit fields
-  EXPECT_EQ(sizeof(RackTlp), 32u);   // the probe's details and RACK's marks: cold block
+  EXPECT_EQ(sizeof(RackTlp), 28u);   // its flags in Rack's last byte (was 32)
   EXPECT_EQ(sizeof(AppState), 32u);  // events, ctx, user; flags, options' id, listener slot
-  EXPECT_LE(sizeof(Tcb), 616u);
-  EXPECT_LE(own, 625.0);  // 616 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 600u);
+  EXPECT_LE(own, 609.0);  // 600 + 8, and a per-source table of one
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
@@ -158,6 +160,50 @@ TEST(TcbLayout, TheRttEstimatorUsesTheLayersConfigurationNotACopy) {
   EXPECT_EQ(t->rtt.rto(), 2 * kNsPerSec);
   EXPECT_EQ(RttEstimator().rto(), RttConfig{}.initial_rto_ns);  // the defaults without one
   static_assert(!std::is_constructible_v<RttEstimator, RttConfig&&>, "a temporary would dangle");
+}
+
+// The estimator and Rack are [[no_unique_address]] members, so their parts' own fields live in
+// their tail padding: updating or resetting either must leave those fields as they were.
+TEST(TcbLayout, FieldsInTheEstimatorsAndRacksTailPaddingSurviveTheirUpdatesAndResets) {
+  auto t = std::make_unique<Tcb>();
+  const RttConfig c;
+  t->Timing::reset(c, 0);
+  t->RackTlp::reset(Seq(0));
+  // Where the fields are: inside the estimator's and Rack's sizeof, past their data.
+  EXPECT_LT(offset_in(*t, &t->rtt_seq), offset_in(*t, &t->rtt) + sizeof(RttEstimator));
+  EXPECT_LT(offset_in(*t, &t->due_set), offset_in(*t, &t->rtt) + sizeof(RttEstimator));
+  EXPECT_EQ(offset_in(*t, &t->rack) + sizeof(Rack), offset_in(*t, &t->rack) + sizeof(RackTlp));
+  t->rtt_timing = true;
+  t->due_set = 0x15;
+  t->rtt_seq = Seq(0xdeadbeef);
+  t->rack_on = t->tlp_on = t->tlp_out = true;
+  t->rtt.on_rtt_sample(30 * kNsPerMs);
+  t->rtt.backoff();
+  t->rtt.forget_estimates();
+  t->rtt.on_handshake_complete(true);
+  t->rtt = RttEstimator(c);  // what Timing::reset does first
+  t->rack.reset();
+  t->rack.min_rtt_us = 7;
+  t->rack.reo_wnd_persist = 16;
+  t->rack.dsack_round_set = true;
+  EXPECT_TRUE(t->rtt_timing);
+  EXPECT_EQ(t->due_set, 0x15);
+  EXPECT_EQ(t->rtt_seq, Seq(0xdeadbeef));
+  EXPECT_TRUE(t->rack_on && t->tlp_on && t->tlp_out);
+  EXPECT_EQ(t->rtt.rto(), c.initial_rto_ns);
+  // And the other way round: the part's fields leave the estimator's and Rack's bytes alone.
+  t->rtt.on_rtt_sample(30 * kNsPerMs);
+  t->rtt.backoff();
+  t->rtt_timing = false;
+  t->due_set = 0xff;
+  t->rtt_seq = Seq(0xffffffff);
+  t->rack_on = t->tlp_on = t->tlp_out = false;
+  EXPECT_EQ(t->rtt.srtt(), 30 * kNsPerMs);
+  EXPECT_TRUE(t->rtt.has_sample());
+  EXPECT_EQ(t->rtt.backoff_count(), 1u);
+  EXPECT_EQ(t->rack.reo_wnd_persist, 16);
+  EXPECT_TRUE(t->rack.dsack_round_set);
+  EXPECT_EQ(t->rack.min_rtt_us, 7u);
 }
 
 // A D-SACK to report is an 8-byte block; empty means none (note_dsack never stores one).
