@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <boost/intrusive/list.hpp>
 #include <boost/intrusive/slist.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -180,8 +179,9 @@ struct Listener {
 //                     block: they matter only while a flight is out; then 32 -> 28, its
 //                     flags are bits; then the part's flags in Rack's tail, 32 -> 28)
 //   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
-//   hooks         24  the dirty (and, when pooled, free) list hook 16, the cold block's
-//                     pointer 8 (was 41: a second hook for the free list, a bool)
+//   hooks         16  the dirty (and, when pooled, free) list hook 8 (singly linked: was a
+//                     16 B list hook), the cold block's pointer 8 (was 41: a second hook
+//                     for the free list, a bool)
 // The pools (cold blocks, undo records, reassembly queues) are reserved whole but built
 // item by item as first lent (pollux/free_list.hpp): an idle connection's RSS no longer
 // carries a share of them (about 190 B per connection at the default sizes).
@@ -597,8 +597,11 @@ struct Tcb : base::FlowLink,
              Stats {
   // The layer's lists: dirty (events or output pending) and, through the same hook, free: a
   // TCB in the pool is never dirty (release_tcb takes it off the dirty list first), so one
-  // hook serves both (issue 13 item 5).
-  boost::intrusive::list_member_hook<> dirty_hook;
+  // hook serves both (issue 13 item 5). Singly linked, 8 B where a list hook took 16: both
+  // lists only push at an end and pop the front; the one unlink from the middle, release_tcb
+  // of a TCB still dirty (rare: a TIME-WAIT TCB recycled in the round that dirtied it, say),
+  // walks the dirty list for the TCB before it (TcpLayer::unlink_dirty).
+  boost::intrusive::slist_member_hook<> dirty_hook;
   ColdBlock* cold = nullptr;  // lent by the layer while data is in flight (ColdBlock)
 
   [[nodiscard]] const SackScoreboard& scoreboard() const {
@@ -619,5 +622,24 @@ struct Tcb : base::FlowLink,
   }
   [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
 };
+
+// The layer's lists of TCBs through Tcb::dirty_hook: the dirty list in the order marked
+// (push_back: the last is cached) and the free list (a stack); neither counts its size.
+using TcbList = boost::intrusive::slist<
+    Tcb,
+    boost::intrusive::member_hook<Tcb, boost::intrusive::slist_member_hook<>, &Tcb::dirty_hook>,
+    boost::intrusive::cache_last<true>, boost::intrusive::constant_time_size<false>>;
+
+// Takes `t` out of `list` if it is there, keeping the others' order; whether it was. The
+// list is singly linked, so this walks it to the TCB before `t`.
+inline bool unlink_from(TcbList& list, Tcb& t) {
+  for (auto prev = list.before_begin(), it = list.begin(); it != list.end(); prev = it++) {
+    if (&*it == &t) {
+      list.erase_after(prev);
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace pollux::tcp

@@ -49,7 +49,7 @@ void TcpLayer::cancel_timers(Tcb& t) {
 }
 
 void TcpLayer::release_tcb(Tcb& t) {
-  if (t.dirty_hook.is_linked()) dirty_.erase(dirty_.iterator_to(t));
+  if (t.dirty_hook.is_linked()) unlink_dirty(t);
   t.dirty = false;
   if (t.in_flow_table()) {
     table_.erase(t);

@@ -72,6 +72,12 @@ void TcpLayer::mark_dirty(Tcb& t) {
   dirty_.push_back(t);
 }
 
+void TcpLayer::unlink_dirty(Tcb& t) {
+  // The lists are singly linked (Tcb::dirty_hook): find the TCB before it. Only release_tcb
+  // of a TCB still dirty comes here, which flush's own releases never are (it pops first).
+  if (!unlink_from(dirty_, t) && flushing_) unlink_from(*flushing_, t);
+}
+
 void TcpLayer::deliver_events(Tcb& t) {
   const AppEvents* ev = t.events;
   if (!ev) return;
@@ -110,8 +116,10 @@ void TcpLayer::flush(uint64_t now) {
   if (snd_waiters_ != 0 && snd_mbufs_ + kSndPressureShare <= snd_budget_ &&
       now >= snd_wake_not_before_)
     wake_snd_waiters(now);
-  decltype(dirty_) work;
+  TcbList work;
   work.swap(dirty_);
+  TcbList* const outer = flushing_;
+  flushing_ = &work;
   while (!work.empty()) {
     Tcb& t = work.front();
     work.pop_front();
@@ -125,6 +133,7 @@ void TcpLayer::flush(uint64_t now) {
     // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.
     if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);
   }
+  flushing_ = outer;
 }
 
 void TcpLayer::poll(uint64_t now) {

@@ -575,6 +575,8 @@ class TcpLayer {
                     net::Bytes quoted_tcp, uint32_t mtu, uint64_t now_ns);
   // tcp_layer.cpp
   void mark_dirty(Tcb& t);
+  // Takes a TCB off the dirty list (or flush's snapshot of it), wherever it is in it.
+  void unlink_dirty(Tcb& t);
   void deliver_events(Tcb& t);
 
   TcpConfig config_;
@@ -594,12 +596,13 @@ class TcpLayer {
   // (alloc_tcb), so that a table sized for many connections is resident only as far as the
   // most ever held at once reach; free_ holds the ones given back, lent again first.
   base::Slab<Tcb> tcbs_;
-  boost::intrusive::list<Tcb, boost::intrusive::member_hook<
-                                  Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
-      free_;  // through dirty_hook: a free TCB is never dirty
-  boost::intrusive::list<Tcb, boost::intrusive::member_hook<
-                                  Tcb, boost::intrusive::list_member_hook<>, &Tcb::dirty_hook>>
-      dirty_;
+  // Through Tcb::dirty_hook (TcbList, singly linked): dirty_ in the order marked, free_ as
+  // a stack.
+  TcbList free_;  // a free TCB is never dirty
+  TcbList dirty_;
+  // While flush() works through its snapshot of dirty_: that snapshot, which a callback's
+  // release_tcb may have to unlink a TCB from (unlink_dirty).
+  TcbList* flushing_ = nullptr;
   // What a connection borrows only while it needs it (issue 13 item 5), each preallocated.
   base::FreeList<ReassemblyQueue> ooo_pool_;
   base::FreeList<ColdBlock> cold_pool_;

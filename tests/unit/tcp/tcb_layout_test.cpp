@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <type_traits>
+#include <vector>
 
 #include "tcp/tcb.hpp"
 #include "tcp/tcp_layer.hpp"
@@ -22,6 +23,8 @@ static_assert(sizeof(base::FlowLink) + sizeof(Status) + sizeof(SendSpace) + size
                       sizeof(Negotiated) + offsetof(Congestion, cc) <=
                   kHotBound,
               "the fields every segment touches must fit in two cache lines (+24 B of IPv6 tuple)");
+
+using t_hook_type = decltype(Tcb::dirty_hook);
 
 size_t offset_in(const Tcb& t, const void* field) {
   return static_cast<size_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&t));
@@ -110,7 +113,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // application flags' padding: 624 B; and the listener's pointer a 2-byte slot there too,
   // which took the last padding of the parts after AppState with it: 616 B. Then the RTT
   // estimator's and RACK's tail padding took their parts' small fields ([[no_unique_address]],
-  // the estimator's backoff count one byte) and RackTlp moved up beside Recovery: 600 B.
+  // the estimator's backoff count one byte) and RackTlp moved up beside Recovery: 600 B;
+  // and the dirty (and free) list's hook became singly linked: 592 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -124,8 +128,9 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(Rack), 28u);      // flags as bits, after the 32-bit fields
   EXPECT_EQ(sizeof(RackTlp), 28u);   // its flags in Rack's last byte (was 32)
   EXPECT_EQ(sizeof(AppState), 32u);  // events, ctx, user; flags, options' id, listener slot
-  EXPECT_LE(sizeof(Tcb), 600u);
-  EXPECT_LE(own, 609.0);  // 600 + 8, and a per-source table of one
+  EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
+  EXPECT_LE(sizeof(Tcb), 592u);
+  EXPECT_LE(own, 601.0);  // 592 + 8, and a per-source table of one
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
@@ -204,6 +209,34 @@ TEST(TcbLayout, FieldsInTheEstimatorsAndRacksTailPaddingSurviveTheirUpdatesAndRe
   EXPECT_EQ(t->rack.reo_wnd_persist, 16);
   EXPECT_TRUE(t->rack.dsack_round_set);
   EXPECT_EQ(t->rack.min_rtt_us, 7u);
+}
+
+// The dirty list is singly linked (8 B a TCB): taking a TCB out of its middle or either end
+// (release_tcb of a TCB still dirty) walks it, and leaves the others in the order marked
+// with the last still known, so that the next push_back goes behind the right one.
+TEST(TcbList, UnlinkingATcbFromAnyPlaceKeepsTheOthersInOrderAndTheTailRight) {
+  for (size_t gone = 0; gone < 4; ++gone) {
+    std::vector<std::unique_ptr<Tcb>> tcbs;
+    for (int i = 0; i < 5; ++i) tcbs.push_back(std::make_unique<Tcb>());
+    TcbList list;
+    for (size_t i = 0; i < 4; ++i) list.push_back(*tcbs[i]);
+    EXPECT_FALSE(unlink_from(list, *tcbs[4])) << "not in it";
+    EXPECT_FALSE(tcbs[4]->dirty_hook.is_linked());
+    ASSERT_TRUE(unlink_from(list, *tcbs[gone])) << "gone " << gone;
+    EXPECT_FALSE(tcbs[gone]->dirty_hook.is_linked()) << "gone " << gone;
+    list.push_back(*tcbs[4]);  // behind the last, whichever that is now
+    std::vector<const Tcb*> expected;
+    for (size_t i = 0; i < 5; ++i)
+      if (i != gone) expected.push_back(tcbs[i].get());
+    std::vector<const Tcb*> got;
+    for (const Tcb& t : list) got.push_back(&t);
+    EXPECT_EQ(got, expected) << "gone " << gone;
+    EXPECT_EQ(&list.back(), tcbs[4].get()) << "gone " << gone;
+    list.clear();
+  }
+  TcbList empty;
+  Tcb lone;
+  EXPECT_FALSE(unlink_from(empty, lone));
 }
 
 // A D-SACK to report is an 8-byte block; empty means none (note_dsack never stores one).
