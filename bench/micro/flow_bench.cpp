@@ -30,8 +30,9 @@ using pollux::base::FlowTable;
 using pollux::net::FourTuple;
 
 struct Entry : FlowLink {
+  FourTuple key;  // the tuple whole, for the other implementations (the IPv4 keys need no room)
   uint64_t state = 0;
-  uint8_t rest[256 - sizeof(FlowLink) - sizeof(uint64_t)] = {};
+  uint8_t rest[256 - sizeof(FlowLink) - sizeof(FourTuple) - sizeof(uint64_t)] = {};
 };
 
 constexpr size_t kLookupKeys = 4096;  // the lookup sequence, cycled
@@ -66,7 +67,8 @@ struct Keys {
     auto tuples = make_tuples(n, 0);
     std::mt19937_64 rng(42);
     for (size_t i = 0; i < n; ++i) {
-      entries[i].tuple = tuples[i];
+      entries[i].set_tuple(tuples[i], nullptr);
+      entries[i].key = tuples[i];
       entries[i].state = i;
     }
     hits.reserve(kLookupKeys);
@@ -98,7 +100,7 @@ struct RteHashImpl {
     p.socket_id = SOCKET_ID_ANY;
     h = rte_hash_create(&p);
     if (h == nullptr) return;
-    for (Entry& e : k.entries) (void)rte_hash_add_key_data(h, &e.tuple, &e);
+    for (Entry& e : k.entries) (void)rte_hash_add_key_data(h, &e.key, &e);
   }
   ~RteHashImpl() { rte_hash_free(h); }
   bool ok() const { return h != nullptr; }
@@ -118,7 +120,7 @@ struct UnorderedMapImpl {
   std::unordered_map<FourTuple, Entry*, TupleHash> map;
   explicit UnorderedMapImpl(Keys& k) {
     map.reserve(k.entries.size());
-    for (Entry& e : k.entries) map.emplace(e.tuple, &e);
+    for (Entry& e : k.entries) map.emplace(e.key, &e);
   }
   bool ok() const { return true; }
   Entry* find(const FourTuple& t) {

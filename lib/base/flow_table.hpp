@@ -20,6 +20,7 @@
 #include <boost/intrusive/unordered_set.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cassert>
 #include <concepts>
@@ -36,13 +37,10 @@ namespace pollux::base {
 // cancel), then a multiply-xorshift finaliser (the constants are the murmur3/splitmix
 // family's) so that every input bit reaches the low bits used as the bucket index.
 // Sequential ports from one peer spread evenly.
-[[nodiscard]] constexpr uint64_t flow_bucket_hash(const net::FourTuple& t) {
-  const uint64_t ips = t.is_v4() ? (uint64_t{t.local_ip.v4().value} << 32) | t.remote_ip.v4().value
-                                 : t.local_ip.high64() ^ std::rotl(t.local_ip.low64(), 16) ^
-                                       std::rotl(t.remote_ip.high64(), 32) ^
-                                       std::rotl(t.remote_ip.low64(), 48);
-  const uint64_t ports = (uint64_t{t.local_port} << 16) | t.remote_port;
-  uint64_t h = ips ^ (ports * 0x9e3779b97f4a7c15ull);
+// The parts, shared with FlowLink (which keeps an IPv4 key in exactly these words):
+// `ips` the addresses folded to 64 bits, `ports` local port << 16 | remote port.
+[[nodiscard]] constexpr uint64_t flow_bucket_mix(uint64_t ips, uint32_t ports) {
+  uint64_t h = ips ^ (uint64_t{ports} * 0x9e3779b97f4a7c15ull);
   h ^= h >> 32;
   h *= 0xd6e8feb86659fd93ull;
   h ^= h >> 32;
@@ -50,15 +48,130 @@ namespace pollux::base {
   h ^= h >> 32;
   return h;
 }
+[[nodiscard]] constexpr uint64_t flow_ipv4_word(uint32_t local, uint32_t remote) {
+  return (uint64_t{local} << 32) | remote;
+}
+[[nodiscard]] constexpr uint64_t flow_ipv6_word(const std::array<uint8_t, 16>& local,
+                                                const std::array<uint8_t, 16>& remote) {
+  // The halves read big-endian, as net::IpAddr::high64() and low64() do.
+  const auto half = [](const std::array<uint8_t, 16>& a, size_t at) {
+    return (uint64_t{net::load_be32(a.data() + at)} << 32) | net::load_be32(a.data() + at + 4);
+  };
+  return half(local, 0) ^ std::rotl(half(local, 8), 16) ^ std::rotl(half(remote, 0), 32) ^
+         std::rotl(half(remote, 8), 48);
+}
+[[nodiscard]] constexpr uint32_t flow_ports_word(uint16_t local, uint16_t remote) {
+  return (uint32_t{local} << 16) | remote;
+}
+[[nodiscard]] constexpr uint64_t flow_bucket_hash(const net::FourTuple& t) {
+  const uint64_t ips = t.is_v4() ? flow_ipv4_word(t.local_ip.v4().value, t.remote_ip.v4().value)
+                                 : flow_ipv6_word(t.local_ip.bytes, t.remote_ip.bytes);
+  return flow_bucket_mix(ips, flow_ports_word(t.local_port, t.remote_port));
+}
 
 struct FlowTableTag;
 
-// What a table entry derives from: the bucket link plus the key it is filed under. The tuple
-// must not change while the entry is in a table.
+// An IPv6 connection's two addresses (32 B), kept outside its FlowLink in storage the
+// entry's owner provides (TcpLayer: an array parallel to its TCB slab, indexed by the TCB's
+// slot). Trivial, so that an array of them is not written when allocated: its pages stay
+// untouched (not resident) while the connections are IPv4.
+struct Ipv6AddrPair {
+  std::array<uint8_t, 16> local;
+  std::array<uint8_t, 16> remote;
+};
+
+// A tuple about to be looked up, in the form the links compare against (FlowLink::matches):
+// built once per lookup, not once per entry of the bucket's chain.
+struct FlowProbe {
+  explicit constexpr FlowProbe(const net::FourTuple& t)
+      : tuple(&t),
+        ports(flow_ports_word(t.local_port, t.remote_port)),
+        v6(!t.is_v4()),
+        v4(v6 ? 0 : flow_ipv4_word(t.local_ip.v4().value, t.remote_ip.v4().value)) {}
+  const net::FourTuple* tuple;
+  uint32_t ports;
+  bool v6;
+  uint64_t v4;
+};
+
+// What a table entry derives from: the bucket link plus the key it is filed under, 24 B
+// (issue 13 item 5; it was 48: hook 8, a tuple of two IPv6-sized addresses 36, padding 4).
+// The key, compact: the ports as one word, and for IPv4 (nearly every connection) the two
+// addresses inline as the bucket hash's own 64-bit word; for IPv6 a pointer to the pair's
+// addresses (Ipv6AddrPair) in its owner's storage instead. Why a pointer and not an index
+// into a table the link cannot see: tuple() stays answerable from the entry alone, as
+// TcpLayer::tuple(const Conn*) needs, and the table's compare needs no storage of its own.
+// The key must not change while the entry is in a table.
 struct FlowLink : boost::intrusive::unordered_set_base_hook<boost::intrusive::tag<FlowTableTag>> {
-  net::FourTuple tuple;
+  // The tuple, whole (ours first).
+  [[nodiscard]] net::FourTuple tuple() const {
+    net::FourTuple t;
+    t.local_port = local_port();
+    t.remote_port = remote_port();
+    if (v6_) {
+      t.local_ip.bytes = v6_pair_->local;
+      t.remote_ip.bytes = v6_pair_->remote;
+    } else {
+      t.local_ip = local_v4();
+      t.remote_ip = remote_v4();
+    }
+    return t;
+  }
+  // Files `t` as this entry's key. `room` holds an IPv6 tuple's addresses (IPv4 leaves it
+  // untouched; it may be null when the owner has only IPv4 tuples) and must stay this
+  // entry's while the key is.
+  void set_tuple(const net::FourTuple& t, Ipv6AddrPair* room) {
+    assert(!in_flow_table());
+    ports_ = flow_ports_word(t.local_port, t.remote_port);
+    v6_ = !t.is_v4();
+    if (v6_) {
+      assert(room);
+      room->local = t.local_ip.bytes;
+      room->remote = t.remote_ip.bytes;
+      v6_pair_ = room;
+    } else {
+      v4_ = flow_ipv4_word(t.local_ip.v4().value, t.remote_ip.v4().value);
+    }
+  }
+
+  [[nodiscard]] bool is_v4() const { return !v6_; }
+  [[nodiscard]] uint16_t local_port() const { return static_cast<uint16_t>(ports_ >> 16); }
+  [[nodiscard]] uint16_t remote_port() const { return static_cast<uint16_t>(ports_); }
+  // The IPv4 addresses (meaningful when is_v4()).
+  [[nodiscard]] net::Ipv4Addr local_v4() const {
+    return net::Ipv4Addr{static_cast<uint32_t>(v4_ >> 32)};
+  }
+  [[nodiscard]] net::Ipv4Addr remote_v4() const {
+    return net::Ipv4Addr{static_cast<uint32_t>(v4_)};
+  }
+
+  // flow_bucket_hash(tuple()), without building the tuple for IPv4.
+  [[nodiscard]] uint64_t bucket_hash() const {
+    return flow_bucket_mix(v6_ ? flow_ipv6_word(v6_pair_->local, v6_pair_->remote) : v4_, ports_);
+  }
+  // The key is the probe's tuple. IPv4: two word compares and the family; IPv6 reads its
+  // pair only when the ports and family already agree.
+  [[nodiscard]] bool matches(const FlowProbe& p) const {
+    if (ports_ != p.ports || v6_ != p.v6) return false;
+    if (!v6_) return v4_ == p.v4;
+    return v6_pair_->local == p.tuple->local_ip.bytes &&
+           v6_pair_->remote == p.tuple->remote_ip.bytes;
+  }
+  [[nodiscard]] bool same_key(const FlowLink& o) const {
+    if (ports_ != o.ports_ || v6_ != o.v6_) return false;
+    if (!v6_) return v4_ == o.v4_;
+    return v6_pair_->local == o.v6_pair_->local && v6_pair_->remote == o.v6_pair_->remote;
+  }
 
   [[nodiscard]] bool in_flow_table() const { return this->is_linked(); }
+
+ private:
+  union {
+    uint64_t v4_ = flow_ipv4_word(0, 0);  // IPv4: local << 32 | remote (host order)
+    const Ipv6AddrPair* v6_pair_;         // IPv6: the pair's addresses
+  };
+  uint32_t ports_ = 0;  // local << 16 | remote
+  bool v6_ = false;
 };
 
 enum class InsertResult : uint8_t {
@@ -89,15 +202,15 @@ class FlowTable {
   // Unlinks whatever is left so that entries can be returned to their pool afterwards.
   ~FlowTable() { set_.clear(); }
 
-  // Files `e` under e.tuple. One hash computation covers the duplicate check and the insert.
-  [[nodiscard]] InsertResult insert(Entry& e) { return insert(e, flow_bucket_hash(e.tuple)); }
-  // The same with flow_bucket_hash(e.tuple) already computed (a caller that looked the tuple
+  // Files `e` under e.tuple(). One hash computation covers the duplicate check and the insert.
+  [[nodiscard]] InsertResult insert(Entry& e) { return insert(e, e.bucket_hash()); }
+  // The same with flow_bucket_hash(e.tuple()) already computed (a caller that looked the tuple
   // up first: an active open hashes its tuple once, issue 13).
   [[nodiscard]] InsertResult insert(Entry& e, uint64_t hash) {
     assert(!e.in_flow_table());
-    assert(hash == flow_bucket_hash(e.tuple));
+    assert(hash == e.bucket_hash());
     typename Set::insert_commit_data commit;
-    if (!set_.insert_check(e.tuple, Known{hash}, std::equal_to<net::FourTuple>{}, commit).second)
+    if (!set_.insert_check(static_cast<const FlowLink&>(e), Known{hash}, SameKey{}, commit).second)
       return InsertResult::duplicate;
     if (set_.size() >= capacity_) return InsertResult::full;
     set_.insert_commit(e, commit);
@@ -108,11 +221,11 @@ class FlowTable {
   // `hash`: flow_bucket_hash(t), computed once for several lookups of one tuple.
   [[nodiscard]] Entry* find(const net::FourTuple& t, uint64_t hash) {
     assert(hash == flow_bucket_hash(t));
-    auto it = set_.find(t, Known{hash}, std::equal_to<net::FourTuple>{});
+    auto it = set_.find(FlowProbe(t), Known{hash}, Matches{});
     return it == set_.end() ? nullptr : &*it;
   }
   [[nodiscard]] const Entry* find(const net::FourTuple& t) const {
-    auto it = set_.find(t);
+    auto it = set_.find(FlowProbe(t), Known{flow_bucket_hash(t)}, Matches{});
     return it == set_.end() ? nullptr : &*it;
   }
 
@@ -138,19 +251,30 @@ class FlowTable {
   [[nodiscard]] std::size_t bucket_size(std::size_t i) const { return set_.bucket_size(i); }
 
  private:
+  // The key is the link itself (its compact tuple, FlowLink); erase hashes it again
+  // (Boost.Intrusive keeps no hash in the hook), lookups compare a FlowProbe with it.
   struct KeyOf {
-    using type = net::FourTuple;
-    const net::FourTuple& operator()(const Entry& e) const { return e.tuple; }
+    using type = FlowLink;
+    const FlowLink& operator()(const Entry& e) const { return e; }
   };
   struct Hash {
-    std::size_t operator()(const net::FourTuple& t) const {
-      return static_cast<std::size_t>(flow_bucket_hash(t));
+    std::size_t operator()(const FlowLink& l) const {
+      return static_cast<std::size_t>(l.bucket_hash());
     }
+  };
+  struct SameKey {
+    bool operator()(const FlowLink& a, const FlowLink& b) const { return a.same_key(b); }
+  };
+  struct Matches {
+    bool operator()(const FlowProbe& p, const FlowLink& l) const { return l.matches(p); }
   };
   // A hash already computed, handed to the lookups that take a hasher.
   struct Known {
     uint64_t hash;
-    std::size_t operator()(const net::FourTuple&) const { return static_cast<std::size_t>(hash); }
+    template <class Key>
+    std::size_t operator()(const Key&) const {
+      return static_cast<std::size_t>(hash);
+    }
   };
 
   using Set = boost::intrusive::unordered_set<
@@ -158,7 +282,8 @@ class FlowTable {
       boost::intrusive::base_hook<
           boost::intrusive::unordered_set_base_hook<boost::intrusive::tag<FlowTableTag>>>,
       boost::intrusive::key_of_value<KeyOf>, boost::intrusive::hash<Hash>,
-      boost::intrusive::constant_time_size<true>, boost::intrusive::power_2_buckets<true>>;
+      boost::intrusive::equal<SameKey>, boost::intrusive::constant_time_size<true>,
+      boost::intrusive::power_2_buckets<true>>;
   using Bucket = typename Set::bucket_type;
   using BucketTraits = typename Set::bucket_traits;
 

@@ -19,7 +19,7 @@ using net::tcp_flags::syn;
 // the path MTU learnt for the peer's address: RFC 8201 5.2, RFC 9293 3.7.1's "MMS_S").
 void TcpLayer::negotiate(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   const uint16_t peer_mss = opts.has_mss ? opts.mss : 536;
-  const uint16_t path = path_mss(t.tuple, now);
+  const uint16_t path = path_mss(t.tuple(), now);
   t.snd_mss = std::clamp<uint16_t>(std::min(peer_mss, path), 88, path);
   t.ws_ok = config_.window_scaling && opts.has_wscale;
   if (t.ws_ok) {
@@ -95,7 +95,7 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   // Counted until the TCB goes back to the pool (release_tcb); the table has room for a
   // key per TCB, so this never fails.
   if (config_.max_conns_per_source != 0)
-    (void)per_source_.increment(net::source_key(t.tuple.remote_ip));
+    (void)per_source_.increment(net::source_key(t.tuple().remote_ip));
   return true;
 }
 

@@ -53,11 +53,11 @@ void TcpLayer::send_reset(const Reset& r) {
 
 void TcpLayer::send_rst(const Tcb& t) {
   // ABORT (RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST>.
-  send_reset(Reset{t.tuple, t.snd_nxt, net::Seq(0), false});
+  send_reset(Reset{t.tuple(), t.snd_nxt, net::Seq(0), false});
 }
 
 void TcpLayer::send_rst_answering(const Tcb& t, const net::TcpHeader& seg) {
-  send_reset(reset_answering(t.tuple, seg));
+  send_reset(reset_answering(t.tuple(), seg));
 }
 
 }  // namespace pollux::tcp

@@ -87,7 +87,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   }
   const size_t opt_len =
       ts_alone ? (o.has_timestamps ? net::kTsAppaLen : 0) : net::tcp_options_length(o);
-  const size_t ip_len = ip_header_len(t.tuple);
+  const size_t ip_len = ip_header_len(t);
   const size_t kHeaders = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen;
   // Zero-copy (TcpConfig::tx_share): the headers in their own mbuf, the payload referenced
   // in the send queue; otherwise one mbuf with the payload copied after the headers. A TSO
@@ -130,8 +130,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   }
 
   net::TcpBuild b;
-  b.src_port = t.tuple.local_port;
-  b.dst_port = t.tuple.remote_port;
+  b.src_port = t.local_port();
+  b.dst_port = t.remote_port();
   b.seq = seq;
   b.ack = (flags & ack) ? t.rcv_nxt : Seq(0);
   b.flags = flags;
@@ -147,9 +147,9 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   // A TSO frame's segments take consecutive IDs from the device (librte_gso, NICs), as they
   // would from here one by one: the next datagram's ID follows the frame's last segment.
   // IPv6 has no ID outside a fragment header.
-  (void)write_ip_header(p + net::kEthernetHeaderLen, t.tuple,
+  (void)write_ip_header(p + net::kEthernetHeaderLen, t,
                         static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len), ip_id_);
-  if (t.tuple.is_v4()) ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
+  if (t.is_v4()) ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
   if (tso) {
     // The engine completes the request (prepare_tx_checksums: l2/l3/l4 lengths, the IPv4
     // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks;

@@ -152,7 +152,10 @@ struct Listener {
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
 // -> 680 -> 664 -> 656 -> 624 -> 616):
-//   FlowLink      48  bucket hook 8, tuple 36 (IPv6-sized addresses) + 4
+//   FlowLink      24  bucket hook 8, the key 16: ports 4, family 1 (+3), and an IPv4 tuple's
+//                     addresses inline or a pointer to an IPv6 one's in the layer's array at
+//                     the TCB's slot (32 B, never written for IPv4; was 48: the tuple inline
+//                     with two IPv6-sized addresses, 36 + 4)
 //   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
 //   SendSpace     40
 //   RecvSpace     20

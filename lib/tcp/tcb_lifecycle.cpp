@@ -23,7 +23,7 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id opti
   assert(t.state == State::closed);
   assert(!t.cold);  // given back by release_tcb
   assert(!t.undo);  // likewise
-  t.tuple = tuple;
+  t.set_tuple(tuple, &v6_addrs_[tcbs_.index_of(t)]);
   // F (RFC 6528 3) is both the ISN's offset and the timestamp offset (RFC 7323 5.4): one
   // SipHash of the tuple serves both (issue 13 item 4; it was computed twice per TCB).
   const uint32_t f = isn_.hash_component(tuple);
@@ -70,7 +70,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   t.opts_id = OptionSets::kNone;
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
   if (t.passive && config_.max_conns_per_source != 0)
-    per_source_.decrement(net::source_key(t.tuple.remote_ip));
+    per_source_.decrement(net::source_key(t.tuple().remote_ip));
   t.passive = false;
   t.events = nullptr;
   free_.push_front(t);
@@ -172,7 +172,7 @@ void TcpLayer::set_state(Tcb& t, State to, StateCause why) {
   const State from = t.state;
   if (from == to) return;
   t.state = to;
-  note_transition(t.tuple, from, to, why);
+  note_transition(t.tuple(), from, to, why);
 }
 
 void TcpLayer::note_transition(const net::FourTuple& tuple, State from, State to, StateCause why) {

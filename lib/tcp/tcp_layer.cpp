@@ -19,6 +19,8 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       wheel_(base::TimerWheelConfig{.tick_ns = TimerTicks::kTickNs}, now_ns),
       table_(std::max<uint32_t>(config.max_connections, 1)),
       tcbs_(std::max<uint32_t>(config.max_connections, 1)),
+      // Default-initialised (trivial): no page of it is written until an IPv6 tuple is.
+      v6_addrs_(new base::Ipv6AddrPair[std::max<uint32_t>(config.max_connections, 1)]),
       ooo_pool_(config.ooo_queues),
       cold_pool_(cold_block_count(config)),
       undo_pool_(undo_record_count(config)),
@@ -44,6 +46,7 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
   Memory m;
   m.tcbs = base::Slab<Tcb>::memory_bytes(conns);
   m.flow_buckets = base::FlowTable<Tcb>::memory_bytes(conns);
+  m.ipv6_addrs = size_t{conns} * sizeof(base::Ipv6AddrPair);
   m.per_source = c.max_conns_per_source != 0 ? base::KeyCounts::memory_bytes(conns)
                                              : base::KeyCounts::memory_bytes(1);
   m.cold_blocks = base::FreeList<ColdBlock>::memory_bytes(cold_block_count(c));

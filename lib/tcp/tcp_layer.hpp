@@ -251,7 +251,7 @@ class TcpLayer {
   [[nodiscard]] const OptionSets& option_sets() const { return option_sets_; }
   [[nodiscard]] ConnInfo info(const Conn* c) const;
   [[nodiscard]] ConnCounts counts(const Conn* c) const;
-  [[nodiscard]] static const net::FourTuple& tuple(const Conn* c) { return c->tuple; }
+  [[nodiscard]] static net::FourTuple tuple(const Conn* c) { return c->tuple(); }
   [[nodiscard]] static State state(const Conn* c) { return c->state; }
   static void set_user(Conn* c, void* p) { c->user = p; }
   [[nodiscard]] static void* user(const Conn* c) { return c->user; }
@@ -267,6 +267,7 @@ class TcpLayer {
   // at start, in bytes. Every part is fixed then; nothing grows per connection later.
   struct Memory {
     size_t tcbs = 0;          // max_connections TCBs (their timers and queue heads inside)
+    size_t ipv6_addrs = 0;    // IPv6 connections' addresses, one pair per TCB (untouched by IPv4)
     size_t flow_buckets = 0;  // the connection table's bucket array
     size_t per_source = 0;    // per-source counts (only with max_conns_per_source)
     size_t cold_blocks = 0;   // the cold-block pool (ColdBlock)
@@ -275,8 +276,8 @@ class TcpLayer {
     size_t time_wait = 0;     // TIME-WAIT records and their index
     size_t option_sets = 0;   // the interned option sets (OptionSets)
     [[nodiscard]] size_t connection_tables() const {
-      return tcbs + flow_buckets + per_source + cold_blocks + undo_records + ooo_queues +
-             option_sets;
+      return tcbs + ipv6_addrs + flow_buckets + per_source + cold_blocks + undo_records +
+             ooo_queues + option_sets;
     }
     [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
   };
@@ -596,6 +597,12 @@ class TcpLayer {
   // (alloc_tcb), so that a table sized for many connections is resident only as far as the
   // most ever held at once reach; free_ holds the ones given back, lent again first.
   base::Slab<Tcb> tcbs_;
+  // An IPv6 connection's addresses, at its TCB's slot (tcbs_.index_of): its FlowLink holds
+  // only a pointer here (an IPv4 one holds its addresses inline). Allocated with the slab and
+  // never written for an IPv4 connection, so its pages stay untouched unless IPv6 is used
+  // (as TIME-WAIT's IPv6 pairs, time_wait_store.hpp). One per slot, owned by the slot's TCB
+  // for good: no free list, nothing to give back, reused with the slot.
+  std::unique_ptr<base::Ipv6AddrPair[]> v6_addrs_;
   // Through Tcb::dirty_hook (TcbList, singly linked): dirty_ in the order marked, free_ as
   // a stack.
   TcbList free_;  // a free TCB is never dirty

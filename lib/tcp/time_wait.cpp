@@ -61,7 +61,7 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
     tuple_freed();
   }
   bool evicted = false;
-  TimeWaitRecord& r = tw_.insert(t.tuple, expiry, evicted);
+  TimeWaitRecord& r = tw_.insert(t.tuple(), expiry, evicted);
   r.snd_nxt = t.snd_max;  // everything is acknowledged, our FIN too: SND.UNA = SND.MAX
   r.rcv_nxt = t.rcv_nxt;
   r.rcv_wnd = t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;

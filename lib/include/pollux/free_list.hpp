@@ -21,6 +21,7 @@
 // base::FreeList through base/free_list.hpp.
 #pragma once
 
+#include <cassert>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -64,6 +65,11 @@ class Slab {
   [[nodiscard]] bool all_built() const { return built_ == size_; }
   // The items built so far, in storage order.
   [[nodiscard]] std::span<T> items() { return {items_, built_}; }
+  // The slot of `t`, an item of this slab: 0 .. size() - 1, for arrays parallel to it.
+  [[nodiscard]] uint32_t index_of(const T& t) const {
+    assert(&t >= items_ && &t < items_ + built_);
+    return static_cast<uint32_t>(&t - items_);
+  }
   [[nodiscard]] static constexpr size_t memory_bytes(uint32_t count) {
     return size_t{count} * sizeof(T);
   }

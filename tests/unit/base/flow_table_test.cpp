@@ -14,11 +14,16 @@ namespace {
 
 using net::make_ipv4;
 
-// Stands in for the TCB: the table only needs FlowLink as a base.
+// Stands in for the TCB: the table only needs FlowLink as a base, and room for an IPv6
+// tuple's addresses (the TCP layer's is an array beside its TCBs). A copy gets its own.
 struct Flow : FlowLink {
   Flow() = default;
-  Flow(const net::FourTuple& t, int id_) : id(id_) { tuple = t; }
+  Flow(const net::FourTuple& t, int id_) : id(id_) { set(t); }
+  Flow(const Flow& o) : FlowLink(), id(o.id) { set(o.tuple()); }
+  Flow& operator=(const Flow&) = delete;
+  void set(const net::FourTuple& t) { set_tuple(t, &room); }
   int id = 0;
+  Ipv6AddrPair room;
 };
 
 constexpr net::FourTuple tuple(uint16_t remote_port, uint8_t remote_last_octet = 2) {
@@ -29,7 +34,7 @@ TEST(FlowTable, InsertFindErase) {
   Flow a(tuple(40000), 1), b(tuple(40001), 2);
   FlowTable<Flow> table(8);
   EXPECT_TRUE(table.empty());
-  EXPECT_EQ(table.find(a.tuple), nullptr);
+  EXPECT_EQ(table.find(a.tuple()), nullptr);
 
   EXPECT_EQ(table.insert(a), InsertResult::inserted);
   EXPECT_EQ(table.insert(b), InsertResult::inserted);
@@ -57,15 +62,15 @@ TEST(FlowTable, LookupsAndInsertsWithTheHashComputedOnceAgreeWithThePlainOnes) {
   for (uint16_t i = 0; i < 64; ++i) flows.emplace_back(tuple(static_cast<uint16_t>(30000 + i)), i);
   FlowTable<Flow> table(16);  // 16 buckets for up to 16 entries, 64 candidates
   for (Flow& f : flows) {
-    const uint64_t h = flow_bucket_hash(f.tuple);
-    EXPECT_EQ(table.find(f.tuple, h), table.find(f.tuple));
+    const uint64_t h = flow_bucket_hash(f.tuple());
+    EXPECT_EQ(table.find(f.tuple(), h), table.find(f.tuple()));
     const InsertResult r = table.insert(f, h);
     EXPECT_EQ(r, f.id < 16 ? InsertResult::inserted : InsertResult::full) << f.id;
-    EXPECT_EQ(table.find(f.tuple, h), f.id < 16 ? &f : nullptr);
+    EXPECT_EQ(table.find(f.tuple(), h), f.id < 16 ? &f : nullptr);
   }
   Flow dup(tuple(30003), 99);
-  EXPECT_EQ(table.insert(dup, flow_bucket_hash(dup.tuple)), InsertResult::duplicate);
-  EXPECT_EQ(table.find(dup.tuple, flow_bucket_hash(dup.tuple)), &flows[3]);
+  EXPECT_EQ(table.insert(dup, flow_bucket_hash(dup.tuple())), InsertResult::duplicate);
+  EXPECT_EQ(table.find(dup.tuple(), flow_bucket_hash(dup.tuple())), &flows[3]);
 }
 
 TEST(FlowTable, Ipv4BucketHashIsThePreIpv6Formula) {
@@ -102,13 +107,78 @@ TEST(FlowTable, Ipv6TuplesAreKeysOfTheirOwnBesideIpv4Ones) {
   EXPECT_EQ(table.find(net::FourTuple{b, a, 80, 40000}), &v6b);
   EXPECT_EQ(table.find(net::FourTuple{a, b, 80, 40001}), nullptr);
   EXPECT_TRUE(tuple(40000).is_v4());
-  EXPECT_FALSE(v6.tuple.is_v4());
-  EXPECT_FALSE(compat.tuple.is_v4());
+  EXPECT_FALSE(v6.tuple().is_v4());
+  EXPECT_FALSE(compat.tuple().is_v4());
   // An IPv4-mapped IPv6 value is the IPv4 address itself.
   EXPECT_EQ(net::IpAddr(*net::Ipv6Addr::parse("::ffff:10.0.0.1")),
             net::IpAddr(make_ipv4(10, 0, 0, 1)));
   EXPECT_EQ(net::IpAddr(make_ipv4(10, 0, 0, 1)).to_string(), "10.0.0.1");
   EXPECT_EQ(net::IpAddr(a).to_string(), "2001:db8::1");
+}
+
+// The key in 24 B with its hook (issue 13 item 5; 48 while the tuple held two IPv6-sized
+// addresses): an IPv4 tuple inline, an IPv6 one's addresses in the room its owner gives.
+static_assert(sizeof(FlowLink) == 24);
+
+TEST(FlowLink, GivesBackTheTupleItWasGivenAndHashesItAsTheTupleHashesForBothFamilies) {
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 2000; ++i) {
+    net::FourTuple t;
+    t.local_port = static_cast<uint16_t>(rng());
+    t.remote_port = static_cast<uint16_t>(rng());
+    if (i % 2) {
+      t.local_ip = net::Ipv4Addr{static_cast<uint32_t>(rng())};
+      t.remote_ip = net::Ipv4Addr{static_cast<uint32_t>(rng())};
+    } else {
+      net::Ipv6Addr a, b;
+      for (auto& x : a.bytes) x = static_cast<uint8_t>(rng());
+      for (auto& x : b.bytes) x = static_cast<uint8_t>(rng());
+      a.bytes[0] = b.bytes[0] = 0x20;  // never IPv4-mapped
+      t.local_ip = a;
+      t.remote_ip = b;
+    }
+    Flow f(t, i);
+    ASSERT_EQ(f.tuple(), t) << i;
+    ASSERT_EQ(f.is_v4(), t.is_v4()) << i;
+    ASSERT_EQ(f.local_port(), t.local_port);
+    ASSERT_EQ(f.remote_port(), t.remote_port);
+    ASSERT_EQ(f.bucket_hash(), flow_bucket_hash(t)) << i;
+    ASSERT_TRUE(f.matches(FlowProbe(t))) << i;
+    if (t.is_v4()) {
+      ASSERT_EQ(f.local_v4(), t.local_ip.v4());
+      ASSERT_EQ(f.remote_v4(), t.remote_ip.v4());
+    }
+  }
+}
+
+// An IPv6 key is its addresses, not where they are kept: two entries with equal IPv6 tuples
+// in different rooms are duplicates, and a room rewritten for a new tuple (a slot lent
+// again) answers for the new tuple only.
+TEST(FlowTable, AnIpv6KeyComparesItsAddressesAndItsRoomCanBeReusedForAnother) {
+  const net::Ipv6Addr a = *net::Ipv6Addr::parse("2001:db8::1");
+  const net::Ipv6Addr b = *net::Ipv6Addr::parse("2001:db8::2");
+  const net::Ipv6Addr c = *net::Ipv6Addr::parse("2001:db8::3");
+  FlowTable<Flow> table(4);
+  Flow first(net::FourTuple{a, b, 80, 40000}, 1), again(net::FourTuple{a, b, 80, 40000}, 2);
+  ASSERT_EQ(table.insert(first), InsertResult::inserted);
+  EXPECT_EQ(table.insert(again), InsertResult::duplicate);
+  table.erase(first);
+  first.set(net::FourTuple{a, c, 80, 40000});
+  ASSERT_EQ(table.insert(first), InsertResult::inserted);
+  EXPECT_EQ(table.find(net::FourTuple{a, b, 80, 40000}), nullptr);
+  EXPECT_EQ(table.find(net::FourTuple{a, c, 80, 40000}), &first);
+  ASSERT_EQ(table.insert(again), InsertResult::inserted);
+  EXPECT_EQ(table.find(net::FourTuple{a, b, 80, 40000}), &again);
+  // The same room now holding an IPv4 tuple: the IPv6 one is gone from it.
+  table.erase(first);
+  first.set(tuple(40000));
+  ASSERT_EQ(table.insert(first), InsertResult::inserted);
+  EXPECT_EQ(table.find(net::FourTuple{a, c, 80, 40000}), nullptr);
+  EXPECT_EQ(table.find(tuple(40000)), &first);
+  EXPECT_EQ(table.size(), 2u);
+  table.erase(first);  // erase hashes the key again: both families
+  table.erase(again);
+  EXPECT_TRUE(table.empty());
 }
 
 TEST(FlowTable, EveryTupleFieldIsPartOfTheKey) {
@@ -234,10 +304,10 @@ TEST(FlowTable, MatchesAReferenceSetWithRandomTuples) {
     // Fill past capacity.
     for (int i = 0; i < 8000 && next < kPool; ++i) {
       Flow& f = pool[next++];
-      f.tuple = random_tuple();
+      f.set(random_tuple());
       f.id = static_cast<int>(next);
       const InsertResult r = table.insert(f);
-      if (model.contains(key(f.tuple))) {
+      if (model.contains(key(f.tuple()))) {
         ASSERT_EQ(r, InsertResult::duplicate);
         ++dup;
       } else if (model.size() >= kCapacity) {
@@ -245,13 +315,13 @@ TEST(FlowTable, MatchesAReferenceSetWithRandomTuples) {
         ++full;
       } else {
         ASSERT_EQ(r, InsertResult::inserted);
-        model.insert(key(f.tuple));
+        model.insert(key(f.tuple()));
         live.push_back(&f);
       }
       ASSERT_EQ(table.size(), model.size());
     }
     // Every live entry is found as itself; random probes agree with the model.
-    for (Flow* f : live) ASSERT_EQ(table.find(f->tuple), f);
+    for (Flow* f : live) ASSERT_EQ(table.find(f->tuple()), f);
     for (int i = 0; i < 2000; ++i) {
       const net::FourTuple t = random_tuple();
       ASSERT_EQ(table.find(t) != nullptr, model.contains(key(t)));
@@ -261,8 +331,8 @@ TEST(FlowTable, MatchesAReferenceSetWithRandomTuples) {
     const std::size_t keep = live.size() / 2;
     for (std::size_t i = keep; i < live.size(); ++i) {
       table.erase(*live[i]);
-      model.erase(key(live[i]->tuple));
-      ASSERT_EQ(table.find(live[i]->tuple), nullptr);
+      model.erase(key(live[i]->tuple()));
+      ASSERT_EQ(table.find(live[i]->tuple()), nullptr);
     }
     live.resize(keep);
     ASSERT_EQ(table.size(), model.size());

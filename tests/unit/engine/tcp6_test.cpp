@@ -237,6 +237,65 @@ TEST_F(Tcp6Test, AnActiveOpenFromAnIpv6AddressCompletesTheHandshake) {
   (void)sent();
 }
 
+// A TCB's key holds an IPv4 tuple inline and an IPv6 one's addresses in the layer's array at
+// the TCB's slot (base::FlowLink, issue 13 item 5). Both families with the same ports are
+// different connections; an IPv6 slot given back and lent again carries the new addresses,
+// nothing of the old ones.
+TEST_F(Tcp6Test, AnIpv6AndAnIpv4ConnectionWithTheSamePortsCoexistAndAnIpv6SlotIsReusedCleanly) {
+  tcp::TcpLayer& tcp = engine_->tcp();
+  const net::Ipv4Addr our4 = net::make_ipv4(10, 0, 0, 2), peer4 = net::make_ipv4(10, 0, 0, 1);
+  const net::Ipv6Addr elsewhere = *net::Ipv6Addr::parse("fd00:99::7");
+  TcpError e = TcpError::ok;
+  // First an IPv6 connection to a peer that is not a neighbour yet (its SYN waits for ND).
+  Conn* old6 = tcp.connect(kOur, elsewhere, kPeerPort, &kEvents, this, kPort, {}, e, 0);
+  ASSERT_NE(old6, nullptr) << static_cast<int>(e);
+  Conn* c4 = tcp.connect(our4, peer4, kPeerPort, &kEvents, this, kPort, {}, e, 0);
+  ASSERT_NE(c4, nullptr) << static_cast<int>(e);
+  engine_->poll(0);
+  (void)sent();  // the solicitation and the ARP request
+  const net::FourTuple t4{our4, peer4, kPort, kPeerPort};
+  const net::FourTuple old_t6{kOur, elsewhere, kPort, kPeerPort};
+  EXPECT_EQ(tcp::TcpLayer::tuple(old6), old_t6);
+  EXPECT_EQ(tcp::TcpLayer::tuple(c4), t4);
+  EXPECT_EQ(tcp.state_of(old_t6), tcp::State::syn_sent);
+  EXPECT_EQ(tcp.state_of(t4), tcp::State::syn_sent);
+  EXPECT_EQ(tcp.connections(), 2u);
+
+  // Given back; the next connection takes the same TCB (the pool lends the last one given
+  // back first) and so the same IPv6 slot, now for kPeer.
+  tcp.abort(old6);
+  engine_->poll(0);
+  (void)sent();
+  EXPECT_EQ(tcp.state_of(old_t6), tcp::State::closed);
+  Conn* c6 = tcp.connect(kOur, kPeer, kPeerPort, &kEvents, this, kPort, {}, e, 0);
+  ASSERT_EQ(c6, old6) << "the same TCB, so the same slot of the IPv6 array";
+  const net::FourTuple t6{kOur, kPeer, kPort, kPeerPort};
+  EXPECT_EQ(tcp::TcpLayer::tuple(c6), t6);
+  EXPECT_EQ(tcp.state_of(t6), tcp::State::syn_sent);
+  EXPECT_EQ(tcp.state_of(old_t6), tcp::State::closed);
+  engine_->poll(0);
+  // The SYN leaves from kOur to kPeer (sent_segments checks both addresses and the checksum
+  // over them): the slot's old peer is gone.
+  auto out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::syn);
+  const net::Seq iss = out[0].tcp.seq;
+  feed(segment(peer(kPeerIss, iss + 1, fl::syn | fl::ack)));
+  out = sent_segments();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp.flags, fl::ack);
+  EXPECT_EQ(tcp.state_of(t6), tcp::State::established);
+  // The IPv4 connection with the same ports is still its own.
+  EXPECT_EQ(tcp.state_of(t4), tcp::State::syn_sent);
+  EXPECT_EQ(tcp::TcpLayer::tuple(c4), t4);
+  EXPECT_EQ(tcp.connections(), 2u);
+  tcp.abort(c6);
+  tcp.abort(c4);
+  engine_->poll(0);
+  (void)sent();
+  EXPECT_EQ(tcp.connections(), 0u);
+}
+
 // connect() refuses a peer the input path would drop as a martian source (the same
 // predicate, IpAddr::is_unicast_peer): nothing is sent, nothing is held.
 TEST_F(Tcp6Test, ConnectRefusesAPeerWhoseSegmentsWouldBeDroppedAsMartians) {

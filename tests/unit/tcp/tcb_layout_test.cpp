@@ -14,15 +14,17 @@
 namespace pollux::tcp {
 namespace {
 
-// Everything before Congestion::cc is the hot part (see tcb.hpp). Two cache lines, plus the
-// 24 bytes the tuple grew by when its addresses became IPv6-sized (issue 16, net/ip_addr.hpp):
-// the hot part now spills into a third line. To win them back: the local address as an
-// index into the interface's addresses.
-inline constexpr size_t kHotBound = 128 + 24;
+// Everything before Congestion::cc is the hot part (see tcb.hpp): two cache lines. (It spilled
+// 24 B into a third while the tuple held two IPv6-sized addresses inline, issue 16; the key
+// is compact again, base::FlowLink, issue 13 item 5.)
+inline constexpr size_t kHotBound = 128;
 static_assert(sizeof(base::FlowLink) + sizeof(Status) + sizeof(SendSpace) + sizeof(RecvSpace) +
                       sizeof(Negotiated) + offsetof(Congestion, cc) <=
                   kHotBound,
-              "the fields every segment touches must fit in two cache lines (+24 B of IPv6 tuple)");
+              "the fields every segment touches must fit in two cache lines");
+// The connection's key: the bucket hook 8, the ports 4, the family 1 (+3), and the IPv4
+// addresses inline or a pointer to the IPv6 ones in the layer's array 8.
+static_assert(sizeof(base::FlowLink) == 24, "the key with its hook in 24 B (issue 13 item 5)");
 
 using t_hook_type = decltype(Tcb::dirty_hook);
 
@@ -42,8 +44,9 @@ TEST(TcbLayout, HotFieldsFitInTheFirstTwoCacheLines) {
       sizeof(AppState), sizeof(Recovery), sizeof(Undo), sizeof(RackTlp), sizeof(Stats));
   EXPECT_LE(hot, kHotBound);
   // Each hot field lies below the bound, whatever order the parts are declared in.
+  const base::FlowLink* key = t.get();  // the tuple's key
   for (const void* f :
-       {static_cast<const void*>(&t->tuple), static_cast<const void*>(&t->state),
+       {static_cast<const void*>(key), static_cast<const void*>(&t->state),
         static_cast<const void*>(&t->snd_una), static_cast<const void*>(&t->snd_wnd),
         static_cast<const void*>(&t->rcv_nxt), static_cast<const void*>(&t->rcv_adv),
         static_cast<const void*>(&t->ts_recent), static_cast<const void*>(&t->ts_offset),
@@ -115,6 +118,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // estimator's and RACK's tail padding took their parts' small fields ([[no_unique_address]],
   // the estimator's backoff count one byte) and RackTlp moved up beside Recovery: 600 B;
   // and the dirty (and free) list's hook became singly linked: 592 B.
+  // Then the tuple's key became compact (base::FlowLink: an IPv4 tuple inline in 12 B, an
+  // IPv6 one's addresses in the layer's array at the TCB's slot, untouched by IPv4): 568 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -129,8 +134,11 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(RackTlp), 28u);   // its flags in Rack's last byte (was 32)
   EXPECT_EQ(sizeof(AppState), 32u);  // events, ctx, user; flags, options' id, listener slot
   EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
-  EXPECT_LE(sizeof(Tcb), 592u);
-  EXPECT_LE(own, 601.0);  // 592 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 568u);
+  EXPECT_LE(own, 577.0);  // 568 + 8, and a per-source table of one
+  // An IPv6 connection's addresses: reserved beside the TCBs, written only for IPv6.
+  EXPECT_EQ(m.ipv6_addrs, size_t{cfg.max_connections} * sizeof(base::Ipv6AddrPair));
+  EXPECT_EQ(sizeof(base::Ipv6AddrPair), 32u);
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
