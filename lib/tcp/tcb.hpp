@@ -160,8 +160,10 @@ struct Listener {
 //   SendSpace     40
 //   RecvSpace     20
 //   Negotiated    24
-//   Congestion   112  window fields 16, cc::State 96 (was 120: HyStart's counts are 4-bit,
-//                     the small fields share 8 bytes; CUBIC's doubles stay doubles)
+//   Congestion    88  window fields 16, cc::State 72 (was 120: HyStart's counts are 4-bit,
+//                     the small fields share 8 bytes; then 96 -> 72: HyStart's flags are
+//                     bits and its RTTs 32-bit ns, cwnd_epoch not kept, NewReno's count and
+//                     CUBIC's fraction one word; CUBIC's doubles stay doubles)
 //   Timing       104  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
 //                     the layer's RttConfig instead of copying it; 34 B of data, and its tail
@@ -176,7 +178,7 @@ struct Listener {
 //                     set in the layer's table, OptionSets, shared by the connections that
 //                     agree; the listener's 8 B pointer is a 2 B slot in its table)
 //   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Undo (no padding)
-//   Undo           8  the pooled record's pointer (UndoRecord, 128 B, was 152)
+//   Undo           8  the pooled record's pointer (UndoRecord, 104 B, was 152, then 128)
 //   RackTlp       28  Rack 28 with the part's three flags as bits in its last byte (was 52:
 //                     the probe's details and RACK's resend marks, 16, live in the cold
 //                     block: they matter only while a flight is out; then 32 -> 28, its
@@ -496,7 +498,7 @@ struct Recovery {
 // Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
 // retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
 // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
-// ssthresh (RFC 4015). The record (144 B, most of it the algorithm's state before the
+// ssthresh (RFC 4015). The record (104 B, most of it the algorithm's state before the
 // reduction) is needed only from a loss episode on, so it is pooled (issue 13 item 5): lent
 // by TcpLayer::begin_undo_episode, given back by the undo or at release. A connection that
 // never lost anything holds none. Pool empty (tcp_undo_unavailable): the episode has no

@@ -20,6 +20,7 @@ double cubic_w(double t, double k, double w_max) {
 void init(State& s, Algorithm a, bool hystart) {
   s = State{};
   s.algo = a;
+  if (a == Algorithm::newreno) s.bytes_acked_ca = 0;  // its member of the shared word
   s.hystart.enabled = hystart;
 }
 
@@ -42,9 +43,9 @@ void cubic_avoidance(State& s, uint32_t& cwnd, uint32_t acked, uint32_t mss, uin
     // RFC 9438 4.2: a new congestion avoidance stage. Without a reduction before it (slow
     // start ended by ssthresh), W_max is the current window and K = 0.
     s.epoch_start_ns = now;
-    s.cwnd_epoch = w;
+    const double cwnd_epoch = w;  // RFC 9438 4.2 cwnd_epoch: needed only for K
     if (s.w_max < w) s.w_max = w;
-    s.k = cubic_k(s.w_max, s.cwnd_epoch);
+    s.k = cubic_k(s.w_max, cwnd_epoch);
     s.w_est = w;
   }
   const double t = static_cast<double>(now - s.epoch_start_ns) * 1e-9;
@@ -95,15 +96,18 @@ uint32_t hystart_on_ack(Hystart& h, uint32_t cwnd, uint32_t& ssthresh, const Ack
     h.rtt_samples = 0;
   }
   if (a.rtt_sample_ns != 0) {
-    if (h.current_round_min_rtt == 0 || a.rtt_sample_ns < h.current_round_min_rtt)
-      h.current_round_min_rtt = a.rtt_sample_ns;
+    // Kept in 32 bits, held at the ceiling (Hystart's comment).
+    const uint32_t sample =
+        static_cast<uint32_t>(std::min<uint64_t>(a.rtt_sample_ns, kHystartRttCeilingNs));
+    if (h.current_round_min_rtt == 0 || sample < h.current_round_min_rtt)
+      h.current_round_min_rtt = sample;
     if (h.rtt_samples < kHystartRttSamples) ++h.rtt_samples;  // only compared with it
   }
   if (h.rtt_samples >= kHystartRttSamples && h.current_round_min_rtt != 0) {
     if (!h.in_css && h.last_round_min_rtt != 0) {
       const uint64_t thresh = std::clamp<uint64_t>(h.last_round_min_rtt / kHystartMinRttDivisor,
                                                    kHystartMinRttThreshNs, kHystartMaxRttThreshNs);
-      if (h.current_round_min_rtt >= h.last_round_min_rtt + thresh) {
+      if (h.current_round_min_rtt >= uint64_t{h.last_round_min_rtt} + thresh) {
         h.in_css = true;
         h.css_baseline_min_rtt = h.current_round_min_rtt;
         h.css_rounds = 0;
@@ -136,12 +140,12 @@ void on_ack(State& s, uint32_t& cwnd, uint32_t& ssthresh, const AckInfo& a) {
 }
 
 uint32_t on_congestion(State& s, uint32_t cwnd, uint32_t flight, uint32_t mss) {
-  s.bytes_acked_ca = 0;
   // RFC 9406 4.2: a loss ends HyStart++ for good (slow start after an RTO is not re-checked).
   s.hystart.enabled = false;
   s.hystart.in_css = false;
   switch (s.algo) {
     case Algorithm::newreno:
+      s.bytes_acked_ca = 0;
       // RFC 5681 3.1 eq. 4.
       return std::max(flight / 2, 2u * mss);
     case Algorithm::cubic: {

@@ -51,25 +51,31 @@ inline constexpr uint32_t kCssRounds = 5;
 
 // RFC 9406 4.2, per connection. A round ends when the ACK passes window_end (SND.NXT when
 // the round began).
-// The counts are 4-bit fields so that the small fields share the first 8 bytes (issue 13
-// item 5: this is in every TCB and every undo record): css_rounds never exceeds
-// kCssRounds (5, where CSS ends), and rtt_samples is only compared with
-// kHystartRttSamples (8), so it stops counting there -- the same decisions as a full count.
+// 20 B (issue 13 item 5: this is in every TCB and every undo record; was 32). The counts are
+// 4-bit fields: css_rounds never exceeds kCssRounds (5, where CSS ends), and rtt_samples is
+// only compared with kHystartRttSamples (8), so it stops counting there -- the same decisions
+// as a full count. The flags are bits. The round minima are nanoseconds in 32 bits, held at
+// kHystartRttCeilingNs (4.29 s): every decision is the same as with 64 bits while the RTTs
+// stay below that; above it a round's minimum reads as the ceiling, so a rise between two
+// such rounds goes unseen and slow start goes on as without HyStart++ (RFC 9406's thresholds
+// are 4-16 ms; paths with a 4 s minimum RTT are not what it was made for).
+inline constexpr uint32_t kHystartRttCeilingNs = 0xffffffff;
+
 struct Hystart {
-  bool enabled = true;
-  bool in_css = false;             // conservative slow start
-  bool round_started = false;
-  uint8_t rtt_samples : 4 = 0;     // this round's samples, up to kHystartRttSamples
-  uint8_t css_rounds : 4 = 0;      // rounds of CSS so far, up to kCssRounds
+  bool enabled : 1 = true;
+  bool in_css : 1 = false;  // conservative slow start
+  bool round_started : 1 = false;
+  uint8_t rtt_samples : 4 = 0;  // this round's samples, up to kHystartRttSamples
+  uint8_t css_rounds : 4 = 0;   // rounds of CSS so far, up to kCssRounds
   net::Seq window_end;
-  uint64_t last_round_min_rtt = 0;     // 0: none yet (RFC: infinity)
-  uint64_t current_round_min_rtt = 0;  // 0: none yet
-  uint64_t css_baseline_min_rtt = 0;
+  uint32_t last_round_min_rtt = 0;     // ns; 0: none yet (RFC: infinity)
+  uint32_t current_round_min_rtt = 0;  // ns; 0: none yet
+  uint32_t css_baseline_min_rtt = 0;   // ns
 };
 
 // What one ACK tells congestion control.
 struct AckInfo {
-  uint32_t acked = 0;          // bytes newly acknowledged
+  uint32_t acked = 0;  // bytes newly acknowledged
   uint32_t mss = 0;
   uint32_t flight_before = 0;  // bytes in flight before this ACK (RFC 7661 validation)
   uint64_t now_ns = 0;
@@ -79,24 +85,28 @@ struct AckInfo {
   net::Seq snd_nxt;            // for HyStart++ rounds
 };
 
-// 96 B (issue 13 item 5): the algorithm and NewReno's count share 8 bytes, Hystart packs
-// into 32; CUBIC's doubles stay doubles (a float's 24 bits would round W_max and K, and the
-// windows would differ from the RFC's arithmetic).
+// 72 B (issue 13 item 5; was 120, then 96): the algorithm's byte and HyStart++ (20 B) share
+// the first 24 bytes; NewReno's byte count and CUBIC's carried fraction share a word, as a
+// connection's algorithm never changes (init alone sets it; an undo restores a state of the
+// same connection). CUBIC's doubles stay doubles (a float's 24 bits would round W_max and K,
+// and the windows would differ from the RFC's arithmetic); cwnd_epoch, read only where the
+// epoch begins (K), is not kept.
 struct State {
   Algorithm algo = Algorithm::cubic;
-  uint32_t bytes_acked_ca = 0;  // NewReno: RFC 5681 3.1 byte counting
   Hystart hystart;
   // CUBIC (RFC 9438), in segments; the epoch is the current congestion avoidance stage.
-  double w_max = 0;             // window before the last reduction
-  double cwnd_prior = 0;        // cwnd at the last reduction (alpha switches to 1 there, 4.3)
-  double cwnd_epoch = 0;        // cwnd when the epoch began
-  double k = 0;                 // seconds from the epoch start to W_max
-  double w_est = 0;             // Reno-friendly estimate (4.3)
-  double frac_bytes = 0;        // growth below one byte carried to the next ACK
+  double w_max = 0;       // window before the last reduction
+  double cwnd_prior = 0;  // cwnd at the last reduction (alpha switches to 1 there, 4.3)
+  double k = 0;           // seconds from the epoch start to W_max
+  double w_est = 0;       // Reno-friendly estimate (4.3)
+  union {
+    double frac_bytes = 0;    // CUBIC: growth below one byte carried to the next ACK
+    uint32_t bytes_acked_ca;  // NewReno: RFC 5681 3.1 byte counting
+  };
   uint64_t epoch_start_ns = 0;  // 0: no epoch yet (the next ACK in avoidance starts one)
 };
 
-static_assert(sizeof(Hystart) == 32 && sizeof(State) == 96, "see the layout comments above");
+static_assert(sizeof(Hystart) == 20 && sizeof(State) == 72, "see the layout comments above");
 
 void init(State& s, Algorithm a, bool hystart = true);
 

@@ -227,6 +227,40 @@ TEST(Hystart, ARiseBelowTheThresholdOrAFallBackLeavesSlowStartAlone) {
   EXPECT_EQ(r.ssthresh, 0xffffffffu);
 }
 
+// The round minima are kept as 32-bit nanoseconds (issue 13 item 5): a rise seen below the
+// 4.29 s ceiling is seen as before; rounds whose minima are both above it read as equal.
+TEST(Hystart, RoundMinimaBelowTheCeilingDecideAsBeforeAndAboveItReadAsTheCeiling) {
+  constexpr uint64_t kSec = 1'000 * kMs;
+  Rounds below;
+  init(below.s, Algorithm::cubic);
+  below.round(4 * kSec);
+  below.round(4 * kSec + 20 * kMs);  // +20 ms >= the 16 ms threshold (clamp(4 s / 8, 4, 16))
+  EXPECT_TRUE(below.s.hystart.in_css);
+  EXPECT_EQ(below.s.hystart.css_baseline_min_rtt, 4 * kSec + 20 * kMs);
+
+  Rounds above;
+  init(above.s, Algorithm::cubic);
+  above.round(5 * kSec);
+  EXPECT_EQ(above.round(6 * kSec), 10 * kMss);  // both held at the ceiling: no rise seen
+  EXPECT_FALSE(above.s.hystart.in_css);
+  EXPECT_EQ(above.s.hystart.current_round_min_rtt, kHystartRttCeilingNs);
+}
+
+// NewReno's byte count and CUBIC's carried fraction share a word: each algorithm starts it
+// at zero and a reduction zeroes its own.
+TEST(CcState, EachAlgorithmStartsAndResetsItsOwnMemberOfTheSharedWord) {
+  State s;
+  init(s, Algorithm::newreno);
+  uint32_t cwnd = 10 * kMss;
+  ack(s, cwnd, 5 * kMss, 4 * kMss, kMss, cwnd, kMs, 20 * kMs);
+  EXPECT_EQ(s.bytes_acked_ca, 4 * kMss);
+  (void)on_congestion(s, cwnd, cwnd, kMss);
+  EXPECT_EQ(s.bytes_acked_ca, 0u);
+  init(s, Algorithm::cubic);
+  EXPECT_EQ(s.frac_bytes, 0.0);
+  EXPECT_EQ(s.algo, Algorithm::cubic);
+}
+
 TEST(Hystart, ALossEndsIt) {
   Rounds r;
   init(r.s, Algorithm::cubic);
