@@ -121,7 +121,7 @@ void TcpLayer::ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t
   // The SYN and FIN occupy sequence space but not the send queue.
   uint32_t data_acked = std::min(acked, t.sndq.bytes());
   change_sndq(t, [&](SendQueue& q) { q.drop_front(data_acked); });
-  t.bytes_acked += data_acked;
+  if (Stats::wraps(t.iss, t.snd_una, a)) ++t.acked_wraps;  // bytes_acked (Stats)
   t.snd_una = a;
   if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
   if (t.cold) t.cold->sent_log.advance(a);

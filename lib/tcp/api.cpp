@@ -436,9 +436,9 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.bytes_in_flight = t.flight_size();
   i.snd_wnd = t.snd_wnd;
   i.rcv_wnd = rcv_window(t);
-  i.bytes_sent = t.bytes_sent;
-  i.bytes_acked = t.bytes_acked;
-  i.bytes_received = t.bytes_received;
+  i.bytes_sent = t.bytes_sent();
+  i.bytes_acked = t.bytes_acked();
+  i.bytes_received = t.bytes_received();
   i.cc = cc::algorithm_name(t.cc.algo);
   i.ca_state = t.rto_recovery  ? "loss"
                : t.in_recovery ? "recovery"
@@ -448,7 +448,7 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.sacked_bytes = t.scoreboard().sacked_bytes();
   i.lost_bytes =
       t.sack_ok ? t.scoreboard().lost_bytes(t.snd_una, t.snd_max, t.snd_mss, t.rto_recovery) : 0;
-  i.delivered = t.bytes_acked + t.scoreboard().sacked_bytes();
+  i.delivered = i.bytes_acked + t.scoreboard().sacked_bytes();
   i.reordering = t.dupthresh();
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;

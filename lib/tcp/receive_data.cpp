@@ -111,6 +111,7 @@ void TcpLayer::process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& se
       t.ack_now = true;
       return;
     }
+    const Seq from = t.rcv_nxt;
     t.rcv_nxt += len;
     if (!t.app_closed) append_in_order(t, std::move(m));  // else nobody reads it: freed
     // Out-of-order data held means this segment went into a gap, whether or not it reached
@@ -126,7 +127,7 @@ void TcpLayer::process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& se
       }
       if (t.ooo->empty()) release_ooo(t);
     }
-    t.bytes_received = static_cast<uint32_t>(t.rcv_nxt - t.irs - 1);
+    if (Stats::wraps(t.irs, from, t.rcv_nxt)) ++t.received_wraps;  // bytes_received (Stats)
     if (!t.app_closed) t.ev_readable = true;
     // RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK at least every second full segment; at once when
     // the segment "fills in all or part of a gap" (5681 4.2). The partial case matters: a
@@ -175,7 +176,9 @@ void TcpLayer::append_in_order(Tcb& t, base::UniqueMbuf m) {
 void TcpLayer::process_fin(Tcb& t, uint64_t now) {
   // RFC 9293 3.10.7.4 eighth.
   t.fin_in_ooo = false;
+  if (Stats::wraps(t.irs, t.rcv_nxt, t.rcv_nxt + 1)) ++t.received_wraps;  // bytes_received
   t.rcv_nxt += 1;
+  t.fin_received = true;  // bytes_received leaves it out
   t.ack_now = true;
   if (!t.app_closed) t.ev_peer_closed = true;
   switch (t.state) {

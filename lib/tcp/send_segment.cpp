@@ -198,7 +198,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   // option bytes (its SACK blocks gone), and the peer acknowledges what it received. Left
   // behind, snd_max would make that ACK "unsent data" (3.10.7.4): an ACK war.
   if (seq + space > t.snd_max) {
-    t.bytes_sent += static_cast<uint32_t>(seq + space - t.snd_max);
+    if (Stats::wraps(t.iss, t.snd_max, seq + space)) ++t.sent_wraps;  // bytes_sent (Stats)
     t.snd_max = seq + space;
   }
   if (flags & fin) {

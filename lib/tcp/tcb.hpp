@@ -183,7 +183,9 @@ struct Listener {
 //                     the probe's details and RACK's resend marks, 16, live in the cold
 //                     block: they matter only while a flight is out; then 32 -> 28, its
 //                     flags are bits; then the part's flags in Rack's tail, 32 -> 28)
-//   Stats         56  three 64-bit byte counts, eight 32-bit event counts (ConnInfo)
+//   Stats         40  eight 32-bit event counts, and three 21-bit wrap counts: the byte counts
+//                     are the sequence numbers' distances from ISS and IRS (was 56 with
+//                     three 64-bit counts)
 //   hooks         16  the dirty (and, when pooled, free) list hook 8 (singly linked: was a
 //                     16 B list hook), the cold block's pointer 8 (was 41: a second hook
 //                     for the free list, a bool)
@@ -546,9 +548,15 @@ struct RackTlp {
   }
 };
 
-// Statistics for ConnInfo.
+// Statistics for ConnInfo: the event counts, and what the three byte counts need beyond the
+// sequence numbers (issue 13 item 5: 40 B, was 56 with three 64-bit counts). Each byte count
+// is a sequence number's distance from where the connection began -- bytes_sent SND.MAX -
+// ISS (the SYN and FIN included, as they always were), bytes_acked SND.UNA - ISS without the
+// SYN and FIN, bytes_received RCV.NXT - IRS without the SYN and FIN (Tcb's accessors) -- plus
+// 2^32 times the number of times that distance wrapped, counted where the sequence number
+// moves (note_wrap: a move is always less than 2^31, so at most one wrap). Exact up to 2^53
+// bytes each way (8 PiB; 2.8 years at 100 Gbit/s), where ConnInfo's count would wrap.
 struct Stats {
-  uint64_t bytes_sent = 0, bytes_acked = 0, bytes_received = 0;
   uint32_t retransmits = 0;
   uint32_t dsacks_received = 0;  // RFC 2883 reports from the peer
   uint32_t rto_count = 0;        // retransmission timeouts over the connection's life
@@ -556,6 +564,22 @@ struct Stats {
   uint32_t spurious_undos = 0;
   uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
   uint32_t tlp_probes = 0, rack_losses = 0;  // RFC 8985 tail loss probes, RACK-found losses
+  // Wraps of SND.MAX - ISS, SND.UNA - ISS and RCV.NXT - IRS; whether RCV.NXT covers the
+  // peer's FIN (process_fin), which bytes_received leaves out.
+  uint64_t sent_wraps : 21 = 0, acked_wraps : 21 = 0, received_wraps : 21 = 0;
+  bool fin_received : 1 = false;
+
+  static constexpr uint32_t kWrapBits = 21;
+
+  // Whether a sequence number moving forward from `from` to `to` (by less than 2^31) wrapped
+  // its distance from `base`.
+  [[nodiscard]] static constexpr bool wraps(Seq base, Seq from, Seq to) {
+    return static_cast<uint32_t>(to - base) < static_cast<uint32_t>(from - base);
+  }
+  // `wraps` 2^32 plus the distance of `at` from `base`.
+  [[nodiscard]] static constexpr uint64_t distance(uint64_t wraps, Seq base, Seq at) {
+    return (wraps << 32) + static_cast<uint32_t>(at - base);
+  }
 
   void reset() { *this = Stats{}; }
 };
@@ -626,6 +650,22 @@ struct Tcb : base::FlowLink,
     return scoreboard().pipe(snd_una, snd_max, high_rxt, snd_mss, rto_recovery);
   }
   [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
+
+  // The byte counts ConnInfo reports (Stats). Sent: the sequence space sent, SYN and FIN
+  // included.
+  [[nodiscard]] uint64_t bytes_sent() const { return distance(sent_wraps, iss, snd_max); }
+  // Acknowledged data: SND.UNA's distance from ISS less the SYN (acknowledged once SND.UNA
+  // left ISS) and our FIN (acknowledged once SND.UNA passed it).
+  [[nodiscard]] uint64_t bytes_acked() const {
+    const uint64_t d = distance(acked_wraps, iss, snd_una);
+    return d == 0 ? 0 : d - 1 - (fin_sent && snd_fin < snd_una ? 1 : 0);
+  }
+  // Received data: RCV.NXT's distance from IRS less the peer's SYN (0 before one came) and
+  // its FIN.
+  [[nodiscard]] uint64_t bytes_received() const {
+    const uint64_t d = distance(received_wraps, irs, rcv_nxt);
+    return d == 0 ? 0 : d - 1 - (fin_received ? 1 : 0);
+  }
 };
 
 // The layer's lists of TCBs through Tcb::dirty_hook: the dirty list in the order marked

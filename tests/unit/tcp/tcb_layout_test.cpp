@@ -55,7 +55,7 @@ TEST(TcbLayout, HotFieldsFitInTheFirstTwoCacheLines) {
   // The parts a segment need not touch lie beyond it.
   EXPECT_GE(offset_in(*t, &t->high_rxt), kHotBound);
   EXPECT_GE(offset_in(*t, &t->rack), kHotBound);
-  EXPECT_GE(offset_in(*t, &t->bytes_sent), kHotBound);
+  EXPECT_GE(offset_in(*t, &t->retransmits), kHotBound);
 }
 
 // The cold block is not in the TCB: without one, a TCB reads an empty scoreboard and log.
@@ -122,7 +122,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // IPv6 one's addresses in the layer's array at the TCB's slot, untouched by IPv4): 568 B.
   // Then CUBIC's and HyStart's state packed further (cc::State 96 -> 72: HyStart's flags
   // bits and its RTTs 32-bit, cwnd_epoch not kept, NewReno's count and CUBIC's fraction one
-  // word): 544 B.
+  // word): 544 B; and the byte counts became the sequence numbers' distances plus 21-bit
+  // wrap counts (Stats 56 -> 40): 528 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -136,12 +137,71 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(RackTlp), 28u);   // its flags in Rack's last byte (was 32)
   EXPECT_EQ(sizeof(AppState), 32u);  // events, ctx, user; flags, options' id, listener slot
   EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
+  EXPECT_EQ(sizeof(Stats), 40u);     // eight event counts, three wrap counts (byte counts)
   EXPECT_LE(sizeof(UndoRecord), 104u);
-  EXPECT_LE(sizeof(Tcb), 544u);
-  EXPECT_LE(own, 553.0);  // 544 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 528u);
+  EXPECT_LE(own, 537.0);  // 528 + 8, and a per-source table of one
   // An IPv6 connection's addresses: reserved beside the TCBs, written only for IPv6.
   EXPECT_EQ(m.ipv6_addrs, size_t{cfg.max_connections} * sizeof(base::Ipv6AddrPair));
   EXPECT_EQ(sizeof(base::Ipv6AddrPair), 32u);
+}
+
+// The byte counts are distances from ISS and IRS plus 2^32 per wrap, counted where the
+// sequence number moves, as the layer moves them (less than 2^31 at a time). Here from an
+// ISS 16 below the wrap of the sequence space, through five wraps of the distance, to the
+// FINs; tests/sim/tcp_stats_test.cpp moves 2^32 + bytes through the real layer.
+TEST(TcbStats, TheByteCountsAreSequenceDistancesWithEveryWrapCounted) {
+  auto t = std::make_unique<Tcb>();
+  t->SendSpace::reset(Seq(0xfffffff0u));
+  t->RecvSpace::reset();
+  t->Stats::reset();
+  EXPECT_EQ(t->bytes_sent(), 0u);
+  EXPECT_EQ(t->bytes_acked(), 0u);
+  EXPECT_EQ(t->bytes_received(), 0u);  // no SYN from the peer yet
+  auto send_to = [&](Seq to) {
+    if (Stats::wraps(t->iss, t->snd_max, to)) ++t->sent_wraps;
+    t->snd_max = to;
+  };
+  auto ack_to = [&](Seq to) {
+    if (Stats::wraps(t->iss, t->snd_una, to)) ++t->acked_wraps;
+    t->snd_una = to;
+  };
+  auto receive_to = [&](Seq to) {
+    if (Stats::wraps(t->irs, t->rcv_nxt, to)) ++t->received_wraps;
+    t->rcv_nxt = to;
+  };
+  send_to(t->iss + 1);  // the SYN
+  EXPECT_EQ(t->bytes_sent(), 1u);
+  EXPECT_EQ(t->bytes_acked(), 0u);
+  ack_to(t->iss + 1);
+  EXPECT_EQ(t->bytes_acked(), 0u);  // the SYN is not data
+  t->irs = Seq(7);
+  t->rcv_nxt = Seq(8);  // the peer's SYN
+  EXPECT_EQ(t->bytes_received(), 0u);
+  constexpr uint32_t kStep = (1u << 30) + 12345;  // under 2^31, as every move is
+  uint64_t data = 0;
+  for (int i = 0; i < 21; ++i) {  // 21 * kStep: past 5 * 2^32
+    send_to(t->snd_max + kStep);
+    ack_to(t->snd_una + kStep);
+    receive_to(t->rcv_nxt + kStep);
+    data += kStep;
+    ASSERT_EQ(t->bytes_sent(), data + 1) << "step " << i;
+    ASSERT_EQ(t->bytes_acked(), data) << "step " << i;
+    ASSERT_EQ(t->bytes_received(), data) << "step " << i;
+  }
+  EXPECT_EQ(t->sent_wraps, 5u);
+  // Our FIN: sent, then acknowledged; counted in bytes_sent only.
+  t->fin_sent = true;
+  t->snd_fin = t->snd_max;
+  send_to(t->snd_max + 1);
+  EXPECT_EQ(t->bytes_sent(), data + 2);
+  EXPECT_EQ(t->bytes_acked(), data);
+  ack_to(t->snd_una + 1);
+  EXPECT_EQ(t->bytes_acked(), data);
+  // The peer's FIN (process_fin): not data either.
+  receive_to(t->rcv_nxt + 1);
+  t->fin_received = true;
+  EXPECT_EQ(t->bytes_received(), data);
 }
 
 // A deadline is kept as the low 32 bits of its tick and read back against the wheel's tick:
@@ -287,7 +347,8 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   t->kept_dupthresh = 40;
   t->tlp_out = true;
   t->rack_on = true;
-  t->bytes_sent = 12345;
+  t->sent_wraps = 5;
+  t->fin_received = true;
   t->rack_losses = 2;
 
   const Seq isn(1000);
@@ -337,7 +398,10 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   EXPECT_FALSE(t->undo_valid());
   EXPECT_FALSE(t->eifel_pending());
   EXPECT_FALSE(t->tlp_out || t->rack_on);
-  EXPECT_EQ(t->bytes_sent, 0u);
+  EXPECT_EQ(t->sent_wraps, 0u);
+  EXPECT_FALSE(t->fin_received);
+  EXPECT_EQ(t->bytes_sent(), 0u);
+  EXPECT_EQ(t->bytes_received(), 0u);
   EXPECT_EQ(t->rack_losses, 0u);
 }
 
