@@ -132,6 +132,14 @@ void TcpLayer::flush(uint64_t now) {
       if (!t.closed_pending) release_tcb(t);
       continue;
     }
+    // Its own callbacks marked it dirty again (a reply sent, data read: request/response
+    // does both on every message); the output below is the round that covers that, so it
+    // leaves the next round unless an event waits to be delivered there. Without this each
+    // message cost two outputs, the second finding nothing to send (issue 13).
+    if (t.dirty && !events_pending(t)) {
+      dirty_.erase(dirty_.iterator_to(t));
+      t.dirty = false;
+    }
     output(t, now);
     // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.
     if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);

@@ -579,6 +579,11 @@ class TcpLayer {
   // Takes a TCB off the dirty list (or flush's snapshot of it), wherever it is in it.
   void unlink_dirty(Tcb& t);
   void deliver_events(Tcb& t);
+  // An application event is set that deliver_events has not delivered (yet).
+  [[nodiscard]] static bool events_pending(const Tcb& t) {
+    return t.ev_established || t.ev_readable || t.ev_writable || t.ev_peer_closed ||
+           t.closed_pending;
+  }
 
   TcpConfig config_;
   rte_mempool* pool_;
