@@ -98,7 +98,7 @@ void Ipv4Reassembly::kill(int32_t d, Counter why) {
   e.dead = true;
 }
 
-void Ipv4Reassembly::expire(uint64_t now_ns) {
+void Ipv4Reassembly::expire_due(uint64_t now_ns) {
   while (oldest_ != kNone && datagrams_[oldest_].deadline <= now_ns) {
     const int32_t d = oldest_;
     // A dead entry holds nothing; a live one's fragments are counted as timed out (RFC 791

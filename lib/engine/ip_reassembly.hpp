@@ -73,8 +73,12 @@ class Ipv4Reassembly {
   // this fragment completed one; else null (held, or freed and counted).
   [[nodiscard]] rte_mbuf* add(rte_mbuf* m, const net::Ipv4Header& ip, uint64_t now_ns);
 
-  // Drops every datagram whose time is up. Cheap when none is (one comparison).
-  void expire(uint64_t now_ns);
+  // Drops every datagram whose time is up. Cheap when none is (one comparison, inline: the
+  // engine asks on every poller turn, and the call's register saves cost ten times the
+  // test; issue 13).
+  void expire(uint64_t now_ns) {
+    if (oldest_ != kNone && datagrams_[oldest_].deadline <= now_ns) expire_due(now_ns);
+  }
 
   // Told, just before a timed-out datagram is dropped, about its first fragment when that
   // one (offset 0) had arrived: RFC 1122 3.3.2 then wants an ICMP Time Exceeded sent to the
@@ -114,6 +118,7 @@ class Ipv4Reassembly {
     bool dead = false;  // dropped: discards its fragments until the deadline
   };
 
+  void expire_due(uint64_t now_ns);  // expire() when the oldest datagram's time is up
   [[nodiscard]] size_t bucket_of(const Key& k) const;
   [[nodiscard]] int32_t find(const Key& k) const;
   [[nodiscard]] int32_t create(const Key& k, uint64_t now_ns);
