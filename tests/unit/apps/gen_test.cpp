@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <memory>
 #include <random>
@@ -1273,6 +1274,71 @@ TEST(HttpResponseFastPath, AgreesWithTheParserAtEveryCut) {
         ASSERT_TRUE(same(read_like_the_gen(text, {a, b}), want))
             << "cuts at " << a << ", " << b << "\n"
             << resp;
+  }
+}
+
+// The three field names that matter are recognised in any case and nothing else is: every
+// byte of each name replaced by each of the 256 values, read by the fast path and the parser.
+// A name that equals it ignoring ASCII case (RFC 9110 5.1) acts (Content-Length gives the body,
+// Connection: close ends persistence, Transfer-Encoding leaves the response to the parser);
+// any other name is an ordinary field, or no field line at all.
+TEST(HttpResponseFastPath, KnowsItsThreeFieldNamesInAnyCaseAndNoOthers) {
+  const auto folds_to = [](std::string_view name, std::string_view lower) {
+    if (name.size() != lower.size()) return false;
+    for (size_t i = 0; i < name.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(name[i])) != lower[i]) return false;
+    return true;
+  };
+  const auto is_tchar = [](unsigned char c) {
+    return std::isalnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  for (const std::string_view lower : {"content-length", "connection", "transfer-encoding"}) {
+    for (size_t at = 0; at < lower.size(); ++at) {
+      for (int v = 0; v < 256; ++v) {
+        std::string name(lower);
+        name[at] = static_cast<char>(v);
+        const bool named = folds_to(name, lower);
+        const bool field = std::all_of(name.begin(), name.end(),
+                                       [&](char c) { return is_tchar(static_cast<uint8_t>(c)); });
+        std::string resp;
+        if (lower == "content-length")
+          resp = "HTTP/1.1 200 OK\r\n" + name + ": 2\r\n\r\nok";
+        else if (lower == "connection")
+          resp = "HTTP/1.1 200 OK\r\n" + name + ": close\r\nContent-Length: 0\r\n\r\n";
+        else
+          resp = "HTTP/1.1 200 OK\r\n" + name + ": chunked\r\nContent-Length: 0\r\n\r\n";
+        const std::string text = resp + "HTTP/1.1 200 OK\r\n";
+        const std::string why =
+            "byte " + std::to_string(at) + " of " + std::string(lower) + " as " + std::to_string(v);
+        http::WholeResponse w;
+        size_t used = 0;
+        const bool whole = http::parse_whole_response(bytes(text), w, used);
+        ResponseParser p;
+        size_t parsed = 0;
+        const RespResult r = p.feed(bytes(text), parsed);
+        if (!field) {
+          EXPECT_FALSE(whole) << why;
+          EXPECT_EQ(r, RespResult::bad) << why;
+          continue;
+        }
+        if (lower == "content-length") {
+          // Without its length the body runs to the close: the parser's, and unfinished.
+          EXPECT_EQ(whole, named) << why;
+          EXPECT_EQ(r, named ? RespResult::complete : RespResult::need_more) << why;
+          if (named) EXPECT_EQ(used, resp.size()) << why;
+        } else if (lower == "connection") {
+          ASSERT_TRUE(whole) << why;
+          EXPECT_EQ(w.keep_alive, !named) << why;
+          EXPECT_EQ(p.keep_alive(), !named) << why;
+        } else {
+          // Chunked: the parser's (which reads the next bytes as a chunk size and refuses them).
+          EXPECT_EQ(whole, !named) << why;
+          if (!named) EXPECT_EQ(used, resp.size()) << why;
+          EXPECT_EQ(r, named ? RespResult::bad : RespResult::complete) << why;
+        }
+      }
+    }
   }
 }
 
