@@ -135,8 +135,11 @@ void TcpLayer::flush(uint64_t now) {
     // Its own callbacks marked it dirty again (a reply sent, data read: request/response
     // does both on every message); the output below is the round that covers that, so it
     // leaves the next round unless an event waits to be delivered there. Without this each
-    // message cost two outputs, the second finding nothing to send (issue 13).
-    if (t.dirty && !events_pending(t)) {
+    // message cost two outputs, the second finding nothing to send (issue 13). Not in SACK
+    // recovery: there the next round's output_sack_recovery starts from the pipe recomputed
+    // (RFC 6675 SetPipe), where this one's running count is an overestimate, and may send
+    // one more segment.
+    if (t.dirty && !events_pending(t) && !t.sack_recovery()) {
       dirty_.erase(dirty_.iterator_to(t));
       t.dirty = false;
     }
