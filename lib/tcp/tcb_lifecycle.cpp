@@ -51,6 +51,9 @@ void TcpLayer::cancel_timers(Tcb& t) {
 void TcpLayer::release_tcb(Tcb& t) {
   if (t.dirty_hook.is_linked()) unlink_dirty(t);
   t.dirty = false;
+  // Released by a callback of its own (connect() recycling its TIME-WAIT): whatever the TCB
+  // is lent for next is marked dirty as any other (flush, delivering_).
+  if (&t == delivering_) delivering_ = nullptr;
   if (t.in_flow_table()) {
     table_.erase(t);
     tuple_freed();  // (file_time_wait takes the TCB out first: its record keeps the tuple)

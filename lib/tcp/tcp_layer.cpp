@@ -71,6 +71,10 @@ TcpLayer::~TcpLayer() {
 
 void TcpLayer::mark_dirty(Tcb& t) {
   if (t.dirty) return;
+  if (&t == delivering_) {
+    delivering_marked_ = true;  // flush decides once its events are delivered
+    return;
+  }
   t.dirty = true;
   dirty_.push_back(t);
 }
@@ -127,21 +131,23 @@ void TcpLayer::flush(uint64_t now) {
     Tcb& t = work.front();
     work.pop_front();
     t.dirty = false;
+    // Its own callbacks mark it dirty again (a reply sent, data read: request/response does
+    // both on every message); the output below is the round that covers that, so mark_dirty
+    // only notes it (delivering_) and it goes to the next round only when that round has
+    // more to do: an event to deliver, a close, or SACK recovery, where the next round's
+    // output_sack_recovery starts from the pipe recomputed (RFC 6675 SetPipe) where this
+    // one's running count stopped, and may send one more segment. Without this each message
+    // cost two outputs, the second finding nothing to send (issue 13).
+    delivering_ = &t;
+    delivering_marked_ = false;
     deliver_events(t);
+    const bool marked = delivering_ == &t && delivering_marked_;  // (not if released meanwhile)
+    delivering_ = nullptr;
+    if (marked && (events_pending(t) || t.sack_recovery() || t.state == State::closed))
+      mark_dirty(t);
     if (t.state == State::closed) {
       if (!t.closed_pending) release_tcb(t);
       continue;
-    }
-    // Its own callbacks marked it dirty again (a reply sent, data read: request/response
-    // does both on every message); the output below is the round that covers that, so it
-    // leaves the next round unless an event waits to be delivered there. Without this each
-    // message cost two outputs, the second finding nothing to send (issue 13). Not in SACK
-    // recovery: there the next round's output_sack_recovery starts from the pipe recomputed
-    // (RFC 6675 SetPipe), where this one's running count is an overestimate, and may send
-    // one more segment.
-    if (t.dirty && !events_pending(t) && !t.sack_recovery()) {
-      dirty_.erase(dirty_.iterator_to(t));
-      t.dirty = false;
     }
     output(t, now);
     // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.

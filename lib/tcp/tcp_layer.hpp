@@ -612,6 +612,10 @@ class TcpLayer {
   // a stack.
   TcbList free_;  // a free TCB is never dirty
   TcbList dirty_;
+  // The connection whose events flush() is delivering, and whether its callbacks marked it
+  // dirty meanwhile (mark_dirty; flush then decides whether it needs the next round).
+  Tcb* delivering_ = nullptr;
+  bool delivering_marked_ = false;
   // While flush() works through its snapshot of dirty_: that snapshot, which a callback's
   // release_tcb may have to unlink a TCB from (unlink_dirty).
   TcbList* flushing_ = nullptr;
