@@ -46,9 +46,9 @@ void TcpLayer::input_listen(Listener& l, base::UniqueMbuf m, const net::FourTupl
   if (config_.syn_cookies == SynCookieMode::always ||
       (l.pending >= l.backlog && config_.syn_cookies == SynCookieMode::automatic))
     return send_cookie_syn_ack(l, std::move(m), key, seg, opts, now);
-  // A SYN's data (rare) is not kept: the peer sends it again. Freed before the SYN-ACK is
-  // allocated.
-  m.reset();
+  // A SYN's data (rare) is not kept: the peer sends it again. Its buffer carries the
+  // SYN-ACK (keep_spare), or is freed before the SYN-ACK is allocated.
+  keep_spare(m);
   if (l.pending >= l.backlog) return counters_.inc(Counter::drop_tcp_backlog_full);
   Tcb* t = alloc_tcb();
   if (!t) return counters_.inc(Counter::drop_tcp_table_full);
@@ -212,7 +212,8 @@ base::UniqueMbuf TcpLayer::accept_cookie(Listener& l, base::UniqueMbuf m, const 
   if (!file_syn_received(*t, l)) return {};
   counters_.inc(Counter::syn_cookies_accepted);
   counters_.inc(Counter::tcp_segs_in);
-  input_synchronized(*t, std::move(m), seg, opts, now);
+  input_synchronized(*t, m, seg, opts, now);
+  keep_spare(m);
   return {};
 }
 

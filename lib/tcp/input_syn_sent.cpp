@@ -13,7 +13,9 @@ using net::tcp_flags::syn;
 
 void TcpLayer::input_syn_sent(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
                               const net::TcpOptions& opts, uint64_t now) {
-  m.reset();  // nothing of it is kept (data on a SYN is sent again); an answer may need it
+  // Nothing of it is kept (data on a SYN is sent again); its buffer may carry the answer
+  // (keep_spare: the ACK, or the first data, at the flush).
+  keep_spare(m);
   // RFC 9293 3.10.7.3. First the ACK: it must acknowledge our SYN and nothing else.
   if (seg.has(ack) && (seg.ack <= t.iss || seg.ack > t.snd_max)) {
     // "If the RST bit is set, discard the segment and return" (a RST is never answered).

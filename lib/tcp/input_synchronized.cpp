@@ -6,9 +6,10 @@
 // urgent data is not implemented (RFC 6093 advises new applications against it), so the
 // urgent pointer is ignored and the octets are ordinary data.
 //
-// The segment's one owner is `m` (base::UniqueMbuf): a step that drops it just returns, and
-// the handle frees it. Where an answer is sent at once (a SYN-ACK, a challenge ACK, a RST),
-// m.reset() gives the buffer back first, so that a pool run dry still has one for the answer.
+// The segment's one owner is `m` (base::UniqueMbuf), the caller's: a step that drops it just
+// returns, and the caller keeps the buffer for the answers of the burst (keep_spare) or frees
+// it. Where an answer is sent at once (a SYN-ACK, a challenge ACK, a RST), keep_spare(m)
+// hands the buffer on first, so that a pool run dry still has one for the answer.
 #include <algorithm>
 
 #include "tcp/acceptability.hpp"
@@ -22,7 +23,7 @@ using net::tcp_flags::fin;
 using net::tcp_flags::rst;
 using net::tcp_flags::syn;
 
-void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
+void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf& m, const net::TcpHeader& seg,
                                   const net::TcpOptions& opts, uint64_t now) {
   const uint32_t seg_len = seg.seg_len();
   // A retransmitted SYN while we wait for the handshake's ACK: our SYN-ACK was lost.
@@ -31,7 +32,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
     // first SYN's instead would make the peer measure an RTT that includes its SYN timeout.
     if (t.ts_ok && opts.has_timestamps && static_cast<int32_t>(opts.ts_val - t.ts_recent) >= 0)
       t.ts_recent = opts.ts_val;
-    m.reset();
+    keep_spare(m);
     send_segment(t, t.iss, syn | ack, 0, 0, now);
     return;
   }
@@ -44,7 +45,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
     net::TcpHeader trimmed = seg;
     trimmed.flags = static_cast<uint8_t>(seg.flags & ~syn);
     trimmed.seq = seg.seq + 1;
-    return input_synchronized(t, std::move(m), trimmed, opts, now);
+    return input_synchronized(t, m, trimmed, opts, now);
   }
   // RFC 7323 5.3 PAWS: a segment with a timestamp older than ts_recent is a duplicate from
   // an earlier incarnation of the sequence space.
@@ -82,7 +83,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
   // Second: RST (RFC 5961 3.2): only an exact match resets; in-window gets a challenge ACK.
   if (seg.has(rst)) {
     if (seg.seq != t.rcv_nxt) {
-      m.reset();
+      keep_spare(m);
       if (take_challenge_ack(now)) send_ack(t, now);
       return;
     }
@@ -100,7 +101,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
   }
   // Fourth: a SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
   if (seg.has(syn)) {
-    m.reset();
+    keep_spare(m);
     if (take_challenge_ack(now)) send_ack(t, now);
     return;
   }
@@ -108,7 +109,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
   if (!seg.has(ack)) return;
   if (t.state == State::syn_received) {
     if (seg.ack <= t.snd_una || seg.ack > t.snd_max) {
-      m.reset();
+      keep_spare(m);
       send_rst_answering(t, seg);  // <SEQ=SEG.ACK><CTL=RST> (3.10.7.4 fifth)
       return;
     }
@@ -168,7 +169,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHead
   const Seq fin_at = seg.seq + seg.payload_len();
   if (seg.payload_len() != 0 && (t.state == State::established || t.state == State::fin_wait_1 ||
                                  t.state == State::fin_wait_2))
-    process_data(t, std::move(m), seg, now);  // otherwise `m` is freed on return
+    process_data(t, std::move(m), seg, now);  // otherwise the caller keeps or frees `m`
   if (has_fin && t.state != State::close_wait && t.state != State::closing &&
       t.state != State::last_ack && t.state != State::time_wait) {
     if (fin_at == t.rcv_nxt) {

@@ -60,7 +60,9 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
     if (t->state == State::syn_sent)
       input_syn_sent(*t, std::move(m), seg, opts, now);
     else if (!config_.header_prediction || !fast_path(*t, m, seg, opts, now))
-      input_synchronized(*t, std::move(m), seg, opts, now);
+      input_synchronized(*t, m, seg, opts, now);
+    // What no queue took (an ACK, a FIN): its buffer serves this burst's answers.
+    keep_spare(m);
     return {};
   }
   // A host that accepts no passive opens at all (pollux-gen: a one-way SYN host, issue 14

@@ -59,6 +59,7 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
 
 TcpLayer::~TcpLayer() {
   for (size_t i = 0; i < out_count_; ++i) rte_pktmbuf_free(out_[i]);
+  free_spares();
   dirty_.clear();
   table_.clear();
   free_.clear();
@@ -154,6 +155,15 @@ void TcpLayer::flush(uint64_t now) {
     if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);
   }
   flushing_ = outer;
+  // The burst is over: what input kept and no segment took goes back to the pool.
+  if (spare_count_ != 0) free_spares();
+}
+
+void TcpLayer::free_spares() {
+  // Plain buffers with one reference (keep_spare): each straight back into its own pool, as
+  // rte_pktmbuf_free would put it.
+  for (uint32_t i = 0; i < spare_count_; ++i) rte_mempool_put(spares_[i]->pool, spares_[i]);
+  spare_count_ = 0;
 }
 
 void TcpLayer::poll(uint64_t now) {

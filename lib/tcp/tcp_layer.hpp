@@ -360,8 +360,9 @@ class TcpLayer {
   // (nothing changed, `m` untouched) when the segment needs the full path.
   [[nodiscard]] bool fast_path(Tcb& t, base::UniqueMbuf& m, const net::TcpHeader& seg,
                                const net::TcpOptions& opts, uint64_t now);
-  // input_synchronized.cpp
-  void input_synchronized(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& seg,
+  // input_synchronized.cpp. What it leaves in `m` (a segment without data, say) is the
+  // caller's to free or keep (keep_spare).
+  void input_synchronized(Tcb& t, base::UniqueMbuf& m, const net::TcpHeader& seg,
                           const net::TcpOptions& opts, uint64_t now);
   // ack_processing.cpp
   bool process_ack(Tcb& t, const net::TcpHeader& seg, const net::TcpOptions& opts, uint64_t now);
@@ -490,6 +491,22 @@ class TcpLayer {
   }
   [[nodiscard]] uint32_t tsval(const Tcb& t, uint64_t now) const;
   rte_mbuf* alloc_datagram(uint16_t payload_room);
+  // A received segment's buffer that input is done with (if `m` still holds one): kept for
+  // the next segment sent (spares_) instead of freed, or freed when it cannot serve. Only a
+  // plain buffer can be handed out as a new one: one segment, its own bytes (direct, no
+  // external buffer), no other reference, and at least the room of ours. It may be of
+  // another pool (the in-memory link passes the peer's buffers): it goes back to its own
+  // pool when it is freed, as every mbuf does, so each pool's count stays whole.
+  void keep_spare(base::UniqueMbuf& m) {
+    const rte_mbuf* b = m.get();
+    if (b == nullptr) return;
+    if (spare_count_ < kSpares && b->nb_segs == 1 && b->next == nullptr && RTE_MBUF_DIRECT(b) &&
+        rte_mbuf_refcnt_read(b) == 1 && b->buf_len >= snd_room_)
+      spares_[spare_count_++] = m.release();
+    else
+      m.reset();
+  }
+  void free_spares();
   bool out_has_room(uint32_t n = 1) const { return out_count_ + n <= out_.size(); }
   // reset.cpp (the builder is tcp/reset.hpp, shared with the engine's CLOSED answer)
   void send_reset(const Reset& r);
@@ -637,6 +654,13 @@ class TcpLayer {
   std::vector<Listener> listeners_;
   std::array<rte_mbuf*, 4096> out_{};
   size_t out_count_ = 0;
+  // Buffers of received segments input had no more use for (a SYN answered, a SYN-ACK taken):
+  // alloc_datagram hands them out again before asking the pool, which saves a put and a get
+  // per buffer. Filled only by input(), emptied into the pool at the end of every flush(),
+  // which ends every burst the engine delivers: between bursts the pool's count is exact.
+  static constexpr uint32_t kSpares = 32;  // a burst's worth
+  std::array<rte_mbuf*, kSpares> spares_{};
+  uint32_t spare_count_ = 0;
   uint32_t next_ephemeral_;  // RFC 6056 Algorithm 3 counter
   // Algorithm 3's F(local, remote, remote port) for the last destination connected to: a
   // generator opens to one destination over and over, and F is a SipHash (issue 13 item 4).

@@ -154,9 +154,9 @@ void TcpLayer::expire_time_wait(uint64_t now) {
 void TcpLayer::time_wait_input(TimeWaitRecord& r, base::UniqueMbuf m, const net::TcpHeader& seg,
                                const net::TcpOptions& opts, uint64_t now) {
   // input_synchronized's steps for TIME-WAIT, in the RFC's order. Nothing of the segment is
-  // kept: it goes back to the pool first, since the answers go out at once (a TCB's would
-  // wait for the flush) and may need its buffer.
-  m.reset();
+  // kept: its buffer carries the answer, which goes out at once (a TCB's would wait for the
+  // flush), or goes back to the pool first (keep_spare).
+  keep_spare(m);
   const uint32_t seg_len = seg.seg_len();
   // RFC 7323 5.3 PAWS: an old timestamp is a duplicate from an earlier incarnation.
   if (r.ts_ok && opts.has_timestamps && !seg.has(rst) &&
