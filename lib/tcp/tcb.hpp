@@ -151,7 +151,8 @@ struct Listener {
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
-// -> 680 -> 664 -> 656 -> 624 -> 616):
+// -> 680 -> 664 -> 656 -> 624 -> 616 -> 528 (session 16: the tuple, the tails of the RTT
+// estimator and Rack, the dirty hook, cc::State, Stats)):
 //   FlowLink      24  bucket hook 8, the key 16: ports 4, family 1 (+3), and an IPv4 tuple's
 //                     addresses inline or a pointer to an IPv6 one's in the layer's array at
 //                     the TCB's slot (32 B, never written for IPv4; was 48: the tuple inline
@@ -195,9 +196,10 @@ struct Listener {
 // The connection's options (ConnOptions, 40 B) are not in it: a 2-byte id names an interned
 // set in the layer's table (option_sets.hpp), 256 sets by default, shared by connections that
 // agree (an accepted one shares its listener's); a change copies on write.
-// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
-// (needed between flights), the queues' heads, RACK's state, the statistics (which ConnInfo
-// reports exactly), and the tuple.
+// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's doubles
+// (needed between flights), the queues' heads, RACK's state, the statistics' event counts
+// (which ConnInfo reports exactly), AppState's events and ctx (the same for every connection
+// of a listener: an interned id would do, with a bounded table), and Recovery's marks.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
