@@ -73,7 +73,7 @@ TcpLayer::~TcpLayer() {
 void TcpLayer::mark_dirty(Tcb& t) {
   if (t.dirty) return;
   if (&t == delivering_) {
-    delivering_marked_ = true;  // flush queues it once its events are delivered
+    delivering_marked_ = true;  // flush decides once its events are delivered
     return;
   }
   t.dirty = true;
@@ -132,19 +132,20 @@ void TcpLayer::flush(uint64_t now) {
     Tcb& t = work.front();
     work.pop_front();
     t.dirty = false;
-    // Its own callbacks mark it dirty again (a reply sent, data read); mark_dirty only notes
-    // that (delivering_: on the singly linked list a push from inside the callbacks and a
-    // release there would need a walk) and the connection goes to the next round here. Not
-    // only when that round has an event to deliver: session 16 tried that (one output per
-    // message instead of two, -260 instructions per keep-alive request) and the in-memory
-    // bulk receiver, with its reads and window updates, lost 40% of its goodput (87 -> 44-54
-    // Gb/s, append_in_order half its time); issue 13's notes have the numbers.
+    // Its own callbacks mark it dirty again (a reply sent, data read: request/response does
+    // both on every message); the output below is the round that covers that, so mark_dirty
+    // only notes it (delivering_) and it goes to the next round only when that round has
+    // more to do: an event to deliver, a close, or SACK recovery, where the next round's
+    // output_sack_recovery starts from the pipe recomputed (RFC 6675 SetPipe) where this
+    // one's running count stopped, and may send one more segment. Without this each message
+    // cost two outputs, the second finding nothing to send (issue 13).
     delivering_ = &t;
     delivering_marked_ = false;
     deliver_events(t);
     const bool marked = delivering_ == &t && delivering_marked_;  // (not if released meanwhile)
     delivering_ = nullptr;
-    if (marked) mark_dirty(t);
+    if (marked && (events_pending(t) || t.sack_recovery() || t.state == State::closed))
+      mark_dirty(t);
     if (t.state == State::closed) {
       if (!t.closed_pending) release_tcb(t);
       continue;

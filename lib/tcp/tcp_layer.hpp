@@ -596,6 +596,11 @@ class TcpLayer {
   // Takes a TCB off the dirty list (or flush's snapshot of it), wherever it is in it.
   void unlink_dirty(Tcb& t);
   void deliver_events(Tcb& t);
+  // An application event is set that deliver_events has not delivered (yet).
+  [[nodiscard]] static bool events_pending(const Tcb& t) {
+    return t.ev_established || t.ev_readable || t.ev_writable || t.ev_peer_closed ||
+           t.closed_pending;
+  }
 
   TcpConfig config_;
   rte_mempool* pool_;
@@ -625,7 +630,7 @@ class TcpLayer {
   TcbList free_;  // a free TCB is never dirty
   TcbList dirty_;
   // The connection whose events flush() is delivering, and whether its callbacks marked it
-  // dirty meanwhile (mark_dirty; flush puts it on the next round once its events are delivered).
+  // dirty meanwhile (mark_dirty; flush then decides whether it needs the next round).
   Tcb* delivering_ = nullptr;
   bool delivering_marked_ = false;
   // While flush() works through its snapshot of dirty_: that snapshot, which a callback's
