@@ -54,11 +54,9 @@ namespace pollux::base {
 [[nodiscard]] constexpr uint64_t flow_ipv6_word(const std::array<uint8_t, 16>& local,
                                                 const std::array<uint8_t, 16>& remote) {
   // The halves read big-endian, as net::IpAddr::high64() and low64() do.
-  const auto half = [](const std::array<uint8_t, 16>& a, size_t at) {
-    return (uint64_t{net::load_be32(a.data() + at)} << 32) | net::load_be32(a.data() + at + 4);
-  };
-  return half(local, 0) ^ std::rotl(half(local, 8), 16) ^ std::rotl(half(remote, 0), 32) ^
-         std::rotl(half(remote, 8), 48);
+  return net::load_be64(local.data()) ^ std::rotl(net::load_be64(local.data() + 8), 16) ^
+         std::rotl(net::load_be64(remote.data()), 32) ^
+         std::rotl(net::load_be64(remote.data() + 8), 48);
 }
 [[nodiscard]] constexpr uint32_t flow_ports_word(uint16_t local, uint16_t remote) {
   return (uint32_t{local} << 16) | remote;

@@ -26,6 +26,9 @@ constexpr uint32_t load_be32(const uint8_t* p) {
   }
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
+constexpr uint64_t load_be64(const uint8_t* p) {
+  return (uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
+}
 // At run time on a little-endian host a store is one byte swap and one (unaligned) store:
 // g++ merged the byte stores into none of the header writes of the send path, where they
 // cost about 70 instructions per segment (issue 13 item 4). The same bytes either way

@@ -63,16 +63,8 @@ struct IpAddr {
   [[nodiscard]] constexpr Ipv4Addr v4() const { return Ipv4Addr{load_be32(bytes.data() + 12)}; }
   [[nodiscard]] constexpr Ipv6Addr v6() const { return Ipv6Addr{bytes}; }
   // The two halves as integers (network order read big-endian), for hashing.
-  [[nodiscard]] constexpr uint64_t high64() const {
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; ++i) v = (v << 8) | bytes[i];
-    return v;
-  }
-  [[nodiscard]] constexpr uint64_t low64() const {
-    uint64_t v = 0;
-    for (size_t i = 8; i < 16; ++i) v = (v << 8) | bytes[i];
-    return v;
-  }
+  [[nodiscard]] constexpr uint64_t high64() const { return load_be64(bytes.data()); }
+  [[nodiscard]] constexpr uint64_t low64() const { return load_be64(bytes.data() + 8); }
 
   // Either family's is_unicast_peer(): a peer TCP can talk to, a source the engine accepts.
   [[nodiscard]] bool is_unicast_peer() const {

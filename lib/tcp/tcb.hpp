@@ -568,10 +568,9 @@ struct Stats {
   uint32_t tlp_probes = 0, rack_losses = 0;  // RFC 8985 tail loss probes, RACK-found losses
   // Wraps of SND.MAX - ISS, SND.UNA - ISS and RCV.NXT - IRS; whether RCV.NXT covers the
   // peer's FIN (process_fin), which bytes_received leaves out.
-  uint64_t sent_wraps : 21 = 0, acked_wraps : 21 = 0, received_wraps : 21 = 0;
+  static constexpr uint32_t kWrapBits = 21;  // exact to 2^53 bytes each way
+  uint64_t sent_wraps : kWrapBits = 0, acked_wraps : kWrapBits = 0, received_wraps : kWrapBits = 0;
   bool fin_received : 1 = false;
-
-  static constexpr uint32_t kWrapBits = 21;
 
   // Whether a sequence number moving forward from `from` to `to` (by less than 2^31) wrapped
   // its distance from `base`.

@@ -14,6 +14,8 @@ namespace {
 constexpr std::array<uint8_t, 4> kWord{0x0a, 0x63, 0x00, 0x01};
 static_assert(load_be16(kWord.data()) == 0x0a63);
 static_assert(load_be32(kWord.data()) == 0x0a630001);
+constexpr std::array<uint8_t, 8> kDouble{0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0xff};
+static_assert(load_be64(kDouble.data()) == 0x80010203040506ffull);
 static_assert([] {
   std::array<uint8_t, 6> b{};
   store_be16(b.data(), 0xbeef);
@@ -33,6 +35,18 @@ TEST(Bytes, HighBitsDoNotSignExtend) {
   const std::array<uint8_t, 4> b{0xff, 0xfe, 0x80, 0x01};
   EXPECT_EQ(load_be16(b.data()), 0xfffe);
   EXPECT_EQ(load_be32(b.data()), 0xfffe8001u);
+}
+
+// IPv6 addresses are read as two big-endian halves (IpAddr::high64, the flow hash), at run
+// time through the byte-swapped 32-bit loads: the same value as the byte-by-byte definition.
+TEST(Bytes, Load64IsBigEndianAtEveryOffset) {
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(0xf0 + i);
+  for (size_t off = 0; off <= 8; ++off) {
+    uint64_t want = 0;
+    for (size_t i = 0; i < 8; ++i) want = (want << 8) | b[off + i];
+    EXPECT_EQ(load_be64(b.data() + off), want) << "offset " << off;
+  }
 }
 
 TEST(Bytes, StoresAreBigEndianAndTouchOnlyTheirBytes) {
