@@ -70,4 +70,12 @@ class UniqueMbuf {
 
 static_assert(sizeof(UniqueMbuf) == sizeof(rte_mbuf*));
 
+// One segment whose bytes are its own and no one else's (a direct mbuf, no attached or
+// external buffer, one reference): after rte_pktmbuf_reset() it can be written as a buffer
+// just allocated (a received segment's buffer carrying an answer).
+[[nodiscard]] inline bool is_sole_plain_segment(const rte_mbuf* m) {
+  return m->nb_segs == 1 && m->next == nullptr && RTE_MBUF_DIRECT(m) &&
+         rte_mbuf_refcnt_read(m) == 1;
+}
+
 }  // namespace pollux::base

@@ -143,7 +143,7 @@ void TcpLayer::send_cookie_syn_ack(Listener& l, base::UniqueMbuf syn, const net:
   }
   a.seq = cookies_.make(key, seg.seq, carried.mss, now);
   rte_mbuf* m = syn.release();
-  if (m->pool == pool_ && m->nb_segs == 1 && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1) {
+  if (m->pool == pool_ && base::is_sole_plain_segment(m)) {
     rte_pktmbuf_reset(m);
   } else {
     rte_pktmbuf_free(m);

@@ -162,7 +162,7 @@ void TcpLayer::flush(uint64_t now) {
 void TcpLayer::free_spares() {
   // Plain buffers with one reference (keep_spare): each straight back into its own pool, as
   // rte_pktmbuf_free would put it.
-  for (uint32_t i = 0; i < spare_count_; ++i) rte_mempool_put(spares_[i]->pool, spares_[i]);
+  for (uint32_t i = 0; i < spare_count_; ++i) rte_mbuf_raw_free(spares_[i]);
   spare_count_ = 0;
 }
 

@@ -500,8 +500,7 @@ class TcpLayer {
   void keep_spare(base::UniqueMbuf& m) {
     const rte_mbuf* b = m.get();
     if (b == nullptr) return;
-    if (spare_count_ < kSpares && b->nb_segs == 1 && b->next == nullptr && RTE_MBUF_DIRECT(b) &&
-        rte_mbuf_refcnt_read(b) == 1 && b->buf_len >= snd_room_)
+    if (spare_count_ < kSpares && base::is_sole_plain_segment(b) && b->buf_len >= snd_room_)
       spares_[spare_count_++] = m.release();
     else
       m.reset();
