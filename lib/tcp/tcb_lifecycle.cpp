@@ -175,12 +175,7 @@ void TcpLayer::set_state(Tcb& t, State to, StateCause why) {
   const State from = t.state;
   if (from == to) return;
   t.state = to;
-  note_transition(t.tuple(), from, to, why);
-}
-
-void TcpLayer::note_transition(const net::FourTuple& tuple, State from, State to, StateCause why) {
-  ++state_entries_[static_cast<size_t>(to)];
-  if (state_observer_) state_observer_(state_observer_ctx_, tuple, from, to, why);
+  note_transition([&t] { return t.tuple(); }, from, to, why);
 }
 
 void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {

@@ -55,7 +55,7 @@ void TcpLayer::file_time_wait(Tcb& t, uint64_t now) {
     // Full: the oldest record, nearest its end anyway, gives way to the newest pair.
     TimeWaitRecord& old = *tw_.oldest();
     counters_.inc(Counter::tcp_time_wait_evicted);
-    note_transition(tw_.tuple_of(old), State::time_wait, State::closed,
+    note_transition([&] { return tw_.tuple_of(old); }, State::time_wait, State::closed,
                     StateCause::time_wait_evicted);
     tw_.erase(old);
     tuple_freed();
@@ -136,7 +136,8 @@ void TcpLayer::recycle_time_wait(Tcb& t, uint64_t now) {
 
 void TcpLayer::recycle_time_wait(TimeWaitRecord& r) {
   counters_.inc(Counter::tcp_time_wait_recycled);
-  note_transition(tw_.tuple_of(r), State::time_wait, State::closed, StateCause::time_wait_recycled);
+  note_transition([&] { return tw_.tuple_of(r); }, State::time_wait, State::closed,
+                  StateCause::time_wait_recycled);
   tw_.erase(r);
   tuple_freed();
 }
@@ -144,7 +145,7 @@ void TcpLayer::recycle_time_wait(TimeWaitRecord& r) {
 void TcpLayer::expire_time_wait(uint64_t now) {
   // FIFO: every record lives 2 MSL from its last (re)start, so the front is due first.
   for (TimeWaitRecord* r = tw_.oldest(); r && r->expiry_ns <= now; r = tw_.oldest()) {
-    note_transition(tw_.tuple_of(*r), State::time_wait, State::closed,
+    note_transition([&] { return tw_.tuple_of(*r); }, State::time_wait, State::closed,
                     StateCause::time_wait_expired);
     tw_.erase(*r);
     tuple_freed();
