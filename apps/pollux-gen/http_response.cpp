@@ -1,5 +1,7 @@
 #include "http_response.hpp"
 
+#include "../common/http_scan.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -57,20 +59,6 @@ bool list_has(std::string_view list, std::string_view token) {
   }
   return false;
 }
-// tchar (RFC 9110 5.6.2): ALPHA, DIGIT or one of !#$%&'*+-.^_`|~; a table, one load a byte
-// of every field name (the test it is built from searched 15 symbols for each byte).
-constexpr bool tchar_by_rule(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-constexpr auto kTcharTable = [] {
-  std::array<bool, 256> t{};
-  for (size_t c = 0; c < t.size(); ++c) t[c] = tchar_by_rule(static_cast<char>(c));
-  return t;
-}();
-constexpr bool is_tchar(char c) {
-  return kTcharTable[static_cast<uint8_t>(c)];
-}
 constexpr bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -92,10 +80,11 @@ int status_line(std::string_view l, bool& http10) {
 // it is not one (no colon, an empty name, a name with a non-tchar such as whitespace before
 // the colon, RFC 9112 5.1).
 // One pass: ':' is no tchar, so the name runs to the first byte that is not one, which must be
-// the first colon.
+// the first colon. The name is scanned eight bytes a step (skip_field_name: ~4 instructions a
+// byte of the response's names one at a time, issue 13).
 bool field_line(std::string_view l, std::string_view& name, std::string_view& value) {
-  size_t colon = 0;
-  while (colon < l.size() && is_tchar(l[colon])) ++colon;
+  const auto* p = reinterpret_cast<const uint8_t*>(l.data());
+  const auto colon = static_cast<size_t>(skip_field_name(p, p + l.size()) - p);
   if (colon == 0 || colon == l.size() || l[colon] != ':') return false;
   name = l.substr(0, colon);
   value = trim(l.substr(colon + 1));

@@ -2,6 +2,8 @@
 // http.hpp for the error statuses and why each was chosen.
 #include "http.hpp"
 
+#include "../common/http_scan.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -11,19 +13,6 @@
 namespace pollux::apps::http {
 namespace {
 
-// tchar (RFC 9110 5.6.2): the bytes of methods, field names and Connection options.
-constexpr std::array<bool, 256> kTchar = [] {
-  std::array<bool, 256> t{};
-  for (size_t c = '0'; c <= '9'; ++c) t[c] = true;
-  for (size_t c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (size_t c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<uint8_t>(c)] = true;
-  return t;
-}();
-
-constexpr bool is_tchar(uint8_t c) {
-  return kTchar[c];
-}
 constexpr bool is_ows(uint8_t c) {
   return c == ' ' || c == '\t';
 }
@@ -62,36 +51,6 @@ constexpr auto kTargetByte = [] {
   return t;
 }();
 
-// Word-at-a-time scans for the fast path (eight bytes a step instead of one): a 64-bit word
-// holds bytes p[0..7] with p[0] lowest (x86-64 and every little-endian target).
-static_assert(std::endian::native == std::endian::little, "the scans read words little-endian");
-constexpr uint64_t kOnes = 0x0101010101010101;
-constexpr uint64_t kHighs = 0x8080808080808080;
-inline uint64_t load_word(const uint8_t* p) {
-  uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-// The high bit of each byte of w that is below n (n <= 0x80). Subtracting borrows into a byte
-// only from a byte below n, so the lowest flagged byte is always a true one (bytes above it
-// may be flagged falsely); the scans only ever use the lowest.
-constexpr uint64_t bytes_below(uint64_t w, uint8_t n) {
-  return (w - kOnes * n) & ~w & kHighs;
-}
-// The high bit of each byte of w above n (n < 0x7f): adding carries out of a byte only from
-// one at 0x80 or more, itself flagged, so again the lowest flagged byte is a true one.
-constexpr uint64_t bytes_above(uint64_t w, uint8_t n) {
-  return ((w + kOnes * (0x7f - n)) | w) & kHighs;
-}
-// The same for the bytes equal to c.
-constexpr uint64_t bytes_equal(uint64_t w, uint8_t c) {
-  return bytes_below(w ^ (kOnes * c), 1);
-}
-// The index of the lowest flagged byte of a non-zero mask.
-constexpr unsigned first_flagged(uint64_t mask) {
-  return static_cast<unsigned>(std::countr_zero(mask)) / 8;
-}
-
 // The end of the run of request-target bytes (is_target_byte: 0x21..0x7e) from p.
 const uint8_t* skip_target(const uint8_t* p, const uint8_t* end) {
   while (end - p >= 8) {
@@ -101,24 +60,6 @@ const uint8_t* skip_target(const uint8_t* p, const uint8_t* end) {
     p += 8;
   }
   while (p < end && kTargetByte[*p]) ++p;
-  return p;
-}
-
-// The end of the run of field-name bytes (tchar) from p. Names are mostly letters and '-'
-// (Host, User-Agent, Accept): those eight at a time, anything else byte by byte.
-const uint8_t* skip_field_name(const uint8_t* p, const uint8_t* end) {
-  while (end - p >= 8) {
-    const uint64_t w = load_word(p) | (kOnes * 0x20);  // A-Z to a-z; nothing else becomes one
-    const uint64_t stop = bytes_below(w, 'a') | bytes_above(w, 'z');
-    if (stop == 0) {
-      p += 8;
-      continue;
-    }
-    p += first_flagged(stop);
-    if (*p != '-') break;
-    ++p;
-  }
-  while (p < end && is_tchar(*p)) ++p;
   return p;
 }
 
