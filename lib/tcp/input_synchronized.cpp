@@ -132,7 +132,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf& m, const net::TcpHea
 
   if (!process_ack(t, seg, opts, now)) return;
   // Our FIN is acknowledged once SND.UNA has passed it.
-  const bool fin_acked = t.fin_sent && t.snd_una > t.snd_fin;
+  const bool fin_acked = t.fin_sent && t.snd_una > t.snd_fin();
   switch (t.state) {
     case State::fin_wait_1:
       if (fin_acked) {

@@ -66,7 +66,7 @@ uint32_t TcpLayer::retransmit_range(Tcb& t, Seq start, uint32_t max_len, uint64_
   const Seq data_end = sent_data_end(t);
   uint32_t data = start < data_end ? std::min(max_len, static_cast<uint32_t>(data_end - start)) : 0;
   data = std::min(data, window_room(t, start));
-  const bool with_fin = t.fin_sent && start + data == t.snd_fin;
+  const bool with_fin = t.fin_sent && start + data == t.snd_fin();
   if (data == 0 && !with_fin) return 0;
   // PSH as on the first transmission: the segment reaches the end of what was queued.
   const bool push = data > 0 && start + data == t.snd_una + t.sndq.bytes();
@@ -199,7 +199,7 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     // The FIN follows the last byte: the first time, or again when go-back-N (an RTO, a
     // smaller MSS) has brought SND.NXT back to it; its sequence number never changes.
     const bool fin_now =
-        t.fin_queued && len == avail && (!t.fin_sent || t.snd_nxt + len == t.snd_fin);
+        t.fin_queued && len == avail && (!t.fin_sent || t.snd_nxt + len == t.snd_fin());
     if (len == 0 && !fin_now) break;
     // TSO for both families (issue 16): the offload requests (prepare_tx_checksums) and the
     // software cut (tso_cut.hpp) know IPv4 and IPv6 headers alike.

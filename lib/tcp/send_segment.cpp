@@ -211,10 +211,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     if (Stats::wraps(t.iss, t.snd_max, seq + space)) ++t.sent_wraps;  // bytes_sent (Stats)
     t.snd_max = seq + space;
   }
-  if (flags & fin) {
-    t.fin_sent = true;
-    t.snd_fin = seq + len;
-  }
+  // Our FIN takes the last sequence number sent (snd_max moved past it above): Tcb::snd_fin.
+  if (flags & fin) t.fin_sent = true;
   if (space > 0 && !rexmt_pending(t)) arm_rexmt(t, now);
   if (flags & ack) {
     // Every segment carries the ACK: nothing left to acknowledge separately.

@@ -211,29 +211,35 @@ struct Status {
   // On the layer's dirty list (events or output pending): the layer's (mark_dirty, flush),
   // kept here, in what would be padding before SendSpace, so reset leaves it.
   bool dirty = false;
+  // The FINs' progress, kept here in the padding before SendSpace (issue 13 item 5: they
+  // cost SendSpace and RecvSpace 4 B each of padding of their own). Ours (RFC 9293 3.6): the
+  // application shut down its side, so a FIN follows sndq; and it is in flight (or
+  // acknowledged) at SND.MAX - 1 (Tcb::snd_fin).
+  bool fin_queued = false;
+  bool fin_sent = false;
+  bool fin_in_ooo = false;  // the peer's FIN arrived beyond rcv_nxt: at fin_seq (RecvSpace)
 
   void reset() {
     ack_now = false;
     segs_since_ack = 0;
+    fin_queued = fin_sent = fin_in_ooo = false;
   }
 };
 
 // Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence number sent plus
 // one: after a retransmission timeout snd_nxt goes back to snd_una while snd_max stays.
+// Our FIN's sequence number is not kept (it was 4 B, issue 13 item 5): nothing follows a
+// FIN, so once one is sent it is the last octet sent, SND.MAX - 1 (Tcb::snd_fin).
 struct SendSpace {
   Seq iss, snd_una, snd_nxt, snd_max;
   uint32_t snd_wnd = 0;      // peer's window in bytes (already scaled)
   uint32_t max_snd_wnd = 0;  // largest window the peer ever offered (3.8.6.2.1)
   Seq snd_wl1, snd_wl2;
-  Seq snd_fin;
-  bool fin_queued = false;  // the application shut down its side: FIN after sndq
-  bool fin_sent = false;    // our FIN is in flight (or acknowledged) at snd_fin
 
   void reset(Seq isn) {
     iss = snd_una = snd_nxt = snd_max = isn;
     snd_wnd = max_snd_wnd = 0;
-    snd_wl1 = snd_wl2 = snd_fin = Seq(0);
-    fin_queued = fin_sent = false;
+    snd_wl1 = snd_wl2 = Seq(0);
   }
 };
 
@@ -241,22 +247,20 @@ struct SendSpace {
 struct RecvSpace {
   Seq irs, rcv_nxt;
   Seq rcv_adv;  // right edge of the window last advertised: never moved left (3.8.6)
-  Seq fin_seq;
-  bool fin_in_ooo = false;  // a FIN arrived beyond rcv_nxt: at fin_seq
+  Seq fin_seq;  // where the peer's FIN lies while Status::fin_in_ooo
 
-  void reset() {
-    irs = rcv_nxt = rcv_adv = fin_seq = Seq(0);
-    fin_in_ooo = false;
-  }
+  void reset() { irs = rcv_nxt = rcv_adv = fin_seq = Seq(0); }
 };
 
 // Negotiated at the handshake (3.7.1, RFC 7323, RFC 2018).
 struct Negotiated {
   uint16_t snd_mss = 536;  // largest payload we send (peer's MSS option, path MTU)
   uint16_t rcv_mss = 536;  // what we advertised
-  uint8_t snd_wscale = 0;  // shift applied to windows the peer sends
-  uint8_t rcv_wscale = 0;  // shift applied to windows we send
-  bool ws_ok = false, sack_ok = false, ts_ok = false;
+  // The shifts (at most net::kMaxWindowScale, 14) and the flags are bits: 2 B where they
+  // took 5 (issue 13 item 5: Negotiated 24 -> 20 B).
+  uint8_t snd_wscale : 4 = 0;  // shift applied to windows the peer sends
+  uint8_t rcv_wscale : 4 = 0;  // shift applied to windows we send
+  bool ws_ok : 1 = false, sack_ok : 1 = false, ts_ok : 1 = false;
   uint32_t ts_recent = 0;  // RFC 7323 4.3: latest TSval to echo
   Seq last_ack_sent;       // RFC 7323 4.3: ts_recent updates only for segments covering it
   uint32_t ts_offset = 0;  // per-connection random offset of our TSval (RFC 7323 5.4)
@@ -651,6 +655,8 @@ struct Tcb : base::FlowLink,
     return scoreboard().pipe(snd_una, snd_max, high_rxt, snd_mss, rto_recovery);
   }
   [[nodiscard]] uint32_t unsent_offset() const { return static_cast<uint32_t>(snd_nxt - snd_una); }
+  // Our FIN's sequence number, once sent (fin_sent): the last octet sent (SendSpace).
+  [[nodiscard]] Seq snd_fin() const { return snd_max - 1; }
 
   // The byte counts ConnInfo reports (Stats). Sent: the sequence space sent, SYN and FIN
   // included.
@@ -659,7 +665,7 @@ struct Tcb : base::FlowLink,
   // left ISS) and our FIN (acknowledged once SND.UNA passed it).
   [[nodiscard]] uint64_t bytes_acked() const {
     const uint64_t d = distance(acked_wraps, iss, snd_una);
-    return d == 0 ? 0 : d - 1 - (fin_sent && snd_fin < snd_una ? 1 : 0);
+    return d == 0 ? 0 : d - 1 - (fin_sent && snd_fin() < snd_una ? 1 : 0);
   }
   // Received data: RCV.NXT's distance from IRS less the peer's SYN (0 before one came) and
   // its FIN.
