@@ -506,7 +506,7 @@ struct Recovery {
 // Undo of a reduction that proves spurious: RFC 3522 Eifel detection (the ACK of the
 // retransmitted segment echoes a timestamp older than the retransmission) or D-SACKs for
 // every retransmission of the episode (RFC 2883, RFC 3708); the response restores cwnd and
-// ssthresh (RFC 4015). The record (104 B, most of it the algorithm's state before the
+// ssthresh (RFC 4015). The record (80 B, most of it the algorithm's state before the
 // reduction) is needed only from a loss episode on, so it is pooled (issue 13 item 5): lent
 // by TcpLayer::begin_undo_episode, given back by the undo or at release. A connection that
 // never lost anything holds none. Pool empty (tcp_undo_unavailable): the episode has no

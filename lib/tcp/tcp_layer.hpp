@@ -80,7 +80,7 @@ struct TcpConfig {
   // connections while they have data in flight. 0: a quarter of max_connections, at least
   // 64. Too few degrades loss recovery (tcp_cold_unavailable), never correctness.
   uint32_t cold_blocks = 0;
-  // Undo records (tcb.hpp UndoRecord, 144 B), lent from a connection's first loss episode
+  // Undo records (tcb.hpp UndoRecord, 80 B), lent from a connection's first loss episode
   // until its reduction is undone or it is released. 0: a quarter of max_connections, at
   // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
   uint32_t undo_records = 0;

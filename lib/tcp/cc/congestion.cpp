@@ -35,44 +35,66 @@ void newreno_avoidance(State& s, uint32_t& cwnd, uint32_t acked, uint32_t mss) {
   }
 }
 
+// A byte count with a fraction, as CUBIC keeps it: whole bytes and 1/kFracOne parts, from
+// a non-negative double (rounded to the nearest part).
+struct FixedBytes {
+  uint32_t whole;
+  uint16_t frac;
+};
+FixedBytes to_fixed(double bytes) {
+  const double parts = std::floor(std::min(bytes, 4e9) * kFracOne + 0.5);
+  const auto p = static_cast<uint64_t>(parts);
+  return {static_cast<uint32_t>(p >> 16), static_cast<uint16_t>(p & (kFracOne - 1))};
+}
+double from_fixed(uint32_t whole, uint16_t frac) {
+  return whole + static_cast<double>(frac) / kFracOne;
+}
+
 void cubic_avoidance(State& s, uint32_t& cwnd, uint32_t acked, uint32_t mss, uint64_t now,
                      uint64_t srtt_ns) {
   const double seg = static_cast<double>(mss);
   const double w = cwnd / seg;
-  if (s.epoch_start_ns == 0) {
+  if (!s.in_epoch) {
     // RFC 9438 4.2: a new congestion avoidance stage. Without a reduction before it (slow
-    // start ended by ssthresh), W_max is the current window and K = 0.
-    s.epoch_start_ns = now;
-    const double cwnd_epoch = w;  // RFC 9438 4.2 cwnd_epoch: needed only for K
-    if (s.w_max < w) s.w_max = w;
-    s.k = cubic_k(s.w_max, cwnd_epoch);
-    s.w_est = w;
+    // start ended by ssthresh), W_max is the current window and K = 0. cwnd_epoch (4.2) is
+    // needed only for K, and K only for where the curve reaches W_max.
+    s.in_epoch = true;
+    if (s.w_max < cwnd) s.w_max = cwnd;
+    const double k = cubic_k(s.w_max / seg, w);
+    s.origin_ns = static_cast<int64_t>(now) + std::llround(k * 1e9);
+    s.w_est = cwnd;
+    s.frac.w_est = 0;
   }
-  const double t = static_cast<double>(now - s.epoch_start_ns) * 1e-9;
+  // t - K, seconds (eq. 1).
+  const double tk = static_cast<double>(static_cast<int64_t>(now) - s.origin_ns) * 1e-9;
   const double rtt = static_cast<double>(srtt_ns) * 1e-9;
+  const double w_max = s.w_max / seg;
   const double segs_acked = acked / seg;
   // 4.3 Reno-friendly region: W_est grows by alpha per window of ACKs (alpha = 1 once it
-  // passed the window of the last reduction).
-  const double alpha = s.w_est >= s.cwnd_prior ? 1.0 : kCubicAlpha;
-  s.w_est += alpha * segs_acked / w;
+  // passed the window of the last reduction); alpha * segs_acked / w segments, in bytes.
+  double w_est = from_fixed(s.w_est, s.frac.w_est);
+  const double alpha = w_est >= s.cwnd_prior ? 1.0 : kCubicAlpha;
+  w_est += alpha * acked / w;
+  const FixedBytes est = to_fixed(w_est);
+  s.w_est = est.whole;
+  s.frac.w_est = est.frac;
   double next;
-  const double w_cubic = cubic_w(t, s.k, s.w_max);
-  if (w_cubic < s.w_est) {
-    next = s.w_est;
+  if (cubic_w(tk, 0, w_max) < w_est / seg) {
+    next = w_est / seg;
   } else {
     // 4.4 / 4.5: concave or convex region; the target is where the curve is one RTT from
     // now, clamped to [cwnd, 1.5 cwnd]; cwnd moves (target - cwnd) / cwnd per segment acked.
-    const double target = std::clamp(cubic_w(t + rtt, s.k, s.w_max), w, 1.5 * w);
+    const double target = std::clamp(cubic_w(tk + rtt, 0, w_max), w, 1.5 * w);
     next = w + (target - w) / w * segs_acked;
   }
-  const double grow = (next - w) * seg + s.frac_bytes;
+  const double grow = (next - w) * seg + static_cast<double>(s.frac.cwnd) / kFracOne;
   if (grow <= 0) {
-    s.frac_bytes = 0;
+    s.frac.cwnd = 0;
     return;
   }
-  const double whole = std::floor(grow);
-  s.frac_bytes = grow - whole;
-  cwnd += static_cast<uint32_t>(std::min(whole, 1e9));
+  const FixedBytes g = to_fixed(grow);
+  s.frac.cwnd = g.frac;
+  cwnd += std::min<uint32_t>(g.whole, 1'000'000'000);
 }
 
 }  // namespace
@@ -149,13 +171,14 @@ uint32_t on_congestion(State& s, uint32_t cwnd, uint32_t flight, uint32_t mss) {
       // RFC 5681 3.1 eq. 4.
       return std::max(flight / 2, 2u * mss);
     case Algorithm::cubic: {
-      const double w = static_cast<double>(cwnd) / mss;
       // RFC 9438 4.7 fast convergence: a window that did not regain the last W_max
-      // releases bandwidth for newer flows.
-      s.w_max = w < s.w_max ? w * (1.0 + kCubicBeta) / 2.0 : w;
-      s.cwnd_prior = w;
-      s.epoch_start_ns = 0;
-      s.frac_bytes = 0;
+      // releases bandwidth for newer flows. In bytes (State), rounded to the byte.
+      s.w_max = cwnd < s.w_max
+                    ? static_cast<uint32_t>(std::llround(cwnd * (1.0 + kCubicBeta) / 2.0))
+                    : cwnd;
+      s.cwnd_prior = cwnd;
+      s.in_epoch = false;
+      s.frac = {};
       // 4.6: ssthresh = flight * beta_cubic (at least 2 segments).
       return std::max(static_cast<uint32_t>(flight * kCubicBeta), 2u * mss);
     }

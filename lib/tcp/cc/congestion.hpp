@@ -85,28 +85,43 @@ struct AckInfo {
   net::Seq snd_nxt;            // for HyStart++ rounds
 };
 
-// 72 B (issue 13 item 5; was 120, then 96): the algorithm's byte and HyStart++ (20 B) share
-// the first 24 bytes; NewReno's byte count and CUBIC's carried fraction share a word, as a
-// connection's algorithm never changes (init alone sets it; an undo restores a state of the
-// same connection). CUBIC's doubles stay doubles (a float's 24 bits would round W_max and K,
-// and the windows would differ from the RFC's arithmetic); cwnd_epoch, read only where the
-// epoch begins (K), is not kept.
-struct State {
-  Algorithm algo = Algorithm::cubic;
-  Hystart hystart;
-  // CUBIC (RFC 9438), in segments; the epoch is the current congestion avoidance stage.
-  double w_max = 0;       // window before the last reduction
-  double cwnd_prior = 0;  // cwnd at the last reduction (alpha switches to 1 there, 4.3)
-  double k = 0;           // seconds from the epoch start to W_max
-  double w_est = 0;       // Reno-friendly estimate (4.3)
-  union {
-    double frac_bytes = 0;    // CUBIC: growth below one byte carried to the next ACK
-    uint32_t bytes_acked_ca;  // NewReno: RFC 5681 3.1 byte counting
-  };
-  uint64_t epoch_start_ns = 0;  // 0: no epoch yet (the next ACK in avoidance starts one)
+// CUBIC's carried fractions, in 1/65536 byte (kFracOne): of W_est, and of cwnd's growth
+// below one byte.
+inline constexpr uint32_t kFracOne = 1u << 16;
+struct CubicFrac {
+  uint16_t w_est;
+  uint16_t cwnd;
 };
 
-static_assert(sizeof(Hystart) == 20 && sizeof(State) == 72, "see the layout comments above");
+// 48 B (issue 13 item 5; was 120, then 96, then 72): the algorithm's byte, CUBIC's epoch
+// flag and HyStart++ (20 B) share the first 24 bytes; NewReno's byte count and CUBIC's
+// carried fractions share a word, as a connection's algorithm never changes (init alone
+// sets it; an undo restores a state of the same connection).
+// CUBIC's windows are bytes in 32 bits, as cwnd is, where they were doubles in segments
+// (RFC 9438 counts segments; pollux converts with the MSS on every ACK, as before): W_max
+// rounded to the byte (only a fast-convergence reduction, 0.85 cwnd, has a fraction),
+// cwnd_prior exact (a cwnd), W_est with 16 fraction bits. K and the epoch's start are one
+// number, the time at which the curve reaches W_max (`origin_ns` = epoch start + K, eq. 1
+// reads only t - K), rounded to the nanosecond. The arithmetic is the RFC's in doubles, as
+// before; only what is kept between ACKs is narrower. tests/unit/tcp/congestion_test.cpp
+// (Cubic.FixedPointFollowsTheDoubleArithmetic) drives this and the double-state version
+// through long random ACK sequences and bounds the difference in cwnd.
+struct State {
+  Algorithm algo = Algorithm::cubic;
+  bool in_epoch = false;  // CUBIC: a congestion avoidance stage is under way (origin_ns set)
+  Hystart hystart;
+  // CUBIC (RFC 9438); the epoch is the current congestion avoidance stage.
+  int64_t origin_ns = 0;    // epoch start + K (eq. 2): where W_cubic(t) = W_max (eq. 1)
+  uint32_t w_max = 0;       // bytes: window before the last reduction
+  uint32_t cwnd_prior = 0;  // bytes: cwnd at the last reduction (alpha switches to 1, 4.3)
+  uint32_t w_est = 0;       // bytes: Reno-friendly estimate (4.3), its fraction in frac
+  union {
+    CubicFrac frac = {};      // CUBIC: W_est's and cwnd's fractions of a byte
+    uint32_t bytes_acked_ca;  // NewReno: RFC 5681 3.1 byte counting
+  };
+};
+
+static_assert(sizeof(Hystart) == 20 && sizeof(State) == 48, "see the layout comments above");
 
 void init(State& s, Algorithm a, bool hystart = true);
 

@@ -9,8 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <random>
 
 namespace pollux::tcp::cc {
 namespace {
@@ -49,10 +52,10 @@ TEST(Cubic, ReductionIsBetaAndFastConvergence) {
   init(s, Algorithm::cubic);
   // 100 segments in flight: ssthresh = 0.7 * 100 = 70 segments, W_max = 100.
   EXPECT_EQ(on_congestion(s, 100 * kMss, 100 * kMss, kMss), 70 * kMss);
-  EXPECT_DOUBLE_EQ(s.w_max, 100.0);
+  EXPECT_EQ(s.w_max, 100 * kMss);  // bytes
   // Next loss before regaining W_max (at 80): W_max = 80 (1 + 0.7) / 2 = 68.
   EXPECT_EQ(on_congestion(s, 80 * kMss, 80 * kMss, kMss), 56 * kMss);
-  EXPECT_DOUBLE_EQ(s.w_max, 68.0);
+  EXPECT_EQ(s.w_max, 68 * kMss);
   // Never below two segments.
   EXPECT_EQ(on_congestion(s, kMss, kMss, kMss), 2 * kMss);
 }
@@ -257,7 +260,8 @@ TEST(CcState, EachAlgorithmStartsAndResetsItsOwnMemberOfTheSharedWord) {
   (void)on_congestion(s, cwnd, cwnd, kMss);
   EXPECT_EQ(s.bytes_acked_ca, 0u);
   init(s, Algorithm::cubic);
-  EXPECT_EQ(s.frac_bytes, 0.0);
+  EXPECT_EQ(s.frac.cwnd, 0);
+  EXPECT_EQ(s.frac.w_est, 0);
   EXPECT_EQ(s.algo, Algorithm::cubic);
 }
 
@@ -272,5 +276,113 @@ TEST(Hystart, ALossEndsIt) {
   EXPECT_FALSE(r.s.hystart.in_css);
 }
 
+
+// The double-state CUBIC that State replaced (session 17): W_max, cwnd_prior, W_est and the
+// carried fraction as doubles in segments (bytes for the fraction), K and the epoch's start
+// apart. The reference the fixed-point state is held to.
+struct DoubleCubic {
+  double w_max = 0, cwnd_prior = 0, k = 0, w_est = 0, frac_bytes = 0;
+  uint64_t epoch_start_ns = 0;
+  bool in_epoch = false;
+
+  void on_ack(uint32_t& cwnd, uint32_t acked, uint32_t mss, uint64_t now, uint64_t srtt_ns) {
+    const double seg = mss;
+    const double w = cwnd / seg;
+    if (!in_epoch) {
+      in_epoch = true;
+      epoch_start_ns = now;
+      if (w_max < w) w_max = w;
+      k = cubic_k(w_max, w);
+      w_est = w;
+    }
+    const double t = static_cast<double>(now - epoch_start_ns) * 1e-9;
+    const double rtt = static_cast<double>(srtt_ns) * 1e-9;
+    const double segs_acked = acked / seg;
+    w_est += (w_est >= cwnd_prior ? 1.0 : kCubicAlpha) * segs_acked / w;
+    double next;
+    if (cubic_w(t, k, w_max) < w_est) {
+      next = w_est;
+    } else {
+      const double target = std::clamp(cubic_w(t + rtt, k, w_max), w, 1.5 * w);
+      next = w + (target - w) / w * segs_acked;
+    }
+    const double grow = (next - w) * seg + frac_bytes;
+    if (grow <= 0) {
+      frac_bytes = 0;
+      return;
+    }
+    const double whole = std::floor(grow);
+    frac_bytes = grow - whole;
+    cwnd += static_cast<uint32_t>(std::min(whole, 1e9));
+  }
+  uint32_t on_congestion(uint32_t cwnd, uint32_t flight, uint32_t mss) {
+    const double w = static_cast<double>(cwnd) / mss;
+    w_max = w < w_max ? w * (1.0 + kCubicBeta) / 2.0 : w;
+    cwnd_prior = w;
+    in_epoch = false;
+    frac_bytes = 0;
+    return std::max(static_cast<uint32_t>(flight * kCubicBeta), 2u * mss);
+  }
+};
+
+// CUBIC's state in 32-bit bytes with 16-bit fractions and one origin time (State) against
+// the doubles it replaced, over long random sequences of ACKs in congestion avoidance:
+// stretch and partial ACKs, RTTs from 1 ms to 300 ms with jitter, three MSSs, reductions at
+// random and whenever the window outgrows a random "buffer". Each side keeps its own cwnd.
+// What the narrower state loses per ACK is below 2^-16 byte (W_est's and cwnd's fractions,
+// K rounded to the nanosecond, W_max to the byte); a flooring may then land one byte apart,
+// and the windows stay within a few bytes of each other -- far below one segment, the unit
+// in which cwnd decides anything.
+TEST(Cubic, FixedPointStateFollowsTheDoubleArithmeticOverLongRandomAckSequences) {
+  constexpr uint32_t kMsses[] = {536, 1448, 8948};
+  uint32_t worst = 0;
+  uint64_t acks = 0, differing = 0;
+  for (uint64_t seed = 1; seed <= 24; ++seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t mss = kMsses[seed % 3];
+    const uint64_t srtt = (1 + rng() % 300) * kMs;
+    State s;
+    init(s, Algorithm::cubic, false);
+    DoubleCubic d;
+    uint32_t cwnd_f = static_cast<uint32_t>(10 + rng() % 500) * mss, cwnd_d = cwnd_f;
+    uint32_t ssthresh_f = on_congestion(s, cwnd_f, cwnd_f, mss);
+    const uint32_t ssthresh_d = d.on_congestion(cwnd_d, cwnd_d, mss);
+    ASSERT_EQ(ssthresh_f, ssthresh_d);
+    cwnd_f = ssthresh_f;
+    cwnd_d = ssthresh_d;
+    uint32_t buffer = static_cast<uint32_t>(200 + rng() % 20000) * mss;
+    uint64_t now = 1'000'000'000 + rng() % 1'000'000'000;
+    for (int i = 0; i < 100'000; ++i) {
+      const uint32_t acked = rng() % 4 == 0 ? 1 + static_cast<uint32_t>(rng() % (3 * mss))
+                                            : mss * (1 + static_cast<uint32_t>(rng() % 2));
+      // One window of ACKs per RTT, with jitter.
+      now += (srtt * acked / cwnd_f) * (50 + rng() % 100) / 100 + 1;
+      const uint64_t srtt_now = srtt + rng() % (srtt / 8 + 1);
+      AckInfo a;
+      a.acked = acked;
+      a.mss = mss;
+      a.flight_before = cwnd_f;
+      a.now_ns = now;
+      a.srtt_ns = srtt_now;
+      on_ack(s, cwnd_f, ssthresh_f, a);
+      d.on_ack(cwnd_d, acked, mss, now, srtt_now);
+      const uint32_t diff = cwnd_f > cwnd_d ? cwnd_f - cwnd_d : cwnd_d - cwnd_f;
+      ++acks;
+      if (diff != 0) ++differing;
+      worst = std::max(worst, diff);
+      ASSERT_LE(diff, 16u) << "seed " << seed << " ack " << i << " mss " << mss << " cwnd "
+                           << cwnd_d << " (double) " << cwnd_f << " (fixed)";
+      if (cwnd_f > buffer || rng() % 30'000 == 0) {
+        ssthresh_f = on_congestion(s, cwnd_f, cwnd_f, mss);
+        cwnd_d = d.on_congestion(cwnd_d, cwnd_d, mss);
+        cwnd_f = ssthresh_f;
+        buffer = static_cast<uint32_t>(200 + rng() % 20000) * mss;
+      }
+    }
+  }
+  std::printf("%llu ACKs: cwnd differed on %llu, by at most %u bytes\n",
+              static_cast<unsigned long long>(acks), static_cast<unsigned long long>(differing),
+              worst);
+}
 }  // namespace
 }  // namespace pollux::tcp::cc
