@@ -13,16 +13,20 @@ size_t SendQueue::append(std::span<const uint8_t> data, uint32_t limit, rte_memp
   while (taken < data.size() && bytes_ < limit) {
     uint32_t want = static_cast<uint32_t>(std::min<size_t>(data.size() - taken, limit - bytes_));
     if (!tail_ || rte_pktmbuf_tailroom(tail_) == 0) {
-      if (max_new_mbufs == 0) break;
+      if (max_new_mbufs == 0 || mbufs() == kMaxMbufs) break;
       rte_mbuf* m = rte_pktmbuf_alloc(pool);
       if (!m) break;
       --max_new_mbufs;
-      ++mbufs_;
       // No headroom needed: headers are built in separate mbufs at transmit time.
       m->data_off = 0;
       m->next = nullptr;
-      if (tail_) tail_->next = m;
-      else head_ = m;
+      if (tail_) {
+        tail_->next = m;
+        ++head_->nb_segs;  // the chain's count (mbufs())
+      } else {
+        head_ = m;
+        m->nb_segs = 1;
+      }
       tail_ = m;
     }
     uint32_t room = std::min<uint32_t>(rte_pktmbuf_tailroom(tail_), want);
@@ -48,7 +52,7 @@ void SendQueue::seek(uint32_t pos) {
 }
 
 void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
-  const uint32_t pos = offset + head_off_;  // offset counted from head_'s first byte
+  const uint32_t pos = offset;  // the queue's first byte is head_'s first
   seek(pos);
   rte_mbuf* m = cursor_;
   uint32_t in = pos - cursor_base_;
@@ -68,7 +72,7 @@ void SendQueue::copy_out(uint32_t offset, uint32_t len, uint8_t* out) {
 }
 
 rte_mbuf* SendQueue::share(uint32_t offset, uint32_t len, rte_mempool* pool) {
-  const uint32_t pos = offset + head_off_;
+  const uint32_t pos = offset;
   seek(pos);
   rte_mbuf* first = nullptr;
   rte_mbuf* last = nullptr;
@@ -110,7 +114,7 @@ rte_mbuf* SendQueue::share(uint32_t offset, uint32_t len, rte_mempool* pool) {
 void SendQueue::drop_front(uint32_t n) {
   n = std::min(n, bytes_);
   bytes_ -= n;
-  uint32_t pos = head_off_ + n;
+  uint32_t pos = n;  // counted from head_'s first byte
   // The acknowledged buffers go back to the pool in batches (base/mbuf_free_batch.hpp); a
   // segment in flight that still references one keeps it alive.
   base::MbufFreeBatch freed;
@@ -120,8 +124,8 @@ void SendQueue::drop_front(uint32_t n) {
     rte_mbuf* next = head_->next;
     if (cursor_ == head_) cursor_ = nullptr;
     else if (cursor_) cursor_base_ -= len;
+    if (next) next->nb_segs = static_cast<uint16_t>(head_->nb_segs - 1);  // the count moves on
     freed.add(head_);
-    --mbufs_;
     head_ = next;
     pos -= len;
     if (!head_) {
@@ -130,7 +134,15 @@ void SendQueue::drop_front(uint32_t n) {
       break;
     }
   }
-  head_off_ = pos;
+  if (pos != 0) {
+    // The head's acknowledged bytes leave its data (as rte_pktmbuf_adj takes them): the
+    // queue's first byte stays the head's first. A segment sharing them holds its own
+    // data_off (share), so it is not moved.
+    head_->data_off = static_cast<uint16_t>(head_->data_off + pos);
+    head_->data_len = static_cast<uint16_t>(head_->data_len - pos);
+    head_->pkt_len = head_->data_len;
+    if (cursor_ && cursor_ != head_) cursor_base_ -= pos;
+  }
   if (bytes_ == 0 && head_) {
     // Everything acknowledged but the tail still has room: keep it, reading from its end.
     cursor_ = nullptr;
@@ -146,7 +158,7 @@ void SendQueue::clear() {
     head_ = next;
   }
   tail_ = cursor_ = nullptr;
-  head_off_ = bytes_ = cursor_base_ = mbufs_ = 0;
+  bytes_ = cursor_base_ = 0;
 }
 
 }  // namespace pollux::tcp

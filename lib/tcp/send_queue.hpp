@@ -42,22 +42,28 @@ class SendQueue {
   [[nodiscard]] uint32_t bytes() const { return bytes_; }
   [[nodiscard]] bool empty() const { return bytes_ == 0; }
   // Mbufs the queue holds (its memory, whatever they carry), and the free room after the
-  // last byte (what append() takes without a new mbuf).
-  [[nodiscard]] uint32_t mbufs() const { return mbufs_; }
+  // last byte (what append() takes without a new mbuf). The count is the chain's, kept where
+  // DPDK keeps it, in the first mbuf's nb_segs; so a queue holds at most kMaxMbufs (at the
+  // default 2 KiB data room, 128 MiB: far beyond any send buffer's bound, and append() takes
+  // no more, as when the pool runs dry).
+  static constexpr uint32_t kMaxMbufs = UINT16_MAX;
+  [[nodiscard]] uint32_t mbufs() const { return head_ ? head_->nb_segs : 0; }
   [[nodiscard]] uint32_t tail_room() const {
     return tail_ ? static_cast<uint32_t>(rte_pktmbuf_tailroom(tail_)) : 0;
   }
 
  private:
+  // 32 B (issue 13 item 5; was 40): the head's acknowledged bytes leave its data as
+  // rte_pktmbuf_adj would take them (its data_off moves on), so the queue's first byte is
+  // always the head's first and no offset into it is kept; the mbuf count is the head's
+  // nb_segs (mbufs()).
   rte_mbuf* head_ = nullptr;
   rte_mbuf* tail_ = nullptr;
-  uint32_t head_off_ = 0;  // bytes of head_ already acknowledged
-  uint32_t bytes_ = 0;
   // Read cursor: the mbuf holding queue offset cursor_base_ (offset of its first byte,
-  // counted from the head's first byte including head_off_).
+  // counted from the head's first byte).
   rte_mbuf* cursor_ = nullptr;
   uint32_t cursor_base_ = 0;
-  uint32_t mbufs_ = 0;  // beside cursor_base_: the queue stays 40 bytes (tcb_layout_test)
+  uint32_t bytes_ = 0;
 
   // Moves the cursor to the mbuf holding `pos` (counted from head_'s first byte).
   void seek(uint32_t pos);

@@ -155,6 +155,64 @@ TEST_F(SendQueueTest, AppendTakesAtMostTheNewMbufsItIsAllowedAndCountsWhatItHold
   EXPECT_EQ(rte_mempool_avail_count(pool_.get()), baseline_);
 }
 
+// The queue keeps no offset into its head (issue 13 item 5: SendQueue 40 -> 32 B): an ACK
+// that ends inside the head takes those bytes off the head's data, as rte_pktmbuf_adj does,
+// and one that ends at or past it frees it; the count of mbufs held is the chain's (the
+// head's nb_segs) and moves to the next head. Reads and shares after either start at the
+// first unacknowledged byte.
+TEST_F(SendQueueTest, AnAckIntoTheHeadMovesItsDataStartAndTheCountMovesWithTheHead) {
+  const uint32_t room = rte_pktmbuf_data_room_size(pool_.get());
+  const uint32_t held = (10000 + room - 1) / room;
+  ASSERT_EQ(q_.mbufs(), held);
+  rte_mbuf* before = q_.share(0, 300, pool_.get());  // a segment in flight over the head
+  ASSERT_NE(before, nullptr);
+  q_.drop_front(100);
+  EXPECT_EQ(q_.mbufs(), held);  // nothing freed
+  EXPECT_EQ(q_.bytes(), 9900u);
+  std::vector<uint8_t> out(500);
+  q_.copy_out(0, 500, out.data());
+  EXPECT_EQ(out, expected(100, 500));
+  EXPECT_EQ(bytes_of(before), expected(0, 300));  // the shared segment kept its own start
+  // A read across the head's end, then an ACK of the head's rest: it is freed, the count
+  // moves to the new head, and the cursor (beyond the head) still reads the right bytes.
+  q_.copy_out(room - 200, 400, out.data());
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 400), expected(room - 100, 400));
+  q_.drop_front(room - 100);
+  EXPECT_EQ(q_.mbufs(), held - 1);
+  q_.copy_out(300, 400, out.data());
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 400), expected(room + 300, 400));
+  rte_mbuf* after = q_.share(0, 1448, pool_.get());
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(bytes_of(after), expected(room, 1448));
+  for (rte_mbuf* m : {before, after}) rte_pktmbuf_free(m);
+  // Everything acknowledged: nothing held, every buffer back.
+  q_.drop_front(q_.bytes());
+  EXPECT_EQ(q_.mbufs(), 0u);
+  EXPECT_TRUE(q_.empty());
+  EXPECT_EQ(rte_mempool_avail_count(pool_.get()), baseline_ + held);
+}
+
+// The count's width bounds a queue: at kMaxMbufs mbufs append() takes no more (as when the
+// pool runs dry), and takes again once an ACK has freed one. Small buffers keep the pool
+// within the test's memory.
+TEST(SendQueueBound, AQueueHoldsAtMostKMaxMbufsAndTakesMoreAfterAnAck) {
+  constexpr uint16_t kRoom = 64;
+  std::unique_ptr<rte_mempool, PoolDeleter> pool(rte_pktmbuf_pool_create(
+      "sndq_test_bound", SendQueue::kMaxMbufs + 16, 0, 0, kRoom, SOCKET_ID_ANY));
+  ASSERT_NE(pool, nullptr);
+  SendQueue q;
+  std::vector<uint8_t> big((size_t{SendQueue::kMaxMbufs} + 2) * kRoom, 0x42);
+  EXPECT_EQ(q.append(big, UINT32_MAX, pool.get()), size_t{SendQueue::kMaxMbufs} * kRoom);
+  EXPECT_EQ(q.mbufs(), SendQueue::kMaxMbufs);
+  EXPECT_EQ(q.append({big.data(), 1}, UINT32_MAX, pool.get()), 0u);
+  q.drop_front(kRoom);
+  EXPECT_EQ(q.mbufs(), SendQueue::kMaxMbufs - 1);
+  EXPECT_EQ(q.append({big.data(), 10}, UINT32_MAX, pool.get()), 10u);
+  EXPECT_EQ(q.mbufs(), SendQueue::kMaxMbufs);
+  q.clear();
+  EXPECT_EQ(rte_mempool_avail_count(pool.get()), SendQueue::kMaxMbufs + 16u);
+}
+
 // An ACK of many buffers frees them in batches (issue 13): exactly the buffers acknowledged
 // go back, the count of those held follows, and a buffer a segment in flight still
 // references stays out of the pool until that segment is freed.
