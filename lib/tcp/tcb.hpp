@@ -157,14 +157,22 @@ struct Listener {
 //                     addresses inline or a pointer to an IPv6 one's in the layer's array at
 //                     the TCB's slot (32 B, never written for IPv4; was 48: the tuple inline
 //                     with two IPv6-sized addresses, 36 + 4)
-//   Status         4  state, ACK state, and the layer's `dirty` flag (was padding)
-//   SendSpace     40
-//   RecvSpace     20
-//   Negotiated    24
-//   Congestion    88  window fields 16, cc::State 72 (was 120: HyStart's counts are 4-bit,
+//   Status         7  state, ACK state, and the layer's `dirty` flag (was padding), the
+//                     FINs' three flags (session 17: they were SendSpace's and RecvSpace's
+//                     own bytes, each with padding; here they fill padding before SendSpace)
+//   SendSpace     32  (was 40: SND.FIN is derived, SND.MAX - 1 once our FIN is sent, as
+//                     nothing follows a FIN; the FIN flags went to Status. Every field left
+//                     is read: SND.WL2 by the RFC 9293 3.10.7.4 window update, MAX.SND.WND
+//                     by RFC 5961's ACK check and SWS avoidance)
+//   RecvSpace     16  (was 20: fin_in_ooo went to Status)
+//   Negotiated    20  (was 24: the window shifts are 4-bit, the three flags bits)
+//   Congestion    64  window fields 16, cc::State 48 (was 120: HyStart's counts are 4-bit,
 //                     the small fields share 8 bytes; then 96 -> 72: HyStart's flags are
 //                     bits and its RTTs 32-bit ns, cwnd_epoch not kept, NewReno's count and
-//                     CUBIC's fraction one word; CUBIC's doubles stay doubles)
+//                     CUBIC's fraction one word; then 72 -> 48: CUBIC's windows 32-bit bytes,
+//                     W_est and cwnd's fractions 16-bit, K and the epoch's start one time,
+//                     within 16 B of cwnd of the doubles' arithmetic (congestion_test)); and
+//                     with it the undo record, 104 -> 80 B
 //   Timing       104  the wheel entry 24 (a base::TimerLink base: hook and deadline; was a
 //                     40 B Timer with owner and kind), RttEstimator 40 (was 64: it points at
 //                     the layer's RttConfig instead of copying it; 34 B of data, and its tail
@@ -172,8 +180,10 @@ struct Listener {
 //                     112), the timed segment's send time 8, counters 8, the TIME-WAIT
 //                     or stall start 4 (one word: they never overlap; was 16; 32-bit ms),
 //                     five deadlines 20 (32-bit wheel ticks, TimerTicks; were 40 in ns)
-//   Data          80  send queue 40, receive queue 24, reassembly pointer 8, D-SACK 8 (was
-//                     std::optional, 12 + 4 padding)
+//   Data          72  send queue 32 (was 40: no offset into the head, whose acknowledged
+//                     bytes leave its data; the mbuf count in the head's nb_segs), receive
+//                     queue 24, reassembly pointer 8, D-SACK 8 (was std::optional, 12 + 4
+//                     padding)
 //   AppState      32  events, ctx, user 24, one bit per flag, the close reason, the options'
 //                     id and the listener's slot 8 (was 80: ConnOptions, 40 B, is an interned
 //                     set in the layer's table, OptionSets, shared by the connections that
@@ -196,8 +206,10 @@ struct Listener {
 // The connection's options (ConnOptions, 40 B) are not in it: a 2-byte id names an interned
 // set in the layer's table (option_sets.hpp), 256 sets by default, shared by connections that
 // agree (an accepted one shares its listener's); a change copies on write.
-// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's doubles
-// (needed between flights), the queues' heads, RACK's state, the statistics' event counts
+// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
+// (48 B with HyStart++'s, needed between flights: its epoch outlives them), the queues'
+// heads (the send queue's three pointers: its tail and read cursor could live in the head
+// mbuf's private area or the cold block), RACK's state, the statistics' event counts
 // (which ConnInfo reports exactly), AppState's events and ctx (the same for every connection
 // of a listener: an interned id would do, with a bounded table), and Recovery's marks.
 
