@@ -358,13 +358,7 @@ TEST(Cubic, FixedPointStateFollowsTheDoubleArithmeticOverLongRandomAckSequences)
       // One window of ACKs per RTT, with jitter.
       now += (srtt * acked / cwnd_f) * (50 + rng() % 100) / 100 + 1;
       const uint64_t srtt_now = srtt + rng() % (srtt / 8 + 1);
-      AckInfo a;
-      a.acked = acked;
-      a.mss = mss;
-      a.flight_before = cwnd_f;
-      a.now_ns = now;
-      a.srtt_ns = srtt_now;
-      on_ack(s, cwnd_f, ssthresh_f, a);
+      ack(s, cwnd_f, ssthresh_f, acked, mss, cwnd_f, now, srtt_now);
       d.on_ack(cwnd_d, acked, mss, now, srtt_now);
       const uint32_t diff = cwnd_f > cwnd_d ? cwnd_f - cwnd_d : cwnd_d - cwnd_f;
       ++acks;
