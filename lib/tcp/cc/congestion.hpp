@@ -103,9 +103,9 @@ struct CubicFrac {
 // cwnd_prior exact (a cwnd), W_est with 16 fraction bits. K and the epoch's start are one
 // number, the time at which the curve reaches W_max (`origin_ns` = epoch start + K, eq. 1
 // reads only t - K), rounded to the nanosecond. The arithmetic is the RFC's in doubles, as
-// before; only what is kept between ACKs is narrower. tests/unit/tcp/congestion_test.cpp
-// (Cubic.FixedPointFollowsTheDoubleArithmetic) drives this and the double-state version
-// through long random ACK sequences and bounds the difference in cwnd.
+// before; only what is kept between ACKs is narrower. congestion_test.cpp's
+// Cubic.FixedPointStateFollowsTheDoubleArithmeticOverLongRandomAckSequences drives this and
+// the double-state version through long random ACK sequences and bounds cwnd's difference.
 struct State {
   Algorithm algo = Algorithm::cubic;
   bool in_epoch = false;  // CUBIC: a congestion avoidance stage is under way (origin_ns set)
