@@ -276,7 +276,6 @@ TEST(Hystart, ALossEndsIt) {
   EXPECT_FALSE(r.s.hystart.in_css);
 }
 
-
 // The double-state CUBIC that State replaced (session 17): W_max, cwnd_prior, W_est and the
 // carried fraction as doubles in segments (bytes for the fraction), K and the epoch's start
 // apart. The reference the fixed-point state is held to.

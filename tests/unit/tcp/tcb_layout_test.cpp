@@ -154,7 +154,7 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   const auto probe = std::make_unique<Tcb>();
   EXPECT_EQ(offset_in(*probe, &probe->cc), 112u);
   EXPECT_LE(sizeof(UndoRecord), 80u);  // follows cc::State (was 104)
-  EXPECT_EQ(sizeof(SendQueue), 32u);  // no offset into the head, the count in its nb_segs
+  EXPECT_EQ(sizeof(SendQueue), 32u);   // no offset into the head, the count in its nb_segs
   EXPECT_LE(sizeof(Tcb), 480u);
   EXPECT_LE(own, 489.0);  // 480 + 8, and a per-source table of one
   // An IPv6 connection's addresses: reserved beside the TCBs, written only for IPv6.
