@@ -14,6 +14,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "tcp/recv_queue.hpp"
+
 namespace pollux::dpdk {
 
 int log_type() {
@@ -194,6 +196,12 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
   int ret = rte_eal_init(static_cast<int>(args.size()), cargs.data());
   if (ret < 0) {
     std::fprintf(stderr, "error: DPDK EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    return -1;
+  }
+  // Before any lcore receives: the receive queues link their chains through this field.
+  if (!tcp::RecvQueue::register_link_field()) {
+    std::fprintf(stderr, "error: cannot register the receive queue's mbuf field: %s\n",
+                 rte_strerror(rte_errno));
     return -1;
   }
   std::string line;
