@@ -172,6 +172,9 @@ uint16_t gro_merge(rte_mbuf** pkts, uint16_t n, const Offloads& o, base::Counter
     uint8_t last_flags = first.flags;
     uint16_t merged = 0;
     bool head_checked = false;
+    // The run's last buffer: each segment joins behind it, where rte_pktmbuf_chain would
+    // walk the run from its head to find the end again (quadratic in the run's length).
+    rte_mbuf* last = head;
     while (i < n && !(last_flags & net::tcp_flags::psh)) {
       Candidate c;
       rte_mbuf* m = pkts[i];
@@ -185,8 +188,11 @@ uint16_t gro_merge(rte_mbuf** pkts, uint16_t n, const Offloads& o, base::Counter
       }
       if (!checksums_good(m, c, o)) break;
       trim_to_datagram(m, c);
-      (void)rte_pktmbuf_adj(m, static_cast<uint16_t>(c.hdr));      // its payload only
-      [[maybe_unused]] const int rc = rte_pktmbuf_chain(head, m);  // nb_segs checked above
+      (void)rte_pktmbuf_adj(m, static_cast<uint16_t>(c.hdr));  // its payload only
+      last->next = m;  // one buffer (parse), nb_segs checked above
+      last = m;
+      head->nb_segs = static_cast<uint16_t>(head->nb_segs + 1);
+      head->pkt_len += rte_pktmbuf_pkt_len(m);
       payload += c.payload;
       largest = std::max(largest, c.payload);
       last_flags = c.flags;
