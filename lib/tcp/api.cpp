@@ -301,19 +301,22 @@ void TcpLayer::consume(Conn* c, uint32_t n) {
   // beyond that opens nothing. Uncapped, a 256 KiB buffer without window scaling made every
   // read a "window update", and so every segment an immediate ACK (no delayed ACK at all).
   const uint32_t most = 0xffffu << t.rcv_wscale;
-  const uint32_t before = std::min(rcv_window(t), most);
+  const uint32_t bytes_before = t.rcvq.bytes();
   const uint32_t mbufs_before = t.rcvq.mbufs();
+  const bool pressure_before = rcv_pressure();
   t.rcvq.consume(n);
   rcv_mbufs_ -= mbufs_before - t.rcvq.mbufs();
   // A window update when the opening is worth it (3.8.6.2.2): at least an MSS or half the
-  // buffer, or when the window had been closed.
+  // buffer, or when the window had been closed -- and when this read opened it. The window
+  // before the read is computed only then, from what was held before it: a small request
+  // read whole fails the first tests, and it was half of consume's cost (issue 13).
   const uint32_t after = std::min(rcv_window(t), most);
   const uint32_t advertised =
       t.rcv_adv > t.rcv_nxt ? static_cast<uint32_t>(t.rcv_adv - t.rcv_nxt) : 0;
   if (after > advertised &&
       (advertised == 0 ||
        after - advertised >= std::min<uint32_t>(options_of(t).rcvbuf / 2, 2u * t.rcv_mss)) &&
-      after > before) {
+      after > std::min(rcv_window_holding(t, bytes_before, mbufs_before, pressure_before), most)) {
     t.ack_now = true;
     mark_dirty(t);
   }

@@ -19,10 +19,15 @@ uint32_t TcpLayer::rcv_window(const Tcb& t) const {
   // window long before their bytes would; full segments are charged their bytes, as before,
   // and so is the odd small segment of ordinary traffic. Under memory pressure a connection
   // that holds its share is offered nothing more (receive_data.cpp).
-  const uint32_t mbufs = held_mbufs(t);
-  uint64_t held = t.rcvq.bytes() + (t.ooo ? t.ooo->bytes() : 0);
+  return rcv_window_holding(t, t.rcvq.bytes(), t.rcvq.mbufs(), rcv_pressure());
+}
+
+uint32_t TcpLayer::rcv_window_holding(const Tcb& t, uint32_t rcvq_bytes, uint32_t rcvq_mbufs,
+                                      bool pressure) const {
+  const uint32_t mbufs = rcvq_mbufs + (t.ooo ? t.ooo->mbufs() : 0);
+  uint64_t held = uint64_t{rcvq_bytes} + (t.ooo ? t.ooo->bytes() : 0);
   if (mbufs >= kRcvPressureShare) {
-    if (rcv_pressure()) return 0;
+    if (pressure) return 0;
     held = std::max<uint64_t>(held, uint64_t{mbufs} * (t.rcv_mss / 2));
   }
   return options_of(t).rcvbuf > held ? static_cast<uint32_t>(options_of(t).rcvbuf - held) : 0;
@@ -177,6 +182,40 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     default:
       break;
   }
+  // RFC 6298 5.1 arms the retransmission timer when a segment with data leaves and it is not
+  // running; RFC 8985 7.2 then replaces it with the tail loss probe's timeout once the new
+  // data is out. Both deadlines are now plus a constant of the connection, so the first
+  // segment only notes that the timer is owed and the end of this output sets one of the two
+  // (issue 13: one timer set per response instead of two). The due tick, the kind and the
+  // wheel's entry end as they did.
+  rexmt_deferred_ = true;
+  rexmt_owed_ = false;
+  bool failed = false;
+  const bool sent = output_data(t, now, failed);
+  rexmt_deferred_ = false;
+  if (rexmt_owed_) t.rexmt_kind = RexmtKind::rto;  // what arm_rexmt at that segment set
+  if (failed) {
+    if (rexmt_owed_) arm_rexmt(t, now);
+    return;
+  }
+  const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
+                             t.state == State::fin_wait_1 || t.state == State::closing ||
+                             t.state == State::last_ack;
+  // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer. So does
+  // data held back by sender SWS avoidance with nothing in flight (a window smaller than
+  // an MSS and half the largest one): no ACK will come to change that, so the timer is the
+  // override timeout of 3.8.6.2.1 / RFC 1122 4.2.3.4 (on_persist then sends what fits).
+  if (may_send_data && t.sndq.bytes() > t.unsent_offset() && t.snd_una == t.snd_max &&
+      !timer_set(t, TimerKind::persist)) {
+    set_timer(t, TimerKind::persist, now + t.rtt.rto());
+  }
+  // RFC 8985 7.2: new data sent restarts the wait for a tail loss probe.
+  const bool probe = sent && t.rexmt_kind == RexmtKind::rto && schedule_probe(t, now);
+  if (rexmt_owed_ && !probe) arm_rexmt(t, now);
+  if (t.ack_now && !sent) send_ack(t, now);
+}
+
+bool TcpLayer::output_data(Tcb& t, uint64_t now, bool& failed) {
   bool sent = false;
   const uint32_t eff = payload_mss(t);
   const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
@@ -217,22 +256,13 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     if (fin_now) flags |= fin;
     if (!send_segment(t, t.snd_nxt, flags, off, len, now)) {
       mark_dirty(t);  // out of room or buffers: continue at the next flush
-      return;
+      failed = true;
+      return sent;
     }
     sent = true;
     if (fin_now) break;
   }
-  // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer. So does
-  // data held back by sender SWS avoidance with nothing in flight (a window smaller than
-  // an MSS and half the largest one): no ACK will come to change that, so the timer is the
-  // override timeout of 3.8.6.2.1 / RFC 1122 4.2.3.4 (on_persist then sends what fits).
-  if (may_send_data && t.sndq.bytes() > t.unsent_offset() && t.snd_una == t.snd_max &&
-      !timer_set(t, TimerKind::persist)) {
-    set_timer(t, TimerKind::persist, now + t.rtt.rto());
-  }
-  // RFC 8985 7.2: new data sent restarts the wait for a tail loss probe.
-  if (sent && t.rexmt_kind == RexmtKind::rto) schedule_probe(t, now);
-  if (t.ack_now && !sent) send_ack(t, now);
+  return sent;
 }
 
 }  // namespace pollux::tcp

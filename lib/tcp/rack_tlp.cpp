@@ -95,16 +95,16 @@ void TcpLayer::on_reorder_timeout(Tcb& t, uint64_t now) {
   mark_dirty(t);
 }
 
-void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
+bool TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
   // RFC 8985 7.2: a probe is scheduled in the open state (not in recovery, not after a
   // timeout until an ACK), with data in flight and no probe already out; it replaces the
   // RTO when it comes first. A reordering timer has precedence.
   if (!t.tlp_on || t.in_recovery || t.tlp_out || t.rexmt_count > 0 || t.snd_una == t.snd_max)
-    return;
-  if (t.rexmt_kind == RexmtKind::reorder && rexmt_pending(t)) return;
+    return false;
+  if (t.rexmt_kind == RexmtKind::reorder && rexmt_pending(t)) return false;
   if (t.state != State::established && t.state != State::close_wait &&
       t.state != State::fin_wait_1 && t.state != State::closing && t.state != State::last_ack)
-    return;
+    return false;
   uint64_t pto = t.rtt.has_sample() ? 2 * t.rtt.srtt() : 1'000'000'000;
   // One segment out: the receiver may be waiting for a second before it ACKs (WCDelAckT).
   if (t.flight_size() <= t.snd_mss) pto += config_.tlp_wc_delack_ns;
@@ -112,6 +112,7 @@ void TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
   pto = std::max<uint64_t>(pto, 2'000'000);
   pto = std::min(pto, t.rtt.rto());
   set_rexmt(t, RexmtKind::probe, now + pto);
+  return true;
 }
 
 void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {

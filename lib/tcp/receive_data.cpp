@@ -138,11 +138,10 @@ void TcpLayer::process_data(Tcb& t, base::UniqueMbuf m, const net::TcpHeader& se
     // full segments is answered at once -- one ACK for the frame, never a delayed one.
     const uint32_t segs = len > t.rcv_mss ? (len + t.rcv_mss - 1) / t.rcv_mss : 1;
     t.segs_since_ack = static_cast<uint8_t>(std::min<uint32_t>(t.segs_since_ack + segs, 255));
-    if (filled_gap || t.segs_since_ack >= 2) {
-      t.ack_now = true;
-    } else if (!timer_set(t, TimerKind::delayed_ack)) {
-      set_timer(t, TimerKind::delayed_ack, now + config_.delayed_ack_ns);
-    }
+    // The delayed ACK's timer is set by flush (owe_delayed_ack), after the output that may
+    // carry the ACK on data (a response acknowledges its request): it is owed only if none
+    // left by then (both callers mark the TCB dirty).
+    if (filled_gap || t.segs_since_ack >= 2) t.ack_now = true;
     return;
   }
   // Out of order: keep it (bounded) and ACK at once so the sender sees the hole (RFC 5681 4.2).

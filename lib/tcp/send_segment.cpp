@@ -213,7 +213,13 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   }
   // Our FIN takes the last sequence number sent (snd_max moved past it above): Tcb::snd_fin.
   if (flags & fin) t.fin_sent = true;
-  if (space > 0 && !rexmt_pending(t)) arm_rexmt(t, now);
+  if (space > 0 && !rexmt_pending(t)) {
+    // RFC 6298 5.1. Inside output() its end sets the timer (or the probe's, RFC 8985 7.2).
+    if (rexmt_deferred_)
+      rexmt_owed_ = true;
+    else
+      arm_rexmt(t, now);
+  }
   if (flags & ack) {
     // Every segment carries the ACK: nothing left to acknowledge separately.
     t.ack_now = false;

@@ -151,12 +151,28 @@ void TcpLayer::flush(uint64_t now) {
       continue;
     }
     output(t, now);
+    owe_delayed_ack(t, now);
     // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.
     if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);
   }
   flushing_ = outer;
   // The burst is over: what input kept and no segment took goes back to the pool.
   if (spare_count_ != 0) free_spares();
+}
+
+void TcpLayer::owe_delayed_ack(Tcb& t, uint64_t now) {
+  // RFC 5681 4.2 / RFC 9293 3.8.6.3: in-order data not yet acknowledged, and no reason to
+  // ACK at once (process_data sets ack_now for a second full segment or a filled gap), is
+  // acknowledged within the delayed-ACK time. process_data counted it (segs_since_ack);
+  // every segment sent carries the ACK and clears that count, so what is left after this
+  // round's output is owed. Set here rather than on arrival, where a reply sent in the same
+  // burst stopped it again at once: request/response set and stopped it on every message
+  // (issue 13). Arrival and this flush share `now`: the deadline is the one it was. A TCB
+  // in TIME-WAIT has its timers stopped (enter_time_wait); an ACK already due (ack_now, its
+  // segment refused for want of an mbuf) is retried by the next flush.
+  if (t.segs_since_ack != 0 && !t.ack_now && t.state != State::time_wait &&
+      !timer_set(t, TimerKind::delayed_ack))
+    set_timer(t, TimerKind::delayed_ack, now + config_.delayed_ack_ns);
 }
 
 void TcpLayer::free_spares() {

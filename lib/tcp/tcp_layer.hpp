@@ -425,7 +425,8 @@ class TcpLayer {
   // RFC 8985 6.2 step 4: the reordering window for this connection now.
   [[nodiscard]] uint32_t rack_reo_wnd_us(const Tcb& t) const;
   void tlp_on_ack(Tcb& t, const net::TcpOptions& opts, uint32_t flight_before);
-  void schedule_probe(Tcb& t, uint64_t now);
+  // Whether it set the timer for a probe.
+  bool schedule_probe(Tcb& t, uint64_t now);
   void on_probe_timeout(Tcb& t, uint64_t now);
   void on_reorder_timeout(Tcb& t, uint64_t now);
   // time_wait.cpp
@@ -454,6 +455,9 @@ class TcpLayer {
 
   // output.cpp
   void output(Tcb& t, uint64_t now);
+  // What output sends (RFC 6675 recovery, then new data); `failed` when a segment could not
+  // be built (no room, no mbuf: the TCB is dirty again). Whether anything was sent.
+  bool output_data(Tcb& t, uint64_t now, bool& failed);
   [[nodiscard]] uint32_t window_room(const Tcb& t, Seq seq) const;
   [[nodiscard]] Seq sent_data_end(const Tcb& t) const;
   void retransmit_first(Tcb& t, uint64_t now);
@@ -464,6 +468,11 @@ class TcpLayer {
   bool send_tso_frame(Tcb& t, uint32_t off, uint32_t avail, uint32_t usable, uint32_t eff,
                       uint64_t now, bool& sent);
   [[nodiscard]] uint32_t rcv_window(const Tcb& t) const;
+  // The window rcv_window gives with the receive queue holding `rcvq_bytes` in `rcvq_mbufs`
+  // and the lcore under memory pressure or not (consume: the window before a read, from
+  // what was held then, only when the read's window update needs it).
+  [[nodiscard]] uint32_t rcv_window_holding(const Tcb& t, uint32_t rcvq_bytes, uint32_t rcvq_mbufs,
+                                            bool pressure) const;
   [[nodiscard]] uint32_t payload_mss(const Tcb& t) const;
   // send_segment.cpp
   // `tso_segsz` > 0 with `len` above it: one TSO frame the device cuts into segments of
@@ -603,6 +612,8 @@ class TcpLayer {
   // Takes a TCB off the dirty list (or flush's snapshot of it), wherever it is in it.
   void unlink_dirty(Tcb& t);
   void deliver_events(Tcb& t);
+  // After a flush round's output: the delayed ACK's timer for data still unacknowledged.
+  void owe_delayed_ack(Tcb& t, uint64_t now);
   // An application event is set that deliver_events has not delivered (yet).
   [[nodiscard]] static bool events_pending(const Tcb& t) {
     return t.ev_established || t.ev_readable || t.ev_writable || t.ev_peer_closed ||
@@ -615,6 +626,10 @@ class TcpLayer {
   base::Counters& counters_;
   PathMtuCache pmtu_cache_;  // per destination (RFC 8201 5.2)
   bool probing_ = false;     // on_probe_timeout is sending a tail loss probe (retrans_cause)
+  // output() is running: a data segment that finds the retransmission timer stopped sets
+  // rexmt_owed_ instead of arming it, and output's end arms it or the probe (output.cpp).
+  bool rexmt_deferred_ = false;
+  bool rexmt_owed_ = false;
   IsnGenerator isn_;
   SynCookies cookies_;
   base::RandomBudget challenge_budget_;  // RFC 5961 7
