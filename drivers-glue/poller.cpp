@@ -14,8 +14,11 @@
 
 namespace pollux::dpdk {
 
-uint64_t tsc_to_ns(uint64_t cycles, uint64_t hz) {
-  return (cycles / hz) * 1'000'000'000ull + (cycles % hz) * 1'000'000'000ull / hz;
+TscToNs::TscToNs(uint64_t hz) {
+  __extension__ using U128 = unsigned __int128;
+  constexpr uint64_t kNsPerS = 1'000'000'000ull;
+  whole_ = kNsPerS / hz;
+  frac_ = static_cast<uint64_t>((U128{kNsPerS % hz} << 64) / hz);
 }
 
 namespace {
@@ -84,8 +87,9 @@ void serve_conn_snapshot(Worker& w) {
 int run_worker(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   const uint64_t hz = rte_get_tsc_hz();
+  const TscToNs tsc_to_ns(hz);
   rte_mbuf* pkts[kRxBurst];
-  w.engine->start(tsc_to_ns(rte_rdtsc(), hz));
+  w.engine->start(tsc_to_ns(rte_rdtsc()));
   w.engine->clear_neighbour_updates();
   uint32_t idle = 0;
   const uint64_t stall_cycles = kStallNs * hz / 1'000'000'000ull;
@@ -99,7 +103,7 @@ int run_worker(void* arg) {
   };
   while (!w.stop->load(std::memory_order_relaxed)) {
     const uint64_t turn_start = rte_rdtsc();
-    const uint64_t now = tsc_to_ns(turn_start, hz);
+    const uint64_t now = tsc_to_ns(turn_start);
     // One subtraction and a predictable branch per turn (Worker::stalls).
     if (const uint64_t gap = turn_start - prev_start; gap >= stall_cycles) [[unlikely]] {
       add(w.stalls, 1);

@@ -122,7 +122,7 @@ bool Runtime::init(const RuntimeConfig& config, std::string& error) {
     ec.lcore_index = static_cast<uint16_t>(i);
     ec.shards = shards_.get();
     engines_.push_back(
-        std::make_unique<engine::Engine>(ec, pool_, tsc_to_ns(rte_rdtsc(), rte_get_tsc_hz())));
+        std::make_unique<engine::Engine>(ec, pool_, TscToNs(rte_get_tsc_hz())(rte_rdtsc())));
   }
   if (lcores_.size() > 1) {
     for (size_t i = 0; i < lcores_.size(); ++i) {
