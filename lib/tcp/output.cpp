@@ -12,6 +12,15 @@ using net::tcp_flags::ack;
 using net::tcp_flags::fin;
 using net::tcp_flags::psh;
 
+namespace {
+// The states output sends data in: ESTABLISHED and CLOSE-WAIT, and after our CLOSE (FIN-WAIT-1,
+// CLOSING, LAST-ACK) what was queued before the FIN, and the FIN.
+bool sends_data(State s) {
+  return s == State::established || s == State::close_wait || s == State::fin_wait_1 ||
+         s == State::closing || s == State::last_ack;
+}
+}  // namespace
+
 uint32_t TcpLayer::rcv_window(const Tcb& t) const {
   // What is held is charged by the mbuf as well as by the byte (issue 14 item 2, "truesize"):
   // each mbuf is a 2 KB buffer whatever it carries. Beyond a few mbufs (the pressure share)
@@ -198,9 +207,7 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
     if (rexmt_owed_) arm_rexmt(t, now);
     return;
   }
-  const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
-                             t.state == State::fin_wait_1 || t.state == State::closing ||
-                             t.state == State::last_ack;
+  const bool may_send_data = sends_data(t.state);
   // RFC 9293 3.8.6.1: data waiting behind a zero window starts the persist timer. So does
   // data held back by sender SWS avoidance with nothing in flight (a window smaller than
   // an MSS and half the largest one): no ACK will come to change that, so the timer is the
@@ -218,9 +225,7 @@ void TcpLayer::output(Tcb& t, uint64_t now) {
 bool TcpLayer::output_data(Tcb& t, uint64_t now, bool& failed) {
   bool sent = false;
   const uint32_t eff = payload_mss(t);
-  const bool may_send_data = t.state == State::established || t.state == State::close_wait ||
-                             t.state == State::fin_wait_1 || t.state == State::closing ||
-                             t.state == State::last_ack;
+  const bool may_send_data = sends_data(t.state);
   if (may_send_data && t.sack_recovery()) {
     sent = output_sack_recovery(t, now);
   }
