@@ -30,4 +30,13 @@ enum class RxChecksum : uint8_t { good, bad, unknown };
 // frame (RTE_MBUF_F_TX_TCP_SEG set by the TCP layer) is always left to the device.
 void prepare_tx_checksums(rte_mbuf* m, const Offloads& o);
 
+// Whether a frame's checksums are prepared already: the TCP layer's data segments
+// (tcp::prepare_segment_checksums) and any frame through prepare_tx_checksums carry
+// RTE_MBUF_F_TX_IPV4 or _IPV6, which a freshly allocated or reset buffer does not. Asked
+// only of the TCP layer's frames (Engine::tcp_output): a received buffer may still hold a
+// TX flag of its last transmission (a loopback port hands them over as they were).
+[[nodiscard]] inline bool tx_checksums_prepared(const rte_mbuf* m) {
+  return (m->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)) != 0;
+}
+
 }  // namespace pollux::engine

@@ -39,6 +39,7 @@ tcp::TcpConfig Engine::sharded(const EngineConfig& config, const Engine* self) {
   c.tso_max = o.tx_tso && o.tx_multi_segs && o.tx_ipv4_checksum && o.tx_tcp_checksum
                   ? tcp::kTsoMaxPayload
                   : 0;
+  c.tx_checksums = {.prepare = true, .ipv4 = o.tx_ipv4_checksum, .tcp = o.tx_tcp_checksum};
   if (config.shards && config.shards->shards() > 1) {
     c.ephemeral_port_ok = [](const void* ctx, const net::FourTuple& t) {
       const auto* e = static_cast<const Engine*>(ctx);

@@ -117,7 +117,8 @@ class Engine {
   // Hands an IPv4 datagram to the link. `m` holds an Ethernet header slot followed by a
   // complete IPv4 header (checksum field zero) and payload; for TCP the checksum field is
   // filled here (software or offload). Takes ownership of `m`.
-  void ip_output(rte_mbuf* m, uint64_t now_ns);
+  // `prepared`: the checksums are done (a TCP segment the TCP layer completed, tcp_output).
+  void ip_output(rte_mbuf* m, uint64_t now_ns, bool prepared = false);
 
   // Neighbour facts learnt from the wire since the last clear; the driver hands them to the
   // sibling engines of the same port, which apply them with neighbour_update().

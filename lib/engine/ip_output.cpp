@@ -19,7 +19,7 @@ net::Ipv4Addr Engine::source_for(net::Ipv4Addr dst) const {
   return config_.iface.addrs.empty() ? net::Ipv4Addr{} : config_.iface.addrs.front().addr;
 }
 
-void Engine::ip_output(rte_mbuf* m, uint64_t now) {
+void Engine::ip_output(rte_mbuf* m, uint64_t now, bool prepared) {
   const uint8_t* ip = rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen);
   // Larger than the link takes and allowed to fragment (an echo reply to a reassembled
   // request): RFC 1122 3.3.3, a host may fragment what it sends. TCP never is (DF, and its
@@ -38,7 +38,7 @@ void Engine::ip_output(rte_mbuf* m, uint64_t now) {
   if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso_in_engine)
     return tso_software_cut(m, now);
   // Checksums first: a packet parked while its neighbour resolves leaves complete.
-  prepare_tx_checksums(m, config_.iface.offloads);
+  if (!prepared) prepare_tx_checksums(m, config_.iface.offloads);
 
   // The next hop's MAC comes from the neighbour cache, never from the source address of the
   // frame being answered (issue 14 asked whether a SYN-ACK to an unresolved on-link source

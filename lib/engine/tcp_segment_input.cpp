@@ -134,14 +134,16 @@ void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const 
 void Engine::tcp_output(rte_mbuf* m, uint64_t now) {
   const uint8_t version =
       rte_pktmbuf_mtod_offset(m, const uint8_t*, net::kEthernetHeaderLen)[0] >> 4;
-  if (version == 4) return ip_output(m, now);
+  // The TCP layer's frames only come here: a fresh or reset buffer, or a TSO piece
+  // (tso_cut clears its flags), so the TX family flag says the checksums are done.
+  if (version == 4) return ip_output(m, now, tx_checksums_prepared(m));
   // On a port whose device TSO cannot be used (net_tap) a TSO frame is cut here, as IPv4's
   // is in ip_output; each segment comes back through this function.
   if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) && config_.iface.offloads.tx_tso_in_engine)
     return tso_software_cut(m, now);
   // RFC 8200 8.1: TCP's checksum over the IPv6 pseudo-header (software or offload form);
   // the IPv6 header has none. Then the next hop and its neighbour entry.
-  prepare_tx_checksums(m, config_.iface.offloads);
+  if (!tx_checksums_prepared(m)) prepare_tx_checksums(m, config_.iface.offloads);
   ip6_output(m, now);
 }
 

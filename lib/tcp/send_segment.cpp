@@ -157,17 +157,23 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   // A TSO frame's segments take consecutive IDs from the device (librte_gso, NICs), as they
   // would from here one by one: the next datagram's ID follows the frame's last segment.
   // IPv6 has no ID outside a fragment header.
-  (void)write_ip_header(p + net::kEthernetHeaderLen, t,
-                        static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len), ip_id_);
+  const auto tcp_len = static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len + len);
+  (void)write_ip_header(p + net::kEthernetHeaderLen, t, tcp_len, ip_id_);
   if (t.is_v4()) ip_id_ = static_cast<uint16_t>(ip_id_ + pieces);
   if (tso) {
-    // The engine completes the request (prepare_tx_checksums: l2/l3/l4 lengths, the IPv4
-    // checksum and the pseudo-header seed without the length, as DPDK's TSO contract asks;
-    // IPv6's the same, with TX_IPV6 and its own pseudo-header, RFC 8200 8.1).
+    // Completed below or by the engine (l2/l3/l4 lengths, the IPv4 checksum and the
+    // pseudo-header seed without the length, as DPDK's TSO contract asks; IPv6's the same,
+    // with TX_IPV6 and its own pseudo-header, RFC 8200 8.1).
     m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
     m->tso_segsz = static_cast<uint16_t>(tso_segsz);
     counters_.inc(Counter::tcp_tso_frames);
   }
+  // The checksums, from the lengths and family known here; the engine prepares what this
+  // leaves (it tells by RTE_MBUF_F_TX_IPV4/IPV6, set only by a prepared frame).
+  if (config_.tx_checksums.prepare)
+    (void)prepare_segment_checksums(m, p + net::kEthernetHeaderLen, t.is_v4(),
+                                    static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len), tcp_len,
+                                    config_.tx_checksums);
   out_[out_count_++] = m;
   counters_.inc(Counter::tcp_segs_out, pieces);  // segments on the wire, as Linux counts
 

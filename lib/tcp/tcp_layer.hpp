@@ -139,6 +139,11 @@ struct TcpConfig {
   // (send_tso_frame in output.cpp). 0: off, every segment built here. The engine sets it
   // (kTsoMaxPayload) on ports that grant TSO and take chained mbufs.
   uint32_t tso_max = 0;
+  // Checksums of the data segments built here (send_segment: prepare_segment_checksums in
+  // ip_header.hpp), completed from what the layer knows instead of by the engine re-reading
+  // the headers. The engine sets it from the port's offloads; off (the default), the engine
+  // prepares every frame.
+  TxChecksums tx_checksums;
   // RFC 8985 RACK-TLP on connections that agreed to SACK: time-based loss detection in
   // place of the DupThresh rule, and tail loss probes. `tlp_wc_delack_ns` is WCDelAckT of
   // RFC 8985 7.2, the receiver's worst-case delayed-ACK wait, added to a probe's timeout

@@ -11,6 +11,7 @@
 #include "../../support/frames.hpp"
 #include "../../support/sharded_engines.hpp"
 #include "engine/checksum_offload.hpp"
+#include "tcp/ip_header.hpp"
 #include "engine_frames.hpp"
 
 namespace pollux::engine {
@@ -1053,6 +1054,88 @@ TEST_F(EngineTest, ATsoFrameOverIpv6IsPreparedAsTheTsoContractAsks) {
             net::ipv6_offload_pseudo_checksum(ours, peer, net::kIpProtoTcp, 20 + 3 * 1428, false))
       << "the seed without the length is not the seed with it";
   rte_pktmbuf_free(m);
+}
+
+// Issue 13: the TCP layer completes its data segments itself (tcp::prepare_segment_checksums,
+// from the lengths and family it knows) instead of the engine parsing them again. For both
+// families, with and without TSO, in one buffer and as a header chained to one payload
+// buffer, under every checksum offload setting: the same mbuf fields and the same bytes as
+// the engine's prepare_tx_checksums, or (a chain summed in software) nothing touched, left to
+// the engine.
+TEST_F(EngineTest, TheTcpLayersChecksumsAreTheEnginesForEverySegmentItBuilds) {
+  const net::Ipv6Addr ours6 = *net::Ipv6Addr::parse("fd00:99::2");
+  const net::Ipv6Addr peer6 = *net::Ipv6Addr::parse("fd00:99::1");
+  for (bool v4 : {true, false})
+    for (bool tso : {false, true})
+      for (bool chained : {false, true})
+        for (bool ip_off : {false, true})
+          for (bool tcp_off : {false, true}) {
+            SCOPED_TRACE(::testing::Message()
+                         << (v4 ? "IPv4" : "IPv6") << (tso ? " TSO" : "") << (chained ? " chain" : " one buffer")
+                         << " ip offload " << ip_off << " tcp offload " << tcp_off);
+            const uint16_t opt_len = 12;  // the timestamps option, as send_segment writes it
+            const size_t payload = tso ? 3 * 1000 + 7 : 333;
+            const size_t ip_len = tcp::ip_header_len(v4);
+            const size_t headers = net::kEthernetHeaderLen + ip_len + net::kTcpMinHeaderLen + opt_len;
+            Frame f(headers + payload);
+            for (size_t i = headers; i < f.size(); ++i) f[i] = static_cast<uint8_t>(i * 7 + 3);
+            const auto tcp_len = static_cast<uint16_t>(f.size() - net::kEthernetHeaderLen - ip_len);
+            uint8_t* ip = f.data() + net::kEthernetHeaderLen;
+            if (v4)
+              (void)tcp::write_ipv4_header_for(ip, kOurIp, kPeerIp, tcp_len, 77);
+            else
+              (void)tcp::write_ipv6_header_for(ip, ours6, peer6, tcp_len);
+            net::TcpBuild b;
+            b.src_port = 80;
+            b.dst_port = 40008;
+            b.seq = net::Seq(1234567);
+            b.ack = net::Seq(7654321);
+            b.flags = static_cast<uint8_t>(net::tcp_flags::ack | net::tcp_flags::psh);
+            b.window = 512;
+            b.options_len = static_cast<uint8_t>(opt_len);
+            net::write_ts_appa(ip + ip_len + net::kTcpMinHeaderLen, 11, 22);
+            net::write_tcp_header(ip + ip_len, b);
+            auto build = [&] {
+              if (!chained && !tso) return pollux::testing::to_mbuf(pool_.get(), f);
+              rte_mbuf* h = pollux::testing::to_mbuf(pool_.get(), Frame(f.begin(), f.begin() + static_cast<long>(headers)));
+              rte_mbuf* d = pollux::testing::to_mbuf(pool_.get(), Frame(f.begin() + static_cast<long>(headers), f.end()));
+              EXPECT_TRUE(h && d && rte_pktmbuf_chain(h, d) == 0);
+              return h;
+            };
+            rte_mbuf* engine_made = build();
+            rte_mbuf* layer_made = build();
+            ASSERT_TRUE(engine_made && layer_made);
+            for (rte_mbuf* m : {engine_made, layer_made})
+              if (tso) {
+                m->ol_flags = RTE_MBUF_F_TX_TCP_SEG;
+                m->tso_segsz = 1000;
+              }
+            Offloads o;
+            o.tx_ipv4_checksum = ip_off;
+            o.tx_tcp_checksum = tcp_off;
+            o.tx_tso = tso;
+            prepare_tx_checksums(engine_made, o);
+            const bool done = tcp::prepare_segment_checksums(
+                layer_made, rte_pktmbuf_mtod_offset(layer_made, uint8_t*, net::kEthernetHeaderLen), v4,
+                static_cast<uint16_t>(net::kTcpMinHeaderLen + opt_len), tcp_len,
+                tcp::TxChecksums{.prepare = true, .ipv4 = ip_off, .tcp = tcp_off});
+            const bool left_to_engine = chained && !tso && !tcp_off && layer_made->nb_segs > 1;
+            EXPECT_EQ(done, !left_to_engine);
+            EXPECT_EQ(tx_checksums_prepared(layer_made), done);
+            if (done) {
+              EXPECT_EQ(layer_made->ol_flags, engine_made->ol_flags);
+              EXPECT_EQ(layer_made->l2_len, engine_made->l2_len);
+              EXPECT_EQ(layer_made->l3_len, engine_made->l3_len);
+              EXPECT_EQ(layer_made->l4_len, engine_made->l4_len);
+              EXPECT_EQ(layer_made->tso_segsz, engine_made->tso_segsz);
+              EXPECT_EQ(pollux::testing::bytes_of(layer_made), pollux::testing::bytes_of(engine_made));
+            } else {
+              EXPECT_EQ(pollux::testing::bytes_of(layer_made), f) << "nothing written";
+              EXPECT_EQ(layer_made->l2_len, 0u);
+            }
+            rte_pktmbuf_free(engine_made);
+            rte_pktmbuf_free(layer_made);
+          }
 }
 
 TEST_F(EngineTest, RxChecksumVerdictOfTheDeviceIsTrusted) {
