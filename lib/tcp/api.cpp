@@ -411,13 +411,13 @@ bool TcpLayer::set_buffers(Conn* c, uint32_t sndbuf, uint32_t rcvbuf) {
 ConnCounts TcpLayer::counts(const Conn* c) const {
   const Tcb& t = *c;
   ConnCounts n;
-  n.retransmits = t.retransmits;
-  n.timeouts = t.rto_count;
-  n.fast_recoveries = t.fast_recoveries;
-  n.dsacks = t.dsacks_received;
-  n.spurious_undos = t.spurious_undos;
-  n.spurious_retransmits = t.spurious_retrans;
-  n.tlp_probes = t.tlp_probes;
+  n.retransmits = t.event_count(&EventCounts::retransmits);
+  n.timeouts = t.event_count(&EventCounts::rto_count);
+  n.fast_recoveries = t.event_count(&EventCounts::fast_recoveries);
+  n.dsacks = t.event_count(&EventCounts::dsacks_received);
+  n.spurious_undos = t.event_count(&EventCounts::spurious_undos);
+  n.spurious_retransmits = t.event_count(&EventCounts::spurious_retrans);
+  n.tlp_probes = t.event_count(&EventCounts::tlp_probes);
   n.wscale = t.ws_ok;
   n.sack = t.sack_ok;
   n.timestamps = t.ts_ok;
@@ -456,7 +456,7 @@ ConnInfo TcpLayer::info(const Conn* c) const {
   i.rack = t.rack_on;
   i.rack_min_rtt_us = t.rack.min_rtt_us;
   i.rack_reo_wnd_us = t.rack_on ? rack_reo_wnd_us(t) : 0;
-  i.rack_lost = t.rack_losses;
+  i.rack_lost = t.event_count(&EventCounts::rack_losses);
   i.sndq_bytes = t.sndq.bytes();
   i.rcvq_bytes = t.rcvq.bytes();
   i.ooo_bytes = t.ooo ? t.ooo->bytes() : 0;

@@ -71,7 +71,7 @@ void TcpLayer::rack_detect_loss(Tcb& t, uint64_t now) {
     } else if (!t.scoreboard().is_lost(r.end - 1, t.snd_mss)) {
       t.cold->scoreboard.mark_lost_below(r.end);  // attached: its log has ranges
       counters_.inc(Counter::tcp_rack_lost);
-      ++t.rack_losses;
+      count_event(t, &EventCounts::rack_losses);
     }
   });
   if (wait_us > 0) {
@@ -148,7 +148,7 @@ void TcpLayer::on_probe_timeout(Tcb& t, uint64_t now) {
   }
   if (sent) {
     counters_.inc(Counter::tcp_tlp_probes);
-    ++t.tlp_probes;
+    count_event(t, &EventCounts::tlp_probes);
     t.tlp_out = true;
     c->tlp_retrans = retrans;
     c->tlp_end = t.snd_max;

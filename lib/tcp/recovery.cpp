@@ -20,7 +20,7 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
     for (size_t i = 0; i < r.newly_count; ++i)
       rack_deliver(t, r.newly[i].start, r.newly[i].end, opts, false, now);
   if (r.dsack) {
-    ++t.dsacks_received;
+    count_event(t, &EventCounts::dsacks_received);
     counters_.inc(Counter::tcp_dsacks_received);
     // RFC 8985 6.2 step 4: a duplicate means the network reorders (or we resent too early):
     // widen the reordering window.
@@ -38,8 +38,8 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
     // that retransmission was not needed, the original had arrived. Reported as such
     // (ConnInfo, the apps' summaries), so that a user can tell delay from loss; whatever
     // undid the reduction (Eifel may have, before this D-SACK came).
-    if (t.retransmits > 0 && !(r.dsack->end > t.rxt_high)) {
-      ++t.spurious_retrans;
+    if (t.rxt_ever && !(r.dsack->end > t.rxt_high)) {
+      count_event(t, &EventCounts::spurious_retrans);
       counters_.inc(Counter::tcp_spurious_retrans);
     }
   }
@@ -65,7 +65,7 @@ void TcpLayer::undo_reduction(Tcb& t) {
   // RFC 4015 3.2: the retransmission was spurious. Restore the window as it was, leave
   // recovery, and (go-back-N after a timeout) stop resending what the peer already has.
   counters_.inc(Counter::tcp_spurious_undos);
-  ++t.spurious_undos;
+  count_event(t, &EventCounts::spurious_undos);
   const UndoRecord& u = *t.undo;  // lent: undo_valid()
   const uint32_t extent = u.undo_extent;
   t.cwnd = std::max(t.cwnd, u.prior_cwnd);
@@ -90,7 +90,7 @@ void TcpLayer::undo_reduction(Tcb& t) {
 
 void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   counters_.inc(Counter::tcp_fast_retransmits);
-  ++t.fast_recoveries;
+  count_event(t, &EventCounts::fast_recoveries);
   // A probe outstanding is overtaken: recovery makes the one reduction (RFC 8985 7.4).
   t.tlp_out = false;
   if (ColdBlock* c = t.cold) c->rxt_lost_end = c->rxt_resend_next = t.snd_una;

@@ -181,7 +181,8 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
   if (space > 0 && seq < t.snd_max) {
     counters_.inc(Counter::tcp_retrans_segs, pieces);
     counters_.inc(retrans_cause(t, flags), pieces);
-    t.retransmits += pieces;
+    count_event(t, &EventCounts::retransmits, pieces);
+    t.rxt_ever = true;
     if (t.undo) t.undo->undo_retrans += pieces;
     if (!t.rxt_out) {
       t.rxt_out = true;

@@ -501,8 +501,9 @@ struct Recovery {
   // episode's retransmission (a rescue, say) echoes that one, which is older than the new
   // episode yet proves nothing spurious.
   uint32_t rxt_stamp = 0;
-  Seq rxt_high;          // one past the highest octet ever retransmitted
-  bool rxt_out = false;  // some retransmission is not yet cumulatively acknowledged
+  Seq rxt_high;  // one past the highest octet ever retransmitted
+  bool rxt_out : 1 = false;   // some retransmission is not yet cumulatively acknowledged
+  bool rxt_ever : 1 = false;  // something was retransmitted (the counts may be pooled away)
   // DupThresh while the cold block is away (it is the scoreboard's while one is attached):
   // raised by a spurious fast retransmit, it outlives the scoreboard's ranges.
   uint16_t kept_dupthresh = kDupThresh;
@@ -511,7 +512,7 @@ struct Recovery {
     kept_dupthresh = kDupThresh;
     high_rxt = rescue_rxt = rxt_high = isn;
     rxt_stamp = 0;
-    rxt_out = false;
+    rxt_out = rxt_ever = false;
   }
 };
 
@@ -566,15 +567,17 @@ struct RackTlp {
   }
 };
 
-// Statistics for ConnInfo: the event counts, and what the three byte counts need beyond the
-// sequence numbers (issue 13 item 5: 40 B, was 56 with three 64-bit counts). Each byte count
-// is a sequence number's distance from where the connection began -- bytes_sent SND.MAX -
-// ISS (the SYN and FIN included, as they always were), bytes_acked SND.UNA - ISS without the
-// SYN and FIN, bytes_received RCV.NXT - IRS without the SYN and FIN (Tcb's accessors) -- plus
-// 2^32 times the number of times that distance wrapped, counted where the sequence number
-// moves (note_wrap: a move is always less than 2^31, so at most one wrap). Exact up to 2^53
-// bytes each way (8 PiB; 2.8 years at 100 Gbit/s), where ConnInfo's count would wrap.
-struct Stats {
+// A connection's event counts for ConnInfo (issue 13 item 5): zero for a connection that
+// never lost or retransmitted anything, which most idle ones are, so they live in a record
+// pooled from the connection's first event on (TcpLayer::count_event) and held until its
+// release, as the undo record is: 32 B that an idle TCB does not carry. The pool
+// (TcpConfig::event_counts) is sized for every connection by default, so ConnInfo is exact;
+// a smaller one that runs empty counts each event it could not record
+// (tcp_event_counts_unavailable) and the connection tries again at its next event, so its
+// counts are then a lower bound (the layer's own counters, tcp_retrans_segs and the rest,
+// stay exact). A shared overflow record would have added other connections' events to its
+// ConnInfo instead: a lower bound, and the counter saying by how much, is the honest answer.
+struct EventCounts {
   uint32_t retransmits = 0;
   uint32_t dsacks_received = 0;  // RFC 2883 reports from the peer
   uint32_t rto_count = 0;        // retransmission timeouts over the connection's life
@@ -582,12 +585,32 @@ struct Stats {
   uint32_t spurious_undos = 0;
   uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
   uint32_t tlp_probes = 0, rack_losses = 0;  // RFC 8985 tail loss probes, RACK-found losses
+  EventCounts* next_free = nullptr;
+};
+
+// Statistics for ConnInfo: the event counts' record, and what the three byte counts need
+// beyond the sequence numbers (issue 13 item 5: 16 B, was 56 with three 64-bit counts and
+// the eight event counts, then 40). Each byte count
+// is a sequence number's distance from where the connection began -- bytes_sent SND.MAX -
+// ISS (the SYN and FIN included, as they always were), bytes_acked SND.UNA - ISS without the
+// SYN and FIN, bytes_received RCV.NXT - IRS without the SYN and FIN (Tcb's accessors) -- plus
+// 2^32 times the number of times that distance wrapped, counted where the sequence number
+// moves (note_wrap: a move is always less than 2^31, so at most one wrap). Exact up to 2^53
+// bytes each way (8 PiB; 2.8 years at 100 Gbit/s), where ConnInfo's count would wrap.
+struct Stats {
+  // Lent from the connection's first event on (EventCounts); none: every count is zero. A
+  // pooled TCB holds none (TcpLayer::release_tcb gave it back).
+  EventCounts* counts = nullptr;
   // Wraps of SND.MAX - ISS, SND.UNA - ISS and RCV.NXT - IRS; whether RCV.NXT covers the
   // peer's FIN (process_fin), which bytes_received leaves out.
   static constexpr uint32_t kWrapBits = 21;  // exact to 2^53 bytes each way
   uint64_t sent_wraps : kWrapBits = 0, acked_wraps : kWrapBits = 0, received_wraps : kWrapBits = 0;
   bool fin_received : 1 = false;
 
+  // One of the event counts (zero without a record).
+  [[nodiscard]] uint32_t event_count(uint32_t EventCounts::*count) const {
+    return counts ? counts->*count : 0;
+  }
   // Whether a sequence number moving forward from `from` to `to` (by less than 2^31) wrapped
   // its distance from `base`.
   [[nodiscard]] static constexpr bool wraps(Seq base, Seq from, Seq to) {
@@ -598,7 +621,11 @@ struct Stats {
     return (wraps << 32) + static_cast<uint32_t>(at - base);
   }
 
-  void reset() { *this = Stats{}; }
+  void reset() {
+    counts = nullptr;
+    sent_wraps = acked_wraps = received_wraps = 0;
+    fin_received = false;
+  }
 };
 
 // The cold block (issue 13 item 5): the two structures sized for the worst flight, which a

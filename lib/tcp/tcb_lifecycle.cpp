@@ -22,7 +22,8 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id opti
   // Every TCB comes from the pool, where release_tcb left it CLOSED (cookie SYN-ACKs use none).
   assert(t.state == State::closed);
   assert(!t.cold);  // given back by release_tcb
-  assert(!t.undo);  // likewise
+  assert(!t.undo);    // likewise
+  assert(!t.counts);  // likewise
   t.set_tuple(tuple, &v6_addrs_[tcbs_.index_of(t)]);
   // F (RFC 6528 3) is both the ISN's offset and the timestamp offset (RFC 7323 5.4): one
   // SipHash of the tuple serves both (issue 13 item 4; it was computed twice per TCB).
@@ -69,6 +70,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   release_ooo(t);
   put_cold(t);
   put_undo(t);
+  put_counts(t);
   if (t.opts_id != OptionSets::kNone) option_sets_.release(t.opts_id);
   t.opts_id = OptionSets::kNone;
   set_state(t, State::closed, StateCause::released);  // a no-op unless it was never filed
@@ -142,6 +144,23 @@ void TcpLayer::put_undo(Tcb& t) {
   if (!u) return;
   undo_pool_.put(u);
   t.undo = nullptr;
+}
+
+EventCounts* TcpLayer::take_counts(Tcb& t) {
+  EventCounts* c = counts_pool_.take();
+  if (!c) {
+    counters_.inc(base::Counter::tcp_event_counts_unavailable);
+    return nullptr;
+  }
+  *c = EventCounts{};  // a record given back holds its last connection's counts
+  t.counts = c;
+  return c;
+}
+
+void TcpLayer::put_counts(Tcb& t) {
+  if (!t.counts) return;
+  counts_pool_.put(t.counts);
+  t.counts = nullptr;
 }
 
 void TcpLayer::release_ooo(Tcb& t) {

@@ -24,6 +24,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       ooo_pool_(config.ooo_queues),
       cold_pool_(cold_block_count(config)),
       undo_pool_(undo_record_count(config)),
+      counts_pool_(event_counts_count(config)),
       option_sets_(config.option_sets),
       per_source_(config.max_conns_per_source != 0 ? std::max<uint32_t>(config.max_connections, 1)
                                                    : 1),
@@ -51,6 +52,7 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
                                              : base::KeyCounts::memory_bytes(1);
   m.cold_blocks = base::FreeList<ColdBlock>::memory_bytes(cold_block_count(c));
   m.undo_records = base::FreeList<UndoRecord>::memory_bytes(undo_record_count(c));
+  m.event_counts = base::FreeList<EventCounts>::memory_bytes(event_counts_count(c));
   m.ooo_queues = base::FreeList<ReassemblyQueue>::memory_bytes(c.ooo_queues);
   m.time_wait = TimeWaitStore::memory_bytes(c.time_wait_records);
   m.option_sets = OptionSets::memory_bytes(c.option_sets);

@@ -84,6 +84,12 @@ struct TcpConfig {
   // until its reduction is undone or it is released. 0: a quarter of max_connections, at
   // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
   uint32_t undo_records = 0;
+  // Event-count records (tcb.hpp EventCounts, 40 B), lent from a connection's first
+  // retransmission, timeout, D-SACK or probe until it is released. 0: one per connection
+  // (reserved whole, resident only as far as lent: an idle connection touches none), so that
+  // ConnInfo's counts are exact. Fewer: a connection that finds none misses that event in
+  // its ConnInfo (tcp_event_counts_unavailable) and tries again at its next.
+  uint32_t event_counts = 0;
   uint16_t max_listeners = 64;
   // Distinct option sets live at once (option_sets.hpp; 48 B each, at most 65535): every
   // connection refers to one (its listener's, the one connect() was given, or one it changed
@@ -277,12 +283,13 @@ class TcpLayer {
     size_t per_source = 0;    // per-source counts (only with max_conns_per_source)
     size_t cold_blocks = 0;   // the cold-block pool (ColdBlock)
     size_t undo_records = 0;  // the undo-record pool (UndoRecord)
+    size_t event_counts = 0;  // the event-count pool (EventCounts)
     size_t ooo_queues = 0;    // the reassembly-queue pool
     size_t time_wait = 0;     // TIME-WAIT records and their index
     size_t option_sets = 0;   // the interned option sets (OptionSets)
     [[nodiscard]] size_t connection_tables() const {
       return tcbs + ipv6_addrs + flow_buckets + per_source + cold_blocks + undo_records +
-             ooo_queues + option_sets;
+             event_counts + ooo_queues + option_sets;
     }
     [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
   };
@@ -293,10 +300,14 @@ class TcpLayer {
   [[nodiscard]] static uint32_t undo_record_count(const TcpConfig& c) {
     return c.undo_records != 0 ? c.undo_records : std::max<uint32_t>(64, c.max_connections / 4);
   }
+  [[nodiscard]] static uint32_t event_counts_count(const TcpConfig& c) {
+    return c.event_counts != 0 ? c.event_counts : std::max<uint32_t>(c.max_connections, 1);
+  }
   [[nodiscard]] uint32_t cold_blocks_lent() const { return cold_pool_.lent(); }
   // TCBs constructed so far: the most connections held at once (the table's resident part).
   [[nodiscard]] uint32_t tcbs_built() const { return tcbs_.built(); }
   [[nodiscard]] uint32_t undo_records_lent() const { return undo_pool_.lent(); }
+  [[nodiscard]] uint32_t event_counts_lent() const { return counts_pool_.lent(); }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Mbufs held by the send queues of every connection, and their budget.
@@ -604,6 +615,14 @@ class TcpLayer {
   // empty); given back by the undo and at release.
   UndoRecord* take_undo(Tcb& t);
   void put_undo(Tcb& t);
+  // Adds `n` to one of the connection's event counts (Stats), in its record, lent at its
+  // first event (take_counts: nullptr and counted when the pool is empty, the event then
+  // unrecorded); given back at release.
+  void count_event(Tcb& t, uint32_t EventCounts::*count, uint32_t n = 1) {
+    if (EventCounts* c = t.counts ? t.counts : take_counts(t)) c->*count += n;
+  }
+  EventCounts* take_counts(Tcb& t);
+  void put_counts(Tcb& t);
   // MTU - 40 over IPv4, MTU - 60 over IPv6 (ip_header.hpp).
   uint16_t mss_for_mtu(const net::FourTuple& t) const { return mss_for(mtu_, t); }
   // The largest MSS the path to t's remote address takes: the link's, or the path MTU's
@@ -667,6 +686,7 @@ class TcpLayer {
   base::FreeList<ReassemblyQueue> ooo_pool_;
   base::FreeList<ColdBlock> cold_pool_;
   base::FreeList<UndoRecord> undo_pool_;
+  base::FreeList<EventCounts> counts_pool_;
   OptionSets option_sets_;          // every connection's and listener's options, interned
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer

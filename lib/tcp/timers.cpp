@@ -175,7 +175,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
   t.in_recovery = false;
   t.recover = t.snd_max;  // RFC 6582 4: no fast retransmit for losses from before the RTO
   t.dupacks = 0;
-  ++t.rto_count;
+  count_event(t, &EventCounts::rto_count);
   t.tlp_out = false;
   if (ColdBlock* c = t.cold) c->rxt_lost_end = c->rxt_resend_next = t.snd_una;  // all goes again
   if (t.sack_ok) {

@@ -242,6 +242,9 @@ enum class Counter : uint16_t {
   tcp_cold_unavailable,
   // A loss episode found the undo-record pool empty: its reduction cannot be undone.
   tcp_undo_unavailable,
+  // An event of a connection (a retransmission, a timeout, a D-SACK, a probe, a RACK loss)
+  // found the event-count pool empty (TcpConfig::event_counts): its ConnInfo misses it.
+  tcp_event_counts_unavailable,
   // The table of option sets (TcpConfig::option_sets) was full: a connect() or listen()
   // failed (TcpError::options_full) or a setter was refused (it returned false).
   tcp_option_sets_full,
@@ -439,6 +442,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "drop_tcp_icmp_invalid",
     "tcp_cold_unavailable",
     "tcp_undo_unavailable",
+    "tcp_event_counts_unavailable",
     "tcp_option_sets_full",
     "drop_no_mbuf",
     "drop_tx_full",
