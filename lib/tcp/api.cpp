@@ -33,8 +33,14 @@ TcpError TcpLayer::listen(uint16_t port, const AppEvents* events, void* ctx, uin
     counters_.inc(Counter::tcp_option_sets_full);
     return TcpError::options_full;
   }
+  const AppBindings::Id app = app_bindings_.acquire({events, ctx});
+  if (app == AppBindings::kNone) {
+    option_sets_.release(id);
+    counters_.inc(Counter::tcp_app_bindings_full);
+    return TcpError::apps_full;
+  }
   // Backlog 0 keeps no half-open connection at all: with cookies on, every SYN gets one.
-  *slot = Listener{port, true, events, ctx, backlog, 0, opts, id};
+  *slot = Listener{port, true, backlog, 0, opts, id, app};
   return TcpError::ok;
 }
 
@@ -44,6 +50,8 @@ void TcpLayer::unlisten(uint16_t port) {
       l.active = false;
       option_sets_.release(l.opts_id);  // its connections hold references of their own
       l.opts_id = OptionSets::kNone;
+      app_bindings_.release(l.app);  // likewise
+      l.app = AppBindings::kNone;
     }
 }
 
@@ -161,9 +169,17 @@ Conn* TcpLayer::connect(net::IpAddr local, net::IpAddr remote, uint16_t remote_p
     error = TcpError::options_full;
     return nullptr;
   }
+  // No events: nothing to tell, and no entry taken.
+  const AppBindings::Id app = events ? app_bindings_.acquire({events, ctx}) : AppBindings::kNone;
+  if (events && app == AppBindings::kNone) {
+    option_sets_.release(options);
+    free_.push_front(*t);  // never initialised: back as it came
+    counters_.inc(Counter::tcp_app_bindings_full);
+    error = TcpError::apps_full;
+    return nullptr;
+  }
   init_tcb(*t, tuple, options, now);
-  t->events = events;
-  t->ctx = ctx;
+  t->app = app;
   set_state(*t, State::syn_sent, StateCause::active_open);
   if (table_.insert(*t, hash) != base::InsertResult::inserted) {
     release_tcb(*t);

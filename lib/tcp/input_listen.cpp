@@ -80,8 +80,8 @@ bool TcpLayer::file_syn_received(Tcb& t, Listener& l) {
   t.passive = true;
   assert(&l >= listeners_.data() && &l < listeners_.data() + listeners_.size());
   t.listener_slot = static_cast<uint16_t>(&l - listeners_.data());
-  t.events = l.events;
-  t.ctx = l.ctx;
+  app_bindings_.hold(l.app);  // the listener's pair: shared, never a new one
+  t.app = l.app;
   ++l.pending;
   set_state(t, State::syn_received, StateCause::passive_open);
   if (table_.insert(t) != base::InsertResult::inserted) {

@@ -91,7 +91,7 @@ void TcpLayer::input_synchronized(Tcb& t, base::UniqueMbuf& m, const net::TcpHea
     if (t.state == State::syn_received && t.passive) {
       // 3.10.7.4 second: back to LISTEN, which for us means forgetting the TCB quietly.
       leave_listener(t);
-      t.events = nullptr;
+      forget_app(t);
       finish(t, CloseReason::reset, now);
       return;
     }

@@ -17,11 +17,10 @@
 #pragma once
 
 #include <algorithm>
-#include <cassert>
 #include <cstdint>
-#include <vector>
 
 #include "pollux/tcp.hpp"
+#include "tcp/intern_table.hpp"
 
 namespace pollux::tcp {
 
@@ -47,93 +46,31 @@ namespace pollux::tcp {
          a.keepalive == b.keepalive;
 }
 
-class OptionSets {
+// The table of a layer's option sets: an InternTable of bounded ConnOptions (48 B a set).
+class OptionSets : public InternTable<ConnOptions, same_options> {
  public:
-  using Id = uint16_t;
-  static constexpr Id kNone = 0xffff;
-  static constexpr uint32_t kMaxSets = kNone;  // ids 0 .. kNone - 1
+  using Table = InternTable<ConnOptions, same_options>;
+  static constexpr uint32_t kMaxSets = kMaxEntries;
 
-  // The table is allocated whole here (48 B a set), never per connection.
-  explicit OptionSets(uint32_t capacity) : sets_(std::clamp<uint32_t>(capacity, 1, kMaxSets)) {
-    free_.reserve(sets_.size());
-    for (size_t i = sets_.size(); i-- > 0;) free_.push_back(static_cast<Id>(i));
-  }
-
-  [[nodiscard]] const ConnOptions& get(Id id) const {
-    assert(id < sets_.size() && sets_[id].refs > 0);
-    return sets_[id].opts;
-  }
+  using Table::Table;
 
   // A reference to a set equal to bounded_options(o): a live one if there is one, else a
   // new one; kNone when the table is full.
-  [[nodiscard]] Id acquire(const ConnOptions& o) {
-    const ConnOptions b = bounded_options(o);
-    Id id = find(b);
-    if (id == kNone) {
-      if (free_.empty()) return kNone;
-      id = free_.back();
-      free_.pop_back();
-      sets_[id].opts = b;
-      ++live_;
-      high_ = std::max<uint32_t>(high_, id + 1u);
-    }
-    ++sets_[id].refs;
-    last_ = id;
-    return id;
-  }
-  // One more reference to a live set (a connection accepted by the listener holding it).
-  void hold(Id id) {
-    assert(id < sets_.size() && sets_[id].refs > 0);
-    ++sets_[id].refs;
-  }
-  void release(Id id) {
-    assert(id < sets_.size() && sets_[id].refs > 0);
-    if (--sets_[id].refs != 0) return;
-    free_.push_back(id);
-    --live_;
-  }
+  [[nodiscard]] Id acquire(const ConnOptions& o) { return Table::acquire(bounded_options(o)); }
   // Copy on write: the holder of one reference to `id` moves to a set equal to `o` (or `id`
   // itself changes, when that reference is its only one). Returns the holder's set, or kNone
   // (the table full; `id` untouched).
   [[nodiscard]] Id change(Id id, const ConnOptions& o) {
-    assert(id < sets_.size() && sets_[id].refs > 0);
     const ConnOptions b = bounded_options(o);
-    if (same_options(sets_[id].opts, b)) return id;
-    if (sets_[id].refs == 1 && find(b) == kNone) {
-      sets_[id].opts = b;
+    if (same_options(get(id), b)) return id;
+    if (refs(id) == 1 && find(b) == kNone) {
+      set(id, b);
       return id;
     }
     const Id to = acquire(b);
     if (to != kNone) release(id);
     return to;
   }
-
-  [[nodiscard]] uint32_t live() const { return live_; }
-  [[nodiscard]] uint32_t capacity() const { return static_cast<uint32_t>(sets_.size()); }
-  [[nodiscard]] static constexpr size_t memory_bytes(uint32_t capacity) {
-    return size_t{std::clamp<uint32_t>(capacity, 1, kMaxSets)} * (sizeof(Set) + sizeof(Id));
-  }
-
- private:
-  struct Set {
-    ConnOptions opts;
-    uint32_t refs = 0;
-  };
-
-  // A live set equal to `b`: the last one handed out first (an application passes the same
-  // options to every connect()), then the others, in a scan of the ids ever lent.
-  [[nodiscard]] Id find(const ConnOptions& b) const {
-    if (last_ != kNone && sets_[last_].refs > 0 && same_options(sets_[last_].opts, b)) return last_;
-    for (uint32_t i = 0; i < high_; ++i)
-      if (sets_[i].refs > 0 && same_options(sets_[i].opts, b)) return static_cast<Id>(i);
-    return kNone;
-  }
-
-  std::vector<Set> sets_;
-  std::vector<Id> free_;
-  uint32_t live_ = 0;
-  uint32_t high_ = 0;  // ids below it were ever lent (the free list lends the lowest first)
-  Id last_ = kNone;
 };
 
 }  // namespace pollux::tcp

@@ -14,6 +14,7 @@
 #include "net/seq.hpp"
 #include "net/tcp_options.hpp"
 #include "pollux/tcp.hpp"
+#include "tcp/app_bindings.hpp"
 #include "tcp/cc/congestion.hpp"
 #include "tcp/option_sets.hpp"
 #include "tcp/rack.hpp"
@@ -119,12 +120,11 @@ inline constexpr uint16_t kNoListener = 0xffff;
 struct Listener {
   uint16_t port = 0;
   bool active = false;
-  const AppEvents* events = nullptr;
-  void* ctx = nullptr;
   uint32_t backlog = 0;  // connections allowed in SYN-RECEIVED at once
   uint32_t pending = 0;  // connections in SYN-RECEIVED now
   ConnOptions opts;
   OptionSets::Id opts_id = OptionSets::kNone;  // its reference to bounded_options(opts)
+  AppBindings::Id app = AppBindings::kNone;    // its reference to its (events, ctx)
   // When this listener last answered a SYN with a cookie (0: never). In `automatic` mode a
   // bare ACK is checked as a cookie only within two cookie periods of that, so that nobody
   // can open connections by guessing cookies while there is no flood (as Linux does).
@@ -147,7 +147,9 @@ struct Listener {
 //     scoreboard and RACK's send-time log; Recovery, RackTlp and Stats stay in the TCB
 //     (their state outlives a flight: RACK's reordering window, counts);
 //   pooled from the first loss episode on: the undo record (UndoRecord), which may be
-//     needed long after the flight (a late D-SACK), so it has a pool of its own.
+//     needed long after the flight (a late D-SACK), so it has a pool of its own; and from
+//     the first event (a retransmission, timeout, D-SACK, probe) on, until the release, the
+//     event counts (EventCounts).
 // tests/unit/tcp/tcb_layout_test.cpp holds the hot part to its bound, and the whole to its size.
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
@@ -184,19 +186,25 @@ struct Listener {
 //                     bytes leave its data; the mbuf count in the head's nb_segs), receive
 //                     queue 24, reassembly pointer 8, D-SACK 8 (was std::optional, 12 + 4
 //                     padding)
-//   AppState      32  events, ctx, user 24, one bit per flag, the close reason, the options'
-//                     id and the listener's slot 8 (was 80: ConnOptions, 40 B, is an interned
-//                     set in the layer's table, OptionSets, shared by the connections that
-//                     agree; the listener's 8 B pointer is a 2 B slot in its table)
+//   AppState      16  user 8, one bit per flag and the close reason in 3 bits 2, the
+//                     options' id, the application's id and the listener's slot 6 (was 80:
+//                     ConnOptions, 40 B, is an interned set in the layer's table, OptionSets,
+//                     shared by the connections that agree; the listener's 8 B pointer is a
+//                     2 B slot in its table; then 32 -> 16: events and ctx, the same for every
+//                     connection of a listener, are an interned pair in the layer's bounded
+//                     table, AppBindings, as the options are, and the close reason left its
+//                     own byte for the flags')
 //   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Undo (no padding)
 //   Undo           8  the pooled record's pointer (UndoRecord, 104 B, was 152, then 128)
 //   RackTlp       28  Rack 28 with the part's three flags as bits in its last byte (was 52:
 //                     the probe's details and RACK's resend marks, 16, live in the cold
 //                     block: they matter only while a flight is out; then 32 -> 28, its
 //                     flags are bits; then the part's flags in Rack's tail, 32 -> 28)
-//   Stats         40  eight 32-bit event counts, and three 21-bit wrap counts: the byte counts
-//                     are the sequence numbers' distances from ISS and IRS (was 56 with
-//                     three 64-bit counts)
+//   Stats         16  the event counts' record 8 (EventCounts: eight 32-bit counts, lent from
+//                     the first event on; an idle connection that never lost or retransmitted
+//                     anything holds none), and three 21-bit wrap counts: the byte counts are
+//                     the sequence numbers' distances from ISS and IRS (was 56 with three
+//                     64-bit counts and the event counts inline, then 40)
 //   hooks         16  the dirty (and, when pooled, free) list hook 8 (singly linked: was a
 //                     16 B list hook), the cold block's pointer 8 (was 41: a second hook
 //                     for the free list, a bool)
@@ -206,12 +214,19 @@ struct Listener {
 // The connection's options (ConnOptions, 40 B) are not in it: a 2-byte id names an interned
 // set in the layer's table (option_sets.hpp), 256 sets by default, shared by connections that
 // agree (an accepted one shares its listener's); a change copies on write.
-// What stands between this and 256 B: the timed segment's 64-bit send time, CUBIC's state
-// (48 B with HyStart++'s, needed between flights: its epoch outlives them), the queues'
-// heads (the send queue's three pointers: its tail and read cursor could live in the head
-// mbuf's private area or the cold block), RACK's state, the statistics' event counts
-// (which ConnInfo reports exactly), AppState's events and ctx (the same for every connection
-// of a listener: an interned id would do, with a bounded table), and Recovery's marks.
+// What stands between this and 256 B: CUBIC's state (48 B with HyStart++'s, needed between
+// flights: its epoch outlives them); the queues' heads (the send queue's three pointers: its
+// tail and read cursor could live in the head mbuf's private area or the cold block); RACK's
+// per-flight fields (xmit_us, end_seq, rtt_us, fack, dsack_round: 20 B), which nothing reads
+// while no flight is out and could move to the cold block (RackTlp 28 -> 8) if lent with
+// values that keep every verdict as it was (a reset xmit_us compares wrongly across the
+// 32-bit microsecond clock's wrap: a validity bit instead); Recovery's high_rxt and
+// rescue_rxt (8 B), which SACK recovery without a cold block (pool empty: every octet lost
+// after a timeout) still reads, so they can move only with that path's own answer; the timed
+// segment's 64-bit send time (32 bits of ns wrap in 4.3 s, under the largest RTO, and a
+// coarser unit changes the samples), which frees nothing alone (Timing's alignment) without a
+// second 4 B of Timing; and the undo record's pointer, which could live in the event counts'
+// record (a loss episode is an event) for 8 B more.
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -457,9 +472,7 @@ struct Data {
 
 // Application.
 struct AppState {
-  const AppEvents* events = nullptr;
-  void* ctx = nullptr;
-  void* user = nullptr;          // the application's per-connection pointer
+  void* user = nullptr;  // the application's per-connection pointer
   // While SYN-RECEIVED from a passive open: its listener's slot in the layer's table
   // (TcpLayer::listener_of), 2 B in the flags' padding where a pointer took 8.
   uint16_t listener_slot = kNoListener;
@@ -472,16 +485,24 @@ struct AppState {
   // send() was cut short by the lcore's send budget while this connection held less than its
   // share: nothing of its own may come back to wake it, so the layer does (api.cpp).
   bool snd_mem_wait : 1 = false;
-  CloseReason close_reason = CloseReason::normal;
+  // In the flags' second byte (issue 13 item 5: a byte of its own was padding's neighbour).
+  CloseReason close_reason : 3 = CloseReason::normal;
   // The connection's options: its reference to a set in the layer's table (OptionSets, read
   // through TcpLayer::options_of), 2 B in what was padding where a 40 B copy was (issue 13 item 5).
   // kNone in a pooled TCB: release_tcb gave the reference back.
   OptionSets::Id opts_id = OptionSets::kNone;
+  // The application's callbacks and context (events, ctx): its reference to an interned pair
+  // in the layer's table (AppBindings, read through TcpLayer::app_bindings_), 2 B where two
+  // pointers took 16 (issue 13 item 5). kNone: no application to tell (none given, the
+  // `closed` event delivered, or a half-open connection forgotten before it was accepted).
+  AppBindings::Id app = AppBindings::kNone;
+
+  [[nodiscard]] bool has_app() const { return app != AppBindings::kNone; }
 
   // `options`: a reference the caller took for this connection (OptionSets::acquire, hold).
   void reset(OptionSets::Id options) {
-    events = nullptr;
-    ctx = user = nullptr;
+    user = nullptr;
+    app = AppBindings::kNone;
     opts_id = options;
     listener_slot = kNoListener;
     passive = app_closed = false;
@@ -501,7 +522,7 @@ struct Recovery {
   // episode's retransmission (a rescue, say) echoes that one, which is older than the new
   // episode yet proves nothing spurious.
   uint32_t rxt_stamp = 0;
-  Seq rxt_high;  // one past the highest octet ever retransmitted
+  Seq rxt_high;               // one past the highest octet ever retransmitted
   bool rxt_out : 1 = false;   // some retransmission is not yet cumulatively acknowledged
   bool rxt_ever : 1 = false;  // something was retransmitted (the counts may be pooled away)
   // DupThresh while the cold block is away (it is the scoreboard's while one is attached):

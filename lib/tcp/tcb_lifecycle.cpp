@@ -21,9 +21,10 @@ Tcb* TcpLayer::alloc_tcb() {
 void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id options, uint64_t now) {
   // Every TCB comes from the pool, where release_tcb left it CLOSED (cookie SYN-ACKs use none).
   assert(t.state == State::closed);
-  assert(!t.cold);  // given back by release_tcb
-  assert(!t.undo);    // likewise
-  assert(!t.counts);  // likewise
+  assert(!t.cold);       // given back by release_tcb
+  assert(!t.undo);       // likewise
+  assert(!t.counts);     // likewise
+  assert(!t.has_app());  // likewise
   t.set_tuple(tuple, &v6_addrs_[tcbs_.index_of(t)]);
   // F (RFC 6528 3) is both the ISN's offset and the timestamp offset (RFC 7323 5.4): one
   // SipHash of the tuple serves both (issue 13 item 4; it was computed twice per TCB).
@@ -77,7 +78,7 @@ void TcpLayer::release_tcb(Tcb& t) {
   if (t.passive && config_.max_conns_per_source != 0)
     per_source_.decrement(net::source_key(t.tuple().remote_ip));
   t.passive = false;
-  t.events = nullptr;
+  forget_app(t);
   free_.push_front(t);
 }
 
@@ -198,7 +199,7 @@ void TcpLayer::set_state(Tcb& t, State to, StateCause why) {
 }
 
 void TcpLayer::finish(Tcb& t, CloseReason why, uint64_t /*now*/) {
-  if (t.events && !t.closed_pending) {
+  if (t.has_app() && !t.closed_pending) {
     t.closed_pending = true;
     t.close_reason = why;
   }

@@ -26,6 +26,7 @@ TcpLayer::TcpLayer(const TcpConfig& config, rte_mempool* pool, uint16_t local_mt
       undo_pool_(undo_record_count(config)),
       counts_pool_(event_counts_count(config)),
       option_sets_(config.option_sets),
+      app_bindings_(config.app_bindings),
       per_source_(config.max_conns_per_source != 0 ? std::max<uint32_t>(config.max_connections, 1)
                                                    : 1),
       listeners_(config.max_listeners),
@@ -56,6 +57,7 @@ TcpLayer::Memory TcpLayer::memory(const TcpConfig& c) {
   m.ooo_queues = base::FreeList<ReassemblyQueue>::memory_bytes(c.ooo_queues);
   m.time_wait = TimeWaitStore::memory_bytes(c.time_wait_records);
   m.option_sets = OptionSets::memory_bytes(c.option_sets);
+  m.app_bindings = AppBindings::memory_bytes(c.app_bindings);
   return m;
 }
 
@@ -89,33 +91,35 @@ void TcpLayer::unlink_dirty(Tcb& t) {
 }
 
 void TcpLayer::deliver_events(Tcb& t) {
-  const AppEvents* ev = t.events;
-  if (!ev) return;
+  if (!t.has_app()) return;
+  // A copy: a callback that closes or aborts the connection may end its reference.
+  const AppBinding app = app_bindings_.get(t.app);
+  const AppEvents* ev = app.events;
   if (t.ev_established) {
     t.ev_established = false;
     if (t.passive) {
-      if (ev->accepted) ev->accepted(t.ctx, &t);
+      if (ev->accepted) ev->accepted(app.ctx, &t);
     } else if (ev->connected) {
-      ev->connected(t.ctx, &t);
+      ev->connected(app.ctx, &t);
     }
   }
   // Each callback may close or abort the connection: re-check before the next.
-  if (t.ev_readable && !t.app_closed && t.events) {
+  if (t.ev_readable && !t.app_closed && t.has_app()) {
     t.ev_readable = false;
-    if (ev->readable && t.rcvq.bytes() > 0) ev->readable(t.ctx, &t);
+    if (ev->readable && t.rcvq.bytes() > 0) ev->readable(app.ctx, &t);
   }
-  if (t.ev_writable && !t.app_closed && t.events) {
+  if (t.ev_writable && !t.app_closed && t.has_app()) {
     t.ev_writable = false;
-    if (ev->writable) ev->writable(t.ctx, &t);
+    if (ev->writable) ev->writable(app.ctx, &t);
   }
-  if (t.ev_peer_closed && !t.app_closed && t.events) {
+  if (t.ev_peer_closed && !t.app_closed && t.has_app()) {
     t.ev_peer_closed = false;
-    if (ev->peer_closed) ev->peer_closed(t.ctx, &t);
+    if (ev->peer_closed) ev->peer_closed(app.ctx, &t);
   }
-  if (t.closed_pending && t.events) {
+  if (t.closed_pending && t.has_app()) {
     t.closed_pending = false;
-    t.events = nullptr;  // the last event: the application forgets this Conn now
-    if (ev->closed) ev->closed(t.ctx, &t, t.close_reason);
+    forget_app(t);  // the last event: the application forgets this Conn now
+    if (ev->closed) ev->closed(app.ctx, &t, t.close_reason);
   }
 }
 

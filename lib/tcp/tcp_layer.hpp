@@ -91,6 +91,11 @@ struct TcpConfig {
   // its ConnInfo (tcp_event_counts_unavailable) and tries again at its next.
   uint32_t event_counts = 0;
   uint16_t max_listeners = 64;
+  // Distinct (events, ctx) pairs live at once (app_bindings.hpp; 26 B each, at most 65535):
+  // every connection with an application refers to one (its listener's, or the one connect()
+  // was given). Full: a connect() or listen() with a pair no live entry has fails
+  // (TcpError::apps_full, counted tcp_app_bindings_full).
+  uint32_t app_bindings = 1024;
   // Distinct option sets live at once (option_sets.hpp; 48 B each, at most 65535): every
   // connection refers to one (its listener's, the one connect() was given, or one it changed
   // to). Full: a connect() or listen() with options no live set has fails (options_full),
@@ -287,9 +292,10 @@ class TcpLayer {
     size_t ooo_queues = 0;    // the reassembly-queue pool
     size_t time_wait = 0;     // TIME-WAIT records and their index
     size_t option_sets = 0;   // the interned option sets (OptionSets)
+    size_t app_bindings = 0;  // the interned (events, ctx) pairs (AppBindings)
     [[nodiscard]] size_t connection_tables() const {
       return tcbs + ipv6_addrs + flow_buckets + per_source + cold_blocks + undo_records +
-             event_counts + ooo_queues + option_sets;
+             event_counts + ooo_queues + option_sets + app_bindings;
     }
     [[nodiscard]] size_t total() const { return connection_tables() + time_wait; }
   };
@@ -308,6 +314,8 @@ class TcpLayer {
   [[nodiscard]] uint32_t tcbs_built() const { return tcbs_.built(); }
   [[nodiscard]] uint32_t undo_records_lent() const { return undo_pool_.lent(); }
   [[nodiscard]] uint32_t event_counts_lent() const { return counts_pool_.lent(); }
+  // Distinct (events, ctx) pairs held now (AppBindings).
+  [[nodiscard]] uint32_t app_bindings_live() const { return app_bindings_.live(); }
   [[nodiscard]] uint32_t rcv_mbufs() const { return rcv_mbufs_; }
   [[nodiscard]] uint32_t rcv_mbuf_budget() const { return rcv_budget_; }
   // Mbufs held by the send queues of every connection, and their budget.
@@ -623,6 +631,12 @@ class TcpLayer {
   }
   EventCounts* take_counts(Tcb& t);
   void put_counts(Tcb& t);
+  // The application forgets the connection: no more events, its (events, ctx) reference back.
+  void forget_app(Tcb& t) {
+    if (!t.has_app()) return;
+    app_bindings_.release(t.app);
+    t.app = AppBindings::kNone;
+  }
   // MTU - 40 over IPv4, MTU - 60 over IPv6 (ip_header.hpp).
   uint16_t mss_for_mtu(const net::FourTuple& t) const { return mss_for(mtu_, t); }
   // The largest MSS the path to t's remote address takes: the link's, or the path MTU's
@@ -688,6 +702,7 @@ class TcpLayer {
   base::FreeList<UndoRecord> undo_pool_;
   base::FreeList<EventCounts> counts_pool_;
   OptionSets option_sets_;          // every connection's and listener's options, interned
+  AppBindings app_bindings_;        // every connection's and listener's (events, ctx), interned
   base::KeyCounts per_source_;      // passive connections per source (max_conns_per_source)
   uint32_t rcv_mbufs_ = 0;          // held by every rcvq and ooo queue of this layer
   uint32_t rcv_budget_ = 0;         // config_.rcv_mbuf_budget, resolved

@@ -134,7 +134,7 @@ void TcpLayer::on_rexmt(Tcb& t, uint64_t now) {
           pressed ? std::min<uint8_t>(config_.synack_retries, 2) : config_.synack_retries;
       if (t.rexmt_count >= limit) {
         leave_listener(t);
-        t.events = nullptr;  // never accepted: the application never knew it
+        forget_app(t);  // never accepted: the application never knew it
         return finish(t, CloseReason::timeout, now);
       }
       ++t.rexmt_count;

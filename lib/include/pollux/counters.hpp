@@ -248,6 +248,9 @@ enum class Counter : uint16_t {
   // The table of option sets (TcpConfig::option_sets) was full: a connect() or listen()
   // failed (TcpError::options_full) or a setter was refused (it returned false).
   tcp_option_sets_full,
+  // The table of (events, ctx) pairs (TcpConfig::app_bindings) was full: a connect() or
+  // listen() with a pair unlike every live one failed (TcpError::apps_full).
+  tcp_app_bindings_full,
   // Resources.
   drop_no_mbuf,      // mempool empty: the reply or request was not sent
   drop_tx_full,      // the TX batch overflowed before the flush
@@ -444,6 +447,7 @@ inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
     "tcp_undo_unavailable",
     "tcp_event_counts_unavailable",
     "tcp_option_sets_full",
+    "tcp_app_bindings_full",
     "drop_no_mbuf",
     "drop_tx_full",
     "drop_tx_oversize",

@@ -148,6 +148,7 @@ enum class TcpError : uint8_t {
   invalid,            // bad argument (port 0, own address, ...)
   backlog_full,       // listener table full
   options_full,       // connect/listen: options unlike every live set, and no room for one
+  apps_full,          // connect/listen: (events, ctx) unlike every live pair, and no room
 };
 
 }  // namespace pollux

@@ -128,8 +128,10 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // bits): 512 B; CUBIC's windows became 32-bit bytes and K with the epoch's start one time
   // (cc::State 72 -> 48): 488 B; the send queue kept no offset into its head and counts its
   // mbufs in the head's nb_segs (40 -> 32): 480 B.
-  // Then (branch lean) the eight event counts went to a record lent
-  // from a connection's first event on (EventCounts; Stats 40 -> 16)
+  // Then (branch lean) the eight event counts went to a record lent from a connection's
+  // first event on (EventCounts; Stats 40 -> 16), and the application's (events, ctx) became
+  // a 2-byte reference to an interned pair (AppBindings) and the close reason 3 bits in the
+  // flags' byte (AppState 32 -> 16): TCB_SIZE B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -143,12 +145,12 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(Timing), 104u);   // the flags and rtt_seq in the estimator's tail (was 112)
   EXPECT_EQ(sizeof(Rack), 28u);      // flags as bits, after the 32-bit fields
   EXPECT_EQ(sizeof(RackTlp), 28u);   // its flags in Rack's last byte (was 32)
-  EXPECT_EQ(sizeof(AppState), 32u);  // events, ctx, user; flags, options' id, listener slot
+  EXPECT_EQ(sizeof(AppState), 16u);  // user; flags, ids of options and (events, ctx), listener
   EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
   EXPECT_EQ(sizeof(Stats), 16u);  // the event counts' record, three wrap counts (byte counts)
   EXPECT_EQ(sizeof(EventCounts), 40u);
-  EXPECT_LE(sizeof(Tcb), 504u);
-  EXPECT_LE(own, 513.0);  // 504 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 480u);
+  EXPECT_LE(own, 489.0);  // 480 + 8, and a per-source table of one
   // The hot parts (session 17): the FINs' flags in Status' padding, SND.FIN derived
   // (SND.MAX - 1 once sent), Negotiated's shifts and flags bits; Congestion's state then
   // begins 16 B earlier.
