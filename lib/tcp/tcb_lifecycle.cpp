@@ -8,6 +8,26 @@
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
+namespace {
+
+// A record from `pool` into the TCB's `slot` (empty), or nullptr and `unavailable` counted.
+template <class T>
+T* lend(base::FreeList<T>& pool, T*& slot, base::Counters& counters, base::Counter unavailable) {
+  T* x = pool.take();
+  if (!x) counters.inc(unavailable);
+  slot = x;
+  return x;
+}
+
+// The TCB's record in `slot`, if any, back to `pool`.
+template <class T>
+void give_back(base::FreeList<T>& pool, T*& slot) {
+  if (!slot) return;
+  pool.put(slot);
+  slot = nullptr;
+}
+
+}  // namespace
 
 Tcb* TcpLayer::alloc_tcb() {
   // One given back first (LIFO, warm in cache), else one built now: a TCB's bytes are first
@@ -130,38 +150,22 @@ void TcpLayer::put_cold(Tcb& t) {
 }
 
 UndoRecord* TcpLayer::take_undo(Tcb& t) {
-  if (t.undo) return t.undo;
-  UndoRecord* u = undo_pool_.take();
-  if (!u) {
-    counters_.inc(base::Counter::tcp_undo_unavailable);
-    return nullptr;
-  }
-  t.undo = u;
-  return u;
+  return t.undo ? t.undo : lend(undo_pool_, t.undo, counters_, base::Counter::tcp_undo_unavailable);
 }
 
 void TcpLayer::put_undo(Tcb& t) {
-  UndoRecord* u = t.undo;
-  if (!u) return;
-  undo_pool_.put(u);
-  t.undo = nullptr;
+  give_back(undo_pool_, t.undo);
 }
 
 EventCounts* TcpLayer::take_counts(Tcb& t) {
-  EventCounts* c = counts_pool_.take();
-  if (!c) {
-    counters_.inc(base::Counter::tcp_event_counts_unavailable);
-    return nullptr;
-  }
-  *c = EventCounts{};  // a record given back holds its last connection's counts
-  t.counts = c;
+  EventCounts* c =
+      lend(counts_pool_, t.counts, counters_, base::Counter::tcp_event_counts_unavailable);
+  if (c) *c = EventCounts{};  // a record given back holds its last connection's counts
   return c;
 }
 
 void TcpLayer::put_counts(Tcb& t) {
-  if (!t.counts) return;
-  counts_pool_.put(t.counts);
-  t.counts = nullptr;
+  give_back(counts_pool_, t.counts);
 }
 
 void TcpLayer::release_ooo(Tcb& t) {
