@@ -154,7 +154,9 @@ struct Listener {
 //
 // What each part costs (x86-64, bytes; issue 13 item 5 measured them, then cut 816 -> 696
 // -> 680 -> 664 -> 656 -> 624 -> 616 -> 528 (session 16: the tuple, the tails of the RTT
-// estimator and Rack, the dirty hook, cc::State, Stats)):
+// estimator and Rack, the dirty hook, cc::State, Stats) -> 440 (session 17: the hot parts'
+// flags, CUBIC's state in fixed point, the send queue's offset and count, the event counts'
+// record, the interned (events, ctx))):
 //   FlowLink      24  bucket hook 8, the key 16: ports 4, family 1 (+3), and an IPv4 tuple's
 //                     addresses inline or a pointer to an IPv6 one's in the layer's array at
 //                     the TCB's slot (32 B, never written for IPv4; was 48: the tuple inline
@@ -195,7 +197,7 @@ struct Listener {
 //                     table, AppBindings, as the options are, and the close reason left its
 //                     own byte for the flags')
 //   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Undo (no padding)
-//   Undo           8  the pooled record's pointer (UndoRecord, 104 B, was 152, then 128)
+//   Undo           8  the pooled record's pointer (UndoRecord, 80 B, was 152, then 128, 104)
 //   RackTlp       28  Rack 28 with the part's three flags as bits in its last byte (was 52:
 //                     the probe's details and RACK's resend marks, 16, live in the cold
 //                     block: they matter only while a flight is out; then 32 -> 28, its

@@ -131,7 +131,7 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // Then (branch lean) the eight event counts went to a record lent from a connection's
   // first event on (EventCounts; Stats 40 -> 16), and the application's (events, ctx) became
   // a 2-byte reference to an interned pair (AppBindings) and the close reason 3 bits in the
-  // flags' byte (AppState 32 -> 16): TCB_SIZE B.
+  // flags' byte (AppState 32 -> 16): 440 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
@@ -149,8 +149,8 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
   EXPECT_EQ(sizeof(Stats), 16u);  // the event counts' record, three wrap counts (byte counts)
   EXPECT_EQ(sizeof(EventCounts), 40u);
-  EXPECT_LE(sizeof(Tcb), 480u);
-  EXPECT_LE(own, 489.0);  // 480 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 440u);
+  EXPECT_LE(own, 449.0);  // 440 + 8, and a per-source table of one
   // The hot parts (session 17): the FINs' flags in Status' padding, SND.FIN derived
   // (SND.MAX - 1 once sent), Negotiated's shifts and flags bits; Congestion's state then
   // begins 16 B earlier.
