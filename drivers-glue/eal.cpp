@@ -54,6 +54,13 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free,
   } else if (kind == "afpacket") {
     if (arg.empty()) r.error = "preset afpacket needs an interface name: --preset afpacket:IFNAME";
     else r.eal_args.push_back("--vdev=net_af_packet0,iface=" + std::string(arg) + ",qpairs=1");
+  } else if (kind == "afxdp") {
+    // The interface's queue 0 (a veth's only receive queue by default). The driver attaches
+    // an XDP program that redirects that queue's frames to the socket, and detaches it at
+    // close; the port's pool is the socket's memory (zero copy between the ring and mbufs).
+    if (arg.empty()) r.error = "preset afxdp needs an interface name: --preset afxdp:IFNAME";
+    else r.eal_args.push_back("--vdev=net_af_xdp0,iface=" + std::string(arg) +
+                              ",start_queue=0,queue_count=1");
   } else if (kind == "ring") {
     if (!arg.empty()) r.error = "preset ring takes no argument";
     else r.eal_args.push_back("--vdev=net_ring0");
@@ -87,7 +94,8 @@ PresetResult expand_preset(std::string_view preset, bool hugepages_free,
     r.eal_args = {"-a", bdf};
     return r;
   } else {
-    r.error = "unknown preset '" + std::string(kind) + "' (expected tap:IF, afpacket:IF, ring, memif:PATH, pci:BDF, local)";
+    r.error = "unknown preset '" + std::string(kind) +
+              "' (expected tap:IF, afpacket:IF, afxdp:IF, ring, memif:PATH, pci:BDF, local)";
   }
   if (!r.error.empty()) {
     r.eal_args.clear();
@@ -142,7 +150,9 @@ int init_eal(int argc, char** argv, std::vector<std::string>& app_args,
     args.insert(args.end(), p.eal_args.begin(), p.eal_args.end());
     i = 3;
   } else if (argc == 2 && std::strcmp(argv[1], "--preset") == 0) {
-    std::fprintf(stderr, "error: --preset needs a value (tap:IF, afpacket:IF, ring, memif:PATH, pci:BDF)\n");
+    std::fprintf(stderr,
+                 "error: --preset needs a value (tap:IF, afpacket:IF, afxdp:IF, ring, "
+                 "memif:PATH, pci:BDF)\n");
     return -1;
   } else if (!default_preset.empty()) {
     PresetResult p = expand_preset(default_preset, user_memory || hugepages_available());

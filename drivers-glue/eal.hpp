@@ -13,6 +13,8 @@ namespace pollux::dpdk {
 // Expands a preset into EAL arguments, or returns an error message.
 //   tap:IFNAME        net_tap: the kernel sees interface IFNAME
 //   afpacket:IFNAME   net_af_packet bound to an existing kernel interface (e.g. a veth end)
+//   afxdp:IFNAME      net_af_xdp on queue 0 of an existing kernel interface (e.g. a veth end,
+//                     which runs the driver's XDP program natively): bench/VETH.md
 //   ring              net_ring: an in-memory port (tests, loopback benchmarks)
 //   memif:PATH[:server|client]  net_memif over a unix socket (memif role, default client)
 //   local             no device at all (the application builds its own in-memory ports)

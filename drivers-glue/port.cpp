@@ -95,10 +95,12 @@ void program_rss(uint16_t port, const rte_eth_dev_info& dev, uint16_t queues, Po
   info.rss_programmed = true;
 }
 
-// net_af_packet's kernel interface (its `iface=` argument), or "" for any other device.
-std::string af_packet_iface(const rte_eth_dev_info& dev) {
-  if (dev.driver_name == nullptr || std::strcmp(dev.driver_name, "net_af_packet") != 0 ||
-      dev.device == nullptr)
+// The kernel interface under net_af_packet or net_af_xdp (their `iface=` argument), or ""
+// for any other device.
+std::string kernel_iface(const rte_eth_dev_info& dev) {
+  if (dev.driver_name == nullptr || dev.device == nullptr ||
+      (std::strcmp(dev.driver_name, "net_af_packet") != 0 &&
+       std::strcmp(dev.driver_name, "net_af_xdp") != 0))
     return {};
   const rte_devargs* da = rte_dev_devargs(dev.device);
   if (da == nullptr || da->args == nullptr) return {};
@@ -110,12 +112,13 @@ std::string af_packet_iface(const rte_eth_dev_info& dev) {
 }
 
 // Issue 15 item 5: a port whose link is down sends nothing, silently. A NIC's PHY takes a
-// moment to negotiate after start, so wait up to kLinkWaitMs for it; net_af_packet always
-// says up, so ask the kernel about its interface instead (a veth whose peer is down has no
-// carrier: its operstate is "down"). Returns the one line to print, or "" when up.
+// moment to negotiate after start, so wait up to kLinkWaitMs for it; net_af_packet and
+// net_af_xdp always say up, so ask the kernel about their interface instead (a veth whose
+// peer is down has no carrier: its operstate is "down"). Returns the one line to print, or
+// "" when up.
 constexpr unsigned kLinkWaitMs = 3000, kLinkPollMs = 100;
 std::string link_down_note(uint16_t port, const rte_eth_dev_info& dev, const std::string& driver) {
-  const std::string iface = af_packet_iface(dev);
+  const std::string iface = kernel_iface(dev);
   if (!iface.empty()) {
     std::string state;
     if (FILE* f = std::fopen(("/sys/class/net/" + iface + "/operstate").c_str(), "r")) {

@@ -186,15 +186,18 @@ void share_held_mbufs(uint32_t extra, uint32_t lcores, engine::EngineConfig& ec)
   ec.nd.max_pending_total = std::min(ec.nd.max_pending_total, pending);
 }
 
-std::string checksum_partial_hint(uint16_t port_id, uint64_t bad) {
-  return "port " + std::to_string(port_id) + " (net_af_packet): all " + std::to_string(bad) +
+std::string checksum_partial_hint(uint16_t port_id, const std::string& driver, uint64_t bad) {
+  // "net_af_packet" -> "af_packet": what the veth hands the segments to.
+  const std::string to = driver.rfind("net_", 0) == 0 ? driver.substr(4) : driver;
+  return "port " + std::to_string(port_id) + " (" + driver + "): all " + std::to_string(bad) +
          " TCP segments received failed their checksum, none passed: the peer offloads TCP "
-         "checksums (a veth hands them to af_packet unfinished); run `ethtool -K PEER tx "
-         "off` on the interface at the other end";
+         "checksums (a veth hands them to " +
+         to + " unfinished); run `ethtool -K PEER tx off` on the interface at the other end";
 }
 
 void Runtime::watch_checksums() {
-  if (checksum_hint_printed_ || port_.driver != "net_af_packet") return;
+  if (checksum_hint_printed_ || (port_.driver != "net_af_packet" && port_.driver != "net_af_xdp"))
+    return;
   const uint64_t bad = counter(base::Counter::drop_tcp_bad_checksum);
   // Segments whose checksum passed: they reached a connection or a listener, or were
   // answered or dropped as CLOSED, or failed a later check.
@@ -208,7 +211,7 @@ void Runtime::watch_checksums() {
   }
   if (bad < kChecksumPartialSegments) return;
   checksum_hint_printed_ = true;
-  std::fprintf(stderr, "%s\n", checksum_partial_hint(port_.port_id, bad).c_str());
+  std::fprintf(stderr, "%s\n", checksum_partial_hint(port_.port_id, port_.driver, bad).c_str());
   std::fflush(stderr);
 }
 

@@ -43,7 +43,8 @@ struct RuntimeConfig {
 
 // A veth peer that offloads TCP checksums hands af_packet segments with the checksum still
 // to be filled in (CHECKSUM_PARTIAL), and net_af_packet has no header to say so: every one
-// fails verification. This many bad and none good is that, not line noise.
+// fails verification. So does net_af_xdp: the XDP frame carries no checksum state either.
+// This many bad and none good is that, not line noise.
 inline constexpr uint64_t kChecksumPartialSegments = 8;
 
 // Held memory (issue 14 item 2): the pool's mbufs beyond what the rings need (`extra`), split
@@ -55,8 +56,9 @@ inline constexpr uint64_t kChecksumPartialSegments = 8;
 // hold. A TCP budget already set (non-zero) is kept; the other caps only come down.
 void share_held_mbufs(uint32_t extra, uint32_t lcores, engine::EngineConfig& ec);
 
-// The one line printed (to stderr) when that happens on port `port_id`.
-[[nodiscard]] std::string checksum_partial_hint(uint16_t port_id, uint64_t bad);
+// The one line printed (to stderr) when that happens on port `port_id` (driver `driver`).
+[[nodiscard]] std::string checksum_partial_hint(uint16_t port_id, const std::string& driver,
+                                                uint64_t bad);
 
 class Runtime {
  public:
@@ -122,9 +124,9 @@ class Runtime {
     void* ctx = nullptr;
   };
   void prepare_workers(std::atomic<bool>& stop);
-  // Called once a second by the observer: on net_af_packet, when every TCP segment so far
-  // failed its checksum (at least kChecksumPartialSegments, none good), prints once what to
-  // run on the peer (issue 12.3).
+  // Called once a second by the observer: on net_af_packet or net_af_xdp, when every TCP
+  // segment so far failed its checksum (at least kChecksumPartialSegments, none good),
+  // prints once what to run on the peer (issue 12.3).
   void watch_checksums();
   bool checksum_hint_printed_ = false;
 

@@ -27,9 +27,9 @@ std::optional<ServerMode> parse_server_mode(const std::string& name) {
 namespace {
 
 constexpr const char* kServerFooter =
-    "Presets (before --, with any EAL arguments): tap:IF, afpacket:IF, ring (in memory),\n"
-    "memif:PATH[:server|client], pci:BDF (a NIC bound to vfio-pci, with hugepages; the start-up\n"
-    "says what to fix when it cannot be used: drivers-glue/NICS.md).\n"
+    "Presets (before --, with any EAL arguments): tap:IF, afpacket:IF, afxdp:IF, ring (in\n"
+    "memory), memif:PATH[:server|client], pci:BDF (a NIC bound to vfio-pci, with hugepages;\n"
+    "the start-up says what to fix when it cannot be used: drivers-glue/NICS.md).\n"
     "Numbers take suffixes: counts and rates k, M, G (x1000); sizes k, M, G (x1000) or Ki, Mi,\n"
     "Gi (x1024); durations ms, s, m, h (a bare number is in the option's own unit).\n"
     "Every option can come from a --config file (`port = 80`, `ip = [\"10.0.0.2/24\"]`,\n"

@@ -599,11 +599,17 @@ TEST(Presets, ExpandToTheVirtualDeviceTheyName) {
   EXPECT_EQ(memif.eal_args[0], "--vdev=net_memif0,role=server,socket=/tmp/m.sock");
   auto afp = dpdk::expand_preset("afpacket:veth0", true);
   EXPECT_EQ(afp.eal_args[0], "--vdev=net_af_packet0,iface=veth0,qpairs=1");
+  auto afx = dpdk::expand_preset("afxdp:veth0", false);
+  EXPECT_EQ(afx.eal_args,
+            (std::vector<std::string>{"--vdev=net_af_xdp0,iface=veth0,start_queue=0,queue_count=1",
+                                      "--no-pci", "--no-huge", "-m", "1024", "--no-shconf"}));
 }
 
 TEST(Presets, BadPresetsSayWhatIsExpected) {
   EXPECT_NE(dpdk::expand_preset("tap", true).error.find("tap:IFNAME"), std::string::npos);
   EXPECT_NE(dpdk::expand_preset("afpacket:", true).error.find("interface"), std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("afxdp", true).error.find("afxdp:IFNAME"), std::string::npos);
+  EXPECT_NE(dpdk::expand_preset("pcap:x", true).error.find("afxdp:IF"), std::string::npos);
   EXPECT_NE(dpdk::expand_preset("ring:x", true).error.find("no argument"), std::string::npos);
   EXPECT_NE(dpdk::expand_preset("memif:/s:boss", true).error.find("server or client"),
             std::string::npos);
