@@ -116,19 +116,19 @@ def ratio(v, base, higher_better):
 
 lines = [f"Machine: {machine}. Each run {seconds:g} s; client side on CPU 0, server side on "
          "CPU 1 in every setup.", "",
-         "| scenario | pollux in-memory | pollux veth (af_packet) | Linux (veth) | "
-         "in-memory vs Linux | veth vs Linux |", "|---|---:|---:|---:|---:|---:|"]
+         "| scenario | pollux in-memory | pollux veth (af_packet) | pollux veth (af_xdp) | "
+         "Linux (veth) | in-memory vs Linux | af_packet vs Linux | af_xdp vs Linux |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|"]
 plot = []
 for scenario, metric, label, higher in rows:
     # Every IPv4 bulk row is compared with Linux's one bulk run (veth with GSO/GRO), each -v6
     # row with Linux's IPv6 run.
-    m, v, l = pollux("memory", scenario), pollux("veth", scenario), linux(linux_name(scenario))
-    mv = m.get(metric) if m else None
-    vv = v.get(metric) if v else None
-    lv = l.get(metric) if l else None
-    lines.append(f"| {label} | {fmt(mv)} | {fmt(vv)} | {fmt(lv)} | {ratio(mv, lv, higher)} | "
-                 f"{ratio(vv, lv, higher)} |")
-    plot.append((label, mv, vv, lv))
+    m, v, x = (pollux(setup, scenario) for setup in ("memory", "veth", "vethxdp"))
+    l = linux(linux_name(scenario))
+    mv, vv, xv, lv = (r.get(metric) if r else None for r in (m, v, x, l))
+    lines.append(f"| {label} | {fmt(mv)} | {fmt(vv)} | {fmt(xv)} | {fmt(lv)} | "
+                 f"{ratio(mv, lv, higher)} | {ratio(vv, lv, higher)} | {ratio(xv, lv, higher)} |")
+    plot.append((label, mv, vv, xv, lv))
 lines.append("")
 lines.append("Ratios are \"times better than Linux\" (for latency: Linux's value over ours).")
 
@@ -139,7 +139,7 @@ lines.append("| run | errors | retransmitted segments | busy cycles per TCP segm
 lines.append("|---|---:|---:|---:|---:|---:|")
 for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload",
                  "bulk-v6"):
-    for setup in ("memory", "veth"):
+    for setup in ("memory", "veth", "vethxdp"):
         p = pollux(setup, scenario)
         if p:
             lines.append(f"| pollux {setup} {scenario} | {p['errors']} | {p['retrans']} | "
@@ -156,7 +156,7 @@ for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-
 cause_rows = []
 for scenario in ("cps", "cps-v6", "rps", "pingpong", "bulk", "bulk-csum", "bulk-nooffload",
                  "bulk-v6"):
-    for setup in ("memory", "veth"):
+    for setup in ("memory", "veth", "vethxdp"):
         d = load(f"{setup}-{scenario}")
         if not d or "retransmissions" not in d:
             continue
@@ -209,10 +209,11 @@ try:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(3, 4, figsize=(16, 10))
-    for ax, (label, mv, vv, lv) in zip(axes.flat, plot):
-        names = ["pollux\nin-memory", "pollux\nveth", "Linux\nveth"]
-        vals = [x or 0 for x in (mv, vv, lv)]
-        ax.bar(names, vals, color=["#2a6f97", "#61a5c2", "#999999"])
+    for ax, (label, *vals) in zip(axes.flat, plot):
+        names = ["pollux\nin-memory", "pollux veth\naf_packet", "pollux veth\naf_xdp",
+                 "Linux\nveth"]
+        vals = [v or 0 for v in vals]
+        ax.bar(names, vals, color=["#2a6f97", "#61a5c2", "#89c2d9", "#999999"])
         ax.set_title(label, fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(f"pollux vs Linux: {machine}", fontsize=9)

@@ -3,11 +3,13 @@
 #
 #   bench/run.sh [--seconds N] [--conns N] [--out DIR] [--no-results]
 #
-# Three setups, the same scenarios, two CPUs each (one for the client side, one for the
+# Four setups, the same scenarios, two CPUs each (one for the client side, one for the
 # server side; pollux lcores and kernel processes are pinned alike):
 #   memory   pollux-gen -> pollux-server in one process over the in-memory link
 #   veth     pollux-gen -> pollux-server, two processes, net_af_packet on the two ends of a
 #            veth pair (every frame crosses the kernel's veth)
+#   vethxdp  the same over net_af_xdp on the two ends of another veth pair (the XDP program
+#            redirects each frame to the socket; bench/VETH.md)
 #   linux    wrk / iperf3 / a python holder -> nginx / iperf3 across two namespaces joined
 #            by a veth pair (the kernel's TCP on both sides)
 # Scenarios: cps (HTTP, Connection: close), rps (HTTP keep-alive, 32 connections), pingpong
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --conns) conns=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     --no-results) write_results=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -148,12 +150,19 @@ pollux_memory() {
 }
 
 # pollux_veth NAME SERVER-MODE GEN-ARGS...: pollux-server on CPU 1, pollux-gen on CPU 0,
-# each on one end of a veth pair through net_af_packet; over IPv6 when NAME ends in -v6
-# (fd00:241::2 -> fd00:241::1, pollux's own neighbour discovery on both ends: the kernel's
-# IPv6 stays off on the pair, it only carries the frames).
+# each on one end of a veth pair through net_af_packet, then again through net_af_xdp on
+# another pair; over IPv6 when NAME ends in -v6 (fd00:241::2 -> fd00:241::1, pollux's own
+# neighbour discovery on both ends: the kernel's IPv6 stays off on the pairs, they only
+# carry the frames).
 veth_up=0
 pollux_veth() {
-  local name=$1 mode=$2; shift 2
+  pollux_pair afpacket pxp veth "$@"
+  pollux_pair afxdp pxx vethxdp "$@"
+}
+# pollux_pair PRESET IFPREFIX SETUP NAME SERVER-MODE GEN-ARGS...: one run of the two over
+# --preset PRESET:IF on the pair IFPREFIX{a,b}$$, reported as SETUP-NAME.
+pollux_pair() {
+  local preset=$1 ifp=$2 setup=$3 name=$4 mode=$5; shift 5
   local sip=10.241.0.1/24 gip=10.241.0.2/24 dst=10.241.0.1:8080
   if [[ $name == *-v6 ]]; then
     sip=fd00:241::1/64 gip=fd00:241::2/64 dst='[fd00:241::1]:8080'
@@ -162,27 +171,28 @@ pollux_veth() {
     netns_add $nsp
     ip netns exec $nsp sysctl -qw net.ipv6.conf.all.disable_ipv6=1
     veth_add $nsp pxpa$$ $nsp pxpb$$
-    for i in pxpa$$ pxpb$$; do
+    veth_add $nsp pxxa$$ $nsp pxxb$$
+    for i in pxpa$$ pxpb$$ pxxa$$ pxxb$$; do
       # Frames between two pollux ends carry complete checksums; keep the kernel from
       # marking them as still to be filled in.
       ip netns exec $nsp ethtool -K $i tx off >/dev/null
     done
     veth_up=1
   fi
-  spawn "$work/server-$name.log" ip netns exec $nsp "$server" --preset afpacket:pxpb$$ -l 1 \
-    --log-level=4 -- --ip "$sip" --port 8080 --mode "$mode" --max-conns 65536 --quiet
+  spawn "$work/server-$setup-$name.log" ip netns exec $nsp "$server" --preset $preset:${ifp}b$$ \
+    -l 1 --log-level=4 -- --ip "$sip" --port 8080 --mode "$mode" --max-conns 65536 --quiet
   local sp=$spawned
-  wait_for "$work/server-$name.log" '^ready' 10 || true
+  wait_for "$work/server-$setup-$name.log" '^ready' 10 || true
   # IPv6: the server's address is tentative for its one DAD probe's second (RFC 4862 5.4);
   # a neighbour solicitation for it meanwhile goes unanswered and the first SYNs wait a
   # retransmission timeout. The run starts once the address is the server's.
   if [[ $name == *-v6 ]]; then sleep 1.2; fi
-  ip netns exec $nsp "$gen" --preset afpacket:pxpa$$ -l 0 --log-level=4 -- \
+  ip netns exec $nsp "$gen" --preset $preset:${ifp}a$$ -l 0 --log-level=4 -- \
     --ip "$gip" --dst "$dst" --duration "$seconds" --quiet \
-    --json "$out/veth-$name.json" "$@" >"$out/veth-$name.txt" 2>&1 || true
+    --json "$out/$setup-$name.json" "$@" >"$out/$setup-$name.txt" 2>&1 || true
   stop_pid $sp
   # The server's busy cycles (its summary, printed at exit) for the report's cost table.
-  grep '^  cpu server' "$work/server-$name.log" >"$out/veth-$name.server-cpu.txt" || true
+  grep '^  cpu server' "$work/server-$setup-$name.log" >"$out/$setup-$name.server-cpu.txt" || true
 }
 
 # --- the scenarios ------------------------------------------------------------------------------
@@ -318,6 +328,10 @@ How to read this:
   is not what a NIC costs. Linux uses the same veth pair with GSO/GRO, i.e. 64 KB
   segments: pollux has no TSO on af_packet, hence its bulk gap over veth. In memory pollux
   has TSO/LRO by default (the bulk row; bulk-csum and bulk-nooffload turn them off).
+- "pollux veth (af_xdp)" runs the same over net_af_xdp on another veth pair: the veth's
+  native XDP program redirects each frame into the socket's ring (one copy into the pool's
+  memory, no socket buffer on the way in); sending still builds one kernel buffer per frame
+  (veth has no zero-copy AF_XDP). No TSO, no checksum offload either (bench/VETH.md).
 - Busy cycles per TCP segment: each poller counts the TSC cycles of the loop turns that
   received, steered or sent something, less the mean cost of an empty turn, and divides by
   the TCP segments its lcore received and sent (drivers-glue/poller.cpp). The spinning
