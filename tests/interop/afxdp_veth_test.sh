@@ -6,7 +6,8 @@
 #              socat sends 4 MB of random bytes to the echo server and gets them back
 #              intact (sha256); curl gets a 100,000-byte HTTP body; with the kernel's TX
 #              checksum offload on, every segment arrives unfinished (the XDP frame carries
-#              no checksum state) and pollux prints the one line naming the fix.
+#              no checksum state) and pollux prints the one line naming the fix; with the
+#              kernel's end down, the one line saying the link is down.
 #   pollux     pollux-gen and pollux-server on the two ends of one veth pair, both on
 #              af_xdp: a bulk upload whose bytes the server counts (all of them but what was
 #              still queued when the generator stopped: at most its 256 KiB send buffer),
@@ -85,6 +86,18 @@ if start csum-partial $pns pxxs$$ --ip 10.214.0.2/24 --mode http; then
 fi
 stop $pns pxxs$$
 ip netns exec $kns ethtool -K pxxk$$ tx off >/dev/null
+
+# The kernel's end down: ours has no carrier, and the port line is followed by the one line
+# that says so (net_af_xdp says up whatever the interface is; the kernel is asked).
+ip netns exec $kns ip link set pxxk$$ down
+ip netns exec $pns timeout 60 "$server" --preset "afxdp:pxxs$$" -l 1 --log-level=4 -- \
+  --ip 10.214.0.2/24 --mode http --duration 1 --quiet >"$workdir/linkdown.log" 2>&1
+rc=$?
+check "[link down] pollux-server runs and exits 0 (rc=$rc)" test $rc -eq 0
+check "[link down] one line says the link is down and names the interface" \
+  test "$(grep -c "^port 0 link: down (kernel interface pxxs$$ is [a-z]*down)" "$workdir/linkdown.log")" -eq 1
+ip netns exec $kns ip link set pxxk$$ up
+check "[link down] no such line while the link was up" bash -c "! grep -q 'link: down' '$workdir'/server-http.log"
 
 # --- pollux-gen to pollux-server, both on af_xdp -----------------------------------------------
 # run_gen NAME ARGS...: pollux-gen on CPU 0 over af_xdp on pxxa, to the server on pxxb.
