@@ -27,8 +27,12 @@ class MbufFreeBatch {
 
   // Takes one buffer, unlinked from whatever followed it: a buffer another owner still
   // references keeps no pointer to the queue's next one (which may be freed meanwhile).
+  // Written only when set, as rte_pktmbuf_prefree_seg writes it: `next` sits in the header's
+  // second cache line, and a store where it is null already (a chain's last buffer, a buffer
+  // the queue unlinked) would dirty that line, or take it from the lcore that wrote it last,
+  // for nothing.
   void add(rte_mbuf* m) noexcept {
-    m->next = nullptr;
+    if (m->next != nullptr) m->next = nullptr;
     m = rte_pktmbuf_prefree_seg(m);
     if (m == nullptr) return;  // referenced elsewhere still
     if (n_ == bufs_.size() || (n_ != 0 && bufs_[0]->pool != m->pool)) flush();
