@@ -95,6 +95,24 @@ TEST(CongestionControl, ApplicationLimitedSenderDoesNotGrow) {
   }
 }
 
+// A CUBIC sender just reduced from 100 segments in flight (W_max 100, cwnd 70), whose round
+// trips of 100 ms each deliver one window of ACKs, one segment each, from 1 s on.
+struct ReducedAt100 {
+  State s;
+  uint32_t ssthresh = 0, cwnd = 0;
+  uint64_t now = 1'000'000'000;
+  static constexpr uint64_t kRtt = 100 * kMs;
+  ReducedAt100() {
+    init(s, Algorithm::cubic);
+    ssthresh = cwnd = on_congestion(s, 100 * kMss, 100 * kMss, kMss);
+  }
+  void round_trip(uint32_t mss) {
+    const uint32_t segs = cwnd / mss;
+    for (uint32_t i = 0; i < segs; ++i) ack(s, cwnd, ssthresh, mss, mss, cwnd, now, kRtt);
+    now += kRtt;
+  }
+};
+
 // After a reduction from 100 to 70 segments with a 100 ms RTT, CUBIC regrows along the
 // curve: concave below W_max, about W_max at t = K (4.2 s), then convex -- until the
 // Reno-friendly estimate takes over. By hand: W_est = 70 + 0.529 per RTT reaches
@@ -103,19 +121,13 @@ TEST(CongestionControl, ApplicationLimitedSenderDoesNotGrow) {
 // 104.7, W_est(6.5) = 106.7): cwnd follows W_est. Each round trip delivers one window of
 // ACKs, one segment each.
 TEST(Cubic, RegrowsAlongTheCurve) {
-  State s;
-  init(s, Algorithm::cubic);
-  const uint32_t ssthresh = on_congestion(s, 100 * kMss, 100 * kMss, kMss);
-  uint32_t cwnd = ssthresh;
-  const uint64_t rtt = 100 * kMs;
-  uint64_t now = 1'000'000'000;
+  ReducedAt100 r;
+  const uint32_t& cwnd = r.cwnd;
   const double k = cubic_k(100, 70);
   double prev = cwnd;
   double at_k = 0, at_60 = 0, at_70 = 0;
   for (int round = 0; round < 70; ++round) {
-    const uint32_t segs = cwnd / kMss;
-    for (uint32_t i = 0; i < segs; ++i) ack(s, cwnd, ssthresh, kMss, kMss, cwnd, now, rtt);
-    now += rtt;
+    r.round_trip(kMss);
     const double t = (round + 1) * 0.1;  // time since the epoch began (first ACK at round 0)
     EXPECT_GE(cwnd, prev);
     prev = cwnd;
@@ -136,6 +148,35 @@ TEST(Cubic, RegrowsAlongTheCurve) {
   EXPECT_NEAR(at_k, 100.0, 1.5);
   // Reno-friendly with alpha = 1: one segment per RTT over the last ten RTTs.
   EXPECT_NEAR(at_70 - at_60, 10.0, 1.0);
+}
+
+// PMTUD lowers the MSS in the middle of an epoch (path_mtu.cpp: SND.MSS only; cwnd, W_max,
+// cwnd_prior and W_est stay in bytes). RFC 9438 counts windows in segments of SMSS and says
+// nothing of an SMSS that changes; what is kept here is the window the path held before the
+// reduction, in bytes, and the epoch's time to regain it (K, from the segments at the
+// reduction). So the curve still reaches the same bytes at the same time, eq. 1's cubic term
+// now in smaller segments (W_max is 125 of them instead of 100 of the old). Counted in
+// segments, as Linux counts them, the plateau would fall to 100 x 800 B with the MSS: 20%
+// below the window the path carried.
+TEST(Cubic, AnMssLoweredMidEpochKeepsThePlateauInBytesAndItsTime) {
+  ReducedAt100 r;
+  const uint32_t& cwnd = r.cwnd;
+  const double k = cubic_k(100, 70);  // 4.2172 s, in the segments of the reduction
+  constexpr uint32_t kLower = 800;    // from round 20 (t = 2 s) on
+  double at_k = 0;
+  uint32_t prev = cwnd;
+  for (int round = 0; round < 50; ++round) {
+    const uint32_t mss = round < 20 ? kMss : kLower;
+    r.round_trip(mss);
+    const double t = (round + 1) * 0.1;
+    EXPECT_GE(cwnd, prev) << "t=" << t;
+    EXPECT_LE(cwnd, prev + prev / 2 + mss) << "at most 1.5 cwnd a round (4.4), t=" << t;
+    prev = cwnd;
+    if (t < k - 0.5) EXPECT_LT(cwnd, 100 * kMss) << "W_max in bytes is not passed early, t=" << t;
+    if (std::fabs(t - k) < 0.05) at_k = cwnd;
+  }
+  EXPECT_EQ(r.s.w_max, 100 * kMss) << "W_max is the bytes before the reduction, whatever the MSS";
+  EXPECT_NEAR(at_k, 100.0 * kMss, 1.5 * kLower) << "the plateau's bytes at the epoch's own K";
 }
 
 // Short RTT: the Reno-friendly estimate (RFC 9438 4.3) wins over the flat cubic plateau.
