@@ -136,7 +136,7 @@ void TcpLayer::ack_new_data(Tcb& t, Seq a, const net::TcpOptions& opts, uint64_t
     // RFC 3522 Eifel detection: the first ACK for the retransmitted segment echoes the
     // timestamp of the original when the original arrived (reordered or delayed, not lost).
     // "The retransmission" is the oldest one outstanding (Tcb::rxt_stamp).
-    t.undo->eifel_pending = false;
+    t.undo()->eifel_pending = false;
     if (had_rxt && opts.has_timestamps && opts.ts_ecr != 0 &&
         static_cast<int32_t>(opts.ts_ecr - t.rxt_stamp) < 0)
       undo_reduction(t);

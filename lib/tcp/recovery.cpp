@@ -31,8 +31,8 @@ uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now
       t.tlp_out = false;
     // A duplicate of data this episode retransmitted: one retransmission was unnecessary.
     // When all were, the reduction was spurious (RFC 3708 3.3).
-    if (UndoRecord* u = t.undo; u && u->undo_retrans > 0 && r.dsack->start >= u->undo_marker &&
-                                r.dsack->end <= t.recover && --u->undo_retrans == 0)
+    if (UndoRecord* u = t.undo(); u && u->undo_retrans > 0 && r.dsack->start >= u->undo_marker &&
+                                  r.dsack->end <= t.recover && --u->undo_retrans == 0)
       undo_reduction(t);
     // A duplicate of octets we retransmitted (at or below the highest ever retransmitted):
     // that retransmission was not needed, the original had arrived. Reported as such
@@ -66,7 +66,7 @@ void TcpLayer::undo_reduction(Tcb& t) {
   // recovery, and (go-back-N after a timeout) stop resending what the peer already has.
   counters_.inc(Counter::tcp_spurious_undos);
   count_event(t, &EventCounts::spurious_undos);
-  const UndoRecord& u = *t.undo;  // lent: undo_valid()
+  const UndoRecord& u = *t.undo();  // lent: undo_valid()
   const uint32_t extent = u.undo_extent;
   t.cwnd = std::max(t.cwnd, u.prior_cwnd);
   t.ssthresh = std::max(t.ssthresh, u.prior_ssthresh);
@@ -95,8 +95,8 @@ void TcpLayer::enter_recovery(Tcb& t, uint64_t now) {
   t.tlp_out = false;
   if (ColdBlock* c = t.cold) c->rxt_lost_end = c->rxt_resend_next = t.snd_una;
   begin_undo_episode(t);
-  if (t.undo)
-    t.undo->undo_extent =
+  if (UndoRecord* u = t.undo())
+    u->undo_extent =
         std::max<uint32_t>(t.dupacks, (t.scoreboard().sacked_bytes() + t.snd_mss - 1) / t.snd_mss);
   t.ssthresh = cc::on_congestion(t.cc, t.cwnd, t.flight_size(), t.snd_mss);
   t.recover = t.snd_max;

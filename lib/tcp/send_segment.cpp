@@ -183,7 +183,7 @@ bool TcpLayer::send_segment(Tcb& t, Seq seq, uint8_t flags, uint32_t data_off, u
     counters_.inc(retrans_cause(t, flags), pieces);
     count_event(t, &EventCounts::retransmits, pieces);
     t.rxt_ever = true;
-    if (t.undo) t.undo->undo_retrans += pieces;
+    if (UndoRecord* u = t.undo()) u->undo_retrans += pieces;
     if (!t.rxt_out) {
       t.rxt_out = true;
       t.rxt_stamp = o.has_timestamps ? o.ts_val : 0;

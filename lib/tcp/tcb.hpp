@@ -156,7 +156,8 @@ struct Listener {
 // -> 680 -> 664 -> 656 -> 624 -> 616 -> 528 (session 16: the tuple, the tails of the RTT
 // estimator and Rack, the dirty hook, cc::State, Stats) -> 440 (session 17: the hot parts'
 // flags, CUBIC's state in fixed point, the send queue's offset and count, the event counts'
-// record, the interned (events, ctx))):
+// record, the interned (events, ctx)) -> 432 (session 18: the undo record's pointer in the
+// event counts' record)):
 //   FlowLink      24  bucket hook 8, the key 16: ports 4, family 1 (+3), and an IPv4 tuple's
 //                     addresses inline or a pointer to an IPv6 one's in the layer's array at
 //                     the TCB's slot (32 B, never written for IPv4; was 48: the tuple inline
@@ -196,8 +197,7 @@ struct Listener {
 //                     connection of a listener, are an interned pair in the layer's bounded
 //                     table, AppBindings, as the options are, and the close reason left its
 //                     own byte for the flags')
-//   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Undo (no padding)
-//   Undo           8  the pooled record's pointer (UndoRecord, 80 B, was 152, then 128, 104)
+//   Recovery      20  followed by RackTlp, whose 28 B fill the 48 before Stats (no padding)
 //   RackTlp       28  Rack 28 with the part's three flags as bits in its last byte (was 52:
 //                     the probe's details and RACK's resend marks, 16, live in the cold
 //                     block: they matter only while a flight is out; then 32 -> 28, its
@@ -207,6 +207,10 @@ struct Listener {
 //                     anything holds none), and three 21-bit wrap counts: the byte counts are
 //                     the sequence numbers' distances from ISS and IRS (was 56 with three
 //                     64-bit counts and the event counts inline, then 40)
+//   (Undo)         0  the undo record's pointer (UndoRecord, 80 B, was 152, then 128, 104)
+//                     is in the event counts' record, in its free-list link's word (session
+//                     18: a loss episode is an event, so a connection that holds an undo
+//                     record holds that record too; was a part of 8 B)
 //   hooks         16  the dirty (and, when pooled, free) list hook 8 (singly linked: was a
 //                     16 B list hook), the cold block's pointer 8 (was 41: a second hook
 //                     for the free list, a bool)
@@ -227,8 +231,10 @@ struct Listener {
 // after a timeout) still reads, so they can move only with that path's own answer; the timed
 // segment's 64-bit send time (32 bits of ns wrap in 4.3 s, under the largest RTO, and a
 // coarser unit changes the samples), which frees nothing alone (Timing's alignment) without a
-// second 4 B of Timing; and the undo record's pointer, which could live in the event counts'
-// record (a loss episode is an event) for 8 B more.
+// second 4 B of Timing. Outside the TCB, an idle endpoint also holds its table slot (8 B) and
+// its application's state (pollux-server 48 B, pollux-gen 56 B in session 18: each side's
+// free-list link shares a word with a pointer lent only while busy, and the server's header
+// timeout start lives in its lent parser).
 
 // Where the connection is in RFC 9293 3.3.2's state diagram and what the next output owes.
 struct Status {
@@ -545,9 +551,10 @@ struct Recovery {
 // ssthresh (RFC 4015). The record (80 B, most of it the algorithm's state before the
 // reduction) is needed only from a loss episode on, so it is pooled (issue 13 item 5): lent
 // by TcpLayer::begin_undo_episode, given back by the undo or at release. A connection that
-// never lost anything holds none. Pool empty (tcp_undo_unavailable): the episode has no
-// record, so its reduction stands even if it proves spurious -- a slower window, never a
-// wrong one.
+// never lost anything holds none. Its pointer lives in the connection's event counts' record
+// (EventCounts::undo), which the episode lends if the connection has none yet. Either pool
+// empty (tcp_undo_unavailable): the episode has no record, so its reduction stands even if it
+// proves spurious -- a slower window, never a wrong one.
 struct UndoRecord {
   uint32_t prior_cwnd = 0, prior_ssthresh = 0;
   cc::State prior_cc;
@@ -556,16 +563,6 @@ struct UndoRecord {
   uint32_t undo_extent = 0;    // fast recovery: segments SACKed above SND.UNA at entry
   bool eifel_pending = false;  // the next ACK of new data is checked by Eifel (RFC 3522)
   UndoRecord* next_free = nullptr;
-};
-
-struct Undo {
-  // Lent while an episode's reduction may still be undone (undo_valid()).
-  UndoRecord* undo = nullptr;
-
-  [[nodiscard]] bool undo_valid() const { return undo != nullptr; }
-  [[nodiscard]] bool eifel_pending() const { return undo && undo->eifel_pending; }
-  // A pooled TCB holds no record (TcpLayer::release_tcb gave it back).
-  void reset() {}
 };
 
 // RACK-TLP (RFC 8985), on when SACK is (TcpConfig::rack, ::tlp). What matters only while a
@@ -608,7 +605,14 @@ struct EventCounts {
   uint32_t spurious_undos = 0;
   uint32_t spurious_retrans = 0;  // retransmissions the peer reported as duplicates (D-SACK)
   uint32_t tlp_probes = 0, rack_losses = 0;  // RFC 8985 tail loss probes, RACK-found losses
-  EventCounts* next_free = nullptr;
+  // FreeList's link while the record is in the pool; while lent, the connection's undo
+  // record (UndoRecord), if it holds one (issue 13 item 5: the TCB's 8 B pointer to it moved
+  // here, as a loss episode is an event and so finds this record lent, TcpLayer::take_undo).
+  // TcpLayer::take_counts makes `undo` the member in use, null, when it lends the record.
+  union {
+    EventCounts* next_free = nullptr;
+    UndoRecord* undo;
+  };
 };
 
 // Statistics for ConnInfo: the event counts' record, and what the three byte counts need
@@ -630,6 +634,15 @@ struct Stats {
   uint64_t sent_wraps : kWrapBits = 0, acked_wraps : kWrapBits = 0, received_wraps : kWrapBits = 0;
   bool fin_received : 1 = false;
 
+  // The undo record (UndoRecord), lent while an episode's reduction may still be undone:
+  // it hangs off the event counts' record, which every connection that had a loss episode
+  // holds (TcpLayer::take_undo). None without that record.
+  [[nodiscard]] UndoRecord* undo() const { return counts ? counts->undo : nullptr; }
+  [[nodiscard]] bool undo_valid() const { return undo() != nullptr; }
+  [[nodiscard]] bool eifel_pending() const {
+    const UndoRecord* u = undo();
+    return u && u->eifel_pending;
+  }
   // One of the event counts (zero without a record).
   [[nodiscard]] uint32_t event_count(uint32_t EventCounts::*count) const {
     return counts ? counts->*count : 0;
@@ -689,7 +702,6 @@ struct Tcb : base::FlowLink,
              AppState,
              Recovery,
              RackTlp,
-             Undo,
              Stats {
   // The layer's lists: dirty (events or output pending) and, through the same hook, free: a
   // TCB in the pool is never dirty (release_tcb takes it off the dirty list first), so one

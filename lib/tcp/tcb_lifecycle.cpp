@@ -42,7 +42,6 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id opti
   // Every TCB comes from the pool, where release_tcb left it CLOSED (cookie SYN-ACKs use none).
   assert(t.state == State::closed);
   assert(!t.cold);       // given back by release_tcb
-  assert(!t.undo);       // likewise
   assert(!t.counts);     // likewise
   assert(!t.has_app());  // likewise
   t.set_tuple(tuple, &v6_addrs_[tcbs_.index_of(t)]);
@@ -60,7 +59,6 @@ void TcpLayer::init_tcb(Tcb& t, const net::FourTuple& tuple, OptionSets::Id opti
   t.Timing::reset(config_.rtt, t.ts_offset + static_cast<uint32_t>(now / 1'000'000));
   t.Data::reset();
   t.Recovery::reset(iss);
-  t.Undo::reset();
   t.RackTlp::reset(iss);
   t.Stats::reset();
 }
@@ -149,18 +147,36 @@ void TcpLayer::put_cold(Tcb& t) {
   t.cold = nullptr;
 }
 
+// The undo record hangs off the event counts' record (EventCounts::undo): a loss episode is
+// an event, so the connection holds one, or lends it here (the timeout's episode begins
+// before its count, timers.cpp). Without one (that pool empty) the episode has no record
+// either, counted as the undo pool's (its event, when counted, finds the pool empty again).
 UndoRecord* TcpLayer::take_undo(Tcb& t) {
-  return t.undo ? t.undo : lend(undo_pool_, t.undo, counters_, base::Counter::tcp_undo_unavailable);
+  EventCounts* c = t.counts ? t.counts : lend_counts(t);
+  if (!c) {
+    counters_.inc(base::Counter::tcp_undo_unavailable);
+    return nullptr;
+  }
+  return c->undo ? c->undo
+                 : lend(undo_pool_, c->undo, counters_, base::Counter::tcp_undo_unavailable);
 }
 
 void TcpLayer::put_undo(Tcb& t) {
-  give_back(undo_pool_, t.undo);
+  if (t.counts) give_back(undo_pool_, t.counts->undo);
+}
+
+EventCounts* TcpLayer::lend_counts(Tcb& t) {
+  EventCounts* c = counts_pool_.take();
+  if (!c) return nullptr;
+  *c = EventCounts{};  // a record given back holds its last connection's counts
+  c->undo = nullptr;   // the member in use while lent
+  t.counts = c;
+  return c;
 }
 
 EventCounts* TcpLayer::take_counts(Tcb& t) {
-  EventCounts* c =
-      lend(counts_pool_, t.counts, counters_, base::Counter::tcp_event_counts_unavailable);
-  if (c) *c = EventCounts{};  // a record given back holds its last connection's counts
+  EventCounts* c = lend_counts(t);
+  if (!c) counters_.inc(base::Counter::tcp_event_counts_unavailable);
   return c;
 }
 

@@ -82,7 +82,9 @@ struct TcpConfig {
   uint32_t cold_blocks = 0;
   // Undo records (tcb.hpp UndoRecord, 80 B), lent from a connection's first loss episode
   // until its reduction is undone or it is released. 0: a quarter of max_connections, at
-  // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable).
+  // least 64. Too few leaves some spurious reductions standing (tcp_undo_unavailable); so
+  // does an event_counts pool that runs empty, as the connection's event-count record holds
+  // its undo record's pointer.
   uint32_t undo_records = 0;
   // Event-count records (tcb.hpp EventCounts, 40 B), lent from a connection's first
   // retransmission, timeout, D-SACK or probe until it is released. 0: one per connection
@@ -619,8 +621,9 @@ class TcpLayer {
   ColdBlock* take_cold(Tcb& t);
   void put_cold_if_quiet(Tcb& t);
   void put_cold(Tcb& t);
-  // The connection's undo record, lent if it has none (nullptr and counted when the pool is
-  // empty); given back by the undo and at release.
+  // The connection's undo record, held in its event counts' record (lent now if it has none),
+  // lent if it has none (nullptr and counted when either pool is empty); given back by the
+  // undo and at release.
   UndoRecord* take_undo(Tcb& t);
   void put_undo(Tcb& t);
   // Adds `n` to one of the connection's event counts (Stats), in its record, lent at its
@@ -630,6 +633,7 @@ class TcpLayer {
     if (EventCounts* c = t.counts ? t.counts : take_counts(t)) c->*count += n;
   }
   EventCounts* take_counts(Tcb& t);
+  EventCounts* lend_counts(Tcb& t);  // take_counts without counting an empty pool
   void put_counts(Tcb& t);
   // The application forgets the connection: no more events, its (events, ctx) reference back.
   void forget_app(Tcb& t) {

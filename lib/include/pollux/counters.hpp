@@ -240,7 +240,8 @@ enum class Counter : uint16_t {
   // Memory per connection (issue 13 item 5): a connection wanted a cold block (SACK
   // scoreboard, RACK send-time log) and the pool had none; it works on without them.
   tcp_cold_unavailable,
-  // A loss episode found the undo-record pool empty: its reduction cannot be undone.
+  // A loss episode found the undo-record pool empty, or had no event-count record to hold
+  // the undo record's pointer (that pool empty too): its reduction cannot be undone.
   tcp_undo_unavailable,
   // An event of a connection (a retransmission, a timeout, a D-SACK, a probe, a RACK loss)
   // found the event-count pool empty (TcpConfig::event_counts): its ConnInfo misses it.

@@ -38,10 +38,10 @@ TEST(TcbLayout, HotFieldsFitInTheFirstTwoCacheLines) {
   std::printf(
       "sizeof(Tcb) %zu, hot %zu: FlowLink %zu Status %zu SendSpace %zu RecvSpace %zu "
       "Negotiated %zu Congestion %zu | Timing %zu Data %zu AppState %zu | Recovery %zu "
-      "Undo %zu RackTlp %zu Stats %zu\n",
+      "RackTlp %zu Stats %zu\n",
       sizeof(Tcb), hot, sizeof(base::FlowLink), sizeof(Status), sizeof(SendSpace),
       sizeof(RecvSpace), sizeof(Negotiated), sizeof(Congestion), sizeof(Timing), sizeof(Data),
-      sizeof(AppState), sizeof(Recovery), sizeof(Undo), sizeof(RackTlp), sizeof(Stats));
+      sizeof(AppState), sizeof(Recovery), sizeof(RackTlp), sizeof(Stats));
   EXPECT_LE(hot, kHotBound);
   // Each hot field lies below the bound, whatever order the parts are declared in.
   const base::FlowLink* key = t.get();  // the tuple's key
@@ -132,10 +132,12 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   // first event on (EventCounts; Stats 40 -> 16), and the application's (events, ctx) became
   // a 2-byte reference to an interned pair (AppBindings) and the close reason 3 bits in the
   // flags' byte (AppState 32 -> 16): 440 B.
+  // Then (session 18, branch idle) the undo record's pointer moved into the event counts'
+  // record (a loss episode is an event: EventCounts::undo, in its free-list link's place):
+  // 432 B.
   // What is left between this and 256 B is listed there.
   EXPECT_GE(sizeof(ColdBlock), sizeof(SackScoreboard) + sizeof(SendTimeLog));
   EXPECT_GE(sizeof(UndoRecord), sizeof(cc::State) + 2 * sizeof(uint32_t));
-  EXPECT_EQ(sizeof(Undo), sizeof(void*));
   // HyStart++ in 20 B, CUBIC's windows 32-bit bytes and K with the epoch's start one time,
   // one shared word (congestion.hpp; was 72 with five doubles and a 64-bit start)
   EXPECT_EQ(sizeof(cc::State), 48u);
@@ -148,9 +150,10 @@ TEST(TcbLayout, WhatAnIdleConnectionCostsIsItsTcbAndItsShareOfEveryTable) {
   EXPECT_EQ(sizeof(AppState), 16u);  // user; flags, ids of options and (events, ctx), listener
   EXPECT_EQ(sizeof(t_hook_type), sizeof(void*));  // the dirty/free lists' hook: singly linked
   EXPECT_EQ(sizeof(Stats), 16u);  // the event counts' record, three wrap counts (byte counts)
+  // Eight counts and, in one word, the free list's link or the undo record's pointer.
   EXPECT_EQ(sizeof(EventCounts), 40u);
-  EXPECT_LE(sizeof(Tcb), 440u);
-  EXPECT_LE(own, 449.0);  // 440 + 8, and a per-source table of one
+  EXPECT_LE(sizeof(Tcb), 432u);
+  EXPECT_LE(own, 441.0);  // 432 + 8, and a per-source table of one
   // The hot parts (session 17): the FINs' flags in Status' padding, SND.FIN derived
   // (SND.MAX - 1 once sent), Negotiated's shifts and flags bits; Congestion's state then
   // begins 16 B earlier.
@@ -385,7 +388,6 @@ TEST(TcbParts, EachResetForgetsThePreviousConnection) {
   t->Data::reset();
   t->AppState::reset(5);
   t->Recovery::reset(isn);
-  t->Undo::reset();  // a pooled TCB holds no undo record (release_tcb gave it back)
   t->RackTlp::reset(isn);
   t->Stats::reset();
 
