@@ -12,7 +12,7 @@ void ServerConnState::reset() {
   parser = nullptr;
   conn = nullptr;
   head = nullptr;
-  active_ns = head_since_ns = 0;
+  active_ns = 0;
   body_left = 0;
   head_off = head_len = 0;
   status = 0;
@@ -114,7 +114,8 @@ void ServerApp::tick(uint64_t now_ns) {
   // is queued); a peer that will not take it meets the stack's --fin-timeout.
   for (ConnState& s : states_.items()) {
     if (s.conn == nullptr || s.timed_out) continue;
-    if (head != 0 && s.head_since_ns != 0 && now_ns - s.head_since_ns >= head) {
+    if (head != 0 && s.parser && s.parser->head_since_ns != 0 &&
+        now_ns - s.parser->head_since_ns >= head) {
       ++stats_.header_timeouts;
     } else if (idle != 0 && now_ns - s.active_ns >= idle) {
       ++stats_.idle_timeouts;
@@ -323,6 +324,7 @@ http::Result ServerApp::parse_request(std::span<const uint8_t> bytes, ConnState&
     }
     ++stats_.parsers_lent;
     s.parser->parser = http::RequestParser{};
+    s.parser->head_since_ns = 0;
   }
   if (s.parser != nullptr) {
     r = s.parser->parser.feed(bytes, consumed);
@@ -373,11 +375,14 @@ void ServerApp::pump_http(Conn* c, ConnState& s) {
     }
     // Between requests a parser holds nothing the next one needs: back to the pool.
     if (s.parser && !s.parser->parser.in_head() && !s.parser->parser.in_body()) return_parser(s);
-    // The header timeout runs from the first byte of a head until the head is complete.
-    if (!s.parser || !s.parser->parser.in_head())
-      s.head_since_ns = 0;
-    else if (s.head_since_ns == 0)
-      s.head_since_ns = std::max<uint64_t>(now_ns_, 1);
+    // The header timeout runs from the first byte of a head until the head is complete: only
+    // a head in pieces has a start, and it holds a parser until it is complete.
+    if (ServerParser* p = s.parser) {
+      if (!p->parser.in_head())
+        p->head_since_ns = 0;
+      else if (p->head_since_ns == 0)
+        p->head_since_ns = std::max<uint64_t>(now_ns_, 1);
+    }
     if (!have_response) {
       // Every span peeked was part of an unfinished request: read on if there may be more
       // (a request in more pieces than kSpans, e.g. a hole the reassembly filled, must not
