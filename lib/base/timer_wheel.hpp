@@ -42,6 +42,8 @@
 
 #include <boost/intrusive/list.hpp>
 
+#include "base/reciprocal_divide.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cassert>
@@ -134,11 +136,13 @@ class BasicTimerWheel {
   // advance() does not see a gap since time zero. Allocates the slot array; nothing after.
   explicit BasicTimerWheel(TimerWheelConfig config = {}, uint64_t start_ns = 0)
       : tick_ns_(std::max<uint64_t>(config.tick_ns, 1)),
+        per_tick_(tick_ns_),
+        last_tick_(kNever / tick_ns_),
         slot_count_(std::bit_ceil(std::max<uint32_t>(config.slots, 1))),
         mask_(slot_count_ - 1),
         slots_(std::make_unique<List[]>(slot_count_)),
         now_ns_(start_ns),
-        tick_(start_ns / tick_ns_),
+        tick_(per_tick_.quotient(start_ns)),
         next_tick_ns_(tick_boundary(tick_ + 1)) {
     assert(config.tick_ns > 0);
   }
@@ -178,8 +182,7 @@ class BasicTimerWheel {
     assert(!in_advance_);
     // Most calls (a poller's turns) come within the tick already fired, with nothing overdue:
     // nothing can fire, and only the time moves. A comparison with the next tick's boundary
-    // instead of the division below (tick_ns_ is not a constant: a hardware divide, tens of
-    // cycles on every turn; issue 13).
+    // instead of the quotient below on every turn (issue 13).
     if (now_ns < next_tick_ns_ && overdue_.empty()) {
       now_ns_ = std::max(now_ns_, now_ns);
       return 0;
@@ -193,7 +196,7 @@ class BasicTimerWheel {
       fired += fire_pending(on_expire);
     }
 
-    const uint64_t target = now_ns / tick_ns_;
+    const uint64_t target = per_tick_.quotient(now_ns);
     while (tick_ < target) {
       // Nothing armed can be due before this tick: skip the empty stretch in one step.
       const uint64_t first_due = ceil_tick(min_deadline_ns_);
@@ -241,13 +244,14 @@ class BasicTimerWheel {
 
   // Where `tick` begins (saturated: no time reaches a tick past the end of uint64_t).
   [[nodiscard]] uint64_t tick_boundary(uint64_t tick) const {
-    return tick > kNever / tick_ns_ ? kNever : tick * tick_ns_;
+    return tick > last_tick_ ? kNever : tick * tick_ns_;
   }
 
   // The tick whose boundary is the first at or after `ns`: a deadline fires at that boundary.
-  [[nodiscard]] uint64_t ceil_tick(uint64_t ns) const {
-    return ns / tick_ns_ + (ns % tick_ns_ != 0 ? 1 : 0);
-  }
+  // `ns` is a deadline after the wheel's time (arm) or the least of them, so never 0. By the
+  // tick's reciprocal: arm() runs on every timer set that moves a deadline earlier, and
+  // tick_ns_ is not a constant the compiler could do this for (issue 13).
+  [[nodiscard]] uint64_t ceil_tick(uint64_t ns) const { return per_tick_.ceil_quotient(ns); }
 
   // Moves the timers of `tick` that are due into firing_, then fires them. Not-due timers (a
   // later revolution) stay and contribute to `seen`, the minimum deadline left in the wheel.
@@ -287,6 +291,8 @@ class BasicTimerWheel {
   }
 
   const uint64_t tick_ns_;
+  const ReciprocalDivisor per_tick_;  // divides by tick_ns_
+  const uint64_t last_tick_;          // the last tick whose boundary fits uint64_t
   const uint32_t slot_count_;
   const uint64_t mask_;
   std::unique_ptr<List[]> slots_;
