@@ -3,6 +3,7 @@
 // retransmissions). Segments are built in send_segment.cpp.
 #include <algorithm>
 
+#include "tcp/sending_states.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -11,15 +12,6 @@ using base::Counter;
 using net::tcp_flags::ack;
 using net::tcp_flags::fin;
 using net::tcp_flags::psh;
-
-namespace {
-// The states output sends data in: ESTABLISHED and CLOSE-WAIT, and after our CLOSE (FIN-WAIT-1,
-// CLOSING, LAST-ACK) what was queued before the FIN, and the FIN.
-bool sends_data(State s) {
-  return s == State::established || s == State::close_wait || s == State::fin_wait_1 ||
-         s == State::closing || s == State::last_ack;
-}
-}  // namespace
 
 uint32_t TcpLayer::rcv_window(const Tcb& t) const {
   // What is held is charged by the mbuf as well as by the byte (issue 14 item 2, "truesize"):

@@ -62,7 +62,7 @@ void SendTimeLog::merge_closest() {
   set_rexmit(best, rexmit);
 }
 
-void SendTimeLog::on_send(Seq start, Seq end, uint32_t now_us) {
+void SendTimeLog::add_send(Seq start, Seq end, uint32_t now_us) {
   if (!(start < end)) return;
   if (start < base_) start = base_;  // below SND.UNA: acknowledged already
   if (!(start < end)) return;
@@ -96,6 +96,14 @@ void SendTimeLog::on_send(Seq start, Seq end, uint32_t now_us) {
 
 void SendTimeLog::advance(Seq snd_una) {
   if (!(snd_una > base_)) return;
+  if (count_ == 0 || !(ends_[count_ - 1] > snd_una)) {
+    // Everything logged is acknowledged (an exchange's whole reply, say): the log empties
+    // at once instead of range by range.
+    count_ = 0;
+    rexmit_mask_ = 0;
+    base_ = snd_una;
+    return;
+  }
   size_t n = 0;
   while (n < count_ && ends_[n] <= snd_una) ++n;
   for (size_t k = 0; k < n; ++k) erase_at(0);

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <limits>
 
+#include "tcp/sending_states.hpp"
 #include "tcp/tcp_layer.hpp"
 
 namespace pollux::tcp {
@@ -102,9 +103,7 @@ bool TcpLayer::schedule_probe(Tcb& t, uint64_t now) {
   if (!t.tlp_on || t.in_recovery || t.tlp_out || t.rexmt_count > 0 || t.snd_una == t.snd_max)
     return false;
   if (t.rexmt_kind == RexmtKind::reorder && rexmt_pending(t)) return false;
-  if (t.state != State::established && t.state != State::close_wait &&
-      t.state != State::fin_wait_1 && t.state != State::closing && t.state != State::last_ack)
-    return false;
+  if (!sends_data(t.state)) return false;
   uint64_t pto = t.rtt.has_sample() ? 2 * t.rtt.srtt() : 1'000'000'000;
   // One segment out: the receiver may be waiting for a second before it ACKs (WCDelAckT).
   if (t.flight_size() <= t.snd_mss) pto += config_.tlp_wc_delack_ns;

@@ -10,8 +10,7 @@ namespace pollux::tcp {
 
 using base::Counter;
 
-uint32_t TcpLayer::sack_update(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
-  if (!t.sack_ok || opts.sack_count == 0) return 0;
+uint32_t TcpLayer::apply_sack_blocks(Tcb& t, const net::TcpOptions& opts, uint64_t now) {
   ColdBlock* c = take_cold(t);
   if (!c) return 0;  // nowhere to hold them: the RTO repairs (or a probe, if a block is free then)
   const auto r = c->scoreboard.update(t.snd_una, t.snd_max, {opts.sack.data(), opts.sack_count});

@@ -86,6 +86,53 @@ TEST(SendTimeLog, AdvanceDropsAcknowledgedRangesAndTrimsTheFirst) {
   EXPECT_TRUE(log.at(0).retransmitted);
 }
 
+// What a keep-alive exchange does to the log: its reply's ACK covers everything logged
+// (a retransmitted range too), the log empties, and the next flight's first segment is its
+// one range, new data, whatever the ranges before it were.
+TEST(SendTimeLog, AnAckOfEverythingLoggedEmptiesItAndTheNextFlightStartsAfresh) {
+  SendTimeLog log;
+  log.reset(at(0));
+  log.on_send(at(0), at(2), us(0));
+  log.on_send(at(2), at(4), us(10));
+  log.on_send(at(1), at(2), us(20));  // a retransmission: ranges [0,1) [1,2)* [2,4)
+  ASSERT_EQ(log.size(), 3u);
+  ASSERT_TRUE(log.at(1).retransmitted);
+  log.advance(at(3));  // inside the last range: it is trimmed, not dropped
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.at(0).start, at(3));
+  log.advance(at(4));  // at the logged end: nothing left
+  EXPECT_EQ(log.size(), 0u);
+  EXPECT_EQ(log.end(), at(4));
+  log.advance(at(4));  // again: nothing changes
+  EXPECT_EQ(log.end(), at(4));
+  // An ACK past the logged end (our FIN, say, occupies sequence space but is not logged).
+  log.advance(at(5));
+  EXPECT_EQ(log.end(), at(5));
+
+  log.on_send(at(5), at(6), us(30));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.at(0).start, at(5));
+  EXPECT_EQ(log.at(0).end, at(6));
+  EXPECT_EQ(log.at(0).sent_us, us(30));
+  EXPECT_FALSE(log.at(0).retransmitted) << "the retransmitted range's flag went with it";
+  // The next segment of the same instant joins it; a later one is a range of its own.
+  log.on_send(at(6), at(7), us(30));
+  log.on_send(at(7), at(8), us(40));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log.at(0).end, at(7));
+  EXPECT_FALSE(log.at(1).retransmitted);
+  // On an empty log, a segment reaching below the log's start logs only what is above it,
+  // and one wholly below it logs nothing.
+  log.advance(at(8));
+  log.on_send(at(6), at(7), us(50));
+  EXPECT_EQ(log.size(), 0u);
+  log.on_send(at(7), at(9), us(50));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log.at(0).start, at(8));
+  EXPECT_EQ(log.at(0).end, at(9));
+  EXPECT_FALSE(log.at(0).retransmitted) << "[8,9) was not logged before: new data";
+}
+
 TEST(SendTimeLog, WhenFullTheClosestNeighboursMergeKeepingTheLaterTime) {
   SendTimeLog log;
   log.reset(at(0));
