@@ -79,17 +79,66 @@ struct Ipv6AddrPair {
 };
 
 // A tuple about to be looked up, in the form the links compare against (FlowLink::matches):
-// built once per lookup, not once per entry of the bucket's chain.
+// built once per lookup, not once per entry of the bucket's chain. A received segment's is
+// built straight from its headers (ipv4(): the IPv4 header's two address words; ipv6(): the
+// addresses where the IPv6 header holds them), without the FourTuple of 16-byte IPv4-mapped
+// addresses that nearly every lookup would only take apart again (issue 13: the IPv4 hash
+// and key from that tuple cost ~250 instructions per connection); tuple() makes one for the
+// paths that need it whole (a SYN to a listener, the CLOSED state's RST). An IPv6 probe
+// points at its addresses: they must outlive it.
 struct FlowProbe {
   explicit constexpr FlowProbe(const net::FourTuple& t)
-      : tuple(&t),
-        ports(flow_ports_word(t.local_port, t.remote_port)),
-        v6(!t.is_v4()),
-        v4(v6 ? 0 : flow_ipv4_word(t.local_ip.v4().value, t.remote_ip.v4().value)) {}
-  const net::FourTuple* tuple;
-  uint32_t ports;
-  bool v6;
-  uint64_t v4;
+      : FlowProbe(
+            t.is_v4()
+                ? ipv4(t.local_ip.v4().value, t.remote_ip.v4().value, t.local_port, t.remote_port)
+                : ipv6(t.local_ip.bytes, t.remote_ip.bytes, t.local_port, t.remote_port)) {}
+  // Ours first; the addresses in host order (net::Ipv4Addr::value).
+  [[nodiscard]] static constexpr FlowProbe ipv4(uint32_t local, uint32_t remote,
+                                                uint16_t local_port = 0, uint16_t remote_port = 0) {
+    return FlowProbe(flow_ipv4_word(local, remote), nullptr, nullptr,
+                     flow_ports_word(local_port, remote_port));
+  }
+  [[nodiscard]] static constexpr FlowProbe ipv6(const std::array<uint8_t, 16>& local,
+                                                const std::array<uint8_t, 16>& remote,
+                                                uint16_t local_port = 0, uint16_t remote_port = 0) {
+    return FlowProbe(0, &local, &remote, flow_ports_word(local_port, remote_port));
+  }
+  // The ports, once the TCP header is parsed (the addresses come first, from the IP header).
+  constexpr void set_ports(uint16_t local_port, uint16_t remote_port) {
+    ports = flow_ports_word(local_port, remote_port);
+  }
+
+  [[nodiscard]] constexpr bool is_v4() const { return local6 == nullptr; }
+  [[nodiscard]] constexpr uint16_t local_port() const { return static_cast<uint16_t>(ports >> 16); }
+  [[nodiscard]] constexpr uint16_t remote_port() const { return static_cast<uint16_t>(ports); }
+  // flow_bucket_hash(tuple()), from the words at hand.
+  [[nodiscard]] constexpr uint64_t hash() const {
+    return flow_bucket_mix(is_v4() ? v4 : flow_ipv6_word(*local6, *remote6), ports);
+  }
+  // The tuple, whole (ours first).
+  [[nodiscard]] constexpr net::FourTuple tuple() const {
+    net::FourTuple t;
+    t.local_port = local_port();
+    t.remote_port = remote_port();
+    if (is_v4()) {
+      t.local_ip = net::Ipv4Addr{static_cast<uint32_t>(v4 >> 32)};
+      t.remote_ip = net::Ipv4Addr{static_cast<uint32_t>(v4)};
+    } else {
+      t.local_ip.bytes = *local6;
+      t.remote_ip.bytes = *remote6;
+    }
+    return t;
+  }
+
+  uint64_t v4;                            // IPv4: local << 32 | remote (host order)
+  const std::array<uint8_t, 16>* local6;  // IPv6: the addresses; null for IPv4
+  const std::array<uint8_t, 16>* remote6;
+  uint32_t ports;  // local << 16 | remote
+
+ private:
+  constexpr FlowProbe(uint64_t v4_word, const std::array<uint8_t, 16>* local,
+                      const std::array<uint8_t, 16>* remote, uint32_t ports_word)
+      : v4(v4_word), local6(local), remote6(remote), ports(ports_word) {}
 };
 
 // What a table entry derives from: the bucket link plus the key it is filed under, 24 B
@@ -150,10 +199,9 @@ struct FlowLink : boost::intrusive::unordered_set_base_hook<boost::intrusive::ta
   // The key is the probe's tuple. IPv4: two word compares and the family; IPv6 reads its
   // pair only when the ports and family already agree.
   [[nodiscard]] bool matches(const FlowProbe& p) const {
-    if (ports_ != p.ports || v6_ != p.v6) return false;
+    if (ports_ != p.ports || v6_ == p.is_v4()) return false;
     if (!v6_) return v4_ == p.v4;
-    return v6_pair_->local == p.tuple->local_ip.bytes &&
-           v6_pair_->remote == p.tuple->remote_ip.bytes;
+    return v6_pair_->local == *p.local6 && v6_pair_->remote == *p.remote6;
   }
   [[nodiscard]] bool same_key(const FlowLink& o) const {
     if (ports_ != o.ports_ || v6_ != o.v6_) return false;
@@ -218,8 +266,12 @@ class FlowTable {
   [[nodiscard]] Entry* find(const net::FourTuple& t) { return find(t, flow_bucket_hash(t)); }
   // `hash`: flow_bucket_hash(t), computed once for several lookups of one tuple.
   [[nodiscard]] Entry* find(const net::FourTuple& t, uint64_t hash) {
-    assert(hash == flow_bucket_hash(t));
-    auto it = set_.find(FlowProbe(t), Known{hash}, Matches{});
+    return find(FlowProbe(t), hash);
+  }
+  // `hash`: p.hash(), computed once for several lookups of one tuple.
+  [[nodiscard]] Entry* find(const FlowProbe& p, uint64_t hash) {
+    assert(hash == p.hash());
+    auto it = set_.find(p, Known{hash}, Matches{});
     return it == set_.end() ? nullptr : &*it;
   }
   [[nodiscard]] const Entry* find(const net::FourTuple& t) const {

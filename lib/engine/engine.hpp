@@ -200,8 +200,8 @@ class Engine {
   // tcp_segment(), the same input for both.
   void tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t now);
   void tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t now);
-  void tcp_segment(base::UniqueMbuf m, const net::FourTuple& key, net::Bytes l4,
-                   uint32_t l4_len, bool checksum_ok, uint64_t now);
+  void tcp_segment(base::UniqueMbuf m, base::FlowProbe key, net::Bytes l4, uint32_t l4_len,
+                   bool checksum_ok, uint64_t now);
   void tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,
                      uint64_t now);
   // A segment the TCP layer built (or a RST), to ip_output or, for IPv6, with its TCP

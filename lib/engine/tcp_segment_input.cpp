@@ -39,7 +39,9 @@ void Engine::tcp_input(base::UniqueMbuf m, const net::Ipv4Header& ip, uint64_t n
                       static_cast<uint32_t>(net::kEthernetHeaderLen + ip.header_len), l4_len,
                       net::ipv4_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp,
                                                   static_cast<uint16_t>(l4_len))));
-  tcp_segment(std::move(m), net::FourTuple{ip.dst, ip.src, 0, 0}, ip.payload, l4_len, sum_ok, now);
+  // The key straight from the header's address words (ours first): no IPv4-mapped tuple.
+  tcp_segment(std::move(m), base::FlowProbe::ipv4(ip.dst.value, ip.src.value), ip.payload, l4_len,
+              sum_ok, now);
 }
 
 void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t now) {
@@ -61,7 +63,6 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
       (hw == RxChecksum::unknown &&
        l4_checksum_ok(m.get(), ip.upper, upper_at, l4_len,
                       net::ipv6_pseudo_header_sum(ip.src, ip.dst, net::kIpProtoTcp, l4_len)));
-  const net::FourTuple key{ip.dst, ip.src, 0, 0};
   if (ip.upper.size() >= 4 && config_.shards != nullptr && config_.shards->shards() > 1) {
     // Software steering (steering.hpp) moves IPv6/TCP frames to their owner at receive; one
     // it left where it arrived (a longer extension-header chain than it walks) and that
@@ -74,13 +75,15 @@ void Engine::tcp6_input(base::UniqueMbuf m, const net::Ipv6Header& ip, uint64_t 
       return steerer_->pass(m.release(), owner);
     }
   }
-  tcp_segment(std::move(m), key, ip.upper, l4_len, sum_ok, now);
+  // The key points at the addresses in `ip`, which outlives the segment's input.
+  tcp_segment(std::move(m), base::FlowProbe::ipv6(ip.dst.bytes, ip.src.bytes), ip.upper, l4_len,
+              sum_ok, now);
 }
 
-// `key_addrs` carries the addresses (ours first; the ports come from the header); `l4` the
-// bytes of the segment in the first buffer, `l4_len` its whole length (more when chained).
-void Engine::tcp_segment(base::UniqueMbuf m, const net::FourTuple& key_addrs, net::Bytes l4,
-                         uint32_t l4_len, bool checksum_ok, uint64_t now) {
+// `key` carries the addresses (ours first; the ports come from the header); `l4` the bytes of
+// the segment in the first buffer, `l4_len` its whole length (more when chained).
+void Engine::tcp_segment(base::UniqueMbuf m, base::FlowProbe key, net::Bytes l4, uint32_t l4_len,
+                         bool checksum_ok, uint64_t now) {
   net::TcpHeader seg;
   if (net::parse_tcp(l4, seg) != net::TcpHeaderError::ok)
     return drop(std::move(m), base::Counter::drop_tcp_malformed);
@@ -102,13 +105,13 @@ void Engine::tcp_segment(base::UniqueMbuf m, const net::FourTuple& key_addrs, ne
   if (net::parse_tcp_options(seg.options, opts) != net::TcpOptError::ok)
     return drop(std::move(m), base::Counter::drop_tcp_bad_options);
 
-  const net::FourTuple key{key_addrs.local_ip, key_addrs.remote_ip, seg.dst_port, seg.src_port};
+  key.set_ports(seg.dst_port, seg.src_port);
   m = tcp_.input(std::move(m), key, seg, opts, now);
   if (!m) return;  // taken
   // No connection and no listener: the CLOSED state.
   if (seg.has(net::tcp_flags::rst))
     return drop(std::move(m), base::Counter::drop_tcp_rst_to_closed);
-  tcp_reply_rst(std::move(m), key, seg, now);
+  tcp_reply_rst(std::move(m), key.tuple(), seg, now);
 }
 
 void Engine::tcp_reply_rst(base::UniqueMbuf m, const net::FourTuple& key, const net::TcpHeader& seg,

@@ -29,13 +29,13 @@ uint32_t wire_segments(const rte_mbuf* m, const net::TcpHeader& seg) {
 
 // The segment's owner is `m` (base::UniqueMbuf): moved on to the state's input function,
 // dropped here (freed on return), or given back to the engine when nothing wants it.
-base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
+base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const base::FlowProbe& probe,
                                  const net::TcpHeader& seg, const net::TcpOptions& opts,
                                  uint64_t now) {
   now_ = now;
   // One hash of the tuple for the table and, on a miss, the TIME-WAIT records.
-  const uint64_t hash = base::flow_bucket_hash(key);
-  Tcb* t = table_.find(key, hash);
+  const uint64_t hash = probe.hash();
+  Tcb* t = table_.find(probe, hash);
   if (t && t->state == State::time_wait && seg.has(syn) && !seg.has(ack) && !seg.has(rst) &&
       time_wait_accepts_syn(*t, seg, opts)) {
     // RFC 6191 (and RFC 9293 3.6.1): a new incarnation of the pair, provably newer than the
@@ -43,7 +43,7 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
     recycle_time_wait(*t, now);  // its TCB serves the new SYN (a full table has room)
     t = nullptr;
   } else if (!t) {
-    if (TimeWaitRecord* r = tw_.find(key, hash)) {
+    if (TimeWaitRecord* r = tw_.find(probe, hash)) {
       if (seg.has(syn) && !seg.has(ack) && !seg.has(rst) && time_wait_accepts_syn(*r, seg, opts)) {
         recycle_time_wait(*r);  // the same, for a TIME-WAIT kept as a record
       } else {
@@ -73,6 +73,8 @@ base::UniqueMbuf TcpLayer::input(base::UniqueMbuf m, const net::FourTuple& key,
   }
   for (Listener& l : listeners_) {
     if (!l.active || l.port != seg.dst_port) continue;
+    // The tuple whole, for a new connection's TCB (or the cookie's), from here on.
+    const net::FourTuple key = probe.tuple();
     // RFC 9293 3.10.7.2 (LISTEN): a RST is ignored; an ACK gets <SEQ=SEG.ACK><CTL=RST>,
     // which is what the engine's CLOSED answer does; only a SYN is for us.
     if (seg.has(rst)) {

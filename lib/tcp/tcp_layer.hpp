@@ -210,12 +210,12 @@ class TcpLayer {
 
   // --- Engine side ---
   // A validated segment addressed to one of our addresses, in the mbuf `m` (data starting at
-  // the Ethernet header) and keyed by its tuple (`key`: our address and port first; IPv4 or
-  // IPv6, net/ip_addr.hpp), which it takes: every function of the input path owns the segment
-  // as a base::UniqueMbuf it moves on, to a queue or the next step, or lets free. Returns
-  // the segment when no connection or listener wants it (the engine then answers as
-  // CLOSED), and an empty handle when it was taken.
-  [[nodiscard]] base::UniqueMbuf input(base::UniqueMbuf m, const net::FourTuple& key,
+  // the Ethernet header) and keyed by its tuple (`probe`: our address and port first; IPv4
+  // or IPv6, as the engine read them from the headers), which it takes: every function of
+  // the input path owns the segment as a base::UniqueMbuf it moves on, to a queue or the
+  // next step, or lets free. Returns the segment when no connection or listener wants it
+  // (the engine then answers as CLOSED), and an empty handle when it was taken.
+  [[nodiscard]] base::UniqueMbuf input(base::UniqueMbuf m, const base::FlowProbe& probe,
                                        const net::TcpHeader& seg, const net::TcpOptions& opts,
                                        uint64_t now_ns);
   // ICMP fragmentation-needed quoting one of our segments (RFC 1191, RFC 5927 checks).

@@ -110,17 +110,20 @@ class TimeWaitStore {
   }
   // `hash`: base::flow_bucket_hash(tuple), computed once for the table's lookup and this one.
   [[nodiscard]] TimeWaitRecord* find(const net::FourTuple& tuple, uint64_t hash) {
-    const bool v4 = tuple.is_v4();
-    const uint32_t l4 = v4 ? tuple.local_ip.v4().value : 0;
-    const uint32_t r4 = v4 ? tuple.remote_ip.v4().value : 0;
+    return find(base::FlowProbe(tuple), hash);
+  }
+  // `hash`: p.hash(), computed once for the table's lookup and this one.
+  [[nodiscard]] TimeWaitRecord* find(const base::FlowProbe& p, uint64_t hash) {
+    const bool v4 = p.is_v4();
+    const auto l4 = static_cast<uint32_t>(p.v4 >> 32);
+    const auto r4 = static_cast<uint32_t>(p.v4);
     for (uint32_t i = buckets_[static_cast<uint32_t>(hash) & mask_]; i != TimeWaitRecord::kNone;
          i = records_[i].chain) {
       const TimeWaitRecord& r = records_[i];
-      if (r.local_port != tuple.local_port || r.remote_port != tuple.remote_port || r.v6 == v4)
+      if (r.local_port != p.local_port() || r.remote_port != p.remote_port() || r.v6 == v4)
         continue;
       if (v4 ? (r.local_v4 == l4 && r.remote_v4 == r4)
-             : (pairs_[i].local == tuple.local_ip.bytes &&
-                pairs_[i].remote == tuple.remote_ip.bytes))
+             : (pairs_[i].local == *p.local6 && pairs_[i].remote == *p.remote6))
         return &records_[i];
     }
     return nullptr;

@@ -151,6 +151,52 @@ TEST(FlowLink, GivesBackTheTupleItWasGivenAndHashesItAsTheTupleHashesForBothFami
   }
 }
 
+// Issue 13: a received segment's probe is built from its headers' address words (an IPv4
+// header's two host-order words, an IPv6 header's addresses where they lie), not from a
+// FourTuple. It must be the tuple's probe exactly: the same hash, the same tuple back, the
+// same entry found, and no entry of a tuple that differs in any field or in the family.
+TEST(FlowProbe, BuiltFromHeaderWordsIsTheTuplesProbeForBothFamilies) {
+  std::mt19937_64 rng(1313);
+  for (int i = 0; i < 2000; ++i) {
+    const auto lport = static_cast<uint16_t>(rng());
+    const auto rport = static_cast<uint16_t>(rng());
+    net::FourTuple t;
+    std::array<uint8_t, 16> l6{}, r6{};
+    FlowProbe p = FlowProbe::ipv4(0, 0);
+    if (i % 2) {
+      const auto l4 = static_cast<uint32_t>(rng()), r4 = static_cast<uint32_t>(rng());
+      t = net::FourTuple{net::Ipv4Addr{l4}, net::Ipv4Addr{r4}, lport, rport};
+      p = FlowProbe::ipv4(l4, r4);
+    } else {
+      for (auto& x : l6) x = static_cast<uint8_t>(rng());
+      for (auto& x : r6) x = static_cast<uint8_t>(rng());
+      l6[0] = r6[0] = 0x20;  // never IPv4-mapped
+      t = net::FourTuple{net::Ipv6Addr{l6}, net::Ipv6Addr{r6}, lport, rport};
+      p = FlowProbe::ipv6(l6, r6);
+    }
+    p.set_ports(lport, rport);  // the ports come later, from the TCP header
+    ASSERT_EQ(p.tuple(), t) << i;
+    ASSERT_EQ(p.is_v4(), t.is_v4()) << i;
+    ASSERT_EQ(p.hash(), flow_bucket_hash(t)) << i;
+    ASSERT_EQ(p.hash(), FlowProbe(t).hash()) << i;
+    Flow f(t, i);
+    ASSERT_TRUE(f.matches(p)) << i;
+    FlowTable<Flow> table(2);
+    ASSERT_EQ(table.insert(f), InsertResult::inserted);
+    ASSERT_EQ(table.find(p, p.hash()), &f) << i;
+    // Another remote port, or the same words read as the other family: not this entry.
+    FlowProbe other = p;
+    other.set_ports(lport, static_cast<uint16_t>(rport + 1));
+    ASSERT_EQ(table.find(other, other.hash()), nullptr) << i;
+    const FlowProbe other_family =
+        p.is_v4() ? FlowProbe::ipv6(l6, r6, lport, rport)
+                  : FlowProbe::ipv4(net::load_be32(l6.data() + 12), net::load_be32(r6.data() + 12),
+                                    lport, rport);
+    ASSERT_FALSE(f.matches(other_family)) << i;
+    table.erase(f);
+  }
+}
+
 // An IPv6 key is its addresses, not where they are kept: two entries with equal IPv6 tuples
 // in different rooms are duplicates, and a room rewritten for a new tuple (a slot lent
 // again) answers for the new tuple only.
