@@ -158,8 +158,15 @@ void TcpLayer::flush(uint64_t now) {
     }
     output(t, now);
     owe_delayed_ack(t, now);
-    // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool.
-    if (t.state == State::time_wait && !t.closed_pending) file_time_wait(t, now);
+    // Its last ACK is out: TIME-WAIT goes on as a record, and the TCB back to the pool. One
+    // that stays a TCB (its `closed` not delivered) needs its 2 MSL in the wheel now
+    // (enter_time_wait leaves it to here).
+    if (t.state == State::time_wait) {
+      if (!t.closed_pending)
+        file_time_wait(t, now);
+      else if (!timer_set(t, TimerKind::linger))
+        set_timer(t, TimerKind::linger, time_wait_end(t, now));
+    }
   }
   flushing_ = outer;
   // The burst is over: what input kept and no segment took goes back to the pool.

@@ -471,6 +471,8 @@ class TcpLayer {
   void recycle_time_wait(Tcb& t, uint64_t now);
   // The TIME-WAIT TCB gives way to a record (at the end of the flush that sent its last ACK).
   void file_time_wait(Tcb& t, uint64_t now);
+  // When `t`'s TIME-WAIT ends: 2 MSL from its start, rounded up to the tick as a timer's.
+  [[nodiscard]] uint64_t time_wait_end(const Tcb& t, uint64_t now) const;
   // A segment for a pair in TIME-WAIT, answered from its record as input_synchronized
   // answers it for a TCB (RFC 9293 3.10.7.4, RFC 1337, RFC 5961).
   void time_wait_input(TimeWaitRecord& r, base::UniqueMbuf m, const net::TcpHeader& seg,
