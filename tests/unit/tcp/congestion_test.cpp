@@ -172,7 +172,9 @@ TEST(Cubic, AnMssLoweredMidEpochKeepsThePlateauInBytesAndItsTime) {
     EXPECT_GE(cwnd, prev) << "t=" << t;
     EXPECT_LE(cwnd, prev + prev / 2 + mss) << "at most 1.5 cwnd a round (4.4), t=" << t;
     prev = cwnd;
-    if (t < k - 0.5) EXPECT_LT(cwnd, 100 * kMss) << "W_max in bytes is not passed early, t=" << t;
+    if (t < k - 0.5) {
+      EXPECT_LT(cwnd, 100 * kMss) << "W_max in bytes is not passed early, t=" << t;
+    }
     if (std::fabs(t - k) < 0.05) at_k = cwnd;
   }
   EXPECT_EQ(r.s.w_max, 100 * kMss) << "W_max is the bytes before the reduction, whatever the MSS";
