@@ -629,9 +629,9 @@ class TcpLayer {
   ColdBlock* take_cold(Tcb& t);
   void put_cold_if_quiet(Tcb& t);
   void put_cold(Tcb& t);
-  // The connection's undo record, held in its event counts' record (lent now if it has none),
-  // lent if it has none (nullptr and counted when either pool is empty); given back by the
-  // undo and at release.
+  // The connection's undo record, lent if it has none and held in its event counts' record
+  // (that record lent first if the connection has none); nullptr and counted when either
+  // pool is empty. Given back by the undo and at release.
   UndoRecord* take_undo(Tcb& t);
   void put_undo(Tcb& t);
   // Adds `n` to one of the connection's event counts (Stats), in its record, lent at its
